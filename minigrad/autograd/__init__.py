@@ -1,0 +1,1 @@
+"""Autograd: the graph nodes (`function.py`), the backward pass (`engine.py`), grad mode."""

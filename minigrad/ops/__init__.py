@@ -1,0 +1,51 @@
+"""Every differentiable op: one small class each, forward and backward side by side.
+
+arithmetic.py   + - * / unary - ** where
+unary.py        exp log sigmoid tanh relu clamp_min abs
+reductions.py   sum mean max logsumexp log_softmax
+matmul.py       @
+shape.py        reshape transpose permute unsqueeze squeeze expand indexing cat stack
+conversion.py   .to(dtype or device), clone
+"""
+
+from .arithmetic import Add, Div, Mul, Neg, Pow, Sub, Where
+from .conversion import Clone, To
+from .matmul import MatMul
+from .reductions import LogSoftmax, LogSumExp, Max, MaxAlongDim, Mean, Sum
+from .shape import Cat, Expand, Index, Permute, Reshape, Squeeze, Stack, Transpose, Unsqueeze
+from .unary import Abs, ClampMin, Exp, Log, ReLU, Sigmoid, Tanh
+
+__all__ = [
+    "Abs",
+    "Add",
+    "Cat",
+    "ClampMin",
+    "Clone",
+    "Div",
+    "Exp",
+    "Expand",
+    "Index",
+    "Log",
+    "LogSoftmax",
+    "LogSumExp",
+    "MatMul",
+    "Max",
+    "MaxAlongDim",
+    "Mean",
+    "Mul",
+    "Neg",
+    "Permute",
+    "Pow",
+    "ReLU",
+    "Reshape",
+    "Sigmoid",
+    "Squeeze",
+    "Stack",
+    "Sub",
+    "Sum",
+    "Tanh",
+    "To",
+    "Transpose",
+    "Unsqueeze",
+    "Where",
+]

@@ -1,0 +1,167 @@
+"""Ops that move values around without changing them: reshape, transpose, indexing, cat...
+
+Their backward moves the gradient back to where each value came from.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from ..autograd.engine import sum_to_shape
+from ..autograd.function import Context, Function
+from ..errors import shape_str
+
+
+class Reshape(Function):
+    """out = x with a new shape (same values, same order).   grad: reshaped back."""
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
+        ctx.shape = x.shape
+        return x.reshape(shape)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        return grad.reshape(ctx.shape)
+
+    @staticmethod
+    def explain_failure(x: Any, shape: tuple[int, ...]) -> str | None:
+        return (
+            f"cannot reshape a tensor of shape {shape_str(x.shape)} ({x.numel()} elements) to "
+            f"{shape_str(shape)}: a reshape keeps the number of elements (one dim may be -1)."
+        )
+
+
+class Unsqueeze(Reshape):
+    """out = x with a new dim of size 1 at `dim`.   grad: reshaped back."""
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor, dim: int) -> torch.Tensor:
+        ctx.shape = x.shape
+        return x.unsqueeze(dim)
+
+    explain_failure = Function.explain_failure
+
+
+class Squeeze(Reshape):
+    """out = x without its size-1 dims (or only `dim`).   grad: reshaped back."""
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor, dim: int | None = None) -> torch.Tensor:
+        ctx.shape = x.shape
+        return x.squeeze() if dim is None else x.squeeze(dim)
+
+    explain_failure = Function.explain_failure
+
+
+class Transpose(Function):
+    """out = x with dims dim0 and dim1 swapped.   grad: swapped back."""
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor, dim0: int, dim1: int) -> torch.Tensor:
+        ctx.dims = (dim0, dim1)
+        return x.transpose(dim0, dim1)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        return grad.transpose(*ctx.dims)
+
+
+class Permute(Function):
+    """out = x with its dims reordered.   grad: reordered back (the inverse permutation)."""
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor, dims: tuple[int, ...]) -> torch.Tensor:
+        ctx.dims = dims
+        return x.permute(dims)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        inverse = sorted(range(len(ctx.dims)), key=lambda i: ctx.dims[i] % len(ctx.dims))
+        return grad.permute(inverse)
+
+
+class Expand(Function):
+    """out = x repeated along its size-1 dims (broadcasting, made explicit).
+
+    Each x element is used many times, so its gradient is the sum over its copies: the backward
+    of broadcasting is a sum.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
+        ctx.shape = x.shape
+        return x.expand(shape)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        return sum_to_shape(grad, ctx.shape)
+
+
+def _is_basic(key: Any) -> bool:
+    """Basic indexing (ints, slices, None, ...) picks each element at most once."""
+    parts = key if isinstance(key, tuple) else (key,)
+    return all(isinstance(k, (int, slice)) or k is None or k is Ellipsis for k in parts)
+
+
+class Index(Function):
+    """out = x[key], for slices, ints, integer arrays and boolean masks.
+
+    The gradient of each picked element goes back to the place it was picked from; an element
+    picked twice (x[[0, 0]]) gets both gradients, added.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor, key: Any) -> torch.Tensor:
+        ctx.shape, ctx.key = x.shape, key
+        return x[key]
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        grad_x = torch.zeros(ctx.shape, dtype=grad.dtype, device=grad.device)
+        if _is_basic(ctx.key):  # no element repeats: place the gradient directly
+            grad_x[ctx.key] = grad
+            return grad_x
+        # Index an array of flat positions with the same key to learn where each output element
+        # came from, then add the gradients at those positions: repeats add up.
+        positions = torch.arange(grad_x.numel(), device=grad.device).reshape(ctx.shape)[ctx.key]
+        grad_x.view(-1).index_add_(0, positions.reshape(-1), grad.reshape(-1))
+        return grad_x
+
+
+class Cat(Function):
+    """out = the tensors joined along an existing dim.   grad: cut back into their pieces."""
+
+    @staticmethod
+    def forward(ctx: Context, *tensors: torch.Tensor, dim: int = 0) -> torch.Tensor:
+        ctx.sizes, ctx.dim = [t.shape[dim] for t in tensors], dim
+        return torch.cat(tensors, dim=dim)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> tuple:
+        return tuple(grad.split(ctx.sizes, dim=ctx.dim))
+
+    @staticmethod
+    def explain_failure(*tensors: Any) -> str | None:
+        shapes = ", ".join(shape_str(t.shape) for t in tensors)
+        return f"cat needs tensors whose shapes match except along the joining dim, got {shapes}."
+
+
+class Stack(Function):
+    """out = the tensors stacked along a new dim.   grad: unstacked back into its pieces."""
+
+    @staticmethod
+    def forward(ctx: Context, *tensors: torch.Tensor, dim: int = 0) -> torch.Tensor:
+        ctx.dim = dim
+        return torch.stack(tensors, dim=dim)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> tuple:
+        return grad.unbind(ctx.dim)
+
+    @staticmethod
+    def explain_failure(*tensors: Any) -> str | None:
+        shapes = ", ".join(shape_str(t.shape) for t in tensors)
+        return f"stack needs tensors of equal shapes, got {shapes}."
