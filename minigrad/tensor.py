@@ -39,15 +39,18 @@ def _raw(x: Any) -> Any:
 
 
 class Tensor:
-    __slots__ = ("_data", "requires_grad", "grad", "_ctx", "_retains_grad", "__weakref__")
+    __slots__ = ("_data", "requires_grad", "grad", "_ctx", "_retains_grad", "name", "__weakref__")
 
     _data: torch.Tensor
     requires_grad: bool
     grad: Tensor | None
     _ctx: Context | None
     _retains_grad: bool
+    name: str | None  # optional, for pictures and traces of the graph ("weights", "bias")
 
-    def __init__(self, data: torch.Tensor, requires_grad: bool = False) -> None:
+    def __init__(
+        self, data: torch.Tensor, requires_grad: bool = False, name: str | None = None
+    ) -> None:
         """Wrap a torch tensor without copying it. To build one from lists, numbers or arrays,
         use `minigrad.tensor(...)`."""
         if not isinstance(data, torch.Tensor):
@@ -62,6 +65,7 @@ class Tensor:
         self._ctx = None
         self._retains_grad = False
         self.requires_grad = False
+        self.name = name
         if requires_grad:
             self.requires_grad_()
 
@@ -74,6 +78,7 @@ class Tensor:
         out._ctx = ctx
         out._retains_grad = False
         out.requires_grad = ctx is not None
+        out.name = None
         return out
 
     # ---- the graph ---------------------------------------------------------------------------
