@@ -116,10 +116,14 @@ class Index(Function):
     @staticmethod
     def forward(ctx: Context, x: torch.Tensor, key: Any) -> torch.Tensor:
         ctx.shape, ctx.key = x.shape, key
+        # Saved only so that an index tensor changed in place before backward() is caught.
+        parts = key if isinstance(key, tuple) else (key,)
+        ctx.save_for_backward(*(k for k in parts if isinstance(k, torch.Tensor)))
         return x[key]
 
     @staticmethod
     def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        _ = ctx.saved_tensors  # raises if an index tensor in the key changed since forward
         grad_x = torch.zeros(ctx.shape, dtype=grad.dtype, device=grad.device)
         if _is_basic(ctx.key):  # no element repeats: place the gradient directly
             grad_x[ctx.key] = grad
