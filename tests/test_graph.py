@@ -1,0 +1,330 @@
+"""The graph as a whole: shared subexpressions, accumulation, grad mode, freeing, deep graphs.
+
+Per-op gradients live in the op tests; here every check is about how the engine walks and keeps
+the graph. Gradients are compared with torch autograd in float64 at rtol 1e-7, atol 1e-9.
+"""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+import pytest
+import torch
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+import minigrad as mg
+
+RTOL, ATOL = 1e-7, 1e-9
+
+
+def assert_close(actual: mg.Tensor | torch.Tensor, expected: torch.Tensor) -> None:
+    actual = actual._data if isinstance(actual, mg.Tensor) else actual
+    torch.testing.assert_close(actual, expected, rtol=RTOL, atol=ATOL)
+
+
+def leaf(values, device: str = "cpu") -> mg.Tensor:
+    return mg.tensor(values, dtype=mg.float64, device=device, requires_grad=True)
+
+
+# ---- random programs with shared subexpressions, against torch ----------------------------
+
+# Leaves of shapes that broadcast together, so that the engine's sum back to shape takes part.
+LEAF_SHAPES = [(2, 3), (3,), (2, 1)]
+BINARY = {"add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b}
+UNARY = {"tanh": lambda a: a.tanh(), "sigmoid": lambda a: a.sigmoid(), "neg": lambda a: -a}
+
+Step = tuple[str, int, int]  # (op, index of operand 1, index of operand 2): values so far
+
+
+@st.composite
+def programs(draw: st.DrawFn) -> list[Step]:
+    """A few ops over the leaves and the results so far: operands are drawn from every value made
+    up to that step, so intermediate results get reused (b = a + a; c = b * b + b)."""
+    steps: list[Step] = []
+    for n_values in range(len(LEAF_SHAPES), len(LEAF_SHAPES) + draw(st.integers(1, 6))):
+        op = draw(st.sampled_from(sorted(BINARY) + sorted(UNARY)))
+        operand = st.integers(0, n_values - 1)
+        steps.append((op, draw(operand), draw(operand)))
+    return steps
+
+
+def run_program(program: list[Step], leaves: list):
+    """Run the program on minigrad or torch tensors alike; the last value is the output."""
+    values = list(leaves)
+    for op, i, j in program:
+        if op in BINARY:
+            values.append(BINARY[op](values[i], values[j]))
+        else:
+            values.append(UNARY[op](values[i]))
+    return values[-1]
+
+
+# b = a + a; c = b * b + b (leaves are values 0, 1, 2; results are numbered from 3)
+@example(program=[("add", 0, 0), ("mul", 3, 3), ("add", 4, 3)], seed=0)
+# b = a + a; c = b + b
+@example(program=[("add", 0, 0), ("add", 3, 3)], seed=1)
+@given(program=programs(), seed=st.integers(0, 2**31 - 1))
+@settings(
+    suppress_health_check=[*settings().suppress_health_check, HealthCheck.function_scoped_fixture]
+)
+def test_random_program_with_shared_subexpressions_matches_torch(program, seed, device):
+    generator = torch.Generator().manual_seed(seed)
+    values = [
+        3 * torch.rand(s, generator=generator, dtype=torch.float64) - 1.5 for s in LEAF_SHAPES
+    ]
+    mg_leaves = [leaf(v, device) for v in values]
+    torch_leaves = [v.to(device).requires_grad_() for v in values]
+
+    mg_out = run_program(program, mg_leaves)
+    torch_out = run_program(program, torch_leaves)
+    assert_close(mg_out, torch_out.detach())
+
+    upstream = torch.randn(torch_out.shape, generator=generator, dtype=torch.float64).to(device)
+    mg_out.backward(mg.tensor(upstream))
+    expected = torch.autograd.grad(torch_out, torch_leaves, upstream, allow_unused=True)
+    for i, (mg_leaf, torch_grad) in enumerate(zip(mg_leaves, expected)):
+        if torch_grad is None:  # this leaf took no part in the output
+            assert mg_leaf.grad is None, f"leaf {i} took no part but got a gradient"
+        else:
+            assert mg_leaf.grad is not None, f"leaf {i} took part but got no gradient"
+            assert mg_leaf.grad.shape == mg_leaf.shape
+            assert mg_leaf.grad.dtype == torch.float64
+            assert_close(mg_leaf.grad, torch_grad)
+
+
+def test_reused_non_leaf_b_plus_b(device):
+    a = leaf([1.5, -2.0], device)
+    b = a + a
+    c = b + b  # c = 4a: a plain recursion that visits b once per use would double-count
+    c.sum().backward()
+    assert a.grad.tolist() == [4.0, 4.0]
+
+
+def test_leaf_used_several_times_gets_the_sum_of_its_gradients(device):
+    x = leaf([2.0, 3.0], device)
+    y = x * x + x * 3.0 + x.exp()  # dy/dx = 2x + 3 + e^x
+    y.sum().backward()
+    assert_close(x.grad, (2 * x._data + 3 + x._data.exp()))
+
+
+# ---- backward twice ----------------------------------------------------------------------
+
+
+def test_two_backward_calls_accumulate_into_grad(device):
+    x = leaf([0.5, -1.0, 2.0], device)
+    loss = (x.sigmoid() * x).sum()
+    loss.backward(retain_graph=True)
+    first = x.grad._data.clone()
+    loss.backward()
+    assert torch.equal(x.grad._data, 2 * first)  # the same gradient again, added
+
+
+def test_second_backward_without_retain_graph_raises_a_clear_error(device):
+    x = leaf([0.5, -1.0], device)
+    loss = (x * x).sum()
+    loss.backward()
+    with pytest.raises(mg.GradientError, match="retain_graph=True") as error:
+        loss.backward()
+    assert "second time" in str(error.value)
+
+
+def test_backward_frees_the_graph_and_what_it_saved():
+    x = leaf(torch.randn(1000, 1000, dtype=torch.float64))
+    big = x.exp()  # Exp saves its output for backward: the graph keeps it alive
+    loss = (big * 2.0).sum()
+    saved = weakref.ref(big._data)
+    del big
+    gc.collect()
+    assert saved() is not None, "the graph should keep the saved tensor until backward"
+    loss.backward()
+    gc.collect()
+    assert saved() is None, "backward() should release the tensors saved for it"
+    assert loss.grad_fn.inputs == ()
+
+
+def test_retain_graph_keeps_saved_tensors():
+    x = leaf([1.0, 2.0])
+    big = x.exp()
+    loss = big.sum()
+    loss.backward(retain_graph=True)
+    assert loss.grad_fn.inputs == (big,)
+    assert big.grad_fn.saved_tensors[0] is big._data
+
+
+# ---- grad mode -----------------------------------------------------------------------------
+
+
+def test_no_grad_records_nothing(device):
+    x = leaf([1.0, 2.0], device)
+    with mg.no_grad():
+        y = x * 2 + 1
+    assert not y.requires_grad
+    assert y.grad_fn is None and y.is_leaf
+    assert mg.is_grad_enabled()  # switched back on leaving the block
+
+
+def test_no_grad_as_a_decorator():
+    @mg.no_grad()
+    def predict(x: mg.Tensor) -> mg.Tensor:
+        assert not mg.is_grad_enabled()
+        return x * 2
+
+    y = predict(leaf([1.0]))
+    assert not y.requires_grad and y.grad_fn is None
+    assert mg.is_grad_enabled()
+
+
+def test_enable_grad_inside_no_grad_records_again():
+    x = leaf([1.0, 2.0])
+    with mg.no_grad():
+        with mg.enable_grad():
+            y = x * 3
+        z = x * 3
+    assert y.requires_grad and y.grad_fn is not None
+    assert not z.requires_grad
+    y.sum().backward()
+    assert x.grad.tolist() == [3.0, 3.0]
+
+
+def test_no_grad_restores_the_mode_after_an_exception():
+    with pytest.raises(KeyError), mg.no_grad():
+        raise KeyError("something failed inside the block")
+    assert mg.is_grad_enabled()
+
+
+# ---- requires_grad, leaves and .grad --------------------------------------------------------
+
+
+def test_requires_grad_propagates_through_ops():
+    x = leaf([1.0, 2.0])
+    c = mg.tensor([3.0, 4.0], dtype=mg.float64)
+    assert (x * c).requires_grad and not (x * c).is_leaf
+    assert (2.0 * x).requires_grad
+    plain = c * c + 1
+    assert not plain.requires_grad and plain.is_leaf and plain.grad_fn is None
+
+
+def test_grad_stays_none_where_no_gradient_flows():
+    used = leaf([1.0, 2.0])
+    unused = leaf([3.0, 4.0])
+    constant = mg.tensor([5.0, 6.0], dtype=mg.float64)  # a leaf without requires_grad
+    middle = used * constant
+    middle.sum().backward()
+    assert used.grad is not None
+    assert unused.grad is None
+    assert constant.grad is None
+    assert middle.grad is None  # a non-leaf keeps no .grad unless asked to
+
+
+def test_retain_grad_keeps_the_gradient_of_a_non_leaf():
+    a = leaf([1.0, -2.0])
+    b = a * 2.0
+    b.retain_grad()
+    (b * b).sum().backward()
+    assert_close(b.grad, 2 * b._data)
+    assert_close(a.grad, 2 * 2 * b._data)
+
+
+def test_detach_shares_storage_and_stops_the_gradient():
+    x = leaf([1.0, 2.0])
+    y = x * 3.0
+    d = y.detach()
+    assert not d.requires_grad and d.is_leaf
+    d[0] = 100.0  # the same storage: y sees the change
+    assert y[0].item() == 100.0
+    (x.detach() * x).sum().backward()  # only the second factor carries a gradient
+    assert x.grad.tolist() == [1.0, 2.0]
+
+
+def test_random_upstream_gradient_reaches_the_leaves():
+    generator = torch.Generator().manual_seed(0)
+    values = torch.randn(3, 4, generator=generator, dtype=torch.float64)
+    upstream = torch.randn(3, 4, generator=generator, dtype=torch.float64)
+    x = leaf(values)
+    x.tanh().backward(upstream)  # also accepts a raw torch tensor
+    expected_x = values.clone().requires_grad_()
+    (expected,) = torch.autograd.grad(expected_x.tanh(), expected_x, upstream)
+    assert_close(x.grad, expected)
+
+
+# ---- identity, not value, makes a node ------------------------------------------------------
+
+
+def test_equal_values_stay_two_nodes():
+    a = leaf([1.0, 2.0])
+    b = leaf([1.0, 2.0])
+    (a + b * 3.0).sum().backward()
+    assert a.grad.tolist() == [1.0, 1.0]
+    assert b.grad.tolist() == [3.0, 3.0]
+
+
+def test_tensors_hash_by_identity():
+    a = leaf([1.0, 2.0])
+    b = leaf([1.0, 2.0])
+    assert len({a, b}) == 2
+    assert a in {a} and b in {b}
+    assert {a: "a", b: "b"}[b] == "b"
+
+
+# ---- big graphs: no recursion --------------------------------------------------------------
+
+
+def test_a_chain_of_100_000_ops_backpropagates():
+    x = leaf(1.0)
+    y = x
+    for _ in range(100_000):
+        y = y + 1.0  # a recursive topological sort would overflow Python's stack here
+    y.backward()
+    assert y.item() == 100_001.0
+    assert x.grad.item() == 1.0
+
+
+def test_a_wide_graph_backpropagates():
+    x = leaf([1.0, 2.0])
+    terms = [x * float(k) for k in range(10_000)]
+    mg.stack(terms).sum().backward()
+    expected = float(sum(range(10_000)))
+    assert x.grad.tolist() == [expected, expected]
+
+
+# ---- in-place changes to saved tensors are caught --------------------------------------------
+
+
+def test_saved_input_changed_under_no_grad_is_caught_naming_the_op():
+    x = leaf([1.0, 2.0])
+    loss = x.log().sum()  # Log saves x
+    with mg.no_grad():
+        x += 1.0
+    with pytest.raises(mg.GradientError, match="Log") as error:
+        loss.backward()
+    assert "modified in place" in str(error.value)
+    assert x.grad is None  # nothing wrong was written
+
+
+def test_saved_output_changed_through_data_is_caught_naming_the_op():
+    x = leaf([1.0, 2.0])
+    y = x.exp()  # Exp saves its output, y
+    loss = (y * 2.0).sum()
+    y.data += 1.0
+    with pytest.raises(mg.GradientError, match="Exp.*modified in place"):
+        loss.backward()
+
+
+def test_saved_index_tensor_changed_in_place_is_caught():
+    x = leaf([1.0, 2.0, 3.0])
+    index = mg.tensor([0, 0, 1])
+    loss = (x[index] * mg.tensor([1.0, 2.0, 4.0], dtype=mg.float64)).sum()
+    index += 1  # index needs no gradient, so this is allowed, but Index's backward needs it
+    with pytest.raises(mg.GradientError, match="Index.*modified in place"):
+        loss.backward()
+
+
+def test_in_place_change_to_an_unsaved_tensor_is_harmless():
+    x = leaf([1.0, 2.0])
+    c = mg.tensor([3.0, 4.0], dtype=mg.float64)
+    loss = (x + c).sum()  # Add saves nothing: its gradient does not depend on the values
+    c += 10.0
+    loss.backward()
+    assert x.grad.tolist() == [1.0, 1.0]
