@@ -15,6 +15,11 @@ Where the data is looked for, in this order (the first folder that has it wins):
 2. the cache folder (``cache_dir``, else ``$MINIGRAD_CACHE``, else ``~/.cache/minigrad``),
    and its subfolders ``mnist/`` and ``mnist_png/``.
 
+With source="auto", IDX files found in any of these folders beat PNGs. For PNGs, a folder's
+unpacked tree beats its ``mnist_png.tgz``. load_mnist decodes PNGs straight from the .tgz
+(no unpacking) and keeps the decoded arrays as an .npz in ``<cache>/decoded/``, so only the
+first load is slow; mnist_png_path unpacks the .tgz into ``<cache>/mnist_png``.
+
 If nothing is found and ``download=True``, the files are downloaded into the cache folder.
 Downloads go to a temporary file in the same folder and are renamed into place only after
 they were checked, so an interrupted download never leaves a half-written file behind.
@@ -32,6 +37,7 @@ from __future__ import annotations
 import functools
 import gzip
 import hashlib
+import io
 import itertools
 import os
 import sys
@@ -43,7 +49,8 @@ import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 import numpy as np
 
@@ -54,6 +61,7 @@ __all__ = [
     "load_mnist",
     "mnist_png_path",
     "read_idx",
+    "read_png_tgz",
     "read_png_tree",
 ]
 
@@ -140,13 +148,13 @@ def load_mnist(
         if idx_folder is not None:
             return _load_idx_folder(idx_folder, verify)
     if source in ("auto", "png"):
-        png_root = _find_png_tree(places, cache)
-        if png_root is not None:
-            return _load_png_tree_cached(png_root, cache)
+        png_source = _find_png_source(places)
+        if png_source is not None:
+            return _load_png_cached(png_source, cache)
 
     # Nothing found: download. "auto" fetches the IDX files, which are smaller and checksummed.
     if source == "png":
-        return _load_png_tree_cached(_download_png_tree(places, cache, download), cache)
+        return _load_png_cached(_download_png_tgz(places, cache, download), cache)
     _require_download(download, places, "the IDX files" if source == "idx" else "IDX or PNG")
     return _load_idx_folder(_download_idx(cache / "mnist", verify, places), verify)
 
@@ -162,7 +170,9 @@ def mnist_png_path(
     If only ``mnist_png.tgz`` is found, it is unpacked into the cache folder first.
     """
     cache = _resolve_cache_dir(cache_dir)
-    return _find_or_fetch_png_tree(_search_folders(root, cache), cache, download)
+    places = _search_folders(root, cache)
+    png_source = _find_png_source(places) or _download_png_tgz(places, cache, download)
+    return png_source if png_source.is_dir() else _unpack_png_tgz(png_source, cache)
 
 
 def default_cache_dir() -> Path:
@@ -362,78 +372,127 @@ def _load_idx_folder(folder: Path, verify: bool) -> MNIST:
 
 
 def read_png_tree(root: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Decode fast.ai's PNG tree: (train_images, train_labels, test_images, test_labels).
+    """Decode fast.ai's unpacked PNG tree: (train_images, train_labels, test_images, test_labels).
 
     Records are sorted by the ``<index>`` in their file names, which is their position in
     the IDX files, so the arrays come out in the same order as the IDX ones.
     """
     root = Path(root)
-    train_images, train_labels = _read_png_split(root / "training")
-    test_images, test_labels = _read_png_split(root / "testing")
-    return train_images, train_labels, test_images, test_labels
+    return (*_read_png_folder(root / "training"), *_read_png_folder(root / "testing"))
 
 
-def _list_png_records(split: Path) -> list[tuple[int, int, Path]]:
-    """(index, digit, path) for every PNG of one split, sorted by index."""
+def read_png_tgz(archive: str | os.PathLike) -> tuple[np.ndarray, ...]:
+    """Like read_png_tree, but straight out of mnist_png.tgz, without unpacking it to disk.
+
+    Writing 70,000 tiny files is slow on many disks; reading the archive as one stream is not.
+    """
+    archive = Path(archive)
+    splits: dict[str, list[_PngRecord]] = {"training": [], "testing": []}
+    try:
+        with tarfile.open(archive, "r|gz") as tar:  # "r|gz": one pass, front to back.
+            for member in tar:
+                parts = PurePosixPath(member.name).parts
+                # Keep only <anything>/training|testing/<digit>/<index>.png.
+                if not member.isfile() or len(parts) < 3 or parts[-3] not in splits:
+                    continue
+                split, digit_folder, file_name = parts[-3:]
+                where = f"{archive} -> {member.name}"
+                pixels = _decode_png(io.BytesIO(tar.extractfile(member).read()), where)
+                record = (_png_index(file_name, where), _digit(digit_folder, where), pixels)
+                splits[split].append(record)
+    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as error:
+        raise _damaged_archive_error(archive, error) from error
+    arrays = []
+    for split, records in splits.items():
+        _check_every_digit_present({digit for _, digit, _ in records}, f"{archive} -> {split}/")
+        arrays += _stack_records(records, f"{archive} -> {split}/")
+    return tuple(arrays)
+
+
+# (index in the IDX file, digit, 28x28 uint8 pixels)
+_PngRecord = tuple[int, int, np.ndarray]
+
+
+def _read_png_folder(split: Path) -> tuple[np.ndarray, np.ndarray]:
     if not split.is_dir():
         raise MNISTError(
-            f"Missing folder {split}: a fast.ai MNIST tree has training/ and testing/."
+            f"Missing folder {split}: a fast.ai MNIST tree has training/ and testing/ folders."
         )
+    _check_every_digit_present({int(d.name) for d in split.iterdir() if d.name.isdigit()}, split)
     records = []
     for digit in range(10):
-        digit_folder = split / str(digit)
-        if not digit_folder.is_dir():
-            raise MNISTError(
-                f"Missing digit folder {digit_folder}: {split} must have one subfolder per "
-                "digit, 0 to 9. The tree is incomplete: unpack mnist_png.tgz again."
-            )
-        for png in digit_folder.glob("*.png"):
-            if not png.stem.isdigit():
-                raise MNISTError(
-                    f"{png}: PNG names must be the record's index, like 1234.png. "
-                    "Remove or rename this file."
-                )
-            records.append((int(png.stem), digit, png))
-    records.sort()
-    _check_unique_indices(records)
-    return records
+        for png in (split / str(digit)).glob("*.png"):
+            records.append((_png_index(png.name, png), digit, _decode_png(png, png)))
+    return _stack_records(records, split)
 
 
-def _check_unique_indices(records: list[tuple[int, int, Path]]) -> None:
-    for before, after in itertools.pairwise(records):
-        if before[0] == after[0]:
-            raise MNISTError(
-                f"{before[2]} and {after[2]} have the same index {before[0]}: each index "
-                "may appear once. Unpack mnist_png.tgz again into an empty folder."
-            )
+def _check_every_digit_present(digits: set[int], where: str | Path) -> None:
+    missing = sorted(set(range(10)) - digits)
+    if missing:
+        raise MNISTError(
+            f"Missing digit folder {Path(where) / str(missing[0])} (digits missing: {missing}): "
+            f"{where} must have one subfolder of PNGs per digit, 0 to 9. The data is "
+            "incomplete: unpack or download mnist_png.tgz again."
+        )
 
 
-def _read_png_split(split: Path) -> tuple[np.ndarray, np.ndarray]:
+def _digit(folder_name: str, where: str) -> int:
+    if folder_name not in "0123456789" or len(folder_name) != 1:
+        raise MNISTError(f"{where}: digit folders must be named 0 to 9, not {folder_name!r}.")
+    return int(folder_name)
+
+
+def _png_index(file_name: str, where: str | Path) -> int:
+    stem = file_name.removesuffix(".png")
+    if not file_name.endswith(".png") or not stem.isdigit():
+        raise MNISTError(
+            f"{where}: files must be named after the record's index, like 1234.png. "
+            "Remove or rename this file."
+        )
+    return int(stem)
+
+
+def _decode_png(png: Path | BinaryIO, where: str | Path) -> np.ndarray:
     from PIL import Image  # Imported here: only PNG decoding needs Pillow.
 
-    records = _list_png_records(split)
-    images = np.empty((len(records), IMAGE_SIDE, IMAGE_SIDE), dtype=np.uint8)
+    with Image.open(png) as image:
+        if image.size != (IMAGE_SIDE, IMAGE_SIDE):
+            width, height = image.size
+            raise MNISTError(
+                f"{where}: image is {width}x{height}, expected 28x28. "
+                "Replace it with the original file from mnist_png.tgz."
+            )
+        return np.asarray(image.convert("L"))
+
+
+def _stack_records(records: list[_PngRecord], where: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """Sort records by index, so that they line up with the IDX files, and stack them."""
+    if not records:
+        raise MNISTError(f"{where}: no PNG files found.")
+    records.sort(key=lambda record: record[0])
+    for (index, _, _), (next_index, _, _) in itertools.pairwise(records):
+        if index == next_index:
+            raise MNISTError(
+                f"{where}: two PNGs have the index {index}; each index may appear only once. "
+                "Unpack mnist_png.tgz again into an empty folder."
+            )
+    images = np.stack([pixels for _, _, pixels in records])
     labels = np.array([digit for _, digit, _ in records], dtype=np.int64)
-    # A plain loop: on few cores, threads made decoding slower, not faster.
-    for row, (_, _, png) in enumerate(records):
-        with Image.open(png) as image:
-            if image.size != (IMAGE_SIDE, IMAGE_SIDE):
-                width, height = image.size
-                raise MNISTError(
-                    f"{png}: image is {width}x{height}, expected 28x28. "
-                    "Replace it with the original file from mnist_png.tgz."
-                )
-            images[row] = np.asarray(image.convert("L"))
     return images, labels
 
 
-def _load_png_tree_cached(png_root: Path, cache: Path) -> MNIST:
-    """Decode the PNG tree once, then reuse the decoded arrays from an .npz in the cache."""
-    cached = cache / "decoded" / f"mnist-png-{_png_tree_key(png_root)}.npz"
+def _load_png_cached(source: Path, cache: Path) -> MNIST:
+    """Decode the PNGs (a tree or the .tgz) once, then reuse the arrays from an .npz file."""
+    if source.is_dir():
+        key, decode = _png_tree_key(source), read_png_tree
+    else:
+        stat = source.stat()
+        key, decode = _short_hash(source.resolve(), stat.st_size, stat.st_mtime_ns), read_png_tgz
+    cached = cache / "decoded" / f"mnist-png-{key}.npz"
     if cached.is_file():
         with np.load(cached) as arrays:
             return MNIST(*(arrays[name] for name in MNIST.__dataclass_fields__))
-    mnist = MNIST(*read_png_tree(png_root))
+    mnist = MNIST(*decode(source))
     # Through a file object, so that savez does not append ".npz" to the temporary name.
     with _atomic_path(cached) as temporary, open(temporary, "wb") as file:
         np.savez(file, **{name: getattr(mnist, name) for name in MNIST.__dataclass_fields__})
@@ -447,34 +506,39 @@ def _png_tree_key(png_root: Path) -> str:
     removing or renaming a PNG changes its folder's time. Stat-ing 22 folders is fast, unlike
     listing 70,000 files, which keeps the cached load well under a second.
     """
-    parts = [str(png_root.resolve())]
+    parts: list[object] = [png_root.resolve()]
     for split in ("training", "testing"):
         folders = [png_root / split] + [png_root / split / str(d) for d in range(10)]
-        parts += [str(f.stat().st_mtime_ns) if f.exists() else "-" for f in folders]
-    return hashlib.sha1("|".join(parts).encode()).hexdigest()[:16]
+        parts += [f.stat().st_mtime_ns if f.exists() else "-" for f in folders]
+    return _short_hash(*parts)
 
 
-def _find_png_tree(places: list[_Place], cache: Path) -> Path | None:
-    """The first unpacked PNG tree, else the first mnist_png.tgz unpacked into the cache."""
+def _short_hash(*parts: object) -> str:
+    return hashlib.sha1("|".join(map(str, parts)).encode()).hexdigest()[:16]
+
+
+def _find_png_source(places: list[_Place]) -> Path | None:
+    """The first searched folder's unpacked PNG tree or, failing that, its mnist_png.tgz."""
     for place in places:
         if _is_png_tree(place.folder):
             return place.folder
-    for place in places:
-        archive = place.folder / PNG_TGZ_NAME
-        if archive.is_file():
-            return _unpack_png_tgz(archive, cache)
+        if (place.folder / PNG_TGZ_NAME).is_file():
+            return place.folder / PNG_TGZ_NAME
     return None
 
 
-def _find_or_fetch_png_tree(places: list[_Place], cache: Path, download: bool) -> Path:
-    return _find_png_tree(places, cache) or _download_png_tree(places, cache, download)
-
-
-def _download_png_tree(places: list[_Place], cache: Path, download: bool) -> Path:
+def _download_png_tgz(places: list[_Place], cache: Path, download: bool) -> Path:
     _require_download(download, places, f"the PNG tree or {PNG_TGZ_NAME}")
     archive = cache / PNG_TGZ_NAME
     _download([PNG_TGZ_URL], archive, _check_tgz, places)
-    return _unpack_png_tgz(archive, cache)
+    return archive
+
+
+def _damaged_archive_error(archive: Path, error: Exception) -> MNISTError:
+    return MNISTError(
+        f"{archive}: could not read this archive ({error}). It is probably truncated "
+        "or damaged: delete it and download or copy it again."
+    )
 
 
 def _check_tgz(path: Path) -> None:
@@ -526,10 +590,7 @@ def _extract_tgz(archive: Path, destination: Path) -> None:
                     path.parent.mkdir(parents=True, exist_ok=True)
                     path.write_bytes(tar.extractfile(member).read())
     except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as error:
-        raise MNISTError(
-            f"{archive}: could not unpack this archive ({error}). It is probably truncated "
-            "or damaged: delete it and download or copy it again."
-        ) from error
+        raise _damaged_archive_error(archive, error) from error
 
 
 def _safe_member_path(destination: Path, name: str, archive: Path) -> Path:
