@@ -160,10 +160,12 @@ class Tensor:
         else:
             grad = _raw(gradient)
             if not isinstance(grad, torch.Tensor) or grad.shape != self._data.shape:
-                shape = getattr(grad, "shape", type(grad).__name__)
+                is_tensor = isinstance(grad, torch.Tensor)
+                got = f"shape {shape_str(grad.shape)}" if is_tensor else type(grad).__name__
                 raise GradientError(
                     f"backward(gradient) needs a gradient of the tensor's shape "
-                    f"{shape_str(self.shape)}, got {shape}."
+                    f"{shape_str(self.shape)}, got {got}. It is dLoss/dTensor: one number per "
+                    "element of the tensor."
                 )
             if grad.device != self._data.device:
                 grad = grad.to(self._data.device)
