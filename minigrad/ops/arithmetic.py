@@ -97,6 +97,8 @@ class Pow(Function):
     @staticmethod
     def backward(ctx: Context, grad: torch.Tensor) -> tuple:
         (x,) = ctx.saved_tensors
+        if ctx.n == 0:  # x**0 = 1 is flat; n * x**(n-1) would be 0 * inf = NaN at x = 0
+            return torch.zeros_like(grad), None
         return grad * ctx.n * x ** (ctx.n - 1), None
 
 
