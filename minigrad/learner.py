@@ -1,0 +1,430 @@
+"""`Learner`: fastbook chapter 4's training loop, packaged the way fastai packages it.
+
+    learn = Learner(dls, model, loss_func=mnist_loss, opt_func=SGD, metrics=batch_accuracy)
+    learn.fit(10, lr=1.0)
+
+For each epoch, `fit` runs the loop the chapter writes by hand, then prints one row of a table:
+
+    for xb, yb in dls.train:                  # train: one step per mini-batch
+        loss = loss_func(model(xb), yb)
+        loss.backward()                       # gradients into each parameter's .grad
+        opt.step()                            # p -= lr * p.grad
+        opt.zero_grad()                       # gradients add up: clear them for the next batch
+    with no_grad():                           # validate: no graph needed, nothing to learn
+        loss and metrics over dls.valid, averaged over the examples
+
+    epoch  train_loss  valid_loss  batch_accuracy  time
+    0      0.636857    0.503549    0.495584        0.02
+
+`lr_find` is fastbook chapter 5's learning-rate finder. `recorder` keeps the history to plot.
+
+Speed: on a GPU, turning a tensor into a Python number (`.item()`, `float()`) makes the CPU wait
+for the GPU to finish. So the losses of an epoch are kept as tensors and read back once, at
+its end, not once per batch.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple, Protocol, TextIO
+
+from .autograd.grad_mode import no_grad
+from .creation import stack
+from .progress import ProgressBar
+from .tensor import Tensor
+
+Batches = Iterable[tuple[Any, Any]]
+Metric = Callable[[Tensor, Any], Any]
+
+
+class DataLoadersLike(Protocol):
+    """What a Learner needs from `dls`: the training and validation batches."""
+
+    train: Batches
+    valid: Batches
+
+
+class Optimizer(Protocol):
+    lr: float
+
+    def step(self) -> None: ...
+
+    def zero_grad(self) -> None: ...
+
+
+OptFunc = Callable[[list[Tensor], float], Optimizer]
+
+
+@dataclass
+class EpochRow:
+    """One row of the table that `fit` prints."""
+
+    epoch: int
+    train_loss: float
+    valid_loss: float
+    metrics: dict[str, float]
+    time: float  # seconds, training and validation together
+
+
+@dataclass
+class Recorder:
+    """What happened during training: the loss of every batch, and one row per epoch."""
+
+    metric_names: list[str]
+    batch_losses: list[float] = field(default_factory=list)
+    rows: list[EpochRow] = field(default_factory=list)
+    lr_find: LRFinderResult | None = None
+
+    def plot(self, path: str) -> None:
+        """Write a PNG: losses (train per batch, valid per epoch) and the metrics per epoch."""
+        figure = _new_figure(width=10)
+        loss_axes, metric_axes = figure.subplots(1, 2)
+        loss_axes.plot(self.batch_losses, label="train (per batch)", alpha=0.6)
+        ends = self._epoch_end_batches()
+        loss_axes.plot(ends, [row.valid_loss for row in self.rows], "o-", label="valid")
+        loss_axes.set(xlabel="batch", ylabel="loss", title="loss")
+        loss_axes.legend()
+        epochs = [row.epoch for row in self.rows]
+        for name in self.metric_names:
+            metric_axes.plot(epochs, [row.metrics[name] for row in self.rows], "o-", label=name)
+        metric_axes.set(xlabel="epoch", title="validation metrics")
+        if self.metric_names:
+            metric_axes.legend()
+        figure.savefig(path)
+
+    def _epoch_end_batches(self) -> list[int]:
+        batches_per_epoch = len(self.batch_losses) / max(len(self.rows), 1)
+        return [round((i + 1) * batches_per_epoch) - 1 for i in range(len(self.rows))]
+
+
+@dataclass
+class LRFinderResult:
+    """The learning-rate finder's curve: the smoothed loss at each learning rate tried."""
+
+    lrs: list[float]
+    losses: list[float]
+
+    def plot(self, path: str) -> None:
+        """Write a PNG of loss against learning rate (log scale), as fastai's `lr_find` shows."""
+        figure = _new_figure(width=6)
+        axes = figure.subplots()
+        axes.plot(self.lrs, self.losses)
+        axes.set(xscale="log", xlabel="learning rate", ylabel="loss (smoothed)", title="lr_find")
+        figure.savefig(path)
+
+
+class SuggestedLRs(NamedTuple):
+    """fastbook chapter 5's two rules of thumb for a learning rate, read off the lr_find curve.
+
+    lr_min:   a tenth of the learning rate where the loss was lowest (past it, training
+              diverges soon, so stay an order of magnitude below).
+    lr_steep: the learning rate where the loss fell fastest.
+    """
+
+    lr_min: float
+    lr_steep: float
+
+
+class Learner:
+    """Trains `model` on `dls.train` with `loss_func`, and reports `metrics` on `dls.valid`.
+
+    dls:       anything with `.train` and `.valid`, iterables of `(xb, yb)` batches.
+    model:     a callable `model(xb) -> predictions`, with a `parameters()` method.
+    loss_func: `loss_func(predictions, yb) -> a scalar Tensor`, the mean over the batch.
+    opt_func:  `opt_func(parameters, lr) -> optimizer` with `lr`, `step()` and `zero_grad()`
+               (default `minigrad.optim.SGD`).
+    metrics:   a function `metric(predictions, yb)` or a list of them; each gets a column,
+               named after the function, averaged over the validation examples.
+    """
+
+    def __init__(
+        self,
+        dls: DataLoadersLike,
+        model: Any,
+        loss_func: Callable[[Any, Any], Tensor],
+        opt_func: OptFunc | None = None,
+        metrics: Metric | Sequence[Metric] | None = None,
+    ) -> None:
+        if opt_func is None:
+            from .optim import SGD  # imported here: minigrad.optim needs nothing of this module
+
+            opt_func = SGD
+        self.dls = dls
+        self.model = model
+        self.loss_func = loss_func
+        self.opt_func = opt_func
+        self.metrics = _as_list(metrics)
+        self.opt: Optimizer | None = None  # made by the first fit, kept (with its state) after
+        self.recorder = Recorder([metric_name(m) for m in self.metrics])
+
+    # ---- training ------------------------------------------------------------------------
+
+    def fit(self, epochs: int, lr: float = 1e-3) -> None:
+        """Train for `epochs` passes over `dls.train` at learning rate `lr`, printing a row
+        after each epoch (under a progress bar when the output is a terminal)."""
+        opt = self._optimizer(lr)
+        columns = ["epoch", "train_loss", "valid_loss", *self.recorder.metric_names, "time"]
+        table = _Table(columns, sys.stdout)
+        table.print_header()
+        for _ in range(epochs):
+            epoch = len(self.recorder.rows)
+            start = time.perf_counter()
+            train_loss = self._train_epoch(opt, label=f"epoch {epoch} train")
+            valid_loss, *metric_values = self.validate()
+            row = EpochRow(
+                epoch=epoch,
+                train_loss=train_loss,
+                valid_loss=valid_loss,
+                metrics=dict(zip(self.recorder.metric_names, metric_values)),
+                time=time.perf_counter() - start,
+            )
+            self.recorder.rows.append(row)
+            table.print_row([epoch, train_loss, valid_loss, *metric_values, row.time])
+
+    def _optimizer(self, lr: float) -> Optimizer:
+        if self.opt is None:
+            self.opt = self.opt_func(self._parameters(), lr)
+        self.opt.lr = lr
+        return self.opt
+
+    def _parameters(self) -> list[Tensor]:
+        parameters = getattr(self.model, "parameters", None)
+        if parameters is None:
+            raise TypeError(
+                f"the model ({type(self.model).__name__}) has no parameters() method, so the "
+                "Learner cannot tell what to train. Use a minigrad.nn.Module, or give the "
+                "object a parameters() method returning the tensors to update."
+            )
+        return list(parameters())
+
+    def _train_step(self, xb: Any, yb: Any, opt: Optimizer) -> Tensor:
+        """One mini-batch: forward, loss, backward, update, clear the gradients."""
+        loss = self.loss_func(self.model(xb), yb)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        return loss.detach()
+
+    def _train_epoch(self, opt: Optimizer, label: str) -> float:
+        """Train on every batch of dls.train; return the mean loss over the examples."""
+        _set_mode(self.model, training=True)
+        losses: list[Tensor] = []  # tensors, read back once at the end (see the module's doc)
+        sizes: list[int] = []
+        bar = ProgressBar(_length(self.dls.train), label)
+        for xb, yb in self.dls.train:
+            losses.append(self._train_step(xb, yb, opt))
+            sizes.append(len(xb))
+            bar.update(len(losses))
+        bar.close()
+        if not losses:
+            raise ValueError("dls.train gave no batches: the training set is empty.")
+        batch_losses = stack(losses).tolist()
+        self.recorder.batch_losses.extend(batch_losses)
+        return sum(loss * n for loss, n in zip(batch_losses, sizes)) / sum(sizes)
+
+    # ---- validation ----------------------------------------------------------------------
+
+    def validate(self, dl: Batches | None = None) -> list[float]:
+        """[loss, *metrics] over `dl` (default `dls.valid`), each averaged over the examples."""
+        dl = self.dls.valid if dl is None else dl
+        _set_mode(self.model, training=False)
+        totals: list[Any] = [0.0] * (1 + len(self.metrics))  # tensors once batches come in
+        count = 0
+        with no_grad():
+            for xb, yb in dl:
+                predictions = self.model(xb)
+                values = [self.loss_func(predictions, yb)]
+                values += [metric(predictions, yb) for metric in self.metrics]
+                n = len(xb)
+                totals = [total + value * n for total, value in zip(totals, values)]
+                count += n
+        if count == 0:
+            raise ValueError("the validation batches were empty: nothing to measure.")
+        return [float(total) / count for total in totals]
+
+    # ---- the learning-rate finder -----------------------------------------------------------
+
+    def lr_find(
+        self,
+        start_lr: float = 1e-7,
+        end_lr: float = 10.0,
+        num_it: int = 100,
+        stop_div: bool = True,
+        beta: float = 0.98,
+        check_every: int = 10,
+    ) -> SuggestedLRs:
+        """fastbook chapter 5's learning-rate finder.
+
+        Train on up to `num_it` mini-batches (going round dls.train again if needed), the
+        learning rate growing by the same factor at each one, from `start_lr` to `end_lr`.
+        The loss, smoothed (an exponential moving average, weight `beta`), first falls, then
+        explodes; with `stop_div`, stop once it exceeds 4 times its minimum. The model's
+        parameters are then put back as they were. The curve is kept in `recorder.lr_find`
+        (`.plot(path)` draws it). Divergence is checked every `check_every` batches, so that
+        the losses are read back from the device once per check, not once per batch.
+        """
+        if num_it < 2 or not 0 < start_lr < end_lr:
+            raise ValueError(
+                f"lr_find needs num_it >= 2 and 0 < start_lr < end_lr; got num_it={num_it}, "
+                f"start_lr={start_lr}, end_lr={end_lr}."
+            )
+        parameters = self._parameters()
+        saved = [p.detach().clone() for p in parameters]
+        opt = self.opt_func(parameters, start_lr)  # a fresh one: self.opt's state is untouched
+        growth = (end_lr / start_lr) ** (1 / (num_it - 1))
+        lrs: list[float] = []
+        losses: list[Tensor] = []
+        _set_mode(self.model, training=True)
+        bar = ProgressBar(num_it, "lr_find")
+        try:
+            for i, (xb, yb) in enumerate(_cycle(self.dls.train, num_it)):
+                opt.lr = start_lr * growth**i
+                lrs.append(opt.lr)
+                losses.append(self._train_step(xb, yb, opt))
+                bar.update(i + 1)
+                if stop_div and (i + 1) % check_every == 0 and _diverged(_read(losses), beta):
+                    break
+        finally:
+            bar.close()
+            _restore(parameters, saved)
+        smoothed = _smooth(_read(losses), beta)
+        keep = _before_divergence(smoothed) if stop_div else len(smoothed)
+        result = LRFinderResult(lrs[:keep], smoothed[:keep])
+        self.recorder.lr_find = result
+        return _suggest(result)
+
+
+# ---- helpers -------------------------------------------------------------------------------
+
+
+def metric_name(metric: Callable[..., Any]) -> str:
+    """The column name of a metric: its function's name (also through functools.partial)."""
+    target = getattr(metric, "func", metric)
+    return getattr(target, "__name__", type(target).__name__)
+
+
+def _as_list(metrics: Metric | Sequence[Metric] | None) -> list[Metric]:
+    if metrics is None:
+        return []
+    if callable(metrics):
+        return [metrics]
+    return list(metrics)
+
+
+def _set_mode(model: Any, training: bool) -> None:
+    """model.train() or model.eval(), for models that have them (a plain function has not)."""
+    method = getattr(model, "train" if training else "eval", None)
+    if callable(method):
+        method()
+
+
+def _length(batches: Batches) -> int | None:
+    try:
+        return len(batches)  # type: ignore[arg-type]
+    except TypeError:
+        return None
+
+
+def _cycle(batches: Batches, count: int) -> Iterator[tuple[Any, Any]]:
+    """`count` batches, going through `batches` again (a new shuffle) as often as needed."""
+    given = 0
+    while given < count:
+        empty = True
+        for batch in batches:
+            empty = False
+            yield batch
+            given += 1
+            if given == count:
+                return
+        if empty:
+            raise ValueError("dls.train gave no batches: the training set is empty.")
+
+
+def _read(losses: list[Tensor]) -> list[float]:
+    return stack(losses).tolist()
+
+
+def _restore(parameters: list[Tensor], saved: list[Tensor]) -> None:
+    with no_grad():
+        for p, value in zip(parameters, saved):
+            p.copy_(value)
+            p.grad = None
+
+
+def _smooth(values: list[float], beta: float) -> list[float]:
+    """An exponential moving average, debiased (as fastai's recorder smooths the loss): the
+    early values are not dragged towards the average's starting point, 0."""
+    average, smoothed = 0.0, []
+    for i, value in enumerate(values, start=1):
+        average = beta * average + (1 - beta) * value
+        smoothed.append(average / (1 - beta**i))
+    return smoothed
+
+
+def _before_divergence(smoothed: list[float]) -> int:
+    """How many points come before the loss first exceeds 4x its minimum so far (or is NaN)."""
+    best = math.inf
+    for i, loss in enumerate(smoothed):
+        if not math.isfinite(loss) or loss > 4 * best:
+            return max(i, 1)
+        best = min(best, loss)
+    return len(smoothed)
+
+
+def _diverged(losses: list[float], beta: float) -> bool:
+    smoothed = _smooth(losses, beta)
+    return _before_divergence(smoothed) < len(smoothed)
+
+
+def _suggest(result: LRFinderResult) -> SuggestedLRs:
+    """fastai's rules, after dropping the first 10% of points (the smoothing is still warming
+    up) and, when enough remain, the last 5 (the loss is exploding)."""
+    lrs, losses = result.lrs, result.losses
+    start = len(lrs) // 10
+    end = len(lrs) - 5 if len(lrs) - start > 10 else len(lrs)
+    lrs, losses = lrs[start:end], losses[start:end]
+    lowest = min(range(len(losses)), key=losses.__getitem__)
+    if len(lrs) < 2:
+        return SuggestedLRs(lrs[lowest] / 10, lrs[lowest])
+    slopes = [  # d loss / d log(lr) between neighbouring points
+        (losses[i + 1] - losses[i]) / (math.log(lrs[i + 1]) - math.log(lrs[i]))
+        for i in range(len(lrs) - 1)
+    ]
+    steepest = min(range(len(slopes)), key=slopes.__getitem__)
+    return SuggestedLRs(lr_min=lrs[lowest] / 10, lr_steep=lrs[steepest])
+
+
+class _Table:
+    """fastai's epoch table: a header, then one left-aligned row per epoch."""
+
+    def __init__(self, columns: list[str], stream: TextIO) -> None:
+        self.widths = [max(len(name), 8) + 2 for name in columns]
+        self.columns = columns
+        self.stream = stream
+
+    def print_header(self) -> None:
+        self._print(self.columns)
+
+    def print_row(self, values: list[Any]) -> None:
+        epoch, *numbers, seconds = values
+        self._print([str(epoch), *(f"{v:.6f}" for v in numbers), f"{seconds:.2f}"])
+
+    def _print(self, cells: list[str]) -> None:
+        line = "".join(cell.ljust(width) for cell, width in zip(cells, self.widths))
+        print(line.rstrip(), file=self.stream, flush=True)
+
+
+def _new_figure(width: float) -> Any:
+    """A matplotlib Figure (no pyplot, so no window and no backend to choose)."""
+    try:
+        from matplotlib.figure import Figure
+    except ImportError as error:
+        raise ImportError(
+            "plotting needs matplotlib, which is not installed: pip install matplotlib "
+            "(or pip install -e '.[plot]')"
+        ) from error
+    return Figure(figsize=(width, 4), layout="tight")
