@@ -1,0 +1,236 @@
+"""Two ways to prove an op's gradient: against torch's autograd, and against finite differences.
+
+`assert_matches_torch` runs the same function through minigrad and through torch, then compares
+the outputs and the gradients of every input. `gradcheck` needs no torch reference: it nudges
+each input element up and down by `eps` and compares the slope it sees with minigrad's gradient.
+
+Both backpropagate a random upstream gradient rather than the gradient of `.sum()`: a backward
+that ignores the gradient it receives passes every `.sum()` test, and fails this one.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..autograd.grad_mode import no_grad
+from ..tensor import Tensor
+
+__all__ = ["assert_close", "assert_matches_torch", "gradcheck"]
+
+
+def assert_close(
+    got: torch.Tensor,
+    expected: torch.Tensor,
+    *,
+    what: str,
+    rtol: float = 1e-7,
+    atol: float = 1e-9,
+) -> None:
+    """Assert that two torch tensors agree, checking shape, then dtype, then values.
+
+    The values agree where |got - expected| <= atol + rtol * |expected| (NaN agrees with NaN).
+    On failure the message starts with `what` (which function, which value) and names the first
+    index that disagrees, both values there, and the largest absolute and relative errors.
+    """
+    if got.shape != expected.shape:
+        raise AssertionError(
+            f"{what}: shape {tuple(got.shape)} but torch gives {tuple(expected.shape)}"
+        )
+    if got.dtype != expected.dtype:
+        raise AssertionError(
+            f"{what} (shape {tuple(got.shape)}): dtype {got.dtype} but torch gives {expected.dtype}"
+        )
+    got, expected = got.detach().cpu(), expected.detach().cpu()
+    close = torch.isclose(got, expected, rtol=rtol, atol=atol, equal_nan=True)
+    if bool(close.all()):
+        return
+    first = tuple(int(i) for i in (~close).nonzero()[0])
+    wrong = ~close
+    error = (got.double()[wrong] - expected.double()[wrong]).abs()  # NaN stays NaN
+    relative = error / expected.double()[wrong].abs()
+    raise AssertionError(
+        f"{what} (shape {tuple(got.shape)}): {int((~close).sum())} of {got.numel()} values "
+        f"differ; first at index {first}: got {got[first].item()!r}, expected "
+        f"{expected[first].item()!r}. Max abs error {error.max().item():.3g}, max rel error "
+        f"{relative.max().item():.3g} (rtol {rtol:g}, atol {atol:g})."
+    )
+
+
+def assert_matches_torch(
+    minigrad_fn: Callable[..., Tensor],
+    torch_fn: Callable[..., torch.Tensor],
+    *arrays: Any,
+    upstream: np.ndarray | torch.Tensor | None = None,
+    rtol: float = 1e-7,
+    atol: float = 1e-9,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+    name: str | None = None,
+) -> None:
+    """Check that `minigrad_fn` computes what `torch_fn` computes, gradients included.
+
+    `arrays` are NumPy arrays (or anything `np.asarray` takes). Each floating-point one becomes
+    a minigrad Tensor and a torch tensor that both require grad (keeping its dtype: give float64
+    for these tolerances); any other (an integer index array, a boolean mask) is passed through
+    to both functions as a tensor without gradient. Then, in order:
+
+    1. forward: the outputs' shape, dtype and values;
+    2. backward of an upstream gradient `upstream` (random normal, drawn with `seed`, when left
+       out): `out.backward(g)` in minigrad, `torch.autograd.grad(out, inputs, g)` in torch;
+    3. for each input: whether it got a gradient, then its shape, dtype and values.
+
+    Raises AssertionError naming the function, the argument, the index and both values.
+    """
+    label = name or _describe(minigrad_fn)
+    mg_inputs, torch_inputs = [], []
+    for array in arrays:
+        mg_input, torch_input = _to_tensors(array, device)
+        mg_inputs.append(mg_input)
+        torch_inputs.append(torch_input)
+
+    out = minigrad_fn(*mg_inputs)
+    expected = torch_fn(*torch_inputs)
+    if not isinstance(out, Tensor):
+        raise AssertionError(f"{label} returned {type(out).__name__}, not a minigrad Tensor")
+    assert_close(out._data, expected, what=f"{label}: forward", rtol=rtol, atol=atol)
+
+    differentiable = [i for i, t in enumerate(torch_inputs) if t.requires_grad]
+    if not expected.requires_grad:  # e.g. an integer output: nothing to backpropagate
+        if out.requires_grad:
+            raise AssertionError(f"{label}: output requires grad, but torch's does not")
+        return
+    grad_out = _upstream(upstream, expected, seed)
+    if out.requires_grad:
+        out.backward(grad_out)
+    expected_grads = torch.autograd.grad(
+        expected,
+        [torch_inputs[i] for i in differentiable],
+        grad_outputs=grad_out,
+        allow_unused=True,
+    )
+    for i, want in zip(differentiable, expected_grads):
+        got = mg_inputs[i].grad
+        what = f"{label}: gradient of argument {i}"
+        if (got is None) != (want is None):
+            has, lacks = ("minigrad", "torch") if want is None else ("torch", "minigrad")
+            raise AssertionError(
+                f"{what} (shape {tuple(mg_inputs[i].shape)}): {has} gives one, {lacks} none"
+            )
+        if want is not None:
+            assert_close(got._data, want, what=what, rtol=rtol, atol=atol)
+
+
+def gradcheck(
+    fn: Callable[..., Tensor],
+    *inputs: Any,
+    eps: float = 1e-6,
+    rtol: float = 1e-5,
+    atol: float = 1e-8,
+    seed: int = 0,
+    name: str | None = None,
+) -> None:
+    """Check minigrad's gradients of `fn` against central finite differences, in float64.
+
+    For an upstream gradient g (random normal, drawn with `seed`) the gradient of input x is
+    the vector-Jacobian product g . d(out)/dx. Element by element,
+
+        d(g . out)/dx[i] ~ g . (fn(x + eps e_i) - fn(x - eps e_i)) / (2 eps),
+
+    the error of which shrinks as eps**2. `inputs` are arrays or minigrad Tensors; floating ones
+    become float64 leaves that require grad, others are passed through. Keep the inputs off
+    kinks (relu at 0, ties in max) by more than `eps`: see `strategies.distinct_arrays`.
+    """
+    label = name or _describe(fn)
+    leaves = [_float64_leaf(x) for x in inputs]
+    out = fn(*leaves)
+    generator = torch.Generator().manual_seed(seed)
+    grad_out = torch.randn(out.shape, generator=generator, dtype=torch.float64)
+    grad_out = grad_out.to(out.device)
+    out.backward(grad_out)
+
+    for i, leaf in enumerate(leaves):
+        if not (isinstance(leaf, Tensor) and leaf.requires_grad):
+            continue
+        got = leaf.grad._data if leaf.grad is not None else torch.zeros_like(leaf._data)
+        expected = _numerical_gradient(fn, leaves, i, grad_out, eps)
+        close = torch.isclose(got, expected, rtol=rtol, atol=atol)
+        if bool(close.all()):
+            continue
+        first = tuple(int(j) for j in (~close).nonzero()[0])
+        raise AssertionError(
+            f"Gradient check failed for function {label}: argument {i} (shape "
+            f"{tuple(leaf.shape)}), index {first}: got derivative {got[first].item()!r}, "
+            f"expected {expected[first].item()!r} (central differences, eps {eps:g}; "
+            f"{int((~close).sum())} of {got.numel()} elements differ)."
+        )
+
+
+def _numerical_gradient(
+    fn: Callable[..., Tensor],
+    inputs: Sequence[Any],
+    which: int,
+    grad_out: torch.Tensor,
+    eps: float,
+) -> torch.Tensor:
+    """g . d(fn)/d(inputs[which]) by central differences, one input element at a time."""
+    x = inputs[which]._data
+    flat_result = torch.empty(x.numel(), dtype=torch.float64, device=x.device)
+    step = torch.zeros(x.numel(), dtype=x.dtype, device=x.device)
+
+    def output_at(shift: torch.Tensor) -> torch.Tensor:
+        moved = list(inputs)
+        moved[which] = Tensor(x + shift.view(x.shape))
+        return fn(*moved)._data
+
+    with no_grad():
+        for i in range(x.numel()):
+            step[i] = eps
+            # Subtract before weighting by g: outputs that do not depend on x[i] cancel exactly,
+            # instead of adding their rounding errors to the sum.
+            change = output_at(step) - output_at(-step)
+            flat_result[i] = (change * grad_out).sum() / (2 * eps)
+            step[i] = 0
+    return flat_result.view(x.shape)
+
+
+def _to_tensors(array: Any, device: str | torch.device) -> tuple[Tensor, torch.Tensor]:
+    """One input as a minigrad Tensor and a torch tensor with the same values and dtype."""
+    values = torch.as_tensor(np.asarray(array)).to(device)
+    differentiable = values.is_floating_point()
+    theirs = values.clone().requires_grad_(differentiable)
+    return Tensor(values, requires_grad=differentiable), theirs
+
+
+def _float64_leaf(x: Any) -> Any:
+    if isinstance(x, Tensor):
+        x = x._data
+    values = torch.as_tensor(np.asarray(x)) if not isinstance(x, torch.Tensor) else x
+    if not values.is_floating_point():
+        return Tensor(values)
+    return Tensor(values.detach().to(torch.float64, copy=True), requires_grad=True)
+
+
+def _upstream(upstream: Any, out: torch.Tensor, seed: int) -> torch.Tensor:
+    if upstream is None:
+        generator = torch.Generator().manual_seed(seed)
+        return torch.randn(out.shape, generator=generator, dtype=out.dtype).to(out.device)
+    return torch.as_tensor(np.asarray(upstream), dtype=out.dtype, device=out.device)
+
+
+def _describe(fn: Callable[..., Any]) -> str:
+    """A function's name; for a lambda, its source (which is what the reader wrote)."""
+    name = getattr(fn, "__qualname__", repr(fn))
+    if "<lambda>" not in name:
+        return name
+    try:
+        source = inspect.getsource(fn).strip()
+    except (OSError, TypeError):
+        return name
+    start = source.find("lambda")
+    text = " ".join(source[start:].split())
+    return text if len(text) <= 80 else text[:77] + "..."

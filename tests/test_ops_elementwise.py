@@ -1,0 +1,246 @@
+"""Elementwise ops against torch autograd (float64, rtol 1e-7, atol 1e-9) and finite differences.
+
++ - * / with broadcasting and Python numbers, unary -, ** n, exp, log, sigmoid, tanh, relu, abs,
+clamp_min, where; and the dtypes of gradients (float32 stays float32).
+"""
+
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+import minigrad as mg
+from minigrad import Tensor
+from minigrad.testing import assert_matches_torch, gradcheck
+from minigrad.testing import strategies as mst
+
+BINARY = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}
+
+# name: (minigrad function, torch function, lowest value, highest value)
+UNARY = {
+    "neg": (operator.neg, operator.neg, -10, 10),
+    "exp": (Tensor.exp, torch.exp, -5, 5),
+    "log": (Tensor.log, torch.log, 0.1, 10),
+    "sigmoid": (Tensor.sigmoid, torch.sigmoid, -6, 6),
+    "tanh": (Tensor.tanh, torch.tanh, -10, 10),
+    "relu": (Tensor.relu, torch.relu, -10, 10),
+    "abs": (Tensor.abs, torch.abs, -10, 10),
+}
+
+
+@st.composite
+def operand_pairs(draw: st.DrawFn, b_low: float = -10.0) -> tuple[np.ndarray, np.ndarray]:
+    """Two arrays whose shapes broadcast; b's values from [b_low, 10] (b_low > 0 for a divisor)."""
+    shape_a, shape_b = draw(mst.broadcastable_shapes(2))
+    return draw(mst.float_arrays(shape_a)), draw(mst.float_arrays(shape_b, b_low, 10))
+
+
+# ---- + - * / ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("symbol", BINARY)
+@given(pair=operand_pairs(b_low=0.1))
+@example(pair=(np.array(2.0), np.full((3, 1), 0.5)))  # 0-d with a column
+@example(pair=(np.ones((2, 1, 3)), np.full((4, 1), 3.0)))  # broadcast on both sides, middle dim
+def test_binary_op_matches_torch(symbol, pair):
+    op = BINARY[symbol]
+    assert_matches_torch(op, op, *pair, name=f"a {symbol} b")
+
+
+@pytest.mark.parametrize("symbol", ["+", "-", "*"])
+@given(pair=operand_pairs())  # negative values and zeros too, where the op allows them
+def test_binary_op_with_any_signs_matches_torch(symbol, pair):
+    op = BINARY[symbol]
+    assert_matches_torch(op, op, *pair, name=f"a {symbol} b")
+
+
+NONZERO_NUMBERS = st.floats(-10, -0.1) | st.floats(0.1, 10)  # a divisor too, so never 0
+
+
+@pytest.mark.parametrize("symbol", BINARY)
+@given(x=mst.float_arrays(mst.shapes(), 0.1, 10), number=NONZERO_NUMBERS)
+@example(x=np.array(3.0), number=2.0)
+def test_tensor_op_python_number_matches_torch(symbol, x, number):
+    op = BINARY[symbol]
+    assert_matches_torch(lambda t: op(t, number), lambda t: op(t, number), x, name=f"x {symbol} c")
+
+
+@pytest.mark.parametrize("symbol", BINARY)
+@given(x=mst.float_arrays(mst.shapes(), 0.1, 10), number=NONZERO_NUMBERS)
+@example(x=np.array(3.0), number=2.0)
+def test_python_number_op_tensor_matches_torch(symbol, x, number):
+    op = BINARY[symbol]
+    assert_matches_torch(lambda t: op(number, t), lambda t: op(number, t), x, name=f"c {symbol} x")
+
+
+# ---- unary functions --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", UNARY)
+@given(data=st.data())
+@example(data=None)
+def test_unary_op_matches_torch(name, data):
+    minigrad_fn, torch_fn, low, high = UNARY[name]
+    if data is None:  # the @example: a 0-d tensor and size-1 dims, in every op's domain
+        for x in (np.array(0.5), np.full((1, 3, 1), 0.25)):
+            assert_matches_torch(minigrad_fn, torch_fn, x, name=name)
+        return
+    x = data.draw(mst.float_arrays(mst.shapes(), low, high), label="x")
+    assert_matches_torch(minigrad_fn, torch_fn, x, name=name)
+
+
+@pytest.mark.parametrize("name", UNARY)
+@given(data=st.data())
+def test_unary_op_passes_gradcheck(name, data):
+    minigrad_fn, _, low, high = UNARY[name]
+    x = data.draw(mst.distinct_arrays(mst.shapes(max_rank=3), low, high), label="x")
+    gradcheck(minigrad_fn, x, name=name)
+
+
+@given(x=mst.float_arrays())
+@example(x=np.array([-1.0, 0.0, 2.0]))  # relu'(0) = 0, as in torch
+@example(x=np.array(0.0))
+def test_relu_at_zero_follows_torch(x):
+    assert_matches_torch(Tensor.relu, torch.relu, x, upstream=np.ones_like(x), name="relu")
+
+
+@given(x=mst.float_arrays())
+@example(x=np.array([-1.0, 0.0, 2.0]))  # abs'(0) = sign(0) = 0, as in torch
+def test_abs_at_zero_follows_torch(x):
+    assert_matches_torch(Tensor.abs, torch.abs, x, upstream=np.ones_like(x), name="abs")
+
+
+def test_relu_and_abs_have_zero_gradient_at_zero():
+    x = mg.tensor([0.0, 0.0], dtype=mg.float64, requires_grad=True)
+    (x[:1].relu() + x[1:].abs()).sum().backward()
+    assert x.grad.tolist() == [0.0, 0.0]
+
+
+@given(x=mst.float_arrays(), minimum=st.floats(-10, 10))
+@example(x=np.array([1.0, 2.0, 3.0]), minimum=2.0)  # x == minimum: gradient 1, as in torch
+def test_clamp_min_matches_torch(x, minimum):
+    assert_matches_torch(
+        lambda t: t.clamp_min(minimum), lambda t: t.clamp_min(minimum), x, name="clamp_min"
+    )
+
+
+@given(x=mst.distinct_arrays(mst.shapes(max_rank=3), avoid=0.25))
+def test_clamp_min_passes_gradcheck(x):
+    gradcheck(lambda t: t.clamp_min(0.25), x, name="clamp_min(0.25)")
+
+
+@given(x=mst.float_arrays(), n=st.integers(0, 4))
+@example(x=np.array([0.0, 1.5]), n=0)  # d(x**0)/dx = 0, even at x = 0 (torch's convention)
+@example(x=np.array([0.0, -2.0]), n=1)
+def test_pow_integer_exponent_matches_torch(x, n):
+    assert_matches_torch(lambda t: t**n, lambda t: t**n, x, name=f"x ** {n}")
+
+
+@given(
+    x=mst.float_arrays(mst.shapes(), 0.1, 10),
+    n=st.floats(-3, 3) | st.integers(-3, -1) | st.sampled_from([0.5, -0.5, 1.5]),
+)
+def test_pow_fractional_or_negative_exponent_matches_torch(x, n):
+    assert_matches_torch(lambda t: t**n, lambda t: t**n, x, name=f"x ** {n}")
+
+
+@given(x=mst.distinct_arrays(mst.shapes(max_rank=3), 0.1, 5), n=st.sampled_from([2, 3, -1, 0.5]))
+def test_pow_passes_gradcheck(x, n):
+    gradcheck(lambda t: t**n, x, name=f"x ** {n}")
+
+
+# ---- saturation: finite values, near-zero gradients ------------------------------------------
+
+
+@given(magnitude=mst.float_arrays(mst.shapes(min_rank=1), 30, 1000), sign=st.sampled_from([1, -1]))
+@example(magnitude=np.array([30.0, 1000.0]), sign=1)
+@example(magnitude=np.array([30.0, 1000.0]), sign=-1)
+def test_sigmoid_saturates_with_finite_values_and_vanishing_gradient(magnitude, sign):
+    x = sign * magnitude
+    assert_matches_torch(Tensor.sigmoid, torch.sigmoid, x, name="sigmoid")
+    t = mg.tensor(x, requires_grad=True)
+    s = t.sigmoid()
+    s.backward(mg.ones_like(s))
+    assert torch.isfinite(s._data).all()
+    assert torch.isfinite(t.grad._data).all()
+    assert (t.grad._data.abs() < 1e-12).all()  # sigmoid'(30) = e^-30 / (1 + e^-30)^2 ~ 9e-14
+
+
+# ---- where ------------------------------------------------------------------------------------
+
+
+@st.composite
+def where_operands(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    shape_c, shape_a, shape_b = draw(mst.broadcastable_shapes(3))
+    condition = draw(mst.hnp.arrays(np.bool_, shape_c))
+    return condition, draw(mst.float_arrays(shape_a)), draw(mst.float_arrays(shape_b))
+
+
+@given(operands=where_operands())
+@example(operands=(np.array([True, False]), np.array(1.0), np.ones((3, 1))))
+def test_where_matches_torch(operands):
+    assert_matches_torch(mg.where, torch.where, *operands, name="where")
+
+
+@given(operands=where_operands())
+def test_where_with_python_number_matches_torch(operands):
+    condition, a, _ = operands
+    assert_matches_torch(
+        lambda c, t: mg.where(c, t, 0.5), lambda c, t: torch.where(c, t, 0.5), condition, a
+    )
+
+
+# ---- broadcasting, finite differences ---------------------------------------------------------
+
+
+@st.composite
+def distinct_pairs(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray]:
+    shape_a, shape_b = draw(mst.broadcastable_shapes(2, max_rank=3))
+    return draw(mst.distinct_arrays(shape_a, 0.5, 5)), draw(mst.distinct_arrays(shape_b, 0.5, 5))
+
+
+@pytest.mark.parametrize("symbol", BINARY)
+@given(pair=distinct_pairs())
+def test_binary_op_passes_gradcheck(symbol, pair):
+    gradcheck(BINARY[symbol], *pair, name=f"a {symbol} b")
+
+
+# ---- dtypes -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("symbol", BINARY)
+def test_float32_inputs_keep_float32_gradients(symbol):
+    rng = np.random.default_rng(0)
+    a = rng.uniform(0.5, 2, (3, 1)).astype(np.float32)
+    b = rng.uniform(0.5, 2, (4,)).astype(np.float32)
+    op = BINARY[symbol]
+    assert_matches_torch(op, op, a, b, name=f"a {symbol} b")  # dtypes checked before values
+
+
+@pytest.mark.parametrize("symbol", BINARY)
+def test_float32_with_python_float_stays_float32(symbol):
+    x = mg.tensor([1.5, 2.5], requires_grad=True)
+    out = BINARY[symbol](x, 0.1) + BINARY[symbol](0.1, x)
+    out.sum().backward()
+    assert out.dtype == mg.float32
+    assert x.grad.dtype == mg.float32
+
+
+def test_float32_mixed_with_float64_gives_each_its_own_dtype_of_gradient():
+    a = np.array([1.0, 2.0], dtype=np.float32)
+    b = np.array([[3.0], [4.0]])
+    assert_matches_torch(operator.mul, operator.mul, a, b)
+
+
+def test_elementwise_ops_on_device(device):
+    x, y = np.linspace(0.5, 2, 6).reshape(2, 3), np.linspace(-1, 1, 3)
+
+    def fn(a, b):
+        return (a * b - b / a).sigmoid() + (a.log() + b.exp()).tanh() + b.relu() * a.abs() ** 2
+
+    assert_matches_torch(fn, fn, x, y, device=device)
