@@ -96,8 +96,9 @@ class Function:
         raise NotImplementedError("an op must define backward(ctx, grad)")
 
     @staticmethod
-    def explain_failure(*inputs: Any) -> str | None:
-        """Say in words why forward failed on these inputs (None: let torch's error stand)."""
+    def explain_failure(*inputs: Any, **options: Any) -> str | None:
+        """Say in words why forward failed on these inputs and options (the keyword arguments of
+        `apply`, such as a shape or a dim); None lets torch's error stand."""
         return None
 
     @classmethod
@@ -116,7 +117,7 @@ class Function:
             device_problem = _devices_mismatch(cls, args)
             if device_problem:
                 raise DeviceError(device_problem) from error
-            shape_problem = cls.explain_failure(*args)
+            shape_problem = cls.explain_failure(*args, **kwargs)
             if shape_problem:
                 raise ShapeError(f"{cls.__name__}: {shape_problem}") from error
             raise
@@ -127,7 +128,7 @@ class BroadcastingFunction(Function):
     """An elementwise op on two operands that broadcast (add, mul, where...)."""
 
     @staticmethod
-    def explain_failure(*inputs: Any) -> str | None:
+    def explain_failure(*inputs: Any, **options: Any) -> str | None:
         shapes = [tuple(a.shape) for a in inputs if isinstance(a, Tensor)]
         for i in range(len(shapes)):
             for j in range(i + 1, len(shapes)):

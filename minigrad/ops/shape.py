@@ -148,9 +148,9 @@ class Cat(Function):
         return tuple(grad.split(ctx.sizes, dim=ctx.dim))
 
     @staticmethod
-    def explain_failure(*tensors: Any) -> str | None:
+    def explain_failure(*tensors: Any, dim: int = 0) -> str | None:
         shapes = ", ".join(shape_str(t.shape) for t in tensors)
-        return f"cat needs tensors whose shapes match except along the joining dim, got {shapes}."
+        return f"cat needs shapes that match except along the joining dim {dim}, got {shapes}."
 
 
 class Stack(Function):
@@ -166,6 +166,6 @@ class Stack(Function):
         return grad.unbind(ctx.dim)
 
     @staticmethod
-    def explain_failure(*tensors: Any) -> str | None:
+    def explain_failure(*tensors: Any, dim: int = 0) -> str | None:
         shapes = ", ".join(shape_str(t.shape) for t in tensors)
         return f"stack needs tensors of equal shapes, got {shapes}."
