@@ -17,6 +17,7 @@ import torch
 
 from .autograd import engine
 from .autograd.grad_mode import is_grad_enabled
+from .devices import as_device
 from .errors import GradientError, shape_str
 
 if TYPE_CHECKING:
@@ -276,6 +277,9 @@ class Tensor:
         """Another dtype or device, as torch's `.to(...)`. Differentiable for floating dtypes."""
         from .ops import To
 
+        for arg in (*args, kwargs.get("device")):
+            if isinstance(arg, (str, torch.device)):
+                as_device(arg)  # a clear error for a device that is not here (cuda without a GPU)
         out_dtype = _target_dtype(self._data, args, kwargs)
         if not out_dtype.is_floating_point:
             return Tensor(self._data.to(*args, **kwargs))  # integers carry no gradient
