@@ -23,7 +23,7 @@ def restore_reduced_dims(
     (2, 3, 4) summed over dim 1 gives (2, 4): unsqueeze to (2, 1, 4), then expand to (2, 3, 4)
     (a view: no copy), so that each of the 3 summed elements receives the same gradient.
     """
-    if dim is not None and not keepdim:
+    if dim is not None and not keepdim and len(shape) > 0:  # a 0-d tensor lost no dim
         dims = (dim,) if isinstance(dim, int) else dim
         for d in sorted(d % len(shape) for d in dims):
             grad = grad.unsqueeze(d)
