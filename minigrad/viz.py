@@ -1,0 +1,243 @@
+"""Pictures of the graph: which ops made a tensor, from which tensors.
+
+    dot_source = to_dot(loss, show_values=True)   # Graphviz DOT text
+    draw(loss, "loss.svg")                        # an SVG or PNG (or a .dot file, see `draw`)
+
+Tensors are boxes and ops are ovals; arrows go from inputs to op to output, in the direction
+of the forward pass (backward walks them the other way). Parameters (leaves that require grad)
+are blue, other leaves (data, targets) grey, and the tensor drawn from is orange.
+
+The helpers here (`graph_tensors`, `tensor_names`, `summarize`) are shared with `minigrad.trace`
+and `minigrad.explain`, so that all three call a tensor by the same name.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .autograd.function import Function
+from .tensor import Tensor
+
+# ---- walking the graph -----------------------------------------------------------------------
+
+
+def graph_tensors(root: Tensor) -> list[Tensor]:
+    """Every Tensor that `root` was computed from (root included), inputs before outputs.
+
+    Unlike the engine's `topological_order`, this keeps the tensors that need no gradient too
+    (the images, the targets): a picture or a replay of the backward pass needs them. An explicit
+    stack instead of recursion, so that a chain of thousands of ops works.
+    """
+    order: list[Tensor] = []
+    visited: set[int] = set()
+    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    while stack:
+        tensor, inputs_done = stack.pop()
+        if inputs_done:
+            order.append(tensor)
+            continue
+        if id(tensor) in visited:
+            continue
+        visited.add(id(tensor))
+        stack.append((tensor, True))
+        if tensor._ctx is not None:
+            for inp in reversed(tensor._ctx.inputs):  # reversed: the first input is named first
+                if isinstance(inp, Tensor) and id(inp) not in visited:
+                    stack.append((inp, False))
+    return order
+
+
+def tensor_names(root: Tensor, tensors: list[Tensor] | None = None) -> dict[int, str]:
+    """A name for each tensor of the graph, keyed by id: `.name` where set, otherwise "loss"
+    (or "out", when not a single number) for the root and t0, t1, ... for the others, numbered
+    inputs first. Duplicate names get a suffix (w, w_2) so that every name means one tensor."""
+    tensors = graph_tensors(root) if tensors is None else tensors
+    names: dict[int, str] = {}
+    taken: set[str] = set()
+    counter = 0
+    for tensor in tensors:
+        name = tensor.name
+        if not name and tensor is root:
+            name = "loss" if tensor.numel() == 1 else "out"
+        if not name:
+            name, counter = f"t{counter}", counter + 1
+        unique, k = name, 2
+        while unique in taken:
+            unique, k = f"{name}_{k}", k + 1
+        taken.add(unique)
+        names[id(tensor)] = unique
+    return names
+
+
+def input_labels(function: type[Function], count: int) -> list[str]:
+    """What each input of an op is called in its forward (a, b; condition, a, b; x, n).
+
+    Taken from the signature of `forward`, so a new op needs no entry anywhere; ops taking any
+    number of tensors (cat, stack) get 0, 1, 2, ...
+    """
+    params = list(inspect.signature(function.forward).parameters.values())[1:]  # less ctx
+    labels: list[str] = []
+    for i in range(count):
+        if i < len(params) and params[i].kind is not inspect.Parameter.VAR_POSITIONAL:
+            labels.append(params[i].name)
+        else:
+            labels.append(str(i))
+    return labels
+
+
+# ---- numbers in a few characters -------------------------------------------------------------
+
+
+def format_number(value: float) -> str:
+    """4 decimals; tiny values in scientific notation, so that they don't print as 0.0000."""
+    if value != 0 and abs(value) < 1e-3:
+        return f"{value:.3e}"
+    return f"{value + 0.0:.4f}"  # + 0.0 turns -0.0 into 0.0
+
+
+def summarize(values: torch.Tensor, max_numbers: int = 4) -> str:
+    """A tensor's numbers in one short line: all of them when few, else norm, min and max."""
+    flat = values.detach().reshape(-1)
+    if not flat.is_floating_point():
+        flat = flat.double()
+    if flat.numel() <= max_numbers:
+        numbers = ", ".join(format_number(v) for v in flat.tolist())
+        return numbers if values.ndim == 0 else f"[{numbers}]"
+    stats = torch.stack([flat.norm(), flat.min(), flat.max()]).tolist()  # one copy to the host
+    norm, low, high = (format_number(v) for v in stats)
+    return f"norm {norm}, min {low}, max {high}"
+
+
+def shape_text(values: torch.Tensor | Tensor) -> str:
+    return str(tuple(values.shape))
+
+
+def op_rule(function: type[Function]) -> str:
+    """The op's forward rule and local gradient, in one line, from its docstring: the first
+    line, followed by the next paragraph when the first line does not state the gradient."""
+    paragraphs = (inspect.getdoc(function) or function.__name__).split("\n\n")
+    rule = paragraphs[0].splitlines()[0].strip()
+    if not re.search(r"/d|grad", rule) and len(paragraphs) > 1:
+        rule += " " + " ".join(paragraphs[1].split())
+    return rule
+
+
+# ---- DOT -------------------------------------------------------------------------------------
+
+PARAMETER_STYLE = 'shape=box, style="filled,bold", fillcolor="#a8d5ff"'
+DATA_STYLE = 'shape=box, style=filled, fillcolor="#e8e8e8"'
+ROOT_STYLE = 'shape=box, style=filled, fillcolor="#ffd8a8"'
+TENSOR_STYLE = "shape=box"
+OP_STYLE = 'shape=oval, style=filled, fillcolor="#fff6c2"'
+CONSTANT_STYLE = "shape=plaintext"
+
+
+def _quote(text: str) -> str:
+    """A DOT string: quotes and backslashes escaped; lines joined by DOT's centred line break."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + escaped.replace("\n", "\\n") + '"'
+
+
+def _tensor_label(tensor: Tensor, name: str, kind: str, show_values: bool, show_grads: bool) -> str:
+    dtype = str(tensor.dtype).removeprefix("torch.")
+    lines = [f"{name}  ({kind})" if kind else name, f"{shape_text(tensor)} {dtype}"]
+    if show_values:
+        lines.append("value " + summarize(tensor._data))
+    if show_grads:
+        lines.append("grad " + (summarize(tensor.grad._data) if tensor.grad is not None else "-"))
+    return "\n".join(lines)
+
+
+def _tensor_kind(tensor: Tensor, root: Tensor) -> tuple[str, str]:
+    """How a tensor is drawn: (what it is, DOT style)."""
+    if tensor is root:
+        return "output", ROOT_STYLE
+    if tensor._ctx is None:
+        return ("parameter", PARAMETER_STYLE) if tensor.requires_grad else ("data", DATA_STYLE)
+    return "", TENSOR_STYLE
+
+
+def to_dot(tensor: Tensor, show_values: bool = False, show_grads: bool = False) -> str:
+    """Graphviz DOT source of the graph that produced `tensor`.
+
+    Draw it before `backward()` (or after `backward(retain_graph=True)`): backward releases the
+    graph's links to its inputs, after which only the last op is left to draw.
+    """
+    tensors = graph_tensors(tensor)
+    names = tensor_names(tensor, tensors)
+    lines = [
+        "digraph minigrad {",
+        "  rankdir=LR;",
+        '  node [fontname="Helvetica", fontsize=11];',
+        '  edge [fontname="Helvetica", fontsize=9];',
+    ]
+    node_ids = {id(t): f"t{i}" for i, t in enumerate(tensors)}
+    constants = 0
+    for i, t in enumerate(tensors):
+        kind, style = _tensor_kind(t, tensor)
+        label = _tensor_label(t, names[id(t)], kind, show_values, show_grads)
+        lines.append(f"  t{i} [{style}, label={_quote(label)}];")
+        ctx = t._ctx
+        if ctx is None:
+            continue
+        op_id = f"op{i}"
+        lines.append(f"  {op_id} [{OP_STYLE}, label={_quote(ctx.name)}];")
+        labels = input_labels(ctx.function, len(ctx.inputs))
+        drawn = [inp for inp in ctx.inputs if isinstance(inp, (Tensor, int, float))]
+        show_labels = len(drawn) > 1  # then operand order matters: 1 - p is not p - 1
+        for inp, input_label in zip(ctx.inputs, labels):
+            edge = f" [label={_quote(input_label)}]" if show_labels else ""
+            if isinstance(inp, Tensor):
+                lines.append(f"  {node_ids[id(inp)]} -> {op_id}{edge};")
+            elif isinstance(inp, (int, float)):  # a Python number: 1 in `1 - p`, 2 in `x ** 2`
+                const_id, constants = f"c{constants}", constants + 1
+                lines.append(f"  {const_id} [{CONSTANT_STYLE}, label={_quote(repr(inp))}];")
+                lines.append(f"  {const_id} -> {op_id}{edge};")
+        lines.append(f"  {op_id} -> t{i};")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def draw(tensor: Tensor, path: str | Path, **kwargs: Any) -> Path:
+    """Draw the graph that produced `tensor` into `path` (.svg, .png or .pdf; .dot for the text).
+
+    Rendering needs the `graphviz` Python package (`pip install minigrad[viz]`) and Graphviz's
+    `dot` program (`apt-get install graphviz`, `brew install graphviz`). Without them the DOT
+    text is written next to `path` (loss.svg -> loss.dot), with a message saying how to render
+    it. `kwargs` go to `to_dot` (show_values, show_grads). Returns the path of the file written.
+    """
+    path = Path(path)
+    source = to_dot(tensor, **kwargs)
+    fmt = path.suffix.lstrip(".").lower()
+    if fmt == "dot":
+        path.write_text(source)
+        return path
+    renderer = _graphviz_renderer()
+    if renderer is not None:
+        path.write_bytes(renderer(source, format=fmt or "svg").pipe())
+        return path
+    dot_path = path.with_suffix(".dot")
+    dot_path.write_text(source)
+    print(
+        f"Wrote {dot_path}: rendering {path.name} needs the graphviz Python package "
+        "(pip install graphviz) and the Graphviz `dot` program. To render it by hand:\n"
+        f"    dot -T{fmt or 'svg'} {dot_path} -o {path}"
+    )
+    return dot_path
+
+
+def _graphviz_renderer() -> Any:
+    """graphviz.Source when both the package and the `dot` program are there, else None."""
+    if shutil.which("dot") is None:
+        return None
+    try:
+        import graphviz
+    except ImportError:
+        return None
+    return graphviz.Source
