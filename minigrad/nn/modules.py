@@ -1,0 +1,287 @@
+"""Layers as objects that hold their parameters: `Module`, `Parameter`, `Linear`, `Sequential`...
+
+A `Module` is a function with state. Its parameters are the `Parameter`s found in its
+attributes, in the order they were set, then inside its submodules (attributes that are Modules,
+or lists of Modules), so that an optimizer can be handed `model.parameters()`:
+
+    model = Sequential(Linear(28 * 28, 30), ReLU(), Linear(30, 1))
+    [name for name, _ in model.named_parameters()]  # ['0.weight', '0.bias', '2.weight', ...]
+
+Each parameter's `name` is set to that qualified name, so graph pictures can label it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+
+from ..creation import DeviceLike, _device
+from ..errors import shape_str
+from ..tensor import Tensor
+
+
+class Parameter(Tensor):
+    """A leaf Tensor that a Module trains: it requires grad, and `Module.parameters()` finds it.
+
+    (Only Parameters are found, as in torch: a plain tensor attribute with requires_grad=True is
+    not a parameter of the module, and an optimizer given `parameters()` would not update it.)
+    """
+
+    __slots__ = ()
+
+    def __init__(
+        self, data: Tensor | torch.Tensor, requires_grad: bool = True, name: str | None = None
+    ) -> None:
+        super().__init__(data._data if isinstance(data, Tensor) else data, requires_grad, name)
+
+    def __repr__(self) -> str:
+        return f"Parameter containing:\n{super().__repr__()}"
+
+
+class Module:
+    """Base class of layers and models: subclass it, set parameters and layers in `__init__`,
+    write `forward`. Calling the module calls `forward`."""
+
+    training: bool = True  # a class default, so a subclass that skips super().__init__() works
+
+    def __init__(self) -> None:
+        self.training = True
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must define forward(self, ...)")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.forward(*args, **kwargs)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        _label_parameters(name, value)
+
+    # ---- what the module holds ------------------------------------------------------------
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        """Direct submodules, in attribute order; a list of modules `layers` gives layers.0, ..."""
+        for name, value in vars(self).items():
+            if isinstance(value, Module):
+                yield name, value
+            elif isinstance(value, (list, tuple)):
+                for i, item in enumerate(value):
+                    if isinstance(item, Module):
+                        yield f"{name}.{i}", item
+
+    def children(self) -> Iterator[Module]:
+        return (module for _, module in self.named_children())
+
+    def modules(self) -> Iterator[Module]:
+        """This module and every module inside it, depth first."""
+        yield self
+        for child in self.children():
+            yield from child.modules()
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
+        """(qualified name, parameter) pairs: own parameters first, then each submodule's.
+        A parameter shared by two layers is given once."""
+        seen: set[int] = set()
+        for name, p in self._all_named_parameters(prefix):
+            if id(p) not in seen:
+                seen.add(id(p))
+                yield name, p
+
+    def _all_named_parameters(self, prefix: str) -> Iterator[tuple[str, Parameter]]:
+        for name, value in vars(self).items():
+            if isinstance(value, Parameter):
+                yield prefix + name, value
+            elif isinstance(value, (list, tuple)):
+                for i, item in enumerate(value):
+                    if isinstance(item, Parameter):
+                        yield f"{prefix}{name}.{i}", item
+        for name, child in self.named_children():
+            yield from child._all_named_parameters(f"{prefix}{name}.")
+
+    def parameters(self) -> Iterator[Parameter]:
+        return (p for _, p in self.named_parameters())
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for p in self.parameters():
+            if set_to_none:
+                p.grad = None
+            elif p.grad is not None:
+                p.grad._data.zero_()
+
+    # ---- modes ------------------------------------------------------------------------------
+
+    def train(self, mode: bool = True) -> Module:
+        """Training mode (the default), for this module and all inside it. Returns self."""
+        for module in self.modules():
+            module.training = mode
+        return self
+
+    def eval(self) -> Module:
+        """Evaluation mode: `train(False)`."""
+        return self.train(False)
+
+    # ---- saving and loading -------------------------------------------------------------------
+
+    def state_dict(self) -> OrderedDict[str, torch.Tensor]:
+        """{qualified name: a CPU copy of the parameter's values}, ready for `torch.save`."""
+        params = self.named_parameters()
+        return OrderedDict((name, p._data.detach().cpu().clone()) for name, p in params)
+
+    def load_state_dict(self, state_dict: dict[str, Any], strict: bool = True) -> None:
+        """Copy values saved by `state_dict()` into this module's parameters (onto their device).
+        With strict=True (the default) the names must match exactly."""
+        params = dict(self.named_parameters())
+        missing = [name for name in params if name not in state_dict]
+        unexpected = [name for name in state_dict if name not in params]
+        if strict and (missing or unexpected):
+            raise KeyError(
+                f"load_state_dict: the names do not match this {type(self).__name__}'s "
+                f"parameters. Missing: {missing or 'none'}; unexpected: {unexpected or 'none'}. "
+                "Was the state saved from a model built the same way? (strict=False loads the "
+                "names that match.)"
+            )
+        for name, p in params.items():
+            if name not in state_dict:
+                continue
+            value = state_dict[name]
+            value = value._data if isinstance(value, Tensor) else torch.as_tensor(value)
+            if value.shape != p.shape:
+                raise ValueError(
+                    f"load_state_dict: {name!r} has shape {shape_str(value.shape)} in the saved "
+                    f"state but {shape_str(p.shape)} in this model."
+                )
+            p._data.copy_(value)
+
+    # ---- printing -----------------------------------------------------------------------------
+
+    def extra_repr(self) -> str:
+        """The arguments shown in this module's repr, e.g. 'in_features=784, out_features=30'."""
+        return ""
+
+    def __repr__(self) -> str:
+        children = [f"  ({name}): {_indent(repr(m))}" for name, m in self.named_children()]
+        if not children:
+            return f"{type(self).__name__}({self.extra_repr()})"
+        return f"{type(self).__name__}(\n" + "\n".join(children) + "\n)"
+
+
+def _indent(text: str) -> str:
+    return text.replace("\n", "\n  ")
+
+
+def _label_parameters(name: str, value: Any) -> None:
+    """Name the parameters just attached under `name`: 'weight', or '0.weight' for a layer's."""
+    if isinstance(value, Parameter):
+        value.name = name
+    elif isinstance(value, Module):
+        for qualified, p in value.named_parameters(prefix=f"{name}."):
+            p.name = qualified
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            _label_parameters(f"{name}.{i}", item)
+
+
+# ---- layers -----------------------------------------------------------------------------------
+
+
+def _uniform(
+    shape: tuple[int, ...], bound: float, dtype: torch.dtype | None, device: DeviceLike
+) -> Parameter:
+    """Values uniform in [-bound, bound], drawn on the CPU (so a seed gives the same numbers as
+    torch's nn.Linear, on any device), then moved."""
+    data = torch.empty(shape, dtype=dtype).uniform_(-bound, bound)
+    return Parameter(data.to(_device(device)))
+
+
+class Linear(Module):
+    """y = x @ weight.T + bias, with weight of shape (out_features, in_features), as torch.
+
+    Initialised as torch does: weight and bias uniform in ±1/sqrt(in_features) (that is what
+    torch's kaiming_uniform_(a=sqrt(5)) works out to), so outputs start at a moderate scale.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        device: DeviceLike = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        bound = 1 / math.sqrt(in_features) if in_features > 0 else 0.0
+        self.weight = _uniform((out_features, in_features), bound, dtype, device)
+        self.bias = _uniform((out_features,), bound, dtype, device) if bias else None
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = x @ self.weight.T
+        return out + self.bias if self.bias is not None else out
+
+    def extra_repr(self) -> str:
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"bias={self.bias is not None}"
+        )
+
+
+class ReLU(Module):
+    """max(x, 0), elementwise."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.relu()
+
+
+class Sigmoid(Module):
+    """1 / (1 + e^-x), elementwise."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.sigmoid()
+
+
+class Flatten(Module):
+    """Flatten dims start_dim..end_dim into one; by default, all but the batch dim."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.flatten(self.start_dim, self.end_dim)
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Sequential(Module):
+    """Layers applied one after the other: Sequential(Linear(784, 30), ReLU(), Linear(30, 1)).
+    The layers are attributes named "0", "1", ..., as in torch; model[0] is the first."""
+
+    def __init__(self, *layers: Module) -> None:
+        super().__init__()
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Module):
+                raise TypeError(
+                    f"Sequential takes Modules; argument {i} is a {type(layer).__name__}. "
+                    "Wrap a function in a Module subclass with that function as forward."
+                )
+            setattr(self, str(i), layer)
+
+    def __getitem__(self, index: int | slice) -> Any:
+        layers = list(self.children())
+        return Sequential(*layers[index]) if isinstance(index, slice) else layers[index]
+
+    def __len__(self) -> int:
+        return len(list(self.children()))
+
+    def __iter__(self) -> Iterator[Module]:
+        return self.children()
+
+    def forward(self, x: Any) -> Any:
+        for layer in self.children():
+            x = layer(x)
+        return x

@@ -1,0 +1,224 @@
+"""minigrad.nn: Module bookkeeping, Linear against torch.nn.Linear, Sequential, Flatten."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+import minigrad as mg
+from minigrad import nn
+
+RTOL, ATOL = 1e-7, 1e-9
+
+
+def copy_torch_linear(theirs: torch.nn.Linear, device: str = "cpu") -> nn.Linear:
+    ours = nn.Linear(theirs.in_features, theirs.out_features, bias=theirs.bias is not None)
+    ours.weight = nn.Parameter(theirs.weight.detach().clone().to(device))
+    if theirs.bias is not None:
+        ours.bias = nn.Parameter(theirs.bias.detach().clone().to(device))
+    return ours
+
+
+# ---- Linear -------------------------------------------------------------------------------------
+
+
+def test_linear_init_is_uniform_within_one_over_sqrt_fan_in():
+    mg.manual_seed(0)
+    layer = nn.Linear(100, 400)
+    bound = 1 / math.sqrt(100)
+    for p, n in ((layer.weight, 40_000), (layer.bias, 400)):
+        values = p._data
+        assert values.numel() == n
+        assert values.abs().max() <= bound
+        assert values.min() < -0.9 * bound and values.max() > 0.9 * bound  # fills the range
+    w = layer.weight._data
+    assert abs(w.mean().item()) < 0.01 * bound  # uniform: mean 0, std bound / sqrt(3)
+    assert w.std().item() == pytest.approx(bound / math.sqrt(3), rel=0.02)
+
+
+def test_linear_init_draws_the_same_numbers_as_torch_for_the_same_seed():
+    torch.manual_seed(3)
+    theirs = torch.nn.Linear(7, 5)
+    mg.manual_seed(3)
+    ours = nn.Linear(7, 5, device="cpu")
+    assert torch.equal(ours.weight._data, theirs.weight.detach())
+    assert torch.equal(ours.bias._data, theirs.bias.detach())
+
+
+def test_linear_shapes_dtype_device_and_no_bias(device):
+    layer = nn.Linear(3, 2, bias=False, device=device, dtype=torch.float64)
+    assert layer.weight.shape == (2, 3) and layer.bias is None
+    assert layer.weight.dtype == torch.float64 and layer.weight.device.type == device
+    assert layer.weight.requires_grad and layer.weight.is_leaf
+    assert [name for name, _ in layer.named_parameters()] == ["weight"]
+    assert repr(layer) == "Linear(in_features=3, out_features=2, bias=False)"
+
+
+@given(
+    batch=st.integers(1, 5),
+    in_features=st.integers(1, 6),
+    out_features=st.integers(1, 6),
+    bias=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_linear_matches_torch_values_and_gradients(batch, in_features, out_features, bias, seed):
+    torch.manual_seed(seed)
+    theirs = torch.nn.Linear(in_features, out_features, bias=bias, dtype=torch.float64)
+    x = torch.randn(batch, in_features, dtype=torch.float64, requires_grad=True)
+    upstream = torch.randn(batch, out_features, dtype=torch.float64)
+    ours = copy_torch_linear(theirs)
+    x_ours = mg.Tensor(x.detach().clone(), requires_grad=True)
+
+    out = ours(x_ours)
+    expected = theirs(x)
+    torch.testing.assert_close(out._data, expected.detach(), rtol=RTOL, atol=ATOL)
+    out.backward(upstream)
+    expected.backward(upstream)
+    pairs = [(x_ours, x), (ours.weight, theirs.weight)]
+    if bias:
+        pairs.append((ours.bias, theirs.bias))
+    for mine, torchs in pairs:
+        assert mine.grad.shape == torchs.grad.shape
+        torch.testing.assert_close(mine.grad._data, torchs.grad, rtol=RTOL, atol=ATOL)
+
+
+def test_linear_on_a_batch_of_images_flattened(device):
+    model = nn.Sequential(nn.Flatten(), nn.Linear(28 * 28, 10, device=device))
+    out = model(mg.randn(4, 1, 28, 28, device=device))
+    assert out.shape == (4, 10) and out.device.type == device
+
+
+# ---- Module bookkeeping ---------------------------------------------------------------------
+
+
+class TwoLayers(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(1))
+        self.body = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+        self.heads = [nn.Linear(2, 1), nn.Linear(2, 1)]
+        self.not_a_parameter = mg.randn(2, requires_grad=True)  # as in torch: not found
+
+    def forward(self, x):
+        h = self.body(x) * self.scale
+        return sum(head(h) for head in self.heads)
+
+
+def test_parameters_recurse_in_attribute_order_and_carry_their_qualified_names():
+    model = TwoLayers()
+    names = [name for name, _ in model.named_parameters()]
+    assert names == [
+        "scale",
+        "body.0.weight",
+        "body.0.bias",
+        "body.2.weight",
+        "body.2.bias",
+        "heads.0.weight",
+        "heads.0.bias",
+        "heads.1.weight",
+        "heads.1.bias",
+    ]
+    assert [p.name for _, p in model.named_parameters()] == names
+    assert [id(p) for p in model.parameters()] == [id(p) for _, p in model.named_parameters()]
+    assert [name for name, _ in model.named_children()] == ["body", "heads.0", "heads.1"]
+    assert len(list(model.modules())) == 1 + 4 + 2
+
+
+def test_sequential_names_its_layers_by_position():
+    model = nn.Sequential(nn.Linear(2, 2), nn.Sigmoid(), nn.Linear(2, 1))
+    assert [p.name for p in model.parameters()] == ["0.weight", "0.bias", "2.weight", "2.bias"]
+
+
+def test_a_shared_parameter_is_listed_once():
+    layer = nn.Linear(2, 2)
+    model = nn.Sequential(layer, nn.ReLU(), layer)
+    assert len(list(model.parameters())) == 2
+
+
+def test_module_trains_end_to_end_and_zero_grad_clears():
+    model = TwoLayers()
+    model(mg.randn(5, 4)).mean().backward()
+    assert all(p.grad is not None for p in model.parameters())
+    model.zero_grad(set_to_none=False)
+    assert all(torch.count_nonzero(p.grad._data) == 0 for p in model.parameters())
+    model.zero_grad()
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_train_and_eval_reach_every_submodule():
+    model = TwoLayers()
+    assert model.eval() is model
+    assert not any(m.training for m in model.modules())
+    model.train()
+    assert all(m.training for m in model.modules())
+
+
+def test_state_dict_round_trip_gives_cpu_copies(device):
+    source = nn.Sequential(
+        nn.Linear(3, 2, device=device), nn.ReLU(), nn.Linear(2, 1, device=device)
+    )
+    state = source.state_dict()
+    assert list(state) == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    assert all(isinstance(v, torch.Tensor) and v.device.type == "cpu" for v in state.values())
+    state["0.bias"].add_(1.0)  # a copy: changing it leaves the model alone
+    assert not torch.equal(state["0.bias"], source[0].bias._data.cpu())
+
+    target = nn.Sequential(
+        nn.Linear(3, 2, device=device), nn.ReLU(), nn.Linear(2, 1, device=device)
+    )
+    target.load_state_dict(source.state_dict())
+    x = mg.randn(4, 3, device=device)
+    assert torch.equal(target(x)._data, source(x)._data)
+    assert target[0].weight.device.type == device
+
+
+def test_load_state_dict_names_missing_unexpected_and_wrong_shapes():
+    model = nn.Sequential(nn.Linear(3, 2))
+    state = model.state_dict()
+    with pytest.raises(KeyError, match=r"Missing: \['0.bias'\]; unexpected: \['0.extra'\]"):
+        model.load_state_dict({"0.weight": state["0.weight"], "0.extra": torch.zeros(1)})
+    model.load_state_dict({"0.weight": torch.zeros(2, 3)}, strict=False)
+    assert torch.count_nonzero(model[0].weight._data) == 0
+    with pytest.raises(
+        ValueError, match=r"'0.bias' has shape \(3,\) in the saved state but \(2,\)"
+    ):
+        model.load_state_dict({**state, "0.bias": torch.zeros(3)})
+
+
+def test_sequential_indexing_iteration_and_composition():
+    layers = [nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2), nn.Sigmoid()]
+    model = nn.Sequential(*layers)
+    assert len(model) == 4 and model[0] is layers[0] and model[-1] is layers[-1]
+    assert list(model) == layers
+    head = model[:2]
+    assert isinstance(head, nn.Sequential) and list(head) == layers[:2]
+    x = mg.randn(5, 4)
+    expected = layers[2](layers[1](layers[0](x))).sigmoid()
+    assert torch.equal(model(x)._data, expected._data)
+    with pytest.raises(TypeError, match="argument 1 is a function"):
+        nn.Sequential(nn.Linear(1, 1), lambda x: x)
+
+
+def test_activations_and_flatten():
+    x = mg.randn(2, 3, 4)
+    assert torch.equal(nn.ReLU()(x)._data, torch.relu(x._data))
+    assert torch.equal(nn.Sigmoid()(x)._data, torch.sigmoid(x._data))
+    assert nn.Flatten()(x).shape == (2, 12)
+    assert nn.Flatten(0, 1)(x).shape == (6, 4)
+
+
+def test_parameter_is_a_leaf_that_requires_grad():
+    p = nn.Parameter(mg.zeros(3))
+    assert isinstance(p, mg.Tensor) and p.requires_grad and p.is_leaf
+    assert repr(p).startswith("Parameter containing:\ntensor(")
+    with pytest.raises(mg.GradientError, match="floating-point"):
+        nn.Parameter(torch.arange(3))
+
+
+def test_forward_must_be_defined():
+    with pytest.raises(NotImplementedError, match="must define forward"):
+        nn.Module()(mg.zeros(1))
