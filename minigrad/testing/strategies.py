@@ -31,6 +31,7 @@ __all__ = [
     "reduction_dims",
     "reshape_targets",
     "shapes",
+    "small_shapes",
     "square_matmul_shapes",
 ]
 
@@ -47,6 +48,12 @@ def shapes(
     return hnp.array_shapes(
         min_dims=min_rank, max_dims=max_rank, min_side=min_side, max_side=max_side
     )
+
+
+def small_shapes(min_rank: int = 0, max_rank: int = MAX_RANK) -> st.SearchStrategy[Shape]:
+    """Shapes with sides 1 to 3 (at most 81 elements), for `gradcheck`: finite differences run
+    two forward passes per input element."""
+    return shapes(min_rank, max_rank, max_side=3)
 
 
 def float_arrays(
