@@ -34,6 +34,7 @@ from typing import Any, NamedTuple, Protocol, TextIO
 
 from .autograd.grad_mode import no_grad
 from .creation import stack
+from .optim import SGD
 from .progress import ProgressBar
 from .tensor import Tensor
 
@@ -146,13 +147,9 @@ class Learner:
         dls: DataLoadersLike,
         model: Any,
         loss_func: Callable[[Any, Any], Tensor],
-        opt_func: OptFunc | None = None,
+        opt_func: OptFunc = SGD,
         metrics: Metric | Sequence[Metric] | None = None,
     ) -> None:
-        if opt_func is None:
-            from .optim import SGD  # imported here: minigrad.optim needs nothing of this module
-
-            opt_func = SGD
         self.dls = dls
         self.model = model
         self.loss_func = loss_func
