@@ -1,0 +1,66 @@
+"""Matrix multiplication against torch autograd (float64, rtol 1e-7, atol 1e-9) and finite
+differences: 1-D @ 1-D, 1-D @ 2-D, 2-D @ 1-D, 2-D @ 2-D, and batched with broadcast batch dims.
+
+Inner and outer dims are drawn independently, so most matrices are not square and a missing
+transpose shows up; square ones are tested too, where only the values can catch a swapped
+operand.
+"""
+
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+import torch
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+import minigrad as mg
+from minigrad.testing import assert_matches_torch, gradcheck
+from minigrad.testing import strategies as mst
+
+
+@st.composite
+def matmul_operands(draw: st.DrawFn, square: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    shape_a, shape_b = draw(mst.square_matmul_shapes() if square else mst.matmul_shapes())
+    return draw(mst.float_arrays(shape_a), label="a"), draw(mst.float_arrays(shape_b), label="b")
+
+
+@given(operands=matmul_operands())
+@example(operands=(np.ones(3), np.full(3, 2.0)))  # 1-D @ 1-D: a 0-d result
+@example(operands=(np.ones(3), np.ones((3, 2))))  # 1-D @ 2-D
+@example(operands=(np.ones((2, 3)), np.ones(3)))  # 2-D @ 1-D
+@example(operands=(np.ones((2, 3)), np.ones((3, 4))))  # non-square
+@example(operands=(np.ones((2, 1, 1, 3)), np.ones((4, 3, 1))))  # batch dims broadcast, size-1
+@example(operands=(np.ones(3), np.ones((2, 3, 4))))  # 1-D @ batched
+def test_matmul_matches_torch(operands):
+    assert_matches_torch(operator.matmul, operator.matmul, *operands, name="a @ b")
+
+
+@given(operands=matmul_operands(square=True))
+@example(operands=(np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[5.0, 6.0], [7.0, 8.0]])))
+def test_square_matmul_matches_torch(operands):
+    assert_matches_torch(operator.matmul, operator.matmul, *operands, name="a @ b")
+
+
+@given(operands=matmul_operands())
+def test_matmul_function_matches_torch(operands):
+    assert_matches_torch(mg.matmul, torch.matmul, *operands, name="minigrad.matmul")
+
+
+@st.composite
+def distinct_matmul_operands(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray]:
+    shape_a, shape_b = draw(mst.matmul_shapes(max_side=3))
+    return draw(mst.distinct_arrays(shape_a)), draw(mst.distinct_arrays(shape_b))
+
+
+@given(operands=distinct_matmul_operands())
+def test_matmul_passes_gradcheck(operands):
+    gradcheck(operator.matmul, *operands, name="a @ b")
+
+
+def test_matmul_on_device(device):
+    a, b = np.linspace(-1, 1, 24).reshape(2, 3, 4), np.linspace(0, 2, 20).reshape(4, 5)
+    assert_matches_torch(
+        lambda x, y: (x @ y) @ y.T, lambda x, y: (x @ y) @ y.T, a, b, device=device
+    )
