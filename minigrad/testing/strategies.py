@@ -178,12 +178,16 @@ def expand_targets(draw: st.DrawFn, shape: Shape) -> tuple[int, ...]:
 
 
 @st.composite
-def cat_shapes(draw: st.DrawFn, min_rank: int = 1) -> tuple[list[Shape], int]:
-    """(shapes, dim) for `cat`: 1 to 3 shapes equal except along `dim`, where sides vary."""
-    base = list(draw(shapes(min_rank=min_rank)))
+def cat_shapes(
+    draw: st.DrawFn, min_rank: int = 1, max_side: int = MAX_SIDE
+) -> tuple[list[Shape], int]:
+    """(shapes, dim) for `cat`: 1 to 3 shapes equal except along `dim` (negative too), where
+    their sides vary."""
+    base = list(draw(shapes(min_rank=min_rank, max_side=max_side)))
     dim = draw(st.integers(-len(base), len(base) - 1))
-    sides = draw(st.lists(st.integers(1, MAX_SIDE), min_size=1, max_size=3))
-    return [tuple(base[: dim % len(base)] + [s] + base[dim % len(base) + 1 :]) for s in sides], dim
+    sides = draw(st.lists(st.integers(1, max_side), min_size=1, max_size=3))
+    at = dim % len(base)
+    return [(*base[:at], side, *base[at + 1 :]) for side in sides], dim
 
 
 @st.composite
@@ -210,20 +214,25 @@ def index_keys(draw: st.DrawFn, shape: Shape) -> Any:
 
 
 def _basic_key(draw: st.DrawFn, shape: Shape) -> tuple[Any, ...]:
-    """Ints and slices for some leading dims, with None (a new dim) and Ellipsis mixed in."""
-    parts: list[Any] = []
-    for side in shape[: draw(st.integers(0, len(shape)))]:
-        if draw(st.booleans()):
-            parts.append(draw(st.integers(-side, side - 1)))
-        else:
-            start = draw(st.none() | st.integers(-side, side))
-            stop = draw(st.none() | st.integers(-side, side))
-            parts.append(slice(start, stop, draw(st.none() | st.integers(1, 3))))
+    """Ints and slices for some leading dims; maybe an Ellipsis, then some trailing dims; with a
+    None (a new dim of size 1) somewhere."""
+    lead = draw(st.integers(0, len(shape)))
+    parts = [_basic_part(draw, side) for side in shape[:lead]]
+    if draw(st.booleans()):
+        trail = draw(st.integers(0, len(shape) - lead))
+        parts += [Ellipsis] + [_basic_part(draw, side) for side in shape[len(shape) - trail :]]
     if draw(st.booleans()):
         parts.insert(draw(st.integers(0, len(parts))), None)
-    if draw(st.booleans()):
-        parts.insert(draw(st.integers(0, len(parts))), Ellipsis)
     return tuple(parts)
+
+
+def _basic_part(draw: st.DrawFn, side: int) -> int | slice:
+    """An int (negative too) or a slice with a positive step (torch has no negative steps)."""
+    if draw(st.booleans()):
+        return draw(st.integers(-side, side - 1))
+    start = draw(st.none() | st.integers(-side, side))
+    stop = draw(st.none() | st.integers(-side, side))
+    return slice(start, stop, draw(st.none() | st.integers(1, 3)))
 
 
 def _prime_factors(n: int) -> list[int]:

@@ -1,0 +1,259 @@
+"""Ops that move values around, against torch autograd (float64, rtol 1e-7, atol 1e-9) and
+finite differences: reshape/view, transpose/.T/permute, unsqueeze/squeeze, expand, indexing,
+cat/stack; and the copies: .float()/.double()/.to() and clone.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+import minigrad as mg
+from minigrad.testing import assert_matches_torch, gradcheck
+from minigrad.testing import strategies as mst
+
+
+def same_on_both(method: str, *args, **kwargs):
+    """x.method(*args, **kwargs): the same call works on a minigrad Tensor and a torch tensor."""
+    return lambda t: getattr(t, method)(*args, **kwargs)
+
+
+# ---- reshape, view ----------------------------------------------------------------------------
+
+
+@st.composite
+def arrays_and(draw: st.DrawFn, argument, shapes=None) -> tuple[np.ndarray, object]:
+    """An array and an argument drawn for its shape by `argument(shape)`."""
+    x = draw(mst.float_arrays(shapes if shapes is not None else mst.shapes()), label="x")
+    return x, draw(argument(x.shape), label="argument")
+
+
+@pytest.mark.parametrize("method", ["reshape", "view"])
+@given(case=arrays_and(mst.reshape_targets))
+@example(case=(np.array(2.0), (1, 1)))  # 0-d to size-1 dims
+@example(case=(np.ones((1, 1)), ()))  # and back
+@example(case=(np.ones((2, 3)), (-1,)))
+def test_reshape_and_view_match_torch(method, case):
+    x, shape = case
+    # torch's view refuses some non-contiguous inputs; minigrad's copies: compare with reshape
+    assert_matches_torch(
+        same_on_both(method, shape), same_on_both("reshape", shape), x, name=f"{method}{shape}"
+    )
+
+
+@given(x=mst.float_arrays(mst.shapes(min_rank=2)))
+def test_reshape_of_a_transpose_matches_torch(x):  # a non-contiguous input
+    fn = lambda t: t.transpose(0, -1).reshape(-1)  # noqa: E731
+    assert_matches_torch(fn, fn, x, name="transpose(0, -1).reshape(-1)")
+
+
+# ---- transpose, .T, permute -------------------------------------------------------------------
+
+
+def two_dims(shape):
+    dim = st.integers(-len(shape), len(shape) - 1) if shape else st.sampled_from([0, -1])
+    return st.tuples(dim, dim)
+
+
+@given(case=arrays_and(two_dims))
+@example(case=(np.array(1.0), (0, -1)))
+@example(case=(np.ones((2, 3, 4)), (0, 0)))
+def test_transpose_matches_torch(case):
+    x, dims = case
+    assert_matches_torch(same_on_both("transpose", *dims), same_on_both("transpose", *dims), x)
+
+
+@given(x=mst.float_arrays(mst.shapes(max_rank=2)))
+@example(x=np.ones((2, 3)))
+def test_T_matches_torch(x):
+    assert_matches_torch(lambda t: t.T, lambda t: t.T if t.ndim == 2 else t, x, name=".T")
+
+
+@given(case=arrays_and(lambda shape: st.permutations(range(len(shape)))))
+@example(case=(np.ones((2, 3, 4)), [2, 0, 1]))
+def test_permute_matches_torch(case):
+    x, dims = case
+    assert_matches_torch(
+        same_on_both("permute", tuple(dims)), same_on_both("permute", tuple(dims)), x
+    )
+
+
+@given(case=arrays_and(lambda shape: st.permutations(range(len(shape)))))
+def test_permute_with_negative_dims_matches_torch(case):
+    x, dims = case
+    negative = [d - x.ndim for d in dims]
+    assert_matches_torch(same_on_both("permute", negative), same_on_both("permute", negative), x)
+
+
+# ---- unsqueeze, squeeze, expand ---------------------------------------------------------------
+
+
+@given(case=arrays_and(lambda shape: st.integers(-len(shape) - 1, len(shape))))
+@example(case=(np.array(1.0), 0))
+@example(case=(np.ones((2, 3)), -1))
+def test_unsqueeze_matches_torch(case):
+    x, dim = case
+    assert_matches_torch(same_on_both("unsqueeze", dim), same_on_both("unsqueeze", dim), x)
+
+
+@given(
+    case=arrays_and(
+        lambda shape: st.none() | st.integers(-max(len(shape), 1), max(len(shape) - 1, 0))
+    )
+)
+@example(case=(np.ones((2, 1, 3, 1)), None))
+@example(case=(np.ones((2, 1, 3)), 1))
+@example(case=(np.ones((2, 1, 3)), 0))  # not size 1: nothing to squeeze
+@example(case=(np.array(1.0), None))
+def test_squeeze_matches_torch(case):
+    x, dim = case
+    fn = same_on_both("squeeze") if dim is None else same_on_both("squeeze", dim)
+    assert_matches_torch(fn, fn, x, name=f"squeeze({dim})")
+
+
+@given(case=arrays_and(mst.expand_targets))
+@example(case=(np.array(1.0), (2, 3)))  # 0-d
+@example(case=(np.ones((3, 1)), (2, -1, 4)))  # new leading dim, -1, stretched size-1 dim
+def test_expand_matches_torch(case):
+    x, shape = case
+    assert_matches_torch(same_on_both("expand", shape), same_on_both("expand", shape), x)
+
+
+# ---- indexing ---------------------------------------------------------------------------------
+
+
+@given(case=arrays_and(mst.index_keys, mst.shapes(min_rank=1)))
+@example(case=(np.arange(4.0), (np.array([0, 0, 3, 0]),)))  # repeats: gradients add up
+@example(case=(np.ones((3, 2)), (slice(None), np.array([[1, 1], [0, 1]]))))
+@example(case=(np.ones((3, 2)), np.array([True, False, True])))
+@example(case=(np.ones((3, 2)), (Ellipsis, None, 1)))
+@example(case=(np.ones((3, 2)), (-1, slice(None, None, 2))))
+def test_indexing_matches_torch(case):
+    x, key = case
+    key = tuple(torch.from_numpy(k) if isinstance(k, np.ndarray) else k for k in _parts(key))
+    assert_matches_torch(lambda t: t[key], lambda t: t[key], x, name=f"x[{key}]")
+
+
+def test_repeated_indices_add_up_their_gradients():
+    x = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    x[mg.tensor([0, 0, 2, 0])].backward(mg.tensor([1.0, 10.0, 100.0, 1000.0]))
+    assert x.grad.tolist() == [1011.0, 0.0, 100.0]
+
+
+@given(case=arrays_and(mst.index_keys, mst.shapes(min_rank=1)))
+def test_indexing_with_a_minigrad_tensor_key_matches_torch(case):
+    x, key = case
+    key = _parts(key)
+    theirs = tuple(torch.from_numpy(k) if isinstance(k, np.ndarray) else k for k in key)
+    ours = tuple(mg.tensor(k) if isinstance(k, np.ndarray) else k for k in key)
+    assert_matches_torch(lambda t: t[ours], lambda t: t[theirs], x, name=f"x[{key}]")
+
+
+def _parts(key) -> tuple:
+    return key if isinstance(key, tuple) else (key,)
+
+
+@given(case=arrays_and(mst.index_keys, mst.small_shapes(min_rank=1)))
+def test_indexing_passes_gradcheck(case):
+    x, key = case
+    gradcheck(lambda t: t[key], x, name=f"x[{key}]")
+
+
+# ---- cat, stack -------------------------------------------------------------------------------
+
+
+@st.composite
+def cat_operands(draw: st.DrawFn, max_side: int = 5) -> tuple[list[np.ndarray], int]:
+    shapes, dim = draw(mst.cat_shapes(max_side=max_side))
+    return [draw(mst.distinct_arrays(s)) for s in shapes], dim
+
+
+@given(operands=cat_operands())
+@example(operands=([np.ones((2, 1)), np.zeros((2, 3))], -1))
+def test_cat_matches_torch(operands):
+    arrays, dim = operands
+    assert_matches_torch(
+        lambda *ts: mg.cat(ts, dim=dim), lambda *ts: torch.cat(ts, dim=dim), *arrays, name="cat"
+    )
+
+
+@st.composite
+def stack_operands(draw: st.DrawFn) -> tuple[list[np.ndarray], int]:
+    shape = draw(mst.shapes(max_rank=3))
+    count = draw(st.integers(1, 3))
+    dim = draw(st.integers(-len(shape) - 1, len(shape)))
+    return [draw(mst.float_arrays(shape)) for _ in range(count)], dim
+
+
+@given(operands=stack_operands())
+@example(operands=([np.array(1.0), np.array(2.0)], 0))  # 0-d tensors stack into a vector
+def test_stack_matches_torch(operands):
+    arrays, dim = operands
+    assert_matches_torch(
+        lambda *ts: mg.stack(ts, dim=dim), lambda *ts: torch.stack(ts, dim=dim), *arrays
+    )
+
+
+@given(operands=cat_operands(max_side=3))
+def test_cat_and_stack_pass_gradcheck(operands):
+    arrays, dim = operands
+    gradcheck(lambda *ts: mg.cat(ts, dim=dim) * 2, *arrays, name="cat")
+    same = [a for a in arrays if a.shape == arrays[0].shape]
+    gradcheck(lambda *ts: mg.stack(ts, dim=dim).sigmoid(), *same, name="stack")
+
+
+# ---- copies: dtype conversions and clone ------------------------------------------------------
+
+CONVERSIONS = {
+    "float": same_on_both("float"),
+    "double": same_on_both("double"),
+    "to(float32)": same_on_both("to", torch.float32),
+    "to(dtype=float16)": same_on_both("to", dtype=torch.float16),
+    "to(cpu)": same_on_both("to", "cpu"),
+    "clone": same_on_both("clone"),
+    "contiguous": same_on_both("contiguous"),
+}
+
+
+@pytest.mark.parametrize("name", CONVERSIONS)
+@given(x=mst.float_arrays())
+@example(x=np.array(1.0 / 3.0))
+def test_conversion_matches_torch_and_casts_the_gradient_back(name, x):
+    # the forward in float32 or float16 rounds; the gradient must come back as float64
+    fn = CONVERSIONS[name]
+    assert_matches_torch(lambda t: fn(t) * 2, lambda t: fn(t) * 2, x, name=name)
+
+
+def test_float32_to_double_gives_a_float32_gradient():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = x.double() * mg.tensor([3.0, 4.0], dtype=mg.float64)
+    y.sum().backward()
+    assert y.dtype == mg.float64
+    assert x.grad.dtype == mg.float32
+    assert x.grad.tolist() == [3.0, 4.0]
+
+
+@given(x=mst.distinct_arrays(mst.small_shapes()))
+def test_shape_ops_pass_gradcheck(x):
+    t = x.ndim
+    gradcheck(lambda a: a.reshape(-1)[::2] * a.sum(), x, name="reshape(-1)[::2]")
+    gradcheck(lambda a: a.permute(*reversed(range(t))).unsqueeze(0).squeeze() ** 2, x)
+    gradcheck(lambda a: a.expand(2, *a.shape).double().clone().exp(), x, name="expand")
+
+
+def test_shape_ops_on_device(device):
+    x = np.linspace(-1, 1, 24).reshape(2, 3, 4)
+
+    def fn(t):
+        parts = [t[:, 0], t[..., 1:3].sum(-1), t[t > 0], t[:, [0, 0, 2]].reshape(2, -1)]
+        joined = torch_or_mg(t).cat([p.reshape(-1) for p in parts])
+        return joined.unsqueeze(0).expand(3, -1).T.permute(1, 0).clone().float().double()
+
+    assert_matches_torch(fn, fn, x, device=device)
+
+
+def torch_or_mg(t):
+    return mg if isinstance(t, mg.Tensor) else torch
