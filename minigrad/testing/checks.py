@@ -224,6 +224,9 @@ def _upstream(upstream: Any, out: torch.Tensor, seed: int) -> torch.Tensor:
 
 def _describe(fn: Callable[..., Any]) -> str:
     """A function's name; for a lambda, its source (which is what the reader wrote)."""
+    owner = getattr(fn, "__self__", None)
+    if isinstance(owner, type):  # a classmethod such as MyOp.apply
+        return f"{owner.__name__}.{fn.__name__}"
     name = getattr(fn, "__qualname__", repr(fn))
     if "<lambda>" not in name:
         return name
