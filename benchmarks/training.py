@@ -1,0 +1,209 @@
+"""One epoch of real training, minigrad against torch: same data, weights, batch order, device.
+
+* fours against eights: fastbook's linear model (784 -> 1, sigmoid loss, plain SGD), fed by a
+  DataLoader over a Python list of (x, y) pairs, batch 256, torch's DataLoader against minigrad's.
+* ten digits: an MLP 784-128-10 with ReLU, cross-entropy, SGD with momentum 0.9, at batch 64
+  and 256, with the data held as tensors on the device.
+
+Each timed epoch starts again from the same initial weights, so every repeat is the same run.
+The accuracy on the test set is reported for both sides: a fast but wrong run cannot pass.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+import minigrad
+from minigrad import Tensor
+from minigrad.data import DataLoader, TensorDataset
+
+from . import compat
+from .data import Digits
+from .timing import by_mode, compare, ratio
+
+
+def _two_digits(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Fours (target 1) and eights (target 0), as fastbook's threes and sevens."""
+    fours, eights = x[y == 4], x[y == 8]
+    targets = torch.cat([torch.ones(len(fours)), torch.zeros(len(eights))]).unsqueeze(1)
+    return torch.cat([fours, eights]), targets.to(x.device)
+
+
+def _torch_mnist_loss(predictions: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    predictions = predictions.sigmoid()
+    return torch.where(targets == 1, 1 - predictions, predictions).mean()
+
+
+def fours_vs_eights(
+    digits: Digits, device: str, repeats: int, batch_size: int = 256, lr: float = 1.0
+) -> dict[str, Any]:
+    x, y = _two_digits(digits.train_x, digits.train_y)
+    valid_x, valid_y = _two_digits(digits.test_x, digits.test_y)
+    generator = torch.Generator().manual_seed(0)
+    order = torch.randperm(len(x), generator=generator).tolist()  # one batch order for both
+    init_weights = torch.randn(784, 1, generator=generator).to(device)
+    init_bias = torch.randn(1, generator=generator).to(device)
+    torch_pairs = list(zip(x, y))
+    minigrad_pairs = list(zip(Tensor(x), Tensor(y)))
+    final: dict[str, tuple[Any, Any]] = {}
+
+    def torch_epoch() -> None:
+        weights, bias = init_weights.clone().requires_grad_(), init_bias.clone().requires_grad_()
+        loader = torch.utils.data.DataLoader(torch_pairs, batch_size=batch_size, sampler=order)
+        for xb, yb in loader:
+            loss = _torch_mnist_loss(xb @ weights + bias, yb)
+            loss.backward()
+            for p in (weights, bias):
+                p.data -= p.grad * lr
+                p.grad.zero_()
+        final["torch"] = (weights, bias)
+
+    def minigrad_epoch() -> None:
+        weights = Tensor(init_weights.clone(), requires_grad=True)
+        bias = Tensor(init_bias.clone(), requires_grad=True)
+        loader = DataLoader(minigrad_pairs, batch_size=batch_size, sampler=order, device=device)
+        for xb, yb in loader:
+            loss = compat.mnist_loss(xb @ weights + bias, yb)
+            loss.backward()
+            for p in (weights, bias):
+                p.data -= p.grad * lr
+                p.grad.zero_()
+        final["minigrad"] = (weights, bias)
+
+    stats = _compare_epochs(minigrad_epoch, torch_epoch, device, repeats)
+
+    def accuracy(weights: Any, bias: Any) -> float:
+        w, b = getattr(weights, "_data", weights).detach(), getattr(bias, "_data", bias).detach()
+        predictions = (valid_x @ w + b).sigmoid() > 0.5
+        return (predictions == (valid_y == 1)).float().mean().item()
+
+    return _row(
+        "fours vs eights, linear (list of pairs)",
+        batch_size,
+        stats,
+        accuracy(*final["minigrad"]),
+        accuracy(*final["torch"]),
+        _max_difference(final["minigrad"], final["torch"]),
+        batches=len(range(0, len(x), batch_size)),
+    )
+
+
+def ten_digits(
+    digits: Digits, device: str, batch_size: int, repeats: int, lr: float = 0.05
+) -> dict[str, Any]:
+    torch.manual_seed(0)
+    template = torch.nn.Sequential(
+        torch.nn.Linear(784, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10)
+    ).to(device)
+    initial_state = copy.deepcopy(template.state_dict())
+    order = torch.randperm(len(digits.train_x), generator=torch.Generator().manual_seed(1))
+    device_order = order.to(device)
+    order_list = order.tolist()
+    dataset = TensorDataset(Tensor(digits.train_x), Tensor(digits.train_y))
+    n = len(digits.train_x)
+    final: dict[str, Any] = {}
+
+    def torch_epoch() -> None:
+        model = copy.deepcopy(template)
+        model.load_state_dict(initial_state)
+        optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+        for start in range(0, n, batch_size):
+            indices = device_order[start : start + batch_size]
+            loss = F.cross_entropy(model(digits.train_x[indices]), digits.train_y[indices])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        final["torch"] = model
+
+    def minigrad_epoch() -> None:
+        model = compat.mlp_like(template, device)  # template still holds the initial weights
+        optimizer = compat.sgd(model.parameters(), lr=lr, momentum=0.9)
+        loader = DataLoader(dataset, batch_size=batch_size, sampler=order_list, device=device)
+        for xb, yb in loader:
+            loss = compat.cross_entropy(model(xb), yb)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        final["minigrad"] = model
+
+    stats = _compare_epochs(minigrad_epoch, torch_epoch, device, repeats)
+
+    def accuracy(outputs: Any) -> float:
+        predicted = getattr(outputs, "_data", outputs).argmax(dim=1)
+        return (predicted == digits.test_y).float().mean().item()
+
+    with torch.no_grad(), minigrad.no_grad():
+        minigrad_accuracy = accuracy(final["minigrad"](Tensor(digits.test_x)))
+        torch_accuracy = accuracy(final["torch"](digits.test_x))
+    return _row(
+        "ten digits, MLP 784-128-10 (device tensors)",
+        batch_size,
+        stats,
+        minigrad_accuracy,
+        torch_accuracy,
+        _max_difference(list(final["minigrad"].parameters()), list(final["torch"].parameters())),
+        batches=len(range(0, n, batch_size)),
+    )
+
+
+def _compare_epochs(
+    minigrad_epoch: Callable[[], None], torch_epoch: Callable[[], None], device: str, repeats: int
+) -> dict[str, Any]:
+    # warmup=0: compare's first, untimed estimating call of each side is the warm-up epoch
+    return compare(
+        {"minigrad": minigrad_epoch, "torch": torch_epoch},
+        device,
+        warmup=0,
+        min_samples=repeats,
+        max_samples=repeats,
+    )
+
+
+def _max_difference(mine: Any, theirs: Any) -> float:
+    """The largest gap between the two sides' trained parameters: same run, same numbers?"""
+    gaps = [
+        (getattr(m, "_data", m).detach().reshape(-1) - t.detach().reshape(-1)).abs().max().item()
+        for m, t in zip(mine, theirs)
+    ]
+    return max(gaps)
+
+
+def _row(
+    case: str,
+    batch_size: int,
+    stats: dict[str, Any],
+    minigrad_accuracy: float,
+    torch_accuracy: float,
+    max_param_difference: float,
+    batches: int,
+) -> dict[str, Any]:
+    return {
+        "case": case,
+        "batch_size": batch_size,
+        "batches": batches,
+        "minigrad": stats["minigrad"].to_dict(),
+        "torch": stats["torch"].to_dict(),
+        "ratio": ratio(stats),
+        "minigrad_accuracy": minigrad_accuracy,
+        "torch_accuracy": torch_accuracy,
+        "max_param_difference": max_param_difference,
+    }
+
+
+def run(
+    digits: Digits, device: str, mode: str, log: Callable[[str], None] = print
+) -> list[dict[str, Any]]:
+    repeats = by_mode(mode, smoke=1, quick=2, full=5)
+    rows = [fours_vs_eights(digits, device, repeats)]
+    rows += [ten_digits(digits, device, batch, repeats) for batch in (256, 64)]
+    for row in rows:
+        log(
+            f"  {row['case']} batch {row['batch_size']}: ratio {row['ratio']:.2f}, accuracy "
+            f"{row['minigrad_accuracy']:.4f} vs {row['torch_accuracy']:.4f}"
+        )
+    return rows
