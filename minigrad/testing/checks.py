@@ -82,7 +82,8 @@ def assert_matches_torch(
     1. forward: the outputs' shape, dtype and values;
     2. backward of an upstream gradient `upstream` (random normal, drawn with `seed`, when left
        out): `out.backward(g)` in minigrad, `torch.autograd.grad(out, inputs, g)` in torch;
-    3. for each input: whether it got a gradient, then its shape, dtype and values.
+    3. for each input: whether it got a gradient, then its shape, dtype and values;
+    4. a second backward: every input's `.grad` must double (gradients accumulate).
 
     Raises AssertionError naming the function, the argument, the index and both values.
     """
@@ -106,7 +107,7 @@ def assert_matches_torch(
         return
     grad_out = _upstream(upstream, expected, seed)
     if out.requires_grad:
-        out.backward(grad_out)
+        out.backward(grad_out, retain_graph=True)
     expected_grads = torch.autograd.grad(
         expected,
         [torch_inputs[i] for i in differentiable],
@@ -123,6 +124,25 @@ def assert_matches_torch(
             )
         if want is not None:
             assert_close(got._data, want, what=what, rtol=rtol, atol=atol)
+    if out.requires_grad:
+        _assert_second_backward_adds_up(out, grad_out, mg_inputs, differentiable, label, rtol, atol)
+
+
+def _assert_second_backward_adds_up(
+    out: Tensor,
+    grad_out: torch.Tensor,
+    inputs: Sequence[Tensor],
+    which: Sequence[int],
+    label: str,
+    rtol: float,
+    atol: float,
+) -> None:
+    """Gradients add up over backward() calls: a second one must double every leaf's .grad."""
+    first = {i: inputs[i].grad._data.clone() for i in which if inputs[i].grad is not None}
+    out.backward(grad_out)
+    for i, grad in first.items():
+        what = f"{label}: gradient of argument {i} after a second backward() (twice the first)"
+        assert_close(inputs[i].grad._data, 2 * grad, what=what, rtol=rtol, atol=atol)
 
 
 def gradcheck(
