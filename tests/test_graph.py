@@ -21,10 +21,10 @@ RTOL, ATOL = 1e-7, 1e-9
 
 def assert_close(actual: mg.Tensor | torch.Tensor, expected: torch.Tensor) -> None:
     actual = actual._data if isinstance(actual, mg.Tensor) else actual
-    torch.testing.assert_close(actual, expected, rtol=RTOL, atol=ATOL)
+    torch.testing.assert_close(actual.to(expected.device), expected, rtol=RTOL, atol=ATOL)
 
 
-def leaf(values, device: str = "cpu") -> mg.Tensor:
+def leaf(values, device: str | None = None) -> mg.Tensor:
     return mg.tensor(values, dtype=mg.float64, device=device, requires_grad=True)
 
 
