@@ -81,14 +81,13 @@ def input_labels(function: type[Function], count: int) -> list[str]:
     Taken from the signature of `forward`, so a new op needs no entry anywhere; ops taking any
     number of tensors (cat, stack) get 0, 1, 2, ...
     """
-    params = list(inspect.signature(function.forward).parameters.values())[1:]  # less ctx
-    labels: list[str] = []
-    for i in range(count):
-        if i < len(params) and params[i].kind is not inspect.Parameter.VAR_POSITIONAL:
-            labels.append(params[i].name)
-        else:
-            labels.append(str(i))
-    return labels
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    names = []
+    for param in list(inspect.signature(function.forward).parameters.values())[1:]:  # less ctx
+        if param.kind not in positional:
+            break  # *tensors: the rest are numbered
+        names.append(param.name)
+    return [names[i] if i < len(names) else str(i) for i in range(count)]
 
 
 # ---- numbers in a few characters -------------------------------------------------------------

@@ -1,0 +1,391 @@
+"""The backward pass of a recorded graph, written out as straight-line Python.
+
+    print(explain(loss))
+
+prints one line per gradient, in the order `backward()` computes them, with the torch calls
+the ops' `backward` methods make, e.g. for `loss = (x @ w).sigmoid().mean()`:
+
+    d_loss = torch.ones_like(loss)
+    # loss = Mean(t1)    out = sum of x over dim / n. ...
+    d_t1 = (d_loss / 2).expand((2, 1))
+    # t1 = Sigmoid(t0)    s = 1 / (1 + e^-x).   ds/dx = s (1 - s).
+    d_t0 = d_t1 * t1 * (1 - t1)
+    # t0 = MatMul(x, w)    out = a @ b.   dL/da = G @ b^T,  dL/db = a^T @ G  (G = dL/dout).
+    d_w = x.mT @ d_t0
+
+`d_name` is dLoss/d(name): the chain rule made visible. Where an input was broadcast, its line
+ends by summing over the broadcast dims, as the engine does; where a tensor is used twice, its
+gradients add up (`d_x = d_x + ...`). `explain_graph(loss).run()` executes the code on the
+recorded tensors and returns the leaves' gradients: the same numbers `backward()` gives.
+
+Make the explanation before `backward()` (or after `backward(retain_graph=True)`): backward
+releases the graph's nodes. Every op needs an entry in `RULES` below: one template per input.
+"""
+
+from __future__ import annotations
+
+import keyword
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from . import ops
+from .autograd.engine import topological_order
+from .autograd.function import BroadcastingFunction, Context, Function
+from .errors import GradientError
+from .tensor import Tensor
+from .viz import graph_tensors, input_labels, op_rule, tensor_names
+
+# A rule gives, for each input of an op, the expression of the gradient it sends to that input
+# (None: that input gets none). Templates are filled in with:
+#   {g}      the gradient arriving at the op's output (dLoss/dOut)
+#   {out}    the op's output
+#   {a} {b} {x} {condition} {n} ...   the inputs, named as in the op's forward
+#   {dim} {shape} {keepdim} ...       what forward kept on ctx, written as Python literals
+#   {restore} (reductions)            the unsqueeze/expand that undoes the reduction
+# A rule can also be a function(step) -> templates, for ops whose code depends on their inputs.
+Templates = tuple[str | None, ...]
+Rule = Templates | Callable[["Step"], Templates]
+
+
+def _matmul(step: Step) -> Templates:
+    """G @ b^T and a^T @ G, giving 1-D operands their matrix dim back first, as MatMul does."""
+    g, a, b = "{g}", "{a}", "{b}"
+    if step.ctx.b_ndim == 1:
+        g, b = g + ".unsqueeze(-1)", b + ".unsqueeze(-1)"
+    if step.ctx.a_ndim == 1:
+        g, a = g + ".unsqueeze(-2)", a + ".unsqueeze(0)"
+    grad_a, grad_b = f"{g} @ {b}.mT", f"{a}.mT @ {g}"
+    if step.ctx.a_ndim == 1:
+        grad_a = f"({grad_a}).squeeze(-2)"
+    if step.ctx.b_ndim == 1:
+        grad_b = f"({grad_b}).squeeze(-1)"
+    return grad_a, grad_b
+
+
+def _pow(step: Step) -> Templates:
+    if step.ctx.n == 0:  # x**0 = 1 is flat (and n * x**(n-1) would be NaN at x = 0)
+        return "torch.zeros_like({g})", None
+    return "{g} * {n} * {x} ** ({n} - 1)", None
+
+
+def _cat(step: Step) -> Templates:
+    return tuple(f"{{g}}.split({{sizes}}, dim={{dim}})[{i}]" for i in range(len(step.ctx.inputs)))
+
+
+def _stack(step: Step) -> Templates:
+    return tuple(f"{{g}}.unbind({{dim}})[{i}]" for i in range(len(step.ctx.inputs)))
+
+
+def _to(step: Step) -> Templates:
+    rest = (None,) * (len(step.ctx.inputs) - 1)
+    return ("{g}.to(device={device}, dtype={dtype})", *rest)
+
+
+RULES: dict[type[Function], Rule] = {
+    ops.Add: ("{g}", "{g}"),
+    ops.Sub: ("{g}", "-{g}"),
+    ops.Mul: ("{g} * {b}", "{g} * {a}"),
+    ops.Div: ("{g} / {b}", "-{g} * {out} / {b}"),
+    ops.Neg: ("-{g}",),
+    ops.Pow: _pow,
+    ops.Where: (None, "torch.where({condition}, {g}, 0.0)", "torch.where({condition}, 0.0, {g})"),
+    ops.Exp: ("{g} * {out}",),
+    ops.Log: ("{g} / {x}",),
+    ops.Sigmoid: ("{g} * {out} * (1 - {out})",),
+    ops.Tanh: ("{g} * (1 - {out} * {out})",),
+    ops.ReLU: ("{g} * ({out} > 0)",),
+    ops.ClampMin: ("{g} * ({x} >= {minimum})", None),
+    ops.Abs: ("{g} * torch.sign({x})",),
+    ops.Sum: ("{g}{restore}",),
+    ops.Mean: ("({g} / {n}){restore}",),
+    ops.Max: ("{g} * ({x} == {out}) / ({x} == {out}).sum()",),
+    ops.MaxAlongDim: (
+        "{g}.new_zeros({shape}).scatter({dim}, {saved_indices}, {g}{unsqueeze})",
+        None,
+    ),
+    ops.LogSumExp: ("{g}{restore} * torch.exp({x} - {out}{restore})",),
+    ops.LogSoftmax: ("{g} - torch.exp({out}) * {g}.sum(dim={dim}, keepdim=True)",),
+    ops.MatMul: _matmul,
+    ops.Reshape: ("{g}.reshape({shape})",),
+    ops.Unsqueeze: ("{g}.reshape({shape})",),
+    ops.Squeeze: ("{g}.reshape({shape})",),
+    ops.Transpose: ("{g}.transpose({dim0}, {dim1})",),
+    ops.Permute: ("{g}.permute({inverse})",),
+    ops.Expand: ("{summed}",),
+    # Each picked element's gradient goes back to its flat position; repeated picks add up.
+    ops.Index: (
+        "{g}.new_zeros({numel}).index_add(0, torch.arange({numel}, device={g}.device)"
+        ".reshape({shape})[{key}].reshape(-1), {g}.reshape(-1)).reshape({shape})",
+    ),
+    ops.Cat: _cat,
+    ops.Stack: _stack,
+    ops.Clone: ("{g}",),
+    ops.To: _to,
+}
+
+
+@dataclass
+class Explanation:
+    """The code of a backward pass, and what it needs to run.
+
+    `namespace` maps each name in `code` to a torch tensor of the recorded graph (or to a
+    constant the ops kept, such as an index); `leaves` maps each leaf's gradient variable
+    (d_weights) to the leaf, whose `.grad` backward() fills with the same numbers.
+    """
+
+    code: str
+    namespace: dict[str, Any]
+    leaves: dict[str, Tensor] = field(default_factory=dict)
+
+    def run(self) -> dict[str, torch.Tensor]:
+        """Execute the code; return each leaf's gradient by its variable name."""
+        scope = dict(self.namespace)
+        exec(compile(self.code, "<minigrad.explain>", "exec"), scope)
+        return {name: scope[name] for name in self.leaves}
+
+
+def explain(loss: Tensor, gradient: Tensor | torch.Tensor | None = None) -> str:
+    """The backward pass of the graph that made `loss`, as straight-line Python (see module)."""
+    return explain_graph(loss, gradient).code
+
+
+def explain_graph(
+    loss: Tensor, gradient: Tensor | torch.Tensor | None = None, comments: bool = True
+) -> Explanation:
+    """`explain`'s code together with the namespace to run it in (see `Explanation`).
+
+    `gradient` is dLoss/dLoss as for `backward(gradient)`; leave it out for a single number.
+    """
+    if not loss.requires_grad:
+        raise GradientError(
+            "explain() on a tensor that does not require grad: it has no backward pass. Call "
+            ".requires_grad_() on the parameters before the forward pass."
+        )
+    tensors = graph_tensors(loss)
+    names = _identifiers(tensor_names(loss, tensors))
+    writer = _Writer(names, {names[id(t)]: t._data for t in tensors}, comments)
+    writer.start(loss, gradient)
+    for node in reversed(topological_order(loss)):
+        if node._ctx is None:
+            writer.leaves["d_" + names[id(node)]] = node
+        else:
+            writer.node(node)
+    return Explanation("\n".join(writer.lines) + "\n", writer.namespace, writer.leaves)
+
+
+# ---- how the code is written -------------------------------------------------------------------
+
+
+@dataclass
+class Step:
+    """One node of the graph while its backward lines are written."""
+
+    ctx: Context
+    out: Tensor
+    writer: _Writer
+
+    def fields(self) -> dict[str, str]:
+        """What the templates may mention, each as Python source."""
+        names = self.writer.names
+        out_name = names[id(self.out)]
+        values = {"g": "d_" + out_name, "out": out_name}
+        labels = input_labels(self.ctx.function, len(self.ctx.inputs))
+        for label, inp in zip(labels, self.ctx.inputs):
+            values[label] = self.writer.source(inp, f"{out_name}_{label}")
+        return _CtxFields(values, self, out_name)
+
+
+class _CtxFields(dict):
+    """Template fields beyond the inputs, computed on demand from what forward kept on ctx."""
+
+    def __init__(self, values: dict[str, str], step: Step, out_name: str):
+        super().__init__(values)
+        self.step, self.out_name = step, out_name
+
+    def __missing__(self, key: str) -> str:
+        ctx = self.step.ctx
+        if key == "restore":  # undo a reduction: unsqueeze the reduced dims, expand to x's shape
+            return _restore_code(ctx, tuple(ctx.inputs[0].shape))
+        if key == "unsqueeze":
+            return "" if ctx.keepdim else f".unsqueeze({ctx.dim})"
+        if key in ("dim0", "dim1"):
+            return repr(ctx.dims[int(key[-1])])
+        if key == "saved_indices":  # the indices MaxAlongDim kept, with the reduced dim
+            return self.step.writer.constant(ctx.saved_tensors[0], f"{self.out_name}_indices")
+        if key == "numel":
+            return repr(math.prod(ctx.shape))
+        if key == "inverse":
+            dims = ctx.dims
+            return repr(sorted(range(len(dims)), key=lambda i: dims[i] % len(dims)))
+        if key == "summed":
+            return _sum_to_shape_code(self["g"], tuple(self.step.out.shape), tuple(ctx.shape))
+        if key == "device":
+            return repr(str(ctx.device))
+        if not hasattr(ctx, key):
+            raise KeyError(f"{ctx.name}'s template mentions {{{key}}}, which it does not keep")
+        return self.step.writer.source(getattr(ctx, key), f"{self.out_name}_{key}")
+
+
+def _restore_code(ctx: Context, shape: tuple) -> str:
+    """The code of `reductions.restore_reduced_dims` for this node (x of shape `shape`)."""
+    code = ""
+    if ctx.dim is not None and not ctx.keepdim and len(shape) > 0:  # a 0-d x lost no dim
+        dims = (ctx.dim,) if isinstance(ctx.dim, int) else ctx.dim
+        for d in sorted(d % len(shape) for d in dims):
+            code += f".unsqueeze({d})"
+    return code + f".expand({shape})"
+
+
+def _sum_to_shape_code(expression: str, grad_shape: tuple, shape: tuple) -> str:
+    """The code of `engine.sum_to_shape`: sum over the dims that broadcasting added or
+    stretched, then reshape to the input's shape."""
+    extra = len(grad_shape) - len(shape)
+    stretched = [extra + i for i, n in enumerate(shape) if n == 1 and grad_shape[extra + i] != 1]
+    dims = list(range(extra)) + stretched
+    if not re.fullmatch(r"[\w.]+", expression):
+        expression = f"({expression})"
+    if dims:
+        expression += f".sum(dim={dims}, keepdim=True)"
+    return expression + f".reshape({shape})"
+
+
+def _raw_grad_shape(step: Step, index: int) -> tuple:
+    """The shape of the gradient the op's backward returns for input `index`, before the
+    engine sums it back to the input's shape."""
+    ctx, inp = step.ctx, step.ctx.inputs[index]
+    if issubclass(ctx.function, BroadcastingFunction):
+        return tuple(step.out.shape)  # elementwise: the gradient has the output's shape
+    if ctx.function is ops.MatMul:  # batch dims broadcast; the matrix dims are the input's own
+        matrix_dims = (ctx.a_ndim >= 2) + (ctx.b_ndim >= 2)
+        batch = tuple(step.out.shape)[: step.out.ndim - matrix_dims]
+        own = tuple(inp.shape)[-2:] if inp.ndim >= 2 else tuple(inp.shape)
+        return batch + own
+    return tuple(inp.shape)
+
+
+class _Writer:
+    """Collects the lines, the namespace and the leaves while walking the graph."""
+
+    def __init__(self, names: dict[int, str], namespace: dict[str, Any], comments: bool):
+        self.names = names
+        self.namespace: dict[str, Any] = {"torch": torch, **namespace}
+        self.comments = comments
+        self.lines: list[str] = []
+        self.leaves: dict[str, Tensor] = {}
+        self.assigned: set[str] = set()
+
+    def source(self, value: Any, constant_name: str) -> str:
+        """Python source for a value: a tensor's name, a literal, or a namespace constant."""
+        if isinstance(value, Tensor):
+            return self.names[id(value)]
+        literal = _literal(value)
+        return literal if literal is not None else self.constant(value, constant_name)
+
+    def constant(self, value: Any, name: str) -> str:
+        name = _unique(re.sub(r"\W", "_", name), self.namespace)
+        self.namespace[name] = value
+        return name
+
+    def start(self, loss: Tensor, gradient: Tensor | torch.Tensor | None) -> None:
+        d_loss = "d_" + self.names[id(loss)]
+        if gradient is None:
+            self.lines.append(f"{d_loss} = torch.ones_like({self.names[id(loss)]})")
+        else:  # given to backward(gradient): it comes in through the namespace
+            value = gradient._data if isinstance(gradient, Tensor) else gradient
+            self.namespace[d_loss] = value.to(loss.device)
+            if self.comments:
+                self.lines.append(f"# {d_loss}: the gradient given to backward()")
+        self.assigned.add(d_loss)
+
+    def node(self, out: Tensor) -> None:
+        ctx = out._ctx
+        if ctx.released:
+            raise GradientError(
+                f"explain() needs the graph, but the {ctx.name} node that made "
+                f"{self.names[id(out)]} was released by backward(). Explain before calling "
+                "backward(), or call backward(retain_graph=True)."
+            )
+        rule = RULES.get(ctx.function)
+        if rule is None:
+            raise GradientError(
+                f"explain() has no rule for the op {ctx.name}: add one to minigrad.explain.RULES "
+                "(a template per input, such as '{g} * {out} * (1 - {out})' for Sigmoid)."
+            )
+        step = Step(ctx, out, self)
+        templates = rule(step) if callable(rule) else rule
+        fields = step.fields()
+        if self.comments:
+            args = ", ".join(self.source(inp, "_") for inp in ctx.inputs if _shown(inp))
+            self.lines.append(
+                f"# {self.names[id(out)]} = {ctx.name}({args})    {op_rule(ctx.function)}"
+            )
+        for i, (inp, needs) in enumerate(zip(ctx.inputs, ctx.needs_input_grad)):
+            template = templates[i] if i < len(templates) else None
+            if not needs or template is None:
+                continue
+            expression = template.format_map(fields)
+            if _raw_grad_shape(step, i) != tuple(inp.shape):  # the input was broadcast
+                expression = _sum_to_shape_code(
+                    expression, _raw_grad_shape(step, i), tuple(inp.shape)
+                )
+            if inp.dtype != out.dtype and ctx.function is not ops.To:
+                expression = f"({expression}).to({inp.dtype})"
+            self.accumulate("d_" + self.names[id(inp)], expression)
+
+    def accumulate(self, target: str, expression: str) -> None:
+        """The first gradient for a tensor is assigned; later ones (it was used again) add up."""
+        if target in self.assigned:
+            self.lines.append(f"{target} = {target} + {expression}")
+        else:
+            self.lines.append(f"{target} = {expression}")
+            self.assigned.add(target)
+
+
+def _shown(value: Any) -> bool:
+    return isinstance(value, Tensor) or _literal(value) is not None
+
+
+def _literal(value: Any) -> str | None:
+    """Python source that evaluates to `value`, for the plain values ops keep (None if none)."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return repr(value)
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else None
+    if isinstance(value, torch.dtype):
+        return repr(value)  # torch.float64
+    if isinstance(value, torch.device):
+        return repr(str(value))
+    if isinstance(value, (tuple, list, torch.Size)):
+        parts = [_literal(v) for v in value]
+        if any(p is None for p in parts):
+            return None
+        if isinstance(value, list):
+            return "[" + ", ".join(parts) + "]"
+        return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+    return None
+
+
+def _identifiers(names: dict[int, str]) -> dict[int, str]:
+    """Display names as Python identifiers ("0.weight" -> "_0_weight"), still unique."""
+    taken: dict[str, Any] = {"torch": None}
+    result = {}
+    for key, name in names.items():
+        ident = re.sub(r"\W", "_", name)
+        if not ident.isidentifier() or keyword.iskeyword(ident):
+            ident = "_" + ident
+        ident = _unique(ident, taken)
+        taken[ident] = None
+        result[key] = ident
+    return result
+
+
+def _unique(name: str, taken: dict[str, Any]) -> str:
+    unique, k = name, 2
+    while unique in taken or ("d_" + unique) in taken:
+        unique, k = f"{name}_{k}", k + 1
+    return unique

@@ -1,0 +1,237 @@
+"""explain(): the backward pass as straight-line Python that gives backward()'s gradients."""
+
+from __future__ import annotations
+
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+import minigrad as mg
+from minigrad import ops
+from minigrad.explain import RULES, explain, explain_graph
+
+F64 = mg.float64
+
+
+def assert_same_gradients_as_backward(loss: mg.Tensor, gradient=None) -> str:
+    """Explain, then backward, then run the explanation: every leaf's gradient must match."""
+    explanation = explain_graph(loss, gradient)
+    loss.backward(gradient)
+    results = explanation.run()
+    assert explanation.leaves, "no leaf to compare"
+    for name, leaf in explanation.leaves.items():
+        got, expected = results[name], leaf.grad._data
+        assert got.shape == expected.shape, (name, got.shape, expected.shape)
+        # (torch.allclose rather than torch.testing.assert_close: the latter imports
+        # torch.distributed on first use, 3 s)
+        assert torch.allclose(got, expected, rtol=1e-12, atol=0), (name, got, expected)
+    return explanation.code
+
+
+def seed_loss(batch: int = 2) -> mg.Tensor:
+    """fastbook chapter 4: mnist_loss(linear1(xb), yb), in float64."""
+    mg.manual_seed(0)
+    weights = mg.randn(784, 1, dtype=F64).requires_grad_()
+    bias = mg.randn(1, dtype=F64).requires_grad_()
+    weights.name, bias.name = "weights", "bias"
+    xb = mg.rand(batch, 784, dtype=F64) * 0.01  # small, so the sigmoid is not saturated
+    xb.name = "xb"
+    yb = mg.tensor([[1], [0]] * (batch // 2))
+    predictions = (xb @ weights + bias).sigmoid()
+    return mg.where(yb == 1, 1 - predictions, predictions).mean()
+
+
+SEED_CODE = """\
+d_loss = torch.ones_like(loss)
+d_t5 = (d_loss / 2).expand((2, 1))
+d_t4 = torch.where(t0, d_t5, 0.0)
+d_t3 = torch.where(t0, 0.0, d_t5)
+d_t3 = d_t3 + -d_t4
+d_t2 = d_t3 * t3 * (1 - t3)
+d_t1 = d_t2
+d_bias = d_t2.sum(dim=[0], keepdim=True).reshape((1,))
+d_weights = xb.mT @ d_t1
+"""
+
+
+def test_seed_loss_code_is_the_chain_rule_line_by_line():
+    code = explain_graph(seed_loss(), comments=False).code
+    assert code == SEED_CODE
+
+
+def test_seed_loss_comments_name_each_op_and_its_rule():
+    code = explain(seed_loss())
+    assert "# t3 = Sigmoid(t2)    s = 1 / (1 + e^-x).   ds/dx = s (1 - s).\n" in code
+    assert "# t4 = Sub(1, t3)    out = a - b." in code
+    assert "# t1 = MatMul(xb, weights)    out = a @ b." in code
+
+
+def test_seed_loss_explained_gradients_equal_backward():
+    assert_same_gradients_as_backward(seed_loss(batch=6))
+
+
+def test_mlp_cross_entropy_explained_gradients_equal_backward():
+    mg.manual_seed(1)
+    w1 = mg.randn(784, 30, dtype=F64, requires_grad=True)
+    b1 = mg.zeros(30, dtype=F64, requires_grad=True)
+    w2 = mg.randn(30, 10, dtype=F64, requires_grad=True)
+    b2 = mg.zeros(10, dtype=F64, requires_grad=True)
+    for p, name in zip((w1, b1, w2, b2), ("0.weight", "0.bias", "2.weight", "2.bias")):
+        p.name = name
+    x, y = mg.rand(8, 784, dtype=F64), mg.tensor([3, 7, 0, 9, 1, 1, 4, 2])
+    logits = (x @ w1 + b1).relu() @ w2 + b2
+    loss = -logits.log_softmax(dim=1)[mg.arange(8), y].mean()
+    code = assert_same_gradients_as_backward(loss)
+    assert "d__0_bias = " in code  # "0.bias" as a Python name
+
+
+def test_a_given_upstream_gradient_is_used():
+    mg.manual_seed(2)
+    a = mg.randn(3, 4, dtype=F64, requires_grad=True)
+    b = mg.randn(4, dtype=F64, requires_grad=True)
+    out = (a * b).tanh() @ b  # b used twice, broadcast once
+    assert_same_gradients_as_backward(out, mg.randn(3, dtype=F64))
+
+
+def test_every_op_has_a_rule():
+    missing = [name for name in ops.__all__ if getattr(ops, name) not in RULES]
+    assert missing == [], f"explain.RULES has no template for {missing}"
+
+
+def test_a_wrong_rule_is_caught_by_the_comparison(monkeypatch):
+    """The check can fail: Sigmoid's rule without its (1 - s) factor gives other gradients."""
+    monkeypatch.setitem(RULES, ops.Sigmoid, ("{g} * {out}",))
+    loss = seed_loss()
+    explanation = explain_graph(loss)
+    loss.backward()
+    weights = explanation.leaves["d_weights"]
+    assert not torch.allclose(explanation.run()["d_weights"], weights.grad._data)
+
+
+def test_explaining_after_backward_says_to_explain_first():
+    loss = seed_loss()
+    loss.backward()
+    try:
+        explain(loss)
+    except mg.GradientError as error:
+        assert "Explain before calling backward()" in str(error)
+        assert "retain_graph=True" in str(error)
+    else:
+        raise AssertionError("explain() on a released graph did not raise")
+
+
+def test_an_op_without_a_rule_is_named():
+    class Cube(mg.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x**3
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            return grad * 3 * x**2
+
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    try:
+        explain(Cube.apply(x).sum())
+    except mg.GradientError as error:
+        assert "no rule for the op Cube" in str(error)
+    else:
+        raise AssertionError("explain() of an unknown op did not raise")
+
+
+# ---- random graphs -----------------------------------------------------------------------------
+
+UNARY = {
+    "sigmoid": lambda x: x.sigmoid(),
+    "tanh": lambda x: x.tanh(),
+    "relu": lambda x: x.relu(),
+    "abs": lambda x: x.abs(),
+    "neg": lambda x: -x,
+    "exp": lambda x: x.tanh().exp(),
+    "log": lambda x: (x * x + 1).log(),
+    "square": lambda x: x**2,
+    "pow0": lambda x: x**0,
+    "clamp": lambda x: x.clamp_min(0.1),
+    "clone": lambda x: x.clone(),
+    "to32": lambda x: x.float().double(),
+}
+REDUCE = {
+    "sum": lambda x, d: x.sum(dim=d, keepdim=True),
+    "sum_drop": lambda x, d: x.sum(dim=d),
+    "mean": lambda x, d: x.mean(dim=d),
+    "max_all": lambda x, d: x.max(),
+    "max_dim": lambda x, d: x.max(dim=d).values,
+    "logsumexp": lambda x, d: x.logsumexp(dim=d),
+    "log_softmax": lambda x, d: x.log_softmax(dim=d),
+    "unsqueeze": lambda x, d: x.unsqueeze(d),
+    "squeeze": lambda x, d: x.squeeze(d),
+    "first": lambda x, d: x[0],
+    "repeat_rows": lambda x, d: x[[0, 0]],
+    "flatten": lambda x, d: x.reshape(-1),
+    "permute": lambda x, d: x.permute(*reversed(range(x.ndim))),
+    "transpose": lambda x, d: x.transpose(0, -1),
+    "expand": lambda x, d: x.unsqueeze(0).expand(2, *x.shape),
+    "cat": lambda x, d: mg.cat([x, x * 2], dim=d),
+    "stack": lambda x, d: mg.stack([x, x.sigmoid()], dim=d),
+}
+BINARY = {
+    "add": lambda x, y: x + y,
+    "sub": lambda x, y: x - y,
+    "mul": lambda x, y: x * y,
+    "div": lambda x, y: x / (y.sigmoid() + 0.5),
+    "where": lambda x, y: mg.where(x > 0, x, y),
+}
+
+
+@st.composite
+def random_graphs(draw: st.DrawFn) -> mg.Tensor:
+    """A few leaves, then random ops on whatever is there (so tensors get reused), summed."""
+    shapes = st.lists(st.integers(1, 3), min_size=0, max_size=3).map(tuple)
+    leaves = []
+    for i in range(draw(st.integers(1, 3))):
+        values = draw(st.lists(st.floats(-2, 2), min_size=27, max_size=27))
+        shape = draw(shapes)
+        data = torch.tensor(values, dtype=torch.float64)[: max(1, _numel(shape))].reshape(shape)
+        leaf = mg.Tensor(data, requires_grad=True)
+        leaf.name = f"leaf{i}"
+        leaves.append(leaf)
+    pool = list(leaves)
+    for _ in range(draw(st.integers(1, 6))):
+        x = draw(st.sampled_from(pool))
+        kind = draw(st.sampled_from(["unary", "reduce", "binary", "matmul"]))
+        if kind == "unary":
+            out = UNARY[draw(st.sampled_from(sorted(UNARY)))](x)
+        elif kind == "reduce" and x.ndim > 0:
+            out = REDUCE[draw(st.sampled_from(sorted(REDUCE)))](x, draw(st.integers(0, x.ndim - 1)))
+        elif kind == "binary":
+            partners = [y for y in pool if _broadcastable(x.shape, y.shape)]
+            out = BINARY[draw(st.sampled_from(sorted(BINARY)))](x, draw(st.sampled_from(partners)))
+        elif kind == "matmul" and x.ndim >= 1:
+            partners = [y for y in pool if y.ndim in (1, 2) and y.shape[0] == x.shape[-1]]
+            out = x @ draw(st.sampled_from(partners)) if partners else x.sum()
+        else:
+            out = x.sum()
+        pool.append(out)
+    return sum((t.sum() for t in pool[1:]), pool[0].sum())
+
+
+def _numel(shape: tuple[int, ...]) -> int:
+    n = 1
+    for side in shape:
+        n *= side
+    return n
+
+
+def _broadcastable(a: torch.Size, b: torch.Size) -> bool:
+    try:
+        torch.broadcast_shapes(a, b)
+    except RuntimeError:
+        return False
+    return True
+
+
+@given(random_graphs())
+def test_random_graph_explained_gradients_equal_backward(loss):
+    assert_same_gradients_as_backward(loss)
