@@ -9,3 +9,19 @@ def test_linear_sigmoid_mean_backward_matches_hand_derivation():
     s = loss.item()  # one example: loss = s = sigmoid(x @ w)
     expected = [[s * (1 - s) * 1.0], [s * (1 - s) * 2.0]]
     assert w.grad.tolist() == expected
+
+
+def test_no_grad_works_bare_as_a_decorator_as_in_torch():
+    w = mg.tensor([1.0], requires_grad=True)
+
+    @mg.no_grad
+    def bare(x):
+        return x * 2
+
+    @mg.no_grad()
+    def called(x):
+        return x * 2
+
+    assert not bare(w).requires_grad and not called(w).requires_grad
+    assert bare.__name__ == "bare"
+    assert (w * 2).requires_grad  # grad mode is back on afterwards

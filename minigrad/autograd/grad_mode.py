@@ -38,27 +38,31 @@ class set_grad_enabled:
     def __call__(self, fn: F) -> F:
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with self.__class__(self.mode):
+            with set_grad_enabled(self.mode):
                 return fn(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]
 
 
 class no_grad(set_grad_enabled):
-    """`with no_grad():` ops inside record nothing."""
+    """`with no_grad():` ops inside record nothing. Also a decorator: `@no_grad()` or `@no_grad`."""
 
-    def __init__(self) -> None:
+    def __new__(cls, fn: F | None = None) -> Any:
+        if fn is not None:  # used bare, as @no_grad: decorate fn straight away
+            return set_grad_enabled(False)(fn)
+        return super().__new__(cls)
+
+    def __init__(self, fn: F | None = None) -> None:
         super().__init__(False)
-
-    def __call__(self, fn: F) -> F:
-        return set_grad_enabled(False)(fn)
 
 
 class enable_grad(set_grad_enabled):
     """`with enable_grad():` record again, even inside `no_grad()`."""
 
-    def __init__(self) -> None:
-        super().__init__(True)
+    def __new__(cls, fn: F | None = None) -> Any:
+        if fn is not None:
+            return set_grad_enabled(True)(fn)
+        return super().__new__(cls)
 
-    def __call__(self, fn: F) -> F:
-        return set_grad_enabled(True)(fn)
+    def __init__(self, fn: F | None = None) -> None:
+        super().__init__(True)
