@@ -25,12 +25,18 @@ its end, not once per batch.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, NamedTuple, Protocol, TextIO
+
+import torch
 
 from .autograd.grad_mode import no_grad
 from .creation import stack
@@ -293,6 +299,44 @@ class Learner:
         result = LRFinderResult(lrs[:keep], smoothed[:keep])
         self.recorder.lr_find = result
         return _suggest(result)
+
+    # ---- saving and loading ------------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the model's parameters to `path` (see `save_model`)."""
+        save_model(self.model, path)
+
+    def load(self, path: str | os.PathLike) -> None:
+        """Read parameters written by `save` into the model (see `load_model`)."""
+        load_model(self.model, path)
+
+
+def save_model(model: Any, path: str | os.PathLike) -> None:
+    """Write `model.state_dict()` to `path` with torch.save, atomically.
+
+    The bytes go to a temporary file in the same folder, which then replaces `path` in one
+    step (`os.replace`): a crash or a full disk midway leaves the previous file as it was,
+    never a half-written one, and no temporary file behind.
+    """
+    path = Path(path)
+    state = model.state_dict()
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as file:
+            torch.save(state, file)
+            file.flush()
+            os.fsync(file.fileno())  # on disk before the rename makes it the real file
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+
+
+def load_model(model: Any, path: str | os.PathLike) -> None:
+    """Load parameters written by `save_model` into `model` (a model built the same way)."""
+    state = torch.load(path, map_location="cpu", weights_only=True)  # tensors only, no code
+    model.load_state_dict(state)
 
 
 # ---- helpers -------------------------------------------------------------------------------
