@@ -98,7 +98,7 @@ def test_linear_on_a_batch_of_images_flattened(device):
 class TwoLayers(nn.Module):
     def __init__(self):
         super().__init__()
-        self.scale = nn.Parameter(torch.ones(1))
+        self.scale = nn.Parameter(mg.ones(1))  # on the default device, as the layers
         self.body = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
         self.heads = [nn.Linear(2, 1), nn.Linear(2, 1)]
         self.not_a_parameter = mg.randn(2, requires_grad=True)  # as in torch: not found
