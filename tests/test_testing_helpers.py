@@ -12,7 +12,8 @@ import torch
 from hypothesis import find, given
 from hypothesis import strategies as st
 
-from minigrad import Function, Tensor
+import minigrad as mg
+from minigrad import Function
 from minigrad.testing import assert_close, assert_matches_torch, gradcheck
 from minigrad.testing import strategies as mst
 
@@ -232,6 +233,6 @@ def test_gradcheck_computes_in_float64_from_float32_input():
 
 
 def test_gradcheck_accepts_minigrad_tensors_and_passes_integer_inputs_through():
-    x = Tensor(torch.tensor([1.0, 2.0, 3.0]))
+    x = mg.tensor([1.0, 2.0, 3.0])
     gradcheck(lambda t, i: t[i] ** 2, x, np.array([2, 2, 0]))
     assert math.isclose(float(x.sum().item()), 6.0)  # the caller's tensor is untouched

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from ..autograd.grad_mode import no_grad
+from ..devices import default_device
 from ..tensor import Tensor
 
 __all__ = ["assert_close", "assert_matches_torch", "gradcheck"]
@@ -69,7 +70,7 @@ def assert_matches_torch(
     rtol: float = 1e-7,
     atol: float = 1e-9,
     seed: int = 0,
-    device: str | torch.device = "cpu",
+    device: str | torch.device | None = None,
     name: str | None = None,
 ) -> None:
     """Check that `minigrad_fn` computes what `torch_fn` computes, gradients included.
@@ -77,7 +78,8 @@ def assert_matches_torch(
     `arrays` are NumPy arrays (or anything `np.asarray` takes). Each floating-point one becomes
     a minigrad Tensor and a torch tensor that both require grad (keeping its dtype: give float64
     for these tolerances); any other (an integer index array, a boolean mask) is passed through
-    to both functions as a tensor without gradient. Then, in order:
+    to both functions as a tensor without gradient. Inputs go to `device` (default: minigrad's
+    default device, so CUDA where there is a GPU). Then, in order:
 
     1. forward: the outputs' shape, dtype and values;
     2. backward of an upstream gradient `upstream` (random normal, drawn with `seed`, when left
@@ -88,6 +90,7 @@ def assert_matches_torch(
     Raises AssertionError naming the function, the argument, the index and both values.
     """
     label = name or _describe(minigrad_fn)
+    device = default_device() if device is None else device
     mg_inputs, torch_inputs = [], []
     for array in arrays:
         mg_input, torch_input = _to_tensors(array, device)
@@ -163,10 +166,11 @@ def gradcheck(
 
     the error of which shrinks as eps**2. `inputs` are arrays or minigrad Tensors; floating ones
     become float64 leaves that require grad, others are passed through. Keep the inputs off
-    kinks (relu at 0, ties in max) by more than `eps`: see `strategies.distinct_arrays`.
+    kinks (relu at 0, ties in max) by more than `eps`: see `strategies.distinct_arrays`. Arrays
+    go to minigrad's default device.
     """
     label = name or _describe(fn)
-    leaves = [_float64_leaf(x) for x in inputs]
+    leaves = [_float64_leaf(x, default_device()) for x in inputs]
     out = fn(*leaves)
     generator = torch.Generator().manual_seed(seed)
     grad_out = torch.randn(out.shape, generator=generator, dtype=torch.float64)
@@ -226,10 +230,12 @@ def _to_tensors(array: Any, device: str | torch.device) -> tuple[Tensor, torch.T
     return Tensor(values, requires_grad=differentiable), theirs
 
 
-def _float64_leaf(x: Any) -> Any:
+def _float64_leaf(x: Any, device: torch.device) -> Any:
     if isinstance(x, Tensor):
         x = x._data
-    values = torch.as_tensor(np.asarray(x)) if not isinstance(x, torch.Tensor) else x
+    if not isinstance(x, torch.Tensor):
+        x = torch.as_tensor(np.asarray(x)).to(device)
+    values = x
     if not values.is_floating_point():
         return Tensor(values)
     return Tensor(values.detach().to(torch.float64, copy=True), requires_grad=True)
