@@ -9,7 +9,11 @@ Where things live:
     ops/                 every op: forward and backward side by side
     creation.py          tensor(), randn(), zeros(), ...
     devices.py           CPU or CUDA
+    nn/, optim/          layers and losses; SGD and Adam
+    data/                MNIST, DataLoader, samplers
+    learner.py           a fastai-shaped training loop
     testing/             gradient checks against torch and finite differences
+    viz.py, trace.py, explain.py   see the graph, watch backward, read it as code
 """
 
 from torch import bool, float16, float32, float64, int32, int64, uint8  # noqa: A004
@@ -44,6 +48,7 @@ from .creation import (
 )
 from .devices import default_device, set_default_device
 from .errors import DeviceError, GradientError, ShapeError
+from . import data, nn, optim  # as torch.nn and torch.optim: there after `import minigrad`
 
 float = float32  # noqa: A001  (torch.float is float32 too)
 double = float64
@@ -62,6 +67,7 @@ __all__ = [
     "as_tensor",
     "bool",
     "cat",
+    "data",
     "default_device",
     "device",
     "double",
@@ -80,9 +86,11 @@ __all__ = [
     "long",
     "manual_seed",
     "matmul",
+    "nn",
     "no_grad",
     "ones",
     "ones_like",
+    "optim",
     "rand",
     "randn",
     "randperm",
