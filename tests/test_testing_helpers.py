@@ -111,7 +111,7 @@ def test_assert_matches_torch_passes_on_agreement_and_skips_integer_inputs():
 def test_assert_matches_torch_names_function_shape_index_and_errors_on_a_wrong_forward():
     x = np.array([[1.0, 2.0], [3.0, 4.0]])
     with pytest.raises(AssertionError) as error:
-        assert_matches_torch(scale, lambda t: t * torch.tensor([[2.0, 2.0], [2.0, 2.5]]), x)
+        assert_matches_torch(scale, lambda t: t * t.new_tensor([[2.0, 2.0], [2.0, 2.5]]), x)
     message = str(error.value)
     assert "scale: forward (shape (2, 2))" in message
     assert "first at index (1, 1): got 8.0, expected 10.0" in message
