@@ -33,6 +33,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "avoids threads waiting on each other, which swamps every timing.",
     )
     parser.add_argument(
+        "--update-results",
+        action="store_true",
+        help="also put this run's tables into benchmarks/RESULTS.md (its device's section)",
+    )
+    parser.add_argument(
         "--smoke", action="store_true", help="tiny sizes, to test the harness (numbers meaningless)"
     )
     return parser.parse_args(argv)
@@ -98,6 +103,10 @@ def main(argv: list[str] | None = None) -> int:
     json_path, md_path = report.write(results, args.out)
     print(report.markdown(results))
     print(f"\nwrote {json_path} and {md_path} ({results['machine']['wall_time_s']} s)")
+    if args.update_results:
+        results_file = Path(__file__).parent / "RESULTS.md"
+        report.update_results_file(results_file, args.device, report.markdown(results))
+        print(f"updated the {args.device} section of {results_file}")
     return 0
 
 

@@ -42,7 +42,8 @@ def load_digits(device: str) -> Digits:
             source="MNIST (minigrad.data.load_mnist)",
         )
     except Exception as error:  # noqa: BLE001  (any failure: fall back, and say why)
-        digits = synthetic_digits(reason=f"{type(error).__name__}: {error}")
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        digits = synthetic_digits(reason=f"{type(error).__name__}: {first_line}")
     return digits.to(device)
 
 

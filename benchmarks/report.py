@@ -97,7 +97,7 @@ def markdown(results: dict[str, Any]) -> str:
                 ]
             )
         header = ["ops", "minigrad µs/op fwd + bwd", "torch µs/op fwd + bwd"]
-        header += ["total µs/op mg / torch", "ratio"]
+        header += ["median total µs/op mg / torch", "ratio"]
         out += _table(header, rows)
         slopes = graph["slope_us_per_op"]
         out += [
@@ -125,6 +125,19 @@ def markdown(results: dict[str, Any]) -> str:
         ]
         out += _table(["peer", "workload", "epoch", "how"], rows) + [""]
     return "\n".join(out)
+
+
+def update_results_file(path: Path, device: str, table: str) -> None:
+    """Put `table` into RESULTS.md between the device's markers, keeping everything else."""
+    start, end = f"<!-- {device}:start -->", f"<!-- {device}:end -->"
+    text = path.read_text() if path.exists() else ""
+    if start in text and end in text:
+        before, rest = text.split(start, 1)
+        after = rest.split(end, 1)[1]
+        text = f"{before}{start}\n{table}\n{end}{after}"
+    else:
+        text = f"{text.rstrip()}\n\n{start}\n{table}\n{end}\n"
+    path.write_text(text)
 
 
 def write(results: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:

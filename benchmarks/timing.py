@@ -75,7 +75,7 @@ def compare(
     warmup: int = 1,
     sample_s: float = 0.005,
 ) -> dict[str, Stats]:
-    """Time each side in turn (A B A B ...) and return the per-call statistics of each.
+    """Time the sides in turn (A B B A A B ...) and return the per-call statistics of each.
 
     `budget_s` is roughly the time spent measuring all sides together; each sample repeats the
     call until it lasts about `sample_s`, so that microsecond-sized calls are measurable.
@@ -91,9 +91,11 @@ def compare(
     per_round = sum(estimate.values()) * calls
     samples = int(min(max_samples, max(min_samples, budget_s / per_round)))
     times: dict[str, list[float]] = {name: [] for name in sides}
+    order = list(sides)
     for _ in range(samples):
-        for name, fn in sides.items():
-            times[name].append(time_calls(fn, calls, sync))
+        for name in order:
+            times[name].append(time_calls(sides[name], calls, sync))
+        order.reverse()  # A B, B A, A B...: neither side always runs first (fresh caches)
     return {name: Stats.of(t, calls) for name, t in times.items()}
 
 

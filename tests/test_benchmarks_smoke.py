@@ -114,7 +114,8 @@ def test_compare_interleaves_and_counts_samples() -> None:
         warmup=1,
         sample_s=0.0,
     )
-    assert calls == ["a", "a", "b", "b"] + ["a", "b"] * 3  # warm-up + estimate, then A B A B
+    # warm-up and estimate, then the samples in turn, each side first every other round
+    assert calls == ["a", "a", "b", "b"] + ["a", "b", "b", "a", "a", "b"]
     assert stats["a"].samples == stats["b"].samples == 3
 
 
