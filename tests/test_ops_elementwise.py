@@ -52,6 +52,14 @@ def test_binary_op_matches_torch(symbol, pair):
     assert_matches_torch(op, op, *pair, name=f"a {symbol} b")
 
 
+@pytest.mark.parametrize("symbol", BINARY)
+@given(x=mst.float_arrays(mst.shapes(), 0.1, 10))
+def test_binary_op_with_one_tensor_on_both_sides_matches_torch(symbol, x):
+    # x * x: two gradients reach the same tensor and must add up, not overwrite each other
+    op = BINARY[symbol]
+    assert_matches_torch(lambda t: op(t, t), lambda t: op(t, t), x, name=f"x {symbol} x")
+
+
 @pytest.mark.parametrize("symbol", ["+", "-", "*"])
 @given(pair=operand_pairs())  # negative values and zeros too, where the op allows them
 def test_binary_op_with_any_signs_matches_torch(symbol, pair):
