@@ -2,7 +2,7 @@
 
     python examples/digits.py                               # fours vs eights, linear, 20 epochs
     python examples/digits.py --model mlp                   # 784-30-1 with a ReLU
-    python examples/digits.py --digits all --model mlp      # all ten digits, 784-128-64-10
+    python examples/digits.py --digits all --model mlp      # all ten digits, 784-256-128-10
     python examples/digits.py --lr find --plot curves.png --save model.pt
 
 Two digits: one output, a logit (the first digit is 1, the second 0), trained with fastbook
