@@ -37,6 +37,7 @@ from . import ops
 from .autograd.engine import topological_order
 from .autograd.function import BroadcastingFunction, Context, Function
 from .errors import GradientError
+from .ops.shape import _is_tensors_only
 from .tensor import Tensor
 from .viz import graph_tensors, input_labels, op_rule, tensor_names
 
@@ -65,6 +66,18 @@ def _matmul(step: Step) -> Templates:
     if step.ctx.b_ndim == 1:
         grad_b = f"({grad_b}).squeeze(-1)"
     return grad_a, grad_b
+
+
+def _index(step: Step) -> Templates:
+    """Each picked element's gradient goes back where it was picked from; repeats add up."""
+    if _is_tensors_only(step.ctx.key):  # x[rows, cols]: as Index.backward, with index_put
+        indices = "{key}" if isinstance(step.ctx.key, tuple) else "({key},)"
+        return (f"{{g}}.new_zeros({{shape}}).index_put({indices}, {{g}}, accumulate=True)",)
+    # Otherwise: index an array of flat positions with the same key, and add at those positions.
+    return (
+        "{g}.new_zeros({numel}).index_add(0, torch.arange({numel}, device={g}.device)"
+        ".reshape({shape})[{key}].reshape(-1), {g}.reshape(-1)).reshape({shape})",
+    )
 
 
 def _pow(step: Step) -> Templates:
@@ -111,17 +124,18 @@ RULES: dict[type[Function], Rule] = {
     ops.LogSumExp: ("{g}{restore} * torch.exp({x} - {out}{restore})",),
     ops.LogSoftmax: ("{g} - torch.exp({out}) * {g}.sum(dim={dim}, keepdim=True)",),
     ops.MatMul: _matmul,
+    ops.Linear: (
+        "{g} @ {weight}",
+        "{g}.reshape(-1, {g}.shape[-1]).mT @ {x}.reshape(-1, {x}.shape[-1])",
+        "{g}.reshape(-1, {g}.shape[-1]).sum(0)",
+    ),
     ops.Reshape: ("{g}.reshape({shape})",),
     ops.Unsqueeze: ("{g}.reshape({shape})",),
     ops.Squeeze: ("{g}.reshape({shape})",),
     ops.Transpose: ("{g}.transpose({dim0}, {dim1})",),
     ops.Permute: ("{g}.permute({inverse})",),
     ops.Expand: ("{summed}",),
-    # Each picked element's gradient goes back to its flat position; repeated picks add up.
-    ops.Index: (
-        "{g}.new_zeros({numel}).index_add(0, torch.arange({numel}, device={g}.device)"
-        ".reshape({shape})[{key}].reshape(-1), {g}.reshape(-1)).reshape({shape})",
-    ),
+    ops.Index: _index,
     ops.Cat: _cat,
     ops.Stack: _stack,
     ops.Clone: ("{g}",),

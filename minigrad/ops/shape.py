@@ -106,6 +106,12 @@ def _is_basic(key: Any) -> bool:
     return all(isinstance(k, (int, slice)) or k is None or k is Ellipsis for k in parts)
 
 
+def _is_tensors_only(key: Any) -> bool:
+    """Advanced indexing by tensors alone (x[rows, cols], x[mask]): no slices mixed in."""
+    parts = key if isinstance(key, tuple) else (key,)
+    return all(isinstance(k, torch.Tensor) for k in parts)
+
+
 class Index(Function):
     """out = x[key], for slices, ints, integer arrays and boolean masks.
 
@@ -128,6 +134,9 @@ class Index(Function):
         if _is_basic(ctx.key):  # no element repeats: place the gradient directly
             grad_x[ctx.key] = grad
             return grad_x
+        if _is_tensors_only(ctx.key):  # x[rows, cols]: torch adds at the picked places itself
+            indices = ctx.key if isinstance(ctx.key, tuple) else (ctx.key,)
+            return grad_x.index_put_(indices, grad, accumulate=True)
         # Index an array of flat positions with the same key to learn where each output element
         # came from, then add the gradients at those positions: repeats add up.
         positions = torch.arange(grad_x.numel(), device=grad.device).reshape(ctx.shape)[ctx.key]
