@@ -11,6 +11,7 @@ from __future__ import annotations
 import operator
 
 import numpy as np
+import pytest
 import torch
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -64,3 +65,36 @@ def test_matmul_on_device(device):
     assert_matches_torch(
         lambda x, y: (x @ y) @ y.T, lambda x, y: (x @ y) @ y.T, a, b, device=device
     )
+
+
+# ---- linear: x @ W^T + b in one op (what nn.Linear runs) ---------------------------------------
+
+
+@st.composite
+def linear_operands(draw: st.DrawFn, max_side: int = 5) -> tuple[np.ndarray, ...]:
+    """x (batch dims..., in), weight (out, in), and a bias (out,) or none, sides drawn apart."""
+    batch = draw(mst.shapes(min_rank=0, max_rank=2, max_side=max_side), label="batch dims")
+    n_in, n_out = draw(st.integers(1, max_side)), draw(st.integers(1, max_side))
+    x = draw(mst.float_arrays((*batch, n_in)), label="x")
+    weight = draw(mst.float_arrays((n_out, n_in)), label="weight")
+    bias = draw(st.none() | mst.float_arrays((n_out,)), label="bias")
+    return (x, weight) if bias is None else (x, weight, bias)
+
+
+@given(operands=linear_operands())
+@example(operands=(np.ones(3), np.ones((2, 3)), np.ones(2)))  # one example, no batch dim
+@example(operands=(np.ones((4, 3)), np.ones((3, 3))))  # square weight, no bias
+def test_linear_matches_torch(operands):
+    assert_matches_torch(
+        mg.ops.Linear.apply, torch.nn.functional.linear, *operands, name="linear(x, W, b)"
+    )
+
+
+@given(operands=linear_operands(max_side=3))
+def test_linear_passes_gradcheck(operands):
+    gradcheck(mg.ops.Linear.apply, *operands)
+
+
+def test_linear_names_the_shapes_when_they_do_not_fit():
+    with pytest.raises(mg.ShapeError, match=r"x of shape \(2, 5\) and weight of shape \(3, 4\)"):
+        mg.ops.Linear.apply(mg.randn(2, 5), mg.randn(3, 4))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import torch
 
+from .. import ops
 from ..creation import stack, where, zeros_like
 from ..errors import shape_str
 from ..tensor import Tensor
@@ -23,8 +24,7 @@ def sigmoid(x: Tensor) -> Tensor:
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """x @ weight.T + bias, with weight of shape (out_features, in_features)."""
-    out = x @ weight.T
-    return out if bias is None else out + bias
+    return ops.Linear.apply(x, weight, bias)
 
 
 def softplus(x: Tensor) -> Tensor:

@@ -19,6 +19,7 @@ from typing import Any
 
 import torch
 
+from .. import ops
 from ..creation import DeviceLike, _device
 from ..errors import shape_str
 from ..tensor import Tensor
@@ -219,8 +220,7 @@ class Linear(Module):
         self.bias = _uniform((out_features,), bound, dtype, device) if bias else None
 
     def forward(self, x: Tensor) -> Tensor:
-        out = x @ self.weight.T
-        return out + self.bias if self.bias is not None else out
+        return ops.Linear.apply(x, self.weight, self.bias)  # x @ weight.T + bias, fused
 
     def extra_repr(self) -> str:
         return (

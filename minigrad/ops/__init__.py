@@ -10,7 +10,7 @@ conversion.py   .to(dtype or device), clone
 
 from .arithmetic import Add, Div, Mul, Neg, Pow, Sub, Where
 from .conversion import Clone, To
-from .matmul import MatMul
+from .matmul import Linear, MatMul
 from .reductions import LogSoftmax, LogSumExp, Max, MaxAlongDim, Mean, Sum
 from .shape import Cat, Expand, Index, Permute, Reshape, Squeeze, Stack, Transpose, Unsqueeze
 from .unary import Abs, ClampMin, Exp, Log, ReLU, Sigmoid, Tanh
@@ -25,6 +25,7 @@ __all__ = [
     "Exp",
     "Expand",
     "Index",
+    "Linear",
     "Log",
     "LogSoftmax",
     "LogSumExp",

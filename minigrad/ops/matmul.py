@@ -1,4 +1,5 @@
-"""Matrix multiplication, with torch's rules for 1-D, 2-D and batched operands."""
+"""Matrix multiplication, with torch's rules for 1-D, 2-D and batched operands; and nn.Linear's
+fused x @ W^T + b."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 import torch
 
 from ..autograd.function import Context, Function
-from ..errors import matmul_mismatch
+from ..errors import matmul_mismatch, shape_str
 
 
 class MatMul(Function):
@@ -47,3 +48,40 @@ class MatMul(Function):
     @staticmethod
     def explain_failure(a: Any, b: Any) -> str | None:
         return matmul_mismatch(tuple(a.shape), tuple(b.shape))
+
+
+class Linear(Function):
+    """out = x @ W^T + b, what nn.Linear computes (W: (out_features, in_features), b: (out,)).
+
+    The same maths as MatMul then Add, in torch's one fused kernel (addmm), as torch's nn.Linear:
+    dL/dx = G @ W,   dL/dW = G^T @ x,   dL/db = G summed over the batch,
+    where every batch dim of x and G is first flattened into rows.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Context, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        x_needs, weight_needs = ctx.needs_input_grad[:2]
+        ctx.save_for_backward(x if weight_needs else None, weight if x_needs else None)
+        return torch.nn.functional.linear(x, weight, bias)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> tuple:
+        x, weight = ctx.saved_tensors
+        x_needs, weight_needs, *bias_needs = ctx.needs_input_grad  # bias: if one was given
+        rows = grad.reshape(-1, grad.shape[-1])  # one row per example, whatever the batch dims
+        grad_x = grad @ weight if x_needs else None
+        grad_weight = rows.mT @ x.reshape(-1, x.shape[-1]) if weight_needs else None
+        if not bias_needs:  # no bias argument
+            return grad_x, grad_weight
+        grad_bias = rows.sum(0) if bias_needs[0] else None
+        return grad_x, grad_weight, grad_bias
+
+    @staticmethod
+    def explain_failure(x: Any, weight: Any, bias: Any = None) -> str | None:
+        return (
+            f"linear: x of shape {shape_str(x.shape)} and weight of shape "
+            f"{shape_str(weight.shape)}: x's last dim must equal the weight's in_features "
+            f"(its dim 1), and the bias must have out_features (weight's dim 0) elements."
+        )
