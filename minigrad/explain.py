@@ -122,6 +122,11 @@ RULES: dict[type[Function], Rule] = {
         None,
     ),
     ops.LogSumExp: ("{g}{restore} * torch.exp({x} - {out}{restore})",),
+    ops.NLLLoss: (
+        "{g}.new_zeros({shape}).scatter("
+        "1, {targets}.unsqueeze(1), (-{g} / {shape}[0]).expand({shape}[0], 1))",
+        None,
+    ),
     ops.LogSoftmax: ("{g} - torch.exp({out}) * {g}.sum(dim={dim}, keepdim=True)",),
     ops.MatMul: _matmul,
     ops.Linear: (

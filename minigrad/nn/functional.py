@@ -53,9 +53,7 @@ def binary_cross_entropy_with_logits(logits: Tensor, targets: Tensor) -> Tensor:
 
 def nll_loss(log_probs: Tensor, targets: Tensor) -> Tensor:
     """mean of -log_probs[i, targets[i]]: the negative log-likelihood of each row's class."""
-    n = log_probs.shape[0]
-    rows = torch.arange(n, device=log_probs.device)
-    return -log_probs[rows, targets._data if isinstance(targets, Tensor) else targets].mean()
+    return ops.NLLLoss.apply(log_probs, targets)
 
 
 def cross_entropy(logits: Tensor, targets: Tensor) -> Tensor:

@@ -2,7 +2,7 @@
 
 arithmetic.py   + - * / unary - ** where
 unary.py        exp log sigmoid tanh relu clamp_min abs
-reductions.py   sum mean max logsumexp log_softmax
+reductions.py   sum mean max logsumexp log_softmax nll_loss
 matmul.py       @
 shape.py        reshape transpose permute unsqueeze squeeze expand indexing cat stack
 conversion.py   .to(dtype or device), clone
@@ -11,7 +11,7 @@ conversion.py   .to(dtype or device), clone
 from .arithmetic import Add, Div, Mul, Neg, Pow, Sub, Where
 from .conversion import Clone, To
 from .matmul import Linear, MatMul
-from .reductions import LogSoftmax, LogSumExp, Max, MaxAlongDim, Mean, Sum
+from .reductions import LogSoftmax, LogSumExp, Max, MaxAlongDim, Mean, NLLLoss, Sum
 from .shape import Cat, Expand, Index, Permute, Reshape, Squeeze, Stack, Transpose, Unsqueeze
 from .unary import Abs, ClampMin, Exp, Log, ReLU, Sigmoid, Tanh
 
@@ -35,6 +35,7 @@ __all__ = [
     "Mean",
     "Mul",
     "Neg",
+    "NLLLoss",
     "Permute",
     "Pow",
     "ReLU",

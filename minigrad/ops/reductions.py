@@ -144,3 +144,25 @@ class LogSoftmax(Function):
     def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
         (out,) = ctx.saved_tensors
         return grad - torch.exp(out) * grad.sum(dim=ctx.dim, keepdim=True)
+
+
+class NLLLoss(Function):
+    """out = -(1/n) * sum_i logp[i, t_i]: the mean negative log-likelihood of each row's class.
+
+    dout/dlogp[i, j] = -1/n where j is row i's target t_i, else 0: the gradient reaches each
+    row's target and nothing else. (The same as -logp[arange(n), t].mean() in three ops.)
+    """
+
+    @staticmethod
+    def forward(ctx: Context, log_probs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        picks = targets.unsqueeze(1)  # (n, 1): the column to pick in each row
+        ctx.save_for_backward(picks)
+        ctx.shape = log_probs.shape
+        return -log_probs.gather(1, picks).mean()
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> tuple:
+        (picks,) = ctx.saved_tensors
+        n = ctx.shape[0]
+        grad_log_probs = torch.zeros(ctx.shape, dtype=grad.dtype, device=grad.device)
+        return grad_log_probs.scatter_(1, picks, (-grad / n).expand(n, 1)), None
