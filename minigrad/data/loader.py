@@ -17,6 +17,7 @@ Shuffling draws from torch's global generator, so `minigrad.manual_seed(n)` repe
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -28,6 +29,9 @@ from ..errors import shape_str
 from ..tensor import Tensor
 
 DeviceLike = str | torch.device | None
+
+
+_torch_data = operator.attrgetter("_data")  # minigrad Tensor -> its torch tensor
 
 
 def _raw(x: Any) -> Any:
@@ -151,8 +155,10 @@ def collate(samples: list[Any]) -> Any:
     first = samples[0]
     if isinstance(first, (tuple, list)):
         return tuple(collate(list(field)) for field in zip(*samples))
-    if isinstance(first, (Tensor, torch.Tensor)):  # (inlined _raw: this runs once per sample)
-        return torch.stack([s._data if isinstance(s, Tensor) else s for s in samples])
+    if isinstance(first, Tensor):  # map(attrgetter): the unwrapping runs once per sample, in C
+        return torch.stack(list(map(_torch_data, samples)))
+    if isinstance(first, torch.Tensor):
+        return torch.stack(samples)
     if isinstance(first, np.ndarray):
         return torch.from_numpy(np.stack(samples))
     if isinstance(first, (bool, int, np.integer)):
@@ -228,8 +234,9 @@ class DataLoader:
         if self._tensors is not None:
             yield from self._tensor_batches(order.to(self.device))
         else:
-            for indices in order.split(self.batch_size):
-                samples = [self.dataset[i] for i in indices.tolist()]
+            order = order.tolist()  # Python ints, to index the dataset with
+            for start in range(0, len(order), self.batch_size):
+                samples = [self.dataset[i] for i in order[start : start + self.batch_size]]
                 yield _wrap(collate(samples), self.device)
 
     def _tensor_batches(self, order: torch.Tensor) -> Iterator[Any]:
