@@ -49,6 +49,8 @@ from .creation import (
 from .devices import default_device, set_default_device
 from .errors import DeviceError, GradientError, ShapeError
 from . import data, nn, optim  # as torch.nn and torch.optim: there after `import minigrad`
+from . import trace, viz
+from .explain import explain  # minigrad.explain(loss): the backward pass as Python code
 
 float = float32  # noqa: A001  (torch.float is float32 too)
 double = float64
@@ -73,6 +75,7 @@ __all__ = [
     "double",
     "enable_grad",
     "exp",
+    "explain",
     "float",
     "float16",
     "float32",
@@ -100,8 +103,10 @@ __all__ = [
     "sigmoid",
     "stack",
     "tanh",
+    "trace",
     "tensor",
     "uint8",
+    "viz",
     "where",
     "zeros",
     "zeros_like",
