@@ -275,15 +275,13 @@ class Tensor:
 
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
         """Another dtype or device, as torch's `.to(...)`. Differentiable for floating dtypes."""
-        from .ops import To
-
         for arg in (*args, kwargs.get("device")):
             if isinstance(arg, (str, torch.device)):
                 as_device(arg)  # a clear error for a device that is not here (cuda without a GPU)
         out_dtype = _target_dtype(self._data, args, kwargs)
         if not out_dtype.is_floating_point:
             return Tensor(self._data.to(*args, **kwargs))  # integers carry no gradient
-        return To.apply(self, *args, **kwargs)
+        return ops.To.apply(self, *args, **kwargs)
 
     def cpu(self) -> Tensor:
         return self.to("cpu")
