@@ -170,7 +170,7 @@ class Tensor:
                 )
             if grad.device != self._data.device:
                 grad = grad.to(self._data.device)
-        observer = None
+        observer = engine.active_observer  # set inside `with minigrad.trace.tracing():`
         if trace:
             from .trace import BackwardTrace
 

@@ -40,10 +40,15 @@ class BackwardTrace:
         self._contributions: dict[int, int] = {}  # id -> how many gradients it received so far
         self._step = 0
 
-    def new_pass(self) -> None:
-        """Get ready for another backward() (names are made afresh from its root)."""
+    def on_begin(self, root: Tensor, grad: torch.Tensor) -> None:
+        """A backward() starts: name every tensor now, while the whole graph is still linked
+        up (backward releases each node right after visiting it)."""
         self._step = 0
         self._contributions = {}
+        self._names = tensor_names(root)
+        self._emit(
+            f"backward from {self._name(root)}, dLoss/d{self._name(root)} = {self._describe(grad)}"
+        )
 
     @property
     def text(self) -> str:
@@ -60,17 +65,7 @@ class BackwardTrace:
     def _describe(self, values: torch.Tensor) -> str:
         return f"{shape_text(values)} {summarize(values, self.max_numbers)}"
 
-    def _start(self, root: Tensor, grad: torch.Tensor) -> None:
-        """Name every tensor now, while the whole graph is still linked up (backward releases
-        each node right after visiting it)."""
-        self._names = tensor_names(root)
-        self._emit(
-            f"backward from {self._name(root)}, dLoss/d{self._name(root)} = {self._describe(grad)}"
-        )
-
     def on_node(self, node: Tensor, grad: torch.Tensor, input_grads: list[Any]) -> None:
-        if self._step == 0:
-            self._start(node, grad)
         self._step += 1
         ctx = node._ctx
         self._emit(f"[{self._step}] {ctx.name} -> {self._name(node)} {shape_text(node)}")
@@ -86,9 +81,6 @@ class BackwardTrace:
             self._emit(f"    to {self._name(inp)} ({label}): {self._describe(input_grad)}")
 
     def on_leaf(self, leaf: Tensor, grad: torch.Tensor) -> None:
-        if self._step == 0:  # backward() on a leaf itself: no op to visit
-            self._start(leaf, grad)
-            self._step = 1
         uses = self._contributions.get(id(leaf), 1)
         summed = f" (the sum of {uses} contributions)" if uses > 1 else ""
         self._emit(
@@ -101,21 +93,12 @@ class BackwardTrace:
 def tracing(trace: BackwardTrace | None = None) -> Iterator[BackwardTrace]:
     """Trace every `backward()` called inside the block (one BackwardTrace for all of them).
 
-    It swaps the engine's entry point for one that passes the observer, and puts it back on
-    the way out; not meant for several threads running backward at once.
+    It sets the engine's `active_observer` for the block, and puts the previous one back on
+    the way out (one setting for the whole process: not for several threads at once).
     """
     trace = BackwardTrace() if trace is None else trace
-    original = engine.backward
-
-    def traced_backward(
-        root: Tensor, grad: torch.Tensor, retain_graph: bool = False, observer: Any = None
-    ) -> None:
-        if observer is None:
-            trace.new_pass()
-        original(root, grad, retain_graph=retain_graph, observer=observer or trace)
-
-    engine.backward = traced_backward
+    previous, engine.active_observer = engine.active_observer, trace
     try:
         yield trace
     finally:
-        engine.backward = original
+        engine.active_observer = previous

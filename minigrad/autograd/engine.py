@@ -24,9 +24,15 @@ if TYPE_CHECKING:
 class BackwardObserver(Protocol):
     """Something that watches the backward pass step by step (see `minigrad.trace`)."""
 
+    def on_begin(self, root: Tensor, grad: torch.Tensor) -> None: ...
+
     def on_node(self, node: Tensor, grad: torch.Tensor, input_grads: list[Any]) -> None: ...
 
     def on_leaf(self, leaf: Tensor, grad: torch.Tensor) -> None: ...
+
+
+# Set by `minigrad.trace.tracing()`: watches every backward() that is given no observer.
+active_observer: BackwardObserver | None = None
 
 
 def topological_order(root: Tensor) -> list[Tensor]:
@@ -81,6 +87,8 @@ def backward(
     observer: BackwardObserver | None = None,
 ) -> None:
     """Backpropagate `grad` (dLoss/dRoot) from `root` to every leaf that requires grad."""
+    if observer is not None:
+        observer.on_begin(root, grad)
     grads: dict[int, torch.Tensor] = {id(root): grad}  # dLoss/dNode, summed over all uses
     for node in reversed(topological_order(root)):
         grad = grads.pop(id(node), None)
