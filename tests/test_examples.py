@@ -75,7 +75,7 @@ def test_a_seeded_run_repeats_exactly_on_the_cpu(digits) -> None:
 
 
 def test_lr_find_picks_a_learning_rate_that_trains(digits, capsys, tmp_path) -> None:
-    pytest.importorskip("matplotlib")
+    import matplotlib  # noqa: F401  (a dev dependency: missing it must fail, not skip)
     plot = tmp_path / "curves.png"
     line = digits.main(["--epochs", "2", "--lr", "find", "--plot", str(plot), "--device", "cpu"])
     assert float(parse_result(line)["valid_acc"]) >= 0.95

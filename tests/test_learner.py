@@ -260,7 +260,7 @@ def test_lr_find_stops_when_the_loss_explodes() -> None:
 
 
 def test_plots_are_written(learner: Learner, tmp_path) -> None:
-    pytest.importorskip("matplotlib")
+    import matplotlib  # noqa: F401  (a dev dependency: missing it must fail, not skip)
     learner.lr_find(num_it=20)
     learner.fit(2, lr=1.0)
     learner.recorder.plot(tmp_path / "history.png")
