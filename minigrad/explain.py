@@ -37,7 +37,7 @@ from . import ops
 from .autograd.engine import topological_order
 from .autograd.function import BroadcastingFunction, Context, Function
 from .errors import GradientError
-from .ops.shape import _is_tensors_only
+from .ops.shape import is_tensors_only_key
 from .tensor import Tensor
 from .viz import graph_tensors, input_labels, op_rule, tensor_names
 
@@ -70,7 +70,7 @@ def _matmul(step: Step) -> Templates:
 
 def _index(step: Step) -> Templates:
     """Each picked element's gradient goes back where it was picked from; repeats add up."""
-    if _is_tensors_only(step.ctx.key):  # x[rows, cols]: as Index.backward, with index_put
+    if is_tensors_only_key(step.ctx.key):  # x[rows, cols]: as Index.backward, with index_put
         indices = "{key}" if isinstance(step.ctx.key, tuple) else "({key},)"
         return (f"{{g}}.new_zeros({{shape}}).index_put({indices}, {{g}}, accumulate=True)",)
     # Otherwise: index an array of flat positions with the same key, and add at those positions.

@@ -100,13 +100,13 @@ class Expand(Function):
         return sum_to_shape(grad, ctx.shape)
 
 
-def _is_basic(key: Any) -> bool:
+def is_basic_key(key: Any) -> bool:
     """Basic indexing (ints, slices, None, ...) picks each element at most once."""
     parts = key if isinstance(key, tuple) else (key,)
     return all(isinstance(k, (int, slice)) or k is None or k is Ellipsis for k in parts)
 
 
-def _is_tensors_only(key: Any) -> bool:
+def is_tensors_only_key(key: Any) -> bool:
     """Advanced indexing by tensors alone (x[rows, cols], x[mask]): no slices mixed in."""
     parts = key if isinstance(key, tuple) else (key,)
     return all(isinstance(k, torch.Tensor) for k in parts)
@@ -131,10 +131,10 @@ class Index(Function):
     def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
         _ = ctx.saved_tensors  # raises if an index tensor in the key changed since forward
         grad_x = torch.zeros(ctx.shape, dtype=grad.dtype, device=grad.device)
-        if _is_basic(ctx.key):  # no element repeats: place the gradient directly
+        if is_basic_key(ctx.key):  # no element repeats: place the gradient directly
             grad_x[ctx.key] = grad
             return grad_x
-        if _is_tensors_only(ctx.key):  # x[rows, cols]: torch adds at the picked places itself
+        if is_tensors_only_key(ctx.key):  # x[rows, cols]: torch adds at the picked places itself
             indices = ctx.key if isinstance(ctx.key, tuple) else (ctx.key,)
             return grad_x.index_put_(indices, grad, accumulate=True)
         # Index an array of flat positions with the same key to learn where each output element
