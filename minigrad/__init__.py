@@ -21,7 +21,13 @@ from torch import device
 
 from .tensor import Tensor  # noqa: I001  (first: the ops it imports need it defined)
 from .autograd.function import Context, Function
-from .autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd.grad_mode import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from .creation import (
     arange,
     as_tensor,
@@ -32,9 +38,12 @@ from .creation import (
     logsumexp,
     manual_seed,
     matmul,
+    maximum,
+    minimum,
     ones,
     ones_like,
     rand,
+    pow,
     randn,
     randperm,
     relu,
@@ -48,7 +57,7 @@ from .creation import (
 )
 from .devices import default_device, set_default_device
 from .errors import DeviceError, GradientError, ShapeError
-from . import data, nn, optim  # as torch.nn and torch.optim: there after `import minigrad`
+from . import autograd, data, nn, optim  # as torch.nn and torch.optim: after `import minigrad`
 from . import trace, viz
 from .explain import explain  # minigrad.explain(loss): the backward pass as Python code
 
@@ -67,6 +76,7 @@ __all__ = [
     "Tensor",
     "arange",
     "as_tensor",
+    "autograd",
     "bool",
     "cat",
     "data",
@@ -81,6 +91,7 @@ __all__ = [
     "float32",
     "float64",
     "int32",
+    "inference_mode",
     "int64",
     "is_grad_enabled",
     "log",
@@ -89,11 +100,14 @@ __all__ = [
     "long",
     "manual_seed",
     "matmul",
+    "maximum",
+    "minimum",
     "nn",
     "no_grad",
     "ones",
     "ones_like",
     "optim",
+    "pow",
     "rand",
     "randn",
     "randperm",

@@ -129,6 +129,21 @@ def where(condition: Tensor, a: Tensor | float, b: Tensor | float) -> Tensor:
     return ops.Where.apply(condition, a, b)
 
 
+def maximum(a: Tensor, b: Tensor) -> Tensor:
+    """The larger of a and b, element by element (ties split the gradient, as in torch)."""
+    return a.maximum(b)
+
+
+def minimum(a: Tensor, b: Tensor) -> Tensor:
+    """The smaller of a and b, element by element."""
+    return a.minimum(b)
+
+
+def pow(base: Tensor | float, exponent: Tensor | float) -> Tensor:  # noqa: A001 (torch's name)
+    """base ** exponent, either of them a tensor or a number (torch.pow)."""
+    return base**exponent
+
+
 def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     return ops.Stack.apply(*tensors, dim=dim)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 
 class ShapeError(ValueError):
@@ -62,3 +63,20 @@ def matmul_mismatch(a: Sequence[int], b: Sequence[int]) -> str | None:
         if problem:
             return f"{shape_str(a)} @ {shape_str(b)}: the batch dims must broadcast, but {problem}"
     return None
+
+
+def dtype_mismatch(a: Any, b: Any, a_is: str = "A", b_is: str = "B") -> TypeError | None:
+    """The error for a matrix product of a and b in two dtypes, or None if their dtypes match.
+
+    The usual cause is a batch of raw pixels (uint8) or of float64 numpy data meeting float32
+    weights, so the advice says how to convert the batch (a)."""
+    if a.dtype == b.dtype:
+        return None
+    if not a.dtype.is_floating_point:
+        advice = f"convert {a_is} with .float() (pixels from 0 to 255: .float() / 255)"
+    else:
+        advice = f"convert {a_is} with .to({b.dtype}), or {b_is} with .to({a.dtype})"
+    return TypeError(
+        f"{a_is} has dtype {a.dtype} but {b_is} has {b.dtype}, and a matrix product needs "
+        f"one dtype: {advice}."
+    )

@@ -36,10 +36,11 @@ import torch
 from . import ops
 from .autograd.engine import topological_order
 from .autograd.function import BroadcastingFunction, Context, Function
+from .autograd.inplace import node_of, replay_view
 from .errors import GradientError
 from .ops.shape import is_tensors_only_key
 from .tensor import Tensor
-from .viz import graph_tensors, input_labels, op_rule, tensor_names
+from .viz import graph_nodes, input_labels, node_names, node_tensor, op_rule
 
 # A rule gives, for each input of an op, the expression of the gradient it sends to that input
 # (None: that input gets none). Templates are filled in with:
@@ -81,9 +82,26 @@ def _index(step: Step) -> Templates:
 
 
 def _pow(step: Step) -> Templates:
-    if step.ctx.n == 0:  # x**0 = 1 is flat (and n * x**(n-1) would be NaN at x = 0)
-        return "torch.zeros_like({g})", None
-    return "{g} * {n} * {x} ** ({n} - 1)", None
+    """As Pow.backward: b a^(b-1), 0 where b = 0; a^b ln a, 0 where a = 0 and b >= 0."""
+    a, b = step.ctx.inputs
+    if isinstance(b, Tensor):
+        grad_a = "torch.where({b} == 0, 0.0, {g} * ({b} * {a} ** ({b} - 1)))"
+    else:
+        grad_a = "torch.zeros_like({g})" if b == 0 else "{g} * ({b} * {a} ** ({b} - 1))"
+    if isinstance(a, Tensor):
+        grad_b = "{g} * torch.where(({a} == 0) & ({b} >= 0), 0.0, {out} * torch.log({a}))"
+    elif a > 0:
+        grad_b = f"{{g}} * ({{out}} * {math.log(a)!r})"  # ln a of a number, as Pow: in double
+    elif a == 0:
+        grad_b = "{g} * torch.where({b} >= 0, 0.0, {out} * -math.inf)"
+    else:  # ln of a negative number: NaN, as in torch
+        grad_b = "{g} * ({out} * math.nan)"
+    return grad_a, grad_b
+
+
+def _tie(picked: str) -> str:
+    """Maximum/Minimum: the gradient to the operand picked, halved at a tie."""
+    return f"torch.where({{a}} == {{b}}, {{g}} / 2, {{g}}).masked_fill({picked}, 0)"
 
 
 def _cat(step: Step) -> Templates:
@@ -103,9 +121,18 @@ RULES: dict[type[Function], Rule] = {
     ops.Add: ("{g}", "{g}"),
     ops.Sub: ("{g}", "-{g}"),
     ops.Mul: ("{g} * {b}", "{g} * {a}"),
-    ops.Div: ("{g} / {b}", "-{g} * {out} / {b}"),
+    ops.Div: ("{g} / {b}", "-{g} * (({a} / {b}) / {b})"),
     ops.Neg: ("-{g}",),
     ops.Pow: _pow,
+    ops.Maximum: (_tie("{a} < {b}"), _tie("{a} > {b}")),
+    ops.Minimum: (_tie("{a} > {b}"), _tie("{a} < {b}")),
+    ops.SetItem: ("_set({g}.clone(), {key}, 0)", "{g}[{key}]", None),
+    ops.Copy: ("torch.zeros_like({g})", "{g}"),
+    ops.CopySlices: (
+        "_set({g}.clone(memory_format=torch.contiguous_format), {steps}, 0)",
+        "_view({g}, {steps})",
+        None,
+    ),
     ops.Where: (None, "torch.where({condition}, {g}, 0.0)", "torch.where({condition}, 0.0, {g})"),
     ops.Exp: ("{g} * {out}",),
     ops.Log: ("{g} / {x}",),
@@ -185,12 +212,13 @@ def explain_graph(
             "explain() on a tensor that does not require grad: it has no backward pass. Call "
             ".requires_grad_() on the parameters before the forward pass."
         )
-    tensors = graph_tensors(loss)
-    names = _identifiers(tensor_names(loss, tensors))
-    writer = _Writer(names, {names[id(t)]: t._data for t in tensors}, comments)
+    nodes = graph_nodes(loss)
+    names = _identifiers(node_names(loss, nodes))
+    values = {names[id(n)]: node_tensor(n)._data for n in nodes if node_tensor(n) is not None}
+    writer = _Writer(names, values, comments)
     writer.start(loss, gradient)
-    for node in reversed(topological_order(loss)):
-        if node._ctx is None:
+    for node in reversed(topological_order([node_of(loss)])):
+        if isinstance(node, Tensor):  # a leaf
             writer.leaves["d_" + names[id(node)]] = node
         else:
             writer.node(node)
@@ -211,11 +239,11 @@ class Step:
     def fields(self) -> dict[str, str]:
         """What the templates may mention, each as Python source."""
         names = self.writer.names
-        out_name = names[id(self.out)]
+        out_name = names[id(self.ctx)]
         values = {"g": "d_" + out_name, "out": out_name}
         labels = input_labels(self.ctx.function, len(self.ctx.inputs))
-        for label, inp in zip(labels, self.ctx.inputs):
-            values[label] = self.writer.source(inp, f"{out_name}_{label}")
+        for i, label in enumerate(labels):
+            values[label] = self.writer.input_source(self.ctx, i, f"{out_name}_{label}")
         return _CtxFields(values, self, out_name)
 
 
@@ -279,6 +307,10 @@ def _raw_grad_shape(step: Step, index: int) -> tuple:
     ctx, inp = step.ctx, step.ctx.inputs[index]
     if issubclass(ctx.function, BroadcastingFunction):
         return tuple(step.out.shape)  # elementwise: the gradient has the output's shape
+    if ctx.function is ops.SetItem and index == 1:  # the region's shape (value broadcast to it)
+        return tuple(torch.empty(ctx.inputs[0].shape, device=inp.device)[ctx.key].shape)
+    if ctx.function is ops.Copy and index == 1:  # x's shape (src broadcast to it)
+        return tuple(ctx.inputs[0].shape)
     if ctx.function is ops.MatMul:  # batch dims broadcast; the matrix dims are the input's own
         matrix_dims = (ctx.a_ndim >= 2) + (ctx.b_ndim >= 2)
         batch = tuple(step.out.shape)[: step.out.ndim - matrix_dims]
@@ -292,7 +324,13 @@ class _Writer:
 
     def __init__(self, names: dict[int, str], namespace: dict[str, Any], comments: bool):
         self.names = names
-        self.namespace: dict[str, Any] = {"torch": torch, **namespace}
+        self.namespace: dict[str, Any] = {
+            "torch": torch,
+            "math": math,
+            "_set": _set,
+            "_view": replay_view,
+            **namespace,
+        }
         self.comments = comments
         self.lines: list[str] = []
         self.leaves: dict[str, Tensor] = {}
@@ -301,7 +339,7 @@ class _Writer:
     def source(self, value: Any, constant_name: str) -> str:
         """Python source for a value: a tensor's name, a literal, or a namespace constant."""
         if isinstance(value, Tensor):
-            return self.names[id(value)]
+            return self.names[id(node_of(value))]
         literal = _literal(value)
         return literal if literal is not None else self.constant(value, constant_name)
 
@@ -310,10 +348,18 @@ class _Writer:
         self.namespace[name] = value
         return name
 
+    def input_source(self, ctx: Context, index: int, constant_name: str) -> str:
+        """Python source for input `index` of an op: the name of the node that made it (not of
+        the tensor, which may have been changed in place since), or a literal or constant."""
+        edge = ctx.parents[index]
+        if edge is not None:
+            return self.names[id(edge[0])]
+        return self.source(ctx.inputs[index], constant_name)
+
     def start(self, loss: Tensor, gradient: Tensor | torch.Tensor | None) -> None:
-        d_loss = "d_" + self.names[id(loss)]
+        d_loss = "d_" + self.names[id(node_of(loss))]
         if gradient is None:
-            self.lines.append(f"{d_loss} = torch.ones_like({self.names[id(loss)]})")
+            self.lines.append(f"{d_loss} = torch.ones_like({self.names[id(node_of(loss))]})")
         else:  # given to backward(gradient): it comes in through the namespace
             value = gradient._data if isinstance(gradient, Tensor) else gradient
             self.namespace[d_loss] = value.to(loss.device)
@@ -321,12 +367,12 @@ class _Writer:
                 self.lines.append(f"# {d_loss}: the gradient given to backward()")
         self.assigned.add(d_loss)
 
-    def node(self, out: Tensor) -> None:
-        ctx = out._ctx
+    def node(self, ctx: Context) -> None:
+        out = ctx.output()
         if ctx.released:
             raise GradientError(
                 f"explain() needs the graph, but the {ctx.name} node that made "
-                f"{self.names[id(out)]} was released by backward(). Explain before calling "
+                f"{self.names[id(ctx)]} was released by backward(). Explain before calling "
                 "backward(), or call backward(retain_graph=True)."
             )
         rule = RULES.get(ctx.function)
@@ -339,11 +385,15 @@ class _Writer:
         templates = rule(step) if callable(rule) else rule
         fields = step.fields()
         if self.comments:
-            args = ", ".join(self.source(inp, "_") for inp in ctx.inputs if _shown(inp))
-            self.lines.append(
-                f"# {self.names[id(out)]} = {ctx.name}({args})    {op_rule(ctx.function)}"
+            args = ", ".join(
+                self.input_source(ctx, i, "_") for i, inp in enumerate(ctx.inputs) if _shown(inp)
             )
-        for i, (inp, needs) in enumerate(zip(ctx.inputs, ctx.needs_input_grad)):
+            self.lines.append(
+                f"# {self.names[id(ctx)]} = {ctx.name}({args})    {op_rule(ctx.function)}"
+            )
+        for i, (inp, edge, needs) in enumerate(
+            zip(ctx.inputs, ctx.parents, ctx.needs_input_grad)
+        ):
             template = templates[i] if i < len(templates) else None
             if not needs or template is None:
                 continue
@@ -354,7 +404,7 @@ class _Writer:
                 )
             if inp.dtype != out.dtype and ctx.function is not ops.To:
                 expression = f"({expression}).to({inp.dtype})"
-            self.accumulate("d_" + self.names[id(inp)], expression)
+            self.accumulate("d_" + self.names[id(edge[0])], expression)
 
     def accumulate(self, target: str, expression: str) -> None:
         """The first gradient for a tensor is assigned; later ones (it was used again) add up."""
@@ -363,6 +413,15 @@ class _Writer:
         else:
             self.lines.append(f"{target} = {expression}")
             self.assigned.add(target)
+
+
+def _set(values: torch.Tensor, where: Any, value: float) -> torch.Tensor:
+    """`values[key] = value` (a key), or the same through a view (view steps), as an expression."""
+    if isinstance(where, tuple) and where and isinstance(where[0], tuple):  # view steps
+        replay_view(values, where).fill_(value)
+    else:
+        values[where] = value
+    return values
 
 
 def _shown(value: Any) -> bool:

@@ -4,7 +4,9 @@ A Tensor wraps exactly one torch tensor (`_data`), which does the maths and neve
 `requires_grad` set. What makes it differentiable is minigrad's: `requires_grad`, `grad`, and
 `_ctx`, the graph node of the op that made it (None for a leaf: a tensor the user made).
 
-Every operator and method here is a one-liner that calls an op from `minigrad.ops`.
+Every operator and method here is a one-liner that calls an op from `minigrad.ops`; the in-place
+ones (`+=`, `add_`, `x[k] = v`, ...) go through `autograd.inplace`, which explains how a tensor
+changed in place gets a new history.
 """
 
 from __future__ import annotations
@@ -15,13 +17,13 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 import torch
 
-from .autograd import engine
 from .autograd.grad_mode import is_grad_enabled
 from .devices import as_device
 from .errors import GradientError, shape_str
 
 if TYPE_CHECKING:
     from .autograd.function import Context
+    from .autograd.inplace import View
 
 Scalar = int | float | bool
 Operand = "Tensor | Scalar"
@@ -40,14 +42,30 @@ def _raw(x: Any) -> Any:
 
 
 class Tensor:
-    __slots__ = ("_data", "requires_grad", "grad", "_ctx", "_retains_grad", "name", "__weakref__")
+    __slots__ = (
+        "_data",
+        "_requires_grad",
+        "_grad",
+        "_ctx",
+        "_output_nr",
+        "_retains_grad",
+        "_view",
+        "name",
+        "__weakref__",
+    )
 
     _data: torch.Tensor
-    requires_grad: bool
-    grad: Tensor | None
+    _requires_grad: bool
+    _grad: Tensor | None
     _ctx: Context | None
+    _output_nr: int  # which output of its op it is (ops with several outputs)
     _retains_grad: bool
+    _view: View | None  # how it views another tensor's memory, if it does (autograd.inplace)
     name: str | None  # optional, for pictures and traces of the graph ("weights", "bias")
+
+    # numpy must not turn a Tensor into an array behind the graph's back: with this, `array + t`
+    # and `np.float64(2) * t` hand over to the Tensor's own operators (NEP 13).
+    __array_ufunc__ = None
 
     def __init__(
         self, data: torch.Tensor, requires_grad: bool = False, name: str | None = None
@@ -62,52 +80,77 @@ class Tensor:
         if data.requires_grad:  # minigrad computes gradients itself: torch's autograd stays out
             data = data.detach()
         self._data = data
-        self.grad = None
+        self._grad = None
         self._ctx = None
+        self._output_nr = 0
         self._retains_grad = False
-        self.requires_grad = False
+        self._view = None
+        self._requires_grad = False
         self.name = name
         if requires_grad:
             self.requires_grad_()
 
     @classmethod
-    def _from_op(cls, data: torch.Tensor, ctx: Context | None) -> Tensor:
+    def _from_op(cls, data: torch.Tensor, ctx: Context | None, output_nr: int = 0) -> Tensor:
         """The output of an op: a node of the graph if `ctx` is given, else a plain value."""
         out = cls.__new__(cls)
         out._data = data
-        out.grad = None
+        out._grad = None
         out._ctx = ctx
+        out._output_nr = output_nr
         out._retains_grad = False
-        out.requires_grad = ctx is not None
+        out._view = None
+        out._requires_grad = ctx is not None
         out.name = None
         return out
 
     # ---- the graph ---------------------------------------------------------------------------
 
+    def _catch_up(self) -> None:
+        """A view whose base was changed in place takes the base's new history (lazily, as in
+        torch), so that requires_grad and grad_fn describe the values it now holds."""
+        if self._view is not None and is_grad_enabled():
+            inplace.refresh_view(self)
+
+    @property
+    def requires_grad(self) -> bool:
+        self._catch_up()
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, requires_grad: bool) -> None:
+        self.requires_grad_(requires_grad)
+
     @property
     def is_leaf(self) -> bool:
         """Made by the user, not by an op. Only leaves (and `retain_grad()` ones) keep `.grad`."""
+        self._catch_up()
         return self._ctx is None
 
     @property
     def grad_fn(self) -> Context | None:
         """The graph node of the op that made this tensor (torch's name for it)."""
+        self._catch_up()
         return self._ctx
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Ask for this leaf's gradient in backward(). Returns self, so it chains."""
+        if not isinstance(requires_grad, bool):
+            raise TypeError(
+                f"requires_grad must be True or False, got {type(requires_grad).__name__}."
+            )
         if requires_grad and not (self._data.is_floating_point() or self._data.is_complex()):
             raise GradientError(
                 f"only floating-point tensors can require gradients, but this one has dtype "
                 f"{self._data.dtype}: a gradient is a rate of change, and integers or bools "
                 "cannot change by a small step. Convert first: x.float().requires_grad_()."
             )
-        if not requires_grad and self._ctx is not None:
+        if not requires_grad and self.grad_fn is not None:
             raise GradientError(
-                "requires_grad_(False) only works on leaves; this tensor was made by "
+                "requires_grad can be turned off only on leaves; this tensor was made by "
                 f"{self._ctx.name}. Use .detach() to get a copy outside the graph."
             )
-        self.requires_grad = requires_grad
+        self._requires_grad = requires_grad
         return self
 
     def retain_grad(self) -> Tensor:
@@ -115,7 +158,42 @@ class Tensor:
         if not self.requires_grad:
             raise GradientError("retain_grad() on a tensor that does not require grad")
         self._retains_grad = True
+        if self._ctx is not None:
+            self._ctx.retains_grad = True
         return self
+
+    @property
+    def grad(self) -> Tensor | None:
+        """dLoss/dThis after backward(): set on leaves that require grad (and retain_grad())."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | torch.Tensor | None) -> None:
+        if value is None:
+            self._grad = None
+            return
+        raw = _raw(value)
+        if not isinstance(raw, torch.Tensor):
+            raise TypeError(
+                f".grad must be a Tensor or None, got {type(value).__name__}. To clear a "
+                "gradient write x.grad = None; to set one, a tensor of x's shape."
+            )
+        problems = [
+            f"{what} {theirs} where the tensor has {ours}"
+            for what, theirs, ours in (
+                ("shape", shape_str(raw.shape), shape_str(self.shape)),
+                ("dtype", raw.dtype, self.dtype),
+                ("device", raw.device, self.device),
+            )
+            if theirs != ours
+        ]
+        if problems:
+            raise ValueError(
+                "a gradient must match its tensor, but the one given has "
+                + "; ".join(problems)
+                + ". A gradient holds dLoss/dx for each element of x: same shape, dtype, device."
+            )
+        self._grad = value if isinstance(value, Tensor) else Tensor(raw)
 
     def detach(self) -> Tensor:
         """The same values (shared storage) outside the graph: no gradient flows through it."""
@@ -127,10 +205,10 @@ class Tensor:
         The first time, store a copy: `grad` may be shared with other tensors (`x + y` gives both
         the same gradient) and `.grad` must be this tensor's own, to be changed in place safely.
         """
-        if self.grad is None:
-            self.grad = Tensor(grad.clone())
+        if self._grad is None:
+            self._grad = Tensor(grad.clone())
         else:
-            self.grad._data += grad
+            self._grad._data += grad
 
     def backward(
         self,
@@ -143,7 +221,7 @@ class Tensor:
         `gradient` is dLoss/d(self); leave it out when self is a scalar (it is then 1).
         `trace=True` prints each step of the backward pass (see `minigrad.trace`).
         """
-        if not self.requires_grad:
+        if not self.requires_grad:  # (a view catches up with its base first)
             raise GradientError(
                 "backward() on a tensor that does not require grad: none of the tensors it was "
                 "computed from had requires_grad=True (or it was computed under no_grad()). Call "
@@ -186,7 +264,14 @@ class Tensor:
 
     @data.setter
     def data(self, value: Tensor | torch.Tensor) -> None:
-        self._data = _raw(value)
+        raw = _raw(value)
+        if not isinstance(raw, torch.Tensor):
+            raise TypeError(
+                f".data must be set to a Tensor (or a torch tensor), got {type(value).__name__}. "
+                "To change the values in place, write x.data.copy_(...) or x.data[...] = ...; "
+                "to build a tensor from numbers, use minigrad.tensor(...)."
+            )
+        self._data = raw.detach()
 
     @property
     def shape(self) -> torch.Size:
@@ -281,6 +366,9 @@ class Tensor:
         out_dtype = _target_dtype(self._data, args, kwargs)
         if not out_dtype.is_floating_point:
             return Tensor(self._data.to(*args, **kwargs))  # integers carry no gradient
+        device = _target_device(self._data, args, kwargs)
+        if out_dtype == self.dtype and device == self.device and not kwargs.get("copy"):
+            return self  # nothing to change: torch returns the tensor itself too
         return ops.To.apply(self, *args, **kwargs)
 
     def cpu(self) -> Tensor:
@@ -318,31 +406,31 @@ class Tensor:
     def contiguous(self) -> Tensor:
         return self if self._data.is_contiguous() else ops.Clone.apply(self)
 
-    # ---- arithmetic (Python numbers are welcome on either side) ---------------------------
+    # ---- arithmetic (numbers and numpy arrays are welcome on either side) ----------------
 
     def __add__(self, other: Operand) -> Tensor:
-        return ops.Add.apply(self, other)
+        return ops.Add.apply(self, _operand(other, self))
 
     def __radd__(self, other: Operand) -> Tensor:
-        return ops.Add.apply(other, self)
+        return ops.Add.apply(_operand(other, self), self)
 
     def __sub__(self, other: Operand) -> Tensor:
-        return ops.Sub.apply(self, other)
+        return ops.Sub.apply(self, _operand(other, self))
 
     def __rsub__(self, other: Operand) -> Tensor:
-        return ops.Sub.apply(other, self)
+        return ops.Sub.apply(_operand(other, self), self)
 
     def __mul__(self, other: Operand) -> Tensor:
-        return ops.Mul.apply(self, other)
+        return ops.Mul.apply(self, _operand(other, self))
 
     def __rmul__(self, other: Operand) -> Tensor:
-        return ops.Mul.apply(other, self)
+        return ops.Mul.apply(_operand(other, self), self)
 
     def __truediv__(self, other: Operand) -> Tensor:
-        return ops.Div.apply(self, other)
+        return ops.Div.apply(self, _operand(other, self))
 
     def __rtruediv__(self, other: Operand) -> Tensor:
-        return ops.Div.apply(other, self)
+        return ops.Div.apply(_operand(other, self), self)
 
     def __neg__(self) -> Tensor:
         return ops.Neg.apply(self)
@@ -350,23 +438,25 @@ class Tensor:
     def __pos__(self) -> Tensor:
         return self
 
-    def __pow__(self, exponent: Scalar) -> Tensor:
-        return ops.Pow.apply(self, exponent)
+    def __pow__(self, exponent: Operand) -> Tensor:
+        return ops.Pow.apply(self, _operand(exponent, self))
 
-    def __rpow__(self, base: Scalar) -> Tensor:
-        return ops.Exp.apply(self * float(np.log(base)))  # b**x = e**(x ln b)
+    def __rpow__(self, base: Operand) -> Tensor:
+        return ops.Pow.apply(_operand(base, self), self)
 
     def __matmul__(self, other: Tensor) -> Tensor:
-        return ops.MatMul.apply(self, other)
+        return ops.MatMul.apply(self, _operand(other, self))
 
     def __rmatmul__(self, other: Tensor) -> Tensor:
-        return ops.MatMul.apply(other, self)
+        return ops.MatMul.apply(_operand(other, self), self)
 
-    def add(self, other: Operand) -> Tensor:
-        return self + other
+    def add(self, other: Operand, *, alpha: Scalar = 1) -> Tensor:
+        """self + alpha * other, as torch's add."""
+        return self + (other if alpha == 1 else other * alpha)
 
-    def sub(self, other: Operand) -> Tensor:
-        return self - other
+    def sub(self, other: Operand, *, alpha: Scalar = 1) -> Tensor:
+        """self - alpha * other, as torch's sub."""
+        return self - (other if alpha == 1 else other * alpha)
 
     def mul(self, other: Operand) -> Tensor:
         return self * other
@@ -377,40 +467,48 @@ class Tensor:
     def neg(self) -> Tensor:
         return -self
 
-    def pow(self, exponent: Scalar) -> Tensor:
+    def pow(self, exponent: Operand) -> Tensor:
         return self**exponent
 
     def matmul(self, other: Tensor) -> Tensor:
         return self @ other
 
+    def maximum(self, other: Tensor) -> Tensor:
+        """The larger of self and other, element by element (torch.maximum)."""
+        return ops.Maximum.apply(self, _operand(other, self))
+
+    def minimum(self, other: Tensor) -> Tensor:
+        """The smaller of self and other, element by element (torch.minimum)."""
+        return ops.Minimum.apply(self, _operand(other, self))
+
     # ---- comparisons: bool tensors outside the graph --------------------------------------
 
     def __eq__(self, other: object) -> Tensor:  # type: ignore[override]
-        return Tensor(self._data == _raw(other))
+        return Tensor(self._data == _raw(_operand(other, self)))
 
     def __ne__(self, other: object) -> Tensor:  # type: ignore[override]
-        return Tensor(self._data != _raw(other))
+        return Tensor(self._data != _raw(_operand(other, self)))
 
     def __lt__(self, other: Operand) -> Tensor:
-        return Tensor(self._data < _raw(other))
+        return Tensor(self._data < _raw(_operand(other, self)))
 
     def __le__(self, other: Operand) -> Tensor:
-        return Tensor(self._data <= _raw(other))
+        return Tensor(self._data <= _raw(_operand(other, self)))
 
     def __gt__(self, other: Operand) -> Tensor:
-        return Tensor(self._data > _raw(other))
+        return Tensor(self._data > _raw(_operand(other, self)))
 
     def __ge__(self, other: Operand) -> Tensor:
-        return Tensor(self._data >= _raw(other))
+        return Tensor(self._data >= _raw(_operand(other, self)))
 
     def __invert__(self) -> Tensor:
         return Tensor(~self._data)
 
     def __and__(self, other: Operand) -> Tensor:
-        return Tensor(self._data & _raw(other))
+        return Tensor(self._data & _raw(_operand(other, self)))
 
     def __or__(self, other: Operand) -> Tensor:
-        return Tensor(self._data | _raw(other))
+        return Tensor(self._data | _raw(_operand(other, self)))
 
     def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         return Tensor(self._data.argmax(dim=dim, keepdim=keepdim))
@@ -458,8 +556,11 @@ class Tensor:
     def mean(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
         return ops.Mean.apply(self, dim=dim, keepdim=keepdim)
 
-    def max(self, dim: int | None = None, keepdim: bool = False) -> Any:
-        """`x.max()`: the largest value. `x.max(dim)`: (values, indices) along dim, as in torch."""
+    def max(self, dim: Any = None, keepdim: bool = False) -> Any:
+        """`x.max()`: the largest value. `x.max(dim)`: (values, indices) along dim, as in torch.
+        `x.max(other)`, with a tensor: the elementwise maximum (torch.maximum)."""
+        if isinstance(dim, (Tensor, torch.Tensor, np.ndarray)):
+            return self.maximum(dim)
         if dim is None:
             return ops.Max.apply(self)
         indices = self._data.argmax(dim=dim, keepdim=keepdim)
@@ -522,69 +623,138 @@ class Tensor:
     def __getitem__(self, key: Any) -> Tensor:
         return ops.Index.apply(self, key=_raw_key(key))
 
-    # ---- in-place updates: only outside the graph -------------------------------------------
+    # ---- in-place changes ---------------------------------------------------------------------
+    # Each names torch's in-place kernel (used when nothing is recorded) and its out-of-place twin
+    # (recorded, then written into this tensor's memory): see `autograd.inplace`.
 
-    def _check_inplace(self, op: str) -> None:
-        if self.requires_grad and is_grad_enabled():
-            raise GradientError(
-                f"in-place {op} on a tensor that requires grad would change a value the graph "
-                "depends on. Update parameters inside `with minigrad.no_grad():`, or through "
-                "p.data (p.data -= lr * p.grad); elsewhere write x = x + y instead of x += y."
-            )
+    def _update(
+        self, what: str, operands: tuple[Any, ...], kernel: Any, compute: Any
+    ) -> Tensor:
+        return inplace.update(self, operands, kernel, compute, what)
 
     def __iadd__(self, other: Operand) -> Tensor:
-        self._check_inplace("+=")
-        self._data += _raw(other)
-        return self
+        other = _operand(other, self)
+        return self._update("+=", (other,), lambda d: d.add_(_raw(other)), lambda x: x + other)
 
     def __isub__(self, other: Operand) -> Tensor:
-        self._check_inplace("-=")
-        self._data -= _raw(other)
-        return self
+        other = _operand(other, self)
+        return self._update("-=", (other,), lambda d: d.sub_(_raw(other)), lambda x: x - other)
 
     def __imul__(self, other: Operand) -> Tensor:
-        self._check_inplace("*=")
-        self._data *= _raw(other)
-        return self
+        other = _operand(other, self)
+        return self._update("*=", (other,), lambda d: d.mul_(_raw(other)), lambda x: x * other)
 
     def __itruediv__(self, other: Operand) -> Tensor:
-        self._check_inplace("/=")
-        self._data /= _raw(other)
-        return self
+        other = _operand(other, self)
+        return self._update("/=", (other,), lambda d: d.div_(_raw(other)), lambda x: x / other)
 
-    def add_(self, other: Operand, alpha: float = 1) -> Tensor:
-        self._check_inplace("add_")
-        self._data.add_(_raw(other), alpha=alpha)
-        return self
+    def __ipow__(self, exponent: Operand) -> Tensor:
+        exponent = _operand(exponent, self)
+        return self._update(
+            "**=", (exponent,), lambda d: d.pow_(_raw(exponent)), lambda x: x**exponent
+        )
 
-    def sub_(self, other: Operand, alpha: float = 1) -> Tensor:
-        self._check_inplace("sub_")
-        self._data.sub_(_raw(other), alpha=alpha)
-        return self
+    def add_(self, other: Operand, *, alpha: Scalar = 1) -> Tensor:
+        other = _operand(other, self)
+        return self._update(
+            "add_",
+            (other,),
+            lambda d: d.add_(_raw(other), alpha=alpha),
+            lambda x: x.add(other, alpha=alpha),
+        )
+
+    def sub_(self, other: Operand, *, alpha: Scalar = 1) -> Tensor:
+        other = _operand(other, self)
+        return self._update(
+            "sub_",
+            (other,),
+            lambda d: d.sub_(_raw(other), alpha=alpha),
+            lambda x: x.sub(other, alpha=alpha),
+        )
 
     def mul_(self, other: Operand) -> Tensor:
-        self._check_inplace("mul_")
-        self._data.mul_(_raw(other))
-        return self
+        other = _operand(other, self)
+        return self._update("mul_", (other,), lambda d: d.mul_(_raw(other)), lambda x: x * other)
+
+    def div_(self, other: Operand) -> Tensor:
+        other = _operand(other, self)
+        return self._update("div_", (other,), lambda d: d.div_(_raw(other)), lambda x: x / other)
+
+    def pow_(self, exponent: Operand) -> Tensor:
+        exponent = _operand(exponent, self)
+        return self._update(
+            "pow_", (exponent,), lambda d: d.pow_(_raw(exponent)), lambda x: x**exponent
+        )
+
+    def neg_(self) -> Tensor:
+        return self._update("neg_", (), lambda d: d.neg_(), lambda x: -x)
+
+    def exp_(self) -> Tensor:
+        return self._update("exp_", (), lambda d: d.exp_(), lambda x: x.exp())
+
+    def log_(self) -> Tensor:
+        return self._update("log_", (), lambda d: d.log_(), lambda x: x.log())
+
+    def sigmoid_(self) -> Tensor:
+        return self._update("sigmoid_", (), lambda d: d.sigmoid_(), lambda x: x.sigmoid())
+
+    def tanh_(self) -> Tensor:
+        return self._update("tanh_", (), lambda d: d.tanh_(), lambda x: x.tanh())
+
+    def relu_(self) -> Tensor:
+        return self._update("relu_", (), lambda d: d.relu_(), lambda x: x.relu())
+
+    def abs_(self) -> Tensor:
+        return self._update("abs_", (), lambda d: d.abs_(), lambda x: x.abs())
+
+    def clamp_min_(self, minimum: float) -> Tensor:
+        return self._update(
+            "clamp_min_", (), lambda d: d.clamp_min_(minimum), lambda x: x.clamp_min(minimum)
+        )
 
     def zero_(self) -> Tensor:
-        self._check_inplace("zero_")
-        self._data.zero_()
-        return self
+        return self._update("zero_", (), lambda d: d.zero_(), lambda x: ops.Copy.apply(x, 0))
 
-    def fill_(self, value: Scalar) -> Tensor:
-        self._check_inplace("fill_")
-        self._data.fill_(value)
-        return self
+    def fill_(self, value: Operand) -> Tensor:
+        """Every element set to `value` (a number, or a tensor with one element)."""
+        return self._update(
+            "fill_", (value,), lambda d: d.fill_(_raw(value)), lambda x: ops.Copy.apply(x, value)
+        )
 
-    def copy_(self, source: Tensor | torch.Tensor) -> Tensor:
-        self._check_inplace("copy_")
-        self._data.copy_(_raw(source))
-        return self
+    def copy_(self, source: Tensor | torch.Tensor | np.ndarray) -> Tensor:
+        """This tensor's values replaced by `source`'s (broadcast, converted to this dtype)."""
+        source = _operand(source, self)
+        if isinstance(source, torch.Tensor):
+            source = Tensor(source)
+        return self._update(
+            "copy_",
+            (source,),
+            lambda d: d.copy_(_raw(source)),
+            lambda x: ops.Copy.apply(x, source),
+        )
 
     def __setitem__(self, key: Any, value: Operand) -> None:
-        self._check_inplace("item assignment")
-        self._data[_raw_key(key)] = _raw(value)
+        key, value = _raw_key(key), _operand(value, self)
+
+        def kernel(data: torch.Tensor) -> None:
+            data[key] = _raw(value)
+
+        compute = lambda x: ops.SetItem.apply(x, value, key)  # noqa: E731
+        self._update("item assignment", (value,), kernel, compute)
+
+
+def _operand(value: Any, like: Tensor) -> Any:
+    """The other operand of an op with `like`, with numpy's types made torch's, as torch does:
+    a numpy scalar counts as a Python number; an array as a tensor (a 0-d array too: it
+    promotes dtypes like a 1-element one), on the CPU as numpy's memory is."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        data = torch.as_tensor(value)
+        if data.ndim == 0 and like.ndim > 0:
+            data = data.reshape(1)  # torch promotes a 0-d array as if it had a dim
+        return Tensor(data)
+    return value
 
 
 def _size_args(shape: tuple[Any, ...]) -> tuple[int, ...]:
@@ -601,6 +771,21 @@ def _raw_key(key: Any) -> Any:
     return _raw(key)
 
 
+def _target_device(
+    data: torch.Tensor, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> torch.device:
+    """The device that data.to(*args, **kwargs) would give ('cuda' means the current GPU)."""
+    for arg in (*args, kwargs.get("device")):
+        if isinstance(arg, (str, torch.device, int)) and not isinstance(arg, bool):
+            device = torch.device(arg) if not isinstance(arg, int) else torch.device("cuda", arg)
+            if device.type == "cuda" and device.index is None:
+                device = torch.device("cuda", torch.cuda.current_device())
+            return device
+        if isinstance(arg, (Tensor, torch.Tensor)):
+            return arg.device
+    return data.device
+
+
 def _target_dtype(data: torch.Tensor, args: tuple[Any, ...], kwargs: dict[str, Any]) -> torch.dtype:
     """The dtype that data.to(*args, **kwargs) would give."""
     for arg in (*args, kwargs.get("dtype")):
@@ -612,3 +797,4 @@ def _target_dtype(data: torch.Tensor, args: tuple[Any, ...], kwargs: dict[str, A
 
 
 from . import ops  # noqa: E402  (the ops import Function, which imports this module's Tensor)
+from .autograd import engine, inplace  # noqa: E402

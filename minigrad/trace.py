@@ -20,8 +20,9 @@ from typing import Any, TextIO
 import torch
 
 from .autograd import engine
+from .autograd.function import Context
 from .tensor import Tensor
-from .viz import input_labels, op_rule, shape_text, summarize, tensor_names
+from .viz import input_labels, node_names, op_rule, shape_text, summarize
 
 
 class BackwardTrace:
@@ -36,8 +37,8 @@ class BackwardTrace:
         self.echo = echo
         self.max_numbers = max_numbers
         self.lines: list[str] = []
-        self._names: dict[int, str] = {}
-        self._contributions: dict[int, int] = {}  # id -> how many gradients it received so far
+        self._names: dict[int, str] = {}  # per node (an op, or a leaf tensor)
+        self._contributions: dict[int, int] = {}  # node id -> how many gradients it received
         self._step = 0
 
     def on_begin(self, root: Tensor, grad: torch.Tensor) -> None:
@@ -45,10 +46,9 @@ class BackwardTrace:
         up (backward releases each node right after visiting it)."""
         self._step = 0
         self._contributions = {}
-        self._names = tensor_names(root)
-        self._emit(
-            f"backward from {self._name(root)}, dLoss/d{self._name(root)} = {self._describe(grad)}"
-        )
+        self._names = node_names(root)
+        name = self._name(root._ctx if root._ctx is not None else root)
+        self._emit(f"backward from {name}, dLoss/d{name} = {self._describe(grad)}")
 
     @property
     def text(self) -> str:
@@ -59,26 +59,28 @@ class BackwardTrace:
         if self.echo:
             print(line, file=self.file or sys.stdout)
 
-    def _name(self, tensor: Tensor) -> str:
-        return self._names.get(id(tensor)) or tensor.name or "?"
+    def _name(self, node: Context | Tensor) -> str:
+        return self._names.get(id(node)) or getattr(node, "name", None) or "?"
 
     def _describe(self, values: torch.Tensor) -> str:
         return f"{shape_text(values)} {summarize(values, self.max_numbers)}"
 
-    def on_node(self, node: Tensor, grad: torch.Tensor, input_grads: list[Any]) -> None:
+    def on_node(self, ctx: Context, grads: list[Any], input_grads: list[Any]) -> None:
         self._step += 1
-        ctx = node._ctx
-        self._emit(f"[{self._step}] {ctx.name} -> {self._name(node)} {shape_text(node)}")
-        uses = self._contributions.get(id(node), 1)
+        out = ctx.output()
+        shape = shape_text(out) if out is not None else shape_text(grads[0])
+        self._emit(f"[{self._step}] {ctx.name} -> {self._name(ctx)} {shape}")
+        uses = self._contributions.get(id(ctx), 1)
         summed = f" (the sum of {uses} contributions)" if uses > 1 else ""
-        self._emit(f"    grad in:  {self._describe(grad)}{summed}")
+        for grad in grads:
+            self._emit(f"    grad in:  {self._describe(grad)}{summed}")
         self._emit(f"    rule:     {op_rule(ctx.function)}")
         labels = input_labels(ctx.function, len(ctx.inputs))
-        for inp, label, input_grad in zip(ctx.inputs, labels, input_grads):
+        for edge, label, input_grad in zip(ctx.parents, labels, input_grads):
             if input_grad is None:
                 continue
-            self._contributions[id(inp)] = self._contributions.get(id(inp), 0) + 1
-            self._emit(f"    to {self._name(inp)} ({label}): {self._describe(input_grad)}")
+            self._contributions[id(edge[0])] = self._contributions.get(id(edge[0]), 0) + 1
+            self._emit(f"    to {self._name(edge[0])} ({label}): {self._describe(input_grad)}")
 
     def on_leaf(self, leaf: Tensor, grad: torch.Tensor) -> None:
         uses = self._contributions.get(id(leaf), 1)

@@ -7,7 +7,7 @@ Tensors are boxes and ops are ovals; arrows go from inputs to op to output, in t
 of the forward pass (backward walks them the other way). Parameters (leaves that require grad)
 are blue, other leaves (data, targets) grey, and the tensor drawn from is orange.
 
-The helpers here (`graph_tensors`, `tensor_names`, `summarize`) are shared with `minigrad.trace`
+The helpers here (`graph_nodes`, `node_names`, `summarize`) are shared with `minigrad.trace`
 and `minigrad.explain`, so that all three call a tensor by the same name.
 """
 
@@ -21,57 +21,69 @@ from typing import Any
 
 import torch
 
-from .autograd.function import Function
+from .autograd.function import Context, Function
+from .autograd.inplace import node_of
 from .tensor import Tensor
 
 # ---- walking the graph -----------------------------------------------------------------------
+# The graph's nodes are the ops that ran (Contexts) and the leaves: tensors the user made, which
+# require grad (parameters) or not (data). A node's edges lead to the nodes that made its inputs.
 
 
-def graph_tensors(root: Tensor) -> list[Tensor]:
-    """Every Tensor that `root` was computed from (root included), inputs before outputs.
+def graph_nodes(root: Tensor) -> list[Any]:
+    """Every node that `root` was computed from (root's own included), inputs before outputs.
 
-    Unlike the engine's `topological_order`, this keeps the tensors that need no gradient too
+    Unlike the engine's `topological_order`, this keeps the leaves that need no gradient too
     (the images, the targets): a picture or a replay of the backward pass needs them. An explicit
     stack instead of recursion, so that a chain of thousands of ops works.
     """
-    order: list[Tensor] = []
+    order: list[Any] = []
     visited: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    stack: list[tuple[Any, bool]] = [(node_of(root), False)]
     while stack:
-        tensor, inputs_done = stack.pop()
+        node, inputs_done = stack.pop()
         if inputs_done:
-            order.append(tensor)
+            order.append(node)
             continue
-        if id(tensor) in visited:
+        if id(node) in visited:
             continue
-        visited.add(id(tensor))
-        stack.append((tensor, True))
-        if tensor._ctx is not None:
-            for inp in reversed(tensor._ctx.inputs):  # reversed: the first input is named first
-                if isinstance(inp, Tensor) and id(inp) not in visited:
-                    stack.append((inp, False))
+        visited.add(id(node))
+        stack.append((node, True))
+        if isinstance(node, Context):
+            for edge in reversed(node.parents):  # reversed: the first input is named first
+                if edge is not None and id(edge[0]) not in visited:
+                    stack.append((edge[0], False))
     return order
 
 
-def tensor_names(root: Tensor, tensors: list[Tensor] | None = None) -> dict[int, str]:
-    """A name for each tensor of the graph, keyed by id: `.name` where set, otherwise "loss"
-    (or "out", when not a single number) for the root and t0, t1, ... for the others, numbered
-    inputs first. Duplicate names get a suffix (w, w_2) so that every name means one tensor."""
-    tensors = graph_tensors(root) if tensors is None else tensors
+def node_tensor(node: Any) -> Tensor | None:
+    """The tensor a node stands for: a leaf itself, or the output an op made (None once no one
+    holds that output any more)."""
+    return node.output() if isinstance(node, Context) else node
+
+
+def node_names(root: Tensor, nodes: list[Any] | None = None) -> dict[int, str]:
+    """A name for each node of the graph, keyed by id: its tensor's `.name` where set, otherwise
+    "loss" (or "out", when not a single number) for the root and t0, t1, ... for the others,
+    numbered inputs first. Duplicate names get a suffix (w, w_2) so that every name means one
+    node: a tensor changed in place (h += 1) is two nodes, h before and h after."""
+    nodes = graph_nodes(root) if nodes is None else nodes
+    root_node = node_of(root)
     names: dict[int, str] = {}
     taken: set[str] = set()
     counter = 0
-    for tensor in tensors:
-        name = tensor.name
-        if not name and tensor is root:
-            name = "loss" if tensor.numel() == 1 else "out"
+    for node in nodes:
+        tensor = node_tensor(node)
+        name = tensor.name if tensor is not None else None
+        if not name and node is root_node:
+            name = "loss" if root.numel() == 1 else "out"
         if not name:
             name, counter = f"t{counter}", counter + 1
         unique, k = name, 2
         while unique in taken:
             unique, k = f"{name}_{k}", k + 1
         taken.add(unique)
-        names[id(tensor)] = unique
+        names[id(node)] = unique
     return names
 
 
@@ -143,7 +155,11 @@ def _quote(text: str) -> str:
     return '"' + escaped.replace("\n", "\\n") + '"'
 
 
-def _tensor_label(tensor: Tensor, name: str, kind: str, show_values: bool, show_grads: bool) -> str:
+def _tensor_label(
+    tensor: Tensor | None, name: str, kind: str, show_values: bool, show_grads: bool
+) -> str:
+    if tensor is None:  # an op's output that nothing holds any more
+        return name
     dtype = str(tensor.dtype).removeprefix("torch.")
     lines = [f"{name}  ({kind})" if kind else name, f"{shape_text(tensor)} {dtype}"]
     if show_values:
@@ -153,13 +169,13 @@ def _tensor_label(tensor: Tensor, name: str, kind: str, show_values: bool, show_
     return "\n".join(lines)
 
 
-def _tensor_kind(tensor: Tensor, root: Tensor) -> tuple[str, str]:
-    """How a tensor is drawn: (what it is, DOT style)."""
-    if tensor is root:
+def _node_kind(node: Any, root_node: Any) -> tuple[str, str]:
+    """How a node's tensor is drawn: (what it is, DOT style)."""
+    if node is root_node:
         return "output", ROOT_STYLE
-    if tensor._ctx is None:
-        return ("parameter", PARAMETER_STYLE) if tensor.requires_grad else ("data", DATA_STYLE)
-    return "", TENSOR_STYLE
+    if isinstance(node, Context):
+        return "", TENSOR_STYLE
+    return ("parameter", PARAMETER_STYLE) if node._requires_grad else ("data", DATA_STYLE)
 
 
 def to_dot(tensor: Tensor, show_values: bool = False, show_grads: bool = False) -> str:
@@ -168,36 +184,37 @@ def to_dot(tensor: Tensor, show_values: bool = False, show_grads: bool = False) 
     Draw it before `backward()` (or after `backward(retain_graph=True)`): backward releases the
     graph's links to its inputs, after which only the last op is left to draw.
     """
-    tensors = graph_tensors(tensor)
-    names = tensor_names(tensor, tensors)
+    nodes = graph_nodes(tensor)
+    names = node_names(tensor, nodes)
+    root_node = node_of(tensor)
     lines = [
         "digraph minigrad {",
         "  rankdir=LR;",
         '  node [fontname="Helvetica", fontsize=11];',
         '  edge [fontname="Helvetica", fontsize=9];',
     ]
-    node_ids = {id(t): f"t{i}" for i, t in enumerate(tensors)}
+    node_ids = {id(node): f"t{i}" for i, node in enumerate(nodes)}
     constants = 0
-    for i, t in enumerate(tensors):
-        kind, style = _tensor_kind(t, tensor)
-        label = _tensor_label(t, names[id(t)], kind, show_values, show_grads)
+    for i, node in enumerate(nodes):
+        kind, style = _node_kind(node, root_node)
+        label = _tensor_label(node_tensor(node), names[id(node)], kind, show_values, show_grads)
         lines.append(f"  t{i} [{style}, label={_quote(label)}];")
-        ctx = t._ctx
-        if ctx is None:
+        if not isinstance(node, Context):
             continue
+        ctx = node
         op_id = f"op{i}"
         lines.append(f"  {op_id} [{OP_STYLE}, label={_quote(ctx.name)}];")
         labels = input_labels(ctx.function, len(ctx.inputs))
         drawn = [inp for inp in ctx.inputs if isinstance(inp, (Tensor, int, float))]
         show_labels = len(drawn) > 1  # then operand order matters: 1 - p is not p - 1
-        for inp, input_label in zip(ctx.inputs, labels):
-            edge = f" [label={_quote(input_label)}]" if show_labels else ""
-            if isinstance(inp, Tensor):
-                lines.append(f"  {node_ids[id(inp)]} -> {op_id}{edge};")
+        for inp, edge, input_label in zip(ctx.inputs, ctx.parents, labels):
+            edge_label = f" [label={_quote(input_label)}]" if show_labels else ""
+            if edge is not None:
+                lines.append(f"  {node_ids[id(edge[0])]} -> {op_id}{edge_label};")
             elif isinstance(inp, (int, float)):  # a Python number: 1 in `1 - p`, 2 in `x ** 2`
                 const_id, constants = f"c{constants}", constants + 1
                 lines.append(f"  {const_id} [{CONSTANT_STYLE}, label={_quote(repr(inp))}];")
-                lines.append(f"  {const_id} -> {op_id}{edge};")
+                lines.append(f"  {const_id} -> {op_id}{edge_label};")
         lines.append(f"  {op_id} -> t{i};")
     lines.append("}")
     return "\n".join(lines) + "\n"

@@ -119,11 +119,18 @@ def test_to_changes_dtype_and_device_together(device):
 def test_gradients_flow_back_through_to(device):
     x = mg.tensor([1.0, -2.0, 3.0], dtype=mg.float64, device="cpu", requires_grad=True)
     y = x.to(device)
-    assert y.requires_grad and y.grad_fn is not None
+    assert y.requires_grad
+    assert (y is x) == (device == "cpu")  # as torch: no copy to make, the tensor itself
     w = mg.tensor([0.5, 0.25, 2.0], dtype=mg.float64, device=device)
     (y * y * w).sum().backward()
     assert x.grad.device.type == "cpu"  # the gradient comes back to where x lives
     torch.testing.assert_close(x.grad._data, 2 * x._data * w._data.cpu(), rtol=1e-7, atol=1e-9)
+
+
+def test_to_what_it_already_is_returns_the_tensor_itself(device):
+    x = mg.randn(3, dtype=mg.float64, device=device, requires_grad=True)
+    assert x.to(device) is x and x.double() is x and x.to(x) is x
+    assert x.float() is not x and x.float().grad_fn is not None
 
 
 def test_gradients_flow_back_through_a_dtype_change(device):

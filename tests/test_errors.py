@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import minigrad as mg
+from minigrad import ShapeError, nn
 
 # A device other than the CPU: a GPU when there is one, else torch's "meta" device (tensors with
 # a shape but no data), which takes the same code path for a mismatch on any machine.
@@ -170,3 +171,25 @@ def test_tensor_from_ragged_lists():
 def test_len_of_a_scalar():
     with pytest.raises(TypeError, match="0-d tensor"):
         len(mg.tensor(1.0))
+
+
+# ---- dtype problems that used to read as shape problems ------------------------------------------
+
+
+def test_a_uint8_batch_into_a_linear_layer_is_a_dtype_error_that_says_how_to_convert():
+    layer = nn.Linear(784, 10)
+    pixels = mg.zeros(4, 784, dtype=mg.uint8)
+    with pytest.raises(TypeError, match=r"uint8.*float32.*\.float\(\) / 255"):
+        layer(pixels)
+
+
+def test_a_float64_batch_into_a_float32_layer_names_both_dtypes():
+    with pytest.raises(TypeError, match=r"float64.*float32.*\.to\(torch.float32\)"):
+        nn.Linear(3, 2)(mg.zeros(4, 3, dtype=mg.float64))
+    with pytest.raises(TypeError, match="A has dtype torch.float64 but B has torch.float32"):
+        mg.zeros(4, 3, dtype=mg.float64) @ mg.zeros(3, 2)
+
+
+def test_cat_of_single_numbers_says_to_stack_them():
+    with pytest.raises(ShapeError, match=r"0-d tensors.*minigrad.stack"):
+        mg.cat([mg.tensor(1.0), mg.tensor(2.0)])

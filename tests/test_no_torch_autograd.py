@@ -6,7 +6,8 @@ import pytest
 import torch
 
 import minigrad as mg
-from minigrad.autograd.engine import topological_order
+from minigrad.autograd.function import Context
+from minigrad.viz import graph_nodes, node_tensor
 
 
 def forbid_torch_autograd(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -61,11 +62,12 @@ def test_forward_and_backward_run_with_torch_autograd_forbidden(monkeypatch, dev
 def test_no_wrapped_tensor_ever_has_torch_autograd_state(device):
     params, x, y = small_model(device)
     loss = loss_of(params, x, y)
-    nodes = topological_order(loss)
+    nodes = graph_nodes(loss)
     assert len(nodes) > 8
-    saved = [s for n in nodes if n._ctx is not None for s in n._ctx._saved]
+    saved = [s for n in nodes if isinstance(n, Context) for s in n._saved]
     for i, node in enumerate(nodes):
-        assert_no_torch_graph(node._data, f"graph node {i} ({node.grad_fn or 'leaf'})")
+        tensor = node_tensor(node)
+        assert_no_torch_graph(tensor._data, f"graph node {i} ({node})")
     for i, s in enumerate(saved):
         if isinstance(s, torch.Tensor):
             assert_no_torch_graph(s, f"saved tensor {i}")

@@ -113,12 +113,14 @@ def test_unary_op_passes_gradcheck(name, data):
 @given(x=mst.float_arrays())
 @example(x=np.array([-1.0, 0.0, 2.0]))  # relu'(0) = 0, as in torch
 @example(x=np.array(0.0))
+@example(x=np.array([np.nan, -1.0, 1.0]))  # relu'(NaN) = 1, as in torch (not "NaN > 0")
 def test_relu_at_zero_follows_torch(x):
     assert_matches_torch(Tensor.relu, torch.relu, x, upstream=np.ones_like(x), name="relu")
 
 
 @given(x=mst.float_arrays())
 @example(x=np.array([-1.0, 0.0, 2.0]))  # abs'(0) = sign(0) = 0, as in torch
+@example(x=np.array([np.nan, 0.0]))
 def test_abs_at_zero_follows_torch(x):
     assert_matches_torch(Tensor.abs, torch.abs, x, upstream=np.ones_like(x), name="abs")
 
@@ -160,6 +162,64 @@ def test_pow_fractional_or_negative_exponent_matches_torch(x, n):
 @given(x=mst.distinct_arrays(mst.small_shapes(), 0.1, 5), n=st.sampled_from([2, 3, -1, 0.5]))
 def test_pow_passes_gradcheck(x, n):
     gradcheck(lambda t: t**n, x, name=f"x ** {n}")
+
+
+# ---- ** with tensors on either side ------------------------------------------------------------
+
+
+@given(pair=operand_pairs(b_low=-3))
+@example(pair=(np.array([0.0, 0.0, 0.0, 2.0]), np.array([0.0, 1.0, -1.0, 0.5])))  # 0 ** b
+@example(pair=(np.array([-2.0, -2.0, -0.5]), np.array([2.0, 3.0, -1.0])))  # negative a, integer b
+def test_pow_tensor_exponent_matches_torch(pair):
+    a, b = pair
+    assert_matches_torch(lambda x, y: x**y, lambda x, y: x**y, a, b, name="a ** b")
+    assert_matches_torch(lambda x, y: x.pow(y), lambda x, y: x.pow(y), a, b, name="a.pow(b)")
+
+
+@given(pair=operand_pairs(b_low=-3))
+def test_pow_tensor_exponent_passes_gradcheck(pair):
+    a, b = pair
+    gradcheck(lambda x, y: x**y, np.abs(a) + 0.5, b, name="a ** b")
+
+
+@pytest.mark.parametrize("base", [2.0, 0.5, 0.0, -2.0, -0.5, 1, 3])
+@given(x=mst.float_arrays(mst.shapes(), -4, 4))
+@example(x=np.array([0.0, 1.0, 2.0, 3.0, -1.0, -2.0]))  # integer exponents: exact, even for b < 0
+def test_number_to_a_tensor_power_matches_torch(base, x):
+    assert_matches_torch(lambda t: base**t, lambda t: base**t, x, name=f"{base} ** x")
+
+
+def test_integer_powers_are_exact():
+    x = mg.tensor([0.0, 1.0, 2.0, 3.0, 10.0], dtype=mg.float64)
+    assert (2**x).tolist() == [1.0, 2.0, 4.0, 8.0, 1024.0]  # not e^(x ln 2): 7.999999999999998
+    assert ((-2) ** x).tolist() == [1.0, -2.0, 4.0, -8.0, 1024.0]
+    assert (0**x).tolist() == [1.0, 0.0, 0.0, 0.0, 0.0]
+    assert mg.pow(2, mg.tensor(3.0)).item() == 8.0
+
+
+@pytest.mark.parametrize("name", ["maximum", "minimum"])
+@given(pair=operand_pairs())
+@example(pair=(np.array([1.0, 2.0, 3.0]), np.array([1.0, 0.0, 3.0])))  # ties: half each
+@example(pair=(np.array([np.nan, 1.0]), np.array([0.0, np.nan])))  # NaN: both get it
+def test_maximum_and_minimum_match_torch(name, pair):
+    ours, theirs = getattr(Tensor, name), getattr(torch, name)
+    assert_matches_torch(ours, theirs, *pair, name=name)
+
+
+@pytest.mark.parametrize("name", ["maximum", "minimum"])
+@given(data=st.data())
+def test_maximum_and_minimum_pass_gradcheck(name, data):
+    shape = data.draw(mst.small_shapes())
+    both = data.draw(mst.distinct_arrays((2, *shape)))  # distinct: no ties, no kinks
+    gradcheck(getattr(Tensor, name), both[0], both[1], name=name)
+
+
+def test_max_with_a_tensor_is_the_elementwise_maximum():
+    res = mg.tensor([-1.0, 0.5, 2.0], requires_grad=True)
+    out = res.max(mg.tensor(0.0))  # fastbook: res.max(tensor(0.0)), a relu
+    assert out.tolist() == [0.0, 0.5, 2.0]
+    out.sum().backward()
+    assert res.grad.tolist() == [0.0, 1.0, 1.0]
 
 
 # ---- saturation: finite values, near-zero gradients ------------------------------------------

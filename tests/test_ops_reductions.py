@@ -47,6 +47,7 @@ def test_sum_and_mean_match_torch(name, case):
 @example(x=np.array([1.0, 3.0, 3.0, -2.0]))  # a tie: torch splits the gradient between ties
 @example(x=np.zeros((2, 2)))  # everything ties
 @example(x=np.array(5.0))
+@example(x=np.array([1.0, np.nan, 3.0, np.nan]))  # NaN is the max: the NaNs share the gradient
 def test_max_of_everything_matches_torch(x):
     assert_matches_torch(lambda t: t.max(), lambda t: t.max(), x, name="max()")
 

@@ -1,1 +1,37 @@
-"""Autograd: the graph nodes (`function.py`), the backward pass (`engine.py`), grad mode."""
+"""Autograd: the graph nodes (`function.py`), the backward pass (`engine.py`), in-place changes
+(`inplace.py`), grad mode and anomaly mode; and torch.autograd's names for them:
+
+    minigrad.autograd.Function, grad, backward, set_detect_anomaly, detect_anomaly, no_grad, ...
+"""
+
+from typing import Any
+
+from .anomaly_mode import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
+from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+
+_LATER = {"Function": "function", "grad": "gradients", "backward": "gradients"}
+
+
+def __getattr__(name: str) -> Any:
+    """Function, grad and backward, loaded when first asked for: they need the Tensor class,
+    which itself needs this package first."""
+    if name in _LATER:
+        from importlib import import_module
+
+        return getattr(import_module(f"{__name__}.{_LATER[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = [
+    "Function",
+    "backward",
+    "detect_anomaly",
+    "enable_grad",
+    "grad",
+    "inference_mode",
+    "is_anomaly_enabled",
+    "is_grad_enabled",
+    "no_grad",
+    "set_detect_anomaly",
+    "set_grad_enabled",
+]

@@ -18,18 +18,31 @@ An op is a pair of static methods side by side:
 `forward` and `backward` see plain torch tensors and do the maths; `apply` does the bookkeeping:
 it unwraps minigrad Tensors, runs `forward`, and, if any input needs a gradient, records a
 `Context` node that links the output to its inputs. `backward` returns one gradient per
-argument of `forward` (None where there is none to give).
+argument of `forward` (None where there is none to give). A forward may return several tensors
+(a tuple); its backward then receives one gradient per output: `backward(ctx, *grads)`.
 """
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import torch
 
 from ..errors import DeviceError, GradientError, ShapeError, broadcast_mismatch
 from ..tensor import Tensor
+from . import anomaly_mode
 from .grad_mode import is_grad_enabled
+
+# An edge of the graph: the node that made an input, and which of its outputs the input was.
+# A node is a Context, or, for a leaf (a tensor the user made), the leaf Tensor itself.
+Edge = tuple[Any, int]
+
+
+def edge_to(tensor: Tensor) -> Edge:
+    """The node that made `tensor` now: its op's Context, or the tensor itself for a leaf."""
+    ctx = tensor._ctx
+    return (ctx, tensor._output_nr) if ctx is not None else (tensor, 0)
 
 
 class Context:
@@ -37,12 +50,22 @@ class Context:
 
     `ctx.needs_input_grad[i]` says whether input i needs a gradient, so `backward` can skip work
     (no gradient for the data batch in `x @ w`). Ops may keep other facts on `ctx` (a shape).
+
+    `ctx.parents[i]` is the edge to the node that made input i, taken when the op ran (torch
+    calls these `next_functions`). The backward pass follows these edges, not the input tensors:
+    a tensor changed in place afterwards (`h += 1`) gets a new node of its own, and the ops that
+    used its old value still lead to the node that made that old value.
     """
 
     def __init__(self, function: type[Function], inputs: tuple[Any, ...], needs: tuple[bool, ...]):
         self.function = function
         self.inputs = inputs
         self.needs_input_grad = needs
+        self.parents: tuple[Edge | None, ...] = ()
+        self.outputs: tuple[weakref.ref[Tensor], ...] = ()  # weak: a node does not keep its
+        self.output_meta: tuple[tuple[Any, ...], ...] = ()  # outputs alive; their shapes do
+        self.retains_grad = False  # set by retain_grad() on one of its outputs
+        self.created_at: Any = None  # the user's line that made it, in anomaly mode
         self._saved: tuple[Any, ...] = ()
         self._saved_versions: tuple[int, ...] = ()
         self.released = False
@@ -77,51 +100,107 @@ class Context:
         """Free what backward needed, as torch does once a graph has been used."""
         self._saved = ()
         self.inputs = ()
+        self.parents = ()
         self.released = True
 
     @property
     def name(self) -> str:
         return self.function.__name__
 
+    def output(self, index: int = 0) -> Tensor | None:
+        """The tensor this node made (None once nothing else holds it)."""
+        return self.outputs[index]() if index < len(self.outputs) else None
+
+    def __repr__(self) -> str:
+        return f"<{self.name} node>"
+
 
 class Function:
     """Base class of ops. Subclass it, write `forward` and `backward`, call `apply`."""
 
+    # A view op returns a tensor that shares memory with its first input (reshape, transpose,
+    # x[1:3], ...). minigrad remembers how it was made, so that an in-place change through the
+    # view updates the history of the tensor it views (see `autograd.inplace`).
+    is_view = False
+
     @staticmethod
-    def forward(ctx: Context, *args: Any, **kwargs: Any) -> torch.Tensor:
+    def forward(ctx: Context, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError("an op must define forward(ctx, *inputs)")
 
     @staticmethod
-    def backward(ctx: Context, grad: torch.Tensor) -> Any:
+    def backward(ctx: Context, *grads: torch.Tensor) -> Any:
         raise NotImplementedError("an op must define backward(ctx, grad)")
 
     @staticmethod
-    def explain_failure(*inputs: Any, **options: Any) -> str | None:
+    def explain_failure(*inputs: Any, **options: Any) -> str | Exception | None:
         """Say in words why forward failed on these inputs and options (the keyword arguments of
-        `apply`, such as a shape or a dim); None lets torch's error stand."""
+        `apply`, such as a shape or a dim): a str for a shape problem (raised as ShapeError), or
+        the exception to raise; None lets torch's error stand."""
         return None
 
     @classmethod
-    def apply(cls, *args: Any, **kwargs: Any) -> Tensor:
+    def apply(cls, *args: Any, **kwargs: Any) -> Any:
         """Run forward on the torch tensors inside `args`; record a node if a gradient is needed.
 
         Tensor arguments may be mixed with Python numbers and other values (a dim, a shape).
+        Returns a Tensor, or a tuple of Tensors when forward returns several.
         """
-        raw = [a._data if isinstance(a, Tensor) else a for a in args]
-        needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-        record = is_grad_enabled() and any(needs)
-        ctx = Context(cls, args if record else (), needs)
+        grad_enabled = is_grad_enabled()
+        raw, needs = [], []
+        for a in args:
+            if isinstance(a, Tensor):
+                if grad_enabled and a._view is not None:
+                    inplace.refresh_view(a)  # its base was changed in place since: catch up
+                raw.append(a._data)
+                needs.append(a._requires_grad)
+            else:
+                raw.append(a)
+                needs.append(False)
+        record = grad_enabled and any(needs)
+        ctx = Context(cls, args if record else (), tuple(needs))
         try:
             out = cls.forward(ctx, *raw, **kwargs)
         except RuntimeError as error:  # torch's message names neither shapes nor rule: add them
             device_problem = _devices_mismatch(cls, args)
             if device_problem:
                 raise DeviceError(device_problem) from error
-            shape_problem = cls.explain_failure(*args, **kwargs)
-            if shape_problem:
-                raise ShapeError(f"{cls.__name__}: {shape_problem}") from error
+            problem = cls.explain_failure(*args, **kwargs)
+            if isinstance(problem, Exception):
+                problem.args = (f"{cls.__name__}: {problem}",)
+                raise problem from error
+            if problem:
+                raise ShapeError(f"{cls.__name__}: {problem}") from error
             raise
-        return Tensor._from_op(out, ctx if record else None)
+        if record:
+            ctx.parents = tuple(edge_to(a) if isinstance(a, Tensor) else None for a in args)
+            if anomaly_mode.is_anomaly_enabled():
+                ctx.created_at = anomaly_mode.creation_site()
+        if isinstance(out, (tuple, list)):
+            return _wrap_outputs(ctx, record, out)
+        result = Tensor._from_op(_unwrap(out), ctx if record else None)
+        if record:
+            ctx.outputs = (weakref.ref(result),)
+        if cls.is_view:
+            inplace.track_view(result, args, cls, kwargs, grad_enabled)
+        return result
+
+
+def _unwrap(value: Any) -> Any:
+    return value._data if isinstance(value, Tensor) else value
+
+
+def _wrap_outputs(ctx: Context, record: bool, outputs: Any) -> tuple[Tensor, ...]:
+    """Tensors for the outputs of a forward that returned several. Only floating-point ones take
+    part in backward; the node keeps each output's shape, to pass zeros for an unused one."""
+    results = []
+    for i, value in enumerate(outputs):
+        value = _unwrap(value)
+        differentiable = record and value.is_floating_point()
+        results.append(Tensor._from_op(value, ctx if differentiable else None, i))
+    if record:
+        ctx.outputs = tuple(weakref.ref(t) for t in results)
+        ctx.output_meta = tuple((t.shape, t.dtype, t.device) for t in results)
+    return tuple(results)
 
 
 class BroadcastingFunction(Function):
@@ -150,3 +229,6 @@ def _devices_mismatch(function: type[Function], args: tuple[Any, ...]) -> str | 
                 f"move one with .to({str(first_device)!r}) or .to({str(device)!r})."
             )
     return None
+
+
+from . import inplace  # noqa: E402  (inplace applies ops, which are Functions)

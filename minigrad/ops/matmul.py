@@ -8,7 +8,7 @@ from typing import Any
 import torch
 
 from ..autograd.function import Context, Function
-from ..errors import matmul_mismatch, shape_str
+from ..errors import dtype_mismatch, matmul_mismatch, shape_str
 
 
 class MatMul(Function):
@@ -46,8 +46,8 @@ class MatMul(Function):
         return grad_a, grad_b
 
     @staticmethod
-    def explain_failure(a: Any, b: Any) -> str | None:
-        return matmul_mismatch(tuple(a.shape), tuple(b.shape))
+    def explain_failure(a: Any, b: Any) -> str | Exception | None:
+        return dtype_mismatch(a, b) or matmul_mismatch(tuple(a.shape), tuple(b.shape))
 
 
 class Linear(Function):
@@ -79,7 +79,10 @@ class Linear(Function):
         return grad_x, grad_weight, grad_bias
 
     @staticmethod
-    def explain_failure(x: Any, weight: Any, bias: Any = None) -> str | None:
+    def explain_failure(x: Any, weight: Any, bias: Any = None) -> str | Exception | None:
+        problem = dtype_mismatch(x, weight, "the input", "the layer's weight")
+        if problem:
+            return problem
         return (
             f"linear: x of shape {shape_str(x.shape)} and weight of shape "
             f"{shape_str(weight.shape)}: x's last dim must equal the weight's in_features "

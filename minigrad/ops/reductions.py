@@ -67,6 +67,7 @@ class Max(Function):
 
     dout/dx_i = 1 for the maximum. When several elements tie for it, torch splits the gradient
     evenly between them, and so does minigrad: dout/dx_i = 1/k for each of the k ties.
+    (When x holds a NaN, the maximum is NaN and the NaNs share the gradient, as in torch.)
     """
 
     @staticmethod
@@ -78,7 +79,7 @@ class Max(Function):
     @staticmethod
     def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
         x, out = ctx.saved_tensors
-        is_max = x == out
+        is_max = (x == out) | (x.isnan() & out.isnan())
         return grad * is_max / is_max.sum()
 
 

@@ -17,6 +17,8 @@ from ..errors import shape_str
 class Reshape(Function):
     """out = x with a new shape (same values, same order).   grad: reshaped back."""
 
+    is_view = True  # when torch can (a contiguous x): otherwise a copy
+
     @staticmethod
     def forward(ctx: Context, x: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
         ctx.shape = x.shape
@@ -59,6 +61,8 @@ class Squeeze(Reshape):
 class Transpose(Function):
     """out = x with dims dim0 and dim1 swapped.   grad: swapped back."""
 
+    is_view = True
+
     @staticmethod
     def forward(ctx: Context, x: torch.Tensor, dim0: int, dim1: int) -> torch.Tensor:
         ctx.dims = (dim0, dim1)
@@ -71,6 +75,8 @@ class Transpose(Function):
 
 class Permute(Function):
     """out = x with its dims reordered.   grad: reordered back (the inverse permutation)."""
+
+    is_view = True
 
     @staticmethod
     def forward(ctx: Context, x: torch.Tensor, dims: tuple[int, ...]) -> torch.Tensor:
@@ -90,6 +96,8 @@ class Expand(Function):
     of broadcasting is a sum.
     """
 
+    is_view = True
+
     @staticmethod
     def forward(ctx: Context, x: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
         ctx.shape = x.shape
@@ -106,6 +114,12 @@ def is_basic_key(key: Any) -> bool:
     return all(isinstance(k, (int, slice)) or k is None or k is Ellipsis for k in parts)
 
 
+def key_tensors(key: Any) -> list[torch.Tensor]:
+    """The index tensors in a key (x[rows, 1:], x[mask]): saved so that a change is caught."""
+    parts = key if isinstance(key, tuple) else (key,)
+    return [k for k in parts if isinstance(k, torch.Tensor)]
+
+
 def is_tensors_only_key(key: Any) -> bool:
     """Advanced indexing by tensors alone (x[rows, cols], x[mask]): no slices mixed in."""
     parts = key if isinstance(key, tuple) else (key,)
@@ -119,12 +133,13 @@ class Index(Function):
     picked twice (x[[0, 0]]) gets both gradients, added.
     """
 
+    is_view = True  # for basic keys (ints, slices); integer arrays and masks copy
+
     @staticmethod
     def forward(ctx: Context, x: torch.Tensor, key: Any) -> torch.Tensor:
         ctx.shape, ctx.key = x.shape, key
         # Saved only so that an index tensor changed in place before backward() is caught.
-        parts = key if isinstance(key, tuple) else (key,)
-        ctx.save_for_backward(*(k for k in parts if isinstance(k, torch.Tensor)))
+        ctx.save_for_backward(*key_tensors(key))
         return x[key]
 
     @staticmethod
@@ -149,8 +164,9 @@ class Cat(Function):
 
     @staticmethod
     def forward(ctx: Context, *tensors: torch.Tensor, dim: int = 0) -> torch.Tensor:
+        out = torch.cat(tensors, dim=dim)
         ctx.sizes, ctx.dim = [t.shape[dim] for t in tensors], dim
-        return torch.cat(tensors, dim=dim)
+        return out
 
     @staticmethod
     def backward(ctx: Context, grad: torch.Tensor) -> tuple:
@@ -159,6 +175,12 @@ class Cat(Function):
     @staticmethod
     def explain_failure(*tensors: Any, dim: int = 0) -> str | None:
         shapes = ", ".join(shape_str(t.shape) for t in tensors)
+        if any(t.ndim == 0 for t in tensors):
+            return (
+                f"cat joins tensors along an existing dim, but got 0-d tensors (shapes {shapes}), "
+                "which have none. To make a 1-d tensor of single numbers use "
+                "minigrad.stack(tensors); or give each a dim first: t.reshape(1)."
+            )
         return f"cat needs shapes that match except along the joining dim {dim}, got {shapes}."
 
 

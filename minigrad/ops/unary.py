@@ -68,7 +68,8 @@ class Tanh(Function):
 
 
 class ReLU(Function):
-    """out = max(x, 0).   dout/dx = 1 where x > 0, else 0 (0 at x = 0 too, as in torch)."""
+    """out = max(x, 0).   dout/dx = 1 where x > 0, else 0 (0 at x = 0 too, as in torch; and
+    1 at NaN, as in torch, which zeroes the gradient only where out <= 0)."""
 
     @staticmethod
     def forward(ctx: Context, x: torch.Tensor) -> torch.Tensor:
@@ -79,7 +80,7 @@ class ReLU(Function):
     @staticmethod
     def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
         (out,) = ctx.saved_tensors
-        return grad * (out > 0)
+        return grad.masked_fill(out <= 0, 0)
 
 
 class ClampMin(Function):

@@ -1,0 +1,100 @@
+"""Anomaly mode: find the op whose backward first turned a gradient into NaN or infinity.
+
+    with minigrad.autograd.detect_anomaly():
+        loss = model(x).log().mean()
+        loss.backward()          # GradientError: Log.backward gave infinite values ...
+
+While it is on, every op remembers the line of your code that created it, and backward checks
+each gradient as it is computed. At the first NaN or infinity it stops and names the op, its
+rule, and that line. Both cost time (a stack walk per op, a check per gradient), so the mode is
+off by default: turn it on to hunt a NaN, then off again. As in torch, the setting is one for
+the whole process, not one per thread.
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+from typing import Any
+
+import torch
+
+_enabled = False
+_check_nan = True
+
+
+def is_anomaly_enabled() -> bool:
+    return _enabled
+
+
+def is_anomaly_check_nan_enabled() -> bool:
+    return _enabled and _check_nan
+
+
+def _set(mode: bool, check_nan: bool) -> None:
+    global _enabled, _check_nan
+    _enabled, _check_nan = bool(mode), bool(check_nan)
+
+
+class set_detect_anomaly:
+    """`set_detect_anomaly(True)` turns the mode on from now on; `with set_detect_anomaly(True):`
+    for a block. `check_nan=False` records where ops were created but skips the NaN checks."""
+
+    def __init__(self, mode: bool, check_nan: bool = True) -> None:
+        self._previous = (_enabled, _check_nan)
+        _set(mode, check_nan)
+
+    def __enter__(self) -> None:
+        pass  # already switched by __init__
+
+    def __exit__(self, *exc: object) -> None:
+        _set(*self._previous)
+
+
+class detect_anomaly:
+    """`with detect_anomaly():` the mode is on inside the block (also a decorator)."""
+
+    def __init__(self, check_nan: bool = True) -> None:
+        self.check_nan = check_nan
+
+    def __enter__(self) -> None:
+        self._previous = (_enabled, _check_nan)
+        _set(True, self.check_nan)
+
+    def __exit__(self, *exc: object) -> None:
+        _set(*self._previous)
+
+    def __call__(self, fn: Any) -> Any:
+        import functools
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with detect_anomaly(self.check_nan):
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # .../minigrad
+
+
+def creation_site() -> traceback.FrameSummary | None:
+    """The innermost frame of the caller's own code (outside minigrad): the line that made the
+    op. None when every frame is minigrad's."""
+    for frame in reversed(traceback.extract_stack()):
+        if not os.path.abspath(frame.filename).startswith(_PACKAGE + os.sep):
+            return frame
+    return None
+
+
+def non_finite(values: torch.Tensor) -> str | None:
+    """'NaN' or 'infinite' when the tensor holds such a value, else None."""
+    if not values.is_floating_point() or bool(torch.isfinite(values).all()):
+        return None
+    return "NaN" if bool(torch.isnan(values).any()) else "infinite"
+
+
+def where_created(frame: traceback.FrameSummary | None) -> str:
+    if frame is None:
+        return "(no line of your code on the stack)"
+    return f'File "{frame.filename}", line {frame.lineno}, in {frame.name}\n    {frame.line}'

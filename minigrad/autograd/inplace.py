@@ -1,0 +1,240 @@
+"""In-place ops on tensors of the graph: how a tensor gets a new history.
+
+`h += 1` (and `add_`, `mul_`, `x[k] = v`, `copy_`, ...) changes h's values in its own memory, as
+in torch: every tensor that shares that memory (a view such as `h[0]` or `h.T`, or `h.data`)
+sees the new values. For the graph, minigrad follows torch's rules:
+
+1. Nothing to record (grad is off, or neither h nor the other operands require grad): torch's
+   own in-place kernel runs, and that is all. This is the optimizer's `p -= lr * p.grad`.
+
+2. Otherwise the op runs out of place on h's old values, `new = old_h + 1`, recording a node as
+   usual; `new` is written into h's memory, and h takes new's node as its own. That is, h's
+   history is *rebased* onto the op. The ops that used h before still lead to h's old node:
+   their edges (`Context.parents`) were taken when they ran. So in `c = a + b; c += c + 1`, the
+   `c + 1` uses the old c, and the new c is old_c + (old_c + 1), as the maths says.
+   (The op runs on a copy of h's old values, so that what it saves for backward stays intact
+   after h's memory is overwritten; torch does the same for ops that need the old value.)
+
+3. h is a view (`h = base[0:2]`, `base.T`, ...): writing into h writes into base. So it is
+   base's history that is rebased, onto `CopySlices(old base, new h)`, whose backward sends the
+   gradient of the written region to new h and the rest to the old base. h becomes the same
+   view of the new base. Any other view of base catches up the next time it is used: it is
+   made again from base's new history (`refresh_view`).
+
+4. Refused, with an error that says what to write instead: a leaf that requires grad (a
+   parameter: its `.grad` must be the gradient at the values the forward pass used; update
+   parameters under `no_grad()` or through `p.data`), a view of one, a view made under
+   `no_grad()` of a tensor that requires grad, and a tensor whose memory minigrad does not know
+   the owner of (wrapped from a torch view). Values that backward needs and that were
+   overwritten are caught later, by their version numbers (`Context.saved_tensors`).
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from ..errors import GradientError, ShapeError, shape_str
+from ..tensor import Tensor
+from .grad_mode import is_grad_enabled, no_grad
+
+if TYPE_CHECKING:
+    from .function import Function
+
+ViewStep = tuple["type[Function]", tuple[Any, ...], dict[str, Any]]
+
+
+@dataclass
+class View:
+    """How a view was made from the tensor whose memory it shares."""
+
+    base: Tensor  # the tensor whose memory this views (never a view itself)
+    steps: tuple[ViewStep, ...]  # the view ops from base to here: (op, other arguments, options)
+    base_node: Any  # the node base had when this view's history was last made
+    made_with_grad: bool  # made while grad was on (torch refuses in-place on the others)
+
+
+def node_of(tensor: Tensor) -> Any:
+    """The tensor's node in the graph: the op that made it, or the tensor itself for a leaf."""
+    return tensor._ctx if tensor._ctx is not None else tensor
+
+
+def track_view(
+    out: Tensor,
+    args: tuple[Any, ...],
+    op: type[Function],
+    options: dict[str, Any],
+    grad_enabled: bool,
+) -> None:
+    """After a view op: if `out` really shares memory with its input (a reshape may copy
+    instead), remember how to make it again from the base tensor."""
+    x = args[0]
+    if not isinstance(x, Tensor) or out._data._base is None:
+        return
+    memory = x._data._base if x._data._base is not None else x._data
+    if out._data._base is not memory:
+        return
+    if x._view is not None:
+        base, steps, with_grad = x._view.base, x._view.steps, x._view.made_with_grad
+    else:
+        base, steps, with_grad = x, (), True
+    step = (op, args[1:], options)
+    out._view = View(base, (*steps, step), node_of(base), with_grad and grad_enabled)
+
+
+def replay_view(data: torch.Tensor, steps: Sequence[ViewStep]) -> torch.Tensor:
+    """The same view, taken of another torch tensor of the base's shape (a gradient, a copy)."""
+    from .function import Context
+
+    for op, args, options in steps:
+        data = op.forward(Context(op, (), ()), data, *args, **options)
+    return data
+
+
+def refresh_view(view: Tensor) -> None:
+    """If the view's base got a new history since the view's was made, make the view again from
+    the base: same memory, history through the base's new node."""
+    record = view._view
+    node = node_of(record.base)
+    if node is record.base_node or not record.made_with_grad:
+        return
+    base = record.base
+    memory = base._data._base if base._data._base is not None else base._data
+    if view._data._base is not memory:  # base.data was replaced: the view's memory is not its
+        view._view = None
+        return
+    again = base
+    for op, args, options in record.steps:
+        again = op.apply(again, *args, **options)
+    _take_history(view, again)
+    record.base_node = node
+
+
+def _take_history(tensor: Tensor, new: Tensor) -> None:
+    """`tensor` becomes the output of the node that made `new` (which has the same values)."""
+    tensor._ctx, tensor._output_nr = new._ctx, new._output_nr
+    tensor._requires_grad = new._requires_grad
+    if new._ctx is not None:
+        new._ctx.outputs = (weakref.ref(tensor),)
+
+
+def update(
+    target: Tensor,
+    operands: Sequence[Any],
+    kernel: Callable[[torch.Tensor], Any],
+    compute: Callable[[Tensor], Tensor],
+    what: str,
+) -> Tensor:
+    """Change `target` in place to `compute(target)` (see the module's docstring).
+
+    `kernel(data)` is torch's in-place kernel for the same change, used when nothing is recorded;
+    `compute(x)` is the out-of-place op in minigrad ops; `operands` are the other values the
+    change uses; `what` names the op for errors ("+=", "add_", "item assignment").
+    """
+    grad_enabled = is_grad_enabled()
+    if grad_enabled and target._view is not None:
+        refresh_view(target)
+        _check_view_made_with_grad(target, what)
+    involved = grad_enabled and (
+        target._requires_grad or any(isinstance(o, Tensor) and o._requires_grad for o in operands)
+    )
+    if not involved:
+        try:
+            kernel(target._data)
+        except RuntimeError as error:
+            with no_grad():
+                _fit(target, compute(Tensor(target._data.clone())), what)  # says it clearly
+            raise error
+        return target
+
+    _check_may_change(target, what)
+    old = Tensor._from_op(target._data.clone(), target._ctx, target._output_nr)
+    old.name = target.name
+    new = _fit(target, compute(old), what)
+    if target._view is None:
+        target._data.copy_(new._data)
+        _saved_output_is(target, new)
+        _take_history(target, new)
+        return target
+    from ..ops import CopySlices  # the ops import this module: import when first needed
+
+    view = target._view
+    new_base = CopySlices.apply(view.base, new, steps=view.steps)
+    view.base._data.copy_(new_base._data)
+    _take_history(view.base, new_base)
+    refresh_view(target)  # target: the same view, of the new base
+    return target
+
+
+def _saved_output_is(target: Tensor, new: Tensor) -> None:
+    """The op's output now lives in target's memory. If the op saved its output for backward
+    (tanh, exp, sigmoid do), it must see later changes to target, as in torch: a change to
+    h after h.tanh_() makes backward through the tanh raise, instead of using stale values."""
+    ctx = new._ctx
+    if ctx is None or not any(s is new._data for s in ctx._saved):
+        return
+    outputs = [s is new._data for s in ctx._saved]
+    ctx._saved = tuple(target._data if out else s for s, out in zip(ctx._saved, outputs))
+    ctx._saved_versions = tuple(
+        target._data._version if out else version
+        for version, out in zip(ctx._saved_versions, outputs)
+    )
+
+
+def _fit(target: Tensor, new: Tensor, what: str) -> Tensor:
+    """The new values must fit the tensor they go into: same shape; a dtype it can hold."""
+    if new.shape != target.shape:
+        raise ShapeError(
+            f"in-place {what}: the result has shape {shape_str(new.shape)} but the tensor "
+            f"changed in place has shape {shape_str(target.shape)}, and an in-place op cannot "
+            "change a tensor's shape (the other operand must broadcast to it). To get a new "
+            "tensor of the broadcast shape, write x = x + y instead of x += y."
+        )
+    if new.dtype != target.dtype:
+        if not torch.can_cast(new.dtype, target.dtype):
+            raise TypeError(
+                f"in-place {what}: the result has dtype {new.dtype}, which a tensor of dtype "
+                f"{target.dtype} cannot hold (torch refuses this cast in place). Convert first "
+                "(x = x.float()), or write x = x + y to get a new tensor of the result's dtype."
+            )
+        new = new.to(target.dtype)
+    return new
+
+
+def _check_view_made_with_grad(target: Tensor, what: str) -> None:
+    view = target._view
+    if not view.made_with_grad and view.base._requires_grad:
+        raise GradientError(
+            f"in-place {what} on a view that was made under no_grad() of a tensor that requires "
+            "grad, while grad is on: minigrad cannot tell whether the change belongs in the "
+            "graph (torch refuses this too). Do both inside no_grad(), or both outside it."
+        )
+
+
+def _check_may_change(target: Tensor, what: str) -> None:
+    """Refuse the in-place changes that torch refuses while recording (rule 4 above)."""
+    if target._ctx is None and target._requires_grad:
+        raise GradientError(
+            f"in-place {what} on a leaf tensor that requires grad (a parameter): its .grad must "
+            "be the gradient at the values the forward pass used. Update parameters inside "
+            "`with minigrad.no_grad():` (p -= lr * p.grad) or through p.data "
+            "(p.data -= lr * p.grad); elsewhere write x = x + y instead of x += y."
+        )
+    view = target._view
+    if view is not None and view.base._ctx is None and view.base._requires_grad:
+        raise GradientError(
+            f"in-place {what} on a view of a leaf tensor that requires grad (a parameter): it "
+            "would change the parameter. Do it inside `with minigrad.no_grad():`, or work on "
+            "a copy: x = p.clone(), then change x."
+        )
+    if view is None and target._data._base is not None:
+        raise GradientError(
+            f"in-place {what} on a tensor that shares memory with a tensor minigrad does not "
+            "know (it wraps a torch view, or was made from one under no_grad()), so the change "
+            "cannot be recorded in the graph of the tensor that owns the memory. Work on a "
+            "copy: x = x.clone(), then change x."
+        )

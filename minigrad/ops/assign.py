@@ -1,0 +1,92 @@
+"""Ops that overwrite values: x[key] = v, x.copy_(src) (and fill_, zero_), and a write through
+a view. They are what in-place changes record (see `autograd.inplace`): each computes the new
+values out of place; minigrad then writes them into the tensor's memory.
+
+Their gradients follow one rule: a value that was overwritten had no effect on the result, so
+its gradient is 0; a value that was written gets the gradient of the place it went to.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from ..autograd.function import Context, Function
+from ..autograd.inplace import ViewStep, replay_view
+from .shape import key_tensors
+
+
+class SetItem(Function):
+    """out = x with out[key] = value (value broadcast to the region, as in torch).
+
+    dout/dx = 1 outside the region, 0 inside (those values were overwritten);
+    dout/dvalue = the gradient of the region, summed where value was broadcast.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor, value: Any, key: Any) -> torch.Tensor:
+        ctx.key = key
+        ctx.save_for_backward(*key_tensors(key))  # an index tensor changed later is caught
+        out = x.clone()
+        out[key] = value
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> tuple:
+        _ = ctx.saved_tensors  # raises if an index tensor in the key changed since forward
+        x_needs, value_needs, _ = ctx.needs_input_grad
+        grad_x = None
+        if x_needs:
+            grad_x = grad.clone()
+            grad_x[ctx.key] = 0
+        return grad_x, grad[ctx.key] if value_needs else None, None
+
+
+class Copy(Function):
+    """out = src, broadcast to x's shape and converted to x's dtype: what x.copy_(src) leaves in
+    x (and x.fill_(v), x.zero_()).
+
+    dout/dsrc = 1 (summed where src was broadcast); dout/dx = 0: x's old values are gone. (x
+    still gets that zero gradient, not None: as in torch, x stays in the graph.)
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor, src: Any) -> torch.Tensor:
+        if isinstance(src, torch.Tensor):
+            return torch.empty_like(x).copy_(src)
+        return torch.full_like(x, src)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> tuple:
+        x_needs, src_needs = ctx.needs_input_grad
+        return torch.zeros_like(grad) if x_needs else None, grad if src_needs else None
+
+
+class CopySlices(Function):
+    """out = base with the region a view picks (base[1:3], base.T[0], ...) replaced by value:
+    what writing into a view does to the tensor it views (torch's CopySlices).
+
+    dout/dvalue = the gradient of that region (the same view, taken of the gradient);
+    dout/dbase = the gradient, with that region zeroed: those old values were overwritten.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Context, base: torch.Tensor, value: torch.Tensor, steps: tuple[ViewStep, ...]
+    ) -> torch.Tensor:
+        ctx.steps = steps
+        out = base.clone(memory_format=torch.contiguous_format)
+        replay_view(out, steps).copy_(value)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> tuple:
+        base_needs, value_needs = ctx.needs_input_grad
+        grad_base = None
+        if base_needs:
+            grad_base = grad.clone(memory_format=torch.contiguous_format)
+            region = replay_view(grad_base, ctx.steps)  # a view: zeroing it zeroes grad_base
+            region.zero_()
+        grad_value = replay_view(grad, ctx.steps) if value_needs else None
+        return grad_base, grad_value

@@ -1,0 +1,265 @@
+"""In-place changes in the graph, against torch: every in-place op on a tensor of the graph, a
+plain tensor joining the graph, history rebased (ops that used the old value keep it), writes
+through views (CopySlices) and views catching up with their base, and what is refused.
+
+Values and gradients in float64 at rtol 1e-7, atol 1e-9, with random upstream gradients.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+import minigrad as mg
+from minigrad import GradientError, ShapeError
+from minigrad.testing import assert_close
+from minigrad.testing import strategies as mst
+
+
+def both(values, requires_grad=True):
+    """The same float64 leaf for minigrad and for torch."""
+    array = np.asarray(values, dtype=np.float64)
+    return (
+        mg.tensor(array, dtype=mg.float64, requires_grad=requires_grad),
+        torch.tensor(array, dtype=torch.float64, requires_grad=requires_grad),
+    )
+
+
+def check(program, *arrays, seed=0):
+    """Run `program(lib, *leaves)` on minigrad and torch; compare the result, then every leaf's
+    gradient for a random upstream gradient."""
+    ours, theirs = zip(*(both(a) for a in arrays))
+    out_ours, out_theirs = program(mg, *ours), program(torch, *theirs)
+    assert_close(out_ours._data, out_theirs.detach(), what="forward")
+    generator = torch.Generator().manual_seed(seed)
+    g = torch.randn(out_theirs.shape, generator=generator, dtype=torch.float64)
+    out_ours.backward(g)
+    out_theirs.backward(g)
+    for i, (o, t) in enumerate(zip(ours, theirs)):
+        assert (o.grad is None) == (t.grad is None), f"leaf {i}: minigrad {o.grad}, torch {t.grad}"
+        if t.grad is not None:
+            assert_close(o.grad._data, t.grad, what=f"gradient of leaf {i}")
+
+
+# Each in-place op with its out-of-place maths; `other` is a second tensor of the same shape.
+IN_PLACE = {
+    "+=": lambda x, other: x.__iadd__(other),
+    "-=": lambda x, other: x.__isub__(other),
+    "*=": lambda x, other: x.__imul__(other),
+    "/=": lambda x, other: x.__itruediv__(other * other + 1),
+    "**=": lambda x, other: x.__ipow__(2),
+    "add_ alpha": lambda x, other: x.add_(other, alpha=-0.5),
+    "sub_ alpha": lambda x, other: x.sub_(other, alpha=2.0),
+    "mul_": lambda x, other: x.mul_(other),
+    "div_": lambda x, other: x.div_(2.0),
+    "pow_ tensor": lambda x, other: x.abs_().add_(0.5).pow_(other.tanh()),
+    "neg_": lambda x, other: x.neg_(),
+    "exp_": lambda x, other: x.mul_(0.5).exp_(),
+    "log_": lambda x, other: x.abs_().add_(1.0).log_(),
+    "sigmoid_": lambda x, other: x.sigmoid_(),
+    "tanh_": lambda x, other: x.tanh_(),
+    "relu_": lambda x, other: x.relu_(),
+    "abs_": lambda x, other: x.abs_(),
+    "clamp_min_": lambda x, other: x.clamp_min_(0.25),
+    "zero_": lambda x, other: x.zero_(),
+    "fill_ number": lambda x, other: x.fill_(1.5),
+    "fill_ tensor": lambda x, other: x.fill_(other.sum()),
+    "copy_": lambda x, other: x.copy_(other),
+    "copy_ broadcast": lambda x, other: x.copy_(other[..., :1]),
+    "x[k] = v": lambda x, other: x.__setitem__((..., 0), other[..., 1] * 3),
+    "x[mask] = number": lambda x, other: x.__setitem__(x > 0, 0.5),
+}
+
+
+@pytest.mark.parametrize("name", sorted(IN_PLACE))
+@given(data=st.data())
+def test_in_place_op_on_a_tensor_of_the_graph_matches_torch(name, data):
+    shape = data.draw(mst.shapes(min_rank=1, max_rank=3, min_side=2))
+    x = data.draw(mst.float_arrays(shape, -3, 3))
+    other = data.draw(mst.float_arrays(shape, -3, 3))
+
+    def program(lib, x, other):
+        h = x * 2  # a tensor of the graph: its history gets rebased
+        IN_PLACE[name](h, other)
+        return h * other
+
+    check(program, x, other)
+
+
+def test_a_plain_tensor_that_receives_a_gradient_joins_the_graph():
+    def program(lib, w):
+        acc = lib.zeros(2, dtype=lib.float64)
+        acc += w * 3
+        acc.add_(w)
+        return acc
+
+    check(program, [1.0, -2.0])
+    w, _ = both([1.0, 2.0])
+    acc = mg.zeros(2, dtype=mg.float64)
+    acc += w * 3
+    assert acc.requires_grad and not acc.is_leaf and acc.grad_fn.name == "Add"
+
+
+def test_item_assignment_sends_the_written_region_its_gradient():
+    # The issue's example: w.grad was [2, 4] (the assignment was invisible); torch gives [8, 10].
+    def program(lib, w):
+        out = lib.zeros(3, dtype=lib.float64)
+        for i in range(3):
+            out[i] = (w * (i + 1)).sum()
+        return out.sum() + (w**2).sum()
+
+    check(program, [1.0, 2.0])
+    w, _ = both([1.0, 2.0])
+    program(mg, w).backward()
+    assert w.grad.tolist() == [8.0, 10.0]
+
+
+def test_ops_that_used_the_old_value_keep_it():
+    def program(lib, w):
+        h = w * 2
+        s = h * 3  # uses the old h
+        h *= w  # h rebased: new h = old h * w
+        return s + h
+
+    check(program, [1.5, -2.0])
+
+    def micrograd_style(lib, a):
+        c = a + 1
+        c += c + 1  # the c + 1 uses the old c: new c = 2 * old c + 1
+        c = c * c
+        c += 1 + c + (-a)
+        return c
+
+    check(micrograd_style, [-4.0, 0.5])
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda h, v: h[0:2].mul_(v),  # a slice
+        lambda h, v: h.T[1].add_(v),  # a view of a view
+        lambda h, v: h.reshape(-1)[1:3].copy_(v),  # through a reshape
+        lambda h, v: h[1].__setitem__(0, v.sum()),  # item assignment in a view
+        lambda h, v: h[:, 0].zero_(),
+    ],
+    ids=["slice", "transposed row", "reshape", "setitem in a view", "zero a column"],
+)
+def test_writing_through_a_view_changes_its_base_as_in_torch(write):
+    def program(lib, w, v):
+        h = w * 2
+        write(h, v)
+        return h * h
+
+    check(program, [[1.0, 2.0], [-3.0, 0.5]], [0.5, -1.5])
+
+
+def test_a_view_made_before_its_base_changed_follows_the_base():
+    def program(lib, w, v):
+        h = w * 2
+        row = h[0]  # made before the change
+        h.mul_(v)  # row's values change with h's; so must its history
+        return row * 3 + h.sum()
+
+    check(program, [[1.0, 2.0], [-3.0, 0.5]], [[0.5, -1.5], [2.0, 1.0]])
+
+    def two_views(lib, w, v):
+        h = w * 2
+        first, second = h[0:1], h[0:2]
+        first.mul_(v[0])  # changes the memory second views too
+        return second * second
+
+    check(two_views, [1.0, 2.0, 3.0], [0.5, -1.5])
+
+
+def test_x_index_plus_equals_works_as_in_torch():
+    def program(lib, w, v):
+        h = w * 2
+        h[0] += v[0]  # a view, changed in place, then assigned back
+        return h * h
+
+    check(program, [1.0, 2.0], [0.5, -1.5])
+
+
+def test_a_value_backward_needs_changed_in_place_is_caught():
+    w, _ = both([1.0, 2.0])
+    h = w * 2
+    s = h * h  # saves h
+    h += 1
+    with pytest.raises(GradientError, match="modified in place"):
+        s.sum().backward()
+    t = w.tanh()
+    t.tanh_()  # tanh_ keeps its output, the new t: changing t again must be caught too
+    t.add_(1)
+    with pytest.raises(GradientError, match="modified in place"):
+        t.sum().backward()
+
+
+def test_in_place_on_a_parameter_is_refused_but_allowed_under_no_grad():
+    w, _ = both([1.0, 2.0])
+    with pytest.raises(GradientError, match="leaf tensor that requires grad.*no_grad"):
+        w.add_(1)
+    with pytest.raises(GradientError, match="view of a leaf tensor that requires grad"):
+        w[0:1].mul_(2)
+    (w * w).sum().backward()
+    with mg.no_grad():
+        w -= 0.1 * w.grad
+    w.data -= 0.1 * w.grad  # the fastbook way
+    assert w.is_leaf and w.grad_fn is None
+    assert_close(w._data, torch.tensor([0.6, 1.2], dtype=torch.float64), what="w")
+
+
+def test_a_view_made_under_no_grad_is_refused_in_place_with_grad_on():
+    w, _ = both([1.0, 2.0])
+    h = w * 2
+    with mg.no_grad():
+        first = h[0:1]
+    with pytest.raises(GradientError, match="made under no_grad"):
+        first.mul_(w[0])
+
+
+def test_a_tensor_wrapping_an_unknown_view_is_refused_in_place_in_the_graph():
+    w, _ = both([1.0, 2.0])
+    plain = mg.Tensor(torch.zeros(4, dtype=torch.float64)[1:3])  # a view minigrad did not make
+    with pytest.raises(GradientError, match="shares memory"):
+        plain.add_(w)
+    plain.add_(1.0)  # nothing to record: allowed
+    assert plain.tolist() == [1.0, 1.0]
+
+
+def test_in_place_results_must_fit_the_tensor_they_go_into():
+    w, _ = both([1.0, 2.0])
+    h = w * 2
+    with pytest.raises(ShapeError, match=r"in-place \+=.*\(2, 2\).*\(2,\)"):
+        h += w.reshape(2, 1)
+    counts = mg.zeros(2, dtype=mg.int64)
+    with pytest.raises(TypeError, match="int64 cannot hold"):
+        counts += w
+    with pytest.raises(TypeError, match="int64 cannot hold"):
+        counts += torch.tensor([0.5, 0.5])  # nothing to record: torch's kernel refuses, we explain
+    halves = mg.zeros(2, dtype=mg.float32)
+    halves += w  # float64 into float32: allowed, as in torch
+    assert halves.dtype == torch.float32 and halves.requires_grad
+
+
+def test_outside_the_graph_in_place_ops_record_nothing_and_keep_the_memory():
+    x = mg.zeros(3)
+    data = x._data
+    x += 1
+    x.mul_(3).sub_(1)
+    x[0] = 7
+    assert x._data is data and x.tolist() == [7.0, 2.0, 2.0]
+    assert x.is_leaf and not x.requires_grad
+    view = x[1:]
+    view.zero_()  # the base sees it
+    assert x.tolist() == [7.0, 0.0, 0.0]
+
+
+def test_in_place_ops_return_the_tensor_itself():
+    w, _ = both([1.0, 2.0])
+    h = w * 2
+    assert h.add_(1) is h and h.mul_(2) is h and h.zero_() is h and h.copy_(w) is h
+    h += 1
+    assert isinstance(h, mg.Tensor)
