@@ -36,17 +36,22 @@ EXAMPLES = {"ci": 300, "dev": 100, "thorough": 5000}.get(
 
 @dataclass(frozen=True)
 class Step:
-    """One line of a program: `op` on values number `a` and `b` (taken modulo how many values
-    exist, so a shrunk program stays valid), with a parameter `p` (a key, a number, ...)."""
+    """One line of a program: `op` on two of the values made so far, with a parameter `p` (a
+    key, a number, ...). `a` counts back from the newest value (0: the last one made, so that
+    in-place ops and views mostly meet results, not leaves), `b` from the first (0: a leaf);
+    both modulo how many values exist, so that a shrunk program stays valid."""
 
     op: str
     a: int
     b: int
     p: Any
 
+    def operands(self, n: int) -> tuple[int, int]:
+        return n - 1 - self.a % n, self.b % n
+
     def source(self, n: int) -> str:
-        a, b = f"v{self.a % n}", f"v{self.b % n}"
-        return SOURCE[self.op].format(a=a, b=b, p=self.p, new=f"v{n}")
+        a, b = self.operands(n)
+        return SOURCE[self.op].format(a=f"v{a}", b=f"v{b}", p=self.p, new=f"v{n}")
 
 
 # How each step reads as Python: {new} is the value it makes, if it makes one.
@@ -61,6 +66,11 @@ SOURCE = {
     "tanh": "{new} = {a}.tanh()",
     "sigmoid": "{new} = {a}.sigmoid()",
     "relu": "{new} = {a}.relu()",
+    "matmul": "{new} = {a} @ {b}.mT",
+    "where": "{new} = where({a} > 0, {a}, {b})",
+    "max_dim": "{new} = {a}.max(-1).values",
+    "clone": "{new} = {a}.clone()",
+    "index_adv": "{new} = {a}[{p}]",
     "sum": "{new} = {a}.sum({p}, keepdim=True)",
     "np_left": "{new} = np.array({p}) * {a}",
     "np_right": "{new} = {a} - np.array({p})",
@@ -83,6 +93,8 @@ SOURCE = {
     "relu_": "{a}.relu_()",
     "setitem": "{a}[{p}] = {b}.sum()",
     "setitem_number": "{a}[{p}] = 0.5",
+    "setitem_mask": "{a}[{a} > 0] = {b}.sum()",
+    "view_setitem": "{a}.mT[{p}] = {b}.sum()",
     "no_grad_iadd": "with no_grad(): {a} += {b}",
 }
 
@@ -91,8 +103,8 @@ MAKES_A_VALUE = {op for op, text in SOURCE.items() if text.startswith("{new}")}
 
 def run_step(lib: Any, values: list[Any], step: Step) -> None:
     """Apply one step with `lib` (torch or minigrad: the same code for both)."""
-    n = len(values)
-    a, b, p = values[step.a % n], values[step.b % n], step.p
+    i, j = step.operands(len(values))
+    a, b, p = values[i], values[j], step.p
     op = step.op
     made = {
         "add": lambda: a + b,
@@ -105,6 +117,11 @@ def run_step(lib: Any, values: list[Any], step: Step) -> None:
         "tanh": lambda: a.tanh(),
         "sigmoid": lambda: a.sigmoid(),
         "relu": lambda: a.relu(),
+        "matmul": lambda: a @ b.mT,
+        "where": lambda: lib.where(a > 0, a, b),
+        "max_dim": lambda: a.max(-1).values,
+        "clone": lambda: a.clone(),
+        "index_adv": lambda: a[p],
         "sum": lambda: a.sum(p, keepdim=True),
         # torch refuses arrays next to a tensor that requires grad (numpy takes over and asks
         # for the tensor's numbers); minigrad must keep the graph: it must give what torch gives
@@ -147,6 +164,10 @@ def run_step(lib: Any, values: list[Any], step: Step) -> None:
         a[p] = b.sum()
     elif op == "setitem_number":
         a[p] = 0.5
+    elif op == "setitem_mask":
+        a[a > 0] = b.sum()
+    elif op == "view_setitem":
+        a.mT[p] = b.sum()
     elif op == "no_grad_iadd":
         with lib.no_grad():
             a += b
@@ -181,13 +202,15 @@ PARAMS = {
     "clamp_min_": numbers,
     "setitem": keys,
     "setitem_number": keys,
+    "view_setitem": keys,
+    "index_adv": st.sampled_from([[0, 0], [1, 0, 1], (Ellipsis, [0, 0])]),  # repeats add up
 }
 
 
 @st.composite
 def steps(draw: st.DrawFn) -> Step:
     op = draw(st.sampled_from(sorted(SOURCE)))
-    index = st.integers(0, 30)
+    index = st.integers(0, 12)
     param = draw(PARAMS[op]) if op in PARAMS else None
     return Step(op, draw(index), draw(index), param)
 
@@ -226,6 +249,9 @@ def run(lib: Any, leaves: list[np.ndarray], program: list[Step], seed: int) -> O
     values = [*inputs, new(leaves[-1], False)]
     errors: list[str | None] = []
     for step in program:
+        if lib is torch:  # torch remakes a view's history only when its grad_fn is read, so that
+            for value in values:  # an in-place change may see a stale one: read them all, as
+                value.grad_fn  # noqa: B018  (minigrad catches up by itself)
         try:
             run_step(lib, values, step)
             errors.append(None)

@@ -118,11 +118,6 @@ class Context:
 class Function:
     """Base class of ops. Subclass it, write `forward` and `backward`, call `apply`."""
 
-    # A view op returns a tensor that shares memory with its first input (reshape, transpose,
-    # x[1:3], ...). minigrad remembers how it was made, so that an in-place change through the
-    # view updates the history of the tensor it views (see `autograd.inplace`).
-    is_view = False
-
     @staticmethod
     def forward(ctx: Context, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError("an op must define forward(ctx, *inputs)")
@@ -176,11 +171,15 @@ class Function:
             if anomaly_mode.is_anomaly_enabled():
                 ctx.created_at = anomaly_mode.creation_site()
         if isinstance(out, (tuple, list)):
-            return _wrap_outputs(ctx, record, out)
-        result = Tensor._from_op(_unwrap(out), ctx if record else None)
+            return _wrap_outputs(ctx, record, out, args, kwargs, grad_enabled)
+        out = _unwrap(out)
+        result = Tensor._from_op(out, ctx if record else None)
         if record:
             ctx.outputs = (weakref.ref(result),)
-        if cls.is_view:
+        # A view op (reshape, transpose, x[1:3], ...) returns a tensor that shares memory with
+        # its input. minigrad remembers how it was made, so that an in-place change through it
+        # updates the history of the tensor it views (see `autograd.inplace`).
+        if args and isinstance(args[0], Tensor) and inplace.shares_memory(out, raw[0]):
             inplace.track_view(result, args, cls, kwargs, grad_enabled)
         return result
 
@@ -189,14 +188,26 @@ def _unwrap(value: Any) -> Any:
     return value._data if isinstance(value, Tensor) else value
 
 
-def _wrap_outputs(ctx: Context, record: bool, outputs: Any) -> tuple[Tensor, ...]:
-    """Tensors for the outputs of a forward that returned several. Only floating-point ones take
-    part in backward; the node keeps each output's shape, to pass zeros for an unused one."""
+def _wrap_outputs(
+    ctx: Context,
+    record: bool,
+    outputs: Any,
+    args: tuple[Any, ...],
+    options: dict[str, Any],
+    grad_enabled: bool,
+) -> tuple[Tensor, ...]:
+    """Tensors for the outputs of a forward that returned several (split's pieces, say). Only
+    floating-point ones take part in backward; the node keeps each output's shape, to pass zeros
+    for an unused one. Outputs that view the first input are tracked as views, as in apply."""
     results = []
+    first = args[0]._data if args and isinstance(args[0], Tensor) else None
     for i, value in enumerate(outputs):
         value = _unwrap(value)
         differentiable = record and value.is_floating_point()
-        results.append(Tensor._from_op(value, ctx if differentiable else None, i))
+        result = Tensor._from_op(value, ctx if differentiable else None, i)
+        if first is not None and inplace.shares_memory(value, first):
+            inplace.track_view(result, args, ctx.function, options, grad_enabled, output=i)
+        results.append(result)
     if record:
         ctx.outputs = tuple(weakref.ref(t) for t in results)
         ctx.output_meta = tuple((t.shape, t.dtype, t.device) for t in results)

@@ -24,9 +24,12 @@ sees the new values. For the graph, minigrad follows torch's rules:
 4. Refused, with an error that says what to write instead: a leaf that requires grad (a
    parameter: its `.grad` must be the gradient at the values the forward pass used; update
    parameters under `no_grad()` or through `p.data`), a view of one, a view made under
-   `no_grad()` of a tensor that requires grad, and a tensor whose memory minigrad does not know
-   the owner of (wrapped from a torch view). Values that backward needs and that were
+   `no_grad()` of a tensor that requires grad. Values that backward needs and that were
    overwritten are caught later, by their version numbers (`Context.saved_tensors`).
+
+   (A tensor that shares memory without being a view in minigrad's sense, `x.detach()`, `x.data`
+   or a `Tensor` wrapped around a torch view, is a separate tensor for the graph, as torch's
+   `detach()` is: changing it changes the numbers, not the other tensor's history.)
 """
 
 from __future__ import annotations
@@ -45,7 +48,8 @@ from .grad_mode import is_grad_enabled, no_grad
 if TYPE_CHECKING:
     from .function import Function
 
-ViewStep = tuple["type[Function]", tuple[Any, ...], dict[str, Any]]
+# A view op, its other arguments and options, and which of its outputs (None: its only one).
+ViewStep = tuple["type[Function]", tuple[Any, ...], dict[str, Any], "int | None"]
 
 
 @dataclass
@@ -63,26 +67,33 @@ def node_of(tensor: Tensor) -> Any:
     return tensor._ctx if tensor._ctx is not None else tensor
 
 
+def memory_of(data: torch.Tensor) -> torch.Tensor:
+    """The torch tensor that owns `data`'s memory: its base if it is a view, else itself."""
+    return data._base if data._base is not None else data
+
+
+def shares_memory(out: torch.Tensor, data: torch.Tensor) -> bool:
+    """Whether an op's output is a view of (or is) its input, which it then shares memory with
+    (checked for every op: cheap, and a new view op needs no declaration)."""
+    return (out._base is not None or out is data) and memory_of(out) is memory_of(data)
+
+
 def track_view(
     out: Tensor,
     args: tuple[Any, ...],
     op: type[Function],
     options: dict[str, Any],
     grad_enabled: bool,
+    output: int | None = None,
 ) -> None:
-    """After a view op: if `out` really shares memory with its input (a reshape may copy
-    instead), remember how to make it again from the base tensor."""
+    """After an op whose output shares memory with its first input: remember how to make the
+    output again from the base tensor (the one that owns the memory)."""
     x = args[0]
-    if not isinstance(x, Tensor) or out._data._base is None:
-        return
-    memory = x._data._base if x._data._base is not None else x._data
-    if out._data._base is not memory:
-        return
     if x._view is not None:
         base, steps, with_grad = x._view.base, x._view.steps, x._view.made_with_grad
     else:
         base, steps, with_grad = x, (), True
-    step = (op, args[1:], options)
+    step = (op, args[1:], options, output)
     out._view = View(base, (*steps, step), node_of(base), with_grad and grad_enabled)
 
 
@@ -90,8 +101,9 @@ def replay_view(data: torch.Tensor, steps: Sequence[ViewStep]) -> torch.Tensor:
     """The same view, taken of another torch tensor of the base's shape (a gradient, a copy)."""
     from .function import Context
 
-    for op, args, options in steps:
+    for op, args, options, output in steps:
         data = op.forward(Context(op, (), ()), data, *args, **options)
+        data = data if output is None else data[output]
     return data
 
 
@@ -103,13 +115,13 @@ def refresh_view(view: Tensor) -> None:
     if node is record.base_node or not record.made_with_grad:
         return
     base = record.base
-    memory = base._data._base if base._data._base is not None else base._data
-    if view._data._base is not memory:  # base.data was replaced: the view's memory is not its
+    if memory_of(view._data) is not memory_of(base._data):  # base.data was replaced since
         view._view = None
         return
     again = base
-    for op, args, options in record.steps:
+    for op, args, options, output in record.steps:
         again = op.apply(again, *args, **options)
+        again = again if output is None else again[output]
     _take_history(view, again)
     record.base_node = node
 
@@ -230,11 +242,4 @@ def _check_may_change(target: Tensor, what: str) -> None:
             f"in-place {what} on a view of a leaf tensor that requires grad (a parameter): it "
             "would change the parameter. Do it inside `with minigrad.no_grad():`, or work on "
             "a copy: x = p.clone(), then change x."
-        )
-    if view is None and target._data._base is not None:
-        raise GradientError(
-            f"in-place {what} on a tensor that shares memory with a tensor minigrad does not "
-            "know (it wraps a torch view, or was made from one under no_grad()), so the change "
-            "cannot be recorded in the graph of the tensor that owns the memory. Work on a "
-            "copy: x = x.clone(), then change x."
         )

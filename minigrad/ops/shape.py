@@ -17,8 +17,6 @@ from ..errors import shape_str
 class Reshape(Function):
     """out = x with a new shape (same values, same order).   grad: reshaped back."""
 
-    is_view = True  # when torch can (a contiguous x): otherwise a copy
-
     @staticmethod
     def forward(ctx: Context, x: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
         ctx.shape = x.shape
@@ -61,8 +59,6 @@ class Squeeze(Reshape):
 class Transpose(Function):
     """out = x with dims dim0 and dim1 swapped.   grad: swapped back."""
 
-    is_view = True
-
     @staticmethod
     def forward(ctx: Context, x: torch.Tensor, dim0: int, dim1: int) -> torch.Tensor:
         ctx.dims = (dim0, dim1)
@@ -75,8 +71,6 @@ class Transpose(Function):
 
 class Permute(Function):
     """out = x with its dims reordered.   grad: reordered back (the inverse permutation)."""
-
-    is_view = True
 
     @staticmethod
     def forward(ctx: Context, x: torch.Tensor, dims: tuple[int, ...]) -> torch.Tensor:
@@ -95,8 +89,6 @@ class Expand(Function):
     Each x element is used many times, so its gradient is the sum over its copies: the backward
     of broadcasting is a sum.
     """
-
-    is_view = True
 
     @staticmethod
     def forward(ctx: Context, x: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
@@ -132,8 +124,6 @@ class Index(Function):
     The gradient of each picked element goes back to the place it was picked from; an element
     picked twice (x[[0, 0]]) gets both gradients, added.
     """
-
-    is_view = True  # for basic keys (ints, slices); integer arrays and masks copy
 
     @staticmethod
     def forward(ctx: Context, x: torch.Tensor, key: Any) -> torch.Tensor:
