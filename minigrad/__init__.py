@@ -7,17 +7,46 @@ Where things live:
     tensor.py            the Tensor class
     autograd/            Function (the op base class), the backward engine, no_grad
     ops/                 every op: forward and backward side by side
-    creation.py          tensor(), randn(), zeros(), ...
-    devices.py           CPU or CUDA
+    creation.py          tensor(), randn(), zeros(), linspace(), ...
+    functions.py         minigrad.sin(x), minigrad.sum(x, 1), ...: the Tensor methods as functions
+    devices.py           CPU or CUDA; cuda.py, accelerator.py: torch's questions about GPUs
     nn/, optim/          layers and losses; SGD and Adam
     data/                MNIST, DataLoader, samplers
     learner.py           a fastai-shaped training loop
     testing/             gradient checks against torch and finite differences
     viz.py, trace.py, explain.py   see the graph, watch backward, read it as code
+    surface.py           the torch names minigrad covers (docs/torch-surface.md)
 """
 
-from torch import bool, float16, float32, float64, int32, int64, uint8  # noqa: A004
-from torch import device
+# torch's dtypes, under torch's names (torch.float is float32, torch.long int64, torch.half
+# float16), and the pieces of torch that hold no tensor data: minigrad uses them as they are.
+from torch import (  # noqa: A004
+    bfloat16,
+    bool,
+    cdouble,
+    cfloat,
+    chalf,
+    complex32,
+    complex64,
+    complex128,
+    double,
+    float,
+    float16,
+    float32,
+    float64,
+    half,
+    int,
+    int8,
+    int16,
+    int32,
+    int64,
+    long,
+    short,
+    uint8,
+)
+from torch import Generator, Size, device, dtype, finfo, iinfo
+from torch import get_default_dtype, get_rng_state, initial_seed, seed, set_default_dtype
+from torch import set_rng_state
 
 from .tensor import Tensor  # noqa: I001  (first: the ops it imports need it defined)
 from .autograd.function import Context, Function
@@ -32,96 +61,141 @@ from .creation import (
     arange,
     as_tensor,
     cat,
-    exp,
-    log,
-    log_softmax,
-    logsumexp,
+    empty,
+    empty_like,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    logspace,
     manual_seed,
-    matmul,
     maximum,
     minimum,
+    multinomial,
+    normal,
     ones,
     ones_like,
-    rand,
     pow,
+    rand,
+    rand_like,
+    randint,
     randn,
+    randn_like,
     randperm,
-    relu,
-    sigmoid,
     stack,
-    tanh,
     tensor,
     where,
     zeros,
     zeros_like,
 )
+from .functions import *  # noqa: F403  (minigrad.sin(x) is x.sin(): every such function form)
+from .functions import __all__ as _function_names
 from .devices import default_device, set_default_device
+from .devices import default_device as get_default_device
 from .errors import DeviceError, GradientError, ShapeError
-from . import autograd, data, nn, optim  # as torch.nn and torch.optim: after `import minigrad`
+from . import autograd, cuda, data, nn, optim  # as torch.nn...: there after `import minigrad`
 from . import trace, viz
 from .explain import explain  # minigrad.explain(loss): the backward pass as Python code
+from .errors import missing_name_getattr as _missing_name_getattr
 
-float = float32  # noqa: A001  (torch.float is float32 too)
-double = float64
-long = int64
+try:
+    from . import accelerator  # torch.accelerator: torch 2.6 and later
+except ImportError:
+    pass
 
 __version__ = "0.1.0"
 
+# `minigrad.testing` loads on first use; `minigrad.cumsum`, a torch name minigrad lacks, raises an
+# AttributeError that says so and how to add it (errors.missing_attribute).
+__getattr__ = _missing_name_getattr(__name__, "torch")
+
 __all__ = [
-    "Context",
-    "DeviceError",
-    "Function",
-    "GradientError",
-    "ShapeError",
-    "Tensor",
     "arange",
     "as_tensor",
     "autograd",
+    "bfloat16",
     "bool",
     "cat",
+    "cdouble",
+    "cfloat",
+    "chalf",
+    "complex128",
+    "complex32",
+    "complex64",
+    "Context",
+    "cuda",
     "data",
     "default_device",
     "device",
+    "DeviceError",
     "double",
+    "dtype",
+    "empty",
+    "empty_like",
     "enable_grad",
-    "exp",
     "explain",
+    "eye",
+    "finfo",
     "float",
     "float16",
     "float32",
     "float64",
+    "from_numpy",
+    "full",
+    "full_like",
+    "Function",
+    "Generator",
+    "get_default_device",
+    "get_default_dtype",
+    "get_rng_state",
+    "GradientError",
+    "half",
+    "iinfo",
+    "initial_seed",
+    "int",
+    "int16",
     "int32",
     "inference_mode",
     "int64",
+    "int8",
     "is_grad_enabled",
-    "log",
-    "log_softmax",
-    "logsumexp",
+    "linspace",
+    "logspace",
     "long",
     "manual_seed",
-    "matmul",
     "maximum",
     "minimum",
+    "multinomial",
     "nn",
     "no_grad",
+    "normal",
     "ones",
     "ones_like",
     "optim",
     "pow",
     "rand",
+    "rand_like",
+    "randint",
     "randn",
+    "randn_like",
     "randperm",
-    "relu",
+    "seed",
     "set_default_device",
+    "set_default_dtype",
     "set_grad_enabled",
-    "sigmoid",
+    "set_rng_state",
+    "ShapeError",
+    "short",
+    "Size",
     "stack",
-    "tanh",
-    "trace",
+    "Tensor",
     "tensor",
+    "trace",
     "uint8",
     "viz",
     "where",
     "zeros",
     "zeros_like",
+    *_function_names,
 ]

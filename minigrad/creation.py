@@ -1,7 +1,11 @@
-"""Making tensors: from data (`tensor`), at random (`randn`, `randperm`), or filled (`zeros`).
+"""Making tensors: from data (`tensor`, `from_numpy`), at random (`randn`, `randint`,
+`multinomial`), filled (`zeros`, `full`, `eye`), in ranges (`arange`, `linspace`), or from other
+tensors (`zeros_like`, `cat`, `stack`, `where`).
 
-Names and arguments follow torch's, so fastbook's code runs with `import minigrad as torch`.
-New tensors go to the default device (`minigrad.devices`) unless `device=` says otherwise.
+Names, arguments and defaults follow torch's, so code written for torch runs with
+`import minigrad as torch`. New tensors go to the default device (`minigrad.devices`) unless
+`device=` says otherwise; the `_like` functions follow their input's dtype and device, as in
+torch. Random functions take a `generator=` (a `minigrad.Generator`, which is torch's).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import torch
 
 from . import ops
 from .devices import as_device, default_device
-from .tensor import Tensor, _size_args
+from .tensor import Tensor, _size_args, numpy_names, random_device
 
 DeviceLike = str | torch.device | None
 
@@ -58,70 +62,336 @@ def as_tensor(data: Any, dtype: torch.dtype | None = None, device: DeviceLike = 
 
 
 def _filled(
-    make: Any, size: Sequence[Any], dtype: Any, device: DeviceLike, requires_grad: bool
+    make: Any,
+    size: Sequence[Any],
+    dtype: Any,
+    device: DeviceLike,
+    requires_grad: bool,
+    **options: Any,
 ) -> Tensor:
-    data = make(_size_args(tuple(size)), dtype=dtype, device=_device(device))
+    data = make(_size_args(tuple(size)), dtype=dtype, device=_device(device), **options)
     return Tensor(data, requires_grad=requires_grad)
 
 
+def _random(
+    make: Any,
+    size: Sequence[Any],
+    generator: torch.Generator | None,
+    dtype: Any,
+    device: DeviceLike,
+    requires_grad: bool,
+    **options: Any,
+) -> Tensor:
+    """make(size, ...) drawn with `generator` on its device, then moved to the tensor's device
+    (see `tensor.random_device`: a CPU generator gives the numbers torch gives on the CPU)."""
+    target = _device(device)
+    at = random_device(generator, target)
+    data = make(_size_args(tuple(size)), generator=generator, dtype=dtype, device=at, **options)
+    return Tensor(data.to(target), requires_grad=requires_grad)
+
+
 def randn(
-    *size: Any,
+    *sizes: Any,
+    size: Sequence[int] | None = None,
+    generator: torch.Generator | None = None,
     dtype: torch.dtype | None = None,
     device: DeviceLike = None,
     requires_grad: bool = False,
 ) -> Tensor:
-    """Samples from the standard normal distribution: randn(2, 3) or randn((2, 3))."""
-    return _filled(torch.randn, size, dtype, device, requires_grad)
+    """Samples from the standard normal distribution: randn(2, 3), randn((2, 3)) or
+    randn(size=(2, 3))."""
+    return _random(torch.randn, _size(sizes, size), generator, dtype, device, requires_grad)
 
 
 def rand(
-    *size: Any,
+    *sizes: Any,
+    size: Sequence[int] | None = None,
+    generator: torch.Generator | None = None,
     dtype: torch.dtype | None = None,
     device: DeviceLike = None,
     requires_grad: bool = False,
 ) -> Tensor:
     """Samples from the uniform distribution on [0, 1)."""
-    return _filled(torch.rand, size, dtype, device, requires_grad)
+    return _random(torch.rand, _size(sizes, size), generator, dtype, device, requires_grad)
+
+
+def randint(
+    *args: Any,
+    low: int | None = None,
+    high: int | None = None,
+    size: Sequence[int] | None = None,
+    generator: torch.Generator | None = None,
+    dtype: torch.dtype | None = None,
+    device: DeviceLike = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """Random integers in [low, high): randint(high, size) or randint(low, high, size), low 0
+    by default; int64 unless `dtype` says otherwise."""
+    positional = list(args)
+    size = positional.pop() if size is None and positional else size
+    high = positional.pop() if high is None and positional else high
+    low = (positional.pop() if positional else 0) if low is None else low
+    if not isinstance(size, (tuple, list, torch.Size)) or high is None or positional:
+        raise TypeError(
+            f"randint takes (high, size) or (low, high, size), the size a tuple, as torch does: "
+            f"randint(10, (3,)), randint(0, 10, size=(3,)); got {args!r} and "
+            f"low={low!r}, high={high!r}, size={size!r}."
+        )
+
+    def draw(shape: tuple[int, ...], **options: Any) -> torch.Tensor:
+        return torch.randint(low, high, shape, **options)
+
+    return _random(draw, size, generator, dtype, device, requires_grad)
+
+
+def randperm(
+    n: int,
+    *,
+    generator: torch.Generator | None = None,
+    dtype: torch.dtype = torch.int64,
+    device: DeviceLike = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """A random permutation of 0..n-1, drawn on the CPU (or the generator's device), so a seed
+    gives the same permutation on any device."""
+    at = torch.device("cpu") if generator is None else generator.device
+    data = torch.randperm(n, generator=generator, dtype=dtype, device=at)
+    return Tensor(data.to(_device(device)), requires_grad=requires_grad)
+
+
+def multinomial(
+    input: Tensor,  # noqa: A002 (torch's name)
+    num_samples: int,
+    replacement: bool = False,
+    *,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """Indices drawn with the probabilities in each row of input (see Tensor.multinomial)."""
+    return input.multinomial(num_samples, replacement, generator=generator)
+
+
+def normal(
+    mean: float,
+    std: float,
+    size: Sequence[int],
+    *,
+    generator: torch.Generator | None = None,
+    dtype: torch.dtype | None = None,
+    device: DeviceLike = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """Samples from N(mean, std^2) of the given size (numbers for mean and std)."""
+    target = _device(device)
+    at = random_device(generator, target)
+    data = torch.normal(mean, std, tuple(size), generator=generator, dtype=dtype, device=at)
+    return Tensor(data.to(target), requires_grad=requires_grad)
+
+
+def _like(
+    make: Any,
+    input: Tensor,  # noqa: A002
+    dtype: torch.dtype | None,
+    device: DeviceLike,
+    requires_grad: bool,
+    **options: Any,
+) -> Tensor:
+    """make(input's shape) with input's dtype and device unless told otherwise, as torch."""
+    data = make(
+        input.shape,
+        dtype=dtype or input.dtype,
+        device=input.device if device is None else as_device(device),
+        **options,
+    )
+    return Tensor(data, requires_grad=requires_grad)
 
 
 def zeros(
-    *size: Any,
+    *sizes: Any,
+    size: Sequence[int] | None = None,
     dtype: torch.dtype | None = None,
     device: DeviceLike = None,
     requires_grad: bool = False,
 ) -> Tensor:
-    return _filled(torch.zeros, size, dtype, device, requires_grad)
+    return _filled(torch.zeros, _size(sizes, size), dtype, device, requires_grad)
 
 
 def ones(
-    *size: Any,
+    *sizes: Any,
+    size: Sequence[int] | None = None,
     dtype: torch.dtype | None = None,
     device: DeviceLike = None,
     requires_grad: bool = False,
 ) -> Tensor:
-    return _filled(torch.ones, size, dtype, device, requires_grad)
+    return _filled(torch.ones, _size(sizes, size), dtype, device, requires_grad)
 
 
-def zeros_like(x: Tensor, dtype: torch.dtype | None = None) -> Tensor:
-    return Tensor(torch.zeros_like(x._data, dtype=dtype))
+def empty(
+    *sizes: Any,
+    size: Sequence[int] | None = None,
+    dtype: torch.dtype | None = None,
+    device: DeviceLike = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """A tensor of that size whose values are whatever the memory held: fill it before use."""
+    return _filled(torch.empty, _size(sizes, size), dtype, device, requires_grad)
 
 
-def ones_like(x: Tensor, dtype: torch.dtype | None = None) -> Tensor:
-    return Tensor(torch.ones_like(x._data, dtype=dtype))
+def full(
+    size: Sequence[int],
+    fill_value: Any,
+    *,
+    dtype: torch.dtype | None = None,
+    device: DeviceLike = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """A tensor of that size filled with fill_value (its dtype follows the value, as torch)."""
+    data = torch.full(tuple(size), _number(fill_value), dtype=dtype, device=_device(device))
+    return Tensor(data, requires_grad=requires_grad)
 
 
-def arange(*args: Any, dtype: torch.dtype | None = None, device: DeviceLike = None) -> Tensor:
-    return Tensor(torch.arange(*args, dtype=dtype, device=_device(device)))
+def eye(
+    n: int,
+    m: int | None = None,
+    *,
+    dtype: torch.dtype | None = None,
+    device: DeviceLike = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """The n x m identity matrix (n x n when m is left out): ones on the diagonal."""
+    m = n if m is None else m
+    data = torch.eye(n, m, dtype=dtype, device=_device(device))
+    return Tensor(data, requires_grad=requires_grad)
 
 
-def randperm(n: int, device: DeviceLike = None) -> Tensor:
-    """A random permutation of 0..n-1 (drawn on the CPU, so a seed gives the same on any device)."""
-    return Tensor(torch.randperm(n).to(_device(device)))
+def zeros_like(
+    input: Tensor,  # noqa: A002
+    *,
+    dtype: torch.dtype | None = None,
+    device: DeviceLike = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    return _like(torch.zeros, input, dtype, device, requires_grad)
+
+
+def ones_like(
+    input: Tensor,  # noqa: A002
+    *,
+    dtype: torch.dtype | None = None,
+    device: DeviceLike = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    return _like(torch.ones, input, dtype, device, requires_grad)
+
+
+def empty_like(
+    input: Tensor,  # noqa: A002
+    *,
+    dtype: torch.dtype | None = None,
+    device: DeviceLike = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    return _like(torch.empty, input, dtype, device, requires_grad)
+
+
+def full_like(
+    input: Tensor,  # noqa: A002
+    fill_value: Any,
+    *,
+    dtype: torch.dtype | None = None,
+    device: DeviceLike = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    return _like(torch.full, input, dtype, device, requires_grad, fill_value=_number(fill_value))
+
+
+def rand_like(
+    input: Tensor,  # noqa: A002
+    *,
+    generator: torch.Generator | None = None,
+    dtype: torch.dtype | None = None,
+    device: DeviceLike = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    target = input.device if device is None else device
+    return _random(torch.rand, input.shape, generator, dtype or input.dtype, target, requires_grad)
+
+
+def randn_like(
+    input: Tensor,  # noqa: A002
+    *,
+    generator: torch.Generator | None = None,
+    dtype: torch.dtype | None = None,
+    device: DeviceLike = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    target = input.device if device is None else device
+    return _random(torch.randn, input.shape, generator, dtype or input.dtype, target, requires_grad)
+
+
+def arange(
+    *args: Any,
+    dtype: torch.dtype | None = None,
+    device: DeviceLike = None,
+    requires_grad: bool = False,
+    **start_end_step: Any,
+) -> Tensor:
+    """Evenly spaced values in [start, end), step apart: arange(5), arange(1, 4),
+    arange(0, 1, 0.25). int64 when every argument is an integer, else float32 (torch's
+    default dtype)."""
+    data = torch.arange(*args, **start_end_step, dtype=dtype, device=_device(device))
+    return Tensor(data, requires_grad=requires_grad)
+
+
+def linspace(
+    start: float,
+    end: float,
+    steps: int,
+    *,
+    dtype: torch.dtype | None = None,
+    device: DeviceLike = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """`steps` evenly spaced values from start to end, both included."""
+    data = torch.linspace(_number(start), _number(end), steps, dtype=dtype, device=_device(device))
+    return Tensor(data, requires_grad=requires_grad)
+
+
+def logspace(
+    start: float,
+    end: float,
+    steps: int,
+    base: float = 10.0,
+    *,
+    dtype: torch.dtype | None = None,
+    device: DeviceLike = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """base ** linspace(start, end, steps): values evenly spaced on a log scale."""
+    data = torch.logspace(
+        _number(start), _number(end), steps, base, dtype=dtype, device=_device(device)
+    )
+    return Tensor(data, requires_grad=requires_grad)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A CPU tensor that shares the array's memory (changing one changes the other), with its
+    dtype, as torch.from_numpy. Move it with .to(device) as in torch."""
+    return Tensor(torch.from_numpy(array))
 
 
 def manual_seed(seed: int) -> torch.Generator:
     """Seed torch's generators (CPU and every GPU), so random tensors repeat run after run."""
     return torch.manual_seed(seed)
+
+
+def _size(sizes: tuple[Any, ...], size: Sequence[int] | None) -> tuple[Any, ...]:
+    """The size given as randn(2, 3), randn((2, 3)) or randn(size=(2, 3)), as torch takes it."""
+    return sizes if size is None else (tuple(size),)
+
+
+def _number(value: Any) -> Any:
+    """A Python number from a number or a one-element tensor (torch accepts both)."""
+    return value.item() if isinstance(value, Tensor) else value
 
 
 def where(condition: Tensor, a: Tensor | float, b: Tensor | float) -> Tensor:
@@ -144,41 +414,11 @@ def pow(base: Tensor | float, exponent: Tensor | float) -> Tensor:  # noqa: A001
     return base**exponent
 
 
+@numpy_names
 def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     return ops.Stack.apply(*tensors, dim=dim)
 
 
+@numpy_names
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     return ops.Cat.apply(*tensors, dim=dim)
-
-
-def matmul(a: Tensor, b: Tensor) -> Tensor:
-    return ops.MatMul.apply(a, b)
-
-
-def exp(x: Tensor) -> Tensor:
-    return x.exp()
-
-
-def log(x: Tensor) -> Tensor:
-    return x.log()
-
-
-def sigmoid(x: Tensor) -> Tensor:
-    return x.sigmoid()
-
-
-def relu(x: Tensor) -> Tensor:
-    return x.relu()
-
-
-def tanh(x: Tensor) -> Tensor:
-    return x.tanh()
-
-
-def logsumexp(x: Tensor, dim: int, keepdim: bool = False) -> Tensor:
-    return x.logsumexp(dim, keepdim)
-
-
-def log_softmax(x: Tensor, dim: int) -> Tensor:
-    return x.log_softmax(dim)

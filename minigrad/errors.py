@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import importlib
+import sys
+from collections.abc import Callable, Sequence
 from typing import Any
 
 
@@ -80,3 +82,73 @@ def dtype_mismatch(a: Any, b: Any, a_is: str = "A", b_is: str = "B") -> TypeErro
         f"{a_is} has dtype {a.dtype} but {b_is} has {b.dtype}, and a matrix product needs "
         f"one dtype: {advice}."
     )
+
+
+# ---- torch names that minigrad lacks ----------------------------------------------------------
+
+HOW_TO_ADD_AN_OP = (
+    "To add it, write its maths as an op: a Function subclass with forward and backward side "
+    "by side (one small class in minigrad/ops/), its gradient proven against torch's with "
+    'minigrad.testing (the README\'s "Prove an op of your own"), then a Tensor method that '
+    "calls it (and the function form in minigrad/functions.py)."
+)
+HOW_TO_ADD_A_MODULE = (
+    "To add it, subclass minigrad.nn.Module and write its forward with minigrad's ops; if its "
+    "maths needs a derivative minigrad lacks, write that as an op first (the README's \"Prove "
+    'an op of your own").'
+)
+COVERED = "docs/torch-surface.md lists the torch names minigrad covers."
+OP_NAMESPACES = ("torch", "torch.Tensor", "torch.nn.functional")  # where a missing name is an op
+
+
+def missing_attribute(owner: str, torch_owner: str, name: str, obj: Any = None) -> AttributeError:
+    """The AttributeError for `owner.name` (owner: "minigrad.nn", "minigrad.Tensor"...), which
+    says whether `torch_owner.name` exists and, if so, how to add it to minigrad."""
+    theirs = getattr(resolve(torch_owner), name, None)
+    if theirs is None or name.startswith("_"):
+        return AttributeError(
+            f"{owner} has no attribute {name!r}, and neither has {torch_owner}", name=name, obj=obj
+        )
+    message = f"{torch_owner}.{name} exists, but {owner} does not have it yet."
+    out_of_place = name.removesuffix("_")
+    if name.endswith("_") and obj is not None and hasattr(type(obj), out_of_place):
+        message += f" It changes the tensor in place; write x = x.{out_of_place}(...) instead."
+    elif isinstance(theirs, type) and _is_torch_module_class(theirs):
+        message += f" It is a layer (an nn.Module). {HOW_TO_ADD_A_MODULE}"
+    elif torch_owner in OP_NAMESPACES and callable(theirs) and not isinstance(theirs, type):
+        message += f" {HOW_TO_ADD_AN_OP}"
+    return AttributeError(f"{message} {COVERED}", name=name, obj=obj)
+
+
+def missing_name_getattr(module_name: str, torch_name: str) -> Callable[[str], Any]:
+    """A module `__getattr__` (PEP 562) for the minigrad module that stands for a torch module.
+
+    Python calls it only for names the module lacks. A submodule of a minigrad package loads
+    on first use (as torch's do: `minigrad.testing` works after `import minigrad`); any other
+    name raises `missing_attribute`'s error.
+    """
+
+    def __getattr__(name: str) -> Any:
+        module = sys.modules[module_name]
+        if not name.startswith("_") and "__path__" in vars(module):  # a package: try a submodule
+            try:
+                return importlib.import_module(f"{module_name}.{name}")
+            except ModuleNotFoundError as error:
+                if error.name != f"{module_name}.{name}":  # the submodule exists, but failed
+                    raise
+        raise missing_attribute(module_name, torch_name, name, obj=module)
+
+    return __getattr__
+
+
+def resolve(dotted: str) -> Any:
+    """torch, torch.nn, torch.Tensor...: the object that a dotted name stands for."""
+    if dotted.endswith(".Tensor"):
+        return importlib.import_module(dotted.removesuffix(".Tensor")).Tensor
+    return importlib.import_module(dotted)
+
+
+def _is_torch_module_class(cls: type) -> bool:
+    import torch
+
+    return issubclass(cls, torch.nn.Module)

@@ -11,15 +11,17 @@ changed in place gets a new history.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import functools
+from collections.abc import Callable, Iterator, Sequence
+from itertools import accumulate
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import torch
 
 from .autograd.grad_mode import is_grad_enabled
-from .devices import as_device
-from .errors import GradientError, shape_str
+from .devices import as_device, default_device
+from .errors import GradientError, missing_attribute, shape_str
 
 if TYPE_CHECKING:
     from .autograd.function import Context
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
 
 Scalar = int | float | bool
 Operand = "Tensor | Scalar"
+Dims = int | Sequence[int] | None
 
 
 class MaxResult(NamedTuple):
@@ -36,9 +39,39 @@ class MaxResult(NamedTuple):
     indices: Tensor
 
 
+class Histogram(NamedTuple):
+    """What `x.histogram()` returns, as in torch: the counts, and the edges of the bins."""
+
+    hist: Tensor
+    bin_edges: Tensor
+
+
+class ValuesIndices(NamedTuple):
+    """What `x.min(dim)`, `x.topk(k)` and `x.sort()` return, as in torch: the values, and the
+    index along dim that each one came from."""
+
+    values: Tensor
+    indices: Tensor
+
+
 def _raw(x: Any) -> Any:
     """The torch tensor inside a minigrad Tensor; anything else as it is."""
     return x._data if isinstance(x, Tensor) else x
+
+
+def numpy_names(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Let a method take NumPy's names for two arguments, as torch's methods do: axis= for dim=
+    and keepdims= for keepdim= (d2l.ai writes x.sum(axis=0), makemore x.sum(1, keepdims=True))."""
+
+    @functools.wraps(method)
+    def with_numpy_names(*args: Any, **kwargs: Any) -> Any:
+        if "axis" in kwargs:
+            kwargs["dim"] = kwargs.pop("axis")
+        if "keepdims" in kwargs:
+            kwargs["keepdim"] = kwargs.pop("keepdims")
+        return method(*args, **kwargs)
+
+    return with_numpy_names
 
 
 class Tensor:
@@ -68,15 +101,24 @@ class Tensor:
     __array_ufunc__ = None
 
     def __init__(
-        self, data: torch.Tensor, requires_grad: bool = False, name: str | None = None
+        self,
+        *data: Any,
+        device: str | torch.device | None = None,
+        requires_grad: bool = False,
+        name: str | None = None,
     ) -> None:
-        """Wrap a torch tensor without copying it. To build one from lists, numbers or arrays,
-        use `minigrad.tensor(...)`."""
-        if not isinstance(data, torch.Tensor):
-            raise TypeError(
-                f"Tensor(...) wraps a torch.Tensor, got {type(data).__name__}. "
-                "Use minigrad.tensor(data) to build a tensor from lists, numbers or arrays."
-            )
+        """`Tensor(t)` wraps the torch tensor t without copying it (and a minigrad Tensor's
+        data, sharing it, as torch.Tensor(t) does).
+
+        Anything else goes to torch.Tensor's own constructor, as in torch: `Tensor([1, 2])`
+        copies data into a float32 tensor (torch's default dtype), `Tensor(2, 3)` is an
+        uninitialised tensor of that shape, `Tensor()` an empty one; on minigrad's default
+        device unless `device=` says otherwise. `minigrad.tensor(data)` keeps the data's dtype.
+        """
+        if len(data) == 1 and isinstance(data[0], (torch.Tensor, Tensor)):
+            data = _raw(data[0])
+        else:
+            data = _legacy_constructor(data, device)
         if data.requires_grad:  # minigrad computes gradients itself: torch's autograd stays out
             data = data.detach()
         self._data = data
@@ -298,6 +340,16 @@ class Tensor:
     def numel(self) -> int:
         return self._data.numel()
 
+    def nelement(self) -> int:
+        return self._data.numel()
+
+    def is_floating_point(self) -> bool:
+        return self._data.is_floating_point()
+
+    @property
+    def is_cuda(self) -> bool:
+        return self._data.is_cuda
+
     def __len__(self) -> int:
         if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor: it holds one number and has no first axis")
@@ -356,6 +408,10 @@ class Tensor:
 
     __hash__ = object.__hash__  # identity, never value: two equal tensors are two nodes
 
+    def __getattr__(self, name: str) -> Any:
+        """Called only for a name Tensor lacks: say whether torch.Tensor has it (errors.py)."""
+        raise missing_attribute("minigrad.Tensor", "torch.Tensor", name, obj=self)
+
     # ---- devices and dtypes --------------------------------------------------------------
 
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
@@ -399,6 +455,28 @@ class Tensor:
 
     def type(self, dtype: torch.dtype) -> Tensor:
         return self.to(dtype)
+
+    def type_as(self, other: Tensor) -> Tensor:
+        """Converted to other's dtype and device."""
+        return self.to(device=other.device, dtype=other.dtype)
+
+    # ---- new tensors like this one (its dtype and device unless told otherwise) -------------
+
+    def new_tensor(self, data: Any, **options: Any) -> Tensor:
+        return Tensor(self._data.new_tensor(_raw(data), **_factory(options)), **_grad(options))
+
+    def new_zeros(self, *size: Any, **options: Any) -> Tensor:
+        return Tensor(self._data.new_zeros(_size_args(size), **_factory(options)), **_grad(options))
+
+    def new_ones(self, *size: Any, **options: Any) -> Tensor:
+        return Tensor(self._data.new_ones(_size_args(size), **_factory(options)), **_grad(options))
+
+    def new_empty(self, *size: Any, **options: Any) -> Tensor:
+        return Tensor(self._data.new_empty(_size_args(size), **_factory(options)), **_grad(options))
+
+    def new_full(self, size: Sequence[int], fill_value: Scalar, **options: Any) -> Tensor:
+        data = self._data.new_full(tuple(size), fill_value, **_factory(options))
+        return Tensor(data, **_grad(options))
 
     def clone(self) -> Tensor:
         return ops.Clone.apply(self)
@@ -501,6 +579,46 @@ class Tensor:
     def __ge__(self, other: Operand) -> Tensor:
         return Tensor(self._data >= _raw(_operand(other, self)))
 
+    def isclose(
+        self, other: Operand, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
+    ) -> Tensor:
+        """Where |self - other| <= atol + rtol * |other|, elementwise (a bool tensor)."""
+        return Tensor(torch.isclose(self._data, _raw(other), rtol, atol, equal_nan))
+
+    def allclose(
+        self, other: Operand, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
+    ) -> bool:
+        """Whether isclose holds everywhere."""
+        return torch.allclose(self._data, _raw(other), rtol, atol, equal_nan)
+
+    def equal(self, other: Tensor) -> bool:
+        """Whether the two have the same shape and the same values."""
+        return torch.equal(self._data, _raw(other))
+
+    @numpy_names
+    def all(self, dim: Dims = None, keepdim: bool = False) -> Tensor:
+        """Whether every element (along dim) is nonzero: a bool tensor."""
+        return Tensor(self._data.all() if dim is None else self._data.all(dim, keepdim))
+
+    @numpy_names
+    def any(self, dim: Dims = None, keepdim: bool = False) -> Tensor:
+        """Whether some element (along dim) is nonzero: a bool tensor."""
+        return Tensor(self._data.any() if dim is None else self._data.any(dim, keepdim))
+
+    def histogram(
+        self,
+        bins: int | Tensor = 100,
+        *,
+        range: tuple[float, float] | None = None,  # noqa: A002 (torch's name)
+        weight: Tensor | None = None,
+        density: bool = False,
+    ) -> Histogram:
+        """Counts of values in equal-width bins (a CPU float tensor), and the bins' edges."""
+        hist, edges = torch.histogram(
+            self._data, _raw(bins), range=range, weight=_raw(weight), density=density
+        )
+        return Histogram(Tensor(hist), Tensor(edges))
+
     def __invert__(self) -> Tensor:
         return Tensor(~self._data)
 
@@ -510,9 +628,11 @@ class Tensor:
     def __or__(self, other: Operand) -> Tensor:
         return Tensor(self._data | _raw(_operand(other, self)))
 
+    @numpy_names
     def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         return Tensor(self._data.argmax(dim=dim, keepdim=keepdim))
 
+    @numpy_names
     def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         return Tensor(self._data.argmin(dim=dim, keepdim=keepdim))
 
@@ -537,25 +657,132 @@ class Tensor:
         return ops.Abs.apply(self)
 
     def sqrt(self) -> Tensor:
-        return self**0.5
+        return ops.Sqrt.apply(self)
+
+    def rsqrt(self) -> Tensor:
+        return ops.Rsqrt.apply(self)
 
     def square(self) -> Tensor:
-        return self**2
+        return self**2  # torch's square is pow(2) too
+
+    def sin(self) -> Tensor:
+        return ops.Sin.apply(self)
+
+    def cos(self) -> Tensor:
+        return ops.Cos.apply(self)
+
+    def log1p(self) -> Tensor:
+        return ops.Log1p.apply(self)
+
+    def log10(self) -> Tensor:
+        return ops.Log10.apply(self)
+
+    def expm1(self) -> Tensor:
+        return ops.Expm1.apply(self)
 
     def clamp_min(self, minimum: float) -> Tensor:
         return ops.ClampMin.apply(self, minimum)
+
+    def clamp(self, min: Operand | None = None, max: Operand | None = None) -> Tensor:  # noqa: A002
+        """Keep values within [min, max]; either bound may be None, a number or a tensor."""
+        if min is None and max is None:
+            raise ValueError(
+                "clamp() needs a bound: give min=, max= or both (None leaves that side open)."
+            )
+        return ops.Clamp.apply(self, min, max)
+
+    def clip(self, min: Operand | None = None, max: Operand | None = None) -> Tensor:  # noqa: A002
+        """torch's other name for clamp."""
+        return self.clamp(min, max)
+
+    def masked_fill(self, mask: Tensor, value: Operand) -> Tensor:
+        """`value` where mask is True, x elsewhere: where(mask, value, x). The gradient reaches x
+        where the mask is False (and a 0-d tensor `value` where it is True)."""
+        if isinstance(value, Tensor):
+            if value.ndim != 0:
+                raise ValueError(
+                    f"masked_fill takes a number or a 0-d tensor as the value, got one of shape "
+                    f"{shape_str(value.shape)}; to fill from a tensor, use minigrad.where."
+                )
+            value = value.to(self.dtype)
+        if not self._data.is_floating_point():  # no gradient: torch's own masked_fill
+            return Tensor(self._data.masked_fill(_raw(mask), _raw(value)))
+        return ops.Where.apply(mask, value, self)
 
     def __abs__(self) -> Tensor:
         return self.abs()
 
     # ---- reductions ------------------------------------------------------------------------
 
-    def sum(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
-        return ops.Sum.apply(self, dim=dim, keepdim=keepdim)
+    @numpy_names
+    def sum(
+        self,
+        dim: Dims = None,
+        keepdim: bool = False,
+        *,
+        dtype: torch.dtype | None = None,
+    ) -> Tensor:
+        return ops.Sum.apply(self, dim=dim, keepdim=keepdim, dtype=dtype)
 
-    def mean(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
-        return ops.Mean.apply(self, dim=dim, keepdim=keepdim)
+    @numpy_names
+    def mean(
+        self,
+        dim: Dims = None,
+        keepdim: bool = False,
+        *,
+        dtype: torch.dtype | None = None,
+    ) -> Tensor:
+        return ops.Mean.apply(self, dim=dim, keepdim=keepdim, dtype=dtype)
 
+    @numpy_names
+    def var(
+        self,
+        dim: Dims | bool = None,
+        unbiased: bool | None = None,
+        keepdim: bool = False,
+        *,
+        correction: float | None = None,
+    ) -> Tensor:
+        """The variance over dim, divided by n - correction (correction=1 unless
+        `unbiased=False` or `correction=` says otherwise), as torch.var."""
+        dim, correction = _variance_args(dim, unbiased, correction)
+        return ops.Var.apply(self, dim=dim, correction=correction, keepdim=keepdim)
+
+    @numpy_names
+    def std(
+        self,
+        dim: Dims | bool = None,
+        unbiased: bool | None = None,
+        keepdim: bool = False,
+        *,
+        correction: float | None = None,
+    ) -> Tensor:
+        """The standard deviation: the square root of `var` with the same arguments."""
+        dim, correction = _variance_args(dim, unbiased, correction)
+        return ops.Std.apply(self, dim=dim, correction=correction, keepdim=keepdim)
+
+    def norm(
+        self,
+        p: float | str | None = "fro",
+        dim: Dims = None,
+        keepdim: bool = False,
+        dtype: torch.dtype | None = None,
+    ) -> Tensor:
+        """The p-norm over dim (all of x by default), as torch.norm: p=2 ("fro") the Euclidean
+        length, 1 the sum of |x|, inf the largest |x|, any other number (sum |x|^p)^(1/p)."""
+        x = self if dtype is None else self.to(dtype)
+        dims = (dim,) if isinstance(dim, int) else dim
+        if p is None or (p == "fro" and (dims is None or len(dims) <= 2)):
+            p = 2.0
+        if isinstance(p, str):
+            raise NotImplementedError(
+                f"norm(p={p!r}{f', dim={dim}' if dim is not None else ''}) is a matrix norm, "
+                "which minigrad does not have yet; it has the vector norms: p a number (2 by "
+                'default), or "fro" over at most 2 dims. See the README, "Prove an op of your own".'
+            )
+        return ops.Norm.apply(x, p=float(p), dim=dim, keepdim=keepdim)
+
+    @numpy_names
     def max(self, dim: Any = None, keepdim: bool = False) -> Any:
         """`x.max()`: the largest value. `x.max(dim)`: (values, indices) along dim, as in torch.
         `x.max(other)`, with a tensor: the elementwise maximum (torch.maximum)."""
@@ -567,14 +794,59 @@ class Tensor:
         values = ops.MaxAlongDim.apply(self, indices, dim=dim, keepdim=keepdim)
         return MaxResult(values, Tensor(indices))
 
-    def logsumexp(self, dim: int | Sequence[int], keepdim: bool = False) -> Tensor:
+    @numpy_names
+    def min(self, dim: int | None = None, keepdim: bool = False) -> Any:
+        """`x.min()`: the smallest value, min(x) = -max(-x) (ties share the gradient, as in
+        torch). `x.min(dim)`: (values, indices) along dim; the gradient goes to each index."""
+        if dim is None:
+            return -ops.Max.apply(-self)
+        indices = self._data.argmin(dim=dim, keepdim=True)
+        values = ops.Gather.apply(self, dim, indices)
+        if not keepdim:
+            values, indices = values.squeeze(dim), indices.squeeze(dim)
+        return ValuesIndices(values, Tensor(indices))
+
+    @numpy_names
+    def topk(
+        self,
+        k: int,
+        dim: int = -1,
+        largest: bool = True,
+        sorted: bool = True,  # noqa: A002
+    ) -> ValuesIndices:
+        """The k largest (or smallest) values along dim, and their indices. The values are
+        gathered from x at those indices, so each one's gradient goes back to its place."""
+        indices = self._data.topk(k, dim, largest, sorted).indices
+        return ValuesIndices(ops.Gather.apply(self, dim, indices), Tensor(indices))
+
+    @numpy_names
+    def sort(self, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Any:
+        """The values along dim in order, and the index each came from (gathered, like topk)."""
+        indices = self._data.sort(dim=dim, descending=descending, stable=stable).indices
+        return ValuesIndices(ops.Gather.apply(self, dim, indices), Tensor(indices))
+
+    @numpy_names
+    def cumsum(self, dim: int, *, dtype: torch.dtype | None = None) -> Tensor:
+        """Running totals along dim: out[i] = x[0] + ... + x[i]."""
+        return ops.CumSum.apply(self, dim=dim, dtype=dtype)
+
+    @numpy_names
+    def argsort(self, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Tensor:
+        return Tensor(self._data.argsort(dim=dim, descending=descending, stable=stable))
+
+    @numpy_names
+    def logsumexp(self, dim: Dims, keepdim: bool = False) -> Tensor:
         return ops.LogSumExp.apply(self, dim=dim, keepdim=keepdim)
 
-    def log_softmax(self, dim: int) -> Tensor:
-        return ops.LogSoftmax.apply(self, dim=dim)
+    @numpy_names
+    def log_softmax(self, dim: int, dtype: torch.dtype | None = None) -> Tensor:
+        x = self if dtype is None else self.to(dtype)  # torch converts first, then computes
+        return ops.LogSoftmax.apply(x, dim=dim)
 
-    def softmax(self, dim: int) -> Tensor:
-        return self.log_softmax(dim).exp()
+    @numpy_names
+    def softmax(self, dim: int, dtype: torch.dtype | None = None) -> Tensor:
+        x = self if dtype is None else self.to(dtype)
+        return ops.Softmax.apply(x, dim=dim)
 
     # ---- shapes ----------------------------------------------------------------------------
 
@@ -611,9 +883,11 @@ class Tensor:
     def mT(self) -> Tensor:
         return self.transpose(-2, -1)
 
+    @numpy_names
     def unsqueeze(self, dim: int) -> Tensor:
         return ops.Unsqueeze.apply(self, dim=dim)
 
+    @numpy_names
     def squeeze(self, dim: int | None = None) -> Tensor:
         return ops.Squeeze.apply(self, dim=dim)
 
@@ -623,13 +897,101 @@ class Tensor:
     def __getitem__(self, key: Any) -> Tensor:
         return ops.Index.apply(self, key=_raw_key(key))
 
+    def view_as(self, other: Tensor) -> Tensor:
+        return self.view(other.shape)
+
+    def reshape_as(self, other: Tensor) -> Tensor:
+        return self.reshape(other.shape)
+
+    def expand_as(self, other: Tensor) -> Tensor:
+        return self.expand(other.shape)
+
+    def t(self) -> Tensor:
+        """The transpose of a matrix, as `.T` (torch's t() refuses more than 2 dims too)."""
+        return self.T
+
+    @numpy_names
+    def gather(self, dim: int, index: Tensor) -> Tensor:
+        """out[i][j] = x[index[i][j]][j] for dim=0: along dim, pick the elements `index` names."""
+        return ops.Gather.apply(self, dim, index)
+
+    def repeat(self, *repeats: Any) -> Tensor:
+        """Tile x: x.repeat(2, 3) is 2 copies down and 3 across (more counts add leading dims)."""
+        return ops.Repeat.apply(self, repeats=_size_args(repeats))
+
+    def tile(self, *dims: Any) -> Tensor:
+        """repeat, but with fewer counts than dims allowed: the missing leading ones are 1."""
+        dims = _size_args(dims)
+        return self.repeat((1,) * (self.ndim - len(dims)) + dims)
+
+    @numpy_names
+    def select(self, dim: int, index: int) -> Tensor:
+        """x[..., index, ...] with the index at dim: that dim goes away."""
+        self._data.select(dim, index)  # a view, no copy: torch's checks of dim and index
+        return self[_along(dim, self.ndim, index)]
+
+    @numpy_names
+    def narrow(self, dim: int, start: int, length: int) -> Tensor:
+        """The `length` elements from `start` along dim: x[..., start:start + length, ...]."""
+        self._data.narrow(dim, start, length)  # a view, no copy: torch's checks
+        if start < 0:
+            start += self.size(dim)
+        return self[_along(dim, self.ndim, slice(start, start + length))]
+
+    @numpy_names
+    def unbind(self, dim: int = 0) -> tuple[Tensor, ...]:
+        """The slices along dim, each without that dim: x.unbind(0) is (x[0], x[1], ...)."""
+        return tuple(self.select(dim, i) for i in range(self.size(dim)))
+
+    @numpy_names
+    def split(self, split_size_or_sections: int | Sequence[int], dim: int = 0) -> tuple:
+        """Cut x along dim into pieces of that size (the last may be smaller), or of the sizes
+        listed. Each piece is an index of x (x[..., start:stop]), so its gradient goes back to
+        its place in x."""
+        pieces = self._data.split(split_size_or_sections, dim)  # views: torch's sizes and checks
+        return self._pieces([piece.shape[dim] for piece in pieces], dim)
+
+    @numpy_names
+    def chunk(self, chunks: int, dim: int = 0) -> tuple:
+        """Cut x along dim into `chunks` pieces of equal size (the last may be smaller, and
+        there may be fewer pieces than asked for, as in torch)."""
+        pieces = self._data.chunk(chunks, dim)
+        return self._pieces([piece.shape[dim] for piece in pieces], dim)
+
+    def _pieces(self, sizes: list[int], dim: int) -> tuple[Tensor, ...]:
+        starts = accumulate(sizes, initial=0)
+        return tuple(
+            self[_along(dim, self.ndim, slice(start, start + size))]
+            for start, size in zip(starts, sizes)
+        )
+
+    # ---- matrix products: @ under torch's shape-specific names ----------------------------
+
+    def mm(self, mat2: Tensor) -> Tensor:
+        """Matrix times matrix: (n, k) @ (k, m)."""
+        _check_ndims("mm", (self, 2), (mat2, 2))
+        return self @ mat2
+
+    def bmm(self, batch2: Tensor) -> Tensor:
+        """A batch of matrix products: (b, n, k) @ (b, k, m)."""
+        _check_ndims("bmm", (self, 3), (batch2, 3))
+        return self @ batch2
+
+    def mv(self, vec: Tensor) -> Tensor:
+        """Matrix times vector: (n, k) @ (k,)."""
+        _check_ndims("mv", (self, 2), (vec, 1))
+        return self @ vec
+
+    def dot(self, other: Tensor) -> Tensor:
+        """The dot product of two vectors: (k,) @ (k,)."""
+        _check_ndims("dot", (self, 1), (other, 1))
+        return self @ other
+
     # ---- in-place changes ---------------------------------------------------------------------
     # Each names torch's in-place kernel (used when nothing is recorded) and its out-of-place twin
     # (recorded, then written into this tensor's memory): see `autograd.inplace`.
 
-    def _update(
-        self, what: str, operands: tuple[Any, ...], kernel: Any, compute: Any
-    ) -> Tensor:
+    def _update(self, what: str, operands: tuple[Any, ...], kernel: Any, compute: Any) -> Tensor:
         return inplace.update(self, operands, kernel, compute, what)
 
     def __iadd__(self, other: Operand) -> Tensor:
@@ -742,6 +1104,57 @@ class Tensor:
         compute = lambda x: ops.SetItem.apply(x, value, key)  # noqa: E731
         self._update("item assignment", (value,), kernel, compute)
 
+    # ---- random fills, in place (for initialising weights) ----------------------------------
+
+    def normal_(
+        self, mean: float = 0.0, std: float = 1.0, *, generator: torch.Generator | None = None
+    ) -> Tensor:
+        """Fill with samples from the normal distribution N(mean, std^2)."""
+        return self._fill_at_random(
+            "normal_", generator, lambda t: t.normal_(mean, std, generator=generator)
+        )
+
+    def uniform_(
+        self, low: float = 0.0, high: float = 1.0, *, generator: torch.Generator | None = None
+    ) -> Tensor:
+        """Fill with samples from the uniform distribution on [low, high)."""
+        return self._fill_at_random(
+            "uniform_", generator, lambda t: t.uniform_(low, high, generator=generator)
+        )
+
+    def _fill_at_random(
+        self, what: str, generator: torch.Generator | None, fill: Callable[[torch.Tensor], Any]
+    ) -> Tensor:
+        """fill(data) in place (on the generator's device, see `random_device`). In the graph
+        the values come in by a Copy, as zero_ and fill_ do: nothing flows back through them."""
+
+        def kernel(data: torch.Tensor) -> None:
+            at = random_device(generator, data.device)
+            if at == data.device:
+                fill(data)
+            else:
+                data.copy_(fill(torch.empty_like(data, device=at)))
+
+        def compute(x: Tensor) -> Tensor:
+            values = torch.empty_like(x._data)
+            kernel(values)
+            return ops.Copy.apply(x, Tensor(values))
+
+        return self._update(what, (), kernel, compute)
+
+    def multinomial(
+        self,
+        num_samples: int,
+        replacement: bool = False,
+        *,
+        generator: torch.Generator | None = None,
+    ) -> Tensor:
+        """Draw indices with these (unnormalised) probabilities, per row: int64, no gradient.
+        With a generator, drawn on its device (see `random_device`)."""
+        probs = self._data.to(random_device(generator, self.device))
+        picks = torch.multinomial(probs, num_samples, replacement, generator=generator)
+        return Tensor(picks.to(self.device))
+
 
 def _operand(value: Any, like: Tensor) -> Any:
     """The other operand of an op with `like`, with numpy's types made torch's, as torch does:
@@ -798,3 +1211,66 @@ def _target_dtype(data: torch.Tensor, args: tuple[Any, ...], kwargs: dict[str, A
 
 from . import ops  # noqa: E402  (the ops import Function, which imports this module's Tensor)
 from .autograd import engine, inplace  # noqa: E402
+
+
+def _variance_args(
+    dim: Dims | bool, unbiased: bool | None, correction: float | None
+) -> tuple[Dims, float]:
+    """torch's var/std arguments as (dim, correction): `x.var(False)` means unbiased=False, and
+    unbiased=False is correction=0 (divide by n), the default correction=1 (divide by n - 1)."""
+    if isinstance(dim, bool):
+        dim, unbiased = None, dim
+    if correction is None:
+        correction = 0 if unbiased is False else 1
+    return dim, correction
+
+
+def _along(dim: int, ndim: int, part: int | slice) -> tuple[Any, ...]:
+    """The key that takes `part` (an index or a slice) along dim and everything elsewhere."""
+    return (slice(None),) * (dim % max(ndim, 1)) + (part,)
+
+
+def _check_ndims(name: str, *operands: tuple[Tensor, int]) -> None:
+    shapes = " and ".join(shape_str(t.shape) for t, _ in operands)
+    for t, ndim in operands:
+        if t.ndim != ndim:
+            wanted = " and ".join(f"{n}-D" for _, n in operands)
+            raise ValueError(
+                f"{name} takes {wanted} operands, got shapes {shapes}. "
+                "For other shapes use matmul (@), which broadcasts batch dims."
+            )
+
+
+def random_device(generator: torch.Generator | None, device: torch.device) -> torch.device:
+    """Where to draw random numbers for a tensor that goes to `device`.
+
+    torch draws with a generator only on the generator's own device. minigrad's default device
+    is CUDA where there is a GPU (torch's is the CPU), so a CPU generator draws on the CPU and
+    the numbers are then moved: the same numbers as torch on the CPU, from the same seed.
+    """
+    return device if generator is None else generator.device
+
+
+def _factory(options: dict[str, Any]) -> dict[str, Any]:
+    """The options of torch's new_* methods (dtype, device...), less requires_grad."""
+    return {k: v for k, v in options.items() if k != "requires_grad"}
+
+
+def _grad(options: dict[str, Any]) -> dict[str, Any]:
+    return {"requires_grad": options.get("requires_grad", False)}
+
+
+def _legacy_constructor(args: tuple[Any, ...], device: Any) -> torch.Tensor:
+    """torch.Tensor(...) with data or sizes: float32 (torch's default dtype), on `device` or
+    minigrad's default device."""
+    target = as_device(device) if device is not None else default_device()
+    try:
+        values = torch.Tensor(*(_raw(a) for a in args))
+    except (TypeError, ValueError, RuntimeError) as error:
+        raise TypeError(
+            f"Tensor(...) takes data (Tensor([1.0, 2.0]), a NumPy array), sizes (Tensor(2, 3)) "
+            f"or a torch tensor to wrap, as torch.Tensor does; got "
+            f"{', '.join(type(a).__name__ for a in args)} ({error}). For one number, or to keep "
+            "the data's own dtype, use minigrad.tensor(data)."
+        ) from error
+    return values.to(target)

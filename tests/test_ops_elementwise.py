@@ -1,7 +1,8 @@
 """Elementwise ops against torch autograd (float64, rtol 1e-7, atol 1e-9) and finite differences.
 
 + - * / with broadcasting and Python numbers, unary -, ** n, exp, log, sigmoid, tanh, relu, abs,
-clamp_min, where; and the dtypes of gradients (float32 stays float32).
+sin, cos, sqrt, rsqrt, square, log10, log1p, expm1, softplus, clamp_min, clamp (number and tensor
+bounds), where, masked_fill; and the dtypes of gradients (float32 stays float32).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 
 import minigrad as mg
 from minigrad import Tensor
+from minigrad.nn import functional as F
 from minigrad.testing import assert_matches_torch, gradcheck
 from minigrad.testing import strategies as mst
 
@@ -30,6 +32,16 @@ UNARY = {
     "tanh": (Tensor.tanh, torch.tanh, -10, 10),
     "relu": (Tensor.relu, torch.relu, -10, 10),
     "abs": (Tensor.abs, torch.abs, -10, 10),
+    "sin": (Tensor.sin, torch.sin, -10, 10),
+    "cos": (Tensor.cos, torch.cos, -10, 10),
+    "sqrt": (Tensor.sqrt, torch.sqrt, 0.1, 10),
+    "rsqrt": (Tensor.rsqrt, torch.rsqrt, 0.1, 10),
+    "square": (Tensor.square, torch.square, -10, 10),
+    "log10": (Tensor.log10, torch.log10, 0.1, 10),
+    "log1p": (Tensor.log1p, torch.log1p, -0.9, 10),
+    "expm1": (Tensor.expm1, torch.expm1, -5, 5),
+    # [-30, 30] crosses softplus's threshold (x > 20: the output is x itself)
+    "softplus": (F.softplus, torch.nn.functional.softplus, -30, 30),
 }
 
 
@@ -131,6 +143,27 @@ def test_relu_and_abs_have_zero_gradient_at_zero():
     assert x.grad.tolist() == [0.0, 0.0]
 
 
+@given(x=mst.float_arrays())
+@example(x=np.array([0.0, 4.0]))  # sqrt'(0) = 1 / (2 * 0) = inf, as in torch
+def test_sqrt_and_rsqrt_at_zero_follow_torch(x):
+    x = np.abs(x)
+    upstream = np.ones_like(x)
+    assert_matches_torch(Tensor.sqrt, torch.sqrt, x, upstream=upstream, name="sqrt")
+    assert_matches_torch(Tensor.rsqrt, torch.rsqrt, x, upstream=upstream, name="rsqrt")
+
+
+@given(x=mst.float_arrays(mst.shapes(), -30, 30), beta=st.sampled_from([0.5, 1.0, 2.0, 3.0]))
+@example(x=np.array([-1.0, 10.0, 20.0, 20.5]), beta=1.0)  # at and past the threshold
+@example(x=np.array([5.0, 7.0, 10.0]), beta=2.0)  # beta * x crosses 20 between 7 and 10
+def test_softplus_with_beta_and_threshold_matches_torch(x, beta):
+    assert_matches_torch(
+        lambda t: F.softplus(t, beta=beta, threshold=20 / beta),
+        lambda t: torch.nn.functional.softplus(t, beta=beta, threshold=20 / beta),
+        x,
+        name=f"softplus(beta={beta})",
+    )
+
+
 @given(x=mst.float_arrays(), minimum=st.floats(-10, 10))
 @example(x=np.array([1.0, 2.0, 3.0]), minimum=2.0)  # x == minimum: gradient 1, as in torch
 def test_clamp_min_matches_torch(x, minimum):
@@ -142,6 +175,111 @@ def test_clamp_min_matches_torch(x, minimum):
 @given(x=mst.distinct_arrays(mst.small_shapes(), avoid=0.25))
 def test_clamp_min_passes_gradcheck(x):
     gradcheck(lambda t: t.clamp_min(0.25), x, name="clamp_min(0.25)")
+
+
+BOUNDS = st.none() | st.floats(-10, 10)
+
+
+@given(x=mst.float_arrays(), low=BOUNDS, high=BOUNDS)
+@example(x=np.array([1.0, 2.0, 3.0]), low=1.0, high=3.0)  # at a bound: gradient 1, as in torch
+@example(x=np.array([1.0, 2.0, 3.0]), low=2.5, high=1.5)  # min > max: everything is max
+@example(x=np.array(-2.0), low=None, high=-2.0)
+def test_clamp_with_numbers_matches_torch(x, low, high):
+    if low is None and high is None:
+        with pytest.raises(ValueError, match="needs a bound"):
+            mg.tensor(x).clamp()
+        return
+    for name in ("clamp", "clip"):
+        assert_matches_torch(
+            lambda t, name=name: getattr(t, name)(low, high),
+            lambda t, name=name: getattr(t, name)(low, high),
+            x,
+            name=f"{name}({low}, {high})",
+        )
+
+
+@st.composite
+def shapes_broadcasting_to(draw: st.DrawFn, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """A shape that broadcasts to `shape` without growing it: some of its trailing dims, each
+    kept or 1 (a mask over rows, a bound per column...)."""
+    trailing = draw(st.integers(0, len(shape)))
+    return tuple(draw(st.sampled_from([1, n])) for n in shape[len(shape) - trailing :])
+
+
+@st.composite
+def clamp_operands(draw: st.DrawFn, distinct: bool = False) -> tuple[np.ndarray, ...]:
+    """x, and min and max arrays whose shapes broadcast to x's. (Bounds bigger than x broadcast
+    in minigrad, but torch's own clamp backward fails on them, so torch cannot be the reference.)
+    With `distinct`, no two values anywhere are equal (no x at a bound, no min == max)."""
+    x_shape = draw(mst.shapes(max_side=3 if distinct else 5))
+    shapes = [x_shape, draw(shapes_broadcasting_to(x_shape)), draw(shapes_broadcasting_to(x_shape))]
+    if not distinct:
+        return tuple(draw(mst.float_arrays(shape)) for shape in shapes)
+    sizes = [int(np.prod(shape)) for shape in shapes]
+    values = draw(mst.distinct_arrays((sum(sizes),)))
+    pieces = np.split(values, np.cumsum(sizes)[:-1])
+    return tuple(piece.reshape(shape) for piece, shape in zip(pieces, shapes))
+
+
+@given(operands=clamp_operands())
+@example(operands=(np.array([1.0, 2.0, 3.0]), np.array(2.0), np.array([2.0, 1.0, 3.0])))  # ties
+@example(operands=(np.array([0.0, 5.0]), np.array([3.0, 3.0]), np.array(1.0)))  # min > max
+@example(operands=(np.ones((2, 3)), np.full((2, 1), 2.0), np.full((3,), 0.5)))
+def test_clamp_with_tensor_bounds_matches_torch(operands):
+    assert_matches_torch(
+        lambda x, low, high: x.clamp(low, high),
+        lambda x, low, high: x.clamp(low, high),
+        *operands,
+        name="clamp(x, min, max)",
+    )
+    x, low, high = operands
+    assert_matches_torch(lambda t, b: t.clamp(min=b), lambda t, b: t.clamp(min=b), x, low)
+    assert_matches_torch(lambda t, b: t.clamp(max=b), lambda t, b: t.clamp(max=b), x, high)
+
+
+@given(operands=clamp_operands(distinct=True))
+def test_clamp_passes_gradcheck(operands):
+    gradcheck(lambda x, low, high: mg.clamp(x, low, high), *operands, name="clamp(x, min, max)")
+    x, low, high = operands
+    low, high = float(low.flat[0]), float(high.flat[0])  # numbers apart from every x too
+    gradcheck(lambda t: t.clamp(low, high), x, name=f"clamp(x, {low}, {high})")
+
+
+@st.composite
+def masked_fill_operands(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray]:
+    """x, and a boolean mask whose shape broadcasts to x's (masked_fill never grows x)."""
+    x = draw(mst.float_arrays(), label="x")
+    mask_shape = draw(shapes_broadcasting_to(x.shape), label="mask shape")
+    return x, draw(mst.hnp.arrays(np.bool_, mask_shape), label="mask")
+
+
+@given(operands=masked_fill_operands(), value=st.floats(-10, 10) | st.just(float("-inf")))
+@example(operands=(np.ones((2, 3)), np.array([True, False, True])), value=float("-inf"))
+def test_masked_fill_matches_torch(operands, value):
+    x, mask = operands
+    assert_matches_torch(
+        lambda t, m: t.masked_fill(m, value),
+        lambda t, m: t.masked_fill(m, value),
+        x,
+        mask,
+        name=f"masked_fill(mask, {value})",
+    )
+
+
+@given(operands=masked_fill_operands())
+def test_masked_fill_with_a_0d_tensor_value_matches_torch(operands):
+    x, mask = operands
+    # the value gets the gradients of the places it fills, summed
+    assert_matches_torch(
+        lambda t, m, v: t.masked_fill(m, v), lambda t, m, v: t.masked_fill(m, v), x, mask, 0.5
+    )
+
+
+def test_masked_fill_keeps_the_dtype_of_an_integer_tensor():
+    x = mg.tensor([1, 2, 3])
+    out = x.masked_fill(x > 1, 0)
+    assert out.dtype == torch.int64
+    assert out.tolist() == [1, 0, 0]
 
 
 @given(x=mst.float_arrays(), n=st.integers(0, 4))

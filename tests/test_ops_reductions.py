@@ -1,7 +1,8 @@
 """Reductions against torch autograd (float64, rtol 1e-7, atol 1e-9) and finite differences.
 
-sum, mean, max (whole tensor and along a dim), logsumexp, log_softmax and softmax, over every
-kind of `dim`: None, one dim, negative dims, tuples of dims, with and without keepdim.
+sum, mean (with a dtype too), var, std, norm, max and min (whole tensor and along a dim), topk,
+sort, logsumexp, log_softmax, softmax and cumsum, over every kind of `dim`: None, one dim,
+negative dims, tuples of dims, with and without keepdim (and NumPy's names: axis, keepdims).
 """
 
 from __future__ import annotations
@@ -160,6 +161,279 @@ def test_reductions_on_device(device):
             + t.max()
             + t.logsumexp((0, 2)).sum()
             + t.log_softmax(-1)[0, 1, 2]
+            + t.min(-1).values.sum()
+            + t.var(0).sum()
+            + t.std((1, 2), correction=0).sum()
+            + t.norm(dim=1).sum()
+            + t.softmax(0)[1, 2, 3]
+            + t.topk(2).values.sum()
         )
 
     assert_matches_torch(fn, fn, x, device=device)
+
+
+# ---- var, std -------------------------------------------------------------------------------
+
+CORRECTIONS = st.sampled_from(["default", "unbiased=False", 0, 1, 2, 0.5])
+
+
+def variance_kwargs(correction) -> dict:
+    if correction == "default":
+        return {}
+    if correction == "unbiased=False":
+        return {"unbiased": False}
+    return {"correction": correction}
+
+
+# torch warns where n - correction <= 0, for minigrad's forward (which is torch's) and its own
+IGNORE_DOF_WARNING = pytest.mark.filterwarnings("ignore:.*degrees of freedom is <= 0")
+
+
+@IGNORE_DOF_WARNING
+@pytest.mark.parametrize("name", ["var", "std"])
+@given(case=reduction_cases(), correction=CORRECTIONS)
+@example(case=(np.array([1.0, 2.0, 4.0]), None, False), correction="default")
+@example(case=(np.ones((2, 3)), 1, True), correction=0)  # all equal: std' is 0 there, not NaN
+@example(case=(np.array([[1.0], [3.0]]), 1, False), correction=1)  # n - correction = 0: inf/NaN
+@example(case=(np.array([1.0, 2.0]), 0, False), correction=2)  # n - correction < 0
+@example(case=(np.array(2.0), None, False), correction=0)  # 0-d
+def test_var_and_std_match_torch(name, case, correction):
+    x, dim, keepdim = case
+    kwargs = variance_kwargs(correction)
+    if dim is None and not keepdim:
+
+        def reduce(t):
+            return getattr(t, name)(**kwargs)
+    else:
+
+        def reduce(t):
+            return getattr(t, name)(dim, keepdim=keepdim, **kwargs)
+
+    assert_matches_torch(reduce, reduce, x, name=f"{name}(dim={dim}, {kwargs})")
+
+
+@IGNORE_DOF_WARNING
+@pytest.mark.parametrize("name", ["var", "std"])
+@given(x=mst.float_arrays(mst.shapes(min_rank=1)), unbiased=st.booleans(), keepdim=st.booleans())
+def test_var_and_std_positional_arguments_match_torch(name, x, unbiased, keepdim):
+    # torch's older signature: var(dim, unbiased, keepdim), and var(unbiased) with no dim
+    assert_matches_torch(
+        lambda t: getattr(t, name)(0, unbiased, keepdim),
+        lambda t: getattr(t, name)(0, unbiased, keepdim),
+        x,
+    )
+    assert_matches_torch(
+        lambda t: getattr(t, name)(unbiased), lambda t: getattr(t, name)(unbiased), x
+    )
+
+
+@st.composite
+def spread_reduction_cases(draw: st.DrawFn) -> tuple[np.ndarray, object, bool, int]:
+    """(x, dim, keepdim, correction) with distinct values and n - correction >= 1 for each
+    reduced group: var and std are smooth there, so finite differences can check them."""
+    x, dim, keepdim = draw(
+        reduction_cases(arrays=mst.distinct_arrays, shapes=lambda: mst.small_shapes(min_rank=1))
+    )
+    reduced = np.ones_like(x).sum(axis=dim).size
+    count = x.size // reduced
+    return x, dim, keepdim, draw(st.integers(0, count - 1), label="correction")
+
+
+@pytest.mark.parametrize("name", ["var", "std"])
+@given(case=spread_reduction_cases())
+def test_var_and_std_pass_gradcheck(name, case):
+    x, dim, keepdim, correction = case
+    gradcheck(
+        lambda t: getattr(t, name)(dim, correction=correction, keepdim=keepdim),
+        x,
+        name=f"{name}(dim={dim}, correction={correction})",
+    )
+
+
+# ---- norm -------------------------------------------------------------------------------------
+
+NORM_ORDERS = st.sampled_from([None, "fro", 2, 1, 3, 0.5, 1.5, 0, float("inf"), -float("inf")])
+
+
+@given(case=reduction_cases(), p=NORM_ORDERS)
+@example(case=(np.zeros(3), None, False), p=2)  # at 0: torch's subgradient 0, not NaN
+@example(case=(np.zeros((2, 2)), 1, True), p=1.5)
+@example(case=(np.array([[0.0, 2.0], [0.0, 0.0]]), 1, False), p=0.5)  # p < 1 at x = 0
+@example(case=(np.array([3.0, -3.0, 1.0]), None, False), p=float("inf"))  # ties share
+@example(case=(np.array([[1.0, -1.0], [0.0, 2.0]]), -1, False), p=-float("inf"))
+@example(case=(np.array([1.0, 0.0, -2.0]), 0, False), p=0)  # a count: no gradient at all
+def test_norm_matches_torch(case, p):
+    x, dim, keepdim = case
+    if p == "fro" and isinstance(dim, tuple) and len(dim) > 2:
+        with pytest.raises(NotImplementedError, match="matrix norm"):
+            mg.tensor(x).norm(p, dim)
+        return
+    assert_matches_torch(
+        lambda t: t.norm(p, dim, keepdim),
+        lambda t: t.norm(p, dim, keepdim),
+        x,
+        name=f"norm(p={p}, dim={dim}, keepdim={keepdim})",
+    )
+
+
+@given(case=reduction_cases(), p=NORM_ORDERS.filter(lambda p: p not in (None, "fro")))
+def test_norm_function_matches_torch(case, p):
+    x, dim, keepdim = case
+    assert_matches_torch(
+        lambda t: mg.norm(t, p=p, dim=dim, keepdim=keepdim),
+        lambda t: torch.norm(t, p=p, dim=dim, keepdim=keepdim),
+        x,
+        name=f"minigrad.norm(p={p}, dim={dim})",
+    )
+
+
+@given(
+    case=reduction_cases(arrays=mst.distinct_arrays, shapes=mst.small_shapes),
+    p=NORM_ORDERS.filter(lambda p: p != 0),
+)
+def test_norm_passes_gradcheck(case, p):
+    x, dim, keepdim = case  # distinct values: off 0, and no ties for inf
+    gradcheck(lambda t: t.norm(p, dim, keepdim), x, name=f"norm(p={p}, dim={dim})")
+
+
+# ---- softmax, min, topk, sort -----------------------------------------------------------------
+
+
+def float32_arrays(shape):
+    return mst.float_arrays(shape).map(lambda a: a.astype(np.float32))
+
+
+@given(x=float32_arrays(mst.shapes(min_rank=1)), data=st.data())
+def test_softmax_with_a_dtype_computes_in_that_dtype(x, data):
+    dim = data.draw(st.integers(-x.ndim, x.ndim - 1), label="dim")
+    for name in ("softmax", "log_softmax"):
+        assert_matches_torch(
+            lambda t, name=name: getattr(t, name)(dim, dtype=torch.float64),
+            lambda t, name=name: getattr(t, name)(dim, dtype=torch.float64),
+            x,
+            name=f"{name}({dim}, dtype=float64)",
+        )
+
+
+@given(x=mst.distinct_arrays(mst.small_shapes(min_rank=1)), data=st.data())
+def test_softmax_passes_gradcheck(x, data):
+    dim = data.draw(st.integers(-x.ndim, x.ndim - 1), label="dim")
+    gradcheck(lambda t: t.softmax(dim), x, name=f"softmax({dim})")
+
+
+@pytest.mark.parametrize("name", ["sum", "mean"])
+@given(case=reduction_cases(arrays=float32_arrays))
+def test_sum_and_mean_with_a_dtype_match_torch(name, case):
+    x, dim, keepdim = case  # float32 in, float64 out; the gradient comes back as float32
+    assert_matches_torch(
+        lambda t: getattr(t, name)(dim, keepdims=keepdim, dtype=torch.float64),
+        lambda t: getattr(t, name)(dim, keepdims=keepdim, dtype=torch.float64),
+        x,
+        name=f"{name}(dim={dim}, dtype=float64)",
+    )
+
+
+@given(x=mst.float_arrays())
+@example(x=np.array([1.0, -3.0, -3.0, 2.0]))  # a tie: torch splits the gradient
+@example(x=np.array(5.0))
+def test_min_of_everything_matches_torch(x):
+    assert_matches_torch(lambda t: t.min(), lambda t: t.min(), x, name="min()")
+
+
+@given(case=reduction_cases(dim_required=True).filter(lambda c: isinstance(c[1], int)))
+@example(case=(np.array([[1.0, -3.0, -3.0], [0.0, 0.0, 2.0]]), 1, False))  # ties: one index
+@example(case=(np.array(4.0), 0, True))
+def test_min_along_dim_matches_torch(case):
+    x, dim, keepdim = case
+    assert_matches_torch(
+        lambda t: t.min(dim, keepdims=keepdim).values,
+        lambda t: t.min(dim, keepdims=keepdim).values,
+        x,
+        name=f"min(dim={dim}, keepdim={keepdim}).values",
+    )
+    ours, theirs = mg.tensor(x).min(dim, keepdim), torch.tensor(x).min(dim, keepdim)
+    assert ours.indices.tolist() == theirs.indices.tolist()
+
+
+@st.composite
+def topk_cases(draw: st.DrawFn) -> tuple[np.ndarray, int, int, bool]:
+    x = draw(mst.float_arrays(mst.shapes(min_rank=1)), label="x")
+    dim = draw(st.integers(-x.ndim, x.ndim - 1), label="dim")
+    k = draw(st.integers(0, x.shape[dim]), label="k")
+    return x, k, dim, draw(st.booleans(), label="largest")
+
+
+@given(case=topk_cases())
+@example(case=(np.array([2.0, 5.0, 5.0, 1.0]), 2, 0, True))  # ties
+def test_topk_matches_torch(case):
+    x, k, dim, largest = case
+    assert_matches_torch(
+        lambda t: t.topk(k, dim, largest).values,
+        lambda t: t.topk(k, dim, largest).values,
+        x,
+        name=f"topk({k}, dim={dim}, largest={largest}).values",
+    )
+    ours, theirs = mg.topk(mg.tensor(x), k, dim, largest), torch.tensor(x).topk(k, dim, largest)
+    assert ours.indices.tolist() == theirs.indices.tolist()
+
+
+@given(x=mst.float_arrays(mst.shapes(min_rank=1)), data=st.data())
+@example(x=np.array([3.0, 1.0, 3.0, 2.0]), data=None)  # ties: stable order
+def test_sort_matches_torch(x, data):
+    dim, descending = (
+        (0, True)
+        if data is None
+        else (
+            data.draw(st.integers(-x.ndim, x.ndim - 1), label="dim"),
+            data.draw(st.booleans(), label="descending"),
+        )
+    )
+    options = {"dim": dim, "descending": descending, "stable": True}
+    assert_matches_torch(
+        lambda t: t.sort(**options).values,
+        lambda t: t.sort(**options).values,
+        x,
+        name=f"sort(dim={dim}, descending={descending})",
+    )
+    ours = mg.tensor(x).sort(**options).indices
+    assert ours.tolist() == torch.tensor(x).sort(**options).indices.tolist()
+    assert mg.tensor(x).argsort(**options).tolist() == ours.tolist()
+
+
+@given(x=mst.distinct_arrays(mst.small_shapes(min_rank=1)), data=st.data())
+def test_min_topk_and_sort_pass_gradcheck(x, data):
+    dim = data.draw(st.integers(-x.ndim, x.ndim - 1), label="dim")
+    gradcheck(lambda t: t.min(), x, name="min()")
+    gradcheck(lambda t: t.min(dim).values, x, name=f"min({dim}).values")
+    gradcheck(lambda t: t.topk(1, dim).values, x, name=f"topk(1, {dim}).values")
+    gradcheck(lambda t: t.sort(dim).values, x, name=f"sort({dim}).values")
+
+
+@pytest.mark.parametrize(
+    "name", ["sum", "mean", "var", "std", "max", "min", "argmax", "argmin", "logsumexp"]
+)
+def test_reductions_take_numpys_argument_names_as_torch_does(name):
+    x = np.arange(6.0).reshape(2, 3)
+    ours = getattr(mg.tensor(x), name)(axis=1, keepdims=True)
+    theirs = getattr(torch.tensor(x), name)(axis=1, keepdims=True)
+    ours, theirs = (ours.values, theirs.values) if name in ("max", "min") else (ours, theirs)
+    assert ours.shape == theirs.shape == (2, 1)
+    assert ours.tolist() == theirs.tolist()
+    dim = (0,) if name == "logsumexp" else ()  # logsumexp needs a dim
+    ours = getattr(mg, name)(mg.tensor(x), *dim)
+    theirs = getattr(torch, name)(torch.tensor(x), *dim)
+    assert ours.tolist() == theirs.tolist()  # the function form
+
+
+@given(x=mst.float_arrays(mst.shapes()), data=st.data())
+@example(x=np.array(2.0), data=None)  # 0-d
+def test_cumsum_matches_torch(x, data):
+    dim = 0 if data is None else data.draw(st.integers(-max(x.ndim, 1), max(x.ndim - 1, 0)))
+    assert_matches_torch(lambda t: t.cumsum(dim), lambda t: t.cumsum(dim), x, name=f"cumsum({dim})")
+    assert_matches_torch(lambda t: mg.cumsum(t, axis=dim), lambda t: torch.cumsum(t, axis=dim), x)
+
+
+@given(x=mst.distinct_arrays(mst.small_shapes(min_rank=1)), data=st.data())
+def test_cumsum_passes_gradcheck(x, data):
+    dim = data.draw(st.integers(-x.ndim, x.ndim - 1), label="dim")
+    gradcheck(lambda t: t.cumsum(dim), x, name=f"cumsum({dim})")

@@ -1,6 +1,7 @@
 """Ops that move values around, against torch autograd (float64, rtol 1e-7, atol 1e-9) and
 finite differences: reshape/view, transpose/.T/permute, unsqueeze/squeeze, expand, indexing,
-cat/stack; and the copies: .float()/.double()/.to() and clone.
+cat/stack, gather, repeat/tile, split/chunk/unbind/narrow/select, flatten; and the copies:
+.float()/.double()/.to() and clone.
 """
 
 from __future__ import annotations
@@ -257,3 +258,195 @@ def test_shape_ops_on_device(device):
 
 def torch_or_mg(t):
     return mg if isinstance(t, mg.Tensor) else torch
+
+
+# ---- gather -----------------------------------------------------------------------------------
+
+
+@st.composite
+def gather_cases(draw: st.DrawFn, shapes=mst.shapes) -> tuple[np.ndarray, int, np.ndarray]:
+    """(x, dim, index) for x.gather(dim, index): index has x's rank, sides no larger than x's
+    except along dim (any length there), and values in [0, x.shape[dim]), repeats included."""
+    x = draw(mst.distinct_arrays(shapes(min_rank=1)), label="x")
+    dim = draw(st.integers(-x.ndim, x.ndim - 1), label="dim")
+    sides = [
+        draw(st.integers(1, 4)) if d == dim % x.ndim else draw(st.integers(1, n))
+        for d, n in enumerate(x.shape)
+    ]
+    values = st.integers(0, x.shape[dim] - 1)
+    index = draw(mst.hnp.arrays(np.int64, tuple(sides), elements=values), label="index")
+    return x, dim, index
+
+
+@given(case=gather_cases())
+@example(case=(np.array([1.0, 2.0, 3.0]), 0, np.array([2, 2, 0, 2])))  # repeats add up
+@example(case=(np.arange(6.0).reshape(2, 3), 1, np.array([[0], [2]])))  # one pick per row
+def test_gather_matches_torch(case):
+    x, dim, index = case
+    assert_matches_torch(
+        lambda t, i: t.gather(dim, i), lambda t, i: t.gather(dim, i), x, index, name="gather"
+    )
+    assert_matches_torch(
+        lambda t, i: mg.gather(t, dim, i), lambda t, i: torch.gather(t, dim, i), x, index
+    )
+
+
+@given(case=gather_cases(shapes=mst.small_shapes))
+def test_gather_passes_gradcheck(case):
+    x, dim, index = case
+    gradcheck(lambda t: t.gather(dim, torch.from_numpy(index)), x, name=f"gather({dim})")
+
+
+def test_gather_with_a_bad_index_says_what_it_needs():
+    x = mg.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    with pytest.raises(mg.ShapeError, match="gather.*int64 with as many dims as x"):
+        x.gather(1, mg.tensor([0, 1]))
+
+
+# ---- repeat, tile -----------------------------------------------------------------------------
+
+
+@st.composite
+def repeat_cases(draw: st.DrawFn, shapes=mst.shapes) -> tuple[np.ndarray, tuple[int, ...]]:
+    x = draw(mst.distinct_arrays(shapes(max_rank=3)), label="x")
+    extra = draw(st.integers(0, 4 - x.ndim), label="new leading dims")
+    counts = st.integers(0, 3) if shapes is mst.shapes else st.integers(1, 2)
+    return x, tuple(draw(counts) for _ in range(x.ndim + extra))
+
+
+@given(case=repeat_cases())
+@example(case=(np.array(2.0), (3,)))  # 0-d: new dims only
+@example(case=(np.array([1.0, 2.0]), (2, 0)))  # a count of 0: empty
+def test_repeat_matches_torch(case):
+    x, repeats = case
+    assert_matches_torch(
+        same_on_both("repeat", *repeats), same_on_both("repeat", repeats), x, name="repeat"
+    )
+
+
+@given(case=repeat_cases(shapes=mst.small_shapes))
+def test_repeat_passes_gradcheck(case):
+    x, repeats = case
+    gradcheck(same_on_both("repeat", repeats), x, name=f"repeat{repeats}")
+
+
+@given(x=mst.float_arrays(mst.shapes(max_rank=3)), dims=st.lists(st.integers(1, 3), max_size=3))
+def test_tile_matches_torch(x, dims):
+    assert_matches_torch(same_on_both("tile", dims), same_on_both("tile", dims), x, name="tile")
+    assert_matches_torch(
+        lambda t: mg.tile(t, dims), lambda t: torch.tile(t, dims), x, name="minigrad.tile"
+    )
+
+
+def test_repeat_with_fewer_counts_than_dims_says_so():
+    with pytest.raises(mg.ShapeError, match=r"repeat\(2,\) of a tensor of shape \(2, 3\)"):
+        mg.ones(2, 3, requires_grad=True).repeat(2)
+
+
+# ---- split, chunk, unbind, narrow, select ----------------------------------------------------
+
+
+def joined(pieces):
+    """Every piece flattened and joined, each scaled by its own weight, so that a gradient
+    sent to the wrong piece shows up (and a piece's shape is checked by torch's own)."""
+    lib = mg if isinstance(pieces[0], mg.Tensor) else torch
+    return lib.cat([piece.reshape(-1) * (i + 1) for i, piece in enumerate(pieces)])
+
+
+@st.composite
+def split_cases(draw: st.DrawFn, shapes=mst.shapes) -> tuple[np.ndarray, object, int]:
+    """(x, sizes, dim): a piece size (the last piece may be smaller) or a list of sizes that add
+    up to x's side along dim."""
+    x = draw(mst.distinct_arrays(shapes(min_rank=1)), label="x")
+    dim = draw(st.integers(-x.ndim, x.ndim - 1), label="dim")
+    side = x.shape[dim]
+    if draw(st.booleans()):
+        return x, draw(st.integers(1, side + 1), label="size"), dim
+    cuts = draw(st.lists(st.integers(0, side), max_size=3), label="cuts")
+    edges = [0, *sorted(cuts), side]
+    return x, [b - a for a, b in zip(edges, edges[1:])], dim
+
+
+@given(case=split_cases())
+@example(case=(np.arange(5.0), 2, 0))  # pieces of 2, 2, 1
+@example(case=(np.arange(6.0).reshape(2, 3), [0, 3], -1))  # an empty piece
+def test_split_matches_torch(case):
+    x, sizes, dim = case
+    assert_matches_torch(
+        lambda t: joined(t.split(sizes, dim)),
+        lambda t: joined(t.split(sizes, dim)),
+        x,
+        name=f"split({sizes}, {dim})",
+    )
+    ours, theirs = mg.split(mg.tensor(x), sizes, dim), torch.split(torch.tensor(x), sizes, dim)
+    assert [p.shape for p in ours] == [p.shape for p in theirs]
+
+
+@given(case=split_cases(), chunks=st.integers(1, 6))
+@example(case=(np.arange(5.0), 1, 0), chunks=4)  # torch gives 3 chunks of 2, 2, 1, not 4
+def test_chunk_matches_torch(case, chunks):
+    x, _, dim = case
+    assert_matches_torch(
+        lambda t: joined(t.chunk(chunks, dim)),
+        lambda t: joined(t.chunk(chunks, dim)),
+        x,
+        name=f"chunk({chunks}, {dim})",
+    )
+    ours, theirs = mg.chunk(mg.tensor(x), chunks, dim), torch.chunk(torch.tensor(x), chunks, dim)
+    assert [p.shape for p in ours] == [p.shape for p in theirs]
+
+
+@given(case=split_cases())
+def test_unbind_narrow_and_select_match_torch(case):
+    x, _, dim = case
+    side = x.shape[dim]
+    start, length = side // 3, side - side // 3 - side // 4
+    unbind = lambda t: joined(t.unbind(dim))  # noqa: E731
+    assert_matches_torch(unbind, unbind, x, name=f"unbind({dim})")
+    for begin in (start, start - side):  # a negative start counts from the end
+        narrow = same_on_both("narrow", dim, begin, length)
+        assert_matches_torch(narrow, narrow, x, name=f"narrow({dim}, {begin}, {length})")
+    for index in (0, -1):
+        select = same_on_both("select", dim, index)
+        assert_matches_torch(select, select, x, name=f"select({dim}, {index})")
+
+
+@given(case=split_cases(shapes=mst.small_shapes))
+def test_split_and_unbind_pass_gradcheck(case):
+    x, sizes, dim = case
+    gradcheck(lambda t: joined(t.split(sizes, dim)), x, name=f"split({sizes}, {dim})")
+    gradcheck(lambda t: joined(t.unbind(dim)), x, name=f"unbind({dim})")
+
+
+def test_narrow_and_select_out_of_range_fail_as_in_torch():
+    x = mg.ones(2, 3)
+    for call in (lambda t: t.narrow(1, 2, 2), lambda t: t.select(1, 3), lambda t: t.unbind(2)):
+        with pytest.raises((IndexError, RuntimeError)):
+            call(x)
+        with pytest.raises((IndexError, RuntimeError)):
+            call(torch.ones(2, 3))
+
+
+# ---- flatten, and shapes of others -----------------------------------------------------------
+
+
+@given(x=mst.float_arrays(mst.shapes(min_rank=1)), data=st.data())
+def test_flatten_matches_torch(x, data):
+    start = data.draw(st.integers(-x.ndim, x.ndim - 1), label="start")
+    end = data.draw(st.integers(start % x.ndim, x.ndim - 1), label="end")
+    assert_matches_torch(
+        lambda t: mg.flatten(t, start, end),
+        lambda t: torch.flatten(t, start, end),
+        x,
+        name=f"flatten({start}, {end})",
+    )
+
+
+def test_view_reshape_expand_and_type_as_take_the_other_tensors_shape_or_dtype():
+    x = mg.arange(6.0, requires_grad=True)
+    other = mg.zeros(2, 3, dtype=mg.float64)
+    assert x.view_as(other).shape == x.reshape_as(other).shape == (2, 3)
+    assert mg.ones(1, 3).expand_as(other).shape == (2, 3)
+    assert x.type_as(other).dtype == mg.float64
+    (x.view_as(other).type_as(other) * 2).sum().backward()
+    assert x.grad.tolist() == [2.0] * 6

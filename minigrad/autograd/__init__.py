@@ -6,6 +6,7 @@
 
 from typing import Any
 
+from ..errors import missing_name_getattr as _missing_name_getattr
 from .anomaly_mode import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 
@@ -19,7 +20,10 @@ def __getattr__(name: str) -> Any:
         from importlib import import_module
 
         return getattr(import_module(f"{__name__}.{_LATER[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return _missing(name)  # a torch.autograd name minigrad lacks says so (errors.py)
+
+
+_missing = _missing_name_getattr(__name__, "torch.autograd")
 
 
 __all__ = [

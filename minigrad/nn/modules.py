@@ -37,7 +37,7 @@ class Parameter(Tensor):
     def __init__(
         self, data: Tensor | torch.Tensor, requires_grad: bool = True, name: str | None = None
     ) -> None:
-        super().__init__(data._data if isinstance(data, Tensor) else data, requires_grad, name)
+        super().__init__(data, requires_grad=requires_grad, name=name)
 
     def __repr__(self) -> str:
         return f"Parameter containing:\n{super().__repr__()}"

@@ -1,10 +1,12 @@
 """Every differentiable op: one small class each, forward and backward side by side.
 
 arithmetic.py   + - * / unary - ** maximum minimum where
-unary.py        exp log sigmoid tanh relu clamp_min abs
-reductions.py   sum mean max logsumexp log_softmax nll_loss
+unary.py        exp log sigmoid tanh relu clamp_min abs sin cos sqrt rsqrt log10 log1p expm1
+                softplus clamp
+reductions.py   sum mean var std norm max logsumexp softmax log_softmax cumsum nll_loss
 matmul.py       @
-shape.py        reshape transpose permute unsqueeze squeeze expand indexing cat stack
+shape.py        reshape transpose permute unsqueeze squeeze expand indexing gather repeat cat
+                stack
 conversion.py   .to(dtype or device), clone
 assign.py       what in-place changes record: x[key] = v, copy_/fill_/zero_, a write through a view
 """
@@ -13,24 +15,73 @@ from .arithmetic import Add, Div, Maximum, Minimum, Mul, Neg, Pow, Sub, Where
 from .assign import Copy, CopySlices, SetItem
 from .conversion import Clone, To
 from .matmul import Linear, MatMul
-from .reductions import LogSoftmax, LogSumExp, Max, MaxAlongDim, Mean, NLLLoss, Sum
-from .shape import Cat, Expand, Index, Permute, Reshape, Squeeze, Stack, Transpose, Unsqueeze
-from .unary import Abs, ClampMin, Exp, Log, ReLU, Sigmoid, Tanh
+from .reductions import (
+    CumSum,
+    LogSoftmax,
+    LogSumExp,
+    Max,
+    MaxAlongDim,
+    Mean,
+    NLLLoss,
+    Norm,
+    Softmax,
+    Std,
+    Sum,
+    Var,
+)
+from .shape import (
+    Cat,
+    Expand,
+    Gather,
+    Index,
+    Permute,
+    Repeat,
+    Reshape,
+    Squeeze,
+    Stack,
+    Transpose,
+    Unsqueeze,
+)
+from .unary import (
+    Abs,
+    Clamp,
+    ClampMin,
+    Cos,
+    Exp,
+    Expm1,
+    Log,
+    Log1p,
+    Log10,
+    ReLU,
+    Rsqrt,
+    Sigmoid,
+    Sin,
+    Softplus,
+    Sqrt,
+    Tanh,
+)
 
 __all__ = [
     "Abs",
     "Add",
     "Cat",
+    "Clamp",
     "ClampMin",
     "Clone",
     "Copy",
     "CopySlices",
+    "Cos",
+    "CumSum",
     "Div",
     "Exp",
     "Expand",
+    "Expm1",
+    "Gather",
     "Index",
     "Linear",
     "Log",
+    "Log10",
+    "Log1p",
     "LogSoftmax",
     "LogSumExp",
     "MatMul",
@@ -42,19 +93,28 @@ __all__ = [
     "Mul",
     "Neg",
     "NLLLoss",
+    "Norm",
     "Permute",
     "Pow",
     "ReLU",
+    "Repeat",
     "Reshape",
+    "Rsqrt",
     "SetItem",
     "Sigmoid",
+    "Sin",
+    "Softmax",
+    "Softplus",
+    "Sqrt",
     "Squeeze",
     "Stack",
+    "Std",
     "Sub",
     "Sum",
     "Tanh",
     "To",
     "Transpose",
     "Unsqueeze",
+    "Var",
     "Where",
 ]

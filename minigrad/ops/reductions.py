@@ -1,4 +1,5 @@
-"""Reductions: sum, mean, max, logsumexp, and log_softmax (a reduction in disguise).
+"""Reductions: sum, mean, var, std, norm, max, logsumexp; and softmax, log_softmax and cumsum
+(reductions in disguise).
 
 A reduction's backward must undo the shrinking: put back the reduced dims (`keepdim`), then
 expand the gradient over them, since every reduced element contributed to the output.
@@ -6,6 +7,7 @@ expand the gradient over them, since every reduced element contributed to the ou
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -31,14 +33,21 @@ def restore_reduced_dims(
 
 
 class Sum(Function):
-    """out = sum of x over dim.   dout/dx_i = 1 for every summed x_i."""
+    """out = sum of x over dim.   dout/dx_i = 1 for every summed x_i.
+
+    With `dtype`, x is converted first (as in torch); the engine converts the gradient back.
+    """
 
     @staticmethod
     def forward(
-        ctx: Context, x: torch.Tensor, dim: Dims = None, keepdim: bool = False
+        ctx: Context,
+        x: torch.Tensor,
+        dim: Dims = None,
+        keepdim: bool = False,
+        dtype: torch.dtype | None = None,
     ) -> torch.Tensor:
         ctx.shape, ctx.dim, ctx.keepdim = x.shape, dim, keepdim
-        return x.sum(dim=dim, keepdim=keepdim)
+        return x.sum(dim=dim, keepdim=keepdim, dtype=dtype)
 
     @staticmethod
     def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
@@ -46,13 +55,20 @@ class Sum(Function):
 
 
 class Mean(Function):
-    """out = sum of x over dim / n.   dout/dx_i = 1/n, n the number of averaged elements."""
+    """out = sum of x over dim / n.   dout/dx_i = 1/n, n the number of averaged elements.
+
+    With `dtype`, x is converted first (as in torch); the engine converts the gradient back.
+    """
 
     @staticmethod
     def forward(
-        ctx: Context, x: torch.Tensor, dim: Dims = None, keepdim: bool = False
+        ctx: Context,
+        x: torch.Tensor,
+        dim: Dims = None,
+        keepdim: bool = False,
+        dtype: torch.dtype | None = None,
     ) -> torch.Tensor:
-        out = x.mean(dim=dim, keepdim=keepdim)
+        out = x.mean(dim=dim, keepdim=keepdim, dtype=dtype)
         ctx.shape, ctx.dim, ctx.keepdim = x.shape, dim, keepdim
         ctx.n = x.numel() // max(out.numel(), 1)
         return out
@@ -60,6 +76,133 @@ class Mean(Function):
     @staticmethod
     def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
         return restore_reduced_dims(grad / ctx.n, ctx.shape, ctx.dim, ctx.keepdim)
+
+
+def _variance_backward(
+    grad: torch.Tensor, x: torch.Tensor, dim: Dims, keepdim: bool, dof: float
+) -> torch.Tensor:
+    """dvar/dx_i = 2 (x_i - mean) / dof, times the incoming gradient (restored to x's shape).
+
+    dof = n - correction <= 0 leaves the variance undefined (torch warns, and returns inf or
+    NaN). The gradient then follows torch's: inf, NaN at the mean, for a reduction over all
+    of x; the same formula (2 / 0 = inf) along dims.
+    """
+    grad = restore_reduced_dims(grad, x.shape, dim, keepdim)
+    everything = dim is None or x.ndim == 0
+    mean = x.mean() if everything else x.mean(dim=dim, keepdim=True)
+    if everything and dof <= 0:
+        return grad * torch.where(x == mean, torch.nan, torch.inf)
+    return (2.0 / dof if dof != 0 else math.inf) * grad * (x - mean)
+
+
+def _reduced_count(x: torch.Tensor, out: torch.Tensor) -> int:
+    """How many elements of x went into each element of out."""
+    return x.numel() // max(out.numel(), 1)
+
+
+class Var(Function):
+    """out = sum of (x_i - mean)^2 over dim / (n - correction): the variance.
+
+    correction=1 (the default, torch's `unbiased=True`) gives the sample variance, 0 the
+    population variance.   dout/dx_i = 2 (x_i - mean) / (n - correction): the mean's own
+    dependence on x_i cancels, since the deviations sum to zero.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Context, x: torch.Tensor, dim: Dims, correction: float, keepdim: bool
+    ) -> torch.Tensor:
+        out = torch.var(x, dim=dim, correction=correction, keepdim=keepdim)
+        ctx.save_for_backward(x)
+        ctx.dim, ctx.keepdim = dim, keepdim
+        ctx.dof = _reduced_count(x, out) - correction
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors
+        return _variance_backward(grad, x, ctx.dim, ctx.keepdim, ctx.dof)
+
+
+class Std(Function):
+    """out = sqrt(var(x)): the standard deviation.
+
+    By the chain rule, dout/dx = dvar/dx / (2 out): var's backward of grad / (2 out). Where
+    out = 0 (all values equal) torch takes 0 for that factor instead of 1/0, and so does
+    minigrad: the gradient there is 0, not NaN.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Context, x: torch.Tensor, dim: Dims, correction: float, keepdim: bool
+    ) -> torch.Tensor:
+        out = torch.std(x, dim=dim, correction=correction, keepdim=keepdim)
+        ctx.save_for_backward(x, out)
+        ctx.dim, ctx.keepdim = dim, keepdim
+        ctx.dof = _reduced_count(x, out) - correction
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        x, out = ctx.saved_tensors
+        grad_var = (grad / (2 * out)).masked_fill(out == 0, 0)
+        return _variance_backward(grad_var, x, ctx.dim, ctx.keepdim, ctx.dof)
+
+
+class Norm(Function):
+    """out = (sum of |x_i|^p over dim)^(1/p): the p-norm (p = 2: the Euclidean length).
+
+    dout/dx_i = sign(x_i) |x_i|^(p-1) / out^(p-1)   (p = 2: x_i / out;  p = 1: sign(x_i)).
+    p = inf (the largest |x_i|) and -inf (the smallest): sign(x_i) at that element, shared
+    evenly between ties. p = 0 (the count of nonzero elements) is flat: no gradient.
+    At out = 0 (x all zeros) there is no slope; torch takes the subgradient 0, and so does
+    minigrad. For p < 1 the gradient is 0 where x_i = 0 too (torch's choice again).
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor, p: float, dim: Dims, keepdim: bool) -> torch.Tensor:
+        out = torch.linalg.vector_norm(x, ord=p, dim=dim, keepdim=keepdim)
+        ctx.save_for_backward(x, out)
+        ctx.p, ctx.dim, ctx.keepdim = p, dim, keepdim
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor | None:
+        x, out = ctx.saved_tensors
+        p = ctx.p
+        grad = restore_reduced_dims(grad, x.shape, ctx.dim, ctx.keepdim)
+        out = restore_reduced_dims(out, x.shape, ctx.dim, ctx.keepdim)
+        if p == 0:  # flat: torch gives no gradient at all, and None says so to the engine
+            return None
+        if math.isinf(p):
+            at_extreme = x.abs() == out
+            dims = tuple(range(x.ndim)) if ctx.dim is None else ctx.dim
+            ties = at_extreme.sum(dim=dims, keepdim=True) if x.ndim else at_extreme
+            return torch.sign(x) * at_extreme * grad / ties
+        scaled_x = (torch.sign(x) * x.abs() ** (p - 1)).masked_fill(x == 0, 0)
+        scale = (grad / out ** (p - 1)).masked_fill(out == 0, 0)
+        return scaled_x * scale
+
+
+class CumSum(Function):
+    """out_i = x_1 + ... + x_i along dim: running totals.
+
+    x_j counts in every total from j on, so dL/dx_j = g_j + g_(j+1) + ... + g_n: the running
+    totals of the gradient taken from the other end (flip, cumsum, flip back).
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Context, x: torch.Tensor, dim: int, dtype: torch.dtype | None = None
+    ) -> torch.Tensor:
+        ctx.dim = dim
+        return torch.cumsum(x, dim, dtype=dtype)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        if grad.ndim == 0:  # a 0-d tensor is its own running total
+            return grad
+        return grad.flip(ctx.dim).cumsum(ctx.dim).flip(ctx.dim)
 
 
 class Max(Function):
@@ -125,6 +268,26 @@ class LogSumExp(Function):
         grad = restore_reduced_dims(grad, x.shape, ctx.dim, ctx.keepdim)
         out = restore_reduced_dims(out, x.shape, ctx.dim, ctx.keepdim)
         return grad * torch.exp(x - out)
+
+
+class Softmax(Function):
+    """s = e^x / sum(e^x) along dim: probabilities that sum to 1.
+
+    ds_i/dx_j = s_i ([i == j] - s_j), so the gradient is s * (g - sum(g * s)), reusing the
+    saved output.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor, dim: int) -> torch.Tensor:
+        s = torch.softmax(x, dim=dim)
+        ctx.save_for_backward(s)
+        ctx.dim = dim
+        return s
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        (s,) = ctx.saved_tensors
+        return s * (grad - (grad * s).sum(dim=ctx.dim, keepdim=True))
 
 
 class LogSoftmax(Function):

@@ -149,6 +149,64 @@ class Index(Function):
         return grad_x
 
 
+class Gather(Function):
+    """out[i][j] = x[index[i][j]][j] for dim 0 (x[i][index[i][j]] for dim 1, and so on): along
+    dim, each output element picks the x element that `index` names.
+
+    The gradient of each output element goes back to the element it picked; elements picked
+    several times add up their gradients (scatter_add), and those never picked get 0.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor, dim: int, index: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(index)
+        ctx.shape, ctx.dim = x.shape, dim
+        return x.gather(dim, index)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> tuple:
+        (index,) = ctx.saved_tensors
+        grad_x = torch.zeros(ctx.shape, dtype=grad.dtype, device=grad.device)
+        return grad_x.scatter_add_(ctx.dim, index, grad), None, None
+
+    @staticmethod
+    def explain_failure(x: Any, dim: int, index: Any) -> str | None:
+        return (
+            f"gather(dim={dim}) of x {shape_str(x.shape)} with an index of shape "
+            f"{shape_str(index.shape)} (dtype {index.dtype}): the index must be int64 with "
+            f"as many dims as x, each no larger than x's except along dim, and its values "
+            f"in [0, {x.shape[dim] if x.ndim else 1})."
+        )
+
+
+class Repeat(Function):
+    """out = x tiled: x.repeat(2, 3) stacks 2 copies of x down and 3 across.
+
+    Each x element appears once in each copy, so its gradient is the sum of the gradients of
+    its copies: view the gradient as (copies along dim 0, x's dim 0, copies along dim 1, ...)
+    and sum over the copies.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor, repeats: tuple[int, ...]) -> torch.Tensor:
+        ctx.shape, ctx.repeats = x.shape, repeats
+        return x.repeat(repeats)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        sides = (1,) * (len(ctx.repeats) - len(ctx.shape)) + tuple(ctx.shape)  # new dims: 1
+        interleaved = [n for pair in zip(ctx.repeats, sides) for n in pair]
+        copies = tuple(range(0, len(interleaved), 2))
+        return grad.reshape(interleaved).sum(dim=copies).reshape(ctx.shape)
+
+    @staticmethod
+    def explain_failure(x: Any, repeats: tuple[int, ...]) -> str | None:
+        return (
+            f"repeat{tuple(repeats)} of a tensor of shape {shape_str(x.shape)}: give one count "
+            f"per dim ({x.ndim} of them), or more to add leading dims, never fewer."
+        )
+
+
 class Cat(Function):
     """out = the tensors joined along an existing dim.   grad: cut back into their pieces."""
 

@@ -1,11 +1,16 @@
-"""Elementwise functions of one tensor. Where the derivative is a function of the output
-(sigmoid, tanh, exp), backward reuses the saved output instead of recomputing it."""
+"""Elementwise functions of one tensor (and clamp, whose bounds may be tensors too). Where the
+derivative is a function of the output (sigmoid, tanh, exp, sqrt), backward reuses the saved
+output instead of recomputing it."""
 
 from __future__ import annotations
 
+import math
+
 import torch
 
-from ..autograd.function import Context, Function
+from ..autograd.function import BroadcastingFunction, Context, Function
+
+Bound = float | torch.Tensor | None
 
 
 class Exp(Function):
@@ -110,3 +115,169 @@ class Abs(Function):
     def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
         (x,) = ctx.saved_tensors
         return grad * torch.sign(x)
+
+
+class Sin(Function):
+    """out = sin x.   dout/dx = cos x."""
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        return torch.sin(x)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors
+        return grad * torch.cos(x)
+
+
+class Cos(Function):
+    """out = cos x.   dout/dx = -sin x."""
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        return torch.cos(x)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors
+        return -grad * torch.sin(x)
+
+
+class Sqrt(Function):
+    """out = sqrt(x).   dout/dx = 1 / (2 sqrt(x)) = 1 / (2 out).
+
+    At x = 0 the slope is infinite: the gradient is inf (NaN where the incoming one is 0), as in
+    torch.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor) -> torch.Tensor:
+        out = torch.sqrt(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        (out,) = ctx.saved_tensors
+        return grad / (2 * out)
+
+
+class Rsqrt(Function):
+    """out = 1 / sqrt(x) = x^(-1/2).   dout/dx = -1/2 x^(-3/2) = -out^3 / 2."""
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor) -> torch.Tensor:
+        out = torch.rsqrt(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        (out,) = ctx.saved_tensors
+        return -0.5 * grad * out**3
+
+
+class Log10(Function):
+    """out = log10 x = ln x / ln 10.   dout/dx = 1 / (x ln 10)."""
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        return torch.log10(x)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors
+        return grad / (x * math.log(10))
+
+
+class Log1p(Function):
+    """out = ln(1 + x), accurate for x near 0.   dout/dx = 1 / (1 + x)."""
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        return torch.log1p(x)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors
+        return grad / (1 + x)
+
+
+class Expm1(Function):
+    """out = e^x - 1, accurate for x near 0.   dout/dx = e^x = out + 1."""
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor) -> torch.Tensor:
+        out = torch.expm1(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        (out,) = ctx.saved_tensors
+        return grad * (out + 1)
+
+
+class Softplus(Function):
+    """out = log(1 + e^(beta x)) / beta, a smooth relu.   dout/dx = sigmoid(beta x).
+
+    As in torch, where beta x > threshold the output is x itself (log(1 + e^z) = z to within
+    e^-z there), and so its gradient is exactly 1.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Context, x: torch.Tensor, beta: float = 1.0, threshold: float = 20.0
+    ) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        ctx.beta, ctx.threshold = beta, threshold
+        return torch.nn.functional.softplus(x, beta=beta, threshold=threshold)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors
+        z = ctx.beta * x
+        return torch.where(z > ctx.threshold, grad, grad * torch.sigmoid(z))
+
+
+class Clamp(BroadcastingFunction):
+    """out = x kept within [min, max] (either bound may be None), bounds numbers or tensors.
+
+    dout/dx = 1 where min <= x <= max, else 0: at a bound itself the gradient goes to x, as in
+    torch. Tensor bounds get the rest: dout/dmin = 1 where x < min, dout/dmax = 1 where x > max.
+    If min > max somewhere, out is max there, and only max gets the gradient (torch's rule).
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Context,
+        x: torch.Tensor,
+        min: Bound = None,
+        max: Bound = None,  # noqa: A002
+    ) -> torch.Tensor:
+        ctx.save_for_backward(x, min, max)
+        return torch.clamp(x, min, max)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> tuple:
+        x, low, high = ctx.saved_tensors
+        _, low_needs, high_needs = ctx.needs_input_grad
+        zero = torch.zeros((), dtype=grad.dtype, device=grad.device)
+        inside = torch.ones_like(x, dtype=torch.bool)
+        if low is not None:
+            inside = inside & (x >= low)
+        if high is not None:
+            inside = inside & (x <= high)
+        grad_x = torch.where(inside, grad, zero)
+        grad_low = grad_high = None
+        if low_needs:
+            below = (x < low) if high is None else (x < low) & (low < high)
+            grad_low = torch.where(below, grad, zero)
+        if high_needs:
+            above = (x > high) if low is None else (x > high) | (high < low)
+            grad_high = torch.where(above, grad, zero)
+        return grad_x, grad_low, grad_high

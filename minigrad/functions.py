@@ -1,0 +1,155 @@
+"""torch's functions of tensors: `minigrad.sin(x)` is `x.sin()`, `minigrad.sum(x, 1)` is `x.sum(1)`.
+
+torch spells most ops both ways. minigrad writes each one once, as a Tensor method that calls
+its op, and makes the function form here by forwarding to the method, so the two cannot
+differ. Below them, the functions that are not methods: cat's other names, var_mean...
+(`where`, `cat` and `stack` live in creation.py, with the other functions that make tensors.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .creation import cat, stack, where
+from .tensor import Tensor
+
+__all__ = ["cat", "stack", "where"]  # and every name defined below (see the end of the file)
+
+
+def _method_as_function(name: str) -> Callable[..., Any]:
+    """The function `name(x, *args, **kwargs)`, which calls `x.name(*args, **kwargs)`."""
+
+    def function(input: Tensor, *args: Any, **kwargs: Any) -> Any:  # noqa: A002 (torch's name)
+        if not isinstance(input, Tensor):
+            raise TypeError(
+                f"minigrad.{name}() takes a minigrad Tensor as its first argument, got "
+                f"{type(input).__name__}. Make one with minigrad.tensor(...)."
+            )
+        return getattr(input, name)(*args, **kwargs)
+
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = f"minigrad.{name}(x, ...) is x.{name}(...): see Tensor.{name}."
+    return function
+
+
+# elementwise
+abs = _method_as_function("abs")  # noqa: A001 (torch's names shadow Python's here, as in torch)
+add = _method_as_function("add")
+clamp = _method_as_function("clamp")
+clamp_min = _method_as_function("clamp_min")
+clip = _method_as_function("clip")
+cos = _method_as_function("cos")
+div = _method_as_function("div")
+exp = _method_as_function("exp")
+expm1 = _method_as_function("expm1")
+log = _method_as_function("log")
+log1p = _method_as_function("log1p")
+log10 = _method_as_function("log10")
+masked_fill = _method_as_function("masked_fill")
+mul = _method_as_function("mul")
+neg = _method_as_function("neg")
+relu = _method_as_function("relu")
+rsqrt = _method_as_function("rsqrt")
+sigmoid = _method_as_function("sigmoid")
+sin = _method_as_function("sin")
+sqrt = _method_as_function("sqrt")
+square = _method_as_function("square")
+sub = _method_as_function("sub")
+tanh = _method_as_function("tanh")
+
+# reductions
+all = _method_as_function("all")  # noqa: A001
+any = _method_as_function("any")  # noqa: A001
+argmax = _method_as_function("argmax")
+argmin = _method_as_function("argmin")
+argsort = _method_as_function("argsort")
+cumsum = _method_as_function("cumsum")
+log_softmax = _method_as_function("log_softmax")
+logsumexp = _method_as_function("logsumexp")
+max = _method_as_function("max")  # noqa: A001
+mean = _method_as_function("mean")
+min = _method_as_function("min")  # noqa: A001
+norm = _method_as_function("norm")
+softmax = _method_as_function("softmax")
+sort = _method_as_function("sort")
+std = _method_as_function("std")
+sum = _method_as_function("sum")  # noqa: A001
+topk = _method_as_function("topk")
+var = _method_as_function("var")
+
+# comparisons and histograms (no gradient)
+allclose = _method_as_function("allclose")
+equal = _method_as_function("equal")
+histogram = _method_as_function("histogram")
+isclose = _method_as_function("isclose")
+
+# shapes
+chunk = _method_as_function("chunk")
+flatten = _method_as_function("flatten")
+gather = _method_as_function("gather")
+narrow = _method_as_function("narrow")
+numel = _method_as_function("numel")
+permute = _method_as_function("permute")
+reshape = _method_as_function("reshape")
+select = _method_as_function("select")
+split = _method_as_function("split")
+squeeze = _method_as_function("squeeze")
+t = _method_as_function("t")
+tile = _method_as_function("tile")
+transpose = _method_as_function("transpose")
+unbind = _method_as_function("unbind")
+unsqueeze = _method_as_function("unsqueeze")
+
+# matrix products
+bmm = _method_as_function("bmm")
+dot = _method_as_function("dot")
+matmul = _method_as_function("matmul")
+mm = _method_as_function("mm")
+mv = _method_as_function("mv")
+
+
+# ---- functions that are not methods ---------------------------------------------------------
+
+
+def is_tensor(obj: Any) -> bool:
+    """Whether obj is a minigrad Tensor."""
+    return isinstance(obj, Tensor)
+
+
+def concat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """torch's other name for cat."""
+    return cat(tensors, dim)
+
+
+def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """torch's NumPy-style name for cat."""
+    return cat(tensors, axis)
+
+
+def var_mean(input: Tensor, *args: Any, **kwargs: Any) -> tuple[Tensor, Tensor]:  # noqa: A002
+    """(x.var(...), x.mean(...)) over the same dims."""
+    variance = input.var(*args, **kwargs)
+    return variance, _mean_like(input, args, kwargs)
+
+
+def std_mean(input: Tensor, *args: Any, **kwargs: Any) -> tuple[Tensor, Tensor]:  # noqa: A002
+    """(x.std(...), x.mean(...)) over the same dims."""
+    deviation = input.std(*args, **kwargs)
+    return deviation, _mean_like(input, args, kwargs)
+
+
+def _mean_like(x: Tensor, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Tensor:
+    """The mean over the dims that var/std arguments name (positional: dim, unbiased, keepdim)."""
+    dim = args[0] if args else kwargs.get("dim")
+    if isinstance(dim, bool):  # var(x, unbiased): no dim
+        dim = None
+    keepdim = args[2] if len(args) > 2 else kwargs.get("keepdim", kwargs.get("keepdims", False))
+    return x.mean(dim, keepdim=keepdim)
+
+
+__all__ += [
+    name
+    for name, value in list(globals().items())
+    if callable(value) and getattr(value, "__module__", None) == __name__ and name[0] != "_"
+]
