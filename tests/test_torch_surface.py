@@ -1,0 +1,389 @@
+"""The torch surface, as code written for torch meets it: `import minigrad as torch`.
+
+Namespaces (autograd.Function, cuda, accelerator, utils.data, the dtypes), creation functions
+with torch's arguments and defaults, `generator=` giving torch's own random numbers, the
+function forms (`minigrad.sin(x)`), missing names that say so, and docs/torch-surface.md, which
+must match the code. (The gradients of the ops are proven in tests/test_ops_*.py.)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import minigrad as mg
+from minigrad import functions, surface
+
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "torch-surface.md"
+
+
+# ---- docs/torch-surface.md --------------------------------------------------------------------
+
+
+def test_the_surface_table_in_the_docs_matches_the_code():
+    expected = surface.surface_table()
+    assert DOCS.read_text() == expected, (
+        "docs/torch-surface.md is out of date with the code: regenerate it with "
+        "`python -m minigrad.surface > docs/torch-surface.md` and commit the result."
+    )
+
+
+def test_the_table_says_not_yet_for_what_is_missing_and_yes_for_what_is_there():
+    table = surface.surface_table()
+    assert "| `sin` | yes | yes |" in table
+    assert "| `linspace` | yes | - |" in table  # torch has no Tensor.linspace
+    missing = _a_torch_function_minigrad_lacks()
+    assert not surface.has(f"torch.{missing}")
+    assert surface.has("torch.nn.functional.cross_entropy")
+    assert surface.has("torch.utils.data.DataLoader")
+
+
+# ---- missing names say so -------------------------------------------------------------------
+
+
+def _a_torch_function_minigrad_lacks() -> str:
+    candidates = ["lgamma", "digamma", "erfinv", "polygamma", "i0", "special_gammaln"]
+    return next(n for n in candidates if hasattr(torch, n) and not hasattr(mg, n))
+
+
+def test_a_torch_function_minigrad_lacks_says_how_to_add_it():
+    name = _a_torch_function_minigrad_lacks()
+    with pytest.raises(AttributeError) as error:
+        getattr(mg, name)
+    message = str(error.value)
+    assert f"torch.{name} exists, but minigrad does not have it yet" in message
+    assert "Prove an op of your own" in message
+    assert "docs/torch-surface.md" in message
+    assert error.value.name == name
+
+
+def test_a_tensor_method_minigrad_lacks_says_so():
+    name = next(n for n in ["lgamma", "digamma", "erfinv", "i0"] if not hasattr(mg.Tensor, n))
+    with pytest.raises(AttributeError, match=f"torch.Tensor.{name} exists, but minigrad.Tensor"):
+        getattr(mg.tensor([1.0]), name)()
+
+
+def test_a_missing_in_place_method_points_at_its_out_of_place_twin():
+    name = next(
+        n
+        for n in sorted(dir(torch.Tensor))
+        if n.endswith("_") and not n.startswith("_") and not hasattr(mg.Tensor, n)
+        if hasattr(mg.Tensor, n[:-1])
+    )
+    with pytest.raises(AttributeError, match=rf"write x = x\.{name[:-1]}\(\.\.\.\) instead"):
+        getattr(mg.tensor([1.0]), name)
+
+
+def test_missing_layers_and_functions_of_nn_say_so():
+    layer = next(n for n in ["Transformer", "GRU", "LSTM"] if not hasattr(mg.nn, n))
+    with pytest.raises(AttributeError, match=f"torch.nn.{layer} exists.*subclass minigrad.nn"):
+        getattr(mg.nn, layer)
+    function = next(n for n in ["ctc_loss", "grid_sample"] if not hasattr(mg.nn.functional, n))
+    with pytest.raises(AttributeError, match=f"torch.nn.functional.{function} exists"):
+        getattr(mg.nn.functional, function)
+
+
+def test_names_that_torch_lacks_too_fail_plainly():
+    for owner, name in [(mg, "no_such_thing"), (mg.tensor(1.0), "no_such_thing"), (mg.nn, "x")]:
+        with pytest.raises(AttributeError, match="and neither has torch") as error:
+            getattr(owner, name)
+        assert error.value.name == name
+    assert not hasattr(mg.tensor(1.0), "__array_interface__")  # probes still get False
+    assert not hasattr(mg.tensor(1.0), "_version")
+
+
+def test_minigrads_own_submodules_load_on_first_use():
+    assert mg.testing.gradcheck is not None  # not imported by `import minigrad`, as in torch
+    assert mg.utils.data.DataLoader is mg.data.DataLoader
+
+
+# ---- namespaces ---------------------------------------------------------------------------
+
+
+def test_autograd_function_is_the_op_base_class_itself():
+    assert mg.autograd.Function is mg.Function
+    assert mg.autograd.no_grad is mg.no_grad
+
+    class Cube(mg.autograd.Function):  # a torch-style custom Function, unchanged
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x**3
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            return grad * 3 * x**2
+
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    Cube.apply(x).sum().backward()
+    assert x.grad.tolist() == [3.0, 12.0]
+
+
+def test_cuda_and_accelerator_answer_as_torch_does():
+    assert mg.cuda.is_available() == torch.cuda.is_available()
+    assert mg.cuda.device_count() == torch.cuda.device_count()
+    assert mg.accelerator.is_available() == torch.accelerator.is_available()
+    assert mg.accelerator.current_accelerator() == torch.accelerator.current_accelerator()
+    mg.cuda.manual_seed(0)
+    mg.cuda.manual_seed_all(0)
+    if mg.cuda.is_available():
+        mg.cuda.synchronize()
+        assert mg.cuda.current_device() == torch.cuda.current_device()
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["bfloat16", "float16", "half", "float", "float32", "double", "int8", "int16", "short", "int"]
+    + ["int32", "long", "int64", "uint8", "bool", "complex64", "cfloat", "complex128"],
+)
+def test_torchs_dtypes_are_there_under_their_names(name):
+    assert getattr(mg, name) is getattr(torch, name)
+
+
+def test_default_dtype_is_torchs():
+    assert mg.get_default_dtype() == torch.float32
+    mg.set_default_dtype(torch.float64)
+    try:
+        assert mg.tensor([1.5]).dtype == mg.Tensor([1.5]).dtype == mg.zeros(1).dtype == mg.float64
+    finally:
+        mg.set_default_dtype(torch.float32)
+
+
+def test_is_tensor_and_numel():
+    x = mg.zeros(2, 3)
+    assert mg.is_tensor(x) and not mg.is_tensor(torch.zeros(1)) and not mg.is_tensor([1])
+    assert mg.numel(x) == x.nelement() == 6
+
+
+# ---- Tensor(...) as torch.Tensor(...) --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [([-4.0],), ([[1, 2], [3, 4]],), (2, 3), (), ((2.0, 3.0),), (np.array([1.0, 2.0]),)],
+    ids=["floats", "ints", "sizes", "empty", "tuple", "numpy"],
+)
+def test_tensor_class_builds_what_torch_tensor_builds(args):
+    ours, theirs = mg.Tensor(*args), torch.Tensor(*args)
+    assert isinstance(ours, mg.Tensor)
+    assert ours.dtype == theirs.dtype == torch.float32
+    assert ours.shape == theirs.shape
+    if args and not isinstance(args[0], int):  # Tensor(2, 3) is uninitialised memory
+        assert ours.tolist() == theirs.tolist()
+
+
+def test_tensor_class_wraps_a_tensor_without_copying():
+    data = torch.tensor([1, 2])
+    ours = mg.Tensor(data)
+    assert ours._data is data and ours.dtype == torch.int64  # torch.Tensor(t) aliases t too
+    again = mg.Tensor(ours)
+    again[0] = 7
+    assert ours.tolist() == [7, 2]
+
+
+def test_tensor_class_with_a_number_says_what_it_takes():
+    with pytest.raises(TypeError, match=r"sizes \(Tensor\(2, 3\)\).*minigrad.tensor\(data\)"):
+        mg.Tensor(2.5)
+
+
+def test_micrograds_way_of_making_a_leaf_works():
+    x = mg.Tensor([-4.0]).double()
+    x.requires_grad = True
+    z = 2 * x + 2 + x
+    y = (z * z).relu() + z * x
+    y.backward()
+    assert x.grad.item() == torch.autograd.grad(*_micrograd_torch())[0].item()
+
+
+def _micrograd_torch():
+    x = torch.Tensor([-4.0]).double().requires_grad_()
+    z = 2 * x + 2 + x
+    return ((z * z).relu() + z * x), x
+
+
+# ---- creation functions -----------------------------------------------------------------
+
+
+CREATIONS = {
+    "linspace": lambda lib: lib.linspace(-3.0, 3.0, 7),
+    "linspace(dtype)": lambda lib: lib.linspace(0, 1, 5, dtype=lib.float64),
+    "logspace": lambda lib: lib.logspace(0, 2, 3),
+    "arange": lambda lib: lib.arange(5),
+    "arange(start, end, step)": lambda lib: lib.arange(1, 2, 0.25),
+    "arange(end=)": lambda lib: lib.arange(start=2, end=6),
+    "full": lambda lib: lib.full((2, 3), 1.5),
+    "full(int)": lambda lib: lib.full((2,), 7),
+    "full(())": lambda lib: lib.full((), -1.0, dtype=lib.float64),
+    "eye": lambda lib: lib.eye(3),
+    "eye(n, m)": lambda lib: lib.eye(2, 4, dtype=lib.int64),
+    "zeros(size=)": lambda lib: lib.zeros(size=(2, 1)),
+    "ones((2, 3))": lambda lib: lib.ones((2, 3)),
+    "empty.shape": lambda lib: lib.zeros(lib.empty(2, 3).shape),
+    "zeros_like(dtype)": lambda lib: lib.zeros_like(lib.ones(2, 2), dtype=lib.int32),
+    "ones_like": lambda lib: lib.ones_like(lib.zeros(3, dtype=lib.float64)),
+    "full_like": lambda lib: lib.full_like(lib.zeros(2, dtype=lib.int64), 3),
+    "empty_like.shape": lambda lib: lib.zeros(lib.empty_like(lib.ones(2, 5)).shape),
+}
+
+
+@pytest.mark.parametrize("name", CREATIONS)
+def test_creation_functions_match_torch(name):
+    ours, theirs = CREATIONS[name](mg), CREATIONS[name](torch)
+    assert isinstance(ours, mg.Tensor)
+    assert ours.dtype == theirs.dtype
+    assert ours.shape == theirs.shape
+    assert ours.tolist() == theirs.tolist()
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda lib: lib.linspace(0, 1, 3, requires_grad=True),
+        lambda lib: lib.arange(3.0, requires_grad=True),
+        lambda lib: lib.full((2,), 0.5, requires_grad=True),
+        lambda lib: lib.eye(2, requires_grad=True),
+        lambda lib: lib.zeros_like(lib.ones(2), requires_grad=True),
+        lambda lib: lib.randn_like(lib.ones(2), requires_grad=True),
+        lambda lib: lib.empty(2, requires_grad=True),
+    ],
+)
+def test_creation_functions_take_requires_grad(make):
+    ours = make(mg)
+    assert ours.requires_grad and ours.is_leaf
+    assert make(torch).requires_grad
+
+
+def test_like_functions_keep_their_inputs_device_and_dtype(device):
+    x = mg.ones(2, 3, dtype=mg.float64, device=device)
+    for like in (mg.zeros_like, mg.ones_like, mg.empty_like, mg.rand_like, mg.randn_like):
+        out = like(x)
+        assert out.device == x.device and out.dtype == mg.float64 and out.shape == (2, 3)
+    assert mg.full_like(x, 2).device == x.device
+
+
+def test_from_numpy_shares_memory_as_in_torch():
+    array = np.ones(3, dtype=np.float32)
+    x = mg.from_numpy(array)
+    array[0] = 5.0
+    assert x.tolist() == [5.0, 1.0, 1.0]
+    assert x.dtype == torch.float32 and x.device.type == "cpu"
+
+
+# ---- random numbers: generator= gives torch's own numbers ----------------------------------
+
+RANDOM = {
+    "randn": lambda lib, g: lib.randn(3, 2, generator=g),
+    "randn(size=)": lambda lib, g: lib.randn(size=(4,), generator=g),
+    "rand": lambda lib, g: lib.rand((2, 2), generator=g, dtype=lib.float64),
+    "randint(high, size)": lambda lib, g: lib.randint(10, (5,), generator=g),
+    "randint(low, high, size)": lambda lib, g: lib.randint(-3, 3, size=(2, 3), generator=g),
+    "randperm": lambda lib, g: lib.randperm(6, generator=g),
+    "normal": lambda lib, g: lib.normal(2.0, 0.5, (3,), generator=g),
+    "rand_like": lambda lib, g: lib.rand_like(lib.zeros(3), generator=g),
+    "randn_like": lambda lib, g: lib.randn_like(lib.zeros(2), generator=g),
+    "multinomial": lambda lib, g: lib.multinomial(
+        lib.tensor([0.1, 0.5, 0.4]), 5, replacement=True, generator=g
+    ),
+    "x.multinomial": lambda lib, g: lib.tensor([[1.0, 2.0], [3.0, 0.0]]).multinomial(
+        1, generator=g
+    ),
+    "normal_": lambda lib, g: lib.zeros(3).normal_(1.0, 2.0, generator=g),
+    "uniform_": lambda lib, g: lib.zeros(2, 2).uniform_(-1.0, 1.0, generator=g),
+}
+
+
+@pytest.mark.parametrize("name", RANDOM)
+def test_random_functions_with_a_generator_draw_torchs_numbers(name):
+    ours = RANDOM[name](mg, mg.Generator().manual_seed(2147483647))
+    theirs = RANDOM[name](torch, torch.Generator().manual_seed(2147483647))
+    assert isinstance(ours, mg.Tensor)
+    assert ours.dtype == theirs.dtype
+    assert ours.tolist() == theirs.tolist()
+
+
+def test_a_cpu_generator_gives_the_cpus_numbers_on_any_device(device):
+    ours = mg.randn(4, generator=mg.Generator().manual_seed(0), device=device)
+    assert ours.device.type == device
+    assert ours.tolist() == torch.randn(4, generator=torch.Generator().manual_seed(0)).tolist()
+    x = mg.zeros(3, device=device).normal_(generator=mg.Generator().manual_seed(1))
+    assert x.tolist() == torch.zeros(3).normal_(generator=torch.Generator().manual_seed(1)).tolist()
+
+
+def test_the_global_seed_repeats_the_numbers_as_in_torch():
+    mg.manual_seed(3)
+    ours = [mg.rand(2, device="cpu").tolist(), mg.randint(0, 5, (3,), device="cpu").tolist()]
+    torch.manual_seed(3)
+    assert ours == [torch.rand(2).tolist(), torch.randint(0, 5, (3,)).tolist()]
+
+
+def test_randint_with_a_bad_size_says_how_to_call_it():
+    with pytest.raises(TypeError, match=r"randint\(0, 10, size=\(3,\)\)"):
+        mg.randint(0, 10, 3)
+
+
+def test_random_fills_refuse_a_tensor_in_the_graph():
+    w = mg.zeros(3, requires_grad=True)
+    with pytest.raises(mg.GradientError, match="in-place normal_"):
+        w.normal_()
+    with mg.no_grad():
+        w.uniform_(0.0, 1.0)
+    assert ((w._data >= 0) & (w._data < 1)).all()
+
+
+# ---- function forms ------------------------------------------------------------------------
+
+
+def test_every_function_form_is_its_method():
+    x = mg.tensor([[0.5, 1.5, 2.5], [3.5, 0.25, 1.0]])
+    names = [n for n in functions.__all__ if hasattr(mg.Tensor, n)]
+    takes_no_argument = ["abs", "exp", "log", "sin", "cos", "sqrt", "rsqrt", "sum", "mean", "t"]
+    for name in takes_no_argument:
+        assert name in names
+        assert getattr(mg, name)(x).tolist() == getattr(x, name)().tolist(), name
+        assert getattr(mg, name)(x).tolist() == getattr(torch, name)(x._data).tolist(), name
+    assert mg.max(x, 1).values.tolist() == torch.max(x._data, 1).values.tolist()
+    assert mg.clamp(x, min=1.0).tolist() == torch.clamp(x._data, min=1.0).tolist()
+    with pytest.raises(TypeError, match=r"minigrad.sin\(\) takes a minigrad Tensor"):
+        mg.sin(2.0)
+
+
+def test_var_mean_and_std_mean_match_torch():
+    x = torch.arange(12.0).reshape(3, 4)
+    for name in ("var_mean", "std_mean"):
+        for args, kwargs in [((), {}), ((1,), {"keepdim": True}), ((0, False), {})]:
+            ours = getattr(mg, name)(mg.tensor(x), *args, **kwargs)
+            theirs = getattr(torch, name)(x, *args, **kwargs)
+            assert [t.tolist() for t in ours] == [t.tolist() for t in theirs], (name, args)
+
+
+def test_named_matrix_products_check_their_shapes():
+    a, b, v = mg.ones(2, 3), mg.ones(3, 4), mg.ones(3)
+    assert mg.mm(a, b).shape == (2, 4) and mg.mv(a, v).shape == (2,) and mg.dot(v, v).item() == 3
+    assert mg.bmm(a.unsqueeze(0), b.unsqueeze(0)).shape == (1, 2, 4)
+    with pytest.raises(ValueError, match=r"mm takes 2-D and 2-D operands, got shapes \(2, 3\)"):
+        a.mm(v)
+    with pytest.raises(ValueError, match="dot takes 1-D and 1-D"):
+        mg.dot(a, v)
+
+
+def test_add_and_sub_take_alpha():
+    x, y = mg.tensor([1.0, 2.0]), mg.tensor([10.0, 20.0])
+    assert mg.add(x, y, alpha=0.5).tolist() == torch.add(x._data, y._data, alpha=0.5).tolist()
+    assert x.sub(y, alpha=2).tolist() == [-19.0, -38.0]
+
+
+def test_comparisons_and_histogram_match_torch():
+    x, y = torch.tensor([1.0, 2.0, 3.0]), torch.tensor([1.0, 2.0, 3.0001])
+    ours_x, ours_y = mg.tensor(x), mg.tensor(y)
+    assert mg.allclose(ours_x, ours_y, atol=1e-3) and not mg.allclose(ours_x, ours_y, rtol=0)
+    assert mg.isclose(ours_x, ours_y, rtol=0).tolist() == torch.isclose(x, y, rtol=0).tolist()
+    assert mg.equal(ours_x, ours_x) and not ours_x.equal(ours_y)
+    assert (ours_x > 1).any().item() and not (ours_x > 1).all().item()
+    assert (ours_x > 0).all(dim=0).tolist() == (x > 0).all(dim=0).tolist()
+    ours, theirs = mg.histogram(ours_x, 2, density=True), torch.histogram(x, 2, density=True)
+    assert ours.hist.tolist() == theirs.hist.tolist()
+    assert ours.bin_edges.tolist() == theirs.bin_edges.tolist()
