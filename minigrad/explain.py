@@ -117,6 +117,63 @@ def _to(step: Step) -> Templates:
     return ("{g}.to(device={device}, dtype={dtype})", *rest)
 
 
+def _clamp(step: Step) -> Templates:
+    """As Clamp.backward: x inside [min, max] (a missing bound: no limit), min where x < min
+    (and min < max), max where x > max (or max < min)."""
+    _, low, high = step.ctx.inputs
+    inside = " & ".join(
+        test
+        for test, bound in (("({x} >= {min})", low), ("({x} <= {max})", high))
+        if bound is not None
+    )
+    below = "({x} < {min})" + (" & ({min} < {max})" if high is not None else "")
+    above = "({x} > {max})" + (" | ({max} < {min})" if low is not None else "")
+    return tuple(f"torch.where({test}, {{g}}, 0.0)" for test in (inside, below, above))
+
+
+def _cumsum(step: Step) -> Templates:
+    if step.out.ndim == 0:
+        return ("{g}",)
+    return ("{g}.flip({dim}).cumsum({dim}).flip({dim})",)
+
+
+def _repeat(step: Step) -> Templates:
+    """The gradient viewed as (copies, side, copies, side, ...), summed over the copies."""
+    repeats, shape = step.ctx.repeats, tuple(step.ctx.shape)
+    sides = (1,) * (len(repeats) - len(shape)) + shape
+    interleaved = [n for pair in zip(repeats, sides) for n in pair]
+    copies = list(range(0, len(interleaved), 2))
+    return (f"{{g}}.reshape({interleaved}).sum(dim={copies}).reshape({shape})",)
+
+
+def _variance(grad: str, step: Step) -> str:
+    """As reductions._variance_backward, for the gradient `grad` of var's output."""
+    ctx = step.ctx
+    everything = ctx.dim is None or ctx.inputs[0].ndim == 0
+    mean = "{x}.mean()" if everything else "{x}.mean(dim={dim}, keepdim=True)"
+    if everything and ctx.dof <= 0:
+        return f"({grad}){{restore}} * torch.where({{x}} == {mean}, math.nan, math.inf)"
+    scale = repr(2.0 / ctx.dof) if ctx.dof != 0 else "math.inf"
+    return f"{scale} * ({grad}){{restore}} * ({{x}} - {mean})"
+
+
+def _norm(step: Step) -> Templates:
+    """As Norm.backward: sign(x) |x|^(p-1) / out^(p-1), 0 at out = 0 (and, p < 1, at x = 0)."""
+    p = step.ctx.p
+    if p == 0:
+        return (None,)
+    if math.isinf(p):
+        picked = "({x}.abs() == {out}{restore})"
+        dims = list(range(step.ctx.inputs[0].ndim)) if step.ctx.dim is None else step.ctx.dim
+        ties = f"{picked}.sum(dim={dims}, keepdim=True)" if step.ctx.inputs[0].ndim else picked
+        return (f"torch.sign({{x}}) * {picked} * {{g}}{{restore}} / {ties}",)
+    return (
+        f"(torch.sign({{x}}) * {{x}}.abs() ** {p - 1!r}).masked_fill({{x}} == 0, 0)"
+        f" * ({{g}}{{restore}} / {{out}}{{restore}} ** {p - 1!r})"
+        ".masked_fill({out}{restore} == 0, 0)",
+    )
+
+
 RULES: dict[type[Function], Rule] = {
     ops.Add: ("{g}", "{g}"),
     ops.Sub: ("{g}", "-{g}"),
@@ -141,6 +198,24 @@ RULES: dict[type[Function], Rule] = {
     ops.ReLU: ("{g} * ({out} > 0)",),
     ops.ClampMin: ("{g} * ({x} >= {minimum})", None),
     ops.Abs: ("{g} * torch.sign({x})",),
+    ops.Sin: ("{g} * torch.cos({x})",),
+    ops.Cos: ("-{g} * torch.sin({x})",),
+    ops.Sqrt: ("{g} / (2 * {out})",),
+    ops.Rsqrt: ("-0.5 * {g} * {out} ** 3",),
+    ops.Log10: ("{g} / ({x} * math.log(10))",),
+    ops.Log1p: ("{g} / (1 + {x})",),
+    ops.Expm1: ("{g} * ({out} + 1)",),
+    ops.Softplus: (
+        "torch.where({beta} * {x} > {threshold}, {g}, {g} * torch.sigmoid({beta} * {x}))",
+    ),
+    ops.Clamp: _clamp,
+    ops.Var: lambda step: (_variance("{g}", step),),
+    ops.Std: lambda step: (_variance("({g} / (2 * {out})).masked_fill({out} == 0, 0)", step),),
+    ops.Norm: _norm,
+    ops.Softmax: ("{out} * ({g} - ({g} * {out}).sum(dim={dim}, keepdim=True))",),
+    ops.CumSum: _cumsum,
+    ops.Gather: ("{g}.new_zeros({shape}).scatter_add({dim}, {saved_indices}, {g})", None, None),
+    ops.Repeat: _repeat,
     ops.Sum: ("{g}{restore}",),
     ops.Mean: ("({g} / {n}){restore}",),
     ops.Max: ("{g} * ({x} == {out}) / ({x} == {out}).sum()",),
