@@ -795,9 +795,12 @@ class Tensor:
         return MaxResult(values, Tensor(indices))
 
     @numpy_names
-    def min(self, dim: int | None = None, keepdim: bool = False) -> Any:
+    def min(self, dim: Any = None, keepdim: bool = False) -> Any:
         """`x.min()`: the smallest value, min(x) = -max(-x) (ties share the gradient, as in
-        torch). `x.min(dim)`: (values, indices) along dim; the gradient goes to each index."""
+        torch). `x.min(dim)`: (values, indices) along dim; the gradient goes to each index.
+        `x.min(other)`, with a tensor: the elementwise minimum (torch.minimum)."""
+        if isinstance(dim, (Tensor, torch.Tensor, np.ndarray)):
+            return self.minimum(dim)
         if dim is None:
             return -ops.Max.apply(-self)
         indices = self._data.argmin(dim=dim, keepdim=True)
@@ -1068,6 +1071,35 @@ class Tensor:
 
     def abs_(self) -> Tensor:
         return self._update("abs_", (), lambda d: d.abs_(), lambda x: x.abs())
+
+    def sqrt_(self) -> Tensor:
+        return self._update("sqrt_", (), lambda d: d.sqrt_(), lambda x: x.sqrt())
+
+    def sin_(self) -> Tensor:
+        return self._update("sin_", (), lambda d: d.sin_(), lambda x: x.sin())
+
+    def cos_(self) -> Tensor:
+        return self._update("cos_", (), lambda d: d.cos_(), lambda x: x.cos())
+
+    def clamp_(self, min: Operand | None = None, max: Operand | None = None) -> Tensor:  # noqa: A002
+        low, high = _operand(min, self), _operand(max, self)
+        return self._update(
+            "clamp_",
+            tuple(b for b in (low, high) if isinstance(b, Tensor)),
+            lambda d: d.clamp_(_raw(low), _raw(high)),
+            lambda x: x.clamp(low, high),
+        )
+
+    def clip_(self, min: Operand | None = None, max: Operand | None = None) -> Tensor:  # noqa: A002
+        return self.clamp_(min, max)
+
+    def masked_fill_(self, mask: Tensor, value: Operand) -> Tensor:
+        return self._update(
+            "masked_fill_",
+            (value,),
+            lambda d: d.masked_fill_(_raw(mask), _raw(value)),
+            lambda x: x.masked_fill(mask, value),
+        )
 
     def clamp_min_(self, minimum: float) -> Tensor:
         return self._update(

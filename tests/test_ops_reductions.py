@@ -437,3 +437,10 @@ def test_cumsum_matches_torch(x, data):
 def test_cumsum_passes_gradcheck(x, data):
     dim = data.draw(st.integers(-x.ndim, x.ndim - 1), label="dim")
     gradcheck(lambda t: t.cumsum(dim), x, name=f"cumsum({dim})")
+
+
+@given(pair=mst.broadcastable_shapes(2).flatmap(lambda s: st.tuples(*map(mst.float_arrays, s))))
+@example(pair=(np.array([1.0, 2.0]), np.array([1.0, 3.0])))  # a tie: torch splits the gradient
+def test_min_with_a_tensor_is_the_elementwise_minimum_as_in_torch(pair):
+    assert_matches_torch(lambda a, b: a.min(b), lambda a, b: a.min(b), *pair, name="a.min(b)")
+    assert_matches_torch(lambda a, b: mg.min(a, b), lambda a, b: torch.min(a, b), *pair)
