@@ -62,14 +62,9 @@ def as_tensor(data: Any, dtype: torch.dtype | None = None, device: DeviceLike = 
 
 
 def _filled(
-    make: Any,
-    size: Sequence[Any],
-    dtype: Any,
-    device: DeviceLike,
-    requires_grad: bool,
-    **options: Any,
+    make: Any, size: Sequence[Any], dtype: Any, device: DeviceLike, requires_grad: bool
 ) -> Tensor:
-    data = make(_size_args(tuple(size)), dtype=dtype, device=_device(device), **options)
+    data = make(_size_args(tuple(size)), dtype=dtype, device=_device(device))
     return Tensor(data, requires_grad=requires_grad)
 
 
