@@ -56,7 +56,8 @@ class DataLoadersLike(Protocol):
 
 
 class Optimizer(Protocol):
-    lr: float
+    """What a Learner needs from an optimizer: step() and zero_grad(), and a learning rate it
+    can set: torch's `param_groups[i]["lr"]`, or an `lr` attribute (fastbook's BasicOptim)."""
 
     def step(self) -> None: ...
 
@@ -142,8 +143,8 @@ class Learner:
     dls:       anything with `.train` and `.valid`, iterables of `(xb, yb)` batches.
     model:     a callable `model(xb) -> predictions`, with a `parameters()` method.
     loss_func: `loss_func(predictions, yb) -> a scalar Tensor`, the mean over the batch.
-    opt_func:  `opt_func(parameters, lr) -> optimizer` with `lr`, `step()` and `zero_grad()`
-               (default `minigrad.optim.SGD`).
+    opt_func:  `opt_func(parameters, lr) -> optimizer` with `step()`, `zero_grad()` and torch's
+               `param_groups`, or an `lr` attribute (default `minigrad.optim.SGD`).
     metrics:   a function `metric(predictions, yb)` or a list of them; each gets a column,
                named after the function, averaged over the validation examples.
     """
@@ -191,7 +192,7 @@ class Learner:
     def _optimizer(self, lr: float) -> Optimizer:
         if self.opt is None:
             self.opt = self.opt_func(self._parameters(), lr)
-        self.opt.lr = lr
+        set_lr(self.opt, lr)
         return self.opt
 
     def _parameters(self) -> list[Tensor]:
@@ -285,8 +286,8 @@ class Learner:
         bar = ProgressBar(num_it, "lr_find")
         try:
             for i, (xb, yb) in enumerate(_cycle(self.dls.train, num_it)):
-                opt.lr = start_lr * growth**i
-                lrs.append(opt.lr)
+                lrs.append(start_lr * growth**i)
+                set_lr(opt, lrs[-1])
                 losses.append(self._train_step(xb, yb, opt))
                 bar.update(i + 1)
                 if stop_div and (i + 1) % check_every == 0 and _diverged(_read(losses), beta):
@@ -340,6 +341,17 @@ def load_model(model: Any, path: str | os.PathLike) -> None:
 
 
 # ---- helpers -------------------------------------------------------------------------------
+
+
+def set_lr(opt: Optimizer, lr: float) -> None:
+    """Set the learning rate of every parameter group (torch's optimizers), or the `lr`
+    attribute of an optimizer written by hand."""
+    groups = getattr(opt, "param_groups", None)
+    if groups is None:
+        opt.lr = lr  # type: ignore[attr-defined]
+        return
+    for group in groups:
+        group["lr"] = lr
 
 
 def metric_name(metric: Callable[..., Any]) -> str:

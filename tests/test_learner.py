@@ -118,6 +118,19 @@ def test_fit_again_continues_with_the_same_optimizer_at_the_new_lr(learner: Lear
     assert [row.epoch for row in learner.recorder.rows] == [0, 1, 2]
 
 
+def test_fit_sets_the_lr_of_every_parameter_group_of_a_torch_style_optimizer() -> None:
+    mg.manual_seed(0)
+    learn = Learner(separable_data(), LinearModel(4), mnist_loss, mg.optim.SGD)
+    learn.fit(1, lr=1.0)
+    assert [g["lr"] for g in learn.opt.param_groups] == [1.0]
+    learn.fit(1, lr=0.25)
+    assert [g["lr"] for g in learn.opt.param_groups] == [0.25]
+    learn.lr_find(num_it=20)  # its own optimizer: this one is left at 0.25
+    assert learn.opt.param_groups[0]["lr"] == 0.25
+    result = learn.recorder.lr_find
+    assert result.lrs[0] == pytest.approx(1e-7) and len(result.lrs) == 20
+
+
 def test_recorder_keeps_every_batch_loss(learner: Learner) -> None:
     learner.fit(3, lr=1.0)
     recorder = learner.recorder

@@ -1,7 +1,12 @@
-"""Optimizers: how parameters move after `backward()`. `SGD` and `Adam`, with torch's rules."""
+"""Optimizers: how parameters move after `backward()`, with torch.optim's names and rules.
 
-from .adam import Adam
+SGD, Adam, AdamW, RMSprop, Adagrad; parameter groups and state_dict in `Optimizer`.
+"""
+
+from .adagrad import Adagrad
+from .adam import Adam, AdamW
 from .optimizer import Optimizer
+from .rmsprop import RMSprop
 from .sgd import SGD
 
-__all__ = ["SGD", "Adam", "Optimizer"]
+__all__ = ["SGD", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop"]

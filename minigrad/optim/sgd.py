@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 import torch
 
-from ..tensor import Tensor
-from .optimizer import Optimizer, _check_non_negative
+from .optimizer import Group, Optimizer, Params, check_non_negative, implementation_flags
 
 
 class SGD(Optimizer):
     """p -= lr * g, where g is the gradient, or with momentum a running sum of gradients.
 
-    torch's rule, step by step (g = gradient):
+    torch's rule, step by step (g = the gradient, or -gradient with maximize=True):
         g = g + weight_decay * p                  (L2 penalty)
         buf = g on the first step, then buf = momentum * buf + (1 - dampening) * g
         g = g + momentum * buf if nesterov else buf
@@ -23,28 +21,49 @@ class SGD(Optimizer):
 
     def __init__(
         self,
-        params: Iterable[Tensor],
+        params: Params,
         lr: float = 1e-3,
         momentum: float = 0,
         dampening: float = 0,
         weight_decay: float = 0,
         nesterov: bool = False,
+        *,
+        maximize: bool = False,
+        foreach: bool | None = None,
+        differentiable: bool = False,
+        fused: bool | None = None,
     ) -> None:
-        super().__init__(params, lr)
-        _check_non_negative(momentum=momentum, weight_decay=weight_decay)
+        check_non_negative(lr=lr, momentum=momentum, weight_decay=weight_decay)
         if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError("Nesterov momentum needs momentum > 0 and dampening = 0 (as torch)")
-        self.momentum, self.dampening = momentum, dampening
-        self.weight_decay, self.nesterov = weight_decay, nesterov
+            raise ValueError(
+                f"Nesterov momentum needs momentum > 0 and dampening = 0 (as torch); got "
+                f"momentum={momentum}, dampening={dampening}."
+            )
+        defaults = dict(
+            lr=lr,
+            momentum=momentum,
+            dampening=dampening,
+            weight_decay=weight_decay,
+            nesterov=nesterov,
+            maximize=maximize,
+            **implementation_flags(foreach=foreach, differentiable=differentiable, fused=fused),
+        )
+        super().__init__(params, defaults)
 
-    def update(self, param: torch.Tensor, grad: torch.Tensor, state: dict[str, Any]) -> None:
-        if self.weight_decay != 0:
-            grad = grad.add(param, alpha=self.weight_decay)
-        if self.momentum != 0:
+    def update(
+        self, param: torch.Tensor, grad: torch.Tensor, state: dict[str, Any], group: Group
+    ) -> None:
+        if self.option(group, "maximize"):
+            grad = -grad
+        if self.option(group, "weight_decay", nonzero=True):
+            grad = grad.addcmul(param, self.hyperparameter(group, "weight_decay", like=param))
+        if self.option(group, "momentum", nonzero=True):
+            momentum = self.hyperparameter(group, "momentum", like=param)
+            dampening = self.hyperparameter(group, "dampening", like=param)
             buf = state.get("momentum_buffer")
             if buf is None:  # the first step: the buffer starts as the gradient itself
                 buf = state["momentum_buffer"] = grad.clone()
             else:
-                buf.mul_(self.momentum).add_(grad, alpha=1 - self.dampening)
-            grad = grad.add(buf, alpha=self.momentum) if self.nesterov else buf
-        param.add_(grad, alpha=-self.lr)
+                buf.mul_(momentum).addcmul_(grad, 1 - dampening)
+            grad = grad.addcmul(buf, momentum) if self.option(group, "nesterov") else buf
+        param.addcmul_(grad, self.hyperparameter(group, "lr", like=param), value=-1)
