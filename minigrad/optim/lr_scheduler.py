@@ -1,0 +1,312 @@
+"""Learning-rate schedules: torch.optim.lr_scheduler's StepLR, CosineAnnealingLR, OneCycleLR.
+
+A scheduler changes `group["lr"]` (and for OneCycleLR the momentum) of its optimizer's groups.
+Call `scheduler.step()` after `optimizer.step()`: once per epoch for StepLR and usually
+CosineAnnealingLR, once per batch for OneCycleLR.
+
+    opt = SGD(model.parameters(), lr=0.1, momentum=0.9)
+    sched = OneCycleLR(opt, max_lr=0.1, total_steps=epochs * len(dls.train))
+    for xb, yb in batches:
+        loss_func(model(xb), yb).backward()
+        opt.step()
+        opt.zero_grad()
+        sched.step()
+
+The learning rates are Python numbers computed with the same formulas, in the same order, as
+torch's, so they are equal to torch's to the last bit. The optimizer turns them into tensors
+(see `Optimizer.hyperparameter`).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+from .optimizer import Optimizer
+
+
+class LRScheduler:
+    """Base class: a subclass's `get_lr()` gives each group's learning rate for epoch
+    `last_epoch` (a count of `step()` calls; the constructor makes the first, epoch 0).
+
+    base_lrs: each group's starting lr (`group["initial_lr"]`, set from group["lr"]).
+    get_last_lr(): the learning rates the last step set.
+    state_dict() / load_state_dict(): everything but the optimizer, to resume a schedule.
+    """
+
+    def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(
+                f"{type(self).__name__} schedules a minigrad.optim optimizer, got "
+                f"{type(optimizer).__module__}.{type(optimizer).__name__}. Build the optimizer "
+                "from minigrad.optim (e.g. minigrad.optim.SGD(model.parameters(), lr=0.1))."
+            )
+        self.optimizer = optimizer
+        if last_epoch == -1:
+            for group in optimizer.param_groups:
+                group.setdefault("initial_lr", group["lr"])
+        else:
+            for i, group in enumerate(optimizer.param_groups):
+                if "initial_lr" not in group:
+                    raise KeyError(
+                        f"param 'initial_lr' is not specified in param_groups[{i}]: resuming a "
+                        f"schedule with last_epoch={last_epoch} needs the optimizer state it "
+                        "was saved with (load the optimizer's state_dict first), or start at "
+                        "last_epoch=-1."
+                    )
+        self.base_lrs: list[float] = [group["initial_lr"] for group in optimizer.param_groups]
+        self.last_epoch = last_epoch
+        self._step_count = 0
+        self._is_initial = True  # the constructor's own step (epoch 0): see CosineAnnealingLR
+        self.step()
+        self._is_initial = False
+
+    def get_lr(self) -> list[float]:
+        """Each group's learning rate for epoch `self.last_epoch`."""
+        raise NotImplementedError(f"{type(self).__name__} must define get_lr(self)")
+
+    def step(self) -> None:
+        """Move to the next epoch (or batch) and set each group's lr for it."""
+        self._step_count += 1
+        if self._step_count == 2 and self.optimizer._steps_taken == 0:
+            warnings.warn(
+                f"{type(self).__name__}.step() was called before optimizer.step(). Call "
+                "optimizer.step() first, then the scheduler's step(): the other way round the "
+                "schedule's first learning rate is never used (as in torch).",
+                UserWarning,
+                stacklevel=2,
+            )
+        self.last_epoch += 1
+        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
+            group["lr"] = lr
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+    def get_last_lr(self) -> list[float]:
+        """The learning rates the last `step()` set, one per parameter group."""
+        return self._last_lr
+
+    def state_dict(self) -> dict[str, Any]:
+        """Every attribute but the optimizer (save the optimizer's own state_dict beside it)."""
+        return {key: value for key, value in vars(self).items() if key != "optimizer"}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        vars(self).update(state_dict)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(last_epoch={self.last_epoch}, lr={self.get_last_lr()})"
+
+
+class StepLR(LRScheduler):
+    """Multiply the learning rate by `gamma` every `step_size` epochs:
+    lr = base_lr * gamma ** (epoch // step_size)."""
+
+    def __init__(
+        self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1
+    ) -> None:
+        self.step_size, self.gamma = step_size, gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        lrs = [group["lr"] for group in self.optimizer.param_groups]
+        if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
+            return lrs
+        return [lr * self.gamma for lr in lrs]
+
+
+class CosineAnnealingLR(LRScheduler):
+    """Lower the learning rate along half a cosine, from base_lr to `eta_min` in `T_max` epochs
+    (and back up over the next T_max, if stepped further):
+
+        lr(t) = eta_min + (base_lr - eta_min) * (1 + cos(pi * t / T_max)) / 2
+
+    As torch, each step computes it from the previous lr (lr(t) - eta_min is lr(t-1) - eta_min
+    times the ratio of consecutive cosine factors), so that a change made to the lr between
+    steps carries on along the curve.
+    """
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        T_max: int,
+        eta_min: float = 0.0,
+        last_epoch: int = -1,  # noqa: N803
+    ) -> None:
+        self.T_max, self.eta_min = T_max, eta_min
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        groups, t = self.optimizer.param_groups, self.last_epoch
+        t_max, eta_min = self.T_max, self.eta_min
+        if self._is_initial:
+            return [group["lr"] for group in groups]
+        if self._step_count == 1 and t > 0:  # resumed at epoch t: the closed form
+            return [
+                eta_min + (base_lr - eta_min) * (1 + math.cos(t * math.pi / t_max)) / 2
+                for base_lr in self.base_lrs
+            ]
+        if (t - 1 - t_max) % (2 * t_max) == 0:  # at the bottom: the factor's ratio is 0/0
+            return [
+                group["lr"] + (base_lr - eta_min) * (1 - math.cos(math.pi / t_max)) / 2
+                for base_lr, group in zip(self.base_lrs, groups)
+            ]
+        ratio = (1 + math.cos(math.pi * t / t_max)) / (1 + math.cos(math.pi * (t - 1) / t_max))
+        return [ratio * (group["lr"] - eta_min) + eta_min for group in groups]
+
+
+class OneCycleLR(LRScheduler):
+    """Leslie Smith's 1cycle policy, as fastai and torch run it: over `total_steps` batches
+    (or `epochs * steps_per_epoch`), the learning rate climbs from max_lr / div_factor to
+    max_lr during the first `pct_start` of the steps, then anneals down to
+    max_lr / div_factor / final_div_factor. Momentum (SGD's momentum, or Adam's beta1) moves the
+    other way, from max_momentum down to base_momentum and back, when `cycle_momentum`.
+
+    Each phase goes from `start` to `end` as pct goes from 0 to 1:
+        'cos':    end + (start - end) / 2 * (1 + cos(pi * pct))
+        'linear': start + (end - start) * pct
+    `three_phase=True` climbs, comes back down to the start symmetrically, then anneals.
+    Step it after every batch; stepping past total_steps is an error.
+    """
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        max_lr: float | list[float],
+        total_steps: int | None = None,
+        epochs: int | None = None,
+        steps_per_epoch: int | None = None,
+        pct_start: float = 0.3,
+        anneal_strategy: str = "cos",
+        cycle_momentum: bool = True,
+        base_momentum: float | list[float] = 0.85,
+        max_momentum: float | list[float] = 0.95,
+        div_factor: float = 25.0,
+        final_div_factor: float = 1e4,
+        three_phase: bool = False,
+        last_epoch: int = -1,
+    ) -> None:
+        if not isinstance(optimizer, Optimizer):
+            super().__init__(optimizer, last_epoch)  # raises the base class's TypeError
+        self.optimizer = optimizer
+        self.total_steps = _total_steps(total_steps, epochs, steps_per_epoch)
+        if not isinstance(pct_start, float) or not 0 <= pct_start <= 1:
+            raise ValueError(
+                f"pct_start is the fraction of the steps spent raising the lr: a float in "
+                f"[0, 1], got {pct_start!r}."
+            )
+        if anneal_strategy not in ("cos", "linear"):
+            raise ValueError(f"anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}.")
+        self._anneal_func_type = anneal_strategy
+        # each phase: the step it ends at, and the group settings it goes from and to
+        top, last = float(pct_start * self.total_steps) - 1, self.total_steps - 1
+        self._schedule_phases = [
+            _phase(top, "initial_lr", "max_lr", "momentum down"),
+            _phase(last, "max_lr", "min_lr", "momentum up"),
+        ]
+        if three_phase:  # up, back down to the start, then on down to min_lr
+            back = float(2 * pct_start * self.total_steps) - 2
+            self._schedule_phases[1:] = [
+                _phase(back, "max_lr", "initial_lr", "momentum up"),
+                _phase(last, "initial_lr", "min_lr", "momentum flat"),
+            ]
+        groups = optimizer.param_groups
+        max_lrs = _per_group("max_lr", max_lr, groups)
+        if last_epoch == -1:
+            for group, group_max_lr in zip(groups, max_lrs):
+                group["initial_lr"] = group_max_lr / div_factor
+                group["max_lr"] = group_max_lr
+                group["min_lr"] = group["initial_lr"] / final_div_factor
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+                raise ValueError(
+                    f"cycle_momentum=True needs an optimizer with momentum or betas (SGD, "
+                    f"RMSprop, Adam...), and {type(optimizer).__name__} has neither; pass "
+                    "cycle_momentum=False."
+                )
+            self.use_beta1 = "betas" in optimizer.defaults
+            max_momentums = _per_group("max_momentum", max_momentum, groups)
+            base_momentums = _per_group("base_momentum", base_momentum, groups)
+            if last_epoch == -1:
+                for group, high, low in zip(groups, max_momentums, base_momentums):
+                    self._set_momentum(group, high)
+                    group["max_momentum"], group["base_momentum"] = high, low
+        super().__init__(optimizer, last_epoch)
+
+    def _anneal(self, start: float, end: float, pct: float) -> float:
+        if self._anneal_func_type == "cos":
+            return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
+        return (end - start) * pct + start
+
+    def _set_momentum(self, group: dict[str, Any], momentum: float) -> None:
+        if self.use_beta1:
+            group["betas"] = (momentum, *group["betas"][1:])
+        else:
+            group["momentum"] = momentum
+
+    def get_lr(self) -> list[float]:
+        step = self.last_epoch
+        if step > self.total_steps:
+            raise ValueError(
+                f"Tried to step {step} times. The specified number of total steps is "
+                f"{self.total_steps}: OneCycleLR's schedule ends there. Give total_steps (or "
+                "epochs and steps_per_epoch) for the whole run, and step once per batch."
+            )
+        lrs = []
+        for group in self.optimizer.param_groups:
+            start_step = 0.0
+            for i, phase in enumerate(self._schedule_phases):
+                end_step = phase["end_step"]
+                if step <= end_step or i == len(self._schedule_phases) - 1:
+                    pct = (step - start_step) / (end_step - start_step)
+                    lrs.append(self._anneal(group[phase["start_lr"]], group[phase["end_lr"]], pct))
+                    if self.cycle_momentum:
+                        start, end = group[phase["start_momentum"]], group[phase["end_momentum"]]
+                        self._set_momentum(group, self._anneal(start, end, pct))
+                    break
+                start_step = end_step
+        return lrs
+
+
+def _phase(end_step: float, start_lr: str, end_lr: str, momentum: str) -> dict[str, Any]:
+    """A phase of OneCycleLR, in torch's layout (so that state_dicts are interchangeable)."""
+    start_momentum, end_momentum = {
+        "momentum down": ("max_momentum", "base_momentum"),
+        "momentum up": ("base_momentum", "max_momentum"),
+        "momentum flat": ("max_momentum", "max_momentum"),
+    }[momentum]
+    return dict(
+        end_step=end_step,
+        start_lr=start_lr,
+        end_lr=end_lr,
+        start_momentum=start_momentum,
+        end_momentum=end_momentum,
+    )
+
+
+def _total_steps(total_steps: int | None, epochs: int | None, steps_per_epoch: int | None) -> int:
+    if total_steps is not None:
+        if not isinstance(total_steps, int) or total_steps <= 0:
+            raise ValueError(f"Expected positive integer total_steps, but got {total_steps}")
+        return total_steps
+    if epochs is None or steps_per_epoch is None:
+        raise ValueError(
+            "OneCycleLR needs the length of the cycle: total_steps, or both epochs and "
+            "steps_per_epoch (e.g. steps_per_epoch=len(train_loader))."
+        )
+    for name, value in (("epochs", epochs), ("steps_per_epoch", steps_per_epoch)):
+        if not isinstance(value, int) or value <= 0:
+            raise ValueError(f"Expected positive integer {name}, but got {value}")
+    return epochs * steps_per_epoch
+
+
+def _per_group(name: str, value: Any, groups: list[dict[str, Any]]) -> list[Any]:
+    """One value per parameter group: a list given as one per group, or a number for all."""
+    if isinstance(value, (list, tuple)):
+        if len(value) != len(groups):
+            raise ValueError(
+                f"{name} has {len(value)} values but the optimizer has {len(groups)} parameter "
+                "groups: give one per group, or a single number for all."
+            )
+        return list(value)
+    return [value] * len(groups)
