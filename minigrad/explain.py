@@ -104,6 +104,32 @@ def _tie(picked: str) -> str:
     return f"torch.where({{a}} == {{b}}, {{g}} / 2, {{g}}).masked_fill({picked}, 0)"
 
 
+def _nll_loss(step: Step) -> Templates:
+    """As NLLLoss.backward: -g * w_i at each row's target, over sum(w) for the mean."""
+    ctx = step.ctx
+    kept = "({targets} != {ignore_index})"
+    picks = f"{{targets}}.masked_fill(~{kept}, 0)"
+    w = f"{kept}.to({{g}}.dtype)" if ctx.weight is None else f"{{weight}}[{picks}] * {kept}"
+    per_row = f"-{{g}} * {w}"
+    if ctx.reduction == "mean":
+        per_row = f"({per_row} / ({w}).sum()).masked_fill(~{kept}, 0)"
+    scatter = (
+        f"{{g}}.new_zeros({{shape}}).scatter(1, {picks}.unsqueeze(1), ({per_row}).unsqueeze(1))"
+    )
+    return (scatter, None)
+
+
+def _binary_cross_entropy(step: Step) -> Templates:
+    """As BinaryCrossEntropy.backward."""
+    g = "({g} / {x}.numel())" if step.ctx.reduction == "mean" else "{g}"
+    if step.ctx.weight is not None:
+        g += " * {weight}"
+    return (
+        f"{g} * ({{x}} - {{y}}) / ((1 - {{x}}) * {{x}}).clamp_min(1e-12)",
+        f"{g} * -torch.logit({{x}})",
+    )
+
+
 def _cat(step: Step) -> Templates:
     return tuple(f"{{g}}.split({{sizes}}, dim={{dim}})[{i}]" for i in range(len(step.ctx.inputs)))
 
@@ -224,11 +250,8 @@ RULES: dict[type[Function], Rule] = {
         None,
     ),
     ops.LogSumExp: ("{g}{restore} * torch.exp({x} - {out}{restore})",),
-    ops.NLLLoss: (
-        "{g}.new_zeros({shape}).scatter("
-        "1, {targets}.unsqueeze(1), (-{g} / {shape}[0]).expand({shape}[0], 1))",
-        None,
-    ),
+    ops.NLLLoss: _nll_loss,
+    ops.BinaryCrossEntropy: _binary_cross_entropy,
     ops.LogSoftmax: ("{g} - torch.exp({out}) * {g}.sum(dim={dim}, keepdim=True)",),
     ops.MatMul: _matmul,
     ops.Linear: (

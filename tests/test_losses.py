@@ -1,7 +1,10 @@
-"""Losses against torch: values and gradients in float64, for ordinary and saturated logits."""
+"""Losses and activations against torch: values and gradients in float64, over shapes, values
+(ordinary and saturated) and every option (reduction, weight, ignore_index, label_smoothing,
+pos_weight) that Hypothesis draws; the loss modules against torch's modules."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import example, given
@@ -9,11 +12,14 @@ from hypothesis import strategies as st
 
 import minigrad as mg
 import minigrad.nn.functional as F
-from minigrad import nn
+from minigrad import nn, ops
+from minigrad.testing import assert_matches_torch, gradcheck
 
+TF = torch.nn.functional
 RTOL, ATOL = 1e-7, 1e-9
 SATURATED = [-1000.0, -100.0, -30.0, 30.0, 100.0, 1000.0]
 logit = st.one_of(st.floats(-10, 10), st.sampled_from(SATURATED + [0.0]))
+reductions = st.sampled_from(["mean", "sum", "none"])
 
 
 def check_against_torch(ours_fn, theirs_fn, logits, targets, upstream=0.7):
@@ -32,58 +38,157 @@ def check_against_torch(ours_fn, theirs_fn, logits, targets, upstream=0.7):
     torch.testing.assert_close(x_ours.grad._data, expected_grad, rtol=RTOL, atol=ATOL)
 
 
-@st.composite
-def logits_and_classes(draw):
-    n, c = draw(st.integers(1, 6)), draw(st.integers(1, 5))
-    logits = draw(st.lists(st.lists(logit, min_size=c, max_size=c), min_size=n, max_size=n))
-    classes = draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n))
-    return logits, torch.tensor(classes)
+def as_torch(kwargs):
+    """The same keyword arguments with minigrad Tensors (weights) turned into torch's."""
+    return {k: v._data if isinstance(v, mg.Tensor) else v for k, v in kwargs.items()}
+
+
+# ---- cross_entropy and nll_loss -----------------------------------------------------------------
 
 
 @st.composite
-def logits_and_binary_targets(draw):
-    n = draw(st.integers(1, 8))
-    logits = draw(st.lists(logit, min_size=n, max_size=n))
-    soft = draw(st.booleans())
-    target = st.floats(0, 1) if soft else st.sampled_from([0.0, 1.0])
-    targets = draw(st.lists(target, min_size=n, max_size=n))
-    column = draw(st.booleans())  # fastbook's (n, 1) shapes as well as (n,)
-    shape = (n, 1) if column else (n,)
-    return torch.tensor(logits).reshape(shape).tolist(), torch.tensor(
-        targets, dtype=torch.float64
-    ).reshape(shape)
+def class_problems(draw):
+    """Logits (N, C) or (N, C, d1[, d2]) or one example (C,), class targets (with some equal to
+    ignore_index), and the options."""
+    c = draw(st.integers(1, 5))
+    form = draw(st.sampled_from(["rows", "rows", "spatial", "single"]))
+    n = draw(st.integers(1, 5))
+    extra = draw(st.lists(st.integers(1, 3), min_size=1, max_size=2)) if form == "spatial" else []
+    shape = (c,) if form == "single" else (n, c, *extra)
+    target_shape = () if form == "single" else (n, *extra)
+    logits = np.array(draw(st.lists(logit, min_size=int(np.prod(shape)),
+                                    max_size=int(np.prod(shape))))).reshape(shape)  # fmt: skip
+    ignore_index = draw(st.sampled_from([-100, 0, 2]))
+    classes = st.integers(0, c - 1) | st.just(ignore_index)
+    size = int(np.prod(target_shape))
+    targets = np.array(draw(st.lists(classes, min_size=size, max_size=size))).reshape(target_shape)
+    weight = draw(st.none() | st.lists(st.floats(0.1, 3), min_size=c, max_size=c))
+    options = dict(ignore_index=ignore_index, reduction=draw(reductions))
+    if weight is not None:
+        options["weight"] = mg.tensor(weight, dtype=torch.float64)
+    return logits, targets.astype(np.int64), options
+
+
+@given(class_problems(), st.sampled_from([0.0, 0.1, 0.5, 1.0]))
+@example(  # every target ignored: NaN mean, no gradient, as torch
+    (np.zeros((2, 3)), np.array([-100, -100]), dict(ignore_index=-100, reduction="mean")), 0.1
+)
+def test_cross_entropy_matches_torch(problem, label_smoothing):
+    logits, targets, options = problem
+    options["label_smoothing"] = label_smoothing
+    assert_matches_torch(
+        lambda x, t: F.cross_entropy(x, t, **options),
+        lambda x, t: TF.cross_entropy(x, t, **as_torch(options)),
+        logits,
+        targets,
+    )
+
+
+@given(class_problems())
+def test_nll_loss_matches_torch(problem):
+    logits, targets, options = problem
+    class_dim = 0 if logits.ndim == 1 else 1
+    log_probs = torch.tensor(logits).clamp(-50, 50).log_softmax(class_dim).numpy()
+    assert_matches_torch(
+        lambda x, t: F.nll_loss(x, t, **options),
+        lambda x, t: TF.nll_loss(x, t, **as_torch(options)),
+        log_probs,
+        targets,
+    )
+
+
+@given(
+    n=st.integers(1, 4),
+    c=st.integers(1, 5),
+    seed=st.integers(0, 2**16),
+    weighted=st.booleans(),
+    reduction=reductions,
+    label_smoothing=st.sampled_from([0.0, 0.2]),
+)
+def test_cross_entropy_with_class_probabilities_matches_torch(
+    n, c, seed, weighted, reduction, label_smoothing
+):
+    gen = torch.Generator().manual_seed(seed)
+    logits = torch.randn(n, c, 2, dtype=torch.float64, generator=gen) * 3
+    probabilities = torch.rand(n, c, 2, dtype=torch.float64, generator=gen).softmax(1)
+    options = dict(reduction=reduction, label_smoothing=label_smoothing)
+    if weighted:
+        options["weight"] = mg.Tensor(torch.rand(c, dtype=torch.float64, generator=gen) + 0.5)
+    assert_matches_torch(  # the targets get a gradient too, as in torch
+        lambda x, y: F.cross_entropy(x, y, **options),
+        lambda x, y: TF.cross_entropy(x, y, **as_torch(options)),
+        logits.numpy(),
+        probabilities.numpy(),
+    )
 
 
 def test_cross_entropy_is_exact_for_logits_of_plus_minus_1000():
     logits = [[1000.0, -1000.0, 0.0], [-1000.0, -1000.0, 1000.0], [1000.0, 1000.0, -1000.0]]
-    check_against_torch(
-        F.cross_entropy, torch.nn.functional.cross_entropy, logits, torch.tensor([1, 2, 0])
+    check_against_torch(F.cross_entropy, TF.cross_entropy, logits, torch.tensor([1, 2, 0]))
+
+
+# ---- binary cross-entropy -----------------------------------------------------------------------
+
+
+@st.composite
+def binary_problems(draw, probabilities):
+    n = draw(st.integers(1, 8))
+    value = (
+        st.one_of(st.floats(0, 1), st.sampled_from([0.0, 1.0, 1e-20, 1 - 1e-16]))
+        if probabilities
+        else logit
+    )
+    inputs = draw(st.lists(value, min_size=n, max_size=n))
+    soft = draw(st.booleans())
+    target = st.floats(0, 1) if soft else st.sampled_from([0.0, 1.0])
+    targets = draw(st.lists(target, min_size=n, max_size=n))
+    shape = draw(st.sampled_from([(n,), (n, 1), (1, n)]))  # fastbook's (n, 1) shapes too
+    options = dict(reduction=draw(reductions))
+    if draw(st.booleans()):  # a weight per element, or one broadcast along the last dim
+        weight_shape = draw(st.sampled_from([shape, shape[-1:]]))
+        weights = draw(st.lists(st.floats(0, 2), min_size=int(np.prod(weight_shape)),
+                                max_size=int(np.prod(weight_shape))))  # fmt: skip
+        options["weight"] = mg.tensor(weights, dtype=torch.float64).reshape(weight_shape)
+    return np.array(inputs).reshape(shape), np.array(targets).reshape(shape), options
+
+
+@given(binary_problems(probabilities=True))
+@example((np.array([0.0, 1.0, 0.5]), np.array([1.0, 0.0, 0.5]), dict(reduction="mean")))
+def test_binary_cross_entropy_matches_torch_even_at_0_and_1(problem):
+    """x = 0 or 1 (a saturated float32 sigmoid): torch's clamped log and gradient, finite."""
+    x, y, options = problem
+    assert_matches_torch(
+        lambda x, y: F.binary_cross_entropy(x, y, **options),
+        lambda x, y: TF.binary_cross_entropy(x, y, **as_torch(options)),
+        x,
+        y,
     )
 
 
-@given(logits_and_classes(), st.floats(-2, 2))
-def test_cross_entropy_matches_torch(data, upstream):
-    logits, targets = data
-    check_against_torch(
-        F.cross_entropy, torch.nn.functional.cross_entropy, logits, targets, upstream
+@given(
+    st.lists(st.floats(0.05, 0.95), min_size=1, max_size=6),
+    st.lists(st.floats(0.01, 0.99), min_size=6, max_size=6),  # gradcheck nudges y too
+    reductions,
+)
+def test_binary_cross_entropy_op_passes_gradcheck(x, y, reduction):
+    y = y[: len(x)]
+    gradcheck(lambda x, y: ops.BinaryCrossEntropy.apply(x, y, reduction=reduction), x, y)
+
+
+@given(binary_problems(probabilities=False), st.booleans())
+@example((np.array([0.0, 0.0]), np.array([0.0, 1.0]), dict(reduction="mean")), False)
+@example((np.array([-1000.0, 1000.0]), np.array([0.0, 1.0]), dict(reduction="sum")), True)
+@example((np.array([-1000.0, 1000.0]), np.array([1.0, 0.0]), dict(reduction="none")), True)
+def test_binary_cross_entropy_with_logits_matches_torch(problem, pos_weighted):
+    x, y, options = problem
+    if pos_weighted:
+        options["pos_weight"] = mg.tensor([3.0], dtype=torch.float64)
+    assert_matches_torch(
+        lambda x, y: F.binary_cross_entropy_with_logits(x, y, **options),
+        lambda x, y: TF.binary_cross_entropy_with_logits(x, y, **as_torch(options)),
+        x,
+        y,
     )
-
-
-@given(logits_and_classes(), st.floats(-2, 2))
-def test_nll_loss_matches_torch(data, upstream):
-    logits, targets = data
-    log_probs = torch.tensor(logits, dtype=torch.float64).clamp(-50, 50).log_softmax(1).tolist()
-    check_against_torch(F.nll_loss, torch.nn.functional.nll_loss, log_probs, targets, upstream)
-
-
-@given(logits_and_binary_targets(), st.floats(-2, 2))
-@example(([0.0, 0.0], torch.tensor([0.0, 1.0], dtype=torch.float64)), 1.0)  # the kink of |x|
-@example(([-1000.0, 1000.0], torch.tensor([0.0, 1.0], dtype=torch.float64)), 1.0)
-@example(([-1000.0, 1000.0], torch.tensor([1.0, 0.0], dtype=torch.float64)), 1.0)
-def test_binary_cross_entropy_with_logits_matches_torch(data, upstream):
-    logits, targets = data
-    theirs = torch.nn.functional.binary_cross_entropy_with_logits
-    check_against_torch(F.binary_cross_entropy_with_logits, theirs, logits, targets, upstream)
 
 
 def fastbook_mnist_loss(predictions, targets):
@@ -91,47 +196,206 @@ def fastbook_mnist_loss(predictions, targets):
     return torch.where(targets == 1, 1 - predictions, predictions).mean()
 
 
-@given(logits_and_binary_targets(), st.floats(-2, 2))
-def test_mnist_loss_is_fastbooks(data, upstream):
-    logits, targets = data
-    targets = targets.round()  # 0/1 labels, as in the chapter
-    check_against_torch(F.mnist_loss, fastbook_mnist_loss, logits, targets, upstream)
+@given(binary_problems(probabilities=False), st.floats(-2, 2))
+def test_mnist_loss_is_fastbooks(problem, upstream):
+    logits, targets, _ = problem
+    targets = torch.tensor(targets).round()  # 0/1 labels, as in the chapter
+    check_against_torch(F.mnist_loss, fastbook_mnist_loss, logits.tolist(), targets, upstream)
 
 
 def test_softplus_matches_torch_everywhere():
     x = torch.tensor([-1000.0, -30.0, -1.0, 0.0, 1e-8, 2.0, 30.0, 1000.0], dtype=torch.float64)
     ours = mg.Tensor(x.clone(), requires_grad=True)
     out = F.softplus(ours)
-    torch.testing.assert_close(out._data, torch.nn.functional.softplus(x), rtol=RTOL, atol=ATOL)
+    torch.testing.assert_close(out._data, TF.softplus(x), rtol=RTOL, atol=ATOL)
     out.sum().backward()
     torch.testing.assert_close(ours.grad._data, torch.sigmoid(x), rtol=RTOL, atol=ATOL)
 
 
-def test_loss_modules_call_the_functions():
-    logits = mg.randn(4, 3, dtype=torch.float64)
-    classes = mg.tensor([0, 2, 1, 2])
-    assert nn.CrossEntropyLoss()(logits, classes).item() == F.cross_entropy(logits, classes).item()
-    log_probs = logits.log_softmax(1)
-    assert nn.NLLLoss()(log_probs, classes).item() == F.nll_loss(log_probs, classes).item()
-    x, y = mg.randn(5, dtype=torch.float64), mg.tensor([0.0, 1, 1, 0, 1], dtype=torch.float64)
-    bce = F.binary_cross_entropy_with_logits(x, y).item()
-    assert nn.BCEWithLogitsLoss()(x, y).item() == bce
+# ---- regression losses ------------------------------------------------------------------------
+
+pairs_of_arrays = st.integers(1, 4).flatmap(
+    lambda rank: st.lists(st.integers(1, 4), min_size=rank, max_size=rank).flatmap(
+        lambda shape: st.tuples(
+            *[
+                st.lists(st.floats(-10, 10), min_size=int(np.prod(shape)),
+                         max_size=int(np.prod(shape))).map(lambda v, s=shape: np.reshape(v, s))
+                for _ in range(2)
+            ]
+        )
+    )
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["mse_loss", "l1_loss"])
+@given(arrays=pairs_of_arrays, reduction=reductions)
+@example(arrays=(np.array([1.0, 2.0]), np.array([1.0, 3.0])), reduction="mean")  # |x - y| at 0
+def test_regression_losses_match_torch(name, arrays, reduction):
+    """The target gets its gradient too (an autoencoder's target can be the model's output)."""
+    assert_matches_torch(
+        lambda x, y: getattr(F, name)(x, y, reduction=reduction),
+        lambda x, y: getattr(TF, name)(x, y, reduction=reduction),
+        *arrays,
+    )
+
+
+def test_mse_loss_warns_of_broadcasting_as_torch():
+    with pytest.warns(UserWarning, match=r"target size \(4,\) .* input size \(4, 1\).*squeeze"):
+        F.mse_loss(mg.zeros(4, 1), mg.zeros(4))
+
+
+# ---- the loss modules -------------------------------------------------------------------------
+
+
+def loss_cases():
+    logits = torch.randn(6, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    classes = torch.tensor([0, 3, 1, 2, -100, 1])
+    probabilities = torch.rand(6, 4, dtype=torch.float64, generator=torch.Generator())
+    weight = torch.tensor([1.0, 2.0, 0.5, 1.5], dtype=torch.float64)
+    return [
+        ("MSELoss", dict(reduction="sum"), logits, probabilities),
+        ("L1Loss", dict(), logits, probabilities),
+        ("CrossEntropyLoss", dict(label_smoothing=0.1, weight=weight), logits, classes),
+        ("CrossEntropyLoss", dict(reduction="none"), logits, probabilities),
+        ("NLLLoss", dict(ignore_index=1), logits.log_softmax(1), classes.clamp_min(1)),
+        ("BCELoss", dict(weight=weight), logits.sigmoid(), probabilities),
+        ("BCEWithLogitsLoss", dict(pos_weight=weight, reduction="sum"), logits, probabilities),
+    ]
+
+
+@pytest.mark.parametrize("name, options, x, y", loss_cases())
+def test_loss_modules_are_torchs(name, options, x, y):
+    ours = getattr(nn, name)(**{k: mg.Tensor(v) if isinstance(v, torch.Tensor) else v
+                                for k, v in options.items()})  # fmt: skip
+    theirs = getattr(torch.nn, name)(**options)
+    assert repr(ours) == repr(theirs)
+    assert ours.reduction == theirs.reduction
+    expected = theirs(x, y)
+    torch.testing.assert_close(ours(mg.Tensor(x), mg.Tensor(y))._data, expected, rtol=RTOL,
+                               atol=ATOL)  # fmt: skip
+
+
+def test_old_size_average_and_reduce_flags_become_a_reduction():
+    with pytest.warns(UserWarning, match="reduction='sum' instead"):
+        assert nn.MSELoss(size_average=False).reduction == "sum"
+    with pytest.warns(UserWarning, match="reduction='none' instead"):
+        assert nn.CrossEntropyLoss(reduce=False).reduction == "none"
 
 
 def test_losses_work_on_the_device(device):
     logits = mg.randn(4, 3, device=device, requires_grad=True)
-    loss = F.cross_entropy(logits, mg.tensor([0, 2, 1, 2], device=device))
-    loss.backward()
-    assert loss.device.type == device and logits.grad.device.type == device
+    targets = mg.tensor([0, 2, 1, 2], device=device)
+    for loss in (
+        F.cross_entropy(logits, targets, label_smoothing=0.1),
+        F.binary_cross_entropy(logits.sigmoid(), mg.ones(4, 3, device=device)),
+        F.mse_loss(logits, mg.zeros(4, 3, device=device)),
+    ):
+        loss.backward()
+        assert loss.device.type == device and logits.grad.device.type == device
 
 
-def test_cross_entropy_errors_teach():
+# ---- activations --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+@given(
+    shape=st.lists(st.integers(1, 4), min_size=1, max_size=3).map(tuple),
+    seed=st.integers(0, 2**16),
+    data=st.data(),
+)
+def test_softmax_functions_match_torch(name, shape, seed, data):
+    dim = data.draw(st.integers(-len(shape), len(shape) - 1))
+    x = torch.randn(shape, dtype=torch.float64, generator=torch.Generator().manual_seed(seed))
+    assert_matches_torch(
+        lambda x: getattr(F, name)(x, dim), lambda x: getattr(TF, name)(x, dim), x.numpy() * 5
+    )
+
+
+def test_softmax_dtype_and_torchs_implicit_dim():
+    x = mg.randn(2, 3)
+    assert F.softmax(x, dim=1, dtype=torch.float64).dtype == torch.float64
+    with pytest.warns(UserWarning, match="Implicit dimension choice for softmax"):
+        implicit = F.softmax(x)  # dim 1 for a 2-d input, as torch
+    assert torch.allclose(implicit._data, TF.softmax(x._data, dim=1))
+    with pytest.warns(UserWarning, match="Implicit dimension choice for log_softmax"):
+        assert nn.LogSoftmax()(mg.randn(3)).shape == (3,)
+
+
+def test_activation_modules_are_torchs():
+    x = torch.randn(2, 3, 4, dtype=torch.float64)
+    pairs = [
+        (nn.Tanh(), torch.nn.Tanh()),
+        (nn.Sigmoid(), torch.nn.Sigmoid()),
+        (nn.ReLU(inplace=True), torch.nn.ReLU(inplace=True)),
+        (nn.Softmax(dim=-1), torch.nn.Softmax(dim=-1)),
+        (nn.LogSoftmax(dim=1), torch.nn.LogSoftmax(dim=1)),
+        (nn.Identity(54, unused="argument"), torch.nn.Identity(54, unused="argument")),
+    ]
+    for ours, theirs in pairs:
+        assert repr(ours) == repr(theirs)
+        torch.testing.assert_close(ours(mg.Tensor(x.clone()))._data, theirs(x.clone()))
+    assert torch.equal(F.tanh(mg.Tensor(x))._data, torch.tanh(x))
+    assert torch.equal(F.relu(mg.Tensor(x), inplace=True)._data, torch.relu(x))
+
+
+def test_one_hot_is_torchs():
+    classes = torch.tensor([[0, 2], [1, 0]])
+    assert torch.equal(F.one_hot(mg.Tensor(classes))._data, TF.one_hot(classes))
+    assert torch.equal(F.one_hot(mg.Tensor(classes), 5)._data, TF.one_hot(classes, 5))
+    with pytest.raises(TypeError, match=r"int64 .* got torch.float32. Convert with .long\(\)"):
+        F.one_hot(mg.zeros(3))
+
+
+# ---- errors that teach ------------------------------------------------------------------------
+
+
+def test_loss_errors_teach():
     logits = mg.randn(4, 3)
     with pytest.raises(ValueError, match=r"targets.squeeze\(1\)"):
         F.cross_entropy(logits, mg.tensor([[0], [1], [2], [1]]))
     with pytest.raises(TypeError, match=r"class indices .* got torch.float32.*targets.long\(\)"):
         F.cross_entropy(logits, mg.tensor([0.0, 1.0, 2.0, 1.0]))
-    with pytest.raises(ValueError, match=r"logits of shape \(N, C\).*got \(3,\)"):
-        F.cross_entropy(mg.randn(3), mg.tensor([0, 1, 2]))
+    with pytest.raises(
+        ValueError, match=r"targets of shape \(4,\) for logits \(4, 3\), got \(3,\)"
+    ):
+        F.nll_loss(logits, mg.tensor([0, 1, 2]))
     with pytest.raises(ValueError, match=r"logits \(4,\) and targets \(4, 1\) must have the same"):
         F.binary_cross_entropy_with_logits(mg.randn(4), mg.zeros(4, 1))
+    with pytest.raises(ValueError, match=r"input \(4,\) and targets \(4, 1\) must have the same"):
+        F.binary_cross_entropy(mg.rand(4), mg.zeros(4, 1))
+    with pytest.raises(ValueError, match="avg is not a valid value for reduction"):
+        F.mse_loss(logits, logits, reduction="avg")
+    with pytest.raises(ValueError, match="label_smoothing must be between 0.0 and 1.0"):
+        F.cross_entropy(logits, mg.tensor([0, 1, 2, 1]), label_smoothing=1.5)
+    with pytest.raises(ValueError, match="ignore_index is for class-index targets"):
+        F.cross_entropy(logits, mg.rand(4, 3), ignore_index=1)
+
+
+# ---- explain() of the loss ops ------------------------------------------------------------------
+
+weight4 = mg.tensor([1.0, 2.0, 0.5, 1.5], dtype=torch.float64)
+
+
+@pytest.mark.parametrize(
+    "loss_fn",
+    [
+        lambda x, t, p: F.cross_entropy(x, t),
+        lambda x, t, p: F.cross_entropy(x, t, weight=weight4, ignore_index=1),
+        lambda x, t, p: F.nll_loss(x.log_softmax(1), t, reduction="sum"),
+        lambda x, t, p: F.nll_loss(x.log_softmax(1), t, weight=weight4, reduction="none").sum(),
+        lambda x, t, p: F.binary_cross_entropy(x.sigmoid(), p),
+        lambda x, t, p: F.binary_cross_entropy(x.sigmoid(), p, weight=weight4, reduction="sum"),
+    ],
+)
+def test_explain_gives_backwards_gradients_for_the_loss_ops(loss_fn):
+    from minigrad.explain import explain_graph
+
+    mg.manual_seed(0)
+    x = mg.randn(5, 4, dtype=torch.float64, requires_grad=True)
+    p = mg.rand(5, 4, dtype=torch.float64, requires_grad=True)
+    loss = loss_fn(x, mg.tensor([0, 3, 1, 1, 2]), p)
+    explanation = explain_graph(loss)
+    loss.backward()
+    results = explanation.run()
+    for name, leaf in explanation.leaves.items():
+        assert torch.allclose(results[name], leaf.grad._data, rtol=1e-12, atol=0), name

@@ -1,24 +1,33 @@
-"""Neural-network building blocks: layers as Modules (`modules.py`), functions and losses
-(`functional.py`, imported as `F`), and the losses as modules (`losses.py`)."""
+"""Neural-network building blocks: layers as Modules (`modules.py`, more activations in
+`activation.py`), functions and losses (`functional.py`, imported as `F`), the losses as
+modules (`losses.py`), and weight initialisation (`init.py`)."""
 
 from ..errors import missing_name_getattr as _missing_name_getattr
 from . import functional, init
 from . import functional as F  # noqa: N812  (torch's spelling: nn.functional as F)
-from .losses import BCEWithLogitsLoss, CrossEntropyLoss, NLLLoss
-from .modules import Flatten, Linear, Module, Parameter, ReLU, Sequential, Sigmoid
+from .activation import LogSoftmax, Softmax, Tanh
+from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
+from .modules import Flatten, Identity, Linear, Module, Parameter, ReLU, Sequential, Sigmoid
 
 __all__ = [
+    "BCELoss",
     "BCEWithLogitsLoss",
     "CrossEntropyLoss",
     "F",
     "Flatten",
+    "Identity",
+    "L1Loss",
     "Linear",
+    "LogSoftmax",
+    "MSELoss",
     "Module",
     "NLLLoss",
     "Parameter",
     "ReLU",
     "Sequential",
     "Sigmoid",
+    "Softmax",
+    "Tanh",
     "functional",
     "init",
 ]

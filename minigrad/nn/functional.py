@@ -1,10 +1,13 @@
 """Functions of tensors that layers and losses use: `import minigrad.nn.functional as F`.
 
-Each is written with minigrad's ops, so its gradient comes from theirs: nothing new to derive.
-The losses return the mean over the batch.
+Each is written with minigrad's ops, so its gradient comes from theirs: nothing new to derive
+(but for the losses that have an op of their own: nll_loss, binary_cross_entropy). The losses
+take torch's arguments and return the mean by default (reduction="mean", "sum" or "none").
 """
 
 from __future__ import annotations
+
+import warnings
 
 import torch
 
@@ -15,8 +18,9 @@ from ..errors import shape_str
 from ..tensor import Tensor
 
 
-def relu(x: Tensor) -> Tensor:
-    return x.relu()
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """max(x, 0). (inplace is accepted for torch's signature; the result is a new tensor.)"""
+    return input.relu()
 
 
 def sigmoid(x: Tensor) -> Tensor:
@@ -41,59 +45,318 @@ def mnist_loss(predictions: Tensor, targets: Tensor) -> Tensor:
     return where(targets == 1, 1 - predictions, predictions).mean()
 
 
-def binary_cross_entropy_with_logits(logits: Tensor, targets: Tensor) -> Tensor:
-    """mean of -[y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))], for logits x and targets y
-    in [0, 1], computed stably.
+# ---- losses: each reduces with reduction="mean" (the default), "sum", or "none" ----------------
+
+
+def mse_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """The mean squared error: mean of (input - target)^2."""
+    reduction = _reduction(size_average, reduce, reduction)
+    _warn_if_broadcast("mse_loss", input, target)
+    return _reduce((input - target) ** 2, reduction)
+
+
+def l1_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """The mean absolute error: mean of |input - target| (its gradient at 0 is 0, as torch's)."""
+    reduction = _reduction(size_average, reduce, reduction)
+    _warn_if_broadcast("l1_loss", input, target)
+    return _reduce((input - target).abs(), reduction)
+
+
+def binary_cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """-[y log x + (1 - y) log(1 - x)] for probabilities x in [0, 1] (after a sigmoid) and
+    targets y in [0, 1], times `weight` if given. See ops.BinaryCrossEntropy; from logits,
+    binary_cross_entropy_with_logits is the stable choice."""
+    reduction = _reduction(size_average, reduce, reduction)
+    _check_same_shape("binary_cross_entropy", input, target, "input")
+    return ops.BinaryCrossEntropy.apply(input, target, weight=_raw(weight), reduction=reduction)
+
+
+def binary_cross_entropy_with_logits(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    pos_weight: Tensor | None = None,
+) -> Tensor:
+    """-[p y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))], for logits x and targets y in
+    [0, 1], computed stably; p is `pos_weight` (1 by default), the weight of positive targets,
+    and the whole is multiplied by `weight` if given.
 
     Since log sigmoid(x) = -softplus(-x) and log(1 - sigmoid(x)) = -x - softplus(-x), the loss
-    is (1 - y) x + softplus(-x): no sigmoid that rounds to 0 or 1, no log(0) for |x| large.
+    is (1 - y) x + (1 + (p - 1) y) softplus(-x): no sigmoid that rounds to 0 or 1, no log(0)
+    for |x| large.
     """
-    _check_same_shape("binary_cross_entropy_with_logits", logits, targets)
-    return ((1 - targets) * logits + softplus(-logits)).mean()
+    reduction = _reduction(size_average, reduce, reduction)
+    _check_same_shape("binary_cross_entropy_with_logits", input, target)
+    softplus_term = softplus(-input)
+    if pos_weight is not None:
+        softplus_term = (1 + (pos_weight - 1) * target) * softplus_term
+    loss = (1 - target) * input + softplus_term
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
 
 
-def nll_loss(log_probs: Tensor, targets: Tensor) -> Tensor:
-    """mean of -log_probs[i, targets[i]]: the negative log-likelihood of each row's class."""
-    return ops.NLLLoss.apply(log_probs, targets)
+def nll_loss(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average: bool | None = None,
+    ignore_index: int = -100,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """The mean of -input[i, target[i]]: the negative log-likelihood of each row's class, for
+    log-probabilities `input` (N, C) and class indices `target` (N,) (or (N, C, d1, ...) and
+    (N, d1, ...); or one example: (C,) and ()). `weight` (C,) weighs each class (the mean then
+    divides by the weights' sum); targets equal to `ignore_index` count for nothing."""
+    reduction = _reduction(size_average, reduce, reduction)
+    _check_class_targets("nll_loss", input, target)
+    if input.ndim == 1:  # one example: a batch of one
+        loss = nll_loss(input.unsqueeze(0), target.unsqueeze(0), weight, None, ignore_index,
+                        None, reduction)  # fmt: skip
+        return loss.squeeze(0) if reduction == "none" else loss
+    return ops.NLLLoss.apply(
+        input, target, weight=_raw(weight), ignore_index=ignore_index, reduction=reduction
+    )
 
 
-def cross_entropy(logits: Tensor, targets: Tensor) -> Tensor:
-    """Softmax then negative log-likelihood, for (N, C) logits and N integer classes in [0, C).
+def cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average: bool | None = None,
+    ignore_index: int = -100,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
+    """Softmax then negative log-likelihood, for logits `input` (N, C) and `target` either N
+    class indices in [0, C) or (N, C) class probabilities. (More dims as nll_loss: the class
+    dim is 1.) log_softmax computes log(e^x_j / sum e^x) as x_j - logsumexp(x): stable for any
+    logits.
 
-    log_softmax computes log(e^x_j / sum e^x) as x_j - logsumexp(x): stable for any logits.
+    label_smoothing = e aims at 1 - e + e / C for the true class and e / C for the others:
+    the loss is (1 - e) * nll + e * (the mean over classes of -log p), so the model is not
+    pushed to ever larger logits. `weight` and `ignore_index` as in nll_loss.
     """
-    _check_class_targets(logits, targets)
-    return nll_loss(logits.log_softmax(dim=1), targets)
-
-
-def _check_same_shape(name: str, logits: Tensor, targets: Tensor) -> None:
-    if tuple(logits.shape) != tuple(targets.shape):
+    reduction = _reduction(size_average, reduce, reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(
-            f"{name}: logits {shape_str(logits.shape)} and targets {shape_str(targets.shape)} "
-            "must have the same shape (one target per logit); reshape one of them."
+            f"label_smoothing must be between 0.0 and 1.0, got {label_smoothing}: it is the "
+            "share of the target spread over all classes."
+        )
+    class_dim = 0 if input.ndim == 1 else 1
+    log_probs = input.log_softmax(dim=class_dim)
+    if target.dtype.is_floating_point and tuple(target.shape) == tuple(input.shape):
+        return _cross_entropy_with_probabilities(
+            log_probs, target, weight, ignore_index, reduction, label_smoothing, class_dim
+        )
+    _check_class_targets("cross_entropy", input, target)
+    loss = nll_loss(log_probs, target, weight, None, ignore_index, None, reduction)
+    if label_smoothing == 0.0:
+        return loss
+    n_classes = input.shape[class_dim]
+    weighted = log_probs if weight is None else log_probs * _along(weight, class_dim, input.ndim)
+    counted = target._data != ignore_index
+    smooth = where(Tensor(counted), -weighted.sum(class_dim), 0.0)  # ignored targets: 0
+    if reduction == "mean":  # divided by what nll_loss divides by: the targets' weights
+        picked = target._data.where(counted, 0)
+        weights = counted.to(input.dtype) if weight is None else _raw(weight)[picked]
+        total = (weights * counted).sum()
+        smooth = smooth.sum() / Tensor(torch.where(total == 0, 1.0, total))  # all ignored: 0
+    else:
+        smooth = _reduce(smooth, reduction)
+    return (1 - label_smoothing) * loss + smooth * (label_smoothing / n_classes)
+
+
+def _cross_entropy_with_probabilities(
+    log_probs: Tensor,
+    target: Tensor,
+    weight: Tensor | None,
+    ignore_index: int,
+    reduction: str,
+    label_smoothing: float,
+    class_dim: int,
+) -> Tensor:
+    """-sum_j y_j log p_j for class probabilities y, averaged over the examples (and any dims
+    past the class dim)."""
+    if ignore_index >= 0:
+        raise ValueError(
+            "cross_entropy: ignore_index is for class-index targets; these targets are class "
+            "probabilities (floats of the logits' shape). Give an ignored example all-zero "
+            "probabilities instead."
+        )
+    n_classes = log_probs.shape[class_dim]
+    if label_smoothing > 0:
+        target = target * (1 - label_smoothing) + label_smoothing / n_classes
+    products = log_probs * target
+    if weight is not None:
+        products = products * _along(weight, class_dim, log_probs.ndim)
+    loss = -products.sum(class_dim)
+    if reduction == "mean":
+        return loss.sum() / (log_probs.numel() // n_classes)
+    return _reduce(loss, reduction)
+
+
+def _along(weight: Tensor, class_dim: int, ndim: int) -> Tensor:
+    """A per-class weight (C,) shaped to broadcast along the class dim of an ndim-d input."""
+    weight = weight if isinstance(weight, Tensor) else Tensor(torch.as_tensor(weight))
+    return weight.reshape([-1] + [1] * (ndim - class_dim - 1))
+
+
+def _raw(x: Tensor | torch.Tensor | None) -> torch.Tensor | None:
+    return x._data if isinstance(x, Tensor) else x
+
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _reduction(size_average: bool | None, reduce: bool | None, reduction: str) -> str:
+    """The reduction asked for; torch's old size_average/reduce flags map onto it as in torch
+    (both default True: reduce=False keeps each loss, size_average=False sums them)."""
+    if size_average is not None or reduce is not None:
+        size_average = True if size_average is None else size_average
+        reduce = True if reduce is None else reduce
+        reduction = "none" if not reduce else "mean" if size_average else "sum"
+        warnings.warn(
+            f"size_average and reduce args will be deprecated, please use "
+            f"reduction='{reduction}' instead.",
+            UserWarning,
+            stacklevel=3,
+        )
+    if reduction not in _REDUCTIONS:
+        raise ValueError(
+            f"{reduction} is not a valid value for reduction: use 'mean' (the default), 'sum', "
+            "or 'none' (one loss per element)."
+        )
+    return reduction
+
+
+def _reduce(losses: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return losses.mean()
+    if reduction == "sum":
+        return losses.sum()
+    return losses
+
+
+def _warn_if_broadcast(name: str, input: Tensor, target: Tensor) -> None:
+    if tuple(input.shape) != tuple(target.shape):
+        warnings.warn(
+            f"{name}: Using a target size {shape_str(target.shape)} that is different to the "
+            f"input size {shape_str(input.shape)}. This will likely lead to incorrect results "
+            "due to broadcasting: (N, 1) predictions against (N,) targets compare every "
+            "prediction with every target. Please ensure they have the same size, e.g. "
+            "predictions.squeeze(1) or targets.unsqueeze(1).",
+            UserWarning,
+            stacklevel=3,
         )
 
 
-def _check_class_targets(logits: Tensor, targets: Tensor) -> None:
-    if logits.ndim != 2:
+def _check_same_shape(name: str, input: Tensor, target: Tensor, what: str = "logits") -> None:
+    if tuple(input.shape) != tuple(target.shape):
         raise ValueError(
-            f"cross_entropy takes logits of shape (N, C), one row of class scores per example; "
-            f"got {shape_str(logits.shape)}."
+            f"{name}: {what} {shape_str(input.shape)} and targets {shape_str(target.shape)} "
+            f"must have the same shape (one target per {what.rstrip('s')}); reshape one of them."
         )
-    dtype, shape = targets.dtype, tuple(targets.shape)
+
+
+def _check_class_targets(name: str, input: Tensor, target: Tensor) -> None:
+    """Class-index targets: integers, one per position of the input but its class dim."""
+    if input.ndim == 0:
+        raise ValueError(
+            f"{name} takes scores of shape (N, C), one row of class scores per example (or (C,) "
+            "for one example); got a 0-d tensor."
+        )
+    dtype, shape = target.dtype, tuple(target.shape)
     if dtype.is_floating_point or dtype == torch.bool:
         raise TypeError(
-            f"cross_entropy takes class indices (integers, e.g. int64) as targets, got {dtype}. "
-            "Convert them with targets.long(); for 0/1 targets with one logit per example, use "
-            "binary_cross_entropy_with_logits."
+            f"{name} takes class indices (integers, e.g. int64) as targets, got {dtype} of shape "
+            f"{shape_str(shape)}. Convert them with targets.long(); for 0/1 targets with one "
+            "logit per example, use binary_cross_entropy_with_logits. (Float targets are class "
+            f"probabilities, and must have the input's shape {shape_str(input.shape)}.)"
         )
-    if shape != (logits.shape[0],):
-        hint = " (squeeze the extra dim: targets.squeeze(1))" if shape == (len(logits), 1) else ""
+    expected = tuple(input.shape[:1] + input.shape[2:]) if input.ndim > 1 else ()
+    if shape != expected:
+        hint = ""
+        if input.ndim == 2 and shape == (input.shape[0], 1):
+            hint = " (squeeze the extra dim: targets.squeeze(1))"
         raise ValueError(
-            f"cross_entropy takes one class index per row of logits: targets of shape "
-            f"({logits.shape[0]},) for logits {shape_str(logits.shape)}, got {shape_str(shape)}"
-            f"{hint}."
+            f"{name} takes one class index per row of logits: targets of shape "
+            f"{shape_str(expected)} for logits {shape_str(input.shape)}, got "
+            f"{shape_str(shape)}{hint}."
         )
+
+
+# ---- activations and friends ------------------------------------------------------------------
+
+
+def softmax(
+    input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: torch.dtype | None = None
+) -> Tensor:
+    """e^x_j / sum_k e^x_k along `dim`: each slice becomes probabilities that sum to 1."""
+    if dtype is not None:
+        input = input.to(dtype)
+    return input.softmax(_softmax_dim("softmax", input, dim, _stacklevel))
+
+
+def log_softmax(
+    input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: torch.dtype | None = None
+) -> Tensor:
+    """log(softmax(x)) along `dim`, computed stably as x - logsumexp(x)."""
+    if dtype is not None:
+        input = input.to(dtype)
+    return input.log_softmax(_softmax_dim("log_softmax", input, dim, _stacklevel))
+
+
+def _softmax_dim(name: str, input: Tensor, dim: int | None, stacklevel: int) -> int:
+    """torch's old implicit dim (0 for 0-, 1- and 3-d inputs, else 1), with torch's warning."""
+    if dim is not None:
+        return dim
+    warnings.warn(
+        f"Implicit dimension choice for {name} has been deprecated. Change the call to include "
+        "dim=X as an argument.",
+        UserWarning,
+        stacklevel=stacklevel,
+    )
+    return 0 if input.ndim in (0, 1, 3) else 1
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """Class indices (int64) as rows of 0s with a 1 at each index: shape (*tensor.shape, C),
+    C = num_classes, or the largest index + 1 when -1. An int64 tensor, outside the graph."""
+    if tensor.dtype != torch.int64:
+        raise TypeError(
+            f"one_hot takes class indices of dtype int64 (torch.long), got {tensor.dtype}. "
+            "Convert with .long()."
+        )
+    return Tensor(torch.nn.functional.one_hot(tensor._data, num_classes))
+
+
+def tanh(input: Tensor) -> Tensor:
+    return input.tanh()
 
 
 # F.gelu, a torch name minigrad lacks, raises an AttributeError that says so (surface.py).

@@ -1,4 +1,5 @@
-"""The losses as modules, for code that writes `loss_func = nn.CrossEntropyLoss()`."""
+"""The losses as modules, for code that writes `loss_fn = nn.CrossEntropyLoss()`: each keeps its
+settings (reduction, weight...) and calls its function in `nn.functional` (imported as F)."""
 
 from __future__ import annotations
 
@@ -7,22 +8,110 @@ from . import functional as F
 from .modules import Module
 
 
-class CrossEntropyLoss(Module):
-    """`F.cross_entropy`: (N, C) logits, N integer class targets."""
+class _Loss(Module):
+    """A loss: `reduction` is "mean" (the default), "sum" or "none" (one loss per element).
+    torch's old size_average/reduce flags are accepted and turned into a reduction."""
 
-    def forward(self, logits: Tensor, targets: Tensor) -> Tensor:
-        return F.cross_entropy(logits, targets)
-
-
-class BCEWithLogitsLoss(Module):
-    """`F.binary_cross_entropy_with_logits`: logits and 0/1 targets of the same shape."""
-
-    def forward(self, logits: Tensor, targets: Tensor) -> Tensor:
-        return F.binary_cross_entropy_with_logits(logits, targets)
+    def __init__(
+        self, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean"
+    ) -> None:
+        super().__init__()
+        self.reduction = F._reduction(size_average, reduce, reduction)
 
 
-class NLLLoss(Module):
-    """`F.nll_loss`: (N, C) log-probabilities, N integer class targets."""
+class MSELoss(_Loss):
+    """F.mse_loss: the mean squared error."""
 
-    def forward(self, log_probs: Tensor, targets: Tensor) -> Tensor:
-        return F.nll_loss(log_probs, targets)
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.mse_loss(input, target, reduction=self.reduction)
+
+
+class L1Loss(_Loss):
+    """F.l1_loss: the mean absolute error."""
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.l1_loss(input, target, reduction=self.reduction)
+
+
+class NLLLoss(_Loss):
+    """F.nll_loss: log-probabilities (N, C), N integer class targets."""
+
+    def __init__(
+        self,
+        weight: Tensor | None = None,
+        size_average: bool | None = None,
+        ignore_index: int = -100,
+        reduce: bool | None = None,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.weight, self.ignore_index = weight, ignore_index
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.nll_loss(
+            input, target, self.weight, ignore_index=self.ignore_index, reduction=self.reduction
+        )
+
+
+class CrossEntropyLoss(_Loss):
+    """F.cross_entropy: logits (N, C), N integer class targets (or (N, C) probabilities)."""
+
+    def __init__(
+        self,
+        weight: Tensor | None = None,
+        size_average: bool | None = None,
+        ignore_index: int = -100,
+        reduce: bool | None = None,
+        reduction: str = "mean",
+        label_smoothing: float = 0.0,
+    ) -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.weight, self.ignore_index = weight, ignore_index
+        self.label_smoothing = label_smoothing
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.cross_entropy(
+            input,
+            target,
+            self.weight,
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+            label_smoothing=self.label_smoothing,
+        )
+
+
+class BCELoss(_Loss):
+    """F.binary_cross_entropy: probabilities (after a sigmoid) and targets of the same shape."""
+
+    def __init__(
+        self,
+        weight: Tensor | None = None,
+        size_average: bool | None = None,
+        reduce: bool | None = None,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.weight = weight
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.binary_cross_entropy(input, target, self.weight, reduction=self.reduction)
+
+
+class BCEWithLogitsLoss(_Loss):
+    """F.binary_cross_entropy_with_logits: logits and 0/1 targets of the same shape."""
+
+    def __init__(
+        self,
+        weight: Tensor | None = None,
+        size_average: bool | None = None,
+        reduce: bool | None = None,
+        reduction: str = "mean",
+        pos_weight: Tensor | None = None,
+    ) -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.weight, self.pos_weight = weight, pos_weight
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.binary_cross_entropy_with_logits(
+            input, target, self.weight, reduction=self.reduction, pos_weight=self.pos_weight
+        )

@@ -4,6 +4,7 @@ arithmetic.py   + - * / unary - ** maximum minimum where
 unary.py        exp log sigmoid tanh relu clamp_min abs sin cos sqrt rsqrt log10 log1p expm1
                 softplus clamp
 reductions.py   sum mean var std norm max logsumexp softmax log_softmax cumsum nll_loss
+losses.py       binary_cross_entropy
 matmul.py       @
 shape.py        reshape transpose permute unsqueeze squeeze expand indexing gather repeat cat
                 stack
@@ -14,6 +15,7 @@ assign.py       what in-place changes record: x[key] = v, copy_/fill_/zero_, a w
 from .arithmetic import Add, Div, Maximum, Minimum, Mul, Neg, Pow, Sub, Where
 from .assign import Copy, CopySlices, SetItem
 from .conversion import Clone, To
+from .losses import BinaryCrossEntropy
 from .matmul import Linear, MatMul
 from .reductions import (
     CumSum,
@@ -64,6 +66,7 @@ from .unary import (
 __all__ = [
     "Abs",
     "Add",
+    "BinaryCrossEntropy",
     "Cat",
     "Clamp",
     "ClampMin",

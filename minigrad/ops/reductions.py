@@ -311,22 +311,42 @@ class LogSoftmax(Function):
 
 
 class NLLLoss(Function):
-    """out = -(1/n) * sum_i logp[i, t_i]: the mean negative log-likelihood of each row's class.
+    """out = -sum_i w_i logp[i, t_i] / sum_i w_i: the mean negative log-likelihood of each row's
+    class t_i, weighted. w_i is weight[t_i] (a constant; 1 without a weight), and 0 where t_i is
+    ignore_index: that row counts for nothing. reduction="sum" leaves out the division, "none"
+    keeps each row's -w_i logp[i, t_i]. Rows may have more dims: logp (N, C, d1, ...) with
+    targets (N, d1, ...); the class dim is 1.
 
-    dout/dlogp[i, j] = -1/n where j is row i's target t_i, else 0: the gradient reaches each
-    row's target and nothing else. (The same as -logp[arange(n), t].mean() in three ops.)
+    dout/dlogp[i, j] = -w_i / sum(w) where j = t_i, else 0 ("sum": -w_i; "none": -w_i times
+    row i's upstream gradient): the gradient reaches each row's target and nothing else.
     """
 
     @staticmethod
-    def forward(ctx: Context, log_probs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        picks = targets.unsqueeze(1)  # (n, 1): the column to pick in each row
-        ctx.save_for_backward(picks)
-        ctx.shape = log_probs.shape
-        return -log_probs.gather(1, picks).mean()
+    def forward(
+        ctx: Context,
+        log_probs: torch.Tensor,
+        targets: torch.Tensor,
+        *,
+        weight: torch.Tensor | None = None,
+        ignore_index: int = -100,
+        reduction: str = "mean",
+    ) -> torch.Tensor:
+        ctx.save_for_backward(targets)
+        ctx.shape, ctx.weight = log_probs.shape, weight
+        ctx.ignore_index, ctx.reduction = ignore_index, reduction
+        return torch.nn.functional.nll_loss(
+            log_probs, targets, weight, ignore_index=ignore_index, reduction=reduction
+        )
 
     @staticmethod
     def backward(ctx: Context, grad: torch.Tensor) -> tuple:
-        (picks,) = ctx.saved_tensors
-        n = ctx.shape[0]
+        (targets,) = ctx.saved_tensors
+        ignored = targets == ctx.ignore_index
+        picks = targets.masked_fill(ignored, 0)  # a valid column for ignored rows (w_i = 0)
+        weight = ctx.weight
+        w = (~ignored).to(grad.dtype) if weight is None else weight[picks].masked_fill(ignored, 0)
+        per_row = -grad * w
+        if ctx.reduction == "mean":  # (all rows ignored: no gradient, as torch)
+            per_row = (per_row / w.sum()).masked_fill(ignored, 0)
         grad_log_probs = torch.zeros(ctx.shape, dtype=grad.dtype, device=grad.device)
-        return grad_log_probs.scatter_(1, picks, (-grad / n).expand(n, 1)), None
+        return grad_log_probs.scatter_(1, picks.unsqueeze(1), per_row.unsqueeze(1)), None
