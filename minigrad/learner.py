@@ -80,19 +80,74 @@ class EpochRow:
 
 @dataclass
 class Recorder:
-    """What happened during training: the loss of every batch, and one row per epoch."""
+    """What happened during training: the loss of every batch, and one row per epoch.
+
+    fastai's names read it the way fastbook does:
+        values    per epoch, [train_loss, valid_loss, *metrics]   (L(values).itemgot(2): accuracy)
+        losses    the training loss of every batch, smoothed as fastai smooths it
+        iters     the number of training batches at the end of each epoch
+        plot_loss()  those curves, the validation loss at each epoch's end
+    """
 
     metric_names: list[str]
     batch_losses: list[float] = field(default_factory=list)
     rows: list[EpochRow] = field(default_factory=list)
+    iters: list[int] = field(default_factory=list)
     lr_find: LRFinderResult | None = None
+
+    @property
+    def values(self) -> list[list[float]]:
+        """Per epoch, [train_loss, valid_loss, *metrics]: the numbers of the table's rows."""
+        return [
+            [row.train_loss, row.valid_loss, *(row.metrics[name] for name in self.metric_names)]
+            for row in self.rows
+        ]
+
+    @property
+    def losses(self) -> list[float]:
+        """Each batch's training loss, smoothed: an exponential moving average (weight 0.98 on
+        the past), debiased, as fastai's recorder keeps it. Raw ones: `batch_losses`."""
+        return _smooth(self.batch_losses, beta=0.98)
+
+    def plot_loss(
+        self,
+        skip_start: int = 5,
+        with_valid: bool = True,
+        log: bool = False,
+        show_epochs: bool = False,
+        ax: Any = None,
+        path: str | os.PathLike | None = None,
+    ) -> Any:
+        """fastai's learning curve: the smoothed training loss per batch (leaving out the first
+        `skip_start`), and the validation loss at the end of each epoch. Draws on `ax` (a
+        matplotlib Axes), or on pyplot's current one, which a notebook shows; log=True puts
+        both axes on log scales, show_epochs marks where each epoch ends; `path` also writes
+        the figure there (a PNG). Returns the Axes."""
+        if ax is None:
+            ax = _pyplot().gca()
+        losses = self.losses
+        steps = list(range(skip_start, len(losses)))
+        draw = ax.loglog if log else ax.plot
+        draw(steps, losses[skip_start:], label="train")
+        if show_epochs:
+            for end in self.iters:
+                ax.axvline(end, color="grey", ls=":")
+        ax.set(xlabel="steps", ylabel="loss", title="learning curve")
+        if with_valid:
+            shown = [(end, row.valid_loss) for end, row in zip(self.iters, self.rows)]
+            shown = [(end, loss) for end, loss in shown if end >= skip_start]
+            ax.plot([end for end, _ in shown], [loss for _, loss in shown], label="valid")
+            ax.legend()
+        if path is not None:
+            ax.figure.savefig(path)
+        return ax
 
     def plot(self, path: str) -> None:
         """Write a PNG: losses (train per batch, valid per epoch) and the metrics per epoch."""
         figure = _new_figure(width=10)
         loss_axes, metric_axes = figure.subplots(1, 2)
         loss_axes.plot(self.batch_losses, label="train (per batch)", alpha=0.6)
-        ends = self._epoch_end_batches()
+        ends = [end - 1 for end in self.iters]  # the last batch of each epoch
         loss_axes.plot(ends, [row.valid_loss for row in self.rows], "o-", label="valid")
         loss_axes.set(xlabel="batch", ylabel="loss", title="loss")
         loss_axes.legend()
@@ -103,10 +158,6 @@ class Recorder:
         if self.metric_names:
             metric_axes.legend()
         figure.savefig(path)
-
-    def _epoch_end_batches(self) -> list[int]:
-        batches_per_epoch = len(self.batch_losses) / max(len(self.rows), 1)
-        return [round((i + 1) * batches_per_epoch) - 1 for i in range(len(self.rows))]
 
 
 @dataclass
@@ -187,6 +238,7 @@ class Learner:
                 time=time.perf_counter() - start,
             )
             self.recorder.rows.append(row)
+            self.recorder.iters.append(len(self.recorder.batch_losses))
             table.print_row([epoch, train_loss, valid_loss, *metric_values, row.time])
 
     def _optimizer(self, lr: float) -> Optimizer:
@@ -469,6 +521,18 @@ class _Table:
     def _print(self, cells: list[str]) -> None:
         line = "".join(cell.ljust(width) for cell, width in zip(cells, self.widths))
         print(line.rstrip(), file=self.stream, flush=True)
+
+
+def _pyplot() -> Any:
+    """matplotlib.pyplot, for plots drawn where a notebook shows them."""
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as error:
+        raise ImportError(
+            "plotting needs matplotlib, which is not installed: pip install matplotlib "
+            "(or pip install -e '.[plot]')"
+        ) from error
+    return plt
 
 
 def _new_figure(width: float) -> Any:

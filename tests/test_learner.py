@@ -143,6 +143,53 @@ def test_recorder_keeps_every_batch_loss(learner: Learner) -> None:
     assert recorder.rows[-1].train_loss == pytest.approx(expected, rel=1e-12)
 
 
+def test_recorder_values_are_fastais_one_row_per_epoch(learner: Learner) -> None:
+    learner.fit(3, lr=1.0)
+    recorder = learner.recorder
+    assert recorder.values == [
+        [row.train_loss, row.valid_loss, row.metrics["batch_accuracy"]] for row in recorder.rows
+    ]
+    accuracies = [values[2] for values in recorder.values]  # fastbook: L(values).itemgot(2)
+    assert all(0 <= a <= 1 for a in accuracies) and accuracies[-1] > 0.9
+    batches = len(learner.dls.train)
+    assert recorder.iters == [batches, 2 * batches, 3 * batches]
+
+
+def test_recorder_losses_are_the_batch_losses_smoothed_as_fastai(learner: Learner) -> None:
+    learner.fit(2, lr=1.0)
+    raw, smoothed = learner.recorder.batch_losses, learner.recorder.losses
+    assert len(smoothed) == len(raw) and smoothed[0] == pytest.approx(raw[0])
+    average = 0.0
+    for i, loss in enumerate(raw, start=1):  # fastai's AvgSmoothLoss: EMA 0.98, debiased
+        average = 0.98 * average + 0.02 * loss
+        assert smoothed[i - 1] == pytest.approx(average / (1 - 0.98**i), rel=1e-12)
+
+
+def test_plot_loss_draws_fastais_learning_curve(learner: Learner, tmp_path) -> None:
+    from matplotlib.figure import Figure
+
+    learner.fit(3, lr=1.0)
+    recorder = learner.recorder
+    ax = Figure().subplots()
+    assert recorder.plot_loss(skip_start=2, ax=ax, show_epochs=True) is ax
+    train, valid = ax.get_lines()[0], ax.get_lines()[-1]
+    assert list(train.get_xdata()) == list(range(2, len(recorder.batch_losses)))
+    assert list(train.get_ydata()) == pytest.approx(recorder.losses[2:])
+    assert list(valid.get_xdata()) == recorder.iters
+    assert list(valid.get_ydata()) == pytest.approx([v[1] for v in recorder.values])
+    assert len(ax.get_lines()) == 2 + 3  # the two curves and a line per epoch's end
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["train", "valid"]
+    ax = Figure().subplots()
+    recorder.plot_loss(skip_start=len(recorder.batch_losses) // 2, log=True, ax=ax)
+    assert ax.get_xscale() == ax.get_yscale() == "log"
+    assert len(ax.get_lines()[-1].get_xdata()) == 2  # the first epoch's end was skipped
+    ax = recorder.plot_loss(path=tmp_path / "curve.png")  # pyplot's axes, as in a notebook
+    assert (tmp_path / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    import matplotlib.pyplot as plt
+
+    plt.close(ax.figure)
+
+
 def test_validate_averages_over_examples_not_batches() -> None:
     # 25, 25, 25, 5 examples: a mean of batch means would overweight the last five
     mg.manual_seed(1)
