@@ -149,6 +149,63 @@ def test_module_trains_end_to_end_and_zero_grad_clears():
     assert all(p.grad is None for p in model.parameters())
 
 
+def shared_body_model(nn_module):
+    """The same model in minigrad or torch: a body used twice, around a Tanh."""
+    body = nn_module.Sequential(nn_module.Linear(4, 3), nn_module.ReLU(), nn_module.Linear(3, 4))
+    return nn_module.Sequential(body, nn_module.Tanh(), body, nn_module.Flatten())
+
+
+def test_module_tree_walks_as_torchs():
+    ours, theirs = shared_body_model(nn), shared_body_model(torch.nn)
+
+    def names(pairs):
+        return [name for name, _ in pairs]
+
+    assert names(ours.named_modules()) == names(theirs.named_modules())
+    assert names(ours.named_modules(prefix="m", remove_duplicate=False)) == names(
+        theirs.named_modules(prefix="m", remove_duplicate=False)
+    )
+    assert names(ours.named_children()) == names(theirs.named_children())
+    assert names(ours.named_parameters(prefix="model")) == names(
+        theirs.named_parameters(prefix="model")
+    )
+    assert names(ours.named_parameters(remove_duplicate=False)) == names(
+        theirs.named_parameters(remove_duplicate=False)
+    )
+    assert names(ours[0].named_parameters(recurse=False)) == []
+    assert names(ours[0][0].named_parameters(recurse=False)) == ["weight", "bias"]
+    assert len(list(ours.modules())) == len(list(theirs.modules())) == 7
+    assert len(ours) == len(theirs) == 4  # the shared body still runs twice
+    x = torch.randn(2, 4)
+    for mine, theirs_p in zip(ours.parameters(), theirs.parameters()):
+        mine._data.copy_(theirs_p.detach())
+    torch.testing.assert_close(ours(mg.Tensor(x))._data, theirs(x).detach())
+
+
+def test_apply_visits_children_before_parents_as_torch():
+    ours, theirs = shared_body_model(nn), shared_body_model(torch.nn)
+    visited = {"ours": [], "theirs": []}
+    assert ours.apply(lambda m: visited["ours"].append(type(m).__name__)) is ours
+    theirs.apply(lambda m: visited["theirs"].append(type(m).__name__))
+    assert visited["ours"] == visited["theirs"]
+
+    def init_weights(m):  # the usual use
+        if isinstance(m, nn.Linear):
+            nn.init.zeros_(m.weight)
+
+    ours.apply(init_weights)
+    assert all(torch.count_nonzero(m.weight._data) == 0 for m in ours.modules()
+               if isinstance(m, nn.Linear))  # fmt: skip
+
+
+def test_requires_grad_freezes_and_unfreezes():
+    model = shared_body_model(nn)
+    assert model[0].requires_grad_(False) is model[0]
+    assert not any(p.requires_grad for p in model.parameters())
+    model.requires_grad_()
+    assert all(p.requires_grad and p.is_leaf for p in model.parameters())
+
+
 def test_train_and_eval_reach_every_submodule():
     model = TwoLayers()
     assert model.eval() is model

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
@@ -65,7 +65,16 @@ class Module:
     # ---- what the module holds ------------------------------------------------------------
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
-        """Direct submodules, in attribute order; a list of modules `layers` gives layers.0, ..."""
+        """Direct submodules, in attribute order; a list of modules `layers` gives layers.0, ...
+        A module held twice is given once, as in torch."""
+        seen: set[int] = set()
+        for name, module in self._submodules():
+            if id(module) not in seen:
+                seen.add(id(module))
+                yield name, module
+
+    def _submodules(self) -> Iterator[tuple[str, Module]]:
+        """Every (name, submodule) attribute, in order, a module held twice included."""
         for name, value in vars(self).items():
             if isinstance(value, Module):
                 yield name, value
@@ -78,21 +87,48 @@ class Module:
         return (module for _, module in self.named_children())
 
     def modules(self) -> Iterator[Module]:
-        """This module and every module inside it, depth first."""
-        yield self
+        """This module and every module inside it, depth first (a shared one once)."""
+        return (module for _, module in self.named_modules())
+
+    def named_modules(
+        self, memo: set[int] | None = None, prefix: str = "", remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Module]]:
+        """(qualified name, module) for this module (named '') and every module inside it,
+        depth first: ('', model), ('body', ...), ('body.0', ...). A module reached twice (a
+        layer used twice) is given once, unless remove_duplicate=False."""
+        memo = set() if memo is None else memo
+        if remove_duplicate:
+            if id(self) in memo:
+                return
+            memo.add(id(self))
+        yield prefix, self
+        for name, child in self._submodules():
+            child_prefix = f"{prefix}.{name}" if prefix else name
+            yield from child.named_modules(memo, child_prefix, remove_duplicate)
+
+    def apply(self, fn: Callable[[Module], Any]) -> Module:
+        """Call fn on every submodule, then on this module (`model.apply(init_weights)`, with
+        init_weights checking isinstance(m, nn.Linear)). Returns self."""
         for child in self.children():
-            yield from child.modules()
+            child.apply(fn)
+        fn(self)
+        return self
 
-    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
-        """(qualified name, parameter) pairs: own parameters first, then each submodule's.
-        A parameter shared by two layers is given once."""
+    def named_parameters(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Parameter]]:
+        """(qualified name, parameter) pairs: own parameters first, then each submodule's
+        (recurse=False: own ones only). Names start with `prefix.` when a prefix is given. A
+        parameter shared by two layers is given once, unless remove_duplicate=False."""
         seen: set[int] = set()
-        for name, p in self._all_named_parameters(prefix):
-            if id(p) not in seen:
-                seen.add(id(p))
-                yield name, p
+        modules = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
+        for module_prefix, module in modules if recurse else [(prefix, self)]:
+            for name, p in module._own_parameters(f"{module_prefix}." if module_prefix else ""):
+                if not remove_duplicate or id(p) not in seen:
+                    seen.add(id(p))
+                    yield name, p
 
-    def _all_named_parameters(self, prefix: str) -> Iterator[tuple[str, Parameter]]:
+    def _own_parameters(self, prefix: str) -> Iterator[tuple[str, Parameter]]:
         for name, value in vars(self).items():
             if isinstance(value, Parameter):
                 yield prefix + name, value
@@ -100,11 +136,16 @@ class Module:
                 for i, item in enumerate(value):
                     if isinstance(item, Parameter):
                         yield f"{prefix}{name}.{i}", item
-        for name, child in self.named_children():
-            yield from child._all_named_parameters(f"{prefix}{name}.")
 
-    def parameters(self) -> Iterator[Parameter]:
-        return (p for _, p in self.named_parameters())
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        return (p for _, p in self.named_parameters(recurse=recurse))
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Turn gradients on or off for every parameter: model.requires_grad_(False) freezes
+        a model (a pretrained body, say). Returns self."""
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         for p in self.parameters():
@@ -179,7 +220,7 @@ def _label_parameters(name: str, value: Any) -> None:
     if isinstance(value, Parameter):
         value.name = name
     elif isinstance(value, Module):
-        for qualified, p in value.named_parameters(prefix=f"{name}."):
+        for qualified, p in value.named_parameters(prefix=name):
             p.name = qualified
     elif isinstance(value, (list, tuple)):
         for i, item in enumerate(value):
@@ -290,17 +331,20 @@ class Sequential(Module):
                 )
             setattr(self, str(i), layer)
 
+    def _layers(self) -> list[Module]:
+        return [module for _, module in self._submodules()]  # a layer used twice runs twice
+
     def __getitem__(self, index: int | slice) -> Any:
-        layers = list(self.children())
+        layers = self._layers()
         return Sequential(*layers[index]) if isinstance(index, slice) else layers[index]
 
     def __len__(self) -> int:
-        return len(list(self.children()))
+        return len(self._layers())
 
     def __iter__(self) -> Iterator[Module]:
-        return self.children()
+        return iter(self._layers())
 
     def forward(self, x: Any) -> Any:
-        for layer in self.children():
+        for layer in self._layers():
             x = layer(x)
         return x
