@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import io
+import math
 
 import pytest
 import torch
@@ -244,6 +245,70 @@ def test_a_model_learns_a_linear_map():
             opt.step()
             opt.zero_grad()
         assert loss.item() < 1e-3, type(opt).__name__
+
+
+@pytest.mark.parametrize("name, settings", [
+    ("RMSprop", dict(lr=1e-3)),  # the recipe of PyTorch's "polynomial_optim" example
+    ("SGD", dict(lr=1e-6, momentum=0.9)),
+    ("Adam", dict(lr=1e-2)),
+    ("AdamW", dict(lr=1e-2)),
+    ("Adagrad", dict(lr=0.1)),
+])  # fmt: skip
+def test_a_float32_model_trains_to_torchs_losses_bit_for_bit(name, settings):
+    """A cubic fitted to sin(x), in float32 as a tutorial runs it: nn.Linear, MSELoss(sum),
+    the optimizer; the same losses as torch's to the last bit, step after step."""
+    x = torch.linspace(-math.pi, math.pi, 2000)
+    features, y = torch.stack([x, x**2, x**3], -1), torch.sin(x)
+    torch.manual_seed(0)
+    theirs = torch.nn.Sequential(torch.nn.Linear(3, 1), torch.nn.Flatten(0, 1))
+    mg.manual_seed(0)
+    ours = nn.Sequential(nn.Linear(3, 1), nn.Flatten(0, 1))
+    opt_theirs = getattr(torch.optim, name)(theirs.parameters(), **settings)
+    opt_ours = getattr(optim, name)(ours.parameters(), **settings)
+    loss_theirs, loss_ours = torch.nn.MSELoss(reduction="sum"), nn.MSELoss(reduction="sum")
+    for step in range(300):
+        expected = loss_theirs(theirs(features), y)
+        loss = loss_ours(ours(mg.Tensor(features)), mg.Tensor(y))
+        assert loss.item() == expected.item(), f"step {step}"
+        for opt, value in ((opt_theirs, expected), (opt_ours, loss)):
+            opt.zero_grad()
+            value.backward()
+            opt.step()
+
+
+def test_a_classifier_with_one_cycle_trains_to_torchs_losses():
+    """An MLP, cross-entropy with label smoothing, SGD with momentum and weight decay under
+    OneCycleLR (which moves momentum too): torch's losses within 1e-5 for 100 steps."""
+    gen = torch.Generator().manual_seed(0)
+    x, y = torch.randn(256, 20, generator=gen), torch.randint(0, 5, (256,), generator=gen)
+    models = []
+    for library, seed in ((torch.nn, torch.manual_seed), (nn, mg.manual_seed)):
+        seed(1)
+        models.append(library.Sequential(library.Linear(20, 32), library.ReLU(),
+                                         library.Linear(32, 5)))  # fmt: skip
+    theirs, ours = models
+    settings = dict(lr=0.1, momentum=0.9, weight_decay=1e-4)
+    opt_theirs = torch.optim.SGD(theirs.parameters(), **settings)
+    opt_ours = SGD(ours.parameters(), **settings)
+    schedules = [
+        torch.optim.lr_scheduler.OneCycleLR(opt_theirs, max_lr=0.5, total_steps=100),
+        optim.lr_scheduler.OneCycleLR(opt_ours, max_lr=0.5, total_steps=100),
+    ]
+    loss_theirs = torch.nn.CrossEntropyLoss(label_smoothing=0.1)
+    loss_ours = nn.CrossEntropyLoss(label_smoothing=0.1)
+    for step in range(100):
+        batch = slice(step % 8 * 32, (step % 8 + 1) * 32)
+        expected = loss_theirs(theirs(x[batch]), y[batch])
+        loss = loss_ours(ours(mg.Tensor(x[batch])), mg.Tensor(y[batch]))
+        assert loss.item() == pytest.approx(expected.item(), rel=1e-5), f"step {step}"
+        for opt, value, schedule in zip((opt_theirs, opt_ours), (expected, loss), schedules):
+            value.backward()
+            opt.step()
+            opt.zero_grad()
+            schedule.step()
+        if step == 0:
+            first = loss.item()
+    assert loss.item() < first / 2  # it learned
 
 
 def test_plain_sgd_is_p_minus_lr_times_grad():
