@@ -307,6 +307,22 @@ def test_stepping_the_scheduler_before_the_optimizer_warns():
         opt.step()
         sched.step()
 
+    class OwnStep(optim.Optimizer):  # torch-style: a step() of its own, that the base never sees
+        def step(self, closure=None):
+            for group in self.param_groups:
+                for p in group["params"]:
+                    p.data -= group["lr"] * p.grad
+
+    p = mg.zeros(1, requires_grad=True)
+    p.grad = mg.ones(1)
+    opt = OwnStep([p], dict(lr=0.1))
+    sched = lr_scheduler.StepLR(opt, 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        opt.step()
+        sched.step()
+    assert p.item() == pytest.approx(-0.1)
+
 
 def test_scheduler_errors_teach():
     opt = optim.SGD([mg.zeros(1, requires_grad=True)], lr=0.1, momentum=0.9)

@@ -69,7 +69,8 @@ class LRScheduler:
     def step(self) -> None:
         """Move to the next epoch (or batch) and set each group's lr for it."""
         self._step_count += 1
-        if self._step_count == 2 and self.optimizer._steps_taken == 0:
+        counts_steps = type(self.optimizer).step is Optimizer.step  # (an own step() may not)
+        if self._step_count == 2 and counts_steps and self.optimizer._steps_taken == 0:
             warnings.warn(
                 f"{type(self).__name__}.step() was called before optimizer.step(). Call "
                 "optimizer.step() first, then the scheduler's step(): the other way round the "
