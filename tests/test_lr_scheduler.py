@@ -241,6 +241,37 @@ def test_step_lr_matches_torch(optimizer, groups, step_size, gamma):
     assert pair.sched_ours.get_last_lr()[0] == pytest.approx(base * gamma ** (35 // step_size))
 
 
+class Warmup:
+    """A callable object as lr_lambda: its attributes go into the state_dict."""
+
+    def __init__(self, epochs):
+        self.epochs = epochs
+
+    def __call__(self, epoch):
+        return min(1.0, (epoch + 1) / self.epochs)
+
+
+@pytest.mark.parametrize(
+    "name, args",
+    [
+        ("MultiStepLR", dict(milestones=[3, 7, 7, 12], gamma=0.5)),  # 7 twice: gamma squared
+        ("ExponentialLR", dict(gamma=0.9)),
+        ("LambdaLR", dict(lr_lambda=lambda epoch: 0.95**epoch)),
+        ("LambdaLR", dict(lr_lambda=[Warmup(5), lambda epoch: 1 / (1 + epoch)])),
+    ],
+)
+def test_more_schedules_match_torch(name, args):
+    pair = Pair("SGD", dict(lr=0.1, momentum=0.9), groups=2)
+    pair.schedule(name, **args)
+    for step in range(35):
+        pair.step(f"step {step + 1}")
+    assert torch_state(pair.sched_theirs) == pair.sched_ours.state_dict()
+    if name == "LambdaLR" and isinstance(args["lr_lambda"], list):
+        fresh = lr_scheduler.LambdaLR(pair.opt_ours, [Warmup(1), lambda epoch: 1.0])
+        fresh.load_state_dict(pair.sched_ours.state_dict())
+        assert fresh.lr_lambdas[0].epochs == 5 and fresh.last_epoch == 35
+
+
 # ---- resuming ---------------------------------------------------------------------------------
 
 

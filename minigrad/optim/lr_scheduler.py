@@ -1,4 +1,5 @@
-"""Learning-rate schedules: torch.optim.lr_scheduler's StepLR, CosineAnnealingLR, OneCycleLR.
+"""Learning-rate schedules: torch.optim.lr_scheduler's StepLR, MultiStepLR, ExponentialLR,
+LambdaLR, CosineAnnealingLR, OneCycleLR.
 
 A scheduler changes `group["lr"]` (and for OneCycleLR the momentum) of its optimizer's groups.
 Call `scheduler.step()` after `optimizer.step()`: once per epoch for StepLR and usually
@@ -20,7 +21,10 @@ torch's, so they are equal to torch's to the last bit. The optimizer turns them 
 from __future__ import annotations
 
 import math
+import types
 import warnings
+from collections import Counter
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from .optimizer import Optimizer
@@ -113,6 +117,81 @@ class StepLR(LRScheduler):
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
             return lrs
         return [lr * self.gamma for lr in lrs]
+
+
+class MultiStepLR(LRScheduler):
+    """Multiply the learning rate by `gamma` at each epoch in `milestones` (once per time it is
+    listed): lr = base_lr * gamma ** (the number of milestones passed)."""
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        milestones: Iterable[int],
+        gamma: float = 0.1,
+        last_epoch: int = -1,
+    ) -> None:
+        self.milestones, self.gamma = Counter(milestones), gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        lrs = [group["lr"] for group in self.optimizer.param_groups]
+        if self.last_epoch not in self.milestones:
+            return lrs
+        return [lr * self.gamma ** self.milestones[self.last_epoch] for lr in lrs]
+
+
+class ExponentialLR(LRScheduler):
+    """Multiply the learning rate by `gamma` every epoch: lr = base_lr * gamma ** epoch."""
+
+    def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1) -> None:
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        lrs = [group["lr"] for group in self.optimizer.param_groups]
+        return lrs if self._is_initial else [lr * self.gamma for lr in lrs]
+
+
+class LambdaLR(LRScheduler):
+    """lr = base_lr * lr_lambda(epoch): a function of your own (one for all groups, or a list
+    with one per group), e.g. lambda epoch: 0.95 ** epoch. Its state_dict keeps no functions
+    (only the attributes of callable objects), as torch's."""
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        lr_lambda: Callable[[int], float] | list[Callable[[int], float]],
+        last_epoch: int = -1,
+    ) -> None:
+        groups = optimizer.param_groups if isinstance(optimizer, Optimizer) else []
+        if isinstance(lr_lambda, (list, tuple)):
+            if len(lr_lambda) != len(groups):
+                raise ValueError(f"Expected {len(groups)} lr_lambdas, but got {len(lr_lambda)}")
+            self.lr_lambdas = list(lr_lambda)
+        else:
+            self.lr_lambdas = [lr_lambda] * len(groups)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        return [
+            base_lr * lr_lambda(self.last_epoch)
+            for lr_lambda, base_lr in zip(self.lr_lambdas, self.base_lrs)
+        ]
+
+    def state_dict(self) -> dict[str, Any]:
+        state = {k: v for k, v in vars(self).items() if k not in ("optimizer", "lr_lambdas")}
+        state["lr_lambdas"] = [
+            None if isinstance(f, types.FunctionType) else dict(vars(f)) for f in self.lr_lambdas
+        ]
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        state = dict(state_dict)
+        lambdas = state.pop("lr_lambdas")
+        vars(self).update(state)
+        for f, saved in zip(self.lr_lambdas, lambdas):
+            if saved is not None:
+                vars(f).update(saved)
 
 
 class CosineAnnealingLR(LRScheduler):
