@@ -10,6 +10,7 @@ is not always correctly rounded; minigrad takes sqrt, which is.)
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import io
 import math
@@ -510,20 +511,23 @@ def numbers_in(value):
         ("Adagrad", dict(lr=0.0123, lr_decay=0.041, eps=0.00017, weight_decay=0.031)),
     ],
 )
-def test_a_step_passes_no_setting_to_torch_as_a_number_and_reads_nothing_back(name, settings):
+def test_a_step_passes_no_setting_to_torch_as_a_number_and_reads_nothing_back(
+    name, settings, device
+):
     """What minigrad.compile relies on: a recording of a step's torch calls, replayed, must do
     what a later eager step does. So no setting, nor anything derived from the step count, may
-    reach torch as a Python number; and nothing is read back into Python (.item(), bool)."""
-    params = [mg.randn(3, 2, dtype=torch.float64, requires_grad=True), mg.randn(()).double()]
-    params[1].requires_grad_()
+    reach torch as a Python number; and nothing is read back into Python (.item(), bool), which
+    on a GPU would also make the CPU wait (there, torch's sync debug mode must stay silent)."""
+    params = [mg.randn(3, 2, dtype=torch.float64, device=device, requires_grad=True)]
+    params.append(mg.randn((), dtype=torch.float64, device=device, requires_grad=True))
     opt = getattr(optim, name)(params, **settings)
     forbidden = set()
     for value in numbers_in(list(settings.values())):
         forbidden |= {value, -value, 1 - value, value - 1}
     for step in range(3):
         for p in params:
-            p.grad = mg.randn(*p.shape, dtype=torch.float64)
-        with RecordTorchCalls() as recorder:
+            p.grad = mg.randn(*p.shape, dtype=torch.float64, device=device)
+        with RecordTorchCalls() as recorder, _no_device_waits(device, after_first_step=step > 0):
             opt.step()
         if step == 0:
             continue  # the first step makes the state (zeros_like...)
@@ -532,6 +536,20 @@ def test_a_step_passes_no_setting_to_torch_as_a_number_and_reads_nothing_back(na
         for func, args, kwargs in recorder.calls:
             numbers = set(numbers_in(list(args) + list(kwargs.values())))
             assert not numbers & forbidden, f"{func} was given {numbers & forbidden}"
+
+
+@contextlib.contextmanager
+def _no_device_waits(device, after_first_step):
+    """On CUDA, torch raises at any call that makes the CPU wait for the GPU."""
+    if device != "cuda" or not after_first_step:
+        yield
+        return
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        yield
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
 
 
 def test_hyperparameter_tensors_are_kept_and_refreshed_in_place():
