@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 
 import pytest
@@ -214,36 +215,60 @@ def test_train_and_eval_reach_every_submodule():
     assert all(m.training for m in model.modules())
 
 
-def test_state_dict_round_trip_gives_cpu_copies(device):
+def test_state_dict_is_torchs_and_round_trips(device):
     source = nn.Sequential(
         nn.Linear(3, 2, device=device), nn.ReLU(), nn.Linear(2, 1, device=device)
     )
     state = source.state_dict()
-    assert list(state) == ["0.weight", "0.bias", "2.weight", "2.bias"]
-    assert all(isinstance(v, torch.Tensor) and v.device.type == "cpu" for v in state.values())
-    state["0.bias"].add_(1.0)  # a copy: changing it leaves the model alone
-    assert not torch.equal(state["0.bias"], source[0].bias._data.cpu())
+    torch_model = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.ReLU(), torch.nn.Linear(2, 1))
+    assert list(state) == list(torch_model.state_dict())
+    assert all(isinstance(v, torch.Tensor) and v.device.type == device for v in state.values())
+    assert not any(v.requires_grad for v in state.values())
+    snapshot = copy.deepcopy(state)
+    state["0.bias"].add_(1.0)  # the module's own values, as torch's: not a copy
+    assert torch.equal(state["0.bias"], source[0].bias._data)
+    assert not torch.equal(snapshot["0.bias"], source[0].bias._data)
+    assert source.state_dict(keep_vars=True)["0.weight"] is source[0].weight
+    assert list(source.state_dict(prefix="model.")) == [f"model.{k}" for k in state]
 
     target = nn.Sequential(
         nn.Linear(3, 2, device=device), nn.ReLU(), nn.Linear(2, 1, device=device)
     )
-    target.load_state_dict(source.state_dict())
+    result = target.load_state_dict(source.state_dict())
+    assert result.missing_keys == result.unexpected_keys == []
+    assert repr(result) == "<All keys matched successfully>"
     x = mg.randn(4, 3, device=device)
     assert torch.equal(target(x)._data, source(x)._data)
     assert target[0].weight.device.type == device
+    # a torch model's state loads into minigrad's, and minigrad's into torch's
+    target.load_state_dict(torch_model.state_dict())
+    assert torch.equal(target[0].weight._data.cpu(), torch_model[0].weight.detach())
+    torch_model.load_state_dict({k: v.cpu() for k, v in source.state_dict().items()})
+    assert torch.equal(torch_model[2].bias.detach(), source[2].bias._data.cpu())
 
 
 def test_load_state_dict_names_missing_unexpected_and_wrong_shapes():
     model = nn.Sequential(nn.Linear(3, 2))
-    state = model.state_dict()
-    with pytest.raises(KeyError, match=r"Missing: \['0.bias'\]; unexpected: \['0.extra'\]"):
-        model.load_state_dict({"0.weight": state["0.weight"], "0.extra": torch.zeros(1)})
-    model.load_state_dict({"0.weight": torch.zeros(2, 3)}, strict=False)
-    assert torch.count_nonzero(model[0].weight._data) == 0
+    state = copy.deepcopy(model.state_dict())
     with pytest.raises(
-        ValueError, match=r"'0.bias' has shape \(3,\) in the saved state but \(2,\)"
+        RuntimeError,
+        match=r'for Sequential:\n\tUnexpected key\(s\) in state_dict: "0.extra".\n\tMissing '
+        r'key\(s\) in state_dict: "0.bias"',
+    ):
+        model.load_state_dict({"0.weight": state["0.weight"], "0.extra": torch.zeros(1)})
+    result = model.load_state_dict(
+        {"0.weight": torch.zeros(2, 3), "x": torch.ones(1)}, strict=False
+    )
+    assert result.missing_keys == ["0.bias"] and result.unexpected_keys == ["x"]
+    assert torch.count_nonzero(model[0].weight._data) == 0
+    before = copy.deepcopy(model.state_dict())
+    with pytest.raises(
+        RuntimeError,
+        match=r"size mismatch for 0.bias: copying a param with shape \(3,\) from checkpoint, "
+        r"the shape in current model is \(2,\)",
     ):
         model.load_state_dict({**state, "0.bias": torch.zeros(3)})
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())  # all or none
 
 
 def test_sequential_indexing_iteration_and_composition():

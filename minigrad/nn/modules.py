@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 
@@ -168,35 +168,59 @@ class Module:
 
     # ---- saving and loading -------------------------------------------------------------------
 
-    def state_dict(self) -> OrderedDict[str, torch.Tensor]:
-        """{qualified name: a CPU copy of the parameter's values}, ready for `torch.save`."""
-        params = self.named_parameters()
-        return OrderedDict((name, p._data.detach().cpu().clone()) for name, p in params)
+    def state_dict(
+        self, *args: Any, destination: Any = None, prefix: str = "", keep_vars: bool = False
+    ) -> OrderedDict[str, Any]:
+        """{qualified name: values} for every parameter, as torch's: the values are this
+        module's own torch tensors, detached, on its device; no copy. `torch.save` writes them;
+        to keep a snapshot while training goes on, copy it: copy.deepcopy(model.state_dict()).
+        keep_vars=True gives the Parameters themselves."""
+        destination = OrderedDict() if destination is None else destination
+        for name, tensor in self._named_state():
+            destination[prefix + name] = tensor if keep_vars else tensor._data.detach()
+        return destination
 
-    def load_state_dict(self, state_dict: dict[str, Any], strict: bool = True) -> None:
-        """Copy values saved by `state_dict()` into this module's parameters (onto their device).
-        With strict=True (the default) the names must match exactly."""
-        params = dict(self.named_parameters())
-        missing = [name for name in params if name not in state_dict]
-        unexpected = [name for name in state_dict if name not in params]
-        if strict and (missing or unexpected):
-            raise KeyError(
-                f"load_state_dict: the names do not match this {type(self).__name__}'s "
-                f"parameters. Missing: {missing or 'none'}; unexpected: {unexpected or 'none'}. "
-                "Was the state saved from a model built the same way? (strict=False loads the "
-                "names that match.)"
-            )
-        for name, p in params.items():
-            if name not in state_dict:
-                continue
-            value = state_dict[name]
-            value = value._data if isinstance(value, Tensor) else torch.as_tensor(value)
-            if value.shape != p.shape:
-                raise ValueError(
-                    f"load_state_dict: {name!r} has shape {shape_str(value.shape)} in the saved "
-                    f"state but {shape_str(p.shape)} in this model."
+    def _named_state(self) -> Iterator[tuple[str, Tensor]]:
+        """What state_dict saves, by qualified name."""
+        return self.named_parameters()
+
+    def load_state_dict(
+        self, state_dict: dict[str, Any], strict: bool = True, assign: bool = False
+    ) -> IncompatibleKeys:
+        """Copy values saved by `state_dict()` (minigrad's or a torch model's) into this module's
+        parameters, onto their device and dtype. With strict=True (the default) the names must
+        match exactly; with strict=False those that match are loaded, and the others returned.
+        Shapes must always match. Nothing is loaded unless everything can be (torch loads what
+        it can before it raises). assign=True takes the given tensors instead of copying."""
+        own = dict(self._named_state())
+        missing = [name for name in own if name not in state_dict]
+        unexpected = [name for name in state_dict if name not in own]
+        errors = []
+        if strict and unexpected:
+            errors.append(f"Unexpected key(s) in state_dict: {_quoted(unexpected)}.")
+        if strict and missing:
+            errors.append(f"Missing key(s) in state_dict: {_quoted(missing)}.")
+        values = {name: _torch_values(state_dict[name]) for name in own if name in state_dict}
+        for name, value in values.items():
+            if value.shape != own[name].shape:
+                errors.append(
+                    f"size mismatch for {name}: copying a param with shape "
+                    f"{shape_str(value.shape)} from checkpoint, the shape in current model is "
+                    f"{shape_str(own[name].shape)}."
                 )
-            p._data.copy_(value)
+        if errors:
+            raise RuntimeError(
+                f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
+                + "\n\t".join(errors)
+                + "\nWas the state saved from a model built the same way? (strict=False loads "
+                "the names that match; nothing was loaded.)"
+            )
+        for name, value in values.items():
+            if assign:
+                own[name]._data = value.detach()
+            else:
+                own[name]._data.copy_(value)
+        return IncompatibleKeys(missing, unexpected)
 
     # ---- printing -----------------------------------------------------------------------------
 
@@ -209,6 +233,27 @@ class Module:
         if not children:
             return f"{type(self).__name__}({self.extra_repr()})"
         return f"{type(self).__name__}(\n" + "\n".join(children) + "\n)"
+
+
+class IncompatibleKeys(NamedTuple):
+    """What load_state_dict(strict=False) did not match, as torch's."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+    def __repr__(self) -> str:
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        missing, unexpected = self.missing_keys, self.unexpected_keys
+        return f"IncompatibleKeys(missing_keys={missing}, unexpected_keys={unexpected})"
+
+
+def _quoted(names: list[str]) -> str:
+    return ", ".join(f'"{name}"' for name in names)
+
+
+def _torch_values(value: Any) -> torch.Tensor:
+    return value._data if isinstance(value, Tensor) else torch.as_tensor(value)
 
 
 def _indent(text: str) -> str:
