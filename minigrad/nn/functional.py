@@ -291,9 +291,9 @@ def _check_class_targets(name: str, input: Tensor, target: Tensor) -> None:
             "for one example); got a 0-d tensor."
         )
     dtype, shape = target.dtype, tuple(target.shape)
-    if dtype.is_floating_point or dtype == torch.bool:
+    if dtype not in (torch.int64, torch.uint8):  # what torch's kernel takes
         raise TypeError(
-            f"{name} takes class indices (integers, e.g. int64) as targets, got {dtype} of shape "
+            f"{name} takes class indices (int64, or uint8) as targets, got {dtype} of shape "
             f"{shape_str(shape)}. Convert them with targets.long(); for 0/1 targets with one "
             "logit per example, use binary_cross_entropy_with_logits. (Float targets are class "
             f"probabilities, and must have the input's shape {shape_str(input.shape)}.)"
