@@ -132,6 +132,7 @@ def covered_names(torch_name: str, minigrad_name: str) -> list[str]:
     has too: the torch surface it covers. Submodules are listed as namespaces instead."""
     ours, theirs = resolve(minigrad_name), resolve(torch_name)
     names = vars(ours) if isinstance(ours, type(sys)) else {n: None for n in dir(ours)}
+    names = getattr(ours, "__all__", names)  # a module's own list leaves out what it imports
     tensor_class = resolve("minigrad.Tensor")
     return sorted(
         name

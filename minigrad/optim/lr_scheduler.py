@@ -29,6 +29,15 @@ from typing import Any
 
 from .optimizer import Optimizer
 
+__all__ = [
+    "CosineAnnealingLR",
+    "ExponentialLR",
+    "LRScheduler",
+    "LambdaLR",
+    "MultiStepLR",
+    "OneCycleLR",
+    "StepLR",
+]
 
 class LRScheduler:
     """Base class: a subclass's `get_lr()` gives each group's learning rate for epoch
