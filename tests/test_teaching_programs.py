@@ -1,11 +1,12 @@
 """Teaching programs written for PyTorch run on minigrad with only the import swapped.
 
 Each program below is plain PyTorch code in the style of PyTorch's "Learning PyTorch with
-Examples" (a polynomial fitted by hand-written gradient steps, by a custom autograd Function) and
-of the torch half of micrograd's engine test. Each runs twice: as written, with `import
-torch`, and with that one line made `import minigrad as torch`. Every number either run prints
-must agree: equal text between the numbers, integers equal, floats within 1e-5 relative (the
-issue's bar; most are bit-equal).
+Examples" (a polynomial fitted by hand-written gradient steps, by a custom autograd Function, by
+nn layers, by an optimizer, as a Module of its own, with a changing depth), of the torch half of
+micrograd's engine test, and of a small classifier with a learning-rate schedule. Each runs
+twice: as written, with `import torch`, and with that one line made `import minigrad as torch`.
+Every number either run prints must agree: equal text between the numbers, integers equal,
+floats within 1e-5 relative (the issue's bar; most are bit-equal).
 """
 
 from __future__ import annotations
@@ -126,6 +127,167 @@ for start in [-1.0, 0.25, 2.0]:
     out = torch.Tensor.tanh(t * 2) + torch.Tensor.exp(t) * 0.5
     out.backward()
     print(start, out.data.item(), t.grad.item())
+"""
+
+# A cubic as an nn.Sequential, with a summed MSELoss and the update written by hand.
+PROGRAMS["polynomial with nn"] = """
+import math
+import torch
+
+torch.manual_seed(7)
+xs = torch.linspace(-math.pi / 2, math.pi / 2, 1200)
+ys = torch.sin(xs) - 0.3 * xs
+powers = torch.tensor([1, 2, 3])
+features = xs.unsqueeze(-1).pow(powers)
+
+model = torch.nn.Sequential(torch.nn.Linear(3, 1), torch.nn.Flatten(0, 1))
+loss_fn = torch.nn.MSELoss(reduction="sum")
+rate = 2e-5
+for step in range(800):
+    loss = loss_fn(model(features), ys)
+    if step % 200 == 199:
+        print(step, loss.item())
+    model.zero_grad()
+    loss.backward()
+    with torch.no_grad():
+        for param in model.parameters():
+            param -= rate * param.grad
+layer = model[0]
+print(f"{layer.bias.item()} + {layer.weight[:, 0].item()} x + {layer.weight[:, 2].item()} x^3")
+"""
+
+# The same cubic trained by an optimizer (RMSprop), as the optim tutorials do.
+PROGRAMS["polynomial with optim"] = """
+import math
+import torch
+
+torch.manual_seed(11)
+xs = torch.linspace(-2.0, 2.0, 1500)
+ys = torch.tanh(xs) * 1.5
+features = xs.unsqueeze(-1).pow(torch.tensor([1, 2, 3]))
+
+model = torch.nn.Sequential(torch.nn.Linear(3, 1), torch.nn.Flatten(0, 1))
+loss_fn = torch.nn.MSELoss(reduction="sum")
+optimizer = torch.optim.RMSprop(model.parameters(), lr=2e-3)
+for step in range(1000):
+    loss = loss_fn(model(features), ys)
+    if step % 250 == 249:
+        print(step, loss.item())
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+print("weights", model[0].weight.tolist(), "bias", model[0].bias.item())
+"""
+
+# A Module subclass with scalar Parameters, trained by SGD.
+PROGRAMS["custom Module"] = """
+import math
+import torch
+
+
+class Cubic(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c0 = torch.nn.Parameter(torch.randn(()))
+        self.c1 = torch.nn.Parameter(torch.randn(()))
+        self.c2 = torch.nn.Parameter(torch.randn(()))
+        self.c3 = torch.nn.Parameter(torch.randn(()))
+
+    def forward(self, x):
+        return self.c0 + self.c1 * x + self.c2 * x ** 2 + self.c3 * x ** 3
+
+    def describe(self):
+        c0, c1, c2, c3 = (c.item() for c in (self.c0, self.c1, self.c2, self.c3))
+        return f"{c0} + {c1} x + {c2} x^2 + {c3} x^3"
+
+
+torch.manual_seed(5)
+xs = torch.linspace(-math.pi, math.pi, 1000)
+ys = torch.cos(xs)
+model = Cubic()
+criterion = torch.nn.MSELoss(reduction="sum")
+optimizer = torch.optim.SGD(model.parameters(), lr=5e-7)
+for step in range(1000):
+    loss = criterion(model(xs), ys)
+    if step % 250 == 249:
+        print(step, loss.item())
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+print("fitted:", model.describe())
+print([name for name, _ in model.named_parameters()])
+"""
+
+# A network whose depth changes from one forward pass to the next, reusing its parameters,
+# trained by SGD with momentum.
+PROGRAMS["dynamic depth"] = """
+import math
+import random
+import torch
+
+
+class VariableDepth(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = torch.nn.Parameter(torch.randn(()))
+        self.b = torch.nn.Parameter(torch.randn(()))
+        self.c = torch.nn.Parameter(torch.randn(()))
+        self.d = torch.nn.Parameter(torch.randn(()))
+        self.e = torch.nn.Parameter(torch.randn(()))
+
+    def forward(self, x):
+        y = self.a + self.b * x + self.c * x ** 2 + self.d * x ** 3
+        for power in range(4, random.randint(4, 6)):
+            y = y + self.e * x ** power
+        return y
+
+
+random.seed(2)
+torch.manual_seed(2)
+xs = torch.linspace(-1.0, 1.0, 800)
+ys = torch.exp(xs) - 1
+model = VariableDepth()
+criterion = torch.nn.MSELoss(reduction="sum")
+optimizer = torch.optim.SGD(model.parameters(), lr=1e-5, momentum=0.9)
+for step in range(1000):
+    loss = criterion(model(xs), ys)
+    if step % 250 == 249:
+        print(step, loss.item())
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+print([round(p.item(), 4) for p in model.parameters()])
+"""
+
+# A small classifier: CrossEntropyLoss, Adam, a OneCycleLR schedule, a state_dict round trip.
+PROGRAMS["classifier with a schedule"] = """
+import torch
+
+nn, F = torch.nn, torch.nn.functional
+torch.manual_seed(0)
+x = torch.randn(240, 6)
+labels = (x[:, 0] + 0.5 * x[:, 1] > 0).long() + (x[:, 2] > 1).long()
+model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 3))
+optimizer = torch.optim.Adam(model.parameters(), lr=1e-2, weight_decay=1e-4)
+schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.05, total_steps=60)
+loss_fn = nn.CrossEntropyLoss(label_smoothing=0.05)
+for step in range(60):
+    batch = slice(step % 6 * 40, (step % 6 + 1) * 40)
+    loss = loss_fn(model(x[batch]), labels[batch])
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    schedule.step()
+    if step % 15 == 14:
+        print(step, loss.item(), schedule.get_last_lr()[0])
+with torch.no_grad():
+    probabilities = F.softmax(model(x), dim=1)
+accuracy = (probabilities.argmax(dim=1) == labels).float().mean()
+print("accuracy", accuracy.item())
+state = model.state_dict()
+fresh = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 3))
+fresh.load_state_dict(state)
+print("same after reload:", torch.equal(fresh(x), model(x)), list(state))
 """
 
 NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|[-+]?(?:inf|nan)")

@@ -322,10 +322,11 @@ def _state_value(key: str, value: Any, param: Tensor) -> Any:
 def _check_parameter(optimizer: str, group: int, i: int, p: Any) -> None:
     where = f"parameter {i} of group {group}" if group else f"parameter {i}"
     if not isinstance(p, Tensor):
+        kind = f"{type(p).__module__}.{type(p).__qualname__}".removeprefix("builtins.")
         raise TypeError(
-            f"{optimizer} can only update minigrad Tensors; {where} is a {type(p).__name__}. "
-            "Make parameters with minigrad.nn.Parameter(...) or minigrad.tensor(..., "
-            "requires_grad=True)."
+            f"{optimizer} can only update minigrad Tensors; {where} is a {kind}. Make "
+            "parameters with minigrad.nn.Parameter(...) or minigrad.tensor(..., "
+            "requires_grad=True) (a torch model's parameters go to a torch.optim optimizer)."
         )
     if not p.is_leaf:
         raise ValueError(
