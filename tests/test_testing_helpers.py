@@ -86,12 +86,40 @@ def test_index_keys_are_valid_for_torch(data, shape):
     torch.zeros(shape)[key]
 
 
-def test_index_keys_include_repeated_integer_indices():
-    def repeats(key):
-        last = key[-1] if isinstance(key, tuple) and key else None
-        return isinstance(last, np.ndarray) and len(set(last.tolist())) < last.size
+def index_array(key) -> np.ndarray | None:
+    """The integer array of a `(:, ..., indices)` key from index_keys; None for other kinds."""
+    last = key[-1] if isinstance(key, tuple) and key else None
+    return last if isinstance(last, np.ndarray) and last.dtype == np.int64 else None
 
-    find(mst.index_keys((3,)), repeats)  # raises if no such key can be drawn
+
+def has_repeats(indices: np.ndarray) -> bool:
+    """Whether some index appears twice, for an index array of any rank."""
+    return np.unique(indices).size < indices.size
+
+
+@given(data=st.data(), shape=mst.shapes(min_rank=1))
+def test_index_arrays_are_1d_or_2d_and_in_range(data, shape):
+    # Runs the helpers above on every kind of key the strategy draws, in every profile: a helper
+    # that only works on some kinds (set(indices.tolist()) is unhashable for a 2-D array) fails
+    # here deterministically, not in one of a dozen random runs of the find() below.
+    key = data.draw(mst.index_keys(shape))
+    indices = index_array(key)
+    if indices is None:
+        return
+    side = shape[len(key) - 1]
+    assert indices.ndim in (1, 2)
+    assert ((-side <= indices) & (indices < side)).all()
+    assert has_repeats(indices) == (len(set(indices.reshape(-1).tolist())) < indices.size)
+
+
+def test_index_keys_include_repeated_integer_indices_in_1d_and_2d_arrays():
+    for ndim in (1, 2):  # find() raises if no such key can be drawn
+
+        def repeated(key, ndim=ndim):
+            indices = index_array(key)
+            return indices is not None and indices.ndim == ndim and has_repeats(indices)
+
+        find(mst.index_keys((3,)), repeated)
 
 
 # ---- assert_matches_torch ---------------------------------------------------------------------

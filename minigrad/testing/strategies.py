@@ -195,9 +195,12 @@ def index_keys(draw: st.DrawFn, shape: Shape) -> Any:
     """A key for x[key] with x of this shape (rank >= 1), of one of three kinds:
 
     - basic: ints (negative too), slices with positive steps, None and Ellipsis;
-    - an integer array (NumPy int64) on one dim, drawn with repeats: x[[0, 0]] picks row 0
-      twice, and its gradient must add up;
-    - a boolean mask over the leading dims.
+    - `(:, ..., indices)`: an integer array (NumPy int64, 1-D or 2-D, negative entries too)
+      on one dim. A 2-D array puts its own shape in that dim's place (x[:, [[0], [1]]]).
+      Repeats are common: x[[0, 0]] picks row 0 twice, and its gradient must add up;
+    - a boolean mask (a bare array) over the leading dims.
+
+    Code that inspects a drawn key must accept all three, and index arrays of either rank.
     """
     kind = draw(st.sampled_from(["basic", "integers", "mask"]))
     if kind == "mask":
