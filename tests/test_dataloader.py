@@ -122,7 +122,7 @@ def test_batches_are_on_the_requested_device_and_outside_the_graph(device):
     x.requires_grad_()  # even then: a batch is data, not part of x's graph
     for data in (list(zip(x, y)), TensorDataset(x, y), x):
         batch = next(iter(DataLoader(data, batch_size=4, device=device)))
-        for t in batch if isinstance(batch, tuple) else (batch,):
+        for t in batch if isinstance(batch, list) else (batch,):
             assert t.device.type == device
             assert not t.requires_grad and t.is_leaf
 
@@ -144,7 +144,7 @@ def test_collate_follows_torch_for_numbers_and_strings():
     pairs = list(enumerate(string.ascii_lowercase))
     numbers, letters = next(iter(DataLoader(pairs, batch_size=3, device="cpu")))
     assert numbers.tolist() == [0, 1, 2] and numbers.dtype == torch.int64
-    assert letters == ("a", "b", "c")
+    assert letters == ("a", "b", "c")  # strings stay as they are, as in torch
     floats = next(iter(DataLoader([0.5, 1.5], batch_size=2, device="cpu")))
     assert floats.dtype == torch.float64  # torch's default_collate makes float64 too
 

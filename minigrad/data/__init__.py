@@ -9,6 +9,7 @@ from .loader import (
     SubsetRandomSampler,
     TensorDataset,
     collate,
+    default_collate,
 )
 from .mnist import MNIST, MNISTError, load_mnist, mnist_png_path
 
@@ -23,6 +24,7 @@ __all__ = [
     "SubsetRandomSampler",
     "TensorDataset",
     "collate",
+    "default_collate",
     "load_mnist",
     "mnist_png_path",
 ]

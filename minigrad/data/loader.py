@@ -16,9 +16,10 @@ Shuffling draws from torch's global generator, so `minigrad.manual_seed(n)` repe
 
 from __future__ import annotations
 
+import copy
 import math
 import operator
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -144,36 +145,159 @@ def _epoch_order(sampler: Any) -> torch.Tensor:
 
 # ---- putting a batch together --------------------------------------------------------------------
 
+_STRING_DTYPES = "SaUO"  # NumPy dtype kinds of text and Python objects: nothing to stack
+_WHAT_COLLATE_TAKES = (
+    "collate (like torch's default_collate) batches tensors, NumPy arrays, numbers, strings, and "
+    "dicts, tuples and lists of them"
+)
+
 
 def collate(samples: list[Any]) -> Any:
-    """Turn a list of samples into one batch, as torch's `default_collate` does.
+    """Turn a list of samples into one batch by torch's `default_collate` rules.
 
-    Tuples become tuples of batches (field by field), tensors are stacked along a new first dim,
-    numbers become a tensor (int64 for ints, float64 for floats, as in torch), and anything else
-    (strings) is kept as a tuple. Returns torch tensors; the loader wraps them.
+    The first sample's type decides, recursively:
+
+    - a Tensor (minigrad or torch): the samples are stacked along a new first dim;
+    - a NumPy array: stacked, keeping its dtype; a NumPy number: a tensor of its dtype;
+    - a Python int: an int64 tensor (bools: a bool tensor); a float: a float64 tensor;
+    - a str or bytes: kept as they are (the list or tuple of them);
+    - a dict: a dict with the same keys, each collated over the samples;
+    - a tuple or list: collated field by field into a list (a namedtuple stays one), so
+      `(x, y)` samples give `[xb, yb]`. Every sample must have as many fields.
+
+    Anything else (None, an object of your own) is a TypeError saying where it was and what to do.
+    Returns torch tensors; the DataLoader turns them into minigrad Tensors on its device.
     """
+    return _collate(samples, "")
+
+
+def _collate(samples: Sequence[Any], where: str) -> Any:
+    """collate, for the part of each sample at `where` (e.g. "[1]['label']"; "" for all)."""
     first = samples[0]
-    if isinstance(first, (tuple, list)):
-        return tuple(collate(list(field)) for field in zip(*samples))
-    if isinstance(first, Tensor):  # map(attrgetter): the unwrapping runs once per sample, in C
-        return torch.stack(list(map(_torch_data, samples)))
-    if isinstance(first, torch.Tensor):
-        return torch.stack(samples)
-    if isinstance(first, np.ndarray):
-        return torch.from_numpy(np.stack(samples))
-    if isinstance(first, (bool, int, np.integer)):
-        return torch.tensor(samples, dtype=torch.bool if isinstance(first, bool) else torch.int64)
-    if isinstance(first, (float, np.floating)):
-        return torch.tensor(samples, dtype=torch.float64)
-    return tuple(samples)
+    if isinstance(first, np.ndarray) and first.dtype.kind in _STRING_DTYPES:
+        raise _unbatchable(first, where, f"a NumPy array of dtype {first.dtype}")
+    try:
+        if isinstance(first, Tensor):  # map(attrgetter): the unwrapping runs once per sample, in C
+            return torch.stack(list(map(_torch_data, samples)))
+        if isinstance(first, torch.Tensor):
+            return torch.stack(samples)
+        if isinstance(first, np.ndarray):
+            return torch.stack([torch.as_tensor(sample) for sample in samples])
+        if isinstance(first, (np.bool_, np.number)):
+            return torch.as_tensor(samples)  # the NumPy dtype decides, as in torch
+        if isinstance(first, float):
+            return torch.tensor(samples, dtype=torch.float64)
+        if isinstance(first, int):  # bool too: torch.tensor makes int64, or bool for bools
+            return torch.tensor(samples)
+    except (TypeError, RuntimeError, AttributeError, ValueError) as error:
+        raise _mismatch(samples, where, error) from error
+    if isinstance(first, (str, bytes)):
+        return samples  # as they came: a field of tuples gives a tuple, as in torch
+    if isinstance(first, Mapping):
+        return _collate_mapping(samples, where)
+    if isinstance(first, Sequence):
+        return _collate_sequence(samples, where)
+    raise _unbatchable(first, where, type(first).__name__)
+
+
+def _collate_mapping(samples: list[Any], where: str) -> Any:
+    first = samples[0]
+    for i, sample in enumerate(samples):
+        if not isinstance(sample, Mapping) or sample.keys() != first.keys():
+            keys = sorted(sample.keys(), key=str) if isinstance(sample, Mapping) else sample
+            raise RuntimeError(
+                f"collate: sample 0{where} has the keys {sorted(first.keys(), key=str)} but "
+                f"sample {i}{where} is {keys!r}: every sample must have the same keys."
+            )
+    batch = {key: _collate([s[key] for s in samples], f"{where}[{key!r}]") for key in first}
+    if isinstance(first, MutableMapping):  # keep the sample's mapping type, as torch does
+        clone = copy.copy(first)
+        clone.update(batch)
+        return clone
+    return batch
+
+
+def _collate_sequence(samples: list[Any], where: str) -> Any:
+    first = samples[0]
+    for i, sample in enumerate(samples):
+        if not isinstance(sample, Sequence) or len(sample) != len(first):
+            what = f"has {len(sample)} fields" if isinstance(sample, Sequence) else f"is {sample!r}"
+            raise RuntimeError(
+                f"collate: sample 0{where} has {len(first)} fields but sample {i}{where} {what}: "
+                "every sample must have as many fields, since field k of the batch stacks "
+                "field k of every sample."
+            )
+    fields = [_collate(field, f"{where}[{k}]") for k, field in enumerate(zip(*samples))]
+    if isinstance(first, tuple) and hasattr(first, "_fields"):  # a namedtuple keeps its type
+        return type(first)(*fields)
+    return fields  # tuples and lists both become lists, as in torch
+
+
+def _unbatchable(value: Any, where: str, what: str) -> TypeError:
+    inside = f" at sample{where}" if where else " as a sample"
+    return TypeError(
+        f"collate cannot batch {what} (found{inside}, e.g. {_short(value)}): {_WHAT_COLLATE_TAKES}."
+        " Make the dataset return one of those (a tensor or a number, not None), or pass "
+        "DataLoader(..., collate_fn=your_function) to build the batch yourself."
+    )
+
+
+def _mismatch(samples: list[Any], where: str, error: Exception) -> Exception:
+    """A clear error for samples that cannot go into one tensor: another type, or another shape."""
+    first = samples[0]
+    for i, sample in enumerate(samples):
+        if type(sample) is not type(first) and not _both_numbers(first, sample):
+            return TypeError(
+                f"collate: sample 0{where} is {_kind(first)} but sample {i}{where} is "
+                f"{_kind(sample)}: a batch puts the same field of every sample into one tensor, "
+                "so every sample must have it of the same kind (no None among numbers)."
+            )
+        shape, first_shape = getattr(sample, "shape", None), getattr(first, "shape", None)
+        if shape is not None and tuple(shape) != tuple(first_shape):
+            return RuntimeError(
+                f"collate: sample 0{where} has shape {shape_str(first_shape)} but sample "
+                f"{i}{where} has shape {shape_str(shape)}: stacking needs one shape. Resize or "
+                "pad them in the dataset, or pass DataLoader(..., collate_fn=your_function)."
+            )
+    return error
+
+
+def _both_numbers(a: Any, b: Any) -> bool:
+    number = (int, float, np.number, np.bool_)
+    return isinstance(a, number) and isinstance(b, number)
+
+
+def _kind(value: Any) -> str:
+    """None, an int, a Tensor of shape (2, 3)..."""
+    if value is None:
+        return "None"
+    name = type(value).__name__
+    shape = getattr(value, "shape", None)
+    of_shape = f" of shape {shape_str(shape)}" if shape is not None else ""
+    return f"{'an' if name[0] in 'aeiou' else 'a'} {name}{of_shape}"
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+default_collate = collate  # torch's name for it (torch.utils.data.default_collate)
 
 
 def _wrap(batch: Any, device: torch.device) -> Any:
-    """torch tensors (nested in tuples) -> minigrad Tensors on `device`."""
-    if isinstance(batch, tuple):
-        return tuple(_wrap(b, device) for b in batch)
+    """torch tensors (nested in lists, tuples and dicts) -> minigrad Tensors on `device`."""
     if isinstance(batch, torch.Tensor):
         return Tensor(batch.to(device))
+    if isinstance(batch, list):
+        return [_wrap(b, device) for b in batch]
+    if isinstance(batch, tuple):
+        wrapped = [_wrap(b, device) for b in batch]
+        return type(batch)(*wrapped) if hasattr(batch, "_fields") else tuple(wrapped)
+    if isinstance(batch, dict):
+        clone = copy.copy(batch)  # the same kind of dict, as collate made it
+        clone.update({key: _wrap(value, device) for key, value in batch.items()})
+        return clone
     return batch
 
 
@@ -189,6 +313,8 @@ class DataLoader:
         (e.g. `SubsetRandomSampler(train_indices)`); not together with shuffle.
     drop_last: skip the last, smaller batch.
     device: where batches go (default `minigrad.default_device()`).
+    collate_fn: turns a list of samples into a batch (default `collate`, torch's rules); its
+        tensors are moved to `device` as minigrad Tensors.
     """
 
     def __init__(
@@ -199,6 +325,7 @@ class DataLoader:
         sampler: Any = None,
         drop_last: bool = False,
         device: DeviceLike = None,
+        collate_fn: Callable[[list[Any]], Any] | None = None,
     ) -> None:
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
@@ -214,9 +341,12 @@ class DataLoader:
         if sampler is None:
             sampler = RandomSampler(dataset) if shuffle else SequentialSampler(dataset)
         self.sampler = sampler
+        self.collate_fn = collate if collate_fn is None else collate_fn
         # Fast path: the dataset's tensors, moved to the device once (no copy if already there).
         self._tensors: tuple[torch.Tensor, ...] | None = None
-        if isinstance(dataset, TensorDataset):
+        if collate_fn is not None:
+            pass  # the user's collate_fn sees every sample
+        elif isinstance(dataset, TensorDataset):
             self._tensors = tuple(t._data.to(self.device) for t in dataset.tensors)
         elif isinstance(dataset, (Tensor, torch.Tensor)):
             self._tensors = (_raw(dataset).detach().to(self.device),)
@@ -237,13 +367,13 @@ class DataLoader:
             order = order.tolist()  # Python ints, to index the dataset with
             for start in range(0, len(order), self.batch_size):
                 samples = [self.dataset[i] for i in order[start : start + self.batch_size]]
-                yield _wrap(collate(samples), self.device)
+                yield _wrap(self.collate_fn(samples), self.device)
 
     def _tensor_batches(self, order: torch.Tensor) -> Iterator[Any]:
         """One indexing op per stored tensor per batch, all on the device."""
         single = not isinstance(self.dataset, TensorDataset)
         for indices in order.split(self.batch_size):
-            batch = tuple(Tensor(t[indices]) for t in self._tensors)
+            batch = [Tensor(t[indices]) for t in self._tensors]  # a list, as collate makes
             yield batch[0] if single else batch
 
     def __repr__(self) -> str:
