@@ -215,6 +215,72 @@ def test_decoded_pngs_are_cached(tmp_path, monkeypatch):
     assert_same(load_mnist(tree, source="png", cache_dir=cache), data)
 
 
+def rewrite_in_place(png: Path, pixels: np.ndarray) -> None:
+    """Write other pixels under the same name, with the same size and modification time: what a
+    rewrite within one clock tick of the file system looks like to stat()."""
+    before = png.stat()
+    Image.fromarray(pixels).save(png, compress_level=0)  # stored: the size depends on 28x28 only
+    os.utime(png, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = png.stat()
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+
+
+def test_a_png_rewritten_in_place_is_never_served_stale_from_the_cache(tmp_path):
+    data = small_mnist()
+    tree = write_png_tree(tmp_path / "tree", data)
+    png = tree / "training" / str(data.train_labels[3]) / "3.png"
+    Image.fromarray(data.train_images[3]).save(png, compress_level=0)
+    cache = tmp_path / "cache"
+    assert_same(load_mnist(tree, source="png", cache_dir=cache), data)
+
+    changed = data.train_images.copy()
+    changed[3] = 255 - changed[3]
+    rewrite_in_place(png, changed[3])
+    reloaded = load_mnist(tree, source="png", cache_dir=cache)
+    np.testing.assert_array_equal(reloaded.train_images, changed)
+    assert len(list((cache / "decoded").glob("*.npz"))) == 1  # the stale arrays were removed
+
+
+def test_a_tgz_rewritten_in_place_is_never_served_stale_from_the_cache(tmp_path):
+    data = small_mnist()
+    tree = write_png_tree(tmp_path / "tree", data)
+    (tmp_path / "data").mkdir()
+    archive = write_tgz(tmp_path / "data" / "mnist_png.tgz", tree)
+    cache = tmp_path / "cache"
+    assert_same(load_mnist(archive.parent, source="png", cache_dir=cache), data)
+
+    before = archive.stat()
+    changed = data.test_images.copy()
+    changed[0] = 255 - changed[0]
+    Image.fromarray(changed[0]).save(tree / "testing" / str(data.test_labels[0]) / "0.png")
+    write_tgz(archive, tree)
+    os.utime(archive, ns=(before.st_atime_ns, before.st_mtime_ns))
+    reloaded = load_mnist(archive.parent, source="png", cache_dir=cache)
+    np.testing.assert_array_equal(reloaded.test_images, changed)
+
+
+def test_find_mnist_says_where_load_mnist_would_read_without_reading(tmp_path):
+    data = small_mnist()
+    tree = write_png_tree(tmp_path / "data" / "mnist_png", data)
+    cache = tmp_path / "cache"
+    assert mnist.find_mnist(tmp_path / "data", cache_dir=cache) == tree
+    write_idx_folder(tmp_path / "data" / "mnist", data)
+    assert mnist.find_mnist(tmp_path / "data", cache_dir=cache) == tmp_path / "data" / "mnist"
+    assert mnist.find_mnist(tmp_path / "data", source="png", cache_dir=cache) == tree
+    assert mnist.find_mnist(tmp_path / "nowhere", cache_dir=cache) is None
+    assert not cache.exists()  # nothing was written
+
+
+def test_decoding_says_what_it_does_and_where_it_keeps_the_arrays(tmp_path, capsys):
+    tree = write_png_tree(tmp_path / "tree", small_mnist())
+    load_mnist(tree, source="png", cache_dir=tmp_path / "cache")
+    err = capsys.readouterr().err
+    assert f"Decoding the PNG tree {tree}" in err and str(tmp_path / "cache" / "decoded") in err
+    assert "\r" not in err  # no progress bar when stderr is not a terminal
+    load_mnist(tree, source="png", cache_dir=tmp_path / "cache")
+    assert capsys.readouterr().err == ""  # from the cache: nothing to say
+
+
 def test_different_trees_do_not_share_a_cache_file(tmp_path):
     cache = tmp_path / "cache"
     first, second = small_mnist(20, 10), small_mnist(30, 10)
@@ -282,8 +348,10 @@ def test_download_from_a_file_url_mirror(tmp_path, monkeypatch, capsys):
     assert_same(loaded, data)
     assert files_in(cache / "mnist") == sorted(f"{name}.gz" for name in mnist.OFFICIAL_MD5)
     # stderr is not a terminal here: one line per file, no progress bar.
-    lines = capsys.readouterr().err.splitlines()
+    err = capsys.readouterr().err
+    lines = err.splitlines()
     assert len(lines) == 4 and all(line.startswith("Downloading file://") for line in lines)
+    assert "\r" not in err
 
 
 def test_download_with_a_checksum_mismatch_leaves_no_file(tmp_path, monkeypatch):

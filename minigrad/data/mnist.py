@@ -20,6 +20,15 @@ unpacked tree beats its ``mnist_png.tgz``. load_mnist decodes PNGs straight from
 (no unpacking) and keeps the decoded arrays as an .npz in ``<cache>/decoded/``, so only the
 first load is slow; mnist_png_path unpacks the .tgz into ``<cache>/mnist_png``.
 
+The decoded cache is keyed on the content of what was decoded (the bytes of the .tgz, or the
+name and bytes of every PNG of a tree), never on modification times: a PNG rewritten in place
+within the same clock tick, even with the same size, still gives a new key, so the cache can
+never serve stale pixels. Hashing the 70,000 files of a tree takes about a second, decoding
+them about thirty.
+
+Long steps (downloading, unpacking, decoding) say what they do on stderr and show a tqdm
+progress bar: in a terminal, or as a widget in a notebook (``tqdm.auto``).
+
 If nothing is found and ``download=True``, the files are downloaded into the cache folder.
 Downloads go to a temporary file in the same folder and are renamed into place only after
 they were checked, so an interrupted download never leaves a half-written file behind.
@@ -28,7 +37,7 @@ Checksums: with ``verify=True`` (the default) every IDX file with an official na
 checked against the official MD5 of its (gunzipped) bytes and refused if it differs.
 Tests that write small made-up IDX files under the official names pass ``verify=False``.
 
-This module only uses the standard library and numpy (PIL is imported when PNGs are
+This module only uses the standard library, numpy and tqdm (PIL is imported when PNGs are
 decoded), so it works without the rest of minigrad.
 """
 
@@ -43,7 +52,6 @@ import os
 import sys
 import tarfile
 import tempfile
-import time
 import urllib.request
 import zlib
 from collections.abc import Callable, Iterator
@@ -53,11 +61,14 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 import numpy as np
+from tqdm.auto import tqdm
+from tqdm.utils import CallbackIOWrapper
 
 __all__ = [
     "MNIST",
     "MNISTError",
     "default_cache_dir",
+    "find_mnist",
     "load_mnist",
     "mnist_png_path",
     "read_idx",
@@ -173,6 +184,27 @@ def mnist_png_path(
     places = _search_folders(root, cache)
     png_source = _find_png_source(places) or _download_png_tgz(places, cache, download)
     return png_source if png_source.is_dir() else _unpack_png_tgz(png_source, cache)
+
+
+def find_mnist(
+    root: str | os.PathLike | None = None,
+    *,
+    source: str = "auto",
+    cache_dir: str | os.PathLike | None = None,
+) -> Path | None:
+    """Where load_mnist would read MNIST from, without reading it: the folder holding the four
+    IDX files, an unpacked PNG tree, or an mnist_png.tgz. None when load_mnist would download.
+
+    A command line uses it to check a data folder before anything slow happens.
+    """
+    if source not in ("auto", "idx", "png"):
+        raise MNISTError(f"source must be 'auto', 'idx' or 'png', not {source!r}.")
+    places = _search_folders(root, _resolve_cache_dir(cache_dir))
+    if source in ("auto", "idx"):
+        folder = _first_folder_with_idx(places)
+        if folder is not None:
+            return folder
+    return _find_png_source(places) if source in ("auto", "png") else None
 
 
 def default_cache_dir() -> Path:
@@ -378,7 +410,17 @@ def read_png_tree(root: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.n
     the IDX files, so the arrays come out in the same order as the IDX ones.
     """
     root = Path(root)
-    return (*_read_png_folder(root / "training"), *_read_png_folder(root / "testing"))
+    splits = {split: _png_files(root / split) for split in ("training", "testing")}
+    arrays = []
+    total = sum(len(files) for files in splits.values())
+    with _progress(total, f"decoding {root.name}", "png") as bar:
+        for split, files in splits.items():
+            records = []
+            for digit, png in files:
+                records.append((_png_index(png.name, png), digit, _decode_png(png, png)))
+                bar.update()
+            arrays += _stack_records(records, root / split)
+    return tuple(arrays)
 
 
 def read_png_tgz(archive: str | os.PathLike) -> tuple[np.ndarray, ...]:
@@ -389,7 +431,9 @@ def read_png_tgz(archive: str | os.PathLike) -> tuple[np.ndarray, ...]:
     archive = Path(archive)
     splits: dict[str, list[_PngRecord]] = {"training": [], "testing": []}
     try:
-        with tarfile.open(archive, "r|gz") as tar:  # "r|gz": one pass, front to back.
+        with _reading_with_progress(archive, f"decoding {archive.name}") as stream, tarfile.open(
+            fileobj=stream, mode="r|gz"  # "r|gz": one pass, front to back.
+        ) as tar:
             for member in tar:
                 parts = PurePosixPath(member.name).parts
                 # Keep only <anything>/training|testing/<digit>/<index>.png.
@@ -413,17 +457,16 @@ def read_png_tgz(archive: str | os.PathLike) -> tuple[np.ndarray, ...]:
 _PngRecord = tuple[int, int, np.ndarray]
 
 
-def _read_png_folder(split: Path) -> tuple[np.ndarray, np.ndarray]:
+def _png_files(split: Path) -> list[tuple[int, Path]]:
+    """(digit, path) of every PNG of one split of a tree, in a fixed order (digit, then name)."""
     if not split.is_dir():
         raise MNISTError(
             f"Missing folder {split}: a fast.ai MNIST tree has training/ and testing/ folders."
         )
     _check_every_digit_present({int(d.name) for d in split.iterdir() if d.name.isdigit()}, split)
-    records = []
-    for digit in range(10):
-        for png in (split / str(digit)).glob("*.png"):
-            records.append((_png_index(png.name, png), digit, _decode_png(png, png)))
-    return _stack_records(records, split)
+    return [
+        (digit, png) for digit in range(10) for png in sorted((split / str(digit)).glob("*.png"))
+    ]
 
 
 def _check_every_digit_present(digits: set[int], where: str | Path) -> None:
@@ -482,35 +525,48 @@ def _stack_records(records: list[_PngRecord], where: str | Path) -> tuple[np.nda
 
 
 def _load_png_cached(source: Path, cache: Path) -> MNIST:
-    """Decode the PNGs (a tree or the .tgz) once, then reuse the arrays from an .npz file."""
+    """Decode the PNGs (a tree or the .tgz) once, then reuse the arrays from an .npz file.
+
+    The file's name holds a hash of the source's path and one of its content (see the module's
+    docstring), so a changed PNG gives a new name; older files for the same path are removed.
+    """
     if source.is_dir():
-        key, decode = _png_tree_key(source), read_png_tree
+        content, decode, what = _png_tree_digest(source), read_png_tree, "the PNG tree"
     else:
-        stat = source.stat()
-        key, decode = _short_hash(source.resolve(), stat.st_size, stat.st_mtime_ns), read_png_tgz
-    cached = cache / "decoded" / f"mnist-png-{key}.npz"
+        content, decode, what = _file_digest(source), read_png_tgz, "the PNGs of"
+    prefix = f"mnist-png-{_short_hash(source.resolve())}-"
+    cached = cache / "decoded" / f"{prefix}{content[:16]}.npz"
     if cached.is_file():
         with np.load(cached) as arrays:
             return MNIST(*(arrays[name] for name in MNIST.__dataclass_fields__))
+    _say(f"Decoding {what} {source} (once: the arrays are kept in {cached})")
     mnist = MNIST(*decode(source))
     # Through a file object, so that savez does not append ".npz" to the temporary name.
     with _atomic_path(cached) as temporary, open(temporary, "wb") as file:
         np.savez(file, **{name: getattr(mnist, name) for name in MNIST.__dataclass_fields__})
+    for stale in cached.parent.glob(f"{prefix}*.npz"):  # the same source, older content
+        if stale != cached:
+            stale.unlink(missing_ok=True)
     return mnist
 
 
-def _png_tree_key(png_root: Path) -> str:
-    """A short key naming this tree, so that two different trees never share a cache file.
+def _file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        while chunk := file.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
-    It hashes the tree's full path and the modification times of its digit folders: adding,
-    removing or renaming a PNG changes its folder's time. Stat-ing 22 folders is fast, unlike
-    listing 70,000 files, which keeps the cached load well under a second.
-    """
-    parts: list[object] = [png_root.resolve()]
+
+def _png_tree_digest(png_root: Path) -> str:
+    """A hash of the name and bytes of every PNG of a tree: any change to any file changes it."""
+    digest = hashlib.sha256()
     for split in ("training", "testing"):
-        folders = [png_root / split] + [png_root / split / str(d) for d in range(10)]
-        parts += [f.stat().st_mtime_ns if f.exists() else "-" for f in folders]
-    return _short_hash(*parts)
+        for digit, png in _png_files(png_root / split):
+            data = png.read_bytes()
+            digest.update(f"{split}/{digit}/{png.name}:{len(data)}:".encode())
+            digest.update(data)
+    return digest.hexdigest()
 
 
 def _short_hash(*parts: object) -> str:
@@ -559,6 +615,7 @@ def _unpack_png_tgz(archive: Path, cache: Path) -> Path:
     cache.mkdir(parents=True, exist_ok=True)
     # Extract into a temporary folder next to the target, then rename it: a crash midway
     # leaves only a hidden temporary folder, never a half-filled mnist_png that looks complete.
+    _say(f"Unpacking {archive} into {target} (once)")
     with tempfile.TemporaryDirectory(
         dir=cache, prefix=".mnist_png-", ignore_cleanup_errors=True
     ) as temporary:
@@ -581,7 +638,9 @@ def _extract_tgz(archive: Path, destination: Path) -> None:
     """
     try:
         # "r|gz" reads the archive as one stream, front to back, which is the fastest way.
-        with tarfile.open(archive, "r|gz") as tar:
+        with _reading_with_progress(archive, f"unpacking {archive.name}") as stream, tarfile.open(
+            fileobj=stream, mode="r|gz"
+        ) as tar:
             for member in tar:
                 path = _safe_member_path(destination, member.name, archive)
                 if member.isdir():
@@ -668,45 +727,33 @@ def _atomic_path(destination: Path) -> Iterator[Path]:
 
 def _fetch(url: str, path: Path, chunk_size: int = 1 << 16) -> None:
     with urllib.request.urlopen(url, timeout=30) as response, open(path, "wb") as file:
-        total = int(response.headers.get("Content-Length") or 0)
-        progress = _Progress(url, total)
-        while chunk := response.read(chunk_size):
-            file.write(chunk)
-            progress.advance(len(chunk))
-        progress.finish()
+        _say(f"Downloading {url}")
+        total = int(response.headers.get("Content-Length") or 0) or None
+        with _progress(total, url.rsplit("/", 1)[-1], "B") as bar:
+            while chunk := response.read(chunk_size):
+                file.write(chunk)
+                bar.update(len(chunk))
 
 
-class _Progress:
-    """A one-line progress bar on stderr; on a non-terminal (CI logs) just one line per file."""
+# --------------------------------------------------------------------------------------
+# Telling the user about the slow steps
+# --------------------------------------------------------------------------------------
 
-    WIDTH = 30
 
-    def __init__(self, url: str, total: int) -> None:
-        self.url, self.total, self.done = url, total, 0
-        self.interactive = sys.stderr.isatty()
-        self.last_draw = 0.0
-        if not self.interactive:
-            print(f"Downloading {url}", file=sys.stderr, flush=True)
+def _say(message: str) -> None:
+    """One line on stderr, also in logs, where no progress bar is drawn."""
+    print(message, file=sys.stderr, flush=True)
 
-    def advance(self, count: int) -> None:
-        self.done += count
-        now = time.monotonic()
-        if self.interactive and now - self.last_draw > 0.1:  # Redrawing costs; 10 per second.
-            self.last_draw = now
-            self._draw()
 
-    def finish(self) -> None:
-        if self.interactive:
-            self._draw()
-            print(file=sys.stderr, flush=True)
+def _progress(total: int | None, description: str, unit: str) -> tqdm:
+    """tqdm's bar, in a terminal or as a notebook widget; nothing in a log or a pipe
+    (disable=None), and erased when done (leave=False): the lines of _say stay."""
+    scale = {"unit_scale": True, "unit_divisor": 1024} if unit == "B" else {}
+    return tqdm(total=total, desc=description, unit=unit, leave=False, disable=None, **scale)
 
-    def _draw(self) -> None:
-        megabytes = f"{self.done / 1e6:.1f}"
-        if self.total:
-            filled = self.WIDTH * self.done // self.total
-            bar = "#" * filled + "." * (self.WIDTH - filled)
-            line = f"[{bar}] {megabytes}/{self.total / 1e6:.1f} MB"
-        else:
-            line = f"{megabytes} MB"
-        name = self.url.rsplit("/", 1)[-1]
-        print(f"\r{name} {line}", end="", file=sys.stderr, flush=True)
+
+@contextmanager
+def _reading_with_progress(path: Path, description: str) -> Iterator[BinaryIO]:
+    """The file opened for reading, with a bar that follows the bytes read."""
+    with open(path, "rb") as file, _progress(path.stat().st_size, description, "B") as bar:
+        yield CallbackIOWrapper(bar.update, file, "read")
