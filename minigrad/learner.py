@@ -36,12 +36,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol, TextIO
 
+import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from .autograd.grad_mode import no_grad
 from .creation import stack
 from .optim import SGD
-from .progress import ProgressBar
 from .tensor import Tensor
 
 Batches = Iterable[tuple[Any, Any]]
@@ -162,18 +163,32 @@ class Recorder:
 
 @dataclass
 class LRFinderResult:
-    """The learning-rate finder's curve: the smoothed loss at each learning rate tried."""
+    """The learning-rate finder's curve: the smoothed loss at each learning rate tried, up to
+    and including the first point where it blew up (past 4x its minimum), and the rates that
+    `lr_find` suggested from it."""
 
     lrs: list[float]
     losses: list[float]
+    suggested: SuggestedLRs | None = None
 
     def plot(self, path: str) -> None:
-        """Write a PNG of loss against learning rate (log scale), as fastai's `lr_find` shows."""
+        """Write `figure()` to `path` (a PNG, or any format matplotlib knows by its suffix)."""
+        self.figure().savefig(path)
+
+    def figure(self) -> Any:
+        """Loss against learning rate (log scale), as fastai's `lr_find` shows it: the curve
+        until the loss turns up, and a dot on it at each suggested learning rate."""
         figure = _new_figure(width=6)
         axes = figure.subplots()
         axes.plot(self.lrs, self.losses)
         axes.set(xscale="log", xlabel="learning rate", ylabel="loss (smoothed)", title="lr_find")
-        figure.savefig(path)
+        if self.suggested is not None:
+            log_lrs = [math.log(lr) for lr in self.lrs]
+            for (name, lr), color in zip(self.suggested._asdict().items(), ("C1", "C2")):
+                loss = float(np.interp(math.log(lr), log_lrs, self.losses))
+                axes.plot([lr], [loss], "o", color=color, label=f"{name} = {lr:.2g}")
+            axes.legend()
+        return figure
 
 
 class SuggestedLRs(NamedTuple):
@@ -220,7 +235,7 @@ class Learner:
 
     def fit(self, epochs: int, lr: float = 1e-3) -> None:
         """Train for `epochs` passes over `dls.train` at learning rate `lr`, printing a row
-        after each epoch (under a progress bar when the output is a terminal)."""
+        after each epoch (a tqdm bar shows the batches, in a terminal or a notebook)."""
         opt = self._optimizer(lr)
         columns = ["epoch", "train_loss", "valid_loss", *self.recorder.metric_names, "time"]
         table = _Table(columns, sys.stdout)
@@ -270,12 +285,9 @@ class Learner:
         _set_mode(self.model, training=True)
         losses: list[Tensor] = []  # tensors, read back once at the end (see the module's doc)
         sizes: list[int] = []
-        bar = ProgressBar(_length(self.dls.train), label)
-        for xb, yb in self.dls.train:
+        for xb, yb in _progress(self.dls.train, label, total=_length(self.dls.train)):
             losses.append(self._train_step(xb, yb, opt))
             sizes.append(len(xb))
-            bar.update(len(losses))
-        bar.close()
         if not losses:
             raise ValueError("dls.train gave no batches: the training set is empty.")
         batch_losses = stack(losses).tolist()
@@ -318,9 +330,10 @@ class Learner:
         Train on up to `num_it` mini-batches (going round dls.train again if needed), the
         learning rate growing by the same factor at each one, from `start_lr` to `end_lr`.
         The loss, smoothed (an exponential moving average, weight `beta`), first falls, then
-        explodes; with `stop_div`, stop once it exceeds 4 times its minimum. The model's
-        parameters are then put back as they were. The curve is kept in `recorder.lr_find`
-        (`.plot(path)` draws it). Divergence is checked every `check_every` batches, so that
+        turns up and explodes; with `stop_div`, stop once it exceeds 4 times its minimum, as
+        fastai does. The model's parameters are then put back as they were. The curve, up to
+        that first point past 4x, is kept in `recorder.lr_find` with the suggested rates
+        (`.plot(path)` draws both). Divergence is checked every `check_every` batches, so that
         the losses are read back from the device once per check, not once per batch.
         """
         if num_it < 2 or not 0 < start_lr < end_lr:
@@ -335,23 +348,23 @@ class Learner:
         lrs: list[float] = []
         losses: list[Tensor] = []
         _set_mode(self.model, training=True)
-        bar = ProgressBar(num_it, "lr_find")
+        batches = _progress(_cycle(self.dls.train, num_it), "lr_find", total=num_it)
         try:
-            for i, (xb, yb) in enumerate(_cycle(self.dls.train, num_it)):
+            for i, (xb, yb) in enumerate(batches):
                 lrs.append(start_lr * growth**i)
                 set_lr(opt, lrs[-1])
                 losses.append(self._train_step(xb, yb, opt))
-                bar.update(i + 1)
                 if stop_div and (i + 1) % check_every == 0 and _diverged(_read(losses), beta):
                     break
         finally:
-            bar.close()
+            batches.close()
             _restore(parameters, saved)
         smoothed = _smooth(_read(losses), beta)
-        keep = _before_divergence(smoothed) if stop_div else len(smoothed)
+        keep = _through_divergence(smoothed) if stop_div else len(smoothed)
         result = LRFinderResult(lrs[:keep], smoothed[:keep])
+        result.suggested = _suggest(result)
         self.recorder.lr_find = result
-        return _suggest(result)
+        return result.suggested
 
     # ---- saving and loading ------------------------------------------------------------------
 
@@ -427,6 +440,12 @@ def _set_mode(model: Any, training: bool) -> None:
         method()
 
 
+def _progress(batches: Iterable[Any], description: str, total: int | None) -> tqdm:
+    """The batches under tqdm's bar: in a terminal, or a widget in a notebook (tqdm.auto);
+    nothing in a log or a pipe (disable=None). Erased when done: the table's row follows."""
+    return tqdm(batches, desc=description, total=total, unit="batch", leave=False, disable=None)
+
+
 def _length(batches: Batches) -> int | None:
     try:
         return len(batches)  # type: ignore[arg-type]
@@ -470,19 +489,27 @@ def _smooth(values: list[float], beta: float) -> list[float]:
     return smoothed
 
 
-def _before_divergence(smoothed: list[float]) -> int:
-    """How many points come before the loss first exceeds 4x its minimum so far (or is NaN)."""
+def _first_divergence(smoothed: list[float]) -> int | None:
+    """The index of the first loss above 4x the minimum before it (or NaN); None if none is."""
     best = math.inf
     for i, loss in enumerate(smoothed):
         if not math.isfinite(loss) or loss > 4 * best:
-            return max(i, 1)
+            return i
         best = min(best, loss)
-    return len(smoothed)
+    return None
+
+
+def _through_divergence(smoothed: list[float]) -> int:
+    """How many points to keep: all, up to the first that blew up, which shows the turn (fastai
+    keeps it too); without it when it is not a number, which no plot can show."""
+    first = _first_divergence(smoothed)
+    if first is None:
+        return len(smoothed)
+    return max(first + 1 if math.isfinite(smoothed[first]) else first, 1)
 
 
 def _diverged(losses: list[float], beta: float) -> bool:
-    smoothed = _smooth(losses, beta)
-    return _before_divergence(smoothed) < len(smoothed)
+    return _first_divergence(_smooth(losses, beta)) is not None
 
 
 def _suggest(result: LRFinderResult) -> SuggestedLRs:

@@ -14,7 +14,6 @@ import pytest
 
 import minigrad as mg
 from minigrad.learner import Learner, SuggestedLRs, metric_name
-from minigrad.progress import ProgressBar
 
 # ---- stand-ins -----------------------------------------------------------------------------
 
@@ -252,21 +251,22 @@ def test_no_progress_bar_when_output_is_not_a_terminal(learner: Learner, capsys)
     assert len(captured.out.splitlines()) == 1 + 2  # the header and one row per epoch
 
 
-def test_progress_bar_draws_on_a_terminal_only() -> None:
-    class Terminal(io.StringIO):
-        def isatty(self) -> bool:
-            return True
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
 
-    terminal, pipe = Terminal(), io.StringIO()
-    for stream in (terminal, pipe):
-        bar = ProgressBar(4, "epoch 0", stream=stream, width=8, interval=0)
-        for done in range(1, 5):
-            bar.update(done)
-        bar.close()
-    assert "\repoch 0 [##......] 1/4" in terminal.getvalue()
-    assert "\repoch 0 [########] 4/4" in terminal.getvalue()
-    assert terminal.getvalue().endswith("\r\x1b[K")  # erased, for the table's next row
-    assert pipe.getvalue() == ""
+
+def test_a_tqdm_bar_follows_the_batches_on_a_terminal(learner: Learner, monkeypatch) -> None:
+    terminal = Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    learner.fit(1, lr=1.0)
+    learner.lr_find(num_it=7)
+    drawn = terminal.getvalue()
+    batches = len(learner.dls.train)
+    # tqdm redraws at most every 0.1 s, so only its first drawing is sure: 0 of the total
+    assert f"epoch 0 train:   0%|          | 0/{batches}" in drawn
+    assert "lr_find:   0%|          | 0/7" in drawn
+    assert drawn.endswith("\r")  # erased when done (leave=False): the table's row follows
 
 
 def test_metric_names() -> None:
@@ -313,10 +313,29 @@ def test_lr_find_stops_when_the_loss_explodes() -> None:
     assert len(losses) < 200  # SGD on squared error diverges past lr ~ 1
     assert all(math.isfinite(loss) for loss in losses)
     running_min = [min(losses[: i + 1]) for i in range(len(losses))]
-    assert all(loss <= 4 * best for loss, best in zip(losses[1:], running_min))
+    # the curve runs until the loss turns up, as fastai's: its last point is the first past 4x
+    assert all(loss <= 4 * best for loss, best in zip(losses[1:-1], running_min))
+    assert losses[-1] > 4 * running_min[-2]
     assert suggestion.lr_min < 1
     for p, saved in zip(learn.model.parameters(), before):
         assert p.tolist() == saved.tolist()
+
+
+def test_the_lr_find_plot_marks_each_suggested_rate_on_the_curve(learner: Learner) -> None:
+    import matplotlib  # noqa: F401  (a dev dependency: missing it must fail, not skip)
+    suggestion = learner.lr_find(num_it=40)
+    result = learner.recorder.lr_find
+    assert result.suggested == suggestion
+    axes = result.figure().axes[0]
+    curve, *marks = axes.get_lines()
+    assert list(curve.get_xdata()) == result.lrs and list(curve.get_ydata()) == result.losses
+    labels = [mark.get_label() for mark in marks]
+    assert labels == [f"lr_min = {suggestion.lr_min:.2g}", f"lr_steep = {suggestion.lr_steep:.2g}"]
+    for mark, lr in zip(marks, suggestion):
+        assert list(mark.get_xdata()) == [lr]
+        (y,) = mark.get_ydata()
+        assert min(result.losses) <= y <= max(result.losses)  # on the curve
+    assert [t.get_text() for t in axes.get_legend().get_texts()] == labels
 
 
 def test_plots_are_written(learner: Learner, tmp_path) -> None:
