@@ -17,19 +17,29 @@ The last line is for scripts (tests, benchmarks) to read:
 from __future__ import annotations
 
 import argparse
+import difflib
 import functools
 import math
+import os
 import sys
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import NoReturn
+
+import torch
 
 import minigrad as mg
 from minigrad import nn
 from minigrad.data import DataLoader, DataLoaders, TensorDataset, load_mnist
+from minigrad.data.mnist import MNISTError, default_cache_dir, find_mnist
 from minigrad.learner import Learner
 from minigrad.nn import functional as F
 from minigrad.optim import SGD, Adam
 
 PIXELS = 28 * 28
+MODELS = ["linear", "mlp"]
 
 
 @dataclass(frozen=True)
@@ -58,54 +68,320 @@ RECIPES = {
 }
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+# ---- the command line --------------------------------------------------------------------------
+
+
+class UsageError(Exception):
+    """A mistake on the command line: shown as one line, `digits.py: error: ...`, exit 2."""
+
+
+class CommandLine(argparse.ArgumentParser):
+    """argparse, answering each mistake in one line (its usage is in --help), exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        if message.startswith("unrecognized arguments:"):
+            message += _did_you_mean(self, message.split(":", 1)[1].split())
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _did_you_mean(parser: argparse.ArgumentParser, words: list[str]) -> str:
+    flags = [flag for action in parser._actions for flag in action.option_strings]
+    for word in words:
+        close = difflib.get_close_matches(word.split("=")[0], flags, n=1)
+        if close:
+            return f" (did you mean {close[0]}? digits.py --help lists every option)"
+    return " (digits.py --help lists every option)"
+
+
+def build_parser() -> CommandLine:
+    parser = CommandLine(
+        prog="digits.py",
+        description=__doc__.split("\n\n")[0],
+        epilog=_recipe_table(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--digits", nargs="+", default=["4", "8"], help="two or more, or 'all'")
-    parser.add_argument("--model", choices=["linear", "mlp"], default="linear")
-    parser.add_argument("--epochs", type=int, help="default: 20 for two digits, 10 for more")
-    parser.add_argument("--lr", help="a number, or 'find' to run lr_find and use its lr_min")
-    parser.add_argument("--opt", choices=["sgd", "adam"], help="default: sgd for two digits")
-    parser.add_argument("--batch-size", type=int)
-    parser.add_argument("--device", help="cpu, cuda, cuda:N (default: CUDA if there is a GPU)")
-    parser.add_argument("--data", help="folder with MNIST (default: $MINIGRAD_DATA)")
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--plot", metavar="FILE", help="write loss and accuracy curves (PNG)")
-    parser.add_argument("--save", metavar="FILE", help="write the trained parameters")
-    parser.add_argument("--load", metavar="FILE", help="start from saved parameters")
+    what = parser.add_argument_group("what to train")
+    what.add_argument(
+        "--digits",
+        nargs="+",
+        default=["4", "8"],
+        metavar="D",
+        help="two or more digits 0-9, or 'all' (default: 4 8)",
+    )
+    what.add_argument("--model", choices=MODELS, default="linear", help="(default: linear)")
+    how = parser.add_argument_group("how to train (defaults: the table below)")
+    how.add_argument(
+        "--epochs", type=_count("--epochs", 5), metavar="N", help="passes over the training images"
+    )
+    how.add_argument(
+        "--lr",
+        type=_learning_rate,
+        metavar="LR",
+        help="the learning rate, or 'find' to run lr_find and train at its lr_min",
+    )
+    how.add_argument("--opt", choices=["sgd", "adam"], help="the optimizer")
+    how.add_argument(
+        "--batch-size", type=_count("--batch-size", 64), metavar="N", help="images per step"
+    )
+    how.add_argument(
+        "--seed",
+        type=_seed,
+        default=42,
+        help="seeds the weights, the split and the order (default: 42)",
+    )
+    where = parser.add_argument_group("where")
+    where.add_argument(
+        "--data",
+        metavar="FOLDER",
+        help="the folder with MNIST: mnist_png.tgz, the PNG tree or the IDX files "
+        f"(default: $MINIGRAD_DATA, now {_env('MINIGRAD_DATA')}; else the cache "
+        f"{default_cache_dir()}, downloading into it when empty)",
+    )
+    where.add_argument(
+        "--device",
+        help="cpu, cuda or cuda:N (default: $MINIGRAD_DEVICE, now "
+        f"{_env('MINIGRAD_DEVICE')}; else cuda when torch sees a GPU, else cpu)",
+    )
+    where.add_argument(
+        "--threads",
+        type=_count("--threads", 1),
+        metavar="N",
+        help="CPU threads for torch's maths (default: torch's choice, "
+        f"{torch.get_num_threads()} here). On a busy machine, fewer threads than "
+        "cores keep them from fighting: epochs can be several times faster",
+    )
+    files = parser.add_argument_group("files")
+    files.add_argument(
+        "--plot",
+        metavar="FILE",
+        help="write loss and accuracy curves to FILE, a PNG or any format matplotlib knows by "
+        "its suffix; with --lr find, also the lr_find curve beside it: curves.png, "
+        "curves_lr_find.png (default: none)",
+    )
+    files.add_argument(
+        "--save", metavar="FILE", help="write the trained parameters (default: none)"
+    )
+    files.add_argument(
+        "--load",
+        metavar="FILE",
+        help="start from parameters written by --save, for the same --model and "
+        "--digits (default: none)",
+    )
+    return parser
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The options, checked: any mistake ends the program with a one-line answer."""
+    parser = build_parser()
     args = parser.parse_args(argv)
-    args.digits = parse_digits(parser, args.digits)
-    recipe = RECIPES[(len(args.digits) == 2, args.model)]
-    args.epochs = recipe.epochs if args.epochs is None else args.epochs
-    args.opt = args.opt or recipe.opt
-    args.batch_size = args.batch_size or recipe.batch_size
-    args.lr = parse_lr(parser, args.lr, recipe.lr)
-    args.recipe = recipe
+    try:
+        check_args(args)
+    except UsageError as mistake:
+        parser.error(str(mistake))
+    args.parser = parser
     return args
 
 
-def parse_digits(parser: argparse.ArgumentParser, values: list[str]) -> list[int]:
+def check_args(args: argparse.Namespace) -> None:
+    """Everything that can be checked before any data is loaded; fills in the defaults."""
+    args.digits = parse_digits(args.digits)
+    args.recipe = RECIPES[(len(args.digits) == 2, args.model)]
+    args.epochs = args.epochs or args.recipe.epochs
+    args.opt = args.opt or args.recipe.opt
+    args.batch_size = args.batch_size or args.recipe.batch_size
+    args.lr = args.lr or args.recipe.lr
+    args.device = check_device(args.device)
+    args.data = check_data_folder(args.data)
+    for flag in ("plot", "save"):
+        check_output_file(f"--{flag}", getattr(args, flag))
+    if args.plot:
+        check_plot_format(args.plot)
+    if args.load and not Path(args.load).is_file():
+        raise UsageError(
+            f"argument --load: {args.load} does not exist: give a file written by --save"
+        )
+
+
+def _count(flag: str, example: int) -> Callable[[str], int]:
+    """argparse type: a whole number, 1 or more."""
+
+    def count(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = 0
+        if value < 1:
+            raise argparse.ArgumentTypeError(
+                f"takes a whole number, 1 or more, got {text!r} (e.g. {flag} {example})"
+            )
+        return value
+
+    return count
+
+
+def _learning_rate(text: str) -> float | str:
+    if text == "find":
+        return text
+    try:
+        lr = float(text)
+    except ValueError:
+        lr = math.nan
+    if not (math.isfinite(lr) and lr > 0):
+        raise argparse.ArgumentTypeError(
+            f"takes a number above 0 or 'find', got {text!r} (e.g. --lr 0.1, --lr 3e-3, --lr find)"
+        )
+    return lr
+
+
+def _seed(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"takes a whole number, got {text!r} (e.g. --seed 1)"
+        ) from None
+
+
+def parse_digits(values: list[str]) -> list[int]:
     if values == ["all"]:
         return list(range(10))
     try:
         digits = [int(v) for v in values]
     except ValueError:
-        parser.error(f"--digits takes digits 0-9 or 'all', got {' '.join(values)}")
+        raise UsageError(
+            f"argument --digits: takes digits 0-9 or 'all', got {' '.join(values)} "
+            "(e.g. --digits 3 7, --digits all)"
+        ) from None
     if len(set(digits)) != len(digits) or len(digits) < 2 or not all(0 <= d <= 9 for d in digits):
-        parser.error(f"--digits needs two or more different digits 0-9, got {values}")
+        raise UsageError(
+            f"argument --digits: needs two or more different digits 0-9, got {' '.join(values)}"
+            " (e.g. --digits 3 7)"
+        )
     return digits
 
 
-def parse_lr(parser: argparse.ArgumentParser, value: str | None, default: float) -> float | str:
-    if value is None:
-        return default
-    if value == "find":
-        return value
+def check_device(name: str | None) -> torch.device:
+    """--device, else $MINIGRAD_DEVICE, else CUDA when there is a GPU; one that works here."""
+    source = "argument --device" if name else "MINIGRAD_DEVICE"
+    name = name or os.environ.get("MINIGRAD_DEVICE")
+    if not name:
+        return mg.default_device()
+    if source == "MINIGRAD_DEVICE":
+        fix = "unset MINIGRAD_DEVICE or set it to cpu, or pass --device cpu"
+    else:
+        fix = "use --device cpu, or leave --device out to use CUDA only when there is a GPU"
     try:
-        return float(value)
-    except ValueError:
-        parser.error(f"--lr takes a number or 'find', got {value!r}")
+        device = torch.device(name)
+    except RuntimeError:
+        raise UsageError(f"{source}: {name!r} is not a device: {fix}") from None
+    if device.type not in ("cpu", "cuda"):
+        raise UsageError(f"{source}: digits.py runs on cpu or cuda, not {name!r}: {fix}")
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise UsageError(f"{source}: {name} asked for, but torch sees no CUDA GPU here: {fix}")
+        if device.index is not None and device.index >= count:
+            raise UsageError(
+                f"{source}: {name} asked for, but there are {count} GPU(s), cuda:0 to "
+                f"cuda:{count - 1}"
+            )
+    return device
+
+
+def check_data_folder(folder: str | None) -> str | None:
+    """--data (else $MINIGRAD_DATA) must exist and hold MNIST; without either, the cache or a
+    download will do. Nothing is read here: find_mnist only looks at file names."""
+    if folder:
+        source, name = "argument --data", folder
+    elif os.environ.get("MINIGRAD_DATA"):
+        source, name = "MINIGRAD_DATA (read when --data is not given)", os.environ["MINIGRAD_DATA"]
+    else:
+        return None
+    path = Path(name)
+    holds = "mnist_png.tgz, the PNG tree (training/, testing/) or the four IDX files"
+    if not path.is_dir():
+        problem = "does not exist" if not path.exists() else "is not a folder"
+        raise UsageError(f"{source}: {name} {problem}: give the folder that holds {holds}")
+    found = find_mnist(path)
+    if found is None or (found != path and path not in found.parents):
+        raise UsageError(
+            f"{source}: {name} holds no MNIST: put {holds} (train-images-idx3-ubyte.gz, ...) "
+            "in it or in its mnist/ or mnist_png/ subfolder"
+        )
+    return name
+
+
+def check_output_file(flag: str, name: str | None) -> None:
+    if name is None:
+        return
+    folder = Path(name).parent
+    if not folder.is_dir():
+        raise UsageError(f"argument {flag}: the folder {folder} does not exist: create it first")
+    if Path(name).is_dir():
+        raise UsageError(f"argument {flag}: {name} is a folder: give a file name in it")
+    if not os.access(folder, os.W_OK):
+        raise UsageError(f"argument {flag}: cannot write in {folder}: choose another folder")
+
+
+def check_plot_format(name: str) -> None:
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise UsageError(
+            "argument --plot: plotting needs matplotlib: pip install matplotlib "
+            "(or pip install -e '.[plot]' in a clone)"
+        ) from None
+    formats = Figure().canvas.get_supported_filetypes()
+    suffix = Path(name).suffix.lstrip(".").lower()
+    if suffix not in formats:
+        raise UsageError(
+            f"argument --plot: {name} has no picture suffix matplotlib knows: end it in .png "
+            f"(or {', '.join('.' + f for f in sorted(formats) if f != 'png')})"
+        )
+
+
+def check_load_fits(model: nn.Module, path: str, args: argparse.Namespace) -> dict:
+    """The parameters in --load, if they fit this model; else the mistake, in one line."""
+    not_saved = f"argument --load: {path} is not a file written by --save"
+    try:
+        with warnings.catch_warnings():  # torch warns about some pickles before refusing them
+            warnings.simplefilter("ignore")
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # a text file, a truncated file, a pickle of other things...
+        raise UsageError(f"{not_saved} (torch.load: {type(error).__name__})") from None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise UsageError(f"{not_saved}: it holds a {type(state).__name__}, not named tensors")
+    saved = {name: tuple(value.shape) for name, value in state.items()}
+    wanted = {name: tuple(p.shape) for name, p in model.state_dict().items()}
+    if saved != wanted:
+        digits = "all" if args.digits == list(range(10)) else " ".join(map(str, args.digits))
+        raise UsageError(
+            f"argument --load: {path} holds {_shapes(saved)}, but --model {args.model} "
+            f"--digits {digits} needs {_shapes(wanted)}: load it with the --model and --digits "
+            "it was saved with"
+        )
+    return state
+
+
+def _shapes(state: dict[str, tuple[int, ...]]) -> str:
+    return ", ".join(f"{name} {shape}" for name, shape in state.items())
+
+
+def _env(variable: str) -> str:
+    return os.environ.get(variable) or "not set"
+
+
+def _recipe_table() -> str:
+    """The defaults that depend on the digits and the model, one row per setting."""
+    lines = ["defaults by setting (--epochs, --lr, --opt, --batch-size):"]
+    for (two, model), r in RECIPES.items():
+        setting = f"{'two digits' if two else 'more digits'}, {model}"
+        opt = r.opt + (f" (momentum {r.momentum})" if r.momentum else "")
+        slow = f", lr/10 for the last {1 - r.decay_at:.0%} of the epochs" if r.decay_at < 1 else ""
+        lines.append(
+            f"  {setting:20} {r.epochs} epochs, lr {r.lr:g}, {opt}, batch {r.batch_size}{slow}"
+        )
+    return "\n".join(lines)
 
 
 # ---- data --------------------------------------------------------------------------------------
@@ -128,7 +404,13 @@ def select(images, labels, digits: list[int], device) -> tuple[mg.Tensor, mg.Ten
 
 
 def make_loaders(args: argparse.Namespace, device) -> tuple[DataLoaders, DataLoader]:
-    mnist = load_mnist(args.data)
+    try:
+        mnist = load_mnist(args.data)
+    except MNISTError as error:
+        raise UsageError(
+            f"{error.summary}. Fix: pass --data FOLDER holding mnist_png.tgz, the PNG tree or "
+            "the four IDX files (or set MINIGRAD_DATA)"
+        ) from None
     x, y = select(mnist.train_images, mnist.train_labels, args.digits, device)
     order = mg.randperm(len(x), device=device)  # seeded: the same split every run
     n_valid = len(x) // 5
@@ -175,12 +457,19 @@ def accuracy(logits: mg.Tensor, targets: mg.Tensor) -> mg.Tensor:
 
 def main(argv: list[str] | None = None) -> str:
     args = parse_args(argv)
-    device = mg.device(args.device) if args.device else mg.default_device()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = args.device
     mg.manual_seed(args.seed)
-    dls, test_dl = make_loaders(args, device)
-
     two = len(args.digits) == 2
     model = make_model(args.model, 1 if two else len(args.digits), device)
+    try:
+        if args.load:  # before the data: a wrong file is a one-line answer, at once
+            model.load_state_dict(check_load_fits(model, args.load, args))
+        dls, test_dl = make_loaders(args, device)
+    except UsageError as mistake:
+        args.parser.error(str(mistake))
+
     if two:
         loss_func, metric = F.mnist_loss, binary_accuracy
     else:
@@ -190,8 +479,6 @@ def main(argv: list[str] | None = None) -> str:
     else:
         opt_func = Adam
     learn = Learner(dls, model, loss_func, opt_func, metrics=metric)
-    if args.load:
-        learn.load(args.load)
 
     lr = args.lr
     if lr == "find":
@@ -206,12 +493,7 @@ def main(argv: list[str] | None = None) -> str:
     if slow > 0:
         print(f"the last {slow} epochs at lr {lr / 10:.3g}")
         learn.fit(slow, lr / 10)
-    if args.save:
-        learn.save(args.save)
-    if args.plot:
-        learn.recorder.plot(args.plot)
-        if learn.recorder.lr_find is not None:
-            learn.recorder.lr_find.plot(_beside(args.plot, "lr_find"))
+    write_files(learn, args)
 
     _, valid_acc = learn.validate()
     _, test_acc = learn.validate(test_dl)
@@ -226,6 +508,20 @@ def main(argv: list[str] | None = None) -> str:
     return result
 
 
+def write_files(learn: Learner, args: argparse.Namespace) -> None:
+    """--save and --plot, each file named as it is written."""
+    if args.save:
+        learn.save(args.save)
+        print(f"wrote {args.save}: the trained parameters (start from them with --load)")
+    if args.plot:
+        learn.recorder.plot(args.plot)
+        print(f"wrote {args.plot}: the loss per batch and epoch, and the validation accuracy")
+        if learn.recorder.lr_find is not None:
+            path = _beside(args.plot, "lr_find")
+            learn.recorder.lr_find.plot(path)
+            print(f"wrote {path}: loss against learning rate, lr_min and lr_steep marked")
+
+
 def _beside(path: str, tag: str) -> str:
     """curves.png -> curves_lr_find.png"""
     stem, dot, extension = path.rpartition(".")
@@ -233,4 +529,7 @@ def _beside(path: str, tag: str) -> str:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    try:
+        main(sys.argv[1:])
+    except KeyboardInterrupt:
+        sys.exit("\ndigits.py: interrupted")

@@ -175,12 +175,14 @@ class LRFinderResult:
         """Write `figure()` to `path` (a PNG, or any format matplotlib knows by its suffix)."""
         self.figure().savefig(path)
 
-    def figure(self) -> Any:
+    def figure(self, skip_end: int = 5) -> Any:
         """Loss against learning rate (log scale), as fastai's `lr_find` shows it: the curve
-        until the loss turns up, and a dot on it at each suggested learning rate."""
+        until the loss turns up, less its last `skip_end` points (where it explodes, which would
+        squash the rest of the curve flat), and a dot on it at each suggested learning rate."""
         figure = _new_figure(width=6)
         axes = figure.subplots()
-        axes.plot(self.lrs, self.losses)
+        shown = len(self.lrs) - skip_end if len(self.lrs) > 2 * skip_end else len(self.lrs)
+        axes.plot(self.lrs[:shown], self.losses[:shown])
         axes.set(xscale="log", xlabel="learning rate", ylabel="loss (smoothed)", title="lr_find")
         if self.suggested is not None:
             log_lrs = [math.log(lr) for lr in self.lrs]

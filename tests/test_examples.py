@@ -83,6 +83,22 @@ def test_lr_find_picks_a_learning_rate_that_trains(digits, capsys, tmp_path) -> 
     assert re.search(r"lr_find: lr_min=\S+ lr_steep=\S+", out)
     assert plot.read_bytes()[:4] == b"\x89PNG"
     assert (tmp_path / "curves_lr_find.png").read_bytes()[:4] == b"\x89PNG"
+    assert f"wrote {plot}: " in out and f"wrote {tmp_path / 'curves_lr_find.png'}: " in out
+
+
+def test_threads_save_and_load(digits, capsys, tmp_path) -> None:
+    import torch
+
+    threads = torch.get_num_threads()
+    saved = tmp_path / "model.pt"
+    try:
+        digits.main(["--epochs", "1", "--threads", "1", "--save", str(saved), "--device", "cpu"])
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(threads)
+    assert f"wrote {saved}: the trained parameters" in capsys.readouterr().out
+    line = digits.main(["--epochs", "1", "--load", str(saved), "--device", "cpu"])
+    assert float(parse_result(line)["valid_acc"]) >= 0.97  # two epochs' worth, from the file
 
 
 def test_two_digits_walkthrough_runs_and_accuracy_rises() -> None:

@@ -328,7 +328,9 @@ def test_the_lr_find_plot_marks_each_suggested_rate_on_the_curve(learner: Learne
     assert result.suggested == suggestion
     axes = result.figure().axes[0]
     curve, *marks = axes.get_lines()
-    assert list(curve.get_xdata()) == result.lrs and list(curve.get_ydata()) == result.losses
+    # as fastai's plot: all but the last 5 points, where the loss explodes
+    assert list(curve.get_xdata()) == result.lrs[:-5]
+    assert list(curve.get_ydata()) == result.losses[:-5]
     labels = [mark.get_label() for mark in marks]
     assert labels == [f"lr_min = {suggestion.lr_min:.2g}", f"lr_steep = {suggestion.lr_steep:.2g}"]
     for mark, lr in zip(marks, suggestion):

@@ -110,7 +110,12 @@ HOW_TO_PROVIDE_DATA = (
 
 
 class MNISTError(RuntimeError):
-    """Anything wrong with finding, downloading or reading MNIST. The message says how to fix it."""
+    """Anything wrong with finding, downloading or reading MNIST. The message says how to fix it;
+    `summary` says what went wrong in one line, for a command line to show."""
+
+    def __init__(self, message: str, summary: str | None = None) -> None:
+        super().__init__(message)
+        self.summary = summary or message.splitlines()[0]
 
 
 @dataclass(frozen=True, repr=False)
@@ -230,6 +235,9 @@ def _resolve_cache_dir(cache_dir: str | os.PathLike | None) -> Path:
     return Path(cache_dir) if cache_dir is not None else default_cache_dir()
 
 
+_SUBFOLDERS = ("mnist", "mnist_png")
+
+
 def _search_folders(root: str | os.PathLike | None, cache: Path) -> list[_Place]:
     places: list[_Place] = []
     if root is not None:
@@ -239,8 +247,8 @@ def _search_folders(root: str | os.PathLike | None, cache: Path) -> list[_Place]
     else:
         base, why = None, ""
     if base is not None:
-        places += [_Place(base / sub, why) for sub in (".", "mnist", "mnist_png")]
-    places += [_Place(cache / sub, "cache folder") for sub in (".", "mnist", "mnist_png")]
+        places += [_Place(base / sub, why) for sub in (".", *_SUBFOLDERS)]
+    places += [_Place(cache / sub, "cache folder") for sub in (".", *_SUBFOLDERS)]
     # Path("x") / "." is Path("x"), so the first entry of each group is the folder itself.
     return places
 
@@ -277,13 +285,22 @@ def _describe(folder: Path) -> str:
     return "holds no MNIST files"
 
 
-def _not_found_error(places: list[_Place], what: str, reason: str) -> MNISTError:
+def _not_found_error(
+    places: list[_Place], what: str, reason: str, summary: str | None = None
+) -> MNISTError:
     looked = "\n".join(f"  - {p.folder}  ({p.why}): {_describe(p.folder)}" for p in places)
     env_note = "" if os.environ.get("MINIGRAD_DATA") else "\n($MINIGRAD_DATA is not set.)"
     return MNISTError(
         f"MNIST data ({what}) not found. Places looked in, in order:\n{looked}{env_note}\n"
-        f"{reason}\n{HOW_TO_PROVIDE_DATA}"
+        f"{reason}\n{HOW_TO_PROVIDE_DATA}",
+        summary=f"MNIST data ({what}) not found in {_folders(places)}; {summary or reason}",
     )
+
+
+def _folders(places: list[_Place]) -> str:
+    """The searched folders in a few words: each base folder once, its subfolders implied."""
+    bases = dict.fromkeys(str(p.folder) for p in places if p.folder.name not in _SUBFOLDERS)
+    return " or ".join(f"{base} (and its {', '.join(_SUBFOLDERS)})" for base in bases)
 
 
 def _require_download(download: bool, places: list[_Place], what: str) -> None:
@@ -431,9 +448,13 @@ def read_png_tgz(archive: str | os.PathLike) -> tuple[np.ndarray, ...]:
     archive = Path(archive)
     splits: dict[str, list[_PngRecord]] = {"training": [], "testing": []}
     try:
-        with _reading_with_progress(archive, f"decoding {archive.name}") as stream, tarfile.open(
-            fileobj=stream, mode="r|gz"  # "r|gz": one pass, front to back.
-        ) as tar:
+        with (
+            _reading_with_progress(archive, f"decoding {archive.name}") as stream,
+            tarfile.open(
+                fileobj=stream,
+                mode="r|gz",  # "r|gz": one pass, front to back.
+            ) as tar,
+        ):
             for member in tar:
                 parts = PurePosixPath(member.name).parts
                 # Keep only <anything>/training|testing/<digit>/<index>.png.
@@ -638,9 +659,10 @@ def _extract_tgz(archive: Path, destination: Path) -> None:
     """
     try:
         # "r|gz" reads the archive as one stream, front to back, which is the fastest way.
-        with _reading_with_progress(archive, f"unpacking {archive.name}") as stream, tarfile.open(
-            fileobj=stream, mode="r|gz"
-        ) as tar:
+        with (
+            _reading_with_progress(archive, f"unpacking {archive.name}") as stream,
+            tarfile.open(fileobj=stream, mode="r|gz") as tar,
+        ):
             for member in tar:
                 path = _safe_member_path(destination, member.name, archive)
                 if member.isdir():
@@ -704,7 +726,8 @@ def _download(
         except (OSError, MNISTError) as error:  # URLError is an OSError.
             failures.append(f"  - {url}: {error}")
     reason = f"Downloading {destination.name} failed:\n" + "\n".join(failures)
-    raise _not_found_error(places, destination.name, reason)
+    summary = f"downloading it failed ({failures[0].removeprefix('  - ').splitlines()[0]})"
+    raise _not_found_error(places, destination.name, reason, summary)
 
 
 @contextmanager
