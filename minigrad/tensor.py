@@ -12,6 +12,7 @@ changed in place gets a new history.
 from __future__ import annotations
 
 import functools
+import html
 from collections.abc import Callable, Iterator, Sequence
 from itertools import accumulate
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -405,6 +406,10 @@ class Tensor:
         if self.requires_grad:
             return f"{body}, requires_grad=True)"
         return f"{body})"
+
+    def _repr_html_(self) -> str:
+        """How a notebook shows a Tensor: what it is in one line, then its numbers in a table."""
+        return _tensor_html(self)
 
     __hash__ = object.__hash__  # identity, never value: two equal tensors are two nodes
 
@@ -1239,6 +1244,35 @@ def _target_dtype(data: torch.Tensor, args: tuple[Any, ...], kwargs: dict[str, A
         if isinstance(arg, (Tensor, torch.Tensor)):
             return arg.dtype
     return data.dtype
+
+
+def _tensor_html(tensor: Tensor, max_side: int = 8) -> str:
+    """A caption (name, shape, dtype, device, the op that made it or requires_grad, .grad) and,
+    up to 2-D, the numbers as a table of at most max_side x max_side; torch's print beyond."""
+    facts = [shape_str(tensor.shape), str(tensor.dtype).removeprefix("torch."), str(tensor.device)]
+    if tensor._ctx is not None:
+        facts.append(f"made by {tensor._ctx.name}")
+    elif tensor.requires_grad:
+        facts.append("requires_grad (a leaf)")
+    if tensor.grad is not None:
+        facts.append(".grad set")
+    caption = html.escape(" ".join(filter(None, ["Tensor", tensor.name])) + ": " + ", ".join(facts))
+    values = tensor._data.detach()
+    if values.ndim > 2:
+        return f"<div><b>{caption}</b><pre>{html.escape(repr(values))}</pre></div>"
+    matrix = values.reshape(1, -1) if values.ndim < 2 else values
+    rows, columns = matrix.shape
+    shown = matrix[:max_side, :max_side].tolist()  # only what is shown leaves the device
+    cells = [[f"{v:.4g}" if isinstance(v, float) else str(v) for v in row] for row in shown]
+    if columns > max_side:
+        cells = [row + ["…"] for row in cells]
+    if rows > max_side:
+        cells.append(["⋮"] * len(cells[0]))
+    body = "".join(
+        "<tr>" + "".join(f'<td style="text-align:right">{c}</td>' for c in row) + "</tr>"
+        for row in cells
+    )
+    return f"<table><caption>{caption}</caption>{body}</table>"
 
 
 from . import ops  # noqa: E402  (the ops import Function, which imports this module's Tensor)

@@ -257,3 +257,23 @@ def _graphviz_renderer() -> Any:
     except ImportError:
         return None
     return graphviz.Source
+
+
+# ---- in a notebook ---------------------------------------------------------------------------
+
+
+class Graph:
+    """The graph that produced a tensor, for a notebook: with `Graph(loss)` as the last line of
+    a cell, the picture appears inline (SVG, when Graphviz is installed; the DOT text otherwise).
+    `source` is the DOT text; keyword arguments go to `to_dot` (show_values, show_grads)."""
+
+    def __init__(self, tensor: Tensor, **kwargs: Any) -> None:
+        self.source = to_dot(tensor, **kwargs)
+
+    def _repr_svg_(self) -> str | None:
+        """The picture, for Jupyter; None (so Jupyter shows the text) without Graphviz."""
+        renderer = _graphviz_renderer()
+        return None if renderer is None else renderer(self.source).pipe(format="svg").decode()
+
+    def __repr__(self) -> str:
+        return self.source
