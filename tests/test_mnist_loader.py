@@ -292,7 +292,7 @@ def test_different_trees_do_not_share_a_cache_file(tmp_path):
     )
 
 
-def test_mnist_png_path_unpacks_the_tgz_into_the_cache(tmp_path):
+def test_mnist_png_path_unpacks_the_tgz_into_the_cache(tmp_path, capsys):
     tree = write_png_tree(tmp_path / "tree", small_mnist())
     data_folder = tmp_path / "data"
     data_folder.mkdir()
@@ -301,6 +301,8 @@ def test_mnist_png_path_unpacks_the_tgz_into_the_cache(tmp_path):
 
     path = mnist_png_path(data_folder, download=False, cache_dir=cache)
     assert path == cache / "mnist_png"
+    unpacking = f"Unpacking {data_folder / 'mnist_png.tgz'} into {path} (once)\n"
+    assert capsys.readouterr().err == unpacking
     assert sorted(p.name for p in (path / "training").iterdir()) == [str(d) for d in range(10)]
     assert [p.name for p in cache.iterdir()] == ["mnist_png"]  # No temporary folder left.
     assert mnist_png_path(data_folder, download=False, cache_dir=cache) == path
