@@ -111,7 +111,10 @@ def build_parser() -> CommandLine:
     what.add_argument("--model", choices=MODELS, default="linear", help="(default: linear)")
     how = parser.add_argument_group("how to train (defaults: the table below)")
     how.add_argument(
-        "--epochs", type=_count("--epochs", 5), metavar="N", help="passes over the training images"
+        "--epochs",
+        type=_count("--epochs", 5, least=0),
+        metavar="N",
+        help="passes over the training images (0 with --load: only measure the loaded model)",
     )
     how.add_argument(
         "--lr",
@@ -186,7 +189,13 @@ def check_args(args: argparse.Namespace) -> None:
     """Everything that can be checked before any data is loaded; fills in the defaults."""
     args.digits = parse_digits(args.digits)
     args.recipe = RECIPES[(len(args.digits) == 2, args.model)]
-    args.epochs = args.epochs or args.recipe.epochs
+    if args.epochs is None:
+        args.epochs = args.recipe.epochs
+    elif args.epochs == 0 and not args.load:
+        raise UsageError(
+            "argument --epochs: 0 trains nothing, and would report an untrained model: give 1 "
+            "or more (e.g. --epochs 5), or --load FILE to measure a saved model"
+        )
     args.opt = args.opt or args.recipe.opt
     args.batch_size = args.batch_size or args.recipe.batch_size
     args.lr = args.lr or args.recipe.lr
@@ -202,17 +211,17 @@ def check_args(args: argparse.Namespace) -> None:
         )
 
 
-def _count(flag: str, example: int) -> Callable[[str], int]:
-    """argparse type: a whole number, 1 or more."""
+def _count(flag: str, example: int, least: int = 1) -> Callable[[str], int]:
+    """argparse type: a whole number, `least` or more."""
 
     def count(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
-            value = 0
-        if value < 1:
+            value = least - 1
+        if value < least:
             raise argparse.ArgumentTypeError(
-                f"takes a whole number, 1 or more, got {text!r} (e.g. {flag} {example})"
+                f"takes a whole number, {least} or more, got {text!r} (e.g. {flag} {example})"
             )
         return value
 

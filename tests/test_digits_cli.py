@@ -59,8 +59,8 @@ def answer(digits, argv: list[str], capsys) -> str:
 
 
 MISTAKES = {  # argv: words the answer must contain (the flag, what was wrong, the fix)
-    "--epochs 0": ["argument --epochs", "1 or more, got '0'", "e.g. --epochs 5"],
-    "--epochs -1": ["argument --epochs", "got '-1'"],
+    "--epochs 0": ["argument --epochs", "0 trains nothing", "e.g. --epochs 5", "--load FILE"],
+    "--epochs -1": ["argument --epochs", "0 or more, got '-1'", "e.g. --epochs 5"],
     "--epochs 2.5": ["argument --epochs", "whole number"],
     "--batch-size -5": ["argument --batch-size", "got '-5'", "e.g. --batch-size 64"],
     "--batch-size 0": ["argument --batch-size", "got '0'"],
