@@ -70,10 +70,10 @@ class Prompt(code.InteractiveConsole):
     indented block) is a SyntaxError here too. Errors are raised, not printed."""
 
     def showsyntaxerror(self, *args: Any, **kwargs: Any) -> None:
-        raise  # noqa: PLE0704  (called while the SyntaxError is being handled)
+        raise  # called while the SyntaxError is being handled: re-raise it
 
     def showtraceback(self, *args: Any, **kwargs: Any) -> None:
-        raise  # noqa: PLE0704
+        raise  # the exception being handled
 
     def paste(self, source: str, where: str) -> None:
         self.filename = where
