@@ -264,3 +264,22 @@ def test_gradcheck_accepts_minigrad_tensors_and_passes_integer_inputs_through():
     x = mg.tensor([1.0, 2.0, 3.0])
     gradcheck(lambda t, i: t[i] ** 2, x, np.array([2, 2, 0]))
     assert math.isclose(float(x.sum().item()), 6.0)  # the caller's tensor is untouched
+
+
+def test_gradcheck_allows_for_rounding_of_large_outputs_but_not_for_a_wrong_gradient():
+    # Found by the thorough profile: outputs near 70 are rounded by ~1e-14, so their central
+    # differences (divided by 2e-6) are only good to ~1e-8, the old fixed atol.
+    x, w = np.array([8.0, 1e-6]), np.full((3, 2), 8.6875)
+    gradcheck(mg.ops.Linear.apply, x, w)
+
+    class ScaledWrongly(Function):
+        @staticmethod
+        def forward(ctx, t):
+            return t * 70
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad * 70 * (1 + 1e-4)
+
+    with pytest.raises(AssertionError, match="Gradient check failed"):
+        gradcheck(ScaledWrongly.apply, x)

@@ -164,10 +164,15 @@ def gradcheck(
 
         d(g . out)/dx[i] ~ g . (fn(x + eps e_i) - fn(x - eps e_i)) / (2 eps),
 
-    the error of which shrinks as eps**2. `inputs` are arrays or minigrad Tensors; floating ones
-    become float64 leaves that require grad, others are passed through. Keep the inputs off
-    kinks (relu at 0, ties in max) by more than `eps`: see `strategies.distinct_arrays`. Arrays
-    go to minigrad's default device.
+    the error of which shrinks as eps**2. Its other error is float64's rounding: each output is
+    off by a few units in its last place, so the difference of two outputs of size |f| is only
+    known to about 1e-16 |f|, and the derivative to 1e-16 |f| / eps, which reaches 1e-8 for
+    outputs near 100. That rounding noise, computed from the outputs' sizes, is added to `atol`
+    element by element: a derivative finer than the differences can resolve is not held
+    against the gradient, and a wrong one (off by a factor, a sign, a missing term) still is.
+    `inputs` are arrays or minigrad Tensors; floating ones become float64 leaves that require
+    grad, others are passed through. Keep the inputs off kinks (relu at 0, ties in max) by more
+    than `eps`: see `strategies.distinct_arrays`. Arrays go to minigrad's default device.
     """
     label = name or _describe(fn)
     leaves = [_float64_leaf(x, default_device()) for x in inputs]
@@ -181,8 +186,8 @@ def gradcheck(
         if not (isinstance(leaf, Tensor) and leaf.requires_grad):
             continue
         got = leaf.grad._data if leaf.grad is not None else torch.zeros_like(leaf._data)
-        expected = _numerical_gradient(fn, leaves, i, grad_out, eps)
-        close = torch.isclose(got, expected, rtol=rtol, atol=atol)
+        expected, noise = _numerical_gradient(fn, leaves, i, grad_out, eps)
+        close = (got - expected).abs() <= atol + noise + rtol * expected.abs()
         if bool(close.all()):
             continue
         first = tuple(int(j) for j in (~close).nonzero()[0])
@@ -200,10 +205,12 @@ def _numerical_gradient(
     which: int,
     grad_out: torch.Tensor,
     eps: float,
-) -> torch.Tensor:
-    """g . d(fn)/d(inputs[which]) by central differences, one input element at a time."""
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """g . d(fn)/d(inputs[which]) by central differences, one input element at a time, and how
+    far float64's rounding of the outputs can move each of them (see gradcheck)."""
     x = inputs[which]._data
     flat_result = torch.empty(x.numel(), dtype=torch.float64, device=x.device)
+    flat_noise = torch.empty_like(flat_result)
     step = torch.zeros(x.numel(), dtype=x.dtype, device=x.device)
 
     def output_at(shift: torch.Tensor) -> torch.Tensor:
@@ -216,10 +223,20 @@ def _numerical_gradient(
             step[i] = eps
             # Subtract before weighting by g: outputs that do not depend on x[i] cancel exactly,
             # instead of adding their rounding errors to the sum.
-            change = output_at(step) - output_at(-step)
+            up, down = output_at(step), output_at(-step)
+            change = up - down
             flat_result[i] = (change * grad_out).sum() / (2 * eps)
+            # A few units in the last place of every output, weighted as above: an output whose
+            # change is below its last place comes out unchanged, so "did it move" cannot tell
+            # which outputs depend on x[i].
+            sizes = up.abs() + down.abs()
+            flat_noise[i] = ROUNDING_ULPS * EPS64 * (sizes * grad_out.abs()).sum() / (2 * eps)
             step[i] = 0
-    return flat_result.view(x.shape)
+    return flat_result.view(x.shape), flat_noise.view(x.shape)
+
+
+EPS64 = torch.finfo(torch.float64).eps  # 2.2e-16: one unit in the last place, relative
+ROUNDING_ULPS = 4  # how far a few float64 ops can round an output off its exact value
 
 
 def _to_tensors(array: Any, device: str | torch.device) -> tuple[Tensor, torch.Tensor]:
