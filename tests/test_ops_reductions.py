@@ -293,6 +293,10 @@ def test_norm_function_matches_torch(case, p):
 )
 def test_norm_passes_gradcheck(case, p):
     x, dim, keepdim = case  # distinct values: off 0, and no ties for inf
+    if p == "fro" and isinstance(dim, tuple) and len(dim) > 2:  # refused: see test_norm_matches
+        with pytest.raises(NotImplementedError, match="matrix norm"):
+            mg.tensor(x).norm(p, dim)
+        return
     gradcheck(lambda t: t.norm(p, dim, keepdim), x, name=f"norm(p={p}, dim={dim})")
 
 
