@@ -97,6 +97,7 @@ from .errors import DeviceError, GradientError, ShapeError
 from . import autograd, cuda, data, nn, optim  # as torch.nn...: there after `import minigrad`
 from . import trace, viz
 from .explain import explain  # minigrad.explain(loss): the backward pass as Python code
+from .jit import compile  # minigrad.compile(step): record a training step, replay it
 from .errors import missing_name_getattr as _missing_name_getattr
 
 try:
@@ -120,6 +121,7 @@ __all__ = [
     "cdouble",
     "cfloat",
     "chalf",
+    "compile",
     "complex128",
     "complex32",
     "complex64",

@@ -212,6 +212,8 @@ class Tensor:
 
     @grad.setter
     def grad(self, value: Tensor | torch.Tensor | None) -> None:
+        if recording.active is not None:  # minigrad.compile: note .grad as it was before
+            recording.active.owner(self)
         if value is None:
             self._grad = None
             return
@@ -308,13 +310,15 @@ class Tensor:
     @data.setter
     def data(self, value: Tensor | torch.Tensor) -> None:
         raw = _raw(value)
+        if recording.active is not None:  # minigrad.compile: note .data as it was before
+            recording.active.owner(self)
         if not isinstance(raw, torch.Tensor):
             raise TypeError(
                 f".data must be set to a Tensor (or a torch tensor), got {type(value).__name__}. "
                 "To change the values in place, write x.data.copy_(...) or x.data[...] = ...; "
                 "to build a tensor from numbers, use minigrad.tensor(...)."
             )
-        self._data = raw.detach()
+        self._data = raw.detach() if raw.requires_grad else raw  # (p.data -= x sets it back)
 
     @property
     def shape(self) -> torch.Size:
@@ -1277,6 +1281,7 @@ def _tensor_html(tensor: Tensor, max_side: int = 8) -> str:
 
 from . import ops  # noqa: E402  (the ops import Function, which imports this module's Tensor)
 from .autograd import engine, inplace  # noqa: E402
+from .jit import recording  # noqa: E402
 
 
 def _variance_args(

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import torch
 
 from ..errors import GradientError, shape_str
+from ..jit import recording
 from . import anomaly_mode
 from .function import Context
 
@@ -129,9 +130,14 @@ def run_backward(
             for index, grad in enumerate(grads):
                 if (id(node), index) in capture and grad is not None:
                     capture[(id(node), index)] = grad
+        recorder = recording.active  # minigrad.compile, writing the step down
         if not is_op_node(node):  # a leaf
             if capture is None:
+                if recorder is not None:
+                    previous = recorder.enter_accumulate(node, grads[0])
                 node._accumulate_grad(grads[0])
+                if recorder is not None:
+                    recorder.exit_accumulate(node, previous)
                 if observer is not None:
                     observer.on_leaf(node, grads[0])
             continue
@@ -144,25 +150,34 @@ def run_backward(
             )
         if ctx.retains_grad and capture is None:
             _keep_retained_grads(ctx, grads)
+        if recorder is not None:
+            previous = recorder.enter_backward(ctx, grads)
         grads = _complete(ctx, grads)
         input_grads = ctx.function.backward(ctx, *grads)  # the chain rule, one op at a time
         fitted = _fit_input_grads(ctx, input_grads)
-        for edge, input_grad in zip(ctx.parents, fitted):
+        for edge, inp, input_grad in zip(ctx.parents, ctx.inputs, fitted):
             if input_grad is not None:
-                _receive(received, edge[0], edge[1], input_grad)
+                total = _receive(received, edge[0], edge[1], input_grad)
+                if recorder is not None:
+                    recorder.gradient_of(inp, total)
+        if recorder is not None:
+            recorder.enter(previous)
         if observer is not None:
             observer.on_node(ctx, grads, fitted)
         if not retain_graph:
             ctx.release()
 
 
-def _receive(received: dict[int, list[Any]], node: Node, index: int, grad: torch.Tensor) -> None:
-    """Add `grad` to what output `index` of `node` has received so far."""
+def _receive(
+    received: dict[int, list[Any]], node: Node, index: int, grad: torch.Tensor
+) -> torch.Tensor:
+    """Add `grad` to what output `index` of `node` has received so far; return the sum."""
     slots = received.get(id(node))
     if slots is None:
         count = len(node.outputs) if is_op_node(node) and len(node.outputs) > 1 else 1
         slots = received[id(node)] = [None] * count
     slots[index] = grad if slots[index] is None else slots[index] + grad
+    return slots[index]
 
 
 def _complete(ctx: Context, grads: list[Any]) -> list[Any]:

@@ -30,6 +30,7 @@ from typing import Any
 import torch
 
 from ..errors import DeviceError, GradientError, ShapeError, broadcast_mismatch
+from ..jit import recording
 from ..tensor import Tensor
 from . import anomaly_mode
 from .grad_mode import is_grad_enabled
@@ -153,6 +154,9 @@ class Function:
                 needs.append(False)
         record = grad_enabled and any(needs)
         ctx = Context(cls, args if record else (), tuple(needs))
+        recorder = recording.active  # minigrad.compile, writing the step down
+        if recorder is not None:
+            previous = recorder.enter_op(cls, args)
         try:
             out = cls.forward(ctx, *raw, **kwargs)
         except RuntimeError as error:  # torch's message names neither shapes nor rule: add them
@@ -166,6 +170,11 @@ class Function:
             if problem:
                 raise ShapeError(f"{cls.__name__}: {problem}") from error
             raise
+        finally:
+            if recorder is not None:
+                recorder.enter(previous)
+        if recorder is not None:
+            recorder.named_outputs(out, cls.__name__.lower())
         if record:
             ctx.parents = tuple(edge_to(a) if isinstance(a, Tensor) else None for a in args)
             if anomaly_mode.is_anomaly_enabled():

@@ -166,6 +166,10 @@ def update(
     _check_may_change(target, what)
     old = Tensor._from_op(target._data.clone(), target._ctx, target._output_nr)
     old.name = target.name
+    if old._ctx is not None:  # the old node's output is now `old` (the values before the change)
+        outputs = list(old._ctx.outputs)
+        outputs[old._output_nr] = weakref.ref(old)
+        old._ctx.outputs = tuple(outputs)
     new = _fit(target, compute(old), what)
     if target._view is None:
         target._data.copy_(new._data)

@@ -196,7 +196,6 @@ class Where(BroadcastingFunction):
     def backward(ctx: Context, grad: torch.Tensor) -> tuple:
         (condition,) = ctx.saved_tensors
         _, a_needs, b_needs = ctx.needs_input_grad
-        zero = torch.zeros((), dtype=grad.dtype, device=grad.device)
-        grad_a = torch.where(condition, grad, zero) if a_needs else None
-        grad_b = torch.where(condition, zero, grad) if b_needs else None
+        grad_a = torch.where(condition, grad, 0.0) if a_needs else None
+        grad_b = torch.where(condition, 0.0, grad) if b_needs else None
         return None, grad_a, grad_b

@@ -1,0 +1,107 @@
+"""Checking a replay against the eager step: run both from the same state; they must agree.
+
+A `Snapshot` keeps what a step can change: the values of the tensors from outside it (parameters,
+.grad, optimizer state), which Tensor each .grad and .data is, the optimizer state's entries and
+torch's random number generators. `compare` raises at the first value that differs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from .recording import CompileError, Recording
+
+
+class Snapshot:
+    def __init__(self, recording: Recording) -> None:
+        self.recording = recording
+        self.outside = [
+            (v.tensor, v.tensor.clone()) for v in recording.values if v.kind == "outside"
+        ]
+        self.owners = [(o.tensor, o.tensor._data, o.tensor._grad) for o in recording.owners]
+        self.grads = [
+            (o.tensor, None if o.tensor._grad is None else o.tensor._grad._data.clone())
+            for o in recording.owners
+        ]
+        self.states = [(state, dict(state)) for state, _ in recording.states]
+        self.state_values = [
+            {k: v.clone() if isinstance(v, torch.Tensor) else v for k, v in state.items()}
+            for state, _ in recording.states
+        ]
+        self.rng = torch.get_rng_state()
+        self.cuda_rng = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
+
+    def restore(self) -> None:
+        """Put everything back as it was when the snapshot was taken."""
+        for tensor, value in self.outside:
+            tensor.copy_(value)
+        for tensor, data, grad in self.owners:
+            tensor._data, tensor._grad = data, grad
+        for state, entries in self.states:
+            state.clear()
+            state.update(entries)
+        torch.set_rng_state(self.rng)
+        if self.cuda_rng is not None:
+            torch.cuda.set_rng_state_all(self.cuda_rng)
+
+
+def compare(replay: Any, eager: Snapshot, replayed: Snapshot, eager_out: Any, out: Any) -> None:
+    """Raise at the first value the eager step and its replay do not share exactly."""
+    names = {id(v.tensor): replay.program.names.get(ref) for ref, v in _values(replay)}
+
+    def same(a: Any, b: Any, what: str) -> None:
+        if (a is None) != (b is None):
+            raise CompileError(
+                f"replay check: {what} is {_show(b)} after the replay but {_show(a)} after the "
+                "eager step."
+            )
+        if a is None:
+            return
+        if not isinstance(a, torch.Tensor):
+            a, b = a._data, b._data
+        if a.shape != b.shape or a.dtype != b.dtype or not torch.equal(a, b):
+            raise CompileError(
+                f"replay check: {what} differs between the eager step and its replay (largest "
+                f"difference {_largest_difference(a, b)}). The step depends on something the "
+                "recording did not see; print(step.code) shows what it replays."
+            )
+
+    for (tensor, theirs), (_, ours) in zip(eager.outside, replayed.outside):
+        same(theirs, ours, names.get(id(tensor)) or "a tensor from outside the step")
+    for (tensor, theirs), (_, ours) in zip(eager.grads, replayed.grads):
+        same(theirs, ours, f"{tensor.name or 'a parameter'}'s .grad")
+    for state, (theirs, ours) in enumerate(zip(eager.state_values, replayed.state_values)):
+        if theirs.keys() != ours.keys():
+            raise CompileError(f"replay check: optimizer state {state} has other entries")
+        for key in theirs:
+            if isinstance(theirs[key], torch.Tensor):
+                same(theirs[key], ours[key], f"optimizer state {key!r}")
+    flat_eager, flat = _leaves(eager_out), _leaves(out)
+    for i, (theirs, ours) in enumerate(zip(flat_eager, flat)):
+        same(theirs, ours, f"the step's result {i}")
+
+
+def _values(replay: Any) -> list[tuple[Any, Any]]:
+    from .recording import Ref
+
+    return [(Ref(i), v) for i, v in enumerate(replay.recording.values)]
+
+
+def _leaves(value: Any) -> list[Any]:
+    if isinstance(value, dict):
+        return list(value.values())
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return [] if value is None else [value]
+
+
+def _show(value: Any) -> str:
+    return "None" if value is None else "a tensor"
+
+
+def _largest_difference(a: torch.Tensor, b: torch.Tensor) -> str:
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return f"shapes {tuple(a.shape)} and {tuple(b.shape)}, dtypes {a.dtype} and {b.dtype}"
+    return f"{(a.double() - b.double()).abs().max().item():.3g}"

@@ -1,0 +1,332 @@
+"""From a recording to Python: straight-line code that makes the same torch calls.
+
+    t1 = torch.nn.functional.linear(xb, weight_0, bias_0)
+    ...
+    d_t0 = d_t1 * t1 * (1 - t1)
+
+Each call becomes one line in the order it ran, or, when its result is used once and nothing in
+between could change what it read, part of the expression that uses it (so a backward rule reads
+as its formula). Tensors get the names minigrad knows them by: the step's arguments, the
+parameters' names, an op's output, `d_x` for a gradient; the rest t0, t1, ... Operators print as
+operators (`a * b`, `x[0:2]`, `x.T`), methods as methods, functions as `torch.f` or `F.f`.
+A comment opens each stretch of calls with what it does: an op's forward or backward (with the
+op's rule), a gradient landing in `.grad`, an optimizer's update.
+
+The same text is what runs: `Program.function()` compiles it.
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+import re
+import textwrap
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from .recording import Call, Recording, Ref, identifier, literal
+
+# Binary operators, as torch's methods; and their Python precedence (higher binds tighter).
+OPERATORS = {
+    "add": "+", "sub": "-", "mul": "*", "div": "/", "true_divide": "/", "matmul": "@",
+    "pow": "**", "__and__": "&", "__or__": "|", "__xor__": "^", "lt": "<", "le": "<=",
+    "gt": ">", "ge": ">=", "eq": "==", "ne": "!=", "remainder": "%", "floor_divide": "//",
+    "__add__": "+", "__sub__": "-", "__mul__": "*", "__truediv__": "/", "__matmul__": "@",
+    "__pow__": "**", "__lt__": "<", "__le__": "<=", "__gt__": ">", "__ge__": ">=",
+    "__eq__": "==", "__ne__": "!=",
+}  # fmt: skip
+REFLECTED = {
+    "__radd__": "+", "__rsub__": "-", "__rmul__": "*", "__rdiv__": "/", "__rtruediv__": "/",
+    "__rmatmul__": "@", "__rpow__": "**",
+}  # fmt: skip
+PRECEDENCE = {
+    "<": 1, "<=": 1, ">": 1, ">=": 1, "==": 1, "!=": 1, "|": 2, "^": 3, "&": 4,
+    "+": 5, "-": 5, "*": 6, "/": 6, "//": 6, "%": 6, "@": 6, "unary": 7, "**": 8,
+}  # fmt: skip
+ATOM = 10  # names, calls, attributes, subscripts
+
+
+@dataclass
+class Expression:
+    text: str
+    precedence: int = ATOM
+
+    def at_least(self, precedence: int) -> str:
+        return self.text if self.precedence >= precedence else f"({self.text})"
+
+
+@dataclass
+class Program:
+    """Generated code and the names it needs: `source` defines `function_name(*inputs)`."""
+
+    source: str
+    namespace: dict[str, Any]
+    function_name: str
+    names: dict[Ref, str] = field(default_factory=dict)
+
+    def function(self) -> Any:
+        scope = dict(self.namespace)
+        exec(compile(self.source, f"<minigrad {self.function_name}>", "exec"), scope)
+        return scope[self.function_name]
+
+
+class Generator:
+    """Writes one recording as a function (see the module's docstring)."""
+
+    def __init__(
+        self,
+        recording: Recording,
+        function_name: str,
+        outputs: list[Ref],
+        names: dict[Ref, str] | None = None,
+        comments: bool = True,
+        inline: bool = True,
+    ) -> None:
+        self.recording = recording
+        self.function_name = function_name
+        self.outputs = outputs
+        self.comments = comments
+        self.namespace: dict[str, Any] = {"torch": torch, "F": F, "math": math}
+        self.names = self._name_values(names or {})
+        self.inlined = self._inlinable() if inline else {}
+
+    # ---- names ------------------------------------------------------------------------------
+
+    def _name_values(self, given: dict[Ref, str]) -> dict[Ref, str]:
+        """A Python name for every value. A name is used once, except that a value may take over
+        the name of one whose last use is where it is made: `d_x = d_x + ...` (gradients that
+        add up read as they do in the engine)."""
+        values, calls = self.recording.values, self.recording.calls
+        last_use: dict[Ref, int] = {}
+        for i, call in enumerate(calls):
+            for ref in _refs_in((call.args, call.kwargs)):
+                last_use[ref] = i
+        kept = set(self.outputs)
+        taken = set(self.namespace) | set(dir(builtins))  # no `abs = ...` hiding abs()
+        holder: dict[str, Ref] = {}
+        names: dict[Ref, str] = {}
+        order = sorted(range(len(values)), key=lambda i: (values[i].kind != "input", i))
+        counter = 0
+        for i in order:
+            ref, value = Ref(i), values[i]
+            wanted = given.get(ref) or value.name
+            if wanted is None:
+                wanted, counter = f"tmp{counter}", counter + 1
+            base = name = identifier(wanted)
+            held = holder.get(name)
+            free = (
+                held is not None
+                and value.kind == "internal"
+                and values[held.index].kind == "internal"
+                and held not in kept
+                and last_use.get(held, -1) <= (value.call if value.call is not None else -1)
+            )
+            k = 2
+            while name in taken and not (name == base and free):
+                name, k = f"{base}_{k}", k + 1
+            taken.add(name)
+            holder[name] = ref
+            names[ref] = name
+            if value.kind == "outside":
+                self.namespace[name] = value.tensor
+        return names
+
+    def _inlinable(self) -> dict[Ref, Call]:
+        """The values to write into the one expression that uses them: made by a call that
+        changes nothing and draws no random numbers, used once, in the same stretch of code,
+        with no call in between that changes a tensor (so moving the call cannot change what it
+        reads), and not named by minigrad (a named value is worth its line)."""
+        uses: Counter[Ref] = Counter()
+        first_use: dict[Ref, int] = {}
+        calls = self.recording.calls
+        for i, call in enumerate(calls):
+            for ref in _refs_in((call.args, call.kwargs)):
+                uses[ref] += 1
+                first_use.setdefault(ref, i)
+        for ref in self.outputs:
+            uses[ref] += 2  # returned: keep a name
+        changes = [i for i, call in enumerate(calls) if call.in_place or call.random]
+        inlined: dict[Ref, Call] = {}
+        for i, call in enumerate(calls):
+            ref = call.out
+            if not isinstance(ref, Ref) or call.in_place or call.random or uses[ref] != 1:
+                continue
+            value = self.recording.values[ref.index]
+            if value.kind != "internal" or value.call != i or value.name is not None:
+                continue
+            j = first_use[ref]
+            if calls[j].region is not call.region or any(i < k < j for k in changes):
+                continue
+            inlined[ref] = call
+        return inlined
+
+    # ---- expressions --------------------------------------------------------------------------
+
+    def value(self, ref: Ref) -> Expression:
+        call = self.inlined.get(ref)
+        if call is not None:
+            return self.expression(call)
+        return Expression(self.names[ref])
+
+    def argument(self, value: Any, top: bool = True) -> str:
+        """Source for one argument of a call."""
+        if isinstance(value, Ref):
+            return self.value(value).text
+        if isinstance(value, (list, tuple)) and any(_refs_in(value)):
+            parts = [self.argument(v, False) for v in value]
+            if isinstance(value, list):
+                return "[" + ", ".join(parts) + "]"
+            return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+        text = literal(value)
+        if text is not None:
+            return text
+        return self.constant(value)
+
+    def constant(self, value: Any) -> str:
+        """A value with no literal (a generator, an index array) goes in the namespace."""
+        for name, known in self.namespace.items():
+            if known is value:
+                return name
+        count = sum(1 for n in self.namespace if re.fullmatch(r"c\d+", n))
+        name = f"c{count}"
+        self.namespace[name] = value
+        return name
+
+    def key(self, value: Any) -> str:
+        """An index, written as Python writes one: x[0, 1:3, ...]."""
+        parts = value if isinstance(value, tuple) else (value,)
+        texts = []
+        for part in parts:
+            if isinstance(part, slice) and all(
+                v is None or isinstance(v, int) for v in (part.start, part.stop, part.step)
+            ):
+                start, stop = _int_text(part.start), _int_text(part.stop)
+                step = "" if part.step is None else f":{part.step}"
+                texts.append(f"{start}:{stop}{step}")
+            elif part is None:
+                texts.append("None")
+            else:
+                texts.append(self.argument(part, False))
+        if isinstance(value, tuple) and len(texts) == 1:
+            return texts[0] + ","
+        return ", ".join(texts)
+
+    def expression(self, call: Call) -> Expression:
+        """A call as a Python expression (operators as operators)."""
+        name, args, kwargs = call.name, call.args, call.kwargs
+        if name == "=":  # a renaming: the value itself
+            return self.value(args[0])
+        if name in OPERATORS and len(args) == 2 and not kwargs:
+            return self._binary(OPERATORS[name], args[0], args[1])
+        if name in REFLECTED and len(args) == 2 and not kwargs:
+            return self._binary(REFLECTED[name], args[1], args[0])
+        if name in ("neg", "__neg__") and len(args) == 1 and not kwargs:
+            return Expression("-" + self.value_or_literal(args[0], PRECEDENCE["unary"]), 7)
+        if name == "__getitem__":
+            target = self.value_or_literal(args[0], ATOM)
+            return Expression(f"{target}[{self.key(args[1])}]")
+        if _is_attribute(call):
+            return Expression(f"{self.value_or_literal(args[0], ATOM)}.{name}")
+        rendered = [self.argument(a) for a in args] + [
+            f"{k}={self.argument(v)}" for k, v in kwargs.items()
+        ]
+        if _is_method(call):
+            target, rest = self.value_or_literal(args[0], ATOM), rendered[1:]
+            return Expression(f"{target}.{name}({', '.join(rest)})")
+        return Expression(f"{self.function_path(call)}({', '.join(rendered)})")
+
+    def value_or_literal(self, value: Any, precedence: int) -> str:
+        if isinstance(value, Ref):
+            return self.value(value).at_least(precedence)
+        text = self.argument(value)
+        return text if re.fullmatch(r"[\w.]+", text) else f"({text})"
+
+    def _binary(self, symbol: str, left: Any, right: Any) -> Expression:
+        precedence = PRECEDENCE[symbol]
+        tighter_left = symbol == "**"  # ** groups from the right; the others from the left
+        a = self.value_or_literal(left, precedence + tighter_left)
+        b = self.value_or_literal(right, precedence + (not tighter_left))
+        return Expression(f"{a} {symbol} {b}", precedence)
+
+    def function_path(self, call: Call) -> str:
+        """How to call a torch function by its public name: torch.f, F.f, or a namespace name."""
+        func, name = call.func, call.name
+        if getattr(torch, name, None) is func:
+            return f"torch.{name}"
+        if getattr(F, name, None) is func:
+            return f"F.{name}"
+        if getattr(torch.Tensor, name, None) is func:
+            return f"torch.Tensor.{name}"
+        return self.constant(func)
+
+    # ---- the function ---------------------------------------------------------------------
+
+    def statement(self, index: int, call: Call) -> str | None:
+        """The line for a call (None when it is written into another line)."""
+        defines = isinstance(call.out, Ref) and self.recording.values[call.out.index].call == index
+        if defines and call.out in self.inlined:
+            return None  # written into the line that uses it
+        if call.name == "__setitem__":
+            target = self.value_or_literal(call.args[0], ATOM)
+            return f"{target}[{self.key(call.args[1])}] = {self.argument(call.args[2])}"
+        expression = self.expression(call).text
+        if call.out is None or call.in_place:
+            return expression
+        if isinstance(call.out, Ref):
+            if self.recording.values[call.out.index].call != index:  # gave back its input
+                return expression
+            return f"{self.names[call.out]} = {expression}"
+        return ", ".join(self.names[r] for r in call.out) + f" = {expression}"
+
+    def body(self) -> str:
+        """The function's lines, without its `def` and `return`."""
+        lines = []
+        region = None
+        for index, call in enumerate(self.recording.calls):
+            line = self.statement(index, call)
+            if line is None:
+                continue
+            if self.comments and call.region is not region:
+                region = call.region
+                title = region.title.format(*(self.names[ref] for ref in region.refs))
+                comment = title + (f"    {region.rule}" if region.rule else "")
+                lines += textwrap.wrap(comment, 96, initial_indent="# ", subsequent_indent="#     ")
+            lines.append(line)
+        return "\n".join(lines) + "\n"
+
+    def source(self) -> str:
+        inputs = ", ".join(self.names[ref] for ref in self.recording.inputs)
+        body = "".join(f"    {line}\n" for line in self.body().splitlines())
+        returned = ", ".join(self.names[ref] for ref in self.outputs)
+        end = f"    return ({returned}{',' if len(self.outputs) == 1 else ''})\n"
+        return f"def {self.function_name}({inputs}):\n{body}{end}"
+
+    def program(self) -> Program:
+        return Program(self.source(), self.namespace, self.function_name, self.names)
+
+
+def _int_text(value: int | None) -> str:
+    return "" if value is None else str(value)
+
+
+def _is_method(call: Call) -> bool:
+    qualname = getattr(call.func, "__qualname__", "")
+    return qualname.startswith(("TensorBase.", "Tensor.", "_TensorBase."))
+
+
+def _is_attribute(call: Call) -> bool:
+    return getattr(call.func, "__name__", None) == "__get__"
+
+
+def _refs_in(value: Any) -> list[Ref]:
+    if isinstance(value, Ref):
+        return [value]
+    if isinstance(value, dict):
+        return [r for v in value.values() for r in _refs_in(v)]
+    if isinstance(value, (list, tuple)):
+        return [r for v in value for r in _refs_in(v)]
+    return []

@@ -1,0 +1,471 @@
+"""Recording: every torch call made while a step runs, as a list a replay can run again.
+
+A `Recorder` is a torch `TorchFunctionMode`: while it is on, torch hands it every call of a torch
+function or Tensor method, with its arguments, before running it. The recorder runs the call and
+writes it down, with each tensor replaced by a `Ref` to one of three kinds of value:
+
+- an *input*: the data of a Tensor given to the step (new in every call: the batch);
+- an *outside* tensor: one that existed before the step and that it reads or changes (a
+  parameter's data, a `.grad`, an optimizer's buffer), the same object in every replay;
+- an *internal* tensor: one that a recorded call made.
+
+A call that reads a tensor's numbers into Python (`loss.item()`, `if loss > 3:`) is refused:
+a replay runs torch calls, not the Python that looked at their results, so it could not follow.
+Calls that read only shapes, dtypes and devices are not recorded: the replay's guards check those.
+
+minigrad's own code tells the recorder what each call is for (`forward` of an op, its `backward`,
+a `.grad` landing in a leaf, an optimizer's `update`), so that the code made from a recording
+reads as the lesson it is; and which minigrad objects the step used, so that it knows what a
+replay assumes (`Assumptions`) and what it must leave behind (a new `.grad`).
+"""
+
+from __future__ import annotations
+
+import keyword
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch.overrides import TorchFunctionMode
+
+# The recorder now listening, if any (minigrad's own code asks before telling it anything).
+active: Recorder | None = None
+
+
+class CompileError(RuntimeError):
+    """A step that cannot be recorded as it is, with what to write instead."""
+
+
+# Calls that read a tensor's shape, dtype, device or bookkeeping, not its numbers.
+METADATA = {
+    "size", "dim", "numel", "stride", "storage_offset", "is_contiguous", "is_floating_point",
+    "is_complex", "element_size", "data_ptr", "untyped_storage", "nelement", "ndimension",
+    "get_device", "is_pinned", "is_shared", "__len__", "__hash__", "is_set_to",
+    "has_names", "is_inference", "is_signed", "_is_view", "is_nonzero_numel",
+}  # fmt: skip
+# Tensor attributes (getset descriptors) of the same kind; `_base` is a tensor, but minigrad
+# only asks whether two tensors share memory, which the guards on inputs and owners settle.
+METADATA_ATTRIBUTES = {
+    "shape", "dtype", "device", "ndim", "_version", "_base", "is_leaf", "requires_grad",
+    "grad_fn", "is_cuda", "is_cpu", "is_meta", "layout", "names", "nbytes", "itemsize",
+    "is_sparse", "is_quantized", "is_mps", "grad", "_grad_fn", "output_nr",
+}  # fmt: skip
+# Calls that give Python a tensor's numbers: a replay cannot follow what Python did with them.
+READS_NUMBERS = {
+    "item", "tolist", "numpy", "__bool__", "__float__", "__int__", "__index__", "__complex__",
+    "__repr__", "__str__", "__format__", "equal", "allclose", "is_nonzero", "__array__",
+}  # fmt: skip
+# Calls whose result differs from run to run: never moved or merged by the code generator.
+RANDOM = {
+    "rand", "randn", "randint", "randperm", "rand_like", "randn_like", "randint_like",
+    "bernoulli", "bernoulli_", "multinomial", "normal", "normal_", "uniform_", "random_",
+    "exponential_", "geometric_", "log_normal_", "cauchy_", "dropout", "dropout_",
+    "native_dropout", "poisson",
+}  # fmt: skip
+
+
+def func_name(func: Callable[..., Any]) -> str:
+    """The name a call goes by: a method's or function's name, or the attribute's (x.T)."""
+    owner = getattr(func, "__self__", None)
+    if getattr(func, "__name__", None) == "__get__" and owner is not None:
+        return owner.__name__  # a getset descriptor: x.T, x.mT
+    return getattr(func, "__name__", repr(func))
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A tensor in a recording: the index of its Value."""
+
+    index: int
+
+
+@dataclass
+class Value:
+    """A tensor the step used or made."""
+
+    tensor: torch.Tensor  # kept alive while recording, so that ids are not reused
+    kind: str  # "input", "outside" or "internal"
+    name: str | None = None  # a name for the code: the op's output, d_x for a gradient, ...
+    call: int | None = None  # the call that made it (internal values)
+
+
+@dataclass
+class Region:
+    """What a run of calls does, in minigrad's terms: one op's forward or backward, a gradient
+    landing in a leaf, an optimizer's update of one parameter."""
+
+    kind: str  # "forward", "backward", "accumulate", "update" or "user"
+    title: str  # e.g. "{0} = Sigmoid({1})": {i} stands for the name the code gives refs[i]
+    rule: str = ""  # the op's maths, from its docstring
+    refs: tuple[Ref, ...] = ()
+
+
+@dataclass
+class Call:
+    """One torch call: what ran, on what, giving what."""
+
+    func: Callable[..., Any]
+    name: str
+    args: tuple[Any, ...]  # tensors replaced by Refs (inside lists and tuples too)
+    kwargs: dict[str, Any]
+    out: Any  # a Ref, a tuple of Refs (several outputs), or None
+    region: Region
+    in_place: bool  # changes one of its tensor arguments (add_, x[k] = v, copy_)
+    random: bool
+
+
+@dataclass
+class Owner:
+    """A minigrad Tensor whose data or .grad the step used, as it was when the step began."""
+
+    tensor: Any  # the minigrad Tensor
+    data: torch.Tensor
+    grad: torch.Tensor | None
+    requires_grad: bool
+
+
+@dataclass
+class Recording:
+    """Everything a replay needs, and everything the code generator shows."""
+
+    values: list[Value] = field(default_factory=list)
+    calls: list[Call] = field(default_factory=list)
+    inputs: list[Ref] = field(default_factory=list)
+    owners: list[Owner] = field(default_factory=list)
+    states: list[tuple[dict[Any, Any], dict[Any, Any]]] = field(default_factory=list)
+    modules: list[tuple[Any, bool]] = field(default_factory=list)  # (module, training)
+    feeds: list[tuple[torch.Tensor, Callable[[], Any]]] = field(default_factory=list)
+    options: list[tuple[Callable[[], Any], Any]] = field(default_factory=list)
+
+
+class Recorder(TorchFunctionMode):
+    """Records the torch calls made inside `with Recorder(...)` (see the module's docstring)."""
+
+    def __init__(self, inputs: list[torch.Tensor] = (), names: list[str] | None = None) -> None:
+        super().__init__()
+        self.recording = Recording()
+        self._ids: dict[int, Ref] = {}
+        self._owners: dict[int, Owner] = {}
+        self._states: dict[int, int] = {}
+        self._modules: set[int] = set()
+        self.region = Region("user", "your code")
+        self._paused = 0
+        for i, tensor in enumerate(inputs):
+            name = names[i] if names else f"input_{i}"
+            ref = self._add(tensor, "input", name)
+            self.recording.inputs.append(ref)
+
+    # ---- as a TorchFunctionMode ----------------------------------------------------------------
+
+    def __enter__(self) -> Recorder:
+        global active
+        if active is not None:
+            raise CompileError("a step is already being recorded: compiled steps do not nest")
+        super().__enter__()
+        active = self
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        global active
+        active = None
+        super().__exit__(*exc)
+
+    def __torch_function__(
+        self, func: Callable[..., Any], types: Any, args: tuple = (), kwargs: Any = None
+    ) -> Any:
+        kwargs = kwargs or {}
+        name = func_name(func)
+        if self._paused or name in METADATA or name in METADATA_ATTRIBUTES:
+            return func(*args, **kwargs)
+        if name in READS_NUMBERS:
+            raise CompileError(
+                f"the step reads a tensor's numbers into Python ({name}, e.g. loss.item(), "
+                "float(x), if x > 0: ..., print(x)). A compiled step replays torch calls, not the "
+                "Python that looked at their results, so it could not follow. Return the tensor "
+                "from the step and read it outside: loss = step(x, y); print(loss.item())."
+            )
+        out = func(*args, **kwargs)
+        if not _is_tensor_result(out):
+            raise CompileError(
+                f"the step calls {name}, which gives Python a {type(out).__name__} computed from "
+                "tensor values; a replay could not follow what Python does with it. Keep the "
+                "step to tensor operations, and read numbers outside it."
+            )
+        self._write(func, name, args, kwargs, out)
+        return out
+
+    # ---- writing calls down ----------------------------------------------------------------------
+
+    def _add(
+        self, tensor: torch.Tensor, kind: str, name: str | None = None, call: Any = None
+    ) -> Ref:
+        ref = Ref(len(self.recording.values))
+        self.recording.values.append(Value(tensor, kind, name, call))
+        self._ids[id(tensor)] = ref
+        return ref
+
+    def ref(self, tensor: torch.Tensor) -> Ref:
+        """The Ref of a tensor seen before, or a new outside value."""
+        known = self._ids.get(id(tensor))
+        return known if known is not None else self._add(tensor, "outside")
+
+    def is_internal(self, tensor: torch.Tensor) -> bool:
+        known = self._ids.get(id(tensor))
+        return known is not None and self.recording.values[known.index].kind == "internal"
+
+    def _refs(self, value: Any) -> Any:
+        """`value` with every tensor in it replaced by its Ref."""
+        if isinstance(value, torch.Tensor):
+            return self.ref(value)
+        if isinstance(value, (list, tuple)) and not hasattr(value, "_fields"):
+            return type(value)(self._refs(v) for v in value)
+        return value
+
+    def _write(
+        self, func: Callable[..., Any], name: str, args: tuple, kwargs: dict, out: Any
+    ) -> None:
+        arg_refs, kwarg_refs = self._refs(args), {k: self._refs(v) for k, v in kwargs.items()}
+        index = len(self.recording.calls)
+        tensors_in = {id(t) for t in _tensors((args, kwargs))}
+        in_place = name.endswith("_") and not name.startswith("__") or name == "__setitem__"
+
+        def output(tensor: torch.Tensor) -> Ref:
+            if id(tensor) in tensors_in:  # an in-place op returns the tensor it changed
+                return self._ids[id(tensor)]
+            return self._add(tensor, "internal", call=index)
+
+        if out is None:
+            out_refs = None
+        elif isinstance(out, torch.Tensor):
+            out_refs = output(out)
+        else:
+            out_refs = tuple(output(t) for t in out)
+        random = name in RANDOM or "generator" in kwargs
+        self.recording.calls.append(
+            Call(func, name, arg_refs, kwarg_refs, out_refs, self.region, in_place, random)
+        )
+
+    # ---- what minigrad's code tells the recorder -----------------------------------------------
+
+    def enter(self, region: Region) -> Region:
+        """Calls from now on belong to `region`; returns the one to go back to."""
+        previous, self.region = self.region, region
+        return previous
+
+    def enter_op(self, op: Any, args: tuple[Any, ...]) -> Region:
+        """An op's forward starts: note the minigrad Tensors it was given."""
+        for arg in args:
+            if hasattr(arg, "_grad"):  # a minigrad Tensor
+                self.owner(arg)
+        return self.enter(Region("forward", op.__name__, _rule(op)))
+
+    def enter_backward(self, ctx: Any, grads: list[Any]) -> Region:
+        """An op's backward starts: the gradients it receives are d_<its output>."""
+        out = ctx.output()
+        name = (self.name_of(out._data) if out is not None else None) or ctx.name.lower()
+        refs: list[Ref] = []
+        parts = [self._describe(a, refs) for a in (out, *ctx.inputs)]
+        title = f"{parts[0]} = {ctx.name}({', '.join(parts[1:])})"
+        previous = self.enter(Region("backward", title, _rule(ctx.function), tuple(refs)))
+        for grad in grads:
+            if grad is not None:
+                self.rename(grad, gradient_name(name))
+        return previous
+
+    def gradient_of(self, tensor: Any, total: torch.Tensor) -> None:
+        """`total` is d_<tensor> so far (the sum of what its users sent it, up to now)."""
+        name = self.name_of(tensor._data)
+        if name is not None:
+            self.name(total, gradient_name(name))
+
+    def _describe(self, arg: Any, refs: list[Ref]) -> str:
+        """A placeholder for a tensor's name in a title (the code decides names), or a short
+        literal."""
+        data = getattr(arg, "_data", None)
+        if isinstance(data, torch.Tensor):
+            refs.append(self.ref(data))
+            return f"{{{len(refs) - 1}}}"
+        text = literal(arg)
+        return "?" if arg is None else text if text is not None and len(text) < 20 else "..."
+
+    def rename(self, tensor: torch.Tensor, name: str) -> None:
+        """Call `tensor` `name` from here on. A gradient passed on unchanged (Add's backward
+        gives its input the gradient it got) is the same tensor under a new name: the code
+        says so with a line `d_a = d_out`, and later lines use the new name."""
+        known = self._ids.get(id(tensor))
+        if known is None:
+            self._add(tensor, "outside", name)
+            return
+        value = self.recording.values[known.index]
+        if value.name == name:
+            return
+        if value.name is None and value.kind == "internal":
+            value.name = name
+            return
+        index = len(self.recording.calls)
+        alias = self._add(tensor, "internal", name, call=index)
+        self.recording.calls.append(
+            Call(_same, "=", (known,), {}, alias, self.region, in_place=False, random=False)
+        )
+
+    def enter_accumulate(self, leaf: Any, grad: torch.Tensor) -> Region:
+        """A gradient lands in a leaf's .grad (a copy of it, the first time)."""
+        self.owner(leaf)
+        name = self.name_of(leaf._data) or "leaf"
+        self.name(grad, gradient_name(name))
+        sign = "=" if leaf._grad is None else "+="
+        refs = (self.ref(leaf._data), self.ref(grad))
+        return self.enter(Region("accumulate", f"{{0}}.grad {sign} {{1}}", refs=refs))
+
+    def exit_accumulate(self, leaf: Any, previous: Region) -> None:
+        name = self.name_of(leaf._data) or "leaf"
+        self.name(leaf._grad._data, identifier(name) + "_grad")
+        self.enter(previous)
+
+    def named_outputs(self, out: Any, name: str) -> None:
+        for tensor in out if isinstance(out, (tuple, list)) else (out,):
+            data = getattr(tensor, "_data", tensor)
+            if isinstance(data, torch.Tensor):
+                self.name(data, name)
+
+    def name_of(self, tensor: torch.Tensor) -> str | None:
+        known = self._ids.get(id(tensor))
+        return self.recording.values[known.index].name if known is not None else None
+
+    def name(self, tensor: torch.Tensor, name: str) -> None:
+        """A name for the code: the value this tensor holds (if it was made in the step)."""
+        known = self._ids.get(id(tensor))
+        if known is not None:
+            value = self.recording.values[known.index]
+            if value.kind == "internal" and value.name is None:
+                value.name = name
+
+    def owner(self, tensor: Any) -> None:
+        """A minigrad Tensor the step uses: remember its data and .grad as they are now (first
+        sight comes before the step changes them), so that a replay can check they are still
+        the same, and can leave behind what the step changed."""
+        if id(tensor) in self._owners or self.is_internal(tensor._data):
+            return
+        if id(tensor._data) in self._ids and self._value(tensor._data).kind == "input":
+            return  # the step's own argument: new in every call
+        grad = tensor._grad._data if tensor._grad is not None else None
+        owner = Owner(tensor, tensor._data, grad, tensor._requires_grad)
+        self._owners[id(tensor)] = owner
+        self.recording.owners.append(owner)
+        name = tensor.name or ("param" if tensor._requires_grad else "data")
+        self.name_outside(tensor._data, name)
+        if grad is not None:
+            self.name_outside(grad, identifier(name) + "_grad")
+
+    def _value(self, tensor: torch.Tensor) -> Value:
+        return self.recording.values[self._ids[id(tensor)].index]
+
+    def name_outside(self, data: torch.Tensor, name: str | None) -> None:
+        """A name for a tensor from outside the step (a parameter's data, a graph's tensor)."""
+        value = self.recording.values[self.ref(data).index]
+        if name and value.name is None:
+            value.name = name
+
+    def state(self, state: dict[Any, Any]) -> None:
+        """An optimizer's state for one parameter: the replay checks that it still holds the same
+        entries, and leaves behind the entries the step added."""
+        if id(state) not in self._states:
+            self._states[id(state)] = len(self.recording.states)
+            self.recording.states.append((state, dict(state)))
+
+    def module(self, module: Any) -> None:
+        """A Module the step called: a replay assumes the same train/eval mode."""
+        if id(module) not in self._modules:
+            self._modules.add(id(module))
+            self.recording.modules.append((module, module.training))
+
+    def feed(self, tensor: torch.Tensor, read: Callable[[], Any], fill: Callable[[], Any]) -> None:
+        """A tensor that holds a Python number that may change between steps (an optimizer's lr):
+        before each replay, `fill()` refreshes it from `read()`. Its filling is not recorded."""
+        self.recording.feeds.append((tensor, fill))
+        self._paused += 1
+        try:
+            fill()
+        finally:
+            self._paused -= 1
+
+    def option(self, read: Callable[[], Any], value: Any) -> None:
+        """A Python value that chose which torch calls ran (nesterov or not): a replay assumes it
+        is the same."""
+        self.recording.options.append((read, value))
+
+
+def _same(value: Any) -> Any:
+    """What a renaming does to a value: nothing."""
+    return value
+
+
+def _rule(op: Any) -> str:
+    from ..viz import op_rule  # the op's maths, from its docstring, as the trace shows it
+
+    return op_rule(op)
+
+
+def _is_tensor_result(out: Any) -> bool:
+    """A tensor, None, or a tuple of tensors (torch's named tuples included)."""
+    if out is None or isinstance(out, torch.Tensor):
+        return True
+    return isinstance(out, (tuple, list)) and all(isinstance(t, torch.Tensor) for t in out)
+
+
+def _tensors(value: Any) -> list[torch.Tensor]:
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _tensors(v)]
+    if isinstance(value, (list, tuple)):
+        return [t for v in value for t in _tensors(v)]
+    return []
+
+
+def identifier(name: str) -> str:
+    """A Python name for a tensor's name: "0.weight" -> "weight_0" (numbers that come first in a
+    module path go last), "fc1.weight" -> "fc1_weight"."""
+    parts = [p for p in re.split(r"\W+", name) if p]
+    numbers = []
+    while parts and parts[0][0].isdigit():
+        numbers.append(parts.pop(0))
+    ident = "_".join(parts + numbers) or "t"
+    if ident[0].isdigit() or keyword.iskeyword(ident):
+        ident = "t_" + ident
+    return ident
+
+
+def gradient_name(name: str) -> str:
+    """d_<name>, the name of dLoss/d<name>."""
+    return "d_" + identifier(name)
+
+
+def literal(value: Any) -> str | None:
+    """Python source for a plain value in a call (None when it has none: a namespace constant)."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return repr(value)
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return repr(value)
+        return "math.nan" if math.isnan(value) else ("math.inf" if value > 0 else "-math.inf")
+    if value is Ellipsis:
+        return "..."
+    if isinstance(value, (torch.dtype, torch.memory_format, torch.layout)):
+        return str(value)  # torch.float64, torch.contiguous_format
+    if isinstance(value, torch.device):
+        return repr(str(value))
+    if isinstance(value, slice):
+        parts = [literal(v) for v in (value.start, value.stop, value.step)]
+        return None if None in parts else f"slice({', '.join(parts)})"
+    if isinstance(value, (tuple, list, torch.Size)):
+        parts = [literal(v) for v in value]
+        if None in parts:
+            return None
+        if isinstance(value, list):
+            return "[" + ", ".join(parts) + "]"
+        return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+    return None

@@ -1,0 +1,322 @@
+"""`minigrad.compile(step)`: run a training step once while recording it, then replay it.
+
+    @minigrad.compile
+    def train_step(xb, yb):
+        loss = loss_func(model(xb), yb)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        return loss
+
+    for xb, yb in dl:
+        loss = train_step(xb, yb)       # first call: eager, recorded; later calls: a replay
+    print(train_step.code)              # the replay, as Python
+
+A replay makes the same torch calls as the eager step (forward, backward, the gradients landing
+in .grad, the optimizer's update) with none of minigrad's bookkeeping: no graph, no Context, no
+topological sort. So it gives the same numbers, bit for bit on the CPU, faster.
+
+A recording holds only while what it assumed still holds (its *guards*); otherwise the step is
+recorded again, and both recordings are kept, one per situation:
+- the inputs' shapes, dtypes, devices and requires_grad (a smaller last batch gets its own), the
+  other arguments' values, grad mode;
+- every tensor from outside the step that it used (a parameter's data, its .grad, optimizer
+  state) is still the same object: after `p.data = ...` the step is recorded again;
+- whether each .grad was None, which optimizer state existed (the first step creates momentum
+  buffers: the second call records again, and later calls replay that), each Module's train/eval
+  mode, and the optimizer options that chose which calls ran (nesterov...).
+Python numbers that reached a torch call are constants of the recording. The optimizers keep
+what changes between steps (lr, Adam's step count) in tensors, which a replay refreshes first.
+A step that reads a tensor's numbers into Python (`loss.item()`) cannot be recorded: it says so.
+A replay does nothing else your Python did (a print, a list append): return what you need.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from ..autograd.grad_mode import is_grad_enabled
+from ..tensor import Tensor
+from .codegen import Generator, Program
+from .recording import CompileError, Recorder, Recording, Ref
+
+MAX_RECORDINGS = 8  # per signature; past it the step runs eagerly (something changes every call)
+
+
+def compile(  # noqa: A001  (torch's name: torch.compile)
+    fn: Callable[..., Any] | None = None,
+    *,
+    check: int | bool = 2,
+    cuda_graph: bool = True,
+) -> Any:
+    """Record `fn` (a whole training step) on its first call; replay the recording afterwards.
+
+    `check`: for this many replays after each recording (True: always), run the step eagerly
+    too, from the same state, and raise at the first tensor that differs. `cuda_graph`: on a
+    GPU, capture the replay in a CUDA graph (one launch for the whole step).
+    Usable as `@compile` or `@compile(check=False)`.
+    """
+    if fn is None:
+        return functools.partial(compile, check=check, cuda_graph=cuda_graph)
+    return CompiledStep(fn, check=check, cuda_graph=cuda_graph)
+
+
+class CompiledStep:
+    """A step function with its recordings (see the module's docstring)."""
+
+    def __init__(self, fn: Callable[..., Any], check: int | bool, cuda_graph: bool) -> None:
+        functools.update_wrapper(self, fn)
+        self.fn = fn
+        self.check = check
+        self.cuda_graph = cuda_graph
+        self.recordings: dict[Any, list[Replay]] = {}
+        self.last: Replay | None = None
+        self.traces = self.replays = 0
+        self._warned = False
+
+    @property
+    def code(self) -> str:
+        """The Python of the recording used last: forward, backward, update."""
+        if self.last is None:
+            raise CompileError("nothing is recorded yet: call the step once first")
+        return self.last.program.source
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        key = _signature(args, kwargs)
+        known = self.recordings.setdefault(key, [])
+        for replay in known:
+            if replay.holds():
+                self.last = replay
+                self.replays += 1
+                return replay.run(args, kwargs, self._checking(replay))
+        if len(known) >= MAX_RECORDINGS:
+            if not self._warned:
+                warnings.warn(
+                    f"{self.__name__} was recorded {MAX_RECORDINGS} times for the same inputs: "
+                    "something it depends on changes every call (a tensor replaced, a .grad "
+                    "set to a new one). Running it eagerly from now on.",
+                    stacklevel=2,
+                )
+                self._warned = True
+            return self.fn(*args, **kwargs)
+        replay, result = self._record(args, kwargs)
+        known.append(replay)
+        self.last = replay
+        self.traces += 1
+        return result
+
+    def _checking(self, replay: Replay) -> bool:
+        if self.check is True:
+            return True
+        replay.replays += 1
+        return replay.replays <= int(self.check)
+
+    def _record(self, args: tuple, kwargs: dict) -> tuple[Replay, Any]:
+        tensors, names = _tensor_arguments(self.fn, args, kwargs)
+        with Recorder([t._data for t in tensors], names) as recorder:
+            result = self.fn(*args, **kwargs)
+        recording = recorder.recording
+        leaves, rebuild = _flatten(result)
+        result_refs = [recorder.ref(t._data) for t in leaves]
+        effects = _effects(recorder, recording)
+        outputs = result_refs + [ref for _, _, ref in effects if ref is not None]
+        program = Generator(recording, _function_name(self.fn), outputs).program()
+        replay = Replay(
+            recording,
+            program,
+            grad_enabled=is_grad_enabled(),
+            n_results=len(result_refs),
+            rebuild=rebuild,
+            effects=effects,
+            cuda_graph=self.cuda_graph,
+            step=self.fn,
+        )
+        return replay, result
+
+
+@dataclass
+class Replay:
+    """One recording, ready to run again: its guards, its function, what it leaves behind."""
+
+    recording: Recording
+    program: Program
+    grad_enabled: bool
+    n_results: int
+    rebuild: Callable[[list[Any]], Any]
+    effects: list[tuple[Any, str, Ref | None]]  # (object, what to set, the value's Ref)
+    cuda_graph: bool
+    step: Callable[..., Any]  # the step function, for check runs
+    replays: int = 0
+    function: Any = None
+    graph: Any = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.function = self.program.function()
+        for value in self.recording.values:  # the trace's activations: not needed any more
+            if value.kind != "outside":
+                value.tensor = None
+
+    def holds(self) -> bool:
+        """Whether everything the recording assumed is still so."""
+        if is_grad_enabled() != self.grad_enabled:
+            return False
+        for owner in self.recording.owners:
+            tensor, grad = owner.tensor, owner.tensor._grad
+            if tensor._data is not owner.data or tensor._requires_grad != owner.requires_grad:
+                return False
+            if (grad._data if grad is not None else None) is not owner.grad:
+                return False
+        for state, entry in self.recording.states:
+            if state.keys() != entry.keys():
+                return False
+            if any(state[k] is not v for k, v in entry.items() if isinstance(v, torch.Tensor)):
+                return False
+        if any(module.training != training for module, training in self.recording.modules):
+            return False
+        return all(read() == value for read, value in self.recording.options)
+
+    def run(self, args: tuple, kwargs: dict, check: bool) -> Any:
+        for _, fill in self.recording.feeds:
+            fill()  # lr and the like, from the optimizer's param_groups
+        inputs = [a._data for a in _tensors_of(args, kwargs)]
+        if check:
+            return self._run_checked(inputs, args, kwargs)
+        return self._finish(self._call(inputs))
+
+    def _call(self, inputs: list[torch.Tensor]) -> tuple[torch.Tensor, ...]:
+        if not (self.cuda_graph and inputs and inputs[0].is_cuda):
+            return self.function(*inputs)
+        from .cuda_graph import GraphedFunction
+
+        if self.graph is None:
+            self.graph = GraphedFunction(self.function)
+        return self.graph(*inputs)
+
+    def _finish(self, outputs: tuple[torch.Tensor, ...]) -> Any:
+        """Leave behind what the eager step would have: new .grad tensors (or None), optimizer
+        state; and give back the step's result as Tensors."""
+        extra = iter(outputs[self.n_results :])
+        for target, what, ref in self.effects:
+            value = next(extra) if ref is not None else None
+            if what == "grad":
+                target._grad = Tensor(value) if value is not None else None
+            elif what == "data":
+                target._data = value
+            else:  # an optimizer state entry
+                state, key = target
+                state[key] = value
+        return self.rebuild([Tensor(t) for t in outputs[: self.n_results]])
+
+    def _run_checked(self, inputs: list[torch.Tensor], args: tuple, kwargs: dict) -> Any:
+        """Run eagerly, then put everything back and replay; the two must agree exactly."""
+        from .check import Snapshot, compare
+
+        before = Snapshot(self.recording)
+        eager_result = self.step(*args, **kwargs)
+        eager = Snapshot(self.recording)
+        before.restore()
+        result = self._finish(self._call(inputs))
+        compare(self, eager, Snapshot(self.recording), eager_result, result)
+        return result
+
+
+def _signature(args: tuple, kwargs: dict) -> Any:
+    """What picks a recording: the arguments' shapes, dtypes, devices (tensors) or values."""
+    return (
+        is_grad_enabled(),
+        tuple(_describe(a) for a in args),
+        tuple((k, _describe(v)) for k, v in sorted(kwargs.items())),
+    )
+
+
+def _describe(value: Any) -> Any:
+    if isinstance(value, Tensor):
+        return ("Tensor", tuple(value.shape), value.dtype, value.device, value._requires_grad)
+    if isinstance(value, (list, tuple)):
+        return (type(value).__name__, tuple(_describe(v) for v in value))
+    try:
+        hash(value)
+    except TypeError:
+        return ("object", id(value))
+    return value
+
+
+def _tensors_of(args: tuple, kwargs: dict) -> list[Tensor]:
+    found: list[Tensor] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, Tensor):
+            found.append(value)
+        elif isinstance(value, (list, tuple)):
+            for v in value:
+                walk(v)
+
+    walk(args)
+    walk([kwargs[k] for k in sorted(kwargs)])
+    return found
+
+
+def _tensor_arguments(
+    fn: Callable[..., Any], args: tuple, kwargs: dict
+) -> tuple[list[Tensor], list[str]]:
+    """The Tensors among the arguments, and names for them (the parameters' names: xb, yb)."""
+    tensors = _tensors_of(args, kwargs)
+    try:
+        bound = inspect.signature(fn).bind(*args, **kwargs)
+        names = {}
+        for name, value in bound.arguments.items():
+            for i, t in enumerate(_tensors_of((value,), {})):
+                names[id(t)] = name if i == 0 else f"{name}_{i}"
+        return tensors, [names.get(id(t), f"input_{i}") for i, t in enumerate(tensors)]
+    except (TypeError, ValueError):
+        return tensors, [f"input_{i}" for i in range(len(tensors))]
+
+
+def _flatten(result: Any) -> tuple[list[Tensor], Callable[[list[Any]], Any]]:
+    """The Tensors in what the step returned, and how to put the result together again."""
+    if isinstance(result, Tensor):
+        return [result], lambda values: values[0]
+    if isinstance(result, (tuple, list)) and all(isinstance(r, Tensor) for r in result):
+        kind = type(result)
+        return list(result), lambda values: kind(values)
+    if isinstance(result, dict) and all(isinstance(r, Tensor) for r in result.values()):
+        keys = list(result)
+        return [result[k] for k in keys], lambda values: dict(zip(keys, values))
+    if result is None:
+        return [], lambda values: None
+    raise CompileError(
+        f"a compiled step returns Tensors (one, a tuple, a list or a dict of them) or None; this "
+        f"one returned {type(result).__name__}. Return the loss tensor, and read its value "
+        "outside the step."
+    )
+
+
+def _effects(recorder: Recorder, recording: Recording) -> list[tuple[Any, str, Ref | None]]:
+    """What the step changed besides tensors' values: which .grad (or .data) it set, and which
+    optimizer state entries it added; as (object, what, the Ref of the new value)."""
+    effects: list[tuple[Any, str, Ref | None]] = []
+    for owner in recording.owners:
+        tensor = owner.tensor
+        grad = tensor._grad._data if tensor._grad is not None else None
+        if grad is not owner.grad:
+            effects.append((tensor, "grad", recorder.ref(grad) if grad is not None else None))
+        if tensor._data is not owner.data:
+            effects.append((tensor, "data", recorder.ref(tensor._data)))
+    for state, entry in recording.states:
+        for key, value in state.items():
+            if key not in entry or entry[key] is not value:
+                if isinstance(value, torch.Tensor):
+                    effects.append(((state, key), "state", recorder.ref(value)))
+    return effects
+
+
+def _function_name(fn: Callable[..., Any]) -> str:
+    name = getattr(fn, "__name__", "step")
+    return name if name.isidentifier() and name != "<lambda>" else "step"

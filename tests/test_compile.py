@@ -1,0 +1,266 @@
+"""minigrad.compile: a recorded step replays bit for bit like the eager step, records again
+whenever what it assumed changes, refuses what it cannot follow, and reads as Python.
+
+Every comparison is exact (torch.equal): a replay makes the same torch calls as eager, on the CPU
+the same kernels, so there is no rounding to allow for.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import minigrad as mg
+from minigrad import nn
+from minigrad.jit import CompileError
+
+
+def same(a: mg.Tensor | None, b: mg.Tensor | None, what: str) -> None:
+    assert (a is None) == (b is None), what
+    if a is not None:
+        assert a.dtype == b.dtype and torch.equal(a._data, b._data), what
+
+
+# ---- fastbook's step, by hand ----------------------------------------------------------------
+
+
+def fastbook_model(seed: int = 0):
+    mg.manual_seed(seed)
+    weights = mg.randn(28 * 28, 1).requires_grad_()
+    bias = mg.randn(1).requires_grad_()
+    weights.name, bias.name = "weights", "bias"
+    return weights, bias
+
+
+def fastbook_step(weights, bias, lr=1.0):
+    def train_step(xb, yb):
+        preds = (xb @ weights + bias).sigmoid()
+        loss = mg.where(yb == 1, 1 - preds, preds).mean()
+        loss.backward()
+        for p in (weights, bias):
+            p.data -= p.grad * lr
+            p.grad.zero_()
+        return loss
+
+    return train_step
+
+
+def batches(n: int, size: int, last: int | None = None, seed: int = 1):
+    generator = torch.Generator().manual_seed(seed)
+    sizes = [size] * n + ([last] if last else [])
+    for rows in sizes:
+        xb = torch.rand(rows, 28 * 28, generator=generator)
+        yb = torch.randint(0, 2, (rows, 1), generator=generator)
+        yield mg.Tensor(xb), mg.Tensor(yb)
+
+
+def test_fastbook_step_replays_bit_for_bit_for_60_steps_and_a_last_smaller_batch():
+    eager_params, compiled_params = fastbook_model(), fastbook_model()
+    eager = fastbook_step(*eager_params)
+    compiled = mg.compile(fastbook_step(*compiled_params))
+    for i, (xb, yb) in enumerate(batches(60, 64, last=17)):
+        same(compiled(xb, yb), eager(xb, yb), f"loss at step {i}")
+        for p, q in zip(compiled_params, eager_params):
+            same(p, q, f"{p.name} after step {i}")
+            same(p.grad, q.grad, f"{p.name}.grad after step {i}")
+    # Recorded: the first step (no .grad yet), the second (.grad exists), the last batch.
+    assert compiled.traces == 3 and compiled.replays == 58
+
+
+def test_the_code_reads_as_forward_backward_update():
+    weights, bias = fastbook_model()
+    step = mg.compile(fastbook_step(weights, bias))
+    for xb, yb in batches(3, 8):
+        step(xb, yb)
+    code = step.code
+    assert code.startswith("def train_step(xb, yb):\n")
+    assert "    matmul = xb @ weights\n" in code
+    assert "    # sigmoid = Sigmoid(add)    s = 1 / (1 + e^-x).   ds/dx = s (1 - s).\n" in code
+    assert "    d_add = d_sigmoid * sigmoid * (1 - sigmoid)\n" in code
+    assert "    weights_grad.add_(d_weights)\n" in code
+    assert "    weights.sub_(mul)\n" in code and "    weights_grad.zero_()\n" in code
+    assert max(len(line) for line in code.splitlines()) <= 100
+
+
+# ---- models drawn at random, with SGD by hand -------------------------------------------------
+
+
+class Drawn(nn.Module):
+    def __init__(self, sizes: list[int], activation: str):
+        super().__init__()
+        self.layers = [nn.Linear(a, b) for a, b in zip(sizes, sizes[1:])]
+        self.activation = activation
+
+    def forward(self, x):
+        for i, layer in enumerate(self.layers):
+            x = layer(x)
+            if i < len(self.layers) - 1:
+                x = getattr(x, self.activation)()
+        return x
+
+
+def sgd_step(model, lr):
+    def step(xb, yb):
+        loss = nn.functional.cross_entropy(model(xb), yb)
+        loss.backward()
+        with mg.no_grad():
+            for p in model.parameters():
+                p -= lr * p.grad
+                p.grad = None
+        return loss
+
+    return step
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    sizes=st.lists(st.integers(1, 6), min_size=1, max_size=3),
+    classes=st.integers(2, 4),
+    batch=st.integers(1, 5),
+    last=st.integers(1, 5),
+    activation=st.sampled_from(["relu", "tanh", "sigmoid"]),
+    seed=st.integers(0, 2**16),
+)
+def test_drawn_models_replay_bit_for_bit(sizes, classes, batch, last, activation, seed):
+    sizes = [*sizes, classes]
+    mg.manual_seed(seed)
+    eager_model = Drawn(sizes, activation)
+    compiled_model = Drawn(sizes, activation)
+    compiled_model.load_state_dict(eager_model.state_dict())
+    eager, compiled = sgd_step(eager_model, 0.1), mg.compile(sgd_step(compiled_model, 0.1))
+    generator = torch.Generator().manual_seed(seed)
+    for rows in [batch] * 6 + [last]:
+        xb = mg.Tensor(torch.randn(rows, sizes[0], generator=generator))
+        yb = mg.Tensor(torch.randint(0, classes, (rows,), generator=generator))
+        same(compiled(xb, yb), eager(xb, yb), "loss")
+        for (name, p), q in zip(compiled_model.named_parameters(), eager_model.parameters()):
+            same(p, q, name)
+    assert compiled.replays >= 4
+
+
+# ---- guards: what a recording assumed ---------------------------------------------------------
+
+
+def counting_step():
+    weights, bias = fastbook_model()
+    return mg.compile(fastbook_step(weights, bias)), weights
+
+
+def test_a_new_shape_dtype_or_grad_mode_records_again_and_old_recordings_are_kept():
+    step, _ = counting_step()
+    (xb, yb), (small_x, small_y) = list(batches(1, 8)) + list(batches(1, 3))
+    for _ in range(3):
+        step(xb, yb)
+    assert step.traces == 2
+    step(small_x, small_y)
+    assert step.traces == 3
+    step(xb, yb)  # back to the first shape: its recording is still there
+    assert step.traces == 3
+    with pytest.raises(TypeError):
+        step(mg.Tensor(xb._data.double()), yb)  # float64 batch, float32 weights: eager refuses
+    with mg.no_grad():
+        with pytest.raises(mg.GradientError):
+            step(xb, yb)  # recorded again under no_grad, where backward() refuses, as eagerly
+
+
+def test_replacing_a_parameter_records_again():
+    step, weights = counting_step()
+    (xb, yb) = next(batches(1, 8))
+    for _ in range(3):
+        step(xb, yb)
+    traces = step.traces
+    weights.data = weights._data.clone()  # a new tensor: the recording held the old one
+    step(xb, yb)
+    assert step.traces == traces + 1
+    before = weights._data.clone()
+    step(xb, yb)
+    assert not torch.equal(weights._data, before)  # the new tensor is the one being trained
+
+
+def test_train_and_eval_mode_each_get_a_recording():
+    class Noisy(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = nn.Linear(3, 2)
+
+        def forward(self, x):
+            out = self.linear(x)
+            return out * 2 if self.training else out
+
+    model = Noisy()
+
+    @mg.compile
+    def predict(x):
+        with mg.no_grad():
+            return model(x)
+
+    x = mg.randn(4, 3)
+    train_out = predict(x)
+    model.eval()
+    eval_out = predict(x)
+    assert predict.traces == 2
+    assert torch.equal(train_out._data, eval_out._data * 2)
+    model.train()
+    assert torch.equal(predict(x)._data, train_out._data) and predict.traces == 2
+
+
+# ---- what a replay cannot follow --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "read",
+    [lambda loss: loss.item(), lambda loss: float(loss), lambda loss: bool(loss > 0), print],
+    ids=["item", "float", "if", "print"],
+)
+def test_reading_a_tensor_into_python_is_a_clear_error(read):
+    weights, bias = fastbook_model()
+    inner = fastbook_step(weights, bias)
+
+    @mg.compile
+    def step(xb, yb):
+        loss = inner(xb, yb)
+        read(loss)
+        return loss
+
+    with pytest.raises(CompileError, match=r"reads a tensor's numbers into Python.*outside"):
+        step(*next(batches(1, 4)))
+
+
+def test_a_step_must_return_tensors():
+    @mg.compile
+    def step(x):
+        return [1.0]
+
+    with pytest.raises(CompileError, match="returns Tensors"):
+        step(mg.randn(2))
+
+
+def test_check_catches_a_step_that_depends_on_what_the_recording_cannot_see():
+    scale = {"value": 1.0}
+    w = mg.randn(3, requires_grad=True)
+
+    @mg.compile(check=True)
+    def step(x):
+        with mg.no_grad():
+            w.mul_(scale["value"])  # a Python number: baked into the recording
+        return w * x
+
+    x = mg.randn(3)
+    step(x)
+    step(x)
+    scale["value"] = 2.0  # eager would now double w; the recording still multiplies by 1.0
+    with pytest.raises(CompileError, match="differs between the eager step and its replay"):
+        step(x)
+
+
+def test_steps_do_not_nest():
+    inner = mg.compile(lambda x: x * 2)
+
+    @mg.compile
+    def outer(x):
+        return inner(x)
+
+    with pytest.raises(CompileError, match="do not nest"):
+        outer(mg.randn(2))
