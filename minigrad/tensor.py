@@ -208,12 +208,14 @@ class Tensor:
     @property
     def grad(self) -> Tensor | None:
         """dLoss/dThis after backward(): set on leaves that require grad (and retain_grad())."""
+        if recording.active is not None:  # minigrad.compile: the step read .grad
+            recording.active.grad_used(self, write=False)
         return self._grad
 
     @grad.setter
     def grad(self, value: Tensor | torch.Tensor | None) -> None:
         if recording.active is not None:  # minigrad.compile: note .grad as it was before
-            recording.active.owner(self)
+            recording.active.grad_used(self, write=True)
         if value is None:
             self._grad = None
             return

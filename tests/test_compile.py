@@ -264,3 +264,106 @@ def test_steps_do_not_nest():
 
     with pytest.raises(CompileError, match="do not nest"):
         outer(mg.randn(2))
+
+
+# ---- with torch.optim's optimizers and schedulers -----------------------------------------------
+
+
+def mlp(seed: int = 0):
+    mg.manual_seed(seed)
+    return nn.Sequential(nn.Linear(20, 16), nn.ReLU(), nn.Linear(16, 5))
+
+
+def optimizer_step(model, opt, scheduler=None, zero_first=False):
+    def train_step(xb, yb):
+        if zero_first:
+            opt.zero_grad()
+        loss = nn.functional.cross_entropy(model(xb), yb)
+        loss.backward()
+        opt.step()
+        if not zero_first:
+            opt.zero_grad()
+        return loss
+
+    return train_step
+
+
+OPTIMIZERS = {
+    "sgd momentum decay": lambda ps: mg.optim.SGD(ps, lr=0.1, momentum=0.9, weight_decay=1e-2),
+    "sgd nesterov": lambda ps: mg.optim.SGD(ps, lr=0.05, momentum=0.5, nesterov=True),
+    "adam": lambda ps: mg.optim.Adam(ps, lr=1e-2),
+    "adamw amsgrad": lambda ps: mg.optim.AdamW(ps, lr=1e-2, amsgrad=True),
+    "rmsprop centered": lambda ps: mg.optim.RMSprop(ps, lr=1e-3, centered=True, momentum=0.5),
+    "adagrad": lambda ps: mg.optim.Adagrad(ps, lr=0.1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+@pytest.mark.parametrize("zero_first", [False, True], ids=["zero_grad last", "zero_grad first"])
+def test_optimizer_steps_replay_bit_for_bit_for_50_steps(name, zero_first):
+    eager_model, compiled_model = mlp(), mlp()
+    eager_opt = OPTIMIZERS[name](eager_model.parameters())
+    compiled_opt = OPTIMIZERS[name](compiled_model.parameters())
+    eager = optimizer_step(eager_model, eager_opt, zero_first=zero_first)
+    compiled = mg.compile(optimizer_step(compiled_model, compiled_opt, zero_first=zero_first))
+    generator = torch.Generator().manual_seed(3)
+    for i in range(50):
+        xb = mg.Tensor(torch.randn(8, 20, generator=generator))
+        yb = mg.Tensor(torch.randint(0, 5, (8,), generator=generator))
+        same(compiled(xb, yb), eager(xb, yb), f"loss at step {i}")
+    for (name_, p), q in zip(compiled_model.named_parameters(), eager_model.parameters()):
+        same(p, q, name_)
+        same(p.grad, q.grad, f"{name_}.grad")
+    assert compiled_opt.state_dict()["param_groups"] == eager_opt.state_dict()["param_groups"]
+    for ours, theirs in zip(compiled_opt.state.values(), eager_opt.state.values()):
+        for key in theirs:
+            assert torch.equal(ours[key], theirs[key]), f"state {key}"
+    assert compiled.replays >= 47  # recorded for the first step and the second (state exists)
+
+
+def test_a_scheduler_changing_lr_every_step_replays_bit_for_bit():
+    def run(compiled: bool):
+        model = mlp(1)
+        opt = mg.optim.Adam(model.parameters(), lr=1e-3)
+        scheduler = mg.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.05, total_steps=60)
+        step = optimizer_step(model, opt)
+        step = mg.compile(step) if compiled else step
+        generator, losses = torch.Generator().manual_seed(4), []
+        for _ in range(60):
+            xb = mg.Tensor(torch.randn(8, 20, generator=generator))
+            yb = mg.Tensor(torch.randint(0, 5, (8,), generator=generator))
+            losses.append(step(xb, yb)._data)
+            scheduler.step()  # outside the step: a Python computation that sets group["lr"]
+        return losses, model, step
+
+    eager_losses, eager_model, _ = run(False)
+    losses, model, step = run(True)
+    assert all(torch.equal(a, b) for a, b in zip(losses, eager_losses))
+    for p, q in zip(model.parameters(), eager_model.parameters()):
+        assert torch.equal(p._data, q._data)
+    assert step.traces == 2  # the lr is a tensor the replay refreshes: no new recording
+
+
+def test_a_changed_option_or_a_new_optimizer_records_again():
+    model = mlp()
+    opt = mg.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    holder = {"opt": opt}
+
+    @mg.compile
+    def step(xb, yb):
+        loss = nn.functional.cross_entropy(model(xb), yb)
+        loss.backward()
+        holder["opt"].step()
+        holder["opt"].zero_grad()
+        return loss
+
+    xb, yb = mg.randn(4, 20), mg.tensor([0, 1, 2, 3])
+    for _ in range(3):
+        step(xb, yb)
+    assert step.traces == 2
+    opt.param_groups[0]["nesterov"] = True  # chooses other torch calls
+    step(xb, yb)
+    assert step.traces == 3
+    opt.param_groups[0]["lr"] = 0.01  # only a number: refreshed, not recorded again
+    step(xb, yb)
+    assert step.traces == 3

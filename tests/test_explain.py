@@ -274,6 +274,9 @@ def written_through_a_view():
 EVERY_OP = {
     "Abs": lambda: x23().abs(),
     "Add": lambda: x23() + v3(),
+    "BinaryCrossEntropy": lambda: mg.nn.functional.binary_cross_entropy(
+        x23().sigmoid(), mg.tensor([[1.0, 0.0, 1.0], [0.0, 0.0, 1.0]], dtype=F64), reduction="none"
+    ),
     "Cat": lambda: mg.cat([x23(), x23() * 2], dim=1),
     "Clamp": lambda: x23().clamp(-1.0, 1.0),
     "ClampMin": lambda: x23().clamp_min(0.1),

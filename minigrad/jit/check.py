@@ -25,10 +25,14 @@ class Snapshot:
             (o.tensor, None if o.tensor._grad is None else o.tensor._grad._data.clone())
             for o in recording.owners
         ]
-        self.states = [(state, dict(state)) for state, _ in recording.states]
+        self.states = [
+            (mapping, key, None if mapping.get(key) is None else dict(mapping[key]))
+            for mapping, key, _ in recording.states
+        ]
         self.state_values = [
-            {k: v.clone() if isinstance(v, torch.Tensor) else v for k, v in state.items()}
-            for state, _ in recording.states
+            {k: v.clone() if isinstance(v, torch.Tensor) else v for k, v in entry.items()}
+            for _, _, entry in self.states
+            if entry is not None
         ]
         self.rng = torch.get_rng_state()
         self.cuda_rng = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
@@ -39,9 +43,11 @@ class Snapshot:
             tensor.copy_(value)
         for tensor, data, grad in self.owners:
             tensor._data, tensor._grad = data, grad
-        for state, entries in self.states:
-            state.clear()
-            state.update(entries)
+        for mapping, key, entry in self.states:
+            if entry is None:
+                mapping.pop(key, None)
+            else:
+                mapping[key] = entry
         torch.set_rng_state(self.rng)
         if self.cuda_rng is not None:
             torch.cuda.set_rng_state_all(self.cuda_rng)

@@ -103,7 +103,7 @@ class Generator:
         values, calls = self.recording.values, self.recording.calls
         last_use: dict[Ref, int] = {}
         for i, call in enumerate(calls):
-            for ref in _refs_in((call.args, call.kwargs)):
+            for ref in refs_in((call.args, call.kwargs)):
                 last_use[ref] = i
         kept = set(self.outputs)
         taken = set(self.namespace) | set(dir(builtins))  # no `abs = ...` hiding abs()
@@ -144,7 +144,7 @@ class Generator:
         first_use: dict[Ref, int] = {}
         calls = self.recording.calls
         for i, call in enumerate(calls):
-            for ref in _refs_in((call.args, call.kwargs)):
+            for ref in refs_in((call.args, call.kwargs)):
                 uses[ref] += 1
                 first_use.setdefault(ref, i)
         for ref in self.outputs:
@@ -176,7 +176,7 @@ class Generator:
         """Source for one argument of a call."""
         if isinstance(value, Ref):
             return self.value(value).text
-        if isinstance(value, (list, tuple)) and any(_refs_in(value)):
+        if isinstance(value, (list, tuple)) and any(refs_in(value)):
             parts = [self.argument(v, False) for v in value]
             if isinstance(value, list):
                 return "[" + ", ".join(parts) + "]"
@@ -322,11 +322,11 @@ def _is_attribute(call: Call) -> bool:
     return getattr(call.func, "__name__", None) == "__get__"
 
 
-def _refs_in(value: Any) -> list[Ref]:
+def refs_in(value: Any) -> list[Ref]:
     if isinstance(value, Ref):
         return [value]
     if isinstance(value, dict):
-        return [r for v in value.values() for r in _refs_in(v)]
+        return [r for v in value.values() for r in refs_in(v)]
     if isinstance(value, (list, tuple)):
-        return [r for v in value for r in _refs_in(v)]
+        return [r for v in value for r in refs_in(v)]
     return []

@@ -125,6 +125,8 @@ class Owner:
     data: torch.Tensor
     grad: torch.Tensor | None
     requires_grad: bool
+    grad_read_first: bool | None = None  # whether the step read .grad before setting it
+    grad_guarded: bool = True  # whether a replay needs .grad as it was (see step._record)
 
 
 @dataclass
@@ -135,9 +137,10 @@ class Recording:
     calls: list[Call] = field(default_factory=list)
     inputs: list[Ref] = field(default_factory=list)
     owners: list[Owner] = field(default_factory=list)
-    states: list[tuple[dict[Any, Any], dict[Any, Any]]] = field(default_factory=list)
+    # (mapping, key, the entry at the start: a copy of the dict, or None): optimizer state
+    states: list[tuple[Any, Any, dict[Any, Any] | None]] = field(default_factory=list)
     modules: list[tuple[Any, bool]] = field(default_factory=list)  # (module, training)
-    feeds: list[tuple[torch.Tensor, Callable[[], Any]]] = field(default_factory=list)
+    refreshers: list[Callable[[], Any]] = field(default_factory=list)  # run before each replay
     options: list[tuple[Callable[[], Any], Any]] = field(default_factory=list)
 
 
@@ -149,7 +152,7 @@ class Recorder(TorchFunctionMode):
         self.recording = Recording()
         self._ids: dict[int, Ref] = {}
         self._owners: dict[int, Owner] = {}
-        self._states: dict[int, int] = {}
+        self._states: dict[tuple[int, int], int] = {}
         self._modules: set[int] = set()
         self.region = Region("user", "your code")
         self._paused = 0
@@ -311,9 +314,17 @@ class Recorder(TorchFunctionMode):
             Call(_same, "=", (known,), {}, alias, self.region, in_place=False, random=False)
         )
 
+    def grad_used(self, tensor: Any, write: bool) -> None:
+        """The step reads or sets a Tensor's .grad: what comes first decides whether a replay
+        depends on the .grad the Tensor had before the step (zero_grad() first: it does not)."""
+        self.owner(tensor)
+        owner = self._owners.get(id(tensor))
+        if owner is not None and owner.grad_read_first is None:
+            owner.grad_read_first = not write
+
     def enter_accumulate(self, leaf: Any, grad: torch.Tensor) -> Region:
         """A gradient lands in a leaf's .grad (a copy of it, the first time)."""
-        self.owner(leaf)
+        self.grad_used(leaf, write=False)
         name = self.name_of(leaf._data) or "leaf"
         self.name(grad, gradient_name(name))
         sign = "=" if leaf._grad is None else "+="
@@ -369,12 +380,23 @@ class Recorder(TorchFunctionMode):
         if name and value.name is None:
             value.name = name
 
-    def state(self, state: dict[Any, Any]) -> None:
-        """An optimizer's state for one parameter: the replay checks that it still holds the same
-        entries, and leaves behind the entries the step added."""
-        if id(state) not in self._states:
-            self._states[id(state)] = len(self.recording.states)
-            self.recording.states.append((state, dict(state)))
+    def enter_update(self, optimizer: Any, param: Any) -> Region:
+        """An optimizer's update of one parameter starts: note the parameter and its state (a
+        replay assumes the same entries, and leaves behind those the step adds)."""
+        self.owner(param)
+        self.state(optimizer.state, param)
+        title = f"{type(optimizer).__name__} updates {{0}}"
+        return self.enter(Region("update", title, refs=(self.ref(param._data),)))
+
+    def state(self, mapping: Any, key: Any) -> None:
+        """An entry of a mapping of state dicts (optimizer.state[p]), as it is now."""
+        if (id(mapping), id(key)) not in self._states:
+            entry = mapping.get(key)
+            self._states[(id(mapping), id(key))] = len(self.recording.states)
+            self.recording.states.append((mapping, key, dict(entry) if entry is not None else None))
+            for value in (entry or {}).values():
+                if isinstance(value, torch.Tensor):
+                    self.ref(value)
 
     def module(self, module: Any) -> None:
         """A Module the step called: a replay assumes the same train/eval mode."""
@@ -382,20 +404,31 @@ class Recorder(TorchFunctionMode):
             self._modules.add(id(module))
             self.recording.modules.append((module, module.training))
 
-    def feed(self, tensor: torch.Tensor, read: Callable[[], Any], fill: Callable[[], Any]) -> None:
-        """A tensor that holds a Python number that may change between steps (an optimizer's lr):
-        before each replay, `fill()` refreshes it from `read()`. Its filling is not recorded."""
-        self.recording.feeds.append((tensor, fill))
-        self._paused += 1
-        try:
-            fill()
-        finally:
-            self._paused -= 1
+    def refresher(self, refresh: Callable[[], Any]) -> None:
+        """Something to run before each replay: it puts the Python numbers that change between
+        steps into the tensors the step reads (an optimizer's lr, from its param_groups)."""
+        if not any(r == refresh for r in self.recording.refreshers):
+            self.recording.refreshers.append(refresh)
+
+    def paused(self) -> _Paused:
+        """`with recorder.paused():` torch calls inside are run, not recorded."""
+        return _Paused(self)
 
     def option(self, read: Callable[[], Any], value: Any) -> None:
         """A Python value that chose which torch calls ran (nesterov or not): a replay assumes it
         is the same."""
         self.recording.options.append((read, value))
+
+
+class _Paused:
+    def __init__(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+
+    def __enter__(self) -> None:
+        self.recorder._paused += 1
+
+    def __exit__(self, *exc: Any) -> None:
+        self.recorder._paused -= 1
 
 
 def _same(value: Any) -> Any:

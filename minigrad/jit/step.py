@@ -44,7 +44,7 @@ import torch
 
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
-from .codegen import Generator, Program
+from .codegen import Generator, Program, refs_in
 from .recording import CompileError, Recorder, Recording, Ref
 
 MAX_RECORDINGS = 8  # per signature; past it the step runs eagerly (something changes every call)
@@ -91,8 +91,10 @@ class CompiledStep:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         key = _signature(args, kwargs)
         known = self.recordings.setdefault(key, [])
-        for replay in known:
+        for i, replay in enumerate(known):
             if replay.holds():
+                if i:  # the one that held is likely to hold next time: try it first then
+                    known.insert(0, known.pop(i))
                 self.last = replay
                 self.replays += 1
                 return replay.run(args, kwargs, self._checking(replay))
@@ -123,6 +125,13 @@ class CompiledStep:
         with Recorder([t._data for t in tensors], names) as recorder:
             result = self.fn(*args, **kwargs)
         recording = recorder.recording
+        used = {
+            id(recording.values[ref.index].tensor)
+            for call in recording.calls
+            for ref in refs_in((call.args, call.kwargs))
+        }
+        for owner in recording.owners:  # .grad matters if read before set, or used by a call
+            owner.grad_guarded = bool(owner.grad_read_first) or id(owner.grad) in used
         leaves, rebuild = _flatten(result)
         result_refs = [recorder.ref(t._data) for t in leaves]
         effects = _effects(recorder, recording)
@@ -137,6 +146,7 @@ class CompiledStep:
             effects=effects,
             cuda_graph=self.cuda_graph,
             step=self.fn,
+            globals=_globals_read(self.fn),
         )
         return replay, result
 
@@ -153,6 +163,7 @@ class Replay:
     effects: list[tuple[Any, str, Ref | None]]  # (object, what to set, the value's Ref)
     cuda_graph: bool
     step: Callable[..., Any]  # the step function, for check runs
+    globals: list[tuple[Callable[[], Any], Any]] = field(default_factory=list)
     replays: int = 0
     function: Any = None
     graph: Any = field(default=None, repr=False)
@@ -171,20 +182,25 @@ class Replay:
             tensor, grad = owner.tensor, owner.tensor._grad
             if tensor._data is not owner.data or tensor._requires_grad != owner.requires_grad:
                 return False
-            if (grad._data if grad is not None else None) is not owner.grad:
+            if owner.grad_guarded and (grad._data if grad is not None else None) is not owner.grad:
                 return False
-        for state, entry in self.recording.states:
-            if state.keys() != entry.keys():
+        for mapping, key, entry in self.recording.states:
+            state = mapping.get(key)
+            if (state is None) != (entry is None):
                 return False
-            if any(state[k] is not v for k, v in entry.items() if isinstance(v, torch.Tensor)):
+            if entry is not None and state.keys() != entry.keys():
                 return False
+            if entry and any(state[k] is not v for k, v in entry.items() if _is_tensor(v)):
+                return False
+        if any(get() is not value for get, value in self.globals):
+            return False
         if any(module.training != training for module, training in self.recording.modules):
             return False
         return all(read() == value for read, value in self.recording.options)
 
     def run(self, args: tuple, kwargs: dict, check: bool) -> Any:
-        for _, fill in self.recording.feeds:
-            fill()  # lr and the like, from the optimizer's param_groups
+        for refresh in self.recording.refreshers:
+            refresh()  # lr and the like, from the optimizer's param_groups
         inputs = [a._data for a in _tensors_of(args, kwargs)]
         if check:
             return self._run_checked(inputs, args, kwargs)
@@ -209,9 +225,9 @@ class Replay:
                 target._grad = Tensor(value) if value is not None else None
             elif what == "data":
                 target._data = value
-            else:  # an optimizer state entry
-                state, key = target
-                state[key] = value
+            else:  # an optimizer state entry made by the step: optimizer.state[p][name]
+                mapping, key, name = target
+                mapping.setdefault(key, {})[name] = value
         return self.rebuild([Tensor(t) for t in outputs[: self.n_results]])
 
     def _run_checked(self, inputs: list[torch.Tensor], args: tuple, kwargs: dict) -> Any:
@@ -309,12 +325,42 @@ def _effects(recorder: Recorder, recording: Recording) -> list[tuple[Any, str, R
             effects.append((tensor, "grad", recorder.ref(grad) if grad is not None else None))
         if tensor._data is not owner.data:
             effects.append((tensor, "data", recorder.ref(tensor._data)))
-    for state, entry in recording.states:
-        for key, value in state.items():
-            if key not in entry or entry[key] is not value:
-                if isinstance(value, torch.Tensor):
-                    effects.append(((state, key), "state", recorder.ref(value)))
+    for mapping, key, entry in recording.states:
+        state = mapping.get(key) or {}
+        for name, value in state.items():
+            if entry is None or name not in entry or entry[name] is not value:
+                if not _is_tensor(value):
+                    raise CompileError(
+                        f"the step sets optimizer state {name!r} to a Python "
+                        f"{type(value).__name__}; a replay could not keep it up to date. Keep "
+                        "state that changes between steps in tensors."
+                    )
+                effects.append(((mapping, key, name), "state", recorder.ref(value)))
     return effects
+
+
+def _is_tensor(value: Any) -> bool:
+    return isinstance(value, torch.Tensor)
+
+
+def _globals_read(fn: Callable[..., Any]) -> list[tuple[Callable[[], Any], Any]]:
+    """The objects the step function finds by name (its closure's and the module globals it
+    reads: the model, the optimizer). A replay is tied to them: if `opt` now names another
+    optimizer, the step is recorded again instead of updating the old one."""
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return []
+    reads: list[tuple[Callable[[], Any], Any]] = []
+    for cell in getattr(fn, "__closure__", None) or ():
+        try:
+            reads.append((lambda cell=cell: cell.cell_contents, cell.cell_contents))
+        except ValueError:  # an empty cell
+            continue
+    namespace = getattr(fn, "__globals__", {})
+    for name in code.co_names:
+        if name in namespace:
+            reads.append((lambda name=name: namespace.get(name), namespace[name]))
+    return reads
 
 
 def _function_name(fn: Callable[..., Any]) -> str:

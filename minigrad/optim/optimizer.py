@@ -32,6 +32,7 @@ from typing import Any
 import torch
 
 from ..autograd.grad_mode import enable_grad, no_grad
+from ..jit import recording
 from ..tensor import Tensor
 
 Params = Iterable[Tensor] | Iterable[dict[str, Any]] | Iterable[tuple[str, Tensor]]
@@ -146,13 +147,18 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
+        recorder = recording.active  # minigrad.compile, writing the step down
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is not None:
+                    if recorder is not None:
+                        previous = recorder.enter_update(self, p)
                     state = self.state.get(p, {})
                     self.update(p._data, p.grad._data, state, group)
                     if state:  # kept only once there is some (plain SGD keeps none), as torch
                         self.state[p] = state
+                    if recorder is not None:
+                        recorder.enter(previous)
         self._steps_taken += 1
         return loss
 
@@ -191,6 +197,14 @@ class Optimizer:
         0-d parameter it takes the parameter's dtype instead: two 0-d tensors promote to the
         wider dtype, and the update would run in float64 where torch's runs in float32.
         """
+        recorder = recording.active
+        if recorder is not None:  # minigrad.compile: refresh these before each replay, and
+            recorder.refresher(self.refresh_hyperparameters)  # don't record making them
+            with recorder.paused():
+                return self._hyperparameter(group, name, like)
+        return self._hyperparameter(group, name, like)
+
+    def _hyperparameter(self, group: Group, name: str, like: torch.Tensor) -> Any:
         dtype = like.dtype if like.ndim == 0 else HYPERPARAMETER_DTYPE
         value = group[name]
         if isinstance(value, (Tensor, torch.Tensor)):
@@ -216,8 +230,11 @@ class Optimizer:
         """A setting that decides which torch calls a step makes: `group[name]` (nesterov,
         amsgrad, maximize...), or with nonzero=True whether it is non-zero (weight_decay,
         momentum: a zero skips their calls). Never enters the maths as a number."""
-        value = group[name]
-        return value != 0 if nonzero else value
+        value = group[name] != 0 if nonzero else group[name]
+        if recording.active is not None:  # minigrad.compile: a replay assumes the same choice
+            read = (lambda: group[name] != 0) if nonzero else (lambda: group[name])
+            recording.active.option(read, value)
+        return value
 
     # ---- saving and loading -------------------------------------------------------------------
 
