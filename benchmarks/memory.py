@@ -37,7 +37,9 @@ def _memory_mib(device: str) -> dict[str, float]:
 
 
 def _live_graph_nodes() -> int:
-    return sum(type(o) is Context for o in gc.get_objects())  # type(): no proxies poked
+    """Graph nodes still holding tensors (not yet released by a backward). Released nodes stay
+    linked while the loss that reaches them lives, as in torch, but keep no tensors."""
+    return sum(type(o) is Context and not o.released for o in gc.get_objects())
 
 
 def run(

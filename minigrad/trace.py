@@ -75,7 +75,7 @@ class BackwardTrace:
         for grad in grads:
             self._emit(f"    grad in:  {self._describe(grad)}{summed}")
         self._emit(f"    rule:     {op_rule(ctx.function)}")
-        labels = input_labels(ctx.function, len(ctx.inputs))
+        labels = input_labels(ctx.function, len(ctx.needs_input_grad))
         for edge, label, input_grad in zip(ctx.parents, labels, input_grads):
             if input_grad is None:
                 continue

@@ -121,6 +121,14 @@ def test_two_backward_calls_accumulate_into_grad(device):
     assert torch.equal(x.grad._data, 2 * first)  # the same gradient again, added
 
 
+def test_a_second_backward_through_ops_that_saved_nothing_works_as_in_torch():
+    x = leaf([0.5, -1.0])
+    h = x + 1  # Add saves nothing
+    h.sum().backward()
+    (h * 3).sum().backward()  # back through the released Add: torch allows it too
+    assert x.grad.tolist() == [4.0, 4.0]
+
+
 def test_second_backward_without_retain_graph_raises_a_clear_error(device):
     x = leaf([0.5, -1.0], device)
     loss = (x * x).sum()

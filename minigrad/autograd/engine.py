@@ -142,12 +142,6 @@ def run_backward(
                     observer.on_leaf(node, grads[0])
             continue
         ctx = node
-        if ctx.released:
-            raise GradientError(
-                f"Trying to backward through the graph a second time: the {ctx.name} node was "
-                "freed by an earlier backward(). Pass retain_graph=True to the first backward() "
-                "to keep the graph, or recompute the forward pass."
-            )
         if ctx.retains_grad and capture is None:
             _keep_retained_grads(ctx, grads)
         if recorder is not None:
@@ -155,11 +149,11 @@ def run_backward(
         grads = _complete(ctx, grads)
         input_grads = ctx.function.backward(ctx, *grads)  # the chain rule, one op at a time
         fitted = _fit_input_grads(ctx, input_grads)
-        for edge, inp, input_grad in zip(ctx.parents, ctx.inputs, fitted):
+        for i, (edge, input_grad) in enumerate(zip(ctx.parents, fitted)):
             if input_grad is not None:
                 total = _receive(received, edge[0], edge[1], input_grad)
                 if recorder is not None:
-                    recorder.gradient_of(inp, total)
+                    recorder.gradient_of(ctx.inputs[i] if ctx.inputs else None, total)
         if recorder is not None:
             recorder.enter(previous)
         if observer is not None:
@@ -203,24 +197,23 @@ def _fit_input_grads(ctx: Context, input_grads: Any) -> list[Any]:
     over broadcast dims) and dtype. None where an input gets no gradient."""
     if not isinstance(input_grads, (tuple, list)):
         input_grads = (input_grads,)
-    if len(input_grads) != len(ctx.inputs):
+    count = len(ctx.needs_input_grad)
+    if len(input_grads) != count:
         raise GradientError(
             f"{ctx.name}.backward returned {len(input_grads)} gradients, but forward took "
-            f"{len(ctx.inputs)} inputs: return one per input (None where there is none)."
+            f"{count} inputs: return one per input (None where there is none)."
         )
     fitted: list[Any] = []
-    for i, (inp, needs_grad, input_grad) in enumerate(
-        zip(ctx.inputs, ctx.needs_input_grad, input_grads)
-    ):
+    for i, (needs_grad, input_grad) in enumerate(zip(ctx.needs_input_grad, input_grads)):
         if not needs_grad or input_grad is None:
             fitted.append(None)
             continue
         input_grad = getattr(input_grad, "_data", input_grad)  # a minigrad Tensor is welcome
-        data = inp._data
-        if input_grad.shape != data.shape:  # the input was broadcast in forward
-            input_grad = sum_to_shape(input_grad, data.shape, f"{ctx.name}.backward, input {i}: ")
-        if input_grad.dtype != data.dtype:  # e.g. a float32 input met a float64 one
-            input_grad = input_grad.to(data.dtype)
+        shape, dtype = ctx.input_shape_dtype(i)
+        if input_grad.shape != shape:  # the input was broadcast in forward
+            input_grad = sum_to_shape(input_grad, shape, f"{ctx.name}.backward, input {i}: ")
+        if input_grad.dtype != dtype:  # e.g. a float32 input met a float64 one
+            input_grad = input_grad.to(dtype)
         if anomaly_mode.is_anomaly_check_nan_enabled():
             _check_finite(ctx, i, input_grad)
         fitted.append(input_grad)
@@ -234,7 +227,7 @@ def _check_finite(ctx: Context, index: int, grad: torch.Tensor) -> None:
         return
     from ..viz import input_labels, op_rule  # the same words the trace uses
 
-    label = input_labels(ctx.function, len(ctx.inputs))[index]
+    label = input_labels(ctx.function, len(ctx.needs_input_grad))[index]
     raise GradientError(
         f"anomaly: {ctx.name}.backward gave {problem} values in the gradient of its input "
         f"{label!r} (shape {shape_str(grad.shape)}).\n"

@@ -69,6 +69,7 @@ class Context:
         self.created_at: Any = None  # the user's line that made it, in anomaly mode
         self._saved: tuple[Any, ...] = ()
         self._saved_versions: tuple[int, ...] = ()
+        self.input_meta: tuple[Any, ...] = ()  # (shape, dtype) per input, once released
         self.released = False
 
     def save_for_backward(self, *values: Any) -> None:
@@ -98,11 +99,22 @@ class Context:
         return self._saved
 
     def release(self) -> None:
-        """Free what backward needed, as torch does once a graph has been used."""
+        """Free what backward needed, as torch does once a graph has been used: the saved
+        tensors and the inputs (so their memory can go), keeping the links to the nodes before
+        and each input's shape and dtype. A second backward through this node then works if its
+        op saved nothing (Add, Sum), and raises at `saved_tensors` otherwise, as in torch."""
+        self.input_meta = tuple(
+            (a._data.shape, a._data.dtype) if isinstance(a, Tensor) else None for a in self.inputs
+        )
         self._saved = ()
         self.inputs = ()
-        self.parents = ()
         self.released = True
+
+    def input_shape_dtype(self, index: int) -> tuple[torch.Size, torch.dtype]:
+        if self.released:
+            return self.input_meta[index]
+        data = self.inputs[index]._data
+        return data.shape, data.dtype
 
     @property
     def name(self) -> str:

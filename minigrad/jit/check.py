@@ -15,11 +15,11 @@ from .recording import CompileError, Recording
 
 
 class Snapshot:
-    def __init__(self, recording: Recording) -> None:
+    def __init__(self, recording: Recording, inputs: list[torch.Tensor]) -> None:
         self.recording = recording
-        self.outside = [
-            (v.tensor, v.tensor.clone()) for v in recording.values if v.kind == "outside"
-        ]
+        outside = [v.tensor for v in recording.values if v.kind == "outside"]
+        self.outside = [(t, t.clone()) for t in outside]
+        self.inputs = [(t, t.clone()) for t in inputs]  # a step may change its batch in place
         self.owners = [(o.tensor, o.tensor._data, o.tensor._grad) for o in recording.owners]
         self.grads = [
             (o.tensor, None if o.tensor._grad is None else o.tensor._grad._data.clone())
@@ -39,7 +39,7 @@ class Snapshot:
 
     def restore(self) -> None:
         """Put everything back as it was when the snapshot was taken."""
-        for tensor, value in self.outside:
+        for tensor, value in self.outside + self.inputs:
             tensor.copy_(value)
         for tensor, data, grad in self.owners:
             tensor._data, tensor._grad = data, grad
@@ -67,7 +67,7 @@ def compare(replay: Any, eager: Snapshot, replayed: Snapshot, eager_out: Any, ou
             return
         if not isinstance(a, torch.Tensor):
             a, b = a._data, b._data
-        if a.shape != b.shape or a.dtype != b.dtype or not torch.equal(a, b):
+        if not identical(a, b):
             raise CompileError(
                 f"replay check: {what} differs between the eager step and its replay (largest "
                 f"difference {_largest_difference(a, b)}). The step depends on something the "
@@ -76,6 +76,8 @@ def compare(replay: Any, eager: Snapshot, replayed: Snapshot, eager_out: Any, ou
 
     for (tensor, theirs), (_, ours) in zip(eager.outside, replayed.outside):
         same(theirs, ours, names.get(id(tensor)) or "a tensor from outside the step")
+    for i, ((_, theirs), (_, ours)) in enumerate(zip(eager.inputs, replayed.inputs)):
+        same(theirs, ours, f"the step's input {i}")
     for (tensor, theirs), (_, ours) in zip(eager.grads, replayed.grads):
         same(theirs, ours, f"{tensor.name or 'a parameter'}'s .grad")
     for state, (theirs, ours) in enumerate(zip(eager.state_values, replayed.state_values)):
@@ -87,6 +89,15 @@ def compare(replay: Any, eager: Snapshot, replayed: Snapshot, eager_out: Any, ou
     flat_eager, flat = _leaves(eager_out), _leaves(out)
     for i, (theirs, ours) in enumerate(zip(flat_eager, flat)):
         same(theirs, ours, f"the step's result {i}")
+
+
+def identical(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """The same shape, dtype and numbers (NaN where the other has NaN: a NaN is not == itself)."""
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    if a.is_floating_point() or a.is_complex():
+        return torch.allclose(a, b, rtol=0, atol=0, equal_nan=True)
+    return torch.equal(a, b)
 
 
 def _values(replay: Any) -> list[tuple[Any, Any]]:

@@ -260,8 +260,10 @@ class Recorder(TorchFunctionMode):
 
     def enter_op(self, op: Any, args: tuple[Any, ...]) -> Region:
         """An op's forward starts: note the minigrad Tensors it was given."""
+        from ..tensor import Tensor  # (here: this module is imported before Tensor exists)
+
         for arg in args:
-            if hasattr(arg, "_grad"):  # a minigrad Tensor
+            if isinstance(arg, Tensor):
                 self.owner(arg)
         return self.enter(Region("forward", op.__name__, _rule(op)))
 
@@ -280,7 +282,7 @@ class Recorder(TorchFunctionMode):
 
     def gradient_of(self, tensor: Any, total: torch.Tensor) -> None:
         """`total` is d_<tensor> so far (the sum of what its users sent it, up to now)."""
-        name = self.name_of(tensor._data)
+        name = self.name_of(tensor._data) if tensor is not None else None
         if name is not None:
             self.name(total, gradient_name(name))
 

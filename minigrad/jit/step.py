@@ -234,12 +234,12 @@ class Replay:
         """Run eagerly, then put everything back and replay; the two must agree exactly."""
         from .check import Snapshot, compare
 
-        before = Snapshot(self.recording)
+        before = Snapshot(self.recording, inputs)
         eager_result = self.step(*args, **kwargs)
-        eager = Snapshot(self.recording)
+        eager = Snapshot(self.recording, inputs)
         before.restore()
         result = self._finish(self._call(inputs))
-        compare(self, eager, Snapshot(self.recording), eager_result, result)
+        compare(self, eager, Snapshot(self.recording, inputs), eager_result, result)
         return result
 
 

@@ -20,7 +20,8 @@ class To(Function):
 
     @staticmethod
     def backward(ctx: Context, grad: torch.Tensor) -> tuple:
-        return (grad.to(device=ctx.device, dtype=ctx.dtype),) + (None,) * (len(ctx.inputs) - 1)
+        rest = (None,) * (len(ctx.needs_input_grad) - 1)  # the dtype, the device: no gradient
+        return (grad.to(device=ctx.device, dtype=ctx.dtype), *rest)
 
 
 class Clone(Function):
