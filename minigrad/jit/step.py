@@ -89,7 +89,8 @@ class CompiledStep:
         return self.last.program.source
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        key = _signature(args, kwargs)
+        tensors: list[Tensor] = []
+        key = _signature(args, kwargs, tensors)
         known = self.recordings.setdefault(key, [])
         for i, replay in enumerate(known):
             if replay.holds():
@@ -97,7 +98,7 @@ class CompiledStep:
                     known.insert(0, known.pop(i))
                 self.last = replay
                 self.replays += 1
-                return replay.run(args, kwargs, self._checking(replay))
+                return replay.run([t._data for t in tensors], args, kwargs, self._checking(replay))
         if len(known) >= MAX_RECORDINGS:
             if not self._warned:
                 warnings.warn(
@@ -198,10 +199,9 @@ class Replay:
             return False
         return all(read() == value for read, value in self.recording.options)
 
-    def run(self, args: tuple, kwargs: dict, check: bool) -> Any:
+    def run(self, inputs: list[torch.Tensor], args: tuple, kwargs: dict, check: bool) -> Any:
         for refresh in self.recording.refreshers:
             refresh()  # lr and the like, from the optimizer's param_groups
-        inputs = [a._data for a in _tensors_of(args, kwargs)]
         if check:
             return self._run_checked(inputs, args, kwargs)
         return self._finish(self._call(inputs))
@@ -243,20 +243,23 @@ class Replay:
         return result
 
 
-def _signature(args: tuple, kwargs: dict) -> Any:
-    """What picks a recording: the arguments' shapes, dtypes, devices (tensors) or values."""
+def _signature(args: tuple, kwargs: dict, tensors: list[Tensor]) -> Any:
+    """What picks a recording: the arguments' shapes, dtypes, devices (tensors) or values.
+    The Tensors among them are added to `tensors`, in the order _tensors_of gives them."""
     return (
         is_grad_enabled(),
-        tuple(_describe(a) for a in args),
-        tuple((k, _describe(v)) for k, v in sorted(kwargs.items())),
+        tuple(_describe(a, tensors) for a in args),
+        tuple((k, _describe(kwargs[k], tensors)) for k in sorted(kwargs)),
     )
 
 
-def _describe(value: Any) -> Any:
+def _describe(value: Any, tensors: list[Tensor]) -> Any:
     if isinstance(value, Tensor):
-        return ("Tensor", tuple(value.shape), value.dtype, value.device, value._requires_grad)
+        tensors.append(value)
+        data = value._data
+        return (data.shape, data.dtype, data.device, value._requires_grad)
     if isinstance(value, (list, tuple)):
-        return (type(value).__name__, tuple(_describe(v) for v in value))
+        return (type(value).__name__, tuple(_describe(v, tensors) for v in value))
     try:
         hash(value)
     except TypeError:
