@@ -22,7 +22,7 @@ import torch
 
 from .autograd.grad_mode import is_grad_enabled
 from .devices import as_device, default_device
-from .errors import GradientError, missing_attribute, shape_str
+from .errors import GradientError, ShapeError, missing_attribute, shape_str
 
 if TYPE_CHECKING:
     from .autograd.function import Context
@@ -895,6 +895,16 @@ class Tensor:
 
     @property
     def mT(self) -> Tensor:
+        """The last two dims swapped: a batch of matrices transposed. (As torch, a 0-d tensor
+        gives itself back, as a view; a 1-d one has no matrix to transpose.)"""
+        if self._data.ndim == 0:
+            return self.reshape(())
+        if self._data.ndim == 1:
+            raise ShapeError(
+                f".mT transposes matrices (the last two dims); this tensor has shape "
+                f"{shape_str(self.shape)}, one dim. Make it a row first, x.unsqueeze(0), or use "
+                ".T, which leaves a 1-d tensor as it is."
+            )
         return self.transpose(-2, -1)
 
     @numpy_names
@@ -1005,8 +1015,10 @@ class Tensor:
     # Each names torch's in-place kernel (used when nothing is recorded) and its out-of-place twin
     # (recorded, then written into this tensor's memory): see `autograd.inplace`.
 
-    def _update(self, what: str, operands: tuple[Any, ...], kernel: Any, compute: Any) -> Tensor:
-        return inplace.update(self, operands, kernel, compute, what)
+    def _update(
+        self, what: str, operands: tuple[Any, ...], kernel: Any, compute: Any, region: Any = None
+    ) -> Tensor:
+        return inplace.update(self, operands, kernel, compute, what, region)
 
     def __iadd__(self, other: Operand) -> Tensor:
         other = _operand(other, self)
@@ -1145,7 +1157,7 @@ class Tensor:
             data[key] = _raw(value)
 
         compute = lambda x: ops.SetItem.apply(x, value, key)  # noqa: E731
-        self._update("item assignment", (value,), kernel, compute)
+        self._update("item assignment", (value,), kernel, compute, lambda data: data[key])
 
     # ---- random fills, in place (for initialising weights) ----------------------------------
 

@@ -140,12 +140,14 @@ def update(
     kernel: Callable[[torch.Tensor], Any],
     compute: Callable[[Tensor], Tensor],
     what: str,
+    region: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> Tensor:
     """Change `target` in place to `compute(target)` (see the module's docstring).
 
     `kernel(data)` is torch's in-place kernel for the same change, used when nothing is recorded;
     `compute(x)` is the out-of-place op in minigrad ops; `operands` are the other values the
-    change uses; `what` names the op for errors ("+=", "add_", "item assignment").
+    change uses; `what` names the op for errors ("+=", "add_", "item assignment"); `region`
+    picks the part of the tensor written to, if the change writes to part of it (x[k] = v).
     """
     grad_enabled = is_grad_enabled()
     if grad_enabled and target._view is not None:
@@ -164,6 +166,8 @@ def update(
         return target
 
     _check_may_change(target, what)
+    written = target._data if region is None else region(target._data)
+    _check_no_partial_overlap(written, operands, what)
     old = Tensor._from_op(target._data.clone(), target._ctx, target._output_nr)
     old.name = target.name
     if old._ctx is not None:  # the old node's output is now `old` (the values before the change)
@@ -219,6 +223,37 @@ def _fit(target: Tensor, new: Tensor, what: str) -> Tensor:
             )
         new = new.to(target.dtype)
     return new
+
+
+def _dense(t: torch.Tensor) -> bool:
+    """Its elements fill a block of memory exactly once, in some order of its dims (as a
+    contiguous tensor, or a transposed one, does)."""
+    expected = 1
+    for stride, size in sorted((st, sz) for st, sz in zip(t.stride(), t.shape) if sz != 1):
+        if stride != expected:
+            return False
+        expected *= size
+    return True
+
+
+def _check_no_partial_overlap(out: torch.Tensor, operands: Sequence[Any], what: str) -> None:
+    """Refuse an operand that shares part, not all, of the memory written to (`out`), as torch's
+    kernels do (the result would depend on the order the elements are written in). Like torch,
+    only for tensors dense in memory, where the byte ranges tell."""
+    for operand in operands:
+        data = getattr(operand, "_data", None)
+        if data is None or memory_of(data) is not memory_of(out):
+            continue
+        if not (_dense(out) and _dense(data)):
+            continue
+        same = data.data_ptr() == out.data_ptr() and data.stride() == out.stride()
+        ends = [t.data_ptr() + t.numel() * t.element_size() for t in (out, data)]
+        if not same and data.data_ptr() < ends[0] and out.data_ptr() < ends[1]:
+            raise RuntimeError(
+                f"in-place {what}: some elements of the other operand and of the tensor written "
+                "to are the same memory, so the result would depend on the order of the writes "
+                "(torch refuses this too). Clone the operand first: x.copy_(y.clone())."
+            )
 
 
 def _check_view_made_with_grad(target: Tensor, what: str) -> None:
