@@ -124,6 +124,12 @@ def build_parser() -> CommandLine:
     )
     how.add_argument("--opt", choices=["sgd", "adam"], help="the optimizer")
     how.add_argument(
+        "--compile",
+        action="store_true",
+        help="record each training step once, then replay it (minigrad.compile): faster "
+        "(default: off)",
+    )
+    how.add_argument(
         "--batch-size", type=_count("--batch-size", 64), metavar="N", help="images per step"
     )
     how.add_argument(
@@ -487,7 +493,7 @@ def main(argv: list[str] | None = None) -> str:
         opt_func = functools.partial(SGD, momentum=args.recipe.momentum)
     else:
         opt_func = Adam
-    learn = Learner(dls, model, loss_func, opt_func, metrics=metric)
+    learn = Learner(dls, model, loss_func, opt_func, metrics=metric, compile=args.compile)
 
     lr = args.lr
     if lr == "find":

@@ -224,6 +224,7 @@ class Learner:
         loss_func: Callable[[Any, Any], Tensor],
         opt_func: OptFunc = SGD,
         metrics: Metric | Sequence[Metric] | None = None,
+        compile: bool = False,  # noqa: A002  (minigrad.compile's name)
     ) -> None:
         self.dls = dls
         self.model = model
@@ -232,6 +233,10 @@ class Learner:
         self.metrics = _as_list(metrics)
         self.opt: Optimizer | None = None  # made by the first fit, kept (with its state) after
         self.recorder = Recorder([metric_name(m) for m in self.metrics])
+        # With compile=True each training step is recorded once and then replayed (one replay
+        # per optimizer: lr_find trains with its own): minigrad.compile.
+        self.compile = compile
+        self._steps: dict[int, Callable[[Any, Any], Tensor]] = {}
 
     # ---- training ------------------------------------------------------------------------
 
@@ -276,11 +281,27 @@ class Learner:
 
     def _train_step(self, xb: Any, yb: Any, opt: Optimizer) -> Tensor:
         """One mini-batch: forward, loss, backward, update, clear the gradients."""
-        loss = self.loss_func(self.model(xb), yb)
-        loss.backward()
-        opt.step()
-        opt.zero_grad()
-        return loss.detach()
+        step = self._steps.get(id(opt))
+        if step is None:
+            self._steps = {id(opt): self._make_step(opt)}  # (a new optimizer: a new step)
+            step = self._steps[id(opt)]
+        return step(xb, yb).detach()
+
+    def _make_step(self, opt: Optimizer) -> Callable[[Any, Any], Tensor]:
+        model, loss_func = self.model, self.loss_func
+
+        def train_step(xb: Any, yb: Any) -> Tensor:
+            loss = loss_func(model(xb), yb)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            return loss
+
+        if not self.compile:
+            return train_step
+        from .jit import compile as record_and_replay
+
+        return record_and_replay(train_step)
 
     def _train_epoch(self, opt: Optimizer, label: str) -> float:
         """Train on every batch of dls.train; return the mean loss over the examples."""

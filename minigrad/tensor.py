@@ -274,6 +274,9 @@ class Tensor:
                 "computed from had requires_grad=True (or it was computed under no_grad()). Call "
                 ".requires_grad_() on the parameters before the forward pass."
             )
+        recorder = recording.active  # minigrad.compile: where the backward pass starts
+        if recorder is not None:
+            previous = recorder.begin_backward(self)
         if gradient is None:
             if self._data.numel() != 1:
                 raise GradientError(
@@ -301,6 +304,8 @@ class Tensor:
 
             observer = trace if not isinstance(trace, bool) else BackwardTrace()
         engine.backward(self, grad, retain_graph=retain_graph, observer=observer)
+        if recorder is not None:
+            recorder.enter(previous)
 
     # ---- what a tensor is --------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ import io
 import math
 
 import pytest
+import torch
 
 import minigrad as mg
 from minigrad.learner import Learner, SuggestedLRs, metric_name
@@ -366,3 +367,22 @@ def test_empty_training_set_is_refused(learner: Learner) -> None:
         learner.fit(1, lr=0.1)
     with pytest.raises(ValueError, match="empty"):
         learner.lr_find(num_it=5)
+
+
+def test_compile_trains_exactly_as_eager_and_replays() -> None:
+    def learner(compile: bool) -> Learner:
+        mg.manual_seed(0)
+        dls = separable_data()
+        model = mg.nn.Sequential(mg.nn.Linear(4, 8), mg.nn.ReLU(), mg.nn.Linear(8, 1))
+        opt = functools.partial(mg.optim.SGD, momentum=0.9)
+        return Learner(dls, model, mnist_loss, opt, metrics=batch_accuracy, compile=compile)
+
+    eager, compiled = learner(False), learner(True)
+    for learn in (eager, compiled):
+        learn.fit(3, lr=0.1)
+    assert compiled.recorder.batch_losses == eager.recorder.batch_losses
+    for p, q in zip(compiled.model.parameters(), eager.model.parameters()):
+        assert torch.equal(p._data, q._data)
+    (step,) = compiled._steps.values()
+    # recorded: the first step (no momentum yet), the second, the smaller last batch
+    assert step.traces == 3 and step.replays == 3 * len(compiled.dls.train) - 3

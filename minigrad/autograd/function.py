@@ -186,7 +186,7 @@ class Function:
             if recorder is not None:
                 recorder.enter(previous)
         if recorder is not None:
-            recorder.named_outputs(out, cls.__name__.lower())
+            recorder.named_outputs(ctx, out, cls.__name__.lower())
         if record:
             ctx.parents = tuple(edge_to(a) if isinstance(a, Tensor) else None for a in args)
             if anomaly_mode.is_anomaly_enabled():

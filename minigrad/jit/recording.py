@@ -154,6 +154,7 @@ class Recorder(TorchFunctionMode):
         self._owners: dict[int, Owner] = {}
         self._states: dict[tuple[int, int], int] = {}
         self._modules: set[int] = set()
+        self._made_by: dict[int, torch.Tensor] = {}  # a node's output, by id(node)
         self.region = Region("user", "your code")
         self._paused = 0
         for i, tensor in enumerate(inputs):
@@ -267,12 +268,18 @@ class Recorder(TorchFunctionMode):
                 self.owner(arg)
         return self.enter(Region("forward", op.__name__, _rule(op)))
 
+    def begin_backward(self, root: Any) -> Region:
+        """loss.backward(): the pass starts from dloss/dloss = 1."""
+        title = "{0}.backward(): the backward pass starts, d{0}/d{0} = 1"
+        return self.enter(Region("backward", title, refs=(self.ref(root._data),)))
+
     def enter_backward(self, ctx: Any, grads: list[Any]) -> Region:
         """An op's backward starts: the gradients it receives are d_<its output>."""
         out = ctx.output()
-        name = (self.name_of(out._data) if out is not None else None) or ctx.name.lower()
+        out_data = out._data if out is not None else self._made_by.get(id(ctx))
+        name = (self.name_of(out_data) if out_data is not None else None) or ctx.name.lower()
         refs: list[Ref] = []
-        parts = [self._describe(a, refs) for a in (out, *ctx.inputs)]
+        parts = [self._describe(out_data, refs)] + [self._describe(a, refs) for a in ctx.inputs]
         title = f"{parts[0]} = {ctx.name}({', '.join(parts[1:])})"
         previous = self.enter(Region("backward", title, _rule(ctx.function), tuple(refs)))
         for grad in grads:
@@ -289,7 +296,7 @@ class Recorder(TorchFunctionMode):
     def _describe(self, arg: Any, refs: list[Ref]) -> str:
         """A placeholder for a tensor's name in a title (the code decides names), or a short
         literal."""
-        data = getattr(arg, "_data", None)
+        data = arg if isinstance(arg, torch.Tensor) else getattr(arg, "_data", None)
         if isinstance(data, torch.Tensor):
             refs.append(self.ref(data))
             return f"{{{len(refs) - 1}}}"
@@ -338,11 +345,13 @@ class Recorder(TorchFunctionMode):
         self.name(leaf._grad._data, identifier(name) + "_grad")
         self.enter(previous)
 
-    def named_outputs(self, out: Any, name: str) -> None:
+    def named_outputs(self, ctx: Any, out: Any, name: str) -> None:
+        """An op's forward is done: its output is called after the op (linear, relu, ...)."""
         for tensor in out if isinstance(out, (tuple, list)) else (out,):
             data = getattr(tensor, "_data", tensor)
             if isinstance(data, torch.Tensor):
                 self.name(data, name)
+                self._made_by.setdefault(id(ctx), data)  # its backward's title names it
 
     def name_of(self, tensor: torch.Tensor) -> str | None:
         known = self._ids.get(id(tensor))
