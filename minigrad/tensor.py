@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import functools
 import html
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from itertools import accumulate
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import torch
+from torch.utils.hooks import RemovableHandle
 
 from .autograd.grad_mode import is_grad_enabled
 from .devices import as_device, default_device
@@ -85,6 +87,7 @@ class Tensor:
         "_retains_grad",
         "_view",
         "name",
+        "_post_accumulate_grad_hooks",
         "__weakref__",
     )
 
@@ -96,6 +99,7 @@ class Tensor:
     _retains_grad: bool
     _view: View | None  # how it views another tensor's memory, if it does (autograd.inplace)
     name: str | None  # optional, for pictures and traces of the graph ("weights", "bias")
+    _post_accumulate_grad_hooks: OrderedDict[int, Callable[[Tensor], None]] | None
 
     # numpy must not turn a Tensor into an array behind the graph's back: with this, `array + t`
     # and `np.float64(2) * t` hand over to the Tensor's own operators (NEP 13).
@@ -130,6 +134,7 @@ class Tensor:
         self._view = None
         self._requires_grad = False
         self.name = name
+        self._post_accumulate_grad_hooks = None
         if requires_grad:
             self.requires_grad_()
 
@@ -145,6 +150,7 @@ class Tensor:
         out._view = None
         out._requires_grad = ctx is not None
         out.name = None
+        out._post_accumulate_grad_hooks = None
         return out
 
     # ---- the graph ---------------------------------------------------------------------------
@@ -256,6 +262,34 @@ class Tensor:
             self._grad = Tensor(grad.clone())
         else:
             self._grad._data += grad
+        if self._post_accumulate_grad_hooks:  # e.g. DistributedDataParallel's
+            for hook in tuple(self._post_accumulate_grad_hooks.values()):
+                hook(self)
+
+    def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]) -> RemovableHandle:
+        """Call `hook(self)` each time backward() has added this leaf's gradient into `.grad`.
+
+        The engine adds a leaf's gradient once per backward(), after summing it over all the
+        leaf's uses, so the hook sees `.grad` final for that pass (and can, say, send it to
+        other processes while backward goes on with the other leaves). As torch's: leaves
+        only; returns a handle whose `remove()` unregisters the hook.
+        """
+        if not self.requires_grad:
+            raise GradientError(
+                "register_post_accumulate_grad_hook on a tensor that does not require grad: "
+                "backward() never gives it a gradient, so the hook would never run. Call "
+                ".requires_grad_() first."
+            )
+        if self._ctx is not None:
+            raise GradientError(
+                "post-accumulate-grad hooks are for leaves (tensors you made), whose .grad "
+                f"backward() fills; this tensor was made by {self._ctx.name}."
+            )
+        if self._post_accumulate_grad_hooks is None:
+            self._post_accumulate_grad_hooks = OrderedDict()  # weakly referenced by handles
+        handle = RemovableHandle(self._post_accumulate_grad_hooks)
+        self._post_accumulate_grad_hooks[handle.id] = hook
+        return handle
 
     def backward(
         self,
