@@ -20,6 +20,10 @@ class GradientError(RuntimeError):
     """A backward pass that cannot run, or would give a wrong gradient."""
 
 
+class DistributedError(RuntimeError):
+    """Processes training together that cannot go on: no process group, a rank that stopped."""
+
+
 def shape_str(shape: Sequence[int]) -> str:
     """(3, 4) for a torch.Size, (3,) for one dim, () for a scalar: how Python writes tuples."""
     return str(tuple(shape))
