@@ -1,5 +1,7 @@
-"""Data: MNIST on disk (`mnist.py`) and mini-batches for training (`loader.py`)."""
+"""Data: MNIST on disk (`mnist.py`), mini-batches for training (`loader.py`), and each process's
+shard of them in data-parallel training (`distributed.py`)."""
 
+from .distributed import DistributedSampler
 from .loader import (
     DataLoader,
     DataLoaders,
@@ -17,6 +19,7 @@ __all__ = [
     "MNIST",
     "DataLoader",
     "DataLoaders",
+    "DistributedSampler",
     "MNISTError",
     "RandomSampler",
     "Sampler",
