@@ -1,9 +1,10 @@
 """Neural-network building blocks: layers as Modules (`modules.py`, more activations in
 `activation.py`), functions and losses (`functional.py`, imported as `F`), the losses as
-modules (`losses.py`), and weight initialisation (`init.py`)."""
+modules (`losses.py`), weight initialisation (`init.py`), and data-parallel training over
+several processes (`parallel.py`)."""
 
 from ..errors import missing_name_getattr as _missing_name_getattr
-from . import functional, init
+from . import functional, init, parallel
 from . import functional as F  # noqa: N812  (torch's spelling: nn.functional as F)
 from .activation import LogSoftmax, Softmax, Tanh
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
@@ -30,6 +31,7 @@ __all__ = [
     "Tanh",
     "functional",
     "init",
+    "parallel",
 ]
 
 # nn.GELU, a torch name minigrad lacks, raises an AttributeError that says so (surface.py).
