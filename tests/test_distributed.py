@@ -1,0 +1,536 @@
+"""Data-parallel training: DistributedDataParallel, DistributedSampler, and the hook under them.
+
+Two kinds of tests:
+- in this process, in a process group of one rank (gloo over an in-memory store): the
+  post-accumulate-grad hook, the buckets, the overlap with backward, the errors, the sampler
+  against torch's;
+- two gloo processes (tests/distributed_worker.py) that this file starts: training equals one
+  process on the whole batches, the initial broadcast, the sampler's shards, failing ranks.
+  Everything is on 127.0.0.1: the rendezvous store listens there only, and gloo is told to use
+  the loopback interface. Each run has a deadline, after which its processes are killed.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+import torch.distributed as torch_dist
+from hypothesis import given
+from hypothesis import strategies as st
+
+import minigrad as mg
+from minigrad import nn
+from minigrad.data import DataLoader, DistributedSampler, TensorDataset
+from minigrad.errors import DistributedError, GradientError
+from minigrad.nn.parallel import DistributedDataParallel, assign_buckets
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import distributed_worker as worker  # noqa: E402  (the code both ranks run, and the reference)
+
+WORKER = Path(worker.__file__)
+LOOPBACK = "127.0.0.1"
+
+
+# ---- two processes on this machine ---------------------------------------------------------
+
+
+@dataclass
+class RankRun:
+    returncode: int | None  # None: still running at the deadline, so killed
+    seconds: float  # from the start until it exited (or was killed)
+    stdout: str
+    stderr: str
+    result: Any  # what the scenario returned (None if it did not finish)
+
+
+def run_ranks(
+    scenario: str,
+    out: Path,
+    world_size: int = 2,
+    pg_timeout_s: float = 60,
+    deadline_s: float = 120,
+    wait_for: list[int] | None = None,
+) -> list[RankRun]:
+    """Start one worker process per rank and wait for those in `wait_for` (default: all) to
+    exit, at most `deadline_s` seconds; then kill whatever still runs."""
+    listener = socket.socket()
+    listener.bind((LOOPBACK, 0))  # a free port, held from now on: no other program can take it
+    listener.listen()
+    port = listener.getsockname()[1]
+    store = torch_dist.TCPStore(  # the rendezvous, listening on loopback only (it owns the fd)
+        LOOPBACK,
+        port,
+        world_size,
+        is_master=True,
+        wait_for_workers=False,
+        timeout=timedelta(seconds=deadline_s),
+        master_listen_fd=listener.detach(),
+    )
+    env = {**os.environ, "GLOO_SOCKET_IFNAME": "lo", "OMP_NUM_THREADS": "1"}
+    out.mkdir(parents=True, exist_ok=True)
+    processes, logs = [], []
+    for rank in range(world_size):
+        stdout, stderr = open(out / f"rank{rank}.out", "w+"), open(out / f"rank{rank}.err", "w+")
+        logs.append((stdout, stderr))
+        args = [scenario, rank, world_size, port, out, pg_timeout_s]
+        processes.append(
+            subprocess.Popen(
+                [sys.executable, str(WORKER), *map(str, args)],
+                stdout=stdout,
+                stderr=stderr,
+                env=env,
+                start_new_session=True,  # its own process group, so that a kill gets it all
+            )
+        )
+    start = time.monotonic()
+    ended: dict[int, float] = {}
+    waited = range(world_size) if wait_for is None else wait_for
+    try:
+        while time.monotonic() - start < deadline_s:
+            for rank, process in enumerate(processes):
+                if rank not in ended and process.poll() is not None:
+                    ended[rank] = time.monotonic() - start
+            if all(rank in ended for rank in waited):
+                break
+            time.sleep(0.05)
+    finally:
+        for rank, process in enumerate(processes):
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+                ended.setdefault(rank, time.monotonic() - start)
+        del store
+    runs = []
+    for rank, (process, (stdout, stderr)) in enumerate(zip(processes, logs)):
+        stdout.seek(0), stderr.seek(0)
+        result_file = out / f"rank{rank}.pt"
+        result = torch.load(result_file, weights_only=False) if result_file.exists() else None
+        killed = process.returncode == -signal.SIGKILL and rank not in waited
+        runs.append(
+            RankRun(
+                None if killed else process.returncode,
+                ended[rank],
+                stdout.read(),
+                stderr.read(),
+                result,
+            )
+        )
+        stdout.close(), stderr.close()
+    return runs
+
+
+def assert_finished(runs: list[RankRun]) -> None:
+    for rank, run in enumerate(runs):
+        assert run.returncode == 0, f"rank {rank} exited with {run.returncode}:\n{run.stderr}"
+
+
+@pytest.fixture(scope="module")
+def two_ranks(tmp_path_factory: pytest.TempPathFactory) -> list[Any]:
+    """Both ranks' results of every scenario that should succeed (one launch for them all)."""
+    runs = run_ranks("all", tmp_path_factory.mktemp("two_ranks"))
+    assert_finished(runs)
+    return [run.result for run in runs]
+
+
+@pytest.mark.parametrize("config", list(worker.CONFIGS))
+def test_two_ranks_train_exactly_as_one_process_on_the_whole_batches(two_ranks, config) -> None:
+    """Rank r trains on the r-th half of each batch; the averaged gradients make every step
+    the step one process takes on the whole batch: the same parameters after 4 steps of SGD
+    with momentum, in float64, on both ranks."""
+    reference = worker.make_model(seed=100)  # rank 0's initial weights, which DDP broadcasts
+    worker.train(reference, worker.global_batches())
+    expected = worker.parameters(reference)
+    rank0, rank1 = (ranks["train"][config]["final"] for ranks in two_ranks)
+    for got in (rank0, rank1):
+        for g, e in zip(got, expected, strict=True):
+            torch.testing.assert_close(g, e, rtol=1e-10, atol=0)
+    for a, b in zip(rank0, rank1, strict=True):
+        assert torch.equal(a, b), "the ranks' parameters differ"
+    initial = worker.parameters(worker.make_model(seed=100))
+    assert not any(torch.equal(a, b) for a, b in zip(rank0, initial)), "training did nothing"
+
+
+def test_the_configs_have_the_buckets_they_are_named_after(two_ranks) -> None:
+    buckets = {name: result["buckets"] for name, result in two_ranks[0]["train"].items()}
+    assert buckets == {
+        "one bucket per parameter, overlapped": 6,
+        "one bucket, after backward": 1,
+        "three buckets of two parameters, overlapped": 3,
+        "no_sync accumulation over 3 micro-batches": 6,
+    }
+
+
+def test_every_rank_starts_from_rank_0s_parameters(two_ranks) -> None:
+    """The ranks seed their models differently; wrapping copies rank 0's to both."""
+    for config in worker.CONFIGS:
+        (before0, wrapped0), (before1, wrapped1) = (
+            (ranks["train"][config]["before"], ranks["train"][config]["after_wrap"])
+            for ranks in two_ranks
+        )
+        assert not any(torch.equal(a, b) for a, b in zip(before0, before1)), "same seeds?"
+        for original, on_rank0, on_rank1 in zip(before0, wrapped0, wrapped1, strict=True):
+            assert torch.equal(on_rank0, original)
+            assert torch.equal(on_rank1, original)
+
+
+def test_buffers_are_rank_0s_after_wrapping_and_before_each_forward(two_ranks) -> None:
+    for rank, ranks in enumerate(two_ranks):
+        buffers = ranks["buffers"]
+        assert buffers["after_wrap"].tolist() == [0.0] * 3, f"rank {rank}"
+        assert buffers["after_forward"].tolist() == [10.0] * 3, f"rank {rank}"
+
+
+@pytest.mark.parametrize("size, drop_last", worker.SAMPLER_CASES)
+def test_the_sampler_shards_cover_the_data_set_once_per_epoch(two_ranks, size, drop_last):
+    """Two ranks' DataLoaders with a DistributedSampler, three epochs: shards of equal length,
+    all of the data set once (plus torch's padding, or minus its dropped tail), a new order each
+    epoch, and exactly torch's DistributedSampler's indices."""
+    shards = [ranks["sampler"][size, drop_last] for ranks in two_ranks]
+    for epoch in range(3):
+        rank0, rank1 = shards[0][epoch], shards[1][epoch]
+        assert len(rank0) == len(rank1)
+        seen = Counter(rank0 + rank1)
+        if drop_last:
+            assert len(seen) == size - size % 2 and set(seen.values()) == {1}
+        else:
+            assert set(seen) == set(range(size))
+            assert sum(seen.values()) - size == (-size) % 2  # the padding, one per missing slot
+        for rank, shard in enumerate((rank0, rank1)):
+            theirs = torch.utils.data.DistributedSampler(
+                range(size), num_replicas=2, rank=rank, shuffle=True, seed=5, drop_last=drop_last
+            )
+            theirs.set_epoch(epoch)
+            assert shard == list(theirs)
+    assert shards[0][0] != shards[0][1], "set_epoch did not change the order"
+
+
+# ---- a rank that fails ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["raise", "die"])
+def test_a_rank_that_raises_or_dies_makes_the_other_fail_clearly_and_fast(tmp_path, how):
+    """Rank 1 raises (or exits at once, as if killed) at step 2; rank 0, in the all-reduce of
+    that step, gets a DistributedError saying what probably happened, within seconds."""
+    runs = run_ranks(how, tmp_path, pg_timeout_s=60, deadline_s=60)
+    rank0, rank1 = runs
+    assert rank1.returncode == (1 if how == "raise" else 7), rank1.stderr
+    assert rank0.returncode not in (0, None), rank0.stderr
+    assert "DistributedError: DistributedDataParallel, rank 0 of 2" in rank0.stderr
+    assert "another rank raised an error or died" in rank0.stderr
+    assert rank0.seconds < 45, f"rank 0 took {rank0.seconds:.0f} s to notice"
+
+
+def test_a_rank_that_hangs_makes_the_other_fail_at_the_process_group_timeout(tmp_path):
+    """Rank 1 stays alive but never joins the all-reduce of step 2: rank 0 gives up when the
+    process group's timeout (3 s here) runs out, with the same clear error; nothing hangs."""
+    runs = run_ranks("hang", tmp_path, pg_timeout_s=3, deadline_s=60, wait_for=[0])
+    rank0, rank1 = runs
+    assert rank0.returncode not in (0, None), rank0.stderr
+    assert "DistributedError: DistributedDataParallel, rank 0 of 2" in rank0.stderr
+    assert "timeout" in rank0.stderr.lower()
+    assert rank0.seconds < 45, f"rank 0 took {rank0.seconds:.0f} s to notice"
+    assert rank1.returncode is None  # still sleeping when rank 0 had failed: killed by the test
+
+
+# ---- one rank, in this process -------------------------------------------------------------
+
+
+@pytest.fixture
+def one_rank(monkeypatch: pytest.MonkeyPatch):
+    """A process group of this process alone (world size 1), for the tests below."""
+    monkeypatch.setenv("GLOO_SOCKET_IFNAME", "lo")
+    torch_dist.init_process_group("gloo", store=torch_dist.HashStore(), rank=0, world_size=1)
+    try:
+        yield
+    finally:
+        torch_dist.destroy_process_group()
+
+
+def mlp(seed: int = 0, dtype: torch.dtype = torch.float64) -> nn.Module:
+    mg.manual_seed(seed)
+    return nn.Sequential(  # on the CPU, with gloo, also on a machine with a GPU
+        nn.Linear(4, 5, dtype=dtype, device="cpu"),
+        nn.ReLU(),
+        nn.Linear(5, 3, dtype=dtype, device="cpu"),
+        nn.ReLU(),
+    )
+
+
+def batch(seed: int = 1) -> mg.Tensor:
+    generator = torch.Generator().manual_seed(seed)
+    return mg.Tensor(torch.randn(8, 4, generator=generator, dtype=torch.float64))
+
+
+class AllReduceSpy:
+    """Records each all_reduce: how many numbers, and which of the `watched` parameters had a
+    gradient at that moment (to tell a call during backward from one after it)."""
+
+    def __init__(self) -> None:
+        self.numels: list[int] = []
+        self.have_grad: list[list[bool]] = []
+        self.watched: list[nn.Parameter] = []
+
+    def __call__(self, real: Any, tensor: torch.Tensor, *args: Any, **kwargs: Any) -> Any:
+        self.numels.append(tensor.numel())
+        self.have_grad.append([p.grad is not None for p in self.watched])
+        return real(tensor, *args, **kwargs)
+
+
+@pytest.fixture
+def all_reduces(monkeypatch: pytest.MonkeyPatch) -> AllReduceSpy:
+    spy, real = AllReduceSpy(), torch_dist.all_reduce
+    monkeypatch.setattr(torch_dist, "all_reduce", lambda *a, **k: spy(real, *a, **k))
+    return spy
+
+
+def test_post_accumulate_grad_hook_runs_once_per_backward_with_the_final_gradient() -> None:
+    """As torch's: a leaf used twice gets one call per backward(), after its two contributions
+    are summed into .grad; calls follow backward() calls; remove() stops them."""
+    ours, theirs = [], []
+    x = mg.tensor([1.0, -2.0, 3.0], dtype=torch.float64, requires_grad=True)
+    handle = x.register_post_accumulate_grad_hook(lambda t: ours.append(t.grad._data.clone()))
+    tx = torch.tensor([1.0, -2.0, 3.0], dtype=torch.float64, requires_grad=True)
+    tx.register_post_accumulate_grad_hook(lambda t: theirs.append(t.grad.clone()))
+    for _ in range(2):
+        (x * x + x).sum().backward()
+        (tx * tx + tx).sum().backward()
+    assert len(ours) == len(theirs) == 2
+    for a, b in zip(ours, theirs):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    handle.remove()
+    (x * 2).sum().backward()
+    assert len(ours) == 2
+
+
+def test_post_accumulate_grad_hook_is_for_leaves_that_require_grad() -> None:
+    with pytest.raises(GradientError, match="does not require grad"):
+        mg.tensor([1.0]).register_post_accumulate_grad_hook(print)
+    y = mg.tensor([1.0], requires_grad=True) * 2
+    with pytest.raises(GradientError, match="for leaves"):
+        y.register_post_accumulate_grad_hook(print)
+
+
+def test_the_wrapper_needs_a_process_group() -> None:
+    with pytest.raises(DistributedError, match=r"init_process_group\(\).*torchrun"):
+        DistributedDataParallel(mlp())
+
+
+def test_the_wrapper_looks_like_torchs(one_rank) -> None:
+    """`module`, parameters, state_dict keys, train/eval, as torch's DistributedDataParallel."""
+    model = mlp()
+    ddp = DistributedDataParallel(model)
+    assert ddp.module is model
+    assert [id(p) for p in ddp.parameters()] == [id(p) for p in model.parameters()]
+    torch_model = torch.nn.Sequential(
+        torch.nn.Linear(4, 5), torch.nn.ReLU(), torch.nn.Linear(5, 3), torch.nn.ReLU()
+    )
+    torch_ddp = torch.nn.parallel.DistributedDataParallel(torch_model)
+    assert list(ddp.state_dict()) == list(torch_ddp.state_dict())  # module.0.weight, ...
+    ddp.eval()
+    assert not model.training and not model[0].training
+    ddp.train()
+    assert model[2].training
+    plain = mlp()
+    plain.load_state_dict({k.removeprefix("module."): v for k, v in ddp.state_dict().items()})
+
+
+def test_one_rank_training_is_bit_for_bit_plain_training(one_rank) -> None:
+    """With one rank, averaging changes nothing: the wrapper leaves single-process training
+    exactly as it was."""
+    plain, wrapped = mlp(), DistributedDataParallel(mlp())
+    for model in (plain, wrapped):
+        worker.train(model, _batches())
+    for a, b in zip(plain.parameters(), wrapped.parameters(), strict=True):
+        assert torch.equal(a._data, b._data)
+
+
+def _batches() -> list[tuple[torch.Tensor, torch.Tensor]]:
+    generator = torch.Generator().manual_seed(3)
+    return [
+        (
+            torch.randn(8, 4, generator=generator, dtype=torch.float64),
+            torch.randint(0, 3, (8,), generator=generator),
+        )
+        for _ in range(3)
+    ]
+
+
+@pytest.mark.parametrize(
+    "cap_mb, sizes", [(0, [3, 15, 5, 20]), (None, [43]), (100 / 2**20, [18, 25])]
+)
+def test_one_all_reduce_per_bucket_of_flattened_gradients(one_rank, all_reduces, cap_mb, sizes):
+    """Parameters (4x5 + 5, 5x3 + 3 numbers) in reverse order: one bucket each with a cap of 0,
+    all in one with the default 25 MiB, two with a cap of 100 bytes (a bucket closes once it
+    holds the cap: 3 + 15 numbers of 8 bytes, then 5 + 20)."""
+    model = DistributedDataParallel(mlp(), bucket_cap_mb=cap_mb)
+    model(batch()).sum().backward()
+    assert all_reduces.numels == sizes
+    assert [sum(b.numels) for b in model.reducer.buckets] == sizes
+
+
+def test_buckets_never_mix_dtypes() -> None:
+    mg.manual_seed(0)
+    layers = [nn.Linear(2, 2, dtype=torch.float32), nn.Linear(2, 2, dtype=torch.float64)]
+    params = [p for layer in layers for p in layer.parameters()]
+    buckets = assign_buckets(params, cap_bytes=2**20)
+    dtypes = [[p.dtype for p in bucket.params] for bucket in buckets]
+    assert dtypes == [[torch.float64, torch.float64], [torch.float32, torch.float32]]
+
+
+@pytest.mark.parametrize(
+    "landing, sent_after_each",
+    [
+        ("last layer first", {True: [1, 2, 3, 4], False: [0, 0, 0, 4]}),
+        ("first layer first", {True: [0, 0, 0, 4], False: [0, 0, 0, 4]}),
+    ],
+)
+@pytest.mark.parametrize("overlap", [True, False])
+def test_each_bucket_goes_out_once_its_gradients_land_and_in_order(
+    one_rank, all_reduces, overlap, landing, sent_after_each
+) -> None:
+    """Land the gradients one by one, through `_accumulate_grad` as the engine does, and count
+    the all-reduces sent after each: with overlap, a bucket (one parameter each here) goes out
+    as soon as its gradients are in, but never before the buckets ahead of it, so that every
+    rank sends them in the same order; without overlap, all go out with the last gradient."""
+    ddp = DistributedDataParallel(mlp(), bucket_cap_mb=0, overlap=overlap)
+    order = list(ddp.parameters())  # 0.weight, 0.bias, 2.weight, 2.bias
+    if landing == "last layer first":
+        order.reverse()
+    sent = []
+    for p in order:
+        p._accumulate_grad(torch.ones_like(p._data))
+        sent.append(len(all_reduces.numels))
+    assert sent == sent_after_each[overlap]
+    assert all_reduces.numels == [3, 15, 5, 20]  # in bucket order: 2.bias first
+
+
+def test_the_gradients_are_averaged_when_backward_returns(one_rank) -> None:
+    """Whatever order the engine lands the gradients in, the last one completes every bucket:
+    backward() returns with the reduction done, ready for the next forward."""
+    ddp = DistributedDataParallel(mlp(), bucket_cap_mb=0)
+    ddp(batch()).sum().backward()
+    assert ddp.reducer.ready == set() and all(b.work is None for b in ddp.reducer.buckets)
+    ddp(batch())
+
+
+def test_a_parameter_without_gradient_is_named_at_the_next_forward(one_rank) -> None:
+    class TwoHeads(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.used, self.unused = nn.Linear(4, 2, device="cpu"), nn.Linear(4, 2, device="cpu")
+
+        def forward(self, x):
+            return self.used(x)
+
+    ddp = DistributedDataParallel(TwoHeads())
+    x = mg.randn(3, 4, device="cpu")
+    ddp(x).sum().backward()
+    with pytest.raises(DistributedError, match=r"no gradient to module\.unused\.weight, .*bias"):
+        ddp(x)
+    frozen = TwoHeads()
+    frozen.unused.weight.requires_grad_(False), frozen.unused.bias.requires_grad_(False)
+    ddp = DistributedDataParallel(frozen)
+    for _ in range(2):
+        ddp(x).sum().backward()
+
+
+def test_no_sync_keeps_gradients_local_until_a_forward_outside_it(one_rank, all_reduces):
+    ddp = DistributedDataParallel(mlp())
+    with ddp.no_sync():
+        ddp(batch(1)).sum().backward()
+        ddp(batch(2)).sum().backward()
+    assert all_reduces.numels == []
+    ddp(batch(3)).sum().backward()
+    assert all_reduces.numels == [43]
+
+
+def test_the_hooks_go_when_the_wrapper_goes(one_rank, all_reduces) -> None:
+    model = mlp()
+    ddp = DistributedDataParallel(model)
+    del ddp
+    gc.collect()
+    model(batch()).sum().backward()
+    assert all_reduces.numels == []  # the model is plain again
+
+
+def test_wrong_arguments_are_explained(one_rank) -> None:
+    with pytest.raises(ValueError, match=r"find_unused_parameters=True\) is not supported"):
+        DistributedDataParallel(mlp(), find_unused_parameters=True)
+    with pytest.raises(ValueError, match=r"parameters are on cpu, not on cuda:0"):
+        DistributedDataParallel(mlp(), device_ids=[0])
+    with pytest.raises(ValueError, match="give the one device"):
+        DistributedDataParallel(mlp(), device_ids=["cpu", "cpu"])
+    with pytest.raises(ValueError, match="output_device needs device_ids"):
+        DistributedDataParallel(mlp(), output_device="cpu")
+    with pytest.raises(ValueError, match="no parameter of this module requires grad"):
+        DistributedDataParallel(nn.ReLU())
+    with pytest.raises(TypeError, match="wraps a minigrad.nn.Module"):
+        DistributedDataParallel(torch.nn.Linear(2, 2))
+    cpu = DistributedDataParallel(mlp(), device_ids=["cpu"], output_device="cpu")
+    assert cpu(batch()).shape == (8, 3)
+
+
+# ---- the sampler, in one process --------------------------------------------------------------
+
+
+@given(
+    size=st.integers(0, 40),
+    replicas=st.integers(1, 5),
+    shuffle=st.booleans(),
+    drop_last=st.booleans(),
+    seed=st.integers(0, 2**31),
+    epoch=st.integers(0, 5),
+)
+def test_the_sampler_gives_torchs_indices(size, replicas, shuffle, drop_last, seed, epoch):
+    """Index for index torch's DistributedSampler, and together the shards cover the data set:
+    once each when the ranks divide it, else padded with the first indices or cut short."""
+    shards = []
+    for rank in range(replicas):
+        kwargs = dict(num_replicas=replicas, rank=rank, shuffle=shuffle, seed=seed)
+        ours = DistributedSampler(range(size), drop_last=drop_last, **kwargs)
+        theirs = torch.utils.data.DistributedSampler(range(size), drop_last=drop_last, **kwargs)
+        ours.set_epoch(epoch), theirs.set_epoch(epoch)
+        assert list(ours) == list(theirs)
+        assert len(ours) == len(theirs) == len(list(ours))
+        shards.append(list(ours))
+    counts = Counter(i for shard in shards for i in shard)
+    if drop_last or size % replicas == 0:
+        assert set(counts.values()) <= {1} and len(counts) == size - size % replicas
+    else:
+        assert set(counts) == set(range(size))
+        assert sum(counts.values()) == size + (-size) % replicas
+
+
+def test_a_dataloader_with_the_sampler_gives_this_ranks_shard() -> None:
+    dataset = TensorDataset(torch.arange(10), torch.arange(10) * 2)
+    sampler = DistributedSampler(dataset, num_replicas=3, rank=2, shuffle=False)
+    loader = DataLoader(dataset, batch_size=2, sampler=sampler)
+    assert len(loader) == 2
+    assert [x.tolist() for x, _ in loader] == [[2, 5], [8, 1]]  # 8 then padding: index 1
+
+
+def test_the_sampler_explains_a_missing_process_group_and_a_wrong_rank() -> None:
+    with pytest.raises(DistributedError, match="pass num_replicas= and rank= yourself"):
+        DistributedSampler(range(4))
+    with pytest.raises(ValueError, match="rank=2 is not a rank of 2 processes"):
+        DistributedSampler(range(4), num_replicas=2, rank=2)
+    with pytest.raises(ValueError, match="num_replicas must be a positive int"):
+        DistributedSampler(range(4), num_replicas=0, rank=0)
+
+
+def test_the_sampler_reads_the_process_group(one_rank) -> None:
+    sampler = DistributedSampler(range(5), shuffle=False)
+    assert (sampler.num_replicas, sampler.rank, list(sampler)) == (1, 0, [0, 1, 2, 3, 4])
