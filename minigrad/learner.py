@@ -250,6 +250,7 @@ class Learner:
         for _ in range(epochs):
             epoch = len(self.recorder.rows)
             start = time.perf_counter()
+            _set_sampler_epoch(self.dls.train, epoch)
             train_loss = self._train_epoch(opt, label=f"epoch {epoch} train")
             valid_loss, *metric_values = self.validate()
             row = EpochRow(
@@ -467,6 +468,14 @@ def _progress(batches: Iterable[Any], description: str, total: int | None) -> tq
     """The batches under tqdm's bar: in a terminal, or a widget in a notebook (tqdm.auto);
     nothing in a log or a pipe (disable=None). Erased when done: the table's row follows."""
     return tqdm(batches, desc=description, total=total, unit="batch", leave=False, disable=None)
+
+
+def _set_sampler_epoch(batches: Batches, epoch: int) -> None:
+    """Tell a sampler that shuffles per epoch (a DistributedSampler) which epoch starts, as
+    torch's training loops do by hand: without it, every epoch repeats the first one's order."""
+    set_epoch = getattr(getattr(batches, "sampler", None), "set_epoch", None)
+    if callable(set_epoch):
+        set_epoch(epoch)
 
 
 def _length(batches: Batches) -> int | None:

@@ -33,8 +33,10 @@ from hypothesis import strategies as st
 
 import minigrad as mg
 from minigrad import nn
-from minigrad.data import DataLoader, DistributedSampler, TensorDataset
+from minigrad.data import DataLoader, DataLoaders, DistributedSampler, TensorDataset
 from minigrad.errors import DistributedError, GradientError
+from minigrad.learner import Learner
+from minigrad.nn import functional as F
 from minigrad.nn.parallel import DistributedDataParallel, assign_buckets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -534,3 +536,18 @@ def test_the_sampler_explains_a_missing_process_group_and_a_wrong_rank() -> None
 def test_the_sampler_reads_the_process_group(one_rank) -> None:
     sampler = DistributedSampler(range(5), shuffle=False)
     assert (sampler.num_replicas, sampler.rank, list(sampler)) == (1, 0, [0, 1, 2, 3, 4])
+
+
+def test_the_learner_starts_each_epoch_of_a_distributed_sampler() -> None:
+    """Learner.fit calls set_epoch, as a hand-written loop must: a new order each epoch."""
+    dataset = TensorDataset(torch.randn(8, 4, dtype=torch.float64), torch.randint(0, 3, (8,)))
+    sampler = DistributedSampler(dataset, num_replicas=2, rank=1, seed=3)
+    train = DataLoader(dataset, batch_size=4, sampler=sampler, device="cpu")
+    valid = DataLoader(dataset, batch_size=8, device="cpu")
+    learn = Learner(DataLoaders(train, valid), mlp(), F.cross_entropy)
+    orders = []
+    for epoch in range(3):
+        learn.fit(1, lr=0.1)
+        assert sampler.epoch == epoch
+        orders.append(list(sampler))
+    assert orders[0] != orders[1] and orders[1] != orders[2]
