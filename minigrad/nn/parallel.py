@@ -51,7 +51,8 @@ class DistributedDataParallel(Module):
     device_ids:        None, or the one GPU this process's model is on (`[local_rank]`), as in
                        torch; inputs given to forward are moved there.
     output_device:     None, or that same device (torch's argument for multi-GPU modules).
-    broadcast_buffers: before each forward, copy rank 0's buffers (running statistics) to all.
+    broadcast_buffers: before each forward, copy rank 0's buffers (running statistics) to all
+                       (a collective call: every rank must run each forward, eval ones too).
     init_sync:         at construction, copy rank 0's parameters and buffers to every rank, so
                        that all ranks start from the same model whatever their seeds were.
     process_group:     the group of ranks to average over (default: all of them).
