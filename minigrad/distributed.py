@@ -41,6 +41,7 @@ from torch.distributed import all_reduce as _all_reduce
 from torch.distributed import broadcast as _broadcast
 
 from .errors import DistributedError
+from .errors import missing_name_getattr as _missing_name_getattr
 from .tensor import Tensor
 
 __all__ = [
@@ -94,6 +95,10 @@ def require_process_group(who: str) -> None:
             "minigrad.distributed.init_process_group() first: torchrun tells each process "
             "its rank, the number of processes and where to meet (see docs/distributed.md)."
         )
+
+
+# dist.all_gather, a torch name minigrad lacks, raises an AttributeError that says so.
+__getattr__ = _missing_name_getattr(__name__, "torch.distributed")
 
 
 def _raw(tensor: Tensor | torch.Tensor) -> torch.Tensor:

@@ -24,6 +24,8 @@ NAMESPACES = {
     "torch.cuda": "minigrad.cuda",
     "torch.accelerator": "minigrad.accelerator",
     "torch.utils.data": "minigrad.utils.data",
+    "torch.distributed": "minigrad.distributed",
+    "torch.nn.parallel": "minigrad.nn.parallel",
 }
 
 # The torch surface that well-known teaching code uses (a survey; "used by" names the sources):

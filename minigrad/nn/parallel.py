@@ -38,6 +38,7 @@ import torch.distributed as dist
 from ..autograd.grad_mode import is_grad_enabled
 from ..distributed import require_process_group
 from ..errors import DistributedError
+from ..errors import missing_name_getattr as _missing_name_getattr
 from ..tensor import Tensor
 from .modules import Module, Parameter
 
@@ -396,3 +397,7 @@ def _buffers(module: Module) -> list[torch.Tensor]:
 def _remove_hooks(handles: list[Any]) -> None:
     for handle in handles:
         handle.remove()
+
+
+# nn.parallel.DataParallel, a torch name minigrad lacks, raises an AttributeError that says so.
+__getattr__ = _missing_name_getattr(__name__, "torch.nn.parallel")
