@@ -86,11 +86,10 @@ class DistributedSampler(Sampler):
             indices = torch.randperm(n, generator=generator)
         else:
             indices = torch.arange(n)
-        if self.drop_last:
-            indices = indices[: self.total_size]
-        elif self.total_size > n:  # pad with the order's first indices, repeated if need be
+        if self.total_size > n:  # pad with the order's first indices, repeated if need be
             padding = self.total_size - n
             indices = torch.cat([indices, indices.repeat(math.ceil(padding / n))[:padding]])
+        # Every num_replicas-th index from this rank's; with drop_last, none past total_size.
         return indices[self.rank : self.total_size : self.num_replicas]
 
     def __len__(self) -> int:
