@@ -4,6 +4,7 @@
     python examples/digits.py --model mlp                   # 784-30-1 with a ReLU
     python examples/digits.py --digits all --model mlp      # all ten digits, 784-256-128-10
     python examples/digits.py --lr find --plot curves.png --save model.pt
+    torchrun --nproc_per_node 2 examples/digits.py --digits all --model mlp --distributed
 
 Two digits: one output, a logit (the first digit is 1, the second 0), trained with fastbook
 chapter 4's mnist_loss. More digits: one output per digit, trained with cross-entropy.
@@ -31,11 +32,13 @@ from typing import NoReturn
 import torch
 
 import minigrad as mg
+import minigrad.distributed as dist
 from minigrad import nn
-from minigrad.data import DataLoader, DataLoaders, TensorDataset, load_mnist
+from minigrad.data import DataLoader, DataLoaders, DistributedSampler, TensorDataset, load_mnist
 from minigrad.data.mnist import MNISTError, default_cache_dir, find_mnist
-from minigrad.learner import Learner
+from minigrad.learner import Learner, save_model
 from minigrad.nn import functional as F
+from minigrad.nn.parallel import DistributedDataParallel
 from minigrad.optim import SGD, Adam
 
 PIXELS = 28 * 28
@@ -159,6 +162,14 @@ def build_parser() -> CommandLine:
         f"{torch.get_num_threads()} here). On a busy machine, fewer threads than "
         "cores keep them from fighting: epochs can be several times faster",
     )
+    where.add_argument(
+        "--distributed",
+        action="store_true",
+        help="train on every process torchrun starts, each on its share of every batch of "
+        "--batch-size (gloo between CPUs; NCCL when each process has a GPU, cuda:LOCAL_RANK); "
+        "rank 0 prints and saves. Run: torchrun --nproc_per_node 2 examples/digits.py ... "
+        "--distributed (see docs/distributed.md)",
+    )
     files = parser.add_argument_group("files")
     files.add_argument(
         "--plot",
@@ -215,6 +226,33 @@ def check_args(args: argparse.Namespace) -> None:
         raise UsageError(
             f"argument --load: {args.load} does not exist: give a file written by --save"
         )
+    if args.distributed:
+        check_distributed(args)
+
+
+def check_distributed(args: argparse.Namespace) -> None:
+    """--distributed: started by torchrun, a batch that splits evenly, a GPU for each process."""
+    if not dist.is_torchelastic_launched():
+        raise UsageError(
+            "argument --distributed: start digits.py with torchrun, which starts the processes "
+            "and tells each its rank: torchrun --nproc_per_node 2 examples/digits.py ... "
+            "--distributed"
+        )
+    processes = int(os.environ["WORLD_SIZE"])
+    if args.batch_size % processes:
+        raise UsageError(
+            f"argument --batch-size: {args.batch_size} images per step do not split evenly "
+            f"between {processes} processes: give a multiple of {processes} "
+            f"(e.g. --batch-size {args.batch_size // processes * processes or processes})"
+        )
+    if args.device.type == "cuda":  # one GPU per process, the one torchrun numbers LOCAL_RANK
+        here = int(os.environ["LOCAL_WORLD_SIZE"])
+        if torch.cuda.device_count() < here:
+            raise UsageError(
+                f"argument --distributed: {here} processes on this machine need a GPU each, and "
+                f"torch sees {torch.cuda.device_count()}: pass --device cpu to train on the CPU"
+            )
+        args.device = torch.device("cuda", int(os.environ["LOCAL_RANK"]))
 
 
 def _count(flag: str, example: int, least: int = 1) -> Callable[[str], int]:
@@ -433,6 +471,11 @@ def make_loaders(args: argparse.Namespace, device) -> tuple[DataLoaders, DataLoa
     batch = args.batch_size
 
     def loader(x, y, shuffle):
+        if shuffle and args.distributed:  # this process's share of each batch, and of the epoch
+            dataset = TensorDataset(x, y)
+            share = batch // dist.get_world_size()
+            sampler = DistributedSampler(dataset, seed=args.seed)  # Learner.fit sets its epoch
+            return DataLoader(dataset, batch_size=share, sampler=sampler, device=device)
         return DataLoader(TensorDataset(x, y), batch_size=batch, shuffle=shuffle, device=device)
 
     dls = DataLoaders(loader(x[train], y[train], True), loader(x[valid], y[valid], False))
@@ -475,6 +518,8 @@ def main(argv: list[str] | None = None) -> str:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = args.device
+    if args.distributed:
+        start_distributed(device)
     mg.manual_seed(args.seed)
     two = len(args.digits) == 2
     model = make_model(args.model, 1 if two else len(args.digits), device)
@@ -484,6 +529,9 @@ def main(argv: list[str] | None = None) -> str:
         dls, test_dl = make_loaders(args, device)
     except UsageError as mistake:
         args.parser.error(str(mistake))
+    if args.distributed:  # rank 0's weights on every rank; backward averages the gradients
+        gpu = [device] if device.type == "cuda" else None
+        model = DistributedDataParallel(model, device_ids=gpu)
 
     if two:
         loss_func, metric = F.mnist_loss, binary_accuracy
@@ -519,14 +567,27 @@ def main(argv: list[str] | None = None) -> str:
         f"result: digits={digits} model={args.model} epochs={args.epochs} "
         f"valid_acc={valid_acc:.4f} test_acc={test_acc:.4f} epoch_s={epoch_s:.3f} device={device}"
     )
+    if args.distributed:
+        result += f" processes={dist.get_world_size()}"
+        dist.destroy_process_group()
     print(result)
     return result
 
 
+def start_distributed(device: torch.device) -> None:
+    """Join the processes torchrun started (it set RANK, WORLD_SIZE, MASTER_ADDR...). Only
+    rank 0 prints: the others' output would repeat it."""
+    dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    if dist.get_rank() != 0:
+        sys.stdout = open(os.devnull, "w")  # for the rest of the process
+
+
 def write_files(learn: Learner, args: argparse.Namespace) -> None:
     """--save and --plot, each file named as it is written."""
-    if args.save:
-        learn.save(args.save)
+    if args.distributed and dist.get_rank() != 0:
+        return  # rank 0 writes them
+    if args.save:  # the model itself, not the wrapper: --load reads it without --distributed
+        save_model(getattr(learn.model, "module", learn.model), args.save)
         print(f"wrote {args.save}: the trained parameters (start from them with --load)")
     if args.plot:
         learn.recorder.plot(args.plot)

@@ -38,6 +38,7 @@ from typing import Any, NamedTuple, Protocol, TextIO
 
 import numpy as np
 import torch
+import torch.distributed as dist
 from tqdm.auto import tqdm
 
 from .autograd.grad_mode import no_grad
@@ -466,8 +467,11 @@ def _set_mode(model: Any, training: bool) -> None:
 
 def _progress(batches: Iterable[Any], description: str, total: int | None) -> tqdm:
     """The batches under tqdm's bar: in a terminal, or a widget in a notebook (tqdm.auto);
-    nothing in a log or a pipe (disable=None). Erased when done: the table's row follows."""
-    return tqdm(batches, desc=description, total=total, unit="batch", leave=False, disable=None)
+    nothing in a log or a pipe (disable=None). Erased when done: the table's row follows.
+    In data-parallel training, rank 0's bar only, as fastai does."""
+    other_rank = dist.is_available() and dist.is_initialized() and dist.get_rank() != 0
+    disable = True if other_rank else None
+    return tqdm(batches, desc=description, total=total, unit="batch", leave=False, disable=disable)
 
 
 def _set_sampler_epoch(batches: Batches, epoch: int) -> None:

@@ -12,13 +12,17 @@ Two kinds of tests:
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import importlib.util
+import io
 import os
 import re
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -42,7 +46,6 @@ from minigrad.nn.parallel import DistributedDataParallel, assign_buckets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import distributed_worker as worker  # noqa: E402  (the code both ranks run, and the reference)
-from test_docs import code_blocks  # noqa: E402  (the docs' Markdown parser)
 
 WORKER = Path(worker.__file__)
 LOOPBACK = "127.0.0.1"
@@ -543,6 +546,19 @@ def test_the_sampler_reads_the_process_group(one_rank) -> None:
     assert (sampler.num_replicas, sampler.rank, list(sampler)) == (1, 0, [0, 1, 2, 3, 4])
 
 
+def test_the_learners_progress_bars_are_rank_0s_only(one_rank, monkeypatch) -> None:
+    """As fastai: in data-parallel training the other ranks draw no bar (rank 0's, by tqdm's
+    own rule: only in a terminal or a notebook)."""
+    from minigrad import learner
+
+    asked = []
+    monkeypatch.setattr(learner, "tqdm", lambda batches, **options: asked.append(options))
+    learner._progress([], "epoch 0 train", total=0)
+    monkeypatch.setattr(torch_dist, "get_rank", lambda group=None: 1)
+    learner._progress([], "epoch 0 train", total=0)
+    assert [options["disable"] for options in asked] == [None, True]
+
+
 def test_the_learner_starts_each_epoch_of_a_distributed_sampler() -> None:
     """Learner.fit calls set_epoch, as a hand-written loop must: a new order each epoch."""
     dataset = TensorDataset(torch.randn(8, 4, dtype=torch.float64), torch.randint(0, 3, (8,)))
@@ -558,22 +574,104 @@ def test_the_learner_starts_each_epoch_of_a_distributed_sampler() -> None:
     assert orders[0] != orders[1] and orders[1] != orders[2]
 
 
-# ---- docs/distributed.md: its commands run and print what the page shows ---------------------
+# ---- commands: docs/distributed.md's, and examples/digits.py --distributed ---------------------
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "distributed.md"
+ROOT = Path(__file__).resolve().parent.parent
+DOC = ROOT / "docs" / "distributed.md"
 SCRIPT_NAME = re.compile(r"\A# (\w+\.py): ")  # a python block that is a file to save
+needs_mnist = pytest.mark.skipif(
+    not os.environ.get("MINIGRAD_DATA"),
+    reason="digits.py trains on the real MNIST: set MINIGRAD_DATA (CI sets it to ../shared/data)",
+)
+
+
+@dataclass
+class Finished:
+    returncode: int | None  # None: killed at the deadline
+    stdout: str
+    stderr: str
+
+
+def run_shell(command: str, cwd: Path, copies: int = 1, timeout_s: float = 240) -> list[Finished]:
+    """Run a shell command (`copies` of it at once, as on several machines), with this
+    environment's torchrun first on PATH, gloo on loopback, HEAD=127.0.0.1; killed at the
+    deadline."""
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "GLOO_SOCKET_IFNAME": "lo",
+        "HEAD": LOOPBACK,
+    }
+    started = []
+    for _ in range(copies):
+        out, err = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")
+        command_line = ["bash", "-c", command]
+        process = subprocess.Popen(
+            command_line, cwd=cwd, env=env, stdout=out, stderr=err, start_new_session=True
+        )
+        started.append((process, out, err))
+    deadline = time.monotonic() + timeout_s
+    finished = []
+    for process, _, _ in started:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=max(deadline - time.monotonic(), 0.1))
+    for process, out, err in started:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            returncode = None
+        else:
+            returncode = process.returncode
+        out.seek(0), err.seek(0)
+        finished.append(Finished(returncode, out.read(), err.read()))
+        out.close(), err.close()
+    return finished
+
+
+FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
+
+
+def code_blocks(markdown: str) -> list[tuple[str, str, int]]:
+    """(language, code, line number) of each fenced block of a Markdown page."""
+    return [
+        (m.group(1), m.group(2), markdown.count("\n", 0, m.start()) + 1)
+        for m in FENCE.finditer(markdown)
+    ]
+
+
+def with_outputs(language: str) -> list[tuple[str, str | None, int]]:
+    """Each block of the page in `language`, the text block after it (its output) if any, its
+    line."""
+    blocks = code_blocks(DOC.read_text())
+    found = []
+    for i, (block_language, code, line) in enumerate(blocks):
+        if block_language == language:
+            following = blocks[i + 1] if i + 1 < len(blocks) else None
+            expected = following[1] if following and following[0] == "text" else None
+            found.append((code, expected, line))
+    return found
+
+
+def test_the_distributed_docs_python_blocks_print_what_the_page_shows(tmp_path, monkeypatch):
+    """In order, in one namespace, on the CPU; `train_ddp.py` only defines its main() here (its
+    `if __name__ == "__main__"` is for torchrun, in the test below)."""
+    monkeypatch.chdir(tmp_path)
+    mg.set_default_device("cpu")
+    namespace: dict[str, Any] = {"__name__": "__docs__"}
+    try:
+        for code, expected, line in with_outputs("python"):
+            printed = io.StringIO()
+            with contextlib.redirect_stdout(printed):
+                exec(compile(code, f"distributed.md:{line}", "exec"), namespace)
+            if expected is not None:
+                assert printed.getvalue() == expected, f"the block at line {line}"
+    finally:
+        mg.set_default_device(None)
+    assert callable(namespace["main"])
 
 
 def doc_commands() -> list[tuple[str, str | None, int]]:
-    """Each bash block of the page, the text block after it (its output) if any, its line."""
-    blocks = code_blocks(DOC.read_text())
-    commands = []
-    for i, (language, code, line) in enumerate(blocks):
-        if language == "bash":
-            following = blocks[i + 1] if i + 1 < len(blocks) else None
-            expected = following[1] if following and following[0] == "text" else None
-            commands.append((code.strip(), expected, line))
-    return commands
+    return [(code.strip(), expected, line) for code, expected, line in with_outputs("bash")]
 
 
 @pytest.fixture(scope="module")
@@ -584,7 +682,7 @@ def doc_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
         name = SCRIPT_NAME.match(code)
         if language == "python" and name:
             (folder / name.group(1)).write_text(code)
-    (folder / "examples").symlink_to(DOC.parent.parent / "examples")
+    (folder / "examples").symlink_to(ROOT / "examples")
     return folder
 
 
@@ -595,49 +693,78 @@ def doc_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 )
 def test_the_distributed_docs_commands_print_what_the_page_shows(doc_folder, command, expected):
     """Each command as written, with torchrun from this environment, on loopback: the one for
-    several machines runs twice at once here, with HEAD=127.0.0.1 and a free port."""
-    env = {
-        **os.environ,
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-        "GLOO_SOCKET_IFNAME": "lo",
-        "HEAD": LOOPBACK,
-    }
-    machines = 1
+    several machines runs twice at once here, with HEAD=127.0.0.1 and a free port. The digit
+    classifier's: only rank 0 prints, and it reaches its accuracy."""
+    copies = 1
     if "--nnodes 2" in command:
-        machines = 2
-        command = command.replace(":29500", f":{free_port()}")
-    processes = []
-    for machine in range(machines):
-        out = open(doc_folder / f"machine{machine}.out", "w+")
-        err = open(doc_folder / f"machine{machine}.err", "w+")
-        process = subprocess.Popen(
-            ["bash", "-c", command],
-            cwd=doc_folder,
-            env=env,
-            stdout=out,
-            stderr=err,
-            start_new_session=True,
-        )
-        processes.append((process, out, err))
-    try:
-        for process, _, _ in processes:
-            process.wait(timeout=180)
-    finally:
-        for process, _, _ in processes:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-    outputs = []
-    for process, out, err in processes:
-        out.seek(0), err.seek(0)
-        stdout, stderr = out.read(), err.read()
-        out.close(), err.close()
-        assert process.returncode == 0, f"{command}\nexited with {process.returncode}:\n{stderr}"
-        outputs.append(stdout)
+        copies, command = 2, command.replace(":29500", f":{free_port()}")
+    if "examples/digits.py" in command and not os.environ.get("MINIGRAD_DATA"):
+        pytest.skip("digits.py trains on the real MNIST: set MINIGRAD_DATA")
+    runs = run_shell(command, doc_folder, copies)
+    for run in runs:
+        assert run.returncode == 0, f"{command}\nexited with {run.returncode}:\n{run.stderr}"
+    printed = "".join(run.stdout for run in runs)
     if expected is not None:
-        assert "".join(outputs) == expected
-    else:
-        assert "".join(outputs).strip(), f"{command} printed nothing"
+        assert printed == expected
+    if "examples/digits.py" in command:
+        result = one_result_line(printed)
+        assert result["processes"] == "2" and float(result["test_acc"]) >= 0.975, result
+
+
+def one_result_line(printed: str) -> dict[str, str]:
+    """digits.py's result line, which must be there once: rank 0's, the others print nothing."""
+    results = [line for line in printed.splitlines() if line.startswith("result: ")]
+    assert len(results) == 1, printed
+    return dict(field.split("=", 1) for field in results[0].removeprefix("result: ").split())
+
+
+@needs_mnist
+def test_digits_on_two_processes_saves_the_model_itself_from_rank_0(tmp_path) -> None:
+    """One epoch on two processes with --save: rank 0 alone prints and writes the file, whose
+    names are the model's own (no `module.` prefix), so that --load reads it unwrapped."""
+    command = (
+        "torchrun --standalone --nproc_per_node 2 examples/digits.py --digits all --model mlp "
+        f"--distributed --epochs 1 --save {tmp_path / 'model.pt'}"
+    )
+    (run,) = run_shell(command, ROOT)
+    assert run.returncode == 0, run.stderr
+    result = one_result_line(run.stdout)
+    assert result["epochs"] == "1" and float(result["test_acc"]) >= 0.9, result
+    assert run.stdout.count("wrote ") == 1
+    state = torch.load(tmp_path / "model.pt", weights_only=True)
+    assert list(state) == [f"{i}.{kind}" for i in (0, 2, 4) for kind in ("weight", "bias")]
+    (again,) = run_shell(
+        f"{sys.executable} examples/digits.py --digits all --model mlp "
+        f"--load {tmp_path / 'model.pt'} --epochs 0",
+        ROOT,
+    )
+    assert again.returncode == 0, again.stderr
+    assert one_result_line(again.stdout)["test_acc"] == result["test_acc"]
+
+
+@pytest.fixture
+def digits_example():
+    spec = importlib.util.spec_from_file_location(
+        "digits_for_distributed", ROOT / "examples/digits.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_digits_distributed_mistakes_get_one_line_answers(digits_example, monkeypatch, capsys):
+    """--distributed outside torchrun, and a batch the processes cannot share evenly."""
+    with pytest.raises(SystemExit) as exit_info:
+        digits_example.parse_args(["--distributed"])
+    assert exit_info.value.code == 2
+    assert "--distributed: start digits.py with torchrun" in capsys.readouterr().err
+    torchrun_sets = {"TORCHELASTIC_RUN_ID": "test", "WORLD_SIZE": "2", "RANK": "0"}
+    for name, value in {**torchrun_sets, "LOCAL_RANK": "0", "LOCAL_WORLD_SIZE": "2"}.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit):
+        digits_example.parse_args(["--distributed", "--batch-size", "127", "--device", "cpu"])
+    assert "127 images per step do not split evenly between 2 processes" in capsys.readouterr().err
 
 
 def free_port() -> int:
