@@ -767,6 +767,27 @@ def test_digits_distributed_mistakes_get_one_line_answers(digits_example, monkey
     assert "127 images per step do not split evenly between 2 processes" in capsys.readouterr().err
 
 
+@needs_mnist
+def test_digits_distributed_gives_each_process_its_share_of_each_batch(
+    digits_example, one_rank, monkeypatch
+) -> None:
+    """What rank 1 of 2 trains on: a DistributedSampler's half of the training images, in
+    batches of 64 (the recipe's 128 between two); it validates on all, in batches of 128."""
+    torchrun_sets = {"TORCHELASTIC_RUN_ID": "test", "WORLD_SIZE": "2", "RANK": "1"}
+    for name, value in {**torchrun_sets, "LOCAL_RANK": "1", "LOCAL_WORLD_SIZE": "2"}.items():
+        monkeypatch.setenv(name, value)
+    args = digits_example.parse_args(["--digits", "all", "--model", "mlp", "--distributed"])
+    for module in (torch_dist, digits_example.dist):  # torch's, and minigrad's names for it
+        monkeypatch.setattr(module, "get_world_size", lambda group=None: 2)
+        monkeypatch.setattr(module, "get_rank", lambda group=None: 1)
+    dls, _ = digits_example.make_loaders(args, torch.device("cpu"))
+    sampler = dls.train.sampler
+    assert isinstance(sampler, DistributedSampler)
+    assert (sampler.num_replicas, sampler.rank, sampler.seed) == (2, 1, args.seed)
+    assert dls.train.batch_size == 64 and 2 * len(sampler) == len(dls.train.dataset)
+    assert dls.valid.batch_size == 128 and not isinstance(dls.valid.sampler, DistributedSampler)
+
+
 def free_port() -> int:
     """A port free now on 127.0.0.1 (for torchrun's rendezvous, which must bind it itself)."""
     with socket.socket() as probe:
