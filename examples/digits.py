@@ -238,6 +238,11 @@ def check_distributed(args: argparse.Namespace) -> None:
             "and tells each its rank: torchrun --nproc_per_node 2 examples/digits.py ... "
             "--distributed"
         )
+    if args.compile:
+        raise UsageError(
+            "argument --compile: a compiled step's replay would leave out the all-reduces "
+            "between the processes: leave --compile out with --distributed"
+        )
     processes = int(os.environ["WORLD_SIZE"])
     if args.batch_size % processes:
         raise UsageError(

@@ -40,6 +40,7 @@ import minigrad as mg
 from minigrad import nn
 from minigrad.data import DataLoader, DataLoaders, DistributedSampler, TensorDataset
 from minigrad.errors import DistributedError, GradientError
+from minigrad.jit import CompileError
 from minigrad.learner import Learner
 from minigrad.nn import functional as F
 from minigrad.nn.parallel import DistributedDataParallel, assign_buckets
@@ -476,6 +477,14 @@ def test_the_hooks_go_when_the_wrapper_goes(one_rank, all_reduces) -> None:
     assert all_reduces.numels == []  # the model is plain again
 
 
+def test_the_wrapper_refuses_to_be_compiled(one_rank) -> None:
+    """minigrad.compile replays a step's torch calls; the all-reduce is not one of them."""
+    ddp = DistributedDataParallel(mlp())
+    step = mg.compile(lambda x: ddp(x).sum().backward())
+    with pytest.raises(CompileError, match="DistributedDataParallel cannot be compiled"):
+        step(batch())
+
+
 def test_wrong_arguments_are_explained(one_rank) -> None:
     with pytest.raises(ValueError, match=r"find_unused_parameters=True\) is not supported"):
         DistributedDataParallel(mlp(), find_unused_parameters=True)
@@ -765,6 +774,9 @@ def test_digits_distributed_mistakes_get_one_line_answers(digits_example, monkey
     with pytest.raises(SystemExit):
         digits_example.parse_args(["--distributed", "--batch-size", "127", "--device", "cpu"])
     assert "127 images per step do not split evenly between 2 processes" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        digits_example.parse_args(["--distributed", "--compile", "--device", "cpu"])
+    assert "--compile: a compiled step's replay would leave out" in capsys.readouterr().err
 
 
 @needs_mnist
