@@ -168,7 +168,7 @@ def build_parser() -> CommandLine:
         help="train on every process torchrun starts, each on its share of every batch of "
         "--batch-size (gloo between CPUs; NCCL when each process has a GPU, cuda:LOCAL_RANK); "
         "rank 0 prints and saves. Run: torchrun --nproc_per_node 2 examples/digits.py ... "
-        "--distributed (see docs/distributed.md)",
+        "--distributed, see docs/distributed.md (default: off)",
     )
     files = parser.add_argument_group("files")
     files.add_argument(

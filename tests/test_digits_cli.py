@@ -150,7 +150,7 @@ def test_help_shows_every_default(digits, capsys):
     assert exit.value.code == 0
     text = capsys.readouterr().out
     entries = re.findall(r"^  (--[\w-]+)(.*?)(?=^  -|^\S|\Z)", text, re.MULTILINE | re.DOTALL)
-    assert len(entries) == 14  # every option but --help
+    assert len(entries) == 15  # every option but --help
     from_table = {"--epochs", "--lr", "--opt", "--batch-size"}
     for flag, help_text in entries:
         assert flag in from_table or "(default: " in " ".join(help_text.split()), flag
