@@ -1,19 +1,31 @@
 """Neural-network building blocks: layers as Modules (`modules.py`, more activations in
-`activation.py`), functions and losses (`functional.py`, imported as `F`), the losses as
-modules (`losses.py`), weight initialisation (`init.py`), and data-parallel training over
-several processes (`parallel.py`)."""
+`activation.py`; convolution, pooling, batch norm and dropout layers in `conv.py`, `pooling.py`,
+`batchnorm.py`, `dropout.py`), functions and losses (`functional.py`, imported as `F`), the
+losses as modules (`losses.py`), weight initialisation (`init.py`), and data-parallel training
+over several processes (`parallel.py`)."""
 
 from ..errors import missing_name_getattr as _missing_name_getattr
 from . import functional, init, parallel
 from . import functional as F  # noqa: N812  (torch's spelling: nn.functional as F)
 from .activation import LogSoftmax, Softmax, Tanh
+from .batchnorm import BatchNorm1d, BatchNorm2d
+from .conv import Conv1d, Conv2d
+from .dropout import Dropout
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .modules import Flatten, Identity, Linear, Module, Parameter, ReLU, Sequential, Sigmoid
+from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 
 __all__ = [
+    "AdaptiveAvgPool2d",
+    "AvgPool2d",
     "BCELoss",
     "BCEWithLogitsLoss",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "Conv1d",
+    "Conv2d",
     "CrossEntropyLoss",
+    "Dropout",
     "F",
     "Flatten",
     "Identity",
@@ -21,6 +33,7 @@ __all__ = [
     "Linear",
     "LogSoftmax",
     "MSELoss",
+    "MaxPool2d",
     "Module",
     "NLLLoss",
     "Parameter",

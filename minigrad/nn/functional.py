@@ -8,6 +8,7 @@ take torch's arguments and return the mean by default (reduction="mean", "sum" o
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import torch
 
@@ -357,6 +358,258 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
 
 def tanh(input: Tensor) -> Tensor:
     return input.tanh()
+
+
+# ---- convolution, pooling, normalisation (ops/conv.py, ops/pool.py, ops/normalization.py) ----
+
+
+def conv1d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> Tensor:
+    """1-D convolution of (N, C, L) (or unbatched (C, L)) with weight (O, C/groups, k)."""
+    return _convolution(input, weight, bias, stride, padding, dilation, groups, dims=1)
+
+
+def conv2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> Tensor:
+    """2-D convolution of (N, C, H, W) (or unbatched (C, H, W)) with weight (O, C/groups, kh, kw).
+
+    padding: a number, one per side of each dim, or 'valid' (none) or 'same' (the output keeps
+    the input's size; stride 1 only). See `minigrad.ops.Convolution` for the maths.
+    """
+    return _convolution(input, weight, bias, stride, padding, dilation, groups, dims=2)
+
+
+def _convolution(
+    x: Tensor,
+    weight: Tensor,
+    bias: Tensor | None,
+    stride: Any,
+    padding: Any,
+    dilation: Any,
+    groups: int,
+    dims: int,
+) -> Tensor:
+    name = f"conv{dims}d"
+    stride, dilation = (
+        _ntuple(stride, dims, "stride", name),
+        _ntuple(dilation, dims, "dilation", name),
+    )
+    if x.ndim == dims + 1:  # one unbatched example, as torch allows
+        out = _convolution(x.unsqueeze(0), weight, bias, stride, padding, dilation, groups, dims)
+        return out.squeeze(0)
+    if isinstance(padding, str):
+        padding, extra = _padding_for_mode(padding, weight.shape[2:], stride, dilation, name)
+        if any(extra):  # 'same' with an even reach: one more zero after than before, as torch
+            x = pad(x, [side for k in reversed(range(dims)) for side in (0, extra[k])])
+    else:
+        padding = _ntuple(padding, dims, "padding", name)
+    return ops.Convolution.apply(
+        x, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups
+    )
+
+
+def _padding_for_mode(
+    mode: str,
+    kernel: tuple[int, ...],
+    stride: tuple[int, ...],
+    dilation: tuple[int, ...],
+    name: str,
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """'valid' or 'same' as (padding on both sides, one extra after) per spatial dim."""
+    if mode == "valid":
+        return (0,) * len(kernel), (0,) * len(kernel)
+    if mode != "same":
+        raise ValueError(
+            f"{name}: padding must be a number, a tuple, 'valid' or 'same', got {mode!r}"
+        )
+    if any(s != 1 for s in stride):
+        raise ValueError(
+            f"{name}: padding='same' is not supported for strided convolutions (stride={stride}): "
+            "the output could not keep the input's size. Give the padding as a number instead."
+        )
+    reach = [d * (k - 1) for k, d in zip(kernel, dilation)]  # the zeros 'same' needs per dim
+    return tuple(r // 2 for r in reach), tuple(r % 2 for r in reach)
+
+
+def _ntuple(value: Any, n: int, what: str, name: str) -> tuple[int, ...]:
+    """3 -> (3, 3) for a 2-d op; (2, 3) stays (2, 3)."""
+    if isinstance(value, int):
+        return (value,) * n
+    value = tuple(value)
+    if len(value) == 1:
+        return value * n
+    if len(value) != n or not all(isinstance(v, int) for v in value):
+        raise ValueError(f"{name}: {what} must be an int or {n} ints, got {value}")
+    return value
+
+
+def unfold(
+    input: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1
+) -> Tensor:
+    """im2col: every kernel_size window of (N, C, H, W) as a column of (N, C*kh*kw, L)."""
+    options = [
+        _ntuple(v, 2, w, "unfold")
+        for v, w in zip(
+            (kernel_size, dilation, padding, stride),
+            ("kernel_size", "dilation", "padding", "stride"),
+        )
+    ]
+    return ops.Unfold.apply(input, *options)
+
+
+def fold(
+    input: Tensor,
+    output_size: Any,
+    kernel_size: Any,
+    dilation: Any = 1,
+    padding: Any = 0,
+    stride: Any = 1,
+) -> Tensor:
+    """col2im: add the columns of (N, C*kh*kw, L) back onto their windows of (N, C, H, W)."""
+    options = [
+        _ntuple(v, 2, w, "fold")
+        for v, w in zip(
+            (output_size, kernel_size, dilation, padding, stride),
+            ("output_size", "kernel_size", "dilation", "padding", "stride"),
+        )
+    ]
+    return ops.Fold.apply(input, *options)
+
+
+def pad(input: Tensor, pad: Any, mode: str = "constant", value: float | None = None) -> Tensor:
+    """Pad the last dims: pad = (left, right) for the last dim, then (top, bottom) for the one
+    before, and so on. mode 'constant' (with `value`, 0 by default), 'reflect', 'replicate' or
+    'circular'. Negative pads crop."""
+    pad = tuple(int(p) for p in pad)
+    if len(pad) % 2 or len(pad) // 2 > input.ndim:
+        raise ValueError(
+            f"pad: pad must hold two numbers per padded dim (at most {input.ndim} dims for an "
+            f"input of shape {shape_str(input.shape)}), got {pad}"
+        )
+    if mode == "constant":
+        return ops.ConstantPad.apply(input, pad, value or 0.0)
+    if mode not in ("reflect", "replicate", "circular"):
+        raise ValueError(
+            f"pad: mode must be 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}"
+        )
+    if value:
+        raise ValueError(f"pad: a padding value only goes with mode='constant', not {mode!r}")
+    return ops.CopyPad.apply(input, pad, mode)
+
+
+def max_pool2d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Any:
+    """The maximum of each window of (N, C, H, W) (or (C, H, W)); stride defaults to the kernel.
+    With return_indices, also the flat position (in H*W) of each maximum."""
+    kernel_size = _ntuple(kernel_size, 2, "kernel_size", "max_pool2d")
+    stride = (
+        kernel_size
+        if stride is None or stride == []
+        else _ntuple(stride, 2, "stride", "max_pool2d")
+    )
+    _, indices = torch.nn.functional.max_pool2d(
+        input._data, kernel_size, stride, padding, dilation, ceil_mode, return_indices=True
+    )
+    out = ops.MaxPool2d.apply(input, indices)
+    return (out, Tensor(indices)) if return_indices else out
+
+
+def avg_pool2d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
+    """The average of each window of (N, C, H, W) (or (C, H, W)); stride defaults to the kernel."""
+    kernel_size = _ntuple(kernel_size, 2, "kernel_size", "avg_pool2d")
+    stride = (
+        kernel_size
+        if stride is None or stride == []
+        else _ntuple(stride, 2, "stride", "avg_pool2d")
+    )
+    padding = _ntuple(padding, 2, "padding", "avg_pool2d")
+    return ops.AvgPool2d.apply(
+        input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
+    )
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
+    """Average pooling to an (H_out, W_out) output (an int for both; None keeps that side)."""
+    sizes = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
+    sizes = tuple(input.shape[-2 + i] if s is None else s for i, s in enumerate(sizes))
+    return ops.AdaptiveAvgPool2d.apply(input, sizes)
+
+
+def batch_norm(
+    input: Tensor,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalise each channel (dim 1): by the batch's statistics when training (and update the
+    running ones in place, if given), by the running ones otherwise. See ops.BatchNorm."""
+    if training:
+        per_channel = input.numel() // input.shape[1] if input.ndim >= 2 else 0
+        if per_channel <= 1:
+            raise ValueError(
+                f"batch_norm: expected more than 1 value per channel when training, got input "
+                f"of shape {shape_str(input.shape)}: the batch statistics of one value are "
+                "meaningless (its variance is 0). Use a batch of 2 or more, or call .eval()."
+            )
+    elif running_mean is None or running_var is None:
+        raise ValueError(
+            "batch_norm: evaluation (training=False) normalises with the running statistics, so "
+            "running_mean and running_var must be given."
+        )
+    return ops.BatchNorm.apply(
+        input,
+        weight,
+        bias,
+        running_mean,
+        running_var,
+        training=training,
+        momentum=momentum,
+        eps=eps,
+    )
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero each element with probability p and scale the rest by 1/(1-p) when training; the
+    identity otherwise. (inplace is accepted for torch's signature; the result is always a new
+    tensor, so use the returned one.)"""
+    if not 0 <= p <= 1:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0:
+        return input
+    return ops.Dropout.apply(input, p)
 
 
 # F.gelu, a torch name minigrad lacks, raises an AttributeError that says so (surface.py).

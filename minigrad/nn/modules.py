@@ -150,6 +150,83 @@ class Module:
             p.requires_grad_(requires_grad)
         return self
 
+    # ---- buffers: state that is saved and moved with the module, but not trained -----------
+
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
+        """Keep `tensor` as `self.<name>`: state that is not a parameter (BatchNorm's running
+        mean), so the optimizer leaves it alone, but `state_dict()` saves it (unless
+        persistent=False) and `.to()` moves it. Assigning `self.<name> = t` later replaces it."""
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(
+                f"register_buffer: a buffer's name is a non-empty str without '.', got {name!r}"
+            )
+        if isinstance(tensor, torch.Tensor):
+            tensor = Tensor(tensor)
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(
+                f"register_buffer: buffer {name!r} must be a Tensor or None, got "
+                f"{type(tensor).__name__}"
+            )
+        if name in vars(self) and name not in self._buffer_flags():
+            raise KeyError(f"register_buffer: attribute {name!r} already exists")
+        if "_buffers" not in vars(self):  # a subclass may skip Module.__init__
+            self._buffers: dict[str, bool] = {}
+        self._buffers[name] = persistent
+        setattr(self, name, tensor)
+
+    def _buffer_flags(self) -> dict[str, bool]:
+        """{buffer name: persistent?} for this module's own buffers."""
+        return vars(self).get("_buffers", {})
+
+    def named_buffers(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Tensor]]:
+        """(qualified name, buffer) pairs: own buffers first, then each submodule's (if
+        recurse). Buffers set to None are left out, as in torch."""
+        seen: set[int] = set()
+        modules = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
+        for module_prefix, module in modules if recurse else [(prefix, self)]:
+            dot = f"{module_prefix}." if module_prefix else ""
+            for name in module._buffer_flags():
+                value = getattr(module, name)
+                if value is not None and (not remove_duplicate or id(value) not in seen):
+                    seen.add(id(value))
+                    yield dot + name, value
+
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        return (b for _, b in self.named_buffers(recurse=recurse))
+
+    # ---- moving between devices and dtypes ---------------------------------------------------
+
+    def to(self, *args: Any, **kwargs: Any) -> Module:
+        """Move every parameter (and its gradient) and buffer to a device and/or floating dtype,
+        in place, as torch's Module.to: `model.to('cuda')`, `model.to(torch.float64)`.
+        Integer buffers (BatchNorm's num_batches_tracked) change device only. Returns self."""
+        device, dtype = _device_and_dtype(args, kwargs)
+
+        def move(t: torch.Tensor) -> torch.Tensor:
+            return t.to(device=device, dtype=dtype if t.is_floating_point() else None)
+
+        for p in self.parameters():
+            p._data = move(p._data)
+            if p.grad is not None:
+                p.grad._data = move(p.grad._data)
+        for b in self.buffers():
+            b._data = move(b._data)
+        return self
+
+    def cpu(self) -> Module:
+        return self.to("cpu")
+
+    def cuda(self, device: int | str | None = None) -> Module:
+        return self.to(f"cuda:{device}" if isinstance(device, int) else device or "cuda")
+
+    def float(self) -> Module:
+        return self.to(torch.float32)
+
+    def double(self) -> Module:
+        return self.to(torch.float64)
+
     def zero_grad(self, set_to_none: bool = True) -> None:
         for p in self.parameters():
             if set_to_none:
@@ -184,8 +261,15 @@ class Module:
         return destination
 
     def _named_state(self) -> Iterator[tuple[str, Tensor]]:
-        """What state_dict saves, by qualified name."""
-        return self.named_parameters()
+        """What state_dict saves, by qualified name: module by module (a layer used twice under
+        each of its names, as torch), its parameters, then its persistent buffers."""
+        for module_prefix, module in self.named_modules(remove_duplicate=False):
+            dot = f"{module_prefix}." if module_prefix else ""
+            yield from module._own_parameters(dot)
+            for name, persistent in module._buffer_flags().items():
+                value = getattr(module, name)
+                if persistent and value is not None:
+                    yield dot + name, value
 
     def load_state_dict(
         self, state_dict: dict[str, Any], strict: bool = True, assign: bool = False
@@ -257,6 +341,24 @@ def _quoted(names: list[str]) -> str:
 
 def _torch_values(value: Any) -> torch.Tensor:
     return value._data if isinstance(value, Tensor) else torch.as_tensor(value)
+
+
+def _device_and_dtype(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, Any]:
+    """What Module.to(...) was asked for: (device or None, dtype or None)."""
+    device, dtype = kwargs.get("device"), kwargs.get("dtype")
+    for arg in args:
+        if isinstance(arg, torch.dtype):
+            dtype = arg
+        elif isinstance(arg, (str, torch.device)):
+            device = arg
+        elif isinstance(arg, (Tensor, torch.Tensor)):
+            device, dtype = arg.device, arg.dtype
+        else:
+            raise TypeError(
+                f"Module.to takes a device ('cpu', 'cuda'), a dtype or a tensor, got "
+                f"{type(arg).__name__}"
+            )
+    return (_device(device) if device is not None else None), dtype
 
 
 def _indent(text: str) -> str:

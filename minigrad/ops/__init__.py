@@ -10,13 +10,19 @@ shape.py        reshape transpose permute unsqueeze squeeze expand indexing gath
                 stack
 conversion.py   .to(dtype or device), clone
 assign.py       what in-place changes record: x[key] = v, copy_/fill_/zero_, a write through a view
+conv.py         convolution (conv1d, conv2d), unfold, fold, pad
+pool.py         max_pool2d avg_pool2d adaptive_avg_pool2d
+normalization.py  batch_norm dropout
 """
 
 from .arithmetic import Add, Div, Maximum, Minimum, Mul, Neg, Pow, Sub, Where
 from .assign import Copy, CopySlices, SetItem
+from .conv import ConstantPad, Convolution, CopyPad, Fold, Unfold
 from .conversion import Clone, To
 from .losses import BinaryCrossEntropy
 from .matmul import Linear, MatMul
+from .normalization import BatchNorm, Dropout
+from .pool import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .reductions import (
     CumSum,
     LogSoftmax,
@@ -65,20 +71,28 @@ from .unary import (
 
 __all__ = [
     "Abs",
+    "AdaptiveAvgPool2d",
     "Add",
+    "AvgPool2d",
+    "BatchNorm",
     "BinaryCrossEntropy",
     "Cat",
     "Clamp",
     "ClampMin",
     "Clone",
+    "ConstantPad",
+    "Convolution",
     "Copy",
+    "CopyPad",
     "CopySlices",
     "Cos",
     "CumSum",
     "Div",
+    "Dropout",
     "Exp",
     "Expand",
     "Expm1",
+    "Fold",
     "Gather",
     "Index",
     "Linear",
@@ -90,12 +104,13 @@ __all__ = [
     "MatMul",
     "Max",
     "MaxAlongDim",
+    "MaxPool2d",
     "Maximum",
     "Mean",
     "Minimum",
     "Mul",
-    "Neg",
     "NLLLoss",
+    "Neg",
     "Norm",
     "Permute",
     "Pow",
@@ -117,6 +132,7 @@ __all__ = [
     "Tanh",
     "To",
     "Transpose",
+    "Unfold",
     "Unsqueeze",
     "Var",
     "Where",

@@ -1,0 +1,100 @@
+"""Batch normalisation layers: `BatchNorm1d` and `BatchNorm2d`, as torch's.
+
+In training they normalise with the batch's statistics and update the running ones (buffers,
+saved in state_dict); in eval (`model.eval()`) they normalise with the running ones.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..creation import DeviceLike, _device
+from ..errors import shape_str
+from ..tensor import Tensor
+from . import functional as F
+from .modules import Module, Parameter
+
+
+class _BatchNorm(Module):
+    """weight (ones) and bias (zeros, unless bias=False) per channel if affine; running_mean
+    (zeros), running_var (ones) and num_batches_tracked (0) as buffers if track_running_stats."""
+
+    expected_dims: tuple[int, ...] = ()
+
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        device: DeviceLike = None,
+        dtype: torch.dtype | None = None,
+        *,
+        bias: bool = True,
+    ) -> None:
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        place = {"device": _device(device), "dtype": dtype}
+        if affine:
+            self.weight: Parameter | None = Parameter(torch.ones(num_features, **place))
+            self.bias: Parameter | None = (
+                Parameter(torch.zeros(num_features, **place)) if bias else None
+            )
+        else:
+            self.weight = self.bias = None
+        if track_running_stats:
+            self.register_buffer("running_mean", Tensor(torch.zeros(num_features, **place)))
+            self.register_buffer("running_var", Tensor(torch.ones(num_features, **place)))
+            tracked = torch.tensor(0, dtype=torch.long, device=place["device"])
+            self.register_buffer("num_batches_tracked", Tensor(tracked))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+
+    def forward(self, input: Tensor) -> Tensor:
+        if input.ndim not in self.expected_dims:
+            wanted = " or ".join(f"{d}D" for d in self.expected_dims)
+            raise ValueError(
+                f"{type(self).__name__}: expected {wanted} input (got {input.ndim}D input, shape "
+                f"{shape_str(input.shape)})"
+            )
+        factor = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats and self.num_batches_tracked is not None:
+            self.num_batches_tracked.add_(1)
+            if self.momentum is None:  # a cumulative average: every batch weighs the same
+                factor = 1.0 / float(self.num_batches_tracked)
+        # Batch statistics in training, and in eval too when there are no running ones.
+        batch_stats = self.training or (self.running_mean is None and self.running_var is None)
+        use_running = not self.training or self.track_running_stats
+        return F.batch_norm(
+            input,
+            self.running_mean if use_running else None,
+            self.running_var if use_running else None,
+            self.weight,
+            self.bias,
+            batch_stats,
+            factor,
+            self.eps,
+        )
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+            f"affine={self.affine}, bias={self.bias is not None}, "
+            f"track_running_stats={self.track_running_stats}"
+        )
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch norm over (N, C) or (N, C, L): each of the C features normalised over the rest."""
+
+    expected_dims = (2, 3)
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch norm over (N, C, H, W): each channel normalised over the batch and positions."""
+
+    expected_dims = (4,)

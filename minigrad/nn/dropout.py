@@ -1,0 +1,23 @@
+"""`Dropout`: zero random elements in training (scaling the rest up); the identity in eval."""
+
+from __future__ import annotations
+
+from ..tensor import Tensor
+from . import functional as F
+from .modules import Module
+
+
+class Dropout(Module):
+    """Each element zeroed with probability p in training, the others scaled by 1/(1 - p)."""
+
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
+        super().__init__()
+        if not 0 <= p <= 1:
+            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+        self.p, self.inplace = p, inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.dropout(input, self.p, self.training, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, inplace={self.inplace}"

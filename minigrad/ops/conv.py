@@ -1,0 +1,293 @@
+"""Convolution, and the ops around it: unfold/fold (the sliding window as a matrix) and pad.
+
+A convolution slides a small kernel over the image. Written as a matrix product (im2col):
+`unfold` copies every kh x kw window of x into a column, so a 2-D convolution is
+
+    cols = unfold(x)                       # (N, C*kh*kw, L): one column per output position
+    out  = W.reshape(O, C*kh*kw) @ cols    # (N, O, L), then reshaped to (N, O, Ho, Wo)
+
+and its two gradients follow from the matmul's (dL/dA = G @ B^T, dL/dB = A^T @ G):
+
+    dL/dW    = sum over the batch of G @ cols^T        each weight: the sum, over every position
+                                                       it touched, of input * upstream gradient
+    dL/dcols = W^T @ G, then fold() adds each column back onto the window it came from.
+
+`Convolution` computes the same with torch's convolution kernels (no (N, C*kh*kw, L) copy),
+and says those two gradients the way the literature does: as two more convolutions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from ..autograd.function import Context, Function
+from ..errors import shape_str
+
+Size = tuple[int, ...]
+
+# torch's kernels by the number of spatial dims: conv1d on (N, C, L), conv2d on (N, C, H, W).
+_CONVOLVE = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
+_CONVOLVE_TRANSPOSED = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
+
+
+class Convolution(Function):
+    """out[n, o] = b[o] + sum over c of x[n, c] (cross-)correlated with W[o, c]: conv1d, conv2d.
+
+    In 2-D, with stride s, padding p (zeros around x), dilation d (gaps inside the kernel):
+
+        out[n, o, h, w] = b[o] + sum_{c, i, j} W[o, c, i, j] * x[n, c, s*h + d*i - p, s*w + d*j - p]
+
+    With groups g, the C input and O output channels split into g groups and output channel o
+    sees only the C/g input channels of its group: W has shape (O, C/g, kh, kw).
+
+    The gradients, G = dL/dout:
+
+        dL/dW[o, c, i, j] = sum_{n, h, w} G[n, o, h, w] * x[n, c, s*h + d*i - p, s*w + d*j - p]
+
+    a convolution of x with G, where G plays the kernel, the batch n plays the channels, and
+    stride and dilation swap roles (the sum runs over output positions h, w, with step s);
+
+        dL/dx[n, c] = sum over o of G[n, o] "transposed-convolved" with W[o, c]
+
+    each output position sends G * W back to the window it read: the transposed convolution
+    (torch's conv_transpose2d) of G with the same W, stride, padding and dilation.
+    dL/db[o] = the sum of G[:, o] over the batch and all positions.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Context,
+        x: torch.Tensor,
+        weight: torch.Tensor,
+        bias: torch.Tensor | None = None,
+        *,
+        stride: Size,
+        padding: Size,
+        dilation: Size,
+        groups: int = 1,
+    ) -> torch.Tensor:
+        x_needs, weight_needs, _ = ctx.needs_input_grad
+        ctx.save_for_backward(x if weight_needs else None, weight if x_needs else None)
+        ctx.x_shape, ctx.weight_shape = x.shape, weight.shape
+        ctx.stride, ctx.padding, ctx.dilation, ctx.groups = stride, padding, dilation, groups
+        convolve = _CONVOLVE[weight.ndim - 2]
+        return convolve(x, weight, bias, stride, padding, dilation, groups)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> tuple:
+        x, weight = ctx.saved_tensors
+        x_needs, weight_needs, bias_needs = ctx.needs_input_grad
+        options = (ctx.stride, ctx.padding, ctx.dilation, ctx.groups)
+        grad_x = input_gradient(grad, weight, ctx.x_shape, *options) if x_needs else None
+        grad_w = weight_gradient(x, grad, ctx.weight_shape, *options) if weight_needs else None
+        grad_b = grad.sum([0, *range(2, grad.ndim)]) if bias_needs else None
+        return grad_x, grad_w, grad_b
+
+    @staticmethod
+    def explain_failure(x: Any, weight: Any, bias: Any = None, **options: Any) -> str | None:
+        return convolution_mismatch(x.shape, weight.shape, **options)
+
+
+def input_gradient(
+    grad: torch.Tensor,
+    weight: torch.Tensor,
+    x_shape: torch.Size,
+    stride: Size,
+    padding: Size,
+    dilation: Size,
+    groups: int,
+) -> torch.Tensor:
+    """dL/dx: the transposed convolution of G with W.
+
+    Where stride s skipped the last few input rows (their windows did not fit), the transposed
+    convolution comes out that much shorter: `output_padding` adds those rows (gradient 0).
+    """
+    spatial = range(2, grad.ndim)
+    output_padding = [
+        x_shape[k]
+        + 2 * padding[k - 2]
+        - ((grad.shape[k] - 1) * stride[k - 2] + dilation[k - 2] * (weight.shape[k] - 1) + 1)
+        for k in spatial
+    ]
+    transposed = _CONVOLVE_TRANSPOSED[grad.ndim - 2]
+    return transposed(grad, weight, None, stride, padding, output_padding, groups, dilation)
+
+
+def weight_gradient(
+    x: torch.Tensor,
+    grad: torch.Tensor,
+    weight_shape: torch.Size,
+    stride: Size,
+    padding: Size,
+    dilation: Size,
+    groups: int,
+) -> torch.Tensor:
+    """dL/dW: the convolution of x with G, the batch taking the place of the channels.
+
+    x (N, C, ...) becomes C/g images of g*N channels, G (N, O, ...) becomes O kernels of N
+    channels each (g groups: group k of x meets group k of G), stride and dilation swap.
+    The result, (C/g, O, ...), may run past the kernel's size where the last rows of x were
+    never reached: those are cut off.
+    """
+    n, o, g = x.shape[0], weight_shape[0], groups
+    spatial_x, spatial_grad = x.shape[2:], grad.shape[2:]
+    images = x.reshape(n, g, -1, *spatial_x).transpose(0, 2).reshape(-1, g * n, *spatial_x)
+    kernels = grad.reshape(n, g, o // g, *spatial_grad).movedim(0, 2)
+    kernels = kernels.reshape(o, n, *spatial_grad)
+    convolve = _CONVOLVE[x.ndim - 2]
+    grad_w = convolve(images, kernels, None, dilation, padding, stride, g).transpose(0, 1)
+    return grad_w[(..., *(slice(0, k) for k in weight_shape[2:]))]
+
+
+def convolution_mismatch(
+    x_shape: Sequence[int],
+    weight_shape: Sequence[int],
+    stride: Size = (1,),
+    padding: Size = (0,),
+    dilation: Size = (1,),
+    groups: int = 1,
+) -> str | None:
+    """Say which of the convolution's shape rules x and W break, or None."""
+    dims = len(weight_shape) - 2
+    name = f"conv{dims}d"
+    if len(x_shape) != dims + 2:
+        return (
+            f"{name} takes input of shape (N, C, {_spatial_names(dims)}), got {shape_str(x_shape)}."
+        )
+    channels, out_channels, per_group = x_shape[1], weight_shape[0], weight_shape[1]
+    if channels != per_group * groups:
+        return (
+            f"{name}: input {shape_str(x_shape)} has {channels} channels (dim 1), but weight "
+            f"{shape_str(weight_shape)} with groups={groups} expects {per_group * groups} "
+            f"(weight's dim 1 times groups). The weight is (out_channels, in_channels/groups, "
+            f"{_spatial_names(dims, 'k')})."
+        )
+    if out_channels % groups != 0:
+        return f"{name}: out_channels {out_channels} must be divisible by groups={groups}."
+    for k in range(dims):
+        reach = dilation[k] * (weight_shape[k + 2] - 1) + 1
+        padded = x_shape[k + 2] + 2 * padding[k]
+        if padded < reach:
+            return (
+                f"{name}: input {shape_str(x_shape)} is {padded} wide in spatial dim {k} after "
+                f"padding, smaller than the kernel's reach there ({reach} = dilation * "
+                f"(kernel - 1) + 1). Use a smaller kernel or more padding."
+            )
+    return None
+
+
+def _spatial_names(dims: int, prefix: str = "") -> str:
+    names = {1: ["L"], 2: ["H", "W"], 3: ["D", "H", "W"]}[dims]
+    return ", ".join(f"{prefix}{n}".lower() if prefix else n for n in names)
+
+
+class Unfold(Function):
+    """out[n, (c, i, j), l] = x[n, c, s*h + d*i - p, s*w + d*j - p], l = (h, w): im2col.
+
+    Every kh x kw window becomes a column: x (N, C, H, W) -> (N, C*kh*kw, L), L windows.
+    A pixel lies in several windows, so it is copied into several columns; its gradient is
+    the sum of theirs. That sum is `fold`: dL/dx = fold(G).
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Context,
+        x: torch.Tensor,
+        kernel_size: Size,
+        dilation: Size,
+        padding: Size,
+        stride: Size,
+    ) -> torch.Tensor:
+        ctx.options = (kernel_size, dilation, padding, stride)
+        ctx.image_size = x.shape[-2:]
+        return F.unfold(x, kernel_size, dilation, padding, stride)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> tuple:
+        return F.fold(grad, ctx.image_size, *ctx.options), None, None, None, None
+
+
+class Fold(Function):
+    """col2im, unfold's mirror: each column is added back onto the window it stands for.
+
+    out[n, c, s*h + d*i - p, s*w + d*j - p] += x[n, (c, i, j), l] over all windows l = (h, w).
+    Every output pixel is a sum of copies, so each copy's gradient is the pixel's:
+    dL/dx = unfold(G).
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Context,
+        x: torch.Tensor,
+        output_size: Size,
+        kernel_size: Size,
+        dilation: Size,
+        padding: Size,
+        stride: Size,
+    ) -> torch.Tensor:
+        ctx.options = (kernel_size, dilation, padding, stride)
+        return F.fold(x, output_size, kernel_size, dilation, padding, stride)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> tuple:
+        return F.unfold(grad, *ctx.options), None, None, None, None, None
+
+
+class ConstantPad(Function):
+    """out = x with `value` added around it (F.pad's pads: last dim first, (left, right, ...)).
+
+    Each element of x lands somewhere in out, shifted; the added border is a constant. So
+    dL/dx is G with the border cut off: padding by the negated pads. (A negative pad crops x,
+    and its gradient pads G with zeros: the same rule.)
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor, pad: Size, value: float = 0.0) -> torch.Tensor:
+        ctx.pad = pad
+        return F.pad(x, pad, mode="constant", value=value)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> tuple:
+        return F.pad(grad, [-p for p in ctx.pad]), None, None
+
+
+class CopyPad(Function):
+    """out = x padded with copies of its own values: mode 'reflect', 'replicate' or 'circular'.
+
+    Along each padded dim, out takes x at an index per output position: for x = [a, b, c]
+    padded by 2 on each side, 'reflect' reads [c b | a b c | b a], 'replicate'
+    [a a | a b c | c c], 'circular' [b c | a b c | a b]. So out = x[index] along that dim, and
+    dL/dx adds G back at those indices (index_add): a value copied k times gets k gradients.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor, pad: Size, mode: str) -> torch.Tensor:
+        ctx.pad, ctx.mode, ctx.shape = pad, mode, x.shape
+        return F.pad(x, pad, mode=mode)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> tuple:
+        # Undo the padded dims one at a time, from the first dim F.pad padded (the last dim).
+        for k in range(len(ctx.pad) // 2):
+            dim = len(ctx.shape) - 1 - k
+            left, right = ctx.pad[2 * k], ctx.pad[2 * k + 1]
+            index = copy_pad_index(ctx.shape[dim], left, right, ctx.mode, grad.device)
+            shape = list(grad.shape)
+            shape[dim] = ctx.shape[dim]
+            grad = grad.new_zeros(shape).index_add_(dim, index, grad)
+        return grad, None, None
+
+
+def copy_pad_index(size: int, left: int, right: int, mode: str, device: Any) -> torch.Tensor:
+    """For each position of a dim padded by (left, right), the index of x it copies."""
+    positions = torch.arange(-left, size + right, device=device)
+    if mode == "replicate":
+        return positions.clamp(0, size - 1)
+    if mode == "circular":
+        return positions.remainder(size)
+    # reflect: mirror at the first and last element, which are not repeated
+    return (size - 1) - ((size - 1) - positions.abs()).abs()
