@@ -528,11 +528,15 @@ def max_pool2d(
         if stride is None or stride == []
         else _ntuple(stride, 2, "stride", "max_pool2d")
     )
-    _, indices = torch.nn.functional.max_pool2d(
+    padding = _ntuple(padding, 2, "padding", "max_pool2d")
+    dilation = _ntuple(dilation, 2, "dilation", "max_pool2d")
+    out = ops.MaxPool2d.apply(input, kernel_size, stride, padding, dilation, ceil_mode)
+    if not return_indices:
+        return out
+    _, indices = torch.nn.functional.max_pool2d(  # where each maximum is, again: rarely asked
         input._data, kernel_size, stride, padding, dilation, ceil_mode, return_indices=True
     )
-    out = ops.MaxPool2d.apply(input, indices)
-    return (out, Tensor(indices)) if return_indices else out
+    return out, Tensor(indices)
 
 
 def avg_pool2d(
@@ -589,6 +593,15 @@ def batch_norm(
             "batch_norm: evaluation (training=False) normalises with the running statistics, so "
             "running_mean and running_var must be given."
         )
+    channels = input.shape[1]
+    per_channel = {"running_mean": running_mean, "running_var": running_var}
+    for name, value in {**per_channel, "weight": weight, "bias": bias}.items():
+        if value is not None and tuple(value.shape) != (channels,):
+            raise ValueError(
+                f"batch_norm: input {shape_str(input.shape)} has {channels} channels (dim 1), "
+                f"but {name} has shape {shape_str(value.shape)}: it must hold one value per "
+                f"channel ({channels}). Was the layer built for another number of channels?"
+            )
     return ops.BatchNorm.apply(
         input,
         weight,

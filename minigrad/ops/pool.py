@@ -17,28 +17,45 @@ Size = tuple[int, ...]
 
 
 class MaxPool2d(Function):
-    """out[n, c, h, w] = x[n, c, indices[n, c, h, w]]: the largest value of each window.
+    """out[n, c, h, w] = the largest value of window (h, w) of x[n, c], found by torch's kernel.
 
-    `indices` (flat positions in each H x W image) come from torch's max_pool2d, so ties are
-    broken as torch breaks them: the first maximum met, scanning the window row by row. Only
-    the maximum moved the output, so dL/dx is G at those positions and 0 elsewhere; a value that
-    is the maximum of several overlapping windows receives the sum of their gradients
-    (scatter_add).
+    torch's max_pool2d also says where each maximum is (`indices`, flat positions in the H x W
+    image), breaking ties as torch does: the first maximum met, scanning the window row by row.
+    Only the maximum moved the output, so dL/dx is G at those positions and 0 elsewhere; a value
+    that is the maximum of several overlapping windows receives the sum of their gradients
+    (scatter_add). (A window that lies wholly in the padding outputs -inf and passes no
+    gradient on, as in torch.)
     """
 
     @staticmethod
-    def forward(ctx: Context, x: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
+    def forward(
+        ctx: Context,
+        x: torch.Tensor,
+        kernel_size: Size,
+        stride: Size,
+        padding: Size,
+        dilation: Size,
+        ceil_mode: bool = False,
+    ) -> torch.Tensor:
+        out, indices = F.max_pool2d(
+            x, kernel_size, stride, padding, dilation, ceil_mode, return_indices=True
+        )
         ctx.save_for_backward(indices)
         ctx.shape = x.shape
-        flat_x, flat_indices = x.flatten(-2), indices.flatten(-2)
-        return flat_x.gather(-1, flat_indices).view(indices.shape)
+        # Only a dilated window can step over the image and see padding alone.
+        ctx.may_see_only_padding = max(dilation) > 1 and max(padding) > 0
+        return out
 
     @staticmethod
     def backward(ctx: Context, grad: torch.Tensor) -> tuple:
         (indices,) = ctx.saved_tensors
+        grad, indices = grad.flatten(-2), indices.flatten(-2)
+        if ctx.may_see_only_padding:  # such a window's index points past the image: drop it
+            inside = indices < ctx.shape[-2] * ctx.shape[-1]
+            grad, indices = grad * inside, indices * inside
         grad_x = grad.new_zeros(ctx.shape).flatten(-2)
-        grad_x.scatter_add_(-1, indices.flatten(-2), grad.flatten(-2))
-        return grad_x.view(ctx.shape), None
+        grad_x.scatter_add_(-1, indices, grad)
+        return grad_x.view(ctx.shape), None, None, None, None, None
 
 
 class AvgPool2d(Function):

@@ -1,0 +1,253 @@
+"""Batch norm and dropout against torch (float64, rtol 1e-7, atol 1e-9, random upstream gradients):
+training and evaluation outputs and gradients, running statistics after several steps, the
+layers' train()/eval() switch, and Module buffers (register_buffer, state_dict, to()).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+import minigrad as mg
+from minigrad import nn
+from minigrad.nn import functional as F
+from minigrad.testing import assert_matches_torch, gradcheck
+from minigrad.testing import strategies as mst
+
+
+@st.composite
+def batch_norm_cases(draw: st.DrawFn, small: bool = False) -> tuple[np.ndarray, ...]:
+    """x of shape (N, C), (N, C, L) or (N, C, H, W) with at least 2 values per channel, and a
+    weight and bias per channel, or neither."""
+    rank = draw(st.integers(2, 4))
+    max_side = 3 if small else 4
+    shape = draw(mst.shapes(min_rank=rank, max_rank=rank, max_side=max_side))
+    if shape[0] * int(np.prod(shape[2:])) < 2:  # one value per channel: no batch statistics
+        shape = (shape[0] + 1, *shape[1:])
+    arrays = mst.distinct_arrays if small else mst.float_arrays
+    x = draw(arrays(shape), label="x")
+    if not draw(st.booleans(), label="affine"):
+        return (x,)
+    channels = (shape[1],)
+    return x, draw(arrays(channels), label="weight"), draw(arrays(channels), label="bias")
+
+
+def _training_fns(momentum: float = 0.1):
+    """minigrad's and torch's batch norm in training, each with its own running statistics
+    (returned too, to be compared after the call)."""
+    stats = {}
+
+    def mine(x, weight=None, bias=None):
+        channels = x.shape[1]
+        stats["mine"] = (mg.zeros(channels, dtype=x.dtype), mg.ones(channels, dtype=x.dtype))
+        return F.batch_norm(x, *stats["mine"], weight, bias, True, momentum)
+
+    def theirs(x, weight=None, bias=None):
+        channels = x.shape[1]
+        stats["torch"] = (torch.zeros(channels, dtype=x.dtype), torch.ones(channels, dtype=x.dtype))
+        return TF.batch_norm(x, *stats["torch"], weight, bias, True, momentum)
+
+    return mine, theirs, stats
+
+
+@given(arrays=batch_norm_cases())
+@example(arrays=(np.array([[1.0, 2.0], [3.0, 5.0]]),))  # two examples, two features
+@example(arrays=(np.full((3, 2, 2), 4.0), np.ones(2), np.zeros(2)))  # zero variance
+def test_batch_norm_training_matches_torch(arrays):
+    mine, theirs, stats = _training_fns(momentum=0.3)
+    assert_matches_torch(mine, theirs, *arrays, name="batch_norm(training=True)")
+    for got, expected, what in zip(stats["mine"], stats["torch"], ("mean", "var")):
+        torch.testing.assert_close(got._data, expected, rtol=1e-7, atol=1e-9, msg=what)
+
+
+@given(arrays=batch_norm_cases(), data=st.data())
+def test_batch_norm_eval_matches_torch(arrays, data):
+    channels = arrays[0].shape[1]
+    mean = data.draw(mst.float_arrays((channels,)), label="running_mean")
+    var = data.draw(mst.float_arrays((channels,), 0.1, 10), label="running_var")
+
+    def mine(x, weight=None, bias=None):
+        return F.batch_norm(x, mg.tensor(mean), mg.tensor(var), weight, bias, training=False)
+
+    def theirs(x, weight=None, bias=None):
+        return TF.batch_norm(x, torch.tensor(mean), torch.tensor(var), weight, bias)
+
+    assert_matches_torch(mine, theirs, *arrays, name="batch_norm(training=False)")
+
+
+@given(arrays=batch_norm_cases(small=True))
+def test_batch_norm_training_passes_gradcheck(arrays):
+    mine, _, _ = _training_fns()
+    gradcheck(mine, *arrays, name="batch_norm(training=True)")
+
+
+def test_batch_norm_backward_is_one_op():
+    x = mg.randn(4, 3, 2, 2, requires_grad=True)
+    out = F.batch_norm(x, None, None, mg.ones(3, requires_grad=True), mg.zeros(3), True)
+    assert out.grad_fn.name == "BatchNorm"
+    assert [type(i).__name__ for i in out.grad_fn.inputs[:2]] == ["Tensor", "Tensor"]
+
+
+@pytest.mark.parametrize("momentum", [0.1, None])
+@pytest.mark.parametrize("dims", [2, 3, 4])
+def test_batch_norm_layer_matches_torch_over_several_steps(momentum, dims):
+    """Outputs, gradients and running statistics after 4 training steps, then eval."""
+    make = {2: "BatchNorm1d", 3: "BatchNorm1d", 4: "BatchNorm2d"}[dims]
+    mine = getattr(nn, make)(3, momentum=momentum).double()
+    theirs = getattr(torch.nn, make)(3, momentum=momentum).double()
+    generator = torch.Generator().manual_seed(0)
+    shape = (5, 3, 4, 2)[:dims]
+    for step in range(4):
+        x = torch.randn(shape, generator=generator, dtype=torch.float64) * (step + 1) + step
+        upstream = torch.randn(shape, generator=generator, dtype=torch.float64)
+        out, expected = mine(mg.Tensor(x)), theirs(x)
+        torch.testing.assert_close(out._data, expected, rtol=1e-7, atol=1e-9)
+        out.backward(upstream)
+        expected.backward(upstream)
+    for name, value in theirs.state_dict().items():
+        torch.testing.assert_close(mine.state_dict()[name], value, rtol=1e-7, atol=1e-9, msg=name)
+    torch.testing.assert_close(mine.weight.grad._data, theirs.weight.grad, rtol=1e-7, atol=1e-9)
+    torch.testing.assert_close(mine.bias.grad._data, theirs.bias.grad, rtol=1e-7, atol=1e-9)
+    mine.eval()
+    theirs.eval()
+    x = torch.randn(shape, generator=generator, dtype=torch.float64)
+    torch.testing.assert_close(mine(mg.Tensor(x))._data, theirs(x), rtol=1e-7, atol=1e-9)
+    assert int(mine.num_batches_tracked) == 4  # eval steps are not counted
+
+
+@pytest.mark.parametrize(
+    "options", [{"affine": False}, {"track_running_stats": False}, {"bias": False}]
+)
+def test_batch_norm_options_match_torch(options):
+    mine, theirs = nn.BatchNorm2d(2, **options).double(), torch.nn.BatchNorm2d(2, **options)
+    theirs = theirs.double()
+    assert repr(mine) == repr(theirs)
+    assert list(mine.state_dict()) == list(theirs.state_dict())
+    x = torch.randn(3, 2, 2, 2, dtype=torch.float64)
+    for mode in ("train", "eval"):
+        getattr(mine, mode)()
+        getattr(theirs, mode)()
+        torch.testing.assert_close(mine(mg.Tensor(x))._data, theirs(x), rtol=1e-7, atol=1e-9)
+
+
+def test_batch_norm_errors_say_what_is_wrong():
+    with pytest.raises(ValueError, match="more than 1 value per channel when training"):
+        nn.BatchNorm1d(3)(mg.randn(1, 3))
+    with pytest.raises(ValueError, match=r"expected 4D input \(got 2D input"):
+        nn.BatchNorm2d(3)(mg.randn(4, 3))
+    with pytest.raises(ValueError, match="running_mean and running_var must be given"):
+        F.batch_norm(mg.randn(4, 3), None, None, training=False)
+    with pytest.raises(
+        ValueError, match=r"input \(4, 5\) has 5 channels.*one value per channel \(5\)"
+    ):
+        nn.BatchNorm1d(3)(mg.randn(4, 5))
+
+
+# ---- dropout ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("p", [0.2, 0.5, 0.9])
+def test_dropout_draws_torchs_mask_and_sends_the_gradient_through_it(p):
+    x = torch.randn(40, 30, dtype=torch.float64)
+    torch.manual_seed(7)
+    expected = TF.dropout(x, p)
+    torch.manual_seed(7)
+    leaf = mg.tensor(x, requires_grad=True)
+    out = F.dropout(leaf, p)
+    assert torch.equal(out._data, expected)  # the same mask as torch, on the CPU
+    mask = out._data / x
+    kept = mask != 0
+    torch.testing.assert_close(mask[kept], torch.full_like(mask[kept], 1 / (1 - p)))
+    assert abs(kept.double().mean().item() - (1 - p)) < 0.05  # 1200 draws: 4+ sigmas
+    upstream = torch.randn_like(x)
+    out.backward(upstream)
+    torch.testing.assert_close(leaf.grad._data, upstream * mask, rtol=1e-12, atol=0)
+
+
+def test_dropout_edge_cases_and_eval():
+    x = mg.randn(5, 4, requires_grad=True)
+    assert F.dropout(x, 0.5, training=False) is x
+    assert F.dropout(x, 0.0) is x
+    dropped = F.dropout(x, 1.0)
+    dropped.sum().backward()
+    assert not bool(dropped._data.any()) and not bool(x.grad._data.any())
+    with pytest.raises(ValueError, match="between 0 and 1, but got 1.5"):
+        F.dropout(x, 1.5)
+    layer = nn.Dropout(0.3)
+    assert repr(layer) == repr(torch.nn.Dropout(0.3))
+    assert layer.eval()(x) is x
+    assert not torch.equal(layer.train()(x)._data, x._data)
+
+
+# ---- Module buffers --------------------------------------------------------------------------
+
+
+class WithBuffers(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layer = nn.Linear(2, 2)
+        self.register_buffer("steps", mg.zeros(1))
+        self.register_buffer("scratch", mg.ones(3), persistent=False)
+        self.norm = nn.BatchNorm1d(2)
+
+
+class TorchWithBuffers(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layer = torch.nn.Linear(2, 2)
+        self.register_buffer("steps", torch.zeros(1))
+        self.register_buffer("scratch", torch.ones(3), persistent=False)
+        self.norm = torch.nn.BatchNorm1d(2)
+
+
+def test_buffers_are_named_saved_loaded_and_not_parameters():
+    model = WithBuffers()
+    names = [name for name, _ in model.named_buffers()]
+    assert names == [
+        "steps",
+        "scratch",
+        "norm.running_mean",
+        "norm.running_var",
+        "norm.num_batches_tracked",
+    ]
+    assert len(list(model.buffers())) == 5
+    assert not any(b is p for b in model.buffers() for p in model.parameters())
+    # torch's order: each module's own parameters and persistent buffers, then its submodules'
+    assert list(model.state_dict()) == list(TorchWithBuffers().state_dict())
+    model.norm(mg.randn(4, 2) * 3)
+    saved = model.state_dict()
+    other = WithBuffers()
+    other.load_state_dict(saved)
+    for name, value in other.state_dict().items():
+        assert torch.equal(value, saved[name]), name
+    assert int(other.norm.num_batches_tracked) == 1
+    with pytest.raises(KeyError, match="Missing: \\['norm.running_var'\\]"):
+        other.load_state_dict({k: v for k, v in saved.items() if k != "norm.running_var"})
+
+
+def test_a_torch_batch_norm_state_dict_loads_into_minigrad():
+    theirs = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2))
+    theirs(torch.randn(4, 1, 5, 5))  # running statistics move away from 0 and 1
+    mine = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2))
+    mine.load_state_dict(theirs.state_dict())
+    mine.eval()
+    theirs.eval()
+    x = torch.randn(3, 1, 5, 5)
+    torch.testing.assert_close(mine(mg.Tensor(x))._data, theirs(x))
+
+
+def test_module_to_moves_parameters_and_buffers_keeping_their_identity():
+    model = WithBuffers()
+    weight, mean = model.layer.weight, model.norm.running_mean
+    model.double()
+    assert model.layer.weight is weight and model.norm.running_mean is mean
+    assert weight.dtype == mean.dtype == model.steps.dtype == mg.float64
+    assert model.norm.num_batches_tracked.dtype == mg.int64  # integers keep their dtype
+    model.to("cpu", torch.float32)
+    assert weight.dtype == mean.dtype == mg.float32
+    with pytest.raises(TypeError, match="takes a device"):
+        model.to(3.5)

@@ -1,0 +1,217 @@
+"""Pooling against torch autograd (float64, rtol 1e-7, atol 1e-9, random upstream gradients) and
+finite differences: max_pool2d (ties pinned: the gradient goes where torch sends it),
+avg_pool2d in all its modes, adaptive_avg_pool2d; and the layers' repr.
+
+Max pooling has kinks where two elements of a window tie: against finite differences its
+inputs are distinct by construction (distinct_arrays); against torch, ties are drawn on purpose.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+import minigrad as mg
+from minigrad import nn
+from minigrad.nn import functional as F
+from minigrad.testing import assert_matches_torch, gradcheck
+from minigrad.testing import strategies as mst
+
+
+@st.composite
+def pool_settings(draw: st.DrawFn, dilation: bool) -> dict:
+    """kernel, stride, padding (at most half the kernel, torch's rule), dilation, ceil_mode,
+    and an (N, C, H, W) shape the windows fit in."""
+    kernel = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    stride = draw(st.none() | st.tuples(st.integers(1, 3), st.integers(1, 3)))
+    padding = tuple(draw(st.integers(0, k // 2)) for k in kernel)
+    dilations = (draw(st.integers(1, 2)), draw(st.integers(1, 2))) if dilation else (1, 1)
+    reach = [d * (k - 1) + 1 for k, d in zip(kernel, dilations)]
+    size = [max(1, r - 2 * p) + draw(st.integers(0, 4)) for r, p in zip(reach, padding)]
+    batch, channels = draw(st.integers(1, 2)), draw(st.integers(1, 3))
+    settings = {
+        "shape": (batch, channels, *size),
+        "kernel_size": kernel,
+        "stride": stride,
+        "padding": padding,
+        "ceil_mode": draw(st.booleans()),
+    }
+    if dilation:
+        settings["dilation"] = dilations
+    return settings
+
+
+def _valid_for_torch(settings: dict, pool, finite: bool = False) -> bool:
+    """Whether torch accepts these settings (a window must not start in the padding only);
+    with `finite`, also whether every window sees part of the image (a dilated window can
+    step over it and see padding alone: max pooling then gives -inf, which finite differences
+    cannot differentiate)."""
+    options = {k: v for k, v in settings.items() if k != "shape"}
+    try:
+        out = pool(torch.zeros(settings["shape"], dtype=torch.float64), **options)
+    except RuntimeError:
+        return False
+    return not finite or bool(out.isfinite().all())
+
+
+@st.composite
+def max_pool_cases(draw: st.DrawFn, distinct: bool = False) -> tuple[np.ndarray, dict]:
+    settings = draw(pool_settings(dilation=True))
+    if distinct:
+        x = draw(mst.distinct_arrays(settings["shape"]))
+    else:  # few values, so windows often tie
+        values = st.sampled_from([-1.0, 0.0, 2.0, 3.5])
+        x = draw(mst.hnp.arrays(np.float64, settings["shape"], elements=values))
+    return x, settings
+
+
+def _tie_case(x: np.ndarray, **options) -> tuple[np.ndarray, dict]:
+    return x, {"shape": x.shape, "stride": None, "padding": 0, "ceil_mode": False, **options}
+
+
+def check_max_pool(case: tuple[np.ndarray, dict]) -> None:
+    x, settings = case
+    if not _valid_for_torch(settings, TF.max_pool2d):
+        return
+    options = {k: v for k, v in settings.items() if k != "shape"}
+    assert_matches_torch(
+        lambda t: F.max_pool2d(t, **options),
+        lambda t: TF.max_pool2d(t, **options),
+        x,
+        name=f"max_pool2d(**{options})",
+    )
+
+
+@given(case=max_pool_cases())
+@example(case=_tie_case(np.ones((1, 1, 4, 4)), kernel_size=2))  # every window a 4-way tie
+@example(case=_tie_case(np.ones((1, 1, 4, 4)), kernel_size=3, stride=1))  # overlapping ties
+@example(case=_tie_case(np.array([[[[1.0, 2.0, 2.0, 1.0]]]]), kernel_size=(1, 2), stride=1))
+@example(case=_tie_case(np.zeros((1, 2, 5, 5)), kernel_size=3, stride=2, padding=1))
+def test_max_pool2d_matches_torch(case):
+    check_max_pool(case)
+
+
+@given(case=max_pool_cases(distinct=True))
+def test_max_pool2d_passes_gradcheck(case):
+    x, settings = case
+    if not _valid_for_torch(settings, TF.max_pool2d, finite=True):
+        return
+    options = {k: v for k, v in settings.items() if k != "shape"}
+    gradcheck(lambda t: F.max_pool2d(t, **options), x[:1, :1], name=f"max_pool2d(**{options})")
+
+
+def test_max_pool2d_return_indices_and_unbatched_input():
+    x = mg.tensor(np.arange(16.0).reshape(1, 1, 4, 4))
+    out, indices = F.max_pool2d(x, 2, return_indices=True)
+    expected, expected_indices = TF.max_pool2d(x._data, 2, return_indices=True)
+    assert torch.equal(out._data, expected) and torch.equal(indices._data, expected_indices)
+    assert not indices.requires_grad
+    layer_out, layer_indices = nn.MaxPool2d(2, return_indices=True)(x)
+    assert torch.equal(layer_indices._data, expected_indices)
+    unbatched = np.arange(18.0).reshape(2, 3, 3)
+    assert_matches_torch(
+        lambda t: F.max_pool2d(t, 2, 1), lambda t: TF.max_pool2d(t, 2, 1), unbatched
+    )
+
+
+def test_max_pool2d_window_of_padding_alone_gives_minus_inf_and_no_gradient():
+    # Dilation 3 steps over a 2-row image: the window of rows -1 and 2 sees padding alone.
+    # torch returns -inf there with an index past the image (its own backward then aborts the
+    # process, so this is checked by hand, not against torch's backward).
+    x = mg.tensor(np.arange(6.0).reshape(1, 1, 2, 3), requires_grad=True)
+    out = F.max_pool2d(x, 2, padding=1, dilation=3)
+    expected = TF.max_pool2d(x._data, 2, padding=1, dilation=3)
+    assert torch.equal(out._data, expected) and bool(expected.isinf().any())
+    upstream = torch.arange(1.0, 1.0 + out.numel()).view(out.shape).double()
+    out.backward(upstream)
+    finite = expected.isfinite()
+    assert x.grad._data.sum().item() == upstream[finite].sum().item()
+
+
+@st.composite
+def avg_pool_cases(draw: st.DrawFn) -> tuple[np.ndarray, dict]:
+    settings = draw(pool_settings(dilation=False))
+    settings["count_include_pad"] = draw(st.booleans())
+    settings["divisor_override"] = draw(st.none() | st.integers(1, 5))
+    return draw(mst.float_arrays(settings["shape"])), settings
+
+
+def _avg_case(shape, **options) -> tuple[np.ndarray, dict]:
+    defaults = {"stride": None, "padding": 0, "ceil_mode": False, "count_include_pad": True}
+    x = np.linspace(-3, 4, np.prod(shape)).reshape(shape)
+    return x, {"shape": shape, "divisor_override": None, **defaults, **options}
+
+
+@given(case=avg_pool_cases())
+@example(case=_avg_case((1, 1, 5, 5), kernel_size=2))  # the last row and column never pooled
+@example(case=_avg_case((1, 2, 5, 6), kernel_size=3, stride=2, padding=1, ceil_mode=True))
+@example(case=_avg_case((2, 1, 5, 5), kernel_size=3, padding=1, count_include_pad=False))
+@example(case=_avg_case((1, 1, 4, 7), kernel_size=(2, 3), stride=(1, 2), divisor_override=4))
+def test_avg_pool2d_matches_torch(case):
+    x, settings = case
+    if not _valid_for_torch(settings, TF.avg_pool2d):
+        return
+    options = {k: v for k, v in settings.items() if k != "shape"}
+    assert_matches_torch(
+        lambda t: F.avg_pool2d(t, **options),
+        lambda t: TF.avg_pool2d(t, **options),
+        x,
+        name=f"avg_pool2d(**{options})",
+    )
+
+
+@given(case=avg_pool_cases())
+def test_avg_pool2d_passes_gradcheck(case):
+    x, settings = case
+    if not _valid_for_torch(settings, TF.avg_pool2d):
+        return
+    options = {k: v for k, v in settings.items() if k != "shape"}
+    gradcheck(lambda t: F.avg_pool2d(t, **options), x[:1, :1], name=f"avg_pool2d(**{options})")
+
+
+@st.composite
+def adaptive_cases(draw: st.DrawFn) -> tuple[np.ndarray, object]:
+    shape = draw(mst.shapes(min_rank=3, max_rank=4, max_side=7))
+    side = st.integers(1, 8)  # larger than the input too: windows then overlap
+    size = draw(side | st.tuples(side | st.none(), side | st.none()))
+    return draw(mst.float_arrays(shape)), size
+
+
+@given(case=adaptive_cases())
+@example(case=(np.arange(2 * 3 * 7 * 5.0).reshape(2, 3, 7, 5), 1))  # global average pooling
+@example(case=(np.arange(25.0).reshape(1, 1, 5, 5), (3, 2)))  # uneven, overlapping windows
+@example(case=(np.arange(12.0).reshape(1, 3, 4), (None, 3)))  # unbatched, one side kept
+def test_adaptive_avg_pool2d_matches_torch(case):
+    x, size = case
+    assert_matches_torch(
+        lambda t: F.adaptive_avg_pool2d(t, size),
+        lambda t: TF.adaptive_avg_pool2d(t, size),
+        x,
+        name=f"adaptive_avg_pool2d(x, {size})",
+    )
+
+
+def test_adaptive_avg_pool2d_passes_gradcheck():
+    x = np.linspace(-2, 2, 2 * 5 * 4).reshape(1, 2, 5, 4)
+    gradcheck(lambda t: F.adaptive_avg_pool2d(t, (3, 3)), x)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda m: m.MaxPool2d(2),
+        lambda m: m.MaxPool2d((3, 2), stride=1, padding=1, dilation=2, ceil_mode=True),
+        lambda m: m.AvgPool2d(3, 2, 1),
+        lambda m: m.AvgPool2d(2, count_include_pad=False),
+        lambda m: m.AdaptiveAvgPool2d((1, None)),
+    ],
+)
+def test_pool_layers_match_torch(make):
+    mine, theirs = make(nn), make(torch.nn)
+    assert repr(mine) == repr(theirs)
+    x = torch.randn(2, 3, 7, 6, dtype=torch.float64)
+    torch.testing.assert_close(mine(mg.Tensor(x))._data, theirs(x), rtol=1e-7, atol=1e-9)
