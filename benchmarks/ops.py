@@ -110,6 +110,26 @@ _add = _elementwise(lambda x, b: x + b, lambda x, b: x + b, lambda n: [(n, n), (
 _sigmoid = _elementwise(lambda x: x.sigmoid(), torch.sigmoid, lambda n: [(n, n)])
 
 
+def _conv2d_case(
+    batch: int, channels: int, out_channels: int, side: int, kernel: int, stride: int
+) -> Callable[[str, int], Pair]:
+    """A conv2d with bias, padding kernel // 2: forward, then backward to x, weight and bias."""
+
+    def build(device: str, seed: int) -> Pair:
+        torch.manual_seed(seed)
+        shapes = [(batch, channels, side, side), (out_channels, channels, kernel, kernel)]
+        mine, theirs = _leaves(device, *shapes, (out_channels,))
+        options = {"stride": stride, "padding": kernel // 2}
+        out_side = (side + 2 * (kernel // 2) - kernel) // stride + 1
+        grad = torch.randn(batch, out_channels, out_side, out_side, device=device)
+        return (
+            _step(mine, lambda: minigrad.nn.functional.conv2d(*mine, **options), Tensor(grad)),
+            _step(theirs, lambda: F.conv2d(*theirs, **options), grad),
+        )
+
+    return build
+
+
 def cases(mode: str) -> list[OpCase]:
     matmul_sizes = by_mode(
         mode, smoke=[8], quick=[8, 64, 256, 1024], full=[8, 64, 256, 1024, 2048, 4096]
@@ -127,6 +147,24 @@ def cases(mode: str) -> list[OpCase]:
     out += [OpCase("where", f"{n}x{n}", _where_case(n)) for n in elementwise_sizes]
     out += [OpCase("mean", f"{n}x{n}", _mean_case(n)) for n in elementwise_sizes]
     out += [OpCase("cross_entropy", f"{b}x{c}", _cross_entropy_case(b, c)) for b, c in ce_sizes]
+    # (batch, in, out channels, side, kernel, stride): fastbook chapter 13's first two layers at
+    # 28x28, then wider layers at 28x28 and 64x64
+    conv_sizes = by_mode(
+        mode,
+        smoke=[(2, 1, 2, 8, 3, 1)],
+        quick=[(64, 1, 16, 28, 5, 2), (64, 16, 32, 14, 3, 2), (32, 16, 32, 64, 3, 1)],
+        full=[
+            (64, 1, 16, 28, 5, 2),
+            (64, 16, 32, 14, 3, 2),
+            (64, 16, 32, 28, 3, 1),
+            (32, 3, 16, 64, 3, 2),
+            (32, 16, 32, 64, 3, 1),
+        ],
+    )
+    out += [
+        OpCase("conv2d", f"{b}x{c}x{n}x{n} k{k} s{st} -> {o} ch", _conv2d_case(b, c, o, n, k, st))
+        for b, c, o, n, k, st in conv_sizes
+    ]
     return out
 
 

@@ -4,6 +4,8 @@
   DataLoader over a Python list of (x, y) pairs, batch 256, torch's DataLoader against minigrad's.
 * ten digits: an MLP 784-128-10 with ReLU, cross-entropy, SGD with momentum 0.9, at batch 64
   and 256, with the data held as tensors on the device.
+* ten digits: fastbook chapter 13's CNN (stride-2 convolutions, ReLU, batch norm; 16-32-64-128
+  channels, as examples/digits.py --model cnn), SGD with momentum 0.9, batch 128.
 
 Each timed epoch starts again from the same initial weights, so every repeat is the same run.
 The accuracy on the test set is reported for both sides: a fast but wrong run cannot pass.
@@ -151,6 +153,87 @@ def ten_digits(
     )
 
 
+def _fastbook_cnn(module: Any, channels: tuple[int, ...] = (16, 32, 64, 128)) -> Any:
+    """fastbook chapter 13's simple_cnn with batch norm, in torch.nn or minigrad.nn."""
+
+    def conv(ni: int, nf: int, ks: int = 3, act: bool = True) -> Any:
+        layers = [module.Conv2d(ni, nf, stride=2, kernel_size=ks, padding=ks // 2)]
+        if act:
+            layers.append(module.ReLU())
+        layers.append(module.BatchNorm2d(nf))
+        return module.Sequential(*layers)
+
+    c1, c2, c3, c4 = channels
+    return module.Sequential(
+        conv(1, c1, ks=5),
+        conv(c1, c2),
+        conv(c2, c3),
+        conv(c3, c4),
+        conv(c4, 10, act=False),
+        module.Flatten(),
+    )
+
+
+def ten_digits_cnn(
+    digits: Digits, device: str, repeats: int, batch_size: int = 128, lr: float = 0.05
+) -> dict[str, Any]:
+    torch.manual_seed(0)
+    template = _fastbook_cnn(torch.nn).to(device)
+    initial_state = copy.deepcopy(template.state_dict())
+    images, test_images = (x.reshape(-1, 1, 28, 28) for x in (digits.train_x, digits.test_x))
+    order = torch.randperm(len(images), generator=torch.Generator().manual_seed(1))
+    device_order = order.to(device)
+    dataset = TensorDataset(Tensor(images), Tensor(digits.train_y))
+    n = len(images)
+    final: dict[str, Any] = {}
+
+    def torch_epoch() -> None:
+        model = copy.deepcopy(template)
+        model.load_state_dict(initial_state)
+        optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+        for start in range(0, n, batch_size):
+            indices = device_order[start : start + batch_size]
+            loss = F.cross_entropy(model(images[indices]), digits.train_y[indices])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        final["torch"] = model
+
+    def minigrad_epoch() -> None:
+        model = _fastbook_cnn(minigrad.nn)
+        model.load_state_dict(initial_state)
+        model.to(device)
+        optimizer = compat.sgd(model.parameters(), lr=lr, momentum=0.9)
+        loader = DataLoader(dataset, batch_size=batch_size, sampler=order.tolist(), device=device)
+        for xb, yb in loader:
+            loss = compat.cross_entropy(model(xb), yb)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        final["minigrad"] = model
+
+    stats = _compare_epochs(minigrad_epoch, torch_epoch, device, repeats)
+
+    def accuracy(model: Any, x: Any) -> float:
+        model.eval()
+        outputs = model(x)
+        predicted = getattr(outputs, "_data", outputs).argmax(dim=1)
+        return (predicted == digits.test_y).float().mean().item()
+
+    with torch.no_grad(), minigrad.no_grad():
+        minigrad_accuracy = accuracy(final["minigrad"], Tensor(test_images))
+        torch_accuracy = accuracy(final["torch"], test_images)
+    return _row(
+        "ten digits, fastbook CNN 16-32-64-128 with batch norm (device tensors)",
+        batch_size,
+        stats,
+        minigrad_accuracy,
+        torch_accuracy,
+        _max_difference(list(final["minigrad"].parameters()), list(final["torch"].parameters())),
+        batches=len(range(0, n, batch_size)),
+    )
+
+
 def _compare_epochs(
     minigrad_epoch: Callable[[], None], torch_epoch: Callable[[], None], device: str, repeats: int
 ) -> dict[str, Any]:
@@ -201,6 +284,7 @@ def run(
     repeats = by_mode(mode, smoke=1, quick=2, full=5)
     rows = [fours_vs_eights(digits, device, repeats)]
     rows += [ten_digits(digits, device, batch, repeats) for batch in (256, 64)]
+    rows.append(ten_digits_cnn(digits, device, repeats))
     for row in rows:
         log(
             f"  {row['case']} batch {row['batch_size']}: ratio {row['ratio']:.2f}, accuracy "
