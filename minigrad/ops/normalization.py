@@ -58,40 +58,36 @@ class BatchNorm(Function):
         momentum: float = 0.1,
         eps: float = 1e-5,
     ) -> torch.Tensor:
-        dims = [0, *range(2, x.ndim)]  # all but the channels
-        shape = [1, -1] + [1] * (x.ndim - 2)  # a per-channel value, broadcast over the rest
-        if training:
-            mean = x.mean(dims)
-            centred = x - mean.view(shape)
-            var = (centred * centred).mean(dims)  # two passes: faster than torch.var_mean here
-            if running_mean is not None:
-                n = x.numel() // x.shape[1]
-                running_mean.lerp_(mean, momentum)
-                running_var.lerp_(var * (n / (n - 1)), momentum)
-        else:
-            mean, var = running_mean, running_var
-            centred = x - mean.view(shape)
-        istd = (var + eps).rsqrt()
-        x_hat = centred * istd.view(shape)
-        ctx.save_for_backward(x_hat, istd, weight)
-        ctx.training, ctx.dims, ctx.shape = training, dims, shape
-        out = x_hat if weight is None else x_hat * weight.view(shape)
-        return out if bias is None else out + bias.view(shape)
+        # torch's fused kernel does the forward above in one pass (and moves the running
+        # statistics); in training it also returns the batch's mean and istd, kept for backward.
+        out, mean, istd = torch.native_batch_norm(
+            x, weight, bias, running_mean, running_var, training, momentum, eps
+        )
+        if not training:
+            mean, istd = running_mean, (running_var + eps).rsqrt()
+        ctx.save_for_backward(x, mean, istd, weight)
+        ctx.training = training
+        return out
 
     @staticmethod
     def backward(ctx: Context, grad: torch.Tensor) -> tuple:
-        x_hat, istd, weight = ctx.saved_tensors
+        x, mean, istd, weight = ctx.saved_tensors
         x_needs, weight_needs, bias_needs, *_ = ctx.needs_input_grad
-        dims, shape = ctx.dims, ctx.shape
+        dims = [0, *range(2, x.ndim)]  # all but the channels
+        shape = [1, -1] + [1] * (x.ndim - 2)  # a per-channel value, broadcast over the rest
+        centred = x - mean.view(shape)  # x_hat = centred * istd
         grad_bias = grad.sum(dims)
-        grad_weight = (grad * x_hat).sum(dims)
+        grad_weight = (grad * centred).sum(dims) * istd
         grad_x = None
         if x_needs:
             scale = istd if weight is None else istd * weight
             if ctx.training:
+                # The line above as a * G + b * (x - mean) + c, with a, b, c per channel, so
+                # that it takes two fused passes (addcmul: u + v * w) instead of six.
                 n = grad.numel() // grad.shape[1]
-                centred = n * grad - grad_bias.view(shape) - x_hat * grad_weight.view(shape)
-                grad_x = (scale / n).view(shape) * centred
+                b, c = -scale * istd * grad_weight / n, -scale * grad_bias / n
+                grad_x = torch.addcmul(c.view(shape), b.view(shape), centred)
+                grad_x = grad_x.addcmul_(scale.view(shape), grad)
             else:
                 grad_x = scale.view(shape) * grad
         return (
