@@ -63,7 +63,15 @@ def test_every_section_is_in_the_json_and_the_markdown(report: tuple[dict, str])
 def test_ops_rows_time_both_sides(report: tuple[dict, str]) -> None:
     results, _ = report
     ops = {row["op"] for row in results["ops"]}
-    assert ops == {"matmul", "add (broadcast)", "sigmoid", "where", "mean", "cross_entropy"}
+    assert ops == {
+        "matmul",
+        "add (broadcast)",
+        "sigmoid",
+        "where",
+        "mean",
+        "cross_entropy",
+        "conv2d",
+    }
     for row in results["ops"]:
         _positive_stats(row["minigrad"])
         _positive_stats(row["torch"])
@@ -73,12 +81,15 @@ def test_ops_rows_time_both_sides(report: tuple[dict, str]) -> None:
 def test_training_runs_the_same_model_on_both_sides(report: tuple[dict, str]) -> None:
     results, _ = report
     batches = sorted(row["batch_size"] for row in results["training"])
-    assert batches == [64, 256, 256]
+    assert batches == [64, 128, 256, 256]
     for row in results["training"]:
         _positive_stats(row["minigrad"])
         _positive_stats(row["torch"])
-        # same initial weights and batch order: the two runs end with (nearly) the same weights
-        assert row["max_param_difference"] < 1e-4
+        # same initial weights and batch order: the two runs end with (nearly) the same weights.
+        # The CNN's float32 sums run in another order (minigrad's dW is a convolution, torch's
+        # its own backward kernel), and 16 batch-normalised steps amplify the rounding.
+        bound = 1e-2 if "CNN" in row["case"] else 1e-4
+        assert row["max_param_difference"] < bound, row["case"]
         assert 0 <= row["minigrad_accuracy"] <= 1
         assert abs(row["minigrad_accuracy"] - row["torch_accuracy"]) < 0.01
 
