@@ -244,7 +244,49 @@ class Learner:
     def fit(self, epochs: int, lr: float = 1e-3) -> None:
         """Train for `epochs` passes over `dls.train` at learning rate `lr`, printing a row
         after each epoch (a tqdm bar shows the batches, in a terminal or a notebook)."""
-        opt = self._optimizer(lr)
+        self._fit(epochs, self._optimizer(lr))
+
+    def fit_one_cycle(
+        self,
+        n_epoch: int,
+        lr_max: float = 1e-3,
+        div: float = 25.0,
+        div_final: float = 1e5,
+        pct_start: float = 0.25,
+        moms: tuple[float, float, float] = (0.95, 0.85, 0.95),
+    ) -> None:
+        """fastai's 1cycle training (fastbook chapter 13): the learning rate warms up from
+        lr_max / div to lr_max over the first `pct_start` of the batches, then anneals to
+        lr_max / div_final, both along a cosine; the momentum (SGD's, or Adam's beta1) goes the
+        other way, from moms[0] down to moms[1] and back to moms[2]. One scheduler step per
+        batch: torch's OneCycleLR (minigrad.optim.lr_scheduler) with fastai's defaults."""
+        from .optim.lr_scheduler import OneCycleLR
+
+        if moms[2] != moms[0]:  # torch's OneCycleLR ends where it starts
+            raise ValueError(f"fit_one_cycle: moms must end where they start, got {moms}")
+        opt = self._optimizer(lr_max / div)
+        steps = _length(self.dls.train)
+        if not steps:
+            raise ValueError(
+                "fit_one_cycle needs to know how many batches an epoch has, to shape the cycle: "
+                "dls.train must have a len() (a DataLoader has)."
+            )
+        defaults = getattr(opt, "defaults", {})
+        schedule = OneCycleLR(
+            opt,
+            max_lr=lr_max,
+            epochs=n_epoch,
+            steps_per_epoch=steps,
+            pct_start=pct_start,
+            div_factor=div,
+            final_div_factor=div_final / div,  # torch's is relative to the start, lr_max / div
+            cycle_momentum="momentum" in defaults or "betas" in defaults,
+            max_momentum=moms[0],
+            base_momentum=moms[1],
+        )
+        self._fit(n_epoch, opt, after_step=schedule.step)
+
+    def _fit(self, epochs: int, opt: Optimizer, after_step: Callable[[], None] | None = None):
         columns = ["epoch", "train_loss", "valid_loss", *self.recorder.metric_names, "time"]
         table = _Table(columns, sys.stdout)
         table.print_header()
@@ -252,7 +294,7 @@ class Learner:
             epoch = len(self.recorder.rows)
             start = time.perf_counter()
             _set_sampler_epoch(self.dls.train, epoch)
-            train_loss = self._train_epoch(opt, label=f"epoch {epoch} train")
+            train_loss = self._train_epoch(opt, f"epoch {epoch} train", after_step)
             valid_loss, *metric_values = self.validate()
             row = EpochRow(
                 epoch=epoch,
@@ -305,13 +347,18 @@ class Learner:
 
         return record_and_replay(train_step)
 
-    def _train_epoch(self, opt: Optimizer, label: str) -> float:
-        """Train on every batch of dls.train; return the mean loss over the examples."""
+    def _train_epoch(
+        self, opt: Optimizer, label: str, after_step: Callable[[], None] | None = None
+    ) -> float:
+        """Train on every batch of dls.train (calling `after_step` after each: a learning-rate
+        schedule); return the mean loss over the examples."""
         _set_mode(self.model, training=True)
         losses: list[Tensor] = []  # tensors, read back once at the end (see the module's doc)
         sizes: list[int] = []
         for xb, yb in _progress(self.dls.train, label, total=_length(self.dls.train)):
             losses.append(self._train_step(xb, yb, opt))
+            if after_step is not None:
+                after_step()
             sizes.append(len(xb))
         if not losses:
             raise ValueError("dls.train gave no batches: the training set is empty.")

@@ -194,3 +194,55 @@ def test_fastbook_chapter_13_cnn_trains_with_minigrad_as_torch(mnist_slice):
     after = learn.validate()[1]
     # 4096 images, two epochs: measured 0.95 (seed 42); chance is 0.1
     assert before < 0.3 and after >= 0.9, (before, after)
+
+
+# ---- fastai's fit_one_cycle -------------------------------------------------------------------
+
+
+def test_fit_one_cycle_follows_fastais_schedule_as_torchs_one_cycle_lr():
+    """Each batch's learning rate and beta1, against torch's OneCycleLR set up as fastai's."""
+    from functools import partial
+
+    from minigrad.data import DataLoader, DataLoaders, TensorDataset
+    from minigrad.learner import Learner
+    from minigrad.optim import AdamW
+
+    seen = []
+
+    class Recording(AdamW):
+        def step(self, *args, **kwargs):
+            group = self.param_groups[0]
+            seen.append((group["lr"], group["betas"][0]))
+            return super().step(*args, **kwargs)
+
+    mg.manual_seed(0)
+    x, y = mg.randn(20, 3), mg.tensor([0, 1] * 10)
+    dls = DataLoaders(
+        DataLoader(TensorDataset(x, y), batch_size=4), DataLoader(TensorDataset(x, y))
+    )
+    learn = Learner(dls, nn.Linear(3, 2), F.cross_entropy, opt_func=partial(Recording, eps=1e-5))
+    with contextlib.redirect_stdout(io.StringIO()):
+        learn.fit_one_cycle(3, 0.01)
+
+    weight = real_torch.zeros(2, requires_grad=True)
+    opt = real_torch.optim.AdamW([weight], lr=0.01)
+    schedule = real_torch.optim.lr_scheduler.OneCycleLR(
+        opt,
+        max_lr=0.01,
+        epochs=3,
+        steps_per_epoch=5,
+        pct_start=0.25,
+        div_factor=25,
+        final_div_factor=1e5 / 25,
+        max_momentum=0.95,
+        base_momentum=0.85,
+    )
+    expected = []
+    for _ in range(15):
+        expected.append((opt.param_groups[0]["lr"], opt.param_groups[0]["betas"][0]))
+        opt.step()
+        schedule.step()
+    assert len(seen) == 15
+    np.testing.assert_allclose(np.array(seen), np.array(expected), rtol=1e-12)
+    assert seen[0][0] == pytest.approx(0.01 / 25) and max(lr for lr, _ in seen) < 0.01
+    assert seen[-1][0] == pytest.approx(0.01 / 1e5)  # the last batch: fastai's div_final
