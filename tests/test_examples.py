@@ -76,6 +76,7 @@ def test_a_seeded_run_repeats_exactly_on_the_cpu(digits) -> None:
 
 def test_lr_find_picks_a_learning_rate_that_trains(digits, capsys, tmp_path) -> None:
     import matplotlib  # noqa: F401  (a dev dependency: missing it must fail, not skip)
+
     plot = tmp_path / "curves.png"
     line = digits.main(["--epochs", "2", "--lr", "find", "--plot", str(plot), "--device", "cpu"])
     assert float(parse_result(line)["valid_acc"]) >= 0.95
@@ -118,3 +119,11 @@ def test_two_digits_walkthrough_runs_and_accuracy_rises() -> None:
     assert before < epochs[0] < epochs[-1]
     result = parse_result(lines[-1])
     assert result["digits"] == "4,8" and float(result["valid_acc"]) >= 0.95
+
+
+def test_fours_vs_eights_cnn_passes_098_in_one_epoch(digits) -> None:
+    line = digits.main(["--model", "cnn", "--epochs", "1", "--device", "cpu"])
+    result = parse_result(line)
+    assert result["digits"] == "4,8" and result["model"] == "cnn" and result["seed"] == "42"
+    assert float(result["valid_acc"]) >= 0.98
+    assert float(result["test_acc"]) >= 0.98
