@@ -4,7 +4,7 @@
   DataLoader over a Python list of (x, y) pairs, batch 256, torch's DataLoader against minigrad's.
 * ten digits: an MLP 784-128-10 with ReLU, cross-entropy, SGD with momentum 0.9, at batch 64
   and 256, with the data held as tensors on the device.
-* ten digits: fastbook chapter 13's CNN (stride-2 convolutions, ReLU, batch norm; 16-32-64-128
+* ten digits: fastbook chapter 13's CNN (stride-2 convolutions, ReLU, batch norm; 32-64-128-256
   channels, as examples/digits.py --model cnn), SGD with momentum 0.9, batch 128.
 
 Each timed epoch starts again from the same initial weights, so every repeat is the same run.
@@ -153,7 +153,7 @@ def ten_digits(
     )
 
 
-def _fastbook_cnn(module: Any, channels: tuple[int, ...] = (16, 32, 64, 128)) -> Any:
+def _fastbook_cnn(module: Any, channels: tuple[int, ...] = (32, 64, 128, 256)) -> Any:
     """fastbook chapter 13's simple_cnn with batch norm, in torch.nn or minigrad.nn."""
 
     def conv(ni: int, nf: int, ks: int = 3, act: bool = True) -> Any:
@@ -224,7 +224,7 @@ def ten_digits_cnn(
         minigrad_accuracy = accuracy(final["minigrad"], Tensor(test_images))
         torch_accuracy = accuracy(final["torch"], test_images)
     return _row(
-        "ten digits, fastbook CNN 16-32-64-128 with batch norm (device tensors)",
+        "ten digits, fastbook CNN 32-64-128-256 with batch norm (device tensors)",
         batch_size,
         stats,
         minigrad_accuracy,
