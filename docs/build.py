@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 DOCS = Path(__file__).resolve().parent
-CHAPTERS = ["tutorial", "compile"]
+CHAPTERS = ["tutorial", "compile", "convolutions"]
 FIGURES = {"tutorial": {"tutorial-graph.svg": "dot"}}  # chapter: {picture: variable with DOT}
 
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)

@@ -271,7 +271,30 @@ def written_through_a_view():
     return h
 
 
+def image():
+    """(2, 2, 4, 5): two 2-channel images, distinct values."""
+    values = torch.linspace(-2, 3, 80, dtype=torch.float64).reshape(2, 2, 4, 5)
+    return mg.Tensor(values.flip(-1), requires_grad=True)
+
+
+def kernel():
+    values = torch.linspace(1, -1, 3 * 2 * 3 * 2, dtype=torch.float64).reshape(3, 2, 3, 2)
+    return mg.Tensor(values, requires_grad=True)
+
+
+F = mg.nn.functional
+
 EVERY_OP = {
+    "AdaptiveAvgPool2d": lambda: F.adaptive_avg_pool2d(image(), (3, 2)),
+    "AvgPool2d": lambda: F.avg_pool2d(image(), 2, 1, 1, count_include_pad=False),
+    "BatchNorm": lambda: F.batch_norm(image(), None, None, v3()[:2], v3()[1:], training=True),
+    "ConstantPad": lambda: F.pad(image(), (1, 2, 0, 1)),
+    "Convolution": lambda: F.conv2d(image(), kernel(), v3(), stride=2, padding=1),
+    "CopyPad": lambda: F.pad(image(), (1, 1, 2, 0), mode="reflect"),
+    "Dropout": lambda: F.dropout(image(), 0.5),
+    "Fold": lambda: F.fold(F.unfold(image(), 2), (4, 5), 2),
+    "MaxPool2d": lambda: F.max_pool2d(image(), 2, 1),
+    "Unfold": lambda: F.unfold(image(), (2, 3), stride=(1, 2)),
     "Abs": lambda: x23().abs(),
     "Add": lambda: x23() + v3(),
     "BinaryCrossEntropy": lambda: mg.nn.functional.binary_cross_entropy(
