@@ -73,7 +73,7 @@ MISTAKES = {  # argv: words the answer must contain (the flag, what was wrong, t
     "--digits 3": ["argument --digits", "two or more different digits", "e.g. --digits 3 7"],
     "--digits 3 3": ["argument --digits", "got 3 3"],
     "--digits x y": ["argument --digits", "or 'all'"],
-    "--model cnn": ["argument --model", "invalid choice: 'cnn'"],
+    "--model resnet": ["argument --model", "invalid choice: 'resnet'"],
     "--epoch-count 3": ["unrecognized arguments: --epoch-count 3", "did you mean --epochs?"],
     "--data nowhere": ["argument --data", "nowhere does not exist", "mnist_png.tgz"],
     "--data .": ["argument --data", ". holds no MNIST", "IDX files"],
