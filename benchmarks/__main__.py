@@ -11,10 +11,10 @@ from typing import Any
 
 import torch
 
-from . import compat, graph, machine, memory, ops, peers, report, training
+from . import compat, compiled, graph, machine, memory, ops, peers, report, training
 from .data import load_digits
 
-SECTIONS = ("training", "ops", "graph", "memory", "peers")
+SECTIONS = ("training", "compile", "ops", "graph", "memory", "peers")
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {"machine": info, "mode": mode}
     start = time.perf_counter()
     digits = None
-    if {"training", "memory", "peers"} & set(sections):
+    if {"training", "compile", "memory", "peers"} & set(sections):
         digits = load_digits(args.device)
         if args.smoke:
             digits = _shrunk(digits)
@@ -70,6 +70,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         print(f"{section}:")
         if section == "training":
             results["training"] = training.run(digits, args.device, mode)
+        elif section == "compile":
+            results["compile"] = compiled.run(digits, args.device, mode)
         elif section == "ops":
             results["ops"] = ops.run(args.device, mode)
         elif section == "graph":

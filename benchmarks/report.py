@@ -66,6 +66,33 @@ def markdown(results: dict[str, Any]) -> str:
         header = ["workload", "batch", "minigrad", "torch", "ratio", "test accuracy mg / torch"]
         header += ["max param gap", "spread mg / torch"]
         out += _table(header, rows) + [""]
+    if "compile" in results:
+        out += ["### minigrad.compile: whole training steps, recorded once and replayed", ""]
+        rows = []
+        for r in results["compile"]["rows"]:
+            compiled_torch = "-"
+            if "torch.compile" in r:
+                compiled_torch = f"{_time(r['torch.compile']['median'])}"
+                if "torch.compile first calls s" in r:
+                    compiled_torch += f" ({r['torch.compile first calls s']:.0f} s to compile)"
+            first = r.get("first call / eager step")
+            rows.append(
+                [
+                    r["case"],
+                    str(r["batch_size"]),
+                    _time(r["torch"]["median"]),
+                    compiled_torch,
+                    _time(r["minigrad"]["median"]),
+                    _time(r["minigrad.compile"]["median"]),
+                    f"**{r['minigrad.compile ratio']:.2f}**",
+                    f"{r['minigrad ratio']:.2f}",
+                    "-" if first is None else f"{first:.1f}",
+                ]
+            )
+        header = ["workload", "batch", "torch eager", "torch.compile", "minigrad eager"]
+        header += ["minigrad.compile", "compiled / torch eager", "eager / torch eager"]
+        header += ["first call / eager step"]
+        out += _table(header, rows) + [""]
     if "ops" in results:
         out += ["### Ops: forward + backward", ""]
         rows = [

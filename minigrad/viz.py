@@ -13,6 +13,7 @@ and `minigrad.explain`, so that all three call a tensor by the same name.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 import shutil
@@ -129,6 +130,7 @@ def shape_text(values: torch.Tensor | Tensor) -> str:
     return str(tuple(values.shape))
 
 
+@functools.cache  # read from the docstring once per op
 def op_rule(function: type[Function]) -> str:
     """The op's forward rule and local gradient, in one line, from its docstring: the first
     line, followed by the next paragraph when the first line does not state the gradient."""

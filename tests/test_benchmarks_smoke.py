@@ -51,6 +51,7 @@ def test_every_section_is_in_the_json_and_the_markdown(report: tuple[dict, str])
     results, markdown = report
     for section, title in [
         ("training", "### Training"),
+        ("compile", "### minigrad.compile"),
         ("ops", "### Ops"),
         ("graph", "### Graph overhead"),
         ("memory", "### Memory"),
@@ -92,6 +93,20 @@ def test_training_runs_the_same_model_on_both_sides(report: tuple[dict, str]) ->
         assert row["max_param_difference"] < bound, row["case"]
         assert 0 <= row["minigrad_accuracy"] <= 1
         assert abs(row["minigrad_accuracy"] - row["torch_accuracy"]) < 0.01
+
+
+def test_compile_rows_time_four_ways_and_the_first_call(report: tuple[dict, str]) -> None:
+    results, _ = report
+    rows = results["compile"]["rows"]
+    assert [r["batch_size"] for r in rows] == [256, 256, 64, 256]
+    for row in rows:
+        for side in ("torch", "minigrad", "minigrad.compile"):
+            _positive_stats(row[side])
+        assert row["minigrad.compile ratio"] == pytest.approx(
+            row["minigrad.compile"]["median"] / row["torch"]["median"]
+        )
+    assert all(row["first call / eager step"] > 0 for row in rows if row["batch_size"] != 256)
+    assert "torch.compile" not in rows[0]  # inductor runs only in a full run (tens of seconds)
 
 
 def test_graph_and_memory_rows(report: tuple[dict, str]) -> None:

@@ -55,7 +55,7 @@ class Snapshot:
 
 def compare(replay: Any, eager: Snapshot, replayed: Snapshot, eager_out: Any, out: Any) -> None:
     """Raise at the first value the eager step and its replay do not share exactly."""
-    names = {id(v.tensor): replay.program.names.get(ref) for ref, v in _values(replay)}
+    names = {id(v.tensor): replay.names.get(ref) for ref, v in _values(replay)}
 
     def same(a: Any, b: Any, what: str) -> None:
         if (a is None) != (b is None):

@@ -103,7 +103,7 @@ class Generator:
         values, calls = self.recording.values, self.recording.calls
         last_use: dict[Ref, int] = {}
         for i, call in enumerate(calls):
-            for ref in refs_in((call.args, call.kwargs)):
+            for ref in call.reads:
                 last_use[ref] = i
         kept = set(self.outputs)
         taken = set(self.namespace) | set(dir(builtins))  # no `abs = ...` hiding abs()
@@ -144,7 +144,7 @@ class Generator:
         first_use: dict[Ref, int] = {}
         calls = self.recording.calls
         for i, call in enumerate(calls):
-            for ref in refs_in((call.args, call.kwargs)):
+            for ref in call.reads:
                 uses[ref] += 1
                 first_use.setdefault(ref, i)
         for ref in self.outputs:

@@ -21,6 +21,7 @@ replay assumes (`Assumptions`) and what it must leave behind (a new `.grad`).
 
 from __future__ import annotations
 
+import functools
 import keyword
 import math
 import re
@@ -67,6 +68,18 @@ RANDOM = {
 }  # fmt: skip
 
 
+_KINDS: dict[Any, tuple[str, str]] = {}  # func -> (its name, what the recorder does with it)
+
+
+def _kind(func: Callable[..., Any]) -> tuple[str, str]:
+    name = func_name(func)
+    if name in METADATA or name in METADATA_ATTRIBUTES:
+        return name, "metadata"
+    if name in READS_NUMBERS:
+        return name, "reads numbers"
+    return name, "record"
+
+
 def func_name(func: Callable[..., Any]) -> str:
     """The name a call goes by: a method's or function's name, or the attribute's (x.T)."""
     owner = getattr(func, "__self__", None)
@@ -75,11 +88,15 @@ def func_name(func: Callable[..., Any]) -> str:
     return getattr(func, "__name__", repr(func))
 
 
-@dataclass(frozen=True)
-class Ref:
-    """A tensor in a recording: the index of its Value."""
+class Ref(int):
+    """A tensor in a recording: the index of its Value (an int, to be quick to hash)."""
 
-    index: int
+    @property
+    def index(self) -> int:
+        return int(self)
+
+    def __repr__(self) -> str:
+        return f"Ref({int(self)})"
 
 
 @dataclass
@@ -115,6 +132,7 @@ class Call:
     region: Region
     in_place: bool  # changes one of its tensor arguments (add_, x[k] = v, copy_)
     random: bool
+    reads: tuple[Ref, ...] = ()  # the Refs among its arguments
 
 
 @dataclass
@@ -181,10 +199,13 @@ class Recorder(TorchFunctionMode):
         self, func: Callable[..., Any], types: Any, args: tuple = (), kwargs: Any = None
     ) -> Any:
         kwargs = kwargs or {}
-        name = func_name(func)
-        if self._paused or name in METADATA or name in METADATA_ATTRIBUTES:
+        kind = _KINDS.get(func)
+        if kind is None:
+            kind = _KINDS[func] = _kind(func)
+        name, role = kind
+        if self._paused or role == "metadata":
             return func(*args, **kwargs)
-        if name in READS_NUMBERS:
+        if role == "reads numbers":
             raise CompileError(
                 f"the step reads a tensor's numbers into Python ({name}, e.g. loss.item(), "
                 "float(x), if x > 0: ..., print(x)). A compiled step replays torch calls, not the "
@@ -220,20 +241,24 @@ class Recorder(TorchFunctionMode):
         known = self._ids.get(id(tensor))
         return known is not None and self.recording.values[known.index].kind == "internal"
 
-    def _refs(self, value: Any) -> Any:
-        """`value` with every tensor in it replaced by its Ref."""
+    def _refs(self, value: Any, reads: list[Ref]) -> Any:
+        """`value` with every tensor in it replaced by its Ref (each added to `reads`)."""
         if isinstance(value, torch.Tensor):
-            return self.ref(value)
+            ref = self.ref(value)
+            reads.append(ref)
+            return ref
         if isinstance(value, (list, tuple)) and not hasattr(value, "_fields"):
-            return type(value)(self._refs(v) for v in value)
+            return type(value)(self._refs(v, reads) for v in value)
         return value
 
     def _write(
         self, func: Callable[..., Any], name: str, args: tuple, kwargs: dict, out: Any
     ) -> None:
-        arg_refs, kwarg_refs = self._refs(args), {k: self._refs(v) for k, v in kwargs.items()}
+        reads: list[Ref] = []
+        arg_refs = self._refs(args, reads)
+        kwarg_refs = {k: self._refs(v, reads) for k, v in kwargs.items()}
         index = len(self.recording.calls)
-        tensors_in = {id(t) for t in _tensors((args, kwargs))}
+        tensors_in = {id(self.recording.values[ref].tensor) for ref in reads}
         in_place = name.endswith("_") and not name.startswith("__") or name == "__setitem__"
 
         def output(tensor: torch.Tensor) -> Ref:
@@ -249,7 +274,10 @@ class Recorder(TorchFunctionMode):
             out_refs = tuple(output(t) for t in out)
         random = name in RANDOM or "generator" in kwargs
         self.recording.calls.append(
-            Call(func, name, arg_refs, kwarg_refs, out_refs, self.region, in_place, random)
+            Call(
+                func, name, arg_refs, kwarg_refs, out_refs, self.region, in_place, random,
+                tuple(reads),
+            )
         )
 
     # ---- what minigrad's code tells the recorder -----------------------------------------------
@@ -320,7 +348,7 @@ class Recorder(TorchFunctionMode):
         index = len(self.recording.calls)
         alias = self._add(tensor, "internal", name, call=index)
         self.recording.calls.append(
-            Call(_same, "=", (known,), {}, alias, self.region, in_place=False, random=False)
+            Call(_same, "=", (known,), {}, alias, self.region, False, False, (known,))
         )
 
     def grad_used(self, tensor: Any, write: bool) -> None:
@@ -460,16 +488,7 @@ def _is_tensor_result(out: Any) -> bool:
     return isinstance(out, (tuple, list)) and all(isinstance(t, torch.Tensor) for t in out)
 
 
-def _tensors(value: Any) -> list[torch.Tensor]:
-    if isinstance(value, torch.Tensor):
-        return [value]
-    if isinstance(value, dict):
-        return [t for v in value.values() for t in _tensors(v)]
-    if isinstance(value, (list, tuple)):
-        return [t for v in value for t in _tensors(v)]
-    return []
-
-
+@functools.lru_cache(maxsize=4096)
 def identifier(name: str) -> str:
     """A Python name for a tensor's name: "0.weight" -> "weight_0" (numbers that come first in a
     module path go last), "fc1.weight" -> "fc1_weight"."""

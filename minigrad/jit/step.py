@@ -44,7 +44,7 @@ import torch
 
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
-from .codegen import Generator, Program, refs_in
+from .codegen import Generator
 from .recording import CompileError, Recorder, Recording, Ref
 
 MAX_RECORDINGS = 8  # per signature; past it the step runs eagerly (something changes every call)
@@ -86,7 +86,7 @@ class CompiledStep:
         """The Python of the recording used last: forward, backward, update."""
         if self.last is None:
             raise CompileError("nothing is recorded yet: call the step once first")
-        return self.last.program.source
+        return self.last.code()
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         tensors: list[Tensor] = []
@@ -129,7 +129,7 @@ class CompiledStep:
         used = {
             id(recording.values[ref.index].tensor)
             for call in recording.calls
-            for ref in refs_in((call.args, call.kwargs))
+            for ref in call.reads
         }
         for owner in recording.owners:  # .grad matters if read before set, or used by a call
             owner.grad_guarded = bool(owner.grad_read_first) or id(owner.grad) in used
@@ -137,10 +137,9 @@ class CompiledStep:
         result_refs = [recorder.ref(t._data) for t in leaves]
         effects = _effects(recorder, recording)
         outputs = result_refs + [ref for _, _, ref in effects if ref is not None]
-        program = Generator(recording, _function_name(self.fn), outputs).program()
         replay = Replay(
             recording,
-            program,
+            _function_name(self.fn),
             grad_enabled=is_grad_enabled(),
             n_results=len(result_refs),
             rebuild=rebuild,
@@ -148,6 +147,7 @@ class CompiledStep:
             cuda_graph=self.cuda_graph,
             step=self.fn,
             globals=_globals_read(self.fn),
+            outputs=outputs,
         )
         return replay, result
 
@@ -157,7 +157,7 @@ class Replay:
     """One recording, ready to run again: its guards, its function, what it leaves behind."""
 
     recording: Recording
-    program: Program
+    name: str  # the step function's, for the generated one
     grad_enabled: bool
     n_results: int
     rebuild: Callable[[list[Any]], Any]
@@ -165,33 +165,63 @@ class Replay:
     cuda_graph: bool
     step: Callable[..., Any]  # the step function, for check runs
     globals: list[tuple[Callable[[], Any], Any]] = field(default_factory=list)
+    outputs: list[Ref] = field(default_factory=list)
     replays: int = 0
-    function: Any = None
     graph: Any = field(default=None, repr=False)
+    _function: Any = field(default=None, repr=False)
+    names: dict[Ref, str] = field(default_factory=dict, repr=False)  # each value's, in the code
+    _code: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        self.function = self.program.function()
         for value in self.recording.values:  # the trace's activations: not needed any more
-            if value.kind != "outside":
+            if value.kind == "internal" or value.kind == "input":
                 value.tensor = None
+        # The guards, laid out for holds(), which runs before every replay.
+        recording = self.recording
+        self._owners = [
+            (o.tensor, o.data, o.requires_grad, o.grad_guarded, o.grad) for o in recording.owners
+        ]
+        self._states = [
+            (mapping, key, entry, [(k, v) for k, v in (entry or {}).items() if _is_tensor(v)])
+            for mapping, key, entry in recording.states
+        ]
+
+    @property
+    def function(self) -> Callable[..., Any]:
+        """The replay as a Python function, written the first time it is needed: a recording
+        that never replays (the first step's, made before any .grad existed) costs no code.
+        It is the code without its comments: writing and wrapping them is most of the work."""
+        if self._function is None:
+            program = Generator(self.recording, self.name, self.outputs, comments=False).program()
+            self.names, self._function = program.names, program.function()
+        return self._function
+
+    def code(self) -> str:
+        """The recording's Python, with a comment on each stretch of calls (what `function`
+        runs is the same lines without the comments)."""
+        if self._code is None:
+            generator = Generator(self.recording, self.name, self.outputs, comments=True)
+            self._code = generator.source()
+        return self._code
 
     def holds(self) -> bool:
         """Whether everything the recording assumed is still so."""
         if is_grad_enabled() != self.grad_enabled:
             return False
-        for owner in self.recording.owners:
-            tensor, grad = owner.tensor, owner.tensor._grad
-            if tensor._data is not owner.data or tensor._requires_grad != owner.requires_grad:
+        for tensor, data, requires_grad, grad_guarded, grad_data in self._owners:
+            if tensor._data is not data or tensor._requires_grad != requires_grad:
                 return False
-            if owner.grad_guarded and (grad._data if grad is not None else None) is not owner.grad:
-                return False
-        for mapping, key, entry in self.recording.states:
+            if grad_guarded:
+                grad = tensor._grad
+                if (grad._data if grad is not None else None) is not grad_data:
+                    return False
+        for mapping, key, entry, tensors in self._states:
             state = mapping.get(key)
-            if (state is None) != (entry is None):
-                return False
-            if entry is not None and state.keys() != entry.keys():
-                return False
-            if entry and any(state[k] is not v for k, v in entry.items() if _is_tensor(v)):
+            if state is None or entry is None:
+                if state is not entry:
+                    return False
+                continue
+            if state.keys() != entry.keys() or any(state[k] is not v for k, v in tensors):
                 return False
         if any(get() is not value for get, value in self.globals):
             return False
@@ -207,13 +237,15 @@ class Replay:
         return self._finish(self._call(inputs))
 
     def _call(self, inputs: list[torch.Tensor]) -> tuple[torch.Tensor, ...]:
-        if not (self.cuda_graph and inputs and inputs[0].is_cuda):
-            return self.function(*inputs)
-        from .cuda_graph import GraphedFunction
+        if self.graph is not None:
+            return self.graph(*inputs)
+        function = self._function or self.function
+        if self.cuda_graph and inputs and inputs[0].is_cuda:
+            from .cuda_graph import GraphedFunction
 
-        if self.graph is None:
-            self.graph = GraphedFunction(self.function)
-        return self.graph(*inputs)
+            self.graph = GraphedFunction(function)
+            return self.graph(*inputs)
+        return function(*inputs)
 
     def _finish(self, outputs: tuple[torch.Tensor, ...]) -> Any:
         """Leave behind what the eager step would have: new .grad tensors (or None), optimizer

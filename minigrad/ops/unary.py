@@ -85,7 +85,7 @@ class ReLU(Function):
     @staticmethod
     def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
         (out,) = ctx.saved_tensors
-        return grad.masked_fill(out <= 0, 0)
+        return grad * ~(out <= 0)  # (not `out > 0`: NaN > 0 is False, and torch passes NaN on)
 
 
 class ClampMin(Function):

@@ -1,0 +1,269 @@
+"""minigrad.compile against torch: whole training steps, recorded once and replayed.
+
+For each workload, four ways to run the same step on the same data from the same weights:
+torch eager autograd, torch.compile (inductor; its compile time reported apart), minigrad eager,
+and minigrad.compile. The compiled step is recorded (and checked against eager) before timing
+starts: the table is the steady state. The first call's cost (recording + its eager run) is
+reported as a multiple of an eager step.
+
+* fastbook's step on tensor batches: 784 -> 1, mnist_loss, SGD by hand (p.data -= p.grad * lr);
+* fastbook's epoch fed by a DataLoader over a Python list of (x, y) pairs, as the chapter does;
+* a ten-digit MLP 784-128-10 with cross-entropy and SGD with momentum, batch 64 and 256.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+import minigrad
+from minigrad import Tensor
+from minigrad.data import DataLoader
+
+from .data import Digits
+from .timing import Stats, by_mode, compare, synchronizer
+from .training import _torch_mnist_loss, _two_digits
+
+SIDES = ("torch", "torch.compile", "minigrad", "minigrad.compile")
+
+
+def run(digits: Digits, device: str, mode: str, log: Callable = print) -> dict[str, Any]:
+    budget = by_mode(mode, smoke=0.05, quick=1.0, full=4.0)
+    torch_compile = mode == "full"  # inductor takes tens of seconds per model
+    rows = [
+        fastbook_steps(digits, device, budget, torch_compile, log),
+        fastbook_dataloader(digits, device, by_mode(mode, smoke=1, quick=3, full=7), log),
+        mlp_steps(digits, device, 64, budget, torch_compile, log),
+        mlp_steps(digits, device, 256, budget, torch_compile, log),
+    ]
+    return {"rows": rows, "torch_compile_timed": torch_compile}
+
+
+def _batches(x: torch.Tensor, y: torch.Tensor, size: int, count: int) -> list[tuple[Any, Any]]:
+    generator = torch.Generator().manual_seed(0)
+    order = torch.randperm(len(x), generator=generator).to(x.device)
+    starts = range(0, min(len(x), size * count), size)
+    return [(x[order[s : s + size]], y[order[s : s + size]]) for s in starts if s + size <= len(x)]
+
+
+def _cycle(steps: list[Callable[[], Any]]) -> Callable[[], Any]:
+    """One call = the next step of the list, round and round (the same data for every side)."""
+    position = [0]
+
+    def call() -> Any:
+        result = steps[position[0] % len(steps)]()
+        position[0] += 1
+        return result
+
+    return call
+
+
+def _first_call(make: Callable[[], Callable[[], Any]], sync: Callable[[], None]) -> float:
+    """Seconds for the first call of a new compiled step (the recording and its eager run),
+    the least of five: one call is at the mercy of whatever else the machine does."""
+    times = []
+    for _ in range(5):
+        step = make()
+        sync()
+        start = time.perf_counter()
+        step()
+        sync()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def _row(case: str, batch: int, stats: dict[str, Stats], **extra: Any) -> dict[str, Any]:
+    torch_median = stats["torch"].median
+    row: dict[str, Any] = {"case": case, "batch_size": batch}
+    for side, s in stats.items():
+        row[side] = s.to_dict()
+        row[f"{side} ratio"] = s.median / torch_median
+    row.update(extra)
+    return row
+
+
+# ---- fastbook's step -----------------------------------------------------------------------------
+
+
+def _fastbook(module: Any, init: tuple[torch.Tensor, torch.Tensor]) -> tuple[Any, Any, Callable]:
+    """fastbook's linear model and its hand-written step, in torch or minigrad."""
+    if module is torch:
+        weights, bias = (t.clone().requires_grad_() for t in init)
+        loss_of = _torch_mnist_loss
+    else:
+        weights, bias = (Tensor(t.clone(), requires_grad=True) for t in init)
+
+        def loss_of(predictions: Any, targets: Any) -> Any:
+            predictions = predictions.sigmoid()
+            return minigrad.where(targets == 1, 1 - predictions, predictions).mean()
+
+    def step(xb: Any, yb: Any) -> Any:
+        loss = loss_of(xb @ weights + bias, yb)
+        loss.backward()
+        for p in (weights, bias):
+            p.data -= p.grad * 1.0
+            p.grad.zero_()
+        return loss
+
+    return weights, bias, step
+
+
+def fastbook_steps(
+    digits: Digits, device: str, budget: float, torch_compile: bool, log: Callable
+) -> dict[str, Any]:
+    x, y = _two_digits(digits.train_x, digits.train_y)
+    batches = _batches(x, y, 256, 16)
+    generator = torch.Generator().manual_seed(0)
+    init = (torch.randn(784, 1, generator=generator), torch.randn(1, generator=generator))
+    init = tuple(t.to(device) for t in init)
+    mg_batches = [(Tensor(a), Tensor(b)) for a, b in batches]
+    sync = synchronizer(device)
+
+    def eager(module: Any) -> Callable[[], Any]:
+        step = _fastbook(module, init)[2]
+        chosen = batches if module is torch else mg_batches
+        return _cycle([lambda a=a, b=b: step(a, b) for a, b in chosen])
+
+    def compiled_minigrad() -> Callable[[], Any]:
+        step = minigrad.compile(_fastbook(minigrad, init)[2])
+        return _cycle([lambda a=a, b=b: step(a, b) for a, b in mg_batches])
+
+    sides = {"torch": eager(torch), "minigrad": eager(minigrad)}
+    sides["minigrad.compile"] = compiled_minigrad()
+    for _ in range(4):  # the two recordings and their checked replays: out of the timing
+        sides["minigrad.compile"]()
+    extra: dict[str, Any] = {}
+    if torch_compile:
+        step = torch.compile(_fastbook(torch, init)[2])
+        start = time.perf_counter()
+        step(*batches[0])
+        step(*batches[1])
+        extra["torch.compile first calls s"] = time.perf_counter() - start
+        sides["torch.compile"] = _cycle([lambda a=a, b=b: step(a, b) for a, b in batches])
+    stats = compare(sides, device, budget_s=budget)
+    extra["first call / eager step"] = _first_call(compiled_minigrad, sync) / stats[
+        "minigrad"
+    ].median
+    row = _row("fastbook step (tensor batches)", 256, stats, **extra)
+    log(f"  {row['case']}: compiled {row['minigrad.compile ratio']:.2f} x torch eager")
+    return row
+
+
+def fastbook_dataloader(digits: Digits, device: str, repeats: int, log: Callable) -> dict[str, Any]:
+    """An epoch of fastbook's pipeline: a DataLoader over a Python list of (x, y) pairs."""
+    x, y = _two_digits(digits.train_x, digits.train_y)
+    order = torch.randperm(len(x), generator=torch.Generator().manual_seed(0)).tolist()
+    generator = torch.Generator().manual_seed(0)
+    init = (torch.randn(784, 1, generator=generator), torch.randn(1, generator=generator))
+    init = tuple(t.to(device) for t in init)
+    torch_pairs, mg_pairs = list(zip(x, y)), list(zip(Tensor(x), Tensor(y)))
+    compiled_weights, compiled_bias, compiled_step = _fastbook(minigrad, init)
+    compiled_step = minigrad.compile(compiled_step)
+
+    def torch_epoch() -> None:
+        step = _fastbook(torch, init)[2]
+        loader = torch.utils.data.DataLoader(torch_pairs, batch_size=256, sampler=order)
+        for xb, yb in loader:
+            step(xb, yb)
+
+    def minigrad_epoch(step: Callable[..., Any] | None = None) -> None:
+        if step is None:
+            step = _fastbook(minigrad, init)[2]
+        else:  # the compiled step keeps its parameters: start them again, in place
+            compiled_weights.data.copy_(Tensor(init[0]))
+            compiled_bias.data.copy_(Tensor(init[1]))
+        loader = DataLoader(mg_pairs, batch_size=256, sampler=order, device=device)
+        for xb, yb in loader:
+            step(xb, yb)
+
+    for _ in range(3):  # records (batch 256 and the smaller last one) and checks the replays
+        minigrad_epoch(compiled_step)
+    sides = {
+        "torch": torch_epoch,
+        "minigrad": minigrad_epoch,
+        "minigrad.compile": lambda: minigrad_epoch(compiled_step),
+    }
+    stats = compare(sides, device, budget_s=0.0, min_samples=repeats, max_samples=repeats)
+    row = _row("fastbook epoch, DataLoader over a list of pairs", 256, stats)
+    log(f"  {row['case']}: compiled {row['minigrad.compile ratio']:.2f} x torch eager")
+    return row
+
+
+# ---- the ten-digit MLP -----------------------------------------------------------------------
+
+
+def mlp_steps(
+    digits: Digits, device: str, batch: int, budget: float, torch_compile: bool, log: Callable
+) -> dict[str, Any]:
+    torch.manual_seed(0)
+    template = torch.nn.Sequential(
+        torch.nn.Linear(784, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10)
+    ).to(device)
+    state = copy.deepcopy(template.state_dict())
+    batches = _batches(digits.train_x, digits.train_y, batch, 16)
+    mg_batches = [(Tensor(a), Tensor(b)) for a, b in batches]
+    sync = synchronizer(device)
+
+    def torch_step_fn() -> Callable[..., Any]:
+        model = copy.deepcopy(template)
+        model.load_state_dict(state)
+        opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+
+        def step(xb: Any, yb: Any) -> Any:
+            loss = F.cross_entropy(model(xb), yb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss
+
+        return step
+
+    def minigrad_step_fn() -> Callable[..., Any]:
+        nn = minigrad.nn
+        model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
+        model.load_state_dict({k: Tensor(v.clone()) for k, v in state.items()})
+        model.to(device)
+        opt = minigrad.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+
+        def step(xb: Any, yb: Any) -> Any:
+            loss = nn.functional.cross_entropy(model(xb), yb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss
+
+        return step
+
+    def cycled(step: Callable[..., Any], chosen: list[Any]) -> Callable[[], Any]:
+        return _cycle([lambda a=a, b=b: step(a, b) for a, b in chosen])
+
+    sides = {
+        "torch": cycled(torch_step_fn(), batches),
+        "minigrad": cycled(minigrad_step_fn(), mg_batches),
+        "minigrad.compile": cycled(minigrad.compile(minigrad_step_fn()), mg_batches),
+    }
+    for _ in range(4):  # the two recordings (no momentum buffer yet, then one) and checks
+        sides["minigrad.compile"]()
+    extra: dict[str, Any] = {}
+    if torch_compile:
+        step = torch.compile(torch_step_fn())
+        start = time.perf_counter()
+        step(*batches[0])
+        step(*batches[1])
+        extra["torch.compile first calls s"] = time.perf_counter() - start
+        sides["torch.compile"] = cycled(step, batches)
+    stats = compare(sides, device, budget_s=budget)
+
+    def first() -> Callable[[], Any]:
+        step = minigrad.compile(minigrad_step_fn())
+        return lambda: step(*mg_batches[0])
+
+    extra["first call / eager step"] = _first_call(first, sync) / stats["minigrad"].median
+    row = _row("ten-digit MLP 784-128-10, SGD momentum", batch, stats, **extra)
+    log(f"  {row['case']} batch {batch}: compiled {row['minigrad.compile ratio']:.2f} x torch")
+    return row
