@@ -219,6 +219,8 @@ def _collate_mapping(samples: list[Any], where: str) -> Any:
 
 def _collate_sequence(samples: list[Any], where: str) -> Any:
     first = samples[0]
+    if len(set(map(type, samples))) == 1 and len(set(map(len, samples))) == 1:
+        return _collate_fields(samples, where)  # the usual case, checked in two passes in C
     for i, sample in enumerate(samples):
         if not isinstance(sample, Sequence) or len(sample) != len(first):
             what = f"has {len(sample)} fields" if isinstance(sample, Sequence) else f"is {sample!r}"
@@ -227,6 +229,11 @@ def _collate_sequence(samples: list[Any], where: str) -> Any:
                 "every sample must have as many fields, since field k of the batch stacks "
                 "field k of every sample."
             )
+    return _collate_fields(samples, where)
+
+
+def _collate_fields(samples: list[Any], where: str) -> Any:
+    first = samples[0]
     fields = [_collate(field, f"{where}[{k}]") for k, field in enumerate(zip(*samples))]
     if isinstance(first, tuple) and hasattr(first, "_fields"):  # a namedtuple keeps its type
         return type(first)(*fields)
