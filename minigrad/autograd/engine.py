@@ -203,6 +203,7 @@ def _fit_input_grads(ctx: Context, input_grads: Any) -> list[Any]:
             f"{ctx.name}.backward returned {len(input_grads)} gradients, but forward took "
             f"{count} inputs: return one per input (None where there is none)."
         )
+    check_finite = anomaly_mode.is_anomaly_check_nan_enabled()
     fitted: list[Any] = []
     for i, (needs_grad, input_grad) in enumerate(zip(ctx.needs_input_grad, input_grads)):
         if not needs_grad or input_grad is None:
@@ -214,7 +215,7 @@ def _fit_input_grads(ctx: Context, input_grads: Any) -> list[Any]:
             input_grad = sum_to_shape(input_grad, shape, f"{ctx.name}.backward, input {i}: ")
         if input_grad.dtype != dtype:  # e.g. a float32 input met a float64 one
             input_grad = input_grad.to(dtype)
-        if anomaly_mode.is_anomaly_check_nan_enabled():
+        if check_finite:
             _check_finite(ctx, i, input_grad)
         fitted.append(input_grad)
     return fitted

@@ -42,8 +42,7 @@ Edge = tuple[Any, int]
 
 def edge_to(tensor: Tensor) -> Edge:
     """The node that made `tensor` now: its op's Context, or the tensor itself for a leaf."""
-    ctx = tensor._ctx
-    return (ctx, tensor._output_nr) if ctx is not None else (tensor, 0)
+    return (tensor._ctx, tensor._output_nr) if tensor._ctx is not None else (tensor, 0)
 
 
 class Context:
@@ -58,19 +57,22 @@ class Context:
     used its old value still lead to the node that made that old value.
     """
 
+    # What a node starts with; an instance sets its own value when it has one (a graph has
+    # thousands of nodes: each attribute left at its default is one store fewer per op).
+    parents: tuple[Edge | None, ...] = ()
+    outputs: tuple[weakref.ref[Tensor], ...] = ()  # weak: a node does not keep its outputs
+    output_meta: tuple[tuple[Any, ...], ...] = ()  # alive; their shapes, dtypes, devices it does
+    retains_grad = False  # set by retain_grad() on one of its outputs
+    created_at: Any = None  # the user's line that made it, in anomaly mode
+    _saved: tuple[Any, ...] = ()
+    _saved_versions: tuple[int, ...] = ()
+    input_meta: tuple[Any, ...] = ()  # (shape, dtype) per input, once released
+    released = False
+
     def __init__(self, function: type[Function], inputs: tuple[Any, ...], needs: tuple[bool, ...]):
         self.function = function
         self.inputs = inputs
         self.needs_input_grad = needs
-        self.parents: tuple[Edge | None, ...] = ()
-        self.outputs: tuple[weakref.ref[Tensor], ...] = ()  # weak: a node does not keep its
-        self.output_meta: tuple[tuple[Any, ...], ...] = ()  # outputs alive; their shapes do
-        self.retains_grad = False  # set by retain_grad() on one of its outputs
-        self.created_at: Any = None  # the user's line that made it, in anomaly mode
-        self._saved: tuple[Any, ...] = ()
-        self._saved_versions: tuple[int, ...] = ()
-        self.input_meta: tuple[Any, ...] = ()  # (shape, dtype) per input, once released
-        self.released = False
 
     def save_for_backward(self, *values: Any) -> None:
         """Keep what backward will need (tensors, or None and numbers as placeholders), and each
@@ -82,11 +84,7 @@ class Context:
     @property
     def saved_tensors(self) -> tuple[Any, ...]:
         if self.released:
-            raise GradientError(
-                f"{self.function.__name__}'s saved tensors were freed by an earlier backward(). "
-                "Trying to backward through the graph a second time: pass retain_graph=True to the "
-                "first backward() to keep the graph, or recompute the forward pass."
-            )
+            raise self._freed()
         for i, (t, version) in enumerate(zip(self._saved, self._saved_versions)):
             if isinstance(t, torch.Tensor) and t._version != version:
                 raise GradientError(
@@ -100,18 +98,29 @@ class Context:
 
     def release(self) -> None:
         """Free what backward needed, as torch does once a graph has been used: the saved
-        tensors and the inputs (so their memory can go), keeping the links to the nodes before
-        and each input's shape and dtype. A second backward through this node then works if its
-        op saved nothing (Add, Sum), and raises at `saved_tensors` otherwise, as in torch."""
-        self.input_meta = tuple(
-            (a._data.shape, a._data.dtype) if isinstance(a, Tensor) else None for a in self.inputs
-        )
+        tensors and the inputs (so their memory can go), keeping the links to the nodes before.
+        A second backward through this node then works if its op saved nothing (Add, Sum): for
+        those, each input's shape and dtype are kept. Otherwise it raises, as in torch."""
+        if not self._saved:
+            self.input_meta = tuple(
+                (a._data.shape, a._data.dtype) if isinstance(a, Tensor) else None
+                for a in self.inputs
+            )
         self._saved = ()
         self.inputs = ()
         self.released = True
 
+    def _freed(self) -> GradientError:
+        return GradientError(
+            f"{self.function.__name__}'s saved tensors were freed by an earlier backward(). "
+            "Trying to backward through the graph a second time: pass retain_graph=True to the "
+            "first backward() to keep the graph, or recompute the forward pass."
+        )
+
     def input_shape_dtype(self, index: int) -> tuple[torch.Size, torch.dtype]:
         if self.released:
+            if not self.input_meta:  # it saved tensors: a second backward cannot run here
+                raise self._freed()
             return self.input_meta[index]
         data = self.inputs[index]._data
         return data.shape, data.dtype
@@ -154,16 +163,18 @@ class Function:
         Returns a Tensor, or a tuple of Tensors when forward returns several.
         """
         grad_enabled = is_grad_enabled()
-        raw, needs = [], []
+        raw, needs, parents = [], [], []
         for a in args:
             if isinstance(a, Tensor):
                 if grad_enabled and a._view is not None:
                     inplace.refresh_view(a)  # its base was changed in place since: catch up
                 raw.append(a._data)
                 needs.append(a._requires_grad)
+                parents.append(edge_to(a))
             else:
                 raw.append(a)
                 needs.append(False)
+                parents.append(None)
         record = grad_enabled and any(needs)
         ctx = Context(cls, args if record else (), tuple(needs))
         recorder = recording.active  # minigrad.compile, writing the step down
@@ -188,12 +199,13 @@ class Function:
         if recorder is not None:
             recorder.named_outputs(ctx, out, cls.__name__.lower())
         if record:
-            ctx.parents = tuple(edge_to(a) if isinstance(a, Tensor) else None for a in args)
+            ctx.parents = tuple(parents)
             if anomaly_mode.is_anomaly_enabled():
                 ctx.created_at = anomaly_mode.creation_site()
         if isinstance(out, (tuple, list)):
             return _wrap_outputs(ctx, record, out, args, kwargs, grad_enabled)
-        out = _unwrap(out)
+        if isinstance(out, Tensor):  # a forward may return a minigrad Tensor
+            out = out._data
         result = Tensor._from_op(out, ctx if record else None)
         if record:
             ctx.outputs = (weakref.ref(result),)
