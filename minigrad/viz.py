@@ -131,11 +131,17 @@ def shape_text(values: torch.Tensor | Tensor) -> str:
 
 
 @functools.cache  # read from the docstring once per op
+@functools.cache  # a docstring does not change; a recorded step asks once per op it runs
 def op_rule(function: type[Function]) -> str:
     """The op's forward rule and local gradient, in one line, from its docstring: the first
     line, followed by the next paragraph when the first line does not state the gradient."""
     paragraphs = (inspect.getdoc(function) or function.__name__).split("\n\n")
-    rule = paragraphs[0].splitlines()[0].strip()
+    first_lines = paragraphs[0].splitlines()
+    rule = first_lines[0].strip()
+    if not re.search(r"[.:;)]$", rule):  # the first line stops mid-sentence: finish it
+        rest = " ".join(" ".join(first_lines[1:]).split())
+        end = re.search(r"[.:;](\s|$)", rest)
+        rule = f"{rule} {rest[: end.start() + 1] if end else rest}".strip()
     if not re.search(r"/d|grad", rule) and len(paragraphs) > 1:
         rule += " " + " ".join(paragraphs[1].split())
     return rule
