@@ -400,6 +400,7 @@ def test_random_programs_with_in_place_ops_replay_as_they_ran(program_and_data):
 
     eager_leaves, compiled_leaves = parameters(), parameters()
     eager, compiled = make_step(eager_leaves), mg.compile(make_step(compiled_leaves))
+
     def batch():  # a new one for each call: a program may change it in place
         return mg.tensor(arrays[-1], dtype=mg.float64)
 

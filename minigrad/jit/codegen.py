@@ -91,6 +91,7 @@ class Generator:
         self.outputs = outputs
         self.comments = comments
         self.namespace: dict[str, Any] = {"torch": torch, "F": F, "math": math}
+        self.uncopied = self._uncopied()
         self.names = self._name_values(names or {})
         self.inlined = self._inlinable() if inline else {}
 
@@ -134,6 +135,22 @@ class Generator:
             if value.kind == "outside":
                 self.namespace[name] = value.tensor
         return names
+
+    def _uncopied(self) -> set[Ref]:
+        """The copies the replay can skip: `y = x.clone()` where nothing but this copy uses x
+        and no other tensor shares x's memory (a gradient landing in `.grad`, which the engine
+        copies because in general it cannot know that). The code then says `y = x`."""
+        uses: Counter[Ref] = Counter(ref for call in self.recording.calls for ref in call.reads)
+        uses.update(self.outputs)
+        skipped = set()
+        for call in self.recording.calls:
+            if call.name == "clone" and not call.kwargs and len(call.args) == 1:
+                (source,) = call.args
+                value = self.recording.values[source.index]
+                if value.kind == "internal" and source in self.recording.alone:
+                    if uses[source] == 1:
+                        skipped.add(call.out)
+        return skipped
 
     def _inlinable(self) -> dict[Ref, Call]:
         """The values to write into the one expression that uses them: made by a call that
@@ -218,7 +235,7 @@ class Generator:
     def expression(self, call: Call) -> Expression:
         """A call as a Python expression (operators as operators)."""
         name, args, kwargs = call.name, call.args, call.kwargs
-        if name == "=":  # a renaming: the value itself
+        if name == "=" or call.out in self.uncopied:  # a renaming: the value itself
             return self.value(args[0])
         if name in OPERATORS and len(args) == 2 and not kwargs:
             return self._binary(OPERATORS[name], args[0], args[1])

@@ -25,6 +25,7 @@ import functools
 import keyword
 import math
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -160,6 +161,22 @@ class Recording:
     modules: list[tuple[Any, bool]] = field(default_factory=list)  # (module, training)
     refreshers: list[Callable[[], Any]] = field(default_factory=list)  # run before each replay
     options: list[tuple[Callable[[], Any], Any]] = field(default_factory=list)
+    # the values whose memory no other value shares (see `alone_in_memory`)
+    alone: set[Ref] = field(default_factory=set)
+
+
+def alone_in_memory(recording: Recording) -> set[Ref]:
+    """The values that share their memory with no other value of the recording (no view of
+    them, nor they of anything): a copy of one of these that is its only use can be the value
+    itself, since nothing else could see the difference."""
+    if not any(call.name == "clone" for call in recording.calls):
+        return set()  # (the only use made of it)
+    memory = [
+        value.tensor.untyped_storage().data_ptr() if value.tensor is not None else 0
+        for value in recording.values
+    ]
+    holders = Counter(memory)
+    return {Ref(i) for i, pointer in enumerate(memory) if pointer != 0 and holders[pointer] == 1}
 
 
 class Recorder(TorchFunctionMode):
@@ -173,6 +190,7 @@ class Recorder(TorchFunctionMode):
         self._states: dict[tuple[int, int], int] = {}
         self._modules: set[int] = set()
         self._made_by: dict[int, torch.Tensor] = {}  # a node's output, by id(node)
+        self._suggested: dict[int, tuple[torch.Tensor, str]] = {}  # names for outside tensors
         self.region = Region("user", "your code")
         self._paused = 0
         for i, tensor in enumerate(inputs):
@@ -203,7 +221,7 @@ class Recorder(TorchFunctionMode):
         if kind is None:
             kind = _KINDS[func] = _kind(func)
         name, role = kind
-        if self._paused or role == "metadata":
+        if role == "metadata" or self._paused:
             return func(*args, **kwargs)
         if role == "reads numbers":
             raise CompileError(
@@ -227,6 +245,9 @@ class Recorder(TorchFunctionMode):
     def _add(
         self, tensor: torch.Tensor, kind: str, name: str | None = None, call: Any = None
     ) -> Ref:
+        if name is None and id(tensor) in self._suggested:
+            suggested, suggested_name = self._suggested[id(tensor)]
+            name = suggested_name if suggested is tensor else None
         ref = Ref(len(self.recording.values))
         self.recording.values.append(Value(tensor, kind, name, call))
         self._ids[id(tensor)] = ref
@@ -248,7 +269,7 @@ class Recorder(TorchFunctionMode):
             reads.append(ref)
             return ref
         if isinstance(value, (list, tuple)) and not hasattr(value, "_fields"):
-            return type(value)(self._refs(v, reads) for v in value)
+            return type(value)([self._refs(v, reads) for v in value])
         return value
 
     def _write(
@@ -258,12 +279,12 @@ class Recorder(TorchFunctionMode):
         arg_refs = self._refs(args, reads)
         kwarg_refs = {k: self._refs(v, reads) for k, v in kwargs.items()}
         index = len(self.recording.calls)
-        tensors_in = {id(self.recording.values[ref].tensor) for ref in reads}
         in_place = name.endswith("_") and not name.startswith("__") or name == "__setitem__"
 
         def output(tensor: torch.Tensor) -> Ref:
-            if id(tensor) in tensors_in:  # an in-place op returns the tensor it changed
-                return self._ids[id(tensor)]
+            known = self._ids.get(id(tensor))
+            if known is not None and known in reads:  # an in-place op returns what it changed
+                return known
             return self._add(tensor, "internal", call=index)
 
         if out is None:
@@ -275,7 +296,14 @@ class Recorder(TorchFunctionMode):
         random = name in RANDOM or "generator" in kwargs
         self.recording.calls.append(
             Call(
-                func, name, arg_refs, kwarg_refs, out_refs, self.region, in_place, random,
+                func,
+                name,
+                arg_refs,
+                kwarg_refs,
+                out_refs,
+                self.region,
+                in_place,
+                random,
                 tuple(reads),
             )
         )
@@ -419,13 +447,36 @@ class Recorder(TorchFunctionMode):
         if name and value.name is None:
             value.name = name
 
+    def suggest_name(self, tensor: torch.Tensor, name: str) -> None:
+        """A name for a tensor from outside the step, should a call use it (an optimizer's lr)."""
+        if id(tensor) in self._ids:
+            self.name_outside(tensor, name)
+        else:
+            self._suggested[id(tensor)] = (tensor, name)
+
     def enter_update(self, optimizer: Any, param: Any) -> Region:
         """An optimizer's update of one parameter starts: note the parameter and its state (a
         replay assumes the same entries, and leaves behind those the step adds)."""
         self.owner(param)
         self.state(optimizer.state, param)
+        self._name_state(optimizer, param)
         title = f"{type(optimizer).__name__} updates {{0}}"
         return self.enter(Region("update", title, refs=(self.ref(param._data),)))
+
+    def exit_update(self, optimizer: Any, param: Any, previous: Region) -> None:
+        self._name_state(optimizer, param)  # the state the update made (its first step)
+        self.enter(previous)
+
+    def _name_state(self, optimizer: Any, param: Any) -> None:
+        """Name the tensors of a parameter's optimizer state after it: momentum_buffer_weight_0."""
+        param_name = identifier(self.name_of(param._data) or "param")
+        for key, value in optimizer.state.get(param, {}).items():
+            if isinstance(value, torch.Tensor) and id(value) in self._ids:
+                name = f"{key}_{param_name}"
+                if self.is_internal(value):
+                    self.name(value, name)
+                else:
+                    self.name_outside(value, name)
 
     def state(self, mapping: Any, key: Any) -> None:
         """An entry of a mapping of state dicts (optimizer.state[p]), as it is now."""

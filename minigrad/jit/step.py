@@ -45,7 +45,7 @@ import torch
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 from .codegen import Generator
-from .recording import CompileError, Recorder, Recording, Ref
+from .recording import CompileError, Recorder, Recording, Ref, alone_in_memory
 
 MAX_RECORDINGS = 8  # per signature; past it the step runs eagerly (something changes every call)
 
@@ -127,9 +127,7 @@ class CompiledStep:
             result = self.fn(*args, **kwargs)
         recording = recorder.recording
         used = {
-            id(recording.values[ref.index].tensor)
-            for call in recording.calls
-            for ref in call.reads
+            id(recording.values[ref.index].tensor) for call in recording.calls for ref in call.reads
         }
         for owner in recording.owners:  # .grad matters if read before set, or used by a call
             owner.grad_guarded = bool(owner.grad_read_first) or id(owner.grad) in used
@@ -173,6 +171,7 @@ class Replay:
     _code: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
+        self.recording.alone = alone_in_memory(self.recording)  # (needs the tensors)
         for value in self.recording.values:  # the trace's activations: not needed any more
             if value.kind == "internal" or value.kind == "input":
                 value.tensor = None
@@ -314,13 +313,18 @@ def _tensors_of(args: tuple, kwargs: dict) -> list[Tensor]:
     return found
 
 
+@functools.lru_cache(maxsize=64)  # inspect.signature is slow, and a step is recorded often
+def _parameters_of(fn: Callable[..., Any]) -> inspect.Signature:
+    return inspect.signature(fn)
+
+
 def _tensor_arguments(
     fn: Callable[..., Any], args: tuple, kwargs: dict
 ) -> tuple[list[Tensor], list[str]]:
     """The Tensors among the arguments, and names for them (the parameters' names: xb, yb)."""
     tensors = _tensors_of(args, kwargs)
     try:
-        bound = inspect.signature(fn).bind(*args, **kwargs)
+        bound = _parameters_of(fn).bind(*args, **kwargs)
         names = {}
         for name, value in bound.arguments.items():
             for i, t in enumerate(_tensors_of((value,), {})):

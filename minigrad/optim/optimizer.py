@@ -158,7 +158,7 @@ class Optimizer:
                     if state:  # kept only once there is some (plain SGD keeps none), as torch
                         self.state[p] = state
                     if recorder is not None:
-                        recorder.enter(previous)
+                        recorder.exit_update(self, p, previous)
         self._steps_taken += 1
         return loss
 
@@ -201,7 +201,13 @@ class Optimizer:
         if recorder is not None:  # minigrad.compile: refresh these before each replay, and
             recorder.refresher(self.refresh_hyperparameters)  # don't record making them
             with recorder.paused():
-                return self._hyperparameter(group, name, like)
+                value = self._hyperparameter(group, name, like)
+            if isinstance(value, tuple):  # betas: betas_0, betas_1
+                for i, tensor in enumerate(value):
+                    recorder.suggest_name(tensor, f"{name}_{i}")
+            else:
+                recorder.suggest_name(value, name)  # the code says lr, not tmp26
+            return value
         return self._hyperparameter(group, name, like)
 
     def _hyperparameter(self, group: Group, name: str, like: torch.Tensor) -> Any:
