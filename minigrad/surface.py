@@ -243,7 +243,7 @@ def surface_table() -> str:
         "The torch names that well-known teaching code uses, most used first, and whether",
         "minigrad has them. Sources: `examples`, pytorch/tutorials' examples_autograd and",
         "examples_nn; `micrograd`, the torch half of karpathy/micrograd's test_engine.py;",
-        '`basics`, PyTorch\'s "Learn the Basics"; `d2l`, d2l.ai\'s PyTorch chapters 2-4;',
+        "`basics`, PyTorch's \"Learn the Basics\"; `d2l`, d2l.ai's PyTorch chapters 2-4;",
         "`makemore`, Karpathy's nn-zero-to-hero makemore lectures; `fastbook`, chapters 4-5.",
         "",
         "| torch name | used by | minigrad |",

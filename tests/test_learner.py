@@ -324,6 +324,7 @@ def test_lr_find_stops_when_the_loss_explodes() -> None:
 
 def test_the_lr_find_plot_marks_each_suggested_rate_on_the_curve(learner: Learner) -> None:
     import matplotlib  # noqa: F401  (a dev dependency: missing it must fail, not skip)
+
     suggestion = learner.lr_find(num_it=40)
     result = learner.recorder.lr_find
     assert result.suggested == suggestion
@@ -343,6 +344,7 @@ def test_the_lr_find_plot_marks_each_suggested_rate_on_the_curve(learner: Learne
 
 def test_plots_are_written(learner: Learner, tmp_path) -> None:
     import matplotlib  # noqa: F401  (a dev dependency: missing it must fail, not skip)
+
     learner.lr_find(num_it=20)
     learner.fit(2, lr=1.0)
     learner.recorder.plot(tmp_path / "history.png")

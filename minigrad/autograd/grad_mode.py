@@ -166,4 +166,3 @@ class inference_mode(_GradModeSwitch):
 
     def clone(self) -> inference_mode:
         return inference_mode(not self.mode)
-

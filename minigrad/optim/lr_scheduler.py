@@ -39,6 +39,7 @@ __all__ = [
     "StepLR",
 ]
 
+
 class LRScheduler:
     """Base class: a subclass's `get_lr()` gives each group's learning rate for epoch
     `last_epoch` (a count of `step()` calls; the constructor makes the first, epoch 0).
