@@ -59,11 +59,14 @@ class SGD(Optimizer):
             grad = grad.addcmul(param, self.hyperparameter(group, "weight_decay", like=param))
         if self.option(group, "momentum", nonzero=True):
             momentum = self.hyperparameter(group, "momentum", like=param)
-            dampening = self.hyperparameter(group, "dampening", like=param)
+            damped = self.option(group, "dampening", nonzero=True)  # usually not: a kernel fewer
+            dampening = self.hyperparameter(group, "dampening", like=param) if damped else None
             buf = state.get("momentum_buffer")
             if buf is None:  # the first step: the buffer starts as the gradient itself
                 buf = state["momentum_buffer"] = grad.clone()
-            else:
+            elif damped:
                 buf.mul_(momentum).addcmul_(grad, 1 - dampening)
+            else:
+                buf.mul_(momentum).add_(grad)
             grad = grad.addcmul(buf, momentum) if self.option(group, "nesterov") else buf
         param.addcmul_(grad, self.hyperparameter(group, "lr", like=param), value=-1)
