@@ -98,6 +98,7 @@ from . import autograd, cuda, data, nn, optim  # as torch.nn...: there after `im
 from . import trace, viz
 from .explain import explain  # minigrad.explain(loss): the backward pass as Python code
 from .jit import compile  # minigrad.compile(step): record a training step, replay it
+from .serialization import load, save
 from .errors import missing_name_getattr as _missing_name_getattr
 
 try:
@@ -163,6 +164,7 @@ __all__ = [
     "int8",
     "is_grad_enabled",
     "linspace",
+    "load",
     "logspace",
     "long",
     "manual_seed",
@@ -182,6 +184,7 @@ __all__ = [
     "randn",
     "randn_like",
     "randperm",
+    "save",
     "seed",
     "set_default_device",
     "set_default_dtype",

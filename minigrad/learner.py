@@ -25,15 +25,12 @@ its end, not once per batch.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, NamedTuple, Protocol, TextIO
 
 import numpy as np
@@ -44,6 +41,7 @@ from tqdm.auto import tqdm
 from .autograd.grad_mode import no_grad
 from .creation import stack
 from .optim import SGD
+from .serialization import save
 from .tensor import Tensor
 
 Batches = Iterable[tuple[Any, Any]]
@@ -450,25 +448,9 @@ class Learner:
 
 
 def save_model(model: Any, path: str | os.PathLike) -> None:
-    """Write `model.state_dict()` to `path` with torch.save, atomically.
-
-    The bytes go to a temporary file in the same folder, which then replaces `path` in one
-    step (`os.replace`): a crash or a full disk midway leaves the previous file as it was,
-    never a half-written one, and no temporary file behind.
-    """
-    path = Path(path)
-    state = model.state_dict()
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            torch.save(state, file)
-            file.flush()
-            os.fsync(file.fileno())  # on disk before the rename makes it the real file
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
+    """Write `model.state_dict()` to `path` (minigrad.save: torch's format, written atomically:
+    a crash midway leaves the previous file as it was, never a half-written one)."""
+    save(model.state_dict(), path)
 
 
 def load_model(model: Any, path: str | os.PathLike) -> None:

@@ -1,19 +1,30 @@
-"""Saving and loading parameters: an exact round trip, written atomically."""
+"""Saving and loading: an exact round trip, written atomically, in torch's file format.
+
+`minigrad.save` / `minigrad.load` are torch.save / torch.load for objects that hold minigrad
+Tensors (code written for torch calls them with `import minigrad as torch`); the Learner's and
+the command line's save_model / load_model use them."""
 
 from __future__ import annotations
 
+import collections
 import importlib.util
+import io
 import os
+import pickle
 import re
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 
 import minigrad as mg
 from minigrad import nn
 from minigrad.learner import load_model, save_model
+from minigrad.testing import strategies as mst
 
 
 def make_model() -> nn.Module:
@@ -89,3 +100,95 @@ def test_digits_save_then_load_gives_the_same_accuracies(tmp_path: Path) -> None
 
     assert accuracies(loaded) == accuracies(trained)
     assert [p.name for p in tmp_path.iterdir()] == ["digits.pt"]
+
+
+# ---- minigrad.save and minigrad.load: torch.save and torch.load -------------------------------
+
+
+class Checkpoint(NamedTuple):
+    weights: object
+    epoch: int
+
+
+@given(
+    shape=mst.small_shapes(),
+    dtype=st.sampled_from([mg.float32, mg.float64, mg.int64, mg.bool]),
+    requires_grad=st.booleans(),
+)
+def test_tensors_in_containers_come_back_equal_with_their_types(shape, dtype, requires_grad):
+    x = mg.Tensor(torch.randn(shape).to(dtype))
+    requires_grad = requires_grad and dtype.is_floating_point
+    x.requires_grad_(requires_grad)
+    saved = collections.OrderedDict(x=x, nested=[x, (x, 3)], note="epoch 3", rate=0.5)
+    buffer = io.BytesIO()
+    mg.save(saved, buffer)
+    buffer.seek(0)
+    loaded = mg.load(buffer)  # weights_only=True: torch tensors only, as torch.save wrote them
+    assert type(loaded) is collections.OrderedDict and list(loaded) == list(saved)
+    assert (loaded["note"], loaded["rate"], loaded["nested"][1][1]) == ("epoch 3", 0.5, 3)
+    buffer = io.BytesIO()
+    mg.save(Checkpoint(x, epoch=7), buffer)
+    buffer.seek(0)
+    checkpoint = mg.load(buffer, weights_only=False)  # (a NamedTuple of ours is code to torch)
+    assert type(checkpoint) is Checkpoint and checkpoint.epoch == 7
+    for y in (loaded["x"], loaded["nested"][0], loaded["nested"][1][0], checkpoint.weights):
+        assert isinstance(y, mg.Tensor) and y.is_leaf
+        assert y.requires_grad == requires_grad
+        assert y.dtype == dtype and torch.equal(y._data, x._data)
+
+
+def test_files_are_torchs_both_ways(tmp_path: Path) -> None:
+    """What minigrad writes, torch reads; what torch writes, minigrad reads."""
+    mg.manual_seed(0)
+    model = make_model()
+    mg.save(model.state_dict(), tmp_path / "mine.pt")
+    theirs = torch.nn.Sequential(torch.nn.Linear(5, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
+    theirs.load_state_dict(torch.load(tmp_path / "mine.pt", weights_only=True))
+    assert [p.tolist() for p in theirs.parameters()] == parameters(model)
+    with torch.no_grad():
+        for p in theirs.parameters():
+            p.mul_(2)
+    torch.save(theirs.state_dict(), tmp_path / "theirs.pt")
+    model.load_state_dict(mg.load(tmp_path / "theirs.pt"))
+    assert parameters(model) == [p.tolist() for p in theirs.parameters()]
+
+
+def test_an_optimizer_resumes_from_its_saved_state(tmp_path: Path) -> None:
+    def step(model, optimizer):
+        loss = (model(mg.ones(3, 5)) ** 2).sum()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+    mg.manual_seed(0)
+    model = make_model()
+    optimizer = mg.optim.Adam(model.parameters(), lr=0.01)
+    step(model, optimizer)
+    mg.save({"model": model.state_dict(), "optimizer": optimizer.state_dict()}, tmp_path / "c.pt")
+    resumed = make_model()
+    resumed_optimizer = mg.optim.Adam(resumed.parameters(), lr=0.01)
+    checkpoint = mg.load(tmp_path / "c.pt")
+    resumed.load_state_dict(checkpoint["model"])
+    resumed_optimizer.load_state_dict(checkpoint["optimizer"])
+    step(model, optimizer)
+    step(resumed, resumed_optimizer)
+    assert parameters(resumed) == parameters(model)  # Adam's moments and step count came back
+
+
+def test_a_whole_model_needs_weights_only_false_as_in_torch(tmp_path: Path) -> None:
+    model = make_model()
+    mg.save(model, tmp_path / "model.pth")
+    with pytest.raises(pickle.UnpicklingError, match="weights_only"):
+        mg.load(tmp_path / "model.pth")  # torch's default refuses to run pickled code
+    loaded = mg.load(tmp_path / "model.pth", weights_only=False)
+    assert type(loaded) is nn.Sequential and parameters(loaded) == parameters(model)
+
+
+def test_save_to_a_path_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "x.pt"
+    mg.save({"x": mg.ones(2)}, path)
+    before = path.read_bytes()
+    with pytest.raises((pickle.PicklingError, AttributeError, TypeError)):
+        mg.save({"x": mg.zeros(2), "f": lambda: 0}, path)  # a lambda cannot be pickled
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["x.pt"]
