@@ -137,6 +137,25 @@ def test_abs_at_zero_follows_torch(x):
     assert_matches_torch(Tensor.abs, torch.abs, x, upstream=np.ones_like(x), name="abs")
 
 
+CHOOSING_OPS = {
+    "relu": (Tensor.relu, torch.relu),
+    "clamp_min": (lambda x: x.clamp_min(0.5), lambda x: x.clamp_min(0.5)),
+    "clamp": (lambda x: x.clamp(min=-0.5, max=0.5), lambda x: x.clamp(min=-0.5, max=0.5)),
+}
+
+
+@pytest.mark.parametrize("name", CHOOSING_OPS)
+@given(x=mst.float_arrays(), arriving=st.sampled_from([np.inf, -np.inf, np.nan]))
+@example(x=np.array([-1.0, 0.0, 0.5, 2.0]), arriving=np.inf)
+def test_a_zero_gradient_stays_zero_when_inf_or_nan_arrives(name, x, arriving):
+    """relu and clamp choose (torch.where), they do not multiply by a 0/1 mask: where their
+    gradient is 0, an inf or NaN arriving from above gives 0 (inf * 0 would be NaN), as in
+    torch. Found by the fuzzer: (-2) ** tanh(relu(x)) at x = 0 gave NaN gradients."""
+    ours, theirs = CHOOSING_OPS[name]
+    upstream = np.full_like(x, arriving)
+    assert_matches_torch(ours, theirs, x, upstream=upstream, name=name)
+
+
 def test_relu_and_abs_have_zero_gradient_at_zero():
     x = mg.tensor([0.0, 0.0], dtype=mg.float64, requires_grad=True)
     (x[:1].relu() + x[1:].abs()).sum().backward()

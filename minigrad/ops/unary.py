@@ -85,7 +85,9 @@ class ReLU(Function):
     @staticmethod
     def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
         (out,) = ctx.saved_tensors
-        return grad * ~(out <= 0)  # (not `out > 0`: NaN > 0 is False, and torch passes NaN on)
+        # A choice, not a product: where out <= 0 the gradient is 0 even if an inf or NaN
+        # arrives there (inf * 0 is NaN); where out is NaN, the gradient passes (as torch).
+        return torch.where(out <= 0, 0.0, grad)
 
 
 class ClampMin(Function):
@@ -100,7 +102,7 @@ class ClampMin(Function):
     @staticmethod
     def backward(ctx: Context, grad: torch.Tensor) -> tuple:
         (x,) = ctx.saved_tensors
-        return grad * (x >= ctx.minimum), None
+        return torch.where(x >= ctx.minimum, grad, 0.0), None  # (a choice: see ReLU's)
 
 
 class Abs(Function):
