@@ -187,6 +187,7 @@ def update(
     view.base._data.copy_(new_base._data)
     _take_history(view.base, new_base)
     refresh_view(target)  # target: the same view, of the new base
+    _saved_output_is(target, new)  # (a view shares its base's version counter, as in torch)
     return target
 
 
