@@ -419,3 +419,69 @@ def test_random_programs_with_in_place_ops_replay_as_they_ran(program_and_data):
             for p, q in zip(eager_leaves, compiled_leaves):
                 p.mul_(-0.5)
                 q.mul_(-0.5)
+
+
+# ---- on a GPU: the replay captured in a CUDA graph ---------------------------------------------
+
+needs_cuda = pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="needs a GPU: CUDA graphs replay on one"
+)
+
+
+@needs_cuda
+@pytest.mark.parametrize("graph", [True, False], ids=["CUDA graph", "no graph"])
+@pytest.mark.parametrize("name", ["sgd momentum decay", "adam"])
+def test_on_a_gpu_optimizer_steps_replay_as_eager_and_a_last_smaller_batch(name, graph):
+    """A CUDA graph replays the kernels captured once, on the memory they used then: inputs are
+    copied into its buffers, and parameters, .grad and optimizer state must end as eager's."""
+    eager_model, compiled_model = mlp().to("cuda"), mlp().to("cuda")
+    eager_opt = OPTIMIZERS[name](eager_model.parameters())
+    compiled_opt = OPTIMIZERS[name](compiled_model.parameters())
+    eager = optimizer_step(eager_model, eager_opt)
+    compiled = mg.compile(optimizer_step(compiled_model, compiled_opt), cuda_graph=graph)
+    generator = torch.Generator().manual_seed(3)
+    for i, rows in enumerate([8] * 30 + [5, 5, 5]):
+        xb = mg.Tensor(torch.randn(rows, 20, generator=generator).cuda())
+        yb = mg.Tensor(torch.randint(0, 5, (rows,), generator=generator).cuda())
+        same(compiled(xb, yb), eager(xb, yb), f"loss at step {i}")
+        for (name_, p), q in zip(compiled_model.named_parameters(), eager_model.parameters()):
+            same(p, q, f"{name_} after step {i}")
+            same(p.grad, q.grad, f"{name_}.grad after step {i}")
+    for ours, theirs in zip(compiled_opt.state.values(), eager_opt.state.values()):
+        for key in theirs:
+            assert torch.equal(ours[key], theirs[key]), f"state {key}"
+    assert compiled.replays >= 29
+
+
+@needs_cuda
+def test_on_a_gpu_fastbook_and_a_scheduler_replay_in_a_cuda_graph():
+    eager_params = [p.to("cuda").detach().requires_grad_() for p in fastbook_model()]
+    compiled_params = [p.to("cuda").detach().requires_grad_() for p in fastbook_model()]
+    eager = fastbook_step(*eager_params)
+    compiled = mg.compile(fastbook_step(*compiled_params))
+    for i, (xb, yb) in enumerate(batches(20, 64, last=17)):
+        xb, yb = mg.Tensor(xb._data.cuda()), mg.Tensor(yb._data.cuda())
+        same(compiled(xb, yb), eager(xb, yb), f"loss at step {i}")
+        for p, q in zip(compiled_params, eager_params):
+            same(p, q, f"parameter after step {i}")
+            same(p.grad, q.grad, f"gradient after step {i}")
+
+    def run(compiled: bool):
+        model = mlp(1).to("cuda")
+        opt = mg.optim.Adam(model.parameters(), lr=1e-3)
+        scheduler = mg.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.05, total_steps=30)
+        step = optimizer_step(model, opt)
+        step = mg.compile(step) if compiled else step
+        generator, losses = torch.Generator().manual_seed(4), []
+        for _ in range(30):
+            xb = mg.Tensor(torch.randn(8, 20, generator=generator).cuda())
+            yb = mg.Tensor(torch.randint(0, 5, (8,), generator=generator).cuda())
+            losses.append(step(xb, yb)._data.clone())
+            scheduler.step()  # the lr tensor is refreshed in place: the graph reads it
+        return losses, model
+
+    eager_losses, eager_model = run(False)
+    losses, model = run(True)
+    assert all(torch.equal(a, b) for a, b in zip(losses, eager_losses))
+    for p, q in zip(model.parameters(), eager_model.parameters()):
+        assert torch.equal(p._data, q._data)
