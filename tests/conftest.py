@@ -52,6 +52,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     shutil.rmtree(SCRATCH, ignore_errors=True)
 
 
+# Tests build tensors on the CPU, as torch's default device is, whether or not a GPU is there
+# (minigrad's own default would be CUDA): the ones that take the `device` fixture run on CUDA
+# too when a GPU is present. Set MINIGRAD_DEVICE=cuda to run the rest there as well.
+os.environ.setdefault("MINIGRAD_DEVICE", "cpu")  # (subprocesses too: examples, torchrun)
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
 
