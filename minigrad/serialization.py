@@ -73,7 +73,7 @@ def _map_tensors(obj: Any, convert: Any) -> Any:
     """`obj` with `convert` applied to every value inside its dicts, lists and tuples (the
     containers keep their types: an OrderedDict stays one, a NamedTuple too)."""
     if isinstance(obj, dict):
-        mapped = type(obj)() if type(obj) is not dict else {}
+        mapped = type(obj)()
         for key, value in obj.items():
             mapped[key] = _map_tensors(value, convert)
         return mapped
