@@ -304,3 +304,79 @@ def test_parameter_is_a_leaf_that_requires_grad():
 def test_forward_must_be_defined():
     with pytest.raises(NotImplementedError, match="must define forward"):
         nn.Module()(mg.zeros(1))
+
+
+# ---- ModuleList -------------------------------------------------------------------------------
+
+LIST_OPERATIONS = st.lists(
+    st.tuples(
+        st.sampled_from(["append", "extend", "insert", "set", "delete", "+="]),
+        st.integers(-4, 4),
+    ),
+    max_size=8,
+)
+
+
+@given(operations=LIST_OPERATIONS)
+def test_module_list_changes_as_torchs_and_names_its_layers_by_position(operations):
+    """The same list operations on torch's ModuleList and ours, with layers told apart by their
+    sizes: the same layers in the same order, the same state_dict names, the same errors."""
+    counter = iter(range(1, 100))
+
+    def layers(n):  # the same sizes for both sides
+        sizes = [next(counter) for _ in range(n)]
+        return [torch.nn.Linear(1, k) for k in sizes], [nn.Linear(1, k) for k in sizes]
+
+    theirs_init, ours_init = layers(2)
+    theirs, ours = torch.nn.ModuleList(theirs_init), nn.ModuleList(ours_init)
+    for operation, index in operations:
+        (their_layer,), (our_layer,) = layers(1)
+        if operation == "insert":  # torch's insert takes 0 <= index <= len (else a KeyError)
+            index %= len(theirs) + 1
+        results = []
+        for side, layer in ((theirs, their_layer), (ours, our_layer)):
+            try:
+                if operation == "append":
+                    side.append(layer)
+                elif operation == "extend":
+                    side.extend([layer])
+                elif operation == "insert":
+                    side.insert(index, layer)
+                elif operation == "set":
+                    side[index] = layer
+                elif operation == "delete":
+                    del side[index]
+                else:
+                    side += [layer]
+                results.append(None)
+            except IndexError as error:
+                results.append(type(error))
+        assert results[0] == results[1], (operation, index)
+    sizes = [[layer.out_features for layer in side] for side in (theirs, ours)]
+    assert sizes[0] == sizes[1]
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert [layer.out_features for layer in ours[1:]] == sizes[0][1:]
+    assert isinstance(ours[1:], nn.ModuleList)
+
+
+def test_a_module_list_in_a_model_loads_torchs_weights_and_computes_as_torch():
+    def blocks(lib):  # a model written once, for torch.nn or minigrad.nn
+        class Blocks(lib.Module):
+            def __init__(self):
+                super().__init__()
+                self.blocks = lib.ModuleList(lib.Linear(4, 4) for _ in range(3))
+
+            def forward(self, x):
+                for block in self.blocks:
+                    x = block(x).relu()
+                return x
+
+        return Blocks()
+
+    theirs, ours = blocks(torch.nn), blocks(nn)
+    ours.load_state_dict(theirs.state_dict())
+    assert list(ours.state_dict()) == list(theirs.state_dict())  # blocks.0.weight, ...
+    x = torch.randn(5, 4)
+    torch.testing.assert_close(ours(mg.Tensor(x))._data, theirs(x).detach())
+    with pytest.raises(TypeError, match="item 1 is a function"):
+        nn.ModuleList([nn.Linear(1, 1), lambda x: x])

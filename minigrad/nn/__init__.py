@@ -12,7 +12,17 @@ from .batchnorm import BatchNorm1d, BatchNorm2d
 from .conv import Conv1d, Conv2d
 from .dropout import Dropout
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
-from .modules import Flatten, Identity, Linear, Module, Parameter, ReLU, Sequential, Sigmoid
+from .modules import (
+    Flatten,
+    Identity,
+    Linear,
+    Module,
+    ModuleList,
+    Parameter,
+    ReLU,
+    Sequential,
+    Sigmoid,
+)
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 
 __all__ = [
@@ -35,6 +45,7 @@ __all__ = [
     "MSELoss",
     "MaxPool2d",
     "Module",
+    "ModuleList",
     "NLLLoss",
     "Parameter",
     "ReLU",

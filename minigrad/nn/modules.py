@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NamedTuple
 
 import torch
@@ -498,3 +498,70 @@ class Sequential(Module):
         for layer in self._layers():
             x = layer(x)
         return x
+
+
+class ModuleList(Module):
+    """A list of layers whose parameters belong to the model that holds it (torch's ModuleList):
+    `self.blocks = nn.ModuleList(Linear(8, 8) for _ in range(3))` gives blocks.0.weight, ...
+    Unlike Sequential it has no forward: the model's own forward says how the layers are used.
+    The layers are attributes named "0", "1", ..., renumbered when one is inserted or removed."""
+
+    def __init__(self, modules: Iterable[Module] | None = None) -> None:
+        super().__init__()
+        if modules is not None:
+            self.extend(modules)
+
+    def _layers(self) -> list[Module]:
+        return [module for _, module in self._submodules()]
+
+    def _renumber(self, layers: list[Module]) -> None:
+        for name, _ in list(self._submodules()):
+            delattr(self, name)
+        for i, layer in enumerate(layers):
+            setattr(self, str(i), _checked("ModuleList", i, layer))
+
+    def append(self, module: Module) -> ModuleList:
+        setattr(self, str(len(self)), _checked("ModuleList", len(self), module))
+        return self
+
+    def extend(self, modules: Iterable[Module]) -> ModuleList:
+        for module in modules:
+            self.append(module)
+        return self
+
+    def insert(self, index: int, module: Module) -> None:
+        layers = self._layers()
+        layers.insert(index, module)
+        self._renumber(layers)
+
+    def __getitem__(self, index: int | slice) -> Any:
+        layers = self._layers()
+        return ModuleList(layers[index]) if isinstance(index, slice) else layers[index]
+
+    def __setitem__(self, index: int, module: Module) -> None:
+        layers = self._layers()
+        layers[index] = module  # (raises IndexError as a list does)
+        self._renumber(layers)
+
+    def __delitem__(self, index: int | slice) -> None:
+        layers = self._layers()
+        del layers[index]
+        self._renumber(layers)
+
+    def __len__(self) -> int:
+        return len(self._layers())
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._layers())
+
+    def __iadd__(self, modules: Iterable[Module]) -> ModuleList:
+        return self.extend(modules)
+
+
+def _checked(container: str, index: int, module: Any) -> Module:
+    if not isinstance(module, Module):
+        raise TypeError(
+            f"{container} holds Modules; item {index} is a {type(module).__name__}. Wrap a "
+            "function in a Module subclass with that function as forward."
+        )
+    return module
