@@ -25,6 +25,7 @@ its end, not once per batch.
 
 from __future__ import annotations
 
+import importlib
 import math
 import os
 import sys
@@ -617,23 +618,21 @@ class _Table:
 
 def _pyplot() -> Any:
     """matplotlib.pyplot, for plots drawn where a notebook shows them."""
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as error:
-        raise ImportError(
-            "plotting needs matplotlib, which is not installed: pip install matplotlib "
-            "(or pip install -e '.[plot]')"
-        ) from error
-    return plt
+    return _matplotlib("matplotlib.pyplot")
 
 
 def _new_figure(width: float) -> Any:
     """A matplotlib Figure (no pyplot, so no window and no backend to choose)."""
+    Figure = _matplotlib("matplotlib.figure").Figure  # noqa: N806  (a class)
+    return Figure(figsize=(width, 4), layout="tight")
+
+
+def _matplotlib(module: str) -> Any:
+    """Import a matplotlib module, or say how to install matplotlib."""
     try:
-        from matplotlib.figure import Figure
+        return importlib.import_module(module)
     except ImportError as error:
         raise ImportError(
             "plotting needs matplotlib, which is not installed: pip install matplotlib "
             "(or pip install -e '.[plot]')"
         ) from error
-    return Figure(figsize=(width, 4), layout="tight")

@@ -13,6 +13,7 @@ import re
 import numpy as np
 import pytest
 import torch as real_torch
+from test_no_torch_autograd import forbid_torch_autograd
 
 import minigrad as mg
 from minigrad import nn, viz
@@ -42,9 +43,7 @@ def forbid(monkeypatch: pytest.MonkeyPatch) -> None:
     def forbidden(*args, **kwargs):
         raise AssertionError("minigrad called torch's own differentiation")
 
-    monkeypatch.setattr(real_torch.autograd, "backward", forbidden)
-    monkeypatch.setattr(real_torch.autograd, "grad", forbidden)
-    monkeypatch.setattr(real_torch.Tensor, "backward", forbidden)
+    forbid_torch_autograd(monkeypatch)
     monkeypatch.setattr(real_torch.ops.aten, "convolution_backward", forbidden)
     for name in ("conv1d_input", "conv1d_weight", "conv2d_input", "conv2d_weight"):
         monkeypatch.setattr(real_torch.nn.grad, name, forbidden)

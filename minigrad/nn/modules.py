@@ -474,12 +474,7 @@ class Sequential(Module):
     def __init__(self, *layers: Module) -> None:
         super().__init__()
         for i, layer in enumerate(layers):
-            if not isinstance(layer, Module):
-                raise TypeError(
-                    f"Sequential takes Modules; argument {i} is a {type(layer).__name__}. "
-                    "Wrap a function in a Module subclass with that function as forward."
-                )
-            setattr(self, str(i), layer)
+            setattr(self, str(i), _checked("Sequential takes Modules; argument", i, layer))
 
     def _layers(self) -> list[Module]:
         return [module for _, module in self._submodules()]  # a layer used twice runs twice
@@ -518,10 +513,11 @@ class ModuleList(Module):
         for name, _ in list(self._submodules()):
             delattr(self, name)
         for i, layer in enumerate(layers):
-            setattr(self, str(i), _checked("ModuleList", i, layer))
+            setattr(self, str(i), _checked(_LIST_ITEM, i, layer))
 
     def append(self, module: Module) -> ModuleList:
-        setattr(self, str(len(self)), _checked("ModuleList", len(self), module))
+        i = len(self)
+        setattr(self, str(i), _checked(_LIST_ITEM, i, module))
         return self
 
     def extend(self, modules: Iterable[Module]) -> ModuleList:
@@ -558,10 +554,14 @@ class ModuleList(Module):
         return self.extend(modules)
 
 
-def _checked(container: str, index: int, module: Any) -> Module:
+_LIST_ITEM = "ModuleList holds Modules; item"
+
+
+def _checked(what: str, index: int, module: Any) -> Module:
+    """`module`, if it is a Module; else a TypeError that says "{what} {index} is a ..."."""
     if not isinstance(module, Module):
         raise TypeError(
-            f"{container} holds Modules; item {index} is a {type(module).__name__}. Wrap a "
-            "function in a Module subclass with that function as forward."
+            f"{what} {index} is a {type(module).__name__}. Wrap a function in a Module "
+            "subclass with that function as forward."
         )
     return module
