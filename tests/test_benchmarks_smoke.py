@@ -86,10 +86,9 @@ def test_training_runs_the_same_model_on_both_sides(report: tuple[dict, str]) ->
     for row in results["training"]:
         _positive_stats(row["minigrad"])
         _positive_stats(row["torch"])
-        # same initial weights and batch order: the two runs end with (nearly) the same weights.
-        # The CNN's float32 sums run in another order (minigrad's dW is a convolution, torch's
-        # its own backward kernel), and 16 batch-normalised steps amplify the rounding.
-        bound = 1e-2 if "CNN" in row["case"] else 1e-4
+        # same initial weights and batch order: the two runs end with the same weights, to
+        # float32's rounding (the smoke run trains the CNN in float64: see training.run).
+        bound = 1e-10 if "CNN" in row["case"] else 1e-4
         assert row["max_param_difference"] < bound, row["case"]
         assert 0 <= row["minigrad_accuracy"] <= 1
         assert abs(row["minigrad_accuracy"] - row["torch_accuracy"]) < 0.01
