@@ -453,8 +453,24 @@ def test_load_state_dict_moves_state_to_each_parameters_device_and_dtype(device)
     assert state["step"].dtype == torch.float32 and state["step"].device.type == device
 
 
+def torch_adagrad_steps_an_added_group() -> bool:
+    """Some torch versions (2.11) make Adagrad's 'sum' state in __init__ only, so a group added
+    later fails torch's own next step with KeyError('sum'); 2.13 makes it for added groups too."""
+    weight = torch.zeros(1, requires_grad=True)
+    adagrad = torch.optim.Adagrad([torch.zeros(1, requires_grad=True)])
+    adagrad.add_param_group({"params": [weight]})
+    weight.grad = torch.ones(1)
+    try:
+        adagrad.step()
+    except KeyError:
+        return False
+    return True
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_add_param_group_mid_training_matches_torch(name):
+    if name == "Adagrad" and not torch_adagrad_steps_an_added_group():
+        pytest.skip(f"torch {torch.__version__}'s Adagrad cannot step a group added after __init__")
     pair = SideBySide(name, dict(lr=0.05), groups=[([0, 1], {})], seed=6)
     for _ in range(3):
         pair.step(skip={(s, i) for s in range(3) for i in (2, 3)})
