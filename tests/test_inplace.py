@@ -338,3 +338,38 @@ def test_mT_of_a_single_number_is_itself_and_of_a_vector_an_error_as_in_torch():
     assert x.mT.shape == () and x.mT.requires_grad
     with pytest.raises(ShapeError, match=r"\.mT transposes matrices"):
         mg.ones(3).mT  # noqa: B018  (the attribute raises)
+
+
+@pytest.mark.parametrize("layer", ["F.relu", "nn.ReLU", "F.dropout", "nn.Dropout"])
+def test_inplace_true_writes_into_the_input_as_torch(layer):
+    """inplace=True of relu and dropout, as a function or a layer: x itself changes, is returned,
+    and the gradient flows through the write (dropout's mask drawn as torch's from the seed)."""
+
+    def run(lib, x0):
+        nn, F = lib.nn, lib.nn.functional
+        apply = {
+            "F.relu": lambda h: F.relu(h, inplace=True),
+            "nn.ReLU": nn.ReLU(inplace=True),
+            "F.dropout": lambda h: F.dropout(h, 0.5, training=True, inplace=True),
+            "nn.Dropout": nn.Dropout(0.5, inplace=True),
+        }[layer]
+        x = lib.tensor(x0, requires_grad=True)
+        h = x * 2
+        lib.manual_seed(0)
+        out = apply(h)
+        (h * lib.tensor(np.arange(1.0, 9.0))).sum().backward()  # h, not out: it changed
+        data = lambda t: getattr(t, "_data", t).detach()  # noqa: E731
+        return out is h, data(h), data(x.grad)
+
+    x0 = np.linspace(-1.0, 1.0, 8)
+    returned_mine, h_mine, grad_mine = run(mg, x0)
+    returned_theirs, h_theirs, grad_theirs = run(torch, x0)
+    assert returned_mine and returned_theirs
+    torch.testing.assert_close(h_mine, h_theirs, rtol=0, atol=0)
+    torch.testing.assert_close(grad_mine, grad_theirs, rtol=0, atol=0)
+
+
+def test_inplace_relu_on_a_leaf_that_requires_grad_is_refused():
+    leaf = mg.randn(3, requires_grad=True)
+    with pytest.raises(GradientError, match="leaf"):
+        mg.nn.functional.relu(leaf, inplace=True)

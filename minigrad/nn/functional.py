@@ -20,8 +20,8 @@ from ..tensor import Tensor
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
-    """max(x, 0). (inplace is accepted for torch's signature; the result is a new tensor.)"""
-    return input.relu()
+    """max(x, 0). inplace=True writes the result into x (x.relu_()) and returns x, as torch."""
+    return input.relu_() if inplace else input.relu()
 
 
 def sigmoid(x: Tensor) -> Tensor:
@@ -616,13 +616,13 @@ def batch_norm(
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero each element with probability p and scale the rest by 1/(1-p) when training; the
-    identity otherwise. (inplace is accepted for torch's signature; the result is always a new
-    tensor, so use the returned one.)"""
+    identity otherwise. inplace=True writes the result into x and returns x, as torch."""
     if not 0 <= p <= 1:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     if not training or p == 0:
         return input
-    return ops.Dropout.apply(input, p)
+    out = ops.Dropout.apply(input, p)
+    return input.copy_(out) if inplace else out
 
 
 # F.gelu, a torch name minigrad lacks, raises an AttributeError that says so (surface.py).

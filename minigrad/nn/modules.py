@@ -421,15 +421,14 @@ class Linear(Module):
 
 
 class ReLU(Module):
-    """max(x, 0), elementwise. (inplace is accepted for torch's signature; the result is a
-    new tensor.)"""
+    """max(x, 0), elementwise; with inplace=True written into x, which is returned (as torch)."""
 
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
         self.inplace = inplace
 
     def forward(self, x: Tensor) -> Tensor:
-        return x.relu()
+        return x.relu_() if self.inplace else x.relu()
 
     def extra_repr(self) -> str:
         return "inplace=True" if self.inplace else ""
