@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as TF
 from hypothesis import example, given
 from hypothesis import strategies as st
+from test_compile import sgd_step
 from test_no_torch_autograd import forbid_torch_autograd
 
 import minigrad as mg
@@ -407,3 +408,26 @@ def test_a_tiny_transformer_block_trains_as_torchs(approximate):
                 p._data, q.detach(), rtol=1e-10, atol=1e-12, msg=f"{name} after step {step}"
             )
     assert loss.item() != pytest.approx(0.0)
+
+
+def test_the_layers_compile_and_replay_bit_for_bit():
+    """minigrad.compile records the new ops' forward and backward and replays them exactly."""
+
+    def model():
+        return nn.Sequential(
+            nn.Linear(4, 6), nn.LayerNorm(6), nn.GELU("tanh"), nn.Linear(6, 6),
+            nn.LeakyReLU(-0.2), nn.LayerNorm((6,), bias=False), nn.GELU(), nn.Linear(6, 3),
+        )  # fmt: skip
+
+    mg.manual_seed(0)
+    eager_model, compiled_model = model(), model()
+    compiled_model.load_state_dict(eager_model.state_dict())
+    eager, compiled = sgd_step(eager_model, 0.1), mg.compile(sgd_step(compiled_model, 0.1))
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(5):
+        xb = mg.Tensor(torch.randn(5, 4, generator=generator))
+        yb = mg.Tensor(torch.randint(0, 3, (5,), generator=generator))
+        assert torch.equal(compiled(xb, yb)._data, eager(xb, yb)._data)
+        for (name, p), q in zip(compiled_model.named_parameters(), eager_model.parameters()):
+            assert torch.equal(p._data, q._data), name
+    assert compiled.replays >= 3

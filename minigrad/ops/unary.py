@@ -108,12 +108,12 @@ class ClampMin(Function):
 
 
 class LeakyReLU(Function):
-    """out = x where x > 0, else negative_slope * x.
+    """out = x if x > 0, else negative_slope * x.   dout/dx = 1 if x > 0, else negative_slope.
 
-    dout/dx = 1 where x > 0, else negative_slope: at x = 0 exactly (and -0.0) the slope is
-    negative_slope, as in torch (whose kernel asks "x > 0?"); so is it at NaN. Any slope torch
-    takes is fine: 0 gives relu (but 0 * an incoming inf is NaN here, as in torch), negative
-    ones and ones above 1 give functions that are not monotonic or steeper on the left.
+    At x = 0 exactly (and -0.0) the slope is negative_slope, not 1, as in torch (whose kernel
+    asks "x > 0?"); so is it at NaN. Any slope torch takes is fine: 0 gives relu (but 0 times
+    an incoming inf is NaN here, as in torch), a negative one a function that is not monotonic,
+    one above 1 a function steeper on the left.
     """
 
     @staticmethod
@@ -133,8 +133,9 @@ class LeakyReLU(Function):
 
 
 class GELU(Function):
-    """out = x * Phi(x): x weighed by the probability that a standard normal is below it.
+    """out = x * Phi(x).   dout/dx = Phi(x) + x * phi(x)   (exact; the tanh form below)
 
+    x weighed by Phi(x), the probability that a standard normal is below x: a smooth relu.
     approximate='none' (exact), with Phi the normal CDF and phi its density:
 
         Phi(x) = (1 + erf(x / sqrt 2)) / 2,   phi(x) = e^(-x^2 / 2) / sqrt(2 pi)
