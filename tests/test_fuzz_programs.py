@@ -66,6 +66,9 @@ SOURCE = {
     "tanh": "{new} = {a}.tanh()",
     "sigmoid": "{new} = {a}.sigmoid()",
     "relu": "{new} = {a}.relu()",
+    "gelu": "{new} = F.gelu({a}, approximate={p!r})",
+    "leaky_relu": "{new} = F.leaky_relu({a}, {p})",
+    "layer_norm": "{new} = F.layer_norm({a}, {a}.shape[-1:])",
     "matmul": "{new} = {a} @ {b}.mT",
     "where": "{new} = where({a} > 0, {a}, {b})",
     "max_dim": "{new} = {a}.max(-1).values",
@@ -117,6 +120,9 @@ def run_step(lib: Any, values: list[Any], step: Step) -> None:
         "tanh": lambda: a.tanh(),
         "sigmoid": lambda: a.sigmoid(),
         "relu": lambda: a.relu(),
+        "gelu": lambda: lib.nn.functional.gelu(a, approximate=p),
+        "leaky_relu": lambda: lib.nn.functional.leaky_relu(a, p),
+        "layer_norm": lambda: lib.nn.functional.layer_norm(a, a.shape[-1:]),  # 0-d: both refuse
         "matmul": lambda: a @ b.mT,
         "where": lambda: lib.where(a > 0, a, b),
         "max_dim": lambda: a.max(-1).values,
@@ -191,6 +197,8 @@ dims = st.sampled_from([0, -1, (0, -1)])
 arrays = st.sampled_from([[0.5, -2.0, 1.5], [[2.0], [-1.0]], 0.25, [[1.0, 0.0, -1.0]]])
 PARAMS = {
     "rpow": st.sampled_from([2.0, 0.5, 0.0, -2.0]),
+    "gelu": st.sampled_from(["none", "tanh"]),
+    "leaky_relu": st.sampled_from([0.01, -0.5, 0.0, 2.0]),  # at 0 (zero_, fill_): the slope
     "sum": dims,
     "np_left": arrays,
     "np_right": arrays,

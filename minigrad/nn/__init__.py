@@ -1,13 +1,13 @@
 """Neural-network building blocks: layers as Modules (`modules.py`, more activations in
-`activation.py`; convolution, pooling, batch norm and dropout layers in `conv.py`, `pooling.py`,
-`batchnorm.py`, `dropout.py`), functions and losses (`functional.py`, imported as `F`), the
-losses as modules (`losses.py`), weight initialisation (`init.py`), and data-parallel training
-over several processes (`parallel.py`)."""
+`activation.py`; convolution, pooling, batch norm, layer norm and dropout layers in `conv.py`,
+`pooling.py`, `batchnorm.py`, `normalization.py`, `dropout.py`), functions and losses
+(`functional.py`, imported as `F`), the losses as modules (`losses.py`), weight initialisation
+(`init.py`), and data-parallel training over several processes (`parallel.py`)."""
 
 from ..errors import missing_name_getattr as _missing_name_getattr
 from . import functional, init, parallel
 from . import functional as F  # noqa: N812  (torch's spelling: nn.functional as F)
-from .activation import LogSoftmax, Softmax, Tanh
+from .activation import GELU, LeakyReLU, LogSoftmax, Softmax, Tanh
 from .batchnorm import BatchNorm1d, BatchNorm2d
 from .conv import Conv1d, Conv2d
 from .dropout import Dropout
@@ -23,6 +23,7 @@ from .modules import (
     Sequential,
     Sigmoid,
 )
+from .normalization import LayerNorm
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 
 __all__ = [
@@ -38,8 +39,11 @@ __all__ = [
     "Dropout",
     "F",
     "Flatten",
+    "GELU",
     "Identity",
     "L1Loss",
+    "LayerNorm",
+    "LeakyReLU",
     "Linear",
     "LogSoftmax",
     "MSELoss",
@@ -58,5 +62,5 @@ __all__ = [
     "parallel",
 ]
 
-# nn.GELU, a torch name minigrad lacks, raises an AttributeError that says so (surface.py).
+# nn.SiLU, a torch name minigrad lacks, raises an AttributeError that says so (surface.py).
 __getattr__ = _missing_name_getattr(__name__, "torch.nn")

@@ -1,4 +1,5 @@
-"""Activation layers beyond ReLU and Sigmoid (in modules.py): Tanh, Softmax, LogSoftmax."""
+"""Activation layers beyond ReLU and Sigmoid (in modules.py): Tanh, GELU, LeakyReLU, Softmax,
+LogSoftmax."""
 
 from __future__ import annotations
 
@@ -12,6 +13,36 @@ class Tanh(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         return input.tanh()
+
+
+class GELU(Module):
+    """x * Phi(x), elementwise, Phi the standard normal CDF (approximate='tanh': GPT-2's tanh
+    formula for Phi). See F.gelu."""
+
+    def __init__(self, approximate: str = "none") -> None:
+        super().__init__()
+        self.approximate = approximate
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.gelu(input, approximate=self.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
+
+
+class LeakyReLU(Module):
+    """x where x > 0, negative_slope * x elsewhere, elementwise (inplace=True changes the input
+    itself). See F.leaky_relu."""
+
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
+        super().__init__()
+        self.negative_slope, self.inplace = negative_slope, inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.leaky_relu(input, self.negative_slope, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
 
 
 class Softmax(Module):

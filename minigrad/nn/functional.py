@@ -14,8 +14,8 @@ import torch
 
 from .. import ops
 from ..creation import where
+from ..errors import ShapeError, shape_str
 from ..errors import missing_name_getattr as _missing_name_getattr
-from ..errors import shape_str
 from ..tensor import Tensor
 
 
@@ -360,6 +360,34 @@ def tanh(input: Tensor) -> Tensor:
     return input.tanh()
 
 
+GELU_APPROXIMATIONS = ("none", "tanh")
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """x * Phi(x), Phi the standard normal CDF: a smooth relu (BERT's, GPT's). approximate='tanh'
+    computes Phi with GPT-2's tanh formula instead of erf. See ops.GELU for both derivatives."""
+    if approximate not in GELU_APPROXIMATIONS:
+        raise ValueError(
+            f"gelu: approximate must be 'none' (the exact erf form, the default) or 'tanh' "
+            f"(GPT-2's tanh formula), got {approximate!r}"
+        )
+    return ops.GELU.apply(input, approximate)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """x where x > 0, negative_slope * x elsewhere: a relu that lets a little gradient through
+    on the left. inplace=True changes `input` itself and returns it (as torch; its gradient is
+    still exact, also for a negative slope, where torch's backward refuses)."""
+    if inplace:
+        return input._update(
+            "leaky_relu_",
+            (),
+            lambda data: torch.nn.functional.leaky_relu_(data, negative_slope),
+            lambda x: ops.LeakyReLU.apply(x, negative_slope),
+        )
+    return ops.LeakyReLU.apply(input, negative_slope)
+
+
 # ---- convolution, pooling, normalisation (ops/conv.py, ops/pool.py, ops/normalization.py) ----
 
 
@@ -614,6 +642,51 @@ def batch_norm(
     )
 
 
+def layer_norm(
+    input: Tensor,
+    normalized_shape: Any,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalise each example over its last dims, those of `normalized_shape` (a tuple or list:
+    (C,) for the last dim, (H, W) for the last two), to mean 0 and variance 1, then scale by
+    `weight` and shift by `bias` (each of shape normalized_shape, if given). The same in training
+    and eval. See ops.LayerNorm."""
+    if isinstance(normalized_shape, int) or not isinstance(
+        normalized_shape, (tuple, list, torch.Size)
+    ):
+        raise TypeError(
+            f"layer_norm: normalized_shape must be a tuple or list of ints (the sizes of the last "
+            f"dims to normalise over), got {type(normalized_shape).__name__} "
+            f"{normalized_shape!r}: write ({normalized_shape!r},) for the last dim alone. "
+            "(nn.LayerNorm takes a bare int.)"
+        )
+    shape = tuple(normalized_shape)
+    if not all(isinstance(side, int) for side in shape):
+        raise TypeError(f"layer_norm: normalized_shape must hold ints, got {shape}")
+    if not shape:
+        raise ValueError(
+            "layer_norm: normalized_shape must name at least one dim (the last dims to "
+            "normalise over), got ()"
+        )
+    if tuple(input.shape[input.ndim - len(shape) :]) != shape or input.ndim < len(shape):
+        expected = "(*, " + ", ".join(map(str, shape)) + ")"
+        raise ShapeError(
+            f"layer_norm: normalized_shape {shape_str(shape)} must be the last dims of the input, "
+            f"which has shape {shape_str(input.shape)}: an input of shape {expected} was expected. "
+            "Was the layer built for another size?"
+        )
+    for name, value in {"weight": weight, "bias": bias}.items():
+        if value is not None and tuple(value.shape) != shape:
+            raise ShapeError(
+                f"layer_norm: {name} has shape {shape_str(value.shape)}, but it must have "
+                f"normalized_shape {shape_str(shape)}: one value per position of the "
+                f"normalised dims (input shape {shape_str(input.shape)})."
+            )
+    return ops.LayerNorm.apply(input, weight, bias, normalized_shape=shape, eps=eps)
+
+
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero each element with probability p and scale the rest by 1/(1-p) when training; the
     identity otherwise. inplace=True writes the result into x and returns x, as torch."""
@@ -625,5 +698,5 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     return input.copy_(out) if inplace else out
 
 
-# F.gelu, a torch name minigrad lacks, raises an AttributeError that says so (surface.py).
+# F.silu, a torch name minigrad lacks, raises an AttributeError that says so (surface.py).
 __getattr__ = _missing_name_getattr(__name__, "torch.nn.functional")

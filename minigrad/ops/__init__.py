@@ -1,8 +1,8 @@
 """Every differentiable op: one small class each, forward and backward side by side.
 
 arithmetic.py   + - * / unary - ** maximum minimum where
-unary.py        exp log sigmoid tanh relu clamp_min abs sin cos sqrt rsqrt log10 log1p expm1
-                softplus clamp
+unary.py        exp log sigmoid tanh relu leaky_relu gelu clamp_min abs sin cos sqrt rsqrt log10
+                log1p expm1 softplus clamp
 reductions.py   sum mean var std norm max logsumexp softmax log_softmax cumsum nll_loss
 losses.py       binary_cross_entropy
 matmul.py       @
@@ -12,7 +12,7 @@ conversion.py   .to(dtype or device), clone
 assign.py       what in-place changes record: x[key] = v, copy_/fill_/zero_, a write through a view
 conv.py         convolution (conv1d, conv2d), unfold, fold, pad
 pool.py         max_pool2d avg_pool2d adaptive_avg_pool2d
-normalization.py  batch_norm dropout
+normalization.py  batch_norm layer_norm dropout
 """
 
 from .arithmetic import Add, Div, Maximum, Minimum, Mul, Neg, Pow, Sub, Where
@@ -21,7 +21,7 @@ from .conv import ConstantPad, Convolution, CopyPad, Fold, Unfold
 from .conversion import Clone, To
 from .losses import BinaryCrossEntropy
 from .matmul import Linear, MatMul
-from .normalization import BatchNorm, Dropout
+from .normalization import BatchNorm, Dropout, LayerNorm
 from .pool import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .reductions import (
     CumSum,
@@ -51,12 +51,14 @@ from .shape import (
     Unsqueeze,
 )
 from .unary import (
+    GELU,
     Abs,
     Clamp,
     ClampMin,
     Cos,
     Exp,
     Expm1,
+    LeakyReLU,
     Log,
     Log1p,
     Log10,
@@ -93,8 +95,11 @@ __all__ = [
     "Expand",
     "Expm1",
     "Fold",
+    "GELU",
     "Gather",
     "Index",
+    "LayerNorm",
+    "LeakyReLU",
     "Linear",
     "Log",
     "Log10",

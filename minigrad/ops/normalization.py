@@ -1,10 +1,15 @@
-"""Batch normalisation and dropout: the layers that behave differently in training and in eval."""
+"""Batch normalisation and dropout, the layers that behave differently in training and in eval;
+and layer normalisation, which behaves the same in both."""
 
 from __future__ import annotations
+
+import math
+from typing import Any
 
 import torch
 
 from ..autograd.function import Context, Function
+from ..errors import shape_str
 
 
 class BatchNorm(Function):
@@ -97,6 +102,94 @@ class BatchNorm(Function):
             None,
             None,
         )
+
+
+class LayerNorm(Function):
+    """Normalise each example over its last dims (`normalized_shape`), then scale and shift it.
+
+    Over the n values of one example's last dims (n = the product of normalized_shape), and the
+    same in training and in eval (there are no running statistics):
+
+        mean = sum(x) / n,   var = sum((x - mean)^2) / n,   istd = 1 / sqrt(var + eps)
+        x_hat = (x - mean) * istd
+        out = weight * x_hat + bias
+
+    weight and bias (optional) have normalized_shape: one value per position of the normalised
+    dims, shared by every example. BatchNorm's sums run over the batch for each channel; these
+    run over the channels for each example, so the backward has the same shape with the roles
+    swapped. With G = dL/dout:
+
+        dL/dbias   = sum over the examples of G
+        dL/dweight = sum over the examples of G * x_hat
+
+    For x, mean and var depend on all n values of the example, so x_i reaches the loss three
+    ways: directly, through mean and through var. With g = weight * G (dL/dx_hat) and the sums
+    over the example's n values:
+
+        dL/dvar  = sum(g * (x - mean)) * (-1/2) istd^3
+        dL/dmean = -istd * sum(g)        (the var path adds dL/dvar * sum(-2 (x - mean)) / n = 0)
+        dL/dx    = g * istd + dL/dvar * 2 (x - mean) / n + dL/dmean / n
+
+    and with x - mean = x_hat / istd, one fused formula:
+
+        dL/dx = istd / n * (n * g - sum(g) - x_hat * sum(g * x_hat))
+
+    The three terms: the direct path, minus the mean's share (a shift of every x changes
+    nothing), minus the variance's (a stretch of every x about the mean changes nothing).
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Context,
+        x: torch.Tensor,
+        weight: torch.Tensor | None,
+        bias: torch.Tensor | None,
+        *,
+        normalized_shape: tuple[int, ...],
+        eps: float = 1e-5,
+    ) -> torch.Tensor:
+        # torch's fused kernel does the forward above in one pass, and returns each example's
+        # mean and istd too (shaped to broadcast against x), kept for backward.
+        out, mean, istd = torch.native_layer_norm(x, normalized_shape, weight, bias, eps)
+        ctx.save_for_backward(x, mean, istd, weight)
+        ctx.dims = len(normalized_shape)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> tuple:
+        x, mean, istd, weight = ctx.saved_tensors
+        x_needs, weight_needs, bias_needs = ctx.needs_input_grad
+        normalised = list(range(x.ndim - ctx.dims, x.ndim))  # each example's own values
+        examples = list(range(x.ndim - ctx.dims))  # the dims that weight is shared across
+        x_hat = (x - mean) * istd
+        grad_x = grad_weight = grad_bias = None
+        if weight_needs:
+            grad_weight = (grad * x_hat).sum(examples) if examples else grad * x_hat
+        if bias_needs:
+            grad_bias = grad.sum(examples) if examples else grad
+        if x_needs:
+            g = grad if weight is None else grad * weight
+            n = math.prod(x.shape[x.ndim - ctx.dims :])
+            sum_g = g.sum(normalised, keepdim=True)
+            sum_g_x_hat = (g * x_hat).sum(normalised, keepdim=True)
+            grad_x = istd / n * (n * g - sum_g - x_hat * sum_g_x_hat)
+        return grad_x, grad_weight, grad_bias
+
+    @staticmethod
+    def explain_failure(x: Any, weight: Any, bias: Any, **options: Any) -> Exception | None:
+        if not x.dtype.is_floating_point:
+            return TypeError(
+                f"the input must be a floating-point tensor, got {x.dtype} of shape "
+                f"{shape_str(x.shape)}. Convert it with .float() first."
+            )
+        for name, value in (("weight", weight), ("bias", bias)):
+            if value is not None and value.dtype != x.dtype:
+                return TypeError(
+                    f"the input has dtype {x.dtype} but {name} has {value.dtype}: they must "
+                    f"share one dtype. Convert the layer with .to({x.dtype}), or the input "
+                    f"with .to({value.dtype})."
+                )
+        return None
 
 
 class Dropout(Function):

@@ -5,10 +5,12 @@ output instead of recomputing it."""
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 
 from ..autograd.function import BroadcastingFunction, Context, Function
+from ..errors import shape_str
 
 Bound = float | torch.Tensor | None
 
@@ -103,6 +105,89 @@ class ClampMin(Function):
     def backward(ctx: Context, grad: torch.Tensor) -> tuple:
         (x,) = ctx.saved_tensors
         return torch.where(x >= ctx.minimum, grad, 0.0), None  # (a choice: see ReLU's)
+
+
+class LeakyReLU(Function):
+    """out = x if x > 0, else negative_slope * x.   dout/dx = 1 if x > 0, else negative_slope.
+
+    At x = 0 exactly (and -0.0) the slope is negative_slope, not 1, as in torch (whose kernel
+    asks "x > 0?"); so is it at NaN. Any slope torch takes is fine: 0 gives relu (but 0 times
+    an incoming inf is NaN here, as in torch), a negative one a function that is not monotonic,
+    one above 1 a function steeper on the left.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor, negative_slope: float) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        ctx.negative_slope = negative_slope
+        return torch.nn.functional.leaky_relu(x, negative_slope)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> tuple:
+        (x,) = ctx.saved_tensors
+        return torch.where(x > 0, grad, grad * ctx.negative_slope), None
+
+    @staticmethod
+    def explain_failure(x: Any, negative_slope: Any) -> Exception | None:
+        return _needs_floating(x)
+
+
+class GELU(Function):
+    """out = x * Phi(x).   dout/dx = Phi(x) + x * phi(x)   (exact; the tanh form below)
+
+    x weighed by Phi(x), the probability that a standard normal is below x: a smooth relu.
+    approximate='none' (exact), with Phi the normal CDF and phi its density:
+
+        Phi(x) = (1 + erf(x / sqrt 2)) / 2,   phi(x) = e^(-x^2 / 2) / sqrt(2 pi)
+        dout/dx = Phi(x) + x * phi(x)
+
+    approximate='tanh' (GPT-2's), with Phi replaced by a tanh curve:
+
+        u = sqrt(2 / pi) * (x + 0.044715 x^3),   t = tanh u
+        out = x * (1 + t) / 2
+        dout/dx = (1 + t) / 2 + x / 2 * (1 - t^2) * sqrt(2 / pi) * (1 + 3 * 0.044715 x^2)
+
+    (the product rule, then the chain rule through tanh and u). Both are smooth: no kinks.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor, approximate: str = "none") -> torch.Tensor:
+        ctx.save_for_backward(x)
+        ctx.approximate = approximate
+        return torch.nn.functional.gelu(x, approximate=approximate)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> tuple:
+        (x,) = ctx.saved_tensors
+        if ctx.approximate == "tanh":
+            t = torch.tanh(_SQRT_2_OVER_PI * (x + _GELU_TANH_CUBIC * x**3))
+            du_dx = _SQRT_2_OVER_PI * (1 + 3 * _GELU_TANH_CUBIC * x * x)
+            slope = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du_dx
+        else:
+            cdf = 0.5 * (1 + torch.erf(x * _SQRT_HALF))
+            density = torch.exp(-0.5 * x * x) * _ONE_OVER_SQRT_2PI
+            slope = cdf + x * density
+        return grad * slope, None
+
+    @staticmethod
+    def explain_failure(x: Any, approximate: Any = "none") -> Exception | None:
+        return _needs_floating(x)
+
+
+_SQRT_HALF = math.sqrt(0.5)
+_ONE_OVER_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
+_SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
+_GELU_TANH_CUBIC = 0.044715
+
+
+def _needs_floating(x: Any) -> TypeError | None:
+    """The error for an activation of integers (torch's kernels have no integer version)."""
+    if x.dtype.is_floating_point:
+        return None
+    return TypeError(
+        f"the input must be a floating-point tensor, got {x.dtype} of shape "
+        f"{shape_str(x.shape)}. Convert it with .float() first."
+    )
 
 
 class Abs(Function):

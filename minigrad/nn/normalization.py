@@ -1,0 +1,62 @@
+"""Layer normalisation: `LayerNorm`, as torch's (transformers normalise this way).
+
+Unlike batch norm it normalises each example by its own statistics, over its last dims, so it
+has no running statistics and behaves the same in training and in eval.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from ..creation import DeviceLike, _device
+from . import functional as F
+from . import init
+from .modules import Module, Parameter
+
+
+class LayerNorm(Module):
+    """Normalise over the last dims, `normalized_shape` (an int for the last dim alone), then
+    scale by weight (ones) and shift by bias (zeros), each of shape normalized_shape, if
+    elementwise_affine (bias=False leaves the shift out). See ops.LayerNorm for the maths."""
+
+    def __init__(
+        self,
+        normalized_shape: Any,
+        eps: float = 1e-5,
+        elementwise_affine: bool = True,
+        bias: bool = True,
+        device: DeviceLike = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__()
+        if isinstance(normalized_shape, int):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape = tuple(normalized_shape)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        place = {"device": _device(device), "dtype": dtype}
+        if elementwise_affine:
+            self.weight: Parameter | None = Parameter(torch.empty(self.normalized_shape, **place))
+            self.bias: Parameter | None = (
+                Parameter(torch.empty(self.normalized_shape, **place)) if bias else None
+            )
+        else:
+            self.weight = self.bias = None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """weight to ones, bias to zeros: at first, the layer only normalises."""
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
+    def forward(self, input: Any) -> Any:
+        return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, "
+            f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}"
+        )
