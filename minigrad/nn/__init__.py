@@ -1,8 +1,8 @@
 """Neural-network building blocks: layers as Modules (`modules.py`, more activations in
-`activation.py`; convolution, pooling, batch norm and dropout layers in `conv.py`, `pooling.py`,
-`batchnorm.py`, `dropout.py`), functions and losses (`functional.py`, imported as `F`), the
-losses as modules (`losses.py`), weight initialisation (`init.py`), and data-parallel training
-over several processes (`parallel.py`)."""
+`activation.py`; convolution, pooling, batch norm, dropout and embedding layers in `conv.py`,
+`pooling.py`, `batchnorm.py`, `dropout.py`, `embedding.py`), functions and losses
+(`functional.py`, imported as `F`), the losses as modules (`losses.py`), weight initialisation
+(`init.py`), and data-parallel training over several processes (`parallel.py`)."""
 
 from ..errors import missing_name_getattr as _missing_name_getattr
 from . import functional, init, parallel
@@ -11,12 +11,14 @@ from .activation import LogSoftmax, Softmax, Tanh
 from .batchnorm import BatchNorm1d, BatchNorm2d
 from .conv import Conv1d, Conv2d
 from .dropout import Dropout
+from .embedding import Embedding
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .modules import (
     Flatten,
     Identity,
     Linear,
     Module,
+    ModuleDict,
     ModuleList,
     Parameter,
     ReLU,
@@ -36,6 +38,7 @@ __all__ = [
     "Conv2d",
     "CrossEntropyLoss",
     "Dropout",
+    "Embedding",
     "F",
     "Flatten",
     "Identity",
@@ -45,6 +48,7 @@ __all__ = [
     "MSELoss",
     "MaxPool2d",
     "Module",
+    "ModuleDict",
     "ModuleList",
     "NLLLoss",
     "Parameter",
