@@ -159,6 +159,32 @@ def test_embedding_refuses_what_it_cannot_look_up():
         TF.embedding(torch.tensor([0]), torch.randn(5, 3), padding_idx=5)
 
 
+def test_a_compiled_step_looks_up_rows_as_the_eager_one():
+    """minigrad.compile records the lookup (the index check reads the recorded call's indices
+    only), max_norm's renormalisation, tril's mask and the backward's index_add_; check=True
+    compares every replay with the eager step from the same state."""
+    mg.manual_seed(0)
+    table = nn.Embedding(10, 4, padding_idx=0, max_norm=1.0, dtype=mg.float64)
+    head = nn.Linear(4, 10, dtype=mg.float64)
+    optimizer = mg.optim.SGD([*table.parameters(), *head.parameters()], lr=0.1)
+
+    @mg.compile(check=True)
+    def step(x, y):
+        h = table(x)
+        T = h.shape[1]
+        mask = mg.ones(T, T).tril() == 0
+        h = (h @ h.mT).masked_fill(mask, float("-inf")).softmax(-1) @ h
+        loss = F.cross_entropy(head(h).view(-1, 10), y.view(-1))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    for _ in range(4):
+        step(mg.randint(0, 10, (2, 5)), mg.randint(0, 10, (2, 5)))
+    assert (step.traces, step.replays) == (1, 3)
+
+
 # ---- nn.Embedding --------------------------------------------------------------------------------
 
 
