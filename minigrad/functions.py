@@ -98,6 +98,8 @@ squeeze = _method_as_function("squeeze")
 t = _method_as_function("t")
 tile = _method_as_function("tile")
 transpose = _method_as_function("transpose")
+tril = _method_as_function("tril")
+triu = _method_as_function("triu")
 unbind = _method_as_function("unbind")
 unsqueeze = _method_as_function("unsqueeze")
 

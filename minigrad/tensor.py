@@ -978,6 +978,15 @@ class Tensor:
         """out[i][j] = x[index[i][j]][j] for dim=0: along dim, pick the elements `index` names."""
         return ops.Gather.apply(self, dim, index)
 
+    def tril(self, diagonal: int = 0) -> Tensor:
+        """The lower triangle of each matrix (the last two dims): x[..., i, j] where
+        j - i <= diagonal, 0 elsewhere. `minigrad.ones(T, T).tril()` is attention's causal mask."""
+        return ops.Tril.apply(self, diagonal=diagonal)
+
+    def triu(self, diagonal: int = 0) -> Tensor:
+        """The upper triangle of each matrix: x[..., i, j] where j - i >= diagonal, else 0."""
+        return ops.Triu.apply(self, diagonal=diagonal)
+
     def repeat(self, *repeats: Any) -> Tensor:
         """Tile x: x.repeat(2, 3) is 2 copies down and 3 across (more counts add leading dims)."""
         return ops.Repeat.apply(self, repeats=_size_args(repeats))
@@ -1162,6 +1171,12 @@ class Tensor:
             lambda d: d.masked_fill_(_raw(mask), _raw(value)),
             lambda x: x.masked_fill(mask, value),
         )
+
+    def tril_(self, diagonal: int = 0) -> Tensor:
+        return self._update("tril_", (), lambda d: d.tril_(diagonal), lambda x: x.tril(diagonal))
+
+    def triu_(self, diagonal: int = 0) -> Tensor:
+        return self._update("triu_", (), lambda d: d.triu_(diagonal), lambda x: x.triu(diagonal))
 
     def clamp_min_(self, minimum: float) -> Tensor:
         return self._update(

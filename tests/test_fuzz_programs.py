@@ -3,7 +3,7 @@
 Each program starts from three float64 leaves that require grad (shapes that broadcast together)
 and a plain float64 tensor, then applies steps drawn from a grammar: out-of-place ops, numpy
 operands on either side, views (slices, transposes, reshapes), and in-place changes (+=, mul_,
-copy_, zero_, clamp_min_, x[key] = v, ...) on any value made so far: leaves, views, results.
+copy_, zero_, clamp_min_, triu_, x[key] = v, ...) on any value made so far: leaves, views, results.
 After every step the two runs must agree on whether the step raised, and on every value's
 numbers and requires_grad. At the end, a loss made of every value that requires grad is
 backpropagated with random weights, and every leaf's gradient must agree (rtol 1e-7): or both
@@ -83,6 +83,7 @@ SOURCE = {
     "reshape": "{new} = {a}.reshape(-1)",
     "unsqueeze": "{new} = {a}.unsqueeze(0)",
     "detach": "{new} = {a}.detach()",
+    "tril": "{new} = {a}.tril({p})",
     "iadd": "{a} += {b}",
     "isub": "{a} -= {b}",
     "imul": "{a} *= {b}",
@@ -94,6 +95,7 @@ SOURCE = {
     "clamp_min_": "{a}.clamp_min_({p})",
     "tanh_": "{a}.tanh_()",
     "relu_": "{a}.relu_()",
+    "triu_": "{a}.triu_({p})",
     "setitem": "{a}[{p}] = {b}.sum()",
     "setitem_number": "{a}[{p}] = 0.5",
     "setitem_mask": "{a}[{a} > 0] = {b}.sum()",
@@ -140,6 +142,7 @@ def run_step(lib: Any, values: list[Any], step: Step) -> None:
         "reshape": lambda: a.reshape(-1),
         "unsqueeze": lambda: a.unsqueeze(0),
         "detach": lambda: a.detach(),
+        "tril": lambda: a.tril(p),
     }.get(op)
     if made is not None:
         values.append(made())
@@ -166,6 +169,8 @@ def run_step(lib: Any, values: list[Any], step: Step) -> None:
         a.tanh_()
     elif op == "relu_":
         a.relu_()
+    elif op == "triu_":
+        a.triu_(p)
     elif op == "setitem":
         a[p] = b.sum()
     elif op == "setitem_number":
@@ -211,6 +216,8 @@ PARAMS = {
     "setitem": keys,
     "setitem_number": keys,
     "view_setitem": keys,
+    "tril": st.sampled_from([-1, 0, 1]),
+    "triu_": st.sampled_from([-1, 0, 2]),
     "index_adv": st.sampled_from([[0, 0], [1, 0, 1], (Ellipsis, [0, 0])]),  # repeats add up
 }
 

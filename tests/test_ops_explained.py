@@ -55,6 +55,12 @@ CASES = {
     "cumsum(0-d)": lambda: leaf(2.0, shape=()).cumsum(0),
     "gather": lambda: x23().gather(1, mg.tensor([[0, 0], [2, 1]])),
     "repeat": lambda: x23().repeat(2, 1, 2),
+    "embedding": lambda: F.embedding(mg.tensor([2, 0, 2, 1]), x23().T),
+    "embedding(padding, by frequency)": lambda: F.embedding(
+        mg.tensor([[2, 0], [2, 1]]), x23().T, padding_idx=-1, scale_grad_by_freq=True
+    ),
+    "tril": lambda: x23().tril(),
+    "triu(diagonal)": lambda: x23().triu(-1),
     "topk": lambda: x23().topk(2).values,
     "min(dim)": lambda: x23().min(0).values,
 }

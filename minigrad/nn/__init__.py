@@ -1,8 +1,9 @@
 """Neural-network building blocks: layers as Modules (`modules.py`, more activations in
-`activation.py`; convolution, pooling, batch norm, layer norm and dropout layers in `conv.py`,
-`pooling.py`, `batchnorm.py`, `normalization.py`, `dropout.py`), functions and losses
-(`functional.py`, imported as `F`), the losses as modules (`losses.py`), weight initialisation
-(`init.py`), and data-parallel training over several processes (`parallel.py`)."""
+`activation.py`; convolution, pooling, batch norm, layer norm, dropout and embedding layers in
+`conv.py`, `pooling.py`, `batchnorm.py`, `normalization.py`, `dropout.py`, `embedding.py`),
+functions and losses (`functional.py`, imported as `F`), the losses as modules (`losses.py`),
+weight initialisation (`init.py`), and data-parallel training over several processes
+(`parallel.py`)."""
 
 from ..errors import missing_name_getattr as _missing_name_getattr
 from . import functional, init, parallel
@@ -11,12 +12,14 @@ from .activation import GELU, LeakyReLU, LogSoftmax, Softmax, Tanh
 from .batchnorm import BatchNorm1d, BatchNorm2d
 from .conv import Conv1d, Conv2d
 from .dropout import Dropout
+from .embedding import Embedding
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .modules import (
     Flatten,
     Identity,
     Linear,
     Module,
+    ModuleDict,
     ModuleList,
     Parameter,
     ReLU,
@@ -37,6 +40,7 @@ __all__ = [
     "Conv2d",
     "CrossEntropyLoss",
     "Dropout",
+    "Embedding",
     "F",
     "Flatten",
     "GELU",
@@ -49,6 +53,7 @@ __all__ = [
     "MSELoss",
     "MaxPool2d",
     "Module",
+    "ModuleDict",
     "ModuleList",
     "NLLLoss",
     "Parameter",

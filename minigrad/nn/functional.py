@@ -7,6 +7,7 @@ take torch's arguments and return the mean by default (reduction="mean", "sum" o
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from typing import Any
 
@@ -16,6 +17,7 @@ from .. import ops
 from ..creation import where
 from ..errors import ShapeError, shape_str
 from ..errors import missing_name_getattr as _missing_name_getattr
+from ..jit import recording
 from ..tensor import Tensor
 
 
@@ -309,6 +311,106 @@ def _check_class_targets(name: str, input: Tensor, target: Tensor) -> None:
             f"{shape_str(expected)} for logits {shape_str(input.shape)}, got "
             f"{shape_str(shape)}{hint}."
         )
+
+
+# ---- embedding --------------------------------------------------------------------------------
+
+
+def embedding(
+    input: Tensor,
+    weight: Tensor,
+    padding_idx: int | None = None,
+    max_norm: float | None = None,
+    norm_type: float = 2.0,
+    scale_grad_by_freq: bool = False,
+    sparse: bool = False,
+) -> Tensor:
+    """Row input[p] of weight for each index in `input` (integers of any shape): the result
+    has shape input.shape + (weight.shape[1],). See `minigrad.ops.Embedding` for the gradient.
+
+    As torch's: `padding_idx` (negative counts from the end) is a row that gets no gradient;
+    `max_norm` first rescales, in place and outside the graph, every row that `input` picks and
+    whose norm (of order `norm_type`) exceeds max_norm, to norm max_norm;
+    `scale_grad_by_freq` divides each row's gradient by how often its index occurs in `input`.
+    `sparse=True` (a sparse gradient) is refused: minigrad's gradients are dense tensors.
+    """
+    _refuse_sparse("embedding", sparse)
+    if not isinstance(weight, Tensor) or weight.ndim != 2:
+        shape = shape_str(weight.shape) if hasattr(weight, "shape") else type(weight).__name__
+        raise ValueError(
+            f"embedding: weight must be a 2-d Tensor (num_embeddings, embedding_dim), got {shape}"
+        )
+    num_embeddings = weight.shape[0]
+    indices = _check_indices(input, num_embeddings)
+    padding_idx = _padding_index(padding_idx, num_embeddings)
+    if max_norm is not None:
+        _renorm_rows_(weight._data, indices, max_norm, norm_type)
+    return ops.Embedding.apply(
+        weight, indices, padding_idx=padding_idx, scale_grad_by_freq=scale_grad_by_freq
+    )
+
+
+def _refuse_sparse(name: str, sparse: bool) -> None:
+    if sparse:
+        raise NotImplementedError(
+            f"{name}: sparse=True (a sparse gradient for the weight) is not supported: minigrad's "
+            "gradients are dense tensors. Leave sparse=False (the default): the gradient is a "
+            "dense tensor of the weight's shape, which every optimizer takes."
+        )
+
+
+def _check_indices(input: Any, num_embeddings: int) -> torch.Tensor:
+    """The indices as a torch tensor: int64 or int32 (as torch's embedding), each in
+    [0, num_embeddings)."""
+    if not isinstance(input, (Tensor, torch.Tensor)):
+        raise TypeError(
+            f"embedding takes its indices as an integer Tensor, got {type(input).__name__}. "
+            "Make one with minigrad.tensor([...])."
+        )
+    indices = _raw(input)
+    if indices.dtype not in (torch.int64, torch.int32):
+        raise TypeError(
+            f"embedding: the indices must be integers (int64 or int32), got {indices.dtype}. "
+            "Each index picks a row of the weight; convert them with indices.long()."
+        )
+    if indices.numel() > 0:
+        recorder = recording.active  # minigrad.compile checks the recorded call's indices
+        with recorder.paused() if recorder is not None else contextlib.nullcontext():
+            low, high = indices.min().item(), indices.max().item()
+        if low < 0 or high >= num_embeddings:
+            bad = low if low < 0 else high
+            raise IndexError(
+                f"embedding: index {bad} is out of range for a table of num_embeddings="
+                f"{num_embeddings} rows (indices must be in [0, {num_embeddings - 1}]). "
+                "Is num_embeddings (the vocabulary size) large enough?"
+            )
+    return indices
+
+
+def _padding_index(padding_idx: int | None, num_embeddings: int) -> int | None:
+    """padding_idx in [0, num_embeddings), a negative one counted from the end (as torch)."""
+    if padding_idx is None:
+        return None
+    if not -num_embeddings <= padding_idx < num_embeddings:
+        raise AssertionError(  # torch's exception type
+            f"Padding_idx must be within num_embeddings: got padding_idx={padding_idx} for "
+            f"num_embeddings={num_embeddings} (it must be in [-{num_embeddings}, "
+            f"{num_embeddings - 1}])"
+        )
+    return padding_idx % num_embeddings
+
+
+def _renorm_rows_(
+    weight: torch.Tensor, indices: torch.Tensor, max_norm: float, norm_type: float
+) -> None:
+    """torch's embedding_renorm_: each row that `indices` picks (once, however often it is
+    picked) whose norm exceeds max_norm is multiplied, in place, by max_norm / (norm + 1e-7).
+    Outside the graph: no gradient flows through the rescaling."""
+    rows = indices.reshape(-1).unique()
+    norms = torch.linalg.vector_norm(weight[rows], ord=norm_type, dim=1).double()
+    too_long = norms > max_norm
+    rows, scale = rows[too_long], (max_norm / (norms[too_long] + 1e-7)).to(weight.dtype)
+    weight[rows] = weight[rows] * scale.unsqueeze(1)
 
 
 # ---- activations and friends ------------------------------------------------------------------

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, ItemsView, Iterable, Iterator, KeysView, Mapping, ValuesView
 from typing import Any, NamedTuple
 
 import torch
@@ -556,7 +556,111 @@ class ModuleList(Module):
 _LIST_ITEM = "ModuleList holds Modules; item"
 
 
-def _checked(what: str, index: int, module: Any) -> Module:
+class ModuleDict(Module):
+    """Layers by name, whose parameters belong to the model that holds it (torch's ModuleDict):
+    `self.heads = nn.ModuleDict({"cls": Linear(8, 3), "box": Linear(8, 4)})` gives
+    heads.cls.weight, ... A dict in insertion order (replacing a layer keeps its place), with
+    no forward: the model's own forward picks the layers, `self.heads[task](x)`. Each layer is
+    the attribute of its name, so a name can't be one the module already uses ("training",
+    "keys"...), contain "." or be empty, as in torch."""
+
+    def __init__(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]] | None = None):
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def _entries(self) -> dict[str, Module]:
+        return {name: value for name, value in vars(self).items() if isinstance(value, Module)}
+
+    def __getitem__(self, key: str) -> Module:
+        return self._entries()[key]  # (raises KeyError as a dict does)
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        if not isinstance(key, str):
+            raise TypeError(f"ModuleDict keys are strs (module names), got {type(key).__name__}")
+        _checked(_DICT_ITEM, repr(key), module)
+        if hasattr(self, key) and key not in self._entries():
+            raise KeyError(
+                f"ModuleDict: attribute {key!r} already exists (the module's own attribute or "
+                "method): choose another name for the layer"
+            )
+        if "." in key or not key:
+            raise KeyError(
+                f"ModuleDict: a layer's name can't be empty or contain '.' (it is a part of "
+                f"the parameters' qualified names, as in 'heads.cls.weight'), got {key!r}"
+            )
+        setattr(self, key, module)
+
+    def __delitem__(self, key: str) -> None:
+        if key not in self._entries():
+            raise KeyError(key)
+        delattr(self, key)
+
+    def __len__(self) -> int:
+        return len(self._entries())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries())
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._entries()
+
+    def keys(self) -> KeysView[str]:
+        return self._entries().keys()
+
+    def values(self) -> ValuesView[Module]:
+        return self._entries().values()
+
+    def items(self) -> ItemsView[str, Module]:
+        return self._entries().items()
+
+    def pop(self, key: str) -> Module:
+        """Remove the layer named `key` and return it."""
+        module = self[key]
+        del self[key]
+        return module
+
+    def clear(self) -> None:
+        for key in list(self._entries()):
+            delattr(self, key)
+
+    def update(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]]) -> None:
+        """Add (or replace) layers from a dict or a ModuleDict, in its order, or from (name,
+        layer) pairs, as torch's update."""
+        if isinstance(modules, (Mapping, ModuleDict)):
+            for key, module in modules.items():
+                self[key] = module
+            return
+        if not isinstance(modules, Iterable):
+            raise TypeError(
+                "ModuleDict.update takes a dict of layers or an iterable of (name, layer) pairs, "
+                f"got {type(modules).__name__}"
+            )
+        for i, pair in enumerate(modules):
+            if not isinstance(pair, Iterable):
+                raise TypeError(
+                    f"ModuleDict.update: item {i} must be a (name, layer) pair, got a "
+                    f"{type(pair).__name__}"
+                )
+            pair = list(pair)
+            if len(pair) != 2:
+                raise ValueError(
+                    f"ModuleDict.update: item {i} must be a (name, layer) pair, got "
+                    f"{len(pair)} values"
+                )
+            self[pair[0]] = pair[1]
+
+    def __repr__(self) -> str:  # every entry, a layer held under two names included (as torch)
+        children = [f"  ({name}): {_indent(repr(m))}" for name, m in self.items()]
+        if not children:
+            return "ModuleDict()"
+        return "ModuleDict(\n" + "\n".join(children) + "\n)"
+
+
+_DICT_ITEM = "ModuleDict holds Modules; key"
+
+
+def _checked(what: str, index: int | str, module: Any) -> Module:
     """`module`, if it is a Module; else a TypeError that says "{what} {index} is a ..."."""
     if not isinstance(module, Module):
         raise TypeError(

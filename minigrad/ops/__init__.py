@@ -13,12 +13,15 @@ assign.py       what in-place changes record: x[key] = v, copy_/fill_/zero_, a w
 conv.py         convolution (conv1d, conv2d), unfold, fold, pad
 pool.py         max_pool2d avg_pool2d adaptive_avg_pool2d
 normalization.py  batch_norm layer_norm dropout
+embedding.py    embedding (a row lookup; repeated rows add up their gradients)
+triangular.py   tril triu
 """
 
 from .arithmetic import Add, Div, Maximum, Minimum, Mul, Neg, Pow, Sub, Where
 from .assign import Copy, CopySlices, SetItem
 from .conv import ConstantPad, Convolution, CopyPad, Fold, Unfold
 from .conversion import Clone, To
+from .embedding import Embedding
 from .losses import BinaryCrossEntropy
 from .matmul import Linear, MatMul
 from .normalization import BatchNorm, Dropout, LayerNorm
@@ -50,6 +53,7 @@ from .shape import (
     Transpose,
     Unsqueeze,
 )
+from .triangular import Tril, Triu
 from .unary import (
     GELU,
     Abs,
@@ -91,6 +95,7 @@ __all__ = [
     "CumSum",
     "Div",
     "Dropout",
+    "Embedding",
     "Exp",
     "Expand",
     "Expm1",
@@ -137,6 +142,8 @@ __all__ = [
     "Tanh",
     "To",
     "Transpose",
+    "Tril",
+    "Triu",
     "Unfold",
     "Unsqueeze",
     "Var",
