@@ -160,9 +160,9 @@ def test_embedding_refuses_what_it_cannot_look_up():
 
 
 def test_a_compiled_step_looks_up_rows_as_the_eager_one():
-    """minigrad.compile records the lookup (the index check reads the recorded call's indices
-    only), max_norm's renormalisation, tril's mask and the backward's index_add_; check=True
-    compares every replay with the eager step from the same state."""
+    """minigrad.compile records the lookup, max_norm's renormalisation, tril's mask and the
+    backward's index_add_; check=True compares every replay with the eager step from the same
+    state."""
     mg.manual_seed(0)
     table = nn.Embedding(10, 4, padding_idx=0, max_norm=1.0, dtype=mg.float64)
     head = nn.Linear(4, 10, dtype=mg.float64)

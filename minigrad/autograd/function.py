@@ -182,7 +182,8 @@ class Function:
             previous = recorder.enter_op(cls, args)
         try:
             out = cls.forward(ctx, *raw, **kwargs)
-        except RuntimeError as error:  # torch's message names neither shapes nor rule: add them
+        except (RuntimeError, IndexError) as error:
+            # torch's message names neither the shapes nor the rule: add them
             device_problem = _devices_mismatch(cls, args)
             if device_problem:
                 raise DeviceError(device_problem) from error

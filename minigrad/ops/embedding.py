@@ -6,6 +6,8 @@ from, adding up where a row was picked several times.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from ..autograd.function import Context, Function
@@ -38,7 +40,10 @@ class Embedding(Function):
         ctx.save_for_backward(indices)  # (saved so that a change in place is caught)
         ctx.weight_shape = weight.shape
         ctx.padding_idx, ctx.scale_grad_by_freq = padding_idx, scale_grad_by_freq
-        return weight[indices]
+        # weight[indices], except that a negative index is refused rather than counted from
+        # the end (torch's embedding refuses it too)
+        rows = weight.index_select(0, indices.reshape(-1))
+        return rows.reshape(*indices.shape, weight.shape[1])
 
     @staticmethod
     def backward(ctx: Context, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
@@ -48,8 +53,22 @@ class Embedding(Function):
         if ctx.scale_grad_by_freq:  # each G[p] divided by the count of its index
             counts = torch.bincount(rows, minlength=ctx.weight_shape[0])
             grads = grads * (1.0 / counts[rows].to(grads.dtype)).unsqueeze(1)
-        if ctx.padding_idx is not None:  # the padding row gets nothing
-            kept = rows != ctx.padding_idx
-            rows, grads = rows[kept], grads[kept]
         grad_weight = torch.zeros(ctx.weight_shape, dtype=grad.dtype, device=grad.device)
-        return grad_weight.index_add_(0, rows, grads), None
+        grad_weight.index_add_(0, rows, grads)
+        if ctx.padding_idx is not None:  # the padding row gets nothing
+            grad_weight[ctx.padding_idx] = 0
+        return grad_weight, None
+
+    @staticmethod
+    def explain_failure(weight: Any, indices: Any, *options: Any, **named: Any) -> Exception | None:
+        """Only when the lookup failed: which index, and the rows there are (a check before
+        every lookup would wait for the GPU to read the indices)."""
+        rows = weight.shape[0]
+        outside = indices[(indices < 0) | (indices >= rows)]
+        if outside.numel() == 0:
+            return None
+        return IndexError(
+            f"index {outside[0].item()} is out of range for a table of num_embeddings={rows} "
+            f"rows (indices must be in [0, {rows - 1}]). Is num_embeddings (the vocabulary "
+            "size) large enough?"
+        )
