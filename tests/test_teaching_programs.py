@@ -3,8 +3,9 @@
 Each program below is plain PyTorch code in the style of PyTorch's "Learning PyTorch with
 Examples" (a polynomial fitted by hand-written gradient steps, by a custom autograd Function, by
 nn layers, by an optimizer, as a Module of its own, with a changing depth), of the torch half of
-micrograd's engine test, and of a small classifier with a learning-rate schedule. Each runs
-twice: as written, with `import torch`, and with that one line made `import minigrad as torch`.
+micrograd's engine test, of a small classifier with a learning-rate schedule, and of a small
+character-level transformer (Karpathy's "Let's build GPT"). Each runs twice: as written, with
+`import torch`, and with that one line made `import minigrad as torch`.
 Every number either run prints must agree: equal text between the numbers, integers equal,
 floats within 1e-5 relative (the issue's bar; most are bit-equal).
 """
@@ -288,6 +289,141 @@ state = model.state_dict()
 fresh = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 3))
 fresh.load_state_dict(state)
 print("same after reload:", torch.equal(fresh(x), model(x)), list(state))
+"""
+
+# A character-level transformer in the style of "Let's build GPT": token and position
+# embeddings, causal self-attention over a tril mask, LayerNorm, GELU, dropout, AdamW, and
+# sampling with multinomial (the same draws on both sides, dropout's masks included).
+PROGRAMS["character-level transformer"] = """
+import torch
+
+nn, F = torch.nn, torch.nn.functional
+
+torch.manual_seed(1337)
+text = "the quick brown fox jumps over the lazy dog. " * 20 + "a stitch in time saves nine. " * 20
+chars = sorted(set(text))
+vocab_size = len(chars)
+stoi = {ch: i for i, ch in enumerate(chars)}
+itos = {i: ch for i, ch in enumerate(chars)}
+encode = lambda s: [stoi[c] for c in s]
+decode = lambda l: "".join(itos[i] for i in l)
+
+data = torch.tensor(encode(text), dtype=torch.long)
+n = int(0.9 * len(data))
+train_data, val_data = data[:n], data[n:]
+batch_size, block_size, n_embd, n_head, n_layer, dropout = 8, 8, 16, 2, 2, 0.1
+
+
+def get_batch(split):
+    source = train_data if split == "train" else val_data
+    ix = torch.randint(len(source) - block_size, (batch_size,))
+    x = torch.stack([source[i : i + block_size] for i in ix])
+    y = torch.stack([source[i + 1 : i + block_size + 1] for i in ix])
+    return x, y
+
+
+class Head(nn.Module):
+    def __init__(self, head_size):
+        super().__init__()
+        self.key = nn.Linear(n_embd, head_size, bias=False)
+        self.query = nn.Linear(n_embd, head_size, bias=False)
+        self.value = nn.Linear(n_embd, head_size, bias=False)
+        self.register_buffer("tril", torch.tril(torch.ones(block_size, block_size)))
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x):
+        B, T, C = x.shape
+        k, q = self.key(x), self.query(x)
+        wei = q @ k.transpose(-2, -1) * k.shape[-1] ** -0.5
+        wei = wei.masked_fill(self.tril[:T, :T] == 0, float("-inf"))
+        wei = self.dropout(F.softmax(wei, dim=-1))
+        return wei @ self.value(x)
+
+
+class MultiHeadAttention(nn.Module):
+    def __init__(self, num_heads, head_size):
+        super().__init__()
+        self.heads = nn.ModuleList([Head(head_size) for _ in range(num_heads)])
+        self.proj = nn.Linear(head_size * num_heads, n_embd)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x):
+        out = torch.cat([h(x) for h in self.heads], dim=-1)
+        return self.dropout(self.proj(out))
+
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.sa = MultiHeadAttention(n_head, n_embd // n_head)
+        self.ffwd = nn.Sequential(
+            nn.Linear(n_embd, 4 * n_embd),
+            nn.GELU(),
+            nn.Linear(4 * n_embd, n_embd),
+            nn.Dropout(dropout),
+        )
+        self.ln1, self.ln2 = nn.LayerNorm(n_embd), nn.LayerNorm(n_embd)
+
+    def forward(self, x):
+        x = x + self.sa(self.ln1(x))
+        return x + self.ffwd(self.ln2(x))
+
+
+class TinyGPT(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.token_embedding_table = nn.Embedding(vocab_size, n_embd)
+        self.position_embedding_table = nn.Embedding(block_size, n_embd)
+        self.blocks = nn.Sequential(*[Block() for _ in range(n_layer)])
+        self.ln_f = nn.LayerNorm(n_embd)
+        self.lm_head = nn.Linear(n_embd, vocab_size)
+
+    def forward(self, idx, targets=None):
+        B, T = idx.shape
+        x = self.token_embedding_table(idx) + self.position_embedding_table(torch.arange(T))
+        logits = self.lm_head(self.ln_f(self.blocks(x)))
+        if targets is None:
+            return logits, None
+        B, T, C = logits.shape
+        return logits, F.cross_entropy(logits.view(B * T, C), targets.view(B * T))
+
+    def generate(self, idx, max_new_tokens):
+        for _ in range(max_new_tokens):
+            logits, _ = self(idx[:, -block_size:])
+            probs = F.softmax(logits[:, -1, :], dim=-1)
+            idx = torch.cat((idx, torch.multinomial(probs, num_samples=1)), dim=1)
+        return idx
+
+
+@torch.no_grad()
+def estimate_loss(model):
+    out = {}
+    model.eval()
+    for split in ["train", "val"]:
+        losses = torch.zeros(5)
+        for k in range(5):
+            X, Y = get_batch(split)
+            _, loss = model(X, Y)
+            losses[k] = loss.item()
+        out[split] = losses.mean()
+    model.train()
+    return out
+
+
+model = TinyGPT()
+print(sum(p.numel() for p in model.parameters()), "parameters")
+optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+for step in range(31):
+    if step % 10 == 0:
+        losses = estimate_loss(model)
+        print(f"step {step}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}")
+    xb, yb = get_batch("train")
+    logits, loss = model(xb, yb)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+model.eval()
+print(decode(model.generate(torch.zeros((1, 1), dtype=torch.long), max_new_tokens=30)[0].tolist()))
 """
 
 NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|[-+]?(?:inf|nan)")
