@@ -2,11 +2,11 @@
 `activation.py`; convolution, pooling, batch norm, layer norm, dropout and embedding layers in
 `conv.py`, `pooling.py`, `batchnorm.py`, `normalization.py`, `dropout.py`, `embedding.py`),
 functions and losses (`functional.py`, imported as `F`), the losses as modules (`losses.py`),
-weight initialisation (`init.py`), and data-parallel training over several processes
-(`parallel.py`)."""
+weight initialisation (`init.py`), gradient clipping (`utils.py`), and data-parallel training
+over several processes (`parallel.py`)."""
 
 from ..errors import missing_name_getattr as _missing_name_getattr
-from . import functional, init, parallel
+from . import functional, init, parallel, utils
 from . import functional as F  # noqa: N812  (torch's spelling: nn.functional as F)
 from .activation import GELU, LeakyReLU, LogSoftmax, Softmax, Tanh
 from .batchnorm import BatchNorm1d, BatchNorm2d
@@ -65,6 +65,7 @@ __all__ = [
     "functional",
     "init",
     "parallel",
+    "utils",
 ]
 
 # nn.SiLU, a torch name minigrad lacks, raises an AttributeError that says so (surface.py).
