@@ -323,6 +323,52 @@ def test_optimizer_steps_replay_bit_for_bit_for_50_steps(name, zero_first):
     assert compiled.replays >= 47  # recorded for the first step and the second (state exists)
 
 
+def _scale_grads_by_hand(model):
+    with mg.no_grad():
+        for p in model.parameters():
+            p.grad /= 4  # as gradient accumulation over 4 batches does
+            p.grad.mul_(0.5)
+
+
+GRADIENT_CHANGES = {
+    "clip_grad_norm_": lambda model: nn.utils.clip_grad_norm_(model.parameters(), 0.05),
+    "clip_grad_value_": lambda model: nn.utils.clip_grad_value_(model.parameters(), 0.01),
+    "/= and mul_ under no_grad": _scale_grads_by_hand,
+}
+
+
+@pytest.mark.parametrize("change", sorted(GRADIENT_CHANGES))
+def test_gradients_changed_in_place_before_the_update_replay_as_eager(change):
+    """Between backward and step, the step changes the .grad tensors in place (clipping,
+    scaling): the replay must do it too. (It once skipped it: the .grad's copy from the
+    engine was written as a renaming, and the in-place call on it with the copy.)"""
+
+    def make(model, opt):
+        def train_step(xb, yb):
+            opt.zero_grad()
+            loss = nn.functional.cross_entropy(model(xb), yb)
+            loss.backward()
+            GRADIENT_CHANGES[change](model)
+            opt.step()
+            return loss
+
+        return train_step
+
+    eager_model, compiled_model = mlp(), mlp()
+    eager = make(eager_model, mg.optim.SGD(eager_model.parameters(), lr=0.5, momentum=0.9))
+    compiled_opt = mg.optim.SGD(compiled_model.parameters(), lr=0.5, momentum=0.9)
+    compiled = mg.compile(make(compiled_model, compiled_opt))
+    generator = torch.Generator().manual_seed(5)
+    for i in range(10):
+        xb = mg.Tensor(torch.randn(8, 20, generator=generator))
+        yb = mg.Tensor(torch.randint(0, 5, (8,), generator=generator))
+        same(compiled(xb, yb), eager(xb, yb), f"loss at step {i}")
+    for (name, p), q in zip(compiled_model.named_parameters(), eager_model.parameters()):
+        same(p, q, name)
+        same(p.grad, q.grad, f"{name}.grad")
+    assert compiled.replays >= 8
+
+
 def test_a_scheduler_changing_lr_every_step_replays_bit_for_bit():
     def run(compiled: bool):
         model = mlp(1)

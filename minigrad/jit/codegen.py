@@ -235,7 +235,9 @@ class Generator:
     def expression(self, call: Call) -> Expression:
         """A call as a Python expression (operators as operators)."""
         name, args, kwargs = call.name, call.args, call.kwargs
-        if name == "=" or call.out in self.uncopied:  # a renaming: the value itself
+        # A renaming (an `=`, or a copy the replay skips): the value itself. The clone only: a
+        # later in-place call on the copy (p.grad.mul_(...)) has the same out and must stay.
+        if name == "=" or (name == "clone" and call.out in self.uncopied):
             return self.value(args[0])
         if name in OPERATORS and len(args) == 2 and not kwargs:
             return self._binary(OPERATORS[name], args[0], args[1])
