@@ -4,8 +4,9 @@ Each program below is plain PyTorch code in the style of PyTorch's "Learning PyT
 Examples" (a polynomial fitted by hand-written gradient steps, by a custom autograd Function, by
 nn layers, by an optimizer, as a Module of its own, with a changing depth), of the torch half of
 micrograd's engine test, of a small classifier with a learning-rate schedule, and of a small
-character-level transformer (Karpathy's "Let's build GPT"). Each runs twice: as written, with
-`import torch`, and with that one line made `import minigrad as torch`.
+character-level transformer (Karpathy's "Let's build GPT") and of a GPT in nanoGPT's style.
+Each runs twice: as written, with `import torch`, and with that one line made
+`import minigrad as torch`.
 Every number either run prints must agree: equal text between the numbers, integers equal,
 floats within 1e-5 relative (the issue's bar; most are bit-equal).
 """
@@ -424,6 +425,127 @@ for step in range(31):
     optimizer.step()
 model.eval()
 print(decode(model.generate(torch.zeros((1, 1), dtype=torch.long), max_new_tokens=30)[0].tolist()))
+"""
+
+# A GPT in the style of nanoGPT's model.py: heads split from one projection, weight tying,
+# init through Module.apply, an nn.ModuleDict of layers, AdamW parameter groups, ignore_index,
+# gradient clipping, and top-k sampling by boolean assignment.
+PROGRAMS["GPT in nanoGPT's style"] = """
+import math
+import torch
+
+nn, F = torch.nn, torch.nn.functional
+torch.manual_seed(0)
+V, T, C, H, L = 20, 8, 16, 2, 2
+
+
+class Attention(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c_attn = nn.Linear(C, 3 * C)
+        self.c_proj = nn.Linear(C, C)
+        self.register_buffer("bias", torch.tril(torch.ones(T, T)).view(1, 1, T, T))
+
+    def forward(self, x):
+        B, t, _ = x.size()
+        q, k, v = self.c_attn(x).split(C, dim=2)
+        k = k.view(B, t, H, C // H).transpose(1, 2)
+        q = q.view(B, t, H, C // H).transpose(1, 2)
+        v = v.view(B, t, H, C // H).transpose(1, 2)
+        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
+        att = att.masked_fill(self.bias[:, :, :t, :t] == 0, float("-inf"))
+        y = F.softmax(att, dim=-1) @ v
+        return self.c_proj(y.transpose(1, 2).contiguous().view(B, t, C))
+
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.ln_1, self.attn, self.ln_2 = nn.LayerNorm(C), Attention(), nn.LayerNorm(C)
+        self.mlp = nn.Sequential(
+            nn.Linear(C, 4 * C), nn.GELU(approximate="tanh"), nn.Linear(4 * C, C)
+        )
+
+    def forward(self, x):
+        x = x + self.attn(self.ln_1(x))
+        return x + self.mlp(self.ln_2(x))
+
+
+class GPT(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.transformer = nn.ModuleDict(
+            dict(
+                wte=nn.Embedding(V, C),
+                wpe=nn.Embedding(T, C),
+                drop=nn.Dropout(0.1),
+                h=nn.ModuleList([Block() for _ in range(L)]),
+                ln_f=nn.LayerNorm(C),
+            )
+        )
+        self.lm_head = nn.Linear(C, V, bias=False)
+        self.transformer.wte.weight = self.lm_head.weight
+        self.apply(self._init_weights)
+        for pn, p in self.named_parameters():
+            if pn.endswith("c_proj.weight"):
+                torch.nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * L))
+
+    def _init_weights(self, module):
+        if isinstance(module, nn.Linear):
+            torch.nn.init.normal_(module.weight, mean=0.0, std=0.02)
+            if module.bias is not None:
+                torch.nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Embedding):
+            torch.nn.init.normal_(module.weight, mean=0.0, std=0.02)
+
+    def forward(self, idx, targets=None):
+        b, t = idx.size()
+        pos = torch.arange(0, t, dtype=torch.long)
+        x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(pos))
+        for block in self.transformer.h:
+            x = block(x)
+        x = self.transformer.ln_f(x)
+        if targets is not None:
+            logits = self.lm_head(x)
+            flat = logits.view(-1, logits.size(-1))
+            return logits, F.cross_entropy(flat, targets.view(-1), ignore_index=-1)
+        return self.lm_head(x[:, [-1], :]), None
+
+    @torch.no_grad()
+    def generate(self, idx, n, top_k=5):
+        for _ in range(n):
+            logits, _ = self(idx[:, -T:])
+            logits = logits[:, -1, :]
+            v, _ = torch.topk(logits, min(top_k, logits.size(-1)))
+            logits[logits < v[:, [-1]]] = -float("Inf")
+            probs = F.softmax(logits, dim=-1)
+            idx = torch.cat((idx, torch.multinomial(probs, num_samples=1)), dim=1)
+        return idx
+
+
+model = GPT()
+params = {pn: p for pn, p in model.named_parameters() if p.requires_grad}
+groups = [
+    {"params": [p for p in params.values() if p.dim() >= 2], "weight_decay": 0.1},
+    {"params": [p for p in params.values() if p.dim() < 2], "weight_decay": 0.0},
+]
+print(len(params), sum(p.numel() for p in model.parameters()))
+opt = torch.optim.AdamW(groups, lr=1e-2, betas=(0.9, 0.95))
+data = torch.randint(0, V, (200,))
+for it in range(20):
+    ix = torch.randint(len(data) - T, (4,))
+    x = torch.stack([data[i:i + T] for i in ix])
+    y = torch.stack([data[i + 1:i + 1 + T] for i in ix])
+    y[0, 0] = -1
+    _, loss = model(x, y)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    norm = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+    if it % 5 == 0:
+        print(it, loss.item(), norm.item())
+model.eval()
+print(model.generate(torch.zeros((1, 1), dtype=torch.long), 10).tolist())
 """
 
 NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|[-+]?(?:inf|nan)")
