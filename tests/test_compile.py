@@ -276,6 +276,19 @@ def mlp(seed: int = 0):
     return nn.Sequential(nn.Linear(20, 16), nn.ReLU(), nn.Linear(16, 5))
 
 
+def assert_replays_as_eager(compiled, eager, compiled_model, eager_model, steps, seed):
+    """Both steps fed the same batches of mlp()'s shape: equal losses, then equal parameters
+    and gradients, bit for bit."""
+    generator = torch.Generator().manual_seed(seed)
+    for i in range(steps):
+        xb = mg.Tensor(torch.randn(8, 20, generator=generator))
+        yb = mg.Tensor(torch.randint(0, 5, (8,), generator=generator))
+        same(compiled(xb, yb), eager(xb, yb), f"loss at step {i}")
+    for (name, p), q in zip(compiled_model.named_parameters(), eager_model.parameters()):
+        same(p, q, name)
+        same(p.grad, q.grad, f"{name}.grad")
+
+
 def optimizer_step(model, opt, scheduler=None, zero_first=False):
     def train_step(xb, yb):
         if zero_first:
@@ -308,14 +321,7 @@ def test_optimizer_steps_replay_bit_for_bit_for_50_steps(name, zero_first):
     compiled_opt = OPTIMIZERS[name](compiled_model.parameters())
     eager = optimizer_step(eager_model, eager_opt, zero_first=zero_first)
     compiled = mg.compile(optimizer_step(compiled_model, compiled_opt, zero_first=zero_first))
-    generator = torch.Generator().manual_seed(3)
-    for i in range(50):
-        xb = mg.Tensor(torch.randn(8, 20, generator=generator))
-        yb = mg.Tensor(torch.randint(0, 5, (8,), generator=generator))
-        same(compiled(xb, yb), eager(xb, yb), f"loss at step {i}")
-    for (name_, p), q in zip(compiled_model.named_parameters(), eager_model.parameters()):
-        same(p, q, name_)
-        same(p.grad, q.grad, f"{name_}.grad")
+    assert_replays_as_eager(compiled, eager, compiled_model, eager_model, steps=50, seed=3)
     assert compiled_opt.state_dict()["param_groups"] == eager_opt.state_dict()["param_groups"]
     for ours, theirs in zip(compiled_opt.state.values(), eager_opt.state.values()):
         for key in theirs:
@@ -358,14 +364,7 @@ def test_gradients_changed_in_place_before_the_update_replay_as_eager(change):
     eager = make(eager_model, mg.optim.SGD(eager_model.parameters(), lr=0.5, momentum=0.9))
     compiled_opt = mg.optim.SGD(compiled_model.parameters(), lr=0.5, momentum=0.9)
     compiled = mg.compile(make(compiled_model, compiled_opt))
-    generator = torch.Generator().manual_seed(5)
-    for i in range(10):
-        xb = mg.Tensor(torch.randn(8, 20, generator=generator))
-        yb = mg.Tensor(torch.randint(0, 5, (8,), generator=generator))
-        same(compiled(xb, yb), eager(xb, yb), f"loss at step {i}")
-    for (name, p), q in zip(compiled_model.named_parameters(), eager_model.parameters()):
-        same(p, q, name)
-        same(p.grad, q.grad, f"{name}.grad")
+    assert_replays_as_eager(compiled, eager, compiled_model, eager_model, steps=10, seed=5)
     assert compiled.replays >= 8
 
 
