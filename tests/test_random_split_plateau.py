@@ -8,6 +8,7 @@ to the last bit after every step(metric), over drawn sequences of metrics.
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import pytest
@@ -16,6 +17,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 import minigrad as mg
+from minigrad.optim import lr_scheduler
 from minigrad.utils.data import DataLoader, RandomSampler, Subset, TensorDataset, random_split
 
 # ---- random_split -------------------------------------------------------------------------------
@@ -177,3 +179,211 @@ def test_random_split_errors_name_what_was_wrong():
         random_split(range(10), [-2, 12])
     with pytest.warns(UserWarning, match="Length of split at index 2 is 0"):
         random_split(range(2), [0.5, 0.5, 0.0])
+
+
+# ---- ReduceLROnPlateau --------------------------------------------------------------------------
+
+
+class PlateauPair:
+    """A minigrad optimizer and its ReduceLROnPlateau, and torch's, with the same settings."""
+
+    def __init__(self, opt_name, groups, settings, **kwargs):
+        def make(module, tensor):
+            params = [tensor(torch.zeros(2, dtype=torch.float64)) for _ in groups]
+            param_groups = [{"params": [p], "lr": lr} for p, lr in zip(params, groups)]
+            opt = getattr(module.optim, opt_name)(param_groups, **settings)
+            return params, opt, module.optim.lr_scheduler.ReduceLROnPlateau(opt, **kwargs)
+
+        self.params, self.opt, self.ours = make(mg, lambda t: mg.Tensor(t, requires_grad=True))
+        self.torch_params, self.torch_opt, self.theirs = make(torch, torch.nn.Parameter)
+        self.check("after construction")
+
+    def step(self, metric, where):
+        self.ours.step(mg.tensor(metric) if isinstance(metric, int) else metric)
+        self.theirs.step(metric)
+        self.check(where)
+
+    def check(self, where):
+        ours, theirs = self.ours, self.theirs
+        assert ours.get_last_lr() == theirs.get_last_lr() == theirs._last_lr, where
+        assert [g["lr"] for g in self.opt.param_groups] == theirs.get_last_lr(), where
+        for name in ("num_bad_epochs", "cooldown_counter", "last_epoch", "min_lrs"):
+            assert getattr(ours, name) == getattr(theirs, name), (where, name)
+        assert ours.best == theirs.best or (math.isnan(ours.best) and math.isnan(theirs.best))
+        assert plateau_state(ours) == plateau_state(theirs), where
+
+
+def plateau_state(scheduler):
+    state = scheduler.state_dict()
+    assert not math.isnan(state["best"])  # a NaN never becomes the best: it never improves
+    return state
+
+
+# a metric: a level, a small wiggle around it (within the threshold or not), or a NaN
+metrics = st.one_of(
+    st.floats(-3.0, 3.0, allow_nan=False),
+    st.sampled_from([1.0, 1.0, 1.0, 0.99995, 0.9999, 0.999, 1.0001, 1.01, -1.0, 0.0]),
+    st.just(float("nan")),
+    st.integers(-2, 3),  # sent to minigrad as a 0-d int Tensor
+)
+
+
+@given(
+    opt=st.sampled_from([("SGD", dict(momentum=0.9)), ("Adam", {}), ("RMSprop", {})]),
+    groups=st.lists(st.sampled_from([0.1, 0.5, 1e-3, 1e-6]), min_size=1, max_size=3),
+    mode=st.sampled_from(["min", "max"]),
+    factor=st.sampled_from([0.1, 0.5, 0.9, 0.0]),
+    patience=st.integers(0, 4),
+    threshold=st.sampled_from([0.0, 1e-4, 1e-2, 0.5]),
+    threshold_mode=st.sampled_from(["rel", "abs"]),
+    cooldown=st.integers(0, 3),
+    min_lr=st.sampled_from([0, 1e-3, "per group"]),
+    eps=st.sampled_from([1e-8, 1e-3, 0.0]),
+    sequence=st.lists(metrics, min_size=1, max_size=40),
+)
+@example(
+    opt=("SGD", {}),
+    groups=[0.1, 0.5],
+    mode="min",
+    factor=0.5,
+    patience=1,
+    threshold=1e-2,
+    threshold_mode="rel",
+    cooldown=1,
+    min_lr="per group",
+    eps=1e-8,
+    sequence=[1.0, 0.995, 0.995, 0.995, float("nan"), 0.5, 0.5, 0.5, 0.5, 0.5, 0.5],
+)
+def test_reduce_lr_on_plateau_matches_torch_at_every_step(
+    opt, groups, mode, factor, patience, threshold, threshold_mode, cooldown, min_lr, eps, sequence
+):
+    if min_lr == "per group":
+        min_lr = [0.05 / (i + 1) for i in range(len(groups))]
+    kwargs = dict(
+        mode=mode,
+        factor=factor,
+        patience=patience,
+        threshold=threshold,
+        threshold_mode=threshold_mode,
+        cooldown=cooldown,
+        min_lr=min_lr,
+        eps=eps,
+    )
+    pair = PlateauPair(opt[0], groups, opt[1], **kwargs)
+    for epoch, metric in enumerate(sequence):
+        pair.step(metric, f"epoch {epoch}: {metric}")
+        if epoch == len(sequence) // 2:  # a copy resumed from the state dict carries on the same
+            resumed = PlateauPair(opt[0], groups, opt[1], **kwargs)
+            for group, theirs in zip(resumed.opt.param_groups, pair.opt.param_groups):
+                group["lr"] = theirs["lr"]
+            for group, theirs in zip(resumed.torch_opt.param_groups, pair.opt.param_groups):
+                group["lr"] = theirs["lr"]
+            resumed.ours.load_state_dict(pair.ours.state_dict())
+            resumed.theirs.load_state_dict(pair.theirs.state_dict())
+            resumed.check("resumed")
+            pair = resumed
+
+
+def test_the_lr_drops_after_patience_bad_epochs_then_waits_the_cooldown():
+    p = mg.zeros(1, requires_grad=True)
+    opt = mg.optim.SGD([p], lr=1.0)
+    scheduler = lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=2, cooldown=2)
+    lrs = []
+    for loss in [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.5, 0.5]:
+        scheduler.step(loss)
+        lrs.append(opt.param_groups[0]["lr"])
+    # epoch 1 sets the best; 2, 3, 4 are bad (3 > patience 2): halve; 5, 6 cooldown; 7, 8, then
+    # 9 improves (0.5): no third reduction.
+    assert lrs == [1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5]
+    assert scheduler.best == 0.5 and scheduler.num_bad_epochs == 1
+    scheduler.step(mg.tensor(0.25, requires_grad=True))  # a 0-d Tensor, as the loss comes
+    assert scheduler.best == 0.25
+
+
+def test_a_state_dict_has_torchs_keys_and_loads_into_torchs_scheduler():
+    p = mg.zeros(1, requires_grad=True)
+    opt = mg.optim.SGD([p], lr=0.1)
+    ours = lr_scheduler.ReduceLROnPlateau(opt, mode="max", patience=1, min_lr=[1e-3])
+    theirs = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1),
+        mode="max",
+        patience=1,
+        min_lr=[1e-3],
+    )
+    for metric in [0.5, 0.4, 0.3, 0.9]:
+        ours.step(metric)
+        theirs.step(metric)
+    assert ours.state_dict() == theirs.state_dict()
+    assert list(ours.state_dict()) == list(theirs.state_dict())  # the same keys, in order
+    fresh = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    )
+    fresh.load_state_dict(ours.state_dict())
+    assert fresh.mode == "max" and fresh.best == 0.9 and fresh._is_better(1.0, fresh.best)
+
+
+def test_a_compiled_step_uses_the_reduced_lr():
+    def run(compiled):
+        torch.manual_seed(0)
+        model = mg.nn.Sequential(mg.nn.Linear(4, 8), mg.nn.ReLU(), mg.nn.Linear(8, 1))
+        opt = mg.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+        scheduler = lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=0, threshold=0.5)
+
+        def train_step(xb, yb):
+            loss = mg.nn.functional.mse_loss(model(xb), yb)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            return loss
+
+        step = mg.compile(train_step) if compiled else train_step
+        generator, losses, lrs = torch.Generator().manual_seed(1), [], []
+        for _ in range(12):
+            xb = mg.Tensor(torch.randn(16, 4, generator=generator))
+            yb = mg.Tensor(torch.randn(16, 1, generator=generator))
+            loss = step(xb, yb)
+            losses.append(loss._data.clone())
+            scheduler.step(loss)  # threshold 0.5: most epochs are bad, the lr keeps halving
+            lrs.append(scheduler.get_last_lr()[0])
+        return losses, lrs, model, step
+
+    eager_losses, eager_lrs, eager_model, _ = run(False)
+    losses, lrs, model, step = run(True)
+    assert lrs == eager_lrs and len(set(lrs)) > 3  # the lr did change, several times
+    assert all(torch.equal(a, b) for a, b in zip(losses, eager_losses))
+    for p, q in zip(model.parameters(), eager_model.parameters()):
+        assert torch.equal(p._data, q._data)
+    assert step.traces == 2  # the lr is read before each replay: no new recording
+
+
+def test_reduce_lr_on_plateau_errors_teach():
+    opt = mg.optim.SGD([mg.zeros(1, requires_grad=True)], lr=0.1)
+    with pytest.raises(ValueError, match=r"Factor should be < 1.0. \(got factor=1.5\)"):
+        lr_scheduler.ReduceLROnPlateau(opt, factor=1.5)
+    with pytest.raises(ValueError, match="Factor should be < 1.0"):
+        torch.optim.lr_scheduler.ReduceLROnPlateau(
+            torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))]), factor=1.0
+        )
+    with pytest.raises(ValueError, match="mode 'minimum' is unknown! Use mode='min'"):
+        lr_scheduler.ReduceLROnPlateau(opt, mode="minimum")
+    with pytest.raises(ValueError, match="threshold mode 'relative' is unknown!"):
+        lr_scheduler.ReduceLROnPlateau(opt, threshold_mode="relative")
+    with pytest.raises(ValueError, match="expected 1 min_lrs, got 2: give min_lr one value"):
+        lr_scheduler.ReduceLROnPlateau(opt, min_lr=[0.1, 0.2])
+    torch_opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    with pytest.raises(TypeError, match="schedules a minigrad.optim optimizer, got torch.optim"):
+        lr_scheduler.ReduceLROnPlateau(torch_opt)
+    scheduler = lr_scheduler.ReduceLROnPlateau(opt)
+    with pytest.raises(ValueError, match=r"one number .* shape \(3,\): reduce it first"):
+        scheduler.step(mg.ones(3))
+    # a group added after the scheduler: a single min_lr extends to it, a list cannot
+    listed = lr_scheduler.ReduceLROnPlateau(opt, patience=0, min_lr=[0.0])
+    opt.add_param_group({"params": [mg.zeros(1, requires_grad=True)], "lr": 0.2})
+    scheduler = lr_scheduler.ReduceLROnPlateau(opt, patience=0)
+    scheduler.min_lrs = [0]  # as if built before the group was added
+    scheduler.step(1.0)
+    scheduler.step(2.0)
+    assert scheduler.min_lrs == [0, 0] and scheduler.get_last_lr() == [0.1 * 0.1, 0.2 * 0.1]
+    listed.step(1.0)
+    with pytest.raises(RuntimeError, match="differs from when `ReduceLROnPlateau` was initialized"):
+        listed.step(2.0)
