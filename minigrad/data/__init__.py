@@ -8,10 +8,12 @@ from .loader import (
     RandomSampler,
     Sampler,
     SequentialSampler,
+    Subset,
     SubsetRandomSampler,
     TensorDataset,
     collate,
     default_collate,
+    random_split,
 )
 from .mnist import MNIST, MNISTError, load_mnist, mnist_png_path
 
@@ -24,10 +26,12 @@ __all__ = [
     "RandomSampler",
     "Sampler",
     "SequentialSampler",
+    "Subset",
     "SubsetRandomSampler",
     "TensorDataset",
     "collate",
     "default_collate",
     "load_mnist",
     "mnist_png_path",
+    "random_split",
 ]

@@ -17,8 +17,10 @@ Shuffling draws from torch's global generator, so `minigrad.manual_seed(n)` repe
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 import operator
+import warnings
 from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from typing import Any
 
@@ -76,6 +78,84 @@ class TensorDataset:
     def __repr__(self) -> str:
         shapes = ", ".join(shape_str(t.shape) for t in self.tensors)
         return f"TensorDataset({shapes})"
+
+
+class Subset:
+    """The samples of `dataset` at `indices`, in that order: sample i is dataset[indices[i]].
+
+    A view, not a copy: `subset.dataset` and `subset.indices` are what was given. A list of
+    positions, `subset[[0, 2]]`, indexes the dataset once with the list of their indices, as
+    torch's Subset does (a TensorDataset gives a batch; a plain list cannot be indexed so).
+    """
+
+    def __init__(self, dataset: Any, indices: Sequence[int]) -> None:
+        self.dataset = dataset
+        self.indices = indices
+
+    def __getitem__(self, idx: Any) -> Any:
+        if isinstance(idx, list):
+            return self.dataset[[self.indices[i] for i in idx]]
+        return self.dataset[self.indices[idx]]
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __repr__(self) -> str:
+        return f"Subset({len(self)} samples of a {type(self.dataset).__name__})"
+
+
+def random_split(
+    dataset: Any,
+    lengths: Sequence[int | float],
+    generator: torch.Generator | None = torch.default_generator,
+) -> list[Subset]:
+    """Split `dataset` at random into non-overlapping `Subset`s of the given lengths, as torch:
+
+        train_ds, valid_ds = random_split(dset, [0.8, 0.2], generator=Generator().manual_seed(42))
+
+    lengths: how many samples in each part (summing to len(dataset)), or fractions summing to 1.
+    Fractions become floor(fraction * len(dataset)) each, then the samples left over go one by one
+    to the first part, the second, ... round-robin; a part left with none is warned about.
+
+    The parts are consecutive slices of one `randperm(len(dataset), generator=generator)`, drawn as
+    torch draws it, so a seed gives torch's split (the default draws from the global generator
+    that `minigrad.manual_seed` seeds).
+    """
+    n = len(dataset)
+    if math.isclose(sum(lengths), 1) and sum(lengths) <= 1:  # fractions
+        counts = []
+        for i, fraction in enumerate(lengths):
+            if fraction < 0 or fraction > 1:
+                raise ValueError(
+                    f"Fraction at index {i} is not between 0 and 1 (it is {fraction}): "
+                    "fractions of the dataset are in [0, 1] and sum to 1, e.g. [0.8, 0.2]."
+                )
+            counts.append(math.floor(n * fraction))
+        for i in range(n - sum(counts)):  # the samples left over, one per part in turn
+            counts[i % len(counts)] += 1
+        lengths = counts
+        for i, length in enumerate(lengths):
+            if length == 0:
+                warnings.warn(
+                    f"Length of split at index {i} is 0. This might result in an empty dataset.",
+                    stacklevel=2,
+                )
+    for i, length in enumerate(lengths):
+        if length < 0:
+            raise ValueError(
+                f"Length of split at index {i} is {length}: a part holds zero or more samples."
+            )
+    if sum(lengths) != n:
+        raise ValueError(
+            f"Sum of input lengths does not equal the length of the input dataset! The lengths "
+            f"{list(lengths)} sum to {sum(lengths)}, but the dataset has {n} samples: give "
+            f"lengths that sum to {n}, or fractions that sum to 1 (e.g. [0.8, 0.2])."
+        )
+    indices = torch.randperm(sum(lengths), generator=generator).tolist()
+    return [
+        Subset(dataset, indices[end - length : end])
+        for end, length in zip(itertools.accumulate(lengths), lengths)
+    ]
 
 
 # ---- samplers: which samples, in which order ---------------------------------------------------
@@ -351,12 +431,17 @@ class DataLoader:
         self.collate_fn = collate if collate_fn is None else collate_fn
         # Fast path: the dataset's tensors, moved to the device once (no copy if already there).
         self._tensors: tuple[torch.Tensor, ...] | None = None
+        self._rows: torch.Tensor | None = None  # for a Subset: sample i is row _rows[i]
         if collate_fn is not None:
             pass  # the user's collate_fn sees every sample
         elif isinstance(dataset, TensorDataset):
             self._tensors = tuple(t._data.to(self.device) for t in dataset.tensors)
         elif isinstance(dataset, (Tensor, torch.Tensor)):
             self._tensors = (_raw(dataset).detach().to(self.device),)
+        elif isinstance(dataset, Subset) and isinstance(dataset.dataset, TensorDataset):
+            # a split of a TensorDataset: all of its tensors, and which of their rows are the split
+            self._tensors = tuple(t._data.to(self.device) for t in dataset.dataset.tensors)
+            self._rows = torch.as_tensor(_raw(dataset.indices), dtype=torch.int64).to(self.device)
 
     def __len__(self) -> int:
         n = len(self.sampler)
@@ -369,7 +454,8 @@ class DataLoader:
         if len(order) == 0:  # split() would give one empty batch
             return
         if self._tensors is not None:
-            yield from self._tensor_batches(order.to(self.device))
+            order = order.to(self.device)
+            yield from self._tensor_batches(order if self._rows is None else self._rows[order])
         else:
             order = order.tolist()  # Python ints, to index the dataset with
             for start in range(0, len(order), self.batch_size):
@@ -378,7 +464,7 @@ class DataLoader:
 
     def _tensor_batches(self, order: torch.Tensor) -> Iterator[Any]:
         """One indexing op per stored tensor per batch, all on the device."""
-        single = not isinstance(self.dataset, TensorDataset)
+        single = isinstance(self.dataset, (Tensor, torch.Tensor))
         for indices in order.split(self.batch_size):
             batch = [Tensor(t[indices]) for t in self._tensors]  # a list, as collate makes
             yield batch[0] if single else batch

@@ -1,5 +1,6 @@
 """Learning-rate schedules: torch.optim.lr_scheduler's StepLR, MultiStepLR, ExponentialLR,
-LambdaLR, CosineAnnealingLR, OneCycleLR.
+LambdaLR, CosineAnnealingLR, OneCycleLR, and ReduceLROnPlateau (which follows the loss instead
+of a timetable: `scheduler.step(val_loss)` once per epoch).
 
 A scheduler changes `group["lr"]` (and for OneCycleLR the momentum) of its optimizer's groups.
 Call `scheduler.step()` after `optimizer.step()`: once per epoch for StepLR and usually
@@ -36,6 +37,7 @@ __all__ = [
     "LambdaLR",
     "MultiStepLR",
     "OneCycleLR",
+    "ReduceLROnPlateau",
     "StepLR",
 ]
 
@@ -400,3 +402,154 @@ def _per_group(name: str, value: Any, groups: list[dict[str, Any]]) -> list[Any]
             )
         return list(value)
     return [value] * len(groups)
+
+
+class ReduceLROnPlateau(LRScheduler):
+    """Lower the learning rate when the loss stops improving: no timetable, it watches a number.
+
+        scheduler = ReduceLROnPlateau(opt, factor=0.5, patience=3)
+        for epoch in range(epochs):
+            train_one_epoch()
+            scheduler.step(validation_loss)   # a float, or a 0-d Tensor
+
+    The rule, at each step(metric):
+      - An epoch counts as an improvement if the metric beats the best so far by more than
+        `threshold`: in 'min' mode, metric < best * (1 - threshold) ('rel') or
+        metric < best - threshold ('abs'); in 'max' mode (an accuracy), metric > best * (1 +
+        threshold) or metric > best + threshold. An improvement becomes the new best and resets
+        the count of bad epochs; any other epoch (a NaN metric too) adds one bad epoch.
+      - When there have been more than `patience` bad epochs in a row, every group's lr is
+        multiplied by `factor` (but not below its `min_lr`, and not at all if that would change it
+        by no more than `eps`), and the count starts again.
+      - After a reduction, the next `cooldown` epochs count no bad epochs: the model gets time
+        to profit from the smaller lr before it is judged again.
+
+    The first step always improves on the starting best (inf, or -inf in 'max' mode).
+    Attributes as torch's: best, num_bad_epochs, cooldown_counter, last_epoch (steps taken),
+    min_lrs; `state_dict()` holds everything but the optimizer, with the same keys as torch's.
+    A compiled training step reads the lr from the optimizer's param_groups before each replay,
+    so a reduction takes effect at the next step, compiled or not.
+    """
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        mode: str = "min",
+        factor: float = 0.1,
+        patience: int = 10,
+        threshold: float = 1e-4,
+        threshold_mode: str = "rel",
+        cooldown: int = 0,
+        min_lr: float | list[float] = 0,
+        eps: float = 1e-8,
+    ) -> None:
+        if factor >= 1.0:
+            raise ValueError(
+                f"Factor should be < 1.0. (got factor={factor}): the new lr is lr * factor, so "
+                "a factor of 1 or more would not lower it; e.g. factor=0.1 or 0.5."
+            )
+        self.factor = factor
+        if not isinstance(optimizer, Optimizer):
+            super().__init__(optimizer)  # raises the base class's TypeError
+        self.optimizer = optimizer
+        groups = optimizer.param_groups
+        if isinstance(min_lr, (list, tuple)):
+            if len(min_lr) != len(groups):
+                raise ValueError(
+                    f"expected {len(groups)} min_lrs, got {len(min_lr)}: give min_lr one value "
+                    "per parameter group of the optimizer, or a single number for all."
+                )
+            self.default_min_lr: float | None = None
+            self.min_lrs = list(min_lr)
+        else:
+            self.default_min_lr = min_lr
+            self.min_lrs = [min_lr] * len(groups)
+        self.patience, self.cooldown, self.eps = patience, cooldown, eps
+        self.last_epoch = 0  # no step() made by the constructor, unlike the other schedules
+        self._last_lr = [group["lr"] for group in groups]
+        self._init_is_better(mode, threshold, threshold_mode)
+        self._reset()
+
+    def _reset(self) -> None:
+        self.best = self.mode_worse
+        self.cooldown_counter = 0
+        self.num_bad_epochs = 0
+
+    def _init_is_better(self, mode: str, threshold: float, threshold_mode: str) -> None:
+        if mode not in ("min", "max"):
+            raise ValueError(
+                f"mode {mode!r} is unknown! Use mode='min' for a metric that should go down (a "
+                "loss) or mode='max' for one that should go up (an accuracy)."
+            )
+        if threshold_mode not in ("rel", "abs"):
+            raise ValueError(
+                f"threshold mode {threshold_mode!r} is unknown! Use threshold_mode='rel' (beat "
+                "the best by a fraction, threshold * best) or 'abs' (by threshold itself)."
+            )
+        self.mode_worse = math.inf if mode == "min" else -math.inf  # any metric beats it
+        self.mode, self.threshold, self.threshold_mode = mode, threshold, threshold_mode
+
+    def _is_better(self, metric: float, best: float) -> bool:
+        """Whether `metric` improves on `best` by more than the threshold (False for a NaN)."""
+        if self.mode == "min" and self.threshold_mode == "rel":
+            return metric < best * (1.0 - self.threshold)
+        if self.mode == "min":
+            return metric < best - self.threshold
+        if self.threshold_mode == "rel":
+            return metric > best * (self.threshold + 1.0)
+        return metric > best + self.threshold
+
+    @property
+    def in_cooldown(self) -> bool:
+        return self.cooldown_counter > 0
+
+    def step(self, metrics: Any) -> None:  # type: ignore[override]
+        """One epoch's metric (a float, or a one-element Tensor): count it as an improvement or a
+        bad epoch, and lower the lr if the bad epochs have outlasted `patience`."""
+        current = _metric_value(metrics)
+        self.last_epoch += 1
+        if self._is_better(current, self.best):
+            self.best = current
+            self.num_bad_epochs = 0
+        else:
+            self.num_bad_epochs += 1
+        if self.in_cooldown:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0  # bad epochs in the cooldown do not count
+        if self.num_bad_epochs > self.patience:
+            self._reduce_lr()
+            self.cooldown_counter = self.cooldown
+            self.num_bad_epochs = 0
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+    def _reduce_lr(self) -> None:
+        groups = self.optimizer.param_groups
+        if len(groups) != len(self.min_lrs):  # a group was added since
+            if self.default_min_lr is None:
+                raise RuntimeError(
+                    f"The number of param groups in the `optimizer` ({len(groups)}) differs "
+                    f"from when `ReduceLROnPlateau` was initialized ({len(self.min_lrs)}), "
+                    "usually due to a new param group being added to the optimizer. Please "
+                    "modify the `min_lrs` field to match the length of the `optimizer` param "
+                    "groups (scheduler.min_lrs.append(its min_lr))."
+                )
+            self.min_lrs = [self.default_min_lr] * len(groups)
+        for group, min_lr in zip(groups, self.min_lrs):
+            old_lr = float(group["lr"])
+            new_lr = max(old_lr * self.factor, min_lr)
+            if old_lr - new_lr > self.eps:
+                group["lr"] = new_lr
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        vars(self).update(state_dict)
+        self._init_is_better(self.mode, self.threshold, self.threshold_mode)
+
+
+def _metric_value(metrics: Any) -> float:
+    """The metric as a Python float: a number, or a one-element minigrad or torch tensor."""
+    if hasattr(metrics, "numel") and metrics.numel() != 1:
+        raise ValueError(
+            f"ReduceLROnPlateau.step takes one number (the epoch's loss or accuracy), got a "
+            f"tensor of shape {tuple(metrics.shape)}: reduce it first, e.g. losses.mean()."
+        )
+    return float(metrics)
