@@ -187,3 +187,42 @@ def test_an_empty_epoch_gives_no_batches():
     assert list(DataLoader([], batch_size=2, device="cpu")) == []
     assert list(DataLoader(range(3), batch_size=4, drop_last=True, device="cpu")) == []
     assert len(DataLoader(range(3), batch_size=4, drop_last=True)) == 0
+
+
+@given(
+    n=st.integers(1, 40),
+    batch_size=st.integers(1, 12),
+    shuffle=st.booleans(),
+    own_generator=st.booleans(),
+    drop_last=st.booleans(),
+    pairs=st.booleans(),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_a_seed_gives_torchs_batches_and_torchs_random_numbers_after_them(
+    n, batch_size, shuffle, own_generator, drop_last, pairs, seed
+):
+    """Three epochs, then one number from the global generator and one from the loader's own:
+    all as torch's DataLoader gives them. (torch draws a worker seed as each epoch starts, and
+    its RandomSampler a permutation more as each epoch ends: minigrad draws them too.)"""
+    x, y = torch.arange(n * 2.0).reshape(n, 2), torch.arange(n)
+
+    def run(lib):
+        torch.manual_seed(seed)
+        generator = torch.Generator().manual_seed(seed + 1) if own_generator else None
+        if lib is torch:
+            data = list(zip(x, y)) if pairs else torch.utils.data.TensorDataset(x, y)
+            loader_class, values = torch.utils.data.DataLoader, lambda t: t.tolist()
+        else:
+            data = list(zip(x, y)) if pairs else TensorDataset(mg.Tensor(x), mg.Tensor(y))
+            loader_class, values = DataLoader, lambda t: t._data.tolist()
+        loader = loader_class(
+            data, batch_size=batch_size, shuffle=shuffle, drop_last=drop_last, generator=generator
+        )
+        batches = [values(labels) for _ in range(3) for _, labels in loader]
+        after = (
+            torch.rand(2).tolist(),
+            (torch.rand(2, generator=generator).tolist() if generator else None),
+        )
+        return batches, after
+
+    assert run(mg) == run(torch)

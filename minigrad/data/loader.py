@@ -196,7 +196,15 @@ class RandomSampler(Sampler):
         self.generator = generator
 
     def order(self) -> torch.Tensor:
-        return torch.randperm(len(self.data_source), generator=self.generator)
+        n, generator = len(self.data_source), self.generator
+        if generator is None:  # as torch: a generator of its own, seeded from the global one
+            seed = int(torch.empty((), dtype=torch.int64).random_().item())
+            return torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+        order = torch.randperm(n, generator=generator)
+        # torch's sampler draws one more permutation as the epoch ends and keeps none of it;
+        # drawn here too, so that the generator you gave goes on as torch's does
+        torch.randperm(n, generator=generator)
+        return order
 
     def __len__(self) -> int:
         return len(self.data_source)
@@ -402,6 +410,8 @@ class DataLoader:
     device: where batches go (default `minigrad.default_device()`).
     collate_fn: turns a list of samples into a batch (default `collate`, torch's rules); its
         tensors are moved to `device` as minigrad Tensors.
+    generator: the random numbers for shuffle (default: the global generator, which
+        `minigrad.manual_seed` seeds). A seed gives torch's order, and torch's numbers after it.
     """
 
     def __init__(
@@ -413,6 +423,7 @@ class DataLoader:
         drop_last: bool = False,
         device: DeviceLike = None,
         collate_fn: Callable[[list[Any]], Any] | None = None,
+        generator: torch.Generator | None = None,
     ) -> None:
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
@@ -425,8 +436,9 @@ class DataLoader:
         self.batch_size = batch_size
         self.drop_last = drop_last
         self.device = default_device() if device is None else as_device(device)
+        self.generator = generator
         if sampler is None:
-            sampler = RandomSampler(dataset) if shuffle else SequentialSampler(dataset)
+            sampler = RandomSampler(dataset, generator) if shuffle else SequentialSampler(dataset)
         self.sampler = sampler
         self.collate_fn = collate if collate_fn is None else collate_fn
         # Fast path: the dataset's tensors, moved to the device once (no copy if already there).
@@ -448,6 +460,13 @@ class DataLoader:
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
     def __iter__(self) -> Iterator[Any]:
+        # torch draws a seed for its worker processes as each epoch starts, from `generator` or
+        # the global generator. minigrad has no workers but draws it too, so that the random
+        # numbers after an epoch (dropout's masks, the next shuffle) are torch's for a seed.
+        torch.empty((), dtype=torch.int64).random_(generator=self.generator)
+        return self._batches()
+
+    def _batches(self) -> Iterator[Any]:
         order = _epoch_order(self.sampler)
         if self.drop_last:
             order = order[: len(order) - len(order) % self.batch_size]
