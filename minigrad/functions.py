@@ -140,6 +140,12 @@ def einsum(equation: str, *operands: Tensor | Sequence[Tensor]) -> Tensor:
     '->': those used once, in alphabetical order) and sums over the rest. '...' stands for any
     number of dims, which broadcast. The operands may also come as one list: einsum(eq, [a, b]).
     """
+    if not isinstance(equation, str):
+        raise TypeError(
+            f"einsum takes the equation as a string first, as in einsum('ij,jk->ik', a, b); got "
+            f"{type(equation).__name__}. torch's other form, einsum(a, [0, 1], b, [1, 2]), is "
+            "not supported by minigrad: write the letters instead."
+        )
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     for i, x in enumerate(operands):

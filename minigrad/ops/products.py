@@ -113,12 +113,6 @@ def parse_einsum(equation: str, shapes: Sequence[Sequence[int]]) -> tuple[list[s
     def fail(message: str) -> ShapeError:
         return ShapeError(f"einsum({equation!r}): {message}")
 
-    if not isinstance(equation, str):
-        raise TypeError(
-            f"einsum takes the equation as a string first, as in einsum('ij,jk->ik', a, b); got "
-            f"{type(equation).__name__}. torch's other form, einsum(a, [0, 1], b, [1, 2]), is "
-            "not supported by minigrad: write the letters instead."
-        )
     compact = equation.replace(" ", "")
     left, arrow, right = compact.partition("->")
     if "->" in right:
