@@ -36,7 +36,8 @@ INDICES = "ijkA"  # an upper-case one too: the implicit output sorts 'A' before 
 def einsum_cases(draw: st.DrawFn, max_side: int = 3) -> tuple[str, list[np.ndarray]]:
     """An equation and operands that fit it, drawn together."""
     size = {c: draw(st.integers(1, max_side), label=f"size of {c}") for c in INDICES}
-    under_ellipsis = draw(mst.shapes(0, 2, max_side=max_side), label="'...' dims")
+    # sides of 2 or more, so that '...' dims lined up wrongly show; 1s are put in per operand
+    under_ellipsis = draw(mst.shapes(0, 2, min_side=2, max_side=max_side), label="'...' dims")
     terms, shapes = [], []
     for _ in range(draw(st.integers(1, 3), label="operands")):
         letters = draw(st.lists(st.sampled_from(INDICES), max_size=4), label="indices")
