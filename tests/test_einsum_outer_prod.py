@@ -36,26 +36,24 @@ INDICES = "ijkA"  # an upper-case one too: the implicit output sorts 'A' before 
 def einsum_cases(draw: st.DrawFn, max_side: int = 3) -> tuple[str, list[np.ndarray]]:
     """An equation and operands that fit it, drawn together."""
     size = {c: draw(st.integers(1, max_side), label=f"size of {c}") for c in INDICES}
-    # sides of 2 or more, so that '...' dims lined up wrongly show; 1s are put in per operand
-    under_ellipsis = draw(mst.shapes(0, 2, min_side=2, max_side=max_side), label="'...' dims")
+    # what each operand has under '...' if it has one: shapes that broadcast together, of
+    # different ranks (lined up from the right), with size-1 and missing dims
+    under = draw(mst.broadcastable_shapes(3, max_rank=2, max_side=max_side), label="'...' dims")
     terms, shapes = [], []
-    for _ in range(draw(st.integers(1, 3), label="operands")):
-        letters = draw(st.lists(st.sampled_from(INDICES), max_size=4), label="indices")
+    for i in range(draw(st.integers(1, 3), label="operands")):
+        ellipsis = draw(st.booleans(), label="has '...'")
+        max_size = 4 - len(under[i]) if ellipsis else 4
+        letters = draw(st.lists(st.sampled_from(INDICES), max_size=max_size), label="indices")
         shape = []
         for c in letters:
             # a labelled size-1 dim broadcasts against the others (not if repeated here)
             one = letters.count(c) == 1 and draw(st.integers(0, 5)) == 0
             shape.append(1 if one else size[c])
         term = "".join(letters)
-        if draw(st.booleans(), label="has '...'"):
-            n = draw(st.integers(0, min(len(under_ellipsis), 4 - len(letters))))
-            mine = [
-                1 if draw(st.integers(0, 3)) == 0 else side  # broadcasting over a size-1 dim
-                for side in under_ellipsis[len(under_ellipsis) - n :]
-            ]
+        if ellipsis:
             at = draw(st.integers(0, len(letters)))
             term = term[:at] + "..." + term[at:]
-            shape = shape[:at] + mine + shape[at:]
+            shape = shape[:at] + list(under[i]) + shape[at:]
         terms.append(term)
         shapes.append(tuple(shape))
     equation = ",".join(terms)
