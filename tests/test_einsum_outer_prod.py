@@ -124,6 +124,26 @@ def test_einsum_passes_gradcheck(case):
     gradcheck(lambda *ts: mg.einsum(equation, *ts), *arrays, name=f"einsum({equation!r})")
 
 
+@given(
+    under=mst.broadcastable_shapes(3, max_rank=3, max_side=3),
+    side=st.integers(1, 3),
+    output=st.sampled_from(["->...i", "->i...", "->...", "->", ""]),
+    data=st.data(),
+)
+@example(under=((2, 3), (3,), (1, 1, 1)), side=2, output="->...i", data=None)
+def test_einsum_broadcasts_the_dims_under_ellipsis(under, side, output, data):
+    """Three operands, each with '...' over dims of its own rank, lined up from the right."""
+    equation = "...i,i...,..." + output
+    shapes = [(*under[0], side), (side, *under[1]), under[2]]
+    if data is None:
+        arrays = ones(*shapes)
+    else:
+        arrays = [
+            data.draw(mst.float_arrays(s), label=f"operand {i}") for i, s in enumerate(shapes)
+        ]
+    check_einsum(equation, arrays)
+
+
 def test_einsum_gradient_of_matmul_is_the_einsum_the_docstring_gives():
     """'ij,jk->ik': dA = einsum('ik,jk->ij', G, B), dB = einsum('ik,ij->jk', G, A)."""
     a, b = (mg.tensor(x, requires_grad=True) for x in ones((2, 3), (3, 4)))
