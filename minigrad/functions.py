@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from . import ops
 from .creation import cat, stack, where
 from .tensor import Tensor
 
@@ -71,6 +72,7 @@ max = _method_as_function("max")  # noqa: A001
 mean = _method_as_function("mean")
 min = _method_as_function("min")  # noqa: A001
 norm = _method_as_function("norm")
+prod = _method_as_function("prod")
 softmax = _method_as_function("softmax")
 sort = _method_as_function("sort")
 std = _method_as_function("std")
@@ -106,9 +108,11 @@ unsqueeze = _method_as_function("unsqueeze")
 # matrix products
 bmm = _method_as_function("bmm")
 dot = _method_as_function("dot")
+ger = _method_as_function("ger")
 matmul = _method_as_function("matmul")
 mm = _method_as_function("mm")
 mv = _method_as_function("mv")
+outer = _method_as_function("outer")
 
 
 # ---- functions that are not methods ---------------------------------------------------------
@@ -127,6 +131,30 @@ def concat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     """torch's NumPy-style name for cat."""
     return cat(tensors, axis)
+
+
+def einsum(equation: str, *operands: Tensor | Sequence[Tensor]) -> Tensor:
+    """Einstein summation, as torch.einsum: einsum('ij,jk->ik', a, b) is a @ b.
+
+    Each operand's dims are named by letters; the output keeps the indices after '->' (without
+    '->': those used once, in alphabetical order) and sums over the rest. '...' stands for any
+    number of dims, which broadcast. The operands may also come as one list: einsum(eq, [a, b]).
+    """
+    if not isinstance(equation, str):
+        raise TypeError(
+            f"einsum takes the equation as a string first, as in einsum('ij,jk->ik', a, b); got "
+            f"{type(equation).__name__}. torch's other form, einsum(a, [0, 1], b, [1, 2]), is "
+            "not supported by minigrad: write the letters instead."
+        )
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    for i, x in enumerate(operands):
+        if not isinstance(x, Tensor):
+            raise TypeError(
+                f"einsum({equation!r}, ...): operand {i} is a {type(x).__name__}, not a minigrad "
+                "Tensor; make one with minigrad.tensor(...)."
+            )
+    return ops.Einsum.apply(*operands, equation=equation)
 
 
 def var_mean(input: Tensor, *args: Any, **kwargs: Any) -> tuple[Tensor, Tensor]:  # noqa: A002

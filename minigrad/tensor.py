@@ -884,6 +884,19 @@ class Tensor:
         return ops.CumSum.apply(self, dim=dim, dtype=dtype)
 
     @numpy_names
+    def prod(
+        self, dim: int | None = None, keepdim: bool = False, *, dtype: torch.dtype | None = None
+    ) -> Tensor:
+        """The product of all elements, or along one dim (torch's prod takes one dim, not a
+        tuple)."""
+        if dim is not None and not isinstance(dim, int):
+            raise TypeError(
+                f"prod takes one dim (an int), as torch's does; got {dim!r}. For several dims, "
+                "take the product one dim at a time."
+            )
+        return ops.Prod.apply(self, dim=dim, keepdim=keepdim, dtype=dtype)
+
+    @numpy_names
     def argsort(self, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Tensor:
         return Tensor(self._data.argsort(dim=dim, descending=descending, stable=stable))
 
@@ -1058,6 +1071,14 @@ class Tensor:
         """The dot product of two vectors: (k,) @ (k,)."""
         _check_ndims("dot", (self, 1), (other, 1))
         return self @ other
+
+    def outer(self, vec2: Tensor) -> Tensor:
+        """The outer product of two vectors: out[i, j] = self[i] vec2[j], shape (n, m)."""
+        return ops.Outer.apply(self, _operand(vec2, self))
+
+    def ger(self, vec2: Tensor) -> Tensor:
+        """torch's old name for outer."""
+        return self.outer(vec2)
 
     # ---- in-place changes ---------------------------------------------------------------------
     # Each names torch's in-place kernel (used when nothing is recorded) and its out-of-place twin

@@ -310,6 +310,7 @@ EVERY_OP = {
     "Cos": lambda: x23().cos(),
     "CumSum": lambda: x23().cumsum(1),
     "Div": lambda: x23() / (v3() + 2),
+    "Einsum": lambda: mg.einsum("bj,j,bb->b", x23(), v3(), x23()[:, :2]),  # a diagonal too
     "Embedding": lambda: F.embedding(mg.tensor([[2, 0], [2, 2]]), x23().T, padding_idx=0),
     "Exp": lambda: x23().exp(),
     "Expand": lambda: v3().expand(2, 3),
@@ -334,8 +335,10 @@ EVERY_OP = {
     "Neg": lambda: -x23(),
     "NLLLoss": lambda: mg.nn.functional.nll_loss(x23().log_softmax(1), mg.tensor([2, 0])),
     "Norm": lambda: x23().norm(),
+    "Outer": lambda: mg.outer(v3(), x23()[0]),
     "Permute": lambda: x23().permute(1, 0),
     "Pow": lambda: x23().abs() ** v3(),
+    "Prod": lambda: x23().prod(1),
     "ReLU": lambda: x23().relu(),
     "Repeat": lambda: x23().repeat(2, 1),
     "Reshape": lambda: x23().reshape(3, 2),

@@ -70,6 +70,7 @@ SOURCE = {
     "leaky_relu": "{new} = F.leaky_relu({a}, {p})",
     "layer_norm": "{new} = F.layer_norm({a}, {a}.shape[-1:])",
     "matmul": "{new} = {a} @ {b}.mT",
+    "einsum": "{new} = einsum('...ij,...kj->...ik', {a}, {b})",
     "where": "{new} = where({a} > 0, {a}, {b})",
     "max_dim": "{new} = {a}.max(-1).values",
     "clone": "{new} = {a}.clone()",
@@ -126,6 +127,7 @@ def run_step(lib: Any, values: list[Any], step: Step) -> None:
         "leaky_relu": lambda: lib.nn.functional.leaky_relu(a, p),
         "layer_norm": lambda: lib.nn.functional.layer_norm(a, a.shape[-1:]),  # 0-d: both refuse
         "matmul": lambda: a @ b.mT,
+        "einsum": lambda: lib.einsum("...ij,...kj->...ik", a, b),  # the same, with einsum
         "where": lambda: lib.where(a > 0, a, b),
         "max_dim": lambda: a.max(-1).values,
         "clone": lambda: a.clone(),

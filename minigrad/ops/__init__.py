@@ -3,9 +3,10 @@
 arithmetic.py   + - * / unary - ** maximum minimum where
 unary.py        exp log sigmoid tanh relu leaky_relu gelu clamp_min abs sin cos sqrt rsqrt log10
                 log1p expm1 softplus clamp
-reductions.py   sum mean var std norm max logsumexp softmax log_softmax cumsum nll_loss
+reductions.py   sum mean var std norm max logsumexp prod softmax log_softmax cumsum nll_loss
 losses.py       binary_cross_entropy
 matmul.py       @
+products.py     einsum outer
 shape.py        reshape transpose permute unsqueeze squeeze expand indexing gather repeat cat
                 stack
 conversion.py   .to(dtype or device), clone
@@ -26,6 +27,7 @@ from .losses import BinaryCrossEntropy
 from .matmul import Linear, MatMul
 from .normalization import BatchNorm, Dropout, LayerNorm
 from .pool import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from .products import Einsum, Outer
 from .reductions import (
     CumSum,
     LogSoftmax,
@@ -35,6 +37,7 @@ from .reductions import (
     Mean,
     NLLLoss,
     Norm,
+    Prod,
     Softmax,
     Std,
     Sum,
@@ -95,6 +98,7 @@ __all__ = [
     "CumSum",
     "Div",
     "Dropout",
+    "Einsum",
     "Embedding",
     "Exp",
     "Expand",
@@ -122,8 +126,10 @@ __all__ = [
     "NLLLoss",
     "Neg",
     "Norm",
+    "Outer",
     "Permute",
     "Pow",
+    "Prod",
     "ReLU",
     "Repeat",
     "Reshape",

@@ -1,5 +1,5 @@
-"""Reductions: sum, mean, var, std, norm, max, logsumexp; and softmax, log_softmax and cumsum
-(reductions in disguise).
+"""Reductions: sum, mean, var, std, norm, max, logsumexp, prod; and softmax, log_softmax and
+cumsum (reductions in disguise).
 
 A reduction's backward must undo the shrinking: put back the reduced dims (`keepdim`), then
 expand the gradient over them, since every reduced element contributed to the output.
@@ -203,6 +203,59 @@ class CumSum(Function):
         if grad.ndim == 0:  # a 0-d tensor is its own running total
             return grad
         return grad.flip(ctx.dim).cumsum(ctx.dim).flip(ctx.dim)
+
+
+class Prod(Function):
+    """out = x_1 x_2 ... x_n (over all of x, or along dim).   dout/dx_i = the product of the others.
+
+    Not out / x_i, which is 0 / 0 = NaN where x_i = 0. The product of the others is the
+    product of the elements before i times the product of those after it: running products
+    from the left and from the right, each shifted by one place so that x_i itself is left out
+    (cumprod of [1, x_1, ..., x_(n-1)], and the same from the other end). That is exact with
+    zeros. One zero in a slice: only the zero's own position gets a nonzero gradient (the
+    product of the others), since every other position's others include the zero. Two or more
+    zeros: every position's others include a zero, so all gradients are 0. torch's backward
+    gives the same. With `dtype`, x is converted first (as in torch); the engine converts the
+    gradient back.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Context,
+        x: torch.Tensor,
+        dim: int | None = None,
+        keepdim: bool = False,
+        dtype: torch.dtype | None = None,
+    ) -> torch.Tensor:
+        out = x.prod(dtype=dtype) if dim is None else x.prod(dim, keepdim, dtype=dtype)
+        ctx.save_for_backward(x if dtype is None else x.to(dtype))
+        ctx.dim, ctx.keepdim = dim, keepdim
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors
+        if x.ndim == 0:  # a 0-d tensor is its own product
+            return grad
+        grad = restore_reduced_dims(grad, x.shape, ctx.dim, ctx.keepdim)
+        if ctx.dim is None:  # over everything: the product of the others in the flattened x
+            return grad * _product_of_others(x.reshape(-1), 0).reshape(x.shape)
+        return grad * _product_of_others(x, ctx.dim)
+
+
+def _product_of_others(x: torch.Tensor, dim: int) -> torch.Tensor:
+    """For each x_i along dim, the product of all the others: (x_1 ... x_(i-1)) (x_(i+1) ... x_n).
+
+    [2, 3, 0, 5]: before = cumprod([1, 2, 3, 0]) = [1, 2, 6, 0],
+    after = cumprod from the right of [3, 0, 5, 1] = [0, 0, 5, 1]: others = [0, 0, 30, 0].
+    """
+    n = x.shape[dim]
+    if n == 0:
+        return torch.zeros_like(x)
+    one = torch.ones_like(x.narrow(dim, 0, 1))
+    before = torch.cat([one, x.narrow(dim, 0, n - 1)], dim).cumprod(dim)
+    after = torch.cat([x.narrow(dim, 1, n - 1), one], dim).flip(dim).cumprod(dim).flip(dim)
+    return before * after
 
 
 class Max(Function):

@@ -1,0 +1,237 @@
+"""Products of several tensors: einsum (Einstein summation: matmul, batched matmul, traces,
+diagonals, outer products... in one notation) and outer (the outer product of two vectors)."""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from ..autograd.engine import sum_to_shape
+from ..autograd.function import Context, Function
+from ..errors import ShapeError, dtype_mismatch, shape_str
+
+LETTERS = string.ascii_letters  # einsum's subscripts: a-z and A-Z, as in torch
+
+
+class Einsum(Function):
+    """out = einsum(equation, *operands).   dL/d(operand k) = einsum(G, the others -> k's indices).
+
+    An equation names each operand's dims with letters, and the output's: 'ij,jk->ik' is
+    out[i, k] = sum over j of A[i, j] B[j, k], matmul. Every index missing from the output is
+    summed over; an index shared by operands multiplies their elements where the indices agree.
+
+    Backward: out is linear in each operand, and dout[i, k]/dA[i, j] = B[j, k], so
+    dL/dA[i, j] = sum over k of G[i, k] B[j, k]: einsum('ik,jk->ij', G, B), G = dL/dout. In
+    general dL/d(operand k) is the einsum of G (with the output's indices) and the other
+    operands, written back to operand k's indices. Three cases need more than that:
+    (a) an index of operand k found nowhere else ('ij->i' sums j away): the output does not
+        depend on where along j an element sits, so the gradient is expanded along j;
+    (b) an index repeated in operand k ('ii->i', the diagonal; 'ii->', the trace): only the
+        diagonal elements were read, so the gradient lands on the diagonal of a zeros tensor
+        (the diagonal of a tensor is the view whose stride for i is the sum of i's strides);
+    (c) a size-1 dim that broadcast against the others (under '...', or a labelled one): the
+        element was used once per position, so its gradient is summed back (sum_to_shape).
+    '...' dims are given letters of their own first, so they follow the same rules.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, *operands: torch.Tensor, equation: str) -> torch.Tensor:
+        shapes = [tuple(x.shape) for x in operands]
+        ctx.input_indices, ctx.output_indices = parse_einsum(equation, shapes)
+        ctx.save_for_backward(*operands)
+        out = torch.einsum(equation, *operands)
+        # torch returns a view for some equations ('ij->ji', 'ii->i'); minigrad's result is a
+        # tensor of its own (a copy), so that writing into it changes no operand
+        if any(
+            out.untyped_storage().data_ptr() == x.untyped_storage().data_ptr() for x in operands
+        ):
+            out = out.clone()
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> tuple:
+        operands = ctx.saved_tensors
+        return tuple(
+            _einsum_operand_grad(grad, operands, ctx.input_indices, ctx.output_indices, k)
+            if needs
+            else None
+            for k, needs in enumerate(ctx.needs_input_grad)
+        )
+
+    @staticmethod
+    def explain_failure(*operands: Any, equation: str) -> str | Exception | None:
+        for other in operands[1:]:
+            problem = dtype_mismatch(operands[0], other, "one operand", "another")
+            if problem:
+                return problem
+        return None
+
+
+def _einsum_operand_grad(
+    grad: torch.Tensor,
+    operands: Sequence[torch.Tensor],
+    subscripts: Sequence[str],
+    output: str,
+    k: int,
+) -> torch.Tensor:
+    """dL/d(operand k) for out = einsum(subscripts -> output), G = grad: see Einsum."""
+    mine = subscripts[k]
+    others = [j for j in range(len(operands)) if j != k]
+    elsewhere = set(output).union(*(subscripts[j] for j in others))
+    labels = "".join(dict.fromkeys(mine))  # operand k's indices, each once, in order
+    kept = "".join(index for index in labels if index in elsewhere)
+    if others or kept != output:  # (einsum('ij->ij', G) would be G itself)
+        equation = ",".join([output, *(subscripts[j] for j in others)]) + "->" + kept
+        grad = torch.einsum(equation, grad, *(operands[j] for j in others))
+    g = grad
+    for i, index in enumerate(labels):
+        if index not in elsewhere:  # (a): summed away in forward, so expanded here
+            g = g.unsqueeze(i)
+    size = dict(zip(mine, operands[k].shape))
+    target = tuple(size[index] for index in labels)
+    if g.shape != target:
+        g = g.expand(torch.broadcast_shapes(g.shape, target))  # (a)
+        g = sum_to_shape(g, target)  # (c): operand k's size-1 dims that were broadcast
+    if len(labels) == len(mine):
+        return g
+    # (b): a repeated index. g holds the diagonal: write it into zeros of operand k's shape.
+    full = torch.zeros(operands[k].shape, dtype=g.dtype, device=g.device)
+    strides = full.stride()
+    diagonal_strides = [sum(s for i, s in zip(mine, strides) if i == index) for index in labels]
+    full.as_strided(target, diagonal_strides).copy_(g)
+    return full
+
+
+def parse_einsum(equation: str, shapes: Sequence[Sequence[int]]) -> tuple[list[str], str]:
+    """Each operand's indices and the output's, '...' replaced by letters the equation leaves
+    unused: ('...ij,jk', [(5, 2, 3), (3, 4)]) gives (['Zij', 'jk'], 'Zik'). Checks torch's rules
+    and raises a ShapeError naming the equation, the operand, its shape and the rule broken."""
+
+    def fail(message: str) -> ShapeError:
+        return ShapeError(f"einsum({equation!r}): {message}")
+
+    compact = equation.replace(" ", "")
+    left, arrow, right = compact.partition("->")
+    if "->" in right:
+        raise fail("more than one '->'; an equation has inputs '->' output.")
+    terms = left.split(",")
+    if len(terms) != len(shapes):
+        raise fail(
+            f"the equation has {len(terms)} operand term(s) ({', '.join(map(repr, terms))}) "
+            f"but {len(shapes)} operand(s) were given: one term of indices per operand."
+        )
+    for term in [*terms, right]:
+        _check_term(term, fail)
+    unused = [c for c in reversed(LETTERS) if c not in compact]  # Z, Y, ...: for '...' dims
+    ellipsis_dims = []
+    for i, (term, shape) in enumerate(zip(terms, shapes)):
+        named = len(term.replace("...", ""))
+        if ("..." in term and named > len(shape)) or ("..." not in term and named != len(shape)):
+            cover = " (and '...' covers any number of dims)" if "..." in term else ""
+            raise fail(
+                f"operand {i} of shape {shape_str(shape)} has {len(shape)} dim(s), but its "
+                f"term {term!r} names {named}{cover}: one index per dim, or '...' for the rest."
+            )
+        ellipsis_dims.append(len(shape) - named)
+    spread = max(ellipsis_dims, default=0)
+    if spread > len(unused):
+        raise fail(f"'...' covers {spread} dims, more than the letters left unused can name.")
+    broadcast = "".join(reversed(unused[:spread]))  # the '...' dims, lined up from the right
+    subscripts = [
+        term.replace("...", broadcast[spread - n :] if n else "")
+        for term, n in zip(terms, ellipsis_dims)
+    ]
+    _check_sizes(equation, subscripts, shapes, set(broadcast), fail)
+
+    if not arrow:  # implicit: '...', then the indices used once, in alphabetical order
+        counts = "".join(terms).replace("...", "")
+        once = sorted(c for c in set(counts) if counts.count(c) == 1)
+        return subscripts, broadcast + "".join(once)
+    for index in right.replace("...", ""):
+        if right.count(index) > 1:
+            raise fail(f"output index {index!r} appears more than once in the output {right!r}.")
+        if index not in left:
+            raise fail(
+                f"output index {index!r} appears in no operand's term: an output dim must come "
+                "from an operand."
+            )
+    return subscripts, right.replace("...", broadcast)
+
+
+def _check_term(term: str, fail: Any) -> None:
+    letters = term.replace("...", "", 1)
+    for c in letters:
+        if c == ".":
+            raise fail(f"a '.' in {term!r} that is not part of one '...' (at most one per term).")
+        if c not in LETTERS:
+            raise fail(f"index {c!r} in {term!r} is not a letter: indices are a-z and A-Z.")
+
+
+def _check_sizes(
+    equation: str,
+    subscripts: Sequence[str],
+    shapes: Sequence[Sequence[int]],
+    broadcast: set[str],
+    fail: Any,
+) -> None:
+    """Each index has one size throughout; across operands, a size of 1 broadcasts."""
+    seen: dict[str, tuple[int, int]] = {}  # index -> (size, the operand it came from)
+    for i, (term, shape) in enumerate(zip(subscripts, shapes)):
+        here: dict[str, int] = {}
+        for index, n in zip(term, shape):
+            name = "a dim under '...'" if index in broadcast else f"index {index!r}"
+            if index in here and here[index] != n:
+                raise fail(
+                    f"{name} is repeated in operand {i} of shape {shape_str(shape)} with sizes "
+                    f"{here[index]} and {n}: a repeated index takes a diagonal, whose dims must "
+                    "be the same size."
+                )
+            here[index] = n
+            if index not in seen:
+                seen[index] = (n, i)
+                continue
+            size, j = seen[index]
+            if n != size and 1 not in (n, size):
+                raise fail(
+                    f"{name} has size {size} in operand {j} of shape {shape_str(shapes[j])} but "
+                    f"{n} in operand {i} of shape {shape_str(shape)}: an index has one size "
+                    "throughout (a size of 1 broadcasts)."
+                )
+            if size == 1:
+                seen[index] = (n, i)
+
+
+class Outer(Function):
+    """out[i, j] = a[i] b[j].   dL/da = G @ b,  dL/db = G^T @ a  (G = dL/dout).
+
+    dout[i, j]/da[i] = b[j], so dL/da[i] = sum over j of G[i, j] b[j]: the rows of G dotted
+    with b. Likewise dL/db[j] = sum over i of G[i, j] a[i]: the columns of G dotted with a.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        out = torch.outer(a, b)  # a float32 and a float64 vector give float64, as in torch
+        a_needs, b_needs = ctx.needs_input_grad
+        ctx.save_for_backward(
+            a.to(out.dtype) if b_needs else None, b.to(out.dtype) if a_needs else None
+        )
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> tuple:
+        a, b = ctx.saved_tensors
+        a_needs, b_needs = ctx.needs_input_grad
+        return (grad @ b if a_needs else None, grad.mT @ a if b_needs else None)
+
+    @staticmethod
+    def explain_failure(a: Any, b: Any) -> str | None:
+        if a.ndim == 1 and b.ndim == 1:
+            return None
+        return (
+            f"outer takes two 1-D tensors (vectors), got shapes {shape_str(a.shape)} and "
+            f"{shape_str(b.shape)}: out[i, j] = a[i] b[j]. Flatten them first, or use einsum "
+            "for more dims."
+        )
