@@ -391,3 +391,43 @@ def test_prod_of_integers_and_numpy_names():
 def test_prod_takes_one_dim():
     with pytest.raises(TypeError, match=r"prod takes one dim \(an int\), as torch's does"):
         mg.ones(2, 3).prod((0, 1))
+
+
+@pytest.mark.parametrize(
+    "shapes, grad_of, changed",
+    [
+        (((2, 3), (2, 3)), (True, False), (True, False)),  # a is not kept: b needs no gradient
+        (((2, 3), (2, 3)), (True, False), (False, True)),  # b is kept, for a's gradient
+        (((2, 3), (2, 1)), (False, True), (True, False)),  # a is kept summed over j (b's j: 1)
+        (((2, 3), (4, 1)), (True, True), (True, True)),
+    ],
+)
+def test_an_operand_changed_in_place_after_einsum_is_refused_where_torch_refuses(
+    shapes, grad_of, changed
+):
+    """What backward keeps decides whether a later in-place change is an error: minigrad keeps
+    what torch keeps (an operand only for the others' gradients; summed over an index that the
+    other operand has with size 1), so both refuse, or both give the same gradients."""
+
+    def run(lib):
+        generator = torch.Generator().manual_seed(0)
+        values = [torch.randn(s, dtype=torch.float64, generator=generator) for s in shapes]
+        a, b = (lib.tensor(v.numpy(), requires_grad=g) for v, g in zip(values, grad_of))
+        a2, b2 = a * 1, b * 1  # non-leaves, to change in place
+        out = lib.einsum("...ij,...kj->...ik", a2, b2)
+        for value, change in zip((a2, b2), changed):
+            if change:
+                value.mul_(2.0)
+        try:
+            out.sum().backward()
+        except Exception as error:  # noqa: BLE001  (either library's error type)
+            return "refused: " + type(error).__name__
+        return [None if t.grad is None else getattr(t.grad, "_data", t.grad) for t in (a, b)]
+
+    ours, theirs = run(mg), run(torch)
+    assert isinstance(ours, str) == isinstance(theirs, str), (ours, theirs)
+    if not isinstance(theirs, str):
+        for mine, reference in zip(ours, theirs):
+            assert (mine is None) == (reference is None)
+            if reference is not None:
+                torch.testing.assert_close(mine, reference, rtol=1e-12, atol=1e-12)

@@ -41,7 +41,25 @@ class Einsum(Function):
     def forward(ctx: Context, *operands: torch.Tensor, equation: str) -> torch.Tensor:
         shapes = [tuple(x.shape) for x in operands]
         ctx.input_indices, ctx.output_indices = parse_einsum(equation, shapes)
-        ctx.save_for_backward(*operands)
+        # What backward keeps, as torch: operand k only if another operand needs a gradient
+        # (einsum is linear in each operand: k's own gradient is made of the others); and an
+        # index summed away that no other operand has (or only with size 1) summed out first,
+        # keeping the sum (so a later in-place change of the operand is no error here either).
+        lone = [
+            _lone_dims(k, ctx.input_indices, ctx.output_indices, shapes) for k in range(len(shapes))
+        ]
+        ctx.shapes = shapes
+        ctx.kept_shapes = [
+            tuple(1 if dim in dims else n for dim, n in enumerate(shape))
+            for dims, shape in zip(lone, shapes)
+        ]
+        needs, kept = ctx.needs_input_grad, []
+        for k, (x, dims) in enumerate(zip(operands, lone)):
+            if not any(need for j, need in enumerate(needs) if j != k):
+                kept.append(None)  # only the other operands' gradients read operand k
+            else:
+                kept.append(x.sum(dims, keepdim=True) if dims else x)
+        ctx.save_for_backward(*kept)
         out = torch.einsum(equation, *operands)
         # torch returns a view for some equations ('ij->ji', 'ii->i'); minigrad's result is a
         # tensor of its own (a copy), so that writing into it changes no operand
@@ -53,9 +71,11 @@ class Einsum(Function):
 
     @staticmethod
     def backward(ctx: Context, grad: torch.Tensor) -> tuple:
-        operands = ctx.saved_tensors
+        kept = ctx.saved_tensors  # (summed over their lone indices: see forward)
+        indices, output, shapes = ctx.input_indices, ctx.output_indices, ctx.kept_shapes
         return tuple(
-            _einsum_operand_grad(grad, operands, ctx.input_indices, ctx.output_indices, k)
+            # a sum's gradient is the same for every element it added up: expanded back
+            _einsum_operand_grad(grad, kept, shapes, indices, output, k).expand(ctx.shapes[k])
             if needs
             else None
             for k, needs in enumerate(ctx.needs_input_grad)
@@ -70,9 +90,30 @@ class Einsum(Function):
         return None
 
 
+def _lone_dims(
+    k: int, subscripts: Sequence[str], output: str, shapes: Sequence[Sequence[int]]
+) -> list[int]:
+    """The dims of operand k whose index the output lacks, that it has once, and that every
+    other operand lacks or has with size 1: summing them out first leaves the einsum the same."""
+    mine = subscripts[k]
+    return [
+        dim
+        for dim, index in enumerate(mine)
+        if index not in output
+        and mine.count(index) == 1
+        and shapes[k][dim] != 1
+        and all(
+            shape[term.index(index)] == 1
+            for j, (term, shape) in enumerate(zip(subscripts, shapes))
+            if j != k and index in term
+        )
+    ]
+
+
 def _einsum_operand_grad(
     grad: torch.Tensor,
-    operands: Sequence[torch.Tensor],
+    operands: Sequence[torch.Tensor | None],
+    shapes: Sequence[Sequence[int]],
     subscripts: Sequence[str],
     output: str,
     k: int,
@@ -90,7 +131,7 @@ def _einsum_operand_grad(
     for i, index in enumerate(labels):
         if index not in elsewhere:  # (a): summed away in forward, so expanded here
             g = g.unsqueeze(i)
-    size = dict(zip(mine, operands[k].shape))
+    size = dict(zip(mine, shapes[k]))
     target = tuple(size[index] for index in labels)
     if g.shape != target:
         g = g.expand(torch.broadcast_shapes(g.shape, target))  # (a)
@@ -98,7 +139,7 @@ def _einsum_operand_grad(
     if len(labels) == len(mine):
         return g
     # (b): a repeated index. g holds the diagonal: write it into zeros of operand k's shape.
-    full = torch.zeros(operands[k].shape, dtype=g.dtype, device=g.device)
+    full = torch.zeros(shapes[k], dtype=g.dtype, device=g.device)
     strides = full.stride()
     diagonal_strides = [sum(s for i, s in zip(mine, strides) if i == index) for index in labels]
     full.as_strided(target, diagonal_strides).copy_(g)
