@@ -85,15 +85,41 @@ def assert_matches_torch(
     2. backward of an upstream gradient `upstream` (random normal, drawn with `seed`, when left
        out): `out.backward(g)` in minigrad, `torch.autograd.grad(out, inputs, g)` in torch;
     3. for each input: whether it got a gradient, then its shape, dtype and values;
-    4. a second backward: every input's `.grad` must double (gradients accumulate).
+    4. a second backward: every input's `.grad` must double (gradients accumulate);
+    5. with two or more floating-point inputs: 1 to 4 again for each of them alone requiring
+       grad, the others constants (an op may keep for backward only what those need).
 
     Raises AssertionError naming the function, the argument, the index and both values.
     """
     label = name or _describe(minigrad_fn)
     device = default_device() if device is None else device
+    floats = [i for i, a in enumerate(arrays) if np.asarray(a).dtype.kind == "f"]
+    _check(minigrad_fn, torch_fn, arrays, set(floats), upstream, rtol, atol, seed, device, label)
+    if len(floats) > 1:
+        # each float input alone requiring grad too: an op may keep for backward only what
+        # the inputs that need a gradient use (matmul keeps b only for a's gradient)
+        for i in floats:
+            alone = f"{label} (only argument {i} requiring grad)"
+            _check(minigrad_fn, torch_fn, arrays, {i}, upstream, rtol, atol, seed, device, alone)
+
+
+def _check(
+    minigrad_fn: Callable[..., Tensor],
+    torch_fn: Callable[..., torch.Tensor],
+    arrays: Sequence[Any],
+    requiring_grad: set[int],
+    upstream: Any,
+    rtol: float,
+    atol: float,
+    seed: int,
+    device: str | torch.device,
+    label: str,
+) -> None:
+    """assert_matches_torch's steps 1 to 4, with the float inputs in `requiring_grad` requiring
+    grad and the others constants."""
     mg_inputs, torch_inputs = [], []
-    for array in arrays:
-        mg_input, torch_input = _to_tensors(array, device)
+    for i, array in enumerate(arrays):
+        mg_input, torch_input = _to_tensors(array, device, i in requiring_grad)
         mg_inputs.append(mg_input)
         torch_inputs.append(torch_input)
 
@@ -239,10 +265,13 @@ EPS64 = torch.finfo(torch.float64).eps  # 2.2e-16: one unit in the last place, r
 ROUNDING_ULPS = 4  # how far a few float64 ops can round an output off its exact value
 
 
-def _to_tensors(array: Any, device: str | torch.device) -> tuple[Tensor, torch.Tensor]:
-    """One input as a minigrad Tensor and a torch tensor with the same values and dtype."""
+def _to_tensors(
+    array: Any, device: str | torch.device, requires_grad: bool = True
+) -> tuple[Tensor, torch.Tensor]:
+    """One input as a minigrad Tensor and a torch tensor with the same values and dtype (both
+    requiring grad if it is floating-point and requires_grad says so)."""
     values = torch.as_tensor(np.asarray(array)).to(device)
-    differentiable = values.is_floating_point()
+    differentiable = values.is_floating_point() and requires_grad
     theirs = values.clone().requires_grad_(differentiable)
     return Tensor(values, requires_grad=differentiable), theirs
 
