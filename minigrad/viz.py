@@ -130,8 +130,7 @@ def shape_text(values: torch.Tensor | Tensor) -> str:
     return str(tuple(values.shape))
 
 
-@functools.cache  # read from the docstring once per op
-@functools.cache  # a docstring does not change; a recorded step asks once per op it runs
+@functools.cache  # read from the docstring once per op (a recorded step asks for every op)
 def op_rule(function: type[Function]) -> str:
     """The op's forward rule and local gradient, in one line, from its docstring: the first
     line, followed by the next paragraph when the first line does not state the gradient."""

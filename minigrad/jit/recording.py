@@ -170,7 +170,7 @@ def alone_in_memory(recording: Recording) -> set[Ref]:
     them, nor they of anything): a copy of one of these that is its only use can be the value
     itself, since nothing else could see the difference."""
     if not any(call.name == "clone" for call in recording.calls):
-        return set()  # (the only use made of it)
+        return set()  # no copy to skip: not worth reading every value's memory
     memory = [
         value.tensor.untyped_storage().data_ptr() if value.tensor is not None else 0
         for value in recording.values

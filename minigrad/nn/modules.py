@@ -570,7 +570,7 @@ class ModuleDict(Module):
             self.update(modules)
 
     def _entries(self) -> dict[str, Module]:
-        return {name: value for name, value in vars(self).items() if isinstance(value, Module)}
+        return dict(self._submodules())  # name -> layer, in the order they were added
 
     def __getitem__(self, key: str) -> Module:
         return self._entries()[key]  # (raises KeyError as a dict does)
