@@ -22,7 +22,7 @@ import torch
 from .autograd import engine
 from .autograd.function import Context
 from .tensor import Tensor
-from .viz import input_labels, node_names, op_rule, shape_text, summarize
+from .viz import node_names, shape_text, summarize
 
 
 class BackwardTrace:
@@ -74,8 +74,8 @@ class BackwardTrace:
         summed = f" (the sum of {uses} contributions)" if uses > 1 else ""
         for grad in grads:
             self._emit(f"    grad in:  {self._describe(grad)}{summed}")
-        self._emit(f"    rule:     {op_rule(ctx.function)}")
-        labels = input_labels(ctx.function, len(ctx.needs_input_grad))
+        self._emit(f"    rule:     {ctx.function.rule()}")
+        labels = ctx.function.input_labels(len(ctx.needs_input_grad))
         for edge, label, input_grad in zip(ctx.parents, labels, input_grads):
             if input_grad is None:
                 continue

@@ -13,16 +13,13 @@ and `minigrad.explain`, so that all three call a tensor by the same name.
 
 from __future__ import annotations
 
-import functools
-import inspect
-import re
 import shutil
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from .autograd.function import Context, Function
+from .autograd.function import Context
 from .autograd.inplace import node_of
 from .tensor import Tensor
 
@@ -88,21 +85,6 @@ def node_names(root: Tensor, nodes: list[Any] | None = None) -> dict[int, str]:
     return names
 
 
-def input_labels(function: type[Function], count: int) -> list[str]:
-    """What each input of an op is called in its forward (a, b; condition, a, b; x, n).
-
-    Taken from the signature of `forward`, so a new op needs no entry anywhere; ops taking any
-    number of tensors (cat, stack) get 0, 1, 2, ...
-    """
-    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    names = []
-    for param in list(inspect.signature(function.forward).parameters.values())[1:]:  # less ctx
-        if param.kind not in positional:
-            break  # *tensors: the rest are numbered
-        names.append(param.name)
-    return [names[i] if i < len(names) else str(i) for i in range(count)]
-
-
 # ---- numbers in a few characters -------------------------------------------------------------
 
 
@@ -128,22 +110,6 @@ def summarize(values: torch.Tensor, max_numbers: int = 4) -> str:
 
 def shape_text(values: torch.Tensor | Tensor) -> str:
     return str(tuple(values.shape))
-
-
-@functools.cache  # read from the docstring once per op (a recorded step asks for every op)
-def op_rule(function: type[Function]) -> str:
-    """The op's forward rule and local gradient, in one line, from its docstring: the first
-    line, followed by the next paragraph when the first line does not state the gradient."""
-    paragraphs = (inspect.getdoc(function) or function.__name__).split("\n\n")
-    first_lines = paragraphs[0].splitlines()
-    rule = first_lines[0].strip()
-    if not re.search(r"[.:;)]$", rule):  # the first line stops mid-sentence: finish it
-        rest = " ".join(" ".join(first_lines[1:]).split())
-        end = re.search(r"[.:;](\s|$)", rest)
-        rule = f"{rule} {rest[: end.start() + 1] if end else rest}".strip()
-    if not re.search(r"/d|grad", rule) and len(paragraphs) > 1:
-        rule += " " + " ".join(paragraphs[1].split())
-    return rule
 
 
 # ---- DOT -------------------------------------------------------------------------------------
@@ -211,7 +177,7 @@ def to_dot(tensor: Tensor, show_values: bool = False, show_grads: bool = False) 
         ctx = node
         op_id = f"op{i}"
         lines.append(f"  {op_id} [{OP_STYLE}, label={_quote(ctx.name)}];")
-        labels = input_labels(ctx.function, len(ctx.inputs))
+        labels = ctx.function.input_labels(len(ctx.inputs))
         drawn = [inp for inp in ctx.inputs if isinstance(inp, (Tensor, int, float))]
         show_labels = len(drawn) > 1  # then operand order matters: 1 - p is not p - 1
         for inp, edge, input_label in zip(ctx.inputs, ctx.parents, labels):

@@ -226,13 +226,11 @@ def _check_finite(ctx: Context, index: int, grad: torch.Tensor) -> None:
     problem = anomaly_mode.non_finite(grad)
     if problem is None:
         return
-    from ..viz import input_labels, op_rule  # the same words the trace uses
-
-    label = input_labels(ctx.function, len(ctx.needs_input_grad))[index]
+    label = ctx.function.input_labels(len(ctx.needs_input_grad))[index]
     raise GradientError(
         f"anomaly: {ctx.name}.backward gave {problem} values in the gradient of its input "
         f"{label!r} (shape {shape_str(grad.shape)}).\n"
-        f"  Its rule: {op_rule(ctx.function)}\n"
+        f"  Its rule: {ctx.function.rule()}\n"
         f"  The {ctx.name} op was made here:\n    "
         + anomaly_mode.where_created(ctx.created_at).replace("\n", "\n    ")
         + "\nLook at the values this op saw there (a log or division at 0, an exp that "

@@ -24,6 +24,9 @@ argument of `forward` (None where there is none to give). A forward may return s
 
 from __future__ import annotations
 
+import functools
+import inspect
+import re
 import weakref
 from typing import Any
 
@@ -148,6 +151,32 @@ class Function:
     def backward(ctx: Context, *grads: torch.Tensor) -> Any:
         raise NotImplementedError("an op must define backward(ctx, grad)")
 
+    # ---- the op in words: what the trace, explain, anomaly mode and step.code print ----------
+
+    @classmethod
+    @functools.cache  # read from the docstring once per op (a recorded step asks for every op)
+    def rule(cls) -> str:
+        """The op's forward rule and local gradient, in one line, from its docstring: the first
+        line, followed by the next paragraph when the first line does not state the gradient."""
+        paragraphs = (inspect.getdoc(cls) or cls.__name__).split("\n\n")
+        first_lines = paragraphs[0].splitlines()
+        rule = first_lines[0].strip()
+        if not re.search(r"[.:;)]$", rule):  # the first line stops mid-sentence: finish it
+            rest = " ".join(" ".join(first_lines[1:]).split())
+            end = re.search(r"[.:;](\s|$)", rest)
+            rule = f"{rule} {rest[: end.start() + 1] if end else rest}".strip()
+        if not re.search(r"/d|grad", rule) and len(paragraphs) > 1:
+            rule += " " + " ".join(paragraphs[1].split())
+        return rule
+
+    @classmethod
+    def input_labels(cls, count: int) -> list[str]:
+        """What each input is called in `forward` (a, b; condition, a, b; x, n), from its
+        signature, so a new op needs no entry anywhere; ops taking any number of tensors (cat,
+        stack) get 0, 1, 2, ..."""
+        names = _forward_argument_names(cls)
+        return [names[i] if i < len(names) else str(i) for i in range(count)]
+
     @staticmethod
     def explain_failure(*inputs: Any, **options: Any) -> str | Exception | None:
         """Say in words why forward failed on these inputs and options (the keyword arguments of
@@ -216,6 +245,17 @@ class Function:
         if args and isinstance(args[0], Tensor) and inplace.shares_memory(out, raw[0]):
             inplace.track_view(result, args, cls, kwargs, grad_enabled)
         return result
+
+
+@functools.cache
+def _forward_argument_names(function: type[Function]) -> tuple[str, ...]:
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    names = []
+    for param in list(inspect.signature(function.forward).parameters.values())[1:]:  # less ctx
+        if param.kind not in positional:
+            break  # *tensors: the rest are numbered
+        names.append(param.name)
+    return tuple(names)
 
 
 def _unwrap(value: Any) -> Any:

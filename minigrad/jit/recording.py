@@ -322,7 +322,7 @@ class Recorder(TorchFunctionMode):
         for arg in args:
             if isinstance(arg, Tensor):
                 self.owner(arg)
-        return self.enter(Region("forward", op.__name__, _rule(op)))
+        return self.enter(Region("forward", op.__name__, op.rule()))
 
     def begin_backward(self, root: Any) -> Region:
         """loss.backward(): the pass starts from dloss/dloss = 1."""
@@ -337,7 +337,7 @@ class Recorder(TorchFunctionMode):
         refs: list[Ref] = []
         parts = [self._describe(out_data, refs)] + [self._describe(a, refs) for a in ctx.inputs]
         title = f"{parts[0]} = {ctx.name}({', '.join(parts[1:])})"
-        previous = self.enter(Region("backward", title, _rule(ctx.function), tuple(refs)))
+        previous = self.enter(Region("backward", title, ctx.function.rule(), tuple(refs)))
         for grad in grads:
             if grad is not None:
                 self.rename(grad, gradient_name(name))
@@ -524,12 +524,6 @@ class _Paused:
 def _same(value: Any) -> Any:
     """What a renaming does to a value: nothing."""
     return value
-
-
-def _rule(op: Any) -> str:
-    from ..viz import op_rule  # the op's maths, from its docstring, as the trace shows it
-
-    return op_rule(op)
 
 
 def _is_tensor_result(out: Any) -> bool:
