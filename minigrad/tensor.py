@@ -214,14 +214,14 @@ class Tensor:
     @property
     def grad(self) -> Tensor | None:
         """dLoss/dThis after backward(): set on leaves that require grad (and retain_grad())."""
-        if recording.active is not None:  # minigrad.compile: the step read .grad
-            recording.active.grad_used(self, write=False)
+        if events.current is not None:  # (minigrad.compile notes which .grad a step reads)
+            events.current.grad_used(self, write=False)
         return self._grad
 
     @grad.setter
     def grad(self, value: Tensor | torch.Tensor | None) -> None:
-        if recording.active is not None:  # minigrad.compile: note .grad as it was before
-            recording.active.grad_used(self, write=True)
+        if events.current is not None:  # (minigrad.compile notes .grad as it was before)
+            events.current.grad_used(self, write=True)
         if value is None:
             self._grad = None
             return
@@ -294,7 +294,7 @@ class Tensor:
     def backward(
         self,
         gradient: Tensor | torch.Tensor | None = None,
-        retain_graph: bool = False,
+        retain_graph: bool | None = None,
         trace: Any = False,
     ) -> None:
         """Compute d(self)/d(leaf) for every leaf that requires grad, into `leaf.grad`.
@@ -308,38 +308,33 @@ class Tensor:
                 "computed from had requires_grad=True (or it was computed under no_grad()). Call "
                 ".requires_grad_() on the parameters before the forward pass."
             )
-        recorder = recording.active  # minigrad.compile: where the backward pass starts
-        if recorder is not None:
-            previous = recorder.begin_backward(self)
-        if gradient is None:
-            if self._data.numel() != 1:
-                raise GradientError(
-                    f"backward() on a tensor of shape {shape_str(self.shape)} needs a gradient: "
-                    "the implicit one, 1, exists only for a single number. Reduce it first "
-                    "(loss.mean().backward()), or pass dLoss/dTensor of the same shape: "
-                    "y.backward(minigrad.ones_like(y))."
-                )
-            grad = torch.ones_like(self._data)
-        else:
-            grad = _raw(gradient)
-            if not isinstance(grad, torch.Tensor) or grad.shape != self._data.shape:
-                is_tensor = isinstance(grad, torch.Tensor)
-                got = f"shape {shape_str(grad.shape)}" if is_tensor else type(grad).__name__
-                raise GradientError(
-                    f"backward(gradient) needs a gradient of the tensor's shape "
-                    f"{shape_str(self.shape)}, got {got}. It is dLoss/dTensor: one number per "
-                    "element of the tensor."
-                )
-            if grad.device != self._data.device:
-                grad = grad.to(self._data.device)
-        observer = engine.active_observer  # set inside `with minigrad.trace.tracing():`
-        if trace:
-            from .trace import BackwardTrace
+        if gradient is None and self._data.numel() != 1:
+            raise GradientError(
+                f"backward() on a tensor of shape {shape_str(self.shape)} needs a gradient: "
+                "the implicit one, 1, exists only for a single number. Reduce it first "
+                "(loss.mean().backward()), or pass dLoss/dTensor of the same shape: "
+                "y.backward(minigrad.ones_like(y))."
+            )
+        grad = None if gradient is None else self._given_gradient(gradient)
+        if not trace:
+            engine.run_backward([(self, grad)], retain_graph=bool(retain_graph))
+            return
+        listener = events.make_trace() if isinstance(trace, bool) else trace
+        with events.listening(listener):
+            engine.run_backward([(self, grad)], retain_graph=bool(retain_graph))
 
-            observer = trace if not isinstance(trace, bool) else BackwardTrace()
-        engine.backward(self, grad, retain_graph=retain_graph, observer=observer)
-        if recorder is not None:
-            recorder.enter(previous)
+    def _given_gradient(self, gradient: Tensor | torch.Tensor) -> torch.Tensor:
+        """The gradient passed to backward(gradient), checked: dLoss/dSelf, one per element."""
+        grad = _raw(gradient)
+        if not isinstance(grad, torch.Tensor) or grad.shape != self._data.shape:
+            is_tensor = isinstance(grad, torch.Tensor)
+            got = f"shape {shape_str(grad.shape)}" if is_tensor else type(grad).__name__
+            raise GradientError(
+                f"backward(gradient) needs a gradient of the tensor's shape "
+                f"{shape_str(self.shape)}, got {got}. It is dLoss/dTensor: one number per "
+                "element of the tensor."
+            )
+        return grad.to(self._data.device)
 
     # ---- what a tensor is --------------------------------------------------------------------
 
@@ -351,8 +346,8 @@ class Tensor:
     @data.setter
     def data(self, value: Tensor | torch.Tensor) -> None:
         raw = _raw(value)
-        if recording.active is not None:  # minigrad.compile: note .data as it was before
-            recording.active.owner(self)
+        if events.current is not None:  # (minigrad.compile notes .data as it was before)
+            events.current.data_set(self)
         if not isinstance(raw, torch.Tensor):
             raise TypeError(
                 f".data must be set to a Tensor (or a torch tensor), got {type(value).__name__}. "
@@ -1369,8 +1364,7 @@ def _tensor_html(tensor: Tensor, max_side: int = 8) -> str:
 
 
 from . import ops  # noqa: E402  (the ops import Function, which imports this module's Tensor)
-from .autograd import engine, inplace  # noqa: E402
-from .jit import recording  # noqa: E402
+from .autograd import engine, events, inplace  # noqa: E402
 
 
 def _variance_args(

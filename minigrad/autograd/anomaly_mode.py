@@ -19,6 +19,9 @@ from typing import Any
 
 import torch
 
+from ..errors import GradientError, shape_str
+from . import events
+
 _enabled = False
 _check_nan = True
 
@@ -34,6 +37,45 @@ def is_anomaly_check_nan_enabled() -> bool:
 def _set(mode: bool, check_nan: bool) -> None:
     global _enabled, _check_nan
     _enabled, _check_nan = bool(mode), bool(check_nan)
+    if _enabled and _LISTENER not in events.listeners:
+        events.add(_LISTENER)
+    elif not _enabled:
+        events.remove(_LISTENER)
+
+
+class AnomalyListener(events.Listener):
+    """What the mode does, as a listener of the core's events: it notes where each node of the
+    graph was made, and checks every gradient a backward gives."""
+
+    def op_end(self, function: type, ctx: Any, outputs: Any) -> None:
+        if ctx.parents:  # a node of the graph (not an op that needed no gradient)
+            ctx.created_at = creation_site()
+
+    def node_end(self, node: Any, grads: list, input_grads: list, totals: list) -> None:
+        if not _check_nan:
+            return
+        for index, grad in enumerate(input_grads):
+            problem = None if grad is None else non_finite(grad)
+            if problem is not None:
+                raise _anomaly(node, index, grad, problem)
+
+
+_LISTENER = AnomalyListener()
+
+
+def _anomaly(ctx: Any, index: int, grad: torch.Tensor, problem: str) -> GradientError:
+    """Stop at the first op whose backward made a NaN or an infinity: name it, its rule, the
+    input whose gradient it is, and the line of the user's code that made the op."""
+    label = ctx.function.input_labels(len(ctx.needs_input_grad))[index]
+    return GradientError(
+        f"anomaly: {ctx.name}.backward gave {problem} values in the gradient of its input "
+        f"{label!r} (shape {shape_str(grad.shape)}).\n"
+        f"  Its rule: {ctx.function.rule()}\n"
+        f"  The {ctx.name} op was made here:\n    "
+        + where_created(ctx.created_at).replace("\n", "\n    ")
+        + "\nLook at the values this op saw there (a log or division at 0, an exp that "
+        "overflowed, a sqrt at 0...)."
+    )
 
 
 class set_detect_anomaly:

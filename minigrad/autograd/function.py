@@ -33,9 +33,8 @@ from typing import Any
 import torch
 
 from ..errors import DeviceError, GradientError, ShapeError, broadcast_mismatch
-from ..jit import recording
 from ..tensor import Tensor
-from . import anomaly_mode
+from . import events
 from .grad_mode import is_grad_enabled
 
 # An edge of the graph: the node that made an input, and which of its outputs the input was.
@@ -192,59 +191,22 @@ class Function:
         Returns a Tensor, or a tuple of Tensors when forward returns several.
         """
         grad_enabled = is_grad_enabled()
-        raw, needs, parents = [], [], []
-        for a in args:
-            if isinstance(a, Tensor):
-                if grad_enabled and a._view is not None:
-                    inplace.refresh_view(a)  # its base was changed in place since: catch up
-                raw.append(a._data)
-                needs.append(a._requires_grad)
-                parents.append(edge_to(a))
-            else:
-                raw.append(a)
-                needs.append(False)
-                parents.append(None)
-        record = grad_enabled and any(needs)
-        ctx = Context(cls, args if record else (), tuple(needs))
-        recorder = recording.active  # minigrad.compile, writing the step down
-        if recorder is not None:
-            previous = recorder.enter_op(cls, args)
-        try:
-            out = cls.forward(ctx, *raw, **kwargs)
-        except (RuntimeError, IndexError) as error:
-            # torch's message names neither the shapes nor the rule: add them
-            device_problem = _devices_mismatch(cls, args)
-            if device_problem:
-                raise DeviceError(device_problem) from error
-            problem = cls.explain_failure(*args, **kwargs)
-            if isinstance(problem, Exception):
-                problem.args = (f"{cls.__name__}: {problem}",)
-                raise problem from error
-            if problem:
-                raise ShapeError(f"{cls.__name__}: {problem}") from error
-            raise
-        finally:
-            if recorder is not None:
-                recorder.enter(previous)
-        if recorder is not None:
-            recorder.named_outputs(ctx, out, cls.__name__.lower())
-        if record:
-            ctx.parents = tuple(parents)
-            if anomaly_mode.is_anomaly_enabled():
-                ctx.created_at = anomaly_mode.creation_site()
-        if isinstance(out, (tuple, list)):
-            return _wrap_outputs(ctx, record, out, args, kwargs, grad_enabled)
-        if isinstance(out, Tensor):  # a forward may return a minigrad Tensor
-            out = out._data
-        result = Tensor._from_op(out, ctx if record else None)
-        if record:
-            ctx.outputs = (weakref.ref(result),)
-        # A view op (reshape, transpose, x[1:3], ...) returns a tensor that shares memory with
-        # its input. minigrad remembers how it was made, so that an in-place change through it
-        # updates the history of the tensor it views (see `autograd.inplace`).
-        if args and isinstance(args[0], Tensor) and inplace.shares_memory(out, raw[0]):
-            inplace.track_view(result, args, cls, kwargs, grad_enabled)
-        return result
+        raw, needs = _unwrap_inputs(args, grad_enabled)
+        record = grad_enabled and True in needs
+        ctx = Context(cls, args if record else (), needs)
+        listener = events.current
+        if listener is not None:
+            listener.op_begin(cls, args)
+        out = _run_forward(cls, ctx, raw, args, kwargs)
+        if record:  # the node's edges: to the node that made each input, as it is now
+            ctx.parents = tuple(edge_to(a) if isinstance(a, Tensor) else None for a in args)
+        if type(out) is tuple or type(out) is list:
+            outputs = _wrap_outputs(ctx, record, out, args, kwargs, grad_enabled)
+        else:
+            outputs = _wrap_output(ctx, record, out, args, raw, kwargs, grad_enabled)
+        if listener is not None:
+            listener.op_end(cls, ctx, outputs)
+        return outputs
 
 
 @functools.cache
@@ -258,8 +220,64 @@ def _forward_argument_names(function: type[Function]) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _unwrap(value: Any) -> Any:
-    return value._data if isinstance(value, Tensor) else value
+def _unwrap_inputs(args: tuple[Any, ...], grad_enabled: bool) -> tuple[list[Any], tuple[bool, ...]]:
+    """The torch tensor inside each Tensor argument (other arguments as they are), and whether
+    each argument needs a gradient."""
+    raw, needs = [], []
+    for a in args:
+        if isinstance(a, Tensor):
+            if grad_enabled and a._view is not None:
+                inplace.refresh_view(a)  # its base was changed in place since: catch up
+            raw.append(a._data)
+            needs.append(a._requires_grad)
+        else:
+            raw.append(a)
+            needs.append(False)
+    return raw, tuple(needs)
+
+
+def _run_forward(
+    cls: type[Function], ctx: Context, raw: list[Any], args: tuple[Any, ...], kwargs: dict
+) -> Any:
+    """cls.forward on the torch tensors; when torch refuses, an error that names the shapes,
+    devices and the rule (torch's message names none of them)."""
+    try:
+        return cls.forward(ctx, *raw, **kwargs)
+    except (RuntimeError, IndexError) as error:
+        device_problem = _devices_mismatch(cls, args)
+        if device_problem:
+            raise DeviceError(device_problem) from error
+        problem = cls.explain_failure(*args, **kwargs)
+        if isinstance(problem, Exception):
+            problem.args = (f"{cls.__name__}: {problem}",)
+            raise problem from error
+        if problem:
+            raise ShapeError(f"{cls.__name__}: {problem}") from error
+        raise
+
+
+def _wrap_output(
+    ctx: Context,
+    record: bool,
+    out: Any,
+    args: tuple[Any, ...],
+    raw: list[Any],
+    options: dict[str, Any],
+    grad_enabled: bool,
+) -> Tensor:
+    """The Tensor for a forward's one output, linked to the node when there is one.
+
+    A view op (reshape, transpose, x[1:3], ...) returns a tensor that shares memory with its
+    input: minigrad remembers how it was made, so that an in-place change through it updates the
+    history of the tensor it views (see `autograd.inplace`)."""
+    if isinstance(out, Tensor):  # a forward may return a minigrad Tensor
+        out = out._data
+    result = Tensor._from_op(out, ctx if record else None)
+    if record:
+        ctx.outputs = (weakref.ref(result),)
+    if args and isinstance(args[0], Tensor) and inplace.shares_memory(out, raw[0]):
+        inplace.track_view(result, args, ctx.function, options, grad_enabled)
+    return result
 
 
 def _wrap_outputs(
@@ -276,7 +294,7 @@ def _wrap_outputs(
     results = []
     first = args[0]._data if args and isinstance(args[0], Tensor) else None
     for i, value in enumerate(outputs):
-        value = _unwrap(value)
+        value = value._data if isinstance(value, Tensor) else value
         differentiable = record and value.is_floating_point()
         result = Tensor._from_op(value, ctx if differentiable else None, i)
         if first is not None and inplace.shares_memory(value, first):

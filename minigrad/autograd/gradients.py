@@ -45,11 +45,10 @@ def grad(
                 "nothing flows back to it. Call .requires_grad_() on it before the forward pass."
             )
     roots = _roots(outputs, grad_outputs)
-    capture: dict[tuple[int, int], Any] = {(id(node_of(t)), t._output_nr): None for t in inputs}
-    run_backward(roots, retain_graph=bool(retain_graph), capture=capture)
+    capture = Capture(inputs)
+    run_backward(roots, retain_graph=bool(retain_graph), arrive=capture)
     results: list[Tensor | None] = []
-    for i, inp in enumerate(inputs):
-        value = capture[(id(node_of(inp)), inp._output_nr)]
+    for i, (inp, value) in enumerate(zip(inputs, capture.gradients())):
         if value is None and not allow_unused:
             raise GradientError(
                 f"grad(): input {i} (shape {shape_str(inp.shape)}) was not used to compute the "
@@ -59,6 +58,24 @@ def grad(
             value = torch.zeros_like(inp._data)
         results.append(None if value is None else Tensor(value))
     return tuple(results)
+
+
+class Capture:
+    """Where `grad()` keeps gradients: those reaching the tensors asked for, kept here instead
+    of added into any `.grad` (what the engine does with a node's gradient is up to this)."""
+
+    def __init__(self, tensors: list[Tensor]) -> None:
+        self.keys = [(id(node_of(t)), t._output_nr) for t in tensors]
+        self.caught: dict[tuple[int, int], Any] = dict.fromkeys(self.keys)
+
+    def __call__(self, node: Any, grads: list[Any]) -> None:
+        for index, grad in enumerate(grads):
+            if (id(node), index) in self.caught and grad is not None:
+                self.caught[(id(node), index)] = grad
+
+    def gradients(self) -> list[Any]:
+        """The gradient of each tensor asked for (None where none reached it)."""
+        return [self.caught[key] for key in self.keys]
 
 
 def backward(
@@ -79,8 +96,8 @@ def _as_list(values: Tensor | Sequence[Tensor], what: str) -> list[Tensor]:
     return values
 
 
-def _roots(outputs: list[Tensor], grad_outputs: Any) -> list[tuple[Tensor, torch.Tensor]]:
-    """Each output with dLoss/dOutput: the one given, or 1 for a single number."""
+def _roots(outputs: list[Tensor], grad_outputs: Any) -> list[tuple[Tensor, Any]]:
+    """Each output with dLoss/dOutput: the one given, or None (1) for a single number."""
     if grad_outputs is None or isinstance(grad_outputs, (Tensor, torch.Tensor)):
         grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
     grad_outputs = list(grad_outputs)
@@ -102,7 +119,8 @@ def _roots(outputs: list[Tensor], grad_outputs: Any) -> list[tuple[Tensor, torch
                     f"output {i} has shape {shape_str(out.shape)}: give its gradient in "
                     "grad_outputs (an implicit gradient of 1 exists only for a single number)."
                 )
-            given = torch.ones_like(out._data)
+            roots.append((out, None))  # the engine starts it at 1
+            continue
         given = given._data if isinstance(given, Tensor) else given
         if given.shape != out.shape:
             raise GradientError(
