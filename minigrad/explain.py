@@ -35,9 +35,8 @@ from dataclasses import dataclass
 import torch
 
 from .autograd.engine import run_backward
-from .autograd.function import Context
+from .autograd.function import Context, node_of
 from .autograd.gradients import Capture
-from .autograd.inplace import node_of
 from .errors import GradientError
 from .jit.codegen import Generator, Program
 from .jit.recording import Recorder, gradient_name

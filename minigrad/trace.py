@@ -93,11 +93,11 @@ class BackwardTrace(events.Listener):
             self._emit(f"    grad in:  {self._describe(grad)}{summed}")
         self._emit(f"    rule:     {ctx.function.rule()}")
         labels = ctx.function.input_labels(len(ctx.needs_input_grad))
-        for edge, label, input_grad in zip(ctx.parents, labels, input_grads):
+        for parent, label, input_grad in zip(ctx.parents, labels, input_grads):
             if input_grad is None:
                 continue
-            self._contributions[id(edge[0])] = self._contributions.get(id(edge[0]), 0) + 1
-            self._emit(f"    to {self._name(edge[0])} ({label}): {self._describe(input_grad)}")
+            self._contributions[id(parent)] = self._contributions.get(id(parent), 0) + 1
+            self._emit(f"    to {self._name(parent)} ({label}): {self._describe(input_grad)}")
 
     def _leaf_step(self, leaf: Tensor, grad: Any) -> None:
         uses = self._contributions.get(id(leaf), 1)

@@ -19,8 +19,7 @@ from typing import Any
 
 import torch
 
-from .autograd.function import Context
-from .autograd.inplace import node_of
+from .autograd.function import Context, node_of
 from .tensor import Tensor
 
 # ---- walking the graph -----------------------------------------------------------------------
@@ -48,9 +47,9 @@ def graph_nodes(root: Tensor) -> list[Any]:
         visited.add(id(node))
         stack.append((node, True))
         if isinstance(node, Context):
-            for edge in reversed(node.parents):  # reversed: the first input is named first
-                if edge is not None and id(edge[0]) not in visited:
-                    stack.append((edge[0], False))
+            for parent in reversed(node.parents):  # reversed: the first input is named first
+                if parent is not None and id(parent) not in visited:
+                    stack.append((parent, False))
     return order
 
 
@@ -180,10 +179,10 @@ def to_dot(tensor: Tensor, show_values: bool = False, show_grads: bool = False) 
         labels = ctx.function.input_labels(len(ctx.inputs))
         drawn = [inp for inp in ctx.inputs if isinstance(inp, (Tensor, int, float))]
         show_labels = len(drawn) > 1  # then operand order matters: 1 - p is not p - 1
-        for inp, edge, input_label in zip(ctx.inputs, ctx.parents, labels):
+        for inp, parent, input_label in zip(ctx.inputs, ctx.parents, labels):
             edge_label = f" [label={_quote(input_label)}]" if show_labels else ""
-            if edge is not None:
-                lines.append(f"  {node_ids[id(edge[0])]} -> {op_id}{edge_label};")
+            if parent is not None:
+                lines.append(f"  {node_ids[id(parent)]} -> {op_id}{edge_label};")
             elif isinstance(inp, (int, float)):  # a Python number: 1 in `1 - p`, 2 in `x ** 2`
                 const_id, constants = f"c{constants}", constants + 1
                 lines.append(f"  {const_id} [{CONSTANT_STYLE}, label={_quote(repr(inp))}];")

@@ -1,7 +1,7 @@
 """The backward pass: reverse-mode differentiation over the recorded graph.
 
 The graph's nodes are the ops that ran (each a `Context`) and the leaves (tensors the user made).
-Each op node has an edge per input to the node that made that input (`ctx.parents`).
+Each op node links each of its inputs to the node that made it (`ctx.parents`).
 
 1. Sort the nodes so that every node comes after the nodes that made its inputs.
 2. Walk that order backwards from the output, starting from dLoss/dLoss = 1. At each op node,
@@ -23,7 +23,7 @@ import torch
 
 from ..errors import GradientError, shape_str
 from . import events
-from .function import Context, edge_to
+from .function import Context, node_of
 from .grad_mode import set_grad_enabled
 
 if TYPE_CHECKING:
@@ -54,24 +54,28 @@ for a single number: 1).
     for tensor, grad in roots:
         if grad is None:  # a single number: dLoss/dLoss = 1
             grad = torch.ones_like(tensor._data)
-        add_gradient(received, edge_to(tensor), grad)
+        add_gradient(received, node_of(tensor), tensor._output_nr, grad)
     with set_grad_enabled(create_graph):
-        for node in reversed(topological_order([edge_to(t)[0] for t, _ in roots])):
+        for node in reversed(topological_order([node_of(tensor) for tensor, _ in roots])):
             grads = received.pop(id(node), None)
             if grads is None:  # nothing flowed here (a custom op returned None for this input)
                 continue
-            grads = complete(node, grads)  # zeros for an output nobody used
+            if len(grads) > 1:
+                grads = complete(node, grads)  # zeros for an output nobody used
             if listener is not None:
                 listener.node_begin(node, grads)
             arrive(node, grads)
             input_grads = totals = []
-            if is_op_node(node):
+            if type(node) is Context:  # an op that ran (else a leaf)
                 input_grads = node.function.backward(node, *grads)  # the chain rule
                 input_grads = fit_to_inputs(node, input_grads)
-                totals = [add_gradient(received, e, g) for e, g in zip(node.parents, input_grads)]
+                totals = [
+                    add_gradient(received, parent, output, grad) if grad is not None else None
+                    for parent, output, grad in zip(node.parents, node.parent_outputs, input_grads)
+                ]
             if listener is not None:
                 listener.node_end(node, grads, input_grads, totals)
-            if not retain_graph and is_op_node(node):
+            if not retain_graph and type(node) is Context:
                 node.release()
     if listener is not None:
         listener.backward_end()
@@ -101,24 +105,20 @@ def topological_order(roots: Sequence[Node]) -> list[Node]:
         visited.add(id(node))
         stack.append((node, True))
         if type(node) is Context:
-            for edge, needs_grad in zip(node.parents, node.needs_input_grad):
-                if needs_grad and id(edge[0]) not in visited:
-                    stack.append((edge[0], False))
+            for parent, needs_grad in zip(node.parents, node.needs_input_grad):
+                if needs_grad and id(parent) not in visited:
+                    stack.append((parent, False))
     return order
 
 
-def add_gradient(received: dict[int, list[Any]], edge: Any, grad: Any) -> Any:
-    """Add `grad` to what output `edge[1]` of node `edge[0]` has received; return the sum so far
-    (None, and nothing added, when there is no gradient)."""
-    if grad is None:
-        return None
-    node, index = edge
+def add_gradient(received: dict[int, list[Any]], node: Node, output: int, grad: Any) -> Any:
+    """Add `grad` to what output `output` of `node` has received; return the sum so far."""
     slots = received.get(id(node))
     if slots is None:
-        count = len(node.outputs) if type(node) is Context and len(node.outputs) > 1 else 1
+        count = len(node.outputs) if type(node) is Context and node.outputs else 1
         slots = received[id(node)] = [None] * count
-    slots[index] = grad if slots[index] is None else slots[index] + grad
-    return slots[index]
+    slots[output] = grad if slots[output] is None else slots[output] + grad
+    return slots[output]
 
 
 def accumulate(node: Node, grads: list[Any]) -> None:
@@ -149,17 +149,19 @@ def fit_to_inputs(ctx: Context, input_grads: Any) -> list[Any]:
     over broadcast dims) and dtype. None where an input gets no gradient."""
     if type(input_grads) is not tuple and type(input_grads) is not list:
         input_grads = (input_grads,)
-    if len(input_grads) != len(ctx.needs_input_grad):
+    needs = ctx.needs_input_grad
+    if len(input_grads) != len(needs):
         raise GradientError(
             f"{ctx.name}.backward returned {len(input_grads)} gradients, but forward took "
-            f"{len(ctx.needs_input_grad)} inputs: return one per input (None where there is none)."
+            f"{len(needs)} inputs: return one per input (None where there is none)."
         )
     fitted: list[Any] = []
-    for i, (needs_grad, input_grad) in enumerate(zip(ctx.needs_input_grad, input_grads)):
-        if not needs_grad or input_grad is None:
+    for i, input_grad in enumerate(input_grads):
+        if input_grad is None or not needs[i]:
             fitted.append(None)
             continue
-        input_grad = getattr(input_grad, "_data", input_grad)  # a minigrad Tensor is welcome
+        if type(input_grad) is not torch.Tensor:  # a minigrad Tensor is welcome
+            input_grad = input_grad._data
         shape, dtype = ctx.input_shape_dtype(i)
         if input_grad.shape != shape:  # the input was broadcast in forward
             input_grad = sum_to_shape(input_grad, shape, f"{ctx.name}.backward, input {i}: ")

@@ -117,9 +117,9 @@ class Chorus(Listener):
 
 
 def _pass_on(event: str) -> Callable[..., None]:
-    def announce(self: Chorus, *args: Any) -> None:
+    def announce(self: Chorus, *args: Any, **kwargs: Any) -> None:
         for listener in self.listeners:
-            getattr(listener, event)(*args)
+            getattr(listener, event)(*args, **kwargs)
 
     announce.__name__ = event
     return announce

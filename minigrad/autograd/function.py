@@ -37,14 +37,10 @@ from ..tensor import Tensor
 from . import events
 from .grad_mode import is_grad_enabled
 
-# An edge of the graph: the node that made an input, and which of its outputs the input was.
-# A node is a Context, or, for a leaf (a tensor the user made), the leaf Tensor itself.
-Edge = tuple[Any, int]
 
-
-def edge_to(tensor: Tensor) -> Edge:
+def node_of(tensor: Tensor) -> Any:
     """The node that made `tensor` now: its op's Context, or the tensor itself for a leaf."""
-    return (tensor._ctx, tensor._output_nr) if tensor._ctx is not None else (tensor, 0)
+    return tensor._ctx if tensor._ctx is not None else tensor
 
 
 class Context:
@@ -53,17 +49,21 @@ class Context:
     `ctx.needs_input_grad[i]` says whether input i needs a gradient, so `backward` can skip work
     (no gradient for the data batch in `x @ w`). Ops may keep other facts on `ctx` (a shape).
 
-    `ctx.parents[i]` is the edge to the node that made input i, taken when the op ran (torch
-    calls these `next_functions`). The backward pass follows these edges, not the input tensors:
-    a tensor changed in place afterwards (`h += 1`) gets a new node of its own, and the ops that
-    used its old value still lead to the node that made that old value.
+    `ctx.parents[i]` is the node that made input i when the op ran (None for an argument that is
+    not a Tensor), and `ctx.parent_outputs[i]` which of that node's outputs it was (0 but for
+    ops with several outputs); torch calls these pairs `next_functions`. The backward pass
+    follows these links, not the input tensors: a tensor changed in place afterwards (`h += 1`)
+    gets a new node of its own, and the ops that used its old value still lead to the node
+    that made that old value.
     """
 
     # What a node starts with; an instance sets its own value when it has one (a graph has
     # thousands of nodes: each attribute left at its default is one store fewer per op).
-    parents: tuple[Edge | None, ...] = ()
-    outputs: tuple[weakref.ref[Tensor], ...] = ()  # weak: a node does not keep its outputs
-    output_meta: tuple[tuple[Any, ...], ...] = ()  # alive; their shapes, dtypes, devices it does
+    parents: tuple[Any, ...] = ()
+    parent_outputs: tuple[int, ...] = ()
+    output_ref: weakref.ref[Tensor] | None = None  # weak: a node does not keep its output alive
+    outputs: tuple[weakref.ref[Tensor] | None, ...] = ()  # (ops with several outputs)
+    output_meta: tuple[tuple[Any, ...], ...] = ()  # their shapes, dtypes, devices (several)
     retains_grad = False  # set by retain_grad() on one of its outputs
     created_at: Any = None  # the user's line that made it, in anomaly mode
     _saved: tuple[Any, ...] = ()
@@ -73,22 +73,27 @@ class Context:
 
     def __init__(self, function: type[Function], inputs: tuple[Any, ...], needs: tuple[bool, ...]):
         self.function = function
-        self.inputs = inputs
+        self.inputs = inputs  # () when the op is not in the graph (nothing needs a gradient)
         self.needs_input_grad = needs
 
     def save_for_backward(self, *values: Any) -> None:
         """Keep what backward will need (tensors, or None and numbers as placeholders), and each
         tensor's version, so that a later in-place change to it is caught instead of giving a
         silently wrong gradient."""
+        if not self.inputs:  # not in the graph: no backward will ask
+            return
         self._saved = values
-        self._saved_versions = tuple(getattr(v, "_version", 0) for v in values)
+        self._saved_versions = tuple(
+            [v._version if isinstance(v, torch.Tensor) else 0 for v in values]
+        )
 
     @property
     def saved_tensors(self) -> tuple[Any, ...]:
         if self.released:
             raise self._freed()
-        for i, (t, version) in enumerate(zip(self._saved, self._saved_versions)):
+        for t, version in zip(self._saved, self._saved_versions):
             if isinstance(t, torch.Tensor) and t._version != version:
+                i = next(i for i, saved in enumerate(self._saved) if saved is t)
                 raise GradientError(
                     f"tensor {i} saved by {self.function.__name__} for backward (shape "
                     f"{tuple(t.shape)}) was modified in place after it was saved (its version "
@@ -105,9 +110,9 @@ class Context:
         those, each input's shape and dtype are kept. Otherwise it raises, as in torch."""
         if not self._saved:
             self.input_meta = tuple(
-                (a._data.shape, a._data.dtype) if isinstance(a, Tensor) else None
-                for a in self.inputs
-            )
+                [(a._data.shape, a._data.dtype) if needs else None
+                 for a, needs in zip(self.inputs, self.needs_input_grad)]
+            )  # fmt: skip
         self._saved = ()
         self.inputs = ()
         self.released = True
@@ -131,9 +136,26 @@ class Context:
     def name(self) -> str:
         return self.function.__name__
 
+    @property
+    def next_functions(self) -> tuple[tuple[Any, int], ...]:
+        """(node, output index) per input, torch's name for the links to the nodes before."""
+        return tuple(zip(self.parents, self.parent_outputs))
+
     def output(self, index: int = 0) -> Tensor | None:
         """The tensor this node made (None once nothing else holds it)."""
-        return self.outputs[index]() if index < len(self.outputs) else None
+        ref = self.output_ref if index == 0 and not self.outputs else None
+        if self.outputs and index < len(self.outputs):
+            ref = self.outputs[index]
+        return ref() if ref is not None else None
+
+    def set_output(self, index: int, tensor: Tensor) -> None:
+        """`tensor` is now output `index` of this node (in-place ops move an output)."""
+        if not self.outputs:
+            self.output_ref = weakref.ref(tensor)
+        else:
+            refs = list(self.outputs)
+            refs[index] = weakref.ref(tensor)
+            self.outputs = tuple(refs)
 
     def __repr__(self) -> str:
         return f"<{self.name} node>"
@@ -198,8 +220,8 @@ class Function:
         if listener is not None:
             listener.op_begin(cls, args)
         out = _run_forward(cls, ctx, raw, args, kwargs)
-        if record:  # the node's edges: to the node that made each input, as it is now
-            ctx.parents = tuple(edge_to(a) if isinstance(a, Tensor) else None for a in args)
+        if record:  # the node's links: to the node that made each input, as it is now
+            ctx.parents, ctx.parent_outputs = _parents(args)
         if type(out) is tuple or type(out) is list:
             outputs = _wrap_outputs(ctx, record, out, args, kwargs, grad_enabled)
         else:
@@ -234,6 +256,24 @@ def _unwrap_inputs(args: tuple[Any, ...], grad_enabled: bool) -> tuple[list[Any]
             raw.append(a)
             needs.append(False)
     return raw, tuple(needs)
+
+
+_ZEROS = tuple((0,) * n for n in range(8))  # the usual parent_outputs, shared
+
+
+def _parents(args: tuple[Any, ...]) -> tuple[tuple[Any, ...], tuple[int, ...]]:
+    """The node that made each argument (None for one that is not a Tensor), and which output."""
+    parents, outputs = [], []
+    for a in args:
+        if isinstance(a, Tensor):
+            parents.append(a._ctx if a._ctx is not None else a)
+            outputs.append(a._output_nr)
+        else:
+            parents.append(None)
+            outputs.append(0)
+    if len(outputs) < len(_ZEROS) and not any(outputs):
+        return tuple(parents), _ZEROS[len(outputs)]
+    return tuple(parents), tuple(outputs)
 
 
 def _run_forward(
@@ -274,9 +314,10 @@ def _wrap_output(
         out = out._data
     result = Tensor._from_op(out, ctx if record else None)
     if record:
-        ctx.outputs = (weakref.ref(result),)
-    if args and isinstance(args[0], Tensor) and inplace.shares_memory(out, raw[0]):
-        inplace.track_view(result, args, ctx.function, options, grad_enabled)
+        ctx.output_ref = weakref.ref(result)
+    if raw and (out._base is not None or out is raw[0]) and isinstance(args[0], Tensor):
+        if inplace.shares_memory(out, raw[0]):
+            inplace.track_view(result, args, ctx.function, options, grad_enabled)
     return result
 
 

@@ -14,7 +14,7 @@ import torch
 from ..errors import GradientError, shape_str
 from ..tensor import Tensor
 from .engine import run_backward
-from .inplace import node_of
+from .function import node_of
 
 
 def grad(

@@ -34,7 +34,6 @@ sees the new values. For the graph, minigrad follows torch's rules:
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -43,6 +42,7 @@ import torch
 
 from ..errors import GradientError, ShapeError, shape_str
 from ..tensor import Tensor
+from .function import node_of
 from .grad_mode import is_grad_enabled, no_grad
 
 if TYPE_CHECKING:
@@ -60,11 +60,6 @@ class View:
     steps: tuple[ViewStep, ...]  # the view ops from base to here: (op, other arguments, options)
     base_node: Any  # the node base had when this view's history was last made
     made_with_grad: bool  # made while grad was on (torch refuses in-place on the others)
-
-
-def node_of(tensor: Tensor) -> Any:
-    """The tensor's node in the graph: the op that made it, or the tensor itself for a leaf."""
-    return tensor._ctx if tensor._ctx is not None else tensor
 
 
 def memory_of(data: torch.Tensor) -> torch.Tensor:
@@ -131,7 +126,7 @@ def _take_history(tensor: Tensor, new: Tensor) -> None:
     tensor._ctx, tensor._output_nr = new._ctx, new._output_nr
     tensor._requires_grad = new._requires_grad
     if new._ctx is not None:
-        new._ctx.outputs = (weakref.ref(tensor),)
+        new._ctx.set_output(new._output_nr, tensor)
 
 
 def update(
@@ -171,9 +166,7 @@ def update(
     old = Tensor._from_op(target._data.clone(), target._ctx, target._output_nr)
     old.name = target.name
     if old._ctx is not None:  # the old node's output is now `old` (the values before the change)
-        outputs = list(old._ctx.outputs)
-        outputs[old._output_nr] = weakref.ref(old)
-        old._ctx.outputs = tuple(outputs)
+        old._ctx.set_output(old._output_nr, old)
     new = _fit(target, compute(old), what)
     if target._view is None:
         target._data.copy_(new._data)

@@ -29,16 +29,13 @@ import torch
 
 from ..devices import as_device, default_device
 from ..errors import shape_str
-from ..tensor import Tensor
+from ..tensor import Tensor, unwrap
 
 DeviceLike = str | torch.device | None
 
 
 _torch_data = operator.attrgetter("_data")  # minigrad Tensor -> its torch tensor
 
-
-def _raw(x: Any) -> Any:
-    return x._data if isinstance(x, Tensor) else x
 
 
 # ---- datasets --------------------------------------------------------------------------------
@@ -53,7 +50,7 @@ class TensorDataset:
     def __init__(self, *tensors: Tensor | torch.Tensor) -> None:
         if not tensors:
             raise ValueError("TensorDataset needs at least one tensor, e.g. TensorDataset(x, y)")
-        raw = [_raw(t) for t in tensors]
+        raw = [unwrap(t) for t in tensors]
         for t in raw:
             if not isinstance(t, torch.Tensor) or t.ndim == 0:
                 raise TypeError(
@@ -73,7 +70,7 @@ class TensorDataset:
         return len(self.tensors[0])
 
     def __getitem__(self, index: Any) -> tuple[Tensor, ...]:
-        return tuple(Tensor(t._data[_raw(index)]) for t in self.tensors)
+        return tuple(Tensor(t._data[unwrap(index)]) for t in self.tensors)
 
     def __repr__(self) -> str:
         shapes = ", ".join(shape_str(t.shape) for t in self.tensors)
@@ -214,7 +211,7 @@ class SubsetRandomSampler(Sampler):
     """Only the given indices, in a new random order each epoch (e.g. a train/valid split)."""
 
     def __init__(self, indices: Sequence[int], generator: torch.Generator | None = None):
-        self.indices = torch.as_tensor(_raw(indices), dtype=torch.int64).reshape(-1).cpu()
+        self.indices = torch.as_tensor(unwrap(indices), dtype=torch.int64).reshape(-1).cpu()
         self.generator = generator
 
     def order(self) -> torch.Tensor:
@@ -449,11 +446,11 @@ class DataLoader:
         elif isinstance(dataset, TensorDataset):
             self._tensors = tuple(t._data.to(self.device) for t in dataset.tensors)
         elif isinstance(dataset, (Tensor, torch.Tensor)):
-            self._tensors = (_raw(dataset).detach().to(self.device),)
+            self._tensors = (unwrap(dataset).detach().to(self.device),)
         elif isinstance(dataset, Subset) and isinstance(dataset.dataset, TensorDataset):
             # a split of a TensorDataset: all of its tensors, and which of their rows are the split
             self._tensors = tuple(t._data.to(self.device) for t in dataset.dataset.tensors)
-            self._rows = torch.as_tensor(_raw(dataset.indices), dtype=torch.int64).to(self.device)
+            self._rows = torch.as_tensor(unwrap(dataset.indices), dtype=torch.int64).to(self.device)
 
     def __len__(self) -> int:
         n = len(self.sampler)

@@ -33,7 +33,7 @@ import torch
 
 from ..autograd import events
 from ..autograd.grad_mode import enable_grad, no_grad
-from ..tensor import Tensor
+from ..tensor import Tensor, unwrap
 
 Params = Iterable[Tensor] | Iterable[dict[str, Any]] | Iterable[tuple[str, Tensor]]
 Group = dict[str, Any]
@@ -209,7 +209,7 @@ class Optimizer:
         dtype = like.dtype if like.ndim == 0 else HYPERPARAMETER_DTYPE
         value = group[name]
         if isinstance(value, (Tensor, torch.Tensor)):
-            return _raw(value).to(device=like.device, dtype=dtype)
+            return unwrap(value).to(device=like.device, dtype=dtype)
         key = (id(group), name, like.device, dtype)
         cached = self._hyperparameters.get(key)
         if cached is None:
@@ -300,9 +300,6 @@ class Optimizer:
 # ---- helpers ------------------------------------------------------------------------------------
 
 
-def _raw(x: Any) -> Any:
-    return x._data if isinstance(x, Tensor) else x
-
 
 class _Hyperparameter:
     """One group setting as 0-d tensor(s) on one device, and the value they hold."""
@@ -361,13 +358,13 @@ def _named(p: Tensor) -> str:
 def check_non_negative(**values: Any) -> None:
     """torch's checks: lr, eps, weight_decay, momentum... must be >= 0."""
     for name, value in values.items():
-        if not _raw(value) >= 0:
+        if not unwrap(value) >= 0:
             raise ValueError(f"{name} must be >= 0, got {value}")
 
 
 def check_betas(betas: Any) -> None:
     for i, beta in enumerate(betas):
-        if not 0 <= _raw(beta) < 1:
+        if not 0 <= unwrap(beta) < 1:
             raise ValueError(
                 f"betas[{i}] must be in [0, 1), got {beta}: it is the weight of the running "
                 "average's past (0.9 keeps 90%); 1 or more would never forget or would grow."
