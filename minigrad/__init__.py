@@ -14,8 +14,8 @@ Where things live:
     data/                MNIST, DataLoader, samplers
     learner.py           a fastai-shaped training loop
     testing/             gradient checks against torch and finite differences
-    viz.py, trace.py, explain.py   see the graph, watch backward, read it as code
-    surface.py           the torch names minigrad covers (docs/torch-surface.md)
+    viz/, trace.py, explain.py    see the graph, step through backward, read it as code
+    (docs/surface.py lists the torch names minigrad covers in docs/torch-surface.md)
 """
 
 # torch's dtypes, under torch's names (torch.float is float32, torch.long int64, torch.half
