@@ -150,3 +150,10 @@ def test_notebook_runs_and_prints_what_the_chapter_shows(chapter, on_the_cpu, tm
             assert printed == expected, (
                 f"the notebook's cell for {chapter}.md:{line} printed {printed!r}"
             )
+
+
+def test_the_readmes_idea_on_one_screen_prints_the_trace_it_shows(capsys):
+    readme = (DOCS.parent / "README.md").read_text()
+    source, expected, _ = build.python_steps(readme)[0]  # "The idea on one screen"
+    exec(compile(source, "README.md", "exec"), {})
+    assert capsys.readouterr().out == expected
