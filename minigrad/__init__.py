@@ -7,10 +7,10 @@ Where things live, in layers: a module imports only from its own layer and the o
 (tests/test_layers.py checks this).
 
     4  the top      learner.py           a fastai-shaped training loop
-                    surface.py           the torch names minigrad covers (docs/torch-surface.md)
     3  the tools    jit/                 minigrad.compile: record a training step, replay it
-                    trace.py, viz.py,    watch backward, see the graph, read it as code: each
-                    explain.py           listens to the core through autograd/events.py
+                    trace.py, viz/,      watch backward, see the graph, step through backward,
+                    explain.py           read it as code: each listens to the core through
+                                         autograd/events.py
     2  the library  nn/, optim/          layers and losses; SGD, Adam, schedulers
                     data/, utils/        MNIST, DataLoader, samplers
                     testing/             gradient checks against torch and finite differences
@@ -26,7 +26,7 @@ Where things live, in layers: a module imports only from its own layer and the o
 
 The core never knows who watches it: it announces what happens (an op ran, a node's backward
 began and ended, a .grad was read) to whoever listens (`autograd/events.py`), and the tools of
-layer 3 are those listeners.
+layer 3 are those listeners. (docs/surface.py lists the torch names minigrad covers.)
 """
 
 # torch's dtypes, under torch's names (torch.float is float32, torch.long int64, torch.half

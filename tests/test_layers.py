@@ -19,7 +19,7 @@ LAYERS = {
     "nn": 2, "optim": 2, "data": 2, "utils": 2, "testing": 2, "serialization": 2,
     "distributed": 2, "cuda": 2, "accelerator": 2,
     "jit": 3, "trace": 3, "viz": 3, "explain": 3,
-    "learner": 4, "surface": 4, "": 4,  # "": minigrad/__init__.py
+    "learner": 4, "": 4,  # "": minigrad/__init__.py
 }  # fmt: skip
 CORE = ("tensor", "autograd", "ops", "nn", "optim")
 TOOLS = ("jit", "viz", "trace", "explain")

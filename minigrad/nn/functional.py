@@ -783,5 +783,5 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     return input.copy_(out) if inplace else out
 
 
-# F.silu, a torch name minigrad lacks, raises an AttributeError that says so (surface.py).
+# F.silu, a torch name minigrad lacks, raises an AttributeError that says so (errors.py).
 __getattr__ = _missing_name_getattr(__name__, "torch.nn.functional")

@@ -35,7 +35,9 @@ _CONVOLVE_TRANSPOSED = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_
 
 
 class Convolution(Function):
-    """out[n, o] = b[o] + sum over c of x[n, c] (cross-)correlated with W[o, c]: conv1d, conv2d.
+    """out[n, o] = b[o] + sum over c of x[n, c] cross-correlated with W[o, c] (conv1d, conv2d),
+    and, with G = dL/dout, dL/dW = x cross-correlated with G, dL/dx = G convolved with W turned
+    180 degrees (a transposed convolution), dL/db = G summed over every dim but o.
 
     In 2-D, with stride s, padding p (zeros around x), dilation d (gaps inside the kernel):
 

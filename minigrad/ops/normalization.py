@@ -13,7 +13,11 @@ from ..errors import shape_str
 
 
 class BatchNorm(Function):
-    """Normalise each channel (dim 1) over the batch, then scale and shift it.
+    """out = weight * x_hat + bias, x_hat = (x - mean) * istd over each channel's batch values,
+    and, with G = dL/dout and g = weight * G, dL/dx = istd * (g - mean(g) - x_hat * mean(g *
+    x_hat)) in training, dL/dweight = sum(G * x_hat), dL/dbias = sum(G).
+
+    Normalise each channel (dim 1) over the batch, then scale and shift it.
 
     Training, over the n values of a channel (every example and position):
 
@@ -105,7 +109,11 @@ class BatchNorm(Function):
 
 
 class LayerNorm(Function):
-    """Normalise each example over its last dims (`normalized_shape`), then scale and shift it.
+    """out = weight * x_hat + bias, x_hat = (x - mean) * istd over each example's last dims,
+    and, with G = dL/dout and g = weight * G, dL/dx = istd * (g - mean(g) - x_hat * mean(g *
+    x_hat)) over those dims, dL/dweight = sum(G * x_hat) and dL/dbias = sum(G) over examples.
+
+    Normalise each example over its last dims (`normalized_shape`), then scale and shift it.
 
     Over the n values of one example's last dims (n = the product of normalized_shape), and the
     same in training and in eval (there are no running statistics):

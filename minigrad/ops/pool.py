@@ -59,7 +59,8 @@ class MaxPool2d(Function):
 
 
 class AvgPool2d(Function):
-    """out[n, c, h, w] = (sum of the window's elements) / divisor[h, w].
+    """out[n, c, h, w] = (sum of the window's elements) / divisor[h, w], and dL/dx = the sum,
+    over the windows that contain x, of G[h, w] / divisor[h, w] (G = dL/dout).
 
     The window of (h, w) covers rows s*h - p ... s*h - p + kh - 1 (columns alike); padding
     counts as zeros. torch's divisor is the window's area including padding
