@@ -286,13 +286,17 @@ class Tensor:
         """The same values (shared storage) outside the graph: no gradient flows through it."""
         return Tensor(self._data)
 
-    def _accumulate_grad(self, grad: torch.Tensor) -> None:
+    def _accumulate_grad(self, grad: torch.Tensor | Tensor) -> None:
         """Add a gradient into `.grad`: gradients add up over uses and over backward() calls.
 
         The first time, store a copy: `grad` may be shared with other tensors (`x + y` gives both
         the same gradient) and `.grad` must be this tensor's own, to be changed in place safely.
+        Under backward(create_graph=True) the gradient is a Tensor with a graph, and `.grad`
+        keeps that graph: a copy recorded as an op, then sums out of place, as in torch.
         """
-        if self._grad is None:
+        if isinstance(grad, Tensor):
+            self._grad = grad.clone() if self._grad is None else self._grad + grad
+        elif self._grad is None:
             self._grad = Tensor(grad.clone())
         else:
             self._grad._data += grad
@@ -329,11 +333,16 @@ class Tensor:
         self,
         gradient: Tensor | torch.Tensor | None = None,
         retain_graph: bool | None = None,
+        create_graph: bool = False,
+        inputs: Tensor | Sequence[Tensor] | None = None,
         trace: Any = False,
     ) -> None:
         """Compute d(self)/d(leaf) for every leaf that requires grad, into `leaf.grad`.
 
         `gradient` is dLoss/d(self); leave it out when self is a scalar (it is then 1).
+        `create_graph=True` records the backward pass too, so that `.grad` has a graph of its
+        own and can be differentiated again (`retain_graph` then defaults to True).
+        `inputs`: add gradients into these tensors' `.grad` only (the others are left as they are).
         `trace=True` prints each step of the backward pass (see `minigrad.trace`).
         """
         if not self.requires_grad:  # (a view catches up with its base first)
@@ -349,16 +358,19 @@ class Tensor:
                 "(loss.mean().backward()), or pass dLoss/dTensor of the same shape: "
                 "y.backward(minigrad.ones_like(y))."
             )
-        grad = None if gradient is None else self._given_gradient(gradient)
+        grad = None if gradient is None else self._given_gradient(gradient, create_graph)
+        retain = create_graph if retain_graph is None else retain_graph
+        arrive = None if inputs is None else gradients.accumulate_into(inputs)
+        run = functools.partial(engine.run_backward, [(self, grad)], retain, create_graph, arrive)
         if not trace:
-            engine.run_backward([(self, grad)], retain_graph=bool(retain_graph))
+            run()
             return
-        listener = events.make_trace() if isinstance(trace, bool) else trace
-        with events.listening(listener):
-            engine.run_backward([(self, grad)], retain_graph=bool(retain_graph))
+        with events.listening(events.make_trace() if isinstance(trace, bool) else trace):
+            run()
 
-    def _given_gradient(self, gradient: Tensor | torch.Tensor) -> torch.Tensor:
-        """The gradient passed to backward(gradient), checked: dLoss/dSelf, one per element."""
+    def _given_gradient(self, gradient: Tensor | torch.Tensor, create_graph: bool) -> Any:
+        """The gradient passed to backward(gradient), checked: dLoss/dSelf, one per element.
+        With create_graph a Tensor that requires grad keeps its graph (gradgradcheck)."""
         grad = unwrap(gradient)
         if not isinstance(grad, torch.Tensor) or grad.shape != self._data.shape:
             is_tensor = isinstance(grad, torch.Tensor)
@@ -368,7 +380,9 @@ class Tensor:
                 f"{shape_str(self.shape)}, got {got}. It is dLoss/dTensor: one number per "
                 "element of the tensor."
             )
-        return grad.to(self._data.device)
+        if create_graph and isinstance(gradient, Tensor):
+            return gradient if gradient.device == self.device else gradient.to(self.device)
+        return grad if grad.device == self._data.device else grad.to(self._data.device)
 
     # ---- what a tensor is --------------------------------------------------------------------
 
@@ -1339,7 +1353,7 @@ def _tensor_html(tensor: Tensor, max_side: int = 8) -> str:
 
 
 from . import ops  # noqa: E402  (the ops import Function, which imports this module's Tensor)
-from .autograd import engine, events, inplace  # noqa: E402
+from .autograd import engine, events, gradients, inplace  # noqa: E402
 
 
 def _variance_args(

@@ -10,7 +10,12 @@ from ..errors import missing_name_getattr as _missing_name_getattr
 from .anomaly_mode import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 
-_LATER = {"Function": "function", "grad": "gradients", "backward": "gradients"}
+_LATER = {
+    "Function": "function",
+    "once_differentiable": "function",
+    "grad": "gradients",
+    "backward": "gradients",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -17,17 +17,15 @@ below does not know who that is.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
 from ..errors import GradientError, shape_str
+from ..tensor import Tensor
 from . import events
 from .function import Context, node_of
 from .grad_mode import set_grad_enabled
-
-if TYPE_CHECKING:
-    from ..tensor import Tensor
 
 Node = Any  # a Context (an op that ran) or a leaf Tensor
 Arrive = Callable[[Node, list[Any]], None]  # what to do with a node's gradient once complete
@@ -54,7 +52,7 @@ for a single number: 1).
     for tensor, grad in roots:
         if grad is None:  # a single number: dLoss/dLoss = 1
             grad = torch.ones_like(tensor._data)
-        add_gradient(received, node_of(tensor), tensor._output_nr, grad)
+        add_gradient(received, node_of(tensor), tensor._output_nr, as_gradient(grad, create_graph))
     with set_grad_enabled(create_graph):
         for node in reversed(topological_order([node_of(tensor) for tensor, _ in roots])):
             grads = received.pop(id(node), None)
@@ -67,8 +65,8 @@ for a single number: 1).
             arrive(node, grads)
             input_grads = totals = []
             if type(node) is Context:  # an op that ran (else a leaf)
-                input_grads = node.function.backward(node, *grads)  # the chain rule
-                input_grads = fit_to_inputs(node, input_grads)
+                input_grads = chain_rule(node, grads, create_graph)
+                input_grads = fit_to_inputs(node, input_grads, create_graph)
                 totals = [
                     add_gradient(received, parent, output, grad) if grad is not None else None
                     for parent, output, grad in zip(node.parents, node.parent_outputs, input_grads)
@@ -79,6 +77,23 @@ for a single number: 1).
                 node.release()
     if listener is not None:
         listener.backward_end()
+
+
+def chain_rule(ctx: Context, grads: list[Any], create_graph: bool) -> Any:
+    """The op's backward: its inputs' gradients from its outputs'. A Function of yours gets
+    minigrad Tensors, as torch's does; minigrad's own ops get torch tensors, unless the pass
+    records its gradients' graph (create_graph), when every gradient is a minigrad Tensor."""
+    if not create_graph and not ctx.function.on_torch_tensors:
+        grads = [Tensor(grad) if grad is not None else None for grad in grads]
+    return ctx.function.backward(ctx, *grads)
+
+
+def as_gradient(grad: Any, create_graph: bool) -> Any:
+    """A gradient as the pass carries it: a torch tensor, or with create_graph a minigrad
+    Tensor (a constant, unless it is a Tensor with a graph of its own)."""
+    if create_graph:
+        return grad if isinstance(grad, Tensor) else Tensor(grad)
+    return grad._data if isinstance(grad, Tensor) else grad
 
 
 def is_op_node(node: Node) -> bool:
@@ -134,8 +149,9 @@ def accumulate(node: Node, grads: list[Any]) -> None:
 
 
 def complete(ctx: Context, grads: list[Any]) -> list[Any]:
-    """An op with several outputs gets a gradient for each: zeros for an output nobody used."""
-    if len(grads) == 1 or None not in grads:
+    """An op with several outputs gets a gradient for each: zeros for an output nobody used
+    (None if its forward asked for that with ctx.set_materialize_grads(False))."""
+    if len(grads) == 1 or None not in grads or not ctx.materialize_grads:
         return grads
     like = next(grad for grad in grads if grad is not None)
     return [
@@ -144,7 +160,7 @@ def complete(ctx: Context, grads: list[Any]) -> list[Any]:
     ]
 
 
-def fit_to_inputs(ctx: Context, input_grads: Any) -> list[Any]:
+def fit_to_inputs(ctx: Context, input_grads: Any, create_graph: bool = False) -> list[Any]:
     """Check what an op's backward returned, and give each gradient its input's shape (summing
     over broadcast dims) and dtype. None where an input gets no gradient."""
     if type(input_grads) is not tuple and type(input_grads) is not list:
@@ -160,8 +176,8 @@ def fit_to_inputs(ctx: Context, input_grads: Any) -> list[Any]:
         if input_grad is None or not needs[i]:
             fitted.append(None)
             continue
-        if type(input_grad) is not torch.Tensor:  # a minigrad Tensor is welcome
-            input_grad = input_grad._data
+        if (type(input_grad) is torch.Tensor) is create_graph:  # the kind this pass carries
+            input_grad = as_gradient(input_grad, create_graph)
         shape, dtype = ctx.input_shape_dtype(i)
         if input_grad.shape != shape:  # the input was broadcast in forward
             input_grad = sum_to_shape(input_grad, shape, f"{ctx.name}.backward, input {i}: ")

@@ -32,10 +32,10 @@ from typing import Any
 
 import torch
 
-from ..errors import DeviceError, GradientError, ShapeError, broadcast_mismatch
-from ..tensor import Tensor
+from ..errors import DeviceError, GradientError, ShapeError, broadcast_mismatch, shape_str
+from ..tensor import Tensor, unwrap
 from . import events
-from .grad_mode import is_grad_enabled
+from .grad_mode import is_grad_enabled, no_grad
 
 
 def node_of(tensor: Tensor) -> Any:
@@ -66,8 +66,11 @@ class Context:
     output_meta: tuple[tuple[Any, ...], ...] = ()  # their shapes, dtypes, devices (several)
     retains_grad = False  # set by retain_grad() on one of its outputs
     created_at: Any = None  # the user's line that made it, in anomaly mode
+    materialize_grads = True  # zeros, not None, for an output nobody used (set_materialize_grads)
     _saved: tuple[Any, ...] = ()
     _saved_versions: tuple[int, ...] = ()
+    _saved_outputs: dict[int, int] | None = None  # saved value i is output k of this node
+    _non_differentiable: tuple[Any, ...] = ()  # outputs marked so by forward
     input_meta: tuple[Any, ...] = ()  # (shape, dtype) per input, once released
     released = False
 
@@ -82,6 +85,8 @@ class Context:
         silently wrong gradient."""
         if not self.inputs:  # not in the graph: no backward will ask
             return
+        if not self.function.on_torch_tensors:  # a Function of yours saves minigrad Tensors
+            values = tuple([unwrap(v) for v in values])
         self._saved = values
         self._saved_versions = tuple(
             [v._version if isinstance(v, torch.Tensor) else 0 for v in values]
@@ -89,6 +94,9 @@ class Context:
 
     @property
     def saved_tensors(self) -> tuple[Any, ...]:
+        """What forward saved. During `backward(create_graph=True)` (grad mode is on then), as
+        minigrad Tensors in the graph: an input through the link taken when the op ran, an
+        output through this node, so that the backward formula is recorded as it runs."""
         if self.released:
             raise self._freed()
         for t, version in zip(self._saved, self._saved_versions):
@@ -101,7 +109,59 @@ class Context:
                     "Don't change it in place before backward(): use an out-of-place op "
                     "(x = x + 1, not x += 1), or .clone() it first."
                 )
+        if is_grad_enabled():  # backward(create_graph=True): the formula will be recorded
+            return tuple([self._in_graph(i, value) for i, value in enumerate(self._saved)])
+        if not self.function.on_torch_tensors:
+            return tuple([Tensor(v) if isinstance(v, torch.Tensor) else v for v in self._saved])
         return self._saved
+
+    def _in_graph(self, index: int, value: Any) -> Any:
+        """Saved value `index` as a Tensor of the graph (see saved_tensors)."""
+        if not isinstance(value, torch.Tensor):
+            return value  # a number, None
+        if self._saved_outputs is not None and index in self._saved_outputs:
+            return Tensor._from_op(value, self, self._saved_outputs[index])
+        for arg, parent, which in zip(self.inputs, self.parents, self.parent_outputs):
+            if arg is value:  # a torch tensor given as an argument: nothing flows to it
+                return Tensor(value)
+            if isinstance(arg, Tensor) and arg._data is value:
+                if type(parent) is not Context:
+                    return parent  # a leaf: the tensor itself
+                return Tensor._from_op(value, parent, which)
+        if not value.is_floating_point():
+            return Tensor(value)  # indices, masks: nothing could flow through them
+        raise GradientError(
+            f"{self.name} saved a value for backward (tensor {index}, shape "
+            f"{shape_str(value.shape)}) that is neither one of its inputs nor its output. Under "
+            "create_graph=True it would enter the gradient's graph as a constant, and the "
+            f"second derivative would miss how it depends on the inputs. {self.name}.backward "
+            "must recompute it from the saved inputs when it gets minigrad Tensors (or save "
+            "only inputs and outputs)."
+        )
+
+    def note_saved_outputs(self, outputs: Any) -> None:
+        """Which saved values are this op's own outputs (create_graph hands them back through
+        this node). Called by apply once forward has returned them."""
+        made = outputs if type(outputs) is tuple or type(outputs) is list else (outputs,)
+        made = [unwrap(out) for out in made]
+        found = {}
+        for i, value in enumerate(self._saved):
+            for k, out in enumerate(made):
+                if value is out:
+                    found[i] = k
+        self._saved_outputs = found or None
+
+    def mark_non_differentiable(self, *outputs: Any) -> None:
+        """These outputs of forward get no gradient (an argmax's indices, a mask), as torch's."""
+        self._non_differentiable = tuple(unwrap(out) for out in outputs)
+
+    def marked(self, output: torch.Tensor) -> bool:
+        """Whether forward marked this output non-differentiable."""
+        return any(output is marked for marked in self._non_differentiable)
+
+    def set_materialize_grads(self, value: bool) -> None:
+        """False: backward gets None, not zeros, for an output that no gradient reached."""
+        self.materialize_grads = value
 
     def release(self) -> None:
         """Free what backward needed, as torch does once a graph has been used: the saved
@@ -162,7 +222,14 @@ class Context:
 
 
 class Function:
-    """Base class of ops. Subclass it, write `forward` and `backward`, call `apply`."""
+    """Base class of ops. Subclass it, write `forward` and `backward`, call `apply`.
+
+    As torch's: `forward` gets the minigrad Tensors it was called with (grad mode off inside),
+    `backward` gets and returns minigrad Tensors, so a backward written with minigrad's ops can
+    itself be differentiated (`create_graph=True`). minigrad's own ops are `Op`s instead.
+    """
+
+    on_torch_tensors = False  # forward and backward see minigrad Tensors
 
     @staticmethod
     def forward(ctx: Context, *args: Any, **kwargs: Any) -> Any:
@@ -222,6 +289,8 @@ class Function:
         out = _run_forward(cls, ctx, raw, args, kwargs)
         if record:  # the node's links: to the node that made each input, as it is now
             ctx.parents, ctx.parent_outputs = _parents(args)
+            if ctx._saved:
+                ctx.note_saved_outputs(out)
         if type(out) is tuple or type(out) is list:
             outputs = _wrap_outputs(ctx, record, out, args, kwargs, grad_enabled)
         else:
@@ -282,7 +351,10 @@ def _run_forward(
     """cls.forward on the torch tensors; when torch refuses, an error that names the shapes,
     devices and the rule (torch's message names none of them)."""
     try:
-        return cls.forward(ctx, *raw, **kwargs)
+        if cls.on_torch_tensors:
+            return cls.forward(ctx, *raw, **kwargs)
+        with no_grad():  # a Function of yours computes with minigrad Tensors, unrecorded
+            return cls.forward(ctx, *args, **kwargs)
     except (RuntimeError, IndexError) as error:
         device_problem = _devices_mismatch(cls, args)
         if device_problem:
@@ -312,6 +384,7 @@ def _wrap_output(
     history of the tensor it views (see `autograd.inplace`)."""
     if isinstance(out, Tensor):  # a forward may return a minigrad Tensor
         out = out._data
+    record = record and not (ctx._non_differentiable and ctx.marked(out))
     result = Tensor._from_op(out, ctx if record else None)
     if record:
         ctx.output_ref = weakref.ref(result)
@@ -336,7 +409,7 @@ def _wrap_outputs(
     first = args[0]._data if args and isinstance(args[0], Tensor) else None
     for i, value in enumerate(outputs):
         value = value._data if isinstance(value, Tensor) else value
-        differentiable = record and value.is_floating_point()
+        differentiable = record and value.is_floating_point() and not ctx.marked(value)
         result = Tensor._from_op(value, ctx if differentiable else None, i)
         if first is not None and inplace.shares_memory(value, first):
             inplace.track_view(result, args, ctx.function, options, grad_enabled, output=i)
@@ -347,7 +420,62 @@ def _wrap_outputs(
     return tuple(results)
 
 
-class BroadcastingFunction(Function):
+def once_differentiable(backward: Any) -> Any:
+    """For a Function's `backward` that cannot itself be differentiated (it computes with
+    torch directly, say), as torch's decorator: it runs with grad off, and under
+    create_graph=True its gradients come back through a node that refuses a second backward."""
+
+    @functools.wraps(backward)
+    def wrapper(ctx: Context, *grads: Any) -> Any:
+        with no_grad():
+            results = backward(ctx, *grads)
+        if not is_grad_enabled() or not any(
+            isinstance(g, Tensor) and g.requires_grad for g in grads
+        ):
+            return results
+        many = isinstance(results, (tuple, list))
+        refused = [
+            None if r is None else _Refuse.apply(r, _anchor(grads), function=ctx.name)
+            for r in (results if many else (results,))
+        ]
+        return tuple(refused) if many else refused[0]
+
+    return wrapper
+
+
+def _anchor(grads: tuple[Any, ...]) -> Any:
+    """One incoming gradient that requires grad: it links a refusing node into the graph."""
+    return next(g for g in grads if isinstance(g, Tensor) and g.requires_grad)
+
+
+class Op(Function):
+    """minigrad's own ops: `forward` and `backward` work on the torch tensors inside the
+    Tensors, which costs nothing per call. Under `create_graph=True` the same `backward` gets
+    minigrad Tensors (gradients, and saved_tensors in the graph) and its formula is recorded:
+    so it is written with operators and methods that both kinds of tensor have."""
+
+    on_torch_tensors = True
+
+
+class _Refuse(Op):
+    """out = value (a gradient from a backward marked @once_differentiable).   Its backward
+    refuses: that backward cannot be differentiated again."""
+
+    @staticmethod
+    def forward(ctx: Context, value: Any, anchor: Any, function: str = "") -> Any:
+        ctx.function_name = function
+        return unwrap(value).clone()
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        raise GradientError(
+            f"trying to differentiate twice the backward of {ctx.function_name}, which is "
+            "marked @once_differentiable: it computes its gradient outside the graph. Write "
+            "its backward with minigrad's ops (and drop the decorator) to differentiate it."
+        )
+
+
+class BroadcastingFunction(Op):
     """An elementwise op on two operands that broadcast (add, mul, where...)."""
 
     @staticmethod

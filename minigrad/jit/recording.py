@@ -329,7 +329,12 @@ class Recorder(TorchFunctionMode, events.Listener):
         self.region = self._outer.pop()
 
     def op_begin(self, function: Any, args: tuple[Any, ...]) -> None:
-        """An op's forward starts: note the minigrad Tensors it was given."""
+        """An op's forward starts: note the minigrad Tensors it was given. An op that runs
+        inside another's forward or backward (a Function of yours computes with minigrad's
+        ops; create_graph records a backward's) is part of that one's stretch of code."""
+        if self.region.kind != "user":
+            self.enter(self.region)
+            return
         for arg in args:
             if isinstance(arg, Tensor):
                 self.owner(arg)
@@ -338,6 +343,8 @@ class Recorder(TorchFunctionMode, events.Listener):
     def op_end(self, function: Any, ctx: Any, outputs: Any) -> None:
         """An op's forward is done: its output is called after the op (linear, relu, ...)."""
         self.leave()
+        if self.region.kind != "user":
+            return  # (inside another op: that op names what it made)
         name = function.__name__.lower()
         for tensor in outputs if isinstance(outputs, (tuple, list)) else (outputs,):
             data = getattr(tensor, "_data", tensor)

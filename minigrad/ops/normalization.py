@@ -8,11 +8,11 @@ from typing import Any
 
 import torch
 
-from ..autograd.function import Context, Function
+from ..autograd.function import Context, Op
 from ..errors import shape_str
 
 
-class BatchNorm(Function):
+class BatchNorm(Op):
     """out = weight * x_hat + bias, x_hat = (x - mean) * istd over each channel's batch values,
     and, with G = dL/dout and g = weight * G, dL/dx = istd * (g - mean(g) - x_hat * mean(g *
     x_hat)) in training, dL/dweight = sum(G * x_hat), dL/dbias = sum(G).
@@ -108,7 +108,7 @@ class BatchNorm(Function):
         )
 
 
-class LayerNorm(Function):
+class LayerNorm(Op):
     """out = weight * x_hat + bias, x_hat = (x - mean) * istd over each example's last dims,
     and, with G = dL/dout and g = weight * G, dL/dx = istd * (g - mean(g) - x_hat * mean(g *
     x_hat)) over those dims, dL/dweight = sum(G * x_hat) and dL/dbias = sum(G) over examples.
@@ -200,7 +200,7 @@ class LayerNorm(Function):
         return None
 
 
-class Dropout(Function):
+class Dropout(Op):
     """Training: zero each element with probability p, scale the rest by 1 / (1 - p).
 
     out = x * mask, with mask = 0 (probability p) or 1 / (1 - p): the expected value of out is x,

@@ -11,12 +11,12 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from ..autograd.function import Context, Function
+from ..autograd.function import Context, Op
 
 Size = tuple[int, ...]
 
 
-class MaxPool2d(Function):
+class MaxPool2d(Op):
     """out[n, c, h, w] = the largest value of window (h, w) of x[n, c], found by torch's kernel.
 
     torch's max_pool2d also says where each maximum is (`indices`, flat positions in the H x W
@@ -58,7 +58,7 @@ class MaxPool2d(Function):
         return grad_x.view(ctx.shape), None, None, None, None, None
 
 
-class AvgPool2d(Function):
+class AvgPool2d(Op):
     """out[n, c, h, w] = (sum of the window's elements) / divisor[h, w], and dL/dx = the sum,
     over the windows that contain x, of G[h, w] / divisor[h, w] (G = dL/dout).
 
@@ -132,7 +132,7 @@ def window_counts(
     return end - start
 
 
-class AdaptiveAvgPool2d(Function):
+class AdaptiveAvgPool2d(Op):
     """Average pooling to a chosen output size (Ho, Wo), windows computed from the sizes.
 
     Output row i averages input rows floor(i*H/Ho) ... ceil((i+1)*H/Ho) - 1 (columns alike), so
