@@ -297,8 +297,9 @@ class Tensor:
         listener = events.current
         if listener is not None:
             listener.accumulate_begin(self, grad)
-        if isinstance(grad, Tensor):
+        if isinstance(grad, Tensor):  # (a gradient with a graph: pictures call it d_<name>)
             self._grad = grad.clone() if self._grad is None else self._grad + grad
+            self._grad.name = f"d_{self.name}" if self.name else None
         elif self._grad is None:
             self._grad = Tensor(grad.clone())
         else:
