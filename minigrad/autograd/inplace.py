@@ -128,10 +128,29 @@ def refresh_view(view: Tensor) -> None:
 
 def _take_history(tensor: Tensor, new: Tensor) -> None:
     """`tensor` becomes the output of the node that made `new` (which has the same values)."""
+    if tensor._retains_grad:  # retain_grad() follows the tensor: .grad is for its new values
+        _leave_node(tensor)
+        if new._ctx is not None:
+            new._ctx.retains_grad = True
     tensor._ctx, tensor._output_nr = new._ctx, new._output_nr
     tensor._requires_grad = new._requires_grad
     if new._ctx is not None:
         new._ctx.outputs = (weakref.ref(tensor),)
+
+
+def _leave_node(tensor: Tensor) -> None:
+    """The node that made `tensor`'s old values no longer gives it their gradient (a base
+    changed through a view, or a view made again, still stands as its old node's output)."""
+    ctx = tensor._ctx
+    if ctx is not None and ctx.output(tensor._output_nr) is tensor:
+        outputs = list(ctx.outputs)
+        outputs[tensor._output_nr] = _gone
+        ctx.outputs = tuple(outputs)
+
+
+def _gone() -> None:
+    """An output slot whose tensor has moved to another node: as a dead weak reference, None."""
+    return None
 
 
 def update(
