@@ -27,6 +27,12 @@ sees the new values. For the graph, minigrad follows torch's rules:
    `no_grad()` of a tensor that requires grad. Values that backward needs and that were
    overwritten are caught later, by their version numbers (`Context.saved_tensors`).
 
+5. A Function of your own whose forward returns a view of its input, or the input itself:
+   minigrad cannot make such a view again from its base, nor write through it, without going
+   around the backward you wrote. As in torch, changing it in place is refused, and so is using
+   it after its base (or another view of the base) was changed in place. (minigrad's own view
+   ops, in minigrad.ops, are the ones it knows how to replay.)
+
    (A tensor that shares memory without being a view in minigrad's sense, `x.detach()`, `x.data`
    or a `Tensor` wrapped around a torch view, is a separate tensor for the graph, as torch's
    `detach()` is: changing it changes the numbers, not the other tensor's history.)
@@ -60,6 +66,7 @@ class View:
     steps: tuple[ViewStep, ...]  # the view ops from base to here: (op, other arguments, options)
     base_node: Any  # the node base had when this view's history was last made
     made_with_grad: bool  # made while grad was on (torch refuses in-place on the others)
+    custom_function: str | None = None  # a Function of the user's made it (rule 5), its name
 
 
 def node_of(tensor: Tensor) -> Any:
@@ -91,10 +98,13 @@ def track_view(
     x = args[0]
     if x._view is not None:
         base, steps, with_grad = x._view.base, x._view.steps, x._view.made_with_grad
+        custom = x._view.custom_function
     else:
-        base, steps, with_grad = x, (), True
+        base, steps, with_grad, custom = x, (), True, None
+    if not op.__module__.startswith("minigrad.ops"):  # a Function of the user's own (rule 5)
+        custom = custom or op.__name__
     step = (op, args[1:], options, output)
-    out._view = View(base, (*steps, step), node_of(base), with_grad and grad_enabled)
+    out._view = View(base, (*steps, step), node_of(base), with_grad and grad_enabled, custom)
 
 
 def replay_view(data: torch.Tensor, steps: Sequence[ViewStep]) -> torch.Tensor:
@@ -118,6 +128,8 @@ def refresh_view(view: Tensor) -> None:
     if memory_of(view._data) is not memory_of(base._data):  # base.data was replaced since
         view._view = None
         return
+    if record.custom_function:
+        raise _custom_view_error(record.custom_function, "the tensor it views was changed in place")
     again = base
     for op, args, options, output in record.steps:
         again = op.apply(again, *args, **options)
@@ -286,8 +298,20 @@ def _check_view_made_with_grad(target: Tensor, what: str) -> None:
         )
 
 
+def _custom_view_error(function: str, what_happened: str) -> GradientError:
+    return GradientError(
+        f"an output of {function} (a Function of your own) is a view of its input, or the input "
+        f"itself, and {what_happened}: the change would bypass {function}'s backward, so the "
+        "gradient would be wrong (torch refuses this too). Clone the output "
+        f"({function}.apply(x).clone()), or return x.clone() from forward instead of x or a "
+        "view of it."
+    )
+
+
 def _check_may_change(target: Tensor, what: str) -> None:
-    """Refuse the in-place changes that torch refuses while recording (rule 4 above)."""
+    """Refuse the in-place changes that torch refuses while recording (rules 4 and 5 above)."""
+    if target._view is not None and target._view.custom_function:
+        raise _custom_view_error(target._view.custom_function, f"in-place {what} would change it")
     if target._ctx is None and target._requires_grad:
         raise GradientError(
             f"in-place {what} on a leaf tensor that requires grad (a parameter): its .grad must "
