@@ -185,6 +185,24 @@ def scenario_all(rank: int, world_size: int) -> dict[str, Any]:
     }
 
 
+SUBGROUP = [1, 2]  # a process group without global rank 0
+
+
+def scenario_subgroup(rank: int, world_size: int) -> dict[str, Any]:
+    """World of 3 ranks; ranks 1 and 2 train together in a group of their own (its first rank
+    is global rank 1), rank 0 stays out. The broadcast at wrapping must come from global rank 1,
+    and the average divide by the group's 2 ranks, not the world's 3."""
+    group = torch_dist.new_group(SUBGROUP)  # every rank of the world takes part in making it
+    model = make_model(seed=100 + rank)
+    before = parameters(model)
+    if rank not in SUBGROUP:
+        return {"before": before, "final": parameters(model)}
+    ddp = DistributedDataParallel(model, process_group=group, bucket_cap_mb=0)
+    after_wrap = parameters(model)
+    train(ddp, global_batches(), SUBGROUP.index(rank), len(SUBGROUP))
+    return {"before": before, "after_wrap": after_wrap, "final": parameters(model)}
+
+
 def scenario_fails(how: str):
     def scenario(rank: int, world_size: int) -> dict[str, Any]:
         model = DistributedDataParallel(make_model(seed=1))
@@ -197,6 +215,7 @@ def scenario_fails(how: str):
 
 SCENARIOS = {
     "all": scenario_all,
+    "subgroup": scenario_subgroup,
     "raise": scenario_fails("raise"),
     "die": scenario_fails("die"),
     "hang": scenario_fails("hang"),

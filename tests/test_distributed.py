@@ -16,6 +16,7 @@ import contextlib
 import gc
 import importlib.util
 import io
+import itertools
 import os
 import re
 import signal
@@ -33,7 +34,7 @@ from typing import Any
 import pytest
 import torch
 import torch.distributed as torch_dist
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 import minigrad as mg
@@ -225,6 +226,25 @@ def test_the_sampler_shards_cover_the_data_set_once_per_epoch(two_ranks, size, d
     assert shards[0][0] != shards[0][1], "set_epoch did not change the order"
 
 
+def test_a_process_group_without_global_rank_0_trains_as_one_process(tmp_path) -> None:
+    """Three ranks; 1 and 2 train in a group of their own. Both start from global rank 1's
+    parameters (the group's first rank, not the world's) and end where one process training on
+    the whole batches from them ends; rank 0, outside the group, is left alone."""
+    runs = run_ranks("subgroup", tmp_path, world_size=3)
+    assert_finished(runs)
+    rank0, rank1, rank2 = (run.result for run in runs)
+    for original, on_rank2 in zip(rank1["before"], rank2["after_wrap"], strict=True):
+        assert torch.equal(on_rank2, original)
+    assert not any(torch.equal(a, b) for a, b in zip(rank1["before"], rank2["before"]))
+    reference = worker.make_model(seed=101)
+    worker.train(reference, worker.global_batches())
+    for rank in (rank1, rank2):
+        for got, expected in zip(rank["final"], worker.parameters(reference), strict=True):
+            torch.testing.assert_close(got, expected, rtol=1e-10, atol=0)
+    for before, after in zip(rank0["before"], rank0["final"], strict=True):
+        assert torch.equal(before, after)
+
+
 # ---- a rank that fails ----------------------------------------------------------------------
 
 
@@ -399,6 +419,42 @@ def test_buckets_never_mix_dtypes() -> None:
     buckets = assign_buckets(params, cap_bytes=2**20)
     dtypes = [[p.dtype for p in bucket.params] for bucket in buckets]
     assert dtypes == [[torch.float64, torch.float64], [torch.float32, torch.float32]]
+
+
+@st.composite
+def bucket_cases(draw: st.DrawFn) -> tuple[list[tuple[int, torch.dtype]], int]:
+    """Parameters (numbers, dtype) and a cap in bytes: often exactly what the first few
+    parameters of a dtype fill, in the reverse order buckets take them."""
+    params = draw(
+        st.lists(
+            st.tuples(st.integers(1, 20), st.sampled_from([torch.float32, torch.float64])),
+            min_size=1,
+            max_size=8,
+        )
+    )
+    first_dtype = params[-1][1]
+    filled = list(
+        itertools.accumulate(
+            n * first_dtype.itemsize for n, d in reversed(params) if d == first_dtype
+        )
+    )
+    cap = draw(st.sampled_from(filled) | st.integers(0, 400))
+    return params, cap
+
+
+@given(case=bucket_cases())
+@example(case=([(3 * 4, torch.float64), (5, torch.float64), (4, torch.float64)], 9 * 8))
+def test_buckets_are_torchs_and_one_filled_exactly_to_the_cap_is_full(case) -> None:
+    """The same buckets as torch's DistributedDataParallel makes (its own function for it): in
+    reverse order, one dtype each, a bucket closed once it holds the cap or more; so a bucket
+    filled exactly to the cap is full, and the next parameter starts a new one."""
+    params, cap = case
+    tensors = [mg.zeros(n, dtype=dtype) for n, dtype in params]
+    ours = assign_buckets(tensors, cap_bytes=cap)
+    position = {id(t): i for i, t in enumerate(reversed(tensors))}  # torch's numbering
+    reverse_order = [t._data for t in reversed(tensors)]
+    theirs, _ = torch_dist._compute_bucket_assignment_by_size(reverse_order, [cap])
+    assert [[position[id(p)] for p in bucket.params] for bucket in ours] == theirs
 
 
 @pytest.mark.parametrize(
