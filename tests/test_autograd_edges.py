@@ -130,6 +130,35 @@ def test_retain_grad_follows_a_tensor_changed_in_place_as_in_torch(program):
     assert_same(ours_x[0], theirs_x[0], f"{program.__name__}: the leaf's .grad")
 
 
+def test_the_old_values_node_keeps_the_tensors_name_however_it_was_changed():
+    """h changed in place, directly or through a view of it: the graph then holds h's old
+    values and its new ones, and viz names both after h (h, h_2). (Only a tensor that asked for
+    retain_grad() leaves its old node for good: that node's .grad is not h's any more.)"""
+    from minigrad.viz import node_names
+
+    for change in (lambda h: h.mul_(3), lambda h: h[0:2].mul_(3)):
+        x = mg.Tensor([1.0, 2.0, 3.0], requires_grad=True, name="x")
+        h = x * 2
+        h.name = "h"
+        before = h * 5
+        change(h)
+        names = node_names((before + h).sum())
+        assert {"h", "h_2"} <= set(names.values())
+
+
+def test_a_view_of_a_base_whose_data_was_replaced_is_a_tensor_of_its_own():
+    """After `h.data = ...`, a view taken before holds the old values: it no longer views h,
+    and its gradient is that of the values it holds (2 per element of x), however h changes
+    later. (torch sends it h's new history instead: 3 * 2 more, for values it does not hold.)"""
+    x = mg.tensor([1.0, 2.0, 3.0], dtype=mg.float64, requires_grad=True)
+    h = x * 2
+    view = h[0:2]
+    h.data = mg.tensor([10.0, 20.0, 30.0], dtype=mg.float64)
+    h.mul_(3)
+    (view * 1).sum().backward()
+    assert view.tolist() == [2.0, 4.0] and x.grad.tolist() == [2.0, 2.0, 0.0]
+
+
 # ---- the version counter --------------------------------------------------------------------
 
 
@@ -275,6 +304,33 @@ def recursive_bare_decorator(lib):
     return seen, count(2), grad_on(lib)
 
 
+def direct_recursion(lib):
+    """A decorated function calling itself straight away: the inner call starts in the mode the
+    outer one set, and each must restore its own caller's mode on the way out."""
+    seen = []
+
+    @lib.no_grad()
+    def descend(n):
+        seen.append(("descend", n, grad_on(lib)))
+        if n:
+            descend(n - 1)
+        seen.append(("descend leaves", n, grad_on(lib)))
+
+    @lib.enable_grad()
+    def climb(n):
+        seen.append(("climb", n, grad_on(lib)))
+        if n:
+            climb(n - 1)
+        seen.append(("climb leaves", n, grad_on(lib)))
+
+    descend(2)
+    seen.append(grad_on(lib))
+    with lib.no_grad():
+        climb(2)
+        seen.append(grad_on(lib))
+    return seen
+
+
 def errors_inside(lib):
     seen = []
     try:
@@ -392,7 +448,17 @@ def decorated_methods_and_set_grad_enabled(lib):
     def evaluate():
         return grad_on(lib)
 
-    seen = [Model().predict(), grad_on(lib)]
+    @lib.inference_mode  # bare, as @no_grad may be too
+    def infer():
+        return grad_on(lib)
+
+    @lib.enable_grad
+    def train():
+        return grad_on(lib)
+
+    seen = [Model().predict(), grad_on(lib), infer(), grad_on(lib)]
+    with lib.no_grad():
+        seen.append((train(), grad_on(lib)))
     with lib.no_grad():
         with lib.set_grad_enabled(True):
             seen.append((evaluate(), grad_on(lib)))
@@ -420,6 +486,7 @@ GRAD_MODE_PROGRAMS = [
     nested_blocks,
     recursive_decorated_functions,
     recursive_bare_decorator,
+    direct_recursion,
     errors_inside,
     set_grad_enabled_called_inside_blocks,
     one_switch_object_entered_twice,
@@ -458,6 +525,21 @@ def grad_twice_with_retain_graph(lib):
     first = lib.autograd.grad(loss, x, retain_graph=True)
     second = lib.autograd.grad(loss, x)
     return values(first), values(second), x.grad
+
+
+def autograd_backward_twice_on_a_freed_graph(lib):
+    x = leaf(lib, [1.0, 2.0])
+    loss = (x * x).sum()
+    lib.autograd.backward([loss])
+    lib.autograd.backward([loss])
+
+
+def autograd_backward_twice_with_retain_graph(lib):
+    x = leaf(lib, [1.0, 2.0])
+    loss = (x * x).sum()
+    lib.autograd.backward([loss], retain_graph=True)
+    lib.autograd.backward([loss])
+    return x.grad.tolist()
 
 
 def grad_of_a_graph_that_saved_nothing_twice(lib):
@@ -557,6 +639,8 @@ AUTOGRAD_GRAD_PROGRAMS = [
     grad_twice_on_a_freed_graph,
     grad_then_backward_on_a_freed_graph,
     grad_twice_with_retain_graph,
+    autograd_backward_twice_on_a_freed_graph,
+    autograd_backward_twice_with_retain_graph,
     grad_of_a_graph_that_saved_nothing_twice,
     grad_of_an_ops_second_output,
     grad_of_an_unused_first_output,
@@ -709,16 +793,75 @@ def test_custom_functions_returning_views_or_their_input_as_torchs(program):
     run_both(program)
 
 
-def test_a_custom_view_changed_in_place_is_refused_in_words():
-    _, Itself, _ = custom_functions(mg)
-    with pytest.raises(mg.GradientError, match=r"an output of Itself \(a Function of your own"):
-        Itself.apply(leaf(mg) * 1).mul_(2)
+def test_a_custom_view_changed_in_place_is_refused_in_words_before_anything_changes():
+    for lib in (torch, mg):
+        _, Itself, _ = custom_functions(lib)
+        h = leaf(lib) * 1
+        y = Itself.apply(h)
+        with pytest.raises(RuntimeError) as error:
+            y.mul_(2)
+        assert h.tolist() == y.tolist() == VALUES.tolist()  # refused first, as torch does
+    assert str(error.value).startswith(
+        "an output of Itself (a Function of your own) is a view of its input, or the input "
+        "itself, and in-place mul_ would change it"
+    )
     _, _, Flat = custom_functions(mg)
     h = leaf(mg) * 1
     flat = Flat.apply(h)
     h += 1
     with pytest.raises(mg.GradientError, match=r"Flat.*the tensor it views was changed in place"):
         flat.sum()
+
+
+# ---- a view made under no_grad() ---------------------------------------------------------
+
+
+def no_grad_view_used_after_its_base_changed_with_grad(lib):
+    h = leaf(lib, [1.0, 2.0, 3.0]) * 1
+    with lib.no_grad():
+        view = h[0:2]
+    h.mul_(2)
+    return (view * 3).tolist()
+
+
+def no_grad_view_of_a_buffer_used_after_it_joined_the_graph(lib):
+    buffer = lib.zeros(3, dtype=lib.float64)
+    with lib.no_grad():
+        view = buffer[0:2]
+    buffer += leaf(lib, [1.0, 2.0, 3.0])  # the buffer now has a history
+    return (view * 3).tolist()
+
+
+def no_grad_view_changed_in_place_with_grad(lib):
+    h = leaf(lib, [1.0, 2.0, 3.0]) * 1
+    with lib.no_grad():
+        view = h[0:2]
+    view.mul_(2)
+
+
+def no_grad_view_and_change_both_under_no_grad(lib):
+    x = leaf(lib, [1.0, 2.0, 3.0])
+    h = x * 1
+    with lib.no_grad():
+        view = h[0:2]
+        view.mul_(2)
+        out = view * 3
+    (h * h).sum().backward()
+    return out.tolist(), h.tolist(), x.grad.tolist()
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        no_grad_view_used_after_its_base_changed_with_grad,
+        no_grad_view_of_a_buffer_used_after_it_joined_the_graph,
+        no_grad_view_changed_in_place_with_grad,
+        no_grad_view_and_change_both_under_no_grad,
+    ],
+    ids=lambda p: p.__name__,
+)
+def test_views_made_under_no_grad_as_torchs(program):
+    run_both(program)
 
 
 # ---- index tensors changed in place after use ---------------------------------------------

@@ -24,8 +24,9 @@ sees the new values. For the graph, minigrad follows torch's rules:
 4. Refused, with an error that says what to write instead: a leaf that requires grad (a
    parameter: its `.grad` must be the gradient at the values the forward pass used; update
    parameters under `no_grad()` or through `p.data`), a view of one, a view made under
-   `no_grad()` of a tensor that requires grad. Values that backward needs and that were
-   overwritten are caught later, by their version numbers (`Context.saved_tensors`).
+   `no_grad()` of a tensor that requires grad (and the use of such a view after its base was
+   changed in place with grad on). Values that backward needs and that were overwritten are
+   caught later, by their version numbers (`Context.saved_tensors`).
 
 5. A Function of your own whose forward returns a view of its input, or the input itself:
    minigrad cannot make such a view again from its base, nor write through it, without going
@@ -122,12 +123,19 @@ def refresh_view(view: Tensor) -> None:
     the base: same memory, history through the base's new node."""
     record = view._view
     node = node_of(record.base)
-    if node is record.base_node or not record.made_with_grad:
+    if node is record.base_node:
         return
     base = record.base
     if memory_of(view._data) is not memory_of(base._data):  # base.data was replaced since
         view._view = None
         return
+    if not record.made_with_grad:
+        raise GradientError(
+            f"a view (shape {shape_str(view.shape)}) made under no_grad() is used after its base "
+            f"(shape {shape_str(base.shape)}) was changed in place while grad was on: minigrad "
+            "cannot tell whether the view should follow the base's new history (torch refuses "
+            "this too). Make the view and the change both inside no_grad(), or both outside it."
+        )
     if record.custom_function:
         raise _custom_view_error(record.custom_function, "the tensor it views was changed in place")
     again = base
