@@ -58,13 +58,12 @@ for a single number: 1).
             grads = received.pop(id(node), None)
             if grads is None:  # nothing flowed here (a custom op returned None for this input)
                 continue
-            if len(grads) > 1:
-                grads = complete(node, grads)  # zeros for an output nobody used
             if listener is not None:
                 listener.node_begin(node, grads)
-            arrive(node, grads)
+            arrive(node, grads)  # (None for an output nobody used: it was not used)
             input_grads = totals = []
             if type(node) is Context:  # an op that ran (else a leaf)
+                grads = complete(node, grads)  # zeros for an output nobody used
                 input_grads = chain_rule(node, grads, create_graph)
                 input_grads = fit_to_inputs(node, input_grads, create_graph)
                 totals = [

@@ -208,17 +208,24 @@ class Context:
             ref = self.outputs[index]
         return ref() if ref is not None else None
 
-    def set_output(self, index: int, tensor: Tensor) -> None:
-        """`tensor` is now output `index` of this node (in-place ops move an output)."""
+    def set_output(self, index: int, tensor: Tensor | None) -> None:
+        """`tensor` is now output `index` of this node (in-place ops move an output); None: the
+        output has moved to another node, and this one no longer gives it a gradient."""
+        ref = weakref.ref(tensor) if tensor is not None else _no_output
         if not self.outputs:
-            self.output_ref = weakref.ref(tensor)
+            self.output_ref = ref
         else:
             refs = list(self.outputs)
-            refs[index] = weakref.ref(tensor)
+            refs[index] = ref
             self.outputs = tuple(refs)
 
     def __repr__(self) -> str:
         return f"<{self.name} node>"
+
+
+def _no_output() -> None:
+    """An output slot whose tensor has moved to another node: as a dead weak reference."""
+    return None
 
 
 class Function:
