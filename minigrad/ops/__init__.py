@@ -1,8 +1,8 @@
 """Every differentiable op: one small class each, forward and backward side by side.
 
 arithmetic.py   + - * / unary - ** maximum minimum where
-unary.py        exp log sigmoid tanh relu leaky_relu gelu clamp_min abs sin cos sqrt rsqrt log10
-                log1p expm1 softplus clamp
+unary.py        exp log sigmoid tanh relu leaky_relu gelu erf clamp_min abs sign sin cos sqrt rsqrt
+                log10 log1p expm1 softplus clamp
 reductions.py   sum mean var std norm max logsumexp prod softmax log_softmax cumsum nll_loss
 losses.py       binary_cross_entropy
 matmul.py       @
@@ -63,6 +63,7 @@ from .unary import (
     Clamp,
     ClampMin,
     Cos,
+    Erf,
     Exp,
     Expm1,
     LeakyReLU,
@@ -72,6 +73,7 @@ from .unary import (
     ReLU,
     Rsqrt,
     Sigmoid,
+    Sign,
     Sin,
     Softplus,
     Sqrt,
@@ -100,6 +102,7 @@ __all__ = [
     "Dropout",
     "Einsum",
     "Embedding",
+    "Erf",
     "Exp",
     "Expand",
     "Expm1",
@@ -136,6 +139,7 @@ __all__ = [
     "Rsqrt",
     "SetItem",
     "Sigmoid",
+    "Sign",
     "Sin",
     "Softmax",
     "Softplus",
