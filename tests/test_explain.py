@@ -336,6 +336,7 @@ EVERY_OP = {
     "Neg": lambda: -x23(),
     "NLLLoss": lambda: mg.nn.functional.nll_loss(x23().log_softmax(1), mg.tensor([2, 0])),
     "Norm": lambda: x23().norm(),
+    "OntoDiagonal": lambda: ops.OntoDiagonal.apply(x23(), subscripts="iji", shape=(2, 3, 2)),
     "Outer": lambda: mg.outer(v3(), x23()[0]),
     "Permute": lambda: x23().permute(1, 0),
     "Pow": lambda: x23().abs() ** v3(),

@@ -6,7 +6,7 @@ unary.py        exp log sigmoid tanh relu leaky_relu gelu erf clamp_min abs sign
 reductions.py   sum mean var std norm max logsumexp prod softmax log_softmax cumsum nll_loss
 losses.py       binary_cross_entropy
 matmul.py       @
-products.py     einsum outer
+products.py     einsum (and the diagonal its backward writes) outer
 shape.py        reshape transpose permute unsqueeze squeeze expand indexing gather repeat cat
                 stack
 conversion.py   .to(dtype or device), clone
@@ -27,7 +27,7 @@ from .losses import BinaryCrossEntropy
 from .matmul import Linear, MatMul
 from .normalization import BatchNorm, Dropout, LayerNorm
 from .pool import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
-from .products import Einsum, Outer
+from .products import Einsum, OntoDiagonal, Outer
 from .reductions import (
     CumSum,
     LogSoftmax,
@@ -129,6 +129,7 @@ __all__ = [
     "NLLLoss",
     "Neg",
     "Norm",
+    "OntoDiagonal",
     "Outer",
     "Permute",
     "Pow",
