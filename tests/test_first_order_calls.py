@@ -53,7 +53,7 @@ PROGRAMS: dict[str, tuple[Callable[..., mg.Tensor], list[tuple[int, ...]], int]]
     "pow": (lambda a: a**3, [(3, 4)], 4),  # a number exponent: no tensor made to compare to 0
     "exp_log": (lambda a: (a.exp() + 1).log(), [(3, 4)], 3),
     "sigmoid_tanh": (lambda a: a.sigmoid() * a.tanh(), [(3, 4)], 10),
-    "relu": (lambda a: a.relu(), [(3, 4)], 3),
+    "relu": (lambda a: a.relu(), [(3, 4)], 2),  # torch's threshold_backward for its formula
     "gelu": (lambda a: F.gelu(a), [(3, 4)], 12),
     "sum_mean": (lambda a: a.sum(0) + a.mean(0), [(3, 4)], 7),
     "max_dim": (lambda a: a.max(dim=1).values, [(3, 4)], 4),

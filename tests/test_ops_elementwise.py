@@ -4,7 +4,8 @@
 sin, cos, sqrt, rsqrt, square, log10, log1p, expm1, softplus, erf, sign, clamp_min, clamp (number
 and tensor bounds), where, masked_fill, clone and to; and the dtypes of gradients (float32 stays
 float32). Then their second derivatives (backward(create_graph=True) differentiated again)
-against torch's, and third and sixth ones against closed forms.
+against torch's, third and sixth ones against closed forms, and relu's first-order kernel
+against its formula.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ import pytest
 import torch
 from hypothesis import example, given
 from hypothesis import strategies as st
+from torch.overrides import TorchFunctionMode
 
 import minigrad as mg
 from minigrad import Tensor
 from minigrad.autograd import grad
+from minigrad.autograd.function import formulas_only
 from minigrad.nn import functional as F
 from minigrad.testing import assert_close, assert_matches_torch, gradcheck
 from minigrad.testing import strategies as mst
@@ -670,3 +673,84 @@ def test_tanh_differentiated_six_times_is_the_closed_form(x):
         # the polynomial's terms reach 1680: its own rounding is ~1e-13
         assert_close(d_ours._data, closed_form, what=f"{what} against the closed form", atol=1e-11)
 
+
+# ---- relu's first-order kernel ------------------------------------------------------------------
+
+
+@given(
+    x=mst.float_arrays(mst.shapes(), -3, 3),
+    arriving=st.none() | st.sampled_from([np.inf, -np.inf, np.nan]),
+    dtype=st.sampled_from([np.float64, np.float32]),
+    data=st.data(),
+)
+@example(x=np.array([np.nan, -0.0, 0.0, -1.0, 2.0]), arriving=np.inf, dtype=np.float64, data=None)
+@example(x=np.array([np.nan, -0.0, 0.0, -1.0, 2.0]), arriving=np.nan, dtype=np.float32, data=None)
+def test_relus_kernel_gives_its_formulas_gradient_bit_for_bit(x, arriving, dtype, data):
+    """backward() computes relu's gradient with torch's threshold_backward; its formula,
+    G.masked_fill(out <= 0, 0), is what explain() shows and create_graph records. Both give the
+    same numbers, also where inf or NaN arrives at a zeroed input (0 there, as torch) and where
+    x is NaN (the gradient passes)."""
+    x = x.astype(dtype)
+    if data is not None:  # an upstream gradient with inf or NaN in some places
+        upstream = data.draw(mst.hnp.arrays(dtype, x.shape, elements=st.floats(-3, 3, width=32)))
+    else:
+        upstream = np.ones_like(x)
+    if arriving is not None:
+        upstream = np.where(np.arange(upstream.size).reshape(x.shape) % 2 == 0, arriving, upstream)
+
+    def relu_gradient() -> torch.Tensor:
+        t = mg.tensor(x, requires_grad=True)
+        t.relu().backward(mg.tensor(upstream))
+        return t.grad._data
+
+    with CallNames() as calls:
+        by_kernel = relu_gradient()
+    assert "threshold_backward" in calls.names
+    with formulas_only(), CallNames() as calls:
+        by_formula = relu_gradient()
+    assert "threshold_backward" not in calls.names and "masked_fill" in calls.names
+    torch.testing.assert_close(by_kernel, by_formula, rtol=0, atol=0, equal_nan=True)
+    assert_matches_torch(Tensor.relu, torch.relu, x, upstream=upstream, name="relu")
+
+
+def test_relus_kernel_is_what_a_compiled_step_runs_and_its_formula_what_explain_shows():
+    """step.code names the kernel (torch.ops.aten.threshold_backward, under relu's rule) and
+    replays bit for bit; explain() writes the formula the kernel computes."""
+    generator = torch.Generator().manual_seed(0)
+    w = mg.Tensor(torch.randn(4, 3, generator=generator), requires_grad=True)
+    w.name = "w"
+    batches = [mg.Tensor(torch.randn(5, 4, generator=generator)) for _ in range(4)]
+
+    def step(x):
+        loss = (x @ w).relu().sum()
+        loss.backward()
+        with mg.no_grad():
+            w.sub_(0.1 * w.grad)
+            w.grad = None
+        return loss
+
+    compiled = mg.compile(step)
+    eager_w = mg.Tensor(w._data.clone(), requires_grad=True)
+    for x in batches:
+        compiled(x)
+        loss = (x @ eager_w).relu().sum()
+        loss.backward()
+        with mg.no_grad():
+            eager_w.sub_(0.1 * eager_w.grad)
+            eager_w.grad = None
+    assert compiled.replays >= 2 and torch.equal(w._data, eager_w._data)
+    assert "d_matmul = torch.ops.aten.threshold_backward(d_relu, relu, 0)\n" in compiled.code
+    explained = mg.explain((batches[0] @ w).relu().sum())
+    assert "masked_fill(" in explained and "threshold_backward" not in explained
+
+
+class CallNames(TorchFunctionMode):
+    """The names of the torch functions called inside it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: list[str] = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        self.names.append(getattr(func, "__name__", repr(func)))
+        return func(*args, **(kwargs or {}))
