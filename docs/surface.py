@@ -24,6 +24,8 @@ NAMESPACES = {
     "torch.optim": "minigrad.optim",
     "torch.optim.lr_scheduler": "minigrad.optim.lr_scheduler",
     "torch.autograd": "minigrad.autograd",
+    "torch.autograd.functional": "minigrad.autograd.functional",
+    "torch.func": "minigrad.func",
     "torch.cuda": "minigrad.cuda",
     "torch.accelerator": "minigrad.accelerator",
     "torch.utils.data": "minigrad.utils.data",

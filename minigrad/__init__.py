@@ -14,6 +14,7 @@ Where things live, in layers: a module imports only from its own layer and the o
     2  the library  nn/, optim/          layers and losses; SGD, Adam, schedulers
                     data/, utils/        MNIST, DataLoader, samplers
                     testing/             gradient checks against torch and finite differences
+                    func.py              torch.func's transforms: grad, vjp, jacrev, hessian
                     serialization.py, distributed.py, cuda.py, accelerator.py
     1  the core     tensor.py            the Tensor class
                     autograd/            Function (the op base class) and its graph node, the
@@ -105,7 +106,7 @@ from .functions import __all__ as _function_names
 from .devices import default_device, set_default_device
 from .devices import default_device as get_default_device
 from .errors import DeviceError, GradientError, ShapeError
-from . import autograd, cuda, data, nn, optim  # as torch.nn...: there after `import minigrad`
+from . import autograd, cuda, data, func, nn, optim  # torch.nn...: there after `import minigrad`
 from . import trace, viz
 from .explain import explain  # minigrad.explain(loss): the backward pass as Python code
 from .jit import compile  # minigrad.compile(step): record a training step, replay it

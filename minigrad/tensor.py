@@ -294,12 +294,18 @@ class Tensor:
         Under backward(create_graph=True) the gradient is a Tensor with a graph, and `.grad`
         keeps that graph: a copy recorded as an op, then sums out of place, as in torch.
         """
-        if isinstance(grad, Tensor):
+        listener = events.current
+        if listener is not None:
+            listener.accumulate_begin(self, grad)
+        if isinstance(grad, Tensor):  # (a gradient with a graph: pictures call it d_<name>)
             self._grad = grad.clone() if self._grad is None else self._grad + grad
+            self._grad.name = f"d_{self.name}" if self.name else None
         elif self._grad is None:
             self._grad = Tensor(grad.clone())
         else:
             self._grad._data += grad
+        if listener is not None:
+            listener.accumulate_end(self)
         if self._post_accumulate_grad_hooks:  # e.g. DistributedDataParallel's
             for hook in tuple(self._post_accumulate_grad_hooks.values()):
                 hook(self)

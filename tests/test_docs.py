@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 import minigrad
 
@@ -157,3 +158,14 @@ def test_the_readmes_idea_on_one_screen_prints_the_trace_it_shows(capsys):
     source, expected, _ = build.python_steps(readme)[0]  # "The idea on one screen"
     exec(compile(source, "README.md", "exec"), {})
     assert capsys.readouterr().out == expected
+
+
+def test_the_readmes_gradients_of_gradients_give_tanh_s_derivatives():
+    readme = (DOCS.parent / "README.md").read_text()
+    section = readme[readme.index("## Gradients of gradients") :]
+    source = section[section.index("```python") + len("```python") : section.index("```\n", 20)]
+    scope: dict = {}
+    exec(compile(source, "README.md", "exec"), scope)
+    t = torch.tanh(scope["x"]._data)
+    assert torch.allclose(scope["dy"]._data, 1 - t**2)
+    assert torch.allclose(scope["d2y"]._data, -2 * t * (1 - t**2))

@@ -252,3 +252,21 @@ def test_grad_reads_and_writes_data_writes_modules_and_updates_are_announced():
     reads = [a for n, a in log.events if n == "grad_used" and a[0] is weight]
     assert (weight, False) in reads and (weight, True) in reads  # step reads, zero_grad sets
     assert ("data_set", (weight,)) in log.events
+
+
+def test_a_gradient_landing_in_grad_is_announced_by_backward_and_not_by_autograd_grad():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 3
+    h.retain_grad()
+    with events.listening(Log()) as log:
+        (h * h).sum().backward(retain_graph=True)
+    landed = [(n, a[0]) for n, a in log.events if n.startswith("accumulate")]
+    assert [(n, t is h, t is x) for n, t in landed] == [
+        ("accumulate_begin", True, False),
+        ("accumulate_end", True, False),
+        ("accumulate_begin", False, True),
+        ("accumulate_end", False, True),
+    ]
+    with events.listening(Log()) as log:
+        mg.autograd.grad((h * h).sum(), [x])
+    assert not any(n.startswith("accumulate") for n in log.names())

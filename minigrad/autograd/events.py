@@ -74,6 +74,12 @@ class Listener:
         input's shape; `totals` are what each input has received by now, summed over its uses
         so far. A leaf has none of either."""
 
+    def accumulate_begin(self, tensor: Any, grad: Any) -> None:
+        """`grad` is about to be added into `tensor.grad` (a leaf's, or one that retains grad)."""
+
+    def accumulate_end(self, tensor: Any) -> None:
+        """...and `tensor.grad` now holds it."""
+
     def backward_end(self) -> None:
         """The backward pass is over."""
 

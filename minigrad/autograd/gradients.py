@@ -69,6 +69,8 @@ def grad(
             value = torch.zeros_like(inp._data)
         if value is not None and not isinstance(value, Tensor):
             value = Tensor(value)
+        if create_graph and value is not None and value.name is None and inp.name:
+            value.name = f"d_{inp.name}"  # a gradient with a graph: explain calls its own d_d_x
         results.append(value)
     return tuple(results)
 

@@ -34,7 +34,7 @@ import torch
 from torch.overrides import TorchFunctionMode
 
 from ..autograd import events
-from ..tensor import Tensor
+from ..tensor import Tensor, unwrap
 
 # The recorder now listening, if any (minigrad's own code asks before telling it anything).
 active: Recorder | None = None
@@ -364,16 +364,30 @@ class Recorder(TorchFunctionMode, events.Listener):
         self.leave()
 
     def node_begin(self, node: Any, grads: list[Any]) -> None:
-        """An op's backward starts: the gradients it receives are d_<its output>. Or a gradient
-        lands in a leaf's .grad (a copy of it, the first time)."""
+        """An op's backward starts: the gradients it receives are d_<its output>. (Under
+        create_graph the gradients are minigrad Tensors: the recording knows their torch
+        tensors.) A leaf's step is where its gradient is complete: d_<leaf>."""
+        grads = [unwrap(grad) for grad in grads]
         if not isinstance(node, Tensor):
             self._enter_backward(node, grads)
             return
-        self.grad_used(node, write=False)
         self.name(grads[0], gradient_name(self.name_of(node._data) or "leaf"))
-        sign = "=" if node._grad is None else "+="
-        refs = (self.ref(node._data), self.ref(grads[0]))
+        self.enter(self.region)  # (a leaf's step runs no op of its own)
+
+    def accumulate_begin(self, tensor: Any, grad: Any) -> None:
+        """A gradient lands in a .grad (a copy of it, the first time)."""
+        grad = unwrap(grad)
+        self.grad_used(tensor, write=False)
+        self.name(grad, gradient_name(self.name_of(tensor._data) or "leaf"))
+        sign = "=" if tensor._grad is None else "+="
+        refs = (self.ref(tensor._data), self.ref(grad))
         self.enter(Region("accumulate", f"{{0}}.grad {sign} {{1}}", refs=refs))
+
+    def accumulate_end(self, tensor: Any) -> None:
+        """The .grad it landed in is <tensor>_grad."""
+        self.leave()
+        name = self.name_of(tensor._data) or "leaf"
+        self.name(tensor._grad._data, identifier(name) + "_grad")
 
     def _enter_backward(self, ctx: Any, grads: list[Any]) -> None:
         out = ctx.output()
@@ -390,18 +404,14 @@ class Recorder(TorchFunctionMode, events.Listener):
     def node_end(
         self, node: Any, grads: list[Any], input_grads: list[Any], totals: list[Any]
     ) -> None:
-        """Each input's gradient so far (the sum of what its users sent it) is d_<input>; a
-        leaf's new .grad is <leaf>_grad."""
+        """Each input's gradient so far (the sum of what its users sent it) is d_<input>."""
         self.leave()
         if isinstance(node, Tensor):
-            if node._grad is not None:
-                name = self.name_of(node._data) or "leaf"
-                self.name(node._grad._data, identifier(name) + "_grad")
             return
         for tensor, total in zip(node.inputs, totals):
             name = self.name_of(tensor._data) if total is not None else None
             if name is not None:
-                self.name(total, gradient_name(name))
+                self.name(unwrap(total), gradient_name(name))
 
     def _describe(self, arg: Any, refs: list[Ref]) -> str:
         """A placeholder for a tensor's name in a title (the code decides names), or a short
