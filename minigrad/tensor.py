@@ -684,6 +684,10 @@ class Tensor:
     def __ge__(self, other: Operand) -> Tensor:
         return Tensor(self._data >= unwrap(_operand(other, self)))
 
+    def isnan(self) -> Tensor:
+        """Where the values are NaN (a bool tensor)."""
+        return Tensor(self._data.isnan())
+
     def isclose(
         self, other: Operand, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
     ) -> Tensor:
@@ -748,6 +752,10 @@ class Tensor:
 
     def log(self) -> Tensor:
         return ops.Log.apply(self)
+
+    def logit(self) -> Tensor:
+        """log(p / (1 - p)), the inverse of sigmoid (for probabilities p in (0, 1))."""
+        return (self / (1 - self)).log()
 
     def sigmoid(self) -> Tensor:
         return ops.Sigmoid.apply(self)
@@ -999,6 +1007,10 @@ class Tensor:
 
     def permute(self, *dims: Any) -> Tensor:
         return ops.Permute.apply(self, dims=_size_args(dims))
+
+    def flip(self, *dims: Any) -> Tensor:
+        """The elements in reverse order along each of dims (x.flip(0), x.flip((0, 1)))."""
+        return ops.Flip.apply(self, dims=_size_args(dims))
 
     @property
     def T(self) -> Tensor:

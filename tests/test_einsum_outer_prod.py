@@ -413,6 +413,28 @@ def test_prod_matches_torch(case):
     assert_matches_torch(prod_of(case), prod_of(case), x, name=f"prod({dim}, keepdim={keepdim})")
 
 
+@given(case=prod_cases())
+@example(case=(np.array([2.0, 0.0, -0.5]), None, False))  # one zero
+@example(case=(np.array([0.0, 3.0, 0.0]), None, False))  # two zeros
+@example(case=(np.array([[2.0, 0.0, 3.0], [0.0, 0.0, 1.0], [1.0, 2.0, 4.0]]), 1, False))
+def test_prod_second_derivatives_match_torch(case):
+    """Under create_graph the product of the others is taken by Prod itself (each position's
+    row of x with itself replaced by 1): exact with zeros, as the running products are."""
+    x, dim, keepdim = case
+    name = f"prod({dim}, keepdim={keepdim})"
+    assert_matches_torch(prod_of(case), prod_of(case), x, order=2, name=name)
+
+
+def test_prod_differentiated_three_times_with_zeros_is_torchs():
+    x = np.array([[2.0, 0.0, 3.0, -1.5], [0.0, 0.0, 5.0, 0.5], [2.0, 3.0, 4.0, 0.5]])
+    ours, theirs = mg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    d_ours, d_theirs = ours.prod(1), theirs.prod(1)
+    for _ in range(3):
+        (d_ours,) = mg.autograd.grad(d_ours.sum(), ours, create_graph=True)
+        (d_theirs,) = torch.autograd.grad(d_theirs.sum(), theirs, create_graph=True)
+        assert_close(d_ours._data, d_theirs.detach(), what="d^k prod / dx^k")
+
+
 @given(case=prod_cases(dim_required=True))
 def test_prod_function_matches_torch(case):
     x, dim, keepdim = case
@@ -453,6 +475,28 @@ def test_prod_with_a_dtype_matches_torch(x):
         x,
         name="prod(-1, dtype=float64)",
     )
+
+
+EXACT_HALVES = st.sampled_from([-2.0, -1.5, -1.0, -0.5, 0.5, 1.0, 1.5, 2.0])
+
+
+@given(
+    x=mst.hnp.arrays(np.float32, st.integers(1, 4), elements=EXACT_HALVES),
+    data=st.data(),
+)
+def test_prod_with_a_dtype_differentiated_twice_is_its_hessian(x, data):
+    """float32 in, float64 out, differentiated twice: H v, with H_ij the product of all x but
+    x_i and x_j (0 on the diagonal). Halves multiply exactly, so H v is exact, and so must be
+    minigrad's (torch's came out one float32 step off for x = [-2, -2])."""
+    v = data.draw(mst.hnp.arrays(np.float32, x.shape, elements=EXACT_HALVES), label="v")
+    t = mg.tensor(x, requires_grad=True)
+    (first,) = mg.autograd.grad(t.prod(dtype=torch.float64), t, create_graph=True)
+    (second,) = mg.autograd.grad((first * mg.tensor(v)).sum(), t)
+    n = len(x)
+    hessian = np.array([[np.prod(np.delete(x.astype(np.float64), [i, j])) if i != j else 0.0
+                         for j in range(n)] for i in range(n)])  # fmt: skip
+    assert second.dtype == torch.float32
+    assert second.tolist() == (hessian @ v.astype(np.float64)).astype(np.float32).tolist()
 
 
 def test_prod_of_integers_and_numpy_names():

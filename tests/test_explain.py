@@ -15,7 +15,8 @@ import minigrad as mg
 from minigrad import ops
 from minigrad.autograd.function import Context
 from minigrad.explain import explain, explain_graph
-from minigrad.viz import graph_nodes
+from minigrad.tensor import Tensor
+from minigrad.viz import graph_nodes, node_names
 
 F64 = mg.float64
 
@@ -91,6 +92,44 @@ def test_mlp_cross_entropy_explained_gradients_equal_backward():
     loss = -logits.log_softmax(dim=1)[mg.arange(8), y].mean()
     code = assert_same_gradients_as_backward(loss)
     assert "d_bias_0 = " in code  # "0.bias" as a Python name: the layer's number last
+
+
+def test_cross_entropy_is_explained_as_softmax_minus_one_hot_over_n():
+    """With no weight, no ignored class and no label smoothing, nll_loss's backward is the
+    one-hot of the targets times -1/n (no ignore_index bookkeeping: an ignore_index outside the
+    classes picks nothing), and log_softmax's subtracts softmax times the sum: together
+    dL/dlogits = (softmax - one_hot) / n, which running the explanation gives."""
+    logits = mg.Tensor(torch.linspace(-2, 2, 12, dtype=F64).reshape(4, 3), requires_grad=True)
+    logits.name = "logits"
+    targets = mg.tensor([2, 0, 1, 1])
+    targets.name = "targets"
+    loss = F.cross_entropy(logits, targets)
+    explanation = explain_graph(loss, comments=False)
+    assert explanation.code.splitlines()[1:] == [
+        "tmp3 = targets.unsqueeze(1) == torch.arange(3, device='cpu').view([1, 3])",
+        "d_t0 = (-(d_loss / tmp3.sum())).where(tmp3, 0.0)",
+        "d_logits = d_t0 - t0.exp() * d_t0.sum(dim=1, keepdim=True)",
+    ], explanation.code
+    one_hot = torch.nn.functional.one_hot(targets._data, 3).to(F64)
+    expected = (logits._data.softmax(1) - one_hot) / 4
+    torch.testing.assert_close(explanation.run()["d_logits"], expected, rtol=1e-12, atol=1e-15)
+
+
+def test_batch_norm_is_explained_with_names_it_defines():
+    """A small CNN's BatchNorm: its backward computes the batch's mean and istd from x (the
+    formula explain shows), so the code defines every value it uses but the graph's own tensors.
+    (It used the mean and istd its forward had saved, which the code never defined.)"""
+    mg.manual_seed(0)
+    conv = mg.nn.Conv2d(1, 2, 3, stride=2, padding=1, bias=False).double()  # (its dL/db: 0)
+    norm = mg.nn.BatchNorm2d(2).double()
+    x = mg.randn(4, 1, 6, 6, dtype=F64)
+    loss = F.cross_entropy(norm(conv(x)).relu().mean((2, 3)), mg.tensor([0, 1, 1, 0]))
+    explanation = explain_graph(loss)
+    graph_names = set(node_names(loss, graph_nodes(loss)).values())
+    from_outside = {k for k, v in explanation.program.namespace.items() if isinstance(v, Tensor)}
+    assert from_outside <= graph_names, from_outside - graph_names
+    assert ".var(" not in explanation.code and "x.mean(" not in explanation.code
+    assert_same_gradients_as_backward(loss)
 
 
 def test_a_given_upstream_gradient_is_used():
@@ -329,6 +368,7 @@ EVERY_OP = {
     "Exp": lambda: x23().exp(),
     "Expand": lambda: v3().expand(2, 3),
     "Expm1": lambda: x23().expm1(),
+    "Flip": lambda: x23().flip(1) * x23(),
     "GELU": lambda: F.gelu(x23(), approximate="tanh"),
     "Gather": lambda: x23().gather(1, mg.tensor([[0, 0], [2, 1]])),
     "Index": lambda: x23()[[1, 1, 0]],

@@ -9,6 +9,7 @@ and without create_graph.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +18,7 @@ import torch
 from torch.overrides import TorchFunctionMode
 
 import minigrad as mg
+from minigrad.autograd.function import formulas_only
 from minigrad.jit.recording import METADATA, METADATA_ATTRIBUTES, func_name
 from minigrad.nn import functional as F
 
@@ -63,7 +65,7 @@ PROGRAMS: dict[str, tuple[Callable[..., mg.Tensor], list[tuple[int, ...]], int]]
     "einsum": (lambda a, b: mg.einsum("ij,jk->ik", a, b), [(3, 4), (4, 5)], 4),  # (no expand)
     "shape": (lambda a: a.reshape(4, 3).T[1:3].unsqueeze(0), [(3, 4)], 6),
     "index_cat": (lambda a: mg.cat([a[[0, 2]], a[1:]], 0), [(3, 4)], 13),
-    "cross_entropy": (lambda a: F.cross_entropy(a, TARGETS), [(3, 4)], 18),
+    "cross_entropy": (lambda a: F.cross_entropy(a, TARGETS), [(3, 4)], 6),  # nll_loss_backward
     "mse_loss": (lambda a, b: F.mse_loss(a, b), [(3, 4), (3, 4)], 8),  # (its ** 2: as pow)
     "bce_with_logits": (lambda a, b: F.binary_cross_entropy_with_logits(a, b.sigmoid()),
                         [(3, 4), (3, 4)], 17),  # fmt: skip
@@ -71,7 +73,7 @@ PROGRAMS: dict[str, tuple[Callable[..., mg.Tensor], list[tuple[int, ...]], int]]
     "max_pool2d": (lambda x: F.max_pool2d(x, 2), [(2, 3, 6, 6)], 7),
     "avg_pool2d": (lambda x: F.avg_pool2d(x, 2), [(2, 3, 6, 6)], 22),
     "batch_norm": (lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
-                   [(4, 3, 2, 2), (3,), (3,)], 22),  # fmt: skip
+                   [(4, 3, 2, 2), (3,), (3,)], 4),  # fmt: skip  (native_batch_norm_backward)
     "layer_norm": (lambda x, w, b: F.layer_norm(x, (4,), w, b), [(3, 4), (4,), (4,)], 18),
     "embedding": (lambda w: F.embedding(TARGETS, w), [(3, 4)], 5),
 }
@@ -95,9 +97,15 @@ def test_the_first_order_backward_makes_the_torch_calls_it_made(name):
 # The op families whose backward formulas are still written for torch tensors only (issue 19
 # converts them): each fails here until it is converted, and then must leave this set.
 NOT_YET_FOR_TENSORS = {
-    "avg_pool2d", "batch_norm", "conv2d", "cross_entropy", "layer_norm", "log_softmax",
-    "max_dim", "max_pool2d",
+    "avg_pool2d", "conv2d", "max_pool2d",
 }  # fmt: skip
+
+# First-order backward()s that take values from a torch kernel which rounds otherwise than their
+# formula: batch norm's backward kernel, and layer norm's statistics as its forward kernel
+# computed them (each equal to its formula to rtol 1e-7, over drawn shapes, in its family's
+# tests and below). For these, the formula on the first-order path (formulas_only) is what
+# create_graph's gradients must equal bit for bit.
+ROUNDED_BY_A_KERNEL = {"batch_norm", "layer_norm"}
 
 
 @pytest.mark.parametrize(
@@ -113,7 +121,8 @@ def test_gradients_are_the_same_bit_for_bit_with_and_without_create_graph(name):
     program, shapes, _ = PROGRAMS[name]
     plain, graphed = inputs(*shapes), inputs(*shapes)
     out = program(*plain)
-    out.backward(torch.ones_like(out._data))
+    with formulas_only() if name in ROUNDED_BY_A_KERNEL else contextlib.nullcontext():
+        out.backward(torch.ones_like(out._data))
     out = program(*graphed)
     try:
         out.backward(torch.ones_like(out._data), create_graph=True)
@@ -123,3 +132,16 @@ def test_gradients_are_the_same_bit_for_bit_with_and_without_create_graph(name):
         assert (p.grad is None) == (g.grad is None)
         if p.grad is not None:
             assert torch.equal(p.grad._data, g.grad._data), name
+
+
+@pytest.mark.parametrize("name", sorted(ROUNDED_BY_A_KERNEL))
+def test_a_kernel_that_rounds_otherwise_gives_its_formulas_gradients(name):
+    program, shapes, _ = PROGRAMS[name]
+    kernel, formula = inputs(*shapes), inputs(*shapes)
+    out = program(*kernel)
+    out.backward(torch.ones_like(out._data))
+    out = program(*formula)
+    with formulas_only():
+        out.backward(torch.ones_like(out._data))
+    for k, f in zip(kernel, formula):
+        torch.testing.assert_close(k.grad._data, f.grad._data, rtol=1e-7, atol=1e-9)

@@ -19,6 +19,7 @@ from test_no_torch_autograd import forbid_torch_autograd
 
 import minigrad as mg
 from minigrad import nn
+from minigrad.autograd.function import formulas_only
 from minigrad.errors import ShapeError
 from minigrad.nn import functional as F
 from minigrad.testing import assert_matches_torch, gradcheck
@@ -30,14 +31,17 @@ EPSILONS = st.sampled_from([1e-5, 1e-3, 0.1, 1.0])
 
 
 @st.composite
-def layer_norm_cases(draw: st.DrawFn, small: bool = False) -> tuple[tuple, dict]:
+def layer_norm_cases(
+    draw: st.DrawFn, small: bool = False, distinct: bool = False
+) -> tuple[tuple, dict]:
     """x with 0 to 2 batch dims before 1 to 3 normalised ones; weight and bias of the normalised
-    dims' shape, both, one or neither; an eps. Returns (arrays, options) for `_layer_norm`."""
+    dims' shape, both, one or neither; an eps. Returns (arrays, options) for `_layer_norm`.
+    Distinct values (small: for gradcheck too)."""
     dims = draw(st.integers(1, 3), label="normalised dims")
     batch = draw(st.integers(0, 2), label="batch dims")
     shape = draw(mst.shapes(dims + batch, dims + batch, max_side=3 if small else 4), label="shape")
     normalized = shape[batch:]
-    arrays = mst.distinct_arrays if small else mst.float_arrays
+    arrays = mst.distinct_arrays if small or distinct else mst.float_arrays
     x = draw(arrays(shape), label="x")
     has_weight, has_bias = draw(st.booleans(), label="weight"), draw(st.booleans(), label="bias")
     params = [draw(arrays(normalized), label=name) for name in ("weight", "bias")]
@@ -87,6 +91,68 @@ def test_layer_norm_matches_torch(case):
 def test_layer_norm_passes_gradcheck(case):
     arrays, options = case
     gradcheck(_layer_norm(F, options), *arrays, name=f"layer_norm{options}")
+
+
+@given(case=layer_norm_cases(distinct=True))
+@example(case=_case(np.zeros((2, 3)), shape=(3,)))  # zero variance, exactly: x_hat = 0
+@example(
+    case=_case(np.full((2, 1), 4.0), np.ones(1), np.zeros(1), shape=(1,), weight=True, bias=True)
+)  # one value per example
+def test_layer_norm_second_derivatives_match_torch(case):
+    """Each example's mean and istd computed again from x, in the graph. Distinct values, as
+    for batch norm (tests/test_normalization.py): where an example's values are all equal,
+    rounding noise times istd^3 is all either side computes for a second derivative of 0.
+    A bias without a weight is compared with torch's layer norm with a weight of ones, the same
+    function: torch's own second derivative fails there (see the test below)."""
+    arrays, options = case
+    theirs = _layer_norm(TF, options)
+    if options["bias"] and not options["weight"]:
+        ones = torch.ones(options["normalized_shape"], dtype=torch.float64)
+        theirs = _layer_norm(TF, {**options, "weight": True})
+        assert_matches_torch(
+            _layer_norm(F, options), lambda x, bias: theirs(x, ones, bias), *arrays, order=2,
+            name=f"layer_norm{options}",
+        )  # fmt: skip
+        return
+    assert_matches_torch(
+        _layer_norm(F, options), theirs, *arrays, order=2, name=f"layer_norm{options}"
+    )
+
+
+def test_torchs_layer_norm_with_a_bias_and_no_weight_cannot_be_differentiated_twice():
+    """Why the test above compares that case with a weight of ones: torch 2.13 raises. If this
+    fails, torch has fixed it, and the test above can compare with torch's own case."""
+    x = torch.randn(2, 3, dtype=torch.float64, requires_grad=True)
+    bias = torch.randn(3, dtype=torch.float64, requires_grad=True)
+    out = TF.layer_norm(x, (3,), None, bias)
+    dx, d_bias = torch.autograd.grad(out.pow(2).sum(), (x, bias), create_graph=True)
+    with pytest.raises(RuntimeError, match="Expected a proper Tensor but got None"):
+        torch.autograd.grad(dx.sum() + d_bias.sum(), x)
+    ours, our_bias = (mg.tensor(t.detach(), requires_grad=True) for t in (x, bias))
+    out = F.layer_norm(ours, (3,), None, our_bias)
+    dx, d_bias = mg.autograd.grad(out.pow(2).sum(), (ours, our_bias), create_graph=True)
+    mg.autograd.grad(dx.sum() + d_bias.sum(), ours)  # minigrad's runs
+
+
+@given(case=layer_norm_cases())
+def test_layer_norm_first_order_statistics_give_its_formulas_gradients(case):
+    """backward() reuses the mean and istd the forward kernel computed; the formula (what
+    create_graph records and explain shows) computes them from x again: the same gradients to
+    rtol 1e-7."""
+    arrays, options = case
+    upstream = torch.randn(arrays[0].shape, dtype=torch.float64,
+                           generator=torch.Generator().manual_seed(0))  # fmt: skip
+
+    def gradients() -> list[torch.Tensor]:
+        tensors = [mg.tensor(a, requires_grad=True) for a in arrays]
+        _layer_norm(F, options)(*tensors).backward(upstream)
+        return [t.grad._data for t in tensors]
+
+    by_kernel = gradients()
+    with formulas_only():
+        by_formula = gradients()
+    for k, f in zip(by_kernel, by_formula):
+        torch.testing.assert_close(k, f, rtol=1e-7, atol=1e-9)
 
 
 def test_layer_norm_backward_is_one_op_of_minigrads_own(monkeypatch):

@@ -9,11 +9,15 @@ import pytest
 import torch
 from hypothesis import example, given
 from hypothesis import strategies as st
+from torch.overrides import TorchFunctionMode
 
 import minigrad as mg
 import minigrad.nn.functional as F
 from minigrad import nn, ops
+from minigrad.autograd.function import formulas_only
+from minigrad.jit.recording import METADATA, METADATA_ATTRIBUTES, func_name
 from minigrad.testing import assert_matches_torch, gradcheck
+from minigrad.testing import strategies as mst
 
 TF = torch.nn.functional
 RTOL, ATOL = 1e-7, 1e-9
@@ -472,3 +476,188 @@ def test_explain_gives_backwards_gradients_for_the_loss_ops(loss_fn):
     results = explanation.run()
     for name, leaf in explanation.leaves.items():
         assert torch.allclose(results[name], leaf.grad._data, rtol=1e-12, atol=0), name
+
+
+# ---- second derivatives: create_graph=True through every loss, against torch -------------------
+#
+# assert_matches_torch(order=2) over the problems above: the first derivatives with
+# create_graph=True, then the gradient of sum(dL/dx * v) with respect to the inputs and the
+# upstream gradient. Binary cross-entropy on probabilities keeps x off 0 and 1, where torch's
+# second derivative adds its eps otherwise than its clamped first one.
+
+
+@given(class_problems(), st.sampled_from([0.0, 0.1, 1.0]))
+def test_cross_entropy_second_derivatives_match_torch(problem, label_smoothing):
+    logits, targets, options = problem
+    options["label_smoothing"] = label_smoothing
+    assert_matches_torch(
+        lambda x, t: F.cross_entropy(x, t, **options),
+        lambda x, t: TF.cross_entropy(x, t, **as_torch(options)),
+        logits,
+        targets,
+        order=2,
+    )
+
+
+@given(class_problems())
+def test_nll_loss_second_derivatives_match_torch(problem):
+    logits, targets, options = problem
+    class_dim = 0 if logits.ndim == 1 else 1
+    assert_matches_torch(  # log_softmax first: the loss is linear in its input
+        lambda x, t: F.nll_loss(x.log_softmax(class_dim), t, **options),
+        lambda x, t: TF.nll_loss(x.log_softmax(class_dim), t, **as_torch(options)),
+        np.clip(logits, -50, 50),
+        targets,
+        order=2,
+    )
+
+
+@given(
+    n=st.integers(1, 4),
+    c=st.integers(1, 5),
+    seed=st.integers(0, 2**16),
+    weighted=st.booleans(),
+    reduction=reductions,
+    label_smoothing=st.sampled_from([0.0, 0.2]),
+)
+def test_cross_entropy_with_class_probabilities_second_derivatives_match_torch(
+    n, c, seed, weighted, reduction, label_smoothing
+):
+    gen = torch.Generator().manual_seed(seed)
+    logits = torch.randn(n, c, 2, dtype=torch.float64, generator=gen) * 3
+    probabilities = torch.rand(n, c, 2, dtype=torch.float64, generator=gen).softmax(1)
+    options = dict(reduction=reduction, label_smoothing=label_smoothing)
+    if weighted:
+        options["weight"] = mg.Tensor(torch.rand(c, dtype=torch.float64, generator=gen) + 0.5)
+    assert_matches_torch(
+        lambda x, y: F.cross_entropy(x, y, **options),
+        lambda x, y: TF.cross_entropy(x, y, **as_torch(options)),
+        logits.numpy(),
+        probabilities.numpy(),
+        order=2,
+    )
+
+
+@given(binary_problems(probabilities=True), st.data())
+def test_binary_cross_entropy_second_derivatives_match_torch(problem, data):
+    x, y, options = problem
+    x = data.draw(mst.hnp.arrays(np.float64, x.shape, elements=st.floats(0.05, 0.95)), label="x")
+    assert_matches_torch(
+        lambda x, y: F.binary_cross_entropy(x, y, **options),
+        lambda x, y: TF.binary_cross_entropy(x, y, **as_torch(options)),
+        x,
+        y,
+        order=2,
+    )
+
+
+@given(binary_problems(probabilities=False), st.booleans())
+@example((np.array([-1000.0, 1000.0]), np.array([0.0, 1.0]), dict(reduction="sum")), True)
+def test_binary_cross_entropy_with_logits_second_derivatives_match_torch(problem, pos_weighted):
+    x, y, options = problem
+    if pos_weighted:
+        options["pos_weight"] = mg.tensor([3.0], dtype=torch.float64)
+    assert_matches_torch(
+        lambda x, y: F.binary_cross_entropy_with_logits(x, y, **options),
+        lambda x, y: TF.binary_cross_entropy_with_logits(x, y, **as_torch(options)),
+        x,
+        y,
+        order=2,
+    )
+
+
+@given(binary_problems(probabilities=False))
+def test_mnist_loss_second_derivatives_match_fastbooks(problem):
+    logits, targets, _ = problem
+    labels = np.round(targets)  # 0/1 labels, as in the chapter
+
+    def fastbook(predictions, targets):
+        return fastbook_mnist_loss(predictions, targets)
+
+    assert_matches_torch(F.mnist_loss, fastbook, logits, labels.astype(np.int64), order=2)
+
+
+@pytest.mark.parametrize("name", ["mse_loss", "l1_loss"])
+@given(arrays=pairs_of_arrays, reduction=reductions)
+def test_regression_losses_second_derivatives_match_torch(name, arrays, reduction):
+    assert_matches_torch(
+        lambda x, y: getattr(F, name)(x, y, reduction=reduction),
+        lambda x, y: getattr(TF, name)(x, y, reduction=reduction),
+        *arrays,
+        order=2,
+    )
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+@given(shape=st.lists(st.integers(1, 4), min_size=1, max_size=3).map(tuple), data=st.data())
+def test_softmax_functions_second_derivatives_match_torch(name, shape, data):
+    dim = data.draw(st.integers(-len(shape), len(shape) - 1), label="dim")
+    x = data.draw(mst.float_arrays(shape), label="x")
+    assert_matches_torch(
+        lambda x: getattr(F, name)(x, dim), lambda x: getattr(TF, name)(x, dim), x, order=2
+    )
+
+
+# ---- nll_loss's kernel ---------------------------------------------------------------------------
+
+
+@given(class_problems(), st.floats(-2, 2))
+def test_nll_loss_kernel_gives_its_formulas_gradient(problem, upstream):
+    """backward() of a batch of rows calls torch's nll_loss_backward; its formula (the one-hot
+    of the targets times -G / sum(w)) is what create_graph records and explain shows. Over every
+    option, the two agree (rtol 1e-7; in fact exactly, for these)."""
+    logits, targets, options = problem
+    log_probs = torch.tensor(logits).clamp(-50, 50).log_softmax(-1 if logits.ndim == 1 else 1)
+    gradient = torch.full(
+        targets.shape if options["reduction"] == "none" else (), upstream, dtype=torch.float64
+    )
+
+    def nll_gradient() -> torch.Tensor:
+        x = mg.tensor(log_probs, requires_grad=True)
+        F.nll_loss(x, mg.tensor(targets), **options).backward(mg.Tensor(gradient))
+        return x.grad._data
+
+    with CallNames() as calls:
+        by_kernel = nll_gradient()
+    assert ("nll_loss_backward" in calls.names) == (log_probs.ndim <= 2)
+    with formulas_only(), CallNames() as calls:
+        by_formula = nll_gradient()
+    assert "nll_loss_backward" not in calls.names
+    torch.testing.assert_close(by_kernel, by_formula, rtol=1e-7, atol=1e-9, equal_nan=True)
+
+
+def test_nll_loss_backward_does_no_work_for_options_not_in_use():
+    """Decided in Python from what the node knows: without a weight nothing is weighted, and an
+    ignore_index outside the classes (-100, the default) needs no mask (the one-hot of such a
+    target is all zeros); a class that is ignored needs one."""
+    log_probs = mg.randn(6, 4, dtype=torch.float64).log_softmax(1)
+
+    def formula_calls(targets: list[int], **options) -> list[str]:
+        x = log_probs.detach().requires_grad_()
+        loss = F.nll_loss(x, mg.tensor(targets), **options)
+        with formulas_only(), CallNames() as calls:
+            loss.backward()
+        return calls.names
+
+    plain = formula_calls([0, 3, 1, 2, -100, 1])  # one target ignored, by the default -100
+    one_hot_times_minus_g_over_n = ["arange", "view", "unsqueeze", "__eq__", "sum", "div", "neg",
+                                    "where"]  # fmt: skip
+    assert plain == ["ones_like", *one_hot_times_minus_g_over_n, "clone"]  # (backward()'s own)
+    ignored_class = formula_calls([0, 3, 1, 2, 3, 1], ignore_index=3)
+    assert len(ignored_class) == len(plain) + 3  # its mask: ne, unsqueeze, __and__
+    weighted = formula_calls([0, 3, 1, 2, -100, 1], weight=mg.rand(4, dtype=torch.float64))
+    assert len(weighted) == len(plain) + 3  # the weight along the classes, where, mul
+
+
+class CallNames(TorchFunctionMode):
+    """The names of the torch calls made inside it that compute something (not shapes)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: list[str] = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        name = func_name(func)
+        if name not in METADATA and name not in METADATA_ATTRIBUTES:
+            self.names.append(name)
+        return func(*args, **(kwargs or {}))

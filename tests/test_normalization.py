@@ -16,21 +16,24 @@ from hypothesis import strategies as st
 
 import minigrad as mg
 from minigrad import nn
+from minigrad.autograd.function import formulas_only
 from minigrad.nn import functional as F
 from minigrad.testing import assert_matches_torch, gradcheck
 from minigrad.testing import strategies as mst
 
 
 @st.composite
-def batch_norm_cases(draw: st.DrawFn, small: bool = False) -> tuple[np.ndarray, ...]:
+def batch_norm_cases(
+    draw: st.DrawFn, small: bool = False, distinct: bool = False
+) -> tuple[np.ndarray, ...]:
     """x of shape (N, C), (N, C, L) or (N, C, H, W) with at least 2 values per channel, and a
-    weight and bias per channel, or neither."""
+    weight and bias per channel, or neither. Distinct values (small: for gradcheck too)."""
     rank = draw(st.integers(2, 4))
     max_side = 3 if small else 4
     shape = draw(mst.shapes(min_rank=rank, max_rank=rank, max_side=max_side))
     if shape[0] * int(np.prod(shape[2:])) < 2:  # one value per channel: no batch statistics
         shape = (shape[0] + 1, *shape[1:])
-    arrays = mst.distinct_arrays if small else mst.float_arrays
+    arrays = mst.distinct_arrays if small or distinct else mst.float_arrays
     x = draw(arrays(shape), label="x")
     if not draw(st.booleans(), label="affine"):
         return (x,)
@@ -85,6 +88,64 @@ def test_batch_norm_eval_matches_torch(arrays, data):
 def test_batch_norm_training_passes_gradcheck(arrays):
     mine, _, _ = _training_fns()
     gradcheck(mine, *arrays, name="batch_norm(training=True)")
+
+
+@given(arrays=batch_norm_cases(distinct=True))
+@example(arrays=(np.array([[1.0, 2.0], [3.0, 5.0]]),))
+@example(arrays=(np.full((3, 2, 2), 4.0), np.ones(2), np.zeros(2)))  # zero variance, exactly
+def test_batch_norm_training_second_derivatives_match_torch(arrays):
+    """Under create_graph the batch's mean and istd are computed again from x, in the graph:
+    the second derivative sees how they move with x (as constants, it would not).
+
+    The values are distinct: where a channel's values are all equal, the second derivative is
+    0 (x_hat is), but each side computes it as rounding noise times istd^3 = eps^-1.5 (3e7), and
+    the noise differs (6.24148869 three times: torch -2.5e-8, minigrad -1.4e-8). Equal values
+    that the mean reproduces exactly (4.0) give both sides their exact 0."""
+    mine, theirs, _ = _training_fns()
+    assert_matches_torch(mine, theirs, *arrays, order=2, name="batch_norm(training=True)")
+
+
+@given(arrays=batch_norm_cases(), data=st.data())
+def test_batch_norm_eval_second_derivatives_match_torch(arrays, data):
+    channels = arrays[0].shape[1]
+    mean = data.draw(mst.float_arrays((channels,)), label="running_mean")
+    var = data.draw(mst.float_arrays((channels,), 0.1, 10), label="running_var")
+
+    def mine(x, weight=None, bias=None):
+        return F.batch_norm(x, mg.tensor(mean), mg.tensor(var), weight, bias, training=False)
+
+    def theirs(x, weight=None, bias=None):
+        return TF.batch_norm(x, torch.tensor(mean), torch.tensor(var), weight, bias)
+
+    assert_matches_torch(mine, theirs, *arrays, order=2, name="batch_norm(training=False)")
+
+
+@given(arrays=batch_norm_cases(), training=st.booleans(), needs=st.data())
+def test_batch_norm_kernel_gives_its_formulas_gradients(arrays, training, needs):
+    """backward() calls torch's native_batch_norm_backward with the statistics the forward
+    kernel returned; the formula (what create_graph records and explain shows) computes them
+    from x again. Both give the same gradients to rtol 1e-7, for whichever inputs need one."""
+    wanted = needs.draw(st.lists(st.booleans(), min_size=len(arrays), max_size=len(arrays))
+                        .filter(any), label="requires_grad")  # fmt: skip
+    channels = arrays[0].shape[1]
+    running = (torch.linspace(-1, 1, channels, dtype=torch.float64),
+               torch.linspace(0.5, 2, channels, dtype=torch.float64))  # fmt: skip
+    upstream = torch.randn(arrays[0].shape, dtype=torch.float64,
+                           generator=torch.Generator().manual_seed(0))  # fmt: skip
+
+    def gradients() -> list:
+        tensors = [mg.tensor(a, requires_grad=w) for a, w in zip(arrays, wanted)]
+        stats = [mg.Tensor(r.clone()) for r in running]
+        F.batch_norm(tensors[0], *stats, *tensors[1:], training=training).backward(upstream)
+        return [t.grad._data if w else None for t, w in zip(tensors, wanted)]
+
+    by_kernel = gradients()
+    with formulas_only():
+        by_formula = gradients()
+    for k, f in zip(by_kernel, by_formula):
+        assert (k is None) == (f is None)
+        if k is not None:
+            torch.testing.assert_close(k, f, rtol=1e-7, atol=1e-9)
 
 
 def test_batch_norm_backward_is_one_op():
@@ -191,6 +252,23 @@ def test_dropout_edge_cases_and_eval():
     assert repr(layer) == repr(torch.nn.Dropout(0.3))
     assert layer.eval()(x) is x
     assert not torch.equal(layer.train()(x)._data, x._data)
+
+
+@given(x=mst.float_arrays(mst.shapes(min_rank=1)), p=st.sampled_from([0.2, 0.5, 1.0]),
+       seed=st.integers(0, 100))  # fmt: skip
+def test_dropout_second_derivatives_match_torch(x, p, seed):
+    """The mask depends on no input: a constant of the graph (an argument of the op, drawn
+    before it), the same in every derivative. Times x, so that the first derivative depends on
+    x too."""
+
+    def dropped(functional):
+        def fn(t):
+            torch.manual_seed(seed)
+            return functional.dropout(t, p) * t
+
+        return fn
+
+    assert_matches_torch(dropped(F), dropped(TF), x, order=2, name=f"dropout(p={p}) * x")
 
 
 # ---- Module buffers --------------------------------------------------------------------------

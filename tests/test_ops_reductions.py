@@ -448,3 +448,146 @@ def test_cumsum_passes_gradcheck(x, data):
 def test_min_with_a_tensor_is_the_elementwise_minimum_as_in_torch(pair):
     assert_matches_torch(lambda a, b: a.min(b), lambda a, b: a.min(b), *pair, name="a.min(b)")
     assert_matches_torch(lambda a, b: mg.min(a, b), lambda a, b: torch.min(a, b), *pair)
+
+
+# ---- second derivatives: create_graph=True through each reduction, against torch ------------
+#
+# assert_matches_torch(order=2): the first derivatives taken with create_graph=True, then the
+# gradient of sum(dL/dx * v) with respect to x and to the upstream gradient, against torch's,
+# over the drawn shapes, dims and options of the tests above. A linear reduction is also taken
+# squared, so that its backward's graph meets one that depends on x. Where a reduction selects
+# (max, min, topk, sort, norm's inf) the values are distinct: no tie splits a gradient.
+
+
+def squared(fn):
+    return lambda t: fn(t) ** 2
+
+
+@pytest.mark.parametrize("name", ["sum", "mean"])
+@given(case=reduction_cases())
+@example(case=(np.array(2.0), None, False))
+@example(case=(np.ones((2, 1, 3)), (0, -1), True))
+def test_sum_and_mean_second_derivatives_match_torch(name, case):
+    x, dim, keepdim = case
+
+    def reduce(t):
+        return getattr(t, name)() if dim is None else getattr(t, name)(dim, keepdim=keepdim)
+
+    assert_matches_torch(reduce, reduce, x, order=2, name=f"{name}(dim={dim})")
+    assert_matches_torch(squared(reduce), squared(reduce), x, order=2, name=f"{name}(dim={dim})^2")
+
+
+@IGNORE_DOF_WARNING
+@pytest.mark.parametrize("name", ["var", "std"])
+@given(case=spread_reduction_cases())
+def test_var_and_std_second_derivatives_match_torch(name, case):
+    x, dim, keepdim, correction = case  # distinct values: std > 0, n - correction >= 1
+
+    def reduce(t):
+        return getattr(t, name)(dim, correction=correction, keepdim=keepdim)
+
+    assert_matches_torch(reduce, reduce, x, order=2, name=f"{name}(dim={dim}, {correction})")
+
+
+@st.composite
+def off_zero_and_ties(draw: st.DrawFn, shapes=mst.shapes) -> np.ndarray:
+    """Values whose magnitudes are distinct and at least 0.1, with drawn signs: off the kinks
+    of |x| (0) and off ties of |x| (the largest and smallest magnitudes)."""
+    magnitudes = draw(mst.distinct_arrays(shapes(), 0.1, 5.0, avoid=-1.0), label="|x|")
+    signs = draw(mst.hnp.arrays(np.float64, magnitudes.shape,
+                                elements=st.sampled_from([-1.0, 1.0])), label="signs")  # fmt: skip
+    return magnitudes * signs
+
+
+@given(x=off_zero_and_ties(), data=st.data(), p=NORM_ORDERS)
+def test_norm_second_derivatives_match_torch(x, data, p):
+    dim = data.draw(mst.reduction_dims(x.ndim), label="dim")
+    keepdim = data.draw(st.booleans(), label="keepdim")
+    if p == "fro" and isinstance(dim, tuple) and len(dim) > 2:
+        return  # a matrix norm: refused (test_norm_matches_torch)
+    assert_matches_torch(
+        lambda t: t.norm(p, dim, keepdim),
+        lambda t: t.norm(p, dim, keepdim),
+        x,
+        order=2,
+        name=f"norm(p={p}, dim={dim}, keepdim={keepdim})",
+    )
+
+
+@given(x=mst.distinct_arrays(mst.shapes()), data=st.data())
+def test_max_min_topk_and_sort_second_derivatives_match_torch(x, data):
+    assert_matches_torch(squared(lambda t: t.max()), squared(lambda t: t.max()), x, order=2)
+    assert_matches_torch(squared(lambda t: t.min()), squared(lambda t: t.min()), x, order=2)
+    if x.ndim == 0:
+        return
+    dim = data.draw(st.integers(-x.ndim, x.ndim - 1), label="dim")
+    keepdim = data.draw(st.booleans(), label="keepdim")
+    k = data.draw(st.integers(0, x.shape[dim]), label="k")
+    programs = {
+        f"max({dim}, keepdim={keepdim})": lambda t: t.max(dim, keepdim=keepdim).values,
+        f"min({dim}, keepdim={keepdim})": lambda t: t.min(dim, keepdim=keepdim).values,
+        f"topk({k}, {dim})": lambda t: t.topk(k, dim).values,
+        f"sort({dim})": lambda t: t.sort(dim).values,
+    }
+    for name, program in programs.items():
+        assert_matches_torch(program, program, x, order=2, name=name)
+        assert_matches_torch(squared(program), squared(program), x, order=2, name=f"{name}^2")
+
+
+@given(case=reduction_cases(dim_required=True))
+@example(case=(np.array([[1000.0, -1000.0, 0.0]]), 1, False))
+def test_logsumexp_second_derivatives_match_torch(case):
+    x, dim, keepdim = case
+    assert_matches_torch(
+        lambda t: t.logsumexp(dim, keepdim=keepdim),
+        lambda t: t.logsumexp(dim, keepdim=keepdim),
+        x,
+        order=2,
+        name=f"logsumexp(dim={dim}, keepdim={keepdim})",
+    )
+
+
+@pytest.mark.parametrize("name", ["log_softmax", "softmax"])
+@given(x=mst.float_arrays(mst.shapes(min_rank=1)), data=st.data())
+@example(x=np.array([[1000.0, -1000.0, 30.0]]), data=None)  # saturated
+def test_log_softmax_and_softmax_second_derivatives_match_torch(name, x, data):
+    dim = -1 if data is None else data.draw(st.integers(-x.ndim, x.ndim - 1), label="dim")
+    assert_matches_torch(
+        lambda t: getattr(t, name)(dim), lambda t: getattr(t, name)(dim), x, order=2,
+        name=f"{name}(dim={dim})",
+    )  # fmt: skip
+
+
+@given(x=mst.float_arrays(mst.shapes()), data=st.data())
+def test_cumsum_second_derivatives_match_torch(x, data):
+    dim = data.draw(st.integers(-max(x.ndim, 1), max(x.ndim - 1, 0)), label="dim")
+    cumsum = squared(lambda t: t.cumsum(dim))
+    assert_matches_torch(cumsum, cumsum, x, order=2, name=f"cumsum({dim})^2")
+
+
+@given(x=mst.float_arrays(mst.shapes(min_rank=1)), data=st.data())
+def test_flip_second_derivatives_match_torch(x, data):
+    dims = data.draw(st.lists(st.integers(-x.ndim, x.ndim - 1), min_size=1, max_size=x.ndim,
+                              unique_by=lambda d: d % x.ndim), label="dims")  # fmt: skip
+    flip = squared(lambda t: t.flip(dims) * t)
+    assert_matches_torch(flip, flip, x, order=2, name=f"flip({dims})")
+    assert_matches_torch(lambda t: t.flip(*dims), lambda t: t.flip(dims), x, name="flip(*dims)")
+
+
+def test_a_reductions_gradient_differentiated_three_times_is_torchs():
+    """d/dx of d/dx of d/dx: each backward recorded in turn (softmax, logsumexp, std, prod)."""
+    x = np.array([[0.3, -1.2, 2.0], [1.5, 0.1, -0.7]])
+    programs = [
+        lambda t: t.softmax(1)[:, 0].sum(),
+        lambda t: t.logsumexp(0).sum(),
+        lambda t: t.std(1).sum(),
+        lambda t: t.prod(1).sum(),
+        lambda t: t.norm(3, dim=0).sum(),
+    ]
+    for program in programs:
+        ours, theirs = mg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        d_ours, d_theirs = program(ours), program(theirs)
+        for _ in range(3):
+            (d_ours,) = mg.autograd.grad(d_ours.sum(), ours, create_graph=True)
+            (d_theirs,) = torch.autograd.grad(d_theirs.sum(), theirs, create_graph=True)
+            torch.testing.assert_close(d_ours._data, d_theirs.detach(), rtol=1e-7, atol=1e-9)

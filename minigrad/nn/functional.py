@@ -90,7 +90,7 @@ def binary_cross_entropy(
     binary_cross_entropy_with_logits is the stable choice."""
     reduction = _reduction(size_average, reduce, reduction)
     _check_same_shape("binary_cross_entropy", input, target, "input")
-    return ops.BinaryCrossEntropy.apply(input, target, weight=unwrap(weight), reduction=reduction)
+    return ops.BinaryCrossEntropy.apply(input, target, unwrap(weight), reduction=reduction)
 
 
 def binary_cross_entropy_with_logits(
@@ -141,7 +141,7 @@ def nll_loss(
                         None, reduction)  # fmt: skip
         return loss.squeeze(0) if reduction == "none" else loss
     return ops.NLLLoss.apply(
-        input, target, weight=unwrap(weight), ignore_index=ignore_index, reduction=reduction
+        input, target, unwrap(weight), ignore_index=ignore_index, reduction=reduction
     )
 
 
@@ -784,7 +784,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     if not training or p == 0:
         return input
-    out = ops.Dropout.apply(input, p)
+    out = ops.Dropout.apply(input, ops.Dropout.draw_mask(input._data, p))
     return input.copy_(out) if inplace else out
 
 

@@ -7,8 +7,8 @@ reductions.py   sum mean var std norm max logsumexp prod softmax log_softmax cum
 losses.py       binary_cross_entropy
 matmul.py       @
 products.py     einsum (and the diagonal its backward writes) outer
-shape.py        reshape transpose permute unsqueeze squeeze expand indexing gather repeat cat
-                stack, and the adjoints of indexing and gather (an accumulating index-put,
+shape.py        reshape transpose permute flip unsqueeze squeeze expand indexing gather repeat
+                cat stack, and the adjoints of indexing and gather (an accumulating index-put,
                 scatter-add)
 conversion.py   .to(dtype or device), clone
 assign.py       what in-place changes record: x[key] = v, copy_/fill_/zero_, a write through a view
@@ -49,6 +49,7 @@ from .shape import (
     AddAt,
     Cat,
     Expand,
+    Flip,
     Gather,
     Index,
     Permute,
@@ -111,6 +112,7 @@ __all__ = [
     "Exp",
     "Expand",
     "Expm1",
+    "Flip",
     "Fold",
     "GELU",
     "Gather",

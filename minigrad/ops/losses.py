@@ -27,12 +27,13 @@ class BinaryCrossEntropy(Op):
         ctx: Context,
         x: torch.Tensor,
         y: torch.Tensor,
-        *,
         weight: torch.Tensor | None = None,
+        *,
         reduction: str = "mean",
     ) -> torch.Tensor:
         # The weight too, though it gets no gradient: changed in place before backward(), it
         # would give a gradient for weights the loss never used; saved, the change is caught.
+        # (An argument, not an option: under create_graph it comes back as the constant it is.)
         ctx.save_for_backward(x, y, weight)
         ctx.reduction = reduction
         return torch.nn.functional.binary_cross_entropy(x, y, weight, reduction=reduction)
@@ -48,5 +49,5 @@ class BinaryCrossEntropy(Op):
         if ctx.needs_input_grad[0]:
             grad_x = grad * (x - y) / ((1 - x) * x).clamp_min(1e-12)
         if ctx.needs_input_grad[1]:
-            grad_y = grad * -torch.logit(x)
-        return grad_x, grad_y
+            grad_y = grad * -x.logit()
+        return (grad_x, grad_y, None)[: len(ctx.needs_input_grad)]  # None: the weight, if given

@@ -3,6 +3,11 @@ cumsum (reductions in disguise).
 
 A reduction's backward must undo the shrinking: put back the reduced dims (`keepdim`), then
 expand the gradient over them, since every reduced element contributed to the output.
+
+Each backward is one formula written with operators and methods that torch tensors and minigrad
+Tensors share, so that it runs on torch tensors in backward() and records itself on Tensors
+under create_graph=True, to be differentiated again. Where a formula needs a value forward
+computed (a softmax, a product), it uses the op's input or output, never a copy of its own.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ from collections.abc import Sequence
 import torch
 
 from ..autograd.function import Context, Op
+from ..tensor import Tensor
+from .shape import scatter_added
 
 Dims = int | Sequence[int] | None
 
@@ -91,7 +98,7 @@ def _variance_backward(
     everything = dim is None or x.ndim == 0
     mean = x.mean() if everything else x.mean(dim=dim, keepdim=True)
     if everything and dof <= 0:
-        return grad * torch.where(x == mean, torch.nan, torch.inf)
+        return grad * x.new_full((), math.nan).where(x == mean, math.inf)
     return (2.0 / dof if dof != 0 else math.inf) * grad * (x - mean)
 
 
@@ -153,6 +160,8 @@ class Norm(Op):
     """out = (sum of |x_i|^p over dim)^(1/p): the p-norm (p = 2: the Euclidean length).
 
     dout/dx_i = sign(x_i) |x_i|^(p-1) / out^(p-1)   (p = 2: x_i / out;  p = 1: sign(x_i)).
+    p = 2, the usual case, takes its own short form x_i / out (as torch's), which is also smooth
+    at x_i = 0 for the second derivative (sign(x) |x| has a kink there as a formula).
     p = inf (the largest |x_i|) and -inf (the smallest): sign(x_i) at that element, shared
     evenly between ties. p = 0 (the count of nonzero elements) is flat: no gradient.
     At out = 0 (x all zeros) there is no slope; torch takes the subgradient 0, and so does
@@ -178,8 +187,10 @@ class Norm(Op):
             at_extreme = x.abs() == out
             dims = tuple(range(x.ndim)) if ctx.dim is None else ctx.dim
             ties = at_extreme.sum(dim=dims, keepdim=True) if x.ndim else at_extreme
-            return torch.sign(x) * at_extreme * grad / ties
-        scaled_x = (torch.sign(x) * x.abs() ** (p - 1)).masked_fill(x == 0, 0)
+            return x.sign() * at_extreme * grad / ties
+        if p == 2:
+            return x * (grad / out).masked_fill(out == 0, 0)
+        scaled_x = (x.sign() * x.abs() ** (p - 1)).masked_fill(x == 0, 0)
         scale = (grad / out ** (p - 1)).masked_fill(out == 0, 0)
         return scaled_x * scale
 
@@ -217,6 +228,10 @@ class Prod(Op):
     zeros: every position's others include a zero, so all gradients are 0. torch's backward
     gives the same. With `dtype`, x is converted first (as in torch); the engine converts the
     gradient back.
+
+    The running products are torch's cumprod, which minigrad has no op for; under create_graph
+    the product of the others is taken as it is defined, with Prod itself: row i of a square of
+    copies of x, x_i replaced by 1 (n times the work, and differentiable again the same way).
     """
 
     @staticmethod
@@ -228,13 +243,15 @@ class Prod(Op):
         dtype: torch.dtype | None = None,
     ) -> torch.Tensor:
         out = x.prod(dtype=dtype) if dim is None else x.prod(dim, keepdim, dtype=dtype)
-        ctx.save_for_backward(x if dtype is None else x.to(dtype))
-        ctx.dim, ctx.keepdim = dim, keepdim
+        ctx.save_for_backward(x)
+        ctx.dim, ctx.keepdim, ctx.dtype = dim, keepdim, dtype
         return out
 
     @staticmethod
     def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
         (x,) = ctx.saved_tensors
+        if ctx.dtype is not None and ctx.dtype != x.dtype:
+            x = x.to(ctx.dtype)  # the product was taken in this dtype
         if x.ndim == 0:  # a 0-d tensor is its own product
             return grad
         grad = restore_reduced_dims(grad, x.shape, ctx.dim, ctx.keepdim)
@@ -251,11 +268,23 @@ def _product_of_others(x: torch.Tensor, dim: int) -> torch.Tensor:
     """
     n = x.shape[dim]
     if n == 0:
-        return torch.zeros_like(x)
+        return x.new_zeros(x.shape)
+    if isinstance(x, Tensor):  # create_graph: in the graph, by Prod
+        return _product_of_others_by_prod(x, dim)
     one = torch.ones_like(x.narrow(dim, 0, 1))
     before = torch.cat([one, x.narrow(dim, 0, n - 1)], dim).cumprod(dim)
     after = torch.cat([x.narrow(dim, 1, n - 1), one], dim).flip(dim).cumprod(dim).flip(dim)
     return before * after
+
+
+def _product_of_others_by_prod(x: Tensor, dim: int) -> Tensor:
+    """The product of the others as Prods: [2, 3, 0, 5] becomes the rows [1, 3, 0, 5],
+    [2, 1, 0, 5], [2, 3, 1, 5], [2, 3, 0, 1] (x_i replaced by 1 in row i), each multiplied out."""
+    n = x.shape[dim]
+    rows = x.transpose(dim, -1).unsqueeze(-2)  # (..., 1, n): one row of x per position i
+    rows = rows.expand(*rows.shape[:-2], n, n)
+    diagonal = torch.eye(n, dtype=torch.bool, device=x.device)
+    return rows.masked_fill(diagonal, 1.0).prod(-1).transpose(dim, -1)
 
 
 class Max(Op):
@@ -282,7 +311,8 @@ class Max(Op):
 class MaxAlongDim(Op):
     """out[j] = x[indices[j], j] (for dim 0): the maximum along dim, at the index torch returned.
 
-    The gradient goes to that one index, ties or not, as in torch's `x.max(dim)`.
+    The gradient goes to that one index, ties or not, as in torch's `x.max(dim)`: zeros with G
+    put at the indices, a scatter (gather's adjoint, as for Gather).
     """
 
     @staticmethod
@@ -301,8 +331,7 @@ class MaxAlongDim(Op):
         (indices,) = ctx.saved_tensors
         if not ctx.keepdim:
             grad = grad.unsqueeze(ctx.dim)
-        grad_x = torch.zeros(ctx.shape, dtype=grad.dtype, device=grad.device)
-        return grad_x.scatter(ctx.dim, indices, grad), None
+        return scatter_added(grad, ctx.shape, ctx.dim, indices), None
 
 
 class LogSumExp(Op):
@@ -320,7 +349,7 @@ class LogSumExp(Op):
         x, out = ctx.saved_tensors
         grad = restore_reduced_dims(grad, x.shape, ctx.dim, ctx.keepdim)
         out = restore_reduced_dims(out, x.shape, ctx.dim, ctx.keepdim)
-        return grad * torch.exp(x - out)
+        return grad * (x - out).exp()
 
 
 class Softmax(Op):
@@ -348,6 +377,10 @@ class LogSoftmax(Op):
 
     dout_i/dx_j = [i == j] - softmax(x)_j, so the gradient is g - softmax(x) * sum(g),
     with softmax(x) = e^out (reusing the saved output).
+
+    (torch's kernel for this formula, _log_softmax_backward_data, was measured and not taken:
+    slower than these three calls at the MLP's sizes, 64x10 to 256x10, on the CPU; see
+    benchmarks/derivative_kernels.py.)
     """
 
     @staticmethod
@@ -360,7 +393,11 @@ class LogSoftmax(Op):
     @staticmethod
     def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
         (out,) = ctx.saved_tensors
-        return grad - torch.exp(out) * grad.sum(dim=ctx.dim, keepdim=True)
+        return grad - out.exp() * grad.sum(dim=ctx.dim, keepdim=True)
+
+
+# nll_loss's `reduction`, as torch's kernels number it
+REDUCTION_NUMBERS = {"none": 0, "mean": 1, "sum": 2}
 
 
 class NLLLoss(Op):
@@ -372,6 +409,16 @@ class NLLLoss(Op):
 
     dout/dlogp[i, j] = -w_i / sum(w) where j = t_i, else 0 ("sum": -w_i; "none": -w_i times
     row i's upstream gradient): the gradient reaches each row's target and nothing else.
+
+    So the backward is the one-hot of the targets (picked: True at [i, t_i]) times -G / n
+    without a weight ("mean", n rows). An option not in use costs nothing: no weight, no
+    weighting; an ignore_index outside the classes (-100, the default) is picked by no class, so
+    the one-hot leaves those rows out by itself, and only an ignore_index that is a class needs
+    a mask. The first-order backward of a batch of rows (N, C) calls torch's kernel for this
+    formula, nll_loss_backward: 6 µs against 25 to 29 for the formula at the examples' 64x10 to
+    256x10 (4.5 to 4.9x; 7.7x with a weight and an ignored class; float32, one torch thread,
+    benchmarks/derivative_kernels.py). It needs the sum of the weights, which the forward
+    kernel returns with the loss.
     """
 
     @staticmethod
@@ -379,27 +426,52 @@ class NLLLoss(Op):
         ctx: Context,
         log_probs: torch.Tensor,
         targets: torch.Tensor,
-        *,
         weight: torch.Tensor | None = None,
+        *,
         ignore_index: int = -100,
         reduction: str = "mean",
     ) -> torch.Tensor:
         # The weight too, though it gets no gradient: changed in place before backward(), it
         # would give a gradient for weights the loss never used; saved, the change is caught.
-        ctx.save_for_backward(targets, weight)
-        ctx.shape, ctx.ignore_index, ctx.reduction = log_probs.shape, ignore_index, reduction
-        return torch.nn.functional.nll_loss(
-            log_probs, targets, weight, ignore_index=ignore_index, reduction=reduction
+        # (An argument, not an option: under create_graph it comes back as the constant it is.)
+        ctx.save_for_backward(log_probs, targets, weight)
+        ctx.ignore_index, ctx.reduction = ignore_index, reduction
+        ctx.total_weight = None
+        if log_probs.ndim != 2:  # (N, C, d1, ...): torch's function flattens the extra dims
+            return torch.nn.functional.nll_loss(
+                log_probs, targets, weight, ignore_index=ignore_index, reduction=reduction
+            )
+        out, total_weight = torch.ops.aten.nll_loss_forward(
+            log_probs, targets, weight, REDUCTION_NUMBERS[reduction], ignore_index
         )
+        # sum(w): a constant (it depends on the targets and the weight only, neither of which
+        # gets a gradient), kept for the backward kernel; the formula sums the one-hot instead.
+        ctx.total_weight = total_weight
+        return out
 
     @staticmethod
     def backward(ctx: Context, grad: torch.Tensor) -> tuple:
-        targets, weight = ctx.saved_tensors
-        ignored = targets == ctx.ignore_index
-        picks = targets.masked_fill(ignored, 0)  # a valid column for ignored rows (w_i = 0)
-        w = (~ignored).to(grad.dtype) if weight is None else weight[picks].masked_fill(ignored, 0)
-        per_row = -grad * w
-        if ctx.reduction == "mean":  # (all rows ignored: no gradient, as torch)
-            per_row = (per_row / w.sum()).masked_fill(ignored, 0)
-        grad_log_probs = torch.zeros(ctx.shape, dtype=grad.dtype, device=grad.device)
-        return grad_log_probs.scatter_(1, picks.unsqueeze(1), per_row.unsqueeze(1)), None
+        log_probs, targets, weight = ctx.saved_tensors
+        if Op.kernel_allowed(grad) and ctx.total_weight is not None:  # the formula below
+            grad_log_probs = torch.ops.aten.nll_loss_backward(
+                grad, log_probs, targets, weight, REDUCTION_NUMBERS[ctx.reduction],
+                ctx.ignore_index, ctx.total_weight,
+            )  # fmt: skip
+            return (grad_log_probs, None, None)[: len(ctx.needs_input_grad)]
+        classes = log_probs.shape[1]
+        per_class = [1, classes] + [1] * (log_probs.ndim - 2)  # along the class dim
+        class_numbers = torch.arange(classes, device=log_probs.device).view(per_class)
+        picked = targets.unsqueeze(1) == class_numbers  # the one-hot of the targets
+        if 0 <= ctx.ignore_index < classes:  # an ignored class: its rows pick nothing
+            picked = picked & (targets != ctx.ignore_index).unsqueeze(1)
+        if ctx.reduction == "none":
+            grad = grad.unsqueeze(1)  # each row's own upstream gradient, along the classes
+        if weight is not None:
+            weight = weight.view(per_class)
+        if ctx.reduction == "mean":  # divided by sum(w): n rows without a weight
+            grad = grad / (picked.sum() if weight is None else weight.where(picked, 0.0).sum())
+        weighted = -grad if weight is None else -grad * weight
+        # (where, not a product with the one-hot: all rows ignored is a division by 0, and
+        # torch's gradient is 0 there, not NaN)
+        # (None for the targets, and the weight if given)
+        return (weighted.where(picked, 0.0), None, None)[: len(ctx.needs_input_grad)]

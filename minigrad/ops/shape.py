@@ -92,6 +92,23 @@ class Permute(Op):
         return grad.permute(inverse)
 
 
+class Flip(Op):
+    """out = x with the order of its elements reversed along each of dims.   grad: flipped back.
+
+    Its own adjoint: the value at place i of out came from place n - 1 - i of x, so the gradient
+    there goes back by the same reversal (cumsum's backward flips, sums, flips back).
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor, dims: tuple[int, ...]) -> torch.Tensor:
+        ctx.dims = dims
+        return x.flip(dims)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        return grad.flip(ctx.dims)
+
+
 class Expand(Op):
     """out = x repeated along its size-1 dims (broadcasting, made explicit).
 
