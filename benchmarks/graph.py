@@ -1,6 +1,6 @@
 """Graph overhead: what each recorded op costs, and whether that cost stays flat as graphs grow.
 
-A chain y = x * c * c * ... of n multiplications on a one-element tensor does almost no maths,
+A chain y = x * c * c * ... of n multiplications on a 16-element tensor does almost no maths,
 so its time is the framework's bookkeeping: building the graph node by node (forward), then
 walking it back (backward). If the engine is linear in graph size, the cost per op is the same
 at 1k, 10k and 100k ops, and the slope of time against n is that cost.
@@ -19,10 +19,11 @@ from minigrad import Tensor
 from .timing import by_mode, synchronizer
 
 FACTOR = 1.0001  # close to 1, so that 100k multiplications neither vanish nor overflow
+SIZE = 16  # elements: the maths is next to nothing, as in a small model's bias or a scalar loss
 
 
 def chain_minigrad(n: int, device: str) -> tuple[Callable[[], Any], Callable[[Any], None]]:
-    x = Tensor(torch.ones(1, device=device), requires_grad=True)
+    x = Tensor(torch.ones(SIZE, device=device), requires_grad=True)
 
     def forward() -> Tensor:
         x.grad = None
@@ -31,11 +32,11 @@ def chain_minigrad(n: int, device: str) -> tuple[Callable[[], Any], Callable[[An
             y = y * FACTOR
         return y
 
-    return forward, lambda y: y.backward(torch.ones(1, device=device))
+    return forward, lambda y: y.backward(torch.ones(SIZE, device=device))
 
 
 def chain_torch(n: int, device: str) -> tuple[Callable[[], Any], Callable[[Any], None]]:
-    x = torch.ones(1, device=device, requires_grad=True)
+    x = torch.ones(SIZE, device=device, requires_grad=True)
 
     def forward() -> torch.Tensor:
         x.grad = None
@@ -44,7 +45,7 @@ def chain_torch(n: int, device: str) -> tuple[Callable[[], Any], Callable[[Any],
             y = y * FACTOR
         return y
 
-    return forward, lambda y: y.backward(torch.ones(1, device=device))
+    return forward, lambda y: y.backward(torch.ones(SIZE, device=device))
 
 
 def _time_once(

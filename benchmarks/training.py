@@ -3,7 +3,8 @@
 * fours against eights: fastbook's linear model (784 -> 1, sigmoid loss, plain SGD), fed by a
   DataLoader over a Python list of (x, y) pairs, batch 256, torch's DataLoader against minigrad's.
 * ten digits: an MLP 784-128-10 with ReLU, cross-entropy, SGD with momentum 0.9, at batch 64
-  and 256, with the data held as tensors on the device.
+  and 256, with the data held as tensors on the device; and beside it the same MLP as users
+  write it by hand (weight tensors, `x @ W + b`, F.cross_entropy, `p -= lr * p.grad`).
 * ten digits: fastbook chapter 13's CNN (stride-2 convolutions, ReLU, batch norm; 32-64-128-256
   channels, as examples/digits.py --model cnn), SGD with momentum 0.9, batch 128.
 
@@ -153,6 +154,65 @@ def ten_digits(
     )
 
 
+def ten_digits_by_hand(
+    digits: Digits, device: str, batch_size: int, repeats: int, lr: float = 0.05
+) -> dict[str, Any]:
+    """The same MLP written the way users write it: weight tensors of their own, `x @ W + b`,
+    F.cross_entropy, and the update by hand (`p -= lr * p.grad` under no_grad)."""
+    generator = torch.Generator().manual_seed(0)
+    shapes = [(784, 128), (128,), (128, 10), (10,)]
+    initial = [(torch.randn(shape, generator=generator) * 0.05).to(device) for shape in shapes]
+    order = torch.randperm(len(digits.train_x), generator=torch.Generator().manual_seed(1))
+    device_order = order.to(device)
+    x, y = digits.train_x, digits.train_y
+    mx, my = Tensor(x), Tensor(y)
+    n = len(x)
+    final: dict[str, Any] = {}
+
+    def torch_epoch() -> None:
+        w1, b1, w2, b2 = params = [t.clone().requires_grad_() for t in initial]
+        for start in range(0, n, batch_size):
+            indices = device_order[start : start + batch_size]
+            loss = F.cross_entropy((x[indices] @ w1 + b1).relu() @ w2 + b2, y[indices])
+            loss.backward()
+            with torch.no_grad():
+                for p in params:
+                    p -= lr * p.grad
+                    p.grad = None
+        final["torch"] = params
+
+    def minigrad_epoch() -> None:
+        w1, b1, w2, b2 = params = [Tensor(t.clone(), requires_grad=True) for t in initial]
+        indices_of = Tensor(device_order)
+        for start in range(0, n, batch_size):
+            indices = indices_of[start : start + batch_size]
+            logits = (mx[indices] @ w1 + b1).relu() @ w2 + b2
+            loss = minigrad.nn.functional.cross_entropy(logits, my[indices])
+            loss.backward()
+            with minigrad.no_grad():
+                for p in params:
+                    p -= lr * p.grad
+                    p.grad = None
+        final["minigrad"] = params
+
+    stats = _compare_epochs(minigrad_epoch, torch_epoch, device, repeats)
+
+    def accuracy(params: list[Any]) -> float:
+        w1, b1, w2, b2 = (getattr(p, "_data", p).detach() for p in params)
+        predicted = ((digits.test_x @ w1 + b1).relu() @ w2 + b2).argmax(dim=1)
+        return (predicted == digits.test_y).float().mean().item()
+
+    return _row(
+        "ten digits, MLP 784-128-10 by hand (x @ W + b, hand-written SGD)",
+        batch_size,
+        stats,
+        accuracy(final["minigrad"]),
+        accuracy(final["torch"]),
+        _max_difference(final["minigrad"], final["torch"]),
+        batches=len(range(0, n, batch_size)),
+    )
+
+
 def _fastbook_cnn(module: Any, channels: tuple[int, ...] = (32, 64, 128, 256)) -> Any:
     """fastbook chapter 13's simple_cnn with batch norm, in torch.nn or minigrad.nn."""
 
@@ -291,7 +351,9 @@ def run(
 ) -> list[dict[str, Any]]:
     repeats = by_mode(mode, smoke=1, quick=2, full=5)
     rows = [fours_vs_eights(digits, device, repeats)]
-    rows += [ten_digits(digits, device, batch, repeats) for batch in (256, 64)]
+    for batch in (256, 64):
+        rows.append(ten_digits(digits, device, batch, repeats))
+        rows.append(ten_digits_by_hand(digits, device, batch, repeats))
     # The smoke run's CNN trains in float64, where both sides must end equal to rounding; in
     # float32 batch norm amplifies the two weight-gradient formulas' rounding, chaotically (after
     # the smoke's 16 steps: 0.0098 on an AMD EPYC, 0.0107 on an Intel Xeon; float64: 2e-15).

@@ -9,7 +9,9 @@ compares what it prints; it also checks that the files below are up to date and 
 notebook. From a chapter, this script makes:
 
 - `docs/<name>.ipynb`: the same chapter as a Jupyter notebook (with jupytext), less the ```text
-  blocks: a notebook shows the real outputs under each cell;
+  blocks, run (with nbclient) and kept with its outputs: a notebook shows the real outputs
+  under each cell, on a code host and on the site (`make docs`), which shows the chapters
+  from their notebooks;
 - the pictures named in FIGURES: after the chapter has run, the DOT text that a variable of it
   holds, drawn with Graphviz's `dot` program as an SVG that records which text it was drawn
   from (so the tests can tell when the code draws something else).
@@ -33,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 DOCS = Path(__file__).resolve().parent
-CHAPTERS = ["tutorial", "compile", "convolutions"]
+CHAPTERS = ["tutorial", "stepper", "convolutions", "compile"]
 FIGURES = {"tutorial": {"tutorial-graph.svg": "dot"}}  # chapter: {picture: variable with DOT}
 
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
@@ -107,9 +109,19 @@ def run_page(path: Path) -> dict[str, Any]:
 # ---- the notebook ------------------------------------------------------------------------------
 
 
+METADATA = {
+    "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+    "language_info": {"name": "python"},
+}
+# What a notebook keeps of its outputs: what a reader sees (printed text, values, pictures, HTML
+# such as the stepper), not the progress bars and warnings that a run writes to stderr.
+KEPT_OUTPUT_TYPES = {"text/plain", "text/html", "image/svg+xml", "image/png"}
+
+
 def notebook_text(chapter: str) -> str:
-    """docs/<chapter>.ipynb as it should be: the chapter, less its ```text blocks, as a notebook
-    with fixed cell ids and metadata (so that the same chapter always gives the same file)."""
+    """docs/<chapter>.ipynb's cells as they should be, without outputs: the chapter, less its
+    ```text blocks, as a notebook with fixed cell ids and metadata (so that the same chapter
+    always gives the same file)."""
     import jupytext
     import nbformat
 
@@ -117,13 +129,52 @@ def notebook_text(chapter: str) -> str:
     without_outputs = re.sub(r"(^```python\n.*?^```\n)\s*^```text\n.*?^```\n", r"\1", markdown,
                              flags=re.MULTILINE | re.DOTALL)  # fmt: skip
     notebook = jupytext.reads(without_outputs, fmt="md")
-    notebook.metadata = {
-        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-        "language_info": {"name": "python"},
-    }
+    notebook.metadata = METADATA
     for i, cell in enumerate(notebook.cells):
         cell.id = f"{chapter}-{i}"
     return nbformat.writes(notebook) + "\n"
+
+
+def without_outputs(notebook_json: str) -> str:
+    """A notebook's text with its outputs and execution counts taken out."""
+    import nbformat
+
+    notebook = nbformat.reads(notebook_json, as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    return nbformat.writes(notebook) + "\n"
+
+
+def executed_notebook_text(chapter: str, folder: Path) -> str:
+    """The chapter's notebook, run in `folder` (on the CPU), with the outputs a reader sees."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.reads(notebook_text(chapter), as_version=4)
+    resources = {"metadata": {"path": str(folder)}}
+    NotebookClient(notebook, timeout=600, resources=resources, record_timing=False).execute()
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        kept = []
+        for output in cell.outputs:
+            if output.output_type == "stream" and output.name != "stdout":
+                continue
+            if output.output_type in ("display_data", "execute_result"):
+                output.data = {k: v for k, v in output.data.items() if k in KEPT_OUTPUT_TYPES}
+                output.metadata = {}
+                if not output.data:
+                    continue
+            kept.append(output)
+        cell.outputs = kept
+    notebook.metadata = METADATA
+    return nbformat.writes(notebook) + "\n"
+
+
+def printed(cell: Any) -> str:
+    """What a notebook cell printed (its stdout)."""
+    return "".join(o.text for o in cell.outputs if o.get("name") == "stdout")
 
 
 # ---- the pictures ------------------------------------------------------------------------------
@@ -154,13 +205,14 @@ def render(dot_text: str) -> str:
 
 
 def main() -> None:
+    os.environ.setdefault("MINIGRAD_DEVICE", "cpu")  # the outputs shown are the CPU's
     for chapter in CHAPTERS:
         notebook = DOCS / f"{chapter}.ipynb"
-        notebook.write_text(notebook_text(chapter))
+        with tempfile.TemporaryDirectory() as scratch:  # files the notebook writes land here
+            notebook.write_text(executed_notebook_text(chapter, Path(scratch)))
         print(f"wrote {notebook}")
         if chapter not in FIGURES:
             continue
-        os.environ.setdefault("MINIGRAD_DEVICE", "cpu")  # the outputs shown are the CPU's
         here = Path.cwd()
         with tempfile.TemporaryDirectory() as scratch:
             os.chdir(scratch)  # files the chapter writes land here

@@ -8,7 +8,7 @@ chapter's; the comments say what it does. Run it:
     python examples/two_digits.py --epochs 5 --seed 1
 
 The data: fast.ai's MNIST PNG tree, found through $MINIGRAD_DATA (or --data), see
-minigrad/data/mnist.py. examples/digits.py trains the same model with minigrad.nn and a Learner.
+minigrad/data/mnist/. examples/digits.py trains the same model with minigrad.nn and a Learner.
 """
 
 from __future__ import annotations

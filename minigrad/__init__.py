@@ -3,19 +3,31 @@
 A `Tensor` wraps a torch tensor and records each op applied to it; `backward()` walks that
 record in reverse and computes gradients by the chain rule. torch only does the maths.
 
-Where things live:
-    tensor.py            the Tensor class
-    autograd/            Function (the op base class), the backward engine, no_grad
-    ops/                 every op: forward and backward side by side
-    creation.py          tensor(), randn(), zeros(), linspace(), ...
-    functions.py         minigrad.sin(x), minigrad.sum(x, 1), ...: the Tensor methods as functions
-    devices.py           CPU or CUDA; cuda.py, accelerator.py: torch's questions about GPUs
-    nn/, optim/          layers and losses; SGD and Adam
-    data/                MNIST, DataLoader, samplers
-    learner.py           a fastai-shaped training loop
-    testing/             gradient checks against torch and finite differences
-    viz.py, trace.py, explain.py   see the graph, watch backward, read it as code
-    surface.py           the torch names minigrad covers (docs/torch-surface.md)
+Where things live, in layers: a module imports only from its own layer and the ones below it
+(tests/test_layers.py checks this).
+
+    4  the top      learner.py           a fastai-shaped training loop
+    3  the tools    jit/                 minigrad.compile: record a training step, replay it
+                    trace.py, viz/,      watch backward, see the graph, step through backward,
+                    explain.py           read it as code: each listens to the core through
+                                         autograd/events.py
+    2  the library  nn/, optim/          layers and losses; SGD, Adam, schedulers
+                    data/, utils/        MNIST, DataLoader, samplers
+                    testing/             gradient checks against torch and finite differences
+                    func.py              torch.func's transforms: grad, vjp, jacrev, hessian
+                    serialization.py, distributed.py, cuda.py, accelerator.py
+    1  the core     tensor.py            the Tensor class
+                    autograd/            Function (the op base class) and its graph node, the
+                                         backward engine, events (what the core announces),
+                                         in-place ops, grad mode, anomaly mode, autograd.grad
+                    ops/                 every op: forward and backward side by side
+                    creation.py          tensor(), randn(), zeros(), linspace(), ...
+                    functions.py         minigrad.sin(x), minigrad.sum(x, 1): methods as functions
+    0  the base     errors.py, devices.py   errors that teach; CPU or CUDA
+
+The core never knows who watches it: it announces what happens (an op ran, a node's backward
+began and ended, a .grad was read) to whoever listens (`autograd/events.py`), and the tools of
+layer 3 are those listeners. (docs/surface.py lists the torch names minigrad covers.)
 """
 
 # torch's dtypes, under torch's names (torch.float is float32, torch.long int64, torch.half
@@ -94,7 +106,7 @@ from .functions import __all__ as _function_names
 from .devices import default_device, set_default_device
 from .devices import default_device as get_default_device
 from .errors import DeviceError, GradientError, ShapeError
-from . import autograd, cuda, data, nn, optim  # as torch.nn...: there after `import minigrad`
+from . import autograd, cuda, data, func, nn, optim  # torch.nn...: there after `import minigrad`
 from . import trace, viz
 from .explain import explain  # minigrad.explain(loss): the backward pass as Python code
 from .jit import compile  # minigrad.compile(step): record a training step, replay it

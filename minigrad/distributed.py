@@ -42,7 +42,7 @@ from torch.distributed import broadcast as _broadcast
 
 from .errors import DistributedError
 from .errors import missing_name_getattr as _missing_name_getattr
-from .tensor import Tensor
+from .tensor import Tensor, unwrap
 
 __all__ = [
     "Backend",
@@ -71,14 +71,14 @@ def all_reduce(
 ) -> Any:
     """Replace `tensor`, on every rank, by op (default: the sum) over all ranks' values, in place.
     A minigrad Tensor is changed in place too (the values only: no gradient flows through)."""
-    return _all_reduce(_raw(tensor), op=op, group=group, async_op=async_op)
+    return _all_reduce(_tensor_to_send(tensor), op=op, group=group, async_op=async_op)
 
 
 def broadcast(
     tensor: Tensor | torch.Tensor, src: int, group: Any = None, async_op: bool = False
 ) -> Any:
     """Copy rank `src`'s `tensor` into `tensor` on every other rank, in place."""
-    return _broadcast(_raw(tensor), src=src, group=group, async_op=async_op)
+    return _broadcast(_tensor_to_send(tensor), src=src, group=group, async_op=async_op)
 
 
 def require_process_group(who: str) -> None:
@@ -101,9 +101,9 @@ def require_process_group(who: str) -> None:
 __getattr__ = _missing_name_getattr(__name__, "torch.distributed")
 
 
-def _raw(tensor: Tensor | torch.Tensor) -> torch.Tensor:
-    if isinstance(tensor, Tensor):
-        return tensor._data
-    if isinstance(tensor, torch.Tensor):
-        return tensor
-    raise TypeError(f"expected a minigrad or torch Tensor, got {type(tensor).__name__}")
+def _tensor_to_send(tensor: Tensor | torch.Tensor) -> torch.Tensor:
+    """The torch tensor a collective works on: a minigrad Tensor's own, or a torch tensor."""
+    data = unwrap(tensor)
+    if not isinstance(data, torch.Tensor):
+        raise TypeError(f"expected a minigrad or torch Tensor, got {type(tensor).__name__}")
+    return data

@@ -31,16 +31,15 @@ releases the graph's nodes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 
 from .autograd.engine import run_backward
-from .autograd.function import Context
-from .autograd.inplace import node_of
+from .autograd.function import Context, node_of
+from .autograd.gradients import Capture
 from .errors import GradientError
 from .jit.codegen import Generator, Program
-from .jit.recording import Recorder, Region, gradient_name
+from .jit.recording import Recorder, gradient_name
 from .tensor import Tensor
 from .viz import graph_nodes, node_names, node_tensor
 
@@ -96,23 +95,21 @@ def explain_graph(
         if tensor is not None:
             recorder.name_outside(tensor._data, names[id(node)])
     leaves = [n for n in nodes if isinstance(n, Tensor) and n._requires_grad]
-    capture: dict[tuple[int, int], Any] = {(id(leaf), 0): None for leaf in leaves}
+    capture = Capture(leaves)
     root_name = names[id(node_of(loss))]
+    d_loss = None
+    recorder.backward_title = "the backward pass starts at {0}: d{0}/d{0} = 1"
     if gradient is not None:  # given to backward(gradient): it comes in from outside
         d_loss = gradient._data if isinstance(gradient, Tensor) else gradient
         d_loss = d_loss.to(loss.device)
         recorder.name_outside(d_loss, gradient_name(root_name))
+        recorder.backward_title = "the backward pass starts at {0}: d_{0} given"
     with recorder:
-        start = f"d{root_name}/d{root_name} = 1" if gradient is None else f"d_{root_name} given"
-        recorder.enter(Region("backward", f"the backward pass starts at {root_name}: {start}"))
-        if gradient is None:
-            d_loss = torch.ones_like(loss._data)
-            recorder.name(d_loss, gradient_name(root_name))
-        run_backward([(loss, d_loss)], retain_graph=True, capture=capture)
-    reached = [leaf for leaf in leaves if capture[(id(leaf), 0)] is not None]
-    outputs = [recorder.ref(capture[(id(leaf), 0)]) for leaf in reached]
-    wanted = {ref: gradient_name(names[id(leaf)]) for ref, leaf in zip(outputs, reached)}
+        run_backward([(loss, d_loss)], retain_graph=True, arrive=capture)
+    reached = [(leaf, grad) for leaf, grad in zip(leaves, capture.gradients()) if grad is not None]
+    outputs = [recorder.ref(grad) for _, grad in reached]
+    wanted = {ref: gradient_name(names[id(leaf)]) for ref, (leaf, _) in zip(outputs, reached)}
     generator = Generator(recorder.recording, "backward", outputs, wanted, comments=comments)
     program = generator.program()
-    leaf_names = {program.names[ref]: leaf for ref, leaf in zip(outputs, reached)}
+    leaf_names = {program.names[ref]: leaf for ref, (leaf, _) in zip(outputs, reached)}
     return Explanation(generator.body(), program, leaf_names)

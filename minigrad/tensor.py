@@ -57,7 +57,7 @@ class ValuesIndices(NamedTuple):
     indices: Tensor
 
 
-def _raw(x: Any) -> Any:
+def unwrap(x: Any) -> Any:
     """The torch tensor inside a minigrad Tensor; anything else as it is."""
     return x._data if isinstance(x, Tensor) else x
 
@@ -75,6 +75,40 @@ def numpy_names(method: Callable[..., Any]) -> Callable[..., Any]:
         return method(*args, **kwargs)
 
     return with_numpy_names
+
+
+def _in_place_with(what: str, op: str) -> Callable[..., Tensor]:
+    """The in-place method `x <what> y` (x += y, x.add_(y)...): x.<op>(y) written into x."""
+
+    def method(self: Tensor, other: Operand, **options: Any) -> Tensor:
+        other = _operand(other, self)
+        return self._update(
+            what,
+            (other,),
+            lambda d: getattr(d, op + "_")(unwrap(other), **options),
+            lambda x: getattr(x, op)(other, **options),
+        )
+
+    method.__name__ = method.__qualname__ = what if what.endswith("_") else _DUNDERS[what]
+    method.__doc__ = f"x.{op}(other) written into x's own memory, as torch's {op}_ (in place)."
+    return method
+
+
+def _in_place(op: str) -> Callable[[Tensor], Tensor]:
+    """The in-place method x.<op>_(): x.<op>() written into x."""
+
+    def method(self: Tensor) -> Tensor:
+        return self._update(
+            op + "_", (), lambda d: getattr(d, op + "_")(), lambda x: getattr(x, op)()
+        )
+
+    method.__name__ = method.__qualname__ = op + "_"
+    method.__doc__ = f"x.{op}() written into x's own memory, as torch's {op}_ (in place)."
+    return method
+
+
+_DUNDERS = {"+=": "__iadd__", "-=": "__isub__", "*=": "__imul__", "/=": "__itruediv__"}
+_DUNDERS["**="] = "__ipow__"
 
 
 class Tensor:
@@ -121,7 +155,7 @@ class Tensor:
         device unless `device=` says otherwise. `minigrad.tensor(data)` keeps the data's dtype.
         """
         if len(data) == 1 and isinstance(data[0], (torch.Tensor, Tensor)):
-            data = _raw(data[0])
+            data = unwrap(data[0])
         else:
             data = _legacy_constructor(data, device)
         if data.requires_grad:  # minigrad computes gradients itself: torch's autograd stays out
@@ -220,18 +254,18 @@ class Tensor:
     @property
     def grad(self) -> Tensor | None:
         """dLoss/dThis after backward(): set on leaves that require grad (and retain_grad())."""
-        if recording.active is not None:  # minigrad.compile: the step read .grad
-            recording.active.grad_used(self, write=False)
+        if events.current is not None:  # (minigrad.compile notes which .grad a step reads)
+            events.current.grad_used(self, write=False)
         return self._grad
 
     @grad.setter
     def grad(self, value: Tensor | torch.Tensor | None) -> None:
-        if recording.active is not None:  # minigrad.compile: note .grad as it was before
-            recording.active.grad_used(self, write=True)
+        if events.current is not None:  # (minigrad.compile notes .grad as it was before)
+            events.current.grad_used(self, write=True)
         if value is None:
             self._grad = None
             return
-        raw = _raw(value)
+        raw = unwrap(value)
         if not isinstance(raw, torch.Tensor):
             raise TypeError(
                 f".grad must be a Tensor or None, got {type(value).__name__}. To clear a "
@@ -258,16 +292,26 @@ class Tensor:
         """The same values (shared storage) outside the graph: no gradient flows through it."""
         return Tensor(self._data)
 
-    def _accumulate_grad(self, grad: torch.Tensor) -> None:
+    def _accumulate_grad(self, grad: torch.Tensor | Tensor) -> None:
         """Add a gradient into `.grad`: gradients add up over uses and over backward() calls.
 
         The first time, store a copy: `grad` may be shared with other tensors (`x + y` gives both
         the same gradient) and `.grad` must be this tensor's own, to be changed in place safely.
+        Under backward(create_graph=True) the gradient is a Tensor with a graph, and `.grad`
+        keeps that graph: a copy recorded as an op, then sums out of place, as in torch.
         """
-        if self._grad is None:
+        listener = events.current
+        if listener is not None:
+            listener.accumulate_begin(self, grad)
+        if isinstance(grad, Tensor):  # (a gradient with a graph: pictures call it d_<name>)
+            self._grad = grad.clone() if self._grad is None else self._grad + grad
+            self._grad.name = f"d_{self.name}" if self.name else None
+        elif self._grad is None:
             self._grad = Tensor(grad.clone())
         else:
             self._grad._data += grad
+        if listener is not None:
+            listener.accumulate_end(self)
         if self._post_accumulate_grad_hooks:  # e.g. DistributedDataParallel's
             for hook in tuple(self._post_accumulate_grad_hooks.values()):
                 hook(self)
@@ -300,12 +344,17 @@ class Tensor:
     def backward(
         self,
         gradient: Tensor | torch.Tensor | None = None,
-        retain_graph: bool = False,
+        retain_graph: bool | None = None,
+        create_graph: bool = False,
+        inputs: Tensor | Sequence[Tensor] | None = None,
         trace: Any = False,
     ) -> None:
         """Compute d(self)/d(leaf) for every leaf that requires grad, into `leaf.grad`.
 
         `gradient` is dLoss/d(self); leave it out when self is a scalar (it is then 1).
+        `create_graph=True` records the backward pass too, so that `.grad` has a graph of its
+        own and can be differentiated again (`retain_graph` then defaults to True).
+        `inputs`: add gradients into these tensors' `.grad` only (the others are left as they are).
         `trace=True` prints each step of the backward pass (see `minigrad.trace`).
         """
         if not self.requires_grad:  # (a view catches up with its base first)
@@ -314,38 +363,38 @@ class Tensor:
                 "computed from had requires_grad=True (or it was computed under no_grad()). Call "
                 ".requires_grad_() on the parameters before the forward pass."
             )
-        recorder = recording.active  # minigrad.compile: where the backward pass starts
-        if recorder is not None:
-            previous = recorder.begin_backward(self)
-        if gradient is None:
-            if self._data.numel() != 1:
-                raise GradientError(
-                    f"backward() on a tensor of shape {shape_str(self.shape)} needs a gradient: "
-                    "the implicit one, 1, exists only for a single number. Reduce it first "
-                    "(loss.mean().backward()), or pass dLoss/dTensor of the same shape: "
-                    "y.backward(minigrad.ones_like(y))."
-                )
-            grad = torch.ones_like(self._data)
-        else:
-            grad = _raw(gradient)
-            if not isinstance(grad, torch.Tensor) or grad.shape != self._data.shape:
-                is_tensor = isinstance(grad, torch.Tensor)
-                got = f"shape {shape_str(grad.shape)}" if is_tensor else type(grad).__name__
-                raise GradientError(
-                    f"backward(gradient) needs a gradient of the tensor's shape "
-                    f"{shape_str(self.shape)}, got {got}. It is dLoss/dTensor: one number per "
-                    "element of the tensor."
-                )
-            if grad.device != self._data.device:
-                grad = grad.to(self._data.device)
-        observer = engine.active_observer  # set inside `with minigrad.trace.tracing():`
-        if trace:
-            from .trace import BackwardTrace
+        if gradient is None and self._data.numel() != 1:
+            raise GradientError(
+                f"backward() on a tensor of shape {shape_str(self.shape)} needs a gradient: "
+                "the implicit one, 1, exists only for a single number. Reduce it first "
+                "(loss.mean().backward()), or pass dLoss/dTensor of the same shape: "
+                "y.backward(minigrad.ones_like(y))."
+            )
+        grad = None if gradient is None else self._given_gradient(gradient, create_graph)
+        retain = create_graph if retain_graph is None else retain_graph
+        arrive = None if inputs is None else gradients.accumulate_into(inputs)
+        run = functools.partial(engine.run_backward, [(self, grad)], retain, create_graph, arrive)
+        if not trace:
+            run()
+            return
+        with events.listening(events.make_trace() if isinstance(trace, bool) else trace):
+            run()
 
-            observer = trace if not isinstance(trace, bool) else BackwardTrace()
-        engine.backward(self, grad, retain_graph=retain_graph, observer=observer)
-        if recorder is not None:
-            recorder.enter(previous)
+    def _given_gradient(self, gradient: Tensor | torch.Tensor, create_graph: bool) -> Any:
+        """The gradient passed to backward(gradient), checked: dLoss/dSelf, one per element.
+        With create_graph a Tensor that requires grad keeps its graph (gradgradcheck)."""
+        grad = unwrap(gradient)
+        if not isinstance(grad, torch.Tensor) or grad.shape != self._data.shape:
+            is_tensor = isinstance(grad, torch.Tensor)
+            got = f"shape {shape_str(grad.shape)}" if is_tensor else type(grad).__name__
+            raise GradientError(
+                f"backward(gradient) needs a gradient of the tensor's shape "
+                f"{shape_str(self.shape)}, got {got}. It is dLoss/dTensor: one number per "
+                "element of the tensor."
+            )
+        if create_graph and isinstance(gradient, Tensor):
+            return gradient if gradient.device == self.device else gradient.to(self.device)
+        return grad if grad.device == self._data.device else grad.to(self._data.device)
 
     # ---- what a tensor is --------------------------------------------------------------------
 
@@ -356,9 +405,9 @@ class Tensor:
 
     @data.setter
     def data(self, value: Tensor | torch.Tensor) -> None:
-        raw = _raw(value)
-        if recording.active is not None:  # minigrad.compile: note .data as it was before
-            recording.active.owner(self)
+        raw = unwrap(value)
+        if events.current is not None:  # (minigrad.compile notes .data as it was before)
+            events.current.data_set(self)
         if not isinstance(raw, torch.Tensor):
             raise TypeError(
                 f".data must be set to a Tensor (or a torch tensor), got {type(value).__name__}. "
@@ -519,7 +568,7 @@ class Tensor:
     # ---- new tensors like this one (its dtype and device unless told otherwise) -------------
 
     def new_tensor(self, data: Any, **options: Any) -> Tensor:
-        return Tensor(self._data.new_tensor(_raw(data), **_factory(options)), **_grad(options))
+        return Tensor(self._data.new_tensor(unwrap(data), **_factory(options)), **_grad(options))
 
     def new_zeros(self, *size: Any, **options: Any) -> Tensor:
         return Tensor(self._data.new_zeros(_size_args(size), **_factory(options)), **_grad(options))
@@ -618,38 +667,38 @@ class Tensor:
     # ---- comparisons: bool tensors outside the graph --------------------------------------
 
     def __eq__(self, other: object) -> Tensor:  # type: ignore[override]
-        return Tensor(self._data == _raw(_operand(other, self)))
+        return Tensor(self._data == unwrap(_operand(other, self)))
 
     def __ne__(self, other: object) -> Tensor:  # type: ignore[override]
-        return Tensor(self._data != _raw(_operand(other, self)))
+        return Tensor(self._data != unwrap(_operand(other, self)))
 
     def __lt__(self, other: Operand) -> Tensor:
-        return Tensor(self._data < _raw(_operand(other, self)))
+        return Tensor(self._data < unwrap(_operand(other, self)))
 
     def __le__(self, other: Operand) -> Tensor:
-        return Tensor(self._data <= _raw(_operand(other, self)))
+        return Tensor(self._data <= unwrap(_operand(other, self)))
 
     def __gt__(self, other: Operand) -> Tensor:
-        return Tensor(self._data > _raw(_operand(other, self)))
+        return Tensor(self._data > unwrap(_operand(other, self)))
 
     def __ge__(self, other: Operand) -> Tensor:
-        return Tensor(self._data >= _raw(_operand(other, self)))
+        return Tensor(self._data >= unwrap(_operand(other, self)))
 
     def isclose(
         self, other: Operand, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
     ) -> Tensor:
         """Where |self - other| <= atol + rtol * |other|, elementwise (a bool tensor)."""
-        return Tensor(torch.isclose(self._data, _raw(other), rtol, atol, equal_nan))
+        return Tensor(torch.isclose(self._data, unwrap(other), rtol, atol, equal_nan))
 
     def allclose(
         self, other: Operand, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
     ) -> bool:
         """Whether isclose holds everywhere."""
-        return torch.allclose(self._data, _raw(other), rtol, atol, equal_nan)
+        return torch.allclose(self._data, unwrap(other), rtol, atol, equal_nan)
 
     def equal(self, other: Tensor) -> bool:
         """Whether the two have the same shape and the same values."""
-        return torch.equal(self._data, _raw(other))
+        return torch.equal(self._data, unwrap(other))
 
     @numpy_names
     def all(self, dim: Dims = None, keepdim: bool = False) -> Tensor:
@@ -671,7 +720,7 @@ class Tensor:
     ) -> Histogram:
         """Counts of values in equal-width bins (a CPU float tensor), and the bins' edges."""
         hist, edges = torch.histogram(
-            self._data, _raw(bins), range=range, weight=_raw(weight), density=density
+            self._data, unwrap(bins), range=range, weight=unwrap(weight), density=density
         )
         return Histogram(Tensor(hist), Tensor(edges))
 
@@ -679,10 +728,10 @@ class Tensor:
         return Tensor(~self._data)
 
     def __and__(self, other: Operand) -> Tensor:
-        return Tensor(self._data & _raw(_operand(other, self)))
+        return Tensor(self._data & unwrap(_operand(other, self)))
 
     def __or__(self, other: Operand) -> Tensor:
-        return Tensor(self._data | _raw(_operand(other, self)))
+        return Tensor(self._data | unwrap(_operand(other, self)))
 
     @numpy_names
     def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
@@ -762,7 +811,7 @@ class Tensor:
                 )
             value = value.to(self.dtype)
         if not self._data.is_floating_point():  # no gradient: torch's own masked_fill
-            return Tensor(self._data.masked_fill(_raw(mask), _raw(value)))
+            return Tensor(self._data.masked_fill(unwrap(mask), unwrap(value)))
         return ops.Where.apply(mask, value, self)
 
     def __abs__(self) -> Tensor:
@@ -1095,96 +1144,35 @@ class Tensor:
     ) -> Tensor:
         return inplace.update(self, operands, kernel, compute, what, region)
 
-    def __iadd__(self, other: Operand) -> Tensor:
-        other = _operand(other, self)
-        return self._update("+=", (other,), lambda d: d.add_(_raw(other)), lambda x: x + other)
-
-    def __isub__(self, other: Operand) -> Tensor:
-        other = _operand(other, self)
-        return self._update("-=", (other,), lambda d: d.sub_(_raw(other)), lambda x: x - other)
-
-    def __imul__(self, other: Operand) -> Tensor:
-        other = _operand(other, self)
-        return self._update("*=", (other,), lambda d: d.mul_(_raw(other)), lambda x: x * other)
-
-    def __itruediv__(self, other: Operand) -> Tensor:
-        other = _operand(other, self)
-        return self._update("/=", (other,), lambda d: d.div_(_raw(other)), lambda x: x / other)
-
-    def __ipow__(self, exponent: Operand) -> Tensor:
-        exponent = _operand(exponent, self)
-        return self._update(
-            "**=", (exponent,), lambda d: d.pow_(_raw(exponent)), lambda x: x**exponent
-        )
-
-    def add_(self, other: Operand, *, alpha: Scalar = 1) -> Tensor:
-        other = _operand(other, self)
-        return self._update(
-            "add_",
-            (other,),
-            lambda d: d.add_(_raw(other), alpha=alpha),
-            lambda x: x.add(other, alpha=alpha),
-        )
-
-    def sub_(self, other: Operand, *, alpha: Scalar = 1) -> Tensor:
-        other = _operand(other, self)
-        return self._update(
-            "sub_",
-            (other,),
-            lambda d: d.sub_(_raw(other), alpha=alpha),
-            lambda x: x.sub(other, alpha=alpha),
-        )
-
-    def mul_(self, other: Operand) -> Tensor:
-        other = _operand(other, self)
-        return self._update("mul_", (other,), lambda d: d.mul_(_raw(other)), lambda x: x * other)
-
-    def div_(self, other: Operand) -> Tensor:
-        other = _operand(other, self)
-        return self._update("div_", (other,), lambda d: d.div_(_raw(other)), lambda x: x / other)
-
-    def pow_(self, exponent: Operand) -> Tensor:
-        exponent = _operand(exponent, self)
-        return self._update(
-            "pow_", (exponent,), lambda d: d.pow_(_raw(exponent)), lambda x: x**exponent
-        )
-
-    def neg_(self) -> Tensor:
-        return self._update("neg_", (), lambda d: d.neg_(), lambda x: -x)
-
-    def exp_(self) -> Tensor:
-        return self._update("exp_", (), lambda d: d.exp_(), lambda x: x.exp())
-
-    def log_(self) -> Tensor:
-        return self._update("log_", (), lambda d: d.log_(), lambda x: x.log())
-
-    def sigmoid_(self) -> Tensor:
-        return self._update("sigmoid_", (), lambda d: d.sigmoid_(), lambda x: x.sigmoid())
-
-    def tanh_(self) -> Tensor:
-        return self._update("tanh_", (), lambda d: d.tanh_(), lambda x: x.tanh())
-
-    def relu_(self) -> Tensor:
-        return self._update("relu_", (), lambda d: d.relu_(), lambda x: x.relu())
-
-    def abs_(self) -> Tensor:
-        return self._update("abs_", (), lambda d: d.abs_(), lambda x: x.abs())
-
-    def sqrt_(self) -> Tensor:
-        return self._update("sqrt_", (), lambda d: d.sqrt_(), lambda x: x.sqrt())
-
-    def sin_(self) -> Tensor:
-        return self._update("sin_", (), lambda d: d.sin_(), lambda x: x.sin())
-
-    def cos_(self) -> Tensor:
-        return self._update("cos_", (), lambda d: d.cos_(), lambda x: x.cos())
+    # x += y, x.add_(y), x.exp_(), ...: the out-of-place op (x + y, x.exp()) written into x's
+    # memory, with torch's in-place kernel (d.add_, d.exp_) when nothing is recorded.
+    __iadd__ = _in_place_with("+=", "add")
+    __isub__ = _in_place_with("-=", "sub")
+    __imul__ = _in_place_with("*=", "mul")
+    __itruediv__ = _in_place_with("/=", "div")
+    __ipow__ = _in_place_with("**=", "pow")
+    add_ = _in_place_with("add_", "add")  # alpha= too: x.add_(y, alpha=2) is x += 2 * y
+    sub_ = _in_place_with("sub_", "sub")
+    mul_ = _in_place_with("mul_", "mul")
+    div_ = _in_place_with("div_", "div")
+    pow_ = _in_place_with("pow_", "pow")
+    neg_ = _in_place("neg")
+    exp_ = _in_place("exp")
+    log_ = _in_place("log")
+    sigmoid_ = _in_place("sigmoid")
+    tanh_ = _in_place("tanh")
+    relu_ = _in_place("relu")
+    abs_ = _in_place("abs")
+    sqrt_ = _in_place("sqrt")
+    sin_ = _in_place("sin")
+    cos_ = _in_place("cos")
 
     def clamp_(self, min: Operand | None = None, max: Operand | None = None) -> Tensor:  # noqa: A002
         low, high = _operand(min, self), _operand(max, self)
         return self._update(
             "clamp_",
             tuple(b for b in (low, high) if isinstance(b, Tensor)),
-            lambda d: d.clamp_(_raw(low), _raw(high)),
+            lambda d: d.clamp_(unwrap(low), unwrap(high)),
             lambda x: x.clamp(low, high),
         )
 
@@ -1195,7 +1183,7 @@ class Tensor:
         return self._update(
             "masked_fill_",
             (value,),
-            lambda d: d.masked_fill_(_raw(mask), _raw(value)),
+            lambda d: d.masked_fill_(unwrap(mask), unwrap(value)),
             lambda x: x.masked_fill(mask, value),
         )
 
@@ -1216,7 +1204,7 @@ class Tensor:
     def fill_(self, value: Operand) -> Tensor:
         """Every element set to `value` (a number, or a tensor with one element)."""
         return self._update(
-            "fill_", (value,), lambda d: d.fill_(_raw(value)), lambda x: ops.Copy.apply(x, value)
+            "fill_", (value,), lambda d: d.fill_(unwrap(value)), lambda x: ops.Copy.apply(x, value)
         )
 
     def copy_(self, source: Tensor | torch.Tensor | np.ndarray) -> Tensor:
@@ -1227,7 +1215,7 @@ class Tensor:
         return self._update(
             "copy_",
             (source,),
-            lambda d: d.copy_(_raw(source)),
+            lambda d: d.copy_(unwrap(source)),
             lambda x: ops.Copy.apply(x, source),
         )
 
@@ -1235,7 +1223,7 @@ class Tensor:
         key, value = _raw_key(key), _operand(value, self)
 
         def kernel(data: torch.Tensor) -> None:
-            data[key] = _raw(value)
+            data[key] = unwrap(value)
 
         compute = lambda x: ops.SetItem.apply(x, value, key)  # noqa: E731
         self._update("item assignment", (value,), kernel, compute, lambda data: data[key])
@@ -1296,6 +1284,8 @@ def _operand(value: Any, like: Tensor) -> Any:
     """The other operand of an op with `like`, with numpy's types made torch's, as torch does:
     a numpy scalar counts as a Python number; an array as a tensor (a 0-d array too: it
     promotes dtypes like a 1-element one), on the CPU as numpy's memory is."""
+    if type(value) is float or type(value) is int or isinstance(value, Tensor):
+        return value  # the usual case, first
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):
@@ -1316,8 +1306,8 @@ def _size_args(shape: tuple[Any, ...]) -> tuple[int, ...]:
 def _raw_key(key: Any) -> Any:
     """An index with any minigrad Tensors in it replaced by their torch tensors."""
     if isinstance(key, tuple):
-        return tuple(_raw(k) for k in key)
-    return _raw(key)
+        return tuple(unwrap(k) for k in key)
+    return unwrap(key)
 
 
 def _target_device(
@@ -1375,8 +1365,7 @@ def _tensor_html(tensor: Tensor, max_side: int = 8) -> str:
 
 
 from . import ops  # noqa: E402  (the ops import Function, which imports this module's Tensor)
-from .autograd import engine, inplace  # noqa: E402
-from .jit import recording  # noqa: E402
+from .autograd import engine, events, gradients, inplace  # noqa: E402
 
 
 def _variance_args(
@@ -1431,7 +1420,7 @@ def _legacy_constructor(args: tuple[Any, ...], device: Any) -> torch.Tensor:
     minigrad's default device."""
     target = as_device(device) if device is not None else default_device()
     try:
-        values = torch.Tensor(*(_raw(a) for a in args))
+        values = torch.Tensor(*(unwrap(a) for a in args))
     except (TypeError, ValueError, RuntimeError) as error:
         raise TypeError(
             f"Tensor(...) takes data (Tensor([1.0, 2.0]), a NumPy array), sizes (Tensor(2, 3)) "

@@ -48,12 +48,6 @@ def test_grad_of_an_unused_input_is_an_error_unless_allowed():
     assert dv.tolist() == [0.0]
 
 
-def test_grad_refuses_higher_order_with_a_clear_error():
-    (w, _) = pair([1.0])
-    with pytest.raises(GradientError, match="first-order gradients only"):
-        mg.autograd.grad((w * w).sum(), w, create_graph=True)
-
-
 def test_backward_from_several_tensors_adds_up():
     (w, w_t) = pair([1.0, 2.0])
     mg.autograd.backward([(w * w).sum(), (w * 3).sum()])
@@ -62,11 +56,12 @@ def test_backward_from_several_tensors_adds_up():
 
 
 class SplitHalves:
-    """The same custom op for both libraries: forward returns two tensors."""
+    """The same custom op for both libraries (`lib` is torch or minigrad, as with the import
+    swapped): forward returns two tensors."""
 
     @staticmethod
-    def make(base):
-        class Halves(base):
+    def make(lib):
+        class Halves(lib.autograd.Function):
             @staticmethod
             def forward(ctx, x):
                 ctx.save_for_backward(x)
@@ -77,15 +72,15 @@ class SplitHalves:
             def backward(ctx, grad_first, grad_second):
                 (x,) = ctx.saved_tensors
                 n = x.shape[0] // 2
-                return torch.cat([grad_first * 2, grad_second * 2 * x[n:]])
+                return lib.cat([grad_first * 2, grad_second * 2 * x[n:]])
 
         return Halves
 
 
 def test_a_custom_function_may_return_several_tensors():
     (x, x_t) = pair([1.0, 2.0, 3.0, 4.0])
-    first, second = SplitHalves.make(mg.autograd.Function).apply(x)
-    first_t, second_t = SplitHalves.make(torch.autograd.Function).apply(x_t)
+    first, second = SplitHalves.make(mg).apply(x)
+    first_t, second_t = SplitHalves.make(torch).apply(x_t)
     assert first.grad_fn is second.grad_fn
     ((first * 3).sum() + second.sum()).backward()
     ((first_t * 3).sum() + second_t.sum()).backward()
@@ -94,8 +89,8 @@ def test_a_custom_function_may_return_several_tensors():
 
 def test_an_unused_output_gets_a_zero_gradient():
     (x, x_t) = pair([1.0, 2.0, 3.0, 4.0])
-    _, second = SplitHalves.make(mg.autograd.Function).apply(x)
-    _, second_t = SplitHalves.make(torch.autograd.Function).apply(x_t)
+    _, second = SplitHalves.make(mg).apply(x)
+    _, second_t = SplitHalves.make(torch).apply(x_t)
     second.sum().backward()
     second_t.sum().backward()
     assert_close(x.grad._data, x_t.grad, what="x.grad")

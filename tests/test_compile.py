@@ -85,6 +85,27 @@ def test_the_code_reads_as_forward_backward_update():
     assert "    weights.sub_(mul)\n" in code and "    weights_grad.zero_()\n" in code
     assert max(len(line) for line in code.splitlines()) <= 100
 
+def test_the_code_adds_up_a_value_used_three_times_one_contribution_at_a_time():
+    w = mg.randn(3, 3, requires_grad=True)
+    w.name = "w"
+    opt = mg.optim.SGD([w], lr=0.1)
+
+    @mg.compile
+    def step(x):
+        h = (x @ w).tanh()
+        loss = (h * h + h).sum()  # h reaches the loss three times
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        return loss
+
+    for _ in range(3):
+        step(mg.randn(2, 3))
+    lines = [line.strip() for line in step.code.splitlines()]
+    sums = [line for line in lines if line.startswith("d_tanh = ")]
+    assert sums == ["d_tanh = d_mul + d_mul * tanh", "d_tanh = d_tanh + d_mul * tanh"]
+
+
 
 # ---- models drawn at random, with SGD by hand -------------------------------------------------
 

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 import minigrad
 
@@ -112,7 +113,25 @@ def _graphviz_version() -> str:
 @pytest.mark.parametrize("chapter", build.CHAPTERS)
 def test_committed_notebook_is_the_chapter(chapter):
     committed = (DOCS / f"{chapter}.ipynb").read_text()
-    assert committed == build.notebook_text(chapter), f"docs/{chapter}.ipynb is stale: {REBUILD}"
+    assert build.without_outputs(committed) == build.notebook_text(chapter), (
+        f"docs/{chapter}.ipynb is stale: {REBUILD}"
+    )
+
+
+@pytest.mark.parametrize("chapter", build.CHAPTERS)
+def test_committed_notebook_was_run_and_shows_what_the_chapter_shows(chapter):
+    import nbformat
+
+    notebook = nbformat.reads((DOCS / f"{chapter}.ipynb").read_text(), as_version=4)
+    code_cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    steps = build.python_steps((DOCS / f"{chapter}.md").read_text())
+    assert [cell.execution_count for cell in code_cells] == list(range(1, len(steps) + 1)), (
+        f"docs/{chapter}.ipynb was committed without running it: {REBUILD}"
+    )
+    for cell, (_, expected, line) in zip(code_cells, steps):
+        assert all(output.output_type != "error" for output in cell.outputs)
+        if expected is not None:
+            assert build.printed(cell) == expected, f"docs/{chapter}.ipynb, {chapter}.md:{line}"
 
 
 @needs_mnist
@@ -127,8 +146,26 @@ def test_notebook_runs_and_prints_what_the_chapter_shows(chapter, on_the_cpu, tm
     steps = build.python_steps((DOCS / f"{chapter}.md").read_text())
     assert len(code_cells) == len(steps)
     for cell, (_, expected, line) in zip(code_cells, steps):
-        printed = "".join(o.text for o in cell.outputs if o.get("name") == "stdout")
+        printed = build.printed(cell)
         if expected is not None:
             assert printed == expected, (
                 f"the notebook's cell for {chapter}.md:{line} printed {printed!r}"
             )
+
+
+def test_the_readmes_idea_on_one_screen_prints_the_trace_it_shows(capsys):
+    readme = (DOCS.parent / "README.md").read_text()
+    source, expected, _ = build.python_steps(readme)[0]  # "The idea on one screen"
+    exec(compile(source, "README.md", "exec"), {})
+    assert capsys.readouterr().out == expected
+
+
+def test_the_readmes_gradients_of_gradients_give_tanh_s_derivatives():
+    readme = (DOCS.parent / "README.md").read_text()
+    section = readme[readme.index("## Gradients of gradients") :]
+    source = section[section.index("```python") + len("```python") : section.index("```\n", 20)]
+    scope: dict = {}
+    exec(compile(source, "README.md", "exec"), scope)
+    t = torch.tanh(scope["x"]._data)
+    assert torch.allclose(scope["dy"]._data, 1 - t**2)
+    assert torch.allclose(scope["d2y"]._data, -2 * t * (1 - t**2))

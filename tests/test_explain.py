@@ -376,3 +376,17 @@ def test_explain_of_every_op_gives_backwards_gradients(name):
     assert name in nodes, f"the case for {name} does not use it: {nodes}"
     weights = torch.randn(out.shape, dtype=out.dtype, generator=torch.Generator().manual_seed(0))
     assert_same_gradients_as_backward((out * mg.Tensor(weights)).sum())
+
+
+def test_a_gradient_s_gradient_is_explained_from_the_same_formulas():
+    """The backward pass of a backward pass (create_graph=True): its code starts from d_d_x,
+    the gradient of the first derivative, and running it gives the second derivative."""
+    x = mg.tensor([0.5, -1.0], dtype=mg.float64, requires_grad=True)
+    x.name = "x"
+    (d_x,) = mg.autograd.grad((x * x * x).sum(), [x], create_graph=True)
+    assert d_x.name == "d_x"
+    explanation = explain_graph(d_x.sum(), comments=False)
+    assert "d_d_x = d_loss.expand((2,))\n" in explanation.code
+    (second,) = mg.autograd.grad(d_x.sum(), [x])
+    (ran,) = explanation.run().values()
+    assert torch.allclose(ran, second._data) and torch.allclose(ran, 6 * x._data)

@@ -58,14 +58,14 @@ def test_a_graph_is_an_svg_picture_when_graphviz_is_there_and_its_dot_text_other
         def pipe(self, format):
             return f"<svg>{format}</svg>".encode()
 
-    monkeypatch.setattr(viz, "_graphviz_renderer", lambda: FakeSource)
+    monkeypatch.setattr(viz.graph, "_graphviz_renderer", lambda: FakeSource)
     assert graph._repr_svg_() == "<svg>svg</svg>" and rendered == [graph.source]
-    monkeypatch.setattr(viz, "_graphviz_renderer", lambda: None)
+    monkeypatch.setattr(viz.graph, "_graphviz_renderer", lambda: None)
     assert graph._repr_svg_() is None  # Jupyter then shows the text
 
 
 @pytest.mark.skipif(
-    viz._graphviz_renderer() is None or shutil.which("dot") is None,
+    viz.graph._graphviz_renderer() is None or shutil.which("dot") is None,
     reason="rendering needs Graphviz's `dot` program (apt-get install graphviz) and the graphviz "
     "package; the plumbing is tested above without them",
 )

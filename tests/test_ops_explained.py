@@ -6,6 +6,7 @@ apart (number or tensor bounds, degrees of freedom <= 0, the orders of a norm, 0
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 import torch
@@ -83,3 +84,18 @@ def test_explain_gives_the_gradients_of_backward(name):
             expected,
             explanation.code,
         )
+
+
+def test_every_ops_one_line_rule_states_its_gradient():
+    """The rule the trace, explain and step.code print: the formula and the gradient, never a
+    sentence cut off at a colon (as Convolution's, BatchNorm's, LayerNorm's, AvgPool2d's were)."""
+    import inspect as _inspect
+
+    from minigrad import ops
+    from minigrad.autograd.function import Function
+
+    for op in vars(ops).values():
+        if _inspect.isclass(op) and issubclass(op, Function):
+            rule = op.rule()
+            assert not rule.endswith(":"), f"{op.__name__}: {rule}"
+            assert re.search(r"/d|grad", rule), f"{op.__name__}'s rule has no gradient: {rule}"

@@ -57,11 +57,22 @@ def test_values_and_grads_appear_when_asked():
     loss, weights, bias = seed_loss()
     before = viz.to_dot(loss, show_values=True, show_grads=True)
     assert f"value {viz.summarize(bias._data)}" in before
-    assert "grad -" in before  # no gradient yet
+    assert weights.grad is None  # the picture's own backward pass left .grad alone
     loss.backward(retain_graph=True)
-    after = viz.to_dot(loss, show_values=True, show_grads=True)
-    assert f"grad {viz.summarize(weights.grad._data)}" in after
-    assert f"grad {viz.summarize(bias.grad._data)}" in after
+    for dot in (before, viz.to_dot(loss, show_values=True, show_grads=True)):
+        assert f"grad {viz.summarize(weights.grad._data)}" in dot
+        assert f"grad {viz.summarize(bias.grad._data)}" in dot
+        assert 'label="loss  (output)\\n() float32\\nvalue' in dot
+        assert dot.count("\\ngrad ") == 10  # every node: 6 ops, 2 parameters, 2 data
+        assert dot.count("\\ngrad -") == 2  # the images and the mask yb == 1: data, no gradient
+        assert "\\ngrad 1.0000" in dot  # dloss/dloss
+
+
+def test_after_a_backward_that_released_the_graph_the_leaves_grad_is_what_is_left():
+    loss, weights, bias = seed_loss()
+    loss.backward()
+    dot = viz.to_dot(loss, show_grads=True)
+    assert "\\ngrad -" in dot  # the one op left to draw: its output's gradient is gone
 
 
 def test_mlp_cross_entropy_graph_names_its_parameters():
@@ -97,7 +108,7 @@ def test_labels_with_quotes_are_escaped():
 def test_draw_without_graphviz_writes_the_dot_file_and_says_how_to_render(
     tmp_path, monkeypatch, capsys
 ):
-    monkeypatch.setattr(viz.shutil, "which", lambda name: None)  # as on a machine without dot
+    monkeypatch.setattr(viz.graph.shutil, "which", lambda name: None)  # as on a machine without dot
     loss, _, _ = seed_loss()
     written = viz.draw(loss, tmp_path / "loss.png")
     assert written == tmp_path / "loss.dot"

@@ -10,7 +10,17 @@ from ..errors import missing_name_getattr as _missing_name_getattr
 from .anomaly_mode import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 
-_LATER = {"Function": "function", "grad": "gradients", "backward": "gradients"}
+_LATER = {
+    "Function": "function",
+    "once_differentiable": "function",
+    "grad": "gradients",
+    "backward": "gradients",
+    "gradcheck": "gradient_checks",
+    "gradgradcheck": "gradient_checks",
+    "GradcheckError": "gradient_checks",
+    "Variable": "variable",
+    "functional": None,  # the module itself
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -19,6 +29,8 @@ def __getattr__(name: str) -> Any:
     if name in _LATER:
         from importlib import import_module
 
+        if _LATER[name] is None:
+            return import_module(f"{__name__}.{name}")
         return getattr(import_module(f"{__name__}.{_LATER[name]}"), name)
     return _missing(name)  # a torch.autograd name minigrad lacks says so (errors.py)
 
@@ -28,6 +40,12 @@ _missing = _missing_name_getattr(__name__, "torch.autograd")
 
 __all__ = [
     "Function",
+    "GradcheckError",
+    "Variable",
+    "functional",
+    "gradcheck",
+    "gradgradcheck",
+    "once_differentiable",
     "backward",
     "detect_anomaly",
     "enable_grad",

@@ -32,20 +32,15 @@ from typing import Any
 
 import torch
 
-from ..errors import DeviceError, GradientError, ShapeError, broadcast_mismatch
-from ..jit import recording
-from ..tensor import Tensor
-from . import anomaly_mode
-from .grad_mode import is_grad_enabled
-
-# An edge of the graph: the node that made an input, and which of its outputs the input was.
-# A node is a Context, or, for a leaf (a tensor the user made), the leaf Tensor itself.
-Edge = tuple[Any, int]
+from ..errors import DeviceError, GradientError, ShapeError, broadcast_mismatch, shape_str
+from ..tensor import Tensor, unwrap
+from . import events
+from .grad_mode import is_grad_enabled, no_grad
 
 
-def edge_to(tensor: Tensor) -> Edge:
+def node_of(tensor: Tensor) -> Any:
     """The node that made `tensor` now: its op's Context, or the tensor itself for a leaf."""
-    return (tensor._ctx, tensor._output_nr) if tensor._ctx is not None else (tensor, 0)
+    return tensor._ctx if tensor._ctx is not None else tensor
 
 
 class Context:
@@ -54,42 +49,59 @@ class Context:
     `ctx.needs_input_grad[i]` says whether input i needs a gradient, so `backward` can skip work
     (no gradient for the data batch in `x @ w`). Ops may keep other facts on `ctx` (a shape).
 
-    `ctx.parents[i]` is the edge to the node that made input i, taken when the op ran (torch
-    calls these `next_functions`). The backward pass follows these edges, not the input tensors:
-    a tensor changed in place afterwards (`h += 1`) gets a new node of its own, and the ops that
-    used its old value still lead to the node that made that old value.
+    `ctx.parents[i]` is the node that made input i when the op ran (None for an argument that is
+    not a Tensor), and `ctx.parent_outputs[i]` which of that node's outputs it was (0 but for
+    ops with several outputs); torch calls these pairs `next_functions`. The backward pass
+    follows these links, not the input tensors: a tensor changed in place afterwards (`h += 1`)
+    gets a new node of its own, and the ops that used its old value still lead to the node
+    that made that old value.
     """
 
     # What a node starts with; an instance sets its own value when it has one (a graph has
     # thousands of nodes: each attribute left at its default is one store fewer per op).
-    parents: tuple[Edge | None, ...] = ()
-    outputs: tuple[weakref.ref[Tensor], ...] = ()  # weak: a node does not keep its outputs
-    output_meta: tuple[tuple[Any, ...], ...] = ()  # alive; their shapes, dtypes, devices it does
+    parents: tuple[Any, ...] = ()
+    parent_outputs: tuple[int, ...] = ()
+    output_ref: weakref.ref[Tensor] | None = None  # weak: a node does not keep its output alive
+    outputs: tuple[weakref.ref[Tensor] | None, ...] = ()  # (ops with several outputs)
+    output_meta: tuple[tuple[Any, ...], ...] = ()  # their shapes, dtypes, devices (several)
     retains_grad = False  # set by retain_grad() on one of its outputs
     created_at: Any = None  # the user's line that made it, in anomaly mode
+    materialize_grads = True  # zeros, not None, for an output nobody used (set_materialize_grads)
     _saved: tuple[Any, ...] = ()
     _saved_versions: tuple[int, ...] = ()
+    _saved_outputs: dict[int, int] | None = None  # saved value i is output k of this node
+    _non_differentiable: tuple[Any, ...] = ()  # outputs marked so by forward
     input_meta: tuple[Any, ...] = ()  # (shape, dtype) per input, once released
     released = False
 
     def __init__(self, function: type[Function], inputs: tuple[Any, ...], needs: tuple[bool, ...]):
         self.function = function
-        self.inputs = inputs
+        self.inputs = inputs  # () when the op is not in the graph (nothing needs a gradient)
         self.needs_input_grad = needs
 
     def save_for_backward(self, *values: Any) -> None:
         """Keep what backward will need (tensors, or None and numbers as placeholders), and each
         tensor's version, so that a later in-place change to it is caught instead of giving a
         silently wrong gradient."""
+        if not self.inputs:  # not in the graph: no backward will ask
+            return
+        if not self.function.on_torch_tensors:  # a Function of yours saves minigrad Tensors
+            values = tuple([unwrap(v) for v in values])
         self._saved = values
-        self._saved_versions = tuple(getattr(v, "_version", 0) for v in values)
+        self._saved_versions = tuple(
+            [v._version if isinstance(v, torch.Tensor) else 0 for v in values]
+        )
 
     @property
     def saved_tensors(self) -> tuple[Any, ...]:
+        """What forward saved. During `backward(create_graph=True)` (grad mode is on then), as
+        minigrad Tensors in the graph: an input through the link taken when the op ran, an
+        output through this node, so that the backward formula is recorded as it runs."""
         if self.released:
             raise self._freed()
-        for i, (t, version) in enumerate(zip(self._saved, self._saved_versions)):
+        for t, version in zip(self._saved, self._saved_versions):
             if isinstance(t, torch.Tensor) and t._version != version:
+                i = next(i for i, saved in enumerate(self._saved) if saved is t)
                 raise GradientError(
                     f"tensor {i} saved by {self.function.__name__} for backward (shape "
                     f"{tuple(t.shape)}) was modified in place after it was saved (its version "
@@ -97,7 +109,59 @@ class Context:
                     "Don't change it in place before backward(): use an out-of-place op "
                     "(x = x + 1, not x += 1), or .clone() it first."
                 )
+        if is_grad_enabled():  # backward(create_graph=True): the formula will be recorded
+            return tuple([self._in_graph(i, value) for i, value in enumerate(self._saved)])
+        if not self.function.on_torch_tensors:
+            return tuple([Tensor(v) if isinstance(v, torch.Tensor) else v for v in self._saved])
         return self._saved
+
+    def _in_graph(self, index: int, value: Any) -> Any:
+        """Saved value `index` as a Tensor of the graph (see saved_tensors)."""
+        if not isinstance(value, torch.Tensor):
+            return value  # a number, None
+        if self._saved_outputs is not None and index in self._saved_outputs:
+            return Tensor._from_op(value, self, self._saved_outputs[index])
+        for arg, parent, which in zip(self.inputs, self.parents, self.parent_outputs):
+            if arg is value:  # a torch tensor given as an argument: nothing flows to it
+                return Tensor(value)
+            if isinstance(arg, Tensor) and arg._data is value:
+                if type(parent) is not Context:
+                    return parent  # a leaf: the tensor itself
+                return Tensor._from_op(value, parent, which)
+        if not value.is_floating_point():
+            return Tensor(value)  # indices, masks: nothing could flow through them
+        raise GradientError(
+            f"{self.name} saved a value for backward (tensor {index}, shape "
+            f"{shape_str(value.shape)}) that is neither one of its inputs nor its output. Under "
+            "create_graph=True it would enter the gradient's graph as a constant, and the "
+            f"second derivative would miss how it depends on the inputs. {self.name}.backward "
+            "must recompute it from the saved inputs when it gets minigrad Tensors (or save "
+            "only inputs and outputs)."
+        )
+
+    def note_saved_outputs(self, outputs: Any) -> None:
+        """Which saved values are this op's own outputs (create_graph hands them back through
+        this node). Called by apply once forward has returned them."""
+        made = outputs if type(outputs) is tuple or type(outputs) is list else (outputs,)
+        made = [unwrap(out) for out in made]
+        found = {}
+        for i, value in enumerate(self._saved):
+            for k, out in enumerate(made):
+                if value is out:
+                    found[i] = k
+        self._saved_outputs = found or None
+
+    def mark_non_differentiable(self, *outputs: Any) -> None:
+        """These outputs of forward get no gradient (an argmax's indices, a mask), as torch's."""
+        self._non_differentiable = tuple(unwrap(out) for out in outputs)
+
+    def marked(self, output: torch.Tensor) -> bool:
+        """Whether forward marked this output non-differentiable."""
+        return any(output is marked for marked in self._non_differentiable)
+
+    def set_materialize_grads(self, value: bool) -> None:
+        """False: backward gets None, not zeros, for an output that no gradient reached."""
+        self.materialize_grads = value
 
     def release(self) -> None:
         """Free what backward needed, as torch does once a graph has been used: the saved
@@ -106,9 +170,9 @@ class Context:
         those, each input's shape and dtype are kept. Otherwise it raises, as in torch."""
         if not self._saved:
             self.input_meta = tuple(
-                (a._data.shape, a._data.dtype) if isinstance(a, Tensor) else None
-                for a in self.inputs
-            )
+                [(a._data.shape, a._data.dtype) if needs else None
+                 for a, needs in zip(self.inputs, self.needs_input_grad)]
+            )  # fmt: skip
         self._saved = ()
         self.inputs = ()
         self.released = True
@@ -132,16 +196,47 @@ class Context:
     def name(self) -> str:
         return self.function.__name__
 
+    @property
+    def next_functions(self) -> tuple[tuple[Any, int], ...]:
+        """(node, output index) per input, torch's name for the links to the nodes before."""
+        return tuple(zip(self.parents, self.parent_outputs))
+
     def output(self, index: int = 0) -> Tensor | None:
         """The tensor this node made (None once nothing else holds it)."""
-        return self.outputs[index]() if index < len(self.outputs) else None
+        ref = self.output_ref if index == 0 and not self.outputs else None
+        if self.outputs and index < len(self.outputs):
+            ref = self.outputs[index]
+        return ref() if ref is not None else None
+
+    def set_output(self, index: int, tensor: Tensor | None) -> None:
+        """`tensor` is now output `index` of this node (in-place ops move an output); None: the
+        output has moved to another node, and this one no longer gives it a gradient."""
+        ref = weakref.ref(tensor) if tensor is not None else _no_output
+        if not self.outputs:
+            self.output_ref = ref
+        else:
+            refs = list(self.outputs)
+            refs[index] = ref
+            self.outputs = tuple(refs)
 
     def __repr__(self) -> str:
         return f"<{self.name} node>"
 
 
+def _no_output() -> None:
+    """An output slot whose tensor has moved to another node: as a dead weak reference."""
+    return None
+
+
 class Function:
-    """Base class of ops. Subclass it, write `forward` and `backward`, call `apply`."""
+    """Base class of ops. Subclass it, write `forward` and `backward`, call `apply`.
+
+    As torch's: `forward` gets the minigrad Tensors it was called with (grad mode off inside),
+    `backward` gets and returns minigrad Tensors, so a backward written with minigrad's ops can
+    itself be differentiated (`create_graph=True`). minigrad's own ops are `Op`s instead.
+    """
+
+    on_torch_tensors = False  # forward and backward see minigrad Tensors
 
     @staticmethod
     def forward(ctx: Context, *args: Any, **kwargs: Any) -> Any:
@@ -192,59 +287,24 @@ class Function:
         Returns a Tensor, or a tuple of Tensors when forward returns several.
         """
         grad_enabled = is_grad_enabled()
-        raw, needs, parents = [], [], []
-        for a in args:
-            if isinstance(a, Tensor):
-                if grad_enabled and a._view is not None:
-                    inplace.refresh_view(a)  # its base was changed in place since: catch up
-                raw.append(a._data)
-                needs.append(a._requires_grad)
-                parents.append(edge_to(a))
-            else:
-                raw.append(a)
-                needs.append(False)
-                parents.append(None)
-        record = grad_enabled and any(needs)
-        ctx = Context(cls, args if record else (), tuple(needs))
-        recorder = recording.active  # minigrad.compile, writing the step down
-        if recorder is not None:
-            previous = recorder.enter_op(cls, args)
-        try:
-            out = cls.forward(ctx, *raw, **kwargs)
-        except (RuntimeError, IndexError) as error:
-            # torch's message names neither the shapes nor the rule: add them
-            device_problem = _devices_mismatch(cls, args)
-            if device_problem:
-                raise DeviceError(device_problem) from error
-            problem = cls.explain_failure(*args, **kwargs)
-            if isinstance(problem, Exception):
-                problem.args = (f"{cls.__name__}: {problem}",)
-                raise problem from error
-            if problem:
-                raise ShapeError(f"{cls.__name__}: {problem}") from error
-            raise
-        finally:
-            if recorder is not None:
-                recorder.enter(previous)
-        if recorder is not None:
-            recorder.named_outputs(ctx, out, cls.__name__.lower())
-        if record:
-            ctx.parents = tuple(parents)
-            if anomaly_mode.is_anomaly_enabled():
-                ctx.created_at = anomaly_mode.creation_site()
-        if isinstance(out, (tuple, list)):
-            return _wrap_outputs(ctx, record, out, args, kwargs, grad_enabled)
-        if isinstance(out, Tensor):  # a forward may return a minigrad Tensor
-            out = out._data
-        result = Tensor._from_op(out, ctx if record else None)
-        if record:
-            ctx.outputs = (weakref.ref(result),)
-        # A view op (reshape, transpose, x[1:3], ...) returns a tensor that shares memory with
-        # its input. minigrad remembers how it was made, so that an in-place change through it
-        # updates the history of the tensor it views (see `autograd.inplace`).
-        if args and isinstance(args[0], Tensor) and inplace.shares_memory(out, raw[0]):
-            inplace.track_view(result, args, cls, kwargs, grad_enabled)
-        return result
+        raw, needs = _unwrap_inputs(args, grad_enabled)
+        record = grad_enabled and True in needs
+        ctx = Context(cls, args if record else (), needs)
+        listener = events.current
+        if listener is not None:
+            listener.op_begin(cls, args)
+        out = _run_forward(cls, ctx, raw, args, kwargs)
+        if record:  # the node's links: to the node that made each input, as it is now
+            ctx.parents, ctx.parent_outputs = _parents(args)
+            if ctx._saved:
+                ctx.note_saved_outputs(out)
+        if type(out) is tuple or type(out) is list:
+            outputs = _wrap_outputs(ctx, record, out, args, kwargs, grad_enabled)
+        else:
+            outputs = _wrap_output(ctx, record, out, args, raw, kwargs, grad_enabled)
+        if listener is not None:
+            listener.op_end(cls, ctx, outputs)
+        return outputs
 
 
 @functools.cache
@@ -258,8 +318,87 @@ def _forward_argument_names(function: type[Function]) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _unwrap(value: Any) -> Any:
-    return value._data if isinstance(value, Tensor) else value
+def _unwrap_inputs(args: tuple[Any, ...], grad_enabled: bool) -> tuple[list[Any], tuple[bool, ...]]:
+    """The torch tensor inside each Tensor argument (other arguments as they are), and whether
+    each argument needs a gradient."""
+    raw, needs = [], []
+    for a in args:
+        if isinstance(a, Tensor):
+            if grad_enabled and a._view is not None:
+                inplace.refresh_view(a)  # its base was changed in place since: catch up
+            raw.append(a._data)
+            needs.append(a._requires_grad)
+        else:
+            raw.append(a)
+            needs.append(False)
+    return raw, tuple(needs)
+
+
+_ZEROS = tuple((0,) * n for n in range(8))  # the usual parent_outputs, shared
+
+
+def _parents(args: tuple[Any, ...]) -> tuple[tuple[Any, ...], tuple[int, ...]]:
+    """The node that made each argument (None for one that is not a Tensor), and which output."""
+    parents, outputs = [], []
+    for a in args:
+        if isinstance(a, Tensor):
+            parents.append(a._ctx if a._ctx is not None else a)
+            outputs.append(a._output_nr)
+        else:
+            parents.append(None)
+            outputs.append(0)
+    if len(outputs) < len(_ZEROS) and not any(outputs):
+        return tuple(parents), _ZEROS[len(outputs)]
+    return tuple(parents), tuple(outputs)
+
+
+def _run_forward(
+    cls: type[Function], ctx: Context, raw: list[Any], args: tuple[Any, ...], kwargs: dict
+) -> Any:
+    """cls.forward on the torch tensors; when torch refuses, an error that names the shapes,
+    devices and the rule (torch's message names none of them)."""
+    try:
+        if cls.on_torch_tensors:
+            return cls.forward(ctx, *raw, **kwargs)
+        with no_grad():  # a Function of yours computes with minigrad Tensors, unrecorded
+            return cls.forward(ctx, *args, **kwargs)
+    except (RuntimeError, IndexError) as error:
+        device_problem = _devices_mismatch(cls, args)
+        if device_problem:
+            raise DeviceError(device_problem) from error
+        problem = cls.explain_failure(*args, **kwargs)
+        if isinstance(problem, Exception):
+            problem.args = (f"{cls.__name__}: {problem}",)
+            raise problem from error
+        if problem:
+            raise ShapeError(f"{cls.__name__}: {problem}") from error
+        raise
+
+
+def _wrap_output(
+    ctx: Context,
+    record: bool,
+    out: Any,
+    args: tuple[Any, ...],
+    raw: list[Any],
+    options: dict[str, Any],
+    grad_enabled: bool,
+) -> Tensor:
+    """The Tensor for a forward's one output, linked to the node when there is one.
+
+    A view op (reshape, transpose, x[1:3], ...) returns a tensor that shares memory with its
+    input: minigrad remembers how it was made, so that an in-place change through it updates the
+    history of the tensor it views (see `autograd.inplace`)."""
+    if isinstance(out, Tensor):  # a forward may return a minigrad Tensor
+        out = out._data
+    record = record and not (ctx._non_differentiable and ctx.marked(out))
+    result = Tensor._from_op(out, ctx if record else None)
+    if record:
+        ctx.output_ref = weakref.ref(result)
+    if raw and (out._base is not None or out is raw[0]) and isinstance(args[0], Tensor):
+        if inplace.shares_memory(out, raw[0]):
+            inplace.track_view(result, args, ctx.function, options, grad_enabled)
+    return result
 
 
 def _wrap_outputs(
@@ -276,8 +415,8 @@ def _wrap_outputs(
     results = []
     first = args[0]._data if args and isinstance(args[0], Tensor) else None
     for i, value in enumerate(outputs):
-        value = _unwrap(value)
-        differentiable = record and value.is_floating_point()
+        value = value._data if isinstance(value, Tensor) else value
+        differentiable = record and value.is_floating_point() and not ctx.marked(value)
         result = Tensor._from_op(value, ctx if differentiable else None, i)
         if first is not None and inplace.shares_memory(value, first):
             inplace.track_view(result, args, ctx.function, options, grad_enabled, output=i)
@@ -288,7 +427,62 @@ def _wrap_outputs(
     return tuple(results)
 
 
-class BroadcastingFunction(Function):
+def once_differentiable(backward: Any) -> Any:
+    """For a Function's `backward` that cannot itself be differentiated (it computes with
+    torch directly, say), as torch's decorator: it runs with grad off, and under
+    create_graph=True its gradients come back through a node that refuses a second backward."""
+
+    @functools.wraps(backward)
+    def wrapper(ctx: Context, *grads: Any) -> Any:
+        with no_grad():
+            results = backward(ctx, *grads)
+        if not is_grad_enabled() or not any(
+            isinstance(g, Tensor) and g.requires_grad for g in grads
+        ):
+            return results
+        many = isinstance(results, (tuple, list))
+        refused = [
+            None if r is None else _Refuse.apply(r, _anchor(grads), function=ctx.name)
+            for r in (results if many else (results,))
+        ]
+        return tuple(refused) if many else refused[0]
+
+    return wrapper
+
+
+def _anchor(grads: tuple[Any, ...]) -> Any:
+    """One incoming gradient that requires grad: it links a refusing node into the graph."""
+    return next(g for g in grads if isinstance(g, Tensor) and g.requires_grad)
+
+
+class Op(Function):
+    """minigrad's own ops: `forward` and `backward` work on the torch tensors inside the
+    Tensors, which costs nothing per call. Under `create_graph=True` the same `backward` gets
+    minigrad Tensors (gradients, and saved_tensors in the graph) and its formula is recorded:
+    so it is written with operators and methods that both kinds of tensor have."""
+
+    on_torch_tensors = True
+
+
+class _Refuse(Op):
+    """out = value (a gradient from a backward marked @once_differentiable).   Its backward
+    refuses: that backward cannot be differentiated again."""
+
+    @staticmethod
+    def forward(ctx: Context, value: Any, anchor: Any, function: str = "") -> Any:
+        ctx.function_name = function
+        return unwrap(value).clone()
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        raise GradientError(
+            f"trying to differentiate twice the backward of {ctx.function_name}, which is "
+            "marked @once_differentiable: it computes its gradient outside the graph. Write "
+            "its backward with minigrad's ops (and drop the decorator) to differentiate it."
+        )
+
+
+class BroadcastingFunction(Op):
     """An elementwise op on two operands that broadcast (add, mul, where...)."""
 
     @staticmethod

@@ -41,7 +41,6 @@ sees the new values. For the graph, minigrad follows torch's rules:
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -50,6 +49,7 @@ import torch
 
 from ..errors import GradientError, ShapeError, shape_str
 from ..tensor import Tensor
+from .function import node_of
 from .grad_mode import is_grad_enabled, no_grad
 
 if TYPE_CHECKING:
@@ -68,11 +68,6 @@ class View:
     base_node: Any  # the node base had when this view's history was last made
     made_with_grad: bool  # made while grad was on (torch refuses in-place on the others)
     custom_function: str | None = None  # a Function of the user's made it (rule 5), its name
-
-
-def node_of(tensor: Tensor) -> Any:
-    """The tensor's node in the graph: the op that made it, or the tensor itself for a leaf."""
-    return tensor._ctx if tensor._ctx is not None else tensor
 
 
 def memory_of(data: torch.Tensor) -> torch.Tensor:
@@ -155,7 +150,7 @@ def _take_history(tensor: Tensor, new: Tensor) -> None:
     tensor._ctx, tensor._output_nr = new._ctx, new._output_nr
     tensor._requires_grad = new._requires_grad
     if new._ctx is not None:
-        new._ctx.outputs = (weakref.ref(tensor),)
+        new._ctx.set_output(new._output_nr, tensor)
 
 
 def _leave_node(tensor: Tensor) -> None:
@@ -163,14 +158,7 @@ def _leave_node(tensor: Tensor) -> None:
     changed through a view, or a view made again, still stands as its old node's output)."""
     ctx = tensor._ctx
     if ctx is not None and ctx.output(tensor._output_nr) is tensor:
-        outputs = list(ctx.outputs)
-        outputs[tensor._output_nr] = _gone
-        ctx.outputs = tuple(outputs)
-
-
-def _gone() -> None:
-    """An output slot whose tensor has moved to another node: as a dead weak reference, None."""
-    return None
+        ctx.set_output(tensor._output_nr, None)
 
 
 def update(
@@ -210,9 +198,7 @@ def update(
     old = Tensor._from_op(target._data.clone(), target._ctx, target._output_nr)
     old.name = target.name
     if old._ctx is not None:  # the old node's output is now `old` (the values before the change)
-        outputs = list(old._ctx.outputs)
-        outputs[old._output_nr] = weakref.ref(old)
-        old._ctx.outputs = tuple(outputs)
+        old._ctx.set_output(old._output_nr, old)
     new = _fit(target, compute(old), what)
     if target._view is None:
         target._data.copy_(new._data)

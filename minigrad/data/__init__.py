@@ -1,4 +1,4 @@
-"""Data: MNIST on disk (`mnist.py`), mini-batches for training (`loader.py`), and each process's
+"""Data: MNIST on disk (`mnist/`), mini-batches for training (`loader.py`), and each process's
 shard of them in data-parallel training (`distributed.py`)."""
 
 from .distributed import DistributedSampler

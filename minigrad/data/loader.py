@@ -32,16 +32,13 @@ from ..autograd.grad_mode import is_grad_enabled
 from ..creation import stack
 from ..devices import as_device, default_device
 from ..errors import shape_str
-from ..tensor import Tensor
+from ..tensor import Tensor, unwrap
 
 DeviceLike = str | torch.device | None
 
 
 _torch_data = operator.attrgetter("_data")  # minigrad Tensor -> its torch tensor
 
-
-def _raw(x: Any) -> Any:
-    return x._data if isinstance(x, Tensor) else x
 
 
 # ---- datasets --------------------------------------------------------------------------------
@@ -58,7 +55,7 @@ class TensorDataset:
     def __init__(self, *tensors: Tensor | torch.Tensor) -> None:
         if not tensors:
             raise ValueError("TensorDataset needs at least one tensor, e.g. TensorDataset(x, y)")
-        raw = [_raw(t) for t in tensors]
+        raw = [unwrap(t) for t in tensors]
         for t in raw:
             if not isinstance(t, torch.Tensor) or t.ndim == 0:
                 raise TypeError(
@@ -219,7 +216,7 @@ class SubsetRandomSampler(Sampler):
     """Only the given indices, in a new random order each epoch (e.g. a train/valid split)."""
 
     def __init__(self, indices: Sequence[int], generator: torch.Generator | None = None):
-        self.indices = torch.as_tensor(_raw(indices), dtype=torch.int64).reshape(-1).cpu()
+        self.indices = torch.as_tensor(unwrap(indices), dtype=torch.int64).reshape(-1).cpu()
         self.generator = generator
 
     def order(self) -> torch.Tensor:
@@ -468,7 +465,7 @@ class DataLoader:
         elif isinstance(dataset, Subset) and isinstance(dataset.dataset, TensorDataset):
             # a split of a TensorDataset: all of its tensors, and which of their rows are the split
             self._sources = dataset.dataset.tensors
-            self._rows = torch.as_tensor(_raw(dataset.indices), dtype=torch.int64).to(self.device)
+            self._rows = torch.as_tensor(unwrap(dataset.indices), dtype=torch.int64).to(self.device)
         if self._sources is not None:
             self._tensors = tuple(t._data.to(self.device) for t in self._sources)
 

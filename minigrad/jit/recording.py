@@ -33,6 +33,9 @@ from typing import Any
 import torch
 from torch.overrides import TorchFunctionMode
 
+from ..autograd import events
+from ..tensor import Tensor, unwrap
+
 # The recorder now listening, if any (minigrad's own code asks before telling it anything).
 active: Recorder | None = None
 
@@ -179,8 +182,11 @@ def alone_in_memory(recording: Recording) -> set[Ref]:
     return {Ref(i) for i, pointer in enumerate(memory) if pointer != 0 and holders[pointer] == 1}
 
 
-class Recorder(TorchFunctionMode):
-    """Records the torch calls made inside `with Recorder(...)` (see the module's docstring)."""
+class Recorder(TorchFunctionMode, events.Listener):
+    """Records the torch calls made inside `with Recorder(...)` (see the module's docstring).
+
+    It is two things at once: a torch function mode, which torch hands every call; and a
+    listener to minigrad's events (`autograd.events`), which say what each call is for."""
 
     def __init__(self, inputs: list[torch.Tensor] = (), names: list[str] | None = None) -> None:
         super().__init__()
@@ -192,6 +198,7 @@ class Recorder(TorchFunctionMode):
         self._made_by: dict[int, torch.Tensor] = {}  # a node's output, by id(node)
         self._suggested: dict[int, tuple[torch.Tensor, str]] = {}  # names for outside tensors
         self.region = Region("user", "your code")
+        self._outer: list[Region] = []  # the regions to go back to, innermost last
         self._paused = 0
         for i, tensor in enumerate(inputs):
             name = names[i] if names else f"input_{i}"
@@ -205,12 +212,14 @@ class Recorder(TorchFunctionMode):
         if active is not None:
             raise CompileError("a step is already being recorded: compiled steps do not nest")
         super().__enter__()
+        events.add(self)
         active = self
         return self
 
     def __exit__(self, *exc: Any) -> None:
         global active
         active = None
+        events.remove(self)
         super().__exit__(*exc)
 
     def __torch_function__(
@@ -308,46 +317,101 @@ class Recorder(TorchFunctionMode):
             )
         )
 
-    # ---- what minigrad's code tells the recorder -----------------------------------------------
+    # ---- what minigrad's code tells the recorder (its events) ------------------------------
 
-    def enter(self, region: Region) -> Region:
-        """Calls from now on belong to `region`; returns the one to go back to."""
-        previous, self.region = self.region, region
-        return previous
+    def enter(self, region: Region) -> None:
+        """Calls from now on belong to `region`, until `leave()`."""
+        self._outer.append(self.region)
+        self.region = region
 
-    def enter_op(self, op: Any, args: tuple[Any, ...]) -> Region:
-        """An op's forward starts: note the minigrad Tensors it was given."""
-        from ..tensor import Tensor  # (here: this module is imported before Tensor exists)
+    def leave(self) -> None:
+        """Back to the region before the last `enter`."""
+        self.region = self._outer.pop()
 
+    def op_begin(self, function: Any, args: tuple[Any, ...]) -> None:
+        """An op's forward starts: note the minigrad Tensors it was given. An op that runs
+        inside another's forward or backward (a Function of yours computes with minigrad's
+        ops; create_graph records a backward's) is part of that one's stretch of code."""
+        if self.region.kind != "user":
+            self.enter(self.region)
+            return
         for arg in args:
             if isinstance(arg, Tensor):
                 self.owner(arg)
-        return self.enter(Region("forward", op.__name__, op.rule()))
+        self.enter(Region("forward", function.__name__, function.rule()))
 
-    def begin_backward(self, root: Any) -> Region:
+    def op_end(self, function: Any, ctx: Any, outputs: Any) -> None:
+        """An op's forward is done: its output is called after the op (linear, relu, ...)."""
+        self.leave()
+        if self.region.kind != "user":
+            return  # (inside another op: that op names what it made)
+        name = function.__name__.lower()
+        for tensor in outputs if isinstance(outputs, (tuple, list)) else (outputs,):
+            data = getattr(tensor, "_data", tensor)
+            if isinstance(data, torch.Tensor):
+                self.name(data, name)
+                self._made_by.setdefault(id(ctx), data)  # its backward's title names it
+
+    def backward_begin(self, roots: list[tuple[Any, Any]]) -> None:
         """loss.backward(): the pass starts from dloss/dloss = 1."""
-        title = "{0}.backward(): the backward pass starts, d{0}/d{0} = 1"
-        return self.enter(Region("backward", title, refs=(self.ref(root._data),)))
+        title = self.backward_title
+        self.enter(Region("backward", title, refs=(self.ref(roots[0][0]._data),)))
 
-    def enter_backward(self, ctx: Any, grads: list[Any]) -> Region:
-        """An op's backward starts: the gradients it receives are d_<its output>."""
+    # How the code introduces the backward pass ({0}: the root's name); explain says it its way.
+    backward_title = "{0}.backward(): the backward pass starts, d{0}/d{0} = 1"
+
+    def backward_end(self) -> None:
+        self.leave()
+
+    def node_begin(self, node: Any, grads: list[Any]) -> None:
+        """An op's backward starts: the gradients it receives are d_<its output>. (Under
+        create_graph the gradients are minigrad Tensors: the recording knows their torch
+        tensors.) A leaf's step is where its gradient is complete: d_<leaf>."""
+        grads = [unwrap(grad) for grad in grads]
+        if not isinstance(node, Tensor):
+            self._enter_backward(node, grads)
+            return
+        self.name(grads[0], gradient_name(self.name_of(node._data) or "leaf"))
+        self.enter(self.region)  # (a leaf's step runs no op of its own)
+
+    def accumulate_begin(self, tensor: Any, grad: Any) -> None:
+        """A gradient lands in a .grad (a copy of it, the first time)."""
+        grad = unwrap(grad)
+        self.grad_used(tensor, write=False)
+        self.name(grad, gradient_name(self.name_of(tensor._data) or "leaf"))
+        sign = "=" if tensor._grad is None else "+="
+        refs = (self.ref(tensor._data), self.ref(grad))
+        self.enter(Region("accumulate", f"{{0}}.grad {sign} {{1}}", refs=refs))
+
+    def accumulate_end(self, tensor: Any) -> None:
+        """The .grad it landed in is <tensor>_grad."""
+        self.leave()
+        name = self.name_of(tensor._data) or "leaf"
+        self.name(tensor._grad._data, identifier(name) + "_grad")
+
+    def _enter_backward(self, ctx: Any, grads: list[Any]) -> None:
         out = ctx.output()
         out_data = out._data if out is not None else self._made_by.get(id(ctx))
         name = (self.name_of(out_data) if out_data is not None else None) or ctx.name.lower()
         refs: list[Ref] = []
         parts = [self._describe(out_data, refs)] + [self._describe(a, refs) for a in ctx.inputs]
         title = f"{parts[0]} = {ctx.name}({', '.join(parts[1:])})"
-        previous = self.enter(Region("backward", title, ctx.function.rule(), tuple(refs)))
+        self.enter(Region("backward", title, ctx.function.rule(), tuple(refs)))
         for grad in grads:
             if grad is not None:
                 self.rename(grad, gradient_name(name))
-        return previous
 
-    def gradient_of(self, tensor: Any, total: torch.Tensor) -> None:
-        """`total` is d_<tensor> so far (the sum of what its users sent it, up to now)."""
-        name = self.name_of(tensor._data) if tensor is not None else None
-        if name is not None:
-            self.name(total, gradient_name(name))
+    def node_end(
+        self, node: Any, grads: list[Any], input_grads: list[Any], totals: list[Any]
+    ) -> None:
+        """Each input's gradient so far (the sum of what its users sent it) is d_<input>."""
+        self.leave()
+        if isinstance(node, Tensor):
+            return
+        for tensor, total in zip(node.inputs, totals):
+            name = self.name_of(tensor._data) if total is not None else None
+            if name is not None:
+                self.name(unwrap(total), gradient_name(name))
 
     def _describe(self, arg: Any, refs: list[Ref]) -> str:
         """A placeholder for a tensor's name in a title (the code decides names), or a short
@@ -386,28 +450,6 @@ class Recorder(TorchFunctionMode):
         owner = self._owners.get(id(tensor))
         if owner is not None and owner.grad_read_first is None:
             owner.grad_read_first = not write
-
-    def enter_accumulate(self, leaf: Any, grad: torch.Tensor) -> Region:
-        """A gradient lands in a leaf's .grad (a copy of it, the first time)."""
-        self.grad_used(leaf, write=False)
-        name = self.name_of(leaf._data) or "leaf"
-        self.name(grad, gradient_name(name))
-        sign = "=" if leaf._grad is None else "+="
-        refs = (self.ref(leaf._data), self.ref(grad))
-        return self.enter(Region("accumulate", f"{{0}}.grad {sign} {{1}}", refs=refs))
-
-    def exit_accumulate(self, leaf: Any, previous: Region) -> None:
-        name = self.name_of(leaf._data) or "leaf"
-        self.name(leaf._grad._data, identifier(name) + "_grad")
-        self.enter(previous)
-
-    def named_outputs(self, ctx: Any, out: Any, name: str) -> None:
-        """An op's forward is done: its output is called after the op (linear, relu, ...)."""
-        for tensor in out if isinstance(out, (tuple, list)) else (out,):
-            data = getattr(tensor, "_data", tensor)
-            if isinstance(data, torch.Tensor):
-                self.name(data, name)
-                self._made_by.setdefault(id(ctx), data)  # its backward's title names it
 
     def name_of(self, tensor: torch.Tensor) -> str | None:
         known = self._ids.get(id(tensor))
@@ -454,18 +496,18 @@ class Recorder(TorchFunctionMode):
         else:
             self._suggested[id(tensor)] = (tensor, name)
 
-    def enter_update(self, optimizer: Any, param: Any) -> Region:
+    def update_begin(self, optimizer: Any, param: Any) -> None:
         """An optimizer's update of one parameter starts: note the parameter and its state (a
         replay assumes the same entries, and leaves behind those the step adds)."""
         self.owner(param)
         self.state(optimizer.state, param)
         self._name_state(optimizer, param)
         title = f"{type(optimizer).__name__} updates {{0}}"
-        return self.enter(Region("update", title, refs=(self.ref(param._data),)))
+        self.enter(Region("update", title, refs=(self.ref(param._data),)))
 
-    def exit_update(self, optimizer: Any, param: Any, previous: Region) -> None:
+    def update_end(self, optimizer: Any, param: Any) -> None:
         self._name_state(optimizer, param)  # the state the update made (its first step)
-        self.enter(previous)
+        self.leave()
 
     def _name_state(self, optimizer: Any, param: Any) -> None:
         """Name the tensors of a parameter's optimizer state after it: momentum_buffer_weight_0."""
@@ -488,17 +530,40 @@ class Recorder(TorchFunctionMode):
                 if isinstance(value, torch.Tensor):
                     self.ref(value)
 
-    def module(self, module: Any) -> None:
+    def module_called(self, module: Any) -> None:
         """A Module the step called: a replay assumes the same train/eval mode."""
+        refusal = getattr(module, "cannot_compile", None)
+        if refusal:
+            raise CompileError(refusal)
         if id(module) not in self._modules:
             self._modules.add(id(module))
             self.recording.modules.append((module, module.training))
+
+    def data_set(self, tensor: Any) -> None:
+        """`tensor.data = ...`: note its data as it was before."""
+        self.owner(tensor)
+
+    def hyperparameter(self, optimizer: Any, name: str, value: Any) -> None:
+        """An optimizer's setting as a tensor: refresh it before each replay (it holds a Python
+        number that may change between steps), and call it by its name (lr, not tmp26)."""
+        self.refresher(optimizer.refresh_hyperparameters)
+        if isinstance(value, tuple):  # betas: betas_0, betas_1
+            for i, tensor in enumerate(value):
+                self.suggest_name(tensor, f"{name}_{i}")
+        else:
+            self.suggest_name(value, name)
 
     def refresher(self, refresh: Callable[[], Any]) -> None:
         """Something to run before each replay: it puts the Python numbers that change between
         steps into the tensors the step reads (an optimizer's lr, from its param_groups)."""
         if not any(r == refresh for r in self.recording.refreshers):
             self.recording.refreshers.append(refresh)
+
+    def aside_begin(self) -> None:
+        self._paused += 1
+
+    def aside_end(self) -> None:
+        self._paused -= 1
 
     def paused(self) -> _Paused:
         """`with recorder.paused():` torch calls inside are run, not recorded."""

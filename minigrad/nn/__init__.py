@@ -68,5 +68,5 @@ __all__ = [
     "utils",
 ]
 
-# nn.SiLU, a torch name minigrad lacks, raises an AttributeError that says so (surface.py).
+# nn.SiLU, a torch name minigrad lacks, raises an AttributeError that says so (errors.py).
 __getattr__ = _missing_name_getattr(__name__, "torch.nn")

@@ -18,7 +18,7 @@ from ..creation import where
 from ..errors import ShapeError, shape_str
 from ..errors import missing_name_getattr as _missing_name_getattr
 from ..ops.conv import dims_mismatch
-from ..tensor import Tensor
+from ..tensor import Tensor, unwrap
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
@@ -90,7 +90,7 @@ def binary_cross_entropy(
     binary_cross_entropy_with_logits is the stable choice."""
     reduction = _reduction(size_average, reduce, reduction)
     _check_same_shape("binary_cross_entropy", input, target, "input")
-    return ops.BinaryCrossEntropy.apply(input, target, weight=_raw(weight), reduction=reduction)
+    return ops.BinaryCrossEntropy.apply(input, target, weight=unwrap(weight), reduction=reduction)
 
 
 def binary_cross_entropy_with_logits(
@@ -141,7 +141,7 @@ def nll_loss(
                         None, reduction)  # fmt: skip
         return loss.squeeze(0) if reduction == "none" else loss
     return ops.NLLLoss.apply(
-        input, target, weight=_raw(weight), ignore_index=ignore_index, reduction=reduction
+        input, target, weight=unwrap(weight), ignore_index=ignore_index, reduction=reduction
     )
 
 
@@ -186,7 +186,7 @@ def cross_entropy(
     smooth = where(Tensor(counted), -weighted.sum(class_dim), 0.0)  # ignored targets: 0
     if reduction == "mean":  # divided by what nll_loss divides by: the targets' weights
         picked = target._data.where(counted, 0)
-        weights = counted.to(input.dtype) if weight is None else _raw(weight)[picked]
+        weights = counted.to(input.dtype) if weight is None else unwrap(weight)[picked]
         total = (weights * counted).sum()
         smooth = smooth.sum() / Tensor(torch.where(total == 0, 1.0, total))  # all ignored: 0
     else:
@@ -228,9 +228,6 @@ def _along(weight: Tensor, class_dim: int, ndim: int) -> Tensor:
     weight = weight if isinstance(weight, Tensor) else Tensor(torch.as_tensor(weight))
     return weight.reshape([-1] + [1] * (ndim - class_dim - 1))
 
-
-def _raw(x: Tensor | torch.Tensor | None) -> torch.Tensor | None:
-    return x._data if isinstance(x, Tensor) else x
 
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -366,7 +363,7 @@ def _check_indices(input: Any) -> torch.Tensor:
             f"embedding takes its indices as an integer Tensor, got {type(input).__name__}. "
             "Make one with minigrad.tensor([...])."
         )
-    indices = _raw(input)
+    indices = unwrap(input)
     if indices.dtype not in (torch.int64, torch.int32):
         raise TypeError(
             f"embedding: the indices must be integers (int64 or int32), got {indices.dtype}. "
@@ -791,5 +788,5 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     return input.copy_(out) if inplace else out
 
 
-# F.silu, a torch name minigrad lacks, raises an AttributeError that says so (surface.py).
+# F.silu, a torch name minigrad lacks, raises an AttributeError that says so (errors.py).
 __getattr__ = _missing_name_getattr(__name__, "torch.nn.functional")

@@ -20,9 +20,9 @@ from typing import Any, NamedTuple
 import torch
 
 from .. import ops
+from ..autograd import events
 from ..creation import DeviceLike, _device
 from ..errors import shape_str
-from ..jit import recording
 from ..tensor import Tensor
 
 
@@ -57,8 +57,8 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward(self, ...)")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if recording.active is not None:  # minigrad.compile: a replay assumes this train/eval mode
-            recording.active.module(self)
+        if events.current is not None:  # (minigrad.compile: a replay assumes this train/eval mode)
+            events.current.module_called(self)
         return self.forward(*args, **kwargs)
 
     def __setattr__(self, name: str, value: Any) -> None:

@@ -39,7 +39,6 @@ from ..autograd.grad_mode import is_grad_enabled
 from ..distributed import require_process_group
 from ..errors import DistributedError
 from ..errors import missing_name_getattr as _missing_name_getattr
-from ..jit import recording
 from ..tensor import Tensor
 from .modules import Module, Parameter
 
@@ -68,6 +67,13 @@ class DistributedDataParallel(Module):
     to load into an unwrapped model. Every parameter that requires grad must get a gradient in
     each backward(): freeze unused ones (`p.requires_grad_(False)`) before wrapping.
     """
+
+    # Why minigrad.compile refuses a step that calls this module (it asks every module it meets).
+    cannot_compile = (
+        "DistributedDataParallel cannot be compiled: its all-reduces are calls between "
+        "processes, which a replay of the recorded step would leave out. Train the wrapped "
+        "model without minigrad.compile (Learner(..., compile=False))."
+    )
 
     def __init__(
         self,
@@ -122,12 +128,6 @@ class DistributedDataParallel(Module):
         weakref.finalize(self, _remove_hooks, handles)  # unwrapped again when this is deleted
 
     def forward(self, *inputs: Any, **kwargs: Any) -> Any:
-        if recording.active is not None:  # inside minigrad.compile, recording a step
-            raise recording.CompileError(
-                "DistributedDataParallel cannot be compiled: its all-reduces are calls between "
-                "processes, which a replay of the recorded step would leave out. Train the "
-                "wrapped model without minigrad.compile (Learner(..., compile=False))."
-            )
         # As torch decides it: the backward of this forward averages unless inside no_sync().
         # A forward under no_grad() has no backward, and leaves the decision as it was (an
         # evaluation between a forward and its backward must not stop the averaging).

@@ -75,5 +75,5 @@ def _grads(parameters: Parameters) -> list[Tensor]:
     return [p.grad for p in parameters if p.grad is not None]
 
 
-# nn.utils.rnn, a torch name minigrad lacks, raises an AttributeError that says so (surface.py).
+# nn.utils.rnn, a torch name minigrad lacks, raises an AttributeError that says so (errors.py).
 __getattr__ = _missing_name_getattr(__name__, "torch.nn.utils")

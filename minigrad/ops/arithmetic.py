@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from ..autograd.function import BroadcastingFunction, Context, Function
+from ..autograd.function import BroadcastingFunction, Context, Op
 
 
 class Add(BroadcastingFunction):
@@ -70,7 +70,7 @@ class Div(BroadcastingFunction):
         return grad / b if a_needs else None, -grad * ((a / b) / b) if b_needs else None
 
 
-class Neg(Function):
+class Neg(Op):
     """out = -x.   dout/dx = -1."""
 
     @staticmethod

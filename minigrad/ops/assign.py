@@ -12,12 +12,12 @@ from typing import Any
 
 import torch
 
-from ..autograd.function import Context, Function
+from ..autograd.function import Context, Op
 from ..autograd.inplace import ViewStep, replay_view
 from .shape import key_tensors
 
 
-class SetItem(Function):
+class SetItem(Op):
     """out = x with out[key] = value (value broadcast to the region, as in torch).
 
     dout/dx = 1 outside the region, 0 inside (those values were overwritten);
@@ -43,7 +43,7 @@ class SetItem(Function):
         return grad_x, grad[ctx.key] if value_needs else None, None
 
 
-class Copy(Function):
+class Copy(Op):
     """out = src, broadcast to x's shape and converted to x's dtype: what x.copy_(src) leaves in
     x (and x.fill_(v), x.zero_()).
 
@@ -63,7 +63,7 @@ class Copy(Function):
         return torch.zeros_like(grad) if x_needs else None, grad if src_needs else None
 
 
-class CopySlices(Function):
+class CopySlices(Op):
     """out = base with the region a view picks (base[1:3], base.T[0], ...) replaced by value:
     what writing into a view does to the tensor it views (torch's CopySlices).
 

@@ -24,7 +24,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from ..autograd.function import Context, Function
+from ..autograd.function import Context, Op
 from ..errors import shape_str
 
 Size = tuple[int, ...]
@@ -34,8 +34,10 @@ _CONVOLVE = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 _CONVOLVE_TRANSPOSED = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
 
 
-class Convolution(Function):
-    """out[n, o] = b[o] + sum over c of x[n, c] (cross-)correlated with W[o, c]: conv1d, conv2d.
+class Convolution(Op):
+    """out[n, o] = b[o] + sum over c of x[n, c] cross-correlated with W[o, c] (conv1d, conv2d),
+    and, with G = dL/dout, dL/dW = x cross-correlated with G, dL/dx = G convolved with W turned
+    180 degrees (a transposed convolution), dL/db = G summed over every dim but o.
 
     In 2-D, with stride s, padding p (zeros around x), dilation d (gaps inside the kernel):
 
@@ -211,7 +213,7 @@ def _spatial_names(dims: int, prefix: str = "") -> str:
     return ", ".join(f"{prefix}{n}".lower() if prefix else n for n in names)
 
 
-class Unfold(Function):
+class Unfold(Op):
     """out[n, (c, i, j), l] = x[n, c, s*h + d*i - p, s*w + d*j - p], l = (h, w): im2col.
 
     Every kh x kw window becomes a column: x (N, C, H, W) -> (N, C*kh*kw, L), L windows.
@@ -237,7 +239,7 @@ class Unfold(Function):
         return F.fold(grad, ctx.image_size, *ctx.options), None, None, None, None
 
 
-class Fold(Function):
+class Fold(Op):
     """col2im, unfold's mirror: each column is added back onto the window it stands for.
 
     out[n, c, s*h + d*i - p, s*w + d*j - p] += x[n, (c, i, j), l] over all windows l = (h, w).
@@ -263,7 +265,7 @@ class Fold(Function):
         return F.unfold(grad, *ctx.options), None, None, None, None, None
 
 
-class ConstantPad(Function):
+class ConstantPad(Op):
     """out = x with `value` added around it (F.pad's pads: last dim first, (left, right, ...)).
 
     Each element of x lands somewhere in out, shifted; the added border is a constant. So
@@ -281,7 +283,7 @@ class ConstantPad(Function):
         return F.pad(grad, [-p for p in ctx.pad]), None, None
 
 
-class CopyPad(Function):
+class CopyPad(Op):
     """out = x padded with copies of its own values: mode 'reflect', 'replicate' or 'circular'.
 
     Along each padded dim, out takes x at an index per output position: for x = [a, b, c]

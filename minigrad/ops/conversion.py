@@ -7,10 +7,10 @@ from typing import Any
 
 import torch
 
-from ..autograd.function import Context, Function
+from ..autograd.function import Context, Op
 
 
-class To(Function):
+class To(Op):
     """out = x on another device or with another (floating) dtype.   grad: moved back."""
 
     @staticmethod
@@ -24,7 +24,7 @@ class To(Function):
         return (grad.to(device=ctx.device, dtype=ctx.dtype), *rest)
 
 
-class Clone(Function):
+class Clone(Op):
     """out = a copy of x.   grad: passes through."""
 
     @staticmethod

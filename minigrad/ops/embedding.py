@@ -10,10 +10,10 @@ from typing import Any
 
 import torch
 
-from ..autograd.function import Context, Function
+from ..autograd.function import Context, Op
 
 
-class Embedding(Function):
+class Embedding(Op):
     """out[p] = weight[indices[p]].   dL/dweight[r] = the sum of G[p] over every p with
     indices[p] = r.
 

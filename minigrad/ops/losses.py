@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import torch
 
-from ..autograd.function import Context, Function
+from ..autograd.function import Context, Op
 
 
-class BinaryCrossEntropy(Function):
+class BinaryCrossEntropy(Op):
     """out_i = -w_i [y_i log x_i + (1 - y_i) log(1 - x_i)], for probabilities x and targets y,
     then the mean over the elements (reduction="mean"), their sum ("sum") or each ("none");
     the weight w (1 if not given) is a constant that broadcasts to x's shape.

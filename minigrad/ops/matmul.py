@@ -7,11 +7,11 @@ from typing import Any
 
 import torch
 
-from ..autograd.function import Context, Function
+from ..autograd.function import Context, Op
 from ..errors import dtype_mismatch, matmul_mismatch, shape_str
 
 
-class MatMul(Function):
+class MatMul(Op):
     """out = a @ b.   dL/da = G @ b^T,  dL/db = a^T @ G  (G = dL/dout).
 
     Shapes check it: a (n, k) @ b (k, m) = out (n, m), so G (n, m) @ b^T (m, k) is a's (n, k).
@@ -50,7 +50,7 @@ class MatMul(Function):
         return dtype_mismatch(a, b) or matmul_mismatch(tuple(a.shape), tuple(b.shape))
 
 
-class Linear(Function):
+class Linear(Op):
     """out = x @ W^T + b, what nn.Linear computes (W: (out_features, in_features), b: (out,)).
 
     The same maths as MatMul then Add, in torch's one fused kernel (addmm), as torch's nn.Linear:

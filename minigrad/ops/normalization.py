@@ -8,12 +8,16 @@ from typing import Any
 
 import torch
 
-from ..autograd.function import Context, Function
+from ..autograd.function import Context, Op
 from ..errors import shape_str
 
 
-class BatchNorm(Function):
-    """Normalise each channel (dim 1) over the batch, then scale and shift it.
+class BatchNorm(Op):
+    """out = weight * x_hat + bias, x_hat = (x - mean) * istd over each channel's batch values,
+    and, with G = dL/dout and g = weight * G, dL/dx = istd * (g - mean(g) - x_hat * mean(g *
+    x_hat)) in training, dL/dweight = sum(G * x_hat), dL/dbias = sum(G).
+
+    Normalise each channel (dim 1) over the batch, then scale and shift it.
 
     Training, over the n values of a channel (every example and position):
 
@@ -112,8 +116,12 @@ class BatchNorm(Function):
         )
 
 
-class LayerNorm(Function):
-    """Normalise each example over its last dims (`normalized_shape`), then scale and shift it.
+class LayerNorm(Op):
+    """out = weight * x_hat + bias, x_hat = (x - mean) * istd over each example's last dims,
+    and, with G = dL/dout and g = weight * G, dL/dx = istd * (g - mean(g) - x_hat * mean(g *
+    x_hat)) over those dims, dL/dweight = sum(G * x_hat) and dL/dbias = sum(G) over examples.
+
+    Normalise each example over its last dims (`normalized_shape`), then scale and shift it.
 
     Over the n values of one example's last dims (n = the product of normalized_shape), and the
     same in training and in eval (there are no running statistics):
@@ -200,7 +208,7 @@ class LayerNorm(Function):
         return None
 
 
-class Dropout(Function):
+class Dropout(Op):
     """Training: zero each element with probability p, scale the rest by 1 / (1 - p).
 
     out = x * mask, with mask = 0 (probability p) or 1 / (1 - p): the expected value of out is x,

@@ -11,13 +11,13 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from ..autograd.function import Context, Function
+from ..autograd.function import Context, Op
 from ..errors import ShapeError, shape_str
 
 Size = tuple[int, ...]
 
 
-class MaxPool2d(Function):
+class MaxPool2d(Op):
     """out[n, c, h, w] = the largest value of window (h, w) of x[n, c], found by torch's kernel.
 
     torch's max_pool2d also says where each maximum is (`indices`, flat positions in the H x W
@@ -102,8 +102,9 @@ def padding_only_window(
     return None
 
 
-class AvgPool2d(Function):
-    """out[n, c, h, w] = (sum of the window's elements) / divisor[h, w].
+class AvgPool2d(Op):
+    """out[n, c, h, w] = (sum of the window's elements) / divisor[h, w], and dL/dx = the sum,
+    over the windows that contain x, of G[h, w] / divisor[h, w] (G = dL/dout).
 
     The window of (h, w) covers rows s*h - p ... s*h - p + kh - 1 (columns alike); padding
     counts as zeros. torch's divisor is the window's area including padding
@@ -175,7 +176,7 @@ def window_counts(
     return end - start
 
 
-class AdaptiveAvgPool2d(Function):
+class AdaptiveAvgPool2d(Op):
     """Average pooling to a chosen output size (Ho, Wo), windows computed from the sizes.
 
     Output row i averages input rows floor(i*H/Ho) ... ceil((i+1)*H/Ho) - 1 (columns alike), so

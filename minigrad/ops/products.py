@@ -10,13 +10,13 @@ from typing import Any
 import torch
 
 from ..autograd.engine import sum_to_shape
-from ..autograd.function import Context, Function
+from ..autograd.function import Context, Op
 from ..errors import ShapeError, dtype_mismatch, shape_str
 
 LETTERS = string.ascii_letters  # einsum's subscripts: a-z and A-Z, as in torch
 
 
-class Einsum(Function):
+class Einsum(Op):
     """out = einsum(equation, *operands).   dL/d(operand k) = einsum(G, the others -> k's indices).
 
     An equation names each operand's dims with letters, and the output's: 'ij,jk->ik' is
@@ -245,7 +245,7 @@ def _check_sizes(
                 seen[index] = (n, i)
 
 
-class Outer(Function):
+class Outer(Op):
     """out[i, j] = a[i] b[j].   dL/da = G @ b,  dL/db = G^T @ a  (G = dL/dout).
 
     dout[i, j]/da[i] = b[j], so dL/da[i] = sum over j of G[i, j] b[j]: the rows of G dotted

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import torch
 
-from ..autograd.function import Context, Function
+from ..autograd.function import Context, Op
 
 Dims = int | Sequence[int] | None
 
@@ -32,7 +32,7 @@ def restore_reduced_dims(
     return grad.expand(shape)
 
 
-class Sum(Function):
+class Sum(Op):
     """out = sum of x over dim.   dout/dx_i = 1 for every summed x_i.
 
     With `dtype`, x is converted first (as in torch); the engine converts the gradient back.
@@ -54,7 +54,7 @@ class Sum(Function):
         return restore_reduced_dims(grad, ctx.shape, ctx.dim, ctx.keepdim)
 
 
-class Mean(Function):
+class Mean(Op):
     """out = sum of x over dim / n.   dout/dx_i = 1/n, n the number of averaged elements.
 
     With `dtype`, x is converted first (as in torch); the engine converts the gradient back.
@@ -100,7 +100,7 @@ def _reduced_count(x: torch.Tensor, out: torch.Tensor) -> int:
     return x.numel() // max(out.numel(), 1)
 
 
-class Var(Function):
+class Var(Op):
     """out = sum of (x_i - mean)^2 over dim / (n - correction): the variance.
 
     correction=1 (the default, torch's `unbiased=True`) gives the sample variance, 0 the
@@ -124,7 +124,7 @@ class Var(Function):
         return _variance_backward(grad, x, ctx.dim, ctx.keepdim, ctx.dof)
 
 
-class Std(Function):
+class Std(Op):
     """out = sqrt(var(x)): the standard deviation.
 
     By the chain rule, dout/dx = dvar/dx / (2 out): var's backward of grad / (2 out). Where
@@ -149,7 +149,7 @@ class Std(Function):
         return _variance_backward(grad_var, x, ctx.dim, ctx.keepdim, ctx.dof)
 
 
-class Norm(Function):
+class Norm(Op):
     """out = (sum of |x_i|^p over dim)^(1/p): the p-norm (p = 2: the Euclidean length).
 
     dout/dx_i = sign(x_i) |x_i|^(p-1) / out^(p-1)   (p = 2: x_i / out;  p = 1: sign(x_i)).
@@ -184,7 +184,7 @@ class Norm(Function):
         return scaled_x * scale
 
 
-class CumSum(Function):
+class CumSum(Op):
     """out_i = x_1 + ... + x_i along dim: running totals.
 
     x_j counts in every total from j on, so dL/dx_j = g_j + g_(j+1) + ... + g_n: the running
@@ -205,7 +205,7 @@ class CumSum(Function):
         return grad.flip(ctx.dim).cumsum(ctx.dim).flip(ctx.dim)
 
 
-class Prod(Function):
+class Prod(Op):
     """out = x_1 x_2 ... x_n (over all of x, or along dim).   dout/dx_i = the product of the others.
 
     Not out / x_i, which is 0 / 0 = NaN where x_i = 0. The product of the others is the
@@ -258,7 +258,7 @@ def _product_of_others(x: torch.Tensor, dim: int) -> torch.Tensor:
     return before * after
 
 
-class Max(Function):
+class Max(Op):
     """out = the largest element of x.
 
     dout/dx_i = 1 for the maximum. When several elements tie for it, torch splits the gradient
@@ -279,7 +279,7 @@ class Max(Function):
         return grad * is_max / is_max.sum()
 
 
-class MaxAlongDim(Function):
+class MaxAlongDim(Op):
     """out[j] = x[indices[j], j] (for dim 0): the maximum along dim, at the index torch returned.
 
     The gradient goes to that one index, ties or not, as in torch's `x.max(dim)`.
@@ -305,7 +305,7 @@ class MaxAlongDim(Function):
         return grad_x.scatter(ctx.dim, indices, grad), None
 
 
-class LogSumExp(Function):
+class LogSumExp(Op):
     """out = log(sum(e^x)) over dim, computed stably.   dout/dx_i = e^(x_i - out) = softmax(x)_i."""
 
     @staticmethod
@@ -323,7 +323,7 @@ class LogSumExp(Function):
         return grad * torch.exp(x - out)
 
 
-class Softmax(Function):
+class Softmax(Op):
     """s = e^x / sum(e^x) along dim: probabilities that sum to 1.
 
     ds_i/dx_j = s_i ([i == j] - s_j), so the gradient is s * (g - sum(g * s)), reusing the
@@ -343,7 +343,7 @@ class Softmax(Function):
         return s * (grad - (grad * s).sum(dim=ctx.dim, keepdim=True))
 
 
-class LogSoftmax(Function):
+class LogSoftmax(Op):
     """out = x - logsumexp(x) along dim.
 
     dout_i/dx_j = [i == j] - softmax(x)_j, so the gradient is g - softmax(x) * sum(g),
@@ -363,7 +363,7 @@ class LogSoftmax(Function):
         return grad - torch.exp(out) * grad.sum(dim=ctx.dim, keepdim=True)
 
 
-class NLLLoss(Function):
+class NLLLoss(Op):
     """out = -sum_i w_i logp[i, t_i] / sum_i w_i: the mean negative log-likelihood of each row's
     class t_i, weighted. w_i is weight[t_i] (a constant; 1 without a weight), and 0 where t_i is
     ignore_index: that row counts for nothing. reduction="sum" leaves out the division, "none"

@@ -10,11 +10,11 @@ from typing import Any
 import torch
 
 from ..autograd.engine import sum_to_shape
-from ..autograd.function import Context, Function
+from ..autograd.function import Context, Function, Op
 from ..errors import shape_str
 
 
-class Reshape(Function):
+class Reshape(Op):
     """out = x with a new shape (same values, same order).   grad: reshaped back."""
 
     @staticmethod
@@ -56,7 +56,7 @@ class Squeeze(Reshape):
     explain_failure = Function.explain_failure
 
 
-class Transpose(Function):
+class Transpose(Op):
     """out = x with dims dim0 and dim1 swapped.   grad: swapped back."""
 
     @staticmethod
@@ -69,7 +69,7 @@ class Transpose(Function):
         return grad.transpose(*ctx.dims)
 
 
-class Permute(Function):
+class Permute(Op):
     """out = x with its dims reordered.   grad: reordered back (the inverse permutation)."""
 
     @staticmethod
@@ -83,7 +83,7 @@ class Permute(Function):
         return grad.permute(inverse)
 
 
-class Expand(Function):
+class Expand(Op):
     """out = x repeated along its size-1 dims (broadcasting, made explicit).
 
     Each x element is used many times, so its gradient is the sum over its copies: the backward
@@ -118,7 +118,7 @@ def is_tensors_only_key(key: Any) -> bool:
     return all(isinstance(k, torch.Tensor) for k in parts)
 
 
-class Index(Function):
+class Index(Op):
     """out = x[key], for slices, ints, integer arrays and boolean masks.
 
     The gradient of each picked element goes back to the place it was picked from; an element
@@ -149,7 +149,7 @@ class Index(Function):
         return grad_x
 
 
-class Gather(Function):
+class Gather(Op):
     """out[i][j] = x[index[i][j]][j] for dim 0 (x[i][index[i][j]] for dim 1, and so on): along
     dim, each output element picks the x element that `index` names.
 
@@ -179,7 +179,7 @@ class Gather(Function):
         )
 
 
-class Repeat(Function):
+class Repeat(Op):
     """out = x tiled: x.repeat(2, 3) stacks 2 copies of x down and 3 across.
 
     Each x element appears once in each copy, so its gradient is the sum of the gradients of
@@ -207,7 +207,7 @@ class Repeat(Function):
         )
 
 
-class Cat(Function):
+class Cat(Op):
     """out = the tensors joined along an existing dim.   grad: cut back into their pieces."""
 
     @staticmethod
@@ -232,7 +232,7 @@ class Cat(Function):
         return f"cat needs shapes that match except along the joining dim {dim}, got {shapes}."
 
 
-class Stack(Function):
+class Stack(Op):
     """out = the tensors stacked along a new dim.   grad: unstacked back into its pieces."""
 
     @staticmethod

@@ -9,11 +9,11 @@ from typing import Any
 
 import torch
 
-from ..autograd.function import Context, Function
+from ..autograd.function import Context, Op
 from ..errors import shape_str
 
 
-class Tril(Function):
+class Tril(Op):
     """out = x where j - i <= diagonal, else 0 (the lower triangle).   grad: the same triangle.
 
     Over the last two dims, (i, j) = (row, column); leading dims are a batch of matrices.
@@ -36,7 +36,7 @@ class Tril(Function):
         return _needs_a_matrix("tril", x)
 
 
-class Triu(Function):
+class Triu(Op):
     """out = x where j - i >= diagonal, else 0 (the upper triangle).   grad: the same triangle.
 
     out = x * M with M[i, j] = 1 if j - i >= diagonal else 0, so dL/dx = G * M:

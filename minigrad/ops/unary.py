@@ -9,13 +9,13 @@ from typing import Any
 
 import torch
 
-from ..autograd.function import BroadcastingFunction, Context, Function
+from ..autograd.function import BroadcastingFunction, Context, Op
 from ..errors import shape_str
 
 Bound = float | torch.Tensor | None
 
 
-class Exp(Function):
+class Exp(Op):
     """out = e^x.   dout/dx = e^x = out."""
 
     @staticmethod
@@ -30,7 +30,7 @@ class Exp(Function):
         return grad * out
 
 
-class Log(Function):
+class Log(Op):
     """out = ln x.   dout/dx = 1/x."""
 
     @staticmethod
@@ -44,7 +44,7 @@ class Log(Function):
         return grad / x
 
 
-class Sigmoid(Function):
+class Sigmoid(Op):
     """s = 1 / (1 + e^-x).   ds/dx = s (1 - s)."""
 
     @staticmethod
@@ -59,7 +59,7 @@ class Sigmoid(Function):
         return grad * s * (1 - s)
 
 
-class Tanh(Function):
+class Tanh(Op):
     """t = tanh x.   dt/dx = 1 - t^2."""
 
     @staticmethod
@@ -74,7 +74,7 @@ class Tanh(Function):
         return grad * (1 - t * t)
 
 
-class ReLU(Function):
+class ReLU(Op):
     """out = max(x, 0).   dout/dx = 1 where x > 0, else 0 (0 at x = 0 too, as in torch; and
     1 at NaN, as in torch, which zeroes the gradient only where out <= 0)."""
 
@@ -92,7 +92,7 @@ class ReLU(Function):
         return torch.where(out <= 0, 0.0, grad)
 
 
-class ClampMin(Function):
+class ClampMin(Op):
     """out = max(x, m) for a number m.   dout/dx = 1 where x >= m, else 0 (as in torch)."""
 
     @staticmethod
@@ -107,7 +107,7 @@ class ClampMin(Function):
         return torch.where(x >= ctx.minimum, grad, 0.0), None  # (a choice: see ReLU's)
 
 
-class LeakyReLU(Function):
+class LeakyReLU(Op):
     """out = x if x > 0, else negative_slope * x.   dout/dx = 1 if x > 0, else negative_slope.
 
     At x = 0 exactly (and -0.0) the slope is negative_slope, not 1, as in torch (whose kernel
@@ -132,7 +132,7 @@ class LeakyReLU(Function):
         return _needs_floating(x)
 
 
-class GELU(Function):
+class GELU(Op):
     """out = x * Phi(x).   dout/dx = Phi(x) + x * phi(x)   (exact; the tanh form below)
 
     x weighed by Phi(x), the probability that a standard normal is below x: a smooth relu.
@@ -190,7 +190,7 @@ def _needs_floating(x: Any) -> TypeError | None:
     )
 
 
-class Abs(Function):
+class Abs(Op):
     """out = |x|.   dout/dx = sign(x), which is 0 at x = 0 (as in torch)."""
 
     @staticmethod
@@ -204,7 +204,7 @@ class Abs(Function):
         return grad * torch.sign(x)
 
 
-class Sin(Function):
+class Sin(Op):
     """out = sin x.   dout/dx = cos x."""
 
     @staticmethod
@@ -218,7 +218,7 @@ class Sin(Function):
         return grad * torch.cos(x)
 
 
-class Cos(Function):
+class Cos(Op):
     """out = cos x.   dout/dx = -sin x."""
 
     @staticmethod
@@ -232,7 +232,7 @@ class Cos(Function):
         return -grad * torch.sin(x)
 
 
-class Sqrt(Function):
+class Sqrt(Op):
     """out = sqrt(x).   dout/dx = 1 / (2 sqrt(x)) = 1 / (2 out).
 
     At x = 0 the slope is infinite: the gradient is inf (NaN where the incoming one is 0), as in
@@ -251,7 +251,7 @@ class Sqrt(Function):
         return grad / (2 * out)
 
 
-class Rsqrt(Function):
+class Rsqrt(Op):
     """out = 1 / sqrt(x) = x^(-1/2).   dout/dx = -1/2 x^(-3/2) = -out^3 / 2."""
 
     @staticmethod
@@ -266,7 +266,7 @@ class Rsqrt(Function):
         return -0.5 * grad * out**3
 
 
-class Log10(Function):
+class Log10(Op):
     """out = log10 x = ln x / ln 10.   dout/dx = 1 / (x ln 10)."""
 
     @staticmethod
@@ -280,7 +280,7 @@ class Log10(Function):
         return grad / (x * math.log(10))
 
 
-class Log1p(Function):
+class Log1p(Op):
     """out = ln(1 + x), accurate for x near 0.   dout/dx = 1 / (1 + x)."""
 
     @staticmethod
@@ -294,7 +294,7 @@ class Log1p(Function):
         return grad / (1 + x)
 
 
-class Expm1(Function):
+class Expm1(Op):
     """out = e^x - 1, accurate for x near 0.   dout/dx = e^x = out + 1."""
 
     @staticmethod
@@ -309,7 +309,7 @@ class Expm1(Function):
         return grad * (out + 1)
 
 
-class Softplus(Function):
+class Softplus(Op):
     """out = log(1 + e^(beta x)) / beta, a smooth relu.   dout/dx = sigmoid(beta x).
 
     As in torch, where beta x > threshold the output is x itself (log(1 + e^z) = z to within

@@ -31,9 +31,9 @@ from typing import Any
 
 import torch
 
+from ..autograd import events
 from ..autograd.grad_mode import enable_grad, no_grad
-from ..jit import recording
-from ..tensor import Tensor
+from ..tensor import Tensor, unwrap
 
 Params = Iterable[Tensor] | Iterable[dict[str, Any]] | Iterable[tuple[str, Tensor]]
 Group = dict[str, Any]
@@ -147,18 +147,18 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        recorder = recording.active  # minigrad.compile, writing the step down
+        listener = events.current  # (minigrad.compile writes each parameter's update down)
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is not None:
-                    if recorder is not None:
-                        previous = recorder.enter_update(self, p)
+                    if listener is not None:
+                        listener.update_begin(self, p)
                     state = self.state.get(p, {})
                     self.update(p._data, p.grad._data, state, group)
                     if state:  # kept only once there is some (plain SGD keeps none), as torch
                         self.state[p] = state
-                    if recorder is not None:
-                        recorder.exit_update(self, p, previous)
+                    if listener is not None:
+                        listener.update_end(self, p)
         self._steps_taken += 1
         return loss
 
@@ -197,24 +197,19 @@ class Optimizer:
         0-d parameter it takes the parameter's dtype instead: two 0-d tensors promote to the
         wider dtype, and the update would run in float64 where torch's runs in float32.
         """
-        recorder = recording.active
-        if recorder is not None:  # minigrad.compile: refresh these before each replay, and
-            recorder.refresher(self.refresh_hyperparameters)  # don't record making them
-            with recorder.paused():
-                value = self._hyperparameter(group, name, like)
-            if isinstance(value, tuple):  # betas: betas_0, betas_1
-                for i, tensor in enumerate(value):
-                    recorder.suggest_name(tensor, f"{name}_{i}")
-            else:
-                recorder.suggest_name(value, name)  # the code says lr, not tmp26
-            return value
-        return self._hyperparameter(group, name, like)
+        listener = events.current
+        if listener is None:
+            return self._hyperparameter(group, name, like)
+        with events.aside():  # making or refreshing the tensor is not part of the step
+            value = self._hyperparameter(group, name, like)
+        listener.hyperparameter(self, name, value)
+        return value
 
     def _hyperparameter(self, group: Group, name: str, like: torch.Tensor) -> Any:
         dtype = like.dtype if like.ndim == 0 else HYPERPARAMETER_DTYPE
         value = group[name]
         if isinstance(value, (Tensor, torch.Tensor)):
-            return _raw(value).to(device=like.device, dtype=dtype)
+            return unwrap(value).to(device=like.device, dtype=dtype)
         key = (id(group), name, like.device, dtype)
         cached = self._hyperparameters.get(key)
         if cached is None:
@@ -237,9 +232,9 @@ class Optimizer:
         amsgrad, maximize...), or with nonzero=True whether it is non-zero (weight_decay,
         momentum: a zero skips their calls). Never enters the maths as a number."""
         value = group[name] != 0 if nonzero else group[name]
-        if recording.active is not None:  # minigrad.compile: a replay assumes the same choice
+        if events.current is not None:  # (minigrad.compile: a replay assumes the same choice)
             read = (lambda: group[name] != 0) if nonzero else (lambda: group[name])
-            recording.active.option(read, value)
+            events.current.option(read, value)
         return value
 
     # ---- saving and loading -------------------------------------------------------------------
@@ -305,9 +300,6 @@ class Optimizer:
 # ---- helpers ------------------------------------------------------------------------------------
 
 
-def _raw(x: Any) -> Any:
-    return x._data if isinstance(x, Tensor) else x
-
 
 class _Hyperparameter:
     """One group setting as 0-d tensor(s) on one device, and the value they hold."""
@@ -366,13 +358,13 @@ def _named(p: Tensor) -> str:
 def check_non_negative(**values: Any) -> None:
     """torch's checks: lr, eps, weight_decay, momentum... must be >= 0."""
     for name, value in values.items():
-        if not _raw(value) >= 0:
+        if not unwrap(value) >= 0:
             raise ValueError(f"{name} must be >= 0, got {value}")
 
 
 def check_betas(betas: Any) -> None:
     for i, beta in enumerate(betas):
-        if not 0 <= _raw(beta) < 1:
+        if not 0 <= unwrap(beta) < 1:
             raise ValueError(
                 f"betas[{i}] must be in [0, 1), got {beta}: it is the weight of the running "
                 "average's past (0.9 keeps 90%); 1 or more would never forget or would grow."

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..autograd import gradients
 from ..autograd.grad_mode import no_grad
 from ..devices import default_device
 from ..tensor import Tensor
@@ -72,6 +73,7 @@ def assert_matches_torch(
     seed: int = 0,
     device: str | torch.device | None = None,
     name: str | None = None,
+    order: int = 1,
 ) -> None:
     """Check that `minigrad_fn` computes what `torch_fn` computes, gradients included.
 
@@ -89,18 +91,26 @@ def assert_matches_torch(
     5. with two or more floating-point inputs: 1 to 4 again for each of them alone requiring
        grad, the others constants (an op may keep for backward only what those need).
 
+    With `order=2`, the second derivatives too: the gradients are taken with
+    `create_graph=True` (and the upstream gradient u requires grad), and for random directions
+    v the gradient of sum(dL/dx * v) with respect to every input and to u (a Hessian-vector
+    product, and a Jacobian-vector product) must equal torch's.
+
     Raises AssertionError naming the function, the argument, the index and both values.
     """
     label = name or _describe(minigrad_fn)
     device = default_device() if device is None else device
     floats = [i for i, a in enumerate(arrays) if np.asarray(a).dtype.kind == "f"]
-    _check(minigrad_fn, torch_fn, arrays, set(floats), upstream, rtol, atol, seed, device, label)
+    check = _check if order == 1 else _check_second_order
+    if order not in (1, 2):
+        raise ValueError(f"order is 1 (gradients) or 2 (gradients of gradients), got {order}")
+    check(minigrad_fn, torch_fn, arrays, set(floats), upstream, rtol, atol, seed, device, label)
     if len(floats) > 1:
         # each float input alone requiring grad too: an op may keep for backward only what
         # the inputs that need a gradient use (matmul keeps b only for a's gradient)
         for i in floats:
             alone = f"{label} (only argument {i} requiring grad)"
-            _check(minigrad_fn, torch_fn, arrays, {i}, upstream, rtol, atol, seed, device, alone)
+            check(minigrad_fn, torch_fn, arrays, {i}, upstream, rtol, atol, seed, device, alone)
 
 
 def _check(
@@ -155,6 +165,86 @@ def _check(
             assert_close(got._data, want, what=what, rtol=rtol, atol=atol)
     if out.requires_grad:
         _assert_second_backward_adds_up(out, grad_out, mg_inputs, differentiable, label, rtol, atol)
+
+
+def _check_second_order(
+    minigrad_fn: Callable[..., Tensor],
+    torch_fn: Callable[..., torch.Tensor],
+    arrays: Sequence[Any],
+    requiring_grad: set[int],
+    upstream: Any,
+    rtol: float,
+    atol: float,
+    seed: int,
+    device: str | torch.device,
+    label: str,
+) -> None:
+    """assert_matches_torch's order=2: first derivatives with create_graph=True, then the
+    gradient of sum(dL/dx * v) with respect to the inputs and the upstream gradient u."""
+    mg_inputs, torch_inputs = [], []
+    for i, array in enumerate(arrays):
+        mg_input, torch_input = _to_tensors(array, device, i in requiring_grad)
+        mg_inputs.append(mg_input)
+        torch_inputs.append(torch_input)
+    out, expected = minigrad_fn(*mg_inputs), torch_fn(*torch_inputs)
+    assert_close(out._data, expected, what=f"{label}: forward", rtol=rtol, atol=atol)
+    if not expected.requires_grad:
+        return
+    differentiable = [i for i, t in enumerate(torch_inputs) if t.requires_grad]
+    u = _upstream(upstream, expected, seed)
+    u_mg, u_torch = Tensor(u.clone(), requires_grad=True), u.clone().requires_grad_()
+    generator = torch.Generator().manual_seed(seed + 1)
+    directions = {
+        i: torch.randn(torch_inputs[i].shape, generator=generator, dtype=torch.float64)
+        .to(torch_inputs[i].dtype)
+        .to(device)
+        for i in differentiable
+    }
+    firsts = gradients.grad(out, [mg_inputs[i] for i in differentiable], u_mg, create_graph=True,
+                  allow_unused=True)  # fmt: skip
+    expected_firsts = torch.autograd.grad(
+        expected, [torch_inputs[i] for i in differentiable], u_torch, create_graph=True,
+        allow_unused=True,
+    )  # fmt: skip
+    for i, got, want in zip(differentiable, firsts, expected_firsts):
+        what = f"{label}: gradient of argument {i} (create_graph=True)"
+        got_values = got._data if got is not None else torch.zeros_like(torch_inputs[i])
+        want_values = want.detach() if want is not None else torch.zeros_like(torch_inputs[i])
+        assert_close(got_values, want_values, what=what, rtol=rtol, atol=atol)
+    # s = sum_i <dL/dx_i, v_i>: its gradient is H v for the inputs and J v for u
+    mine = [
+        (g * Tensor(directions[i])).sum() for i, g in zip(differentiable, firsts) if g is not None
+    ]
+    theirs = [
+        (g * directions[i]).sum()
+        for i, g in zip(differentiable, expected_firsts)
+        if g is not None
+    ]
+    if not theirs or not any(t.requires_grad for t in theirs):
+        if any(m.requires_grad for m in mine):
+            raise AssertionError(
+                f"{label}: the first derivatives have a graph in minigrad, none in torch"
+            )
+        return  # linear in every input and in u: nothing to differentiate again
+    targets_mg = [mg_inputs[i] for i in differentiable] + [u_mg]
+    targets_torch = [torch_inputs[i] for i in differentiable] + [u_torch]
+    s_torch = sum(t for t in theirs if t.requires_grad)
+    expected_seconds = torch.autograd.grad(s_torch, targets_torch, allow_unused=True,
+                                           materialize_grads=True)  # fmt: skip
+    differentiated = [m for m in mine if m.requires_grad]
+    if not differentiated:
+        raise AssertionError(
+            f"{label}: the first derivatives have no graph in minigrad (create_graph=True), "
+            "but torch's do: a backward formula left the graph"
+        )
+    s_mg = differentiated[0]
+    for m in differentiated[1:]:
+        s_mg = s_mg + m
+    seconds = gradients.grad(s_mg, targets_mg, allow_unused=True, materialize_grads=True)
+    names = [f"argument {i}" for i in differentiable] + ["the upstream gradient"]
+    for name_of, got, want in zip(names, seconds, expected_seconds):
+        what = f"{label}: second derivative, gradient of sum(dL/dx * v) w.r.t. {name_of}"
+        assert_close(got._data, want, what=what, rtol=rtol, atol=atol)
 
 
 def _assert_second_backward_adds_up(

@@ -1,17 +1,19 @@
-"""The PyTorch surface that minigrad covers: `python -m minigrad.surface` writes
+"""The PyTorch surface that minigrad covers: `python docs/surface.py` writes
 docs/torch-surface.md from the code itself (tests/test_torch_surface.py checks it is current).
 
 Code written for torch meets minigrad through names: `torch.sin`, `x.var(dim=0)`, `nn.MSELoss`.
-The names minigrad lacks fail with an AttributeError that says so (errors.missing_attribute).
+The names minigrad lacks fail with an AttributeError that says so: that is minigrad's own
+(minigrad/errors.py, `missing_attribute`); this page only lists what is there.
 """
 
 from __future__ import annotations
 
 import importlib
 import sys
+from pathlib import Path
 from typing import Any
 
-from .errors import resolve
+from minigrad.errors import resolve
 
 # torch namespaces and the minigrad modules that stand for them (beyond torch and torch.Tensor)
 NAMESPACES = {
@@ -22,6 +24,8 @@ NAMESPACES = {
     "torch.optim": "minigrad.optim",
     "torch.optim.lr_scheduler": "minigrad.optim.lr_scheduler",
     "torch.autograd": "minigrad.autograd",
+    "torch.autograd.functional": "minigrad.autograd.functional",
+    "torch.func": "minigrad.func",
     "torch.cuda": "minigrad.cuda",
     "torch.accelerator": "minigrad.accelerator",
     "torch.utils.data": "minigrad.utils.data",
@@ -212,7 +216,7 @@ def surface_table() -> str:
     lines = [
         "# The torch surface minigrad covers",
         "",
-        "Generated from the code by `python -m minigrad.surface > docs/torch-surface.md`;",
+        "Generated from the code by `python docs/surface.py` (it writes this file);",
         "`tests/test_torch_surface.py` fails when this file is out of date. A torch name that is",
         "not here raises an AttributeError that says torch has it and how to add it to minigrad.",
         "",
@@ -292,5 +296,8 @@ def _names(names: list[str]) -> str:
     return ", ".join(f"`{name}`" for name in names) if names else "none yet"
 
 
+PAGE = Path(__file__).resolve().parent / "torch-surface.md"
+
 if __name__ == "__main__":
-    sys.stdout.write(surface_table())
+    PAGE.write_text(surface_table())
+    print(f"wrote {PAGE}")

@@ -2,6 +2,7 @@
 
     dot_source = to_dot(loss, show_values=True)   # Graphviz DOT text
     draw(loss, "loss.svg")                        # an SVG or PNG (or a .dot file, see `draw`)
+    to_dot(loss, show_grads=True)                 # with dloss/d(node) on every node
 
 Tensors are boxes and ops are ovals; arrows go from inputs to op to output, in the direction
 of the forward pass (backward walks them the other way). Parameters (leaves that require grad)
@@ -19,9 +20,9 @@ from typing import Any
 
 import torch
 
-from .autograd.function import Context
-from .autograd.inplace import node_of
-from .tensor import Tensor
+from ..autograd.engine import run_backward
+from ..autograd.function import Context, node_of
+from ..tensor import Tensor
 
 # ---- walking the graph -----------------------------------------------------------------------
 # The graph's nodes are the ops that ran (Contexts) and the leaves: tensors the user made, which
@@ -48,9 +49,9 @@ def graph_nodes(root: Tensor) -> list[Any]:
         visited.add(id(node))
         stack.append((node, True))
         if isinstance(node, Context):
-            for edge in reversed(node.parents):  # reversed: the first input is named first
-                if edge is not None and id(edge[0]) not in visited:
-                    stack.append((edge[0], False))
+            for parent in reversed(node.parents):  # reversed: the first input is named first
+                if parent is not None and id(parent) not in visited:
+                    stack.append((parent, False))
     return order
 
 
@@ -129,17 +130,42 @@ def _quote(text: str) -> str:
 
 
 def _tensor_label(
-    tensor: Tensor | None, name: str, kind: str, show_values: bool, show_grads: bool
+    tensor: Tensor | None, name: str, kind: str, show_values: bool, grad: Any
 ) -> str:
+    """A box's text: name, shape and dtype; its values and gradient when asked (`grad` is
+    False when not asked, None when the node has none)."""
     if tensor is None:  # an op's output that nothing holds any more
         return name
     dtype = str(tensor.dtype).removeprefix("torch.")
     lines = [f"{name}  ({kind})" if kind else name, f"{shape_text(tensor)} {dtype}"]
     if show_values:
         lines.append("value " + summarize(tensor._data))
-    if show_grads:
-        lines.append("grad " + (summarize(tensor.grad._data) if tensor.grad is not None else "-"))
+    if grad is not False:
+        lines.append("grad " + ("-" if grad is None else summarize(grad)))
     return "\n".join(lines)
+
+
+def node_gradients(root: Tensor, nodes: list[Any]) -> dict[int, torch.Tensor]:
+    """dRoot/d(node) for every node that needs a gradient, keyed by id: micrograd's picture
+    shows each node's gradient, but minigrad keeps `.grad` on leaves only. So, while the graph
+    is whole, a backward pass of its own computes them (changing no `.grad`, as explain does);
+    once backward() has released the graph, only the leaves' `.grad` is left to show."""
+    if any(isinstance(node, Context) and node.released for node in nodes):
+        return {
+            id(node): node.grad._data
+            for node in nodes
+            if isinstance(node, Tensor) and node.grad is not None
+        }
+    if not root.requires_grad:
+        return {}
+    grads: dict[int, torch.Tensor] = {}
+
+    def keep(node: Any, node_grads: list[Any]) -> None:
+        grads[id(node)] = node_grads[0]  # (an op with several outputs: its first one's)
+
+    gradient = None if root.numel() == 1 else torch.ones_like(root._data)
+    run_backward([(root, gradient)], retain_graph=True, arrive=keep)
+    return grads
 
 
 def _node_kind(node: Any, root_node: Any) -> tuple[str, str]:
@@ -155,11 +181,14 @@ def to_dot(tensor: Tensor, show_values: bool = False, show_grads: bool = False) 
     """Graphviz DOT source of the graph that produced `tensor`.
 
     Draw it before `backward()` (or after `backward(retain_graph=True)`): backward releases the
-    graph's links to its inputs, after which only the last op is left to draw.
+    graph's links to its inputs, after which only the last op is left to draw. `show_grads`
+    writes on every node its gradient dtensor/d(node) (see `node_gradients`; for a tensor of
+    several numbers, the gradient of their sum).
     """
     nodes = graph_nodes(tensor)
     names = node_names(tensor, nodes)
     root_node = node_of(tensor)
+    grads = node_gradients(tensor, nodes) if show_grads else {}
     lines = [
         "digraph minigrad {",
         "  rankdir=LR;",
@@ -170,7 +199,8 @@ def to_dot(tensor: Tensor, show_values: bool = False, show_grads: bool = False) 
     constants = 0
     for i, node in enumerate(nodes):
         kind, style = _node_kind(node, root_node)
-        label = _tensor_label(node_tensor(node), names[id(node)], kind, show_values, show_grads)
+        grad = grads.get(id(node)) if show_grads else False
+        label = _tensor_label(node_tensor(node), names[id(node)], kind, show_values, grad)
         lines.append(f"  t{i} [{style}, label={_quote(label)}];")
         if not isinstance(node, Context):
             continue
@@ -180,10 +210,10 @@ def to_dot(tensor: Tensor, show_values: bool = False, show_grads: bool = False) 
         labels = ctx.function.input_labels(len(ctx.inputs))
         drawn = [inp for inp in ctx.inputs if isinstance(inp, (Tensor, int, float))]
         show_labels = len(drawn) > 1  # then operand order matters: 1 - p is not p - 1
-        for inp, edge, input_label in zip(ctx.inputs, ctx.parents, labels):
+        for inp, parent, input_label in zip(ctx.inputs, ctx.parents, labels):
             edge_label = f" [label={_quote(input_label)}]" if show_labels else ""
-            if edge is not None:
-                lines.append(f"  {node_ids[id(edge[0])]} -> {op_id}{edge_label};")
+            if parent is not None:
+                lines.append(f"  {node_ids[id(parent)]} -> {op_id}{edge_label};")
             elif isinstance(inp, (int, float)):  # a Python number: 1 in `1 - p`, 2 in `x ** 2`
                 const_id, constants = f"c{constants}", constants + 1
                 lines.append(f"  {const_id} [{CONSTANT_STYLE}, label={_quote(repr(inp))}];")
