@@ -270,5 +270,8 @@ def test_a_gradient_landing_in_grad_is_announced_and_autograd_grad_lands_only_re
     with events.listening(Log()) as log:
         mg.autograd.grad((h * h).sum(), [x])
     landed = [(n, a[0]) for n, a in log.events if n.startswith("accumulate")]
-    assert [(n, t is h) for n, t in landed] == [("accumulate_begin", True), ("accumulate_end", True)]
-    # (only h's: it retains its gradient; x's is returned, not added into x.grad)
+    # only h's: it retains its gradient; x's is returned, not added into x.grad
+    assert [(n, t is h) for n, t in landed] == [
+        ("accumulate_begin", True),
+        ("accumulate_end", True),
+    ]
