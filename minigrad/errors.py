@@ -109,9 +109,16 @@ def missing_attribute(owner: str, torch_owner: str, name: str, obj: Any = None) 
     """The AttributeError for `owner.name` (owner: "minigrad.nn", "minigrad.Tensor"...), which
     says whether `torch_owner.name` exists and, if so, how to add it to minigrad."""
     theirs = getattr(resolve(torch_owner), name, None)
-    if theirs is None or name.startswith("_"):
+    if theirs is None:
         return AttributeError(
             f"{owner} has no attribute {name!r}, and neither has {torch_owner}", name=name, obj=obj
+        )
+    if name.startswith("_"):
+        return AttributeError(
+            f"{owner} has no attribute {name!r}. {torch_owner}.{name} exists, but it belongs to "
+            "torch's internals (its name begins with _), which minigrad does not copy.",
+            name=name,
+            obj=obj,
         )
     message = f"{torch_owner}.{name} exists, but {owner} does not have it yet."
     out_of_place = name.removesuffix("_")

@@ -246,6 +246,12 @@ class Tensor:
         return self
 
     @property
+    def _version(self) -> int:
+        """How many in-place changes the values have had (a view shares its base's count), as
+        torch's: a tensor saved for backward is checked against it (autograd.Context)."""
+        return self._data._version
+
+    @property
     def grad(self) -> Tensor | None:
         """dLoss/dThis after backward(): set on leaves that require grad (and retain_grad())."""
         if events.current is not None:  # (minigrad.compile notes which .grad a step reads)

@@ -176,12 +176,60 @@ def scenario_buffers(rank: int, world_size: int) -> dict[str, Any]:
     return {"after_wrap": after_wrap, "after_forward": model.module.running.clone()}
 
 
+def scenario_collectives(rank: int, world_size: int) -> dict[str, Any]:
+    """minigrad.distributed's all_reduce and broadcast, on minigrad Tensors and torch tensors."""
+    total, largest = mg.tensor([rank + 1.0, 10.0]), torch.tensor([rank + 1.0])
+    dist.all_reduce(total)  # the sum, by default
+    dist.all_reduce(largest, op=dist.ReduceOp.MAX)
+    from_last = mg.tensor([float(rank)])
+    dist.broadcast(from_last, src=world_size - 1)
+    return {"sum": total.tolist(), "max": largest.tolist(), "broadcast": from_last.tolist()}
+
+
 def scenario_all(rank: int, world_size: int) -> dict[str, Any]:
     """One launch for every scenario that should succeed (starting processes takes seconds)."""
     return {
         "train": scenario_train(rank, world_size),
         "sampler": scenario_sampler(rank, world_size),
         "buffers": scenario_buffers(rank, world_size),
+        "collectives": scenario_collectives(rank, world_size),
+    }
+
+
+def scenario_mismatch(rank: int, world_size: int) -> dict[str, Any]:
+    """Rank 1 builds a larger model than rank 0: wrapping must stop on both, naming both."""
+    mg.manual_seed(0)
+    model = nn.Linear(2, 2 + rank, dtype=torch.float64, device="cpu")
+    try:
+        DistributedDataParallel(model)
+    except dist.DistributedError as error:
+        return {"error": str(error)}
+    return {"error": None}
+
+
+SUBGROUP = [1, 2]  # a process group without global rank 0
+
+
+def scenario_subgroup(rank: int, world_size: int) -> dict[str, Any]:
+    """World of 3 ranks; ranks 1 and 2 train together in a group of their own (its first rank
+    is global rank 1), rank 0 stays out. The broadcast at wrapping must come from global rank 1,
+    and the average divide by the group's 2 ranks, not the world's 3."""
+    group = torch_dist.new_group(SUBGROUP)  # every rank of the world takes part in making it
+    model = make_model(seed=100 + rank)
+    before = parameters(model)
+    if rank not in SUBGROUP:
+        return {"before": before, "final": parameters(model)}
+    ddp = DistributedDataParallel(model, process_group=group, bucket_cap_mb=0)
+    after_wrap = parameters(model)
+    train(ddp, global_batches(), SUBGROUP.index(rank), len(SUBGROUP))
+    total, from_last = mg.tensor([float(rank)]), mg.tensor([float(rank)])
+    dist.all_reduce(total, group=group)  # ranks 1 and 2 only: 3
+    dist.broadcast(from_last, src=SUBGROUP[-1], group=group)  # a global rank: 2
+    return {
+        "before": before,
+        "after_wrap": after_wrap,
+        "final": parameters(model),
+        "collectives": (total.tolist(), from_last.tolist()),
     }
 
 
@@ -197,6 +245,8 @@ def scenario_fails(how: str):
 
 SCENARIOS = {
     "all": scenario_all,
+    "subgroup": scenario_subgroup,
+    "mismatch": scenario_mismatch,
     "raise": scenario_fails("raise"),
     "die": scenario_fails("die"),
     "hang": scenario_fails("hang"),

@@ -52,3 +52,31 @@ def test_check_nan_false_records_but_does_not_check():
         y = x.log()
         assert y.grad_fn.created_at is not None
         y.sum().backward()
+
+
+class SignedRoot(mg.Function):
+    """y = (2/3) x |x|^(1/2).   dy/dx = |x|^(1/2): finite at 0, but its derivative is not."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x.abs().sqrt() * (2 / 3)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * x.abs().sqrt()
+
+
+def test_a_nan_in_a_second_pass_names_the_op_whose_backward_made_the_node():
+    x = mg.tensor([0.0, 4.0], dtype=mg.float64, requires_grad=True)
+    with mg.autograd.detect_anomaly():
+        y = SignedRoot.apply(x)  # the line the message points to
+        (slope,) = mg.autograd.grad(y.sum(), [x], create_graph=True)  # finite: [0, 2]
+        assert slope.tolist() == [0.0, 2.0]
+        with pytest.raises(mg.GradientError) as caught:
+            mg.autograd.grad(slope.sum(), [x])
+    message = str(caught.value)
+    assert "Sqrt.backward gave infinite values" in message
+    assert "made by the backward of SignedRoot" in message
+    assert "y = SignedRoot.apply(x)  # the line the message points to" in message

@@ -162,6 +162,45 @@ def test_conv_errors_name_the_shapes_and_the_rule():
         nn.Conv2d(3, 4, 3, groups=2)
 
 
+@pytest.mark.parametrize(
+    "conv, x_shape, weight_shape, message",
+    [
+        (
+            "conv2d",
+            (1, 3, 5, 5),
+            (4, 3, 3),
+            r"conv2d: the weight must have 4 dims, \(out_channels, in_channels/groups, kh, kw\), "
+            r"got shape \(4, 3, 3\) \(a weight of 3 dims is conv1d's\)",
+        ),
+        ("conv2d", (3, 5, 5), (4, 3, 3), r"conv2d: the weight must have 4 dims"),
+        ("conv2d", (1, 3, 5, 5), (4, 3, 3, 3, 3), r"got shape \(4, 3, 3, 3, 3\) \(a weight of 5"),
+        (
+            "conv1d",
+            (1, 3, 5),
+            (4, 3),
+            r"conv1d: the weight must have 3 dims, .* got shape \(4, 3\)\.",
+        ),
+        ("conv1d", (1, 3, 5), (4, 3, 3, 3), r"conv1d: the weight must have 3 dims"),
+        (
+            "conv2d",
+            (1, 3, 5, 5, 5),
+            (4, 3, 3, 3),
+            r"conv2d takes input of shape \(N, C, H, W\), "
+            r"or \(C, H, W\) for one example, got \(1, 3, 5, 5, 5\)",
+        ),
+    ],
+)
+def test_conv_with_a_weight_or_input_of_the_wrong_dims_says_what_it_wants(
+    conv, x_shape, weight_shape, message
+):
+    # conv2d with a 3-d weight used to speak of conv1d's input shape (issue 21); conv1d with a
+    # 2-d weight failed with a KeyError. torch refuses each of these too.
+    with pytest.raises(RuntimeError):
+        getattr(torch.nn.functional, conv)(torch.zeros(x_shape), torch.zeros(weight_shape))
+    with pytest.raises(mg.ShapeError, match=message):
+        getattr(F, conv)(mg.zeros(*x_shape), mg.zeros(*weight_shape))
+
+
 # ---- unfold, fold, pad --------------------------------------------------------------------------
 
 

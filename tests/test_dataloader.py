@@ -117,14 +117,90 @@ def test_any_iterable_of_ints_works_as_a_sampler():
     assert len(loader) == 2
 
 
-def test_batches_are_on_the_requested_device_and_outside_the_graph(device):
+def test_batches_are_on_the_requested_device(device):
     x, y = make_xy(6)
-    x.requires_grad_()  # even then: a batch is data, not part of x's graph
     for data in (list(zip(x, y)), TensorDataset(x, y), x):
         batch = next(iter(DataLoader(data, batch_size=4, device=device)))
         for t in batch if isinstance(batch, list) else (batch,):
             assert t.device.type == device
+            assert not t.requires_grad and t.is_leaf  # data that requires no grad: plain data
+
+
+DATASET_KINDS = ("pairs", "tensors", "bare tensor", "subset", "collate_fn")
+
+
+def _dataset(lib, kind: str, x, y):
+    """The same dataset of x's rows (and labels y) for minigrad and torch."""
+    data = lib.utils.data if lib is torch else mg.data
+    if kind == "pairs":
+        return list(zip(x, y))
+    if kind == "bare tensor":
+        return x
+    if kind == "subset":
+        return data.Subset(data.TensorDataset(x, y), [i for i in (4, 0, 3, 1) if i < len(x)])
+    return data.TensorDataset(x, y)
+
+
+@given(
+    kind=st.sampled_from(DATASET_KINDS),
+    n=st.integers(1, 7),
+    batch_size=st.integers(1, 4),
+    shuffle=st.booleans(),
+    non_leaf=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_batches_of_tensors_that_require_grad_keep_the_graph_as_torchs(
+    kind, n, batch_size, shuffle, non_leaf, seed
+):
+    """A dataset whose tensor requires grad (a leaf, or made from one): each batch is in its
+    graph, and the gradient of every batch flows back to the leaf, as with torch's DataLoader
+    (which stacks samples with torch.stack, keeping their graph)."""
+    values = torch.linspace(-1, 2, n * 3, dtype=torch.float64).reshape(n, 3)
+
+    def run(lib):
+        leaf = lib.tensor(values.numpy(), dtype=lib.float64, requires_grad=True)
+        x = leaf * 2 if non_leaf else leaf
+        y = lib.arange(n)
+        loader_class = torch.utils.data.DataLoader if lib is torch else DataLoader
+        options = {"collate_fn": lambda samples: lib.stack([s[0] for s in samples])}
+        loader = loader_class(
+            _dataset(lib, kind, x, y),
+            batch_size=batch_size,
+            shuffle=shuffle,
+            **(options if kind == "collate_fn" else {}),
+        )
+        torch.manual_seed(seed)
+        seen = []
+        for batch in loader:
+            xb = batch[0] if isinstance(batch, list) else batch
+            assert xb.requires_grad and not xb.is_leaf
+            weights = lib.arange(1.0, 1.0 + xb.numel(), dtype=lib.float64).reshape(xb.shape)
+            (xb * weights).sum().backward(retain_graph=non_leaf)
+            seen.append(xb.tolist())
+        return seen, leaf.grad.tolist()
+
+    assert run(mg) == run(torch)
+
+
+def test_a_batch_made_under_no_grad_is_plain_data_as_in_torch():
+    x, y = make_xy(5)
+    x.requires_grad_()
+    for data in (list(zip(x, y)), TensorDataset(x, y), x):
+        with mg.no_grad():
+            batch = next(iter(DataLoader(data, batch_size=2, device="cpu")))
+        for t in batch if isinstance(batch, list) else (batch,):
             assert not t.requires_grad and t.is_leaf
+
+
+def test_tensor_dataset_keeps_the_tensors_themselves_as_torchs():
+    x, y = make_xy(4)
+    x.requires_grad_()
+    ds = TensorDataset(x, y)
+    assert ds.tensors[0] is x and ds.tensors[1] is y
+    xi, _ = ds[2]
+    assert xi.requires_grad and xi.grad_fn is not None
+    xi.sum().backward()
+    assert x.grad.tolist() == [[0.0] * 4, [0.0] * 4, [1.0] * 4, [0.0] * 4]
 
 
 def test_default_device_is_minigrads():

@@ -16,6 +16,7 @@ import contextlib
 import gc
 import importlib.util
 import io
+import itertools
 import os
 import re
 import signal
@@ -33,7 +34,7 @@ from typing import Any
 import pytest
 import torch
 import torch.distributed as torch_dist
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 import minigrad as mg
@@ -225,6 +226,45 @@ def test_the_sampler_shards_cover_the_data_set_once_per_epoch(two_ranks, size, d
     assert shards[0][0] != shards[0][1], "set_epoch did not change the order"
 
 
+def test_a_process_group_without_global_rank_0_trains_as_one_process(tmp_path) -> None:
+    """Three ranks; 1 and 2 train in a group of their own. Both start from global rank 1's
+    parameters (the group's first rank, not the world's) and end where one process training on
+    the whole batches from them ends; rank 0, outside the group, is left alone."""
+    runs = run_ranks("subgroup", tmp_path, world_size=3)
+    assert_finished(runs)
+    rank0, rank1, rank2 = (run.result for run in runs)
+    for original, on_rank2 in zip(rank1["before"], rank2["after_wrap"], strict=True):
+        assert torch.equal(on_rank2, original)
+    assert not any(torch.equal(a, b) for a, b in zip(rank1["before"], rank2["before"]))
+    reference = worker.make_model(seed=101)
+    worker.train(reference, worker.global_batches())
+    for rank in (rank1, rank2):
+        for got, expected in zip(rank["final"], worker.parameters(reference), strict=True):
+            torch.testing.assert_close(got, expected, rtol=1e-10, atol=0)
+    for before, after in zip(rank0["before"], rank0["final"], strict=True):
+        assert torch.equal(before, after)
+    assert rank1["collectives"] == rank2["collectives"] == ([3.0], [2.0])
+
+
+def test_all_reduce_and_broadcast_take_minigrad_tensors_and_torchs_options(two_ranks) -> None:
+    for ranks in two_ranks:
+        assert ranks["collectives"] == {"sum": [3.0, 20.0], "max": [2.0], "broadcast": [1.0]}
+
+
+def test_ranks_that_built_different_models_are_stopped_at_wrapping(tmp_path) -> None:
+    runs = run_ranks("mismatch", tmp_path)
+    assert_finished(runs)
+    numbers = {0: 2 * 2 + 2, 1: 2 * 3 + 3}  # Linear(2, 2) and Linear(2, 3)
+    for rank, run in enumerate(runs):
+        other = 1 - rank
+        mine, theirs = numbers[rank], numbers[other]
+        assert run.result["error"] == (
+            f"DistributedDataParallel: rank {rank} has 2 parameters to train ({mine} numbers) "
+            f"but rank {other} has 2 ({theirs}). Every rank must build the same model: the same "
+            "layers, sizes and frozen parameters."
+        )
+
+
 # ---- a rank that fails ----------------------------------------------------------------------
 
 
@@ -401,6 +441,42 @@ def test_buckets_never_mix_dtypes() -> None:
     assert dtypes == [[torch.float64, torch.float64], [torch.float32, torch.float32]]
 
 
+@st.composite
+def bucket_cases(draw: st.DrawFn) -> tuple[list[tuple[int, torch.dtype]], int]:
+    """Parameters (numbers, dtype) and a cap in bytes: often exactly what the first few
+    parameters of a dtype fill, in the reverse order buckets take them."""
+    params = draw(
+        st.lists(
+            st.tuples(st.integers(1, 20), st.sampled_from([torch.float32, torch.float64])),
+            min_size=1,
+            max_size=8,
+        )
+    )
+    first_dtype = params[-1][1]
+    filled = list(
+        itertools.accumulate(
+            n * first_dtype.itemsize for n, d in reversed(params) if d == first_dtype
+        )
+    )
+    cap = draw(st.sampled_from(filled) | st.integers(0, 400))
+    return params, cap
+
+
+@given(case=bucket_cases())
+@example(case=([(3 * 4, torch.float64), (5, torch.float64), (4, torch.float64)], 9 * 8))
+def test_buckets_are_torchs_and_one_filled_exactly_to_the_cap_is_full(case) -> None:
+    """The same buckets as torch's DistributedDataParallel makes (its own function for it): in
+    reverse order, one dtype each, a bucket closed once it holds the cap or more; so a bucket
+    filled exactly to the cap is full, and the next parameter starts a new one."""
+    params, cap = case
+    tensors = [mg.zeros(n, dtype=dtype) for n, dtype in params]
+    ours = assign_buckets(tensors, cap_bytes=cap)
+    position = {id(t): i for i, t in enumerate(reversed(tensors))}  # torch's numbering
+    reverse_order = [t._data for t in reversed(tensors)]
+    theirs, _ = torch_dist._compute_bucket_assignment_by_size(reverse_order, [cap])
+    assert [[position[id(p)] for p in bucket.params] for bucket in ours] == theirs
+
+
 @pytest.mark.parametrize(
     "landing, sent_after_each",
     [
@@ -468,6 +544,50 @@ def test_no_sync_keeps_gradients_local_until_a_forward_outside_it(one_rank, all_
     assert all_reduces.numels == [43]
 
 
+def test_nested_no_sync_keeps_gradients_local_until_the_outer_block_ends(one_rank, all_reduces):
+    ddp = DistributedDataParallel(mlp())
+    with ddp.no_sync():
+        with ddp.no_sync():
+            ddp(batch(1)).sum().backward()
+        ddp(batch(2)).sum().backward()  # still inside the outer block
+    assert all_reduces.numels == []
+    ddp(batch(3)).sum().backward()
+    assert all_reduces.numels == [43]
+
+
+def test_a_forward_under_no_grad_before_a_backward_leaves_it_averaging(one_rank, all_reduces):
+    """As torch: a forward under no_grad() (an evaluation) has no backward and does not decide
+    whether the pending backward averages; it did, and the ranks drifted apart unaveraged."""
+    ddp = DistributedDataParallel(mlp())
+    out = ddp(batch(1))
+    with mg.no_grad():
+        ddp(batch(2))
+    out.sum().backward()
+    assert all_reduces.numels == [43]
+    with ddp.no_sync():
+        out = ddp(batch(1))
+    with mg.no_grad():
+        ddp(batch(2))  # outside no_sync, but under no_grad: still local
+    out.sum().backward()
+    assert all_reduces.numels == [43]
+
+
+def test_a_gradient_twice_before_the_others_is_named(one_rank) -> None:
+    class TwoHeads(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a, self.b = nn.Linear(4, 2, device="cpu"), nn.Linear(4, 2, device="cpu")
+
+        def forward(self, x):
+            return self.a(x), self.b(x)
+
+    ddp = DistributedDataParallel(TwoHeads())
+    a, _ = ddp(mg.randn(3, 4, device="cpu"))
+    a.sum().backward(retain_graph=True)
+    with pytest.raises(DistributedError, match=r"module\.a\.\w+ got a gradient twice before"):
+        a.sum().backward()
+
+
 def test_the_hooks_go_when_the_wrapper_goes(one_rank, all_reduces) -> None:
     model = mlp()
     ddp = DistributedDataParallel(model)
@@ -496,6 +616,8 @@ def test_wrong_arguments_are_explained(one_rank) -> None:
         DistributedDataParallel(mlp(), output_device="cpu")
     with pytest.raises(ValueError, match="no parameter of this module requires grad"):
         DistributedDataParallel(nn.ReLU())
+    with pytest.raises(ValueError, match=r"bucket_cap_mb must be a size in MiB, >= 0; got -1"):
+        DistributedDataParallel(mlp(), bucket_cap_mb=-1)
     with pytest.raises(TypeError, match="wraps a minigrad.nn.Module"):
         DistributedDataParallel(torch.nn.Linear(2, 2))
     cpu = DistributedDataParallel(mlp(), device_ids=["cpu"], output_device="cpu")

@@ -346,7 +346,13 @@ def test_a_detached_alias_changed_in_place_is_a_separate_tensor_for_the_graph():
     assert w.grad.tolist() == [1.0, 1.0]
 
 
-def test_a_new_view_op_is_tracked_without_declaring_it():
+def test_a_view_made_by_a_function_of_your_own_is_tracked_but_not_changed_in_place():
+    """A Function of the user's that returns a view of its input is tracked as one (it shares
+    the input's memory and version counter), without declaring it. But its backward is its own:
+    as torch does for a custom Function, minigrad refuses to change such a view in place, or to
+    use it after the input was changed in place, since either would bypass that backward
+    (tests/test_autograd_edges.py compares more such programs with torch's)."""
+
     class FirstRow(mg.Function):  # returns a view of its input, as torch's x[0] does
         @staticmethod
         def forward(ctx, x):
@@ -358,12 +364,16 @@ def test_a_new_view_op_is_tracked_without_declaring_it():
 
     w, w_t = both([[1.0, 2.0], [3.0, 4.0]])
     h, h_t = w * 2, w_t * 2
-    FirstRow.apply(h).mul_(3)
-    h_t[0].mul_(3)
-    assert_close(h._data, h_t.detach(), what="h")
-    (h * h).sum().backward()
-    (h_t * h_t).sum().backward()
+    row = FirstRow.apply(h)
+    assert row._view is not None and row._version == h._version
+    (row * h[1]).sum().backward()
+    (h_t[0] * h_t[1]).sum().backward()
     assert_close(w.grad._data, w_t.grad, what="w.grad")
+    with pytest.raises(GradientError, match=r"an output of FirstRow .* is a view of its input"):
+        row.mul_(3)
+    h.add_(1)
+    with pytest.raises(GradientError, match="the tensor it views was changed in place"):
+        row * 2
 
 
 def test_in_place_results_must_fit_the_tensor_they_go_into():

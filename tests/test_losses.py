@@ -373,6 +373,77 @@ def test_loss_errors_teach():
         F.cross_entropy(logits, mg.rand(4, 3), ignore_index=1)
 
 
+# ---- a tensor the loss keeps for backward, changed in place before it -------------------------
+
+
+def _change_in_place(t):
+    """Double the values, or move the class indices (kept in range) of an integer target."""
+    return t.mul_(2) if t.dtype.is_floating_point else t.sub_(1).clamp_(min=0)
+
+
+# (loss, the name of the tensor changed): each kept for backward by torch and by minigrad.
+CHANGED_BEFORE_BACKWARD = [
+    ("cross_entropy", lambda F, x, t, p, w: F.cross_entropy(x, t, weight=w), "w"),
+    (
+        "cross_entropy, label_smoothing",
+        lambda F, x, t, p, w: F.cross_entropy(x, t, weight=w, label_smoothing=0.2),
+        "w",
+    ),
+    ("cross_entropy, probabilities", lambda F, x, t, p, w: F.cross_entropy(x, p, weight=w), "w"),
+    ("cross_entropy", lambda F, x, t, p, w: F.cross_entropy(x, t), "t"),
+    ("nll_loss", lambda F, x, t, p, w: F.nll_loss(x.log_softmax(1), t, weight=w), "w"),
+    ("nll_loss, sum", lambda F, x, t, p, w: F.nll_loss(x, t, weight=w, reduction="sum"), "w"),
+    ("nll_loss", lambda F, x, t, p, w: F.nll_loss(x.log_softmax(1), t), "t"),
+    ("binary_cross_entropy", lambda F, x, t, p, w: F.binary_cross_entropy(x.sigmoid(), p, w), "w"),
+    ("binary_cross_entropy", lambda F, x, t, p, w: F.binary_cross_entropy(x.sigmoid(), p), "p"),
+    (
+        "binary_cross_entropy_with_logits",
+        lambda F, x, t, p, w: F.binary_cross_entropy_with_logits(x, p, weight=w),
+        "w",
+    ),
+    ("CrossEntropyLoss", lambda F, x, t, p, w: _module(F, "CrossEntropyLoss", w)(x, t), "w"),
+    ("NLLLoss", lambda F, x, t, p, w: _module(F, "NLLLoss", w)(x.log_softmax(1), t), "w"),
+    ("BCELoss", lambda F, x, t, p, w: _module(F, "BCELoss", w)(x.sigmoid(), p), "w"),
+]
+
+
+def _module(F, name, weight):
+    return getattr(nn if F is mg.nn.functional else torch.nn, name)(weight=weight)
+
+
+@pytest.mark.parametrize(
+    "loss, changed",
+    [case[1:] for case in CHANGED_BEFORE_BACKWARD],
+    ids=[f"{case[0]}, {case[2]} changed" for case in CHANGED_BEFORE_BACKWARD],
+)
+def test_a_tensor_the_loss_kept_changed_in_place_before_backward_is_refused_as_in_torch(
+    loss, changed
+):
+    """The weight and the targets get no gradient, but backward reads them: changed in place
+    after the loss was computed, they would give the gradient of a loss never computed. torch
+    raises at backward (they are under its version counter); so does minigrad, instead of
+    silently using the new values."""
+    rng = np.random.default_rng(0)
+    values = {
+        "x": rng.standard_normal((4, 3)),
+        "t": np.array([0, 2, 1, 2]),
+        "p": rng.random((4, 3)),
+        "w": rng.random(3) + 0.5,
+    }
+    for lib, functional in ((torch, TF), (mg, F)):
+        x = lib.tensor(values["x"], dtype=lib.float64, requires_grad=True)
+        t = lib.tensor(values["t"])
+        p, w = (lib.tensor(values[k], dtype=lib.float64) for k in "pw")
+        out = loss(functional, x, t, p, w)
+        _change_in_place({"t": t, "p": p, "w": w}[changed])
+        if lib is torch:
+            with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+                out.backward()
+        else:
+            with pytest.raises(mg.GradientError, match=r"modified in place after it was saved"):
+                out.backward()
+
+
 # ---- explain() of the loss ops ------------------------------------------------------------------
 
 weight4 = mg.tensor([1.0, 2.0, 0.5, 1.5], dtype=torch.float64)

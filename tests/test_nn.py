@@ -380,3 +380,64 @@ def test_a_module_list_in_a_model_loads_torchs_weights_and_computes_as_torch():
     torch.testing.assert_close(ours(mg.Tensor(x))._data, theirs(x).detach())
     with pytest.raises(TypeError, match="item 1 is a function"):
         nn.ModuleList([nn.Linear(1, 1), lambda x: x])
+
+
+# ---- an empty batch -------------------------------------------------------------------------
+
+EMPTY_BATCH_LAYERS = {
+    "Conv2d": (lambda nn: nn.Conv2d(3, 4, 3), (0, 3, 5, 5)),
+    "Conv2d stride, padding": (lambda nn: nn.Conv2d(3, 4, 3, stride=2, padding=1), (0, 3, 5, 5)),
+    "Conv2d groups": (lambda nn: nn.Conv2d(4, 6, 3, groups=2), (0, 4, 5, 5)),
+    "Conv1d": (lambda nn: nn.Conv1d(3, 4, 2, dilation=2), (0, 3, 6)),
+    "Linear": (lambda nn: nn.Linear(3, 4), (0, 3)),
+    "MaxPool2d": (lambda nn: nn.MaxPool2d(2), (0, 3, 4, 4)),
+    "AvgPool2d": (lambda nn: nn.AvgPool2d(2, padding=1), (0, 3, 4, 4)),
+    "AdaptiveAvgPool2d": (lambda nn: nn.AdaptiveAvgPool2d(3), (0, 3, 4, 4)),
+    "BatchNorm2d training": (lambda nn: nn.BatchNorm2d(3), (0, 3, 4, 4)),
+    "BatchNorm2d eval": (lambda nn: nn.BatchNorm2d(3).eval(), (0, 3, 4, 4)),
+    "BatchNorm1d training": (lambda nn: nn.BatchNorm1d(3), (0, 3)),
+    "LayerNorm": (lambda nn: nn.LayerNorm(3), (0, 3)),
+    "Dropout": (lambda nn: nn.Dropout(0.5), (0, 3)),
+    "Flatten": (lambda nn: nn.Flatten(), (0, 3, 4)),
+    "a CNN": (
+        lambda nn: nn.Sequential(
+            nn.Conv2d(1, 2, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(2, 2)
+        ),
+        (0, 1, 4, 4),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(EMPTY_BATCH_LAYERS))
+def test_an_empty_batch_goes_forward_and_backward_as_in_torch(name):
+    """A batch of 0 examples (the last, empty part of a split, say): torch gives an empty
+    output, an empty gradient for the input, zero gradients for the parameters, and leaves the
+    running statistics as they were (counting the batch in num_batches_tracked)."""
+    make, shape = EMPTY_BATCH_LAYERS[name]
+    results = []
+    for lib, module in ((torch, torch.nn), (mg, nn)):
+        layer = make(module)
+        x = lib.zeros(shape, dtype=lib.float64, requires_grad=True)
+        layer.to(torch.float64) if lib is torch else layer.double()
+        out = layer(x)
+        out.sum().backward()
+        results.append(
+            (
+                tuple(out.shape),
+                tuple(x.grad.shape),
+                {
+                    n: (tuple(p.grad.shape), p.grad.abs().sum().item())
+                    for n, p in layer.named_parameters()
+                },
+                {n: b.tolist() for n, b in layer.named_buffers()},
+            )
+        )
+    assert results[1] == results[0]
+
+
+def test_an_empty_batch_of_indices_through_embedding_is_torchs():
+    for lib, module in ((torch, torch.nn), (mg, nn)):
+        layer = module.Embedding(5, 3)
+        out = layer(lib.zeros(0, 2, dtype=lib.int64))
+        out.sum().backward()
+        assert tuple(out.shape) == (0, 2, 3) and layer.weight.grad.abs().sum().item() == 0.0

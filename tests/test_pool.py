@@ -4,6 +4,8 @@ avg_pool2d in all its modes, adaptive_avg_pool2d; and the layers' repr.
 
 Max pooling has kinks where two elements of a window tie: against finite differences its
 inputs are distinct by construction (distinct_arrays); against torch, ties are drawn on purpose.
+The settings are drawn so that torch defines the result (see pool_settings); a max-pooling
+window that would see padding alone is minigrad's error, pinned on its own.
 """
 
 from __future__ import annotations
@@ -17,21 +19,33 @@ from hypothesis import strategies as st
 
 import minigrad as mg
 from minigrad import nn
+from minigrad.errors import ShapeError
 from minigrad.nn import functional as F
 from minigrad.testing import assert_matches_torch, gradcheck
 from minigrad.testing import strategies as mst
 
 
 @st.composite
-def pool_settings(draw: st.DrawFn, dilation: bool) -> dict:
+def pool_settings(draw: st.DrawFn, dilation: bool, sees_input: bool = True) -> dict:
     """kernel, stride, padding (at most half the kernel, torch's rule), dilation, ceil_mode,
-    and an (N, C, H, W) shape the windows fit in."""
+    and an (N, C, H, W) shape torch accepts: the padded input as long as a window's reach.
+
+    With `sees_input`, each side is also at least the dilation (for kernels over 1): then
+    every window sees part of the input, so torch's results are defined. (With padding at most
+    half the kernel, a window begins in the input or in the padding just before it, and its
+    reads, d apart, cannot step over d or more input positions. A side under the dilation
+    leaves at most one read per window in the input, and, the rules above worked through, no
+    window with one: such settings are refused, or have a window of padding alone.)
+    """
     kernel = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
     stride = draw(st.none() | st.tuples(st.integers(1, 3), st.integers(1, 3)))
     padding = tuple(draw(st.integers(0, k // 2)) for k in kernel)
     dilations = (draw(st.integers(1, 2)), draw(st.integers(1, 2))) if dilation else (1, 1)
     reach = [d * (k - 1) + 1 for k, d in zip(kernel, dilations)]
-    size = [max(1, r - 2 * p) + draw(st.integers(0, 4)) for r, p in zip(reach, padding)]
+    least = [max(1, r - 2 * p) for r, p in zip(reach, padding)]
+    if sees_input:
+        least = [max(n, d if k > 1 else 1) for n, k, d in zip(least, kernel, dilations)]
+    size = [n + draw(st.integers(0, 4)) for n in least]
     batch, channels = draw(st.integers(1, 2)), draw(st.integers(1, 3))
     settings = {
         "shape": (batch, channels, *size),
@@ -45,17 +59,8 @@ def pool_settings(draw: st.DrawFn, dilation: bool) -> dict:
     return settings
 
 
-def _valid_for_torch(settings: dict, pool, finite: bool = False) -> bool:
-    """Whether torch accepts these settings (a window must not start in the padding only);
-    with `finite`, also whether every window sees part of the image (a dilated window can
-    step over it and see padding alone: max pooling then gives -inf, which finite differences
-    cannot differentiate)."""
-    options = {k: v for k, v in settings.items() if k != "shape"}
-    try:
-        out = pool(torch.zeros(settings["shape"], dtype=torch.float64), **options)
-    except RuntimeError:
-        return False
-    return not finite or bool(out.isfinite().all())
+def _options(settings: dict) -> dict:
+    return {k: v for k, v in settings.items() if k != "shape"}
 
 
 @st.composite
@@ -75,9 +80,7 @@ def _tie_case(x: np.ndarray, **options) -> tuple[np.ndarray, dict]:
 
 def check_max_pool(case: tuple[np.ndarray, dict]) -> None:
     x, settings = case
-    if not _valid_for_torch(settings, TF.max_pool2d):
-        return
-    options = {k: v for k, v in settings.items() if k != "shape"}
+    options = _options(settings)
     assert_matches_torch(
         lambda t: F.max_pool2d(t, **options),
         lambda t: TF.max_pool2d(t, **options),
@@ -98,9 +101,7 @@ def test_max_pool2d_matches_torch(case):
 @given(case=max_pool_cases(distinct=True))
 def test_max_pool2d_passes_gradcheck(case):
     x, settings = case
-    if not _valid_for_torch(settings, TF.max_pool2d, finite=True):
-        return
-    options = {k: v for k, v in settings.items() if k != "shape"}
+    options = _options(settings)
     gradcheck(lambda t: F.max_pool2d(t, **options), x[:1, :1], name=f"max_pool2d(**{options})")
 
 
@@ -118,18 +119,82 @@ def test_max_pool2d_return_indices_and_unbatched_input():
     )
 
 
-def test_max_pool2d_window_of_padding_alone_gives_minus_inf_and_no_gradient():
-    # Dilation 3 steps over a 2-row image: the window of rows -1 and 2 sees padding alone.
-    # torch returns -inf there with an index past the image (its own backward then aborts the
-    # process, so this is checked by hand, not against torch's backward).
+def test_max_pool2d_refuses_a_window_of_padding_alone():
+    # Dilation 3 steps over a 2-row input: the window of rows -1 and 2 sees padding alone.
+    # torch outputs -inf there, with an index outside the input that its backward then reads
+    # (the process may abort); minigrad refuses, naming the window, the settings and the rule.
     x = mg.tensor(np.arange(6.0).reshape(1, 1, 2, 3), requires_grad=True)
-    out = F.max_pool2d(x, 2, padding=1, dilation=3)
-    expected = TF.max_pool2d(x._data, 2, padding=1, dilation=3)
-    assert torch.equal(out._data, expected) and bool(expected.isinf().any())
-    upstream = torch.arange(1.0, 1.0 + out.numel()).view(out.shape).double()
-    out.backward(upstream)
-    finite = expected.isfinite()
-    assert x.grad._data.sum().item() == upstream[finite].sum().item()
+    with pytest.raises(ShapeError) as error:
+        F.max_pool2d(x, 2, padding=1, dilation=3)
+    message = str(error.value)
+    assert message.startswith("max_pool2d: with kernel_size=(2, 2), stride=(2, 2), padding=(1, 1)")
+    for words in ("dilation=(3, 3)", "output row 0 reads input rows -1 and 2", "(1, 1, 2, 3)"):
+        assert words in message
+    assert "Every window must see at least one element of the input" in message
+    assert bool(TF.max_pool2d(x._data, 2, padding=1, dilation=3).isinf().any())  # torch's -inf
+
+
+def test_max_pool2d_layer_refuses_the_issues_window_of_padding_alone():
+    # The case of issue 21: a 1x1 input, kernel (1, 2), padding (0, 1), dilation (1, 2).
+    layer = nn.MaxPool2d((1, 2), padding=(0, 1), dilation=(1, 2), return_indices=True)
+    with pytest.raises(ShapeError, match=r"output column 0 reads input columns -1 and 1, all in"):
+        layer(mg.zeros(1, 1, 1, 1, requires_grad=True))
+
+
+@st.composite
+def padding_only_settings(draw: st.DrawFn) -> tuple[dict, int]:
+    """Settings torch accepts whose first window along one dim (drawn) sees padding alone: in
+    that dim kernel 2, padding 1, dilation d >= 2 and d - 1 input positions, so the window reads
+    positions -1 and d - 1. (With padding at most half the kernel, this is the only way a window
+    sees padding alone; see pool_settings.)"""
+    settings = draw(pool_settings(dilation=True))
+    dim, dilation = draw(st.integers(0, 1)), draw(st.integers(2, 4))
+    for key, value in (("kernel_size", 2), ("padding", 1), ("dilation", dilation)):
+        settings[key] = tuple(value if i == dim else v for i, v in enumerate(settings[key]))
+    shape = list(settings["shape"])
+    shape[2 + dim] = dilation - 1
+    settings["shape"] = tuple(shape)
+    return settings, dim
+
+
+@given(case=padding_only_settings())
+def test_max_pool2d_refuses_every_window_of_padding_alone(case):
+    settings, dim = case
+    options = _options(settings)
+    x = torch.randn(settings["shape"], dtype=torch.float64)
+    assert bool(TF.max_pool2d(x, **options).isinf().any())  # torch: -inf, then undefined
+    side = ("row", "column")[dim]
+    reads = f"output {side} 0 reads input {side}s -1 and {options['dilation'][dim] - 1}, all in"
+    for layer in (False, True):
+        with pytest.raises(ShapeError, match=reads):
+            if layer:
+                nn.MaxPool2d(**options)(mg.Tensor(x, requires_grad=True))
+            else:
+                F.max_pool2d(mg.Tensor(x, requires_grad=True), **options)
+
+
+@given(settings=pool_settings(dilation=True, sees_input=False))
+@example(
+    settings={
+        "shape": (1, 1, 1, 1),
+        "kernel_size": (1, 2),
+        "stride": None,
+        "padding": (0, 1),
+        "dilation": (1, 2),
+        "ceil_mode": False,
+    }
+)
+def test_max_pool2d_refuses_exactly_where_torch_gives_a_window_of_padding_alone(settings):
+    # Any size torch accepts, small ones included: minigrad refuses exactly the settings where
+    # torch's forward gives -inf for a finite input, and otherwise gives torch's values.
+    options = _options(settings)
+    x = torch.zeros(settings["shape"], dtype=torch.float64)
+    expected = TF.max_pool2d(x, **options)  # torch's forward is defined; its backward is not
+    if bool(expected.isinf().any()):
+        with pytest.raises(ShapeError, match="Every window must see at least one element"):
+            F.max_pool2d(mg.Tensor(x), **options)
+    else:
+        assert torch.equal(F.max_pool2d(mg.Tensor(x), **options)._data, expected)
 
 
 @st.composite
@@ -153,9 +218,7 @@ def _avg_case(shape, **options) -> tuple[np.ndarray, dict]:
 @example(case=_avg_case((1, 1, 4, 7), kernel_size=(2, 3), stride=(1, 2), divisor_override=4))
 def test_avg_pool2d_matches_torch(case):
     x, settings = case
-    if not _valid_for_torch(settings, TF.avg_pool2d):
-        return
-    options = {k: v for k, v in settings.items() if k != "shape"}
+    options = _options(settings)
     assert_matches_torch(
         lambda t: F.avg_pool2d(t, **options),
         lambda t: TF.avg_pool2d(t, **options),
@@ -167,9 +230,7 @@ def test_avg_pool2d_matches_torch(case):
 @given(case=avg_pool_cases())
 def test_avg_pool2d_passes_gradcheck(case):
     x, settings = case
-    if not _valid_for_torch(settings, TF.avg_pool2d):
-        return
-    options = {k: v for k, v in settings.items() if k != "shape"}
+    options = _options(settings)
     gradcheck(lambda t: F.avg_pool2d(t, **options), x[:1, :1], name=f"avg_pool2d(**{options})")
 
 

@@ -97,7 +97,17 @@ def test_names_that_torch_lacks_too_fail_plainly():
             getattr(owner, name)
         assert error.value.name == name
     assert not hasattr(mg.tensor(1.0), "__array_interface__")  # probes still get False
-    assert not hasattr(mg.tensor(1.0), "_version")
+
+
+def test_a_private_name_torch_has_is_said_to_be_torchs_internals():
+    name = next(
+        n
+        for n in ("_cdata", "_backward_hooks", "_grad_fn", "_is_view")
+        if hasattr(torch.Tensor, n) and not hasattr(mg.Tensor, n)
+    )
+    with pytest.raises(AttributeError, match=rf"torch.Tensor.{name} exists, but it belongs to"):
+        getattr(mg.tensor(1.0), name)
+    assert mg.tensor(1.0)._version == 0  # torch's version counter: minigrad has it
 
 
 def test_minigrads_own_submodules_load_on_first_use():

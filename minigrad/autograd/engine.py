@@ -58,13 +58,12 @@ for a single number: 1).
             grads = received.pop(id(node), None)
             if grads is None:  # nothing flowed here (a custom op returned None for this input)
                 continue
-            if len(grads) > 1:
-                grads = complete(node, grads)  # zeros for an output nobody used
             if listener is not None:
                 listener.node_begin(node, grads)
-            arrive(node, grads)
+            arrive(node, grads)  # (None for an output nobody used: it was not used)
             input_grads = totals = []
             if type(node) is Context:  # an op that ran (else a leaf)
+                grads = complete(node, grads)  # zeros for an output nobody used
                 input_grads = chain_rule(node, grads, create_graph)
                 input_grads = fit_to_inputs(node, input_grads, create_graph)
                 totals = [
@@ -141,9 +140,16 @@ def accumulate(node: Node, grads: list[Any]) -> None:
     output of an op that asked for it with `retain_grad()`."""
     if not is_op_node(node):
         node._accumulate_grad(grads[0])
-    elif node.retains_grad:
+    else:
+        retain(node, grads)
+
+
+def retain(ctx: Context, grads: list[Any]) -> None:
+    """`.grad` for the outputs of `ctx` that asked for it with retain_grad() (autograd.grad
+    fills them too, as torch's does)."""
+    if ctx.retains_grad:
         for index, grad in enumerate(grads):
-            out = node.output(index)
+            out = ctx.output(index)
             if out is not None and out._retains_grad and grad is not None:
                 out._accumulate_grad(grad)
 

@@ -24,8 +24,15 @@ sees the new values. For the graph, minigrad follows torch's rules:
 4. Refused, with an error that says what to write instead: a leaf that requires grad (a
    parameter: its `.grad` must be the gradient at the values the forward pass used; update
    parameters under `no_grad()` or through `p.data`), a view of one, a view made under
-   `no_grad()` of a tensor that requires grad. Values that backward needs and that were
-   overwritten are caught later, by their version numbers (`Context.saved_tensors`).
+   `no_grad()` of a tensor that requires grad (and the use of such a view after its base was
+   changed in place with grad on). Values that backward needs and that were overwritten are
+   caught later, by their version numbers (`Context.saved_tensors`).
+
+5. A Function of your own whose forward returns a view of its input, or the input itself:
+   minigrad cannot make such a view again from its base, nor write through it, without going
+   around the backward you wrote. As in torch, changing it in place is refused, and so is using
+   it after its base (or another view of the base) was changed in place. (minigrad's own view
+   ops, in minigrad.ops, are the ones it knows how to replay.)
 
    (A tensor that shares memory without being a view in minigrad's sense, `x.detach()`, `x.data`
    or a `Tensor` wrapped around a torch view, is a separate tensor for the graph, as torch's
@@ -60,6 +67,7 @@ class View:
     steps: tuple[ViewStep, ...]  # the view ops from base to here: (op, other arguments, options)
     base_node: Any  # the node base had when this view's history was last made
     made_with_grad: bool  # made while grad was on (torch refuses in-place on the others)
+    custom_function: str | None = None  # a Function of the user's made it (rule 5), its name
 
 
 def memory_of(data: torch.Tensor) -> torch.Tensor:
@@ -86,10 +94,13 @@ def track_view(
     x = args[0]
     if x._view is not None:
         base, steps, with_grad = x._view.base, x._view.steps, x._view.made_with_grad
+        custom = x._view.custom_function
     else:
-        base, steps, with_grad = x, (), True
+        base, steps, with_grad, custom = x, (), True, None
+    if not op.on_torch_tensors:  # a Function of the user's own (rule 5)
+        custom = custom or op.__name__
     step = (op, args[1:], options, output)
-    out._view = View(base, (*steps, step), node_of(base), with_grad and grad_enabled)
+    out._view = View(base, (*steps, step), node_of(base), with_grad and grad_enabled, custom)
 
 
 def replay_view(data: torch.Tensor, steps: Sequence[ViewStep]) -> torch.Tensor:
@@ -107,12 +118,21 @@ def refresh_view(view: Tensor) -> None:
     the base: same memory, history through the base's new node."""
     record = view._view
     node = node_of(record.base)
-    if node is record.base_node or not record.made_with_grad:
+    if node is record.base_node:
         return
     base = record.base
     if memory_of(view._data) is not memory_of(base._data):  # base.data was replaced since
         view._view = None
         return
+    if not record.made_with_grad:
+        raise GradientError(
+            f"a view (shape {shape_str(view.shape)}) made under no_grad() is used after its base "
+            f"(shape {shape_str(base.shape)}) was changed in place while grad was on: minigrad "
+            "cannot tell whether the view should follow the base's new history (torch refuses "
+            "this too). Make the view and the change both inside no_grad(), or both outside it."
+        )
+    if record.custom_function:
+        raise _custom_view_error(record.custom_function, "the tensor it views was changed in place")
     again = base
     for op, args, options, output in record.steps:
         again = op.apply(again, *args, **options)
@@ -123,10 +143,22 @@ def refresh_view(view: Tensor) -> None:
 
 def _take_history(tensor: Tensor, new: Tensor) -> None:
     """`tensor` becomes the output of the node that made `new` (which has the same values)."""
+    if tensor._retains_grad:  # retain_grad() follows the tensor: .grad is for its new values
+        _leave_node(tensor)
+        if new._ctx is not None:
+            new._ctx.retains_grad = True
     tensor._ctx, tensor._output_nr = new._ctx, new._output_nr
     tensor._requires_grad = new._requires_grad
     if new._ctx is not None:
         new._ctx.set_output(new._output_nr, tensor)
+
+
+def _leave_node(tensor: Tensor) -> None:
+    """The node that made `tensor`'s old values no longer gives it their gradient (a base
+    changed through a view, or a view made again, still stands as its old node's output)."""
+    ctx = tensor._ctx
+    if ctx is not None and ctx.output(tensor._output_nr) is tensor:
+        ctx.set_output(tensor._output_nr, None)
 
 
 def update(
@@ -260,8 +292,20 @@ def _check_view_made_with_grad(target: Tensor, what: str) -> None:
         )
 
 
+def _custom_view_error(function: str, what_happened: str) -> GradientError:
+    return GradientError(
+        f"an output of {function} (a Function of your own) is a view of its input, or the input "
+        f"itself, and {what_happened}: the change would bypass {function}'s backward, so the "
+        "gradient would be wrong (torch refuses this too). Clone the output "
+        f"({function}.apply(x).clone()), or return x.clone() from forward instead of x or a "
+        "view of it."
+    )
+
+
 def _check_may_change(target: Tensor, what: str) -> None:
-    """Refuse the in-place changes that torch refuses while recording (rule 4 above)."""
+    """Refuse the in-place changes that torch refuses while recording (rules 4 and 5 above)."""
+    if target._view is not None and target._view.custom_function:
+        raise _custom_view_error(target._view.custom_function, f"in-place {what} would change it")
     if target._ctx is None and target._requires_grad:
         raise GradientError(
             f"in-place {what} on a leaf tensor that requires grad (a parameter): its .grad must "

@@ -9,7 +9,8 @@ A sampler decides the order of the samples (in turn, shuffled, or a shuffled sub
 
 A list of pairs costs one Python lookup per sample and one `torch.stack` per field per batch.
 A `TensorDataset` is the fast path: its tensors move to the device once, and each batch is one
-indexing op per tensor. Batches are plain minigrad Tensors: data, outside any graph.
+indexing op per tensor. Batches are minigrad Tensors; as in torch, a batch of tensors that
+require grad keeps their graph (the gradient flows back to the dataset's tensors).
 
 Shuffling draws from torch's global generator, so `minigrad.manual_seed(n)` repeats a run.
 """
@@ -27,6 +28,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..autograd.grad_mode import is_grad_enabled
+from ..creation import stack
 from ..devices import as_device, default_device
 from ..errors import shape_str
 from ..tensor import Tensor, unwrap
@@ -45,6 +48,8 @@ class TensorDataset:
     """Samples are rows: sample i is `(t[i] for t in tensors)`, as in torch.
 
     `TensorDataset(train_x, train_y)` with train_x (N, 784) and train_y (N, 1) holds N pairs.
+    It keeps the tensors themselves (`ds.tensors[0] is train_x`), so a sample of a tensor that
+    requires grad is part of its graph, as in torch.
     """
 
     def __init__(self, *tensors: Tensor | torch.Tensor) -> None:
@@ -64,13 +69,13 @@ class TensorDataset:
                 f"TensorDataset needs tensors of the same length (first dim: one row per "
                 f"sample), got lengths {', '.join(map(str, lengths))} (shapes {shapes})."
             )
-        self.tensors = tuple(Tensor(t.detach()) for t in raw)  # data: never part of a graph
+        self.tensors = tuple(t if isinstance(t, Tensor) else Tensor(t) for t in tensors)
 
     def __len__(self) -> int:
         return len(self.tensors[0])
 
     def __getitem__(self, index: Any) -> tuple[Tensor, ...]:
-        return tuple(Tensor(t._data[unwrap(index)]) for t in self.tensors)
+        return tuple(t[index] for t in self.tensors)
 
     def __repr__(self) -> str:
         shapes = ", ".join(shape_str(t.shape) for t in self.tensors)
@@ -251,7 +256,9 @@ def collate(samples: list[Any]) -> Any:
       `(x, y)` samples give `[xb, yb]`. Every sample must have as many fields.
 
     Anything else (None, an object of your own) is a TypeError saying where it was and what to do.
-    Returns torch tensors; the DataLoader turns them into minigrad Tensors on its device.
+    Returns torch tensors; the DataLoader turns them into minigrad Tensors on its device. Where
+    the samples are minigrad Tensors that require grad (and grad is on), the batch is minigrad's
+    `stack` of them instead, a Tensor in their graph: torch's stack keeps the graph too.
     """
     return _collate(samples, "")
 
@@ -262,7 +269,10 @@ def _collate(samples: Sequence[Any], where: str) -> Any:
     if isinstance(first, np.ndarray) and first.dtype.kind in _STRING_DTYPES:
         raise _unbatchable(first, where, f"a NumPy array of dtype {first.dtype}")
     try:
-        if isinstance(first, Tensor):  # map(attrgetter): the unwrapping runs once per sample, in C
+        if isinstance(first, Tensor):
+            if is_grad_enabled() and any(sample.requires_grad for sample in samples):
+                return stack(samples)
+            # map(attrgetter): the unwrapping runs once per sample, in C
             return torch.stack(list(map(_torch_data, samples)))
         if isinstance(first, torch.Tensor):
             return torch.stack(samples)
@@ -378,9 +388,12 @@ default_collate = collate  # torch's name for it (torch.utils.data.default_colla
 
 
 def _wrap(batch: Any, device: torch.device) -> Any:
-    """torch tensors (nested in lists, tuples and dicts) -> minigrad Tensors on `device`."""
+    """torch tensors (nested in lists, tuples and dicts) -> minigrad Tensors on `device`; a
+    minigrad Tensor (a batch in a graph) moves there by minigrad's op, keeping the graph."""
     if isinstance(batch, torch.Tensor):
         return Tensor(batch.to(device))
+    if isinstance(batch, Tensor):
+        return batch.to(device)
     if isinstance(batch, list):
         return [_wrap(b, device) for b in batch]
     if isinstance(batch, tuple):
@@ -438,19 +451,23 @@ class DataLoader:
             sampler = RandomSampler(dataset, generator) if shuffle else SequentialSampler(dataset)
         self.sampler = sampler
         self.collate_fn = collate if collate_fn is None else collate_fn
-        # Fast path: the dataset's tensors, moved to the device once (no copy if already there).
+        # Fast path: the dataset's tensors, and their data moved to the device once (no copy if
+        # already there).
+        self._sources: tuple[Tensor, ...] | None = None
         self._tensors: tuple[torch.Tensor, ...] | None = None
         self._rows: torch.Tensor | None = None  # for a Subset: sample i is row _rows[i]
         if collate_fn is not None:
             pass  # the user's collate_fn sees every sample
         elif isinstance(dataset, TensorDataset):
-            self._tensors = tuple(t._data.to(self.device) for t in dataset.tensors)
+            self._sources = dataset.tensors
         elif isinstance(dataset, (Tensor, torch.Tensor)):
-            self._tensors = (unwrap(dataset).detach().to(self.device),)
+            self._sources = (dataset if isinstance(dataset, Tensor) else Tensor(dataset),)
         elif isinstance(dataset, Subset) and isinstance(dataset.dataset, TensorDataset):
             # a split of a TensorDataset: all of its tensors, and which of their rows are the split
-            self._tensors = tuple(t._data.to(self.device) for t in dataset.dataset.tensors)
+            self._sources = dataset.dataset.tensors
             self._rows = torch.as_tensor(unwrap(dataset.indices), dtype=torch.int64).to(self.device)
+        if self._sources is not None:
+            self._tensors = tuple(t._data.to(self.device) for t in self._sources)
 
     def __len__(self) -> int:
         n = len(self.sampler)
@@ -479,10 +496,17 @@ class DataLoader:
                 yield _wrap(self.collate_fn(samples), self.device)
 
     def _tensor_batches(self, order: torch.Tensor) -> Iterator[Any]:
-        """One indexing op per stored tensor per batch, all on the device."""
+        """One indexing op per stored tensor per batch, all on the device. A dataset tensor
+        that requires grad is indexed and moved by minigrad's ops instead, so that its batches
+        keep the graph, as torch's do: the gradient flows back to the dataset's tensor."""
         single = isinstance(self.dataset, (Tensor, torch.Tensor))
         for indices in order.split(self.batch_size):
-            batch = [Tensor(t[indices]) for t in self._tensors]  # a list, as collate makes
+            batch = [  # a list, as collate makes
+                source[indices.to(source.device)].to(self.device)
+                if source.requires_grad and is_grad_enabled()
+                else Tensor(moved[indices])
+                for source, moved in zip(self._sources, self._tensors)
+            ]
             yield batch[0] if single else batch
 
     def __repr__(self) -> str:

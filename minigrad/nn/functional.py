@@ -7,6 +7,7 @@ take torch's arguments and return the mean by default (reduction="mean", "sum" o
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
 
@@ -16,6 +17,7 @@ from .. import ops
 from ..creation import where
 from ..errors import ShapeError, shape_str
 from ..errors import missing_name_getattr as _missing_name_getattr
+from ..ops.conv import dims_mismatch
 from ..tensor import Tensor, unwrap
 
 
@@ -517,6 +519,9 @@ def _convolution(
     dims: int,
 ) -> Tensor:
     name = f"conv{dims}d"
+    problem = dims_mismatch(name, dims, x.shape, weight.shape)
+    if problem:
+        raise ShapeError(problem)
     stride, dilation = (
         _ntuple(stride, dims, "stride", name),
         _ntuple(dilation, dims, "dilation", name),
@@ -694,8 +699,8 @@ def batch_norm(
     """Normalise each channel (dim 1): by the batch's statistics when training (and update the
     running ones in place, if given), by the running ones otherwise. See ops.BatchNorm."""
     if training:
-        per_channel = input.numel() // input.shape[1] if input.ndim >= 2 else 0
-        if per_channel <= 1:
+        per_channel = input.shape[0] * math.prod(input.shape[2:]) if input.ndim >= 2 else 1
+        if per_channel == 1:  # (0 is fine: an empty batch passes through, as in torch)
             raise ValueError(
                 f"batch_norm: expected more than 1 value per channel when training, got input "
                 f"of shape {shape_str(input.shape)}: the batch statistics of one value are "

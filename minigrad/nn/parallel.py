@@ -129,7 +129,10 @@ class DistributedDataParallel(Module):
 
     def forward(self, *inputs: Any, **kwargs: Any) -> Any:
         # As torch decides it: the backward of this forward averages unless inside no_sync().
-        self.reducer.prepare(sync=self.require_backward_grad_sync and is_grad_enabled())
+        # A forward under no_grad() has no backward, and leaves the decision as it was (an
+        # evaluation between a forward and its backward must not stop the averaging).
+        if is_grad_enabled():
+            self.reducer.prepare(sync=self.require_backward_grad_sync)
         if self.broadcast_buffers:
             self._sync_buffers()
         if self.device_ids is not None:

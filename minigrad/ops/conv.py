@@ -136,6 +136,8 @@ def weight_gradient(
     never reached: those are cut off.
     """
     n, o, g = x.shape[0], weight_shape[0], groups
+    if n == 0:  # an empty batch touched no weight (and a convolution of 0 channels is no help)
+        return grad.new_zeros(weight_shape)
     spatial_x, spatial_grad = x.shape[2:], grad.shape[2:]
     images = x.reshape(n, g, -1, *spatial_x).transpose(0, 2).reshape(-1, g * n, *spatial_x)
     kernels = grad.reshape(n, g, o // g, *spatial_grad).movedim(0, 2)
@@ -143,6 +145,30 @@ def weight_gradient(
     convolve = _CONVOLVE[x.ndim - 2]
     grad_w = convolve(images, kernels, None, dilation, padding, stride, g).transpose(0, 1)
     return grad_w[(..., *(slice(0, k) for k in weight_shape[2:]))]
+
+
+def dims_mismatch(
+    name: str, dims: int, x_shape: Sequence[int], weight_shape: Sequence[int]
+) -> str | None:
+    """Say why x or the weight has the wrong number of dims for conv1d or conv2d (`dims`
+    spatial dims), in the words of the function called, or None."""
+    spatial, kernel = _spatial_names(dims), _spatial_names(dims, "k")
+    if len(weight_shape) != dims + 2:
+        whose = (
+            f" (a weight of {len(weight_shape)} dims is conv{len(weight_shape) - 2}d's)"
+            if 3 <= len(weight_shape) <= 5
+            else ""
+        )
+        return (
+            f"{name}: the weight must have {dims + 2} dims, (out_channels, in_channels/groups, "
+            f"{kernel}), got shape {shape_str(weight_shape)}{whose}."
+        )
+    if len(x_shape) not in (dims + 1, dims + 2):
+        return (
+            f"{name} takes input of shape (N, C, {spatial}), or (C, {spatial}) for one example, "
+            f"got {shape_str(x_shape)}."
+        )
+    return None
 
 
 def convolution_mismatch(

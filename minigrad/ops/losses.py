@@ -31,17 +31,19 @@ class BinaryCrossEntropy(Op):
         weight: torch.Tensor | None = None,
         reduction: str = "mean",
     ) -> torch.Tensor:
-        ctx.save_for_backward(x, y)
-        ctx.weight, ctx.reduction = weight, reduction
+        # The weight too, though it gets no gradient: changed in place before backward(), it
+        # would give a gradient for weights the loss never used; saved, the change is caught.
+        ctx.save_for_backward(x, y, weight)
+        ctx.reduction = reduction
         return torch.nn.functional.binary_cross_entropy(x, y, weight, reduction=reduction)
 
     @staticmethod
     def backward(ctx: Context, grad: torch.Tensor) -> tuple:
-        x, y = ctx.saved_tensors
+        x, y, weight = ctx.saved_tensors
         if ctx.reduction == "mean":
             grad = grad / x.numel()
-        if ctx.weight is not None:
-            grad = grad * ctx.weight
+        if weight is not None:
+            grad = grad * weight
         grad_x = grad_y = None
         if ctx.needs_input_grad[0]:
             grad_x = grad * (x - y) / ((1 - x) * x).clamp_min(1e-12)

@@ -67,6 +67,9 @@ class BatchNorm(Op):
         momentum: float = 0.1,
         eps: float = 1e-5,
     ) -> torch.Tensor:
+        ctx.empty = x.numel() == 0
+        if ctx.empty:  # an empty batch: nothing to normalise, no statistics to move (as torch)
+            return x.clone()
         # torch's fused kernel does the forward above in one pass (and moves the running
         # statistics); in training it also returns the batch's mean and istd, kept for backward.
         out, mean, istd = torch.native_batch_norm(
@@ -80,8 +83,13 @@ class BatchNorm(Op):
 
     @staticmethod
     def backward(ctx: Context, grad: torch.Tensor) -> tuple:
-        x, mean, istd, weight = ctx.saved_tensors
         x_needs, weight_needs, bias_needs, *_ = ctx.needs_input_grad
+        if ctx.empty:  # sums over no values: 0 for weight and bias, an empty gradient for x
+            zeros = grad.new_zeros(grad.shape[1])
+            grad_weight = zeros if weight_needs else None
+            grad_x = grad.clone() if x_needs else None
+            return grad_x, grad_weight, zeros if bias_needs else None, None, None
+        x, mean, istd, weight = ctx.saved_tensors
         dims = [0, *range(2, x.ndim)]  # all but the channels
         shape = [1, -1] + [1] * (x.ndim - 2)  # a per-channel value, broadcast over the rest
         centred = x - mean.view(shape)  # x_hat = centred * istd

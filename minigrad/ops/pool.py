@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from ..autograd.function import Context, Op
+from ..errors import ShapeError, shape_str
 
 Size = tuple[int, ...]
 
@@ -23,8 +24,12 @@ class MaxPool2d(Op):
     image), breaking ties as torch does: the first maximum met, scanning the window row by row.
     Only the maximum moved the output, so dL/dx is G at those positions and 0 elsewhere; a value
     that is the maximum of several overlapping windows receives the sum of their gradients
-    (scatter_add). (A window that lies wholly in the padding outputs -inf and passes no
-    gradient on, as in torch.)
+    (scatter_add).
+
+    Every window must see at least one element of x. A dilated window can step over a small
+    input and see padding alone: torch then outputs -inf with an index outside the image, and
+    its own backward reads out of bounds (it may abort the process). minigrad refuses such
+    settings in forward, naming the window.
     """
 
     @staticmethod
@@ -40,22 +45,61 @@ class MaxPool2d(Op):
         out, indices = F.max_pool2d(
             x, kernel_size, stride, padding, dilation, ceil_mode, return_indices=True
         )
+        # Only a dilated window can step over the input and see padding alone.
+        if max(dilation) > 1 and max(padding) > 0:
+            problem = padding_only_window(
+                x.shape, out.shape, kernel_size, stride, padding, dilation, ceil_mode
+            )
+            if problem:
+                raise ShapeError(f"max_pool2d: {problem}")
         ctx.save_for_backward(indices)
         ctx.shape = x.shape
-        # Only a dilated window can step over the image and see padding alone.
-        ctx.may_see_only_padding = max(dilation) > 1 and max(padding) > 0
         return out
 
     @staticmethod
     def backward(ctx: Context, grad: torch.Tensor) -> tuple:
         (indices,) = ctx.saved_tensors
         grad, indices = grad.flatten(-2), indices.flatten(-2)
-        if ctx.may_see_only_padding:  # such a window's index points past the image: drop it
-            inside = indices < ctx.shape[-2] * ctx.shape[-1]
-            grad, indices = grad * inside, indices * inside
         grad_x = grad.new_zeros(ctx.shape).flatten(-2)
         grad_x.scatter_add_(-1, indices, grad)
         return grad_x.view(ctx.shape), None, None, None, None, None
+
+
+def padding_only_window(
+    x_shape: Size,
+    out_shape: Size,
+    kernel_size: Size,
+    stride: Size,
+    padding: Size,
+    dilation: Size,
+    ceil_mode: bool,
+) -> str | None:
+    """Describe the first window of max pooling that sees padding alone, or None if each window
+    sees part of the input.
+
+    Along one dim, the window of output position i reads input positions i*s - p + d*j for
+    j = 0 ... k-1; it sees the input if one of them is in 0 ... size-1. A 2-D window sees
+    padding alone if its rows do, or its columns do.
+    """
+    for dim, (side, positions) in enumerate((("height", "rows"), ("width", "columns"))):
+        size, n_out = x_shape[-2 + dim], out_shape[-2 + dim]
+        k, s, p, d = kernel_size[dim], stride[dim], padding[dim], dilation[dim]
+        for i in range(n_out):
+            reads = [i * s - p + d * j for j in range(k)]
+            if any(0 <= r < size for r in reads):
+                continue
+            settings = f"kernel_size={kernel_size}, stride={stride}, padding={padding}, "
+            settings += f"dilation={dilation}" + (", ceil_mode=True" if ceil_mode else "")
+            read = ", ".join(map(str, reads[:-1])) + f" and {reads[-1]}" if k > 1 else reads[0]
+            return (
+                f"with {settings}, the window of output {positions[:-1]} {i} reads input "
+                f"{positions} {read}, all in the padding: the input (shape "
+                f"{shape_str(x_shape)}) has {positions} 0 to {size - 1} ({side} {size}). Every "
+                "window must see at least one element of the input (a dilated window can step "
+                "over a small input; torch outputs -inf for such a window, and its backward "
+                "reads outside the input). Use less padding or dilation, or a larger input."
+            )
+    return None
 
 
 class AvgPool2d(Op):

@@ -384,19 +384,19 @@ class NLLLoss(Op):
         ignore_index: int = -100,
         reduction: str = "mean",
     ) -> torch.Tensor:
-        ctx.save_for_backward(targets)
-        ctx.shape, ctx.weight = log_probs.shape, weight
-        ctx.ignore_index, ctx.reduction = ignore_index, reduction
+        # The weight too, though it gets no gradient: changed in place before backward(), it
+        # would give a gradient for weights the loss never used; saved, the change is caught.
+        ctx.save_for_backward(targets, weight)
+        ctx.shape, ctx.ignore_index, ctx.reduction = log_probs.shape, ignore_index, reduction
         return torch.nn.functional.nll_loss(
             log_probs, targets, weight, ignore_index=ignore_index, reduction=reduction
         )
 
     @staticmethod
     def backward(ctx: Context, grad: torch.Tensor) -> tuple:
-        (targets,) = ctx.saved_tensors
+        targets, weight = ctx.saved_tensors
         ignored = targets == ctx.ignore_index
         picks = targets.masked_fill(ignored, 0)  # a valid column for ignored rows (w_i = 0)
-        weight = ctx.weight
         w = (~ignored).to(grad.dtype) if weight is None else weight[picks].masked_fill(ignored, 0)
         per_row = -grad * w
         if ctx.reduction == "mean":  # (all rows ignored: no gradient, as torch)
