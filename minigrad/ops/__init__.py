@@ -1,12 +1,12 @@
 """Every differentiable op: one small class each, forward and backward side by side.
 
 arithmetic.py   + - * / unary - ** maximum minimum where
-unary.py        exp log sigmoid tanh relu leaky_relu gelu clamp_min abs sin cos sqrt rsqrt log10
-                log1p expm1 softplus clamp
+unary.py        exp log sigmoid tanh relu leaky_relu gelu erf clamp_min abs sign sin cos sqrt rsqrt
+                log10 log1p expm1 softplus clamp
 reductions.py   sum mean var std norm max logsumexp prod softmax log_softmax cumsum nll_loss
 losses.py       binary_cross_entropy
 matmul.py       @
-products.py     einsum outer
+products.py     einsum (and the diagonal its backward writes) outer
 shape.py        reshape transpose permute unsqueeze squeeze expand indexing gather repeat cat
                 stack, and the adjoints of indexing and gather (an accumulating index-put,
                 scatter-add)
@@ -29,7 +29,7 @@ from .losses import BinaryCrossEntropy
 from .matmul import Linear, MatMul
 from .normalization import BatchNorm, Dropout, LayerNorm
 from .pool import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
-from .products import Einsum, Outer
+from .products import Einsum, OntoDiagonal, Outer
 from .reductions import (
     CumSum,
     LogSoftmax,
@@ -67,6 +67,7 @@ from .unary import (
     Clamp,
     ClampMin,
     Cos,
+    Erf,
     Exp,
     Expm1,
     LeakyReLU,
@@ -76,6 +77,7 @@ from .unary import (
     ReLU,
     Rsqrt,
     Sigmoid,
+    Sign,
     Sin,
     Softplus,
     Sqrt,
@@ -105,6 +107,7 @@ __all__ = [
     "Dropout",
     "Einsum",
     "Embedding",
+    "Erf",
     "Exp",
     "Expand",
     "Expm1",
@@ -132,6 +135,7 @@ __all__ = [
     "NLLLoss",
     "Neg",
     "Norm",
+    "OntoDiagonal",
     "Outer",
     "Permute",
     "Pow",
@@ -143,6 +147,7 @@ __all__ = [
     "ScatterAdd",
     "SetItem",
     "Sigmoid",
+    "Sign",
     "Sin",
     "Softmax",
     "Softplus",
