@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import torch
 
 from .autograd.engine import run_backward
-from .autograd.function import Context, node_of
+from .autograd.function import Context, formulas_only, node_of
 from .autograd.gradients import Capture
 from .errors import GradientError
 from .jit.codegen import Generator, Program
@@ -104,7 +104,7 @@ def explain_graph(
         d_loss = d_loss.to(loss.device)
         recorder.name_outside(d_loss, gradient_name(root_name))
         recorder.backward_title = "the backward pass starts at {0}: d_{0} given"
-    with recorder:
+    with recorder, formulas_only():  # the formulas, not torch's kernels for some of them
         run_backward([(loss, d_loss)], retain_graph=True, arrive=capture)
     reached = [(leaf, grad) for leaf, grad in zip(leaves, capture.gradients()) if grad is not None]
     outputs = [recorder.ref(grad) for _, grad in reached]

@@ -13,6 +13,7 @@ from typing import Any
 
 from . import ops
 from .creation import cat, stack, where
+from .ops.products import sum_lone_indices
 from .tensor import Tensor
 
 __all__ = ["cat", "stack", "where"]  # and every name defined below (see the end of the file)
@@ -42,6 +43,7 @@ clamp_min = _method_as_function("clamp_min")
 clip = _method_as_function("clip")
 cos = _method_as_function("cos")
 div = _method_as_function("div")
+erf = _method_as_function("erf")
 exp = _method_as_function("exp")
 expm1 = _method_as_function("expm1")
 log = _method_as_function("log")
@@ -53,6 +55,7 @@ neg = _method_as_function("neg")
 relu = _method_as_function("relu")
 rsqrt = _method_as_function("rsqrt")
 sigmoid = _method_as_function("sigmoid")
+sign = _method_as_function("sign")
 sin = _method_as_function("sin")
 sqrt = _method_as_function("sqrt")
 square = _method_as_function("square")
@@ -154,7 +157,8 @@ def einsum(equation: str, *operands: Tensor | Sequence[Tensor]) -> Tensor:
                 f"einsum({equation!r}, ...): operand {i} is a {type(x).__name__}, not a minigrad "
                 "Tensor; make one with minigrad.tensor(...)."
             )
-    return ops.Einsum.apply(*operands, equation=equation)
+    # an index that one operand alone has is summed away first, as torch does (sum_lone_indices)
+    return ops.Einsum.apply(*sum_lone_indices(equation, operands), equation=equation)
 
 
 def var_mean(input: Tensor, *args: Any, **kwargs: Any) -> tuple[Tensor, Tensor]:  # noqa: A002

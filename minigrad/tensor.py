@@ -761,6 +761,10 @@ class Tensor:
     def abs(self) -> Tensor:
         return ops.Abs.apply(self)
 
+    def sign(self) -> Tensor:
+        """-1, 0 or 1, elementwise: the slope of abs (its own gradient is 0)."""
+        return ops.Sign.apply(self)
+
     def sqrt(self) -> Tensor:
         return ops.Sqrt.apply(self)
 
@@ -785,6 +789,10 @@ class Tensor:
     def expm1(self) -> Tensor:
         return ops.Expm1.apply(self)
 
+    def erf(self) -> Tensor:
+        """The error function (the normal CDF is (1 + erf(x / sqrt 2)) / 2)."""
+        return ops.Erf.apply(self)
+
     def clamp_min(self, minimum: float) -> Tensor:
         return ops.ClampMin.apply(self, minimum)
 
@@ -799,6 +807,10 @@ class Tensor:
     def clip(self, min: Operand | None = None, max: Operand | None = None) -> Tensor:  # noqa: A002
         """torch's other name for clamp."""
         return self.clamp(min, max)
+
+    def where(self, condition: Tensor, other: Operand) -> Tensor:
+        """self where condition is true, other elsewhere: torch.where(condition, self, other)."""
+        return ops.Where.apply(condition, self, _operand(other, self))
 
     def masked_fill(self, mask: Tensor, value: Operand) -> Tensor:
         """`value` where mask is True, x elsewhere: where(mask, value, x). The gradient reaches x

@@ -7,6 +7,9 @@ indices shared between operands, repeated within one (a diagonal), found in one 
 labelled size-1 dims that broadcast, explicit and implicit outputs. Then d2l-style attention
 written with einsum, and the errors for equations that cannot work.
 
+Then einsum's and outer's second derivatives (create_graph=True) against torch's, einsum's third,
+and OntoDiagonal (the diagonal einsum's backward writes).
+
 prod: over everything and along one dim, with zeros placed by construction: none, exactly one,
 two in the same slice. Nonzero values have magnitudes in [0.5, 2], so that no product of up to
 625 elements over- or underflows: where x has no zero, torch's backward divides the product by
@@ -24,7 +27,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 import minigrad as mg
-from minigrad.testing import assert_matches_torch, gradcheck
+from minigrad.testing import assert_close, assert_matches_torch, gradcheck
 from minigrad.testing import strategies as mst
 
 # ---- einsum ------------------------------------------------------------------------------------
@@ -104,6 +107,70 @@ def check_einsum(equation: str, arrays: list[np.ndarray]) -> None:
 @example(case=("ijk,j->", ones((2, 3, 2), (3,))))  # i and k only in operand 0: summed away
 def test_einsum_matches_torch(case):
     check_einsum(*case)
+
+
+@given(case=einsum_cases())
+@example(case=("ij,jk->ik", ones((2, 3), (3, 4))))  # matmul
+@example(case=("ii->i", ones((3, 3))))  # the diagonal: its gradient is OntoDiagonal
+@example(case=("iji->j", ones((2, 3, 2))))
+@example(case=("ij->", ones((2, 3))))
+@example(case=("ijk,j->", ones((2, 3, 2), (3,))))  # i and k only in operand 0: summed first
+@example(case=("...ij,...jk->...ik", ones((2, 1, 2, 3), (4, 3, 2))))
+@example(case=("bj,j,bb->b", ones((2, 3), (3,), (2, 2))))  # three, with a diagonal
+@example(case=("i,i->i", ones((1,), (3,))))  # a labelled size-1 dim broadcasts
+def test_einsum_second_derivatives_match_torch(case):
+    """einsum is linear in each operand, so its second derivatives are the cross terms: how
+    dL/d(operand k), an einsum of G and the others, changes with the others and with G."""
+    equation, arrays = case
+    assert_matches_torch(
+        lambda *ts: mg.einsum(equation, *ts),
+        lambda *ts: torch.einsum(equation, *ts),
+        *arrays,
+        order=2,
+        name=f"einsum({equation!r})",
+    )
+
+
+@given(case=einsum_cases(max_side=2))
+def test_einsum_third_derivatives_match_torch(case):
+    """Differentiated three times: the gradient of the second derivatives, which goes through
+    the einsums (and OntoDiagonal) that the backward formulas recorded."""
+    equation, arrays = case
+    results = []
+    for lib in (mg, torch):
+        inputs = [lib.tensor(a, requires_grad=True) for a in arrays]
+        out = lib.einsum(equation, *inputs)
+        total = (out * out).sum() if out.ndim else out * out  # not linear: something to find
+        for _ in range(3):
+            grads = lib.autograd.grad(total, inputs, create_graph=True, allow_unused=True)
+            grads = [g for g in grads if g is not None and g.requires_grad]
+            if not grads:
+                break
+            total = sum((g * g).sum() for g in grads)
+        results.append(total)
+    ours, theirs = results
+    assert_close(ours._data, theirs.detach(), what=f"einsum({equation!r}), third order")
+
+
+def test_onto_diagonal_matches_torchs_diagonal_scatter():
+    """The op einsum's backward writes a diagonal with: 'ii' puts g on a matrix's diagonal,
+    'iji' g[i, j] at out[i, j, i] (torch's diagonal_scatter over dims 0 and 2 takes it as j, i)."""
+    g = np.linspace(-1, 2, 6).reshape(2, 3)
+    assert_matches_torch(
+        lambda t: mg.ops.OntoDiagonal.apply(t * t, subscripts="iji", shape=(2, 3, 2)),
+        lambda t: torch.diagonal_scatter(torch.zeros(2, 3, 2, dtype=t.dtype), (t * t).T, 0, 0, 2),
+        g,
+        order=2,
+        name="OntoDiagonal('iji')",
+    )
+    v = np.array([1.5, -2.0, 0.5])
+    assert_matches_torch(
+        lambda t: mg.ops.OntoDiagonal.apply(t, subscripts="ii", shape=(3, 3)),
+        torch.diag_embed,
+        v,
+        order=2,
+        name="OntoDiagonal('ii')",
+    )
 
 
 @given(case=einsum_cases())
@@ -265,6 +332,14 @@ def test_outer_matches_torch(a, b):
     assert_matches_torch(lambda x, y: x.outer(y), lambda x, y: x.outer(y), a, b, name="outer")
     assert_matches_torch(mg.outer, torch.outer, a, b, name="minigrad.outer")
     assert_matches_torch(mg.ger, torch.ger, a, b, name="minigrad.ger")
+
+
+@given(a=vectors, b=vectors)
+def test_outer_second_derivatives_match_torch(a, b):
+    assert_matches_torch(mg.outer, torch.outer, a, b, order=2, name="outer")
+    assert_matches_torch(
+        mg.outer, torch.outer, a.astype(np.float32), b, order=2, name="outer, float32 and float64"
+    )
 
 
 @given(a=mst.distinct_arrays(mst.shapes(1, 1, max_side=3)), b=vectors)

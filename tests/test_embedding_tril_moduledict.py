@@ -292,6 +292,20 @@ def test_tril_and_triu_match_torch(name, form, case):
 
 
 @pytest.mark.parametrize("name", ["tril", "triu"])
+@given(case=matrices_and_diagonals())
+@example(case=(np.ones((2, 3, 3)), 1))
+def test_tril_and_triu_second_derivatives_match_torch(name, case):
+    """The gradient is the same triangle of G, linear in G: of sum(dL/dx * v), by G it is the
+    triangle of v; times x, the mask meets x's own gradient."""
+    x, diagonal = case
+    for ours in (
+        lambda t: getattr(t, name)(diagonal),
+        lambda t: getattr(t, name)(diagonal) * t,
+    ):
+        assert_matches_torch(ours, ours, x, order=2, name=f"{name}({diagonal})")
+
+
+@pytest.mark.parametrize("name", ["tril", "triu"])
 @given(case=matrices_and_diagonals(mst.small_shapes(min_rank=2)))
 def test_tril_and_triu_pass_gradcheck(name, case):
     x, diagonal = case

@@ -51,8 +51,8 @@ def seed_loss(batch: int = 2) -> mg.Tensor:
 SEED_CODE = """\
 d_loss = torch.ones_like(loss)
 d_t5 = (d_loss / 2).expand((2, 1))
-d_t4 = torch.where(t0, d_t5, 0.0)
-d_t3 = torch.where(t0, 0.0, d_t5)
+d_t4 = d_t5.where(t0, 0.0)
+d_t3 = d_t5.masked_fill(t0, 0.0)
 d_t3 = d_t3 + -d_t4
 d_t2 = d_t3 * t3 * (1 - t3)
 d_bias = d_t2.sum(dim=[0], keepdim=True).reshape((1,))
@@ -312,6 +312,7 @@ EVERY_OP = {
     "Div": lambda: x23() / (v3() + 2),
     "Einsum": lambda: mg.einsum("bj,j,bb->b", x23(), v3(), x23()[:, :2]),  # a diagonal too
     "Embedding": lambda: F.embedding(mg.tensor([[2, 0], [2, 2]]), x23().T, padding_idx=0),
+    "Erf": lambda: x23().erf(),
     "Exp": lambda: x23().exp(),
     "Expand": lambda: v3().expand(2, 3),
     "Expm1": lambda: x23().expm1(),
@@ -335,6 +336,7 @@ EVERY_OP = {
     "Neg": lambda: -x23(),
     "NLLLoss": lambda: mg.nn.functional.nll_loss(x23().log_softmax(1), mg.tensor([2, 0])),
     "Norm": lambda: x23().norm(),
+    "OntoDiagonal": lambda: ops.OntoDiagonal.apply(x23(), subscripts="iji", shape=(2, 3, 2)),
     "Outer": lambda: mg.outer(v3(), x23()[0]),
     "Permute": lambda: x23().permute(1, 0),
     "Pow": lambda: x23().abs() ** v3(),
@@ -345,6 +347,7 @@ EVERY_OP = {
     "Rsqrt": lambda: (x23().abs() + 1).rsqrt(),
     "SetItem": lambda: (lambda h: (h.__setitem__((0, 1), v3().sum()), h)[1])(x23() * 1),
     "Sigmoid": lambda: x23().sigmoid(),
+    "Sign": lambda: x23().sign() * x23(),
     "Sin": lambda: x23().sin(),
     "Softmax": lambda: x23().softmax(1),
     "Softplus": lambda: mg.nn.functional.softplus(x23()),

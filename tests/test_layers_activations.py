@@ -187,6 +187,21 @@ def test_gelu_passes_gradcheck(approximate, x):
     gradcheck(lambda t: F.gelu(t, approximate), x, name=f"gelu({approximate!r})")
 
 
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+@given(x=mst.float_arrays(mst.shapes(), -30, 30))
+@example(x=np.array([0.0, -0.0, 1e-8, -3.0, 30.0]))
+def test_gelu_second_derivatives_match_torch(approximate, x):
+    """GELU is smooth: its backward, differentiated again (create_graph=True), through erf, exp
+    and tanh, against torch's double backward (gelu_double_backward)."""
+    assert_matches_torch(
+        lambda t: F.gelu(t, approximate=approximate),
+        lambda t: TF.gelu(t, approximate=approximate),
+        x,
+        order=2,
+        name=f"gelu(approximate={approximate!r})",
+    )
+
+
 def test_gelu_errors_say_what_is_wrong():
     with pytest.raises(ValueError, match=r"'none' .* or 'tanh' .*, got 'erf'"):
         F.gelu(mg.randn(3), approximate="erf")
@@ -222,6 +237,19 @@ def test_leaky_relu_matches_torch(x, slope):
 @given(x=mst.distinct_arrays(mst.small_shapes(), -5, 5), slope=SLOPES)
 def test_leaky_relu_passes_gradcheck(x, slope):
     gradcheck(lambda t: F.leaky_relu(t, slope), x, name=f"leaky_relu({slope})")
+
+
+@given(x=mst.distinct_arrays(mst.shapes(), -10, 10), slope=SLOPES)  # none at the kink, 0
+def test_leaky_relu_second_derivatives_match_torch(x, slope):
+    assert_matches_torch(
+        lambda t: F.leaky_relu(t, slope) * t,
+        lambda t: TF.leaky_relu(t, slope) * t,
+        x,
+        order=2,
+        name=f"leaky_relu(x, {slope}) * x",
+    )
+    both = (lambda t: F.leaky_relu(t, slope), lambda t: TF.leaky_relu(t, slope))
+    assert_matches_torch(*both, x, order=2, name=f"leaky_relu(x, {slope})")
 
 
 def test_leaky_relu_at_zero_takes_negative_slope():

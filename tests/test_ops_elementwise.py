@@ -1,8 +1,11 @@
 """Elementwise ops against torch autograd (float64, rtol 1e-7, atol 1e-9) and finite differences.
 
 + - * / with broadcasting and Python numbers, unary -, ** n, exp, log, sigmoid, tanh, relu, abs,
-sin, cos, sqrt, rsqrt, square, log10, log1p, expm1, softplus, clamp_min, clamp (number and tensor
-bounds), where, masked_fill; and the dtypes of gradients (float32 stays float32).
+sin, cos, sqrt, rsqrt, square, log10, log1p, expm1, softplus, erf, sign, clamp_min, clamp (number
+and tensor bounds), where, masked_fill, clone and to; and the dtypes of gradients (float32 stays
+float32). Then their second derivatives (backward(create_graph=True) differentiated again)
+against torch's, third and sixth ones against closed forms, and relu's first-order kernel
+against its formula.
 """
 
 from __future__ import annotations
@@ -14,11 +17,14 @@ import pytest
 import torch
 from hypothesis import example, given
 from hypothesis import strategies as st
+from torch.overrides import TorchFunctionMode
 
 import minigrad as mg
 from minigrad import Tensor
+from minigrad.autograd import grad
+from minigrad.autograd.function import formulas_only
 from minigrad.nn import functional as F
-from minigrad.testing import assert_matches_torch, gradcheck
+from minigrad.testing import assert_close, assert_matches_torch, gradcheck
 from minigrad.testing import strategies as mst
 
 BINARY = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}
@@ -42,6 +48,8 @@ UNARY = {
     "expm1": (Tensor.expm1, torch.expm1, -5, 5),
     # [-30, 30] crosses softplus's threshold (x > 20: the output is x itself)
     "softplus": (F.softplus, torch.nn.functional.softplus, -30, 30),
+    "erf": (Tensor.erf, torch.erf, -3, 3),
+    "sign": (Tensor.sign, torch.sign, -10, 10),
 }
 
 
@@ -469,3 +477,280 @@ def test_elementwise_ops_on_device(device):
         return (a * b - b / a).sigmoid() + (a.log() + b.exp()).tanh() + b.relu() * a.abs() ** 2
 
     assert_matches_torch(fn, fn, x, y, device=device)
+
+
+# ---- copies: clone, to -------------------------------------------------------------------------
+
+
+@given(x=mst.float_arrays())
+def test_clone_and_to_match_torch(x):
+    assert_matches_torch(Tensor.clone, torch.clone, x, name="clone")
+    assert_matches_torch(lambda t: t.float(), lambda t: t.float(), x, name="to(float32)")
+    assert_matches_torch(lambda t: t.float(), lambda t: t.float(), x, order=2, name="to(float32)")
+    assert_matches_torch(lambda t: t.clone() * t, lambda t: t.clone() * t, x, order=2)
+
+
+# ---- gradients of gradients (backward(create_graph=True)) -------------------------------------
+# Each op's backward formula runs on minigrad Tensors and is recorded, so it can be differentiated
+# again: assert_matches_torch(order=2) compares the gradient of sum(dL/dx * v), with respect to
+# every input and to the upstream gradient, with torch's. The values stay off kinks and ties by
+# construction (distinct values, none at a kink): there a first derivative jumps, and the second
+# is 0 on either side.
+
+
+@st.composite
+def distinct_operands(
+    draw: st.DrawFn, shapes: tuple[tuple[int, ...], ...], low: float = -5.0, high: float = 5.0
+) -> tuple[np.ndarray, ...]:
+    """Arrays of these shapes whose values are all different, none 0 (no ties, no kinks)."""
+    sizes = [int(np.prod(shape)) for shape in shapes]
+    values = draw(mst.distinct_arrays((sum(sizes),), low, high))
+    pieces = np.split(values, np.cumsum(sizes)[:-1])
+    return tuple(piece.reshape(shape) for piece, shape in zip(pieces, shapes))
+
+
+@pytest.mark.parametrize("symbol", BINARY)
+@given(pair=operand_pairs(b_low=0.1))
+@example(pair=(np.array(2.0), np.full((3, 1), 0.5)))  # 0-d with a column
+def test_binary_op_second_derivatives_match_torch(symbol, pair):
+    op = BINARY[symbol]
+    assert_matches_torch(op, op, *pair, order=2, name=f"a {symbol} b")
+
+
+@pytest.mark.parametrize("symbol", BINARY)
+@given(x=mst.float_arrays(mst.shapes(), 0.1, 10), number=NONZERO_NUMBERS)
+def test_binary_op_with_itself_and_numbers_second_derivatives_match_torch(symbol, x, number):
+    op = BINARY[symbol]
+    for ours, name in [
+        (lambda t: op(t, t), f"x {symbol} x"),
+        (lambda t: op(t, number), f"x {symbol} c"),
+        (lambda t: op(number, t), f"c {symbol} x"),
+    ]:
+        assert_matches_torch(ours, ours, x, order=2, name=name)
+
+
+@pytest.mark.parametrize("name", UNARY)
+@given(data=st.data())
+def test_unary_op_second_derivatives_match_torch(name, data):
+    minigrad_fn, torch_fn, low, high = UNARY[name]
+    x = data.draw(mst.distinct_arrays(mst.shapes(), low, high), label="x")  # none at 0
+    assert_matches_torch(minigrad_fn, torch_fn, x, order=2, name=name)
+
+
+@given(x=mst.distinct_arrays(mst.shapes(), -30, 30), beta=st.sampled_from([0.5, 1.0, 2.0]))
+@example(x=np.array([-1.0, 10.0, 20.0, 20.5]), beta=1.0)  # at and past the threshold
+def test_softplus_with_beta_second_derivatives_match_torch(x, beta):
+    assert_matches_torch(
+        lambda t: F.softplus(t, beta=beta, threshold=20 / beta),
+        lambda t: torch.nn.functional.softplus(t, beta=beta, threshold=20 / beta),
+        x,
+        order=2,
+        name=f"softplus(beta={beta})",
+    )
+
+
+@given(x=mst.float_arrays(), n=st.integers(0, 5))
+@example(x=np.array([0.0, 1.5]), n=0)  # x ** 0: a constant, also at 0
+@example(x=np.array([0.0, -2.0]), n=1)  # d2/dx2 x = 0 * x ** -1: 0, not NaN, at 0
+@example(x=np.array([0.0, -2.0]), n=2)
+def test_pow_integer_exponent_second_derivatives_match_torch(x, n):
+    assert_matches_torch(lambda t: t**n, lambda t: t**n, x, order=2, name=f"x ** {n}")
+
+
+@given(
+    x=mst.float_arrays(mst.shapes(), 0.1, 10),
+    n=st.floats(-3, 3) | st.sampled_from([0.5, -0.5, 1.5]),
+)
+def test_pow_fractional_exponent_second_derivatives_match_torch(x, n):
+    assert_matches_torch(lambda t: t**n, lambda t: t**n, x, order=2, name=f"x ** {n}")
+
+
+@given(pair=operand_pairs(b_low=-3))
+@example(pair=(np.array([0.0, 0.0, 0.0, 2.0]), np.array([0.0, 1.0, -1.0, 0.5])))  # 0 ** b
+@example(pair=(np.array([-2.0, -2.0, -0.5]), np.array([2.0, 3.0, -1.0])))  # a < 0: NaN by b
+def test_pow_tensor_exponent_second_derivatives_match_torch(pair):
+    a, b = pair
+    assert_matches_torch(lambda x, y: x**y, lambda x, y: x**y, np.abs(a) + 0.1, b, order=2)
+    assert_matches_torch(lambda x, y: x**y, lambda x, y: x**y, a, b, order=2, name="a ** b")
+
+
+@pytest.mark.parametrize("base", [2.0, 0.5, 0.0, -2.0, 1, 3])
+@given(x=mst.float_arrays(mst.shapes(), -4, 4))
+@example(x=np.array([0.0, 1.0, 2.0, -1.0]))
+def test_number_to_a_tensor_power_second_derivatives_match_torch(base, x):
+    assert_matches_torch(lambda t: base**t, lambda t: base**t, x, order=2, name=f"{base} ** x")
+
+
+@pytest.mark.parametrize("name", ["maximum", "minimum"])
+@given(data=st.data())
+def test_maximum_and_minimum_second_derivatives_match_torch(name, data):
+    shapes = data.draw(mst.broadcastable_shapes(2), label="shapes")
+    a, b = data.draw(distinct_operands(shapes), label="a, b")  # no ties
+    ours, theirs = getattr(Tensor, name), getattr(torch, name)
+    assert_matches_torch(ours, theirs, a, b, order=2, name=name)
+
+
+@given(operands=where_operands())
+@example(operands=(np.array([True, False]), np.array(1.0), np.ones((3, 1))))
+def test_where_second_derivatives_match_torch(operands):
+    assert_matches_torch(mg.where, torch.where, *operands, order=2, name="where")
+    condition, a, b = operands
+    both = (lambda c, x, y: x.where(c, y), lambda c, x, y: x.where(c, y))
+    assert_matches_torch(*both, condition, a, b, order=2, name="x.where(condition, y)")
+    assert_matches_torch(
+        lambda c, x: (x * x).where(c, 0.5), lambda c, x: (x * x).where(c, 0.5), condition, a,
+        order=2,
+    )  # fmt: skip
+
+
+@given(operands=masked_fill_operands())
+def test_masked_fill_second_derivatives_match_torch(operands):
+    x, mask = operands
+    assert_matches_torch(
+        lambda t, m, v: (t * v).masked_fill(m, v),
+        lambda t, m, v: (t * v).masked_fill(m, v),
+        x,
+        mask,
+        0.5,
+        order=2,
+    )
+
+
+@given(x=mst.distinct_arrays(mst.shapes(), avoid=0.25))  # none at the bound
+def test_clamp_min_second_derivatives_match_torch(x):
+    assert_matches_torch(
+        lambda t: t.clamp_min(0.25) ** 2, lambda t: t.clamp_min(0.25) ** 2, x, order=2
+    )
+
+
+@given(operands=clamp_operands(distinct=True))  # no x at a bound, no min == max
+def test_clamp_second_derivatives_match_torch(operands):
+    def clamped(x, low, high):
+        return x.clamp(low, high) * x
+
+    assert_matches_torch(clamped, clamped, *operands, order=2, name="clamp(x, min, max) * x")
+    x, low, high = operands
+    low, high = float(low.flat[0]), float(high.flat[0])  # numbers apart from every x too
+    for bounds in [(low, high), (low, None), (None, high)]:
+        both = lambda t, bounds=bounds: clamped(t, *bounds)  # noqa: E731
+        assert_matches_torch(both, both, x, order=2, name=f"clamp(x, {bounds}) * x")
+
+
+def test_x_to_the_fifth_differentiated_three_times_is_60_x_squared():
+    x = mg.tensor([-2.0, -0.5, 0.0, 1.0, 3.0], dtype=mg.float64, requires_grad=True)
+    ours = x**5
+    for _ in range(3):
+        (ours,) = grad(ours.sum(), x, create_graph=True)
+    expected = 60 * x._data**2
+    assert torch.equal(ours._data, expected), (ours, expected)  # whole numbers: exactly
+
+
+def tanh_derivative_polynomials(n: int) -> list[np.polynomial.Polynomial]:
+    """p_k(t) with d^k tanh(x)/dx^k = p_k(tanh x): p_0(t) = t, and since dt/dx = 1 - t^2, the
+    chain rule gives p_k+1(t) = p_k'(t) (1 - t^2)."""
+    t = np.polynomial.Polynomial([0.0, 1.0])
+    polynomials = [t]
+    for _ in range(n):
+        polynomials.append(polynomials[-1].deriv() * (1 - t**2))
+    return polynomials
+
+
+@given(x=mst.float_arrays(mst.shapes(min_rank=1), -3, 3))
+@example(x=np.array([0.0, 0.5, -1.0, 3.0]))
+def test_tanh_differentiated_six_times_is_the_closed_form(x):
+    """d/dx tanh = 1 - t^2, d2 = -2t + 2t^3, ..., d6 = -272t + 1232t^3 - 1680t^5 + 720t^7."""
+    polynomials = tanh_derivative_polynomials(6)
+    assert list(polynomials[6].coef) == [0, -272, 0, 1232, 0, -1680, 0, 720]
+    ours, theirs = mg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    t = np.tanh(x)
+    d_ours, d_theirs = ours.tanh(), theirs.tanh()
+    for k in range(1, 7):
+        (d_ours,) = grad(d_ours.sum(), ours, create_graph=True)
+        (d_theirs,) = torch.autograd.grad(d_theirs.sum(), theirs, create_graph=True)
+        closed_form = torch.tensor(polynomials[k](t))
+        what = f"d^{k} tanh / dx^{k}"
+        assert_close(d_ours._data, d_theirs.detach(), what=f"{what} against torch's")
+        # the polynomial's terms reach 1680: its own rounding is ~1e-13
+        assert_close(d_ours._data, closed_form, what=f"{what} against the closed form", atol=1e-11)
+
+
+# ---- relu's first-order kernel ------------------------------------------------------------------
+
+
+@given(
+    x=mst.float_arrays(mst.shapes(), -3, 3),
+    arriving=st.none() | st.sampled_from([np.inf, -np.inf, np.nan]),
+    dtype=st.sampled_from([np.float64, np.float32]),
+    data=st.data(),
+)
+@example(x=np.array([np.nan, -0.0, 0.0, -1.0, 2.0]), arriving=np.inf, dtype=np.float64, data=None)
+@example(x=np.array([np.nan, -0.0, 0.0, -1.0, 2.0]), arriving=np.nan, dtype=np.float32, data=None)
+def test_relus_kernel_gives_its_formulas_gradient_bit_for_bit(x, arriving, dtype, data):
+    """backward() computes relu's gradient with torch's threshold_backward; its formula,
+    G.masked_fill(out <= 0, 0), is what explain() shows and create_graph records. Both give the
+    same numbers, also where inf or NaN arrives at a zeroed input (0 there, as torch) and where
+    x is NaN (the gradient passes)."""
+    x = x.astype(dtype)
+    if data is not None:  # an upstream gradient with inf or NaN in some places
+        upstream = data.draw(mst.hnp.arrays(dtype, x.shape, elements=st.floats(-3, 3, width=32)))
+    else:
+        upstream = np.ones_like(x)
+    if arriving is not None:
+        upstream = np.where(np.arange(upstream.size).reshape(x.shape) % 2 == 0, arriving, upstream)
+
+    def relu_gradient() -> torch.Tensor:
+        t = mg.tensor(x, requires_grad=True)
+        t.relu().backward(mg.tensor(upstream))
+        return t.grad._data
+
+    with CallNames() as calls:
+        by_kernel = relu_gradient()
+    assert "threshold_backward" in calls.names
+    with formulas_only(), CallNames() as calls:
+        by_formula = relu_gradient()
+    assert "threshold_backward" not in calls.names and "masked_fill" in calls.names
+    torch.testing.assert_close(by_kernel, by_formula, rtol=0, atol=0, equal_nan=True)
+    assert_matches_torch(Tensor.relu, torch.relu, x, upstream=upstream, name="relu")
+
+
+def test_relus_kernel_is_what_a_compiled_step_runs_and_its_formula_what_explain_shows():
+    """step.code names the kernel (torch.ops.aten.threshold_backward, under relu's rule) and
+    replays bit for bit; explain() writes the formula the kernel computes."""
+    generator = torch.Generator().manual_seed(0)
+    w = mg.Tensor(torch.randn(4, 3, generator=generator), requires_grad=True)
+    w.name = "w"
+    batches = [mg.Tensor(torch.randn(5, 4, generator=generator)) for _ in range(4)]
+
+    def step(x):
+        loss = (x @ w).relu().sum()
+        loss.backward()
+        with mg.no_grad():
+            w.sub_(0.1 * w.grad)
+            w.grad = None
+        return loss
+
+    compiled = mg.compile(step)
+    eager_w = mg.Tensor(w._data.clone(), requires_grad=True)
+    for x in batches:
+        compiled(x)
+        loss = (x @ eager_w).relu().sum()
+        loss.backward()
+        with mg.no_grad():
+            eager_w.sub_(0.1 * eager_w.grad)
+            eager_w.grad = None
+    assert compiled.replays >= 2 and torch.equal(w._data, eager_w._data)
+    assert "d_matmul = torch.ops.aten.threshold_backward(d_relu, relu, 0)\n" in compiled.code
+    explained = mg.explain((batches[0] @ w).relu().sum())
+    assert "masked_fill(" in explained and "threshold_backward" not in explained
+
+
+class CallNames(TorchFunctionMode):
+    """The names of the torch functions called inside it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: list[str] = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        self.names.append(getattr(func, "__name__", repr(func)))
+        return func(*args, **(kwargs or {}))

@@ -1,5 +1,6 @@
 """Matrix multiplication against torch autograd (float64, rtol 1e-7, atol 1e-9) and finite
-differences: 1-D @ 1-D, 1-D @ 2-D, 2-D @ 1-D, 2-D @ 2-D, and batched with broadcast batch dims.
+differences: 1-D @ 1-D, 1-D @ 2-D, 2-D @ 1-D, 2-D @ 2-D, and batched with broadcast batch dims;
+its second derivatives (create_graph=True) against torch's; and linear (x @ W^T + b) the same.
 
 Inner and outer dims are drawn independently, so most matrices are not square and a missing
 transpose shows up; square ones are tested too, where only the values can catch a swapped
@@ -45,6 +46,20 @@ def test_square_matmul_matches_torch(operands):
 
 
 @given(operands=matmul_operands())
+@example(operands=(np.ones(3), np.full(3, 2.0)))  # 1-D @ 1-D
+@example(operands=(np.ones((2, 1, 1, 3)), np.ones((4, 3, 1))))  # batch dims broadcast
+def test_matmul_second_derivatives_match_torch(operands):
+    """a @ b is linear in each: d2/da2 = 0, but dL/da = G @ b^T depends on b and on G, and the
+    gradient of sum(dL/da * v) by b is G^T @ v, by G is v @ b (adjoints of each other)."""
+    assert_matches_torch(operator.matmul, operator.matmul, *operands, order=2, name="a @ b")
+
+
+@given(operands=matmul_operands(square=True))
+def test_square_matmul_second_derivatives_match_torch(operands):
+    assert_matches_torch(operator.matmul, operator.matmul, *operands, order=2, name="a @ b")
+
+
+@given(operands=matmul_operands())
 def test_matmul_function_matches_torch(operands):
     assert_matches_torch(mg.matmul, torch.matmul, *operands, name="minigrad.matmul")
 
@@ -87,6 +102,22 @@ def linear_operands(draw: st.DrawFn, max_side: int = 5) -> tuple[np.ndarray, ...
 def test_linear_matches_torch(operands):
     assert_matches_torch(
         mg.ops.Linear.apply, torch.nn.functional.linear, *operands, name="linear(x, W, b)"
+    )
+
+
+@given(operands=linear_operands())
+@example(operands=(np.ones(3), np.ones((2, 3)), np.ones(2)))
+def test_linear_second_derivatives_match_torch(operands):
+    assert_matches_torch(
+        mg.ops.Linear.apply, torch.nn.functional.linear, *operands, order=2, name="linear"
+    )
+    # and in a network, where the second derivatives by the weights are not zero
+    assert_matches_torch(
+        lambda x, w, *b: mg.ops.Linear.apply(x, w, *b).tanh(),
+        lambda x, w, *b: torch.nn.functional.linear(x, w, *b).tanh(),
+        *operands,
+        order=2,
+        name="tanh(linear)",
     )
 
 

@@ -24,10 +24,12 @@ argument of `forward` (None where there is none to give). A forward may return s
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import re
 import weakref
+from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -459,9 +461,32 @@ class Op(Function):
     """minigrad's own ops: `forward` and `backward` work on the torch tensors inside the
     Tensors, which costs nothing per call. Under `create_graph=True` the same `backward` gets
     minigrad Tensors (gradients, and saved_tensors in the graph) and its formula is recorded:
-    so it is written with operators and methods that both kinds of tensor have."""
+    so it is written with operators and methods that both kinds of tensor have.
+
+    A few ops compute their first-order backward with one of torch's derivative kernels, where
+    it was measured to be much faster than their formula (ReLU: `threshold_backward`); their
+    formula is still the backward under create_graph and while `formulas_only()` is on."""
 
     on_torch_tensors = True
+    kernels = True  # False under formulas_only(): every backward computes its formula
+
+    @staticmethod
+    def kernel_allowed(grad: Any) -> bool:
+        """Whether backward may call torch's kernel for its formula: only on the first-order
+        path (grad a torch tensor: a kernel cannot be recorded to differentiate it again), and
+        not under formulas_only()."""
+        return Op.kernels and type(grad) is torch.Tensor
+
+
+@contextlib.contextmanager
+def formulas_only() -> Iterator[None]:
+    """Every op's backward computes its readable formula, none a torch kernel for it: what
+    `explain` shows, and what the tests prove each kernel equal to."""
+    before, Op.kernels = Op.kernels, False
+    try:
+        yield
+    finally:
+        Op.kernels = before
 
 
 class _Refuse(Op):

@@ -280,6 +280,8 @@ class Generator:
             return f"F.{name}"
         if getattr(torch.Tensor, name, None) is func:
             return f"torch.Tensor.{name}"
+        if getattr(torch.ops.aten, name, None) is func:  # a derivative kernel (ReLU's, say)
+            return f"torch.ops.aten.{name}"
         return self.constant(func)
 
     # ---- the function ---------------------------------------------------------------------

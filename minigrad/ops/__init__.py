@@ -1,12 +1,12 @@
 """Every differentiable op: one small class each, forward and backward side by side.
 
 arithmetic.py   + - * / unary - ** maximum minimum where
-unary.py        exp log sigmoid tanh relu leaky_relu gelu clamp_min abs sin cos sqrt rsqrt log10
-                log1p expm1 softplus clamp
+unary.py        exp log sigmoid tanh relu leaky_relu gelu erf clamp_min abs sign sin cos sqrt rsqrt
+                log10 log1p expm1 softplus clamp
 reductions.py   sum mean var std norm max logsumexp prod softmax log_softmax cumsum nll_loss
 losses.py       binary_cross_entropy
 matmul.py       @
-products.py     einsum outer
+products.py     einsum (and the diagonal its backward writes) outer
 shape.py        reshape transpose permute unsqueeze squeeze expand indexing gather repeat cat
                 stack
 conversion.py   .to(dtype or device), clone
@@ -27,7 +27,7 @@ from .losses import BinaryCrossEntropy
 from .matmul import Linear, MatMul
 from .normalization import BatchNorm, Dropout, LayerNorm
 from .pool import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
-from .products import Einsum, Outer
+from .products import Einsum, OntoDiagonal, Outer
 from .reductions import (
     CumSum,
     LogSoftmax,
@@ -63,6 +63,7 @@ from .unary import (
     Clamp,
     ClampMin,
     Cos,
+    Erf,
     Exp,
     Expm1,
     LeakyReLU,
@@ -72,6 +73,7 @@ from .unary import (
     ReLU,
     Rsqrt,
     Sigmoid,
+    Sign,
     Sin,
     Softplus,
     Sqrt,
@@ -100,6 +102,7 @@ __all__ = [
     "Dropout",
     "Einsum",
     "Embedding",
+    "Erf",
     "Exp",
     "Expand",
     "Expm1",
@@ -126,6 +129,7 @@ __all__ = [
     "NLLLoss",
     "Neg",
     "Norm",
+    "OntoDiagonal",
     "Outer",
     "Permute",
     "Pow",
@@ -136,6 +140,7 @@ __all__ = [
     "Rsqrt",
     "SetItem",
     "Sigmoid",
+    "Sign",
     "Sin",
     "Softmax",
     "Softplus",

@@ -3,6 +3,10 @@
 Operands broadcast as in torch. Each backward returns gradients of the broadcast shape; the
 engine then sums each one back to its input's shape (`autograd.engine.sum_to_shape`).
 Either operand may be a Python number, which gets no gradient.
+
+Each backward is written with operators and Tensor methods (`grad * b`, `g.where(mask, 0.0)`,
+`g.masked_fill(mask, 0.0)`), so that the same formula runs on torch tensors (backward()) and on
+minigrad Tensors (backward(create_graph=True), which records it: gradients of gradients).
 """
 
 from __future__ import annotations
@@ -102,29 +106,34 @@ class Pow(BroadcastingFunction):
     def backward(ctx: Context, grad: torch.Tensor) -> tuple:
         a, b, out = ctx.saved_tensors
         a_needs, b_needs = ctx.needs_input_grad
-        zero = torch.zeros((), dtype=grad.dtype, device=grad.device)
         grad_a = grad_b = None
         if a_needs:
-            b_is_zero = _as_tensor(b, grad) == 0
-            grad_a = torch.where(b_is_zero, zero, grad * (b * torch.pow(a, b - 1)))
+            if _is_number(b) and b == 0:  # x ** 0 = 1: flat everywhere, at x = 0 too
+                grad_a = grad.new_zeros(grad.shape)
+            else:
+                grad_a = grad * (b * a ** (b - 1))
+                if not _is_number(b):  # where b = 0, 0 * a^-1 would be NaN at a = 0
+                    grad_a = grad_a.masked_fill(b == 0, 0.0)
         if b_needs:
-            flat = (_as_tensor(a, grad) == 0) & (b >= 0)
-            grad_b = grad * torch.where(flat, zero, out * _log(a))
+            slope = out * _log(a)  # d(a^b)/db = a^b ln a
+            if not _is_number(a):  # at a = 0, ln a = -inf, but 0^b is flat for b >= 0
+                slope = slope.masked_fill((a == 0) & (b >= 0), 0.0)
+            elif a == 0:
+                slope = slope.masked_fill(b >= 0, 0.0)
+            grad_b = grad * slope
         return grad_a, grad_b
+
+
+def _is_number(value: Any) -> bool:
+    """A Python number (not a tensor): what the other operand of ** may be."""
+    return isinstance(value, (int, float))
 
 
 def _log(a: Any) -> Any:
     """ln a; for a number, in double precision as torch does (NaN for a < 0, not an error)."""
-    if isinstance(a, torch.Tensor):
-        return torch.log(a)
+    if not _is_number(a):
+        return a.log()
     return math.log(a) if a > 0 else (-math.inf if a == 0 else math.nan)
-
-
-def _as_tensor(value: Any, like: torch.Tensor) -> torch.Tensor:
-    """A number as a 0-d tensor of `like`'s dtype and device (a tensor stays as it is)."""
-    if isinstance(value, torch.Tensor):
-        return value
-    return torch.tensor(value, dtype=like.dtype, device=like.device)
 
 
 class Maximum(BroadcastingFunction):
@@ -171,7 +180,7 @@ def _tie_split(
     b_loses: torch.Tensor,
 ) -> tuple:
     """The gradient to the operand that was picked, halved between the two at a tie."""
-    shared = torch.where(a == b, grad / 2, grad)
+    shared = (grad / 2).where(a == b, grad)
     return (
         shared.masked_fill(a_loses, 0) if needs[0] else None,
         shared.masked_fill(b_loses, 0) if needs[1] else None,
@@ -196,6 +205,6 @@ class Where(BroadcastingFunction):
     def backward(ctx: Context, grad: torch.Tensor) -> tuple:
         (condition,) = ctx.saved_tensors
         _, a_needs, b_needs = ctx.needs_input_grad
-        grad_a = torch.where(condition, grad, 0.0) if a_needs else None
-        grad_b = torch.where(condition, 0.0, grad) if b_needs else None
+        grad_a = grad.where(condition, 0.0) if a_needs else None  # grad where chosen, else 0
+        grad_b = grad.masked_fill(condition, 0.0) if b_needs else None  # 0 where a was chosen
         return None, grad_a, grad_b

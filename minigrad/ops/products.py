@@ -11,7 +11,9 @@ import torch
 
 from ..autograd.engine import sum_to_shape
 from ..autograd.function import Context, Op
+from ..autograd.grad_mode import is_grad_enabled
 from ..errors import ShapeError, dtype_mismatch, shape_str
+from ..tensor import Tensor
 
 LETTERS = string.ascii_letters  # einsum's subscripts: a-z and A-Z, as in torch
 
@@ -31,34 +33,26 @@ class Einsum(Op):
         depend on where along j an element sits, so the gradient is expanded along j;
     (b) an index repeated in operand k ('ii->i', the diagonal; 'ii->', the trace): only the
         diagonal elements were read, so the gradient lands on the diagonal of a zeros tensor
-        (the diagonal of a tensor is the view whose stride for i is the sum of i's strides);
+        (OntoDiagonal, whose own gradient takes the diagonal back: einsum('ii->i', G));
     (c) a size-1 dim that broadcast against the others (under '...', or a labelled one): the
         element was used once per position, so its gradient is summed back (sum_to_shape).
     '...' dims are given letters of their own first, so they follow the same rules.
+
+    The gradient is einsums, expands, sums and OntoDiagonal: ops with gradients of their own,
+    so that backward(create_graph=True) can differentiate it again.
     """
 
     @staticmethod
     def forward(ctx: Context, *operands: torch.Tensor, equation: str) -> torch.Tensor:
-        shapes = [tuple(x.shape) for x in operands]
-        ctx.input_indices, ctx.output_indices = parse_einsum(equation, shapes)
-        # What backward keeps, as torch: operand k only if another operand needs a gradient
-        # (einsum is linear in each operand: k's own gradient is made of the others); and an
-        # index summed away that no other operand has (or only with size 1) summed out first,
-        # keeping the sum (so a later in-place change of the operand is no error here either).
-        lone = [
-            _lone_dims(k, ctx.input_indices, ctx.output_indices, shapes) for k in range(len(shapes))
+        ctx.shapes = [tuple(x.shape) for x in operands]
+        ctx.input_indices, ctx.output_indices = parse_einsum(equation, ctx.shapes)
+        # Operand k is kept only if another operand needs a gradient (as torch keeps): einsum
+        # is linear in each operand, so k's own gradient is made of the others.
+        needs = ctx.needs_input_grad
+        kept = [
+            x if any(need for j, need in enumerate(needs) if j != k) else None
+            for k, x in enumerate(operands)
         ]
-        ctx.shapes = shapes
-        ctx.kept_shapes = [
-            tuple(1 if dim in dims else n for dim, n in enumerate(shape))
-            for dims, shape in zip(lone, shapes)
-        ]
-        needs, kept = ctx.needs_input_grad, []
-        for k, (x, dims) in enumerate(zip(operands, lone)):
-            if not any(need for j, need in enumerate(needs) if j != k):
-                kept.append(None)  # only the other operands' gradients read operand k
-            else:
-                kept.append(x.sum(dims, keepdim=True) if dims else x)
         ctx.save_for_backward(*kept)
         out = torch.einsum(equation, *operands)
         # torch returns a view for some equations ('ij->ji', 'ii->i'); minigrad's result is a
@@ -71,13 +65,10 @@ class Einsum(Op):
 
     @staticmethod
     def backward(ctx: Context, grad: torch.Tensor) -> tuple:
-        kept = ctx.saved_tensors  # (summed over their lone indices: see forward)
-        indices, output, shapes = ctx.input_indices, ctx.output_indices, ctx.kept_shapes
+        kept = ctx.saved_tensors
+        indices, output, shapes = ctx.input_indices, ctx.output_indices, ctx.shapes
         return tuple(
-            # a sum's gradient is the same for every element it added up: expanded back
-            _einsum_operand_grad(grad, kept, shapes, indices, output, k).expand(ctx.shapes[k])
-            if needs
-            else None
+            _einsum_operand_grad(grad, kept, shapes, indices, output, k) if needs else None
             for k, needs in enumerate(ctx.needs_input_grad)
         )
 
@@ -88,6 +79,22 @@ class Einsum(Op):
             if problem:
                 return problem
         return None
+
+
+def sum_lone_indices(equation: str, operands: Sequence[Tensor]) -> list[Tensor]:
+    """The operands, each summed first over the indices that no other operand needs, when
+    another operand needs a gradient: einsum then keeps that sum for backward, not the operand,
+    as torch does (so a later in-place change of the operand is no error here either). The
+    sum is an op of its own, so that under create_graph what was kept is in the graph."""
+    shapes = [tuple(x.shape) for x in operands]
+    subscripts, output = parse_einsum(equation, shapes)
+    wanted = [is_grad_enabled() and x.requires_grad for x in operands]
+    summed = []
+    for k, x in enumerate(operands):
+        dims = _lone_dims(k, subscripts, output, shapes)
+        kept = any(want for j, want in enumerate(wanted) if j != k)  # (see Einsum.forward)
+        summed.append(x.sum(dims, keepdim=True) if dims and kept else x)
+    return summed
 
 
 def _lone_dims(
@@ -126,7 +133,7 @@ def _einsum_operand_grad(
     kept = "".join(index for index in labels if index in elsewhere)
     if others or kept != output:  # (einsum('ij->ij', G) would be G itself)
         equation = ",".join([output, *(subscripts[j] for j in others)]) + "->" + kept
-        grad = torch.einsum(equation, grad, *(operands[j] for j in others))
+        grad = _einsum(equation, grad, *(operands[j] for j in others))
     g = grad
     for i, index in enumerate(labels):
         if index not in elsewhere:  # (a): summed away in forward, so expanded here
@@ -138,11 +145,53 @@ def _einsum_operand_grad(
         g = sum_to_shape(g, target)  # (c): operand k's size-1 dims that were broadcast
     if len(labels) == len(mine):
         return g
-    # (b): a repeated index. g holds the diagonal: write it into zeros of operand k's shape.
-    full = torch.zeros(shapes[k], dtype=g.dtype, device=g.device)
+    # (b): a repeated index. g holds the diagonal: written into zeros of operand k's shape.
+    if isinstance(g, Tensor):  # create_graph: the op, so that it is recorded
+        return OntoDiagonal.apply(g, subscripts=mine, shape=shapes[k])
+    return onto_diagonal(g, mine, shapes[k])
+
+
+def _einsum(equation: str, *operands: Any) -> Any:
+    """einsum on torch tensors (backward()), or minigrad's Einsum on Tensors (create_graph)."""
+    if isinstance(operands[0], Tensor):
+        return Einsum.apply(*operands, equation=equation)
+    return torch.einsum(equation, *operands)
+
+
+class OntoDiagonal(Op):
+    """out = zeros of `shape` with g on the diagonal that `subscripts` names.   grad: that
+    diagonal of G, einsum(subscripts -> its indices once, G).
+
+    'ii' makes a matrix whose diagonal is the vector g: out[i, i] = g[i], 0 elsewhere; 'iji'
+    puts g[i, j] at out[i, j, i]. It is einsum's diagonal read backwards, and what einsum's
+    backward writes for a repeated index: the elements off the diagonal were never read, so
+    their gradient is 0. Each out element is one g element or 0, so dL/dg[i] = G[i, i]: the
+    diagonal of G, which einsum('ii->i', G) takes.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Context, g: torch.Tensor, subscripts: str, shape: Sequence[int]
+    ) -> torch.Tensor:
+        ctx.subscripts = subscripts
+        return onto_diagonal(g, subscripts, shape)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        labels = "".join(dict.fromkeys(ctx.subscripts))
+        return _einsum(f"{ctx.subscripts}->{labels}", grad)
+
+
+def onto_diagonal(g: torch.Tensor, subscripts: str, shape: Sequence[int]) -> torch.Tensor:
+    """Zeros of `shape`, with g (one dim per distinct index of `subscripts`) written on the
+    diagonal: the view of the zeros whose stride for each index is the sum of its dims' strides."""
+    full = torch.zeros(shape, dtype=g.dtype, device=g.device)
+    labels = "".join(dict.fromkeys(subscripts))
     strides = full.stride()
-    diagonal_strides = [sum(s for i, s in zip(mine, strides) if i == index) for index in labels]
-    full.as_strided(target, diagonal_strides).copy_(g)
+    diagonal_strides = [
+        sum(s for i, s in zip(subscripts, strides) if i == index) for index in labels
+    ]
+    full.as_strided(g.shape, diagonal_strides).copy_(g)
     return full
 
 
@@ -254,18 +303,17 @@ class Outer(Op):
 
     @staticmethod
     def forward(ctx: Context, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        out = torch.outer(a, b)  # a float32 and a float64 vector give float64, as in torch
         a_needs, b_needs = ctx.needs_input_grad
-        ctx.save_for_backward(
-            a.to(out.dtype) if b_needs else None, b.to(out.dtype) if a_needs else None
-        )
-        return out
+        ctx.save_for_backward(a if b_needs else None, b if a_needs else None)
+        return torch.outer(a, b)  # a float32 and a float64 vector give float64, as in torch
 
     @staticmethod
     def backward(ctx: Context, grad: torch.Tensor) -> tuple:
         a, b = ctx.saved_tensors
         a_needs, b_needs = ctx.needs_input_grad
-        return (grad @ b if a_needs else None, grad.mT @ a if b_needs else None)
+        grad_a = grad @ _as_dtype(b, grad.dtype) if a_needs else None
+        grad_b = grad.mT @ _as_dtype(a, grad.dtype) if b_needs else None
+        return grad_a, grad_b
 
     @staticmethod
     def explain_failure(a: Any, b: Any) -> str | None:
@@ -276,3 +324,8 @@ class Outer(Op):
             f"{shape_str(b.shape)}: out[i, j] = a[i] b[j]. Flatten them first, or use einsum "
             "for more dims."
         )
+
+
+def _as_dtype(x: Any, dtype: torch.dtype) -> Any:
+    """x in `dtype` (the output's, where float32 met float64), or x itself when it already is."""
+    return x if x.dtype == dtype else x.to(dtype)
