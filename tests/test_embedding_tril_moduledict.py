@@ -63,6 +63,113 @@ def test_embedding_matches_torch(case):
     )
 
 
+class EmbeddingWrittenOut(torch.autograd.Function):
+    """torch's embedding, its backward written with torch's ops so that torch's autograd
+    differentiates it as the maths says: the reference for the second derivatives torch's own
+    embedding gets wrong. torch's double backward of embedding leaves scale_grad_by_freq's
+    scale out (embedding_dense_double_backward: "the first backward takes care of scaling"), so
+    its gradient with respect to the upstream gradient is count times too large (see the test
+    below); and it fails on an empty batch of indices (a view to (0, -1)). The first derivative
+    is torch's own, tested above."""
+
+    @staticmethod
+    def forward(ctx, weight, indices, padding_idx, scale_grad_by_freq):
+        ctx.save_for_backward(indices)
+        ctx.rows, ctx.padding_idx, ctx.scale = weight.shape[0], padding_idx, scale_grad_by_freq
+        return TF.embedding(indices, weight, padding_idx=padding_idx)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (indices,) = ctx.saved_tensors
+        rows = indices.reshape(-1)
+        grads = grad.reshape(rows.numel(), grad.shape[-1])
+        if ctx.scale:
+            counts = torch.bincount(rows, minlength=ctx.rows)[rows].to(grad.dtype)
+            grads = grads / counts.unsqueeze(1)
+        table = grads.new_zeros(ctx.rows, grads.shape[1]).index_add(0, rows, grads)
+        if ctx.padding_idx is not None:
+            keep = torch.ones(ctx.rows, 1, dtype=grad.dtype)
+            keep[ctx.padding_idx] = 0
+            table = table * keep
+        return table, None, None, None
+
+
+@given(case=lookups())
+@example(case=(np.arange(8.0).reshape(4, 2), np.array([[0, 0, 3], [0, 1, 0]]), None, False))
+@example(case=(np.arange(8.0).reshape(4, 2), np.array([[0, 0, 3], [0, 1, 0]]), 0, True))
+@example(case=(np.arange(8.0).reshape(4, 2), np.array([3, 3, 1]), -1, True))
+def test_embedding_differentiated_twice_matches_torch(case):
+    """Embedding's backward adds rows into zeros (IndexAdd), whose backward looks rows up (an
+    Embedding): differentiated twice, alone (linear in the weight: the second derivative is in
+    the upstream gradient) and squared (in both)."""
+    weight, indices, padding_idx, scale = case
+    ours = lambda w, i: F.embedding(  # noqa: E731
+        i, w, padding_idx=padding_idx, scale_grad_by_freq=scale
+    )
+    if scale or indices.size == 0:
+        theirs = lambda w, i: EmbeddingWrittenOut.apply(w, i, padding_idx, scale)  # noqa: E731
+    else:
+        theirs = lambda w, i: TF.embedding(i, w, padding_idx=padding_idx)  # noqa: E731
+    name = f"embedding(padding_idx={padding_idx}, scale_grad_by_freq={scale})"
+    assert_matches_torch(ours, theirs, weight, indices, order=2, name=name)
+    squared = lambda f: lambda w, i: f(w, i) * f(w, i)  # noqa: E731
+    assert_matches_torch(squared(ours), squared(theirs), weight, indices, order=2, name=name)
+
+
+@given(case=lookups())
+def test_embedding_differentiated_three_times_matches_torch(case):
+    """The weight's gradient of sum(embedding^3), taken with create_graph=True (IndexAdd in its
+    graph), differentiated twice: IndexAdd's backward (a lookup) then runs on minigrad Tensors
+    as an Embedding, differentiated in turn."""
+    weight, indices, padding_idx, scale = case
+    written_out = scale or indices.size == 0  # where torch's double backward is wrong
+
+    def gradient(lib):
+        def of(w, i):
+            if lib is torch and written_out:
+                rows = EmbeddingWrittenOut.apply(w, i, padding_idx, scale)
+            else:
+                F_ = lib.nn.functional
+                rows = F_.embedding(i, w, padding_idx=padding_idx, scale_grad_by_freq=scale)
+            return lib.autograd.grad((rows * rows * rows).sum(), w, create_graph=True)[0]
+
+        return of
+
+    assert_matches_torch(gradient(mg), gradient(torch), weight, indices, order=2)
+
+
+def test_torchs_double_backward_of_embedding_misses_the_frequency_scale_and_empty_indices():
+    """Why the test above checks scale_grad_by_freq=True and empty indices against a reference
+    of its own: the gradient of the weight's gradient, with respect to the upstream gradient G,
+    should divide by each index's count as the weight's gradient does; torch's does not (torch
+    2.13), and minigrad's does. With no indices, torch's fails. (If torch changes, this says
+    so.)"""
+    weight = torch.randn(3, 2, dtype=torch.float64, requires_grad=True)
+    indices = torch.tensor([0, 0, 2])
+    out = TF.embedding(indices, weight, scale_grad_by_freq=True)
+    upstream = torch.ones(3, 2, dtype=torch.float64, requires_grad=True)
+    (grad_weight,) = torch.autograd.grad(out, weight, upstream, create_graph=True)
+    (torchs,) = torch.autograd.grad(grad_weight.sum(), upstream)
+    assert torchs.tolist() == [[1.0, 1.0]] * 3  # row 0 was picked twice: it should be 1/2
+    ours_weight = mg.tensor(weight.detach(), requires_grad=True)
+    ours_upstream = mg.ones(3, 2, dtype=mg.float64, requires_grad=True)
+    out = F.embedding(mg.tensor(indices), ours_weight, scale_grad_by_freq=True)
+    (grad_weight,) = mg.autograd.grad(out, ours_weight, ours_upstream, create_graph=True)
+    (ours,) = mg.autograd.grad(grad_weight.sum(), ours_upstream)
+    assert ours.tolist() == [[0.5, 0.5], [0.5, 0.5], [1.0, 1.0]]
+    # and no indices at all: torch's double backward refuses; minigrad's gives no gradient
+    for lib in (torch, mg):
+        weight = lib.zeros(3, 2, dtype=lib.float64, requires_grad=True)
+        out = lib.nn.functional.embedding(lib.zeros(0, dtype=lib.int64), weight)
+        upstream = lib.zeros(0, 2, dtype=lib.float64, requires_grad=True)
+        (grad_weight,) = lib.autograd.grad(out, weight, upstream, create_graph=True)
+        if lib is torch:
+            with pytest.raises(RuntimeError, match="0 elements"):
+                torch.autograd.grad(grad_weight.sum(), upstream)
+        else:
+            assert mg.autograd.grad(grad_weight.sum(), upstream)[0].shape == (0, 2)
+
+
 @given(case=lookups(max_rows=4, max_side=3))
 def test_embedding_passes_gradcheck(case):
     """The plain lookup only: padding_idx and scale_grad_by_freq change the gradient on

@@ -271,6 +271,18 @@ def written_through_a_view():
     return h
 
 
+def gradient_of(loss_of):
+    """The gradient of loss_of(x) taken with create_graph=True: a graph made of the backward's
+    ops (AddAt, ScatterAdd, IndexAdd are only met there)."""
+    x = x23()
+    (grad,) = mg.autograd.grad(loss_of(x), x, create_graph=True)
+    return grad
+
+
+def squared(pick):
+    return lambda x: (pick(x) * pick(x)).sum()
+
+
 def image():
     """(2, 2, 4, 5): two 2-channel images, distinct values."""
     values = torch.linspace(-2, 3, 80, dtype=torch.float64).reshape(2, 2, 4, 5)
@@ -298,6 +310,7 @@ EVERY_OP = {
     "Unfold": lambda: F.unfold(image(), (2, 3), stride=(1, 2)),
     "Abs": lambda: x23().abs(),
     "Add": lambda: x23() + v3(),
+    "AddAt": lambda: gradient_of(squared(lambda x: x[[1, 1, 0]])),
     "BinaryCrossEntropy": lambda: mg.nn.functional.binary_cross_entropy(
         x23().sigmoid(), mg.tensor([[1.0, 0.0, 1.0], [0.0, 0.0, 1.0]], dtype=F64), reduction="none"
     ),
@@ -319,6 +332,7 @@ EVERY_OP = {
     "GELU": lambda: F.gelu(x23(), approximate="tanh"),
     "Gather": lambda: x23().gather(1, mg.tensor([[0, 0], [2, 1]])),
     "Index": lambda: x23()[[1, 1, 0]],
+    "IndexAdd": lambda: gradient_of(squared(lambda x: F.embedding(mg.tensor([1, 1, 0]), x))),
     "LeakyReLU": lambda: F.leaky_relu(x23(), -0.5),
     "Linear": lambda: mg.nn.functional.linear(x23(), x23(), v3()[:2]),
     "Log": lambda: x23().abs().log(),
@@ -345,6 +359,7 @@ EVERY_OP = {
     "Repeat": lambda: x23().repeat(2, 1),
     "Reshape": lambda: x23().reshape(3, 2),
     "Rsqrt": lambda: (x23().abs() + 1).rsqrt(),
+    "ScatterAdd": lambda: gradient_of(squared(lambda x: x.gather(1, mg.tensor([[0, 0], [2, 1]])))),
     "SetItem": lambda: (lambda h: (h.__setitem__((0, 1), v3().sum()), h)[1])(x23() * 1),
     "Sigmoid": lambda: x23().sigmoid(),
     "Sign": lambda: x23().sign() * x23(),

@@ -91,8 +91,6 @@ def test_hvp_and_vhp_match_torch(arrays, seed):
     same(MAF.vhp(f_scalar(mg), (xm, wm), vm), TAF.vhp(f_scalar(torch), (xt, wt), v), "vhp")
 
 
-# (until the indexing ops' formulas run on Tensors: the jacobian reads each output element)
-@pytest.mark.xfail(strict=True, reason="Index's backward not yet for Tensors (issue 19)")
 def test_results_carry_a_graph_only_with_create_graph_as_in_torch():
     xm, xt = both(np.array([0.5, -1.0]))
     xm.requires_grad_()

@@ -2,7 +2,10 @@
 plain tensor joining the graph, history rebased (ops that used the old value keep it), writes
 through views (CopySlices) and views catching up with their base, and what is refused.
 
-Values and gradients in float64 at rtol 1e-7, atol 1e-9, with random upstream gradients.
+Values and gradients in float64 at rtol 1e-7, atol 1e-9, with random upstream gradients. The
+programs that write into a tensor (x[k] = v, copy_, fill_, zero_, a write through a view) are
+also differentiated twice (`check_twice`): the backward of SetItem, Copy and CopySlices then
+runs on minigrad Tensors and is differentiated in turn.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from hypothesis import strategies as st
 
 import minigrad as mg
 from minigrad import GradientError, ShapeError
-from minigrad.testing import assert_close
+from minigrad.testing import assert_close, assert_matches_torch
 from minigrad.testing import strategies as mst
 
 
@@ -42,6 +45,20 @@ def check(program, *arrays, seed=0):
         assert (o.grad is None) == (t.grad is None), f"leaf {i}: minigrad {o.grad}, torch {t.grad}"
         if t.grad is not None:
             assert_close(o.grad._data, t.grad, what=f"gradient of leaf {i}")
+
+
+def check_twice(program, *arrays, name=None):
+    """`program(lib, *leaves)` differentiated twice on minigrad and torch: the gradients with
+    create_graph=True, then the gradient of sum(dL/dx * v) for every leaf and for the upstream
+    gradient (assert_matches_torch's order=2)."""
+    arrays = [np.asarray(a, dtype=np.float64) for a in arrays]
+    assert_matches_torch(
+        lambda *ts: program(mg, *ts),
+        lambda *ts: program(torch, *ts),
+        *arrays,
+        order=2,
+        name=name or program.__name__,
+    )
 
 
 # Each in-place op with its out-of-place maths; `other` is a second tensor of the same shape.
@@ -96,6 +113,27 @@ def test_in_place_op_on_a_tensor_of_the_graph_matches_torch(name, data):
     check(program, x, other)
 
 
+# The writes of assign.py (SetItem, Copy), and += and *= (Add, Mul), whose backward formulas
+# run on minigrad Tensors: differentiated twice. (The others join as their op families do.)
+WRITES = ["x[k] = v", "x[mask] = number", "zero_", "fill_ number", "fill_ tensor", "copy_",
+          "copy_ broadcast", "+=", "*=", "add_ alpha", "mul_"]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", WRITES)
+@given(data=st.data())
+def test_in_place_write_on_a_tensor_of_the_graph_differentiated_twice_matches_torch(name, data):
+    shape = data.draw(mst.shapes(min_rank=1, max_rank=3, min_side=2))
+    x = data.draw(mst.float_arrays(shape, -3, 3))
+    other = data.draw(mst.float_arrays(shape, -3, 3))
+
+    def program(lib, x, other):
+        h = x * x  # a tensor of the graph, its second derivative not zero
+        IN_PLACE[name](h, other)
+        return h * h * other
+
+    check_twice(program, x, other, name=name)
+
+
 def test_a_plain_tensor_that_receives_a_gradient_joins_the_graph():
     def program(lib, w):
         acc = lib.zeros(2, dtype=lib.float64)
@@ -122,6 +160,15 @@ def test_item_assignment_sends_the_written_region_its_gradient():
     w, _ = both([1.0, 2.0])
     program(mg, w).backward()
     assert w.grad.tolist() == [8.0, 10.0]
+
+
+    def twice(lib, w):  # a plain tensor filled with values of the graph, then squared
+        out = lib.zeros(3, dtype=lib.float64)
+        for i in range(3):
+            out[i] = (w * w * (i + 1)).sum()
+        return out * out
+
+    check_twice(twice, [1.0, 2.0])
 
 
 def test_ops_that_used_the_old_value_keep_it():
@@ -162,6 +209,35 @@ def test_writing_through_a_view_changes_its_base_as_in_torch(write):
 
     check(program, [[1.0, 2.0], [-3.0, 0.5]], [0.5, -1.5])
 
+    check_twice(program, [[1.0, 2.0], [-3.0, 0.5]], [0.5, -1.5])
+
+
+WRITES_THROUGH_VIEWS = {
+    "h[1:] *= v": lambda h, v: h[1:].mul_(v),
+    "h.transpose(0, 1)[1] += v[0]": lambda h, v: h.transpose(0, 1)[1].add_(v[0]),
+    "h.reshape(-1)[::2] = v": lambda h, v: h.reshape(-1)[::2].copy_(v.reshape(-1)[:1]),
+    "h[0][-1] = v.sum()": lambda h, v: h[0].__setitem__(-1, v.sum()),
+    "h[:, 0].zero_()": lambda h, v: h[:, 0].zero_(),
+    "h[0] += v": lambda h, v: h[0].__iadd__(v),
+}
+
+
+@pytest.mark.parametrize("name", WRITES_THROUGH_VIEWS)
+@given(data=st.data())
+def test_writing_through_a_view_differentiated_twice_matches_torch(name, data):
+    """CopySlices' backward reads the region of the gradient (the view ops, recorded) and
+    zeroes it (a CopySlices of zeros): both differentiated again, against torch."""
+    shape = data.draw(mst.shapes(min_rank=2, max_rank=3, min_side=2))
+    w = data.draw(mst.float_arrays(shape, -3, 3), label="w")
+    v = data.draw(mst.float_arrays(shape[1:], -3, 3), label="v")
+
+    def program(lib, w, v):
+        h = w * w
+        WRITES_THROUGH_VIEWS[name](h, v * w[0])
+        return h * h
+
+    check_twice(program, w, v, name=name)
+
 
 def test_a_view_made_before_its_base_changed_follows_the_base():
     def program(lib, w, v):
@@ -180,6 +256,9 @@ def test_a_view_made_before_its_base_changed_follows_the_base():
 
     check(two_views, [1.0, 2.0, 3.0], [0.5, -1.5])
 
+    check_twice(program, [[1.0, 2.0], [-3.0, 0.5]], [[0.5, -1.5], [2.0, 1.0]])
+    check_twice(two_views, [1.0, 2.0, 3.0], [0.5, -1.5])
+
 
 def test_x_index_plus_equals_works_as_in_torch():
     def program(lib, w, v):
@@ -188,6 +267,7 @@ def test_x_index_plus_equals_works_as_in_torch():
         return h * h
 
     check(program, [1.0, 2.0], [0.5, -1.5])
+    check_twice(program, [1.0, 2.0], [0.5, -1.5])
 
 
 def test_a_value_backward_needs_changed_in_place_is_caught():

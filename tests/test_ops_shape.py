@@ -2,6 +2,11 @@
 finite differences: reshape/view, transpose/.T/permute, unsqueeze/squeeze, expand, indexing,
 cat/stack, gather, repeat/tile, split/chunk/unbind/narrow/select, flatten; and the copies:
 .float()/.double()/.to() and clone.
+
+Each op is also differentiated twice (`order=2`: create_graph=True, then the gradient of
+sum(dL/dx * v) for the inputs and the upstream gradient). These ops are linear, so the op is
+multiplied by itself (`times_itself`): the second derivative then runs both the op's backward
+and its adjoint's (AddAt for indexing, ScatterAdd for gather) in the graph of the first.
 """
 
 from __future__ import annotations
@@ -20,6 +25,14 @@ from minigrad.testing import strategies as mst
 def same_on_both(method: str, *args, **kwargs):
     """x.method(*args, **kwargs): the same call works on a minigrad Tensor and a torch tensor."""
     return lambda t: getattr(t, method)(*args, **kwargs)
+
+
+def times_itself(fn):
+    """fn(*ts) * fn(*ts). For a linear fn, the gradient u -> fn's adjoint of u is linear in u
+    alone, so a second derivative would only check it for u; squared, the first gradient
+    2 adjoint(u * fn(x)) depends on x through fn and on u through the adjoint, and the
+    second derivative runs both backwards, the op's and its adjoint's."""
+    return lambda *ts: fn(*ts) * fn(*ts)
 
 
 # ---- reshape, view ----------------------------------------------------------------------------
@@ -45,6 +58,15 @@ def test_reshape_and_view_match_torch(method, case):
     )
 
 
+@pytest.mark.parametrize("method", ["reshape", "view"])
+@given(case=arrays_and(mst.reshape_targets))
+def test_reshape_and_view_differentiated_twice_match_torch(method, case):
+    x, shape = case
+    ours, theirs = same_on_both(method, shape), same_on_both("reshape", shape)
+    assert_matches_torch(ours, theirs, x, order=2, name=f"{method}{shape}")
+    assert_matches_torch(times_itself(ours), times_itself(theirs), x, order=2)
+
+
 @given(x=mst.float_arrays(mst.shapes(min_rank=2)))
 def test_reshape_of_a_transpose_matches_torch(x):  # a non-contiguous input
     fn = lambda t: t.transpose(0, -1).reshape(-1)  # noqa: E731
@@ -67,6 +89,16 @@ def test_transpose_matches_torch(case):
     assert_matches_torch(same_on_both("transpose", *dims), same_on_both("transpose", *dims), x)
 
 
+@given(case=arrays_and(two_dims))
+def test_transpose_and_T_differentiated_twice_match_torch(case):
+    x, dims = case
+    transpose = times_itself(same_on_both("transpose", *dims))
+    assert_matches_torch(transpose, transpose, x, order=2, name=f"transpose{dims}")
+    if x.ndim <= 2:
+        T = times_itself(lambda t: t.T if t.ndim == 2 else t)  # torch's .T of a vector warns
+        assert_matches_torch(times_itself(lambda t: t.T), T, x, order=2, name=".T")
+
+
 @given(x=mst.float_arrays(mst.shapes(max_rank=2)))
 @example(x=np.ones((2, 3)))
 def test_T_matches_torch(x):
@@ -87,6 +119,14 @@ def test_permute_with_negative_dims_matches_torch(case):
     x, dims = case
     negative = [d - x.ndim for d in dims]
     assert_matches_torch(same_on_both("permute", negative), same_on_both("permute", negative), x)
+
+
+@given(case=arrays_and(lambda shape: st.permutations(range(len(shape)))))
+@example(case=(np.ones((2, 3, 4)), [2, 0, 1]))  # not its own inverse
+def test_permute_differentiated_twice_matches_torch(case):
+    x, dims = case
+    permute = times_itself(same_on_both("permute", tuple(dims)))
+    assert_matches_torch(permute, permute, x, order=2, name=f"permute{tuple(dims)}")
 
 
 # ---- unsqueeze, squeeze, expand ---------------------------------------------------------------
@@ -115,12 +155,32 @@ def test_squeeze_matches_torch(case):
     assert_matches_torch(fn, fn, x, name=f"squeeze({dim})")
 
 
+@given(case=arrays_and(lambda shape: st.integers(-len(shape) - 1, len(shape))), data=st.data())
+def test_unsqueeze_and_squeeze_differentiated_twice_match_torch(case, data):
+    x, dim = case
+    unsqueeze = times_itself(same_on_both("unsqueeze", dim))
+    assert_matches_torch(unsqueeze, unsqueeze, x, order=2, name=f"unsqueeze({dim})")
+    ones = data.draw(st.none() | st.integers(-max(x.ndim, 1), max(x.ndim - 1, 0)), label="dim")
+    squeeze = same_on_both("squeeze") if ones is None else same_on_both("squeeze", ones)
+    assert_matches_torch(times_itself(squeeze), times_itself(squeeze), x, order=2)
+
+
 @given(case=arrays_and(mst.expand_targets))
 @example(case=(np.array(1.0), (2, 3)))  # 0-d
 @example(case=(np.ones((3, 1)), (2, -1, 4)))  # new leading dim, -1, stretched size-1 dim
 def test_expand_matches_torch(case):
     x, shape = case
     assert_matches_torch(same_on_both("expand", shape), same_on_both("expand", shape), x)
+
+
+@given(case=arrays_and(mst.expand_targets))
+@example(case=(np.ones((3, 1)), (2, -1, 4)))
+def test_expand_differentiated_twice_matches_torch(case):
+    """Expand's backward is a sum (to x's shape), whose backward is an expand again."""
+    x, shape = case
+    expand = same_on_both("expand", shape)
+    assert_matches_torch(expand, expand, x, order=2, name=f"expand{shape}")
+    assert_matches_torch(times_itself(expand), times_itself(expand), x, order=2)
 
 
 # ---- indexing ---------------------------------------------------------------------------------
@@ -136,6 +196,21 @@ def test_indexing_matches_torch(case):
     x, key = case
     key = tuple(torch.from_numpy(k) if isinstance(k, np.ndarray) else k for k in _parts(key))
     assert_matches_torch(lambda t: t[key], lambda t: t[key], x, name=f"x[{key}]")
+
+
+@given(case=arrays_and(mst.index_keys, mst.shapes(min_rank=1)))
+@example(case=(np.arange(4.0), (np.array([0, 0, 3, 0]),)))  # repeats: AddAt adds them up
+@example(case=(np.ones((3, 2)), (slice(1, None), np.array([[1, 1], [0, 1]]))))  # mixed key
+@example(case=(np.ones((3, 2)), np.array([True, False, True])))
+@example(case=(np.ones((3, 2)), (Ellipsis, None, 1)))
+def test_indexing_differentiated_twice_matches_torch(case):
+    """Index's backward adds the gradient at [key] into zeros (AddAt, repeats adding up), and
+    AddAt's backward reads at [key] again: each key kind (basic, tensors, mixed, mask)."""
+    x, key = case
+    key = tuple(torch.from_numpy(k) if isinstance(k, np.ndarray) else k for k in _parts(key))
+    index = lambda t: t[key]  # noqa: E731
+    assert_matches_torch(index, index, x, order=2, name=f"x[{key}]")
+    assert_matches_torch(times_itself(index), times_itself(index), x, order=2)
 
 
 def test_repeated_indices_add_up_their_gradients():
@@ -181,6 +256,14 @@ def test_cat_matches_torch(operands):
     )
 
 
+@given(operands=cat_operands())
+def test_cat_differentiated_twice_matches_torch(operands):
+    arrays, dim = operands
+    ours, theirs = lambda *ts: mg.cat(ts, dim=dim), lambda *ts: torch.cat(ts, dim=dim)
+    assert_matches_torch(ours, theirs, *arrays, order=2, name=f"cat(dim={dim})")
+    assert_matches_torch(times_itself(ours), times_itself(theirs), *arrays, order=2)
+
+
 @st.composite
 def stack_operands(draw: st.DrawFn) -> tuple[list[np.ndarray], int]:
     shape = draw(mst.shapes(max_rank=3))
@@ -196,6 +279,14 @@ def test_stack_matches_torch(operands):
     assert_matches_torch(
         lambda *ts: mg.stack(ts, dim=dim), lambda *ts: torch.stack(ts, dim=dim), *arrays
     )
+
+
+@given(operands=stack_operands())
+def test_stack_differentiated_twice_matches_torch(operands):
+    arrays, dim = operands
+    ours, theirs = lambda *ts: mg.stack(ts, dim=dim), lambda *ts: torch.stack(ts, dim=dim)
+    assert_matches_torch(ours, theirs, *arrays, order=2, name=f"stack(dim={dim})")
+    assert_matches_torch(times_itself(ours), times_itself(theirs), *arrays, order=2)
 
 
 @given(operands=cat_operands(max_side=3))
@@ -291,6 +382,16 @@ def test_gather_matches_torch(case):
     )
 
 
+@given(case=gather_cases())
+@example(case=(np.array([1.0, 2.0, 3.0]), 0, np.array([2, 2, 0, 2])))  # repeats add up
+def test_gather_differentiated_twice_matches_torch(case):
+    """Gather's backward scatter-adds into zeros (ScatterAdd), whose backward gathers again."""
+    x, dim, index = case
+    gather = lambda t, i: t.gather(dim, i)  # noqa: E731
+    assert_matches_torch(gather, gather, x, index, order=2, name=f"gather({dim})")
+    assert_matches_torch(times_itself(gather), times_itself(gather), x, index, order=2)
+
+
 @given(case=gather_cases(shapes=mst.small_shapes))
 def test_gather_passes_gradcheck(case):
     x, dim, index = case
@@ -322,6 +423,14 @@ def test_repeat_matches_torch(case):
     assert_matches_torch(
         same_on_both("repeat", *repeats), same_on_both("repeat", repeats), x, name="repeat"
     )
+
+
+@given(case=repeat_cases())
+def test_repeat_differentiated_twice_matches_torch(case):
+    x, repeats = case
+    repeat = same_on_both("repeat", repeats)
+    assert_matches_torch(repeat, repeat, x, order=2, name=f"repeat{repeats}")
+    assert_matches_torch(times_itself(repeat), times_itself(repeat), x, order=2)
 
 
 @given(case=repeat_cases(shapes=mst.small_shapes))
@@ -380,6 +489,24 @@ def test_split_matches_torch(case):
     )
     ours, theirs = mg.split(mg.tensor(x), sizes, dim), torch.split(torch.tensor(x), sizes, dim)
     assert [p.shape for p in ours] == [p.shape for p in theirs]
+
+
+@given(case=split_cases())
+def test_split_unbind_narrow_and_select_differentiated_twice_match_torch(case):
+    """The pieces are indexes of x (narrow, select), so their backward is AddAt (each piece's
+    gradient put back in its place among zeros), whose backward reads the piece again."""
+    x, sizes, dim = case
+    side = x.shape[dim]
+    calls = {
+        f"split({sizes}, {dim})": lambda t: joined(t.split(sizes, dim)),
+        f"unbind({dim})": lambda t: joined(t.unbind(dim)),
+        f"narrow({dim}, {side // 3}, {side - side // 3})": same_on_both(
+            "narrow", dim, side // 3, side - side // 3
+        ),
+        f"select({dim}, -1)": same_on_both("select", dim, -1),
+    }
+    for name, call in calls.items():
+        assert_matches_torch(times_itself(call), times_itself(call), x, order=2, name=name)
 
 
 @given(case=split_cases(), chunks=st.integers(1, 6))
@@ -450,3 +577,41 @@ def test_view_reshape_expand_and_type_as_take_the_other_tensors_shape_or_dtype()
     assert x.type_as(other).dtype == mg.float64
     (x.view_as(other).type_as(other) * 2).sum().backward()
     assert x.grad.tolist() == [2.0] * 6
+
+
+# ---- three times: the adjoints' own backward, on minigrad Tensors ------------------------------
+
+
+def gradient_with_a_graph(fn):
+    """x -> the gradient of sum(fn(x)^3), taken with create_graph=True: a function made of
+    fn's backward (AddAt, ScatterAdd, sums, splits...). Differentiated twice by
+    assert_matches_torch(order=2), that is three derivatives of fn's program; the backward of
+    each adjoint then runs on minigrad Tensors and is recorded in turn."""
+
+    def gradient(t):
+        lib = torch_or_mg(t)
+        cubed = (fn(t) * fn(t) * fn(t)).sum()
+        return lib.autograd.grad(cubed, t, create_graph=True)[0]
+
+    return gradient
+
+
+THRICE = {
+    "x[[0, 0, 2], 1:]": lambda t: t[torch.tensor([0, 0, 2]), 1:],
+    "x[rows, cols]": lambda t: t[torch.tensor([0, 2, 2]), torch.tensor([1, 1, 3])],
+    "x[1:, ::2]": lambda t: t[1:, ::2],
+    "x[mask]": lambda t: t[torch.tensor([True, False, True])],
+    "gather": lambda t: t.gather(1, torch.tensor([[0, 0, 3], [1, 1, 1], [2, 0, 2]])),
+    "expand": lambda t: t[:, None].expand(3, 2, 4),
+    "repeat": lambda t: t.repeat(2, 1, 3),
+    "cat": lambda t: torch_or_mg(t).cat([t, t[1:]], 0),
+    "stack": lambda t: torch_or_mg(t).stack([t, t.T.reshape(3, 4)], 1),
+    "permute": lambda t: t.reshape(3, 2, 2).permute(2, 0, 1),
+}
+
+
+@pytest.mark.parametrize("name", THRICE)
+@given(x=mst.float_arrays((3, 4)))
+def test_differentiated_three_times_matches_torch(name, x):
+    fn = gradient_with_a_graph(THRICE[name])
+    assert_matches_torch(fn, fn, x, order=2, name=f"{name}, three times")

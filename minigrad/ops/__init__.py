@@ -8,13 +8,15 @@ losses.py       binary_cross_entropy
 matmul.py       @
 products.py     einsum (and the diagonal its backward writes) outer
 shape.py        reshape transpose permute unsqueeze squeeze expand indexing gather repeat cat
-                stack
+                stack, and the adjoints of indexing and gather (an accumulating index-put,
+                scatter-add)
 conversion.py   .to(dtype or device), clone
 assign.py       what in-place changes record: x[key] = v, copy_/fill_/zero_, a write through a view
 conv.py         convolution (conv1d, conv2d), unfold, fold, pad
 pool.py         max_pool2d avg_pool2d adaptive_avg_pool2d
 normalization.py  batch_norm layer_norm dropout
-embedding.py    embedding (a row lookup; repeated rows add up their gradients)
+embedding.py    embedding (a row lookup; repeated rows add up their gradients) and its adjoint,
+                index_add (rows added into a table)
 triangular.py   tril triu
 """
 
@@ -22,7 +24,7 @@ from .arithmetic import Add, Div, Maximum, Minimum, Mul, Neg, Pow, Sub, Where
 from .assign import Copy, CopySlices, SetItem
 from .conv import ConstantPad, Convolution, CopyPad, Fold, Unfold
 from .conversion import Clone, To
-from .embedding import Embedding
+from .embedding import Embedding, IndexAdd
 from .losses import BinaryCrossEntropy
 from .matmul import Linear, MatMul
 from .normalization import BatchNorm, Dropout, LayerNorm
@@ -44,6 +46,7 @@ from .reductions import (
     Var,
 )
 from .shape import (
+    AddAt,
     Cat,
     Expand,
     Gather,
@@ -51,6 +54,7 @@ from .shape import (
     Permute,
     Repeat,
     Reshape,
+    ScatterAdd,
     Squeeze,
     Stack,
     Transpose,
@@ -84,6 +88,7 @@ __all__ = [
     "Abs",
     "AdaptiveAvgPool2d",
     "Add",
+    "AddAt",
     "AvgPool2d",
     "BatchNorm",
     "BinaryCrossEntropy",
@@ -110,6 +115,7 @@ __all__ = [
     "GELU",
     "Gather",
     "Index",
+    "IndexAdd",
     "LayerNorm",
     "LeakyReLU",
     "Linear",
@@ -138,6 +144,7 @@ __all__ = [
     "Repeat",
     "Reshape",
     "Rsqrt",
+    "ScatterAdd",
     "SetItem",
     "Sigmoid",
     "Sign",

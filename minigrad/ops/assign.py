@@ -3,7 +3,10 @@ a view. They are what in-place changes record (see `autograd.inplace`): each com
 values out of place; minigrad then writes them into the tensor's memory.
 
 Their gradients follow one rule: a value that was overwritten had no effect on the result, so
-its gradient is 0; a value that was written gets the gradient of the place it went to.
+its gradient is 0; a value that was written gets the gradient of the place it went to. Both are
+linear maps of the gradient, made of ops that have a backward themselves: zeroing a region (a
+write of zeros, whose adjoint is itself) and reading a region (indexing, a view), so that these
+backwards can be differentiated again (create_graph=True).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import torch
 
 from ..autograd.function import Context, Op
 from ..autograd.inplace import ViewStep, replay_view
+from ..tensor import Tensor
 from .shape import key_tensors
 
 
@@ -22,6 +26,8 @@ class SetItem(Op):
 
     dout/dx = 1 outside the region, 0 inside (those values were overwritten);
     dout/dvalue = the gradient of the region, summed where value was broadcast.
+    (Both are written with item assignment and indexing, which a minigrad Tensor has too: under
+    create_graph=True they record a SetItem and an Index.)
     """
 
     @staticmethod
@@ -60,7 +66,7 @@ class Copy(Op):
     @staticmethod
     def backward(ctx: Context, grad: torch.Tensor) -> tuple:
         x_needs, src_needs = ctx.needs_input_grad
-        return torch.zeros_like(grad) if x_needs else None, grad if src_needs else None
+        return grad.new_zeros(grad.shape) if x_needs else None, grad if src_needs else None
 
 
 class CopySlices(Op):
@@ -83,10 +89,29 @@ class CopySlices(Op):
     @staticmethod
     def backward(ctx: Context, grad: torch.Tensor) -> tuple:
         base_needs, value_needs = ctx.needs_input_grad
-        grad_base = None
-        if base_needs:
-            grad_base = grad.clone(memory_format=torch.contiguous_format)
-            region = replay_view(grad_base, ctx.steps)  # a view: zeroing it zeroes grad_base
-            region.zero_()
-        grad_value = replay_view(grad, ctx.steps) if value_needs else None
+        grad_base = with_region_zeroed(grad, ctx.steps) if base_needs else None
+        grad_value = region_of(grad, ctx.steps) if value_needs else None
         return grad_base, grad_value
+
+
+def region_of(tensor: Any, steps: tuple[ViewStep, ...]) -> Any:
+    """The region the view steps pick (base[1:3], base.T[0], ...), taken of another tensor of
+    the base's shape: by the view ops' forward for a torch tensor, and by applying them (so
+    recording them) for a minigrad Tensor."""
+    if not isinstance(tensor, Tensor):
+        return replay_view(tensor, steps)
+    for op, args, options, output in steps:
+        tensor = op.apply(tensor, *args, **options)
+        tensor = tensor if output is None else tensor[output]
+    return tensor
+
+
+def with_region_zeroed(grad: Any, steps: tuple[ViewStep, ...]) -> Any:
+    """grad with the region the view steps pick set to 0. A torch tensor is copied and zeroed
+    through the view; a minigrad Tensor gets a CopySlices that writes zeros there, whose own
+    backward (for its base) zeroes the region again: the map is its own adjoint."""
+    if isinstance(grad, Tensor):
+        return CopySlices.apply(grad, grad.new_zeros(()), steps=steps)
+    grad_base = grad.clone(memory_format=torch.contiguous_format)
+    replay_view(grad_base, steps).zero_()  # a view: zeroing it zeroes grad_base there
+    return grad_base

@@ -1,6 +1,14 @@
 """Ops that move values around without changing them: reshape, transpose, indexing, cat...
 
-Their backward moves the gradient back to where each value came from.
+Their backward moves the gradient back to where each value came from. Each op is linear, and
+its backward is its adjoint (the transpose of its matrix), linear too: a reshape, transpose or
+permute is undone by the same op (reshaped back, swapped back, the inverse permutation); an
+expand or a repeat by a sum over the copies; cat and stack by cutting the gradient into its
+pieces (split, unbind: slices, so indexing). Indexing and gather pick elements, so their
+adjoints add each gradient back at the place it was picked from, into zeros: `AddAt` (an
+accumulating index-put) and `ScatterAdd`. These two are ops too, whose backward picks again
+(indexing, gather): the pairs close on themselves, so that a backward run with
+create_graph=True can be differentiated again, as often as one likes.
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ import torch
 from ..autograd.engine import sum_to_shape
 from ..autograd.function import Context, Function, Op
 from ..errors import shape_str
+from ..tensor import Tensor
 
 
 class Reshape(Op):
@@ -87,7 +96,8 @@ class Expand(Op):
     """out = x repeated along its size-1 dims (broadcasting, made explicit).
 
     Each x element is used many times, so its gradient is the sum over its copies: the backward
-    of broadcasting is a sum.
+    of broadcasting is a sum (over the new dims and the stretched ones). A sum's own backward is
+    an expand: the two are each other's adjoint.
     """
 
     @staticmethod
@@ -123,6 +133,9 @@ class Index(Op):
 
     The gradient of each picked element goes back to the place it was picked from; an element
     picked twice (x[[0, 0]]) gets both gradients, added.
+
+    That is dL/dx = zeros with G added at [key]: `added_at`, an accumulating index-put, whose op
+    (AddAt) has indexing again as its backward.
     """
 
     @staticmethod
@@ -135,18 +148,51 @@ class Index(Op):
     @staticmethod
     def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
         _ = ctx.saved_tensors  # raises if an index tensor in the key changed since forward
-        grad_x = torch.zeros(ctx.shape, dtype=grad.dtype, device=grad.device)
-        if is_basic_key(ctx.key):  # no element repeats: place the gradient directly
-            grad_x[ctx.key] = grad
-            return grad_x
-        if is_tensors_only_key(ctx.key):  # x[rows, cols]: torch adds at the picked places itself
-            indices = ctx.key if isinstance(ctx.key, tuple) else (ctx.key,)
-            return grad_x.index_put_(indices, grad, accumulate=True)
-        # Index an array of flat positions with the same key to learn where each output element
-        # came from, then add the gradients at those positions: repeats add up.
-        positions = torch.arange(grad_x.numel(), device=grad.device).reshape(ctx.shape)[ctx.key]
-        grad_x.view(-1).index_add_(0, positions.reshape(-1), grad.reshape(-1))
-        return grad_x
+        return added_at(grad, ctx.shape, ctx.key)
+
+
+def added_at(values: Any, shape: torch.Size, key: Any) -> Any:
+    """zeros(shape) with `values` added at [key], repeats adding up: the adjoint of x[key].
+
+    A torch tensor (the first-order backward) is placed by torch directly; a minigrad Tensor
+    (create_graph=True) through the op AddAt, so that the result can be differentiated again.
+    """
+    if isinstance(values, Tensor):
+        return AddAt.apply(values, shape=shape, key=key)
+    out = torch.zeros(shape, dtype=values.dtype, device=values.device)
+    if is_basic_key(key):  # no element repeats: place the values directly
+        out[key] = values
+        return out
+    if is_tensors_only_key(key):  # x[rows, cols]: torch adds at the picked places itself
+        indices = key if isinstance(key, tuple) else (key,)
+        return out.index_put_(indices, values, accumulate=True)
+    # Index an array of flat positions with the same key to learn where each value goes, then
+    # add the values at those positions: repeats add up.
+    positions = torch.arange(out.numel(), device=values.device).reshape(shape)[key]
+    out.view(-1).index_add_(0, positions.reshape(-1), values.reshape(-1))
+    return out
+
+
+class AddAt(Op):
+    """out = zeros of `shape` with the values added at out[key].   grad: G read at [key].
+
+    An accumulating index-put (torch's index_put_(indices, values, accumulate=True), for any
+    key): where the key picks a place more than once, the values sent there add up. It is the
+    adjoint of indexing, Index's backward. out is linear in the values, out[p] = the sum of the
+    values[i] that the key sends to p, so dL/dvalues[i] = G at the place i went to: the gradient
+    read back at [key], indexing again.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, values: torch.Tensor, shape: torch.Size, key: Any) -> torch.Tensor:
+        ctx.key = key
+        ctx.save_for_backward(*key_tensors(key))  # an index tensor changed later is caught
+        return added_at(values, shape, key)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        _ = ctx.saved_tensors
+        return grad[ctx.key]
 
 
 class Gather(Op):
@@ -154,7 +200,10 @@ class Gather(Op):
     dim, each output element picks the x element that `index` names.
 
     The gradient of each output element goes back to the element it picked; elements picked
-    several times add up their gradients (scatter_add), and those never picked get 0.
+    several times add up their gradients, and those never picked get 0.
+
+    That is dL/dx = zeros with G added at index along dim: `scatter_added`, whose op
+    (ScatterAdd) has a gather again as its backward.
     """
 
     @staticmethod
@@ -166,8 +215,7 @@ class Gather(Op):
     @staticmethod
     def backward(ctx: Context, grad: torch.Tensor) -> tuple:
         (index,) = ctx.saved_tensors
-        grad_x = torch.zeros(ctx.shape, dtype=grad.dtype, device=grad.device)
-        return grad_x.scatter_add_(ctx.dim, index, grad), None, None
+        return scatter_added(grad, ctx.shape, ctx.dim, index), None, None
 
     @staticmethod
     def explain_failure(x: Any, dim: int, index: Any) -> str | None:
@@ -179,12 +227,45 @@ class Gather(Op):
         )
 
 
+def scatter_added(values: Any, shape: torch.Size, dim: int, index: Any) -> Any:
+    """zeros(shape) with each value added at the place `index` names along dim (repeats add
+    up): the adjoint of gather. By torch for a torch tensor (the first-order backward), by the
+    op ScatterAdd for a minigrad Tensor (create_graph=True)."""
+    if isinstance(values, Tensor):
+        return ScatterAdd.apply(values, dim, index, shape=shape)
+    zeros = torch.zeros(shape, dtype=values.dtype, device=values.device)
+    return zeros.scatter_add_(dim, index, values)
+
+
+class ScatterAdd(Op):
+    """out = zeros of `shape` with the values added at `index` along dim.   grad: G gathered.
+
+    For dim 0, values[i][j] is added to out[index[i][j]][j] (and so on for other dims); values
+    sent to one place add up. It is the adjoint of gather, Gather's backward. out is linear in
+    the values and each value goes to one place, so dL/dvalues[i][j] = G at that place: G
+    gathered along dim at the same index.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Context, values: torch.Tensor, dim: int, index: torch.Tensor, shape: torch.Size
+    ) -> torch.Tensor:
+        ctx.save_for_backward(index)
+        ctx.dim = dim
+        return scatter_added(values, shape, dim, index)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> tuple:
+        (index,) = ctx.saved_tensors
+        return grad.gather(ctx.dim, index), None, None
+
+
 class Repeat(Op):
     """out = x tiled: x.repeat(2, 3) stacks 2 copies of x down and 3 across.
 
     Each x element appears once in each copy, so its gradient is the sum of the gradients of
     its copies: view the gradient as (copies along dim 0, x's dim 0, copies along dim 1, ...)
-    and sum over the copies.
+    and sum over the copies. (A sum's backward is an expand, and a reshape's a reshape.)
     """
 
     @staticmethod
@@ -194,6 +275,8 @@ class Repeat(Op):
 
     @staticmethod
     def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        if 0 in ctx.repeats:  # no copy of x at all: a gradient of zeros, as torch's (no graph)
+            return grad.new_zeros(ctx.shape)
         sides = (1,) * (len(ctx.repeats) - len(ctx.shape)) + tuple(ctx.shape)  # new dims: 1
         interleaved = [n for pair in zip(ctx.repeats, sides) for n in pair]
         copies = tuple(range(0, len(interleaved), 2))
@@ -208,7 +291,11 @@ class Repeat(Op):
 
 
 class Cat(Op):
-    """out = the tensors joined along an existing dim.   grad: cut back into their pieces."""
+    """out = the tensors joined along an existing dim.   grad: cut back into their pieces.
+
+    (Each piece is a slice of the gradient, an Index; so under create_graph=True the adjoint of
+    each cut is AddAt: the piece's gradient put back in its place among zeros.)
+    """
 
     @staticmethod
     def forward(ctx: Context, *tensors: torch.Tensor, dim: int = 0) -> torch.Tensor:
