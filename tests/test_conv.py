@@ -598,3 +598,16 @@ def test_a_compiled_conv_step_replays_the_kernel_bit_for_bit():
         assert torch.equal(p._data, q._data)
     lines = [line for line in step.code.splitlines() if "convolution_backward" in line]
     assert len(lines) == 2 and lines[-1].lstrip().startswith("_, d_weight")
+
+
+# ---- flip: a kernel turned 180 degrees (the convolution chapter's dL/dx) -------------------------
+
+
+@given(
+    x=mst.float_arrays(mst.shapes(min_rank=1, max_rank=4)),
+    data=st.data(),
+)
+def test_flip_matches_torch_twice_differentiated(x, data):
+    dims = data.draw(st.lists(st.integers(-x.ndim, x.ndim - 1), max_size=x.ndim, unique_by=lambda
+                              d: d % x.ndim), label="dims")  # fmt: skip
+    assert_matches_torch(lambda t: t.flip(*dims), lambda t: t.flip(dims), x, order=2)
