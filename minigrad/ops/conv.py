@@ -128,10 +128,10 @@ class ConvTranspose(Op):
     out), and, with G = dL/dout, dL/dx = G convolved with W (a plain convolution), dL/dW = G
     cross-correlated with x, dL/db = G summed over every dim but the channels.
 
-    conv_transpose1d and conv_transpose2d.
-    It is the adjoint of the convolution with the same W, stride, padding and dilation: W has
-    shape (C, O/g, kh, kw) for x of C channels, as the convolution from O channels to C has. In
-    2-D, each input position (h, w) adds onto out:
+    What conv_transpose1d and conv_transpose2d compute: the adjoint of the convolution with the
+    same W, stride, padding and dilation (the gradient that convolution sends to its input). W
+    has shape (C, O/g, kh, kw) for x of C channels, as the convolution from O channels to C
+    has. In 2-D, each input position (h, w) adds onto out:
 
         out[n, o, s*h + d*i - p, s*w + d*j - p] += x[n, c, h, w] * W[c, o, i, j]
 
