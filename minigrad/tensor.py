@@ -1090,6 +1090,16 @@ class Tensor:
             start += self.size(dim)
         return self[_along(dim, self.ndim, slice(start, start + length))]
 
+    def flip(self, *dims: Any) -> Tensor:
+        """Reversed along each of `dims`, as torch's flip: x indexed by its positions counted
+        down, one dim at a time, so the gradient is G flipped back (a kernel turned 180 degrees
+        is kernel.flip(-2, -1))."""
+        out = self
+        for dim in _size_args(dims):
+            backwards = torch.arange(self.size(dim) - 1, -1, -1, device=self._data.device)
+            out = out[_along(dim, self.ndim, backwards)]
+        return out
+
     @numpy_names
     def unbind(self, dim: int = 0) -> tuple[Tensor, ...]:
         """The slices along dim, each without that dim: x.unbind(0) is (x[0], x[1], ...)."""
@@ -1392,8 +1402,9 @@ def _variance_args(
     return dim, correction
 
 
-def _along(dim: int, ndim: int, part: int | slice) -> tuple[Any, ...]:
-    """The key that takes `part` (an index or a slice) along dim and everything elsewhere."""
+def _along(dim: int, ndim: int, part: Any) -> tuple[Any, ...]:
+    """The key that takes `part` (an index, a slice, an index tensor) along dim and everything
+    elsewhere."""
     return (slice(None),) * (dim % max(ndim, 1)) + (part,)
 
 

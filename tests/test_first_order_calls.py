@@ -9,6 +9,7 @@ and without create_graph.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +18,7 @@ import torch
 from torch.overrides import TorchFunctionMode
 
 import minigrad as mg
+from minigrad.autograd.function import formulas_only
 from minigrad.jit.recording import METADATA, METADATA_ATTRIBUTES, func_name
 from minigrad.nn import functional as F
 
@@ -67,9 +69,11 @@ PROGRAMS: dict[str, tuple[Callable[..., mg.Tensor], list[tuple[int, ...]], int]]
     "mse_loss": (lambda a, b: F.mse_loss(a, b), [(3, 4), (3, 4)], 8),  # (its ** 2: as pow)
     "bce_with_logits": (lambda a, b: F.binary_cross_entropy_with_logits(a, b.sigmoid()),
                         [(3, 4), (3, 4)], 17),  # fmt: skip
-    "conv2d": (lambda x, w: F.conv2d(x, w, stride=2, padding=1), [(2, 3, 6, 6), (4, 3, 3, 3)], 12),
-    "max_pool2d": (lambda x: F.max_pool2d(x, 2), [(2, 3, 6, 6)], 7),
-    "avg_pool2d": (lambda x: F.avg_pool2d(x, 2), [(2, 3, 6, 6)], 22),
+    # conv2d and avg_pool2d: torch's kernels for their formulas (convolution_backward,
+    # avg_pool2d_backward), one call each; max_pool2d's zeros are made flat (scatter_added)
+    "conv2d": (lambda x, w: F.conv2d(x, w, stride=2, padding=1), [(2, 3, 6, 6), (4, 3, 3, 3)], 3),
+    "max_pool2d": (lambda x: F.max_pool2d(x, 2), [(2, 3, 6, 6)], 6),
+    "avg_pool2d": (lambda x: F.avg_pool2d(x, 2), [(2, 3, 6, 6)], 2),
     "batch_norm": (lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
                    [(4, 3, 2, 2), (3,), (3,)], 22),  # fmt: skip
     "layer_norm": (lambda x, w, b: F.layer_norm(x, (4,), w, b), [(3, 4), (4,), (4,)], 18),
@@ -95,9 +99,15 @@ def test_the_first_order_backward_makes_the_torch_calls_it_made(name):
 # The op families whose backward formulas are still written for torch tensors only (issue 19
 # converts them): each fails here until it is converted, and then must leave this set.
 NOT_YET_FOR_TENSORS = {
-    "avg_pool2d", "batch_norm", "conv2d", "cross_entropy", "layer_norm", "log_softmax",
-    "max_dim", "max_pool2d",
+    "batch_norm", "cross_entropy", "layer_norm", "log_softmax", "max_dim",
 }  # fmt: skip
+
+# The families whose first-order backward calls a torch kernel that computes their formula in
+# another order of summation (conv2d's dL/dW, by convolution_backward): equal to the formula to
+# rounding (rtol 1e-7, proven in tests/test_conv.py), not bit for bit. Their first-order side
+# runs the formula here (formulas_only), so that what is compared bit for bit is the one
+# formula, on torch tensors and on Tensors.
+KERNEL_TO_ROUNDING = {"conv2d"}
 
 
 @pytest.mark.parametrize(
@@ -113,7 +123,8 @@ def test_gradients_are_the_same_bit_for_bit_with_and_without_create_graph(name):
     program, shapes, _ = PROGRAMS[name]
     plain, graphed = inputs(*shapes), inputs(*shapes)
     out = program(*plain)
-    out.backward(torch.ones_like(out._data))
+    with formulas_only() if name in KERNEL_TO_ROUNDING else contextlib.nullcontext():
+        out.backward(torch.ones_like(out._data))
     out = program(*graphed)
     try:
         out.backward(torch.ones_like(out._data), create_graph=True)

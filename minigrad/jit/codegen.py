@@ -301,7 +301,8 @@ class Generator:
             if self.recording.values[call.out.index].call != index:  # gave back its input
                 return expression
             return f"{self.names[call.out]} = {expression}"
-        return ", ".join(self.names[r] for r in call.out) + f" = {expression}"
+        names = ("_" if r is None else self.names[r] for r in call.out)  # None: not computed
+        return ", ".join(names) + f" = {expression}"
 
     def body(self) -> str:
         """The function's lines, without its `def` and `return`."""

@@ -301,7 +301,7 @@ class Recorder(TorchFunctionMode, events.Listener):
         elif isinstance(out, torch.Tensor):
             out_refs = output(out)
         else:
-            out_refs = tuple(output(t) for t in out)
+            out_refs = tuple(None if t is None else output(t) for t in out)
         random = name in RANDOM or "generator" in kwargs
         self.recording.calls.append(
             Call(
@@ -592,10 +592,13 @@ def _same(value: Any) -> Any:
 
 
 def _is_tensor_result(out: Any) -> bool:
-    """A tensor, None, or a tuple of tensors (torch's named tuples included)."""
+    """A tensor, None, or a tuple of tensors (torch's named tuples included; None among them
+    where a kernel was asked not to compute that output, as convolution_backward's mask)."""
     if out is None or isinstance(out, torch.Tensor):
         return True
-    return isinstance(out, (tuple, list)) and all(isinstance(t, torch.Tensor) for t in out)
+    return isinstance(out, (tuple, list)) and all(
+        t is None or isinstance(t, torch.Tensor) for t in out
+    )
 
 
 @functools.lru_cache(maxsize=4096)
