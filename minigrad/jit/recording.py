@@ -161,9 +161,17 @@ class Recording:
     owners: list[Owner] = field(default_factory=list)
     # (mapping, key, the entry at the start: a copy of the dict, or None): optimizer state
     states: list[tuple[Any, Any, dict[Any, Any] | None]] = field(default_factory=list)
+    state_dicts: list[dict[Any, Any] | None] = field(default_factory=list)  # the entries themselves
     modules: list[tuple[Any, bool]] = field(default_factory=list)  # (module, training)
     refreshers: list[Callable[[], Any]] = field(default_factory=list)  # run before each replay
     options: list[tuple[Callable[[], Any], Any]] = field(default_factory=list)
+    # The optimizers that stepped, and their count of steps when the step began.
+    optimizers: list[Any] = field(default_factory=list)
+    steps_taken: list[int] = field(default_factory=list)
+    # The group settings that chose calls: (group, name, whether only != 0 mattered, value).
+    settings: list[tuple[dict[str, Any], str, bool, Any]] = field(default_factory=list)
+    # The group settings given as tensors, read as they are: {id(group): {name: the tensor}}.
+    tensor_settings: dict[int, dict[str, Any]] = field(default_factory=dict)
     # the values whose memory no other value shares (see `alone_in_memory`)
     alone: set[Ref] = field(default_factory=set)
 
@@ -188,8 +196,14 @@ class Recorder(TorchFunctionMode, events.Listener):
     It is two things at once: a torch function mode, which torch hands every call; and a
     listener to minigrad's events (`autograd.events`), which say what each call is for."""
 
-    def __init__(self, inputs: list[torch.Tensor] = (), names: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        inputs: list[torch.Tensor] = (),
+        names: list[str] | None = None,
+        known: dict[int, str] | None = None,
+    ) -> None:
         super().__init__()
+        self._known = known or {}  # names for Tensors without one: the user's (id -> "w")
         self.recording = Recording()
         self._ids: dict[int, Ref] = {}
         self._owners: dict[int, Owner] = {}
@@ -200,6 +214,7 @@ class Recorder(TorchFunctionMode, events.Listener):
         self.region = Region("user", "your code")
         self._outer: list[Region] = []  # the regions to go back to, innermost last
         self._paused = 0
+        self._updating: tuple[Any, Any] | None = None  # (optimizer, the parameter it updates)
         for i, tensor in enumerate(inputs):
             name = names[i] if names else f"input_{i}"
             ref = self._add(tensor, "input", name)
@@ -458,7 +473,8 @@ class Recorder(TorchFunctionMode, events.Listener):
         owner = Owner(tensor, tensor._data, grad, tensor._requires_grad)
         self._owners[id(tensor)] = owner
         self.recording.owners.append(owner)
-        name = tensor.name or ("param" if tensor._requires_grad else "data")
+        name = tensor.name or self._known.get(id(tensor))
+        name = name or ("param" if tensor._requires_grad else "data")
         self.name_outside(tensor._data, name)
         if grad is not None:
             self.name_outside(grad, identifier(name) + "_grad")
@@ -483,6 +499,10 @@ class Recorder(TorchFunctionMode, events.Listener):
         """An optimizer's update of one parameter starts: note the parameter and its state (a
         replay assumes the same entries, and leaves behind those the step adds)."""
         self.owner(param)
+        if not any(optimizer is known for known in self.recording.optimizers):
+            self.recording.optimizers.append(optimizer)
+            self.recording.steps_taken.append(optimizer._steps_taken)
+        self._updating = (optimizer, param)
         self.state(optimizer.state, param)
         self._name_state(optimizer, param)
         title = f"{type(optimizer).__name__} updates {{0}}"
@@ -490,7 +510,17 @@ class Recorder(TorchFunctionMode, events.Listener):
 
     def update_end(self, optimizer: Any, param: Any) -> None:
         self._name_state(optimizer, param)  # the state the update made (its first step)
+        self._updating = None
         self.leave()
+
+    def _group_updating(self) -> dict[str, Any] | None:
+        """The parameter group of the parameter being updated now, if any."""
+        if self._updating is None:
+            return None
+        optimizer, param = self._updating
+        return next(
+            (g for g in optimizer.param_groups if any(p is param for p in g["params"])), None
+        )
 
     def _name_state(self, optimizer: Any, param: Any) -> None:
         """Name the tensors of a parameter's optimizer state after it: momentum_buffer_weight_0."""
@@ -509,6 +539,7 @@ class Recorder(TorchFunctionMode, events.Listener):
             entry = mapping.get(key)
             self._states[(id(mapping), id(key))] = len(self.recording.states)
             self.recording.states.append((mapping, key, dict(entry) if entry is not None else None))
+            self.recording.state_dicts.append(entry)
             for value in (entry or {}).values():
                 if isinstance(value, torch.Tensor):
                     self.ref(value)
@@ -530,6 +561,14 @@ class Recorder(TorchFunctionMode, events.Listener):
         """An optimizer's setting as a tensor: refresh it before each replay (it holds a Python
         number that may change between steps), and call it by its name (lr, not tmp26)."""
         self.refresher(optimizer.refresh_hyperparameters)
+        group = self._group_updating()
+        given = group.get(name) if group is not None else None
+        if isinstance(given, (Tensor, torch.Tensor)):  # a setting given as a tensor: used as is
+            self.recording.tensor_settings.setdefault(id(group), {})[name] = given
+            raw = given._data if isinstance(given, Tensor) else given
+            if value is not raw:  # a copy in the parameter's dtype: the replay makes it anew
+                kwargs = {"device": value.device, "dtype": value.dtype}
+                self._write(torch.Tensor.to, "to", (raw,), kwargs, value)
         if isinstance(value, tuple):  # betas: betas_0, betas_1
             for i, tensor in enumerate(value):
                 self.suggest_name(tensor, f"{name}_{i}")
@@ -554,8 +593,27 @@ class Recorder(TorchFunctionMode, events.Listener):
 
     def option(self, read: Callable[[], Any], value: Any) -> None:
         """A Python value that chose which torch calls ran (nesterov or not): a replay assumes it
-        is the same."""
+        is the same. An optimizer's says which group setting it is (`read.group`, `.name`)."""
+        group, name = getattr(read, "group", None), getattr(read, "name", None)
+        if group is not None and name is not None:
+            nonzero = bool(getattr(read, "nonzero", False))
+            for known, known_name, known_nonzero, _ in self.recording.settings:
+                if known is group and known_name == name and known_nonzero == nonzero:
+                    return
+            self.recording.settings.append((group, name, nonzero, value))
+            return
         self.recording.options.append((read, value))
+
+    def settings_changed(self, owner: Any, how: str) -> None:
+        """A scheduler's step, an optimizer's load_state_dict or add_param_group, inside the
+        step: Python that a replay would not run again, so the settings would stay as they
+        were after this first call."""
+        raise CompileError(
+            f"the step calls {how}, which changes the settings of an optimizer in Python (its "
+            "learning rate, its groups or its state). A replay runs only the step's torch calls, "
+            f"so the settings would stop changing after this first call. Call {how} outside the "
+            f"compiled step, after it: loss = train_step(xb, yb); {how.split('(')[0]}(...)."
+        )
 
 
 class _Paused:

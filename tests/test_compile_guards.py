@@ -1,0 +1,505 @@
+"""minigrad.compile when the world changes between calls: every case ends as torch's eager run
+ends, or stops with a clear error at the call that made the difference.
+
+Each case is one program written once for both libraries (`lib` is torch or minigrad; their
+interfaces are the same), run three ways: torch eager, minigrad eager, and minigrad compiled.
+After every call, the compiled run must equal minigrad's eager run bit for bit (the same torch
+calls), and minigrad's eager run must equal torch's (float64, to the tolerance of the optimizer
+tests). A case that is refused names the call where the compiled run stopped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import torch
+
+import minigrad as mg
+from minigrad.jit import CompileError
+from minigrad.jit.check import identical
+
+RTOL, ATOL = 1e-7, 1e-9
+
+
+def as_torch(value: Any) -> torch.Tensor | None:
+    if value is None:
+        return None
+    return value._data if isinstance(value, mg.Tensor) else value.detach()
+
+
+def eager(fn: Callable) -> Callable:
+    return fn
+
+
+Program = Callable[[Any, Callable], Iterator[list[Any]]]
+
+
+def run(program: Program, lib: Any, compile: Callable) -> tuple[list[list[Any]], Exception | None]:
+    """What the program leaves after each call (tensors or None), and the error that stopped it."""
+    states: list[list[Any]] = []
+    try:
+        for state in program(lib, compile):
+            states.append([t if t is None else as_torch(t).clone() for t in state])
+    except CompileError as error:
+        return states, error
+    return states, None
+
+
+def side_by_side(program: Program, refused_at: int | None = None, match: str = "") -> Any:
+    """Run `program` three ways and compare (see the module's docstring). With `refused_at`,
+    the compiled run must stop at that call (1 is the first) with an error matching `match`."""
+    theirs, error = run(program, torch, eager)
+    assert error is None
+    ours, error = run(program, mg, eager)
+    assert error is None
+    compiled, error = run(program, mg, _compile_unchecked)
+    assert len(theirs) == len(ours)
+    for call, (a, b) in enumerate(zip(ours, theirs), 1):
+        for i, (x, y) in enumerate(zip(a, b)):
+            where = f"value {i} after call {call}"
+            assert (x is None) == (y is None), where
+            if x is not None:
+                torch.testing.assert_close(x, y, rtol=RTOL, atol=ATOL, msg=where)
+    if refused_at is None:
+        assert error is None, f"compiled run refused: {error}"
+        assert len(compiled) == len(ours)
+    else:
+        assert error is not None, f"the compiled run should stop at call {refused_at}"
+        assert len(compiled) == refused_at - 1, f"it stopped at call {len(compiled) + 1}: {error}"
+        assert re.search(match, str(error)), str(error)
+    for call, (a, b) in enumerate(zip(compiled, ours), 1):
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert (x is None) == (y is None), f"value {i} after call {call}"
+            if x is not None:
+                assert identical(x, y), f"value {i} after call {call}: compiled differs from eager"
+    return compiled
+
+
+def _compile_unchecked(fn: Callable) -> Callable:
+    """Replays never checked against eager: the guards alone must keep them right."""
+    return mg.compile(fn, check=False)
+
+
+def data(lib: Any, call: int, rows: int = 6, features: int = 4, classes: int = 3):
+    generator = torch.Generator().manual_seed(call)
+    x = torch.randn(rows, features, dtype=torch.float64, generator=generator)
+    y = torch.randint(0, classes, (rows,), generator=generator)
+    return (x, y) if lib is torch else (mg.Tensor(x), mg.Tensor(y))
+
+
+def classifier(lib: Any, seed: int = 0):
+    lib.manual_seed(seed)
+    return lib.nn.Sequential(
+        lib.nn.Linear(4, 5, dtype=torch.float64),
+        lib.nn.Tanh(),
+        lib.nn.Linear(5, 3, dtype=torch.float64),
+    )
+
+
+def training_step(lib: Any, model: Any, opt: Any) -> Callable:
+    def train_step(xb, yb):
+        loss = lib.nn.functional.cross_entropy(model(xb), yb)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        return loss
+
+    return train_step
+
+
+def state(model: Any, loss: Any) -> list[Any]:
+    return [loss, *model.parameters(), *(p.grad for p in model.parameters())]
+
+
+# ---- class 1: minigrad's own state, changed between calls ---------------------------------------
+
+
+def test_a_scheduler_stepped_inside_the_step_is_refused_at_the_first_call():
+    def program(lib, compile):
+        model = classifier(lib)
+        opt = lib.optim.SGD(model.parameters(), lr=0.5, momentum=0.9)
+        scheduler = lib.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+
+        @compile
+        def train_step(xb, yb):
+            loss = lib.nn.functional.cross_entropy(model(xb), yb)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            scheduler.step()
+            return loss
+
+        for call in range(6):
+            yield state(model, train_step(*data(lib, call)))
+
+    side_by_side(program, refused_at=1, match=r"calls StepLR\.step\(\).*outside the compiled step")
+
+
+def test_a_scheduler_stepped_between_calls_moves_the_replays_lr():
+    def program(lib, compile):
+        model = classifier(lib)
+        opt = lib.optim.SGD(model.parameters(), lr=0.5, momentum=0.9)
+        scheduler = lib.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+        train_step = compile(training_step(lib, model, opt))
+        for call in range(8):
+            yield state(model, train_step(*data(lib, call)))
+            scheduler.step()
+
+    side_by_side(program)
+
+
+def test_load_state_dict_between_calls_is_what_the_replay_reads():
+    """The issue's case: the state loaded sets lr to 0 (and replaces the momentum buffers and
+    the groups): the parameters must stop moving, as in torch."""
+
+    def program(lib, compile):
+        model = classifier(lib)
+        opt = lib.optim.SGD(model.parameters(), lr=0.5, momentum=0.9)
+        train_step = compile(training_step(lib, model, opt))
+        for call in range(8):
+            yield state(model, train_step(*data(lib, call)))
+            if call == 3:
+                saved = opt.state_dict()
+                saved["param_groups"][0]["lr"] = 0.0
+                opt.load_state_dict(saved)
+
+    states = side_by_side(program)
+    assert all(identical(a, b) for a, b in zip(states[-1][1:5], states[-2][1:5]))
+
+
+def test_load_state_dict_inside_the_step_is_refused():
+    def program(lib, compile):
+        model = classifier(lib)
+        opt = lib.optim.Adam(model.parameters(), lr=0.01)
+        saved = lib.optim.Adam(model.parameters(), lr=0.0).state_dict()
+
+        @compile
+        def train_step(xb, yb):
+            opt.load_state_dict(saved)
+            return training_step(lib, model, opt)(xb, yb)
+
+        for call in range(3):
+            yield state(model, train_step(*data(lib, call)))
+
+    side_by_side(program, refused_at=1, match=r"Adam\.load_state_dict\(\)")
+
+
+def test_add_param_group_between_calls_trains_the_new_group():
+    def program(lib, compile):
+        model = classifier(lib)
+        body, head = model[0], model[2]
+        opt = lib.optim.SGD(head.parameters(), lr=0.3, momentum=0.5)
+        train_step = compile(training_step(lib, model, opt))
+        for call in range(7):
+            yield state(model, train_step(*data(lib, call)))
+            if call == 2:  # fine-tuning: start training the body
+                opt.add_param_group({"params": list(body.parameters()), "lr": 0.1})
+
+    side_by_side(program)
+
+
+def test_a_submodule_replaced_between_calls_is_the_one_trained():
+    """The issue's case: net.fc = Linear(...), the same optimizer: the replay must run the new
+    layer (which the optimizer does not hold, so only the old layer's ... are left alone)."""
+
+    def program(lib, compile):
+        model = classifier(lib)
+        opt = lib.optim.SGD(model.parameters(), lr=0.5)
+        train_step = compile(training_step(lib, model, opt))
+        for call in range(6):
+            yield state(model, train_step(*data(lib, call)))
+            if call == 2:
+                lib.manual_seed(7)
+                setattr(model, "2", lib.nn.Linear(5, 3, dtype=torch.float64))  # model[2] = ...
+
+    side_by_side(program)
+
+
+def test_an_attribute_layer_replaced_between_calls_is_the_one_run():
+    def program(lib, compile):
+        class Net(lib.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.body = lib.nn.Linear(4, 5, dtype=torch.float64)
+                self.fc = lib.nn.Linear(5, 3, dtype=torch.float64)
+
+            def forward(self, x):
+                return self.fc(self.body(x).relu())
+
+        lib.manual_seed(0)
+        net = Net()
+        opt = lib.optim.SGD(net.parameters(), lr=0.5, momentum=0.9)
+        train_step = compile(training_step(lib, net, opt))
+        for call in range(6):
+            yield state(net, train_step(*data(lib, call)))
+            if call == 2:
+                lib.manual_seed(3)
+                net.fc = lib.nn.Linear(5, 3, dtype=torch.float64)  # not in the optimizer
+
+    side_by_side(program)
+
+
+def test_the_optimizer_replaced_in_a_dict_between_calls_is_the_one_stepped():
+    def program(lib, compile):
+        model = classifier(lib)
+        holder = {"opt": lib.optim.SGD(model.parameters(), lr=0.5, momentum=0.9)}
+
+        @compile
+        def train_step(xb, yb):
+            loss = lib.nn.functional.cross_entropy(model(xb), yb)
+            loss.backward()
+            holder["opt"].step()
+            holder["opt"].zero_grad()
+            return loss
+
+        for call in range(7):
+            yield state(model, train_step(*data(lib, call)))
+            if call == 2:
+                holder["opt"] = lib.optim.Adam(model.parameters(), lr=0.01)
+
+    side_by_side(program)
+
+
+def test_the_optimizer_rebound_after_recording_is_the_one_stepped():
+    def program(lib, compile):
+        model = classifier(lib)
+        scope = {"opt": lib.optim.SGD(model.parameters(), lr=0.5), "lib": lib, "model": model}
+        exec(
+            "def train_step(xb, yb):\n"
+            "    loss = lib.nn.functional.cross_entropy(model(xb), yb)\n"
+            "    loss.backward()\n"
+            "    opt.step()\n"
+            "    opt.zero_grad()\n"
+            "    return loss\n",
+            scope,
+        )
+        train_step = compile(scope["train_step"])
+        for call in range(6):
+            yield state(model, train_step(*data(lib, call)))
+            if call == 2:  # opt = ... at module level: a new optimizer under the same name
+                scope["opt"] = lib.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+    side_by_side(program)
+
+
+@pytest.mark.parametrize("change", ["replaced", "changed in place", "float32"])
+def test_a_tensor_learning_rate_is_read_as_it_is_now(change):
+    """group["lr"] given as a tensor: replaced by another tensor, or changed in place, between
+    calls; or float32 (the optimizer reads a float64 copy: the replay makes it anew)."""
+
+    def program(lib, compile):
+        model = classifier(lib)
+        dtype = torch.float32 if change == "float32" else torch.float64
+        lr = lib.tensor(0.5, dtype=dtype)
+        opt = lib.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+        train_step = compile(training_step(lib, model, opt))
+        for call in range(7):
+            yield state(model, train_step(*data(lib, call)))
+            if change == "replaced":
+                opt.param_groups[0]["lr"] = lib.tensor(0.5 / (call + 2), dtype=dtype)
+            else:
+                with lib.no_grad():
+                    lr.mul_(0.5)
+
+    side_by_side(program)
+
+
+def test_optimizer_state_replaced_between_calls_is_the_one_read():
+    def program(lib, compile):
+        model = classifier(lib)
+        opt = lib.optim.SGD(model.parameters(), lr=0.5, momentum=0.9)
+        train_step = compile(training_step(lib, model, opt))
+        first = next(model.parameters())
+        for call in range(7):
+            yield state(model, train_step(*data(lib, call)))
+            if call == 2:  # a new buffer for one parameter
+                opt.state[first]["momentum_buffer"] = torch.full_like(as_torch(first), 0.25)
+            if call == 4:  # the whole entry, dropped: the next step starts it again
+                del opt.state[first]
+
+    side_by_side(program)
+
+
+def test_a_parameter_frozen_after_recording_stops_moving():
+    def program(lib, compile):
+        model = classifier(lib)
+        opt = lib.optim.SGD(model.parameters(), lr=0.5, momentum=0.9, weight_decay=0.1)
+        train_step = compile(training_step(lib, model, opt))
+        for call in range(7):
+            yield state(model, train_step(*data(lib, call)))
+            if call == 2:
+                model[0].requires_grad_(False)
+            if call == 4:
+                model[0].weight.requires_grad_(True)
+
+    side_by_side(program)
+
+
+def test_a_module_switched_to_eval_and_back_runs_in_its_mode():
+    def program(lib, compile):
+        lib.manual_seed(0)
+        model = lib.nn.Sequential(
+            lib.nn.Linear(4, 6, dtype=torch.float64),
+            lib.nn.Dropout(0.5),
+            lib.nn.Linear(6, 3, dtype=torch.float64),
+        )
+        opt = lib.optim.SGD(model.parameters(), lr=0.5)
+        train_step = compile(training_step(lib, model, opt))
+        for call in range(6):
+            lib.manual_seed(100 + call)  # dropout's masks: the same on each side
+            yield state(model, train_step(*data(lib, call)))
+            model.train(call % 3 != 1)
+            model[1].p = 0.25 if call >= 3 else 0.5
+
+    side_by_side(program)
+
+
+# ---- class 2: Python values and Python side effects ---------------------------------------------
+
+
+def test_a_number_read_from_a_dict_is_guarded():
+    """The issue's case: cfg["scale"] read by the step, changed later."""
+
+    def program(lib, compile):
+        model = classifier(lib)
+        opt = lib.optim.SGD(model.parameters(), lr=0.5)
+        cfg = {"scale": 1.0, "clip": (0.5,)}
+
+        @compile
+        def train_step(xb, yb):
+            loss = lib.nn.functional.cross_entropy(model(xb) * cfg["scale"], yb)
+            loss.backward()
+            lib.nn.utils.clip_grad_value_(model.parameters(), cfg["clip"][0])
+            opt.step()
+            opt.zero_grad()
+            return loss
+
+        for call in range(8):
+            yield state(model, train_step(*data(lib, call)))
+            if call in (2, 5):
+                cfg["scale"] *= 2
+            if call == 4:
+                cfg["clip"] = (0.1,)
+
+    side_by_side(program)
+
+
+def test_a_global_number_and_a_closed_over_list_are_guarded():
+    def program(lib, compile):
+        model = classifier(lib)
+        opt = lib.optim.SGD(model.parameters(), lr=0.5)
+        weights = [1.0, 0.5]
+        scope = {"lib": lib, "model": model, "opt": opt, "SCALE": 2, "weights": weights}
+        exec(
+            "def train_step(xb, yb):\n"
+            "    out = model(xb) * SCALE * weights[0] + weights[1]\n"
+            "    loss = lib.nn.functional.cross_entropy(out, yb)\n"
+            "    loss.backward()\n"
+            "    opt.step()\n"
+            "    opt.zero_grad()\n"
+            "    return loss\n",
+            scope,
+        )
+        train_step = compile(scope["train_step"])
+        for call in range(8):
+            yield state(model, train_step(*data(lib, call)))
+            if call == 2:
+                scope["SCALE"] = 2.0  # the same number, as a float: another torch call
+            if call == 4:
+                weights[1] = -1.0
+            if call == 5:
+                weights.append(3.0)
+
+    side_by_side(program)
+
+
+@pytest.mark.parametrize(
+    "effect",
+    ["losses.append(loss)", "counter['calls'] += 1", "global CALLS; CALLS += 1", "model.calls = 1"],
+)
+def test_python_changes_inside_the_step_are_refused_at_the_first_call(effect):
+    def program(lib, compile):
+        model = classifier(lib)
+        opt = lib.optim.SGD(model.parameters(), lr=0.5)
+        scope = {"lib": lib, "model": model, "opt": opt, "losses": [], "counter": {"calls": 0}}
+        scope["CALLS"] = 0
+        lines = effect.split("; ")
+        exec(
+            "def train_step(xb, yb):\n"
+            + "".join(f"    {line}\n" for line in lines[:-1])
+            + "    loss = lib.nn.functional.cross_entropy(model(xb), yb)\n"
+            "    loss.backward()\n"
+            "    opt.step()\n"
+            "    opt.zero_grad()\n"
+            f"    {lines[-1]}\n"
+            "    return loss\n",
+            scope,
+        )
+        train_step = compile(scope["train_step"])
+        for call in range(4):
+            yield state(model, train_step(*data(lib, call)))
+
+    side_by_side(program, refused_at=1, match=r"changed .* while it was recorded.*Return what")
+
+
+def test_python_side_effects_once_runs_them_while_recording_only():
+    model = classifier(mg)
+    opt = mg.optim.SGD(model.parameters(), lr=0.5)
+    recorded = []
+
+    def train_step(xb, yb):
+        recorded.append(len(recorded))  # a count of recordings, as jax users write
+        return training_step(mg, model, opt)(xb, yb)
+
+    compiled = mg.compile(train_step, python_side_effects="once", check=False)
+    for call in range(5):
+        compiled(*data(mg, call))
+    assert recorded == [0] and compiled.traces == 1 and compiled.replays == 4
+    # A checked replay runs the step eagerly too: its Python runs then as well.
+    recorded.clear()
+    compiled = mg.compile(train_step, python_side_effects="once", check=1)
+    for call in range(5):
+        compiled(*data(mg, call))
+    assert recorded == [0, 1] and compiled.traces == 1 and compiled.replays == 4
+
+
+# ---- .grad after a replay, in every starting state ---------------------------------------------
+
+
+@pytest.mark.parametrize("start", ["None", "zeros", "a gradient", "set by hand", "mixed"])
+@pytest.mark.parametrize("clear", ["none", "zero_grad()", "zero_grad(set_to_none=False)"])
+def test_grad_after_a_replay_is_eagers_in_every_starting_state(start, clear):
+    """The step accumulates into .grad (or clears it at its end): whatever .grad held before
+    each call (None, zeros, an older gradient, one set by hand, a mix), the replay leaves what
+    eager leaves."""
+
+    def program(lib, compile):
+        model = classifier(lib)
+        opt = lib.optim.SGD(model.parameters(), lr=0.1, momentum=0.5)
+        params = list(model.parameters())
+
+        @compile
+        def train_step(xb, yb):
+            loss = lib.nn.functional.cross_entropy(model(xb), yb)
+            loss.backward()
+            opt.step()
+            if clear != "none":
+                opt.zero_grad(set_to_none=clear == "zero_grad()")
+            return loss
+
+        for call in range(7):
+            for i, p in enumerate(params):
+                if call % 2 or start == "a gradient":
+                    continue  # keep what the last step left
+                if start == "None" or (start == "mixed" and i % 2):
+                    p.grad = None
+                elif start == "zeros":
+                    p.grad = lib.zeros_like(p).data
+                else:
+                    p.grad = lib.ones_like(p).data * (call + i)
+            yield state(model, train_step(*data(lib, call)))
+
+    side_by_side(program)
