@@ -503,3 +503,154 @@ def test_grad_after_a_replay_is_eagers_in_every_starting_state(start, clear):
             yield state(model, train_step(*data(lib, call)))
 
     side_by_side(program)
+
+
+# ---- check= and check_every=: which replays run the step eagerly too -----------------------------
+
+
+def checked_calls(check: Any, check_every: Any, calls: int, recorded: set[int]) -> set[int]:
+    """The calls a compiled step checks, by the rule of compile()'s docstring: the first
+    `check` replays after each recording (True: all), and with check_every, one call in N or
+    that fraction of the calls, spread evenly."""
+    checked, since = set(), 0
+    for call in range(1, calls + 1):
+        if call in recorded:
+            since = 0
+            continue
+        since += 1
+        first = check is True or since <= int(check)
+        if isinstance(check_every, float):
+            every = int(call * check_every) > int((call - 1) * check_every)
+        else:
+            every = check_every is not None and call % check_every == 0
+        if first or every:
+            checked.add(call)
+    return checked
+
+
+@pytest.mark.parametrize("check", [False, 0, 1, 2, 5, True])
+@pytest.mark.parametrize("check_every", [None, 1, 3, 7, 0.25, 0.1, 1.0])
+def test_check_and_check_every_are_honoured_for_every_value(check, check_every):
+    """Each eager run of the step (the recording, and each checked replay) is counted by the
+    step itself (python_side_effects='once' lets it): the counted calls are the rule's."""
+    model = classifier(mg)
+    opt = mg.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    ran: list[int] = []
+    step = training_step(mg, model, opt)
+
+    def counted(xb, yb):
+        ran.append(compiled.calls)
+        return step(xb, yb)
+
+    compiled = mg.compile(counted, check=check, check_every=check_every, python_side_effects="once")
+    for call in range(24):
+        compiled(*data(mg, call))
+    recorded = {1, 2}  # no momentum buffer yet; then one
+    assert compiled.traces == 2
+    assert set(ran) == recorded | checked_calls(check, check_every, 24, recorded)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"check": -1}, {"check": "always"}, {"check_every": 0}, {"check_every": 1.5},
+     {"check_every": True}, {"check_every": "often"}, {"python_side_effects": "ignore"}],
+)  # fmt: skip
+def test_bad_check_options_are_refused_with_what_to_give(options):
+    with pytest.raises((TypeError, ValueError), match=r"compile\(\w+=.*\): "):
+        mg.compile(lambda x: x, **options)
+    with pytest.raises((TypeError, ValueError), match=r"compile\(\w+=.*\): "):
+        mg.compile(**options)
+
+
+class OutOfSight:
+    """An object of the user's own class: the guards do not look at its attributes."""
+
+    scale = 1.0
+
+
+@pytest.mark.parametrize("check_every", [5, 0.2])
+def test_a_drift_late_in_training_is_caught_by_check_every_at_its_call(check_every):
+    settings = OutOfSight()
+    model = classifier(mg)
+    opt = mg.optim.SGD(model.parameters(), lr=0.1)
+
+    def train_step(xb, yb):
+        loss = mg.nn.functional.cross_entropy(model(xb) * settings.scale, yb)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        return loss
+
+    unchecked = mg.compile(train_step)
+    compiled = mg.compile(train_step, check_every=check_every)
+    for call in range(1, 13):
+        if call == 8:
+            settings.scale = 3.0  # baked into the recordings as 1.0: out of the guards' sight
+        unchecked(*data(mg, call))  # (a drift no check sees: it goes on)
+        if call < 10:
+            compiled(*data(mg, call))
+            continue
+        with pytest.raises(CompileError, match=r"replay check at call 10 of train_step: .*differs"):
+            compiled(*data(mg, call))
+        break
+    assert compiled.calls == 10
+
+
+# ---- model = minigrad.compile(model) ------------------------------------------------------------
+
+
+def test_a_compiled_model_replays_its_forward_and_backward_outside_says_why():
+    """torch.compile(model) compiles the forward, and loss.backward() outside runs through it.
+    minigrad.compile replays torch calls without a graph: the forward replays bit for bit, and
+    backward through a replayed output is an error that says what to compile instead."""
+    model = classifier(mg)
+    reference = classifier(mg)
+    compiled = mg.compile(model)
+    xb, yb = data(mg, 0)
+    first = compiled(xb)
+    mg.nn.functional.cross_entropy(first, yb).backward()  # the first call runs eagerly
+    assert all(p.grad is not None for p in model.parameters())
+    for call in range(1, 4):
+        xb, yb = data(mg, call)
+        out = compiled(xb)
+        assert identical(out._data, reference(xb)._data) and out.requires_grad
+        loss = mg.nn.functional.cross_entropy(out, yb)
+        with pytest.raises(CompileError, match=r"Compile the whole training step"):
+            loss.backward()
+    with mg.no_grad():
+        assert identical(compiled(xb)._data, reference(xb)._data)
+
+
+# ---- shapes that depend on values --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("before", ["nothing", "an in-place update"])
+def test_a_shape_that_depends_on_values_is_checked_and_the_step_runs_eagerly_when_it_differs(
+    before,
+):
+    """h[h > 0].mean(): how many elements are averaged depends on the batch, and the recording
+    divides by the count it saw. The replay checks the shape after the pick; when it differs,
+    the step runs eagerly from where it began (a snapshot, when the step changed something in
+    place before the pick)."""
+
+    def program(lib, compile):
+        model = classifier(lib)
+        opt = lib.optim.SGD(model.parameters(), lr=0.2, momentum=0.5)
+
+        @compile
+        def train_step(xb, yb):
+            if before == "an in-place update":
+                with lib.no_grad():
+                    model[0].weight.mul_(0.99)
+            h = model(xb)
+            picked = h[h > h.mean()]  # never empty: not all equal
+            loss = (picked**2).mean() + lib.nn.functional.cross_entropy(h, yb)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            return loss
+
+        for call in range(10):
+            yield state(model, train_step(*data(lib, call % 4)))
+
+    side_by_side(program)

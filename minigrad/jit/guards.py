@@ -231,8 +231,14 @@ def _from_library(obj: Any) -> bool:
 
 
 def _is_minigrad_object(value: Any) -> bool:
-    """An instance of one of minigrad's classes (or of a subclass the user wrote of one)."""
-    return any(c.__module__.split(".")[0] == "minigrad" for c in type(value).__mro__[:-1])
+    """A Module, an optimizer or a scheduler (minigrad's, or a subclass the user wrote): the
+    objects whose insides the walk pins down. (Others, a DataLoader, a compiled step, are
+    checked by identity only.)"""
+    from ..nn.modules import Module
+    from ..optim.lr_scheduler import LRScheduler
+    from ..optim.optimizer import Optimizer
+
+    return isinstance(value, (Module, Optimizer, LRScheduler))
 
 
 def _attribute(owner: str, name: str) -> str:

@@ -134,9 +134,12 @@ class Call:
     kwargs: dict[str, Any]
     out: Any  # a Ref, a tuple of Refs (several outputs), or None
     region: Region
-    in_place: bool  # changes one of its tensor arguments (add_, x[k] = v, copy_)
+    in_place: bool  # changes one of its tensor arguments (add_, x[k] = v, copy_, out=)
     random: bool
     reads: tuple[Ref, ...] = ()  # the Refs among its arguments
+    # A result whose shape depends on the values (x[mask], nonzero): its shape when recorded,
+    # which a replay checks (later calls were recorded for that shape).
+    value_shapes: tuple[tuple[int, ...], ...] | None = None
 
 
 @dataclass
@@ -303,7 +306,11 @@ class Recorder(TorchFunctionMode, events.Listener):
         arg_refs = self._refs(args, reads)
         kwarg_refs = {k: self._refs(v, reads) for k, v in kwargs.items()}
         index = len(self.recording.calls)
-        in_place = name.endswith("_") and not name.startswith("__") or name == "__setitem__"
+        in_place = (
+            name.endswith("_") and not name.startswith("__")
+            or name == "__setitem__"
+            or "out" in kwargs
+        )
 
         def output(tensor: torch.Tensor) -> Ref:
             known = self._ids.get(id(tensor))
@@ -318,6 +325,10 @@ class Recorder(TorchFunctionMode, events.Listener):
         else:
             out_refs = tuple(output(t) for t in out)
         random = name in RANDOM or "generator" in kwargs
+        value_shapes = None
+        if _shape_from_values(name, args, kwargs) and out_refs is not None:
+            results = (out,) if isinstance(out, torch.Tensor) else tuple(out)
+            value_shapes = tuple(tuple(t.shape) for t in results)
         self.recording.calls.append(
             Call(
                 func,
@@ -329,6 +340,7 @@ class Recorder(TorchFunctionMode, events.Listener):
                 in_place,
                 random,
                 tuple(reads),
+                value_shapes,
             )
         )
 
@@ -625,6 +637,39 @@ class _Paused:
 
     def __exit__(self, *exc: Any) -> None:
         self.recorder._paused -= 1
+
+
+class ValueShapeChanged(Exception):
+    """Raised by a replay when a result whose shape depends on values (x[mask]) has another
+    shape than when it was recorded: the step then runs eagerly."""
+
+
+# Calls whose result's shape depends on the values of their inputs, not only on their shapes.
+SHAPE_FROM_VALUES = {
+    "nonzero", "argwhere", "masked_select", "unique", "unique_consecutive", "bincount",
+    "repeat_interleave", "nonzero_static",
+}  # fmt: skip
+
+
+def _shape_from_values(name: str, args: tuple, kwargs: dict) -> bool:
+    if name in SHAPE_FROM_VALUES:
+        return name != "repeat_interleave" or any(
+            isinstance(a, torch.Tensor) for a in (*args[1:], kwargs.get("repeats"))
+        )
+    if name == "where":
+        return len(args) + len(kwargs) == 1  # torch.where(condition): nonzero's indices
+    if name in ("__getitem__", "index") and len(args) > 1:
+        return _has_mask(args[1])
+    return False
+
+
+def _has_mask(key: Any) -> bool:
+    """A key with a boolean mask in it (x[x > 0]): how many elements it picks depends on values."""
+    if isinstance(key, torch.Tensor):
+        return key.dtype in (torch.bool, torch.uint8)
+    if isinstance(key, (tuple, list)):
+        return any(_has_mask(k) for k in key)
+    return False
 
 
 def _same(value: Any) -> Any:

@@ -58,7 +58,14 @@ from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 from .codegen import Generator
 from .guards import Guards, Line, Surroundings, copy_plain, is_plain, recording_lines
-from .recording import CompileError, Recorder, Recording, Ref, alone_in_memory
+from .recording import (
+    CompileError,
+    Recorder,
+    Recording,
+    Ref,
+    ValueShapeChanged,
+    alone_in_memory,
+)
 
 MAX_RECORDINGS = 8  # per signature; past it the step runs eagerly (something changes every call)
 SIDE_EFFECTS = ("error", "once")
@@ -339,6 +346,14 @@ class Replay:
             if value.kind == "internal" or value.kind == "input":
                 value.tensor = None
         self._anchor = next((o.tensor for o in self.recording.owners if o.requires_grad), None)
+        # Calls whose result's shape depends on values: the replay checks each shape, and runs
+        # the step eagerly when one differs, from the state it started from (a snapshot, if
+        # something is changed in place before the last check; else torch's random state).
+        checks = [i for i, c in enumerate(self.recording.calls) if c.value_shapes is not None]
+        self.value_shaped = bool(checks)
+        self._changes_before_checks = bool(checks) and any(
+            c.in_place for c in self.recording.calls[: checks[-1]]
+        )
 
     @property
     def function(self) -> Callable[..., Any]:
@@ -374,13 +389,24 @@ class Replay:
             refresh()  # lr and the like, from the optimizer's param_groups
         if check:
             return self._run_checked(owner, inputs, args, kwargs)
-        return self._finish(self._call(inputs))
+        if not self.value_shaped:
+            return self._finish(self._call(inputs))
+        from .check import Snapshot
+
+        before = Snapshot(self, inputs) if self._changes_before_checks else _RandomState()
+        try:
+            outputs = self._call(inputs)
+        except ValueShapeChanged:  # x[mask] picked another number of elements: run eagerly
+            before.restore()
+            owner.eager_calls += 1
+            return self.step(*args, **kwargs)
+        return self._finish(outputs)
 
     def _call(self, inputs: list[torch.Tensor]) -> tuple[torch.Tensor, ...]:
         if self.graph is not None:
             return self.graph(*inputs)
         function = self._function or self.function
-        if self.cuda_graph and inputs and inputs[0].is_cuda:
+        if self.cuda_graph and inputs and inputs[0].is_cuda and not self.value_shaped:
             from .cuda_graph import GraphedFunction
 
             self.graph = GraphedFunction(function)
@@ -424,7 +450,13 @@ class Replay:
         eager_result = self.step(*args, **kwargs)
         eager = Snapshot(self, inputs)
         before.restore()
-        result = self._finish(self._call(inputs))
+        try:
+            outputs = self._call(inputs)
+        except ValueShapeChanged:  # the replay could not follow this call: eager's result stands
+            eager.restore()
+            owner.eager_calls += 1
+            return eager_result
+        result = self._finish(outputs)
         try:
             compare(self, eager, Snapshot(self, inputs), eager_result, result)
         except CompileError as error:
@@ -432,6 +464,19 @@ class Replay:
             where = f"replay check at call {owner.calls} of {owner.__name__}:"
             raise CompileError(str(error).replace("replay check:", where, 1)) from None
         return result
+
+
+class _RandomState:
+    """torch's random number generators as they are now, to put back."""
+
+    def __init__(self) -> None:
+        self.cpu = torch.get_rng_state()
+        self.cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
+
+    def restore(self) -> None:
+        torch.set_rng_state(self.cpu)
+        if self.cuda is not None:
+            torch.cuda.set_rng_state_all(self.cuda)
 
 
 def _signature(args: tuple, kwargs: dict, tensors: list[Tensor]) -> Any:
