@@ -654,3 +654,213 @@ def test_a_shape_that_depends_on_values_is_checked_and_the_step_runs_eagerly_whe
             yield state(model, train_step(*data(lib, call % 4)))
 
     side_by_side(program)
+
+
+# ---- the guards as text, and what they say when they fail --------------------------------------
+
+
+def test_the_guards_read_as_python_one_assumption_a_line():
+    model = classifier(mg)
+    opt = mg.optim.SGD(model.parameters(), lr=0.5, momentum=0.9)
+    cfg = {"scale": 2.0}
+
+    @mg.compile
+    def train_step(xb, yb):
+        loss = mg.nn.functional.cross_entropy(model(xb) * cfg["scale"], yb)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        return loss
+
+    with pytest.raises(CompileError, match="nothing is recorded yet, so there is no guards"):
+        train_step.guards  # noqa: B018
+    for call in range(3):
+        train_step(*data(mg, call))
+    guards = train_step.guards
+    assert guards.startswith("def train_step_guards():\n")
+    assert "Its key, checked first: grad mode on; xb float64 (6, 4); yb int64 (6,)." in guards
+    for line in [
+        "cell_model.cell_contents is model",
+        "same(cell_cfg.cell_contents, {'scale': 2.0})",
+        "getattr(model, '0') is model_0",
+        "model_0.weight is model_0_weight",
+        "model_0_weight._data is model_0_weight_data",
+        "model_0_weight._requires_grad is True",
+        "opt_group_0['momentum'] != 0",
+        "opt_group_0['nesterov'] is False",
+        "opt_state.get(model_0_weight) is state_model_0_weight",
+        "len(state_model_0_weight) == 1",
+        "state_model_0_weight['momentum_buffer'] is momentum_buffer_model_0_weight",
+    ]:
+        assert f"        and {line}\n" in guards or f"        {line}\n" in guards, line
+    assert max(len(line) for line in guards.splitlines()) <= 100
+    # What runs is that text: each line is a Python expression, true now.
+    replay = train_step.last
+    assert replay.guards.check() and not replay.guards.failing()
+    cfg["scale"] = 3.0
+    assert [line.text for line in replay.guards.failing()] == [
+        "same(cell_cfg.cell_contents, {'scale': 2.0})"
+    ]
+
+
+def test_a_step_recorded_again_every_call_runs_eagerly_and_names_the_guard_that_fails():
+    model = classifier(mg)
+    opt = mg.optim.SGD(model.parameters(), lr=0.5)
+    cfg = {"scale": 1.0}
+    step = training_step(mg, model, opt)
+
+    @mg.compile
+    def train_step(xb, yb):
+        return step(xb * cfg["scale"], yb)
+
+    failing = r"`same\(cell_cfg.cell_contents, \{'scale': \d.0\}\)` does not hold"
+    with pytest.warns(UserWarning, match=r"recorded 8 times.*" + failing):
+        for call in range(12):
+            cfg["scale"] = float(call)  # a new number each call: a new recording each call
+            train_step(*data(mg, call))
+    assert train_step.traces == 8 and train_step.eager_calls == 4
+
+
+def test_a_dict_argument_is_part_of_the_key_by_what_it_holds():
+    model = classifier(mg)
+    opt = mg.optim.SGD(model.parameters(), lr=0.5)
+    step = training_step(mg, model, opt)
+
+    @mg.compile
+    def train_step(xb, yb, options):
+        return step(xb * options["scale"], yb)
+
+    for call in range(4):
+        train_step(*data(mg, call), {"scale": 2.0})  # a new dict each call, the same settings
+    assert train_step.traces == 1 and train_step.replays == 3
+    train_step(*data(mg, 5), {"scale": 3.0})
+    assert train_step.traces == 2
+
+
+@pytest.mark.parametrize(
+    "inside",
+    [
+        "options['calls'] = 1",
+        "opt.param_groups[0]['lr'] *= 0.5",
+        "opt.add_param_group({'params': [extra]})",
+    ],
+)
+def test_a_step_that_changes_its_argument_or_its_optimizer_in_python_is_refused(inside):
+    model = classifier(mg)
+    opt = mg.optim.SGD(model.parameters(), lr=0.5)
+    scope = {"mg": mg, "model": model, "opt": opt, "extra": mg.zeros(2, requires_grad=True)}
+    exec(
+        "def train_step(xb, yb, options):\n"
+        "    loss = mg.nn.functional.cross_entropy(model(xb), yb)\n"
+        "    loss.backward()\n"
+        "    opt.step()\n"
+        "    opt.zero_grad()\n"
+        f"    {inside}\n"
+        "    return loss\n",
+        scope,
+    )
+    train_step = mg.compile(scope["train_step"])
+    with pytest.raises(CompileError, match=r"changed .*while it was recorded|add_param_group"):
+        train_step(*data(mg, 0), {"calls": 0})
+
+
+def test_names_read_by_the_functions_a_step_calls_and_by_forward_are_guarded():
+    scope: dict[str, Any] = {"mg": mg, "SCALE": 1.0, "SHIFT": 0.0}
+    exec(
+        "def loss_of(out, yb):\n"
+        "    return mg.nn.functional.cross_entropy(out * SCALE, yb)\n"
+        "class Shifted(mg.nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.linear = mg.nn.Linear(4, 3, dtype=mg.float64)\n"
+        "    def forward(self, x):\n"
+        "        return self.linear(x) + SHIFT\n",
+        scope,
+    )
+
+    def program(compile):
+        mg.manual_seed(0)
+        model = scope["Shifted"]()
+        opt = mg.optim.SGD(model.parameters(), lr=0.5)
+        loss_of = scope["loss_of"]
+
+        @compile
+        def train_step(xb, yb):
+            loss = loss_of(model(xb), yb)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            return loss
+
+        scope["SCALE"], scope["SHIFT"] = 1.0, 0.0
+        states = []
+        for call in range(6):
+            states.append(as_torch(train_step(*data(mg, call))).clone())
+            scope["SCALE"] = 1.0 + call  # read by loss_of, a function the step calls
+            scope["SHIFT"] = float(call % 2)  # read by forward
+        return states + [as_torch(p).clone() for p in model.parameters()]
+
+    for a, b in zip(program(eager), program(_compile_unchecked)):
+        assert identical(a, b)
+
+
+def test_a_failed_check_leaves_the_state_eager_left():
+    settings = OutOfSight()
+    model, reference = classifier(mg), classifier(mg)
+    opt = mg.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    reference_opt = mg.optim.SGD(reference.parameters(), lr=0.1, momentum=0.9)
+
+    def make(model, opt):
+        def train_step(xb, yb):
+            loss = mg.nn.functional.cross_entropy(model(xb) * settings.scale, yb)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            return loss
+
+        return train_step
+
+    compiled, eager_step = mg.compile(make(model, opt), check=True), make(reference, reference_opt)
+    for call in range(5):
+        if call == 3:
+            settings.scale = 2.0
+        eager_step(*data(mg, call))
+        if call < 3:
+            compiled(*data(mg, call))
+            continue
+        with pytest.raises(CompileError, match="replay check at call 4"):
+            compiled(*data(mg, call))
+        break
+    for p, q in zip(model.parameters(), reference.parameters()):
+        assert identical(p._data, q._data)
+    for p, q in zip(opt.param_groups[0]["params"], reference_opt.param_groups[0]["params"]):
+        assert identical(opt.state[p]["momentum_buffer"], reference_opt.state[q]["momentum_buffer"])
+
+
+@pytest.mark.parametrize("zero_first", [True, False])
+def test_a_grad_the_step_sets_to_none_is_none_after_each_replay_whatever_it_held(zero_first):
+    """A frozen layer's .grad, given by hand between calls: the step's zero_grad() sets it to
+    None. The recording saw it None already; the replay must still set it (the fuzzer's find)."""
+
+    def program(lib, compile):
+        model = classifier(lib)
+        opt = lib.optim.Adagrad(model.parameters(), lr=0.1)
+        model[0].requires_grad_(False)
+
+        @compile
+        def train_step(xb, yb):
+            if zero_first:
+                opt.zero_grad()
+            loss = lib.nn.functional.cross_entropy(model(xb), yb)
+            loss.backward()
+            opt.step()
+            if not zero_first:
+                opt.zero_grad()
+            return loss
+
+        for call in range(6):
+            if call >= 3:
+                model[0].weight.grad = lib.zeros_like(model[0].weight).detach()
+            yield state(model, train_step(*data(lib, call)))
+
+    side_by_side(program)

@@ -27,6 +27,7 @@ What the lines check comes from two places:
 
 from __future__ import annotations
 
+import builtins
 import dis
 import math
 import types
@@ -137,9 +138,7 @@ class Guards:
 
     def tensor_names(self) -> dict[int, str]:
         """The names the lines give Tensors, by id (the code calls an unnamed Tensor so too)."""
-        return {
-            id(obj): name for name, obj in self.namespace.items() if isinstance(obj, Tensor)
-        }
+        return {id(obj): name for name, obj in self.namespace.items() if isinstance(obj, Tensor)}
 
     def add(self, text: str, what: str = "", guard: bool = True, settable: Any = None) -> None:
         self.lines.append(Line(text, self.section, what, guard, settable))
@@ -253,6 +252,8 @@ class Surroundings:
         self.guards = guards
         self._seen: set[int] = set()  # objects whose insides are already pinned down
         self._walked_code: set[int] = set()
+        # The optimizers reached, with their count of steps before the step runs.
+        self.optimizers: list[tuple[Any, int]] = []
 
     def walk_step(self, fn: Any, args: tuple, kwargs: dict, parameter_names: list[str]) -> None:
         guards = self.guards
@@ -269,17 +270,24 @@ class Surroundings:
         self.function(function, guards.step_name)
         guards.section = f"the arguments of {guards.step_name} that are not tensors"
         for name, value in zip(parameter_names, [*args, *kwargs.values()]):
-            if not isinstance(value, (Tensor, torch.Tensor)) and not is_plain(value):
+            if isinstance(value, (Tensor, torch.Tensor)):
+                continue
+            if not is_plain(value):
                 self.value(guards.name(value, name), value, name)
+            elif type(value) in PLAIN_CONTAINERS:  # the key holds its values: only watched
+                live = guards.name(value, name)
+                guards.add(_plain(live, value, guards, name), what=name, guard=False)
 
     def function(self, function: types.FunctionType, label: str) -> None:
-        """The names a function reads: its globals and the variables it closes over."""
+        """The names a function reads: its globals and the variables it closes over (first
+        that each still names what it named, then what those objects hold)."""
         if id(function.__code__) in self._walked_code:
             return
         self._walked_code.add(id(function.__code__))
         guards = self.guards
         read, written = names_read(function.__code__)
         namespace = function.__globals__
+        named: list[tuple[str, Any, str]] = []
         if read or written:
             g = guards.named(namespace) or guards.name(namespace, "G")
             guards.section = (
@@ -288,8 +296,9 @@ class Surroundings:
             )
             for name in sorted(read | written):
                 if name in namespace:
-                    self.value(f"{g}[{name!r}]", namespace[name], name)
-                elif name in written or not hasattr(__builtins__, name):
+                    named.append((f"{g}[{name!r}]", namespace[name], name))
+                    self.value(f"{g}[{name!r}]", namespace[name], name, inside=False)
+                elif name in written or not hasattr(builtins, name):
                     guards.add(f"{name!r} not in {g}", what=f"the global {name}")
         cells = function.__closure__ or ()
         if cells:
@@ -299,8 +308,14 @@ class Surroundings:
                 value = cell.cell_contents
             except ValueError:  # not set yet
                 continue
-            cell_name = guards.name(cell, f"cell_{name}")
-            self.value(f"{cell_name}.cell_contents", value, name)
+            live = f"{guards.name(cell, f'cell_{name}')}.cell_contents"
+            named.append((live, value, name))
+            self.value(live, value, name, inside=False)
+        for _, value, name in named:
+            if type(value) in PLAIN_CONTAINERS:
+                self._inside_container(value, name)
+            elif not is_plain(value):
+                self.inside(guards.named(value), value, name)
 
     def value(
         self, live: str, value: Any, what: str, settable: Any = None, inside: bool = True
@@ -358,8 +373,10 @@ class Surroundings:
             return  # a Tensor's data is the recording's to check; other objects: out of sight
         from ..optim.optimizer import Optimizer
 
-        if isinstance(value, Optimizer):
-            return  # its groups and state: from the recording (what the step used)
+        if isinstance(value, Optimizer):  # its groups and state: from the recording
+            self.optimizers.append((value, value._steps_taken))
+            self._groups_watched(name, value, what)
+            return
         section = self.guards.section
         self.guards.section = f"what {what} holds: the same objects, settings equal"
         held = [(a, item) for a, item in vars(value).items() if not a.startswith("__")]
@@ -382,6 +399,25 @@ class Surroundings:
         if isinstance(forward, types.FunctionType) and not _from_library(forward):
             self.function(forward, f"{type(value).__name__}.forward")
         self.guards.section = section
+
+    def _groups_watched(self, name: str, optimizer: Any, what: str) -> None:
+        """An optimizer's settings, read again after the recording only: a step that sets
+        group["lr"] itself is refused (a replay would not set it); between calls they may
+        change (a replay reads the current ones), so these lines are not guards."""
+        groups = self.guards.name(optimizer.param_groups, f"{what}.param_groups")
+        size = len(optimizer.param_groups)
+        self.guards.add(
+            f"{name}.param_groups is {groups}", what=f"{what}.param_groups", guard=False
+        )
+        self.guards.add(f"len({groups}) == {size}", what=f"{what}.param_groups", guard=False)
+        for i, group in enumerate(optimizer.param_groups):
+            g = self.guards.name(group, f"{what}.group_{i}")
+            self.guards.add(f"{groups}[{i}] is {g}", what=f"{what}.param_groups[{i}]", guard=False)
+            for key, setting in group.items():
+                if key != "params" and is_plain(setting):
+                    where = f"{what}.param_groups[{i}][{key!r}]"
+                    text = _plain(f"{g}[{key!r}]", setting, self.guards, where)
+                    self.guards.add(text, what=where, guard=False)
 
     def _inside_container(self, container: Any, what: str) -> None:
         items = container.items() if isinstance(container, dict) else enumerate(container)
@@ -463,6 +499,14 @@ def recording_lines(guards: Guards, recording: Recording) -> None:
                 guards.add(f"{name}._grad._data is {grad}", what=f"{name}.grad")
     for optimizer in recording.optimizers:
         _optimizer_lines(guards, recording, optimizer)
+    if recording.options:
+        guards.section = "other Python values that chose which calls ran: as they were"
+    for read, value in recording.options:
+        read_name = guards.name(read, "option")
+        if is_plain(value):
+            guards.add(_plain(f"{read_name}()", value, guards, read_name), what=read_name)
+        else:
+            guards.add(f"{read_name}() is {guards.name(value, f'{read_name}_value')}")
     called = [(m, t) for m, t in recording.modules if guards.named(m) is None]
     if called:
         guards.section = "the modules called (reached through objects of yours): their mode"
@@ -486,7 +530,8 @@ def _optimizer_lines(guards: Guards, recording: Recording, optimizer: Any) -> No
         guards.add(f"{groups}[{i}] is {g}", what=f"{opt}.param_groups[{i}]")
         params = group["params"]
         p = guards.name(params, f"{g}_params")
-        guards.add(f"{g}['params'] is {p} and len({p}) == {len(params)}", what=f"{g}['params']")
+        guards.add(f"{g}['params'] is {p}", what=f"{g}['params']")
+        guards.add(f"len({p}) == {len(params)}", what=f"{g}['params']")
         for j, param in enumerate(params):
             param_name = guards.named(param) or guards.name(param, param.name or "param")
             guards.add(f"{p}[{j}] is {param_name}", what=f"{g}['params'][{j}]")
@@ -515,10 +560,8 @@ def _optimizer_lines(guards: Guards, recording: Recording, optimizer: Any) -> No
             guards.add(f"{state}.get({param}) is None", what=f"{opt}.state[{param}]")
             continue
         e = guards.name(entry_dict, f"state_{param}")
-        guards.add(
-            f"{state}.get({param}) is {e} and len({e}) == {len(entry)}",
-            what=f"{opt}.state[{param}]",
-        )
+        guards.add(f"{state}.get({param}) is {e}", what=f"{opt}.state[{param}]")
+        guards.add(f"len({e}) == {len(entry)}", what=f"{opt}.state[{param}]")
         for name, value in entry.items():
             if isinstance(value, torch.Tensor):
                 t = guards.name(value, f"{name}_{param}")

@@ -151,6 +151,7 @@ class Owner:
     grad: torch.Tensor | None
     requires_grad: bool
     grad_read_first: bool | None = None  # whether the step read .grad before setting it
+    grad_written: bool = False  # whether the step set .grad (then a replay sets it too)
     grad_guarded: bool = True  # whether a replay needs .grad as it was (see step._record)
 
 
@@ -307,7 +308,8 @@ class Recorder(TorchFunctionMode, events.Listener):
         kwarg_refs = {k: self._refs(v, reads) for k, v in kwargs.items()}
         index = len(self.recording.calls)
         in_place = (
-            name.endswith("_") and not name.startswith("__")
+            name.endswith("_")
+            and not name.startswith("__")
             or name == "__setitem__"
             or "out" in kwargs
         )
@@ -460,6 +462,8 @@ class Recorder(TorchFunctionMode, events.Listener):
         owner = self._owners.get(id(tensor))
         if owner is not None and owner.grad_read_first is None:
             owner.grad_read_first = not write
+        if owner is not None and write:
+            owner.grad_written = True
 
     def name_of(self, tensor: torch.Tensor) -> str | None:
         known = self._ids.get(id(tensor))

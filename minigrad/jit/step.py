@@ -221,9 +221,8 @@ class CompiledStep:
     def _record(self, args: tuple, kwargs: dict) -> tuple[Replay, Any]:
         tensors, names = _tensor_arguments(self.fn, args, kwargs)
         guards = Guards(_function_name(self.fn), header=_key_text(self, args, kwargs))
-        Surroundings(guards).walk_step(
-            self.fn, args, kwargs, _argument_names(self.fn, args, kwargs)
-        )
+        surroundings = Surroundings(guards)
+        surroundings.walk_step(self.fn, args, kwargs, _argument_names(self.fn, args, kwargs))
         watched = list(guards.lines)  # what the step's names reach, before it runs
         with Recorder([t._data for t in tensors], names, guards.tensor_names()) as recorder:
             result = self.fn(*args, **kwargs)
@@ -239,10 +238,14 @@ class CompiledStep:
         result_refs = [recorder.ref(t._data) for t in leaves]
         effects = _effects(recorder, recording)
         outputs = result_refs + [ref for _, _, ref in effects if ref is not None]
-        steps = [
-            opt._steps_taken - before
-            for opt, before in zip(recording.optimizers, recording.steps_taken)
-        ]
+        # Each optimizer's count of steps: what one call adds (opt.step() counts even when no
+        # parameter had a gradient to step with, so it is counted for the optimizers reached).
+        counted = dict(zip(map(id, recording.optimizers), recording.steps_taken))
+        for optimizer, before in surroundings.optimizers:
+            if id(optimizer) not in counted:
+                recording.optimizers.append(optimizer)
+            counted[id(optimizer)] = before
+        steps = [opt._steps_taken - counted[id(opt)] for opt in recording.optimizers]
         replay = Replay(
             recording,
             _function_name(self.fn),
@@ -616,7 +619,7 @@ def _effects(recorder: Recorder, recording: Recording) -> list[tuple[Any, str, R
     for owner in recording.owners:
         tensor = owner.tensor
         grad = tensor._grad._data if tensor._grad is not None else None
-        if grad is not owner.grad:
+        if grad is not owner.grad or owner.grad_written:  # (p.grad = None: None after a replay)
             effects.append((tensor, "grad", recorder.ref(grad) if grad is not None else None))
         if tensor._data is not owner.data:
             effects.append((tensor, "data", recorder.ref(tensor._data)))
