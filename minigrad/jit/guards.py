@@ -291,8 +291,8 @@ class Surroundings:
         if read or written:
             g = guards.named(namespace) or guards.name(namespace, "G")
             guards.section = (
-                f"the globals {label} reads ({g}: the globals of {namespace.get('__name__')}): "
-                "still the same objects, plain values still equal"
+                f"the globals {label} reads ({g}: its module's globals): still the same objects, "
+                "plain values still equal"
             )
             for name in sorted(read | written):
                 if name in namespace:
