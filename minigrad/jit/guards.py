@@ -31,13 +31,12 @@ import builtins
 import dis
 import math
 import types
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
-from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 from .recording import Recording, identifier, literal
 
@@ -115,9 +114,7 @@ class Guards:
     section: str = ""
 
     def __post_init__(self) -> None:
-        self.namespace.update(
-            {"is_grad_enabled": is_grad_enabled, "same": same, "math": math, "Tensor": Tensor}
-        )
+        self.namespace.update({"same": same, "math": math})
 
     def name(self, obj: Any, wanted: str) -> str:
         """The name `obj` goes by in the lines (a new one, made from `wanted`, if it has none)."""
@@ -183,8 +180,10 @@ class Guards:
         return scope[f"{identifier(self.step_name)}_guards"]
 
     def failing(self, lines: list[Line] | None = None) -> list[Line]:
-        """The lines that do not hold now (each evaluated alone)."""
-        return [line for line in (self.lines if lines is None else lines) if not self.holds(line)]
+        """The lines that do not hold now, each evaluated alone (by default, the guards)."""
+        if lines is None:
+            lines = [line for line in self.lines if line.guard]
+        return [line for line in lines if not self.holds(line)]
 
     def holds(self, line: Line) -> bool:
         try:
@@ -571,9 +570,3 @@ def _optimizer_lines(guards: Guards, recording: Recording, optimizer: Any) -> No
                     _plain(f"{e}[{name!r}]", value, guards, name),
                     what=f"{opt}.state[{param}][{name!r}]",
                 )
-
-
-def iter_settables(lines: list[Line]) -> Iterator[tuple[Any, str]]:
-    for line in lines:
-        if line.settable is not None:
-            yield line.settable
