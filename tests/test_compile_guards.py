@@ -864,3 +864,238 @@ def test_a_grad_the_step_sets_to_none_is_none_after_each_replay_whatever_it_held
             yield state(model, train_step(*data(lib, call)))
 
     side_by_side(program)
+
+
+@pytest.mark.parametrize("where", ["a global", "a dict entry"])
+def test_an_int_replaced_by_an_equal_float_records_again(where):
+    """2 and 2.0 are equal, but not the same to torch: an int64 tensor times 2 stays int64,
+    times 2.0 becomes float32. The guards compare types too."""
+    factor = "K" if where == "a global" else "cfg['k']"
+
+    def program(lib, compile):
+        model = classifier(lib)
+        opt = lib.optim.SGD(model.parameters(), lr=0.5)
+        scope = {"lib": lib, "model": model, "opt": opt, "K": 2, "cfg": {"k": 2}}
+        exec(
+            "def train_step(xb, yb):\n"
+            "    loss = lib.nn.functional.cross_entropy(model(xb), yb)\n"
+            "    loss.backward()\n"
+            "    opt.step()\n"
+            "    opt.zero_grad()\n"
+            f"    return loss, yb * {factor}\n",
+            scope,
+        )
+        train_step = compile(scope["train_step"])
+        for call in range(5):
+            loss, scaled = train_step(*data(lib, call))
+            yield [loss, scaled, *model.parameters()]
+            if call == 2:
+                scope["K"], scope["cfg"]["k"] = 2.0, 2.0
+
+    states = side_by_side(program)
+    assert states[-1][1].dtype == torch.float32 and states[0][1].dtype == torch.int64
+
+
+def test_a_name_read_only_inside_a_comprehension_or_a_lambda_is_guarded():
+    def program(lib, compile):
+        model = classifier(lib)
+        opt = lib.optim.SGD(model.parameters(), lr=0.5)
+        scope = {"lib": lib, "model": model, "opt": opt, "WEIGHT": 1.0, "SHIFT": 0.0}
+        exec(
+            "def train_step(xb, yb):\n"
+            "    shift = lambda out: out + SHIFT\n"
+            "    parts = [lib.nn.functional.cross_entropy(shift(model(x)) * WEIGHT, y)\n"
+            "             for x, y in ((xb, yb),)]\n"
+            "    loss = parts[0]\n"
+            "    loss.backward()\n"
+            "    opt.step()\n"
+            "    opt.zero_grad()\n"
+            "    return loss\n",
+            scope,
+        )
+        train_step = compile(scope["train_step"])
+        for call in range(6):
+            yield state(model, train_step(*data(lib, call)))
+            scope["WEIGHT"] = 1.0 + call  # read inside the comprehension only
+            scope["SHIFT"] = 0.5 * call  # read inside the lambda only
+
+    side_by_side(program)
+
+
+def test_model_train_inside_the_step_is_set_again_by_each_replay():
+    """The step puts the model in training mode; between calls the user evaluates in eval
+    mode. Each replay must leave the model in training mode, as eager does, and run dropout."""
+
+    def program(lib, compile):
+        lib.manual_seed(0)
+        model = lib.nn.Sequential(
+            lib.nn.Linear(4, 6, dtype=torch.float64),
+            lib.nn.Dropout(0.5),
+            lib.nn.Linear(6, 3, dtype=torch.float64),
+        )
+        opt = lib.optim.SGD(model.parameters(), lr=0.5)
+
+        @compile
+        def train_step(xb, yb):
+            model.train()
+            return training_step(lib, model, opt)(xb, yb)
+
+        for call in range(8):
+            lib.manual_seed(100 + call)
+            loss = train_step(*data(lib, call))
+            yield [*state(model, loss), lib.tensor(float(model[1].training))]
+            model.eval()  # the user's evaluation between steps
+            with lib.no_grad():
+                model(data(lib, 50)[0])
+
+    side_by_side(program)
+
+
+def test_a_list_of_layers_the_step_runs_grown_between_calls_runs_them_all():
+    def program(lib, compile):
+        lib.manual_seed(0)
+        trunk = lib.nn.Linear(4, 3, dtype=torch.float64)
+        heads = [lib.nn.Linear(3, 3, dtype=torch.float64)]
+        opt = lib.optim.SGD(trunk.parameters(), lr=0.5)
+
+        @compile
+        def train_step(xb, yb):
+            h = trunk(xb)
+            for head in heads:
+                h = head(h).tanh()
+            loss = lib.nn.functional.cross_entropy(h, yb)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            return loss
+
+        for call in range(6):
+            yield state(trunk, train_step(*data(lib, call)))
+            if call == 2:
+                lib.manual_seed(5)
+                heads.append(lib.nn.Linear(3, 3, dtype=torch.float64))
+
+    side_by_side(program)
+
+
+def test_param_groups_replaced_by_hand_between_calls_are_the_ones_read():
+    def program(lib, compile):
+        model = classifier(lib)
+        opt = lib.optim.SGD(model.parameters(), lr=0.5)  # no state: only the groups change
+        train_step = compile(training_step(lib, model, opt))
+        for call in range(6):
+            yield state(model, train_step(*data(lib, call)))
+            if call == 2:
+                opt.param_groups = [{**group, "lr": 0.05} for group in opt.param_groups]
+
+    side_by_side(program)
+
+
+def test_an_optimizer_with_nothing_to_step_still_counts_its_steps_as_eager():
+    """opt.step() with every parameter frozen moves nothing, but counts a step (a scheduler
+    stepped before any optimizer step warns, as torch does): a replay counts it too."""
+
+    def run_steps(compile: Callable) -> list[int]:
+        model = classifier(mg)
+        opt = mg.optim.SGD(model[2].parameters(), lr=0.5)
+        model[2].requires_grad_(False)  # the head, the optimizer's only parameters: frozen
+        train_step = compile(training_step(mg, model, opt))
+        counts = []
+        for call in range(5):
+            train_step(*data(mg, call))
+            counts.append(opt._steps_taken)
+        return counts
+
+    assert run_steps(_compile_unchecked) == run_steps(eager) == [1, 2, 3, 4, 5]
+
+
+def test_a_custom_op_that_picks_with_a_mask_checks_its_shape_in_the_replay():
+    """A Function whose forward sums the positive elements (x[x > 0] inside, a shape that
+    depends on values) and whose backward uses the count it saw: the replay checks the shape
+    of the pick even where the code writes it into the line that uses it."""
+
+    class MeanOfPositives(mg.Function):
+        @staticmethod
+        def forward(ctx, x):
+            mask = x > 0
+            ctx.save_for_backward(mask)
+            return x[mask].sum() / 4
+
+        @staticmethod
+        def backward(ctx, grad):
+            (mask,) = ctx.saved_tensors
+            return grad * mask / 4
+
+    model = classifier(mg)
+
+    def run_steps(compile: Callable) -> list[torch.Tensor]:
+        mg.manual_seed(0)
+        w = mg.randn(6, 3, dtype=mg.float64, requires_grad=True)
+
+        @compile
+        def train_step(xb, yb):
+            loss = MeanOfPositives.apply(model(xb) @ w.mT)
+            loss.backward()
+            with mg.no_grad():
+                w.sub_(w.grad * 0.1)
+            w.grad = None
+            return loss
+
+        return [as_torch(train_step(*data(mg, call))).clone() for call in range(8)]
+
+    assert all(map(identical, run_steps(_compile_unchecked), run_steps(eager)))
+
+
+class Trainer:
+    """An object of the user's own: what it holds is out of the guards' sight, but the
+    modules the step calls through it are noted as they run."""
+
+
+def test_a_module_reached_through_an_object_of_yours_runs_in_its_mode():
+    def program(lib, compile):
+        lib.manual_seed(0)
+        trainer = Trainer()
+        trainer.model = lib.nn.Sequential(
+            lib.nn.Linear(4, 6, dtype=torch.float64),
+            lib.nn.Dropout(0.5),
+            lib.nn.Linear(6, 3, dtype=torch.float64),
+        )
+        opt = lib.optim.SGD(trainer.model.parameters(), lr=0.5)
+
+        @compile
+        def train_step(xb, yb):
+            return training_step(lib, trainer.model, opt)(xb, yb)
+
+        for call in range(6):
+            lib.manual_seed(100 + call)
+            yield state(trainer.model, train_step(*data(lib, call)))
+            trainer.model.train(call % 2 == 1)
+
+    side_by_side(program)
+
+
+def test_a_value_an_optimizer_computes_before_an_out_call_is_read_before_it():
+    """A custom optimizer that reads its state, then overwrites it with torch.maximum(...,
+    out=...): the value read first must not be computed after (a call with out= changes its
+    output in place, as add_ does)."""
+
+    class PeakSGD(mg.optim.Optimizer):
+        def __init__(self, params, lr):
+            super().__init__(params, {"lr": lr})
+
+        def update(self, param, grad, state, group):
+            if not state:
+                state["peak"] = torch.zeros_like(param)
+            half_of_old_peak = state["peak"] * 0.5
+            torch.maximum(state["peak"], grad.abs(), out=state["peak"])
+            param.sub_(grad * self.hyperparameter(group, "lr", like=param) + half_of_old_peak)
+
+    def run_steps(compile: Callable) -> list[torch.Tensor]:
+        model = classifier(mg)
+        opt = PeakSGD(model.parameters(), lr=0.1)
+        train_step = compile(training_step(mg, model, opt))
+        for call in range(5):
+            train_step(*data(mg, call))
+        return [as_torch(p).clone() for p in model.parameters()]
+
+    assert all(map(identical, run_steps(_compile_unchecked), run_steps(eager)))
