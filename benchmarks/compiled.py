@@ -11,6 +11,10 @@ reported as a multiple of an eager step.
 * a ten-digit MLP 784-128-10 with cross-entropy and SGD with momentum, batch 64 and 256;
 * fastbook chapter 13's CNN (benchmarks/training.py's `_fastbook_cnn`: stride-2 convolutions,
   ReLU, batch norm) with cross-entropy and SGD with momentum, batch 128.
+
+On the tensor-batch steps, the compiled step's guards (the check that runs before each replay,
+`step.guards`) are timed as one more side, interleaved with the others in the same run: the
+column "guards / replay" is their median over the whole replayed call's (target: <= 5%).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from minigrad import Tensor
 from minigrad.data import DataLoader
 
 from .data import Digits
+from .machine import uptime
 from .timing import Stats, by_mode, compare, synchronizer
 from .training import _fastbook_cnn, _torch_mnist_loss, _two_digits
 
@@ -44,7 +49,7 @@ def run(digits: Digits, device: str, mode: str, log: Callable = print) -> dict[s
         mlp_steps(digits, device, 256, budget, torch_compile, log),
         cnn_steps(digits, device, 128, budget, torch_compile, log),
     ]
-    return {"rows": rows, "torch_compile_timed": torch_compile}
+    return {"rows": rows, "torch_compile_timed": torch_compile, "uptime": uptime()}
 
 
 def _batches(x: torch.Tensor, y: torch.Tensor, size: int, count: int) -> list[tuple[Any, Any]]:
@@ -83,11 +88,20 @@ def _first_call(make: Callable[[], Callable[[], Any]], sync: Callable[[], None])
 def _row(case: str, batch: int, stats: dict[str, Stats], **extra: Any) -> dict[str, Any]:
     torch_median = stats["torch"].median
     row: dict[str, Any] = {"case": case, "batch_size": batch}
+    guards = stats.pop("guards", None)
     for side, s in stats.items():
         row[side] = s.to_dict()
         row[f"{side} ratio"] = s.median / torch_median
+    if guards is not None:  # the check before a replay, against the whole replayed call
+        row["guards"] = guards.to_dict()
+        row["guards / replay"] = guards.median / stats["minigrad.compile"].median
     row.update(extra)
     return row
+
+
+def _guards_of(step: Any) -> Callable[[], Any]:
+    """The check a replay of `step` runs first (its recording's guards), as one call."""
+    return step.last.guards.check
 
 
 # ---- fastbook's step -----------------------------------------------------------------------------
@@ -152,12 +166,15 @@ def fastbook_steps(
 
     def compiled_minigrad() -> Callable[[], Any]:
         step = minigrad.compile(_fastbook(minigrad, init)[2])
-        return _cycle([lambda a=a, b=b: step(a, b) for a, b in mg_batches])
+        call = _cycle([lambda a=a, b=b: step(a, b) for a, b in mg_batches])
+        call.step = step  # type: ignore[attr-defined]
+        return call
 
     sides = {"torch": eager(torch), "minigrad": eager(minigrad)}
     sides["minigrad.compile"] = compiled_minigrad()
     for _ in range(4):  # the two recordings and their checked replays: out of the timing
         sides["minigrad.compile"]()
+    sides["guards"] = _guards_of(sides["minigrad.compile"].step)
     extra: dict[str, Any] = {}
     if torch_compile:
         step = torch.compile(_fastbook(torch, init, update_under_no_grad=True)[2])
@@ -263,13 +280,15 @@ def mlp_steps(
     def cycled(step: Callable[..., Any], chosen: list[Any]) -> Callable[[], Any]:
         return _cycle([lambda a=a, b=b: step(a, b) for a, b in chosen])
 
+    compiled_step = minigrad.compile(minigrad_step_fn())
     sides = {
         "torch": cycled(torch_step_fn(), batches),
         "minigrad": cycled(minigrad_step_fn(), mg_batches),
-        "minigrad.compile": cycled(minigrad.compile(minigrad_step_fn()), mg_batches),
+        "minigrad.compile": cycled(compiled_step, mg_batches),
     }
     for _ in range(4):  # the two recordings (no momentum buffer yet, then one) and checks
         sides["minigrad.compile"]()
+    sides["guards"] = _guards_of(compiled_step)
     extra: dict[str, Any] = {}
     if torch_compile:
         step = torch.compile(torch_step_fn())
