@@ -8,7 +8,13 @@ reported as a multiple of an eager step.
 
 * fastbook's step on tensor batches: 784 -> 1, mnist_loss, SGD by hand (p.data -= p.grad * lr);
 * fastbook's epoch fed by a DataLoader over a Python list of (x, y) pairs, as the chapter does;
-* a ten-digit MLP 784-128-10 with cross-entropy and SGD with momentum, batch 64 and 256.
+* a ten-digit MLP 784-128-10 with cross-entropy and SGD with momentum, batch 64 and 256;
+* fastbook chapter 13's CNN (benchmarks/training.py's `_fastbook_cnn`: stride-2 convolutions,
+  ReLU, batch norm) with cross-entropy and SGD with momentum, batch 128.
+
+On the tensor-batch steps, the compiled step's guards (the check that runs before each replay,
+`step.guards`) are timed as one more side, interleaved with the others in the same run: the
+column "guards / replay" is their median over the whole replayed call's (target: <= 5%).
 """
 
 from __future__ import annotations
@@ -26,8 +32,9 @@ from minigrad import Tensor
 from minigrad.data import DataLoader
 
 from .data import Digits
+from .machine import uptime
 from .timing import Stats, by_mode, compare, synchronizer
-from .training import _torch_mnist_loss, _two_digits
+from .training import _fastbook_cnn, _torch_mnist_loss, _two_digits
 
 SIDES = ("torch", "torch.compile", "minigrad", "minigrad.compile")
 
@@ -40,8 +47,9 @@ def run(digits: Digits, device: str, mode: str, log: Callable = print) -> dict[s
         fastbook_dataloader(digits, device, by_mode(mode, smoke=1, quick=3, full=7), log),
         mlp_steps(digits, device, 64, budget, torch_compile, log),
         mlp_steps(digits, device, 256, budget, torch_compile, log),
+        cnn_steps(digits, device, 128, budget, torch_compile, log),
     ]
-    return {"rows": rows, "torch_compile_timed": torch_compile}
+    return {"rows": rows, "torch_compile_timed": torch_compile, "uptime": uptime()}
 
 
 def _batches(x: torch.Tensor, y: torch.Tensor, size: int, count: int) -> list[tuple[Any, Any]]:
@@ -80,11 +88,20 @@ def _first_call(make: Callable[[], Callable[[], Any]], sync: Callable[[], None])
 def _row(case: str, batch: int, stats: dict[str, Stats], **extra: Any) -> dict[str, Any]:
     torch_median = stats["torch"].median
     row: dict[str, Any] = {"case": case, "batch_size": batch}
+    guards = stats.pop("guards", None)
     for side, s in stats.items():
         row[side] = s.to_dict()
         row[f"{side} ratio"] = s.median / torch_median
+    if guards is not None:  # the check before a replay, against the whole replayed call
+        row["guards"] = guards.to_dict()
+        row["guards / replay"] = guards.median / stats["minigrad.compile"].median
     row.update(extra)
     return row
+
+
+def _guards_of(step: Any) -> Callable[[], Any]:
+    """The check a replay of `step` runs first (its recording's guards), as one call."""
+    return step.last.guards.check
 
 
 # ---- fastbook's step -----------------------------------------------------------------------------
@@ -149,12 +166,15 @@ def fastbook_steps(
 
     def compiled_minigrad() -> Callable[[], Any]:
         step = minigrad.compile(_fastbook(minigrad, init)[2])
-        return _cycle([lambda a=a, b=b: step(a, b) for a, b in mg_batches])
+        call = _cycle([lambda a=a, b=b: step(a, b) for a, b in mg_batches])
+        call.step = step  # type: ignore[attr-defined]
+        return call
 
     sides = {"torch": eager(torch), "minigrad": eager(minigrad)}
     sides["minigrad.compile"] = compiled_minigrad()
     for _ in range(4):  # the two recordings and their checked replays: out of the timing
         sides["minigrad.compile"]()
+    sides["guards"] = _guards_of(sides["minigrad.compile"].step)
     extra: dict[str, Any] = {}
     if torch_compile:
         step = torch.compile(_fastbook(torch, init, update_under_no_grad=True)[2])
@@ -260,6 +280,81 @@ def mlp_steps(
     def cycled(step: Callable[..., Any], chosen: list[Any]) -> Callable[[], Any]:
         return _cycle([lambda a=a, b=b: step(a, b) for a, b in chosen])
 
+    compiled_step = minigrad.compile(minigrad_step_fn())
+    sides = {
+        "torch": cycled(torch_step_fn(), batches),
+        "minigrad": cycled(minigrad_step_fn(), mg_batches),
+        "minigrad.compile": cycled(compiled_step, mg_batches),
+    }
+    for _ in range(4):  # the two recordings (no momentum buffer yet, then one) and checks
+        sides["minigrad.compile"]()
+    sides["guards"] = _guards_of(compiled_step)
+    extra: dict[str, Any] = {}
+    if torch_compile:
+        step = torch.compile(torch_step_fn())
+        start = time.perf_counter()
+        step(*batches[0])
+        step(*batches[1])
+        extra["torch.compile first calls s"] = time.perf_counter() - start
+        sides["torch.compile"] = cycled(step, batches)
+    stats = compare(sides, device, budget_s=budget)
+
+    def first() -> Callable[[], Any]:
+        step = minigrad.compile(minigrad_step_fn())
+        return lambda: step(*mg_batches[0])
+
+    extra["first call / eager step"] = _first_call(first, sync) / stats["minigrad"].median
+    row = _row("ten-digit MLP 784-128-10, SGD momentum", batch, stats, **extra)
+    log(f"  {row['case']} batch {batch}: compiled {row['minigrad.compile ratio']:.2f} x torch")
+    return row
+
+
+# ---- fastbook chapter 13's CNN ---------------------------------------------------------------
+
+
+def cnn_steps(
+    digits: Digits, device: str, batch: int, budget: float, torch_compile: bool, log: Callable
+) -> dict[str, Any]:
+    torch.manual_seed(0)
+    template = _fastbook_cnn(torch.nn).to(device)
+    state = copy.deepcopy(template.state_dict())
+    images = digits.train_x.reshape(-1, 1, 28, 28)
+    batches = _batches(images, digits.train_y, batch, 8)
+    mg_batches = [(Tensor(a), Tensor(b)) for a, b in batches]
+    sync = synchronizer(device)
+
+    def torch_step_fn() -> Callable[..., Any]:
+        model = copy.deepcopy(template)
+        model.load_state_dict(state)
+        opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+
+        def step(xb: Any, yb: Any) -> Any:
+            loss = F.cross_entropy(model(xb), yb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss
+
+        return step
+
+    def minigrad_step_fn() -> Callable[..., Any]:
+        model = _fastbook_cnn(minigrad.nn)
+        model.load_state_dict({k: Tensor(v.clone()) for k, v in state.items()})
+        model.to(device)
+        opt = minigrad.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+
+        def step(xb: Any, yb: Any) -> Any:
+            loss = minigrad.nn.functional.cross_entropy(model(xb), yb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss
+
+        return step
+
+    def cycled(step: Callable[..., Any], chosen: list[Any]) -> Callable[[], Any]:
+        return _cycle([lambda a=a, b=b: step(a, b) for a, b in chosen])
+
     sides = {
         "torch": cycled(torch_step_fn(), batches),
         "minigrad": cycled(minigrad_step_fn(), mg_batches),
@@ -282,6 +377,6 @@ def mlp_steps(
         return lambda: step(*mg_batches[0])
 
     extra["first call / eager step"] = _first_call(first, sync) / stats["minigrad"].median
-    row = _row("ten-digit MLP 784-128-10, SGD momentum", batch, stats, **extra)
+    row = _row("fastbook CNN 32-64-128-256, batch norm, SGD momentum", batch, stats, **extra)
     log(f"  {row['case']} batch {batch}: compiled {row['minigrad.compile ratio']:.2f} x torch")
     return row

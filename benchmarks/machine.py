@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import os
 import platform
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,17 @@ def load_average() -> str:
         return " ".join(f"{x:.2f}" for x in os.getloadavg())
     except OSError:
         return "unknown"
+
+
+def uptime() -> str:
+    """What `uptime` says now (the load averages over 1, 5 and 15 minutes), or the averages."""
+    try:
+        done = subprocess.run(["uptime"], capture_output=True, text=True, timeout=5)
+        if done.returncode == 0 and done.stdout.strip():
+            return " ".join(done.stdout.split())
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return f"load average: {load_average()}"
 
 
 def describe(device: str) -> dict[str, Any]:

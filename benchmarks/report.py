@@ -76,6 +76,7 @@ def markdown(results: dict[str, Any]) -> str:
                 if "torch.compile first calls s" in r:
                     compiled_torch += f" ({r['torch.compile first calls s']:.0f} s to compile)"
             first = r.get("first call / eager step")
+            guards = r.get("guards / replay")
             rows.append(
                 [
                     r["case"],
@@ -87,12 +88,19 @@ def markdown(results: dict[str, Any]) -> str:
                     f"**{r['minigrad.compile ratio']:.2f}**",
                     f"{r['minigrad ratio']:.2f}",
                     "-" if first is None else f"{first:.1f}",
+                    "-" if guards is None else f"{guards:.2%}",
                 ]
             )
         header = ["workload", "batch", "torch eager", "torch.compile", "minigrad eager"]
         header += ["minigrad.compile", "compiled / torch eager", "eager / torch eager"]
-        header += ["first call / eager step"]
+        header += ["first call / eager step", "guards / replay"]
         out += _table(header, rows) + [""]
+        out += [
+            "guards / replay: the check before each replay (`step.guards`), timed interleaved "
+            "with the replayed calls in the same run. Machine load during the run (uptime): "
+            f"{results['compile'].get('uptime', '?')}.",
+            "",
+        ]
     if "ops" in results:
         out += ["### Ops: forward + backward", ""]
         rows = [

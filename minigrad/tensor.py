@@ -1009,7 +1009,9 @@ class Tensor:
         return ops.Permute.apply(self, dims=_size_args(dims))
 
     def flip(self, *dims: Any) -> Tensor:
-        """The elements in reverse order along each of dims (x.flip(0), x.flip((0, 1)))."""
+        """The elements in reverse order along each of dims (x.flip(0), x.flip((0, 1)); a
+        kernel turned 180 degrees is kernel.flip(-2, -1)). The op Flip: its gradient is G
+        flipped back."""
         return ops.Flip.apply(self, dims=_size_args(dims))
 
     @property
@@ -1404,8 +1406,9 @@ def _variance_args(
     return dim, correction
 
 
-def _along(dim: int, ndim: int, part: int | slice) -> tuple[Any, ...]:
-    """The key that takes `part` (an index or a slice) along dim and everything elsewhere."""
+def _along(dim: int, ndim: int, part: Any) -> tuple[Any, ...]:
+    """The key that takes `part` (an index, a slice, an index tensor) along dim and everything
+    elsewhere."""
     return (slice(None),) * (dim % max(ndim, 1)) + (part,)
 
 

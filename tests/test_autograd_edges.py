@@ -1021,3 +1021,29 @@ SHARED_GRADIENT_PROGRAMS = [
 @pytest.mark.parametrize("program", SHARED_GRADIENT_PROGRAMS, ids=lambda p: p.__name__)
 def test_one_gradient_reaching_two_grads_as_torchs(program):
     run_both(program)
+
+
+def test_autograd_grad_fills_the_grad_of_a_tensor_that_retains_it_as_torch():
+    for lib in (torch, mg):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        h = x * 3
+        h.retain_grad()
+        lib.autograd.grad((h * h).sum(), [x])
+        assert h.grad.tolist() == [6.0, 12.0] and x.grad is None, lib.__name__
+
+
+@pytest.mark.parametrize("lib", [torch, mg], ids=["torch", "minigrad"])
+def test_a_custom_function_s_view_of_its_second_input_refuses_in_place_changes_as_torch(lib):
+    class SecondRow(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, a, b):
+            return b[1]
+
+        @staticmethod
+        def backward(ctx, grad):
+            return None, lib.stack([lib.zeros_like(grad), grad])
+
+    b = lib.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True) * 1
+    view = SecondRow.apply(lib.ones(2, requires_grad=True), b)
+    with pytest.raises(RuntimeError, match="view"):
+        view.mul_(2)

@@ -99,7 +99,7 @@ def test_training_runs_the_same_model_on_both_sides(report: tuple[dict, str]) ->
 def test_compile_rows_time_four_ways_and_the_first_call(report: tuple[dict, str]) -> None:
     results, _ = report
     rows = results["compile"]["rows"]
-    assert [r["batch_size"] for r in rows] == [256, 256, 64, 256]
+    assert [r["batch_size"] for r in rows] == [256, 256, 64, 256, 128]  # the last: the CNN
     for row in rows:
         for side in ("torch", "minigrad", "minigrad.compile"):
             _positive_stats(row[side])
@@ -108,6 +108,19 @@ def test_compile_rows_time_four_ways_and_the_first_call(report: tuple[dict, str]
         )
     assert all(row["first call / eager step"] > 0 for row in rows if row["batch_size"] != 256)
     assert "torch.compile" not in rows[0]  # inductor runs only in a full run (tens of seconds)
+
+
+def test_kernels_time_formula_and_kernel_side_by_side(capsys: pytest.CaptureFixture) -> None:
+    """`python -m benchmarks.kernels`: every row times both sides (batch 2 here)."""
+    from benchmarks import kernels
+
+    kernels.main(["--smoke"])
+    printed = capsys.readouterr().out
+    assert "load average" in printed and "at the end" in printed
+    rows = [line for line in printed.splitlines() if line.startswith("| ") and "ms" not in line]
+    ops = [line.split(" | ")[0][2:] for line in rows]
+    assert ops.count("conv2d") == 8 and ops.count("avg_pool2d") == 3, printed
+    assert {"max_pool2d", "adaptive_avg_pool2d"} <= set(ops)
 
 
 def test_graph_and_memory_rows(report: tuple[dict, str]) -> None:

@@ -1,6 +1,6 @@
-"""A whole CNN: its gradients against torch's (float64) with torch's autograd and its convolution
-backward forbidden, its graph drawn and its backward traced, and fastbook chapter 13's code,
-written in the chapter's style with `import minigrad as torch`, training on real MNIST.
+"""A whole CNN: its gradients against torch's (float64) with torch's autograd forbidden, its graph
+drawn and its backward traced, and fastbook chapter 13's code, written in the chapter's style
+with `import minigrad as torch`, training on real MNIST.
 """
 
 from __future__ import annotations
@@ -14,9 +14,11 @@ import numpy as np
 import pytest
 import torch as real_torch
 from test_no_torch_autograd import forbid_torch_autograd
+from torch.overrides import TorchFunctionMode
 
 import minigrad as mg
 from minigrad import nn, viz
+from minigrad.jit.recording import func_name
 from minigrad.nn import functional as F
 
 
@@ -38,15 +40,38 @@ def cnn(module):
 
 
 def forbid(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every way into torch's autograd or its convolution backward fails loudly."""
+    """The rule of issue 20: torch's autograd stays out. Every entry point of torch.autograd
+    fails loudly (backward, grad, Tensor.backward, a Function's apply, torch.autograd.functional);
+    and no torch tensor may require grad (NoTorchGraph, below, checks every call). torch's
+    derivative kernels (torch.ops.aten.convolution_backward, threshold_backward, ...) are
+    maths, not differentiation: they are allowed."""
 
     def forbidden(*args, **kwargs):
         raise AssertionError("minigrad called torch's own differentiation")
 
     forbid_torch_autograd(monkeypatch)
-    monkeypatch.setattr(real_torch.ops.aten, "convolution_backward", forbidden)
-    for name in ("conv1d_input", "conv1d_weight", "conv2d_input", "conv2d_weight"):
-        monkeypatch.setattr(real_torch.nn.grad, name, forbidden)
+    monkeypatch.setattr(real_torch.autograd.Function, "apply", forbidden)
+    for name in ("vjp", "jvp", "jacobian", "hessian", "hvp", "vhp"):
+        monkeypatch.setattr(real_torch.autograd.functional, name, forbidden)
+
+
+class NoTorchGraph(TorchFunctionMode):
+    """Fails on any torch call given or giving a tensor that requires grad (torch would record
+    a graph), and notes the name of every call."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: set[str] = set()
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        result = func(*args, **kwargs)
+        self.calls.add(func_name(func))
+        outputs = result if isinstance(result, (tuple, list)) else (result,)
+        for value in (*args, *kwargs.values(), *outputs):
+            if isinstance(value, real_torch.Tensor) and value.requires_grad:
+                raise AssertionError(f"{func_name(func)}: a torch tensor that requires grad")
+        return result
 
 
 @pytest.mark.filterwarnings("ignore:Using padding=.same.")  # torch's, about its own copy
@@ -60,11 +85,13 @@ def test_cnn_gradients_match_torch_with_torch_differentiation_forbidden(monkeypa
     real_torch.manual_seed(1)  # the same dropout mask on both sides (the CPU's)
     expected = real_torch.nn.functional.cross_entropy(theirs(x), y)
     expected.backward()
-    with monkeypatch.context() as patch:
+    with monkeypatch.context() as patch, NoTorchGraph() as torch_calls:
         forbid(patch)
         real_torch.manual_seed(1)
         loss = F.cross_entropy(mine(mg.Tensor(x)), mg.Tensor(y))
         loss.backward()
+    # the derivative kernels ran: convolution's and average pooling's backward (issue 20)
+    assert {"convolution_backward", "avg_pool2d_backward"} <= torch_calls.calls
     real_torch.testing.assert_close(loss._data, expected.detach(), rtol=1e-7, atol=1e-9)
     for (name, p), q in zip(mine.named_parameters(), theirs.parameters()):
         real_torch.testing.assert_close(p.grad._data, q.grad, rtol=1e-7, atol=1e-9, msg=name)

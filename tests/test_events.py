@@ -254,7 +254,7 @@ def test_grad_reads_and_writes_data_writes_modules_and_updates_are_announced():
     assert ("data_set", (weight,)) in log.events
 
 
-def test_a_gradient_landing_in_grad_is_announced_by_backward_and_not_by_autograd_grad():
+def test_a_gradient_landing_in_grad_is_announced_and_autograd_grad_lands_only_retained_ones():
     x = mg.tensor([1.0, 2.0], requires_grad=True)
     h = x * 3
     h.retain_grad()
@@ -269,4 +269,9 @@ def test_a_gradient_landing_in_grad_is_announced_by_backward_and_not_by_autograd
     ]
     with events.listening(Log()) as log:
         mg.autograd.grad((h * h).sum(), [x])
-    assert not any(n.startswith("accumulate") for n in log.names())
+    landed = [(n, a[0]) for n, a in log.events if n.startswith("accumulate")]
+    # only h's: it retains its gradient; x's is returned, not added into x.grad
+    assert [(n, t is h) for n, t in landed] == [
+        ("accumulate_begin", True),
+        ("accumulate_end", True),
+    ]

@@ -341,6 +341,9 @@ EVERY_OP = {
     "BatchNorm": lambda: F.batch_norm(image(), None, None, v3()[:2], v3()[1:], training=True),
     "ConstantPad": lambda: F.pad(image(), (1, 2, 0, 1)),
     "Convolution": lambda: F.conv2d(image(), kernel(), v3(), stride=2, padding=1),
+    "ConvTranspose": lambda: F.conv_transpose2d(
+        image(), kernel().transpose(0, 1), v3(), stride=2, padding=1, output_padding=1
+    ),
     "CopyPad": lambda: F.pad(image(), (1, 1, 2, 0), mode="reflect"),
     "Dropout": lambda: F.dropout(image(), 0.5),
     "Fold": lambda: F.fold(F.unfold(image(), 2), (4, 5), 2),

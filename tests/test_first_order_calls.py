@@ -69,9 +69,11 @@ PROGRAMS: dict[str, tuple[Callable[..., mg.Tensor], list[tuple[int, ...]], int]]
     "mse_loss": (lambda a, b: F.mse_loss(a, b), [(3, 4), (3, 4)], 8),  # (its ** 2: as pow)
     "bce_with_logits": (lambda a, b: F.binary_cross_entropy_with_logits(a, b.sigmoid()),
                         [(3, 4), (3, 4)], 17),  # fmt: skip
-    "conv2d": (lambda x, w: F.conv2d(x, w, stride=2, padding=1), [(2, 3, 6, 6), (4, 3, 3, 3)], 12),
-    "max_pool2d": (lambda x: F.max_pool2d(x, 2), [(2, 3, 6, 6)], 7),
-    "avg_pool2d": (lambda x: F.avg_pool2d(x, 2), [(2, 3, 6, 6)], 22),
+    # conv2d and avg_pool2d: torch's kernels for their formulas (convolution_backward,
+    # avg_pool2d_backward), one call each; max_pool2d's zeros are made flat (scatter_added)
+    "conv2d": (lambda x, w: F.conv2d(x, w, stride=2, padding=1), [(2, 3, 6, 6), (4, 3, 3, 3)], 3),
+    "max_pool2d": (lambda x: F.max_pool2d(x, 2), [(2, 3, 6, 6)], 6),
+    "avg_pool2d": (lambda x: F.avg_pool2d(x, 2), [(2, 3, 6, 6)], 2),
     "batch_norm": (lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
                    [(4, 3, 2, 2), (3,), (3,)], 4),  # fmt: skip  (native_batch_norm_backward)
     "layer_norm": (lambda x, w, b: F.layer_norm(x, (4,), w, b), [(3, 4), (4,), (4,)], 18),
@@ -94,47 +96,33 @@ def test_the_first_order_backward_makes_the_torch_calls_it_made(name):
     assert len(calls) == expected, calls
 
 
-# The op families whose backward formulas are still written for torch tensors only (issue 19
-# converts them): each fails here until it is converted, and then must leave this set.
-NOT_YET_FOR_TENSORS = {
-    "avg_pool2d", "conv2d", "max_pool2d",
-}  # fmt: skip
-
-# First-order backward()s that take values from a torch kernel which rounds otherwise than their
-# formula: batch norm's backward kernel, and layer norm's statistics as its forward kernel
-# computed them (each equal to its formula to rtol 1e-7, over drawn shapes, in its family's
-# tests and below). For these, the formula on the first-order path (formulas_only) is what
-# create_graph's gradients must equal bit for bit.
-ROUNDED_BY_A_KERNEL = {"batch_norm", "layer_norm"}
+# The families whose first-order backward calls a torch kernel that computes their formula in
+# another order of summation (conv2d's dL/dW by convolution_backward; batch norm's and layer
+# norm's backward kernels, on the statistics their forward kernels returned): equal to the
+# formula to rounding (rtol 1e-7, proven over drawn shapes in tests/test_conv.py,
+# tests/test_normalization.py, tests/test_layers_activations.py, and below), not bit for bit.
+# Their first-order side runs the formula here (formulas_only), so that what is compared bit
+# for bit is the one formula, on torch tensors and on Tensors. (Every family's backward runs on
+# Tensors now: issue 19's list of those not yet converted is empty, and gone.)
+KERNEL_TO_ROUNDING = {"batch_norm", "conv2d", "layer_norm"}
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="not yet for Tensors"))
-        if n in NOT_YET_FOR_TENSORS
-        else n
-        for n in sorted(PROGRAMS)
-    ],
-)
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_gradients_are_the_same_bit_for_bit_with_and_without_create_graph(name):
     program, shapes, _ = PROGRAMS[name]
     plain, graphed = inputs(*shapes), inputs(*shapes)
     out = program(*plain)
-    with formulas_only() if name in ROUNDED_BY_A_KERNEL else contextlib.nullcontext():
+    with formulas_only() if name in KERNEL_TO_ROUNDING else contextlib.nullcontext():
         out.backward(torch.ones_like(out._data))
     out = program(*graphed)
-    try:
-        out.backward(torch.ones_like(out._data), create_graph=True)
-    except TypeError as error:  # an op whose formula is not yet written for Tensors
-        pytest.fail(f"{name}: its backward does not run under create_graph=True: {error}")
+    out.backward(torch.ones_like(out._data), create_graph=True)
     for p, g in zip(plain, graphed):
         assert (p.grad is None) == (g.grad is None)
         if p.grad is not None:
             assert torch.equal(p.grad._data, g.grad._data), name
 
 
-@pytest.mark.parametrize("name", sorted(ROUNDED_BY_A_KERNEL))
+@pytest.mark.parametrize("name", sorted(KERNEL_TO_ROUNDING))
 def test_a_kernel_that_rounds_otherwise_gives_its_formulas_gradients(name):
     program, shapes, _ = PROGRAMS[name]
     kernel, formula = inputs(*shapes), inputs(*shapes)

@@ -167,7 +167,6 @@ def test_func_grad_with_argnums_and_aux_as_torch():
         MF.grad(lambda x: x * 2)(xm)
 
 
-@pytest.mark.xfail(strict=True, reason="Pow's backward not yet for Tensors (issue 19)")
 def test_functional_call_runs_a_maml_step_as_torch_func():
     """MAML's inner step: the loss after one gradient step, differentiated with respect to
     the starting weights (a second derivative through the step)."""

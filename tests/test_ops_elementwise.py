@@ -636,6 +636,40 @@ def test_clamp_second_derivatives_match_torch(operands):
         assert_matches_torch(both, both, x, order=2, name=f"clamp(x, {bounds}) * x")
 
 
+AT_KINKS = {  # name: (minigrad's, torch's), each times x so that the second derivative is not 0
+    "relu": (lambda t: t.relu() * t,) * 2,
+    "abs": (lambda t: t.abs() * t,) * 2,
+    "clamp": (lambda t: t.clamp(0.0, 0.5) * t,) * 2,
+    "clamp_min": (lambda t: t.clamp_min(0.0) * t,) * 2,
+    "leaky_relu": (
+        lambda t: F.leaky_relu(t, 0.1) * t,
+        lambda t: torch.nn.functional.leaky_relu(t, 0.1) * t,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", AT_KINKS)
+def test_first_derivatives_at_kinks_follow_torch_under_create_graph_too(name):
+    """At a kink the first derivative is torch's convention (relu'(0) = 0, clamp's bound goes to
+    x, ...) on the create_graph path as on the plain one; the second derivative through the
+    choice is 0 on either side, and at the kink itself, in both."""
+    x = np.array([-1.0, 0.0, -0.0, 2.0, 0.5])
+    assert_matches_torch(*AT_KINKS[name], x, order=2, name=f"{name}(x) * x at kinks")
+
+
+@pytest.mark.parametrize("name", ["maximum", "minimum"])
+def test_maximum_and_minimum_at_ties_follow_torch_under_create_graph_too(name):
+    a, b = np.array([1.0, 2.0, 3.0]), np.array([1.0, 0.0, 3.0])  # ties: half each
+    assert_matches_torch(
+        lambda x, y: getattr(x, name)(y) * x,
+        lambda x, y: getattr(torch, name)(x, y) * x,
+        a,
+        b,
+        order=2,
+        name=f"{name}(a, b) * a at ties",
+    )
+
+
 def test_x_to_the_fifth_differentiated_three_times_is_60_x_squared():
     x = mg.tensor([-2.0, -0.5, 0.0, 1.0, 3.0], dtype=mg.float64, requires_grad=True)
     ours = x**5

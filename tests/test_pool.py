@@ -1,6 +1,7 @@
 """Pooling against torch autograd (float64, rtol 1e-7, atol 1e-9, random upstream gradients) and
 finite differences: max_pool2d (ties pinned: the gradient goes where torch sends it),
-avg_pool2d in all its modes, adaptive_avg_pool2d; and the layers' repr.
+avg_pool2d in all its modes, adaptive_avg_pool2d; their gradients of gradients (order=2); the
+kernel that computes avg_pool2d's first-order backward against its formula; the layers' repr.
 
 Max pooling has kinks where two elements of a window tie: against finite differences its
 inputs are distinct by construction (distinct_arrays); against torch, ties are drawn on purpose.
@@ -10,18 +11,22 @@ window that would see padding alone is minigrad's error, pinned on its own.
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
 from hypothesis import example, given
 from hypothesis import strategies as st
+from test_first_order_calls import CountCalls
 
 import minigrad as mg
 from minigrad import nn
+from minigrad.autograd.function import formulas_only
 from minigrad.errors import ShapeError
 from minigrad.nn import functional as F
-from minigrad.testing import assert_matches_torch, gradcheck
+from minigrad.testing import assert_close, assert_matches_torch, gradcheck
 from minigrad.testing import strategies as mst
 
 
@@ -78,7 +83,7 @@ def _tie_case(x: np.ndarray, **options) -> tuple[np.ndarray, dict]:
     return x, {"shape": x.shape, "stride": None, "padding": 0, "ceil_mode": False, **options}
 
 
-def check_max_pool(case: tuple[np.ndarray, dict]) -> None:
+def check_max_pool(case: tuple[np.ndarray, dict], order: int = 1) -> None:
     x, settings = case
     options = _options(settings)
     assert_matches_torch(
@@ -86,6 +91,7 @@ def check_max_pool(case: tuple[np.ndarray, dict]) -> None:
         lambda t: TF.max_pool2d(t, **options),
         x,
         name=f"max_pool2d(**{options})",
+        order=order,
     )
 
 
@@ -96,6 +102,15 @@ def check_max_pool(case: tuple[np.ndarray, dict]) -> None:
 @example(case=_tie_case(np.zeros((1, 2, 5, 5)), kernel_size=3, stride=2, padding=1))
 def test_max_pool2d_matches_torch(case):
     check_max_pool(case)
+
+
+@given(case=max_pool_cases(distinct=True))
+@example(case=_tie_case(np.arange(16.0).reshape(1, 1, 4, 4), kernel_size=3, stride=1, padding=1))
+def test_max_pool2d_second_derivatives_match_torch(case):
+    """The backward is a scatter-add of G by the saved indices (ScatterAdd), linear in G: its
+    gradient with respect to G gathers at the indices, and with respect to x it is 0. Distinct
+    values, so that no window ties (where the derivative is not defined)."""
+    check_max_pool(case, order=2)
 
 
 @given(case=max_pool_cases(distinct=True))
@@ -228,6 +243,43 @@ def test_avg_pool2d_matches_torch(case):
 
 
 @given(case=avg_pool_cases())
+@example(case=_avg_case((1, 2, 5, 6), kernel_size=3, stride=2, padding=1, ceil_mode=True))
+@example(case=_avg_case((2, 1, 5, 5), kernel_size=3, padding=1, count_include_pad=False))
+def test_avg_pool2d_second_derivatives_match_torch(case):
+    """The backward is a transposed convolution of G / divisor by a kernel of ones
+    (ConvTranspose), whose own backward is a convolution: average pooling again."""
+    x, settings = case
+    options = _options(settings)
+    assert_matches_torch(
+        lambda t: F.avg_pool2d(t, **options),
+        lambda t: TF.avg_pool2d(t, **options),
+        x,
+        name=f"avg_pool2d(**{options})",
+        order=2,
+    )
+
+
+@given(case=avg_pool_cases())
+@example(case=_avg_case((1, 2, 5, 6), kernel_size=3, stride=2, padding=1, ceil_mode=True))
+def test_avg_pool2d_kernel_backward_equals_its_formula(case):
+    """avg_pool2d_backward, which computes the first-order backward, against the formula
+    (float64, rtol 1e-7); the kernel is what runs, and formulas_only() runs the formula."""
+    x, settings = case
+    options = _options(settings)
+    gradients, names = [], []
+    for formulas in (False, True):
+        t = mg.tensor(x, requires_grad=True)
+        out = F.avg_pool2d(t, **options)
+        upstream = torch.linspace(-2, 3, out.numel(), dtype=torch.float64).reshape(out.shape)
+        with formulas_only() if formulas else contextlib.nullcontext(), CountCalls() as calls:
+            out.backward(upstream)
+        gradients.append(t.grad._data)
+        names.append(calls.names)
+    assert_close(gradients[0], gradients[1], what=f"avg_pool2d(**{options}): kernel, formula")
+    assert "avg_pool2d_backward" in names[0] and "avg_pool2d_backward" not in names[1]
+
+
+@given(case=avg_pool_cases())
 def test_avg_pool2d_passes_gradcheck(case):
     x, settings = case
     options = _options(settings)
@@ -253,6 +305,20 @@ def test_adaptive_avg_pool2d_matches_torch(case):
         lambda t: TF.adaptive_avg_pool2d(t, size),
         x,
         name=f"adaptive_avg_pool2d(x, {size})",
+    )
+
+
+@given(case=adaptive_cases())
+@example(case=(np.arange(25.0).reshape(1, 1, 5, 5), (3, 2)))  # uneven, overlapping windows
+def test_adaptive_avg_pool2d_second_derivatives_match_torch(case):
+    """The backward is A_h^T @ G @ A_w, two matrix products with constant matrices."""
+    x, size = case
+    assert_matches_torch(
+        lambda t: F.adaptive_avg_pool2d(t, size),
+        lambda t: TF.adaptive_avg_pool2d(t, size),
+        x,
+        name=f"adaptive_avg_pool2d(x, {size})",
+        order=2,
     )
 
 

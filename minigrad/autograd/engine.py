@@ -140,9 +140,16 @@ def accumulate(node: Node, grads: list[Any]) -> None:
     output of an op that asked for it with `retain_grad()`."""
     if not is_op_node(node):
         node._accumulate_grad(grads[0])
-    elif node.retains_grad:
+    else:
+        retain(node, grads)
+
+
+def retain(ctx: Context, grads: list[Any]) -> None:
+    """`.grad` for the outputs of `ctx` that asked for it with retain_grad() (autograd.grad
+    fills them too, as torch's does)."""
+    if ctx.retains_grad:
         for index, grad in enumerate(grads):
-            out = node.output(index)
+            out = ctx.output(index)
             if out is not None and out._retains_grad and grad is not None:
                 out._accumulate_grad(grad)
 

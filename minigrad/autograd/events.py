@@ -114,6 +114,11 @@ class Listener:
     def option(self, read: Callable[[], Any], value: Any) -> None:
         """A Python value decided which torch calls run (nesterov or not); `read()` gives it."""
 
+    def settings_changed(self, owner: Any, how: str) -> None:
+        """Python is about to change what an optimizer's step reads besides tensors: `how` is
+        "StepLR.step()" (a scheduler sets each group's lr), "SGD.load_state_dict()" or
+        "SGD.add_param_group()"; `owner` is the scheduler or the optimizer."""
+
 
 class Chorus(Listener):
     """Several listeners as one: each event goes to each of them, in order."""

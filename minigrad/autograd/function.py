@@ -397,10 +397,23 @@ def _wrap_output(
     result = Tensor._from_op(out, ctx if record else None)
     if record:
         ctx.output_ref = weakref.ref(result)
-    if raw and (out._base is not None or out is raw[0]) and isinstance(args[0], Tensor):
-        if inplace.shares_memory(out, raw[0]):
-            inplace.track_view(result, args, ctx.function, options, grad_enabled)
+    if raw and (out._base is not None or out is raw[0]):
+        viewed = _viewed_input(ctx.function, out, args, raw)
+        if viewed is not None:
+            inplace.track_view(result, viewed, ctx.function, options, grad_enabled)
     return result
+
+
+def _viewed_input(
+    function: type[Function], out: torch.Tensor, args: tuple[Any, ...], raw: list[Any]
+) -> tuple[Any, ...] | None:
+    """The arguments with the one `out` is a view of first (None when out views none): an op
+    of minigrad's views its first input; a Function of yours may view any of them."""
+    candidates = range(len(args)) if not function.on_torch_tensors else range(min(1, len(args)))
+    for i in candidates:
+        if isinstance(args[i], Tensor) and inplace.shares_memory(out, raw[i]):
+            return (args[i], *args[:i], *args[i + 1 :])
+    return None
 
 
 def _wrap_outputs(
@@ -415,13 +428,14 @@ def _wrap_outputs(
     floating-point ones take part in backward; the node keeps each output's shape, to pass zeros
     for an unused one. Outputs that view the first input are tracked as views, as in apply."""
     results = []
-    first = args[0]._data if args and isinstance(args[0], Tensor) else None
+    raw = [a._data if isinstance(a, Tensor) else a for a in args]
     for i, value in enumerate(outputs):
         value = value._data if isinstance(value, Tensor) else value
         differentiable = record and value.is_floating_point() and not ctx.marked(value)
         result = Tensor._from_op(value, ctx if differentiable else None, i)
-        if first is not None and inplace.shares_memory(value, first):
-            inplace.track_view(result, args, ctx.function, options, grad_enabled, output=i)
+        viewed = _viewed_input(ctx.function, value, args, raw) if args else None
+        if viewed is not None:
+            inplace.track_view(result, viewed, ctx.function, options, grad_enabled, output=i)
         results.append(result)
     if record:
         ctx.outputs = tuple(weakref.ref(t) for t in results)

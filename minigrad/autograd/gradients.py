@@ -13,8 +13,8 @@ import torch
 
 from ..errors import GradientError, shape_str
 from ..tensor import Tensor, unwrap
-from .engine import run_backward
-from .function import node_of
+from .engine import retain, run_backward
+from .function import Context, node_of
 
 
 def grad(
@@ -138,6 +138,8 @@ class Capture:
         for index, grad in enumerate(grads):
             if (id(node), index) in self.caught and grad is not None:
                 self.caught[(id(node), index)] = grad
+        if type(node) is Context:
+            retain(node, grads)
 
     def gradients(self) -> list[Any]:
         """The gradient of each tensor asked for (None where none reached it)."""

@@ -11,11 +11,13 @@ from typing import Any
 
 import torch
 
+from .guards import copy_plain
 from .recording import CompileError, Recording
 
 
 class Snapshot:
-    def __init__(self, recording: Recording, inputs: list[torch.Tensor]) -> None:
+    def __init__(self, replay: Any, inputs: list[torch.Tensor]) -> None:
+        recording: Recording = replay.recording
         self.recording = recording
         outside = [v.tensor for v in recording.values if v.kind == "outside"]
         self.outside = [(t, t.clone()) for t in outside]
@@ -25,15 +27,22 @@ class Snapshot:
             (o.tensor, None if o.tensor._grad is None else o.tensor._grad._data.clone())
             for o in recording.owners
         ]
+        # Each optimizer state entry: the dict itself (put back in place: the guards know it by
+        # identity) and what it held.
         self.states = [
-            (mapping, key, None if mapping.get(key) is None else dict(mapping[key]))
+            (mapping, key, mapping.get(key), None if key not in mapping else dict(mapping[key]))
             for mapping, key, _ in recording.states
         ]
         self.state_values = [
-            {k: v.clone() if isinstance(v, torch.Tensor) else v for k, v in entry.items()}
-            for _, _, entry in self.states
-            if entry is not None
+            (key, {k: v.clone() if isinstance(v, torch.Tensor) else v for k, v in items.items()})
+            for _, key, _, items in self.states
+            if items is not None
         ]
+        self.settings = [
+            (module, attribute, copy_plain(getattr(module, attribute, None)))
+            for module, attribute, _ in replay.settings
+        ]
+        self.steps_taken = [(opt, opt._steps_taken) for opt in recording.optimizers]
         self.rng = torch.get_rng_state()
         self.cuda_rng = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
 
@@ -43,11 +52,17 @@ class Snapshot:
             tensor.copy_(value)
         for tensor, data, grad in self.owners:
             tensor._data, tensor._grad = data, grad
-        for mapping, key, entry in self.states:
+        for mapping, key, entry, items in self.states:
             if entry is None:
                 mapping.pop(key, None)
             else:
+                entry.clear()
+                entry.update(items)
                 mapping[key] = entry
+        for module, attribute, value in self.settings:
+            setattr(module, attribute, copy_plain(value))
+        for optimizer, count in self.steps_taken:
+            optimizer._steps_taken = count
         torch.set_rng_state(self.rng)
         if self.cuda_rng is not None:
             torch.cuda.set_rng_state_all(self.cuda_rng)
@@ -80,12 +95,16 @@ def compare(replay: Any, eager: Snapshot, replayed: Snapshot, eager_out: Any, ou
         same(theirs, ours, f"the step's input {i}")
     for (tensor, theirs), (_, ours) in zip(eager.grads, replayed.grads):
         same(theirs, ours, f"{tensor.name or 'a parameter'}'s .grad")
-    for state, (theirs, ours) in enumerate(zip(eager.state_values, replayed.state_values)):
+    for (param, theirs), (_, ours) in zip(eager.state_values, replayed.state_values):
+        of = f"the optimizer state of {getattr(param, 'name', None) or 'a parameter'}"
         if theirs.keys() != ours.keys():
-            raise CompileError(f"replay check: optimizer state {state} has other entries")
+            raise CompileError(
+                f"replay check: {of} holds {sorted(map(str, theirs))} after the eager step but "
+                f"{sorted(map(str, ours))} after the replay."
+            )
         for key in theirs:
             if isinstance(theirs[key], torch.Tensor):
-                same(theirs[key], ours[key], f"optimizer state {key!r}")
+                same(theirs[key], ours[key], f"{of}, {key!r}")
     flat_eager, flat = _leaves(eager_out), _leaves(out)
     for i, (theirs, ours) in enumerate(zip(flat_eager, flat)):
         same(theirs, ours, f"the step's result {i}")

@@ -28,7 +28,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from .recording import Call, Recording, Ref, identifier, literal
+from .recording import Call, Recording, Ref, ValueShapeChanged, identifier, literal
 
 # Binary operators, as torch's methods; and their Python precedence (higher binds tighter).
 OPERATORS = {
@@ -172,6 +172,8 @@ class Generator:
             ref = call.out
             if not isinstance(ref, Ref) or call.in_place or call.random or uses[ref] != 1:
                 continue
+            if call.value_shapes is not None:  # its shape is checked on the next line
+                continue
             value = self.recording.values[ref.index]
             if value.kind != "internal" or value.call != i or value.name is not None:
                 continue
@@ -301,7 +303,8 @@ class Generator:
             if self.recording.values[call.out.index].call != index:  # gave back its input
                 return expression
             return f"{self.names[call.out]} = {expression}"
-        return ", ".join(self.names[r] for r in call.out) + f" = {expression}"
+        names = ("_" if r is None else self.names[r] for r in call.out)  # None: not computed
+        return ", ".join(names) + f" = {expression}"
 
     def body(self) -> str:
         """The function's lines, without its `def` and `return`."""
@@ -317,7 +320,20 @@ class Generator:
                 comment = title + (f"    {region.rule}" if region.rule else "")
                 lines += textwrap.wrap(comment, 96, initial_indent="# ", subsequent_indent="#     ")
             lines.append(line)
+            if call.value_shapes is not None:
+                lines += self.shape_checks(call)
         return "\n".join(lines) + "\n"
+
+    def shape_checks(self, call: Call) -> list[str]:
+        """After a call whose result's shape depends on values (x[mask]): the later calls were
+        recorded for the shape it had then, so a replay goes on only if it is the same."""
+        self.namespace["ValueShapeChanged"] = ValueShapeChanged
+        outs = call.out if isinstance(call.out, tuple) else (call.out,)
+        lines = ["# (its shape depends on values: the rest was recorded for this one)"]
+        for ref, shape in zip(outs, call.value_shapes):
+            expected = literal(tuple(shape))
+            lines.append(f"if {self.names[ref]}.shape != {expected}: raise ValueShapeChanged")
+        return lines if self.comments else lines[1:]
 
     def source(self) -> str:
         inputs = ", ".join(self.names[ref] for ref in self.recording.inputs)

@@ -134,9 +134,12 @@ class Call:
     kwargs: dict[str, Any]
     out: Any  # a Ref, a tuple of Refs (several outputs), or None
     region: Region
-    in_place: bool  # changes one of its tensor arguments (add_, x[k] = v, copy_)
+    in_place: bool  # changes one of its tensor arguments (add_, x[k] = v, copy_, out=)
     random: bool
     reads: tuple[Ref, ...] = ()  # the Refs among its arguments
+    # A result whose shape depends on the values (x[mask], nonzero): its shape when recorded,
+    # which a replay checks (later calls were recorded for that shape).
+    value_shapes: tuple[tuple[int, ...], ...] | None = None
 
 
 @dataclass
@@ -148,6 +151,7 @@ class Owner:
     grad: torch.Tensor | None
     requires_grad: bool
     grad_read_first: bool | None = None  # whether the step read .grad before setting it
+    grad_written: bool = False  # whether the step set .grad (then a replay sets it too)
     grad_guarded: bool = True  # whether a replay needs .grad as it was (see step._record)
 
 
@@ -161,9 +165,17 @@ class Recording:
     owners: list[Owner] = field(default_factory=list)
     # (mapping, key, the entry at the start: a copy of the dict, or None): optimizer state
     states: list[tuple[Any, Any, dict[Any, Any] | None]] = field(default_factory=list)
+    state_dicts: list[dict[Any, Any] | None] = field(default_factory=list)  # the entries themselves
     modules: list[tuple[Any, bool]] = field(default_factory=list)  # (module, training)
     refreshers: list[Callable[[], Any]] = field(default_factory=list)  # run before each replay
     options: list[tuple[Callable[[], Any], Any]] = field(default_factory=list)
+    # The optimizers that stepped, and their count of steps when the step began.
+    optimizers: list[Any] = field(default_factory=list)
+    steps_taken: list[int] = field(default_factory=list)
+    # The group settings that chose calls: (group, name, whether only != 0 mattered, value).
+    settings: list[tuple[dict[str, Any], str, bool, Any]] = field(default_factory=list)
+    # The group settings given as tensors, read as they are: {id(group): {name: the tensor}}.
+    tensor_settings: dict[int, dict[str, Any]] = field(default_factory=dict)
     # the values whose memory no other value shares (see `alone_in_memory`)
     alone: set[Ref] = field(default_factory=set)
 
@@ -188,8 +200,14 @@ class Recorder(TorchFunctionMode, events.Listener):
     It is two things at once: a torch function mode, which torch hands every call; and a
     listener to minigrad's events (`autograd.events`), which say what each call is for."""
 
-    def __init__(self, inputs: list[torch.Tensor] = (), names: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        inputs: list[torch.Tensor] = (),
+        names: list[str] | None = None,
+        known: dict[int, str] | None = None,
+    ) -> None:
         super().__init__()
+        self._known = known or {}  # names for Tensors without one: the user's (id -> "w")
         self.recording = Recording()
         self._ids: dict[int, Ref] = {}
         self._owners: dict[int, Owner] = {}
@@ -200,6 +218,7 @@ class Recorder(TorchFunctionMode, events.Listener):
         self.region = Region("user", "your code")
         self._outer: list[Region] = []  # the regions to go back to, innermost last
         self._paused = 0
+        self._updating: tuple[Any, Any] | None = None  # (optimizer, the parameter it updates)
         for i, tensor in enumerate(inputs):
             name = names[i] if names else f"input_{i}"
             ref = self._add(tensor, "input", name)
@@ -288,7 +307,12 @@ class Recorder(TorchFunctionMode, events.Listener):
         arg_refs = self._refs(args, reads)
         kwarg_refs = {k: self._refs(v, reads) for k, v in kwargs.items()}
         index = len(self.recording.calls)
-        in_place = name.endswith("_") and not name.startswith("__") or name == "__setitem__"
+        in_place = (
+            name.endswith("_")
+            and not name.startswith("__")
+            or name == "__setitem__"
+            or "out" in kwargs
+        )
 
         def output(tensor: torch.Tensor) -> Ref:
             known = self._ids.get(id(tensor))
@@ -301,8 +325,12 @@ class Recorder(TorchFunctionMode, events.Listener):
         elif isinstance(out, torch.Tensor):
             out_refs = output(out)
         else:
-            out_refs = tuple(output(t) for t in out)
+            out_refs = tuple(None if t is None else output(t) for t in out)
         random = name in RANDOM or "generator" in kwargs
+        value_shapes = None
+        if _shape_from_values(name, args, kwargs) and out_refs is not None:
+            results = (out,) if isinstance(out, torch.Tensor) else tuple(out)
+            value_shapes = tuple(tuple(t.shape) for t in results)
         self.recording.calls.append(
             Call(
                 func,
@@ -314,6 +342,7 @@ class Recorder(TorchFunctionMode, events.Listener):
                 in_place,
                 random,
                 tuple(reads),
+                value_shapes,
             )
         )
 
@@ -450,6 +479,8 @@ class Recorder(TorchFunctionMode, events.Listener):
         owner = self._owners.get(id(tensor))
         if owner is not None and owner.grad_read_first is None:
             owner.grad_read_first = not write
+        if owner is not None and write:
+            owner.grad_written = True
 
     def name_of(self, tensor: torch.Tensor) -> str | None:
         known = self._ids.get(id(tensor))
@@ -475,7 +506,8 @@ class Recorder(TorchFunctionMode, events.Listener):
         owner = Owner(tensor, tensor._data, grad, tensor._requires_grad)
         self._owners[id(tensor)] = owner
         self.recording.owners.append(owner)
-        name = tensor.name or ("param" if tensor._requires_grad else "data")
+        name = tensor.name or self._known.get(id(tensor))
+        name = name or ("param" if tensor._requires_grad else "data")
         self.name_outside(tensor._data, name)
         if grad is not None:
             self.name_outside(grad, identifier(name) + "_grad")
@@ -500,6 +532,10 @@ class Recorder(TorchFunctionMode, events.Listener):
         """An optimizer's update of one parameter starts: note the parameter and its state (a
         replay assumes the same entries, and leaves behind those the step adds)."""
         self.owner(param)
+        if not any(optimizer is known for known in self.recording.optimizers):
+            self.recording.optimizers.append(optimizer)
+            self.recording.steps_taken.append(optimizer._steps_taken)
+        self._updating = (optimizer, param)
         self.state(optimizer.state, param)
         self._name_state(optimizer, param)
         title = f"{type(optimizer).__name__} updates {{0}}"
@@ -507,7 +543,17 @@ class Recorder(TorchFunctionMode, events.Listener):
 
     def update_end(self, optimizer: Any, param: Any) -> None:
         self._name_state(optimizer, param)  # the state the update made (its first step)
+        self._updating = None
         self.leave()
+
+    def _group_updating(self) -> dict[str, Any] | None:
+        """The parameter group of the parameter being updated now, if any."""
+        if self._updating is None:
+            return None
+        optimizer, param = self._updating
+        return next(
+            (g for g in optimizer.param_groups if any(p is param for p in g["params"])), None
+        )
 
     def _name_state(self, optimizer: Any, param: Any) -> None:
         """Name the tensors of a parameter's optimizer state after it: momentum_buffer_weight_0."""
@@ -526,6 +572,7 @@ class Recorder(TorchFunctionMode, events.Listener):
             entry = mapping.get(key)
             self._states[(id(mapping), id(key))] = len(self.recording.states)
             self.recording.states.append((mapping, key, dict(entry) if entry is not None else None))
+            self.recording.state_dicts.append(entry)
             for value in (entry or {}).values():
                 if isinstance(value, torch.Tensor):
                     self.ref(value)
@@ -547,6 +594,14 @@ class Recorder(TorchFunctionMode, events.Listener):
         """An optimizer's setting as a tensor: refresh it before each replay (it holds a Python
         number that may change between steps), and call it by its name (lr, not tmp26)."""
         self.refresher(optimizer.refresh_hyperparameters)
+        group = self._group_updating()
+        given = group.get(name) if group is not None else None
+        if isinstance(given, (Tensor, torch.Tensor)):  # a setting given as a tensor: used as is
+            self.recording.tensor_settings.setdefault(id(group), {})[name] = given
+            raw = given._data if isinstance(given, Tensor) else given
+            if value is not raw:  # a copy in the parameter's dtype: the replay makes it anew
+                kwargs = {"device": value.device, "dtype": value.dtype}
+                self._write(torch.Tensor.to, "to", (raw,), kwargs, value)
         if isinstance(value, tuple):  # betas: betas_0, betas_1
             for i, tensor in enumerate(value):
                 self.suggest_name(tensor, f"{name}_{i}")
@@ -571,8 +626,27 @@ class Recorder(TorchFunctionMode, events.Listener):
 
     def option(self, read: Callable[[], Any], value: Any) -> None:
         """A Python value that chose which torch calls ran (nesterov or not): a replay assumes it
-        is the same."""
+        is the same. An optimizer's says which group setting it is (`read.group`, `.name`)."""
+        group, name = getattr(read, "group", None), getattr(read, "name", None)
+        if group is not None and name is not None:
+            nonzero = bool(getattr(read, "nonzero", False))
+            for known, known_name, known_nonzero, _ in self.recording.settings:
+                if known is group and known_name == name and known_nonzero == nonzero:
+                    return
+            self.recording.settings.append((group, name, nonzero, value))
+            return
         self.recording.options.append((read, value))
+
+    def settings_changed(self, owner: Any, how: str) -> None:
+        """A scheduler's step, an optimizer's load_state_dict or add_param_group, inside the
+        step: Python that a replay would not run again, so the settings would stay as they
+        were after this first call."""
+        raise CompileError(
+            f"the step calls {how}, which changes the settings of an optimizer in Python (its "
+            "learning rate, its groups or its state). A replay runs only the step's torch calls, "
+            f"so the settings would stop changing after this first call. Call {how} outside the "
+            f"compiled step, after it: loss = train_step(xb, yb); {how.split('(')[0]}(...)."
+        )
 
 
 class _Paused:
@@ -586,16 +660,52 @@ class _Paused:
         self.recorder._paused -= 1
 
 
+class ValueShapeChanged(Exception):
+    """Raised by a replay when a result whose shape depends on values (x[mask]) has another
+    shape than when it was recorded: the step then runs eagerly."""
+
+
+# Calls whose result's shape depends on the values of their inputs, not only on their shapes.
+SHAPE_FROM_VALUES = {
+    "nonzero", "argwhere", "masked_select", "unique", "unique_consecutive", "bincount",
+    "repeat_interleave", "nonzero_static",
+}  # fmt: skip
+
+
+def _shape_from_values(name: str, args: tuple, kwargs: dict) -> bool:
+    if name in SHAPE_FROM_VALUES:
+        return name != "repeat_interleave" or any(
+            isinstance(a, torch.Tensor) for a in (*args[1:], kwargs.get("repeats"))
+        )
+    if name == "where":
+        return len(args) + len(kwargs) == 1  # torch.where(condition): nonzero's indices
+    if name in ("__getitem__", "index") and len(args) > 1:
+        return _has_mask(args[1])
+    return False
+
+
+def _has_mask(key: Any) -> bool:
+    """A key with a boolean mask in it (x[x > 0]): how many elements it picks depends on values."""
+    if isinstance(key, torch.Tensor):
+        return key.dtype in (torch.bool, torch.uint8)
+    if isinstance(key, (tuple, list)):
+        return any(_has_mask(k) for k in key)
+    return False
+
+
 def _same(value: Any) -> Any:
     """What a renaming does to a value: nothing."""
     return value
 
 
 def _is_tensor_result(out: Any) -> bool:
-    """A tensor, None, or a tuple of tensors (torch's named tuples included)."""
+    """A tensor, None, or a tuple of tensors (torch's named tuples included; None among them
+    where a kernel was asked not to compute that output, as convolution_backward's mask)."""
     if out is None or isinstance(out, torch.Tensor):
         return True
-    return isinstance(out, (tuple, list)) and all(isinstance(t, torch.Tensor) for t in out)
+    return isinstance(out, (tuple, list)) and all(
+        t is None or isinstance(t, torch.Tensor) for t in out
+    )
 
 
 @functools.lru_cache(maxsize=4096)

@@ -1,4 +1,5 @@
-"""Convolution layers: `Conv1d` and `Conv2d`, with torch's arguments, initialisation and repr."""
+"""Convolution layers: `Conv1d` and `Conv2d`, and the transposed ones `ConvTranspose1d` and
+`ConvTranspose2d`, with torch's arguments, initialisation and repr."""
 
 from __future__ import annotations
 
@@ -17,9 +18,11 @@ PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 class _ConvNd(Module):
     """What Conv1d and Conv2d share: the weight (out_channels, in_channels/groups, *kernel_size),
-    an optional bias (out_channels,), and the settings of F.conv1d / F.conv2d."""
+    an optional bias (out_channels,), and the settings of F.conv1d / F.conv2d. A transposed
+    layer's weight is (in_channels, out_channels/groups, *kernel_size)."""
 
     dims: int = 2
+    transposed: bool = False
 
     def __init__(
         self,
@@ -62,11 +65,15 @@ class _ConvNd(Module):
         else:
             self.padding = _tuple(padding, self.dims)
         self.groups, self.padding_mode = groups, padding_mode
+        channels = (out_channels, in_channels // groups)
+        if self.transposed:
+            channels = (in_channels, out_channels // groups)
+        shape = (*channels, *self.kernel_size)
         # torch's reset_parameters: kaiming_uniform_(a=sqrt(5)) gives the weight a bound of
-        # 1/sqrt(fan_in), fan_in = the inputs each output sums (in_channels/groups * kernel area)
-        fan_in = in_channels // groups * math.prod(self.kernel_size)
+        # 1/sqrt(fan_in), fan_in = the weight's dim 1 times the kernel area (for a convolution,
+        # the inputs each output sums: in_channels/groups * kernel area)
+        fan_in = shape[1] * math.prod(self.kernel_size)
         bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
-        shape = (out_channels, in_channels // groups, *self.kernel_size)
         self.weight = _uniform(shape, bound, dtype, device)
         self.bias = _uniform((out_channels,), bound, dtype, device) if bias else None
 
@@ -101,6 +108,8 @@ class _ConvNd(Module):
             s += f", padding={self.padding}"
         if self.dilation != (1,) * self.dims:
             s += f", dilation={self.dilation}"
+        if self.transposed and self.output_padding != (0,) * self.dims:
+            s += f", output_padding={self.output_padding}"
         if self.groups != 1:
             s += f", groups={self.groups}"
         if self.bias is None:
@@ -121,6 +130,92 @@ class Conv2d(_ConvNd):
     """2-D convolution over (N, C_in, H, W) (or (C_in, H, W)): out (N, C_out, H_out, W_out),
     H_out = (H + 2 padding - dilation (kernel_size - 1) - 1) // stride + 1 (W alike).
     See `minigrad.ops.Convolution` for the maths."""
+
+    dims = 2
+
+
+class _ConvTransposeNd(_ConvNd):
+    """What ConvTranspose1d and ConvTranspose2d share: torch's arguments (output_padding after
+    padding, dilation after bias), zeros padding only, and forward's output_size."""
+
+    transposed = True
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any = 1,
+        padding: Any = 0,
+        output_padding: Any = 0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: Any = 1,
+        padding_mode: str = "zeros",
+        device: DeviceLike = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        name = type(self).__name__
+        if padding_mode != "zeros":
+            raise ValueError(f'Only "zeros" padding mode is supported for {name}')
+        if isinstance(padding, str):
+            raise ValueError(f"{name}: padding must be numbers, got {padding!r}")
+        super().__init__(
+            in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+            padding_mode, device, dtype,
+        )  # fmt: skip
+        self.output_padding = _tuple(output_padding, self.dims)
+
+    def forward(self, input: Tensor, output_size: Any = None) -> Tensor:
+        """With output_size (the spatial sizes, or with the batch and channels too), the
+        output_padding that gives it: torch's way to pick among the sizes a stride allows."""
+        output_padding = self.output_padding
+        if output_size is not None:
+            output_padding = self._output_padding_for(input, list(output_size))
+        transposed = F.conv_transpose1d if self.dims == 1 else F.conv_transpose2d
+        return transposed(
+            input, self.weight, self.bias, self.stride, self.padding, output_padding,
+            self.groups, self.dilation,
+        )  # fmt: skip
+
+    def _output_padding_for(self, input: Tensor, output_size: list[int]) -> tuple[int, ...]:
+        spatial = output_size[-self.dims :] if len(output_size) > self.dims else output_size
+        if len(spatial) != self.dims:
+            raise ValueError(
+                f"{type(self).__name__}: output_size must have {self.dims} or "
+                f"{self.dims + 2} elements, got {output_size}"
+            )
+        padding = []
+        for d, size in enumerate(spatial):
+            shortest = (
+                (input.shape[input.ndim - self.dims + d] - 1) * self.stride[d]
+                - 2 * self.padding[d]
+                + self.dilation[d] * (self.kernel_size[d] - 1)
+                + 1
+            )
+            if not shortest <= size < shortest + self.stride[d]:
+                raise ValueError(
+                    f"requested an output size of {spatial}, but valid sizes range from "
+                    f"{shortest} to {shortest + self.stride[d] - 1} in spatial dim {d} (for an "
+                    f"input of {tuple(input.shape)})"
+                )
+            padding.append(size - shortest)
+        return tuple(padding)
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """1-D transposed convolution over (N, C_in, L) (or (C_in, L)): out (N, C_out, L_out),
+    the adjoint of Conv1d (the gradient Conv1d sends back to its input), which upsamples by
+    the stride. See `minigrad.ops.ConvTranspose` for the maths."""
+
+    dims = 1
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """2-D transposed convolution over (N, C_in, H, W) (or (C_in, H, W)): out (N, C_out, H_out,
+    W_out), H_out = (H - 1) stride - 2 padding + dilation (kernel_size - 1) + output_padding + 1
+    (W alike): the adjoint of Conv2d (the gradient Conv2d sends back to its input), which
+    upsamples by the stride. See `minigrad.ops.ConvTranspose` for the maths."""
 
     dims = 2
 

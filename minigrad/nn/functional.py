@@ -540,6 +540,67 @@ def _convolution(
     )
 
 
+def conv_transpose1d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    output_padding: Any = 0,
+    groups: int = 1,
+    dilation: Any = 1,
+) -> Tensor:
+    """1-D transposed convolution of (N, C, L) (or (C, L)) with weight (C, O/groups, k)."""
+    return _transposed(input, weight, bias, stride, padding, output_padding, groups, dilation, 1)
+
+
+def conv_transpose2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    output_padding: Any = 0,
+    groups: int = 1,
+    dilation: Any = 1,
+) -> Tensor:
+    """2-D transposed convolution of (N, C, H, W) (or (C, H, W)) with weight (C, O/groups, kh,
+    kw): each input position adds input * weight onto its window of the output, the adjoint of
+    conv2d with the same weight and settings (the gradient conv2d sends to its input).
+    H_out = (H - 1) stride - 2 padding + dilation (kh - 1) + output_padding + 1 (W alike).
+    See `minigrad.ops.ConvTranspose` for the maths."""
+    return _transposed(input, weight, bias, stride, padding, output_padding, groups, dilation, 2)
+
+
+def _transposed(
+    x: Tensor,
+    weight: Tensor,
+    bias: Tensor | None,
+    stride: Any,
+    padding: Any,
+    output_padding: Any,
+    groups: int,
+    dilation: Any,
+    dims: int,
+) -> Tensor:
+    name = f"conv_transpose{dims}d"
+    problem = dims_mismatch(name, dims, x.shape, weight.shape, transposed=True)
+    if problem:
+        raise ShapeError(problem)
+    stride, padding, output_padding, dilation = (
+        _ntuple(value, dims, what, name)
+        for value, what in zip(
+            (stride, padding, output_padding, dilation),
+            ("stride", "padding", "output_padding", "dilation"),
+        )
+    )
+    options = {"stride": stride, "padding": padding, "output_padding": output_padding}
+    options.update(groups=groups, dilation=dilation)
+    if x.ndim == dims + 1:  # one unbatched example, as torch allows
+        return ops.ConvTranspose.apply(x.unsqueeze(0), weight, bias, **options).squeeze(0)
+    return ops.ConvTranspose.apply(x, weight, bias, **options)
+
+
 def _padding_for_mode(
     mode: str,
     kernel: tuple[int, ...],

@@ -12,7 +12,8 @@ shape.py        reshape transpose permute flip unsqueeze squeeze expand indexing
                 scatter-add)
 conversion.py   .to(dtype or device), clone
 assign.py       what in-place changes record: x[key] = v, copy_/fill_/zero_, a write through a view
-conv.py         convolution (conv1d, conv2d), unfold, fold, pad
+conv.py         convolution (conv1d, conv2d) and its adjoint, the transposed convolution
+                (conv_transpose1d, conv_transpose2d), unfold, fold, pad
 pool.py         max_pool2d avg_pool2d adaptive_avg_pool2d
 normalization.py  batch_norm layer_norm dropout
 embedding.py    embedding (a row lookup; repeated rows add up their gradients) and its adjoint,
@@ -22,7 +23,7 @@ triangular.py   tril triu
 
 from .arithmetic import Add, Div, Maximum, Minimum, Mul, Neg, Pow, Sub, Where
 from .assign import Copy, CopySlices, SetItem
-from .conv import ConstantPad, Convolution, CopyPad, Fold, Unfold
+from .conv import ConstantPad, Convolution, ConvTranspose, CopyPad, Fold, Unfold
 from .conversion import Clone, To
 from .embedding import Embedding, IndexAdd
 from .losses import BinaryCrossEntropy
@@ -99,6 +100,7 @@ __all__ = [
     "Clone",
     "ConstantPad",
     "Convolution",
+    "ConvTranspose",
     "Copy",
     "CopyPad",
     "CopySlices",

@@ -1,7 +1,11 @@
 """Pooling: each output summarises one window of the input (its maximum, or its average).
 
 The gradient goes back to the window: all of it to the maximum, or an equal share to every
-element that the average counted.
+element that the average counted. Each backward is linear in the upstream gradient G, and is
+written with ops that have backwards of their own, so that it can be differentiated again
+(create_graph=True): max pooling's is a scatter-add by the saved indices (whose adjoint is a
+gather), average pooling's a transposed convolution with a kernel of ones (whose adjoint is the
+convolution: the average pooling again), adaptive pooling's two matrix products.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ import torch.nn.functional as F
 
 from ..autograd.function import Context, Op
 from ..errors import ShapeError, shape_str
+from .conv import transposed_convolved
+from .shape import scatter_added
 
 Size = tuple[int, ...]
 
@@ -24,7 +30,14 @@ class MaxPool2d(Op):
     image), breaking ties as torch does: the first maximum met, scanning the window row by row.
     Only the maximum moved the output, so dL/dx is G at those positions and 0 elsewhere; a value
     that is the maximum of several overlapping windows receives the sum of their gradients
-    (scatter_add).
+    (scatter_add). That backward is linear in G: a scatter-add by the indices, whose own
+    gradient (with respect to G) gathers at the same indices (ScatterAdd, ops/shape.py); with
+    respect to x it is 0, away from ties (the indices do not move under a small change of x).
+
+    torch's kernel for this backward, max_pool2d_with_indices_backward, was measured and not
+    adopted: 0.17 against the formula's 0.19 ms at 128x32x14x14 (kernel 2), 0.083 against
+    0.093 at 128x64x7x7, float32, one torch thread, load 7 (benchmarks/kernels.py): no margin,
+    and it would need x kept for backward.
 
     Every window must see at least one element of x. A dilated window can step over a small
     input and see padding alone: torch then outputs -inf with an index outside the image, and
@@ -59,9 +72,8 @@ class MaxPool2d(Op):
     @staticmethod
     def backward(ctx: Context, grad: torch.Tensor) -> tuple:
         (indices,) = ctx.saved_tensors
-        grad, indices = grad.flatten(-2), indices.flatten(-2)
-        grad_x = grad.new_zeros(ctx.shape).flatten(-2)
-        grad_x.scatter_add_(-1, indices, grad)
+        image = ctx.shape[:-2] + (ctx.shape[-2] * ctx.shape[-1],)  # indices are flat in H*W
+        grad_x = scatter_added(grad.flatten(-2), image, -1, indices.flatten(-2))
         return grad_x.view(ctx.shape), None, None, None, None, None
 
 
@@ -114,7 +126,15 @@ class AvgPool2d(Op):
         dL/dx = sum over windows containing x of G[h, w] / divisor[h, w]
 
     which is a transposed convolution of G / divisor with a kernel of ones (each output sends its
-    share back over its window), one image channel at a time.
+    share back over its window), one image channel at a time. Its adjoint is the convolution
+    with the same kernel of ones (ConvTranspose's backward), a sum over each window: the
+    gradient of dL/dx with respect to G is average pooling again.
+
+    The first-order backward computes the formula with torch's kernel for it,
+    avg_pool2d_backward: measured side by side (float32, one torch thread, load 7), 1.6 against
+    55 ms at 128x32x14x14 with a 2x2 window, 0.55 against 32 at 128x64x7x7 (the transposed
+    convolution by a kernel of ones, one channel at a time, is slow in oneDNN); see
+    benchmarks/kernels.py. Both agree to rounding (tests/test_pool.py).
     """
 
     @staticmethod
@@ -131,12 +151,21 @@ class AvgPool2d(Op):
         out = F.avg_pool2d(
             x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
         )
+        ctx.save_for_backward(x)  # for the kernel, which reads its shape (as torch saves it)
         ctx.shape, ctx.kernel_size, ctx.stride, ctx.padding = x.shape, kernel_size, stride, padding
-        ctx.count_include_pad, ctx.divisor_override = count_include_pad, divisor_override
+        ctx.ceil_mode, ctx.count_include_pad = ceil_mode, count_include_pad
+        ctx.divisor_override = divisor_override
         return out
 
     @staticmethod
     def backward(ctx: Context, grad: torch.Tensor) -> tuple:
+        (x,) = ctx.saved_tensors
+        if Op.kernel_allowed(grad):  # the formula below, by torch's kernel for it
+            grad_x = torch.ops.aten.avg_pool2d_backward(
+                grad, x, ctx.kernel_size, ctx.stride, ctx.padding, ctx.ceil_mode,
+                ctx.count_include_pad, ctx.divisor_override,
+            )  # fmt: skip
+            return grad_x, None, None, None, None, None, None
         height, width = ctx.shape[-2:]
         if ctx.divisor_override:
             share = grad / ctx.divisor_override
@@ -157,10 +186,12 @@ class AvgPool2d(Op):
             for n_out, s, p, k in zip(grad.shape[-2:], ctx.stride, ctx.padding, ctx.kernel_size)
         ]
         output_padding = [max(size - r, 0) for size, r in zip((height, width), reach)]
-        spread = F.conv_transpose2d(
-            images, ones, stride=ctx.stride, padding=ctx.padding, output_padding=output_padding
+        spread = transposed_convolved(
+            images, ones, ctx.stride, ctx.padding, output_padding, 1, (1, 1)
         )
-        return spread[..., :height, :width].reshape(ctx.shape), None, None, None, None, None, None
+        if tuple(spread.shape[-2:]) != (height, width):
+            spread = spread[..., :height, :width]
+        return spread.reshape(ctx.shape), None, None, None, None, None, None
 
 
 def window_counts(
@@ -182,7 +213,14 @@ class AdaptiveAvgPool2d(Op):
     Output row i averages input rows floor(i*H/Ho) ... ceil((i+1)*H/Ho) - 1 (columns alike), so
     the windows cover the image and may overlap or differ in size by one. As matrices:
     out = A_h @ x @ A_w^T, where row i of A_h (Ho, H) holds 1/size on window i. The backward of
-    two matrix products: dL/dx = A_h^T @ G @ A_w.
+    two matrix products: dL/dx = A_h^T @ G @ A_w, two matrix products again (with constant
+    matrices), so its own gradient with respect to G is A_h @ H @ A_w^T: the pooling.
+
+    torch's kernel, _adaptive_avg_pool2d_backward, was measured and not adopted: no example
+    uses this op at scale, and at the CNN's last size (128x256x2x2 to 1x1, global average
+    pooling) it ties with the formula (0.60 against 0.60 ms); elsewhere it is faster (0.25
+    against 0.85 ms at 128x64x7x7 to 1x1, 0.73 against 1.7 at 128x32x14x14 to 3x3; float32, one
+    torch thread, load 7; benchmarks/kernels.py).
     """
 
     @staticmethod

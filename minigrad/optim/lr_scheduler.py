@@ -28,6 +28,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ..autograd import events
 from .optimizer import Optimizer
 
 __all__ = [
@@ -84,6 +85,8 @@ class LRScheduler:
 
     def step(self) -> None:
         """Move to the next epoch (or batch) and set each group's lr for it."""
+        if events.current is not None:  # (minigrad.compile: a replay would not step it again)
+            events.current.settings_changed(self, f"{type(self).__name__}.step()")
         self._step_count += 1
         counts_steps = type(self.optimizer).step is Optimizer.step  # (an own step() may not)
         if self._step_count == 2 and counts_steps and self.optimizer._steps_taken == 0:
@@ -506,6 +509,8 @@ class ReduceLROnPlateau(LRScheduler):
     def step(self, metrics: Any) -> None:  # type: ignore[override]
         """One epoch's metric (a float, or a one-element Tensor): count it as an improvement or a
         bad epoch, and lower the lr if the bad epochs have outlasted `patience`."""
+        if events.current is not None:  # (minigrad.compile: a replay would not step it again)
+            events.current.settings_changed(self, f"{type(self).__name__}.step()")
         current = _metric_value(metrics)
         self.last_epoch += 1
         if self._is_better(current, self.best):

@@ -27,7 +27,7 @@ from __future__ import annotations
 import copy
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 
@@ -96,6 +96,8 @@ class Optimizer:
     def add_param_group(self, param_group: Group) -> None:
         """Add a group: {"params": tensors, and any setting that differs from the defaults}.
         Fine-tuning uses it to start training layers that were frozen."""
+        if events.current is not None:  # (minigrad.compile: a replay would not add it again)
+            events.current.settings_changed(self, f"{type(self).__name__}.add_param_group()")
         if not isinstance(param_group, dict):
             raise TypeError(f"a parameter group is a dict, got {type(param_group).__name__}")
         group = param_group  # kept, not copied, as torch: the caller's dict is the group
@@ -233,8 +235,7 @@ class Optimizer:
         momentum: a zero skips their calls). Never enters the maths as a number."""
         value = group[name] != 0 if nonzero else group[name]
         if events.current is not None:  # (minigrad.compile: a replay assumes the same choice)
-            read = (lambda: group[name] != 0) if nonzero else (lambda: group[name])
-            events.current.option(read, value)
+            events.current.option(Setting(group, name, nonzero), value)
         return value
 
     # ---- saving and loading -------------------------------------------------------------------
@@ -256,6 +257,8 @@ class Optimizer:
         """Restore what `state_dict()` saved (from minigrad or from torch.optim) into an
         optimizer over parameters of the same shapes, in the same groups. State tensors move to
         each parameter's device, and floating ones to its dtype (the step count keeps its own)."""
+        if events.current is not None:  # (minigrad.compile: a replay would not load it again)
+            events.current.settings_changed(self, f"{type(self).__name__}.load_state_dict()")
         saved_groups = copy.deepcopy(state_dict["param_groups"])
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(
@@ -299,6 +302,19 @@ class Optimizer:
 
 # ---- helpers ------------------------------------------------------------------------------------
 
+
+
+class Setting(NamedTuple):
+    """A group setting that `option()` read: calling it reads it again (group[name], or
+    whether it is non-zero), which is what a recording of the step checks before a replay."""
+
+    group: Group
+    name: str
+    nonzero: bool
+
+    def __call__(self) -> Any:
+        value = self.group[self.name]
+        return value != 0 if self.nonzero else value
 
 
 class _Hyperparameter:
