@@ -6,7 +6,7 @@ derivative kernel for that formula (issue 20), side by side at the sizes the exa
 Each row times one backward on the same saved values and upstream gradient: the op's own
 `backward` under `formulas_only()` (its formula, also what create_graph records) against the
 kernel, interleaved (A B B A ...), float32 on the CPU. For an adopted kernel that is the op's
-own first-order backward; for a candidate not taken (log_softmax's), the kernel called
+own first-order backward; for a candidate not taken (log_softmax's, softmax's), the kernel called
 directly. The ratio is formula / kernel: above 1.00 the kernel is faster. Both the median and
 the fastest sample are shown: on a busy machine (load above the cores) the fastest is the
 steadier figure. Use --threads 1 there.
@@ -57,15 +57,24 @@ def log_softmax_kernel(grad: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
     return torch.ops.aten._log_softmax_backward_data(grad, out, 1, out.dtype)
 
 
+def softmax_kernel(grad: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    return torch.ops.aten._softmax_backward_data(grad, out, -1, out.dtype)
+
+
 def cases() -> dict[str, tuple[Backward, Backward]]:
     """The examples' sizes: the MLP 784-128-10 at batch 64 and 256 and the CNN's loss at 128
     (cross_entropy: log_softmax, then nll_loss), and the fastbook CNN's BatchNorm2d layers at
-    batch 128 on 28x28 inputs (14x14 down to 2x2, and the last layer's 1x1)."""
+    batch 128 on 28x28 inputs (14x14 down to 2x2, and the last layer's 1x1); softmax and layer
+    norm, which no example uses, at those rows and at a small transformer's (32x64 tokens)."""
     targets = {n: mg.randint(0, 10, (n,)) for n in (64, 128, 256)}
     rows = {}
     for n in (64, 128, 256):
         out = leaf(n, 10).log_softmax(1)
         rows[f"log_softmax {n}x10 (not taken)"] = kernel_and_formula(out, log_softmax_kernel)
+    for shape in ((64, 10), (256, 10), (32, 64, 64)):
+        out = leaf(*shape).softmax(-1)
+        name = "x".join(map(str, shape))
+        rows[f"softmax {name} (not taken)"] = kernel_and_formula(out, softmax_kernel)
     for n in (64, 128, 256):
         rows[f"nll_loss {n}x10"] = kernel_and_formula(F.nll_loss(leaf(n, 10), targets[n]))
     weighted = F.nll_loss(leaf(256, 10), targets[256], weight=mg.rand(10) + 0.5, ignore_index=3)
@@ -76,6 +85,10 @@ def cases() -> dict[str, tuple[Backward, Backward]]:
     stats = mg.randn(64), mg.rand(64) + 0.5
     out = F.batch_norm(leaf(128, 64, 7, 7), *stats, leaf(64), leaf(64), training=False)
     rows["batch_norm 128x64x7x7, eval"] = kernel_and_formula(out)
+    for shape in ((64, 128), (256, 128), (32, 64, 256)):
+        out = F.layer_norm(leaf(*shape), shape[-1:], leaf(shape[-1]), leaf(shape[-1]))
+        name = "x".join(map(str, shape))
+        rows[f"layer_norm {name}"] = kernel_and_formula(out)
     return rows
 
 

@@ -16,6 +16,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from test_compile import sgd_step
 from test_no_torch_autograd import forbid_torch_autograd
+from torch.overrides import TorchFunctionMode
 
 import minigrad as mg
 from minigrad import nn
@@ -134,38 +135,61 @@ def test_torchs_layer_norm_with_a_bias_and_no_weight_cannot_be_differentiated_tw
     mg.autograd.grad(dx.sum() + d_bias.sum(), ours)  # minigrad's runs
 
 
-@given(case=layer_norm_cases())
-def test_layer_norm_first_order_statistics_give_its_formulas_gradients(case):
-    """backward() reuses the mean and istd the forward kernel computed; the formula (what
-    create_graph records and explain shows) computes them from x again: the same gradients to
-    rtol 1e-7."""
+@given(case=layer_norm_cases(), needs=st.data())
+def test_layer_norm_kernel_gives_its_formulas_gradients(case, needs):
+    """backward() calls native_layer_norm_backward on the mean and istd the forward kernel
+    computed; the formula (what create_graph records and explain shows) computes them from x
+    again: the same gradients to rtol 1e-7, for whichever inputs need one."""
     arrays, options = case
+    wanted = needs.draw(st.lists(st.booleans(), min_size=len(arrays), max_size=len(arrays))
+                        .filter(any), label="requires_grad")  # fmt: skip
     upstream = torch.randn(arrays[0].shape, dtype=torch.float64,
                            generator=torch.Generator().manual_seed(0))  # fmt: skip
 
-    def gradients() -> list[torch.Tensor]:
-        tensors = [mg.tensor(a, requires_grad=True) for a in arrays]
+    def gradients() -> list:
+        tensors = [mg.tensor(a, requires_grad=w) for a, w in zip(arrays, wanted)]
         _layer_norm(F, options)(*tensors).backward(upstream)
-        return [t.grad._data for t in tensors]
+        return [t.grad._data if w else None for t, w in zip(tensors, wanted)]
 
-    by_kernel = gradients()
-    with formulas_only():
+    with CallNames() as calls:
+        by_kernel = gradients()
+    assert ("native_layer_norm_backward" in calls) == any(wanted[: 1 + options["weight"]])
+    with formulas_only(), CallNames() as calls:
         by_formula = gradients()
+    assert "native_layer_norm_backward" not in calls
     for k, f in zip(by_kernel, by_formula):
-        torch.testing.assert_close(k, f, rtol=1e-7, atol=1e-9)
+        assert (k is None) == (f is None)
+        if k is not None:
+            torch.testing.assert_close(k, f, rtol=1e-7, atol=1e-9)
+
+
+class CallNames(TorchFunctionMode, list):
+    """The names of the torch functions called inside it."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        self.append(getattr(func, "__name__", str(func)).split(".")[0])
+        return func(*args, **(kwargs or {}))
 
 
 def test_layer_norm_backward_is_one_op_of_minigrads_own(monkeypatch):
-    """One LayerNorm node (not a chain of mean, var, sub...), and its backward calls neither
-    torch's autograd nor torch's layer norm backward kernel."""
+    """One LayerNorm node (not a chain of mean, var, sub...); its first-order backward calls
+    torch's native_layer_norm_backward (the kernel for its formula), never torch's autograd;
+    under formulas_only() it calls no kernel at all."""
     x = mg.randn(4, 3, 5, requires_grad=True, dtype=mg.float64)
     weight, bias = mg.ones(5, requires_grad=True), mg.zeros(5, requires_grad=True)
     out = F.layer_norm(x, (5,), weight.double(), bias.double())
     assert out.grad_fn.name == "LayerNorm"
+    kernel = torch.ops.aten.native_layer_norm_backward
+    calls = []
     with monkeypatch.context() as patch:
         forbid_torch_autograd(patch)
+        patch.setattr(torch.ops.aten, "native_layer_norm_backward",
+                      lambda *a: calls.append(a) or kernel(*a))  # fmt: skip
+        out.backward(torch.randn(4, 3, 5, dtype=torch.float64), retain_graph=True)
+        assert len(calls) == 1
         patch.setattr(torch.ops.aten, "native_layer_norm_backward", _forbidden)
-        out.backward(torch.randn(4, 3, 5, dtype=torch.float64))
+        with formulas_only():
+            out.backward(torch.randn(4, 3, 5, dtype=torch.float64))
     assert x.grad is not None and weight.grad is not None and bias.grad is not None
 
 
