@@ -12,6 +12,7 @@ import test_fuzz_programs as fuzz
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from torch.overrides import TorchFunctionMode
 
 import minigrad as mg
 from minigrad import nn
@@ -230,6 +231,67 @@ def test_sequential_mlp_gives_each_layer_its_own_names():
     assert "# SGD updates weight_0\n" in code
     update = code[code.index("# SGD updates weight_0") :]
     assert "d/d" not in update and "dL" not in update and "dout" not in update
+
+
+
+# ---- how many torch calls a replay makes ------------------------------------------------------
+
+
+class CountCalls(TorchFunctionMode):
+    """Every torch function and Tensor method called while it is on (attribute reads too)."""
+
+    def __init__(self):
+        super().__init__()
+        self.names: list[str] = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        self.names.append(getattr(func, "__name__", repr(func)))
+        return func(*args, **(kwargs or {}))
+
+
+def calls_per_replay(step, *args) -> list[str]:
+    for _ in range(3):  # recorded without .grad, with it, then replayed: the steady state
+        step(*args)
+    replays = step.replays
+    with CountCalls() as counter:
+        step(*args)
+    assert step.replays == replays + 1
+    return counter.names
+
+
+def test_a_replay_makes_fewer_torch_calls_than_the_recording():
+    """The leaner replay (optimize.py), counted: a change that adds a call fails here. Each
+    figure is the whole call: guards, the replay, what it leaves behind."""
+    weights, bias = fastbook_model()
+    fastbook = mg.compile(fastbook_step(weights, bias), check=False)
+    names = calls_per_replay(fastbook, *next(batches(1, 8)))
+    assert len(names) <= 26, names  # 37 before folding, merging and fusing
+    assert "ones_like" not in names and "neg" not in names and "reshape" not in names
+    assert names.count("_foreach_add_") == 1 and names.count("zero_") == 0
+
+    mg.manual_seed(0)
+    train_step, _ = user_style_mlp()
+    user = mg.compile(train_step, check=False)
+    x, y = mg.randn(4, 6), mg.Tensor(torch.tensor([0, 1, 2, 1]))
+    names = calls_per_replay(user, x, y)
+    assert len(names) <= 42, names  # 54 before
+    assert "clone" not in names and names.count("_foreach_sub_") == 1
+
+    mg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 3))
+    opt = mg.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+
+    def sgd_step(xb, yb):
+        loss = nn.functional.cross_entropy(model(xb), yb)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
+
+    sequential = mg.compile(sgd_step, check=False)
+    names = calls_per_replay(sequential, x, y)
+    assert len(names) <= 48, names  # 59 before
+    assert names.count("_foreach_addcmul_") == 1 and "addcmul_" not in names
 
 
 
