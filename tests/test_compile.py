@@ -743,3 +743,28 @@ def test_on_a_gpu_fastbook_and_a_scheduler_replay_in_a_cuda_graph():
     assert all(torch.equal(a, b) for a, b in zip(losses, eager_losses))
     for p, q in zip(model.parameters(), eager_model.parameters()):
         assert torch.equal(p._data, q._data)
+
+
+def test_a_wgan_gp_step_with_create_graph_replays_bit_for_bit():
+    """The benchmarks' WGAN-GP critic step (issue 19): autograd.grad(create_graph=True) inside
+    the step, the penalty's gradient through the critic's backward pass, Adam. Recorded, then
+    replayed: loss, weights and .grad equal to eager's bit for bit, and a last smaller batch."""
+    from benchmarks.compiled import wgan_gp_step
+
+    def critic_and_step():
+        mg.manual_seed(0)
+        critic = nn.Sequential(nn.Linear(6, 8), nn.LeakyReLU(0.2), nn.Linear(8, 1))
+        optimizer = mg.optim.Adam(critic.parameters(), 1e-2, (0.5, 0.9))
+        return critic, wgan_gp_step(mg, critic, optimizer)
+
+    (eager_critic, eager), (compiled_critic, step) = critic_and_step(), critic_and_step()
+    compiled = mg.compile(step)
+    generator = torch.Generator().manual_seed(0)
+    for i, rows in enumerate([5] * 6 + [3]):
+        real, fake = (mg.Tensor(torch.randn(rows, 6, generator=generator)) for _ in range(2))
+        alpha = mg.Tensor(torch.rand(rows, 1, generator=generator))
+        same(compiled(real, fake, alpha), eager(real, fake, alpha), f"loss at step {i}")
+        for (name, p), q in zip(compiled_critic.named_parameters(), eager_critic.parameters()):
+            same(p, q, f"{name} after step {i}")
+            same(p.grad, q.grad, f"{name}.grad after step {i}")
+    assert compiled.replays >= 4
