@@ -10,7 +10,10 @@ reported as a multiple of an eager step.
 * fastbook's epoch fed by a DataLoader over a Python list of (x, y) pairs, as the chapter does;
 * a ten-digit MLP 784-128-10 with cross-entropy and SGD with momentum, batch 64 and 256;
 * fastbook chapter 13's CNN (benchmarks/training.py's `_fastbook_cnn`: stride-2 convolutions,
-  ReLU, batch norm) with cross-entropy and SGD with momentum, batch 128.
+  ReLU, batch norm) with cross-entropy and SGD with momentum, batch 128;
+* a WGAN-GP critic step, batch 64: an MLP critic 784-256-256-1 (LeakyReLU 0.2) on digits
+  against fixed fakes, the gradient penalty from autograd.grad(..., create_graph=True) at
+  interpolates, Adam (issue 19's targets: eager <= 1.5x torch, compiled <= 1.0x).
 
 On the tensor-batch steps, the compiled step's guards (the check that runs before each replay,
 `step.guards`) are timed as one more side, interleaved with the others in the same run: the
@@ -48,6 +51,7 @@ def run(digits: Digits, device: str, mode: str, log: Callable = print) -> dict[s
         mlp_steps(digits, device, 64, budget, torch_compile, log),
         mlp_steps(digits, device, 256, budget, torch_compile, log),
         cnn_steps(digits, device, 128, budget, torch_compile, log),
+        wgan_gp_steps(digits, device, 64, budget, torch_compile, log),
     ]
     return {"rows": rows, "torch_compile_timed": torch_compile, "uptime": uptime()}
 
@@ -379,4 +383,95 @@ def cnn_steps(
     extra["first call / eager step"] = _first_call(first, sync) / stats["minigrad"].median
     row = _row("fastbook CNN 32-64-128-256, batch norm, SGD momentum", batch, stats, **extra)
     log(f"  {row['case']} batch {batch}: compiled {row['minigrad.compile ratio']:.2f} x torch")
+    return row
+
+
+# ---- a WGAN-GP critic step: a gradient penalty through create_graph ----------------------------
+
+
+def _critic(nn: Any) -> Any:
+    return nn.Sequential(
+        nn.Linear(784, 256), nn.LeakyReLU(0.2), nn.Linear(256, 256), nn.LeakyReLU(0.2),
+        nn.Linear(256, 1),
+    )  # fmt: skip
+
+
+def wgan_gp_step(module: Any, critic: Any, optimizer: Any) -> Callable[..., Any]:
+    """One critic step of WGAN-GP, the same code for torch and minigrad: the penalty is
+    ((|d critic / d x| - 1)^2).mean() at points between real and fake, its gradient with
+    respect to the weights goes through the critic's backward pass (create_graph)."""
+
+    def step(real: Any, fake: Any, alpha: Any) -> Any:
+        between = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
+        scores = critic(between)
+        (slopes,) = module.autograd.grad(
+            scores, between, module.ones_like(scores), create_graph=True, retain_graph=True
+        )
+        penalty = ((slopes.norm(2, dim=1) - 1) ** 2).mean()
+        loss = critic(fake).mean() - critic(real).mean() + 10.0 * penalty
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    return step
+
+
+def wgan_gp_steps(
+    digits: Digits, device: str, batch: int, budget: float, torch_compile: bool, log: Callable
+) -> dict[str, Any]:
+    torch.manual_seed(0)
+    template = _critic(torch.nn).to(device)
+    state = copy.deepcopy(template.state_dict())
+    generator = torch.Generator().manual_seed(0)
+    triples = [
+        (real, torch.rand(real.shape, generator=generator).to(device),
+         torch.rand(len(real), 1, generator=generator).to(device))
+        for real, _ in _batches(digits.train_x, digits.train_y, batch, 8)
+    ]  # fmt: skip
+    mg_triples = [tuple(Tensor(t) for t in triple) for triple in triples]
+    sync = synchronizer(device)
+
+    def torch_step_fn() -> Callable[..., Any]:
+        critic = copy.deepcopy(template)
+        critic.load_state_dict(state)
+        return wgan_gp_step(torch, critic, torch.optim.Adam(critic.parameters(), 1e-4, (0.5, 0.9)))
+
+    def minigrad_step_fn() -> Callable[..., Any]:
+        critic = _critic(minigrad.nn)
+        critic.load_state_dict({k: Tensor(v.clone()) for k, v in state.items()})
+        critic.to(device)
+        optimizer = minigrad.optim.Adam(critic.parameters(), 1e-4, (0.5, 0.9))
+        return wgan_gp_step(minigrad, critic, optimizer)
+
+    def cycled(step: Callable[..., Any], chosen: list[Any]) -> Callable[[], Any]:
+        return _cycle([lambda t=t: step(*t) for t in chosen])
+
+    compiled_step = minigrad.compile(minigrad_step_fn())
+    sides = {
+        "torch": cycled(torch_step_fn(), triples),
+        "minigrad": cycled(minigrad_step_fn(), mg_triples),
+        "minigrad.compile": cycled(compiled_step, mg_triples),
+    }
+    for _ in range(4):  # the two recordings (Adam's state empty, then there) and checks
+        sides["minigrad.compile"]()
+    sides["guards"] = _guards_of(compiled_step)
+    extra: dict[str, Any] = {}
+    if torch_compile:
+        step = torch.compile(torch_step_fn())
+        start = time.perf_counter()
+        step(*triples[0])
+        step(*triples[1])
+        extra["torch.compile first calls s"] = time.perf_counter() - start
+        sides["torch.compile"] = cycled(step, triples)
+    stats = compare(sides, device, budget_s=budget)
+
+    def first() -> Callable[[], Any]:
+        step = minigrad.compile(minigrad_step_fn())
+        return lambda: step(*mg_triples[0])
+
+    extra["first call / eager step"] = _first_call(first, sync) / stats["minigrad"].median
+    row = _row("WGAN-GP critic step 784-256-256-1, gradient penalty, Adam", batch, stats, **extra)
+    log(f"  {row['case']} batch {batch}: minigrad {row['minigrad ratio']:.2f}, "
+        f"compiled {row['minigrad.compile ratio']:.2f} x torch eager")  # fmt: skip
     return row

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 DOCS = Path(__file__).resolve().parent
-CHAPTERS = ["tutorial", "stepper", "convolutions", "compile"]
+CHAPTERS = ["tutorial", "stepper", "convolutions", "compile", "higher_order"]
 FIGURES = {"tutorial": {"tutorial-graph.svg": "dot"}}  # chapter: {picture: variable with DOT}
 
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)

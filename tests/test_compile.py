@@ -12,6 +12,7 @@ import test_fuzz_programs as fuzz
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from torch.overrides import TorchFunctionMode
 
 import minigrad as mg
 from minigrad import nn
@@ -82,8 +83,11 @@ def test_the_code_reads_as_forward_backward_update():
     assert "    # sigmoid = Sigmoid(add)    s = 1 / (1 + e^-x).   ds/dx = s (1 - s).\n" in code
     assert "    d_add = d_sigmoid * sigmoid * (1 - sigmoid)\n" in code
     assert "    weights_grad.add_(d_weights)\n" in code
-    assert "    weights.sub_(mul)\n" in code and "    weights_grad.zero_()\n" in code
+    assert "    weights.sub_(weights_grad * 1.0)\n" in code and "    weights_grad.zero_()\n" in code
     assert max(len(line) for line in code.splitlines()) <= 100
+    # The update (p.data -= p.grad * lr: nothing differentiated) is your code, without a rule.
+    update = code[code.index("    # your code\n    weights.sub_") :]
+    assert update.count("#") == 1 and "d_" not in update
 
 def test_the_code_adds_up_a_value_used_three_times_one_contribution_at_a_time():
     w = mg.randn(3, 3, requires_grad=True)
@@ -104,6 +108,190 @@ def test_the_code_adds_up_a_value_used_three_times_one_contribution_at_a_time():
     lines = [line.strip() for line in step.code.splitlines()]
     sums = [line for line in lines if line.startswith("d_tanh = ")]
     assert sums == ["d_tanh = d_mul + d_mul * tanh", "d_tanh = d_tanh + d_mul * tanh"]
+
+
+
+# ---- the names in step.code ---------------------------------------------------------------------
+
+
+def code_lines(step) -> list[str]:
+    """The code's lines without comments, stripped."""
+    lines = [line.strip() for line in step.code.splitlines()]
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def definitions(lines: list[str]) -> list[str]:
+    """The names the lines assign, in order, one per assignment."""
+    return [line.split(" = ")[0] for line in lines if " = " in line.split("(")[0]]
+
+
+def user_style_mlp():
+    """An MLP as users write it: tensors made by hand in a function, reached only through an
+    object the guards do not name (so minigrad calls each `param`), x @ W + b, F.cross_entropy,
+    and the update by hand under no_grad."""
+
+    def init():
+        w1 = (mg.randn(6, 5) * 0.5).requires_grad_()
+        b1 = mg.zeros(5).requires_grad_()
+        w2 = (mg.randn(5, 3) * 0.5).requires_grad_()
+        b2 = mg.zeros(3).requires_grad_()
+        return [w1, b1, w2, b2]
+
+    class Holder:
+        pass
+
+    holder = Holder()
+    holder.params = init()
+
+    def train_step(x, y):
+        w1, b1, w2, b2 = holder.params
+        loss = nn.functional.cross_entropy((x @ w1 + b1).relu() @ w2 + b2, y)
+        loss.backward()
+        with mg.no_grad():
+            for p in holder.params:
+                p -= 0.1 * p.grad
+                p.grad = None
+        return loss
+
+    return train_step, holder.params
+
+
+def test_user_style_mlp_names_each_gradient_after_its_value():
+    mg.manual_seed(0)
+    train_step, params = user_style_mlp()
+    step = mg.compile(train_step)
+    x, y = mg.randn(4, 6), mg.Tensor(torch.tensor([0, 1, 2, 1]))
+    for _ in range(3):
+        step(x, y)
+    lines = code_lines(step)
+    # The forward: each parameter by its own name, used where eager used it.
+    assert lines[1:5] == [
+        "matmul = x @ param",
+        "add = matmul + param_2",
+        "relu = torch.relu(add)",
+        "matmul_2 = relu @ param_3",
+    ]
+    assert "add_2 = matmul_2 + param_4" in lines
+    # Each gradient is d_<the name of its value>: param_4 is b2, summed over the batch.
+    assert "d_param_4 = d_add_2.sum(dim=[0], keepdim=True).reshape((3,))" in lines
+    assert "d_param_3 = relu.mT @ d_matmul_2" in lines
+    assert "d_param = x.mT @ d_matmul" in lines
+    assert "param_grad = d_param" in lines and "param_4_grad = d_param_4.clone()" in lines
+    # Every name is assigned once, unless the line reads the value it replaces.
+    defined = definitions(lines)
+    for name in set(defined):
+        later = [line for line in lines if line.startswith(f"{name} = ")][1:]
+        assert all(f" {name} " in line.split(" = ", 1)[1] + " " for line in later), name
+    # The update: your code, each line as written, no derivative and no rule above it.
+    update = step.code[step.code.index("    # your code\n    param.sub_") :]
+    assert update.splitlines()[1:5] == [
+        f"    {p}.sub_({p}_grad * 0.1)" for p in ("param", "param_2", "param_3", "param_4")
+    ]
+    assert update.count("#") == 1
+    # And it replays as eager did, bit for bit.
+    mg.manual_seed(0)
+    eager_step, eager_params = user_style_mlp()
+    mg.manual_seed(0)
+    train_step, compiled_params = user_style_mlp()
+    compiled = mg.compile(train_step)
+    for _ in range(5):
+        same(compiled(x, y), eager_step(x, y), "loss")
+    for p, q in zip(compiled_params, eager_params):
+        same(p, q, "param")
+
+
+def test_sequential_mlp_gives_each_layer_its_own_names():
+    mg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 3))
+    opt = mg.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+
+    @mg.compile
+    def step(xb, yb):
+        loss = nn.functional.cross_entropy(model(xb), yb)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
+
+    x, y = mg.randn(4, 6), mg.Tensor(torch.tensor([0, 1, 2, 1]))
+    for _ in range(4):
+        step(x, y)
+    lines = code_lines(step)
+    assert "linear = F.linear(xb, weight_0, bias_0)" in lines
+    assert "linear_2 = F.linear(relu, weight_2, bias_2)" in lines
+    assert "logsoftmax = torch.log_softmax(linear_2, dim=1)" in lines
+    assert "d_linear = torch.ops.aten.threshold_backward(d_relu, relu, 0)" in lines
+    assert any(line.startswith("d_linear_2 = ") for line in lines)
+    defined = definitions(lines)
+    assert len(defined) == len(set(defined)), defined
+    # .grad set anew by the step: weight_0_grad (not weight_0_grad_2 beside an unused old one)
+    assert "weight_0_grad = d_weight_0" in lines
+    assert "momentum_buffer_weight_0.add_(weight_0_grad)" in lines
+    code = step.code
+    assert "# SGD updates weight_0\n" in code
+    update = code[code.index("# SGD updates weight_0") :]
+    assert "d/d" not in update and "dL" not in update and "dout" not in update
+
+
+
+# ---- how many torch calls a replay makes ------------------------------------------------------
+
+
+class CountCalls(TorchFunctionMode):
+    """Every torch function and Tensor method called while it is on (attribute reads too)."""
+
+    def __init__(self):
+        super().__init__()
+        self.names: list[str] = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        self.names.append(getattr(func, "__name__", repr(func)))
+        return func(*args, **(kwargs or {}))
+
+
+def calls_per_replay(step, *args) -> list[str]:
+    for _ in range(3):  # recorded without .grad, with it, then replayed: the steady state
+        step(*args)
+    replays = step.replays
+    with CountCalls() as counter:
+        step(*args)
+    assert step.replays == replays + 1
+    return counter.names
+
+
+def test_a_replay_makes_fewer_torch_calls_than_the_recording():
+    """The leaner replay (optimize.py), counted: a change that adds a call fails here. Each
+    figure is the whole call: guards, the replay, what it leaves behind."""
+    weights, bias = fastbook_model()
+    fastbook = mg.compile(fastbook_step(weights, bias), check=False)
+    names = calls_per_replay(fastbook, *next(batches(1, 8)))
+    assert len(names) <= 26, names  # 37 before folding, merging and fusing
+    assert "ones_like" not in names and "neg" not in names and "reshape" not in names
+    assert names.count("_foreach_add_") == 1 and names.count("zero_") == 0
+
+    mg.manual_seed(0)
+    train_step, _ = user_style_mlp()
+    user = mg.compile(train_step, check=False)
+    x, y = mg.randn(4, 6), mg.Tensor(torch.tensor([0, 1, 2, 1]))
+    names = calls_per_replay(user, x, y)
+    assert len(names) <= 42, names  # 54 before
+    assert "clone" not in names and names.count("_foreach_sub_") == 1
+
+    mg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 3))
+    opt = mg.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+
+    def sgd_step(xb, yb):
+        loss = nn.functional.cross_entropy(model(xb), yb)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
+
+    sequential = mg.compile(sgd_step, check=False)
+    names = calls_per_replay(sequential, x, y)
+    assert len(names) <= 48, names  # 59 before
+    assert names.count("_foreach_addcmul_") == 1 and "addcmul_" not in names
 
 
 
@@ -555,3 +743,28 @@ def test_on_a_gpu_fastbook_and_a_scheduler_replay_in_a_cuda_graph():
     assert all(torch.equal(a, b) for a, b in zip(losses, eager_losses))
     for p, q in zip(model.parameters(), eager_model.parameters()):
         assert torch.equal(p._data, q._data)
+
+
+def test_a_wgan_gp_step_with_create_graph_replays_bit_for_bit():
+    """The benchmarks' WGAN-GP critic step (issue 19): autograd.grad(create_graph=True) inside
+    the step, the penalty's gradient through the critic's backward pass, Adam. Recorded, then
+    replayed: loss, weights and .grad equal to eager's bit for bit, and a last smaller batch."""
+    from benchmarks.compiled import wgan_gp_step
+
+    def critic_and_step():
+        mg.manual_seed(0)
+        critic = nn.Sequential(nn.Linear(6, 8), nn.LeakyReLU(0.2), nn.Linear(8, 1))
+        optimizer = mg.optim.Adam(critic.parameters(), 1e-2, (0.5, 0.9))
+        return critic, wgan_gp_step(mg, critic, optimizer)
+
+    (eager_critic, eager), (compiled_critic, step) = critic_and_step(), critic_and_step()
+    compiled = mg.compile(step)
+    generator = torch.Generator().manual_seed(0)
+    for i, rows in enumerate([5] * 6 + [3]):
+        real, fake = (mg.Tensor(torch.randn(rows, 6, generator=generator)) for _ in range(2))
+        alpha = mg.Tensor(torch.rand(rows, 1, generator=generator))
+        same(compiled(real, fake, alpha), eager(real, fake, alpha), f"loss at step {i}")
+        for (name, p), q in zip(compiled_critic.named_parameters(), eager_critic.parameters()):
+            same(p, q, f"{name} after step {i}")
+            same(p.grad, q.grad, f"{name}.grad after step {i}")
+    assert compiled.replays >= 4

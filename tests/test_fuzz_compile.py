@@ -457,13 +457,16 @@ def _frozen(value: Any) -> Any:
     return value
 
 
-def run(program: Program, compiled: bool) -> tuple[list[list[Any]], list[str | None], World]:
-    """Each call's snapshot, and each call's error (None if it ran)."""
+def run(
+    program: Program, compiled: bool
+) -> tuple[list[list[Any]], list[str | None], list[bool], World]:
+    """Each call's snapshot, each call's error (None if it ran), and whether the compiled step
+    ran that call eagerly (past its limit of recordings: then it is the eager step)."""
     world = build(program)
     step = make_step(world)
     if compiled:
         step = mg.compile(step, check=False)
-    states, errors = [], []
+    states, errors, eager_calls = [], [], []
     for call, (rows, changes) in enumerate(zip(program.batches, program.changes), 1):
         for change in changes:
             try:
@@ -476,6 +479,7 @@ def run(program: Program, compiled: bool) -> tuple[list[list[Any]], list[str | N
         if doing and world.forbidden is None:
             world.forbidden = call
         mg.manual_seed(1000 + call)  # dropout's masks: the same on each side
+        eager_before = step.eager_calls if compiled else 0
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -483,10 +487,12 @@ def run(program: Program, compiled: bool) -> tuple[list[list[Any]], list[str | N
         except Exception as error:  # noqa: BLE001  (compared between the runs)
             errors.append(f"{type(error).__name__}: {error}")
             states.append([])
+            eager_calls.append(False)
             break
         errors.append(None)
         states.append(snapshot(world, loss))
-    return states, errors, world
+        eager_calls.append(compiled and step.eager_calls > eager_before)
+    return states, errors, eager_calls, world
 
 
 def same_value(a: Any, b: Any) -> bool:
@@ -500,8 +506,8 @@ def same_value(a: Any, b: Any) -> bool:
 
 
 def check_program(program: Program) -> None:
-    theirs, their_errors, world = run(program, compiled=False)
-    ours, our_errors, _ = run(program, compiled=True)
+    theirs, their_errors, _, world = run(program, compiled=False)
+    ours, our_errors, ran_eagerly, _ = run(program, compiled=True)
     listing = program.source()
 
     def fail(what: str) -> None:
@@ -509,6 +515,10 @@ def check_program(program: Program) -> None:
 
     refused_at = world.forbidden
     for call, (their_error, our_error) in enumerate(zip(their_errors, our_errors), 1):
+        if refused_at == call and ran_eagerly[call - 1]:
+            # Past its limit of recordings the step runs eagerly, so the Python side effects
+            # are the eager step's own: nothing to refuse; from here it must simply be eager.
+            refused_at = None
         if refused_at == call:
             if our_error is None or not our_error.startswith("CompileError"):
                 fail(f"call {call} does what a replay cannot follow; compiled: {our_error}")
@@ -555,3 +565,30 @@ def test_a_failure_lists_the_program():
     text = program.source()
     assert "call 3: batch of 4, after log_inside(0, True)" in text
     assert "optimizer: SGD({'lr': 0.1})" in text
+
+
+def test_a_side_effect_after_the_step_gave_up_recording_runs_as_eager():
+    """Found by the thorough profile: eight changes between calls, each one recorded again,
+    then the step appends to a list. Past its limit of recordings the step runs eagerly, so
+    the append happens as in eager (nothing to refuse), and every value must equal eager's."""
+    program = Program(
+        (("BatchNorm1d", None), ("BatchNorm1d", None), ("Dropout", 0.25), ("BatchNorm1d", None)),
+        "float32",
+        ("SGD", (("lr", 0.1), ("momentum", 0.0), ("dampening", 0.0), ("weight_decay", 0.0),
+                 ("nesterov", True), ("maximize", True))),
+        "head only",
+        True,
+        "OneCycleLR",
+        (("scale", 1.0), ("clip", None), ("mask", False), ("grad_scale", False),
+         ("zero_first", True), ("set_to_none", False), ("scheduler_inside", False),
+         ("log_inside", False)),
+        (4,) * 12,
+        ((), (Change("nesterov", 7, True),), (Change("weight_decay", 1, 0.05),),
+         (Change("set_to_none", 2, True), Change("add_param_group", 1, None)), (), (),
+         (Change("drop_state", 4, None), Change("lr", 2, 0.0)), (),
+         (Change("zero_first", 7, True), Change("clip", 5, 1.0)),
+         (Change("lr_tensor_in_place", 2, 0.5),), (), (Change("log_inside", 6, True),)),
+    )  # fmt: skip
+    _, _, ran_eagerly, _ = run(program, compiled=True)
+    assert ran_eagerly[-1], "the program no longer reaches the limit of recordings"
+    check_program(program)

@@ -9,6 +9,11 @@ numbers and requires_grad. At the end, a loss made of every value that requires 
 backpropagated with random weights, and every leaf's gradient must agree (rtol 1e-7): or both
 runs must refuse the backward (a value needed for backward was changed in place).
 
+The same programs are differentiated twice: the leaves' gradients of a loss with squares (every
+value's gradient then has a graph) made with create_graph=True, then the gradient of
+sum(dL/dx * v) (v a random direction per leaf) against torch's, rtol 1e-7:
+a Hessian-vector product through every op the program used, in-place changes included.
+
 A failure prints the program as Python, one line per step, after Hypothesis shrank it.
 """
 
@@ -225,22 +230,24 @@ PARAMS = {
 
 
 @st.composite
-def steps(draw: st.DrawFn) -> Step:
-    op = draw(st.sampled_from(sorted(SOURCE)))
+def steps(draw: st.DrawFn, ops: list[str] | None = None) -> Step:
+    op = draw(st.sampled_from(ops or sorted(SOURCE)))
     index = st.integers(0, 12)
     param = draw(PARAMS[op]) if op in PARAMS else None
     return Step(op, draw(index), draw(index), param)
 
 
 @st.composite
-def programs(draw: st.DrawFn) -> tuple[list[np.ndarray], list[Step], int]:
+def programs(
+    draw: st.DrawFn, ops: list[str] | None = None
+) -> tuple[list[np.ndarray], list[Step], int]:
     elements = st.floats(-3, 3, allow_nan=False, width=64)
     leaves = [
         np.array(draw(st.lists(elements, min_size=n, max_size=n))).reshape(shape)
         for shape in [*LEAF_SHAPES, CONSTANT_SHAPE]
         for n in [int(np.prod(shape))]
     ]
-    return leaves, draw(st.lists(steps(), min_size=1, max_size=8)), draw(st.integers(0, 2**31))
+    return leaves, draw(st.lists(steps(ops), min_size=1, max_size=8)), draw(st.integers(0, 2**31))
 
 
 # ---- running them ----------------------------------------------------------------------------
@@ -337,3 +344,91 @@ def test_random_programs_agree_with_torch(program_and_data):
     theirs = run(torch, leaves, program, seed)
     ours = run(mg, leaves, program, seed)
     check_same(program, theirs, ours)
+
+
+# ---- differentiated twice --------------------------------------------------------------------
+
+
+@dataclass
+class SecondOrder:
+    """The leaves' gradients of L = sum(w * v + u * v * v) over the values v that require grad
+    (w, u random), made with create_graph (None: unused), and the gradients of
+    sum(dL/dx * v) with respect to the leaves (zeros where nothing depends on them), or the
+    error either pass raised."""
+
+    error: str | None
+    first: list[Any]
+    second: list[Any]
+
+
+def run_twice(lib: Any, leaves: list[np.ndarray], program: list[Step], seed: int) -> SecondOrder:
+    def new(array: np.ndarray, requires_grad: bool) -> Any:
+        return lib.tensor(array, dtype=lib.float64, requires_grad=requires_grad)
+
+    inputs = [new(array, True) for array in leaves[:-1]]
+    values = [*inputs, new(leaves[-1], False)]
+    for step in program:
+        if lib is torch:  # (as in run: torch's views catch up when grad_fn is read)
+            for value in values:
+                value.grad_fn  # noqa: B018
+        try:
+            run_step(lib, values, step)
+        except Exception:  # the first-order test holds both libraries to the same refusals
+            pass
+    generator = torch.Generator().manual_seed(seed)
+    weights = [torch.randn(v.shape, generator=generator, dtype=torch.float64) for v in values]
+    squares = [torch.randn(v.shape, generator=generator, dtype=torch.float64) for v in values]
+    directions = [torch.randn(x.shape, generator=generator, dtype=torch.float64) for x in inputs]
+    graded = [(v, w, u) for v, w, u in zip(values, weights, squares) if v.requires_grad]
+    if not graded:
+        return SecondOrder(None, [], [])
+    try:  # a loss with squares: every value's gradient w + 2 u v depends on the leaves, so
+        # that each op's backward is differentiated with an upstream gradient that has a graph
+        loss = sum(
+            (v * lib.tensor(w.numpy()) + v * v * lib.tensor(u.numpy())).sum() for v, w, u in graded
+        )
+        first = list(lib.autograd.grad(loss, inputs, create_graph=True, allow_unused=True))
+        terms = [
+            (g * lib.tensor(d.numpy())).sum()
+            for g, d in zip(first, directions)
+            if g is not None and g.requires_grad
+        ]
+        if terms:  # sum(dL/dx * v) depends on the leaves: its gradient is H v
+            second = lib.autograd.grad(sum(terms), inputs, allow_unused=True)
+            second = [lib.zeros_like(x) if g is None else g for g, x in zip(second, inputs)]
+        else:  # every dL/dx is a constant: H v is zero
+            second = [lib.zeros_like(x) for x in inputs]
+    except Exception as error:
+        return SecondOrder(f"{type(error).__name__}: {error}", [], [])
+    return SecondOrder(None, first, second)
+
+
+@settings(max_examples=EXAMPLES, suppress_health_check=[HealthCheck.too_slow])
+@given(programs())
+def test_random_programs_differentiate_twice_as_torch(program_and_data):
+    leaves, program, seed = program_and_data
+    theirs = run_twice(torch, leaves, program, seed)
+    ours = run_twice(mg, leaves, program, seed)
+    sources, n = [], len(LEAF_SHAPES) + 1
+    for step in program:
+        sources.append(step.source(n))
+        n += step.op in MAKES_A_VALUE
+    listing = "\n    ".join(
+        [f"v{i} = <leaf>" for i in range(len(LEAF_SHAPES))]
+        + [f"v{len(LEAF_SHAPES)} = <data>"]
+        + sources
+    )
+
+    def fail(what: str) -> None:
+        raise AssertionError(f"{what}\n  program:\n    {listing}")
+
+    if (theirs.error is None) != (ours.error is None):
+        fail(f"differentiating twice: torch says {theirs.error}, minigrad {ours.error}")
+    for i, (their, our) in enumerate(zip(theirs.first, ours.first)):
+        if (their is None) != (our is None):
+            fail(f"dL/dv{i} with create_graph: torch {their}, minigrad {our}")
+        if their is not None:
+            close(as_torch(our), their.detach(), f"dL/dv{i} with create_graph", fail)
+    assert len(theirs.second) == len(ours.second)
+    for i, (their, our) in enumerate(zip(theirs.second, ours.second)):
+        close(as_torch(our), their.detach(), f"d/dv{i} of sum(dL/dx * v) (H v)", fail)

@@ -300,6 +300,36 @@ def test_mark_non_differentiable_and_set_materialize_grads_as_torch():
         assert x.grad.tolist() == [3.0, 1.0, 2.0]
 
 
+def test_a_function_with_an_unused_output_differentiates_twice_as_torch():
+    """The output nobody used gets zeros; under create_graph the other gradient is a Tensor,
+    and finding the missing one must not compare Tensors with None (it did: `None in grads`)."""
+
+    def make(lib):
+        class SoftplusKeepingExp(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                e = lib.exp(x)
+                ctx.save_for_backward(e)
+                return lib.log(1 + e), e
+
+            @staticmethod
+            def backward(ctx, grad, grad_e):
+                (e,) = ctx.saved_tensors
+                return grad * e / (1 + e) + grad_e * e
+
+        return SoftplusKeepingExp
+
+    xm, xt = pair([0.5, -1.5, 2.0])
+    results = []
+    for lib, x in ((mg, xm), (torch, xt)):
+        out, _ = make(lib).apply(x)
+        (g,) = lib.autograd.grad(out.sum(), [x], create_graph=True)
+        results.append((g, *lib.autograd.grad((g * g).sum(), [x])))
+    for what, a, b in zip(["first derivative", "second"], results[0], results[1]):
+        close(a, b, what)
+    assert gradgradcheck(lambda x: make(mg).apply(x)[0], (xm,))
+
+
 # ---- memory --------------------------------------------------------------------------------------
 
 

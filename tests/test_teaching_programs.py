@@ -4,7 +4,10 @@ Each program below is plain PyTorch code in the style of PyTorch's "Learning PyT
 Examples" (a polynomial fitted by hand-written gradient steps, by a custom autograd Function, by
 nn layers, by an optimizer, as a Module of its own, with a changing depth), of the torch half of
 micrograd's engine test, of a small classifier with a learning-rate schedule, and of a small
-character-level transformer (Karpathy's "Let's build GPT") and of a GPT in nanoGPT's style.
+character-level transformer (Karpathy's "Let's build GPT") and of a GPT in nanoGPT's style;
+and programs that differentiate gradients (create_graph): a WGAN-GP gradient penalty, a
+physics-informed network, MAML's inner step, custom Functions checked with gradgradcheck,
+Newton's method with a Hessian.
 Each runs twice: as written, with `import torch`, and with that one line made
 `import minigrad as torch`.
 Every number either run prints must agree: equal text between the numbers, integers equal,
@@ -546,6 +549,286 @@ for it in range(20):
         print(it, loss.item(), norm.item())
 model.eval()
 print(model.generate(torch.zeros((1, 1), dtype=torch.long), 10).tolist())
+"""
+
+# A WGAN-GP step in the style of the improved-WGAN tutorials: an MLP critic on a ring of points,
+# the gradient penalty from autograd.grad(..., create_graph=True) at random interpolates, Adam.
+PROGRAMS["WGAN-GP gradient penalty"] = """
+import math
+import torch
+
+nn = torch.nn
+torch.manual_seed(0)
+critic = nn.Sequential(
+    nn.Linear(2, 32), nn.LeakyReLU(0.2), nn.Linear(32, 32), nn.LeakyReLU(0.2), nn.Linear(32, 1)
+)
+generator = nn.Sequential(nn.Linear(4, 32), nn.ReLU(), nn.Linear(32, 2))
+critic_opt = torch.optim.Adam(critic.parameters(), lr=1e-3, betas=(0.5, 0.9))
+generator_opt = torch.optim.Adam(generator.parameters(), lr=1e-3, betas=(0.5, 0.9))
+lambda_gp, n_critic, batch_size = 10.0, 5, 64
+
+
+def real_samples(n):
+    angle = torch.rand(n) * 2 * math.pi
+    ring = torch.stack([torch.cos(angle), torch.sin(angle)], dim=1)
+    return ring + 0.05 * torch.randn(n, 2)
+
+
+def gradient_penalty(critic, real, fake):
+    alpha = torch.rand(real.size(0), 1).expand_as(real)
+    interpolates = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
+    scores = critic(interpolates)
+    gradients = torch.autograd.grad(
+        outputs=scores,
+        inputs=interpolates,
+        grad_outputs=torch.ones_like(scores),
+        create_graph=True,
+        retain_graph=True,
+        only_inputs=True,
+    )[0]
+    gradients = gradients.view(gradients.size(0), -1)
+    return ((gradients.norm(2, dim=1) - 1) ** 2).mean()
+
+
+for iteration in range(12):
+    for _ in range(n_critic):
+        real = real_samples(batch_size)
+        fake = generator(torch.randn(batch_size, 4)).detach()
+        critic_opt.zero_grad()
+        penalty = gradient_penalty(critic, real, fake)
+        wasserstein = critic(real).mean() - critic(fake).mean()
+        critic_loss = -wasserstein + lambda_gp * penalty
+        critic_loss.backward()
+        critic_opt.step()
+    generator_opt.zero_grad()
+    generator_loss = -critic(generator(torch.randn(batch_size, 4))).mean()
+    generator_loss.backward()
+    generator_opt.step()
+    if iteration % 3 == 2:
+        print(iteration, critic_loss.item(), penalty.item(), generator_loss.item())
+print("critic's last layer grad norm", critic[4].weight.grad.norm().item())
+"""
+
+# A physics-informed network fitting u'' = -u with u(0) = 0, u'(0) = 1 (so u = sin x): u' and u''
+# from two autograd.grad calls with create_graph, float64 as PINN code often is.
+PROGRAMS["physics-informed network"] = """
+import math
+import torch
+
+torch.manual_seed(0)
+# u'' = -u on [0, 2], u(0) = 0, u'(0) = 1: the answer is sin(x).
+net = torch.nn.Sequential(
+    torch.nn.Linear(1, 16), torch.nn.Tanh(), torch.nn.Linear(16, 16), torch.nn.Tanh(),
+    torch.nn.Linear(16, 1),
+).double()
+x = torch.linspace(0, 2, 25, dtype=torch.float64).reshape(-1, 1).requires_grad_(True)
+x0 = torch.zeros(1, 1, dtype=torch.float64, requires_grad=True)
+optimizer = torch.optim.Adam(net.parameters(), lr=0.01)
+
+
+def derivative(outputs, inputs):
+    return torch.autograd.grad(outputs, inputs, grad_outputs=torch.ones_like(outputs),
+                               create_graph=True)[0]
+
+
+for epoch in range(200):
+    u = net(x)
+    u_x = derivative(u, x)
+    u_xx = derivative(u_x, x)
+    physics = torch.mean((u_xx + u) ** 2)
+    u0 = net(x0)
+    boundary = (u0 ** 2).sum() + ((derivative(u0, x0) - 1) ** 2).sum()
+    loss = physics + boundary
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    if epoch % 50 == 49:
+        print(epoch, physics.item(), boundary.item())
+
+test = torch.tensor([[0.5], [1.0], [1.5]], dtype=torch.float64)
+with torch.no_grad():
+    print("u(x)   ", net(test).flatten().tolist())
+print("sin(x) ", torch.sin(test).flatten().tolist())
+"""
+
+# MAML's inner step on sine regression (Finn et al.'s toy): fast weights w - lr * grad made with
+# create_graph, so the outer loss differentiates through the inner update.
+PROGRAMS["MAML on sine regression"] = """
+import math
+import torch
+
+F = torch.nn.functional
+torch.manual_seed(4)
+
+
+def sine_task():
+    amplitude = torch.rand(1).item() * 4.9 + 0.1
+    phase = torch.rand(1).item() * math.pi
+
+    def sample(n):
+        x = torch.rand(n, 1) * 10 - 5
+        return x, amplitude * torch.sin(x + phase)
+
+    return sample
+
+
+def init(fan_out, fan_in):
+    bound = 1 / math.sqrt(fan_in)
+    weight = (torch.rand(fan_out, fan_in) * 2 - 1) * bound
+    bias = (torch.rand(fan_out) * 2 - 1) * bound
+    return [weight.requires_grad_(), bias.requires_grad_()]
+
+
+params = init(40, 1) + init(40, 40) + init(1, 40)
+
+
+def model(x, weights):
+    h = F.relu(F.linear(x, weights[0], weights[1]))
+    h = F.relu(F.linear(h, weights[2], weights[3]))
+    return F.linear(h, weights[4], weights[5])
+
+
+inner_lr, tasks_per_batch, shots = 0.01, 4, 10
+meta_optimizer = torch.optim.Adam(params, lr=1e-3)
+for iteration in range(40):
+    meta_optimizer.zero_grad()
+    outer_loss = 0.0
+    for _ in range(tasks_per_batch):
+        sample = sine_task()
+        x_support, y_support = sample(shots)
+        x_query, y_query = sample(shots)
+        inner_loss = F.mse_loss(model(x_support, params), y_support)
+        grads = torch.autograd.grad(inner_loss, params, create_graph=True)
+        fast_weights = [w - inner_lr * g for w, g in zip(params, grads)]
+        outer_loss = outer_loss + F.mse_loss(model(x_query, fast_weights), y_query)
+    outer_loss = outer_loss / tasks_per_batch
+    outer_loss.backward()
+    meta_optimizer.step()
+    if iteration % 10 == 9:
+        print(iteration, outer_loss.item(), params[0].grad.norm().item())
+
+sample = sine_task()
+x_support, y_support = sample(shots)
+x_test = torch.linspace(-5, 5, 5).reshape(-1, 1)
+weights = params
+for step in range(3):
+    loss = F.mse_loss(model(x_support, weights), y_support)
+    grads = torch.autograd.grad(loss, weights)
+    weights = [w - inner_lr * g for w, g in zip(weights, grads)]
+    print("adaptation step", step, loss.item())
+print(model(x_test, weights).detach().flatten().tolist())
+"""
+
+# In the style of PyTorch's "Double Backward with Custom Functions" tutorial: backward written with
+# differentiable ops (an input saved, an output saved, an intermediate returned as an output so it
+# is tracked), checked with gradcheck and gradgradcheck.
+PROGRAMS["double backward with custom Functions"] = """
+import torch
+
+
+class Cube(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x ** 3
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, = ctx.saved_tensors
+        return grad_out * 3 * x ** 2
+
+
+class Sigmoid(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        out = 1 / (1 + torch.exp(-x))
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        out, = ctx.saved_tensors
+        return grad_out * out * (1 - out)
+
+
+class SoftplusKeepingExp(torch.autograd.Function):
+    # exp(x) is an intermediate: returned as an output, so that autograd tracks it
+    @staticmethod
+    def forward(ctx, x):
+        e = torch.exp(x)
+        out = torch.log(1 + e)
+        ctx.save_for_backward(e)
+        return out, e
+
+    @staticmethod
+    def backward(ctx, grad_out, grad_e):
+        e, = ctx.saved_tensors
+        return grad_out * e / (1 + e) + grad_e * e
+
+
+def softplus(x):
+    out, _ = SoftplusKeepingExp.apply(x)
+    return out
+
+
+torch.manual_seed(0)
+x = torch.randn(5, dtype=torch.double, requires_grad=True)
+for name, f in [("cube", Cube.apply), ("sigmoid", Sigmoid.apply), ("softplus", softplus)]:
+    first_ok = torch.autograd.gradcheck(f, (x,))
+    second_ok = torch.autograd.gradgradcheck(f, (x,))
+    y = f(x)
+    dy, = torch.autograd.grad(y.sum(), x, create_graph=True)
+    d2y, = torch.autograd.grad(dy.sum(), x)
+    print(name, first_ok, second_ok, y[0].item(), dy[0].item(), d2y[0].item())
+
+check = torch.nn.functional.softplus(x)
+print("softplus agrees with F.softplus:", torch.allclose(softplus(x), check))
+"""
+
+# Newton's method with autograd.functional.hessian on a small convex problem (regularised logistic
+# regression); H p = g solved by conjugate gradient, exact after 3 steps in 3-D.
+PROGRAMS["Newton's method with a Hessian"] = """
+import torch
+
+F = torch.nn.functional
+torch.manual_seed(0)
+# L2-regularised logistic regression on 60 points in 3-D, minimised by Newton's method.
+X = torch.randn(60, 3, dtype=torch.float64)
+true_w = torch.tensor([1.5, -2.0, 0.5], dtype=torch.float64)
+y = (torch.sigmoid(X @ true_w) > torch.rand(60, dtype=torch.float64)).double()
+
+
+def loss(w):
+    z = X @ w
+    return (F.softplus(z) - y * z).mean() + 0.05 * (w ** 2).sum()
+
+
+def conjugate_gradient(A, b, steps):
+    # solves A x = b for a symmetric positive definite A: exact after len(b) steps
+    x = torch.zeros_like(b)
+    r = b.clone()
+    p = r.clone()
+    for _ in range(steps):
+        Ap = A @ p
+        alpha = (r @ r) / (p @ Ap)
+        x = x + alpha * p
+        r_next = r - alpha * Ap
+        p = r_next + (r_next @ r_next) / (r @ r) * p
+        r = r_next
+    return x
+
+
+w = torch.zeros(3, dtype=torch.float64)
+for step in range(5):
+    w.requires_grad_(True)
+    grad, = torch.autograd.grad(loss(w), w)
+    hessian = torch.autograd.functional.hessian(loss, w)
+    with torch.no_grad():
+        w = w - conjugate_gradient(hessian, grad, len(w))
+    print(step, loss(w).item(), grad.norm().item())
+print("w", w.tolist())
+print("Hessian", hessian.tolist())
+print("symmetric:", torch.allclose(hessian, hessian.T))
 """
 
 NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|[-+]?(?:inf|nan)")

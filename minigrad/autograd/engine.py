@@ -157,7 +157,8 @@ def retain(ctx: Context, grads: list[Any]) -> None:
 def complete(ctx: Context, grads: list[Any]) -> list[Any]:
     """An op with several outputs gets a gradient for each: zeros for an output nobody used
     (None if its forward asked for that with ctx.set_materialize_grads(False))."""
-    if len(grads) == 1 or None not in grads or not ctx.materialize_grads:
+    missing = any(grad is None for grad in grads)  # (not `None in grads`: that compares
+    if len(grads) == 1 or not missing or not ctx.materialize_grads:  # Tensors with ==)
         return grads
     like = next(grad for grad in grads if grad is not None)
     return [

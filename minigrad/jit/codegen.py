@@ -98,9 +98,11 @@ class Generator:
     # ---- names ------------------------------------------------------------------------------
 
     def _name_values(self, given: dict[Ref, str]) -> dict[Ref, str]:
-        """A Python name for every value. A name is used once, except that a value may take over
-        the name of one whose last use is where it is made: `d_x = d_x + ...` (gradients that
-        add up read as they do in the engine)."""
+        """A Python name for every value, used once: a second matmul is matmul_2, and a name made
+        from another value's follows the name that one got (d_matmul_2 is matmul_2's gradient,
+        param_2_grad param_2's .grad). A value takes over the name of one only where the line
+        that makes it reads that one, and nothing after reads it: `d_x = d_x + ...` (gradients
+        that add up read as they do in the engine)."""
         values, calls = self.recording.values, self.recording.calls
         last_use: dict[Ref, int] = {}
         for i, call in enumerate(calls):
@@ -110,11 +112,20 @@ class Generator:
         taken = set(self.namespace) | set(dir(builtins))  # no `abs = ...` hiding abs()
         holder: dict[str, Ref] = {}
         names: dict[Ref, str] = {}
-        order = sorted(range(len(values)), key=lambda i: (values[i].kind != "input", i))
         counter = 0
-        for i in order:
+
+        def assign(i: int) -> str:
+            nonlocal counter
             ref, value = Ref(i), values[i]
-            wanted = given.get(ref) or value.name
+            known = names.get(ref)
+            if known is not None:
+                return known
+            wanted = given.get(ref)
+            if wanted is None and value.derived is not None:
+                template, source = value.derived
+                wanted = template.format(assign(source.index))
+            if wanted is None:
+                wanted = value.name
             if wanted is None:
                 wanted, counter = f"tmp{counter}", counter + 1
             base = name = identifier(wanted)
@@ -124,7 +135,9 @@ class Generator:
                 and value.kind == "internal"
                 and values[held.index].kind == "internal"
                 and held not in kept
-                and last_use.get(held, -1) <= (value.call if value.call is not None else -1)
+                and value.call is not None
+                and held in calls[value.call].reads
+                and last_use.get(held, -1) <= value.call
             )
             k = 2
             while name in taken and not (name == base and free):
@@ -134,6 +147,19 @@ class Generator:
             names[ref] = name
             if value.kind == "outside":
                 self.namespace[name] = value.tensor
+            return name
+
+        # The inputs first, then the values the code uses, in order; last the ones only a comment
+        # names (a .grad the step replaced unread): those take a _2 if it comes to that.
+        used = set(self.outputs)
+        for call in calls:
+            used.update(call.reads)
+            used.update(refs_in(call.out))
+        order = sorted(
+            range(len(values)), key=lambda i: (values[i].kind != "input", Ref(i) not in used, i)
+        )
+        for i in order:
+            assign(i)
         return names
 
     def _uncopied(self) -> set[Ref]:

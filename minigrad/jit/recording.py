@@ -34,6 +34,7 @@ import torch
 from torch.overrides import TorchFunctionMode
 
 from ..autograd import events
+from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor, unwrap
 
 # The recorder now listening, if any (minigrad's own code asks before telling it anything).
@@ -111,6 +112,9 @@ class Value:
     kind: str  # "input", "outside" or "internal"
     name: str | None = None  # a name for the code: the op's output, d_x for a gradient, ...
     call: int | None = None  # the call that made it (internal values)
+    # A name made from another value's (d_{} for its gradient, {}_grad, momentum_buffer_{}):
+    # the template and that value, so that the code derives it from the name it gives that one.
+    derived: tuple[str, Ref] | None = None
 
 
 @dataclass
@@ -218,6 +222,7 @@ class Recorder(TorchFunctionMode, events.Listener):
         self.region = Region("user", "your code")
         self._outer: list[Region] = []  # the regions to go back to, innermost last
         self._paused = 0
+        self._ops: list[bool] = []  # for each op running now: whether it is differentiated
         self._updating: tuple[Any, Any] | None = None  # (optimizer, the parameter it updates)
         for i, tensor in enumerate(inputs):
             name = names[i] if names else f"input_{i}"
@@ -362,18 +367,24 @@ class Recorder(TorchFunctionMode, events.Listener):
         inside another's forward or backward (a Function of yours computes with minigrad's
         ops; create_graph records a backward's) is part of that one's stretch of code."""
         if self.region.kind != "user":
+            self._ops.append(False)
             self.enter(self.region)
             return
         for arg in args:
             if isinstance(arg, Tensor):
                 self.owner(arg)
+        if not _differentiated(args):  # p -= lr * p.grad under no_grad: your code, no rule
+            self._ops.append(False)
+            self.enter(self.region)
+            return
+        self._ops.append(True)
         self.enter(Region("forward", function.__name__, function.rule()))
 
     def op_end(self, function: Any, ctx: Any, outputs: Any) -> None:
         """An op's forward is done: its output is called after the op (linear, relu, ...)."""
         self.leave()
-        if self.region.kind != "user":
-            return  # (inside another op: that op names what it made)
+        if not self._ops.pop():
+            return  # (inside another op: that op names what it made; not differentiated: yours)
         name = function.__name__.lower()
         for tensor in outputs if isinstance(outputs, (tuple, list)) else (outputs,):
             data = getattr(tensor, "_data", tensor)
@@ -400,14 +411,14 @@ class Recorder(TorchFunctionMode, events.Listener):
         if not isinstance(node, Tensor):
             self._enter_backward(node, grads)
             return
-        self.name(grads[0], gradient_name(self.name_of(node._data) or "leaf"))
+        self.name(grads[0], gradient_name(self.name_of(node._data) or "leaf"), node._data)
         self.enter(self.region)  # (a leaf's step runs no op of its own)
 
     def accumulate_begin(self, tensor: Any, grad: Any) -> None:
         """A gradient lands in a .grad (a copy of it, the first time)."""
         grad = unwrap(grad)
         self.grad_used(tensor, write=False)
-        self.name(grad, gradient_name(self.name_of(tensor._data) or "leaf"))
+        self.name(grad, gradient_name(self.name_of(tensor._data) or "leaf"), tensor._data)
         sign = "=" if tensor._grad is None else "+="
         refs = (self.ref(tensor._data), self.ref(grad))
         self.enter(Region("accumulate", f"{{0}}.grad {sign} {{1}}", refs=refs))
@@ -416,7 +427,7 @@ class Recorder(TorchFunctionMode, events.Listener):
         """The .grad it landed in is <tensor>_grad."""
         self.leave()
         name = self.name_of(tensor._data) or "leaf"
-        self.name(tensor._grad._data, identifier(name) + "_grad")
+        self.name(tensor._grad._data, identifier(name) + "_grad", tensor._data, "{}_grad")
 
     def _enter_backward(self, ctx: Any, grads: list[Any]) -> None:
         out = ctx.output()
@@ -428,7 +439,7 @@ class Recorder(TorchFunctionMode, events.Listener):
         self.enter(Region("backward", title, ctx.function.rule(), tuple(refs)))
         for grad in grads:
             if grad is not None:
-                self.rename(grad, gradient_name(name))
+                self.rename(grad, gradient_name(name), out_data)
 
     def node_end(
         self, node: Any, grads: list[Any], input_grads: list[Any], totals: list[Any]
@@ -440,7 +451,7 @@ class Recorder(TorchFunctionMode, events.Listener):
         for tensor, total in zip(node.inputs, totals):
             name = self.name_of(tensor._data) if total is not None else None
             if name is not None:
-                self.name(unwrap(total), gradient_name(name))
+                self.name(unwrap(total), gradient_name(name), tensor._data)
 
     def _describe(self, arg: Any, refs: list[Ref]) -> str:
         """A placeholder for a tensor's name in a title (the code decides names), or a short
@@ -452,22 +463,24 @@ class Recorder(TorchFunctionMode, events.Listener):
         text = literal(arg)
         return "?" if arg is None else text if text is not None and len(text) < 20 else "..."
 
-    def rename(self, tensor: torch.Tensor, name: str) -> None:
+    def rename(self, tensor: torch.Tensor, name: str, of: torch.Tensor | None = None) -> None:
         """Call `tensor` `name` from here on. A gradient passed on unchanged (Add's backward
         gives its input the gradient it got) is the same tensor under a new name: the code
         says so with a line `d_a = d_out`, and later lines use the new name."""
         known = self._ids.get(id(tensor))
         if known is None:
-            self._add(tensor, "outside", name)
+            self._derive(self._add(tensor, "outside", name), of, "d_{}")
             return
         value = self.recording.values[known.index]
         if value.name == name:
             return
         if value.name is None and value.kind == "internal":
             value.name = name
+            self._derive(known, of, "d_{}")
             return
         index = len(self.recording.calls)
         alias = self._add(tensor, "internal", name, call=index)
+        self._derive(alias, of, "d_{}")
         self.recording.calls.append(
             Call(_same, "=", (known,), {}, alias, self.region, False, False, (known,))
         )
@@ -486,13 +499,28 @@ class Recorder(TorchFunctionMode, events.Listener):
         known = self._ids.get(id(tensor))
         return self.recording.values[known.index].name if known is not None else None
 
-    def name(self, tensor: torch.Tensor, name: str) -> None:
-        """A name for the code: the value this tensor holds (if it was made in the step)."""
+    def name(
+        self,
+        tensor: torch.Tensor,
+        name: str,
+        of: torch.Tensor | None = None,
+        template: str = "d_{}",
+    ) -> None:
+        """A name for the code: the value this tensor holds (if it was made in the step). With
+        `of`, the name is made from that tensor's (`template`: d_{} for its gradient), and the
+        code makes it from the name it gives that tensor (d_param_2 for param_2's gradient)."""
         known = self._ids.get(id(tensor))
         if known is not None:
             value = self.recording.values[known.index]
             if value.kind == "internal" and value.name is None:
                 value.name = name
+                self._derive(known, of, template)
+
+    def _derive(self, ref: Ref, of: torch.Tensor | None, template: str) -> None:
+        """Value `ref`'s name is `template` filled with the name the code gives `of`."""
+        source = self._ids.get(id(of)) if of is not None else None
+        if source is not None and source != ref:
+            self.recording.values[ref.index].derived = (template, source)
 
     def owner(self, tensor: Any) -> None:
         """A minigrad Tensor the step uses: remember its data and .grad as they are now (first
@@ -510,16 +538,25 @@ class Recorder(TorchFunctionMode, events.Listener):
         name = name or ("param" if tensor._requires_grad else "data")
         self.name_outside(tensor._data, name)
         if grad is not None:
-            self.name_outside(grad, identifier(name) + "_grad")
+            self.name_outside(grad, identifier(name) + "_grad", tensor._data, "{}_grad")
 
     def _value(self, tensor: torch.Tensor) -> Value:
         return self.recording.values[self._ids[id(tensor)].index]
 
-    def name_outside(self, data: torch.Tensor, name: str | None) -> None:
-        """A name for a tensor from outside the step (a parameter's data, a graph's tensor)."""
-        value = self.recording.values[self.ref(data).index]
+    def name_outside(
+        self,
+        data: torch.Tensor,
+        name: str | None,
+        of: torch.Tensor | None = None,
+        template: str = "{}",
+    ) -> None:
+        """A name for a tensor from outside the step (a parameter's data, a graph's tensor);
+        with `of`, made from that tensor's name (see `name`)."""
+        ref = self.ref(data)
+        value = self.recording.values[ref.index]
         if name and value.name is None:
             value.name = name
+            self._derive(ref, of, template)
 
     def suggest_name(self, tensor: torch.Tensor, name: str) -> None:
         """A name for a tensor from outside the step, should a call use it (an optimizer's lr)."""
@@ -561,10 +598,11 @@ class Recorder(TorchFunctionMode, events.Listener):
         for key, value in optimizer.state.get(param, {}).items():
             if isinstance(value, torch.Tensor) and id(value) in self._ids:
                 name = f"{key}_{param_name}"
+                template = identifier(key) + "_{}"
                 if self.is_internal(value):
-                    self.name(value, name)
+                    self.name(value, name, param._data, template)
                 else:
-                    self.name_outside(value, name)
+                    self.name_outside(value, name, param._data, template)
 
     def state(self, mapping: Any, key: Any) -> None:
         """An entry of a mapping of state dicts (optimizer.state[p]), as it is now."""
@@ -691,6 +729,22 @@ def _has_mask(key: Any) -> bool:
     if isinstance(key, (tuple, list)):
         return any(_has_mask(k) for k in key)
     return False
+
+
+def _differentiated(args: tuple) -> bool:
+    """Whether an op given `args` records a node: grad mode on and a Tensor that requires grad
+    among them (an op that does not is the user's own computing, as an optimizer's update)."""
+    if not is_grad_enabled():
+        return False
+
+    def needs(value: Any) -> bool:
+        if isinstance(value, Tensor):
+            return value._requires_grad
+        if isinstance(value, (list, tuple)):
+            return any(needs(v) for v in value)
+        return False
+
+    return needs(args)
 
 
 def _same(value: Any) -> Any:

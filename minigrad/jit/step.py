@@ -57,6 +57,7 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 from .codegen import Generator
+from .optimize import describe, lean
 from .guards import Guards, Line, Surroundings, copy_plain, is_plain, recording_lines
 from .recording import (
     CompileError,
@@ -342,9 +343,11 @@ class Replay:
     _function: Any = field(default=None, repr=False)
     names: dict[Ref, str] = field(default_factory=dict, repr=False)  # each value's, in the code
     _code: str | None = field(default=None, repr=False)
+    lean_source: str | None = field(default=None, repr=False)  # what `function` runs
 
     def __post_init__(self) -> None:
         self.recording.alone = alone_in_memory(self.recording)  # (needs the tensors)
+        self._metas = describe(self.recording)  # (so does the leaner replay: optimize.py)
         for value in self.recording.values:  # the trace's activations: not needed any more
             if value.kind == "internal" or value.kind == "input":
                 value.tensor = None
@@ -362,10 +365,13 @@ class Replay:
     def function(self) -> Callable[..., Any]:
         """The replay as a Python function, written the first time it is needed: a recording
         that never replays (the first step's, made before any .grad existed) costs no code.
-        It is the code without its comments: writing and wrapping them is most of the work."""
+        It is the code without its comments (writing and wrapping them is most of the work),
+        made leaner first (optimize.py: constants folded, operators merged, updates fused)."""
         if self._function is None:
-            program = Generator(self.recording, self.name, self.outputs, comments=False).program()
+            recording = lean(self.recording, self.outputs, self._metas)
+            program = Generator(recording, self.name, self.outputs, comments=False).program()
             self.names, self._function = program.names, program.function()
+            self.lean_source = program.source
         return self._function
 
     def code(self) -> str:
