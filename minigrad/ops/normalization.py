@@ -57,9 +57,11 @@ class BatchNorm(Op):
     The backward computes mean and istd again from x: under create_graph they are then in the
     graph, and the second derivative sees how they move with x. The first-order backward calls
     torch's kernel for these formulas instead, native_batch_norm_backward, with the statistics
-    the forward kernel returned: 5 to 7x faster than the formula on fastbook's CNN at batch 128
-    (0.58 ms against 2.9 at 32x14x14, then 7x7, 4x4 and 1x1), on a par at 256x2x2 (1.7 against
-    1.9 ms), 2.4x in eval (float32, one torch thread, benchmarks/derivative_kernels.py).
+    the forward kernel returned: 4 to 7x faster than the formula on fastbook's CNN at batch 128
+    (0.76 ms against 3.0 at 32x14x14, 0.28 against 1.7 at 64x7x7, 0.14 against 1.0 at 128x4x4,
+    11 µs against 63 at 10x1x1), on a par at 256x2x2 (1.6 against 1.8 ms), 2.3x in eval
+    (fastest samples, float32, one torch thread, load 5.3 on the 2 cores;
+    benchmarks/derivative_kernels.py and benchmarks/RESULTS.md).
     """
 
     @staticmethod

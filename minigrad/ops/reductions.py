@@ -419,10 +419,10 @@ class NLLLoss(Op):
     weighting; an ignore_index outside the classes (-100, the default) is picked by no class, so
     the one-hot leaves those rows out by itself, and only an ignore_index that is a class needs
     a mask. The first-order backward of a batch of rows (N, C) calls torch's kernel for this
-    formula, nll_loss_backward: 6 µs against 25 to 29 for the formula at the examples' 64x10 to
-    256x10 (4.5 to 4.9x; 7.7x with a weight and an ignored class; float32, one torch thread,
-    benchmarks/derivative_kernels.py). It needs the sum of the weights, which the forward
-    kernel returns with the loss.
+    formula, nll_loss_backward: 5 to 8 µs against 25 to 32 for the formula at the examples'
+    64x10 to 256x10 (3.9 to 4.8x; 7.6x with a weight and an ignored class; fastest samples,
+    float32, one torch thread, load 5.3 on the 2 cores, benchmarks/derivative_kernels.py). It
+    needs the sum of the weights, which the forward kernel returns with the loss.
     """
 
     @staticmethod
