@@ -372,8 +372,11 @@ class Tensor:
             )
         grad = None if gradient is None else self._given_gradient(gradient, create_graph)
         retain = create_graph if retain_graph is None else retain_graph
-        arrive = None if inputs is None else gradients.accumulate_into(inputs)
-        run = functools.partial(engine.run_backward, [(self, grad)], retain, create_graph, arrive)
+        targets = None if inputs is None else gradients._as_list(inputs, "inputs")
+        arrive = None if targets is None else gradients.accumulate_into(targets)
+        run = functools.partial(
+            engine.run_backward, [(self, grad)], retain, create_graph, arrive, targets
+        )
         if not trace:
             run()
             return

@@ -109,3 +109,87 @@ def test_backward_may_return_minigrad_tensors():
     (x, _) = pair([1.0, 2.0])
     Double.apply(x).sum().backward()
     assert x.grad.tolist() == [2.0, 2.0] and isinstance(x.grad._data, torch.Tensor)
+
+
+class SpyMul(mg.autograd.function.Op):
+    """out = a * b, noting which gradients each backward was asked for."""
+
+    asked: list[tuple[bool, ...]] = []
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a * b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        SpyMul.asked.append(tuple(ctx.needs_input_grad))
+        return (grad * b if ctx.needs_input_grad[0] else None,
+                grad * a if ctx.needs_input_grad[1] else None)  # fmt: skip
+
+
+@pytest.mark.parametrize("how", ["autograd.grad", "backward(inputs=)", "autograd.backward"])
+def test_only_the_gradients_flowing_to_the_inputs_asked_for_are_computed(how):
+    """As torch: d(out)/dx computes no weight gradient on the way (a WGAN-GP penalty's
+    autograd.grad(critic(x), x) costs one matmul per layer, not two)."""
+    x = mg.randn(3, 4, dtype=mg.float64, requires_grad=True)
+    w = mg.randn(3, 4, dtype=mg.float64, requires_grad=True)
+    h = mg.randn(3, 4, dtype=mg.float64, requires_grad=True)
+    SpyMul.asked = []
+    out = (SpyMul.apply(x, w) * h.tanh()).sum()  # h's branch leads only to h
+    if how == "autograd.grad":
+        (dx,) = mg.autograd.grad(out, x)
+    elif how == "backward(inputs=)":
+        out.backward(inputs=[x])
+        dx = x.grad
+    else:
+        mg.autograd.backward(out, inputs=x)
+        dx = x.grad
+    assert SpyMul.asked == [(True, False)]
+    assert w.grad is None and h.grad is None
+    assert torch.equal(dx._data, (w._data * h._data.tanh()))
+
+
+def test_a_function_of_yours_sees_every_input_it_needs_and_the_unasked_gradient_is_dropped():
+    """torch's ctx.needs_input_grad is what forward saw, whatever the pass asks for."""
+    seen = []
+
+    class Times(mg.autograd.Function):
+        @staticmethod
+        def forward(ctx, a, b):
+            ctx.save_for_backward(a, b)
+            return a * b
+
+        @staticmethod
+        def backward(ctx, grad):
+            seen.append(tuple(ctx.needs_input_grad))
+            a, b = ctx.saved_tensors
+            return grad * b, grad * a
+
+    a = mg.tensor([1.0, 2.0], requires_grad=True)
+    b = mg.tensor([3.0, 4.0], requires_grad=True)
+    (da,) = mg.autograd.grad(Times.apply(a, b).sum(), a)
+    assert seen == [(True, True)]
+    assert da.tolist() == [3.0, 4.0] and b.grad is None
+
+
+def test_a_tensor_asked_for_that_is_made_from_the_others_gets_its_own_gradient():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 3
+    out = (h * h).sum()
+    dh, dx = mg.autograd.grad(out, [h, x])
+    assert dh.tolist() == [6.0, 12.0] and dx.tolist() == [18.0, 36.0]
+    (dh,) = mg.autograd.grad((h * h).sum(), h)  # its inputs lead to nothing asked for
+    assert dh.tolist() == [6.0, 12.0]
+
+
+def test_outputs_that_do_not_depend_on_the_inputs_run_nothing():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    w = mg.tensor([3.0, 4.0], requires_grad=True)
+    SpyMul.asked = []
+    out = SpyMul.apply(w, w).sum()
+    assert mg.autograd.grad(out, x, allow_unused=True) == (None,)
+    assert SpyMul.asked == [] and w.grad is None
+    out.backward()  # its graph was not used, so not freed either
+    assert w.grad.tolist() == [6.0, 8.0]

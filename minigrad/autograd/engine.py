@@ -36,13 +36,16 @@ def run_backward(
     retain_graph: bool = False,
     create_graph: bool = False,
     arrive: Arrive | None = None,
+    targets: Sequence[Tensor] | None = None,
 ) -> None:
     """Backpropagate from several tensors at once, each with its gradient dLoss/dTensor (None
 for a single number: 1).
 
     `arrive(node, grads)` is given each node's gradient once it is complete; by default
     (`accumulate`) a leaf adds it into its `.grad`. With `create_graph`, the ops' backward
-    formulas are recorded as they run, so the gradients have a graph of their own.
+    formulas are recorded as they run, so the gradients have a graph of their own. `targets`
+    (autograd.grad's inputs, backward's inputs=): only the gradients that flow to them are
+    computed, as in torch (a layer's weight gradient is not computed for d_out/d_x).
     """
     listener = events.current
     if listener is not None:
@@ -53,19 +56,24 @@ for a single number: 1).
         if grad is None:  # a single number: dLoss/dLoss = 1
             grad = torch.ones_like(tensor._data)
         add_gradient(received, node_of(tensor), tensor._output_nr, as_gradient(grad, create_graph))
+    order = topological_order([node_of(tensor) for tensor, _ in roots])
+    leading = None if targets is None else inputs_leading_to(order, targets)
     with set_grad_enabled(create_graph):
-        for node in reversed(topological_order([node_of(tensor) for tensor, _ in roots])):
+        for node in reversed(order):
             grads = received.pop(id(node), None)
             if grads is None:  # nothing flowed here (a custom op returned None for this input)
                 continue
+            if leading is not None and id(node) not in leading:
+                continue  # on no path to the tensors asked for: nothing to compute here
             if listener is not None:
                 listener.node_begin(node, grads)
             arrive(node, grads)  # (None for an output nobody used: it was not used)
             input_grads = totals = []
             if type(node) is Context:  # an op that ran (else a leaf)
                 grads = complete(node, grads)  # zeros for an output nobody used
-                input_grads = chain_rule(node, grads, create_graph)
-                input_grads = fit_to_inputs(node, input_grads, create_graph)
+                needs = node.needs_input_grad if leading is None else leading[id(node)]
+                input_grads = chain_rule(node, grads, create_graph, needs)
+                input_grads = fit_to_inputs(node, input_grads, create_graph, needs)
                 totals = [
                     add_gradient(received, parent, output, grad) if grad is not None else None
                     for parent, output, grad in zip(node.parents, node.parent_outputs, input_grads)
@@ -78,13 +86,43 @@ for a single number: 1).
         listener.backward_end()
 
 
-def chain_rule(ctx: Context, grads: list[Any], create_graph: bool) -> Any:
+def chain_rule(
+    ctx: Context, grads: list[Any], create_graph: bool, needs: tuple[bool, ...] | None = None
+) -> Any:
     """The op's backward: its inputs' gradients from its outputs'. A Function of yours gets
     minigrad Tensors, as torch's does; minigrad's own ops get torch tensors, unless the pass
-    records its gradients' graph (create_graph), when every gradient is a minigrad Tensor."""
+    records its gradients' graph (create_graph), when every gradient is a minigrad Tensor.
+
+    `needs`: the inputs whose gradients this pass wants, when fewer than the op's
+    needs_input_grad (autograd.grad(out, x) wants no weight gradient); minigrad's own ops see
+    it as needs_input_grad while they run and skip the others (a Function of yours keeps its
+    ctx.needs_input_grad, as in torch, and what it returns for the others is dropped)."""
     if not create_graph and not ctx.function.on_torch_tensors:
         grads = [Tensor(grad) if grad is not None else None for grad in grads]
-    return ctx.function.backward(ctx, *grads)
+    if needs is None or needs == ctx.needs_input_grad or not ctx.function.on_torch_tensors:
+        return ctx.function.backward(ctx, *grads)
+    if True not in needs:  # a tensor asked for, made from none of the others
+        return [None] * len(needs)
+    full, ctx.needs_input_grad = ctx.needs_input_grad, needs
+    try:
+        return ctx.function.backward(ctx, *grads)
+    finally:
+        ctx.needs_input_grad = full
+
+
+def inputs_leading_to(order: list[Node], targets: Sequence[Tensor]) -> dict[int, Any]:
+    """For each node of `order` (inputs first) on a path to one of `targets`: for an op, which
+    of its inputs lead to a target (a node off every such path is not in the result)."""
+    leading: dict[int, Any] = {id(node_of(t)): () for t in targets}
+    for node in order:
+        if type(node) is Context:
+            needs = tuple(
+                [needs and id(parent) in leading
+                 for parent, needs in zip(node.parents, node.needs_input_grad)]
+            )  # fmt: skip
+            if True in needs or id(node) in leading:
+                leading[id(node)] = needs
+    return leading
 
 
 def as_gradient(grad: Any, create_graph: bool) -> Any:
@@ -167,12 +205,18 @@ def complete(ctx: Context, grads: list[Any]) -> list[Any]:
     ]
 
 
-def fit_to_inputs(ctx: Context, input_grads: Any, create_graph: bool = False) -> list[Any]:
+def fit_to_inputs(
+    ctx: Context,
+    input_grads: Any,
+    create_graph: bool = False,
+    needs: tuple[bool, ...] | None = None,
+) -> list[Any]:
     """Check what an op's backward returned, and give each gradient its input's shape (summing
-    over broadcast dims) and dtype. None where an input gets no gradient."""
+    over broadcast dims) and dtype. None where an input gets no gradient (or, with `needs`,
+    where this pass wants none)."""
     if type(input_grads) is not tuple and type(input_grads) is not list:
         input_grads = (input_grads,)
-    needs = ctx.needs_input_grad
+    needs = ctx.needs_input_grad if needs is None else needs
     if len(input_grads) != len(needs):
         raise GradientError(
             f"{ctx.name}.backward returned {len(input_grads)} gradients, but forward took "

@@ -57,7 +57,8 @@ def grad(
         return _batched(outputs, inputs, grad_outputs, retain, create_graph, allow_unused,
                         materialize_grads)  # fmt: skip
     capture = Capture(inputs)
-    run_backward(_roots(outputs, grad_outputs, create_graph), retain, create_graph, capture)
+    roots = _roots(outputs, grad_outputs, create_graph)
+    run_backward(roots, retain, create_graph, capture, targets=inputs)
     results: list[Tensor | None] = []
     for i, (inp, value) in enumerate(zip(inputs, capture.gradients())):
         if value is None and not allow_unused:
@@ -161,8 +162,9 @@ def backward(
         grad_tensors = grad_variables if grad_tensors is None else grad_tensors
     roots = _roots(_as_list(tensors, "tensors"), grad_tensors, create_graph)
     retain = create_graph if retain_graph is None else retain_graph
+    inputs = None if inputs is None else _as_list(inputs, "inputs")
     arrive = None if inputs is None else accumulate_into(inputs)
-    run_backward(roots, retain, create_graph, arrive)
+    run_backward(roots, retain, create_graph, arrive, targets=inputs)
 
 
 def _as_list(values: Tensor | Sequence[Tensor], what: str) -> list[Tensor]:

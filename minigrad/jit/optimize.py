@@ -198,16 +198,13 @@ class _State:
                 tensors[ref] = call.func(*args, **kwargs)
             except _CannotFold:
                 return
-        keep = []
-        for i, call in enumerate(calls):
-            if call.out in constant:
-                continue
-            keep.append(call)
-        calls[:] = keep
+        calls[:] = [call for call in calls if call.out not in constant]
         for ref, tensor in tensors.items():
             if ref in used:
                 value = values[ref.index]
-                values[ref.index] = dataclasses.replace(value, tensor=tensor, kind="outside", call=None)
+                values[ref.index] = dataclasses.replace(
+                    value, tensor=tensor, kind="outside", call=None
+                )
 
     # ---- operators --------------------------------------------------------------------------
 
@@ -394,7 +391,7 @@ class _State:
         calls[:] = fused
 
     def _fusable(self, call: Call) -> bool:
-        """An update torch has a _foreach_ kernel for, on CPU tensors: in place, or `p.grad * lr`."""
+        """An update torch has a _foreach_ kernel for, on CPU tensors: in place, or p.grad * lr."""
         if "out" in call.kwargs or call.name not in FOREACH:
             return False
         if call.in_place == (call.name in OUT_OF_PLACE):

@@ -57,8 +57,8 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 from .codegen import Generator
-from .optimize import describe, lean
 from .guards import Guards, Line, Surroundings, copy_plain, is_plain, recording_lines
+from .optimize import describe, lean
 from .recording import (
     CompileError,
     Recorder,
