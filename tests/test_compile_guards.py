@@ -1099,3 +1099,60 @@ def test_a_value_an_optimizer_computes_before_an_out_call_is_read_before_it():
         return [as_torch(p).clone() for p in model.parameters()]
 
     assert all(map(identical, run_steps(_compile_unchecked), run_steps(eager)))
+
+
+# ---- found by the mutation run of tests/mutations.md (minigrad.compile: guards and codegen) -----
+
+
+def test_a_key_added_to_or_removed_from_a_dict_the_step_reads_records_again():
+    """cfg.get("weight", 1.0): the step reads a key that may not be there; adding or removing
+    it later changes what the step computes, so the guard on the dict compares its keys."""
+
+    def program(lib, compile):
+        model = classifier(lib)
+        opt = lib.optim.SGD(model.parameters(), lr=0.5)
+        cfg = {"scale": 1.5, "shift": 0.25}
+
+        @compile
+        def train_step(xb, yb):
+            out = model(xb) * cfg["scale"] + cfg.get("shift", 0.0)
+            loss = lib.nn.functional.cross_entropy(out, yb) * cfg.get("weight", 1.0)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            return loss
+
+        for call in range(6):
+            yield state(model, train_step(*data(lib, call)))
+            if call == 1:
+                cfg["weight"] = 3.0  # a key added between calls: the loss triples
+            if call == 3:
+                del cfg["shift"]  # a key removed: the shift is gone
+
+    side_by_side(program)
+
+
+def test_a_long_list_the_step_reads_changed_in_place_records_again():
+    """A list too long to write into a guard line is kept as a copy: a change made in place
+    to the list the step reads must not reach the copy."""
+
+    def program(lib, compile):
+        model = classifier(lib)
+        opt = lib.optim.SGD(model.parameters(), lr=0.5)
+        class_weights = [1.0 + i / 7 for i in range(3)] + [0.123456789] * 20  # 23 numbers
+
+        @compile
+        def train_step(xb, yb):
+            w = lib.tensor(class_weights[:3], dtype=torch.float64)
+            loss = lib.nn.functional.cross_entropy(model(xb), yb, weight=w)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            return loss
+
+        for call in range(6):
+            yield state(model, train_step(*data(lib, call)))
+            if call == 2:
+                class_weights[0] = 5.0
+
+    side_by_side(program)
