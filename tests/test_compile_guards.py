@@ -418,7 +418,14 @@ def test_a_global_number_and_a_closed_over_list_are_guarded():
 
 @pytest.mark.parametrize(
     "effect",
-    ["losses.append(loss)", "counter['calls'] += 1", "global CALLS; CALLS += 1", "model.calls = 1"],
+    [
+        "losses.append(loss)",
+        "counter['calls'] += 1",
+        "global CALLS; CALLS += 1",
+        "global CALLS; CALLS = 1",  # a global the step sets and never reads
+        "global LAST; LAST = loss",  # a global that does not exist yet
+        "model.calls = 1",
+    ],
 )
 def test_python_changes_inside_the_step_are_refused_at_the_first_call(effect):
     def program(lib, compile):
@@ -1154,5 +1161,35 @@ def test_a_long_list_the_step_reads_changed_in_place_records_again():
             yield state(model, train_step(*data(lib, call)))
             if call == 2:
                 class_weights[0] = 5.0
+
+    side_by_side(program)
+
+
+class Holder:
+    """An object of the user's own holding two tensors that have no names: the guards call
+    both after what they are (a tensor), and must keep the two apart."""
+
+
+def test_two_unnamed_tensors_reached_through_an_object_are_guarded_apart():
+    def program(lib, compile):
+        lib.manual_seed(0)
+        held = Holder()
+        held.w1 = lib.randn(4, 5, dtype=torch.float64, requires_grad=True)
+        held.w2 = lib.randn(5, 3, dtype=torch.float64, requires_grad=True)
+
+        @compile
+        def train_step(xb, yb):
+            loss = lib.nn.functional.cross_entropy((xb @ held.w1).tanh() @ held.w2, yb)
+            loss.backward()
+            with lib.no_grad():
+                for w in (held.w1, held.w2):
+                    w.sub_(w.grad * 0.5)
+                    w.grad = None
+            return loss
+
+        for call in range(6):
+            yield [train_step(*data(lib, call)), held.w1, held.w2]
+            if call == 2:  # the first one's data replaced: the replay must read the new data
+                held.w1.data = held.w1.data * 0.5
 
     side_by_side(program)
