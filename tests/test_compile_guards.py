@@ -781,7 +781,7 @@ def test_names_read_by_the_functions_a_step_calls_and_by_forward_are_guarded():
         "        super().__init__()\n"
         "        self.linear = mg.nn.Linear(4, 3, dtype=mg.float64)\n"
         "    def forward(self, x):\n"
-        "        return self.linear(x) + SHIFT\n",
+        "        return self.linear(x) * (1.0 + SHIFT)\n",  # (a shift alone: softmax ignores it)
         scope,
     )
 
@@ -803,8 +803,9 @@ def test_names_read_by_the_functions_a_step_calls_and_by_forward_are_guarded():
         states = []
         for call in range(6):
             states.append(as_torch(train_step(*data(mg, call))).clone())
-            scope["SCALE"] = 1.0 + call  # read by loss_of, a function the step calls
-            scope["SHIFT"] = float(call % 2)  # read by forward
+            # One change at a time, each followed by a replay of its own recording:
+            scope["SCALE"] = 1.0 + (call >= 1)  # read by loss_of, a function the step calls
+            scope["SHIFT"] = float(call >= 3)  # read by forward only
         return states + [as_torch(p).clone() for p in model.parameters()]
 
     for a, b in zip(program(eager), program(_compile_unchecked)):
