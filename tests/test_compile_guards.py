@@ -1194,3 +1194,36 @@ def test_two_unnamed_tensors_reached_through_an_object_are_guarded_apart():
                 held.w1.data = held.w1.data * 0.5
 
     side_by_side(program)
+
+
+def test_a_parameter_swapped_into_a_group_by_hand_is_the_one_stepped():
+    """group["params"][1] = another parameter (the same list, the same length): the replay
+    must update the parameter now in the group, not the one recorded."""
+
+    def program(lib, compile):
+        model = classifier(lib)
+        opt = lib.optim.SGD([model[0].weight, model[2].weight], lr=0.5, momentum=0.9)
+        train_step = compile(training_step(lib, model, opt))
+        for call in range(6):
+            yield state(model, train_step(*data(lib, call)))
+            if call == 2:
+                opt.param_groups[0]["params"][1] = model[2].bias
+
+    side_by_side(program)
+
+
+def test_optimizer_state_reset_to_a_new_mapping_between_calls_starts_again():
+    """opt.state = defaultdict(dict) (a reset of the momentum, as some training loops do): the
+    replay must not go on with the buffers of the mapping it recorded."""
+    from collections import defaultdict
+
+    def program(lib, compile):
+        model = classifier(lib)
+        opt = lib.optim.SGD(model.parameters(), lr=0.5, momentum=0.9)
+        train_step = compile(training_step(lib, model, opt))
+        for call in range(7):
+            yield state(model, train_step(*data(lib, call)))
+            if call == 3:
+                opt.state = defaultdict(dict)
+
+    side_by_side(program)
