@@ -1227,3 +1227,23 @@ def test_optimizer_state_reset_to_a_new_mapping_between_calls_starts_again():
                 opt.state = defaultdict(dict)
 
     side_by_side(program)
+
+
+def test_an_input_that_requires_grad_gets_its_gradient_from_each_replay():
+    """The batch starts requiring grad from the fourth call (the gradient with respect to the
+    input, as a saliency map or an adversarial step reads it): a recording of its own, whose
+    replays leave xb.grad as eager does; one that already has a .grad gets the sum."""
+
+    def program(lib, compile):
+        model = classifier(lib)
+        opt = lib.optim.SGD(model.parameters(), lr=0.5)
+        train_step = compile(training_step(lib, model, opt))
+        for call in range(7):
+            xb, yb = data(lib, call)
+            if call >= 3:
+                xb.requires_grad_()
+            if call >= 5:  # a .grad it already has: backward adds to it (run eagerly)
+                xb.grad = lib.ones_like(xb).detach()
+            yield [*state(model, train_step(xb, yb)), xb.grad]
+
+    side_by_side(program)
