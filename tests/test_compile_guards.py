@@ -1247,3 +1247,29 @@ def test_an_input_that_requires_grad_gets_its_gradient_from_each_replay():
             yield [*state(model, train_step(xb, yb)), xb.grad]
 
     side_by_side(program)
+
+
+def test_a_state_tensor_an_optimizer_replaces_each_step_is_the_new_one_after_a_replay():
+    """A custom optimizer that keeps its state out of place (state["peak"] = torch.maximum(
+    ...), a new tensor each step, where the built-in ones change theirs in place): after a
+    replay the state entry holds the new tensor, as after eager."""
+
+    class PeakSGD(mg.optim.Optimizer):
+        def __init__(self, params, lr):
+            super().__init__(params, {"lr": lr})
+
+        def update(self, param, grad, state, group):
+            peak = state.get("peak", torch.zeros_like(param))
+            state["peak"] = torch.maximum(peak * 0.5, grad.abs())
+            param.sub_(grad * self.hyperparameter(group, "lr", like=param) + state["peak"] * 0.1)
+
+    def run_steps(compile: Callable) -> list[torch.Tensor]:
+        model = classifier(mg)
+        opt = PeakSGD(model.parameters(), lr=0.1)
+        train_step = compile(training_step(mg, model, opt))
+        for call in range(6):
+            train_step(*data(mg, call))
+        peaks = [opt.state[p]["peak"].clone() for p in model.parameters()]
+        return [as_torch(p).clone() for p in model.parameters()] + peaks
+
+    assert all(map(identical, run_steps(_compile_unchecked), run_steps(eager)))
