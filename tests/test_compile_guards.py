@@ -1273,3 +1273,90 @@ def test_a_state_tensor_an_optimizer_replaces_each_step_is_the_new_one_after_a_r
         return [as_torch(p).clone() for p in model.parameters()] + peaks
 
     assert all(map(identical, run_steps(_compile_unchecked), run_steps(eager)))
+
+
+def test_an_option_changed_in_the_second_group_only_records_again():
+    """Two groups with their own momentum: turning it on in the second group only (the first
+    group's already on) chooses other torch calls for that group's parameters."""
+
+    def program(lib, compile):
+        model = classifier(lib)
+        opt = lib.optim.SGD(
+            [
+                {"params": model[0].parameters(), "momentum": 0.9},
+                {"params": model[2].parameters(), "momentum": 0.0},
+            ],
+            lr=0.5,
+        )
+        train_step = compile(training_step(lib, model, opt))
+        for call in range(7):
+            yield state(model, train_step(*data(lib, call)))
+            if call == 3:
+                opt.param_groups[1]["momentum"] = 0.5
+
+    side_by_side(program)
+
+
+@pytest.mark.parametrize("shared", ["w1 + w2", "w1.T + w2.T"])
+def test_two_gradients_made_from_one_are_each_their_own_after_a_replay(shared):
+    """w1 and w2 receive the same gradient (or two views of it) from one backward: each .grad
+    is a tensor of its own in eager minigrad, so scaling one in place leaves the other; so
+    after a replay. (Compiled against minigrad's eager only: torch's AccumulateGrad keeps the
+    two transposed views as they come, so its two .grads share memory.)"""
+
+    def run_steps(compile: Callable) -> list[torch.Tensor]:
+        mg.manual_seed(0)
+        rows, cols = (4, 3) if shared == "w1 + w2" else (3, 4)
+        w1 = mg.randn(rows, cols, dtype=torch.float64, requires_grad=True)
+        w2 = mg.randn(rows, cols, dtype=torch.float64, requires_grad=True)
+        opt = mg.optim.SGD([w1, w2], lr=0.5)
+
+        @compile
+        def train_step(xb, yb):
+            weight = w1 + w2 if shared == "w1 + w2" else w1.T + w2.T
+            loss = mg.nn.functional.cross_entropy(xb @ weight, yb)
+            loss.backward()
+            w1.grad.mul_(2.0)  # a per-parameter scale, in place
+            opt.step()
+            return loss
+
+        values = []
+        for call in range(5):
+            opt.zero_grad()
+            loss = train_step(*data(mg, call))
+            values += [as_torch(t).clone() for t in (loss, w1, w2, w1.grad, w2.grad)]
+        return values
+
+    assert all(map(identical, run_steps(_compile_unchecked), run_steps(eager)))
+
+
+def test_a_power_of_a_power_in_a_function_of_yours_replays_as_written():
+    """(x ** 3) ** 0.5 in a custom op's forward: the code writes both calls into one line,
+    where ** groups from the right, so the inner power needs its parentheses."""
+
+    class PowerOfPower(mg.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return ((x**2 + 1) ** 3) ** 0.5
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            return grad * 3 * x * ((x**2 + 1) ** 2) ** 0.25
+
+    def run_steps(compile: Callable) -> list[torch.Tensor]:
+        model = classifier(mg)
+        opt = mg.optim.SGD(model.parameters(), lr=0.01)
+
+        @compile
+        def train_step(xb, yb):
+            loss = PowerOfPower.apply(model(xb)).mean()
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            return loss
+
+        return [as_torch(train_step(*data(mg, call))).clone() for call in range(4)]
+
+    assert all(map(identical, run_steps(_compile_unchecked), run_steps(eager)))
