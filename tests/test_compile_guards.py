@@ -1360,3 +1360,31 @@ def test_a_power_of_a_power_in_a_function_of_yours_replays_as_written():
         return [as_torch(train_step(*data(mg, call))).clone() for call in range(4)]
 
     assert all(map(identical, run_steps(_compile_unchecked), run_steps(eager)))
+
+
+def test_picks_by_a_stepped_slice_and_by_two_numpy_arrays_replay_as_eager():
+    """Rows picked with a step (out[1::2]) and by two numpy arrays: the code writes the step
+    into the slice and keeps each array a constant of its own."""
+    import numpy as np
+
+    first, second = np.array([0, 2, 4]), np.array([5, 3])
+
+    def program(lib, compile):
+        model = classifier(lib)
+        opt = lib.optim.SGD(model.parameters(), lr=0.5)
+
+        @compile
+        def train_step(xb, yb):
+            out = model(xb)
+            loss = lib.nn.functional.cross_entropy(out[1::2], yb[1::2])
+            loss = loss + lib.nn.functional.cross_entropy(out[first], yb[first]) * 0.5
+            loss = loss + lib.nn.functional.cross_entropy(out[second], yb[second]) * 0.25
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            return loss
+
+        for call in range(5):
+            yield state(model, train_step(*data(lib, call)))
+
+    side_by_side(program)
