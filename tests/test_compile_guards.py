@@ -1388,3 +1388,44 @@ def test_picks_by_a_stepped_slice_and_by_two_numpy_arrays_replay_as_eager():
             yield state(model, train_step(*data(lib, call)))
 
     side_by_side(program)
+
+
+def test_a_drift_that_shows_only_in_grad_is_caught_by_the_check():
+    """A step that only computes gradients (the update is the caller's): a value out of the
+    guards' sight changes what lands in .grad and nothing else, and the check names it."""
+    settings = OutOfSight()
+    model = classifier(mg)
+
+    @mg.compile(check=True)
+    def gradients(xb, yb):
+        (mg.nn.functional.cross_entropy(model(xb), yb) * settings.scale).backward()
+
+    for call in range(4):
+        for p in model.parameters():
+            p.grad = None
+        gradients(*data(mg, call))
+    settings.scale = 3.0  # baked into the recording as 1.0
+    for p in model.parameters():
+        p.grad = None
+    with pytest.raises(CompileError, match=r"replay check at call 5 of gradients: .*\.grad"):
+        gradients(*data(mg, 4))
+
+
+def test_a_checked_replay_of_a_step_with_dropout_draws_eagers_masks():
+    """check=True runs the step eagerly, puts everything back and replays: torch's random
+    state included, so that the replay draws the masks eager drew, and the two agree."""
+
+    def run_steps(compile: Callable) -> list[torch.Tensor]:
+        mg.manual_seed(0)
+        model = mg.nn.Sequential(
+            mg.nn.Linear(4, 6, dtype=mg.float64),
+            mg.nn.Dropout(0.5),
+            mg.nn.Linear(6, 3, dtype=mg.float64),
+        )
+        opt = mg.optim.SGD(model.parameters(), lr=0.5)
+        train_step = compile(training_step(mg, model, opt))
+        losses = [as_torch(train_step(*data(mg, call))).clone() for call in range(5)]
+        return losses + [as_torch(p).clone() for p in model.parameters()]
+
+    checked = run_steps(lambda fn: mg.compile(fn, check=True))
+    assert all(map(identical, checked, run_steps(eager)))
