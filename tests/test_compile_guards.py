@@ -749,7 +749,7 @@ def test_a_dict_argument_is_part_of_the_key_by_what_it_holds():
     [
         "options['calls'] = 1",
         "opt.param_groups[0]['lr'] *= 0.5",
-        "opt.add_param_group({'params': [extra]})",
+        "opt.add_param_group({'params': [lib.zeros(3, requires_grad=True)]})",
     ],
 )
 def test_a_step_that_changes_its_argument_or_its_optimizer_in_python_is_refused(inside):
@@ -1430,3 +1430,37 @@ def test_a_checked_replay_of_a_step_with_dropout_draws_eagers_masks():
 
     checked = run_steps(lambda fn: mg.compile(fn, check=True))
     assert all(map(identical, checked, run_steps(eager)))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        "plateau.step(VAL_LOSS)",
+        "opt.add_param_group({'params': [lib.zeros(3, requires_grad=True)]})",
+    ],
+)
+def test_a_plateau_step_or_a_group_added_inside_the_step_is_refused_naming_the_call(call):
+    """Each call that changes an optimizer's settings in Python says so by name (the change
+    would also show as Python state changed while recording, in words less clear)."""
+
+    def program(lib, compile):
+        model = classifier(lib)
+        opt = lib.optim.SGD(model.parameters(), lr=0.5)
+        scope = {"lib": lib, "model": model, "opt": opt, "VAL_LOSS": 1.0}
+        scope["plateau"] = lib.optim.lr_scheduler.ReduceLROnPlateau(opt, patience=0)
+        exec(
+            "def train_step(xb, yb):\n"
+            "    loss = lib.nn.functional.cross_entropy(model(xb), yb)\n"
+            "    loss.backward()\n"
+            "    opt.step()\n"
+            "    opt.zero_grad()\n"
+            f"    {call}\n"
+            "    return loss\n",
+            scope,
+        )
+        train_step = compile(scope["train_step"])
+        for call_number in range(3):
+            yield state(model, train_step(*data(lib, call_number)))
+
+    name = "ReduceLROnPlateau.step" if "plateau" in call else "SGD.add_param_group"
+    side_by_side(program, refused_at=1, match=rf"calls {name}\(\).*outside the compiled step")
