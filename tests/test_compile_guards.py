@@ -749,7 +749,7 @@ def test_a_dict_argument_is_part_of_the_key_by_what_it_holds():
     [
         "options['calls'] = 1",
         "opt.param_groups[0]['lr'] *= 0.5",
-        "opt.add_param_group({'params': [lib.zeros(3, requires_grad=True)]})",
+        "opt.add_param_group({'params': [extra]})",
     ],
 )
 def test_a_step_that_changes_its_argument_or_its_optimizer_in_python_is_refused(inside):
