@@ -1464,3 +1464,21 @@ def test_a_plateau_step_or_a_group_added_inside_the_step_is_refused_naming_the_c
 
     name = "ReduceLROnPlateau.step" if "plateau" in call else "SGD.add_param_group"
     side_by_side(program, refused_at=1, match=rf"calls {name}\(\).*outside the compiled step")
+
+
+def test_the_check_compares_bit_for_bit_a_drift_of_one_part_in_a_billion_is_caught():
+    """A replay makes eager's torch calls, so the check asks for the same bits: a value out of
+    the guards' sight that moves by 1e-9 is a difference, named at its call."""
+    settings = OutOfSight()
+    model = classifier(mg)
+    opt = mg.optim.SGD(model.parameters(), lr=0.1)
+
+    def train_step(xb, yb):
+        return training_step(mg, model, opt)(xb * settings.scale, yb)
+
+    compiled = mg.compile(train_step, check=True)
+    for call in range(3):
+        compiled(*data(mg, call))
+    settings.scale = 1.0 + 1e-9
+    with pytest.raises(CompileError, match=r"replay check at call 4 of train_step: .*differs"):
+        compiled(*data(mg, 3))
