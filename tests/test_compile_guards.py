@@ -418,7 +418,14 @@ def test_a_global_number_and_a_closed_over_list_are_guarded():
 
 @pytest.mark.parametrize(
     "effect",
-    ["losses.append(loss)", "counter['calls'] += 1", "global CALLS; CALLS += 1", "model.calls = 1"],
+    [
+        "losses.append(loss)",
+        "counter['calls'] += 1",
+        "global CALLS; CALLS += 1",
+        "global CALLS; CALLS = 1",  # a global the step sets and never reads
+        "global LAST; LAST = loss",  # a global that does not exist yet
+        "model.calls = 1",
+    ],
 )
 def test_python_changes_inside_the_step_are_refused_at_the_first_call(effect):
     def program(lib, compile):
@@ -774,7 +781,7 @@ def test_names_read_by_the_functions_a_step_calls_and_by_forward_are_guarded():
         "        super().__init__()\n"
         "        self.linear = mg.nn.Linear(4, 3, dtype=mg.float64)\n"
         "    def forward(self, x):\n"
-        "        return self.linear(x) + SHIFT\n",
+        "        return self.linear(x) * (1.0 + SHIFT)\n",  # (a shift alone: softmax ignores it)
         scope,
     )
 
@@ -796,8 +803,9 @@ def test_names_read_by_the_functions_a_step_calls_and_by_forward_are_guarded():
         states = []
         for call in range(6):
             states.append(as_torch(train_step(*data(mg, call))).clone())
-            scope["SCALE"] = 1.0 + call  # read by loss_of, a function the step calls
-            scope["SHIFT"] = float(call % 2)  # read by forward
+            # One change at a time, each followed by a replay of its own recording:
+            scope["SCALE"] = 1.0 + (call >= 1)  # read by loss_of, a function the step calls
+            scope["SHIFT"] = float(call >= 3)  # read by forward only
         return states + [as_torch(p).clone() for p in model.parameters()]
 
     for a, b in zip(program(eager), program(_compile_unchecked)):
@@ -1006,7 +1014,8 @@ def test_an_optimizer_with_nothing_to_step_still_counts_its_steps_as_eager():
             counts.append(opt._steps_taken)
         return counts
 
-    assert run_steps(_compile_unchecked) == run_steps(eager) == [1, 2, 3, 4, 5]
+    checked = run_steps(lambda fn: mg.compile(fn, check=True))  # (eager, put back, replayed)
+    assert run_steps(_compile_unchecked) == checked == run_steps(eager) == [1, 2, 3, 4, 5]
 
 
 def test_a_custom_op_that_picks_with_a_mask_checks_its_shape_in_the_replay():
@@ -1099,3 +1108,382 @@ def test_a_value_an_optimizer_computes_before_an_out_call_is_read_before_it():
         return [as_torch(p).clone() for p in model.parameters()]
 
     assert all(map(identical, run_steps(_compile_unchecked), run_steps(eager)))
+
+
+# ---- found by the mutation run of tests/mutations.md (minigrad.compile: guards and codegen) -----
+
+
+def test_a_key_added_to_or_removed_from_a_dict_the_step_reads_records_again():
+    """cfg.get("weight", 1.0): the step reads a key that may not be there; adding or removing
+    it later changes what the step computes, so the guard on the dict compares its keys."""
+
+    def program(lib, compile):
+        model = classifier(lib)
+        opt = lib.optim.SGD(model.parameters(), lr=0.5)
+        cfg = {"scale": 1.5, "shift": 0.25}
+
+        @compile
+        def train_step(xb, yb):
+            out = model(xb) * cfg["scale"] + cfg.get("shift", 0.0)
+            loss = lib.nn.functional.cross_entropy(out, yb) * cfg.get("weight", 1.0)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            return loss
+
+        for call in range(6):
+            yield state(model, train_step(*data(lib, call)))
+            if call == 1:
+                cfg["weight"] = 3.0  # a key added between calls: the loss triples
+            if call == 3:
+                del cfg["shift"]  # a key removed: the shift is gone
+
+    side_by_side(program)
+
+
+def test_a_long_list_the_step_reads_changed_in_place_records_again():
+    """A list too long to write into a guard line is kept as a copy: a change made in place
+    to the list the step reads must not reach the copy."""
+
+    def program(lib, compile):
+        model = classifier(lib)
+        opt = lib.optim.SGD(model.parameters(), lr=0.5)
+        class_weights = [1.0 + i / 7 for i in range(3)] + [0.123456789] * 20  # 23 numbers
+
+        @compile
+        def train_step(xb, yb):
+            w = lib.tensor(class_weights[:3], dtype=torch.float64)
+            loss = lib.nn.functional.cross_entropy(model(xb), yb, weight=w)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            return loss
+
+        for call in range(6):
+            yield state(model, train_step(*data(lib, call)))
+            if call == 2:
+                class_weights[0] = 5.0
+
+    side_by_side(program)
+
+
+class Holder:
+    """An object of the user's own holding two tensors that have no names: the guards call
+    both after what they are (a tensor), and must keep the two apart."""
+
+
+def test_two_unnamed_tensors_reached_through_an_object_are_guarded_apart():
+    def program(lib, compile):
+        lib.manual_seed(0)
+        held = Holder()
+        held.w1 = lib.randn(4, 5, dtype=torch.float64, requires_grad=True)
+        held.w2 = lib.randn(5, 3, dtype=torch.float64, requires_grad=True)
+
+        @compile
+        def train_step(xb, yb):
+            loss = lib.nn.functional.cross_entropy((xb @ held.w1).tanh() @ held.w2, yb)
+            loss.backward()
+            with lib.no_grad():
+                for w in (held.w1, held.w2):
+                    w.sub_(w.grad * 0.5)
+                    w.grad = None
+            return loss
+
+        for call in range(6):
+            yield [train_step(*data(lib, call)), held.w1, held.w2]
+            if call == 2:  # the first one's data replaced: the replay must read the new data
+                held.w1.data = held.w1.data * 0.5
+
+    side_by_side(program)
+
+
+def test_a_parameter_swapped_into_a_group_by_hand_is_the_one_stepped():
+    """group["params"][1] = another parameter (the same list, the same length): the replay
+    must update the parameter now in the group, not the one recorded."""
+
+    def program(lib, compile):
+        model = classifier(lib)
+        opt = lib.optim.SGD([model[0].weight, model[2].weight], lr=0.5, momentum=0.9)
+        train_step = compile(training_step(lib, model, opt))
+        for call in range(6):
+            yield state(model, train_step(*data(lib, call)))
+            if call == 2:
+                opt.param_groups[0]["params"][1] = model[2].bias
+
+    side_by_side(program)
+
+
+def test_optimizer_state_reset_to_a_new_mapping_between_calls_starts_again():
+    """opt.state = defaultdict(dict) (a reset of the momentum, as some training loops do): the
+    replay must not go on with the buffers of the mapping it recorded."""
+    from collections import defaultdict
+
+    def program(lib, compile):
+        model = classifier(lib)
+        opt = lib.optim.SGD(model.parameters(), lr=0.5, momentum=0.9)
+        train_step = compile(training_step(lib, model, opt))
+        for call in range(7):
+            yield state(model, train_step(*data(lib, call)))
+            if call == 3:
+                opt.state = defaultdict(dict)
+
+    side_by_side(program)
+
+
+def test_an_input_that_requires_grad_gets_its_gradient_from_each_replay():
+    """The batch starts requiring grad from the fourth call (the gradient with respect to the
+    input, as a saliency map or an adversarial step reads it): a recording of its own, whose
+    replays leave xb.grad as eager does; one that already has a .grad gets the sum."""
+
+    def program(lib, compile):
+        model = classifier(lib)
+        opt = lib.optim.SGD(model.parameters(), lr=0.5)
+        train_step = compile(training_step(lib, model, opt))
+        for call in range(7):
+            xb, yb = data(lib, call)
+            if call >= 3:
+                xb.requires_grad_()
+            if call >= 5:  # a .grad it already has: backward adds to it (run eagerly)
+                xb.grad = lib.ones_like(xb).detach()
+            yield [*state(model, train_step(xb, yb)), xb.grad]
+
+    side_by_side(program)
+
+
+def test_a_state_tensor_an_optimizer_replaces_each_step_is_the_new_one_after_a_replay():
+    """A custom optimizer that keeps its state out of place (state["peak"] = torch.maximum(
+    ...), a new tensor each step, where the built-in ones change theirs in place): after a
+    replay the state entry holds the new tensor, as after eager."""
+
+    class PeakSGD(mg.optim.Optimizer):
+        def __init__(self, params, lr):
+            super().__init__(params, {"lr": lr})
+
+        def update(self, param, grad, state, group):
+            peak = state.get("peak", torch.zeros_like(param))
+            state["peak"] = torch.maximum(peak * 0.5, grad.abs())
+            param.sub_(grad * self.hyperparameter(group, "lr", like=param) + state["peak"] * 0.1)
+
+    def run_steps(compile: Callable) -> list[torch.Tensor]:
+        model = classifier(mg)
+        opt = PeakSGD(model.parameters(), lr=0.1)
+        train_step = compile(training_step(mg, model, opt))
+        for call in range(6):
+            train_step(*data(mg, call))
+        peaks = [opt.state[p]["peak"].clone() for p in model.parameters()]
+        return [as_torch(p).clone() for p in model.parameters()] + peaks
+
+    assert all(map(identical, run_steps(_compile_unchecked), run_steps(eager)))
+
+
+def test_an_option_changed_in_the_second_group_only_records_again():
+    """Two groups with their own momentum: turning it on in the second group only (the first
+    group's already on) chooses other torch calls for that group's parameters."""
+
+    def program(lib, compile):
+        model = classifier(lib)
+        opt = lib.optim.SGD(
+            [
+                {"params": model[0].parameters(), "momentum": 0.9},
+                {"params": model[2].parameters(), "momentum": 0.0},
+            ],
+            lr=0.5,
+        )
+        train_step = compile(training_step(lib, model, opt))
+        for call in range(7):
+            yield state(model, train_step(*data(lib, call)))
+            if call == 3:
+                opt.param_groups[1]["momentum"] = 0.5
+
+    side_by_side(program)
+
+
+@pytest.mark.parametrize("shared", ["w1 + w2", "w1.T + w2.T"])
+def test_two_gradients_made_from_one_are_each_their_own_after_a_replay(shared):
+    """w1 and w2 receive the same gradient (or two views of it) from one backward: each .grad
+    is a tensor of its own in eager minigrad, so scaling one in place leaves the other; so
+    after a replay. (Compiled against minigrad's eager only: torch's AccumulateGrad keeps the
+    two transposed views as they come, so its two .grads share memory.)"""
+
+    def run_steps(compile: Callable) -> list[torch.Tensor]:
+        mg.manual_seed(0)
+        rows, cols = (4, 3) if shared == "w1 + w2" else (3, 4)
+        w1 = mg.randn(rows, cols, dtype=torch.float64, requires_grad=True)
+        w2 = mg.randn(rows, cols, dtype=torch.float64, requires_grad=True)
+        opt = mg.optim.SGD([w1, w2], lr=0.5)
+
+        @compile
+        def train_step(xb, yb):
+            weight = w1 + w2 if shared == "w1 + w2" else w1.T + w2.T
+            loss = mg.nn.functional.cross_entropy(xb @ weight, yb)
+            loss.backward()
+            w1.grad.mul_(2.0)  # a per-parameter scale, in place
+            opt.step()
+            return loss
+
+        values = []
+        for call in range(5):
+            opt.zero_grad()
+            loss = train_step(*data(mg, call))
+            values += [as_torch(t).clone() for t in (loss, w1, w2, w1.grad, w2.grad)]
+        return values
+
+    assert all(map(identical, run_steps(_compile_unchecked), run_steps(eager)))
+
+
+def test_a_power_of_a_power_in_a_function_of_yours_replays_as_written():
+    """(x ** 3) ** 0.5 in a custom op's forward: the code writes both calls into one line,
+    where ** groups from the right, so the inner power needs its parentheses."""
+
+    class PowerOfPower(mg.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return ((x**2 + 1) ** 3) ** 0.5
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            return grad * 3 * x * ((x**2 + 1) ** 2) ** 0.25
+
+    def run_steps(compile: Callable) -> list[torch.Tensor]:
+        model = classifier(mg)
+        opt = mg.optim.SGD(model.parameters(), lr=0.01)
+
+        @compile
+        def train_step(xb, yb):
+            loss = PowerOfPower.apply(model(xb)).mean()
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            return loss
+
+        return [as_torch(train_step(*data(mg, call))).clone() for call in range(4)]
+
+    assert all(map(identical, run_steps(_compile_unchecked), run_steps(eager)))
+
+
+def test_picks_by_a_stepped_slice_and_by_two_numpy_arrays_replay_as_eager():
+    """Rows picked with a step (out[1::2]) and by two numpy arrays: the code writes the step
+    into the slice and keeps each array a constant of its own."""
+    import numpy as np
+
+    first, second = np.array([0, 2, 4]), np.array([5, 3])
+
+    def program(lib, compile):
+        model = classifier(lib)
+        opt = lib.optim.SGD(model.parameters(), lr=0.5)
+
+        @compile
+        def train_step(xb, yb):
+            out = model(xb)
+            loss = lib.nn.functional.cross_entropy(out[1::2], yb[1::2])
+            loss = loss + lib.nn.functional.cross_entropy(out[first], yb[first]) * 0.5
+            loss = loss + lib.nn.functional.cross_entropy(out[second], yb[second]) * 0.25
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            return loss
+
+        for call in range(5):
+            yield state(model, train_step(*data(lib, call)))
+
+    side_by_side(program)
+
+
+def test_a_drift_that_shows_only_in_grad_is_caught_by_the_check():
+    """A step that only computes gradients (the update is the caller's): a value out of the
+    guards' sight changes what lands in .grad and nothing else, and the check names it."""
+    settings = OutOfSight()
+    model = classifier(mg)
+
+    def gradients(xb, yb):
+        (mg.nn.functional.cross_entropy(model(xb), yb) * settings.scale).backward()
+
+    compiled = mg.compile(gradients, check=True)
+    for call in range(4):
+        for p in model.parameters():
+            p.grad = None
+        compiled(*data(mg, call))
+    settings.scale = 3.0  # baked into the recording as 1.0
+    for p in model.parameters():
+        p.grad = None
+    with pytest.raises(CompileError, match=r"replay check at call 5 of gradients: .*\.grad"):
+        compiled(*data(mg, 4))
+    left = [p.grad for p in model.parameters()]  # what the failed check left: eager's
+    for p in model.parameters():
+        p.grad = None
+    gradients(*data(mg, 4))
+    assert all(identical(a._data, p.grad._data) for a, p in zip(left, model.parameters()))
+
+
+def test_a_checked_replay_of_a_step_with_dropout_draws_eagers_masks():
+    """check=True runs the step eagerly, puts everything back and replays: torch's random
+    state included, so that the replay draws the masks eager drew, and the two agree."""
+
+    def run_steps(compile: Callable) -> list[torch.Tensor]:
+        mg.manual_seed(0)
+        model = mg.nn.Sequential(
+            mg.nn.Linear(4, 6, dtype=mg.float64),
+            mg.nn.Dropout(0.5),
+            mg.nn.Linear(6, 3, dtype=mg.float64),
+        )
+        opt = mg.optim.SGD(model.parameters(), lr=0.5)
+        train_step = compile(training_step(mg, model, opt))
+        losses = [as_torch(train_step(*data(mg, call))).clone() for call in range(5)]
+        return losses + [as_torch(p).clone() for p in model.parameters()]
+
+    checked = run_steps(lambda fn: mg.compile(fn, check=True))
+    assert all(map(identical, checked, run_steps(eager)))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        "plateau.step(VAL_LOSS)",
+        "opt.add_param_group({'params': [lib.zeros(3, requires_grad=True)]})",
+    ],
+)
+def test_a_plateau_step_or_a_group_added_inside_the_step_is_refused_naming_the_call(call):
+    """Each call that changes an optimizer's settings in Python says so by name (the change
+    would also show as Python state changed while recording, in words less clear)."""
+
+    def program(lib, compile):
+        model = classifier(lib)
+        opt = lib.optim.SGD(model.parameters(), lr=0.5)
+        scope = {"lib": lib, "model": model, "opt": opt, "VAL_LOSS": 1.0}
+        scope["plateau"] = lib.optim.lr_scheduler.ReduceLROnPlateau(opt, patience=0)
+        exec(
+            "def train_step(xb, yb):\n"
+            "    loss = lib.nn.functional.cross_entropy(model(xb), yb)\n"
+            "    loss.backward()\n"
+            "    opt.step()\n"
+            "    opt.zero_grad()\n"
+            f"    {call}\n"
+            "    return loss\n",
+            scope,
+        )
+        train_step = compile(scope["train_step"])
+        for call_number in range(3):
+            yield state(model, train_step(*data(lib, call_number)))
+
+    name = "ReduceLROnPlateau.step" if "plateau" in call else "SGD.add_param_group"
+    side_by_side(program, refused_at=1, match=rf"calls {name}\(\).*outside the compiled step")
+
+
+def test_the_check_compares_bit_for_bit_a_drift_of_one_part_in_a_billion_is_caught():
+    """A replay makes eager's torch calls, so the check asks for the same bits: a value out of
+    the guards' sight that moves by 1e-9 is a difference, named at its call."""
+    settings = OutOfSight()
+    model = classifier(mg)
+    opt = mg.optim.SGD(model.parameters(), lr=0.1)
+
+    def train_step(xb, yb):
+        return training_step(mg, model, opt)(xb * settings.scale, yb)
+
+    compiled = mg.compile(train_step, check=True)
+    for call in range(3):
+        compiled(*data(mg, call))
+    settings.scale = 1.0 + 1e-9
+    with pytest.raises(CompileError, match=r"replay check at call 4 of train_step: .*differs"):
+        compiled(*data(mg, 3))

@@ -179,6 +179,11 @@ class CompiledStep:
         self.calls += 1
         tensors: list[Tensor] = []
         key = _signature(args, kwargs, tensors)
+        if any(t._grad is not None for t in tensors if t._requires_grad):
+            # An input that requires grad and already has a .grad: the step's backward adds to
+            # that tensor, new in every call, which no recording can hold. Run it eagerly.
+            self.eager_calls += 1
+            return self.fn(*args, **kwargs)
         known = self.recordings.setdefault(key, [])
         for i, replay in enumerate(known):
             if replay.guards.check():
@@ -238,6 +243,11 @@ class CompiledStep:
         leaves, rebuild = _flatten(result)
         result_refs = [recorder.ref(t._data) for t in leaves]
         effects = _effects(recorder, recording)
+        # The gradient the step left in an input's .grad (xb.requires_grad_(): a saliency map,
+        # an adversarial step): the input is new in every call, so it goes by its position.
+        for i, tensor in enumerate(tensors):
+            if tensor._grad is not None:
+                effects.append((i, "input grad", recorder.ref(tensor._grad._data)))
         outputs = result_refs + [ref for _, _, ref in effects if ref is not None]
         # Each optimizer's count of steps: what one call adds (opt.step() counts even when no
         # parameter had a gradient to step with, so it is counted for the optimizers reached).
@@ -399,7 +409,7 @@ class Replay:
         if check:
             return self._run_checked(owner, inputs, args, kwargs)
         if not self.value_shaped:
-            return self._finish(self._call(inputs))
+            return self._finish(self._call(inputs), args, kwargs)
         from .check import Snapshot
 
         before = Snapshot(self, inputs) if self._changes_before_checks else _RandomState()
@@ -409,7 +419,7 @@ class Replay:
             before.restore()
             owner.eager_calls += 1
             return self.step(*args, **kwargs)
-        return self._finish(outputs)
+        return self._finish(outputs, args, kwargs)
 
     def _call(self, inputs: list[torch.Tensor]) -> tuple[torch.Tensor, ...]:
         if self.graph is not None:
@@ -422,7 +432,7 @@ class Replay:
             return self.graph(*inputs)
         return function(*inputs)
 
-    def _finish(self, outputs: tuple[torch.Tensor, ...]) -> Any:
+    def _finish(self, outputs: tuple[torch.Tensor, ...], args: tuple, kwargs: dict) -> Any:
         """Leave behind what the eager step would have: new .grad tensors (or None), optimizer
         state, the Module settings it set, the optimizers' counts of steps; and give back the
         step's result as Tensors."""
@@ -433,6 +443,8 @@ class Replay:
                 target._grad = Tensor(value) if value is not None else None
             elif what == "data":
                 target._data = value
+            elif what == "input grad":  # this call's input at that position
+                _tensors_of(args, kwargs)[target]._grad = Tensor(value)
             else:  # an optimizer state entry made by the step: optimizer.state[p][name]
                 mapping, key, name = target
                 mapping.setdefault(key, {})[name] = value
@@ -465,7 +477,7 @@ class Replay:
             eager.restore()
             owner.eager_calls += 1
             return eager_result
-        result = self._finish(outputs)
+        result = self._finish(outputs, args, kwargs)
         try:
             compare(self, eager, Snapshot(self, inputs), eager_result, result)
         except CompileError as error:
