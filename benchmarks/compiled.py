@@ -9,6 +9,8 @@ reported as a multiple of an eager step.
 * fastbook's step on tensor batches: 784 -> 1, mnist_loss, SGD by hand (p.data -= p.grad * lr);
 * fastbook's epoch fed by a DataLoader over a Python list of (x, y) pairs, as the chapter does;
 * a ten-digit MLP 784-128-10 with cross-entropy and SGD with momentum, batch 64 and 256;
+* the same MLP as users write it, batch 64: weight tensors of their own, `x @ W + b`,
+  F.cross_entropy, the update by hand (`p -= lr * p.grad` under no_grad);
 * fastbook chapter 13's CNN (benchmarks/training.py's `_fastbook_cnn`: stride-2 convolutions,
   ReLU, batch norm) with cross-entropy and SGD with momentum, batch 128;
 * a WGAN-GP critic step, batch 64: an MLP critic 784-256-256-1 (LeakyReLU 0.2) on digits
@@ -50,6 +52,7 @@ def run(digits: Digits, device: str, mode: str, log: Callable = print) -> dict[s
         fastbook_dataloader(digits, device, by_mode(mode, smoke=1, quick=3, full=7), log),
         mlp_steps(digits, device, 64, budget, torch_compile, log),
         mlp_steps(digits, device, 256, budget, torch_compile, log),
+        mlp_by_hand_steps(digits, device, 64, budget, torch_compile, log),
         cnn_steps(digits, device, 128, budget, torch_compile, log),
         wgan_gp_steps(digits, device, 64, budget, torch_compile, log),
     ]
@@ -309,6 +312,80 @@ def mlp_steps(
 
     extra["first call / eager step"] = _first_call(first, sync) / stats["minigrad"].median
     row = _row("ten-digit MLP 784-128-10, SGD momentum", batch, stats, **extra)
+    log(f"  {row['case']} batch {batch}: compiled {row['minigrad.compile ratio']:.2f} x torch")
+    return row
+
+
+def mlp_by_hand_steps(
+    digits: Digits, device: str, batch: int, budget: float, torch_compile: bool, log: Callable
+) -> dict[str, Any]:
+    """The MLP of mlp_steps written as users write it (benchmarks/training.py's
+    ten_digits_by_hand, one step): no nn.Linear, no optimizer object."""
+    generator = torch.Generator().manual_seed(0)
+    shapes = [(784, 128), (128,), (128, 10), (10,)]
+    initial = [(torch.randn(shape, generator=generator) * 0.05).to(device) for shape in shapes]
+    batches = _batches(digits.train_x, digits.train_y, batch, 16)
+    mg_batches = [(Tensor(a), Tensor(b)) for a, b in batches]
+    sync = synchronizer(device)
+    lr = 0.05
+
+    def torch_step_fn() -> Callable[..., Any]:
+        w1, b1, w2, b2 = params = [t.clone().requires_grad_() for t in initial]
+
+        def step(xb: Any, yb: Any) -> Any:
+            loss = F.cross_entropy((xb @ w1 + b1).relu() @ w2 + b2, yb)
+            loss.backward()
+            with torch.no_grad():
+                for p in params:
+                    p -= lr * p.grad
+                    p.grad = None
+            return loss
+
+        return step
+
+    def minigrad_step_fn() -> Callable[..., Any]:
+        w1, b1, w2, b2 = params = [Tensor(t.clone(), requires_grad=True) for t in initial]
+
+        def step(xb: Any, yb: Any) -> Any:
+            loss = minigrad.nn.functional.cross_entropy((xb @ w1 + b1).relu() @ w2 + b2, yb)
+            loss.backward()
+            with minigrad.no_grad():
+                for p in params:
+                    p -= lr * p.grad
+                    p.grad = None
+            return loss
+
+        return step
+
+    def cycled(step: Callable[..., Any], chosen: list[Any]) -> Callable[[], Any]:
+        return _cycle([lambda a=a, b=b: step(a, b) for a, b in chosen])
+
+    compiled_step = minigrad.compile(minigrad_step_fn())
+    sides = {
+        "torch": cycled(torch_step_fn(), batches),
+        "minigrad": cycled(minigrad_step_fn(), mg_batches),
+        "minigrad.compile": cycled(compiled_step, mg_batches),
+    }
+    for _ in range(3):  # the recording and its checks
+        sides["minigrad.compile"]()
+    sides["guards"] = _guards_of(compiled_step)
+    extra: dict[str, Any] = {}
+    if torch_compile:
+        step = torch.compile(torch_step_fn())
+        start = time.perf_counter()
+        step(*batches[0])
+        step(*batches[1])
+        extra["torch.compile first calls s"] = time.perf_counter() - start
+        sides["torch.compile"] = cycled(step, batches)
+    stats = compare(sides, device, budget_s=budget)
+
+    def first() -> Callable[[], Any]:
+        step = minigrad.compile(minigrad_step_fn())
+        return lambda: step(*mg_batches[0])
+
+    extra["first call / eager step"] = _first_call(first, sync) / stats["minigrad"].median
+    row = _row("ten-digit MLP 784-128-10 by hand (x @ W + b, hand-written SGD)", batch, stats,
+               **extra)  # fmt: skip
     log(f"  {row['case']} batch {batch}: compiled {row['minigrad.compile ratio']:.2f} x torch")
     return row
 

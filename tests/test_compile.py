@@ -295,6 +295,33 @@ def test_a_replay_makes_fewer_torch_calls_than_the_recording():
 
 
 
+def test_products_by_numbers_made_from_each_other_are_not_fused_into_one_call():
+    """`(h * 2.0) * 2.0` is two out-of-place products by one number, the kind that fuses into
+    one _foreach_mul (p.grad * lr for each parameter); but the second reads the first's output,
+    so they must run one after the other (fused, the replay read a value not yet made)."""
+
+    def run(compile):
+        mg.manual_seed(0)
+        model = nn.Linear(4, 3, dtype=mg.float64)
+        opt = mg.optim.SGD(model.parameters(), lr=0.5)
+
+        @compile
+        def train_step(xb, yb):
+            loss = nn.functional.cross_entropy((model(xb) * 2.0) * 2.0, yb)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            return loss
+
+        x = mg.randn(6, 4, dtype=mg.float64)
+        y = mg.Tensor(torch.tensor([2, 2, 0, 0, 1, 1]))
+        losses = [train_step(x, y)._data.clone() for _ in range(4)]
+        return losses + [p._data.clone() for p in model.parameters()]
+
+    for ours, eager in zip(run(lambda f: mg.compile(f, check=False)), run(lambda f: f)):
+        assert torch.equal(ours, eager)
+
+
 # ---- models drawn at random, with SGD by hand -------------------------------------------------
 
 

@@ -411,6 +411,9 @@ class _State:
         that are ready together run as one _foreach_ call."""
         reads = [{self.storage(r) for r in call.reads} for call in window]
         writes = [self.write_storages([call]) for call in window]
+        for k, call in enumerate(window):  # an out-of-place call (p.grad * lr) makes its output:
+            if not call.in_place:  # a call reading that must come after it
+                writes[k] |= {self.storage(ref) for ref in _refs(call.out)}
         after: list[set[int]] = [set() for _ in window]  # k must wait for these
         for k in range(len(window)):
             for m in range(k):
