@@ -111,6 +111,56 @@ def _guards_of(step: Any) -> Callable[[], Any]:
     return step.last.guards.check
 
 
+def _steps_side_by_side(
+    case: str,
+    batch: int,
+    torch_step_fn: Callable[[], Callable[..., Any]],
+    minigrad_step_fn: Callable[[], Callable[..., Any]],
+    batches: list[tuple[Any, ...]],
+    mg_batches: list[tuple[Any, ...]],
+    device: str,
+    budget: float,
+    torch_compile: bool,
+    log: Callable,
+) -> dict[str, Any]:
+    """One training step run four ways over the same batches (torch eager, minigrad eager,
+    minigrad.compile with its guards as one more side, torch.compile in full runs), timed
+    interleaved; the row, with the first compiled call's cost against an eager step."""
+
+    def cycled(step: Callable[..., Any], chosen: list[tuple[Any, ...]]) -> Callable[[], Any]:
+        return _cycle([lambda args=args: step(*args) for args in chosen])
+
+    compiled_step = minigrad.compile(minigrad_step_fn())
+    sides = {
+        "torch": cycled(torch_step_fn(), batches),
+        "minigrad": cycled(minigrad_step_fn(), mg_batches),
+        "minigrad.compile": cycled(compiled_step, mg_batches),
+    }
+    for _ in range(4):  # the recordings (optimizer state empty, then there) and their checks
+        sides["minigrad.compile"]()
+    sides["guards"] = _guards_of(compiled_step)
+    extra: dict[str, Any] = {}
+    if torch_compile:
+        step = torch.compile(torch_step_fn())
+        start = time.perf_counter()
+        step(*batches[0])
+        step(*batches[1])
+        extra["torch.compile first calls s"] = time.perf_counter() - start
+        sides["torch.compile"] = cycled(step, batches)
+    stats = compare(sides, device, budget_s=budget)
+
+    def first() -> Callable[[], Any]:
+        step = minigrad.compile(minigrad_step_fn())
+        return lambda: step(*mg_batches[0])
+
+    eager_step = stats["minigrad"].median
+    extra["first call / eager step"] = _first_call(first, synchronizer(device)) / eager_step
+    row = _row(case, batch, stats, **extra)
+    log(f"  {case} batch {batch}: minigrad {row['minigrad ratio']:.2f}, "
+        f"compiled {row['minigrad.compile ratio']:.2f} x torch eager")  # fmt: skip
+    return row
+
+
 # ---- fastbook's step -----------------------------------------------------------------------------
 
 
@@ -252,7 +302,6 @@ def mlp_steps(
     state = copy.deepcopy(template.state_dict())
     batches = _batches(digits.train_x, digits.train_y, batch, 16)
     mg_batches = [(Tensor(a), Tensor(b)) for a, b in batches]
-    sync = synchronizer(device)
 
     def torch_step_fn() -> Callable[..., Any]:
         model = copy.deepcopy(template)
@@ -284,36 +333,18 @@ def mlp_steps(
 
         return step
 
-    def cycled(step: Callable[..., Any], chosen: list[Any]) -> Callable[[], Any]:
-        return _cycle([lambda a=a, b=b: step(a, b) for a, b in chosen])
-
-    compiled_step = minigrad.compile(minigrad_step_fn())
-    sides = {
-        "torch": cycled(torch_step_fn(), batches),
-        "minigrad": cycled(minigrad_step_fn(), mg_batches),
-        "minigrad.compile": cycled(compiled_step, mg_batches),
-    }
-    for _ in range(4):  # the two recordings (no momentum buffer yet, then one) and checks
-        sides["minigrad.compile"]()
-    sides["guards"] = _guards_of(compiled_step)
-    extra: dict[str, Any] = {}
-    if torch_compile:
-        step = torch.compile(torch_step_fn())
-        start = time.perf_counter()
-        step(*batches[0])
-        step(*batches[1])
-        extra["torch.compile first calls s"] = time.perf_counter() - start
-        sides["torch.compile"] = cycled(step, batches)
-    stats = compare(sides, device, budget_s=budget)
-
-    def first() -> Callable[[], Any]:
-        step = minigrad.compile(minigrad_step_fn())
-        return lambda: step(*mg_batches[0])
-
-    extra["first call / eager step"] = _first_call(first, sync) / stats["minigrad"].median
-    row = _row("ten-digit MLP 784-128-10, SGD momentum", batch, stats, **extra)
-    log(f"  {row['case']} batch {batch}: compiled {row['minigrad.compile ratio']:.2f} x torch")
-    return row
+    return _steps_side_by_side(
+        "ten-digit MLP 784-128-10, SGD momentum",
+        batch,
+        torch_step_fn,
+        minigrad_step_fn,
+        batches,
+        mg_batches,
+        device,
+        budget,
+        torch_compile,
+        log,
+    )
 
 
 def mlp_by_hand_steps(
@@ -326,7 +357,6 @@ def mlp_by_hand_steps(
     initial = [(torch.randn(shape, generator=generator) * 0.05).to(device) for shape in shapes]
     batches = _batches(digits.train_x, digits.train_y, batch, 16)
     mg_batches = [(Tensor(a), Tensor(b)) for a, b in batches]
-    sync = synchronizer(device)
     lr = 0.05
 
     def torch_step_fn() -> Callable[..., Any]:
@@ -357,37 +387,18 @@ def mlp_by_hand_steps(
 
         return step
 
-    def cycled(step: Callable[..., Any], chosen: list[Any]) -> Callable[[], Any]:
-        return _cycle([lambda a=a, b=b: step(a, b) for a, b in chosen])
-
-    compiled_step = minigrad.compile(minigrad_step_fn())
-    sides = {
-        "torch": cycled(torch_step_fn(), batches),
-        "minigrad": cycled(minigrad_step_fn(), mg_batches),
-        "minigrad.compile": cycled(compiled_step, mg_batches),
-    }
-    for _ in range(3):  # the recording and its checks
-        sides["minigrad.compile"]()
-    sides["guards"] = _guards_of(compiled_step)
-    extra: dict[str, Any] = {}
-    if torch_compile:
-        step = torch.compile(torch_step_fn())
-        start = time.perf_counter()
-        step(*batches[0])
-        step(*batches[1])
-        extra["torch.compile first calls s"] = time.perf_counter() - start
-        sides["torch.compile"] = cycled(step, batches)
-    stats = compare(sides, device, budget_s=budget)
-
-    def first() -> Callable[[], Any]:
-        step = minigrad.compile(minigrad_step_fn())
-        return lambda: step(*mg_batches[0])
-
-    extra["first call / eager step"] = _first_call(first, sync) / stats["minigrad"].median
-    row = _row("ten-digit MLP 784-128-10 by hand (x @ W + b, hand-written SGD)", batch, stats,
-               **extra)  # fmt: skip
-    log(f"  {row['case']} batch {batch}: compiled {row['minigrad.compile ratio']:.2f} x torch")
-    return row
+    return _steps_side_by_side(
+        "ten-digit MLP 784-128-10 by hand (x @ W + b, hand-written SGD)",
+        batch,
+        torch_step_fn,
+        minigrad_step_fn,
+        batches,
+        mg_batches,
+        device,
+        budget,
+        torch_compile,
+        log,
+    )
 
 
 # ---- fastbook chapter 13's CNN ---------------------------------------------------------------
@@ -402,7 +413,6 @@ def cnn_steps(
     images = digits.train_x.reshape(-1, 1, 28, 28)
     batches = _batches(images, digits.train_y, batch, 8)
     mg_batches = [(Tensor(a), Tensor(b)) for a, b in batches]
-    sync = synchronizer(device)
 
     def torch_step_fn() -> Callable[..., Any]:
         model = copy.deepcopy(template)
@@ -433,34 +443,18 @@ def cnn_steps(
 
         return step
 
-    def cycled(step: Callable[..., Any], chosen: list[Any]) -> Callable[[], Any]:
-        return _cycle([lambda a=a, b=b: step(a, b) for a, b in chosen])
-
-    sides = {
-        "torch": cycled(torch_step_fn(), batches),
-        "minigrad": cycled(minigrad_step_fn(), mg_batches),
-        "minigrad.compile": cycled(minigrad.compile(minigrad_step_fn()), mg_batches),
-    }
-    for _ in range(4):  # the two recordings (no momentum buffer yet, then one) and checks
-        sides["minigrad.compile"]()
-    extra: dict[str, Any] = {}
-    if torch_compile:
-        step = torch.compile(torch_step_fn())
-        start = time.perf_counter()
-        step(*batches[0])
-        step(*batches[1])
-        extra["torch.compile first calls s"] = time.perf_counter() - start
-        sides["torch.compile"] = cycled(step, batches)
-    stats = compare(sides, device, budget_s=budget)
-
-    def first() -> Callable[[], Any]:
-        step = minigrad.compile(minigrad_step_fn())
-        return lambda: step(*mg_batches[0])
-
-    extra["first call / eager step"] = _first_call(first, sync) / stats["minigrad"].median
-    row = _row("fastbook CNN 32-64-128-256, batch norm, SGD momentum", batch, stats, **extra)
-    log(f"  {row['case']} batch {batch}: compiled {row['minigrad.compile ratio']:.2f} x torch")
-    return row
+    return _steps_side_by_side(
+        "fastbook CNN 32-64-128-256, batch norm, SGD momentum",
+        batch,
+        torch_step_fn,
+        minigrad_step_fn,
+        batches,
+        mg_batches,
+        device,
+        budget,
+        torch_compile,
+        log,
+    )
 
 
 # ---- a WGAN-GP critic step: a gradient penalty through create_graph ----------------------------
@@ -507,7 +501,6 @@ def wgan_gp_steps(
         for real, _ in _batches(digits.train_x, digits.train_y, batch, 8)
     ]  # fmt: skip
     mg_triples = [tuple(Tensor(t) for t in triple) for triple in triples]
-    sync = synchronizer(device)
 
     def torch_step_fn() -> Callable[..., Any]:
         critic = copy.deepcopy(template)
@@ -521,34 +514,15 @@ def wgan_gp_steps(
         optimizer = minigrad.optim.Adam(critic.parameters(), 1e-4, (0.5, 0.9))
         return wgan_gp_step(minigrad, critic, optimizer)
 
-    def cycled(step: Callable[..., Any], chosen: list[Any]) -> Callable[[], Any]:
-        return _cycle([lambda t=t: step(*t) for t in chosen])
-
-    compiled_step = minigrad.compile(minigrad_step_fn())
-    sides = {
-        "torch": cycled(torch_step_fn(), triples),
-        "minigrad": cycled(minigrad_step_fn(), mg_triples),
-        "minigrad.compile": cycled(compiled_step, mg_triples),
-    }
-    for _ in range(4):  # the two recordings (Adam's state empty, then there) and checks
-        sides["minigrad.compile"]()
-    sides["guards"] = _guards_of(compiled_step)
-    extra: dict[str, Any] = {}
-    if torch_compile:
-        step = torch.compile(torch_step_fn())
-        start = time.perf_counter()
-        step(*triples[0])
-        step(*triples[1])
-        extra["torch.compile first calls s"] = time.perf_counter() - start
-        sides["torch.compile"] = cycled(step, triples)
-    stats = compare(sides, device, budget_s=budget)
-
-    def first() -> Callable[[], Any]:
-        step = minigrad.compile(minigrad_step_fn())
-        return lambda: step(*mg_triples[0])
-
-    extra["first call / eager step"] = _first_call(first, sync) / stats["minigrad"].median
-    row = _row("WGAN-GP critic step 784-256-256-1, gradient penalty, Adam", batch, stats, **extra)
-    log(f"  {row['case']} batch {batch}: minigrad {row['minigrad ratio']:.2f}, "
-        f"compiled {row['minigrad.compile ratio']:.2f} x torch eager")  # fmt: skip
-    return row
+    return _steps_side_by_side(
+        "WGAN-GP critic step 784-256-256-1, gradient penalty, Adam",
+        batch,
+        torch_step_fn,
+        minigrad_step_fn,
+        triples,
+        mg_triples,
+        device,
+        budget,
+        torch_compile,
+        log,
+    )

@@ -116,12 +116,12 @@ def inputs_leading_to(order: list[Node], targets: Sequence[Tensor]) -> dict[int,
     leading: dict[int, Any] = {id(node_of(t)): () for t in targets}
     for node in order:
         if type(node) is Context:
-            needs = tuple(
+            leads = tuple(
                 [needs and id(parent) in leading
                  for parent, needs in zip(node.parents, node.needs_input_grad)]
             )  # fmt: skip
-            if True in needs or id(node) in leading:
-                leading[id(node)] = needs
+            if True in leads or id(node) in leading:
+                leading[id(node)] = leads
     return leading
 
 
