@@ -146,6 +146,19 @@ def test_an_in_place_change_announces_the_op_that_computes_the_new_values():
         h += 1
     ops_run = [args[0].__name__ for name, args in log.events if name == "op_begin"]
     assert "Add" in ops_run
+    assert log.events[-1] == ("changed_in_place", (h,))  # after the op, h holding its result
+
+
+def test_every_in_place_change_is_announced_once_recorded_or_not():
+    h = mg.tensor([1.0, 2.0], requires_grad=True) * 1
+    plain = mg.tensor([1.0, 2.0])
+    with events.listening(Log()) as log:
+        plain.mul_(2)  # nothing to record: torch's kernel
+        h[0] = 5.0  # recorded, through a view's region
+        with mg.no_grad():
+            h.zero_()
+    changed = [args for name, args in log.events if name == "changed_in_place"]
+    assert changed == [(plain,), (h,), (h,)]
 
 
 # ---- the backward pass ------------------------------------------------------------------------

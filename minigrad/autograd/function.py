@@ -59,19 +59,29 @@ class Context:
     that made that old value.
     """
 
-    # What a node starts with; an instance sets its own value when it has one (a graph has
-    # thousands of nodes: each attribute left at its default is one store fewer per op).
-    parents: tuple[Any, ...] = ()
-    parent_outputs: tuple[int, ...] = ()
-    output_ref: weakref.ref[Tensor] | None = None  # weak: a node does not keep its output alive
+    # Every op has these (slots: a graph has thousands of nodes, and a node without a __dict__
+    # is one object fewer for Python's garbage collector to walk). An op may keep facts of its
+    # own on ctx (ctx.shape = ...): those go in a __dict__, made only then.
+    __slots__ = (
+        "function",
+        "inputs",
+        "needs_input_grad",
+        "parents",
+        "parent_outputs",
+        "output_ref",
+        "_saved",
+        "_saved_versions",
+        "_saved_outputs",
+        "__dict__",
+        "__weakref__",
+    )
+
+    # What the rarer facts start as; a node sets its own value when it has one.
     outputs: tuple[weakref.ref[Tensor] | None, ...] = ()  # (ops with several outputs)
     output_meta: tuple[tuple[Any, ...], ...] = ()  # their shapes, dtypes, devices (several)
     retains_grad = False  # set by retain_grad() on one of its outputs
     created_at: Any = None  # the user's line that made it, in anomaly mode
     materialize_grads = True  # zeros, not None, for an output nobody used (set_materialize_grads)
-    _saved: tuple[Any, ...] = ()
-    _saved_versions: tuple[int, ...] = ()
-    _saved_outputs: dict[int, int] | None = None  # saved value i is output k of this node
     _non_differentiable: tuple[Any, ...] = ()  # outputs marked so by forward
     input_meta: tuple[Any, ...] = ()  # (shape, dtype) per input, once released
     released = False
@@ -80,6 +90,12 @@ class Context:
         self.function = function
         self.inputs = inputs  # () when the op is not in the graph (nothing needs a gradient)
         self.needs_input_grad = needs
+        self.parents: tuple[Any, ...] = ()  # set by link(), once forward has run
+        self.parent_outputs: tuple[int, ...] = ()
+        self.output_ref: weakref.ref[Tensor] | None = None  # weak: it does not keep it alive
+        self._saved: tuple[Any, ...] = ()
+        self._saved_versions: tuple[int, ...] = ()
+        self._saved_outputs: dict[int, int] | None = None  # saved value i is output k
 
     def save_for_backward(self, *values: Any) -> None:
         """Keep what backward will need (tensors, or None and numbers as placeholders), and each
@@ -141,17 +157,27 @@ class Context:
             "only inputs and outputs)."
         )
 
+    def link(self, inputs: tuple[Any, ...], outputs: Any) -> None:
+        """Join the graph, once forward has run: the node that made each input as it is now
+        (and which of its outputs it was), and which saved values are this op's own outputs."""
+        self.parents, self.parent_outputs = _parents(inputs)
+        if self._saved:
+            self.note_saved_outputs(outputs)
+
     def note_saved_outputs(self, outputs: Any) -> None:
         """Which saved values are this op's own outputs (create_graph hands them back through
-        this node). Called by apply once forward has returned them."""
-        made = outputs if type(outputs) is tuple or type(outputs) is list else (outputs,)
-        made = [unwrap(out) for out in made]
-        found = {}
+        this node)."""
+        if type(outputs) is tuple or type(outputs) is list:
+            made = [unwrap(out) for out in outputs]
+        else:
+            made = [unwrap(outputs)]
+        found = None
         for i, value in enumerate(self._saved):
             for k, out in enumerate(made):
                 if value is out:
+                    found = found or {}
                     found[i] = k
-        self._saved_outputs = found or None
+        self._saved_outputs = found
 
     def mark_non_differentiable(self, *outputs: Any) -> None:
         """These outputs of forward get no gradient (an argmax's indices, a mask), as torch's."""
@@ -187,6 +213,7 @@ class Context:
         )
 
     def input_shape_dtype(self, index: int) -> tuple[torch.Size, torch.dtype]:
+        """Input `index`'s shape and dtype (what its gradient must have)."""
         if self.released:
             if not self.input_meta:  # it saved tensors: a second backward cannot run here
                 raise self._freed()
@@ -296,10 +323,8 @@ class Function:
         if listener is not None:
             listener.op_begin(cls, args)
         out = _run_forward(cls, ctx, raw, args, kwargs)
-        if record:  # the node's links: to the node that made each input, as it is now
-            ctx.parents, ctx.parent_outputs = _parents(args)
-            if ctx._saved:
-                ctx.note_saved_outputs(out)
+        if record:
+            ctx.link(args, out)
         if type(out) is tuple or type(out) is list:
             outputs = _wrap_outputs(ctx, record, out, args, kwargs, grad_enabled)
         else:

@@ -139,7 +139,7 @@ class Capture:
         for index, grad in enumerate(grads):
             if (id(node), index) in self.caught and grad is not None:
                 self.caught[(id(node), index)] = grad
-        if type(node) is Context:
+        if type(node) is Context and node.retains_grad:
             retain(node, grads)
 
     def gradients(self) -> list[Any]:

@@ -49,6 +49,7 @@ import torch
 
 from ..errors import GradientError, ShapeError, shape_str
 from ..tensor import Tensor
+from . import events
 from .function import node_of
 from .grad_mode import is_grad_enabled, no_grad
 
@@ -180,18 +181,38 @@ def update(
     if grad_enabled and target._view is not None:
         refresh_view(target)
         _check_view_made_with_grad(target, what)
-    involved = grad_enabled and (
-        target._requires_grad or any(isinstance(o, Tensor) and o._requires_grad for o in operands)
-    )
-    if not involved:
+    if not (grad_enabled and _any_requires_grad(target, operands)):
         try:
             kernel(target._data)
         except RuntimeError as error:
             with no_grad():
                 _fit(target, compute(Tensor(target._data.clone())), what)  # says it clearly
             raise error
-        return target
+    else:
+        _record(target, operands, compute, what, region)
+    if events.current is not None:
+        events.current.changed_in_place(target)
+    return target
 
+
+def _any_requires_grad(target: Tensor, operands: Sequence[Any]) -> bool:
+    if target._requires_grad:
+        return True
+    for operand in operands:
+        if isinstance(operand, Tensor) and operand._requires_grad:
+            return True
+    return False
+
+
+def _record(
+    target: Tensor,
+    operands: Sequence[Any],
+    compute: Callable[[Tensor], Tensor],
+    what: str,
+    region: Callable[[torch.Tensor], torch.Tensor] | None,
+) -> None:
+    """Rules 2 and 3 of the module's docstring: the change runs out of place on target's old
+    values, recorded, and target (or the base it views) takes the new node as its history."""
     _check_may_change(target, what)
     written = target._data if region is None else region(target._data)
     _check_no_partial_overlap(written, operands, what)
@@ -204,7 +225,7 @@ def update(
         target._data.copy_(new._data)
         _saved_output_is(target, new)
         _take_history(target, new)
-        return target
+        return
     from ..ops import CopySlices  # the ops import this module: import when first needed
 
     view = target._view
@@ -213,7 +234,6 @@ def update(
     _take_history(view.base, new_base)
     refresh_view(target)  # target: the same view, of the new base
     _saved_output_is(target, new)  # (a view shares its base's version counter, as in torch)
-    return target
 
 
 def _saved_output_is(target: Tensor, new: Tensor) -> None:
