@@ -80,12 +80,14 @@ def numpy_names(method: Callable[..., Any]) -> Callable[..., Any]:
 def _in_place_with(what: str, op: str) -> Callable[..., Tensor]:
     """The in-place method `x <what> y` (x += y, x.add_(y)...): x.<op>(y) written into x."""
 
+    kernel = op + "_"  # torch's in-place method
+
     def method(self: Tensor, other: Operand, **options: Any) -> Tensor:
         other = _operand(other, self)
         return self._update(
             what,
             (other,),
-            lambda d: getattr(d, op + "_")(unwrap(other), **options),
+            lambda d: getattr(d, kernel)(unwrap(other), **options),
             lambda x: getattr(x, op)(other, **options),
         )
 
@@ -97,10 +99,10 @@ def _in_place_with(what: str, op: str) -> Callable[..., Tensor]:
 def _in_place(op: str) -> Callable[[Tensor], Tensor]:
     """The in-place method x.<op>_(): x.<op>() written into x."""
 
+    kernel = op + "_"  # torch's in-place method
+
     def method(self: Tensor) -> Tensor:
-        return self._update(
-            op + "_", (), lambda d: getattr(d, op + "_")(), lambda x: getattr(x, op)()
-        )
+        return self._update(kernel, (), lambda d: getattr(d, kernel)(), lambda x: getattr(x, op)())
 
     method.__name__ = method.__qualname__ = op + "_"
     method.__doc__ = f"x.{op}() written into x's own memory, as torch's {op}_ (in place)."
@@ -292,13 +294,14 @@ class Tensor:
         """The same values (shared storage) outside the graph: no gradient flows through it."""
         return Tensor(self._data)
 
-    def _accumulate_grad(self, grad: torch.Tensor | Tensor) -> None:
+    def _accumulate_grad(self, grad: torch.Tensor | Tensor, owned: bool = False) -> None:
         """Add a gradient into `.grad`: gradients add up over uses and over backward() calls.
 
         The first time, store a copy: `grad` may be shared with other tensors (`x + y` gives both
-        the same gradient) and `.grad` must be this tensor's own, to be changed in place safely.
-        Under backward(create_graph=True) the gradient is a Tensor with a graph, and `.grad`
-        keeps that graph: a copy recorded as an op, then sums out of place, as in torch.
+        the same gradient) and `.grad` must be this tensor's own, to be changed in place safely;
+        or `grad` itself, when the engine says nothing else holds it (`owned`). Under
+        backward(create_graph=True) the gradient is a Tensor with a graph, and `.grad` keeps
+        that graph: a copy recorded as an op, then sums out of place, as in torch.
         """
         listener = events.current
         if listener is not None:
@@ -307,7 +310,7 @@ class Tensor:
             self._grad = grad.clone() if self._grad is None else self._grad + grad
             self._grad.name = f"d_{self.name}" if self.name else None
         elif self._grad is None:
-            self._grad = Tensor(grad.clone())
+            self._grad = Tensor(grad if owned else grad.clone())
         else:
             self._grad._data += grad
         if listener is not None:
@@ -404,7 +407,7 @@ class Tensor:
     @property
     def data(self) -> Tensor:
         """The values outside the graph, sharing storage: `p.data -= lr * p.grad` updates p."""
-        return Tensor(self._data)
+        return Tensor._from_op(self._data, None)  # (a plain value: as Tensor(self._data), faster)
 
     @data.setter
     def data(self, value: Tensor | torch.Tensor) -> None:

@@ -94,6 +94,123 @@ def test_random_program_with_shared_subexpressions_matches_torch(program, seed, 
             assert_close(mg_leaf.grad, torch_grad)
 
 
+@example(program=[("add", 0, 0)], seed=0)  # both uses of a leaf get the user's gradient
+@example(program=[("add", 0, 1)], seed=0)  # two leaves get one gradient (one summed to shape)
+@given(program=programs(), seed=st.integers(0, 2**31 - 1))
+def test_each_leaf_grad_is_memory_of_its_own(program, seed):
+    """Whether the engine hands a gradient nothing else holds over as .grad or copies it, each
+    .grad is its leaf's own: changing one in place changes no other .grad, nor the gradient
+    the user passed to backward(), and a second backward adds into each as torch's does."""
+    generator = torch.Generator().manual_seed(seed)
+    values = [torch.rand(s, generator=generator, dtype=torch.float64) for s in LEAF_SHAPES]
+    leaves = [leaf(v) for v in values]
+    torch_leaves = [v.clone().requires_grad_() for v in values]
+    out, torch_out = run_program(program, leaves), run_program(program, torch_leaves)
+    upstream = torch.randn(out.shape, generator=generator, dtype=torch.float64)
+    passed = upstream.clone()
+    out.backward(upstream, retain_graph=True)
+    torch_out.backward(upstream, retain_graph=True)
+
+    grads = [x.grad._data for x in leaves if x.grad is not None]
+    before = [g.clone() for g in grads]
+    for g in grads:
+        g.add_(1.0)
+    for g, was in zip(grads, before):
+        assert torch.equal(g, was + 1.0), "a .grad shares memory with another leaf's .grad"
+    assert torch.equal(upstream, passed), "a .grad shares memory with the gradient passed"
+
+    out.backward(upstream)
+    torch_out.backward(upstream)
+    for x, t in zip(leaves, torch_leaves):
+        if t.grad is not None:
+            assert_close(x.grad, t.grad + 1.0)  # two passes (t.grad too), and the 1 added
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        lambda a, b: (a + b.view(2, 3)) * 1.5,  # b's gradient is a view of a's
+        lambda a, b: (b.view(2, 3) + a) * 1.5,  # (the other order of the engine's walk)
+        lambda a, b: mg.cat([a, b.view(2, 3)]) * 1.5,  # each gets a view of one gradient
+    ],
+)
+def test_a_gradient_and_a_view_of_it_reaching_two_leaves_are_two_grads(program):
+    a = leaf(torch.rand(2, 3, dtype=torch.float64))
+    b = leaf(torch.rand(6, dtype=torch.float64))
+    out = program(a, b)
+    out.backward(torch.ones(out.shape, dtype=torch.float64))
+    first_b = b.grad._data.clone()
+    a.grad._data.add_(1.0)
+    assert torch.equal(b.grad._data, first_b), "b.grad shares memory with a.grad"
+
+
+class SharedMemoryGradients(mg.autograd.Function):
+    """out = a + b, whose backward gives a and b gradients that are two tensors over one memory
+    (not views of each other: only the memory tells)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return a + b
+
+    @staticmethod
+    def backward(ctx, grad):
+        fresh = grad._data * 1.0
+        alias = torch.empty(0, dtype=fresh.dtype).set_(
+            fresh.untyped_storage(), 0, fresh.shape, fresh.stride()
+        )
+        return mg.Tensor(fresh), mg.Tensor(alias)
+
+
+def test_two_gradients_over_one_memory_reaching_two_leaves_are_two_grads():
+    a, b = leaf(torch.rand(3, dtype=torch.float64)), leaf(torch.rand(3, dtype=torch.float64))
+    SharedMemoryGradients.apply(a, b).backward(torch.ones(3, dtype=torch.float64))
+    a.grad._data.add_(1.0)
+    assert torch.equal(b.grad._data, torch.ones(3, dtype=torch.float64))
+
+
+class GappedGradient(mg.autograd.Function):
+    """out = a, whose backward gives a new tensor with gaps between its elements (stride 2)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        return a * 1
+
+    @staticmethod
+    def backward(ctx, grad):
+        gapped = torch.empty_strided(grad.shape, (2,), dtype=grad.dtype).copy_(grad._data)
+        return mg.Tensor(gapped)
+
+
+def test_a_gradient_with_gaps_becomes_a_compact_grad_as_a_copy_makes_it():
+    a = leaf(torch.rand(3, dtype=torch.float64))
+    GappedGradient.apply(a).backward(torch.ones(3, dtype=torch.float64))
+    assert a.grad._data.is_contiguous()
+    assert torch.equal(a.grad._data, torch.ones(3, dtype=torch.float64))
+
+
+def test_a_fresh_gradient_becomes_grad_without_a_copy():
+    """A weight's gradient (x.T @ g) and a bias's (g summed over the batch) are new tensors
+    nothing else holds: .grad is that tensor, not a copy of it (torch steals it too)."""
+    w = mg.Tensor(torch.randn(5, 3, dtype=torch.float64), requires_grad=True)
+    b = mg.Tensor(torch.randn(3, dtype=torch.float64), requires_grad=True)
+    x = mg.Tensor(torch.randn(4, 5, dtype=torch.float64))
+    loss = ((x @ w + b) ** 2).sum()
+    with CountTorchCalls() as calls:
+        loss.backward()
+    assert "clone" not in calls.names, calls.names
+    assert w.grad._data.is_contiguous() and b.grad._data.is_contiguous()
+
+
+class CountTorchCalls(torch.overrides.TorchFunctionMode):
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: list[str] = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        self.names.append(getattr(func, "__name__", str(func)))
+        return func(*args, **(kwargs or {}))
+
+
 def test_reused_non_leaf_b_plus_b(device):
     a = leaf([1.5, -2.0], device)
     b = a + a

@@ -16,6 +16,7 @@ below does not know who that is.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -67,8 +68,8 @@ for a single number: 1).
                 continue  # on no path to the tensors asked for: nothing to compute here
             if listener is not None:
                 listener.node_begin(node, grads)
+            input_grads = totals = []  # (the previous node's let go: `arrive` may take one)
             arrive(node, grads)  # (None for an output nobody used: it was not used)
-            input_grads = totals = []
             if type(node) is Context:  # an op that ran (else a leaf)
                 grads = complete(node, grads)  # zeros for an output nobody used
                 needs = node.needs_input_grad if leading is None else leading[id(node)]
@@ -175,28 +176,57 @@ def add_gradient(received: dict[int, list[Any]], node: Node, output: int, grad: 
 
 def accumulate(node: Node, grads: list[Any]) -> None:
     """Where `backward()` keeps gradients: a leaf adds its own into `.grad`, and so does each
-    output of an op that asked for it with `retain_grad()`."""
-    if not is_op_node(node):
-        node._accumulate_grad(grads[0])
-    else:
+    output of an op that asked for it with `retain_grad()`. A leaf's first gradient that
+    nothing but the engine holds becomes its `.grad` as it is (torch, too, steals it); any
+    other is copied, so that `.grad` is the leaf's own to change in place."""
+    if type(node) is not Context:  # a leaf
+        owned = node._grad is None and events.current is None and held_only_by(grads, 0)
+        node._accumulate_grad(grads[0], owned)
+    elif node.retains_grad:
         retain(node, grads)
+
+
+def held_only_by(holder: list[Any], index: int) -> bool:
+    """Whether holder[index] is a torch tensor that nothing else holds: no other name refers to
+    it (the user's gradient, another node's), and no other tensor shares its memory (a view of
+    it, or it a view). Contiguous, as a copy of it would be."""
+    if type(holder[index]) is not torch.Tensor or _references(holder, index) != _ALONE:
+        return False
+    grad = holder[index]
+    if grad.layout is not torch.strided:  # (sparse: no memory of its own to count)
+        return False
+    return _memory_users(grad) == _MEMORY_ALONE and grad.is_contiguous()
+
+
+def _references(holder: list[Any], index: int) -> int:
+    return sys.getrefcount(holder[index])
+
+
+def _memory_users(tensor: torch.Tensor) -> int:
+    """How many tensors use `tensor`'s memory (each view counts), plus one for asking."""
+    return torch._C._storage_Use_Count(tensor.untyped_storage()._cdata)
+
+
+# What the two read for a tensor held by one list and nothing else, on this Python and torch.
+_ALONE = _references([torch.empty(1)], 0)
+_MEMORY_ALONE = _memory_users(torch.empty(1))
 
 
 def retain(ctx: Context, grads: list[Any]) -> None:
     """`.grad` for the outputs of `ctx` that asked for it with retain_grad() (autograd.grad
-    fills them too, as torch's does)."""
-    if ctx.retains_grad:
-        for index, grad in enumerate(grads):
-            out = ctx.output(index)
-            if out is not None and out._retains_grad and grad is not None:
-                out._accumulate_grad(grad)
+    fills them too, as torch's does); called where `ctx.retains_grad` says one did."""
+    for index, grad in enumerate(grads):
+        out = ctx.output(index)
+        if out is not None and out._retains_grad and grad is not None:
+            out._accumulate_grad(grad)
 
 
 def complete(ctx: Context, grads: list[Any]) -> list[Any]:
     """An op with several outputs gets a gradient for each: zeros for an output nobody used
     (None if its forward asked for that with ctx.set_materialize_grads(False))."""
-    missing = any(grad is None for grad in grads)  # (not `None in grads`: that compares
-    if len(grads) == 1 or not missing or not ctx.materialize_grads:  # Tensors with ==)
+    if len(grads) == 1 or not ctx.materialize_grads:
+        return grads
+    if not any(grad is None for grad in grads):  # (not `None in grads`: that compares with ==)
         return grads
     like = next(grad for grad in grads if grad is not None)
     return [
@@ -251,7 +281,6 @@ def sum_to_shape(grad: torch.Tensor, shape: torch.Size, why: str = "") -> torch.
             f"{shape_str(shape)}: a gradient has its tensor's shape, or a shape it broadcasts to."
         )
     stretched = [extra + i for i, n in enumerate(shape) if n == 1 and grad.shape[extra + i] != 1]
-    dims = list(range(extra)) + stretched
-    if dims:
-        grad = grad.sum(dim=dims, keepdim=True)
-    return grad.reshape(shape)
+    if not stretched:  # only dims added in front: summing them away leaves `shape`
+        return grad.sum(dim=list(range(extra))) if extra else grad.reshape(shape)
+    return grad.sum(dim=list(range(extra)) + stretched, keepdim=True).reshape(shape)
