@@ -61,9 +61,17 @@ def softmax_kernel(grad: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
     return torch.ops.aten._softmax_backward_data(grad, out, -1, out.dtype)
 
 
+def sigmoid_kernel(grad: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+    return torch.ops.aten.sigmoid_backward(grad, s)
+
+
+def tanh_kernel(grad: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    return torch.ops.aten.tanh_backward(grad, t)
+
+
 def cases() -> dict[str, tuple[Backward, Backward]]:
     """The examples' sizes: fastbook's linear model (sigmoid of 256x1), the MLP 784-128-10 at
-    batch 64 and 256 and the CNN's activations and loss at 128
+    batch 64 and 256 and the CNN's loss at 128
     (cross_entropy: log_softmax, then nll_loss), and the fastbook CNN's BatchNorm2d layers at
     batch 128 on 28x28 inputs (14x14 down to 2x2, and the last layer's 1x1); softmax and layer
     norm, which no example uses, at those rows and at a small transformer's (32x64 tokens)."""
@@ -78,8 +86,10 @@ def cases() -> dict[str, tuple[Backward, Backward]]:
         rows[f"softmax {name} (not taken)"] = kernel_and_formula(out, softmax_kernel)
     for shape in ((256, 1), (64, 128), (256, 128), (128, 32, 14, 14)):
         name = "x".join(map(str, shape))
-        rows[f"sigmoid {name}"] = kernel_and_formula(leaf(*shape).sigmoid())
-        rows[f"tanh {name}"] = kernel_and_formula(leaf(*shape).tanh())
+        rows[f"sigmoid {name} (not taken)"] = kernel_and_formula(
+            leaf(*shape).sigmoid(), sigmoid_kernel
+        )
+        rows[f"tanh {name} (not taken)"] = kernel_and_formula(leaf(*shape).tanh(), tanh_kernel)
     for n in (64, 128, 256):
         rows[f"nll_loss {n}x10"] = kernel_and_formula(F.nll_loss(leaf(n, 10), targets[n]))
     weighted = F.nll_loss(leaf(256, 10), targets[256], weight=mg.rand(10) + 0.5, ignore_index=3)

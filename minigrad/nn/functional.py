@@ -136,9 +136,15 @@ def nll_loss(
     divides by the weights' sum); targets equal to `ignore_index` count for nothing."""
     reduction = _reduction(size_average, reduce, reduction)
     _check_class_targets("nll_loss", input, target)
+    return _nll_loss(input, target, weight, ignore_index, reduction)
+
+
+def _nll_loss(
+    input: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int, reduction: str
+) -> Tensor:
+    """nll_loss on arguments already checked."""
     if input.ndim == 1:  # one example: a batch of one
-        loss = nll_loss(input.unsqueeze(0), target.unsqueeze(0), weight, None, ignore_index,
-                        None, reduction)  # fmt: skip
+        loss = _nll_loss(input.unsqueeze(0), target.unsqueeze(0), weight, ignore_index, reduction)
         return loss.squeeze(0) if reduction == "none" else loss
     return ops.NLLLoss.apply(
         input, target, unwrap(weight), ignore_index=ignore_index, reduction=reduction
@@ -177,7 +183,7 @@ def cross_entropy(
             log_probs, target, weight, ignore_index, reduction, label_smoothing, class_dim
         )
     _check_class_targets("cross_entropy", input, target)
-    loss = nll_loss(log_probs, target, weight, None, ignore_index, None, reduction)
+    loss = _nll_loss(log_probs, target, weight, ignore_index, reduction)
     if label_smoothing == 0.0:
         return loss
     n_classes = input.shape[class_dim]
