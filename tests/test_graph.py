@@ -13,6 +13,7 @@ import pytest
 import torch
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from test_ops_elementwise import CallNames
 
 import minigrad as mg
 
@@ -195,20 +196,10 @@ def test_a_fresh_gradient_becomes_grad_without_a_copy():
     b = mg.Tensor(torch.randn(3, dtype=torch.float64), requires_grad=True)
     x = mg.Tensor(torch.randn(4, 5, dtype=torch.float64))
     loss = ((x @ w + b) ** 2).sum()
-    with CountTorchCalls() as calls:
+    with CallNames() as calls:
         loss.backward()
     assert "clone" not in calls.names, calls.names
     assert w.grad._data.is_contiguous() and b.grad._data.is_contiguous()
-
-
-class CountTorchCalls(torch.overrides.TorchFunctionMode):
-    def __init__(self) -> None:
-        super().__init__()
-        self.names: list[str] = []
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        self.names.append(getattr(func, "__name__", str(func)))
-        return func(*args, **(kwargs or {}))
 
 
 def test_reused_non_leaf_b_plus_b(device):
