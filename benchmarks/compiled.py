@@ -30,7 +30,6 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 import minigrad
 from minigrad import Tensor
@@ -104,6 +103,36 @@ def _row(case: str, batch: int, stats: dict[str, Stats], **extra: Any) -> dict[s
         row["guards / replay"] = guards.median / stats["minigrad.compile"].median
     row.update(extra)
     return row
+
+
+def _classifier_step(lib: Any, model: Any, opt: Any) -> Callable[..., Any]:
+    """The usual training step, the same code in torch or minigrad (`lib`)."""
+
+    def step(xb: Any, yb: Any) -> Any:
+        loss = lib.nn.functional.cross_entropy(model(xb), yb)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
+
+    return step
+
+
+def _by_hand_step(lib: Any, params: list[Any], lr: float) -> Callable[..., Any]:
+    """The MLP's step as users write it, in torch or minigrad (`lib`): weight tensors of one's
+    own (w1, b1, w2, b2), `x @ W + b`, and the update by hand."""
+    w1, b1, w2, b2 = params
+
+    def step(xb: Any, yb: Any) -> Any:
+        loss = lib.nn.functional.cross_entropy((xb @ w1 + b1).relu() @ w2 + b2, yb)
+        loss.backward()
+        with lib.no_grad():
+            for p in params:
+                p -= lr * p.grad
+                p.grad = None
+        return loss
+
+    return step
 
 
 def _guards_of(step: Any) -> Callable[[], Any]:
@@ -307,15 +336,7 @@ def mlp_steps(
         model = copy.deepcopy(template)
         model.load_state_dict(state)
         opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-
-        def step(xb: Any, yb: Any) -> Any:
-            loss = F.cross_entropy(model(xb), yb)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            return loss
-
-        return step
+        return _classifier_step(torch, model, opt)
 
     def minigrad_step_fn() -> Callable[..., Any]:
         nn = minigrad.nn
@@ -323,15 +344,7 @@ def mlp_steps(
         model.load_state_dict({k: Tensor(v.clone()) for k, v in state.items()})
         model.to(device)
         opt = minigrad.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-
-        def step(xb: Any, yb: Any) -> Any:
-            loss = nn.functional.cross_entropy(model(xb), yb)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            return loss
-
-        return step
+        return _classifier_step(minigrad, model, opt)
 
     return _steps_side_by_side(
         "ten-digit MLP 784-128-10, SGD momentum",
@@ -360,32 +373,11 @@ def mlp_by_hand_steps(
     lr = 0.05
 
     def torch_step_fn() -> Callable[..., Any]:
-        w1, b1, w2, b2 = params = [t.clone().requires_grad_() for t in initial]
-
-        def step(xb: Any, yb: Any) -> Any:
-            loss = F.cross_entropy((xb @ w1 + b1).relu() @ w2 + b2, yb)
-            loss.backward()
-            with torch.no_grad():
-                for p in params:
-                    p -= lr * p.grad
-                    p.grad = None
-            return loss
-
-        return step
+        return _by_hand_step(torch, [t.clone().requires_grad_() for t in initial], lr)
 
     def minigrad_step_fn() -> Callable[..., Any]:
-        w1, b1, w2, b2 = params = [Tensor(t.clone(), requires_grad=True) for t in initial]
-
-        def step(xb: Any, yb: Any) -> Any:
-            loss = minigrad.nn.functional.cross_entropy((xb @ w1 + b1).relu() @ w2 + b2, yb)
-            loss.backward()
-            with minigrad.no_grad():
-                for p in params:
-                    p -= lr * p.grad
-                    p.grad = None
-            return loss
-
-        return step
+        params = [Tensor(t.clone(), requires_grad=True) for t in initial]
+        return _by_hand_step(minigrad, params, lr)
 
     return _steps_side_by_side(
         "ten-digit MLP 784-128-10 by hand (x @ W + b, hand-written SGD)",
@@ -418,30 +410,14 @@ def cnn_steps(
         model = copy.deepcopy(template)
         model.load_state_dict(state)
         opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-
-        def step(xb: Any, yb: Any) -> Any:
-            loss = F.cross_entropy(model(xb), yb)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            return loss
-
-        return step
+        return _classifier_step(torch, model, opt)
 
     def minigrad_step_fn() -> Callable[..., Any]:
         model = _fastbook_cnn(minigrad.nn)
         model.load_state_dict({k: Tensor(v.clone()) for k, v in state.items()})
         model.to(device)
         opt = minigrad.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-
-        def step(xb: Any, yb: Any) -> Any:
-            loss = minigrad.nn.functional.cross_entropy(model(xb), yb)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            return loss
-
-        return step
+        return _classifier_step(minigrad, model, opt)
 
     return _steps_side_by_side(
         "fastbook CNN 32-64-128-256, batch norm, SGD momentum",

@@ -101,6 +101,7 @@ def test_nll_loss_matches_torch(problem):
     )
 
 
+@pytest.mark.parametrize("order", [1, 2])  # first derivatives, and second (create_graph)
 @given(
     n=st.integers(1, 4),
     c=st.integers(1, 5),
@@ -110,7 +111,7 @@ def test_nll_loss_matches_torch(problem):
     label_smoothing=st.sampled_from([0.0, 0.2]),
 )
 def test_cross_entropy_with_class_probabilities_matches_torch(
-    n, c, seed, weighted, reduction, label_smoothing
+    order, n, c, seed, weighted, reduction, label_smoothing
 ):
     gen = torch.Generator().manual_seed(seed)
     logits = torch.randn(n, c, 2, dtype=torch.float64, generator=gen) * 3
@@ -123,6 +124,7 @@ def test_cross_entropy_with_class_probabilities_matches_torch(
         lambda x, y: TF.cross_entropy(x, y, **as_torch(options)),
         logits.numpy(),
         probabilities.numpy(),
+        order=order,
     )
 
 
@@ -482,8 +484,9 @@ def test_explain_gives_backwards_gradients_for_the_loss_ops(loss_fn):
 #
 # assert_matches_torch(order=2) over the problems above: the first derivatives with
 # create_graph=True, then the gradient of sum(dL/dx * v) with respect to the inputs and the
-# upstream gradient. Binary cross-entropy on probabilities keeps x off 0 and 1, where torch's
-# second derivative adds its eps otherwise than its clamped first one.
+# upstream gradient (class probabilities as targets: order=2 of the test above). Binary
+# cross-entropy on probabilities keeps x off 0 and 1, where torch's second derivative adds its
+# eps otherwise than its clamped first one.
 
 
 @given(class_problems(), st.sampled_from([0.0, 0.1, 1.0]))
@@ -508,32 +511,6 @@ def test_nll_loss_second_derivatives_match_torch(problem):
         lambda x, t: TF.nll_loss(x.log_softmax(class_dim), t, **as_torch(options)),
         np.clip(logits, -50, 50),
         targets,
-        order=2,
-    )
-
-
-@given(
-    n=st.integers(1, 4),
-    c=st.integers(1, 5),
-    seed=st.integers(0, 2**16),
-    weighted=st.booleans(),
-    reduction=reductions,
-    label_smoothing=st.sampled_from([0.0, 0.2]),
-)
-def test_cross_entropy_with_class_probabilities_second_derivatives_match_torch(
-    n, c, seed, weighted, reduction, label_smoothing
-):
-    gen = torch.Generator().manual_seed(seed)
-    logits = torch.randn(n, c, 2, dtype=torch.float64, generator=gen) * 3
-    probabilities = torch.rand(n, c, 2, dtype=torch.float64, generator=gen).softmax(1)
-    options = dict(reduction=reduction, label_smoothing=label_smoothing)
-    if weighted:
-        options["weight"] = mg.Tensor(torch.rand(c, dtype=torch.float64, generator=gen) + 0.5)
-    assert_matches_torch(
-        lambda x, y: F.cross_entropy(x, y, **options),
-        lambda x, y: TF.cross_entropy(x, y, **as_torch(options)),
-        logits.numpy(),
-        probabilities.numpy(),
         order=2,
     )
 

@@ -69,8 +69,9 @@ def test_batch_norm_training_matches_torch(arrays):
         torch.testing.assert_close(got._data, expected, rtol=1e-7, atol=1e-9, msg=what)
 
 
+@pytest.mark.parametrize("order", [1, 2])  # first derivatives, and second (create_graph)
 @given(arrays=batch_norm_cases(), data=st.data())
-def test_batch_norm_eval_matches_torch(arrays, data):
+def test_batch_norm_eval_matches_torch(order, arrays, data):
     channels = arrays[0].shape[1]
     mean = data.draw(mst.float_arrays((channels,)), label="running_mean")
     var = data.draw(mst.float_arrays((channels,), 0.1, 10), label="running_var")
@@ -81,7 +82,7 @@ def test_batch_norm_eval_matches_torch(arrays, data):
     def theirs(x, weight=None, bias=None):
         return TF.batch_norm(x, torch.tensor(mean), torch.tensor(var), weight, bias)
 
-    assert_matches_torch(mine, theirs, *arrays, name="batch_norm(training=False)")
+    assert_matches_torch(mine, theirs, *arrays, order=order, name="batch_norm(training=False)")
 
 
 @given(arrays=batch_norm_cases(small=True))
@@ -103,21 +104,6 @@ def test_batch_norm_training_second_derivatives_match_torch(arrays):
     that the mean reproduces exactly (4.0) give both sides their exact 0."""
     mine, theirs, _ = _training_fns()
     assert_matches_torch(mine, theirs, *arrays, order=2, name="batch_norm(training=True)")
-
-
-@given(arrays=batch_norm_cases(), data=st.data())
-def test_batch_norm_eval_second_derivatives_match_torch(arrays, data):
-    channels = arrays[0].shape[1]
-    mean = data.draw(mst.float_arrays((channels,)), label="running_mean")
-    var = data.draw(mst.float_arrays((channels,), 0.1, 10), label="running_var")
-
-    def mine(x, weight=None, bias=None):
-        return F.batch_norm(x, mg.tensor(mean), mg.tensor(var), weight, bias, training=False)
-
-    def theirs(x, weight=None, bias=None):
-        return TF.batch_norm(x, torch.tensor(mean), torch.tensor(var), weight, bias)
-
-    assert_matches_torch(mine, theirs, *arrays, order=2, name="batch_norm(training=False)")
 
 
 @given(arrays=batch_norm_cases(), training=st.booleans(), needs=st.data())
