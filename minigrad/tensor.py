@@ -291,8 +291,12 @@ class Tensor:
         self._grad = value if isinstance(value, Tensor) else Tensor(raw)
 
     def detach(self) -> Tensor:
-        """The same values (shared storage) outside the graph: no gradient flows through it."""
-        return Tensor(self._data)
+        """The same values (shared storage) outside the graph: no gradient flows through it.
+
+        A torch tensor of its own over that storage, as torch's detach gives: were it the same
+        torch tensor, `x * x.detach()` would save one tensor twice, and backward(create_graph=
+        True) could not tell which of the two was cut off from the graph."""
+        return Tensor(self._data.detach())
 
     def _accumulate_grad(self, grad: torch.Tensor | Tensor, owned: bool = False) -> None:
         """Add a gradient into `.grad`: gradients add up over uses and over backward() calls.

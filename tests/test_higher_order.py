@@ -109,6 +109,34 @@ def test_a_constant_first_derivative_has_no_graph_and_differentiating_it_fails_a
         mg.autograd.grad(gm.sum(), [xm])
 
 
+def test_a_value_times_its_detached_self_differentiates_twice_as_torch():
+    """x * x.detach(): the op saves two tensors over one memory, only the first in the graph.
+    The second derivative must treat the detached one as the constant it is (the fuzzer found
+    detach() handing back x's own torch tensor, which made them indistinguishable)."""
+    (xm, xt) = pair([0.5, -1.5, 2.0])
+    direction = torch.tensor([0.3, -0.7, 1.1], dtype=torch.float64)
+    hessian_vector = []
+    for lib, x in ((mg, xm), (torch, xt)):
+        y = x * x.detach()
+        (g,) = lib.autograd.grad((y * y).sum(), [x], create_graph=True)
+        (h,) = lib.autograd.grad((g * lib.tensor(direction.numpy())).sum(), [x])
+        hessian_vector.append(h)
+    close(*hessian_vector, "d/dx of sum(dL/dx * v), L = sum((x * x.detach())^2)")
+    assert xm.detach()._data is not xm._data  # a torch tensor of its own, as torch's
+    assert xm.detach()._data.data_ptr() == xm._data.data_ptr()  # over the same memory
+
+
+def test_x_times_x_data_under_create_graph_is_a_clear_error_not_a_wrong_answer():
+    """x.data shares x's torch tensor, so which of Mul's two inputs was saved cannot be told:
+    a backward that records its formulas refuses, naming .data and what to write instead
+    (a first-order backward needs no such choice, and gives torch's gradient)."""
+    (xm, xt) = pair([0.5, -1.5, 2.0])
+    (g,) = mg.autograd.grad((xm * xm.data).sum(), [xm])
+    close(g, xt.detach(), "d/dx of sum(x * x.data)")
+    with pytest.raises(mg.GradientError, match=r"Mul's inputs 0 and 1 .*\.data.*x\.detach\(\)"):
+        mg.autograd.grad((xm * xm.data).sum(), [xm], create_graph=True)
+
+
 def test_an_input_the_outputs_do_not_use_is_an_error_or_none_or_zeros_as_in_torch():
     (xm, _), (ym, _) = pair([1.0]), pair([2.0])
     out = (xm * xm).sum()

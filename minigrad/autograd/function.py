@@ -139,10 +139,12 @@ class Context:
             return value  # a number, None
         if self._saved_outputs is not None and index in self._saved_outputs:
             return Tensor._from_op(value, self, self._saved_outputs[index])
-        for arg, parent, which in zip(self.inputs, self.parents, self.parent_outputs):
+        links = zip(self.inputs, self.parents, self.parent_outputs)
+        for i, (arg, parent, which) in enumerate(links):
             if arg is value:  # a torch tensor given as an argument: nothing flows to it
                 return Tensor(value)
             if isinstance(arg, Tensor) and arg._data is value:
+                self._check_unambiguous(i, value)
                 if type(parent) is not Context:
                     return parent  # a leaf: the tensor itself
                 return Tensor._from_op(value, parent, which)
@@ -156,6 +158,22 @@ class Context:
             "must recompute it from the saved inputs when it gets minigrad Tensors (or save "
             "only inputs and outputs)."
         )
+
+    def _check_unambiguous(self, index: int, value: torch.Tensor) -> None:
+        """Input `index` holds saved `value`: refuse if another input holds the same torch tensor
+        but not the same gradient path (`x * x.data`: one requires grad, one does not), since
+        which of the two the op saved cannot be told, and the second derivative depends on it."""
+        for j, arg in enumerate(self.inputs):
+            if j != index and isinstance(arg, Tensor) and arg._data is value:
+                if arg._requires_grad != self.inputs[index]._requires_grad:
+                    raise GradientError(
+                        f"{self.name}'s inputs {index} and {j} are one torch tensor (shape "
+                        f"{shape_str(value.shape)}), but only one of them requires grad (one "
+                        "was taken out of the graph with .data, or wrapped again with "
+                        "Tensor(...)). backward(create_graph=True) cannot tell which of them "
+                        f"{self.name} saved. Take it out of the graph with x.detach(), which "
+                        "gives a tensor of its own."
+                    )
 
     def link(self, inputs: tuple[Any, ...], outputs: Any) -> None:
         """Join the graph, once forward has run: the node that made each input as it is now
