@@ -16,6 +16,7 @@ import html
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from itertools import accumulate
+from math import prod
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -1009,8 +1010,20 @@ class Tensor:
         return ops.Reshape.apply(self, shape=_size_args(shape))
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-        shape = self._data.flatten(start_dim, end_dim).shape
-        return self.reshape(shape)
+        """Dims start_dim..end_dim as one: a reshape to the shape worked out here (asking torch
+        for it would be one more torch call, and a line of its own in a compiled step's code)."""
+        n = max(self.ndim, 1)  # (a number flattens to one element, as in torch)
+        call = f"flatten(start_dim={start_dim}, end_dim={end_dim}) on a tensor of shape "
+        if not (-n <= start_dim < n and -n <= end_dim < n):
+            raise IndexError(
+                f"{call}{shape_str(self.shape)}: each dim must be from {-n} to {n - 1}."
+            )
+        if start_dim % n > end_dim % n:
+            raise RuntimeError(
+                f"{call}{shape_str(self.shape)}: start_dim must not come after end_dim."
+            )
+        start, end, sizes = start_dim % n, end_dim % n, tuple(self.shape)  # (a number: ())
+        return self.reshape((*sizes[:start], prod(sizes[start : end + 1]), *sizes[end + 1 :]))
 
     def transpose(self, dim0: int, dim1: int) -> Tensor:
         return ops.Transpose.apply(self, dim0=dim0, dim1=dim1)

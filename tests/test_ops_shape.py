@@ -569,6 +569,33 @@ def test_flatten_matches_torch(x, data):
     )
 
 
+def test_a_number_flattens_to_one_element_as_in_torch():
+    assert mg.tensor(3.0).flatten().shape == torch.tensor(3.0).flatten().shape == (1,)
+    assert mg.tensor(3.0).flatten(-1, 0).shape == torch.tensor(3.0).flatten(-1, 0).shape
+
+
+@pytest.mark.parametrize(
+    "start, end, error, rule",
+    [
+        (2, -1, IndexError, "each dim must be from -2 to 1"),
+        (-3, -1, IndexError, "each dim must be from -2 to 1"),
+        (0, 2, IndexError, "each dim must be from -2 to 1"),
+        (1, 0, RuntimeError, "start_dim must not come after end_dim"),
+    ],
+)
+def test_flatten_refuses_dims_out_of_range_or_in_the_wrong_order_as_torch_in_words(
+    start, end, error, rule
+):
+    with pytest.raises(error):
+        torch.zeros(2, 3).flatten(start, end)
+    with pytest.raises(
+        error,
+        match=rf"flatten\(start_dim={start}, end_dim={end}\) on a tensor "
+        rf"of shape \(2, 3\): {rule}",
+    ):
+        mg.zeros(2, 3).flatten(start, end)
+
+
 def test_view_reshape_expand_and_type_as_take_the_other_tensors_shape_or_dtype():
     x = mg.arange(6.0, requires_grad=True)
     other = mg.zeros(2, 3, dtype=mg.float64)

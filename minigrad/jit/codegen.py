@@ -85,11 +85,13 @@ class Generator:
         names: dict[Ref, str] | None = None,
         comments: bool = True,
         inline: bool = True,
+        drop_dead: bool = False,
     ) -> None:
         self.recording = recording
         self.function_name = function_name
         self.outputs = outputs
         self.comments = comments
+        self.drop_dead = drop_dead
         self.namespace: dict[str, Any] = {"torch": torch, "F": F, "math": math}
         self.uncopied = self._uncopied()
         self.names = self._name_values(names or {})
@@ -333,9 +335,14 @@ class Generator:
         return ", ".join(names) + f" = {expression}"
 
     def body(self) -> str:
-        """The function's lines, without its `def` and `return`."""
+        """The function's lines, without its `def` and `return`. With `drop_dead`, a `del` after
+        the line that last reads a value: its memory goes back as soon as the step is done with
+        it, as torch's backward frees each saved tensor once its node has run (the fastbook
+        CNN's replay, holding every activation and gradient to the end, took ~4,000 page faults
+        a step on the CPU and ran 10 to 20% slower, step after step)."""
         lines = []
         region = None
+        dead_after = self._dead_after() if self.drop_dead else {}
         for index, call in enumerate(self.recording.calls):
             line = self.statement(index, call)
             if line is None:
@@ -348,7 +355,44 @@ class Generator:
             lines.append(line)
             if call.value_shapes is not None:
                 lines += self.shape_checks(call)
+            if index in dead_after:
+                lines.append("del " + ", ".join(dead_after[index]))
         return "\n".join(lines) + "\n"
+
+    def _dead_after(self) -> dict[int, list[str]]:
+        """For each line (the index of the call it writes), the names it is the last to read or
+        that it makes and nothing reads: values the step made, not returned."""
+        calls, values = self.recording.calls, self.recording.values
+        consumer: dict[Ref, int] = {}  # an inlined value's line is the line that uses it
+        for i, call in enumerate(calls):
+            for ref in call.reads:
+                consumer.setdefault(ref, i)
+
+        def line_of(i: int) -> int:
+            out = calls[i].out
+            while isinstance(out, Ref) and out in self.inlined and values[out.index].call == i:
+                i = consumer[out]
+                out = calls[i].out
+            return i
+
+        last: dict[Ref, int] = {}
+        for i, call in enumerate(calls):
+            line = line_of(i)
+            made = call.out if isinstance(call.out, tuple) else (call.out,)
+            for ref in (*call.reads, *made):
+                if isinstance(ref, Ref) and last.get(ref, -1) < line:
+                    last[ref] = line
+        dead: dict[int, list[str]] = {}
+        kept = set(self.outputs)
+        for ref, line in last.items():
+            if values[ref.index].kind != "internal" or ref in kept or ref in self.inlined:
+                continue
+            name = self.names[ref]
+            out = calls[line].out
+            if any(self.names[r] == name for r in refs_in(out) if r != ref):
+                continue  # the line hands the name to the value it makes (d_x = d_x + ...)
+            dead.setdefault(line, []).append(name)
+        return {line: sorted(set(names)) for line, names in dead.items()}
 
     def shape_checks(self, call: Call) -> list[str]:
         """After a call whose result's shape depends on values (x[mask]): the later calls were

@@ -376,10 +376,13 @@ class Replay:
         """The replay as a Python function, written the first time it is needed: a recording
         that never replays (the first step's, made before any .grad existed) costs no code.
         It is the code without its comments (writing and wrapping them is most of the work),
-        made leaner first (optimize.py: constants folded, operators merged, updates fused)."""
+        made leaner first (optimize.py: constants folded, operators merged, updates fused), and
+        with a `del` after each value's last use (codegen's drop_dead)."""
         if self._function is None:
             recording = lean(self.recording, self.outputs, self._metas)
-            program = Generator(recording, self.name, self.outputs, comments=False).program()
+            program = Generator(
+                recording, self.name, self.outputs, comments=False, drop_dead=True
+            ).program()
             self.names, self._function = program.names, program.function()
             self.lean_source = program.source
         return self._function
