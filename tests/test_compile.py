@@ -14,6 +14,7 @@ import test_fuzz_programs as fuzz
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_ops_elementwise import CallNames
 from torch.overrides import TorchFunctionMode
 
 import minigrad as mg
@@ -290,23 +291,11 @@ def test_sequential_mlp_gives_each_layer_its_own_names():
 # ---- how many torch calls a replay makes ------------------------------------------------------
 
 
-class CountCalls(TorchFunctionMode):
-    """Every torch function and Tensor method called while it is on (attribute reads too)."""
-
-    def __init__(self):
-        super().__init__()
-        self.names: list[str] = []
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        self.names.append(getattr(func, "__name__", repr(func)))
-        return func(*args, **(kwargs or {}))
-
-
 def calls_per_replay(step, *args) -> list[str]:
     for _ in range(3):  # recorded without .grad, with it, then replayed: the steady state
         step(*args)
     replays = step.replays
-    with CountCalls() as counter:
+    with CallNames() as counter:
         step(*args)
     assert step.replays == replays + 1
     return counter.names

@@ -9,13 +9,12 @@ import pytest
 import torch
 from hypothesis import example, given
 from hypothesis import strategies as st
-from torch.overrides import TorchFunctionMode
+from test_first_order_calls import CountCalls
 
 import minigrad as mg
 import minigrad.nn.functional as F
 from minigrad import nn, ops
 from minigrad.autograd.function import formulas_only
-from minigrad.jit.recording import METADATA, METADATA_ATTRIBUTES, func_name
 from minigrad.testing import assert_matches_torch, gradcheck
 from minigrad.testing import strategies as mst
 
@@ -583,10 +582,10 @@ def test_nll_loss_kernel_gives_its_formulas_gradient(problem, upstream):
         F.nll_loss(x, mg.tensor(targets), **options).backward(mg.Tensor(gradient))
         return x.grad._data
 
-    with CallNames() as calls:
+    with CountCalls() as calls:
         by_kernel = nll_gradient()
     assert ("nll_loss_backward" in calls.names) == (log_probs.ndim <= 2)
-    with formulas_only(), CallNames() as calls:
+    with formulas_only(), CountCalls() as calls:
         by_formula = nll_gradient()
     assert "nll_loss_backward" not in calls.names
     torch.testing.assert_close(by_kernel, by_formula, rtol=1e-7, atol=1e-9, equal_nan=True)
@@ -601,7 +600,7 @@ def test_nll_loss_backward_does_no_work_for_options_not_in_use():
     def formula_calls(targets: list[int], **options) -> list[str]:
         x = log_probs.detach().requires_grad_()
         loss = F.nll_loss(x, mg.tensor(targets), **options)
-        with formulas_only(), CallNames() as calls:
+        with formulas_only(), CountCalls() as calls:
             loss.backward()
         return calls.names
 
@@ -613,17 +612,3 @@ def test_nll_loss_backward_does_no_work_for_options_not_in_use():
     assert len(ignored_class) == len(plain) + 3  # its mask: ne, unsqueeze, __and__
     weighted = formula_calls([0, 3, 1, 2, -100, 1], weight=mg.rand(4, dtype=torch.float64))
     assert len(weighted) == len(plain) + 3  # the weight along the classes, where, mul
-
-
-class CallNames(TorchFunctionMode):
-    """The names of the torch calls made inside it that compute something (not shapes)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.names: list[str] = []
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        name = func_name(func)
-        if name not in METADATA and name not in METADATA_ATTRIBUTES:
-            self.names.append(name)
-        return func(*args, **(kwargs or {}))
