@@ -201,6 +201,28 @@ def test_add_param_group_between_calls_trains_the_new_group():
     side_by_side(program)
 
 
+def test_a_group_added_to_an_optimizer_that_stepped_nothing_is_trained():
+    """The compiler fuzzer's case: the head is replaced, so the optimizer (over the old head
+    only) steps no parameter while the step is recorded; a group added to it afterwards must
+    record again (the optimizer was left unguarded, and the replay trained nothing)."""
+
+    def program(lib, compile):
+        model = classifier(lib)
+        opt = lib.optim.SGD(model[2].parameters(), lr=0.3)
+        train_step = compile(training_step(lib, model, opt))
+        for call in range(7):
+            yield state(model, train_step(*data(lib, call)))
+            if call == 0:
+                lib.manual_seed(7)
+                setattr(model, "2", lib.nn.Linear(5, 3, dtype=torch.float64))  # model[2] = ...
+            if call == 3:  # train what the optimizer does not hold: the body and the new head
+                held = {id(p) for group in opt.param_groups for p in group["params"]}
+                new = [p for p in model.parameters() if id(p) not in held]
+                opt.add_param_group({"params": new, "lr": 0.1})
+
+    side_by_side(program)
+
+
 def test_a_submodule_replaced_between_calls_is_the_one_trained():
     """The issue's case: net.fc = Linear(...), the same optimizer: the replay must run the new
     layer (which the optimizer does not hold, so only the old layer's ... are left alone)."""

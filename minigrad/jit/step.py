@@ -239,6 +239,14 @@ class CompiledStep:
         }
         for owner in recording.owners:  # .grad matters if read before set, or used by a call
             owner.grad_guarded = bool(owner.grad_read_first) or id(owner.grad) in used
+        # Each optimizer's count of steps: what one call adds (opt.step() counts even when no
+        # parameter had a gradient to step with, so it is counted for the optimizers reached;
+        # and guarded as those that stepped are: a group added to it records again).
+        counted = dict(zip(map(id, recording.optimizers), recording.steps_taken))
+        for optimizer, before in surroundings.optimizers:
+            if id(optimizer) not in counted:
+                recording.optimizers.append(optimizer)
+            counted[id(optimizer)] = before
         recording_lines(guards, recording)
         leaves, rebuild = _flatten(result)
         result_refs = [recorder.ref(t._data) for t in leaves]
@@ -249,13 +257,6 @@ class CompiledStep:
             if tensor._grad is not None:
                 effects.append((i, "input grad", recorder.ref(tensor._grad._data)))
         outputs = result_refs + [ref for _, _, ref in effects if ref is not None]
-        # Each optimizer's count of steps: what one call adds (opt.step() counts even when no
-        # parameter had a gradient to step with, so it is counted for the optimizers reached).
-        counted = dict(zip(map(id, recording.optimizers), recording.steps_taken))
-        for optimizer, before in surroundings.optimizers:
-            if id(optimizer) not in counted:
-                recording.optimizers.append(optimizer)
-            counted[id(optimizer)] = before
         steps = [opt._steps_taken - counted[id(opt)] for opt in recording.optimizers]
         replay = Replay(
             recording,
