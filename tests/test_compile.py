@@ -14,6 +14,7 @@ import test_fuzz_programs as fuzz
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_compile_guards import training_step
 from test_ops_elementwise import CallNames
 from torch.overrides import TorchFunctionMode
 
@@ -127,16 +128,7 @@ def test_a_flatten_layer_reads_as_the_reshape_it_is():
     which a compiled step's code would show as a stray line of "your code"."""
     mg.manual_seed(0)
     model = nn.Sequential(nn.Conv2d(1, 2, kernel_size=3), nn.Flatten(), nn.Linear(2 * 4 * 4, 3))
-    opt = mg.optim.SGD(model.parameters(), lr=0.1)
-
-    def train_step(xb, yb):
-        loss = nn.functional.cross_entropy(model(xb), yb)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        return loss
-
-    step = mg.compile(train_step)
+    step = mg.compile(training_step(mg, model, mg.optim.SGD(model.parameters(), lr=0.1)))
     x, y = mg.randn(4, 1, 6, 6), mg.Tensor(torch.tensor([0, 1, 2, 1]))
     for _ in range(3):
         step(x, y)
