@@ -1013,17 +1013,17 @@ class Tensor:
         """Dims start_dim..end_dim as one: a reshape to the shape worked out here (asking torch
         for it would be one more torch call, and a line of its own in a compiled step's code)."""
         n = max(self.ndim, 1)  # (a number flattens to one element, as in torch)
-        in_range = -n <= start_dim < n and -n <= end_dim < n
-        if not in_range or start_dim % n > end_dim % n:
-            error, rule = (
-                (IndexError, f"each dim must be from {-n} to {n - 1}")
-                if not in_range
-                else (RuntimeError, "start_dim must not come after end_dim")
-            )  # (torch's kinds of error for the two)
-            raise error(
+
+        def problem(rule: str) -> str:
+            return (
                 f"flatten(start_dim={start_dim}, end_dim={end_dim}) on a tensor of shape "
                 f"{shape_str(self.shape)}: {rule}."
             )
+
+        if not (-n <= start_dim < n and -n <= end_dim < n):  # (torch's kinds of error)
+            raise IndexError(problem(f"each dim must be from {-n} to {n - 1}"))
+        if start_dim % n > end_dim % n:
+            raise RuntimeError(problem("start_dim must not come after end_dim"))
         start, end, sizes = start_dim % n, end_dim % n, tuple(self.shape)  # (a number: ())
         return self.reshape((*sizes[:start], prod(sizes[start : end + 1]), *sizes[end + 1 :]))
 

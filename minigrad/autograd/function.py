@@ -189,13 +189,12 @@ class Context:
             made = [unwrap(out) for out in outputs]
         else:
             made = [unwrap(outputs)]
-        found = None
+        found = {}
         for i, value in enumerate(self._saved):
             for k, out in enumerate(made):
                 if value is out:
-                    found = found or {}
                     found[i] = k
-        self._saved_outputs = found
+        self._saved_outputs = found or None
 
     def mark_non_differentiable(self, *outputs: Any) -> None:
         """These outputs of forward get no gradient (an argmax's indices, a mask), as torch's."""
