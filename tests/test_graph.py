@@ -237,6 +237,65 @@ def test_a_second_backward_through_ops_that_saved_nothing_works_as_in_torch():
     assert x.grad.tolist() == [4.0, 4.0]
 
 
+# The same code on torch and minigrad (`lib`): ops whose node keeps nothing that backward frees
+# (slices, views, sums) and ops that keep a tensor (an index tensor, an input, an output).
+SECOND_BACKWARD = {
+    "x[1:3]": lambda lib, x: x[1:3],
+    "x[1]": lambda lib, x: x[1],
+    "x[None]": lambda lib, x: x[None],
+    "x[None, :, None].squeeze()": lambda lib, x: x[None, :, None].squeeze(),
+    "x[None].expand(3, 4)": lambda lib, x: x[None].expand(3, 4),
+    "x.split(2)[0]": lambda lib, x: x.split(2)[0],
+    "x.chunk(2)[1]": lambda lib, x: x.chunk(2)[1],
+    "x.unbind()[0]": lambda lib, x: x.unbind()[0],
+    "x.narrow(0, 1, 2)": lambda lib, x: x.narrow(0, 1, 2),
+    "x.reshape(2, 2).t()": lambda lib, x: x.reshape(2, 2).t(),
+    "x.flip(0)": lambda lib, x: x.flip(0),
+    "cat([x, x])": lambda lib, x: lib.cat([x, x]),
+    "x.repeat(2)": lambda lib, x: x.repeat(2),
+    "x.mean()": lambda lib, x: x.mean(),
+    "x.double()": lambda lib, x: x.double(),
+    "2 - x": lambda lib, x: 2 - x,
+    "x[index tensor]": lambda lib, x: x[lib.tensor([0, 2])],
+    "x[mask]": lambda lib, x: x[lib.tensor([True, False, True, False])],
+    "x * x": lambda lib, x: x * x,
+    "x.exp()": lambda lib, x: x.exp(),
+    "x.relu()": lambda lib, x: x.relu(),
+    "x.max()": lambda lib, x: x.max(),
+    "x.softmax(0)": lambda lib, x: x.softmax(0),
+    "x.reshape(2, 2).gather(1, index)": lambda lib, x: x.reshape(2, 2).gather(
+        1, lib.tensor([[0], [1]])
+    ),
+    "x @ ones": lambda lib, x: x @ lib.ones(4, 2, dtype=lib.float64),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SECOND_BACKWARD))
+def test_a_second_backward_without_retain_graph_fails_exactly_where_torch_s_does(name):
+    """Freeing a graph frees the tensors its nodes saved, nothing else: a second backward through
+    a node that saved none (a slice, a view, a sum) works and adds into .grad, through one that
+    saved a tensor it raises. A node must not refuse where torch's goes on (x[1:3] did)."""
+    outcomes = []
+    for lib in (torch, mg):
+        x = lib.tensor([1.0, 2.0, 3.0, 4.0], dtype=lib.float64, requires_grad=True)
+        h = SECOND_BACKWARD[name](lib, x)
+        h.sum().backward()
+        try:
+            (h * 3).sum().backward()
+        except RuntimeError as error:  # (minigrad's GradientError is one)
+            assert "second time" in str(error)
+            outcomes.append(None)
+        else:
+            outcomes.append(x.grad._data if lib is mg else x.grad)
+    theirs, ours = outcomes
+    said = {True: "failed", False: "worked"}
+    assert (ours is None) == (theirs is None), (
+        f"torch's second backward {said[theirs is None]}, minigrad's {said[ours is None]}"
+    )
+    if theirs is not None:
+        assert_close(ours, theirs)  # the first gradient and 3 times it, added
+
+
 def test_second_backward_without_retain_graph_raises_a_clear_error(device):
     x = leaf([0.5, -1.0], device)
     loss = (x * x).sum()

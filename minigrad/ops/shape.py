@@ -164,7 +164,8 @@ class Index(Op):
 
     @staticmethod
     def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
-        _ = ctx.saved_tensors  # raises if an index tensor in the key changed since forward
+        if key_tensors(ctx.key):  # (a key of slices and ints saved nothing: it can run twice)
+            _ = ctx.saved_tensors  # raises if an index tensor in the key changed since forward
         return added_at(grad, ctx.shape, ctx.key)
 
 
@@ -208,7 +209,8 @@ class AddAt(Op):
 
     @staticmethod
     def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
-        _ = ctx.saved_tensors
+        if key_tensors(ctx.key):
+            _ = ctx.saved_tensors  # raises if an index tensor in the key changed since forward
         return grad[ctx.key]
 
 
