@@ -594,11 +594,24 @@ class Tensor:
         data = self._data.new_full(tuple(size), fill_value, **_factory(options))
         return Tensor(data, **_grad(options))
 
-    def clone(self) -> Tensor:
-        return ops.Clone.apply(self)
+    def clone(self, memory_format: torch.memory_format | None = None) -> Tensor:
+        return ops.Clone.apply(self, memory_format=memory_format)
 
     def contiguous(self) -> Tensor:
-        return self if self._data.is_contiguous() else ops.Clone.apply(self)
+        """This tensor if its elements lie in memory row after row, else such a copy of it."""
+        if self._data.is_contiguous():
+            return self
+        return ops.Clone.apply(self, memory_format=torch.contiguous_format)
+
+    def is_contiguous(self) -> bool:
+        """Whether the elements lie in memory in row order, as a new tensor's do (a transpose's
+        do not): what view() needs."""
+        return self._data.is_contiguous()
+
+    def stride(self, dim: int | None = None) -> Any:
+        """How far apart in memory, in elements, neighbours along each dim lie (one dim's when
+        `dim` is given)."""
+        return self._data.stride() if dim is None else self._data.stride(dim)
 
     # ---- arithmetic (numbers and numpy arrays are welcome on either side) ----------------
 
@@ -1006,8 +1019,10 @@ class Tensor:
         return ops.Reshape.apply(self, shape=_size_args(shape))
 
     def view(self, *shape: Any) -> Tensor:
-        """A reshape (minigrad copies when torch's view would refuse a non-contiguous tensor)."""
-        return ops.Reshape.apply(self, shape=_size_args(shape))
+        """This tensor's own memory seen with a new shape, never a copy: so, as torch's, it
+        refuses where the elements do not lie in memory in the order the shape reads them
+        (x.t().view(6)); reshape copies there."""
+        return ops.View.apply(self, shape=_size_args(shape))
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         """Dims start_dim..end_dim as one: a reshape to the shape worked out here (asking torch

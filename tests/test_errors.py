@@ -156,6 +156,15 @@ def test_reshape_to_an_incompatible_shape_counts_the_elements():
     assert "(2, 3)" in message and "(4, 2)" in message and "6 elements" in message
 
 
+@pytest.mark.parametrize("shape", [(4, 2), (-1, 4), (0, -1)])
+def test_a_view_to_a_shape_of_other_size_counts_the_elements(shape):
+    with pytest.raises(RuntimeError):
+        torch.ones(2, 3).view(shape)
+    with pytest.raises(mg.ShapeError, match=r"cannot view .*\(2, 3\) \(6 elements\)") as error:
+        mg.ones(2, 3).view(shape)
+    assert "keeps the number of elements" in str(error.value)
+
+
 def test_numpy_off_the_cpu_says_to_copy_first():
     t = on_other_device(3)
     with pytest.raises(TypeError, match=r"x\.cpu\(\)\.numpy\(\)") as error:

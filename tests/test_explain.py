@@ -422,6 +422,7 @@ EVERY_OP = {
     "Triu": lambda: x23()[None].triu(-1),
     "Unsqueeze": lambda: x23().unsqueeze(1),
     "Var": lambda: x23().var(0),
+    "View": lambda: x23().view(3, 2),
     "Where": lambda: mg.where(x23() > 0, x23(), v3()),
 }
 

@@ -52,19 +52,47 @@ def arrays_and(draw: st.DrawFn, argument, shapes=None) -> tuple[np.ndarray, obje
 @example(case=(np.ones((2, 3)), (-1,)))
 def test_reshape_and_view_match_torch(method, case):
     x, shape = case
-    # torch's view refuses some non-contiguous inputs; minigrad's copies: compare with reshape
-    assert_matches_torch(
-        same_on_both(method, shape), same_on_both("reshape", shape), x, name=f"{method}{shape}"
-    )
+    assert_matches_torch(same_on_both(method, shape), same_on_both(method, shape), x)
 
 
 @pytest.mark.parametrize("method", ["reshape", "view"])
 @given(case=arrays_and(mst.reshape_targets))
 def test_reshape_and_view_differentiated_twice_match_torch(method, case):
     x, shape = case
-    ours, theirs = same_on_both(method, shape), same_on_both("reshape", shape)
-    assert_matches_torch(ours, theirs, x, order=2, name=f"{method}{shape}")
-    assert_matches_torch(times_itself(ours), times_itself(theirs), x, order=2)
+    fn = same_on_both(method, shape)
+    assert_matches_torch(fn, fn, x, order=2, name=f"{method}{shape}")
+    assert_matches_torch(times_itself(fn), times_itself(fn), x, order=2)
+
+
+@given(x=mst.float_arrays(mst.shapes(min_rank=2)))
+def test_contiguous_lays_a_transpose_out_row_after_row_as_torch(x):
+    """contiguous() is what makes a transpose viewable: the copy must be laid out row after row
+    (a clone keeps the transpose's layout), with torch's strides."""
+    fn = lambda t: t.transpose(0, -1).contiguous()  # noqa: E731
+    ours, theirs = fn(mg.tensor(x)), fn(torch.from_numpy(x))
+    assert ours.is_contiguous() and ours.stride() == theirs.stride()
+    assert_matches_torch(fn, fn, x, name="transpose(0, -1).contiguous()")
+
+
+@given(x=mst.float_arrays(mst.shapes(min_rank=2)), data=st.data())
+@example(x=np.ones((2, 3)), data=None)  # (3, 2) strides (1, 3) to (6,): refused
+def test_view_of_a_transpose_works_where_torch_s_does_and_says_why_where_it_refuses(x, data):
+    """A view never copies, so of a transpose it works only where the new shape reads the
+    elements in the order they lie in memory (torch decides it from the strides). Where torch
+    refuses, minigrad refuses too, naming the shape, the strides and reshape."""
+    flipped = x.shape[::-1] if x.ndim == 2 else (x.shape[-1], *x.shape[1:-1], x.shape[0])
+    shape = data.draw(mst.reshape_targets(flipped), label="shape") if data else (x.size,)
+    fn = lambda t: t.transpose(0, -1).view(shape)  # noqa: E731
+    try:
+        fn(torch.from_numpy(x))
+    except RuntimeError:
+        with pytest.raises(mg.ShapeError) as error:
+            fn(mg.tensor(x))
+        strides = torch.from_numpy(x).transpose(0, -1).stride()
+        for words in ("cannot view", str(tuple(flipped)), f"strides {strides}", ".reshape("):
+            assert words in str(error.value)
+    else:
+        assert_matches_torch(fn, fn, x, name=f"transpose(0, -1).view{shape}")
 
 
 @given(x=mst.float_arrays(mst.shapes(min_rank=2)))

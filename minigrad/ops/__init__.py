@@ -61,6 +61,7 @@ from .shape import (
     Stack,
     Transpose,
     Unsqueeze,
+    View,
 )
 from .triangular import Tril, Triu
 from .unary import (
@@ -169,5 +170,6 @@ __all__ = [
     "Unfold",
     "Unsqueeze",
     "Var",
+    "View",
     "Where",
 ]

@@ -25,11 +25,15 @@ class To(Op):
 
 
 class Clone(Op):
-    """out = a copy of x.   grad: passes through."""
+    """out = a copy of x.   grad: passes through.
+
+    The copy is laid out in memory as x is, or row after row with
+    `memory_format=torch.contiguous_format` (what contiguous() asks for, as torch's).
+    """
 
     @staticmethod
-    def forward(ctx: Context, x: torch.Tensor) -> torch.Tensor:
-        return x.clone()
+    def forward(ctx: Context, x: torch.Tensor, memory_format: Any = None) -> torch.Tensor:
+        return x.clone() if memory_format is None else x.clone(memory_format=memory_format)
 
     @staticmethod
     def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:

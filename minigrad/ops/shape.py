@@ -13,6 +13,7 @@ create_graph=True can be differentiated again, as often as one likes.
 
 from __future__ import annotations
 
+from math import prod
 from typing import Any
 
 import torch
@@ -41,6 +42,43 @@ class Reshape(Op):
             f"cannot reshape a tensor of shape {shape_str(x.shape)} ({x.numel()} elements) to "
             f"{shape_str(shape)}: a reshape keeps the number of elements (one dim may be -1)."
         )
+
+
+class View(Reshape):
+    """out = x's own memory seen with a new shape, never a copy.   grad: reshaped back.
+
+    As torch's view, it refuses where x's elements do not lie in memory in the order the new
+    shape reads them (a transpose, some slices), where a reshape would copy them.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
+        ctx.shape = x.shape
+        return x.view(shape)
+
+    @staticmethod
+    def explain_failure(x: Any, shape: tuple[int, ...]) -> str | None:
+        if not holds(shape, x.numel()):
+            return (
+                f"cannot view a tensor of shape {shape_str(x.shape)} ({x.numel()} elements) as "
+                f"{shape_str(shape)}: a view keeps the number of elements (one dim may be -1)."
+            )
+        asked = ", ".join(str(n) for n in shape)
+        return (
+            f"cannot view a tensor of shape {shape_str(x.shape)} (strides {x.stride()}) as "
+            f"{shape_str(shape)}: a view never copies, so the new shape must read the elements "
+            "in the order they lie in memory, and these do not (a transpose, or a slice of "
+            f"another tensor). Use .reshape({asked}), which copies when it must, or "
+            f".contiguous().view({asked})."
+        )
+
+
+def holds(shape: tuple[int, ...], count: int) -> bool:
+    """Whether `shape` (one dim may be -1, worked out from the others) holds `count` elements."""
+    known = prod(n for n in shape if n != -1)
+    if -1 in shape:
+        return known != 0 and count % known == 0
+    return known == count
 
 
 class Unsqueeze(Reshape):
