@@ -482,6 +482,7 @@ class Tensor:
         return self._data.tolist()
 
     def numpy(self) -> np.ndarray:
+        self._refuse_numpy_in_graph("numpy()")
         if self._data.device.type != "cpu":
             raise TypeError(
                 f"numpy() needs a tensor on the CPU; this one is on {self.device}. "
@@ -490,8 +491,19 @@ class Tensor:
         return self._data.numpy()
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        self._refuse_numpy_in_graph("a NumPy array of it (np.asarray, plotting)")
         array = self._data.cpu().numpy()
         return array if dtype is None else array.astype(dtype)
+
+    def _refuse_numpy_in_graph(self, asked: str) -> None:
+        """As torch: an array shares the tensor's memory but not its graph, so a tensor that
+        requires grad must be taken out of the graph on purpose first."""
+        if self.requires_grad:
+            raise GradientError(
+                f"{asked} on a tensor that requires grad: NumPy knows nothing of the graph, so "
+                "the values would leave it without a word. Take them out on purpose, as in "
+                "torch: x.detach().numpy() (or x.detach() wherever an array is made of it)."
+            )
 
     def __float__(self) -> float:
         return float(self._data)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -170,6 +171,20 @@ def test_numpy_off_the_cpu_says_to_copy_first():
     with pytest.raises(TypeError, match=r"x\.cpu\(\)\.numpy\(\)") as error:
         t.numpy()
     assert str(t.device) in str(error.value)
+
+
+@pytest.mark.parametrize("to_array", ["x.numpy()", "np.asarray(x)"])
+def test_an_array_of_a_tensor_that_requires_grad_is_refused_as_torch_does(to_array):
+    make = {"x.numpy()": lambda t: t.numpy(), "np.asarray(x)": np.asarray}[to_array]
+    with pytest.raises(RuntimeError, match="requires grad"):
+        make(torch.ones(3, requires_grad=True))  # torch's own rule
+    x = mg.ones(3, requires_grad=True)
+    for tensor in (x, x * 2):  # a leaf, and a value of the graph
+        with pytest.raises(mg.GradientError, match=r"requires grad.*x\.detach\(\)\.numpy\(\)"):
+            make(tensor)
+    np.testing.assert_array_equal(make(x.detach()), [1.0, 1.0, 1.0])
+    with mg.no_grad():
+        np.testing.assert_array_equal(make(x * 2), [2.0, 2.0, 2.0])  # made outside the graph
 
 
 def test_tensor_from_ragged_lists():
