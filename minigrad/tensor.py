@@ -205,6 +205,12 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, requires_grad: bool) -> None:
+        if requires_grad is True and self.grad_fn is not None:  # (False: requires_grad_ says)
+            raise GradientError(
+                "requires_grad can be set only on leaves, as in torch; this tensor was made by "
+                f"{self._ctx.name} and already requires grad (gradients flow through it). For "
+                "its own .grad after backward(), call retain_grad() on it."
+            )
         self.requires_grad_(requires_grad)
 
     @property

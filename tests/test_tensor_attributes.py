@@ -32,9 +32,19 @@ def test_requires_grad_can_be_turned_off_only_on_leaves():
     h = w * 2
     with pytest.raises(GradientError, match="only on leaves.*Mul.*detach"):
         h.requires_grad = False
-    h.requires_grad = True  # already true: fine
+    h.requires_grad_()  # already true: torch's method allows it
     w.requires_grad = False
     assert not w.requires_grad
+
+
+def test_requires_grad_is_set_only_on_leaves_and_points_a_non_leaf_at_retain_grad():
+    """torch refuses `h.requires_grad = True` on a value of the graph too: a learner who meant
+    to keep h's gradient learns of retain_grad() instead of finding h.grad None."""
+    with pytest.raises(RuntimeError, match="only change requires_grad flags of leaf"):
+        (torch.ones(1, requires_grad=True) * 2).requires_grad = True
+    h = mg.ones(1, requires_grad=True) * 2
+    with pytest.raises(GradientError, match="only on leaves.*Mul.*retain_grad"):
+        h.requires_grad = True
 
 
 def test_grad_must_match_its_tensor():
