@@ -285,6 +285,29 @@ def test_sequential_indexing_iteration_and_composition():
         nn.Sequential(nn.Linear(1, 1), lambda x: x)
 
 
+def test_add_module_builds_a_model_in_a_loop_as_torchs():
+    """Layers named at run time: the same names, order and keys as torch's, and a clear error for
+    a name with a dot or a value that is not a module."""
+
+    def build(lib):
+        model = lib.nn.Sequential(lib.nn.Linear(4, 3))
+        for i in range(2):
+            model.add_module(f"block{i}", lib.nn.Sequential(lib.nn.ReLU(), lib.nn.Linear(3, 3)))
+        model.register_module("head", lib.nn.Linear(3, 1))
+        return model
+
+    ours, theirs = build(mg), build(torch)
+    assert len(ours) == len(theirs) == 4
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    ours.load_state_dict({k: mg.Tensor(v) for k, v in theirs.state_dict().items()})
+    x = torch.randn(2, 4)
+    assert torch.allclose(ours(mg.Tensor(x))._data, theirs(x).detach())
+    with pytest.raises(KeyError, match=r"without a '\.'.*'a\.b'"):
+        ours.add_module("a.b", nn.ReLU())
+    with pytest.raises(TypeError, match="takes a Module, not a function"):
+        ours.add_module("act", lambda x: x)
+
+
 def test_activations_and_flatten():
     x = mg.randn(2, 3, 4)
     assert torch.equal(nn.ReLU()(x)._data, torch.relu(x._data))

@@ -65,6 +65,22 @@ class Module:
         super().__setattr__(name, value)
         _label_parameters(name, value)
 
+    def add_module(self, name: str, module: Module | None) -> None:
+        """Hold `module` under a name made at run time, as `setattr(self, name, module)` does:
+        a model built in a loop (`model.add_module(f"block{i}", block)`), as torch's."""
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(
+                f"add_module: the name must be a non-empty str without a '.', got {name!r} "
+                "(a dot would read as a path to a submodule in the state_dict's keys)."
+            )
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(
+                f"add_module({name!r}, ...) takes a Module, not a {type(module).__name__}"
+            )
+        setattr(self, name, module)
+
+    register_module = add_module  # torch's other name for it
+
     # ---- what the module holds ------------------------------------------------------------
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
