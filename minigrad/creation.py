@@ -55,9 +55,17 @@ def tensor(
 
 
 def as_tensor(data: Any, dtype: torch.dtype | None = None, device: DeviceLike = None) -> Tensor:
-    """Like `tensor`, but returns a Tensor as it is when no conversion is asked for."""
-    if isinstance(data, Tensor) and dtype in (None, data.dtype) and device is None:
-        return data
+    """Like `tensor`, but with no copy where none is needed, as torch's: a Tensor comes back as
+    it is (converted with `.to` when another dtype or device is asked for), and a NumPy array
+    or torch tensor that already has the dtype and device shares its memory with the result."""
+    if isinstance(data, Tensor):
+        asked = {"dtype": dtype, "device": device}
+        return data.to(**{k: v for k, v in asked.items() if v is not None})
+    if isinstance(data, torch.Tensor):  # (on its own device unless told: torch's rule)
+        moved = data.detach() if device is None else data.detach().to(as_device(device))
+        return Tensor(torch.as_tensor(moved, dtype=dtype))
+    if isinstance(data, np.ndarray):
+        return Tensor(torch.as_tensor(data, dtype=dtype, device=_device(device)))
     return tensor(data, dtype=dtype, device=device)
 
 

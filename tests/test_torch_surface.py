@@ -288,6 +288,35 @@ def test_from_numpy_shares_memory_as_in_torch():
     assert x.dtype == torch.float32 and x.device.type == "cpu"
 
 
+AS_TENSOR = {  # what as_tensor is given, as each library takes it
+    "an array": lambda lib: np.zeros(3, dtype=np.float32),
+    "an array, another dtype asked": lambda lib: (np.zeros(3, dtype=np.float32), torch.float64),
+    "a float64 array": lambda lib: np.zeros(3),
+    "a torch tensor": lambda lib: torch.zeros(3),
+    "a list": lambda lib: [0.0, 0.0, 0.0],
+    "its own tensor": lambda lib: lib.zeros(3),
+    "its own tensor, another dtype asked": lambda lib: (lib.zeros(3), torch.float64),
+}
+
+
+@pytest.mark.parametrize("given", sorted(AS_TENSOR))
+def test_as_tensor_copies_only_where_torch_s_does(given):
+    """as_tensor shares memory with what it is given unless it must convert it, as torch's:
+    a change to the array (or tensor) shows in the result exactly where it does in torch's."""
+    seen = []
+    for lib in (torch, mg):
+        data, *dtype = (lambda d: d if isinstance(d, tuple) else (d,))(AS_TENSOR[given](lib))
+        out = lib.as_tensor(data, dtype=dtype[0] if dtype else None)
+        if isinstance(data, list):
+            data[0] = 5.0
+        else:
+            (data._data if isinstance(data, mg.Tensor) else data)[0] = 5.0
+        values = out._data if isinstance(out, mg.Tensor) else out
+        returned_as_is = out is data if given.startswith("its own") else None
+        seen.append((values[0].item(), values.dtype, returned_as_is))
+    assert seen[1] == seen[0]
+
+
 # ---- random numbers: generator= gives torch's own numbers ----------------------------------
 
 RANDOM = {
