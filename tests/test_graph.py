@@ -267,6 +267,10 @@ SECOND_BACKWARD = {
         1, lib.tensor([[0], [1]])
     ),
     "x @ ones": lambda lib, x: x @ lib.ones(4, 2, dtype=lib.float64),
+    # A gradient with a graph (x[1:3]'s backward, placing x[0:2] + 1 at 1:3): saves nothing.
+    "grad(x[1:3], x, x[0:2] + 1, create_graph)": lambda lib, x: lib.autograd.grad(
+        x[1:3], x, x[0:2] + 1, create_graph=True
+    )[0],
 }
 
 
