@@ -726,9 +726,43 @@ class Tensor:
     def __ge__(self, other: Operand) -> Tensor:
         return Tensor(self._data >= unwrap(_operand(other, self)))
 
+    # torch's method names for the comparisons above (x.eq(y) is x == y): bool tensors
+    eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
+
+    def logical_and(self, other: Operand) -> Tensor:
+        """Where both are nonzero (a bool tensor; numbers count as true unless 0)."""
+        return Tensor(self._data.logical_and(unwrap(_operand(other, self))))
+
+    def logical_or(self, other: Operand) -> Tensor:
+        """Where either is nonzero (a bool tensor)."""
+        return Tensor(self._data.logical_or(unwrap(_operand(other, self))))
+
+    def logical_not(self) -> Tensor:
+        """Where the values are zero (a bool tensor)."""
+        return Tensor(self._data.logical_not())
+
     def isnan(self) -> Tensor:
         """Where the values are NaN (a bool tensor)."""
         return Tensor(self._data.isnan())
+
+    def isinf(self) -> Tensor:
+        """Where the values are +inf or -inf (a bool tensor)."""
+        return Tensor(self._data.isinf())
+
+    def isfinite(self) -> Tensor:
+        """Where the values are neither inf nor NaN (a bool tensor)."""
+        return Tensor(self._data.isfinite())
+
+    def nonzero(self, *, as_tuple: bool = False) -> Any:
+        """The indices of the nonzero elements: one row per element (one tensor per dim with
+        as_tuple=True, what x[...] takes)."""
+        if as_tuple:
+            return tuple(Tensor(index) for index in self._data.nonzero(as_tuple=True))
+        return Tensor(self._data.nonzero())
+
+    def count_nonzero(self, dim: Dims = None) -> Tensor:
+        """How many elements (along dim) are nonzero."""
+        return Tensor(self._data.count_nonzero(dim))
 
     def isclose(
         self, other: Operand, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
@@ -846,6 +880,9 @@ class Tensor:
     def clamp_min(self, minimum: float) -> Tensor:
         return ops.ClampMin.apply(self, minimum)
 
+    def clamp_max(self, maximum: Operand) -> Tensor:
+        return self.clamp(max=maximum)
+
     def clamp(self, min: Operand | None = None, max: Operand | None = None) -> Tensor:  # noqa: A002
         """Keep values within [min, max]; either bound may be None, a number or a tensor."""
         if min is None and max is None:
@@ -861,6 +898,13 @@ class Tensor:
     def where(self, condition: Tensor, other: Operand) -> Tensor:
         """self where condition is true, other elsewhere: torch.where(condition, self, other)."""
         return ops.Where.apply(condition, self, _operand(other, self))
+
+    def masked_select(self, mask: Tensor) -> Tensor:
+        """The elements where mask is True, in order, as one row: x[mask], after the two are
+        broadcast to one shape (as torch's). The gradient goes back to the elements picked."""
+        mask = _operand(mask, self)
+        shape = torch.broadcast_shapes(self.shape, mask.shape)
+        return self.expand(shape)[mask.expand(shape)]
 
     def masked_fill(self, mask: Tensor, value: Operand) -> Tensor:
         """`value` where mask is True, x elsewhere: where(mask, value, x). The gradient reaches x

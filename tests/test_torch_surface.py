@@ -14,9 +14,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import minigrad as mg
 from minigrad import functions
+from minigrad.testing import assert_matches_torch
+from minigrad.testing import strategies as mst
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "torch-surface.md"
 # The page's generator lives with the docs' build, not in the package.
@@ -393,6 +398,69 @@ def test_every_function_form_is_its_method():
     assert mg.clamp(x, min=1.0).tolist() == torch.clamp(x._data, min=1.0).tolist()
     with pytest.raises(TypeError, match=r"minigrad.sin\(\) takes a minigrad Tensor"):
         mg.sin(2.0)
+
+
+VALUES = st.sampled_from([0.0, 0.5, -1.0, 2.0, float("inf"), float("-inf"), float("nan")])
+
+# Tests on values, bool tensors out: each as a method (x.eq(y)) and a function (minigrad.eq(x, y)).
+TESTS = {
+    "eq": lambda x, y: (y,),
+    "ne": lambda x, y: (y,),
+    "lt": lambda x, y: (y,),
+    "le": lambda x, y: (y,),
+    "gt": lambda x, y: (y,),
+    "ge": lambda x, y: (y,),
+    "eq a number": lambda x, y: (0.5,),
+    "logical_and": lambda x, y: (y,),
+    "logical_or": lambda x, y: (y,),
+    "logical_not": lambda x, y: (),
+    "isinf": lambda x, y: (),
+    "isfinite": lambda x, y: (),
+    "isnan": lambda x, y: (),
+    "nonzero": lambda x, y: (),
+    "count_nonzero": lambda x, y: (),
+    "clamp_max": lambda x, y: (0.5,),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TESTS))
+@given(
+    arrays=mst.broadcastable_shapes(2).flatmap(
+        lambda shapes: st.tuples(*[hnp.arrays(np.float64, s, elements=VALUES) for s in shapes])
+    )
+)
+def test_comparisons_and_tests_on_values_match_torch_as_methods_and_functions(name, arrays):
+    """Values drawn among a few (0, 0.5, inf, NaN...), so that ties, zeros and non-finite
+    values come up often."""
+    method = name.split()[0]
+    a, b = arrays
+    theirs_x, ours_x = torch.from_numpy(a), mg.tensor(a)
+    args = TESTS[name](theirs_x, torch.from_numpy(b))
+    expected = getattr(theirs_x, method)(*args)
+    ours_args = [mg.tensor(arg.numpy()) if isinstance(arg, torch.Tensor) else arg for arg in args]
+    for got in (getattr(ours_x, method)(*ours_args), getattr(mg, method)(ours_x, *ours_args)):
+        torch.testing.assert_close(got._data, expected, rtol=0, atol=0, equal_nan=True)
+
+
+def test_nonzero_as_tuple_indexes_what_it_found():
+    x = torch.tensor([[0.0, 2.0], [3.0, 0.0]])
+    ours = mg.tensor(x).nonzero(as_tuple=True)
+    assert [o.tolist() for o in ours] == [t.tolist() for t in x.nonzero(as_tuple=True)]
+    assert mg.tensor(x)[ours].tolist() == [2.0, 3.0]
+
+
+@given(
+    x=mst.distinct_arrays(mst.shapes(min_rank=1)),
+    keep=st.data(),
+)
+def test_masked_select_matches_torch_and_sends_the_gradient_to_the_elements_picked(x, keep):
+    """x[mask] after broadcasting both, as one row: the mask may broadcast x too."""
+    mask_shape = keep.draw(st.sampled_from([x.shape, x.shape[1:], (1, *x.shape)]), label="mask")
+    mask = torch.from_numpy(keep.draw(hnp.arrays(np.bool_, mask_shape), label="values"))
+    fn = lambda t: t.masked_select(mask) * 2  # noqa: E731
+    assert_matches_torch(fn, fn, x, order=2, name="masked_select")
+    ours = mg.masked_select(mg.tensor(x), mask)  # the function form
+    assert torch.equal(ours._data, torch.from_numpy(x).masked_select(mask))
 
 
 def test_var_mean_and_std_mean_match_torch():
