@@ -623,6 +623,7 @@ OPTIMIZERS = {
     "adamw amsgrad": lambda ps: mg.optim.AdamW(ps, lr=1e-2, amsgrad=True),
     "rmsprop centered": lambda ps: mg.optim.RMSprop(ps, lr=1e-3, centered=True, momentum=0.5),
     "adagrad": lambda ps: mg.optim.Adagrad(ps, lr=0.1),
+    "adadelta decay": lambda ps: mg.optim.Adadelta(ps, rho=0.8, weight_decay=1e-2),
 }
 
 

@@ -105,6 +105,7 @@ OPTIMIZERS = {
         "centered": st.booleans(),
     },
     "Adagrad": {"lr": st.sampled_from([0.1]), "weight_decay": st.sampled_from([0.0, 0.01])},
+    "Adadelta": {"lr": st.sampled_from([1.0]), "rho": st.sampled_from([0.5, 0.9])},
 }
 LAYERS = {
     "Linear": st.sampled_from([4, 7]),

@@ -71,6 +71,13 @@ SETTINGS = {
         eps=st.sampled_from([1e-10, 1e-3]),
         maximize=st.booleans(),
     ),
+    "Adadelta": dict(
+        lr=st.floats(1e-2, 2.0),
+        rho=st.sampled_from([0.0, 0.5, 0.9, 0.99]),
+        eps=st.sampled_from([1e-6, 1e-2]),
+        weight_decay=decays,
+        maximize=st.booleans(),
+    ),
 }
 CHANGEABLE = {
     "SGD": ["lr", "momentum", "dampening", "weight_decay"],
@@ -78,6 +85,7 @@ CHANGEABLE = {
     "AdamW": ["lr", "betas", "eps", "weight_decay"],
     "RMSprop": ["lr", "alpha", "eps", "weight_decay"],
     "Adagrad": ["lr", "lr_decay", "eps", "weight_decay"],
+    "Adadelta": ["lr", "rho", "eps", "weight_decay"],
 }
 
 
@@ -201,6 +209,13 @@ def test_rmsprop_matches_torch_step_by_step(setup, seed):
 @example(({"lr_decay": 0.1, "initial_accumulator_value": 0.5}, None, set(), {}), 0)
 def test_adagrad_matches_torch_step_by_step(setup, seed):
     run("Adagrad", setup, seed)
+
+
+@given(setups("Adadelta"), seeds)
+@example(({}, None, set(), {}), 0)
+@example(({"rho": 0.5, "weight_decay": 0.5, "maximize": True}, None, set(), {}), 0)
+def test_adadelta_matches_torch_step_by_step(setup, seed):
+    run("Adadelta", setup, seed)
 
 
 NAMES = list(SETTINGS)

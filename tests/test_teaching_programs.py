@@ -295,6 +295,78 @@ fresh.load_state_dict(state)
 print("same after reload:", torch.equal(fresh(x), model(x)), list(state))
 """
 
+# A digit classifier in the style of PyTorch's MNIST example (pytorch/examples, mnist): two
+# convolutions, max pooling, dropout, log_softmax with nll_loss, Adadelta under StepLR, and a
+# test loop that sums the loss and counts pred.eq(target) (on made-up images of 4 classes).
+PROGRAMS["MNIST example's style"] = """
+import torch
+
+nn, F = torch.nn, torch.nn.functional
+DataLoader, TensorDataset = torch.utils.data.DataLoader, torch.utils.data.TensorDataset
+
+torch.manual_seed(1)
+templates = torch.zeros(4, 1, 12, 12)
+templates[0, :, :6, :6] = 1.0
+templates[1, :, :6, 6:] = 1.0
+templates[2, :, 6:, :6] = 1.0
+templates[3, :, 6:, 6:] = 1.0
+labels = torch.randint(0, 4, (320,))
+images = torch.rand(320, 1, 12, 12) * 0.8 + templates[labels] * 0.5
+train = DataLoader(TensorDataset(images[:256], labels[:256]), batch_size=32, shuffle=True)
+test = DataLoader(TensorDataset(images[256:], labels[256:]), batch_size=64)
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 4, 3, 1)
+        self.conv2 = nn.Conv2d(4, 8, 3, 1)
+        self.dropout1 = nn.Dropout(0.25)
+        self.dropout2 = nn.Dropout(0.5)
+        self.fc1 = nn.Linear(8 * 4 * 4, 16)
+        self.fc2 = nn.Linear(16, 4)
+
+    def forward(self, x):
+        x = F.relu(self.conv1(x))
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        x = torch.flatten(self.dropout1(x), 1)
+        x = self.dropout2(F.relu(self.fc1(x)))
+        return F.log_softmax(self.fc2(x), dim=1)
+
+
+def train_epoch(model, optimizer, epoch):
+    model.train()
+    for batch, (data, target) in enumerate(train):
+        optimizer.zero_grad()
+        loss = F.nll_loss(model(data), target)
+        loss.backward()
+        optimizer.step()
+        if batch % 4 == 0:
+            print(f"epoch {epoch} batch {batch} loss {loss.item():.6f}")
+
+
+def evaluate(model):
+    model.eval()
+    total, correct = 0.0, 0
+    with torch.no_grad():
+        for data, target in test:
+            output = model(data)
+            total += F.nll_loss(output, target, reduction="sum").item()
+            pred = output.argmax(dim=1, keepdim=True)
+            correct += pred.eq(target.view_as(pred)).sum().item()
+    print(f"test loss {total / len(test.dataset):.6f}, accuracy {correct}/{len(test.dataset)}")
+
+
+model = Net()
+optimizer = torch.optim.Adadelta(model.parameters(), lr=1.0)
+scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.7)
+for epoch in range(1, 4):
+    train_epoch(model, optimizer, epoch)
+    evaluate(model)
+    scheduler.step()
+    print("lr", scheduler.get_last_lr()[0])
+"""
+
 # A character-level transformer in the style of "Let's build GPT": token and position
 # embeddings, causal self-attention over a tril mask, LayerNorm, GELU, dropout, AdamW, and
 # sampling with multinomial (the same draws on both sides, dropout's masks included).
