@@ -117,6 +117,24 @@ def state(model: Any, loss: Any) -> list[Any]:
 # ---- class 1: minigrad's own state, changed between calls ---------------------------------------
 
 
+@pytest.mark.parametrize("from_call", [1, 3])
+def test_forward_hooks_are_refused_when_recorded_and_when_added_after_a_recording(from_call):
+    """A forward hook runs Python on each call (fastai's activation stats); a replay runs only
+    torch calls, so it would skip the hook: refused at the recording, and a hook registered
+    after it (here one that doubles the output, which a replay would not) fails a guard."""
+
+    def program(lib, compile):
+        model = classifier(lib)
+        step = compile(training_step(lib, model, lib.optim.SGD(model.parameters(), lr=0.1)))
+        for call in range(1, 5):
+            if call == from_call:
+                model[2].register_forward_hook(lambda module, args, output: output * 2)
+            loss = step(*data(lib, call))
+            yield state(model, loss)
+
+    side_by_side(program, refused_at=from_call, match=r"a Linear that has forward hooks.*remove")
+
+
 def test_a_scheduler_stepped_inside_the_step_is_refused_at_the_first_call():
     def program(lib, compile):
         model = classifier(lib)

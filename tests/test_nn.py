@@ -308,6 +308,45 @@ def test_add_module_builds_a_model_in_a_loop_as_torchs():
         ours.add_module("act", lambda x: x)
 
 
+def test_forward_hooks_see_and_change_what_layers_compute_as_torchs():
+    """fastai's way of watching a model train (a hook per layer appending its activations'
+    mean and std), a hook that replaces a layer's output, a pre-hook that replaces its input,
+    the order of hooks (prepend=True first) and removal: the same calls and numbers as torch."""
+
+    def run(lib):
+        lib.manual_seed(0)
+        model = lib.nn.Sequential(lib.nn.Linear(3, 4), lib.nn.ReLU(), lib.nn.Linear(4, 2))
+        seen = []
+
+        def stats(module, args, output):
+            seen.append((type(module).__name__, output.mean().item(), output.std().item()))
+
+        handles = [layer.register_forward_hook(stats) for layer in model]
+        model[2].register_forward_hook(lambda m, a, out: out * 2)  # replaces the output
+        model[2].register_forward_hook(lambda m, a, out: seen.append("last"))
+        model[2].register_forward_hook(lambda m, a, out: seen.append("first"), prepend=True)
+        model[0].register_forward_pre_hook(lambda m, args: args[0] + 1)  # replaces the input
+        x = lib.ones(5, 3)
+        first = model(x)
+        for handle in handles:
+            handle.remove()
+        with model[1].register_forward_hook(lambda m, a, out: seen.append("within")):
+            second = model(x)
+        third = model(x)  # the handle's `with` is over: that hook is gone too
+        return seen, torch.tensor([out.tolist() for out in (first, second, third)])
+
+    (ours, our_outputs), (theirs, their_outputs) = run(mg), run(torch)
+    assert [entry[0] if isinstance(entry, tuple) else entry for entry in ours] == [
+        "Linear", "ReLU", "first", "Linear", "last", "within", "first", "last", "first", "last",
+    ]  # fmt: skip
+    assert [e for e in ours if isinstance(e, str)] == [e for e in theirs if isinstance(e, str)]
+    stats = [torch.tensor([e[1:] for e in seen if isinstance(e, tuple)]) for seen in (ours, theirs)]
+    torch.testing.assert_close(*stats)  # each layer's mean and std, as torch's
+    torch.testing.assert_close(our_outputs, their_outputs)
+    with pytest.raises(TypeError, match="a hook is a function"):
+        nn.Linear(1, 1).register_forward_hook("print")
+
+
 def test_activations_and_flatten():
     x = mg.randn(2, 3, 4)
     assert torch.equal(nn.ReLU()(x)._data, torch.relu(x._data))

@@ -620,6 +620,14 @@ class Recorder(TorchFunctionMode, events.Listener):
         refusal = getattr(module, "cannot_compile", None)
         if refusal:
             raise CompileError(refusal)
+        if module._forward_hooks or module._forward_pre_hooks:
+            raise CompileError(
+                f"the step calls a {type(module).__name__} that has forward hooks "
+                "(register_forward_hook or register_forward_pre_hook): they run Python on each "
+                "call, and a replay runs only the torch calls it recorded, so it would skip "
+                "them. Remove them (handle.remove()) before compiling the step, or call the "
+                "step uncompiled while they watch it."
+            )
         if id(module) not in self._modules:
             self._modules.add(id(module))
             self.recording.modules.append((module, module.training))

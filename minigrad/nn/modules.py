@@ -18,6 +18,7 @@ from collections.abc import Callable, ItemsView, Iterable, Iterator, KeysView, M
 from typing import Any, NamedTuple
 
 import torch
+from torch.utils.hooks import RemovableHandle
 
 from .. import ops
 from ..autograd import events
@@ -49,6 +50,9 @@ class Module:
     write `forward`. Calling the module calls `forward`."""
 
     training: bool = True  # a class default, so a subclass that skips super().__init__() works
+    # Hooks around forward, by handle id: none until one is registered (class defaults too).
+    _forward_pre_hooks: OrderedDict[int, Callable[..., Any]] | None = None
+    _forward_hooks: OrderedDict[int, Callable[..., Any]] | None = None
 
     def __init__(self) -> None:
         self.training = True
@@ -59,7 +63,39 @@ class Module:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if events.current is not None:  # (minigrad.compile: a replay assumes this train/eval mode)
             events.current.module_called(self)
-        return self.forward(*args, **kwargs)
+        if self._forward_pre_hooks:
+            for hook in tuple(self._forward_pre_hooks.values()):
+                changed = hook(self, args)
+                if changed is not None:  # the hook replaced the arguments
+                    args = changed if isinstance(changed, tuple) else (changed,)
+        output = self.forward(*args, **kwargs)
+        if self._forward_hooks:
+            for hook in tuple(self._forward_hooks.values()):
+                changed = hook(self, args, output)
+                if changed is not None:  # the hook replaced the output
+                    output = changed
+        return output
+
+    def register_forward_pre_hook(
+        self, hook: Callable[..., Any], *, prepend: bool = False
+    ) -> RemovableHandle:
+        """Call `hook(module, args)` before each forward, as torch's: it may return new
+        arguments (a tuple, or one value). Returns a handle: `handle.remove()` unregisters it,
+        as does leaving `with handle:`."""
+        if self._forward_pre_hooks is None:
+            self._forward_pre_hooks = OrderedDict()
+        return _register(self._forward_pre_hooks, hook, prepend)
+
+    def register_forward_hook(
+        self, hook: Callable[..., Any], *, prepend: bool = False
+    ) -> RemovableHandle:
+        """Call `hook(module, args, output)` after each forward, as torch's: how fastai's
+        `Hooks` look at each layer's activations (their mean and std, say) while a model
+        trains. It may return a new output. Hooks run in the order registered (first with
+        prepend=True); returns a handle, as register_forward_pre_hook."""
+        if self._forward_hooks is None:
+            self._forward_hooks = OrderedDict()
+        return _register(self._forward_hooks, hook, prepend)
 
     def __setattr__(self, name: str, value: Any) -> None:
         super().__setattr__(name, value)
@@ -674,6 +710,16 @@ class ModuleDict(Module):
 
 
 _DICT_ITEM = "ModuleDict holds Modules; key"
+
+
+def _register(hooks: OrderedDict[int, Any], hook: Callable[..., Any], prepend: bool) -> Any:
+    if not callable(hook):
+        raise TypeError(f"a hook is a function to call, got {type(hook).__name__}")
+    handle = RemovableHandle(hooks)  # (refers to `hooks` weakly, as torch's handles do)
+    hooks[handle.id] = hook
+    if prepend:
+        hooks.move_to_end(handle.id, last=False)
+    return handle
 
 
 def _checked(what: str, index: int | str, module: Any) -> Module:
