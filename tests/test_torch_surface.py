@@ -396,6 +396,11 @@ def test_every_function_form_is_its_method():
         assert getattr(mg, name)(x).tolist() == getattr(torch, name)(x._data).tolist(), name
     assert mg.max(x, 1).values.tolist() == torch.max(x._data, 1).values.tolist()
     assert mg.clamp(x, min=1.0).tolist() == torch.clamp(x._data, min=1.0).tolist()
+    assert mg.flip(x, (0,)).tolist() == torch.flip(x._data, (0,)).tolist()
+    assert mg.logit(x / 4).tolist() == torch.logit(x._data / 4).tolist()
+    assert mg.is_floating_point(x) and not mg.is_floating_point(mg.tensor([1]))
+    leaf = mg.tensor([1.0, 2.0], requires_grad=True)
+    assert mg.clone(leaf).grad_fn is not None and mg.detach(leaf).grad_fn is None
     with pytest.raises(TypeError, match=r"minigrad.sin\(\) takes a minigrad Tensor"):
         mg.sin(2.0)
 
