@@ -47,7 +47,7 @@ class Parameter(Tensor):
 
 class Module:
     """Base class of layers and models: subclass it, set parameters and layers in `__init__`,
-    write `forward`. Calling the module calls `forward`."""
+    write `forward`. Calling the module calls `forward` (and the forward hooks around it)."""
 
     training: bool = True  # a class default, so a subclass that skips super().__init__() works
     # Hooks around forward, by handle id: none until one is registered (class defaults too).
