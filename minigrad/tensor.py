@@ -245,14 +245,14 @@ class Tensor:
         self._requires_grad = requires_grad
         return self
 
-    def retain_grad(self) -> Tensor:
-        """Keep `.grad` on this non-leaf too (backward normally keeps it only on leaves)."""
+    def retain_grad(self) -> None:
+        """Keep `.grad` on this non-leaf too (backward normally keeps it only on leaves). Returns
+        None, as torch's: `h.retain_grad()` on a line of its own."""
         if not self.requires_grad:
             raise GradientError("retain_grad() on a tensor that does not require grad")
         self._retains_grad = True
         if self._ctx is not None:
             self._ctx.retains_grad = True
-        return self
 
     @property
     def _version(self) -> int:
