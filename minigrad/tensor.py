@@ -125,6 +125,7 @@ class Tensor:
         "_view",
         "name",
         "_post_accumulate_grad_hooks",
+        "_grad_hooks",
         "__weakref__",
     )
 
@@ -137,6 +138,7 @@ class Tensor:
     _view: View | None  # how it views another tensor's memory, if it does (autograd.inplace)
     name: str | None  # optional, for pictures and traces of the graph ("weights", "bias")
     _post_accumulate_grad_hooks: OrderedDict[int, Callable[[Tensor], None]] | None
+    _grad_hooks: OrderedDict[int, tuple[int, Callable[..., Any]]] | None  # a leaf's register_hook
 
     # numpy must not turn a Tensor into an array behind the graph's back: with this, `array + t`
     # and `np.float64(2) * t` hand over to the Tensor's own operators (NEP 13).
@@ -172,6 +174,7 @@ class Tensor:
         self._requires_grad = False
         self.name = name
         self._post_accumulate_grad_hooks = None
+        self._grad_hooks = None
         if requires_grad:
             self.requires_grad_()
 
@@ -188,6 +191,7 @@ class Tensor:
         out._requires_grad = ctx is not None
         out.name = None
         out._post_accumulate_grad_hooks = None
+        out._grad_hooks = None
         return out
 
     # ---- the graph ---------------------------------------------------------------------------
@@ -329,6 +333,28 @@ class Tensor:
         if self._post_accumulate_grad_hooks:  # e.g. DistributedDataParallel's
             for hook in tuple(self._post_accumulate_grad_hooks.values()):
                 hook(self)
+
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
+        """Call `hook(grad)` each time backward computes this tensor's gradient, as torch's: to
+        look at it, or to replace it by returning another of the same shape, which is then
+        what flows on (into the op that made this tensor, or into a leaf's .grad). Returns a
+        handle: `handle.remove()` unregisters the hook.
+
+        The hook belongs to the tensor as it is now: changed in place afterwards, the tensor
+        has a new history, and the hook still gets the gradient of its old value (torch's rule).
+        """
+        if not self.requires_grad:
+            raise GradientError(
+                "register_hook on a tensor that does not require grad: backward() never "
+                "computes its gradient, so the hook would never run. Call .requires_grad_() "
+                "first, or hook a tensor of the graph."
+            )
+        node = self.grad_fn if self.grad_fn is not None else self  # where its gradient arrives
+        if node._grad_hooks is None:
+            node._grad_hooks = OrderedDict()  # handle id: (which output of the node, hook)
+        handle = RemovableHandle(node._grad_hooks)
+        node._grad_hooks[handle.id] = (self._output_nr, hook)
+        return handle
 
     def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]) -> RemovableHandle:
         """Call `hook(self)` each time backward() has added this leaf's gradient into `.grad`.

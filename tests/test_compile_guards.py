@@ -135,6 +135,23 @@ def test_forward_hooks_are_refused_when_recorded_and_when_added_after_a_recordin
     side_by_side(program, refused_at=from_call, match=r"a Linear that has forward hooks.*remove")
 
 
+@pytest.mark.parametrize("from_call", [1, 3])
+def test_a_gradient_hook_is_refused_when_recorded_and_when_registered_after_a_recording(from_call):
+    """register_hook on a weight (here one that zeroes its gradient, which a replay would not):
+    the backward of a recording runs no hook, and a hook registered after it fails a guard."""
+
+    def program(lib, compile):
+        model = classifier(lib)
+        step = compile(training_step(lib, model, lib.optim.SGD(model.parameters(), lr=0.1)))
+        for call in range(1, 5):
+            if call == from_call:
+                model[0].weight.register_hook(lambda grad: grad * 0)
+            loss = step(*data(lib, call))
+            yield state(model, loss)
+
+    side_by_side(program, refused_at=from_call, match=r"backward runs a hook of yours.*remove")
+
+
 def test_a_scheduler_stepped_inside_the_step_is_refused_at_the_first_call():
     def program(lib, compile):
         model = classifier(lib)

@@ -398,6 +398,84 @@ def test_grad_stays_none_where_no_gradient_flows():
     assert middle.grad is None  # a non-leaf keeps no .grad unless asked to
 
 
+def hooked_program(lib):
+    """Hooks on a value of the graph (one looks, one doubles), on a leaf (before .grad), on one
+    piece of a split, with retain_grad, then one removed and autograd.grad: what the hooks saw
+    and the gradients, for torch or minigrad alike."""
+    x = lib.tensor([0.5, -1.0, 2.0, 1.5], dtype=lib.float64, requires_grad=True)
+    w = lib.tensor([1.5, 0.25, -0.5, 2.0], dtype=lib.float64, requires_grad=True)
+    seen = []
+    h = (x * w).tanh()
+    h.retain_grad()
+    h.register_hook(lambda g: seen.append(("h", g.tolist())))
+    doubling = h.register_hook(lambda g: g * 2)  # runs after the one above: it sees g
+    x.register_hook(lambda g: seen.append(("x", g.tolist())))
+    w.register_hook(lambda g: g + 1)  # before w.grad gets it
+    first, second = h.split(2)
+    second.register_hook(lambda g: g * -3)  # one output of the split
+    (first**2 + second.exp().sum()).sum().backward(retain_graph=True)
+    grads = [x.grad.tolist(), w.grad.tolist(), h.grad.tolist()]
+    doubling.remove()
+    again = (h * h).sum()
+    found = lib.autograd.grad(again, [x], retain_graph=True)  # hooks run here too
+    return seen, grads, [g.tolist() for g in found]
+
+
+def test_register_hook_sees_and_replaces_gradients_as_torchs():
+    ours, theirs = hooked_program(mg), hooked_program(torch)
+    assert [name for name, _ in ours[0]] == [name for name, _ in theirs[0]]
+    for (_, mine), (_, reference) in zip(ours[0], theirs[0]):
+        assert_close(torch.tensor(mine), torch.tensor(reference))
+    for mine, reference in zip(ours[1] + ours[2], theirs[1] + theirs[2]):
+        assert_close(torch.tensor(mine), torch.tensor(reference))
+
+
+def test_a_hook_belongs_to_the_value_it_was_registered_on_as_in_torch():
+    """h changed in place after the hook: the hook still gets the gradient of h's old value,
+    and one registered afterwards that of the new (torch's rule for in-place changes)."""
+
+    def program(lib):
+        x = lib.tensor([0.5, -1.0], dtype=lib.float64, requires_grad=True)
+        h = x * 3
+        seen = []
+        h.register_hook(lambda g: seen.append(("old", g.tolist())))
+        h.mul_(2.0)
+        h.register_hook(lambda g: seen.append(("new", g.tolist())))
+        (h * h).sum().backward()
+        return seen, x.grad.tolist()
+
+    assert program(mg) == program(torch)
+
+
+def test_a_hook_under_create_graph_is_differentiated_too():
+    """A hook that multiplies by x the gradient it gets (2 sin x, which depends on x): both
+    the hook's graph and the gradient's are in the result, so the second derivative goes
+    through both, as torch's."""
+
+    def program(lib):
+        x = lib.tensor([0.5, -1.0, 2.0], dtype=lib.float64, requires_grad=True)
+        h = x.sin()
+        h.register_hook(lambda g: g * x)
+        (g,) = lib.autograd.grad((h * h).sum(), x, create_graph=True)
+        (gg,) = lib.autograd.grad(g.sum(), x)
+        return g.tolist(), gg.tolist()
+
+    ours, theirs = program(mg), program(torch)
+    for mine, reference in zip(ours, theirs):
+        assert_close(torch.tensor(mine), torch.tensor(reference))
+
+
+def test_register_hook_refuses_a_tensor_without_grad_and_a_gradient_of_another_shape():
+    with pytest.raises(RuntimeError, match="doesn't require gradient"):
+        torch.ones(2).register_hook(print)
+    with pytest.raises(mg.GradientError, match="does not require grad.*never run"):
+        mg.ones(2).register_hook(print)
+    h = leaf([1.0, 2.0]) * 2
+    h.register_hook(lambda g: g.sum())
+    with pytest.raises(mg.GradientError, match=r"shape \(2,\).*returned one of shape \(\)"):
+        h.sum().backward()
+
+
 def test_retain_grad_keeps_the_gradient_of_a_non_leaf():
     a = leaf([1.0, -2.0])
     b = a * 2.0

@@ -9,9 +9,10 @@ Each op node links each of its inputs to the node that made it (`ctx.parents`).
    inputs' nodes have already received: a tensor used twice gets both contributions.
 3. At a leaf, add the gradient into its `.grad`.
 
-Only nodes that require grad take part; everything else keeps `.grad` as None. Whoever watches
-the pass (a trace, a recording, anomaly mode) hears of each step through `events`; the loop
-below does not know who that is.
+Only nodes that require grad take part; everything else keeps `.grad` as None. A tensor's hooks
+(`register_hook`) get its gradient once it is complete, at its node, and may replace it before
+it flows on. Whoever watches the pass (a trace, a recording, anomaly mode) hears of each step
+through `events`; the loop below does not know who that is.
 """
 
 from __future__ import annotations
@@ -66,6 +67,8 @@ for a single number: 1).
                 continue
             if leading is not None and id(node) not in leading:
                 continue  # on no path to the tensors asked for: nothing to compute here
+            if node._grad_hooks:  # hooks of the user's (Tensor.register_hook)
+                grads = run_hooks(node, grads, create_graph)
             if listener is not None:
                 listener.node_begin(node, grads)
             input_grads = totals = []  # (the previous node's let go: `arrive` may take one)
@@ -85,6 +88,29 @@ for a single number: 1).
                 node.release()
     if listener is not None:
         listener.backward_end()
+
+
+def run_hooks(node: Node, grads: list[Any], create_graph: bool) -> list[Any]:
+    """Each gradient through the hooks registered on its tensor, in order: a hook sees it as a
+    Tensor and may return another, which the next hook and the rest of the pass then get."""
+    grads = list(grads)
+    for output, hook in tuple(node._grad_hooks.values()):
+        grad = grads[output]
+        if grad is None:
+            continue  # (an output nobody used: no gradient to show)
+        changed = hook(grad if create_graph else Tensor(grad))
+        if changed is None:
+            continue
+        changed = as_gradient(changed, create_graph)
+        if (changed.shape, changed.dtype, changed.device) != (grad.shape, grad.dtype, grad.device):
+            raise GradientError(
+                f"a hook (register_hook) got a gradient of shape {shape_str(grad.shape)}, "
+                f"{grad.dtype}, on {grad.device}, and returned one of shape "
+                f"{shape_str(changed.shape)}, {changed.dtype}, on {changed.device}: a hook may "
+                "change a gradient's values, not its shape, dtype or device."
+            )
+        grads[output] = changed
+    return grads
 
 
 def chain_rule(

@@ -80,6 +80,7 @@ class Context:
     outputs: tuple[weakref.ref[Tensor] | None, ...] = ()  # (ops with several outputs)
     output_meta: tuple[tuple[Any, ...], ...] = ()  # their shapes, dtypes, devices (several)
     retains_grad = False  # set by retain_grad() on one of its outputs
+    _grad_hooks: Any = None  # hooks on its outputs' gradients (Tensor.register_hook)
     created_at: Any = None  # the user's line that made it, in anomaly mode
     materialize_grads = True  # zeros, not None, for an output nobody used (set_materialize_grads)
     _non_differentiable: tuple[Any, ...] = ()  # outputs marked so by forward

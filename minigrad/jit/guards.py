@@ -490,6 +490,8 @@ def recording_lines(guards: Guards, recording: Recording) -> None:
         data = guards.name(owner.data, f"{name}_data")
         guards.add(f"{name}._data is {data}", what=f"{name}.data")
         guards.add(f"{name}._requires_grad is {owner.requires_grad}", what=f"{name}.requires_grad")
+        if owner.requires_grad:  # a hook registered since would run in backward, not in a replay
+            guards.add(f"not {name}._grad_hooks", what=f"{name}'s hooks (register_hook)")
         if owner.grad_guarded:
             if owner.grad is None:
                 guards.add(f"{name}._grad is None", what=f"{name}.grad")
