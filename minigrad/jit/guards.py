@@ -479,7 +479,8 @@ def recording_lines(guards: Guards, recording: Recording) -> None:
     if recording.owners:
         guards.section = (
             "the tensors the code reads and changes: still held by the same Tensors, which "
-            "require grad as they did; each .grad read before it was set: as it was"
+            "require grad as they did (with no hooks of yours, register_hook); each .grad read "
+            "before it was set: as it was"
         )
     grads = {id(o.grad) for o in recording.owners if o.grad_guarded and o.grad is not None}
     for owner in recording.owners:
