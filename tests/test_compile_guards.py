@@ -117,39 +117,39 @@ def state(model: Any, loss: Any) -> list[Any]:
 # ---- class 1: minigrad's own state, changed between calls ---------------------------------------
 
 
+# Hooks of the user's, each registered on `model` (a classifier) by one of these, and the words
+# of minigrad.compile's refusal: a forward hook that doubles a layer's output, a gradient hook
+# that zeroes a weight's gradient (neither of which a replay would do).
+HOOKS = {
+    "forward hook": (
+        lambda model: model[2].register_forward_hook(lambda module, args, out: out * 2),
+        r"a Linear that has forward hooks.*remove",
+    ),
+    "gradient hook": (
+        lambda model: model[0].weight.register_hook(lambda grad: grad * 0),
+        r"backward runs a hook of yours.*remove",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(HOOKS))
 @pytest.mark.parametrize("from_call", [1, 3])
-def test_forward_hooks_are_refused_when_recorded_and_when_added_after_a_recording(from_call):
-    """A forward hook runs Python on each call (fastai's activation stats); a replay runs only
-    torch calls, so it would skip the hook: refused at the recording, and a hook registered
-    after it (here one that doubles the output, which a replay would not) fails a guard."""
+def test_hooks_are_refused_when_recorded_and_when_registered_after_a_recording(kind, from_call):
+    """A hook runs Python on each call (fastai's activation stats); a replay runs only torch
+    calls, so it would skip it: refused at the recording, and one registered after it fails a
+    guard."""
+    register, refusal = HOOKS[kind]
 
     def program(lib, compile):
         model = classifier(lib)
         step = compile(training_step(lib, model, lib.optim.SGD(model.parameters(), lr=0.1)))
         for call in range(1, 5):
             if call == from_call:
-                model[2].register_forward_hook(lambda module, args, output: output * 2)
+                register(model)
             loss = step(*data(lib, call))
             yield state(model, loss)
 
-    side_by_side(program, refused_at=from_call, match=r"a Linear that has forward hooks.*remove")
-
-
-@pytest.mark.parametrize("from_call", [1, 3])
-def test_a_gradient_hook_is_refused_when_recorded_and_when_registered_after_a_recording(from_call):
-    """register_hook on a weight (here one that zeroes its gradient, which a replay would not):
-    the backward of a recording runs no hook, and a hook registered after it fails a guard."""
-
-    def program(lib, compile):
-        model = classifier(lib)
-        step = compile(training_step(lib, model, lib.optim.SGD(model.parameters(), lr=0.1)))
-        for call in range(1, 5):
-            if call == from_call:
-                model[0].weight.register_hook(lambda grad: grad * 0)
-            loss = step(*data(lib, call))
-            yield state(model, loss)
-
-    side_by_side(program, refused_at=from_call, match=r"backward runs a hook of yours.*remove")
+    side_by_side(program, refused_at=from_call, match=refusal)
 
 
 def test_a_scheduler_stepped_inside_the_step_is_refused_at_the_first_call():

@@ -52,7 +52,8 @@ def arrays_and(draw: st.DrawFn, argument, shapes=None) -> tuple[np.ndarray, obje
 @example(case=(np.ones((2, 3)), (-1,)))
 def test_reshape_and_view_match_torch(method, case):
     x, shape = case
-    assert_matches_torch(same_on_both(method, shape), same_on_both(method, shape), x)
+    fn = same_on_both(method, shape)
+    assert_matches_torch(fn, fn, x, name=f"{method}{shape}")
 
 
 @pytest.mark.parametrize("method", ["reshape", "view"])
@@ -80,7 +81,7 @@ def test_view_of_a_transpose_works_where_torch_s_does_and_says_why_where_it_refu
     """A view never copies, so of a transpose it works only where the new shape reads the
     elements in the order they lie in memory (torch decides it from the strides). Where torch
     refuses, minigrad refuses too, naming the shape, the strides and reshape."""
-    flipped = x.shape[::-1] if x.ndim == 2 else (x.shape[-1], *x.shape[1:-1], x.shape[0])
+    flipped = (x.shape[-1], *x.shape[1:-1], x.shape[0])  # the transpose's shape
     shape = data.draw(mst.reshape_targets(flipped), label="shape") if data else (x.size,)
     fn = lambda t: t.transpose(0, -1).view(shape)  # noqa: E731
     try:

@@ -293,13 +293,13 @@ def test_from_numpy_shares_memory_as_in_torch():
     assert x.dtype == torch.float32 and x.device.type == "cpu"
 
 
-AS_TENSOR = {  # what as_tensor is given, as each library takes it
-    "an array": lambda lib: np.zeros(3, dtype=np.float32),
+AS_TENSOR = {  # what as_tensor is given (data, dtype asked), as each library takes it
+    "an array": lambda lib: (np.zeros(3, dtype=np.float32), None),
     "an array, another dtype asked": lambda lib: (np.zeros(3, dtype=np.float32), torch.float64),
-    "a float64 array": lambda lib: np.zeros(3),
-    "a torch tensor": lambda lib: torch.zeros(3),
-    "a list": lambda lib: [0.0, 0.0, 0.0],
-    "its own tensor": lambda lib: lib.zeros(3),
+    "a float64 array": lambda lib: (np.zeros(3), None),
+    "a torch tensor": lambda lib: (torch.zeros(3), None),
+    "a list": lambda lib: ([0.0, 0.0, 0.0], None),
+    "its own tensor": lambda lib: (lib.zeros(3), None),
     "its own tensor, another dtype asked": lambda lib: (lib.zeros(3), torch.float64),
 }
 
@@ -310,8 +310,8 @@ def test_as_tensor_copies_only_where_torch_s_does(given):
     a change to the array (or tensor) shows in the result exactly where it does in torch's."""
     seen = []
     for lib in (torch, mg):
-        data, *dtype = (lambda d: d if isinstance(d, tuple) else (d,))(AS_TENSOR[given](lib))
-        out = lib.as_tensor(data, dtype=dtype[0] if dtype else None)
+        data, dtype = AS_TENSOR[given](lib)
+        out = lib.as_tensor(data, dtype=dtype)
         if isinstance(data, list):
             data[0] = 5.0
         else:
