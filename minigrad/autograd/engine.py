@@ -41,7 +41,7 @@ def run_backward(
     targets: Sequence[Tensor] | None = None,
 ) -> None:
     """Backpropagate from several tensors at once, each with its gradient dLoss/dTensor (None
-for a single number: 1).
+    for a single number: 1).
 
     `arrive(node, grads)` is given each node's gradient once it is complete; by default
     (`accumulate`) a leaf adds it into its `.grad`. With `create_graph`, the ops' backward
@@ -77,11 +77,7 @@ for a single number: 1).
                 grads = complete(node, grads)  # zeros for an output nobody used
                 needs = node.needs_input_grad if leading is None else leading[id(node)]
                 input_grads = chain_rule(node, grads, create_graph, needs)
-                input_grads = fit_to_inputs(node, input_grads, create_graph, needs)
-                totals = [
-                    add_gradient(received, parent, output, grad) if grad is not None else None
-                    for parent, output, grad in zip(node.parents, node.parent_outputs, input_grads)
-                ]
+                input_grads, totals = pass_on(received, node, input_grads, create_graph, needs)
             if listener is not None:
                 listener.node_end(node, grads, input_grads, totals)
             if not retain_graph and type(node) is Context:
@@ -113,20 +109,21 @@ def run_hooks(node: Node, grads: list[Any], create_graph: bool) -> list[Any]:
     return grads
 
 
-def chain_rule(
-    ctx: Context, grads: list[Any], create_graph: bool, needs: tuple[bool, ...] | None = None
-) -> Any:
-    """The op's backward: its inputs' gradients from its outputs'. A Function of yours gets
-    minigrad Tensors, as torch's does; minigrad's own ops get torch tensors, unless the pass
-    records its gradients' graph (create_graph), when every gradient is a minigrad Tensor.
+def chain_rule(ctx: Context, grads: list[Any], create_graph: bool, needs: tuple[bool, ...]) -> Any:
+    """The op's backward: its inputs' gradients from its outputs' (what backward returned: one
+    per input, None where an input gets none). A Function of yours gets minigrad Tensors, as
+    torch's does; minigrad's own ops get torch tensors, unless the pass records its gradients'
+    graph (create_graph), when every gradient is a minigrad Tensor.
 
     `needs`: the inputs whose gradients this pass wants, when fewer than the op's
     needs_input_grad (autograd.grad(out, x) wants no weight gradient); minigrad's own ops see
     it as needs_input_grad while they run and skip the others (a Function of yours keeps its
     ctx.needs_input_grad, as in torch, and what it returns for the others is dropped)."""
-    if not create_graph and not ctx.function.on_torch_tensors:
-        grads = [Tensor(grad) if grad is not None else None for grad in grads]
-    if needs is None or needs == ctx.needs_input_grad or not ctx.function.on_torch_tensors:
+    if not ctx.function.on_torch_tensors:
+        if not create_graph:
+            grads = [Tensor(grad) if grad is not None else None for grad in grads]
+        return ctx.function.backward(ctx, *grads)
+    if needs is ctx.needs_input_grad:  # (the usual case)
         return ctx.function.backward(ctx, *grads)
     if True not in needs:  # a tensor asked for, made from none of the others
         return [None] * len(needs)
@@ -135,6 +132,49 @@ def chain_rule(
         return ctx.function.backward(ctx, *grads)
     finally:
         ctx.needs_input_grad = full
+
+
+def pass_on(
+    received: dict[int, list[Any]],
+    ctx: Context,
+    input_grads: Any,
+    create_graph: bool,
+    needs: tuple[bool, ...],
+) -> tuple[list[Any], list[Any]]:
+    """Check what an op's backward returned, give each gradient its input's shape (summing over
+    broadcast dims) and dtype, and add it to what the node that made that input has received.
+    Returns the gradients so fitted and the sums so far (None where an input gets none, or,
+    with `needs`, where this pass wants none)."""
+    if type(input_grads) is not tuple and type(input_grads) is not list:
+        input_grads = (input_grads,)
+    if len(input_grads) != len(needs):
+        raise GradientError(
+            f"{ctx.name}.backward returned {len(input_grads)} gradients, but forward took "
+            f"{len(needs)} inputs: return one per input (None where there is none)."
+        )
+    fitted: list[Any] = []
+    totals: list[Any] = []
+    for i, grad in enumerate(input_grads):
+        if grad is None or not needs[i]:
+            fitted.append(None)
+            totals.append(None)
+            continue
+        if (type(grad) is torch.Tensor) is create_graph:  # the kind this pass carries
+            grad = as_gradient(grad, create_graph)
+        shape, dtype = ctx.input_shape_dtype(i)
+        if grad.shape != shape or grad.dtype != dtype:
+            grad = fit_to_input(grad, shape, dtype, f"{ctx.name}.backward, input {i}: ")
+        fitted.append(grad)
+        totals.append(add_gradient(received, ctx.parents[i], ctx.parent_outputs[i], grad))
+    return fitted, totals
+
+
+def fit_to_input(grad: Any, shape: torch.Size, dtype: torch.dtype, why: str) -> Any:
+    """An input's gradient with the input's shape (summed over the dims broadcasting added or
+    stretched in forward) and dtype (a float32 input that met a float64 one)."""
+    if grad.shape != shape:
+        grad = sum_to_shape(grad, shape, why)
+    return grad if grad.dtype == dtype else grad.to(dtype)
 
 
 def inputs_leading_to(order: list[Node], targets: Sequence[Tensor]) -> dict[int, Any]:
@@ -259,39 +299,6 @@ def complete(ctx: Context, grads: list[Any]) -> list[Any]:
         like.new_zeros(shape, dtype=dtype) if grad is None else grad
         for grad, (shape, dtype, _) in zip(grads, ctx.output_meta)
     ]
-
-
-def fit_to_inputs(
-    ctx: Context,
-    input_grads: Any,
-    create_graph: bool = False,
-    needs: tuple[bool, ...] | None = None,
-) -> list[Any]:
-    """Check what an op's backward returned, and give each gradient its input's shape (summing
-    over broadcast dims) and dtype. None where an input gets no gradient (or, with `needs`,
-    where this pass wants none)."""
-    if type(input_grads) is not tuple and type(input_grads) is not list:
-        input_grads = (input_grads,)
-    needs = ctx.needs_input_grad if needs is None else needs
-    if len(input_grads) != len(needs):
-        raise GradientError(
-            f"{ctx.name}.backward returned {len(input_grads)} gradients, but forward took "
-            f"{len(needs)} inputs: return one per input (None where there is none)."
-        )
-    fitted: list[Any] = []
-    for i, input_grad in enumerate(input_grads):
-        if input_grad is None or not needs[i]:
-            fitted.append(None)
-            continue
-        if (type(input_grad) is torch.Tensor) is create_graph:  # the kind this pass carries
-            input_grad = as_gradient(input_grad, create_graph)
-        shape, dtype = ctx.input_shape_dtype(i)
-        if input_grad.shape != shape:  # the input was broadcast in forward
-            input_grad = sum_to_shape(input_grad, shape, f"{ctx.name}.backward, input {i}: ")
-        if input_grad.dtype != dtype:  # e.g. a float32 input met a float64 one
-            input_grad = input_grad.to(dtype)
-        fitted.append(input_grad)
-    return fitted
 
 
 def sum_to_shape(grad: torch.Tensor, shape: torch.Size, why: str = "") -> torch.Tensor:

@@ -39,6 +39,8 @@ from ..tensor import Tensor, unwrap
 from . import events
 from .grad_mode import is_grad_enabled, no_grad
 
+Links = tuple[tuple[Any, ...], tuple[int, ...]]  # a node's parents and parent_outputs
+
 
 def node_of(tensor: Tensor) -> Any:
     """The node that made `tensor` now: its op's Context, or the tensor itself for a leaf."""
@@ -72,6 +74,7 @@ class Context:
         "_saved",
         "_saved_versions",
         "_saved_outputs",
+        "released",
         "__dict__",
         "__weakref__",
     )
@@ -85,7 +88,6 @@ class Context:
     materialize_grads = True  # zeros, not None, for an output nobody used (set_materialize_grads)
     _non_differentiable: tuple[Any, ...] = ()  # outputs marked so by forward
     input_meta: tuple[Any, ...] = ()  # (shape, dtype) per input, once released
-    released = False
 
     def __init__(self, function: type[Function], inputs: tuple[Any, ...], needs: tuple[bool, ...]):
         self.function = function
@@ -95,8 +97,9 @@ class Context:
         self.parent_outputs: tuple[int, ...] = ()
         self.output_ref: weakref.ref[Tensor] | None = None  # weak: it does not keep it alive
         self._saved: tuple[Any, ...] = ()
-        self._saved_versions: tuple[int, ...] = ()
+        self._saved_versions: tuple[int | None, ...] = ()  # None for a value not a tensor
         self._saved_outputs: dict[int, int] | None = None  # saved value i is output k
+        self.released = False  # by backward, once it has used the node (see release())
 
     def save_for_backward(self, *values: Any) -> None:
         """Keep what backward will need (tensors, or None and numbers as placeholders), and each
@@ -108,7 +111,7 @@ class Context:
             values = tuple([unwrap(v) for v in values])
         self._saved = values
         self._saved_versions = tuple(
-            [v._version if isinstance(v, torch.Tensor) else 0 for v in values]
+            [v._version if isinstance(v, torch.Tensor) else None for v in values]
         )
 
     @property
@@ -119,7 +122,7 @@ class Context:
         if self.released:
             raise self._freed()
         for t, version in zip(self._saved, self._saved_versions):
-            if isinstance(t, torch.Tensor) and t._version != version:
+            if version is not None and t._version != version:
                 i = next(i for i, saved in enumerate(self._saved) if saved is t)
                 raise GradientError(
                     f"tensor {i} saved by {self.function.__name__} for backward (shape "
@@ -176,10 +179,11 @@ class Context:
                         "gives a tensor of its own."
                     )
 
-    def link(self, inputs: tuple[Any, ...], outputs: Any) -> None:
-        """Join the graph, once forward has run: the node that made each input as it is now
-        (and which of its outputs it was), and which saved values are this op's own outputs."""
-        self.parents, self.parent_outputs = _parents(inputs)
+    def link(self, links: Links, outputs: Any) -> None:
+        """Join the graph, once forward has run: `links` (read with the inputs, see
+        `_read_inputs`) are the node that made each input and which of its outputs it was; and
+        note which saved values are this op's own outputs."""
+        self.parents, self.parent_outputs = links
         if self._saved:
             self.note_saved_outputs(outputs)
 
@@ -190,6 +194,8 @@ class Context:
             made = [unwrap(out) for out in outputs]
         else:
             made = [unwrap(outputs)]
+            if id(made[0]) not in map(id, self._saved):  # (the usual case: it saved no output)
+                return
         found = {}
         for i, value in enumerate(self._saved):
             for k, out in enumerate(made):
@@ -334,7 +340,7 @@ class Function:
         Returns a Tensor, or a tuple of Tensors when forward returns several.
         """
         grad_enabled = is_grad_enabled()
-        raw, needs = _unwrap_inputs(args, grad_enabled)
+        raw, needs, links = _read_inputs(args, grad_enabled)
         record = grad_enabled and True in needs
         ctx = Context(cls, args if record else (), needs)
         listener = events.current
@@ -342,7 +348,7 @@ class Function:
             listener.op_begin(cls, args)
         out = _run_forward(cls, ctx, raw, args, kwargs)
         if record:
-            ctx.link(args, out)
+            ctx.link(links, out)
         if type(out) is tuple or type(out) is list:
             outputs = _wrap_outputs(ctx, record, out, args, kwargs, grad_enabled)
         else:
@@ -363,38 +369,34 @@ def _forward_argument_names(function: type[Function]) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _unwrap_inputs(args: tuple[Any, ...], grad_enabled: bool) -> tuple[list[Any], tuple[bool, ...]]:
-    """The torch tensor inside each Tensor argument (other arguments as they are), and whether
-    each argument needs a gradient."""
-    raw, needs = [], []
+def _read_inputs(
+    args: tuple[Any, ...], grad_enabled: bool
+) -> tuple[list[Any], tuple[bool, ...], Links]:
+    """The torch tensor inside each Tensor argument (other arguments as they are), whether each
+    argument needs a gradient, and the links the op's node will keep: the node that made each
+    argument now (None for one that is not a Tensor), and which of that node's outputs it is."""
+    raw, needs, parents = [], [], []
+    several_outputs = False  # (whether an argument is not output 0 of its node: rare)
     for a in args:
         if isinstance(a, Tensor):
             if grad_enabled and a._view is not None:
                 inplace.refresh_view(a)  # its base was changed in place since: catch up
             raw.append(a._data)
             needs.append(a._requires_grad)
+            parents.append(a._ctx if a._ctx is not None else a)
+            several_outputs = several_outputs or a._output_nr != 0
         else:
             raw.append(a)
             needs.append(False)
-    return raw, tuple(needs)
+            parents.append(None)
+    if several_outputs or len(args) >= len(_ZEROS):
+        outputs = tuple([a._output_nr if isinstance(a, Tensor) else 0 for a in args])
+    else:
+        outputs = _ZEROS[len(args)]
+    return raw, tuple(needs), (tuple(parents), outputs)
 
 
 _ZEROS = tuple((0,) * n for n in range(8))  # the usual parent_outputs, shared
-
-
-def _parents(args: tuple[Any, ...]) -> tuple[tuple[Any, ...], tuple[int, ...]]:
-    """The node that made each argument (None for one that is not a Tensor), and which output."""
-    parents, outputs = [], []
-    for a in args:
-        if isinstance(a, Tensor):
-            parents.append(a._ctx if a._ctx is not None else a)
-            outputs.append(a._output_nr)
-        else:
-            parents.append(None)
-            outputs.append(0)
-    if len(outputs) < len(_ZEROS) and not any(outputs):
-        return tuple(parents), _ZEROS[len(outputs)]
-    return tuple(parents), tuple(outputs)
 
 
 def _run_forward(
