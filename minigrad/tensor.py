@@ -1142,6 +1142,28 @@ class Tensor:
         flipped back."""
         return ops.Flip.apply(self, dims=_size_args(dims))
 
+    def roll(self, shifts: int | Sequence[int], dims: int | Sequence[int] | None = None) -> Tensor:
+        """Each element moved `shifts` places along dims, those pushed off the end coming back
+        at the start (without dims: along the flattened tensor, its shape then restored). Two
+        pieces of x put back together the other way round: the gradient rolls back with them."""
+        if dims is None:
+            return self.flatten().roll(shifts, 0).view(self.shape)
+        shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
+        dims = (dims,) if isinstance(dims, int) else tuple(dims)
+        if len(shifts) != len(dims):
+            raise ValueError(
+                f"roll(shifts={shifts}, dims={dims}): one shift per dim, got {len(shifts)} "
+                f"shifts for {len(dims)} dims."
+            )
+        out = self
+        for shift, dim in zip(shifts, dims):
+            n = out.size(dim)  # (torch's error for a dim out of range)
+            kept = n - shift % n if n else n
+            if 0 < kept < n:  # the last n - kept elements go first
+                pieces = out.narrow(dim, kept, n - kept), out.narrow(dim, 0, kept)
+                out = ops.Cat.apply(*pieces, dim=dim)
+        return out
+
     @property
     def T(self) -> Tensor:
         """The transpose of a matrix (a 0-d or 1-d tensor is its own transpose)."""
@@ -1195,6 +1217,29 @@ class Tensor:
         """The transpose of a matrix, as `.T` (torch's t() refuses more than 2 dims too)."""
         return self.T
 
+    def swapaxes(self, axis0: int, axis1: int) -> Tensor:
+        """NumPy's name for transpose(axis0, axis1)."""
+        return self.transpose(axis0, axis1)
+
+    def swapdims(self, dim0: int, dim1: int) -> Tensor:
+        """Another name for transpose(dim0, dim1)."""
+        return self.transpose(dim0, dim1)
+
+    def movedim(self, source: int | Sequence[int], destination: int | Sequence[int]) -> Tensor:
+        """Dims moved to new places, the others keeping their order (x.movedim(1, -1) puts an
+        image's channels last): a permute."""
+        self._data.movedim(source, destination)  # a view, no copy: torch's checks of the dims
+        if self.ndim == 0:
+            return self.view(())
+        sources = [source] if isinstance(source, int) else list(source)
+        destinations = [destination] if isinstance(destination, int) else list(destination)
+        order: list[int | None] = [None] * self.ndim  # order[d]: the dim that goes to d
+        for s, d in zip(sources, destinations):
+            order[d % self.ndim] = s % self.ndim
+        moved = {s % self.ndim for s in sources}
+        rest = iter([d for d in range(self.ndim) if d not in moved])
+        return self.permute([next(rest) if d is None else d for d in order])
+
     @numpy_names
     def gather(self, dim: int, index: Tensor) -> Tensor:
         """out[i][j] = x[index[i][j]][j] for dim=0: along dim, pick the elements `index` names."""
@@ -1209,6 +1254,42 @@ class Tensor:
         """The upper triangle of each matrix: x[..., i, j] where j - i >= diagonal, else 0."""
         return ops.Triu.apply(self, diagonal=diagonal)
 
+    def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+        """The diagonal x[..., i, i + offset] of the matrices over dim1 and dim2, as a new last
+        dim. Picked with index tensors, so the gradient puts G back on the diagonal (AddAt) and
+        zeros elsewhere."""
+        length = self._data.diagonal(offset, dim1, dim2).shape[-1]  # a view: torch's checks
+        steps = torch.arange(length, device=self._data.device)
+        rows, columns = steps + max(-offset, 0), steps + max(offset, 0)
+        return self.movedim((dim1, dim2), (-2, -1))[..., rows, columns]
+
+    def trace(self) -> Tensor:
+        """The sum of a matrix's diagonal."""
+        if self.ndim != 2:
+            raise ShapeError(
+                f"trace() sums the diagonal of a matrix; this tensor has shape "
+                f"{shape_str(self.shape)}. For a batch of matrices: x.diagonal(dim1=-2, "
+                "dim2=-1).sum(-1)."
+            )
+        return self.diagonal().sum()
+
+    def diag(self, diagonal: int = 0) -> Tensor:
+        """For a vector, the square matrix with it on diagonal `diagonal` (0 the main one, > 0
+        above it) and zeros elsewhere; for a matrix, that diagonal as a vector."""
+        if self.ndim == 2:
+            return self.diagonal(diagonal)
+        if self.ndim != 1:
+            raise ShapeError(
+                f"diag() takes a vector (to make a matrix) or a matrix (to take its diagonal); "
+                f"this tensor has shape {shape_str(self.shape)}. For a batch of matrices: "
+                "x.diagonal(offset, dim1, dim2)."
+            )
+        n = self.shape[0] + abs(diagonal)
+        out = self.new_zeros(n, n)
+        steps = torch.arange(self.shape[0], device=self._data.device)
+        out[steps + max(-diagonal, 0), steps + max(diagonal, 0)] = self
+        return out
+
     def repeat(self, *repeats: Any) -> Tensor:
         """Tile x: x.repeat(2, 3) is 2 copies down and 3 across (more counts add leading dims)."""
         return ops.Repeat.apply(self, repeats=_size_args(repeats))
@@ -1217,6 +1298,17 @@ class Tensor:
         """repeat, but with fewer counts than dims allowed: the missing leading ones are 1."""
         dims = _size_args(dims)
         return self.repeat((1,) * (self.ndim - len(dims)) + dims)
+
+    def repeat_interleave(
+        self, repeats: int | Tensor, dim: int | None = None, *, output_size: int | None = None
+    ) -> Tensor:
+        """Each element (each slice along dim) repeated `repeats` times in place, where repeat
+        tiles the whole: [a, b] -> [a, a, b, b]. Without dim, over the flattened tensor."""
+        if dim is None:
+            return self.flatten().repeat_interleave(repeats, 0, output_size=output_size)
+        positions = torch.arange(self.size(dim), device=self._data.device)
+        index = positions.repeat_interleave(unwrap(repeats), output_size=output_size)
+        return self.index_select(dim, index)
 
     @numpy_names
     def select(self, dim: int, index: int) -> Tensor:
@@ -1231,6 +1323,32 @@ class Tensor:
         if start < 0:
             start += self.size(dim)
         return self[_along(dim, self.ndim, slice(start, start + length))]
+
+    @numpy_names
+    def index_select(self, dim: int, index: Tensor) -> Tensor:
+        """The slices along dim that `index` (a vector of integers) names, in its order, repeats
+        allowed: x[..., index, ...]. Their gradients go back to their places and add up."""
+        raw = unwrap(index)
+        if not isinstance(raw, torch.Tensor) or raw.ndim > 1 or raw.dtype not in _INDEX_DTYPES:
+            got = (
+                f"a tensor of shape {shape_str(raw.shape)}, {raw.dtype}"
+                if isinstance(raw, torch.Tensor)
+                else type(index).__name__
+            )
+            raise TypeError(
+                f"index_select(dim={dim}, index=...): index must be a vector (1-d tensor) of "
+                f"int64 or int32 positions, got {got}. For other index shapes use "
+                "x[..., index] (indexing), or x.gather(dim, index)."
+            )
+        if self.ndim == 0:
+            self._data.index_select(0, raw)  # (torch's check of the positions: 0 only)
+            return self.reshape(())
+        return self[_along(dim, self.ndim, raw.reshape(-1))]
+
+    @numpy_names
+    def unflatten(self, dim: int, sizes: Sequence[int]) -> Tensor:
+        """Dim `dim` split into dims of these sizes (one may be -1, worked out): flatten undone."""
+        return self.view(self._data.unflatten(dim, sizes).shape)  # (torch's checks and -1)
 
     @numpy_names
     def unbind(self, dim: int = 0) -> tuple[Tensor, ...]:
@@ -1532,6 +1650,9 @@ def _variance_args(
     if correction is None:
         correction = 0 if unbiased is False else 1
     return dim, correction
+
+
+_INDEX_DTYPES = (torch.int64, torch.int32)  # what index_select takes as positions
 
 
 def _along(dim: int, ndim: int, part: Any) -> tuple[Any, ...]:

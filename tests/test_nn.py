@@ -355,6 +355,14 @@ def test_activations_and_flatten():
     assert nn.Flatten(0, 1)(x).shape == (6, 4)
 
 
+def test_unflatten_undoes_flatten_as_torchs():
+    x = mg.randn(2, 12)
+    ours, theirs = nn.Unflatten(1, (3, -1)), torch.nn.Unflatten(1, (3, -1))
+    assert torch.equal(ours(x)._data, theirs(x._data))
+    assert repr(ours) == repr(theirs)
+    assert torch.equal(nn.Flatten()(ours(x))._data, x._data)
+
+
 def test_parameter_is_a_leaf_that_requires_grad():
     p = nn.Parameter(mg.zeros(3))
     assert isinstance(p, mg.Tensor) and p.requires_grad and p.is_leaf

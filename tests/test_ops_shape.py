@@ -11,6 +11,8 @@ and its adjoint's (AddAt for indexing, ScatterAdd for gather) in the graph of th
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -18,6 +20,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 import minigrad as mg
+from minigrad.errors import ShapeError
 from minigrad.testing import assert_matches_torch, gradcheck
 from minigrad.testing import strategies as mst
 
@@ -671,3 +674,165 @@ THRICE = {
 def test_differentiated_three_times_matches_torch(name, x):
     fn = gradient_with_a_graph(THRICE[name])
     assert_matches_torch(fn, fn, x, order=2, name=f"{name}, three times")
+
+
+# ---- movedim, swapaxes, unflatten, roll, index_select, repeat_interleave, diagonal, diag, trace -
+# Each made of the ops above (a permute, a view, slices and cat, indexing): compared with torch's
+# own function over drawn shapes and arguments, differentiated once and twice.
+
+
+@st.composite
+def dim_moves(draw: st.DrawFn, shape: tuple[int, ...]) -> tuple[object, object]:
+    """movedim's source and destination for this shape: one dim or several, negative too."""
+    n = max(len(shape), 1)
+    count = draw(st.integers(1, n))
+    sources = draw(st.permutations(range(n)))[:count]
+    destinations = draw(st.permutations(range(n)))[:count]
+    signed = [d - n if draw(st.booleans()) else d for d in sources]
+    if count == 1 and draw(st.booleans()):
+        return signed[0], destinations[0]  # plain ints
+    return tuple(signed), tuple(destinations)
+
+
+@st.composite
+def rolls(draw: st.DrawFn, shape: tuple[int, ...]) -> tuple[object, object]:
+    """roll's shifts and dims: dims None (the flattened tensor), one dim or several."""
+    shift = st.integers(-12, 12)
+    if not shape or draw(st.booleans()):
+        return draw(shift), None
+    dims = draw(st.lists(st.integers(-len(shape), len(shape) - 1), min_size=1, max_size=3))
+    return tuple(draw(shift) for _ in dims), tuple(dims)
+
+
+@st.composite
+def selections(draw: st.DrawFn, shape: tuple[int, ...]) -> tuple[int, np.ndarray]:
+    """index_select's dim and index: positions along that dim, repeats and any order, 0-d too."""
+    dim = draw(st.integers(-len(shape), len(shape) - 1))
+    side = shape[dim]
+    index_shape = draw(st.sampled_from([(), (draw(st.integers(0, 6)),)]))
+    return dim, draw(mst.hnp.arrays(np.int64, index_shape, elements=st.integers(0, side - 1)))
+
+
+@st.composite
+def diagonals(draw: st.DrawFn, shape: tuple[int, ...]) -> tuple[int, int, int]:
+    """diagonal's offset, dim1 and dim2: two different dims, an offset that may leave none."""
+    dim1, dim2 = draw(st.permutations(range(len(shape))))[:2]
+    return draw(st.integers(-5, 5)), dim1 - len(shape) * draw(st.integers(0, 1)), dim2
+
+
+def unflatten_sizes(shape: tuple[int, ...]) -> st.SearchStrategy:
+    """unflatten's dim and sizes: the dim's side as a product of factors, one of them maybe -1."""
+
+    @st.composite
+    def draw_sizes(draw: st.DrawFn) -> tuple[int, tuple[int, ...]]:
+        dim = draw(st.integers(-len(shape), len(shape) - 1))
+        side, sizes = shape[dim], []
+        for factor in (2, 3, 5):
+            while side % factor == 0 and draw(st.booleans()):
+                sizes.append(factor)
+                side //= factor
+        sizes = [side, *sizes] if side > 1 or not sizes else sizes
+        order = draw(st.permutations(sizes))
+        if draw(st.booleans()):
+            order[draw(st.integers(0, len(order) - 1))] = -1
+        return dim, tuple(order)
+
+    return draw_sizes()
+
+
+RENAMED_AND_REARRANGED = {
+    # name: (argument strategy for a shape, the call on a tensor and those arguments, min rank)
+    "movedim": (dim_moves, lambda t, a: t.movedim(*a), 0),
+    "swapaxes": (
+        lambda shape: st.tuples(*[st.integers(-len(shape), len(shape) - 1)] * 2),
+        lambda t, a: t.swapaxes(*a),
+        1,
+    ),
+    "swapdims": (
+        lambda shape: st.tuples(*[st.integers(-len(shape), len(shape) - 1)] * 2),
+        lambda t, a: t.swapdims(*a),
+        1,
+    ),
+    "unflatten": (unflatten_sizes, lambda t, a: t.unflatten(*a), 1),
+    "roll": (rolls, lambda t, a: t.roll(*a), 0),
+    "index_select": (
+        selections,
+        lambda t, a: t.index_select(a[0], torch.as_tensor(a[1])),
+        1,
+    ),
+    "repeat_interleave": (
+        lambda shape: st.tuples(
+            st.integers(0, 3), st.none() | st.integers(-len(shape), len(shape) - 1)
+        ),
+        lambda t, a: t.repeat_interleave(a[0], dim=a[1]),
+        1,
+    ),
+    "repeat_interleave(tensor)": (
+        lambda shape: st.integers(0, len(shape) - 1).flatmap(
+            lambda dim: st.tuples(
+                st.just(dim),
+                mst.hnp.arrays(np.int64, (shape[dim],), elements=st.integers(0, 3)),
+            )
+        ),
+        lambda t, a: t.repeat_interleave(torch.as_tensor(a[1]), dim=a[0]),
+        1,
+    ),
+    "diagonal": (diagonals, lambda t, a: t.diagonal(*a), 2),
+}
+
+
+@pytest.mark.parametrize("name", RENAMED_AND_REARRANGED)
+@pytest.mark.parametrize("order", [1, 2])
+@given(data=st.data())
+def test_rearranging_functions_match_torch(name, order, data):
+    arguments, call, min_rank = RENAMED_AND_REARRANGED[name]
+    x = data.draw(mst.float_arrays(mst.shapes(min_rank=min_rank)), label="x")
+    a = data.draw(arguments(x.shape), label="arguments")
+    fn = (lambda t: call(t, a)) if order == 1 else times_itself(lambda t: call(t, a))
+    assert_matches_torch(fn, fn, x, order=order, name=f"{name}{a}")
+
+
+@pytest.mark.parametrize("name", ["movedim", "roll", "index_select", "repeat_interleave"])
+def test_rearranging_functions_have_function_forms_as_torchs(name):
+    x = mg.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    arguments = {
+        "movedim": (0, 1),
+        "roll": (1, 1),
+        "index_select": (1, mg.tensor([2, 0])),
+        "repeat_interleave": (2,),
+    }[name]
+    torch_arguments = [getattr(a, "_data", a) for a in arguments]
+    ours = getattr(mg, name)(x, *arguments)
+    theirs = getattr(torch, name)(x._data, *torch_arguments)
+    assert torch.equal(ours._data, theirs)
+
+
+@given(x=mst.float_arrays(mst.shapes(min_rank=1, max_rank=2)), offset=st.integers(-4, 4))
+@example(x=np.array([1.0, 2.0]), offset=1)  # a vector put above the main diagonal
+@example(x=np.ones((2, 3)), offset=-1)  # a matrix's diagonal below the main one
+def test_diag_matches_torch_for_vectors_and_matrices(x, offset):
+    fn = lambda t: t.diag(offset)  # noqa: E731
+    assert_matches_torch(fn, fn, x, name=f"diag({offset})")
+    assert_matches_torch(times_itself(fn), times_itself(fn), x, order=2, name=f"diag({offset})")
+
+
+@given(x=mst.float_arrays(mst.shapes(min_rank=2, max_rank=2)))
+def test_trace_matches_torch(x):
+    # (x.trace() only: minigrad.trace is the module that prints a backward pass)
+    assert_matches_torch(lambda t: t.trace(), torch.trace, x, name="trace")
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "words"),
+    [
+        (lambda x: x.trace(), ShapeError, "shape (2, 3, 4)"),
+        (lambda x: x.diag(), ShapeError, "a vector (to make a matrix) or a matrix"),
+        (lambda x: x.index_select(0, mg.tensor([[0, 1]])), TypeError, "shape (1, 2)"),
+        (lambda x: x.index_select(0, mg.tensor([0.0])), TypeError, "torch.float32"),
+        (lambda x: x.roll((1, 2), 0), ValueError, "one shift per dim"),
+    ],
+    ids=["trace of 3 dims", "diag of 3 dims", "2-d index", "float index", "shifts and dims"],
+)
+def test_rearranging_functions_say_what_they_take(call, error, words):
+    with pytest.raises(error, match=re.escape(words)):
+        call(mg.zeros(2, 3, 4))

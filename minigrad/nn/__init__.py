@@ -16,6 +16,7 @@ from .embedding import Embedding
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .modules import (
     Flatten,
+    Unflatten,
     Identity,
     Linear,
     Module,
@@ -45,6 +46,7 @@ __all__ = [
     "Embedding",
     "F",
     "Flatten",
+    "Unflatten",
     "GELU",
     "Identity",
     "L1Loss",

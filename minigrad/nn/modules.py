@@ -518,6 +518,21 @@ class Flatten(Module):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
+class Unflatten(Module):
+    """Dim `dim` split into dims of `unflattened_size` (Flatten undone): Unflatten(1, (1, 28, 28))
+    turns a batch of 784-pixel rows back into images."""
+
+    def __init__(self, dim: int, unflattened_size: tuple[int, ...]) -> None:
+        super().__init__()
+        self.dim, self.unflattened_size = dim, tuple(unflattened_size)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.unflatten(self.dim, self.unflattened_size)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
+
+
 class Sequential(Module):
     """Layers applied one after the other: Sequential(Linear(784, 30), ReLU(), Linear(30, 1)).
     The layers are attributes named "0", "1", ..., as in torch; model[0] is the first."""
