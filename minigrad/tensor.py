@@ -194,6 +194,16 @@ class Tensor:
         out._grad_hooks = None
         return out
 
+    def __setstate__(self, state: Any) -> None:
+        """Unpickling (and copy.deepcopy): the slots as pickled. A Tensor pickled by an older
+        minigrad lacks the slots added since (gradient hooks...): those start as a new
+        Tensor's do, instead of failing later with an AttributeError."""
+        attributes, slots = state if isinstance(state, tuple) else (state, None)
+        for name, value in {**_FRESH_SLOTS, **(slots or {})}.items():
+            setattr(self, name, value)
+        if attributes:  # (a subclass with a __dict__)
+            self.__dict__.update(attributes)
+
     # ---- the graph ---------------------------------------------------------------------------
 
     def _catch_up(self) -> None:
@@ -1651,6 +1661,19 @@ def _variance_args(
         correction = 0 if unbiased is False else 1
     return dim, correction
 
+
+# What a new Tensor's slots hold, but its data (see __setstate__).
+_FRESH_SLOTS = {
+    "_requires_grad": False,
+    "_grad": None,
+    "_ctx": None,
+    "_output_nr": 0,
+    "_retains_grad": False,
+    "_view": None,
+    "name": None,
+    "_post_accumulate_grad_hooks": None,
+    "_grad_hooks": None,
+}
 
 _INDEX_DTYPES = (torch.int64, torch.int32)  # what index_select takes as positions
 

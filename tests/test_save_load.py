@@ -192,3 +192,22 @@ def test_save_to_a_path_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         mg.save({"x": mg.zeros(2), "f": lambda: 0}, path)  # a lambda cannot be pickled
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["x.pt"]
+
+
+def test_a_tensor_pickled_before_the_gradient_hooks_existed_still_trains():
+    # The bytes an older minigrad wrote for a whole Tensor: its slots then, without the two
+    # hook slots added since. Unpickled, those must start empty, not be missing.
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    _, slots = x.__reduce_ex__(2)[2]
+    older = {
+        k: v for k, v in slots.items() if k not in ("_grad_hooks", "_post_accumulate_grad_hooks")
+    }
+
+    class PickledByAnOlderMinigrad:
+        def __reduce__(self):
+            return mg.Tensor.__new__, (mg.Tensor,), (None, older)
+
+    y = pickle.loads(pickle.dumps(PickledByAnOlderMinigrad()))
+    (y * 3).sum().backward()
+    assert y.grad.tolist() == [3.0, 3.0]
+    assert y.requires_grad and y.is_leaf
