@@ -8,7 +8,7 @@ over several processes (`parallel.py`)."""
 from ..errors import missing_name_getattr as _missing_name_getattr
 from . import functional, init, parallel, utils
 from . import functional as F  # noqa: N812  (torch's spelling: nn.functional as F)
-from .activation import GELU, LeakyReLU, LogSoftmax, Softmax, Tanh
+from .activation import ELU, GELU, Hardtanh, LeakyReLU, LogSoftmax, ReLU6, SiLU, Softmax, Tanh
 from .batchnorm import BatchNorm1d, BatchNorm2d
 from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from .dropout import Dropout
@@ -42,10 +42,12 @@ __all__ = [
     "ConvTranspose2d",
     "CrossEntropyLoss",
     "Dropout",
+    "ELU",
     "Embedding",
     "F",
     "Flatten",
     "GELU",
+    "Hardtanh",
     "Identity",
     "L1Loss",
     "LayerNorm",
@@ -60,8 +62,10 @@ __all__ = [
     "NLLLoss",
     "Parameter",
     "ReLU",
+    "ReLU6",
     "Sequential",
     "Sigmoid",
+    "SiLU",
     "Softmax",
     "Tanh",
     "functional",
@@ -70,5 +74,5 @@ __all__ = [
     "utils",
 ]
 
-# nn.SiLU, a torch name minigrad lacks, raises an AttributeError that says so (errors.py).
+# nn.Mish, a torch name minigrad lacks, raises an AttributeError that says so (errors.py).
 __getattr__ = _missing_name_getattr(__name__, "torch.nn")

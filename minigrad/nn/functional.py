@@ -481,6 +481,54 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
     return ops.LeakyReLU.apply(input, negative_slope)
 
 
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * sigmoid(x) (also called swish): a smooth relu that dips a little below 0 for negative
+    x. inplace=True changes `input` itself and returns it, as torch. See ops.SiLU."""
+    if inplace:
+        return input._update(
+            "silu_", (), lambda data: torch.nn.functional.silu(data, inplace=True), ops.SiLU.apply
+        )
+    return ops.SiLU.apply(input)
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x where x > 0, alpha (e^x - 1) elsewhere: a relu whose left side bends down to -alpha.
+    inplace=True changes `input` itself and returns it, as torch. See ops.ELU."""
+    if inplace:
+        return input._update(
+            "elu_",
+            (),
+            lambda data: torch.nn.functional.elu(data, alpha, inplace=True),
+            lambda x: ops.ELU.apply(x, alpha),
+        )
+    return ops.ELU.apply(input, alpha)
+
+
+def hardtanh(
+    input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False
+) -> Tensor:
+    """x kept within [min_val, max_val]; its gradient is 0 at the bounds themselves (clamp's is
+    1 there). inplace=True changes `input` itself and returns it, as torch. See ops.Hardtanh."""
+    if min_val > max_val:
+        raise ValueError(
+            f"hardtanh: min_val cannot be greater than max_val, got min_val={min_val} and "
+            f"max_val={max_val}: they are the lowest and the highest output."
+        )
+    if inplace:
+        return input._update(
+            "hardtanh_",
+            (),
+            lambda data: torch.nn.functional.hardtanh(data, min_val, max_val, inplace=True),
+            lambda x: ops.Hardtanh.apply(x, min_val, max_val),
+        )
+    return ops.Hardtanh.apply(input, min_val, max_val)
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    """min(max(x, 0), 6): hardtanh(x, 0, 6), as in torch (MobileNet's activation)."""
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
 # ---- convolution, pooling, normalisation (ops/conv.py, ops/pool.py, ops/normalization.py) ----
 
 
@@ -855,5 +903,5 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     return input.copy_(out) if inplace else out
 
 
-# F.silu, a torch name minigrad lacks, raises an AttributeError that says so (errors.py).
+# F.mish, a torch name minigrad lacks, raises an AttributeError that says so (errors.py).
 __getattr__ = _missing_name_getattr(__name__, "torch.nn.functional")
