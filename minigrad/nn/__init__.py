@@ -1,9 +1,9 @@
 """Neural-network building blocks: layers as Modules (`modules.py`, more activations in
-`activation.py`; convolution, pooling, batch norm, layer norm, dropout and embedding layers in
-`conv.py`, `pooling.py`, `batchnorm.py`, `normalization.py`, `dropout.py`, `embedding.py`),
-functions and losses (`functional.py`, imported as `F`), the losses as modules (`losses.py`),
-weight initialisation (`init.py`), gradient clipping (`utils.py`), and data-parallel training
-over several processes (`parallel.py`)."""
+`activation.py`; convolution, pooling, batch norm, layer norm, dropout, embedding and cosine
+similarity layers in `conv.py`, `pooling.py`, `batchnorm.py`, `normalization.py`, `dropout.py`,
+`embedding.py`, `distance.py`), functions and losses (`functional.py`, imported as `F`), the
+losses as modules (`losses.py`), weight initialisation (`init.py`), gradient clipping
+(`utils.py`), and data-parallel training over several processes (`parallel.py`)."""
 
 from ..errors import missing_name_getattr as _missing_name_getattr
 from . import functional, init, parallel, utils
@@ -11,6 +11,7 @@ from . import functional as F  # noqa: N812  (torch's spelling: nn.functional as
 from .activation import ELU, GELU, Hardtanh, LeakyReLU, LogSoftmax, ReLU6, SiLU, Softmax, Tanh
 from .batchnorm import BatchNorm1d, BatchNorm2d
 from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
+from .distance import CosineSimilarity
 from .dropout import Dropout
 from .embedding import Embedding
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
@@ -40,6 +41,7 @@ __all__ = [
     "Conv2d",
     "ConvTranspose1d",
     "ConvTranspose2d",
+    "CosineSimilarity",
     "CrossEntropyLoss",
     "Dropout",
     "ELU",

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from .. import ops
+from ..autograd.grad_mode import no_grad
 from ..creation import where
 from ..errors import ShapeError, shape_str
 from ..errors import missing_name_getattr as _missing_name_getattr
@@ -314,6 +315,60 @@ def _check_class_targets(name: str, input: Tensor, target: Tensor) -> None:
             f"{shape_str(expected)} for logits {shape_str(input.shape)}, got "
             f"{shape_str(shape)}{hint}."
         )
+
+
+# ---- normalising vectors, and comparing them ----------------------------------------------------
+
+
+def normalize(
+    input: Tensor, p: float = 2.0, dim: Any = 1, eps: float = 1e-12, out: Any = None
+) -> Tensor:
+    """Each vector along `dim` divided by its p-norm: v / max(||v||_p, eps), as torch's (the
+    norm is kept >= eps, so a zero vector stays zero instead of dividing by 0; below eps the
+    gradient of the clamped norm is 0, as clamp_min's). A composition of norm, clamp_min and /,
+    so the gradient is theirs."""
+    if out is not None:
+        raise TypeError(
+            "normalize: out= is not supported: minigrad's functions return a new tensor. Write "
+            "y = F.normalize(x, ...) instead (torch's result with out= has no gradient anyway)."
+        )
+    return input / input.norm(p, dim, keepdim=True).clamp_min(eps)
+
+
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """The cosine of the angle between the vectors along `dim` of x1 and x2 (which broadcast):
+    sum(x1 / ||x1|| * x2 / ||x2||), as torch computes it: each vector divided by its norm first,
+    so the result stays within [-1, 1] even for long vectors. Each norm is kept >= eps.
+
+    As in torch, the norms are clamped to eps outside the graph (in place, under no_grad): the
+    division uses max(||x||, eps), but the gradient flows on through ||x|| itself, as if it
+    had not been clamped. (F.normalize's clamp is in the graph: below eps its gradient is 0.)
+    """
+    dtype = torch.result_type(unwrap(x1), unwrap(x2))
+    if not dtype.is_floating_point:
+        raise TypeError(
+            f"cosine_similarity: x1 ({x1.dtype}, shape {shape_str(x1.shape)}) and x2 "
+            f"({x2.dtype}, shape {shape_str(x2.shape)}) must have a floating-point common dtype, "
+            f"got {dtype}: convert one with .float() first."
+        )
+    shape = _broadcast_shape("cosine_similarity", x1, x2)
+    x1, x2 = x1.to(dtype).expand(shape), x2.to(dtype).expand(shape)
+    # clone: the norm's op keeps its output for backward, and the clamp below changes it in place
+    norm1, norm2 = x1.norm(2, dim, keepdim=True).clone(), x2.norm(2, dim, keepdim=True).clone()
+    with no_grad():
+        norm1.clamp_min_(eps)
+        norm2.clamp_min_(eps)
+    return ((x1 / norm1) * (x2 / norm2)).sum(dim)
+
+
+def _broadcast_shape(name: str, x1: Tensor, x2: Tensor) -> tuple[int, ...]:
+    try:
+        return tuple(torch.broadcast_shapes(x1.shape, x2.shape))
+    except RuntimeError:
+        raise ShapeError(
+            f"{name}: x1 of shape {shape_str(x1.shape)} and x2 of shape {shape_str(x2.shape)} "
+            "must broadcast to one shape (each dim equal, or 1 in one of them)."
+        ) from None
 
 
 # ---- embedding --------------------------------------------------------------------------------
