@@ -378,17 +378,18 @@ def test_leaky_relu_errors_say_what_is_wrong():
 # ---- silu, elu, hardtanh, relu6 ------------------------------------------------------------------
 
 
-def float_arrays_off(kinks, low: float = -10.0, high: float = 10.0, gap: float = 1e-3):
-    """float64 arrays (of `mst.shapes()`) with values in [low, high] but none within `gap` of a
-    kink: drawn from the intervals between the kinks, so finite differences and second
-    derivatives never straddle one. (The kinks themselves are @examples.)"""
+def float_arrays_off(kinks, low: float = -10.0, high: float = 10.0, gap: float = 1e-3, shape=None):
+    """float64 arrays (of `shape`, default `mst.shapes()`) with values in [low, high] but none
+    within `gap` of a kink: drawn from the intervals between the kinks, so finite differences and
+    second derivatives never straddle one. (The kinks themselves are @examples.)"""
     edges = [low, *sorted(kinks), high]
     pieces = [
         st.floats(a + gap * (a != low), b - gap * (b != high), width=64)
         for a, b in zip(edges, edges[1:])
         if b - a > 2 * gap
     ]
-    return hnp.arrays(np.float64, mst.shapes(), elements=st.one_of(pieces))
+    shape = mst.shapes() if shape is None else shape
+    return hnp.arrays(np.float64, shape, elements=st.one_of(pieces))
 
 
 ALPHAS = st.sampled_from([1.0, 0.5, 2.0, 0.0, -1.0]) | st.floats(-3, 3, width=64)

@@ -14,7 +14,17 @@ from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from .distance import CosineSimilarity
 from .dropout import Dropout
 from .embedding import Embedding
-from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
+from .losses import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
 from .modules import (
     Flatten,
     Identity,
@@ -50,7 +60,9 @@ __all__ = [
     "Flatten",
     "GELU",
     "Hardtanh",
+    "HuberLoss",
     "Identity",
+    "KLDivLoss",
     "L1Loss",
     "LayerNorm",
     "LeakyReLU",
@@ -68,6 +80,7 @@ __all__ = [
     "Sequential",
     "Sigmoid",
     "SiLU",
+    "SmoothL1Loss",
     "Softmax",
     "Tanh",
     "functional",

@@ -78,6 +78,104 @@ def l1_loss(
     return _reduce((input - target).abs(), reduction)
 
 
+def smooth_l1_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    beta: float = 1.0,
+) -> Tensor:
+    """0.5 d^2 / beta where |d| < beta, |d| - 0.5 beta elsewhere, for d = input - target: a
+    squared error near 0 that turns into an absolute one (Fast R-CNN's box loss). The two pieces
+    meet with the same slope (d / beta = sign(d) at |d| = beta), so the gradient is continuous.
+    beta = 0 is l1_loss, as in torch."""
+    reduction = _reduction(size_average, reduce, reduction)
+    if beta < 0:
+        raise RuntimeError(
+            f"smooth_l1_loss does not support negative values for beta, got beta={beta}: it is "
+            "the |input - target| below which the loss is squared (0 gives l1_loss)."
+        )
+    _check_floating("smooth_l1_loss", input, target)
+    _warn_if_broadcast("smooth_l1_loss", input, target)
+    if beta == 0:  # the squared piece would divide by 0
+        return l1_loss(input, target, reduction=reduction)
+    difference = input - target
+    size = difference.abs()
+    return _reduce(where(size < beta, 0.5 * difference**2 / beta, size - 0.5 * beta), reduction)
+
+
+def huber_loss(
+    input: Tensor,
+    target: Tensor,
+    reduction: str = "mean",
+    delta: float = 1.0,
+    weight: Tensor | None = None,
+) -> Tensor:
+    """0.5 d^2 where |d| < delta, delta (|d| - 0.5 delta) elsewhere, for d = input - target:
+    smooth_l1_loss times delta (with beta = delta), so its slope beyond delta is delta, not 1.
+    `weight` (input's shape) weighs each element's loss before the reduction, as torch's."""
+    reduction = _reduction(None, None, reduction)
+    if delta <= 0:
+        raise RuntimeError(
+            f"huber_loss does not support non-positive values for delta, got delta={delta}: it "
+            "is the |input - target| below which the loss is squared."
+        )
+    _check_floating("huber_loss", input, target)
+    _warn_if_broadcast("huber_loss", input, target)
+    if weight is not None and tuple(weight.shape) != tuple(input.shape):
+        raise ValueError(
+            f"huber_loss: Weights and input must have the same size: weight "
+            f"{shape_str(weight.shape)}, input {shape_str(input.shape)} (one weight per element)."
+        )
+    difference = input - target
+    size = difference.abs()
+    loss = where(size < delta, 0.5 * difference**2, delta * (size - 0.5 * delta))
+    return _reduce(loss if weight is None else loss * weight, reduction)
+
+
+def kl_div(
+    input: Tensor,
+    target: Tensor,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    log_target: bool = False,
+) -> Tensor:
+    """The Kullback-Leibler divergence of the model's distribution from the target's: for
+    log-probabilities `input` and probabilities `target` (log-probabilities if log_target),
+    each element's loss is target (log target - input), 0 where target is 0 (as torch's xlogy).
+
+    reduction="batchmean" (the sum divided by the batch size, input.shape[0]) is the KL
+    divergence itself; "mean" divides by every element, and warns so, as torch does.
+    """
+    if size_average is not None or reduce is not None:
+        reduction = _reduction(size_average, reduce, reduction)
+    elif reduction == "mean":
+        warnings.warn(
+            "reduction: 'mean' divides the total loss by both the batch size and the support "
+            "size. 'batchmean' divides only by the batch size, and aligns with the KL div math "
+            "definition. 'mean' will be changed to behave the same as 'batchmean' in the next "
+            "major release.",
+            UserWarning,
+            stacklevel=2,
+        )
+    elif reduction != "batchmean":
+        _reduction(None, None, reduction)  # says which reductions there are
+    if not (input.dtype.is_floating_point and target.dtype.is_floating_point):
+        raise TypeError(
+            f"kl_div takes floating-point log-probabilities and targets, got input {input.dtype} "
+            f"and target {target.dtype}: integral inputs are not supported. Convert with .float()."
+        )
+    if log_target:
+        losses = target.exp() * (target - input)
+    else:  # target * log(target) is 0 where target is 0 (0 log 0 would be NaN)
+        losses = where(target == 0, 0.0, target * target.log()) - target * input
+    if reduction == "batchmean":
+        return losses.sum() / input.shape[0] if input.ndim else losses.sum()
+    return _reduce(losses, reduction)
+
+
 def binary_cross_entropy(
     input: Tensor,
     target: Tensor,
@@ -279,6 +377,15 @@ def _warn_if_broadcast(name: str, input: Tensor, target: Tensor) -> None:
             "predictions.squeeze(1) or targets.unsqueeze(1).",
             UserWarning,
             stacklevel=3,
+        )
+
+
+def _check_floating(name: str, input: Tensor, target: Tensor) -> None:
+    if not (input.dtype.is_floating_point and target.dtype.is_floating_point):
+        raise TypeError(
+            f"{name} takes floating-point inputs and targets, got input {input.dtype} of shape "
+            f"{shape_str(input.shape)} and target {target.dtype} of shape "
+            f"{shape_str(target.shape)}. Convert them with .float() first."
         )
 
 
