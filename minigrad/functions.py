@@ -182,13 +182,6 @@ def einsum(equation: str, *operands: Tensor | Sequence[Tensor]) -> Tensor:
     return ops.Einsum.apply(*sum_lone_indices(equation, operands), equation=equation)
 
 
-def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
-    """torch.cosine_similarity: see nn.functional.cosine_similarity."""
-    from .nn.functional import cosine_similarity as of_nn  # (nn imports this module's package)
-
-    return of_nn(x1, x2, dim, eps)
-
-
 def var_mean(input: Tensor, *args: Any, **kwargs: Any) -> tuple[Tensor, Tensor]:  # noqa: A002
     """(x.var(...), x.mean(...)) over the same dims."""
     variance = input.var(*args, **kwargs)
