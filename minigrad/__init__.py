@@ -109,6 +109,7 @@ from .errors import DeviceError, GradientError, ShapeError
 from . import autograd, cuda, data, func, nn, optim  # torch.nn...: there after `import minigrad`
 from . import trace, viz
 from .explain import explain  # minigrad.explain(loss): the backward pass as Python code
+from .nn.functional import cosine_similarity  # torch.cosine_similarity is F.cosine_similarity
 from .jit import compile  # minigrad.compile(step): record a training step, replay it
 from .serialization import load, save
 from .errors import missing_name_getattr as _missing_name_getattr
@@ -135,6 +136,7 @@ __all__ = [
     "cfloat",
     "chalf",
     "compile",
+    "cosine_similarity",
     "complex128",
     "complex32",
     "complex64",

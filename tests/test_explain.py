@@ -365,6 +365,7 @@ EVERY_OP = {
     "Cos": lambda: x23().cos(),
     "CumSum": lambda: x23().cumsum(1),
     "Div": lambda: x23() / (v3() + 2),
+    "ELU": lambda: F.elu(x23(), 0.5),
     "Einsum": lambda: mg.einsum("bj,j,bb->b", x23(), v3(), x23()[:, :2]),  # a diagonal too
     "Embedding": lambda: F.embedding(mg.tensor([[2, 0], [2, 2]]), x23().T, padding_idx=0),
     "Erf": lambda: x23().erf(),
@@ -374,6 +375,7 @@ EVERY_OP = {
     "Flip": lambda: x23().flip(1) * x23(),
     "GELU": lambda: F.gelu(x23(), approximate="tanh"),
     "Gather": lambda: x23().gather(1, mg.tensor([[0, 0], [2, 1]])),
+    "Hardtanh": lambda: F.hardtanh(x23(), -1.0, 2.5),
     "Index": lambda: x23()[[1, 1, 0]],
     "IndexAdd": lambda: gradient_of(squared(lambda x: F.embedding(mg.tensor([1, 1, 0]), x))),
     "LeakyReLU": lambda: F.leaky_relu(x23(), -0.5),
@@ -406,6 +408,7 @@ EVERY_OP = {
     "SetItem": lambda: (lambda h: (h.__setitem__((0, 1), v3().sum()), h)[1])(x23() * 1),
     "Sigmoid": lambda: x23().sigmoid(),
     "Sign": lambda: x23().sign() * x23(),
+    "SiLU": lambda: F.silu(x23()),
     "Sin": lambda: x23().sin(),
     "Softmax": lambda: x23().softmax(1),
     "Softplus": lambda: mg.nn.functional.softplus(x23()),

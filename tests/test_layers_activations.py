@@ -1,7 +1,7 @@
-"""Layer norm, GELU and leaky relu against torch (float64, rtol 1e-7, atol 1e-9, random upstream
-gradients) and finite differences: the ops over drawn shapes and options, the functions' errors,
-the layers (repr, state_dict, initial values, train/eval, device and dtype), and a tiny
-transformer block that trains with SGD exactly as torch's does.
+"""Layer norm, GELU, leaky relu, silu, elu, hardtanh and relu6 against torch (float64, rtol 1e-7,
+atol 1e-9, random upstream gradients) and finite differences: the ops over drawn shapes and
+options, the functions' errors, the layers (repr, state_dict, initial values, train/eval, device
+and dtype), and a tiny transformer block that trains with SGD exactly as torch's does.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as TF
 from hypothesis import example, given
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 from test_compile import sgd_step
 from test_no_torch_autograd import forbid_torch_autograd
 from torch.overrides import TorchFunctionMode
@@ -374,14 +375,165 @@ def test_leaky_relu_errors_say_what_is_wrong():
         F.leaky_relu(mg.tensor([1, 2]))
 
 
+# ---- silu, elu, hardtanh, relu6 ------------------------------------------------------------------
+
+
+def float_arrays_off(kinks, low: float = -10.0, high: float = 10.0, gap: float = 1e-3, shape=None):
+    """float64 arrays (of `shape`, default `mst.shapes()`) with values in [low, high] but none
+    within `gap` of a kink: drawn from the intervals between the kinks, so finite differences and
+    second derivatives never straddle one. (The kinks themselves are @examples.)"""
+    edges = [low, *sorted(kinks), high]
+    pieces = [
+        st.floats(a + gap * (a != low), b - gap * (b != high), width=64)
+        for a, b in zip(edges, edges[1:])
+        if b - a > 2 * gap
+    ]
+    shape = mst.shapes() if shape is None else shape
+    return hnp.arrays(np.float64, shape, elements=st.one_of(pieces))
+
+
+ALPHAS = st.sampled_from([1.0, 0.5, 2.0, 0.0, -1.0]) | st.floats(-3, 3, width=64)
+
+
+@pytest.mark.parametrize("order", [1, 2])
+@given(x=mst.float_arrays(mst.shapes(), -30, 30))
+@example(x=np.array([0.0, -0.0, 1e-8, -30.0, 30.0]))
+def test_silu_matches_torch(order, x):
+    """silu is smooth: its first and second derivatives everywhere, against torch's."""
+    assert_matches_torch(F.silu, TF.silu, x, order=order, name="silu")
+
+
+@given(x=mst.distinct_arrays(mst.small_shapes(), -5, 5))
+def test_silu_passes_gradcheck(x):
+    gradcheck(F.silu, x, name="silu")
+
+
+@pytest.mark.parametrize("order", [1, 2])
+@given(x=float_arrays_off([0.0]), alpha=ALPHAS)
+@example(x=np.array([-1.0, 0.0, -0.0, 2.0]), alpha=2.0)  # at 0 the slope is alpha
+@example(x=np.array([0.0, -0.0, 1.0]), alpha=-1.0)
+@example(x=np.array([np.nan, -1.0, 1.0]), alpha=0.5)  # NaN: the slope is 1, as torch's
+def test_elu_matches_torch(order, x, alpha):
+    """Off 0 (a kink for alpha != 1) by construction; at 0 torch's choice, the left slope."""
+    power = 1 if order == 1 else 2  # times x for order 2, so that the second derivative is not 0
+    assert_matches_torch(
+        lambda t: F.elu(t, alpha) * t ** (power - 1),
+        lambda t: TF.elu(t, alpha) * t ** (power - 1),
+        x,
+        order=order,
+        name=f"elu(alpha={alpha})",
+    )
+
+
+@given(x=mst.distinct_arrays(mst.small_shapes(), -5, 5), alpha=ALPHAS)
+def test_elu_passes_gradcheck(x, alpha):
+    gradcheck(lambda t: F.elu(t, alpha), x, name=f"elu(alpha={alpha})")
+
+
+@st.composite
+def hardtanh_cases(draw):
+    """(x, min_val, max_val): bounds from [-5, 5], max_val above min_val, x off both bounds."""
+    min_val = draw(st.floats(-5, 4, width=64))
+    max_val = draw(st.floats(min_val + 0.01, 5, width=64))
+    return draw(float_arrays_off([min_val, max_val])), min_val, max_val
+
+
+@pytest.mark.parametrize("order", [1, 2])
+@given(case=hardtanh_cases())
+@example(case=(np.array([-1.0, 1.0, 0.0, -2.0, 2.0]), -1.0, 1.0))  # at the bounds: 0
+@example(case=(np.array([0.0, 6.0, -0.0, 3.0]), 0.0, 6.0))  # relu6's
+@example(case=(np.array([2.0, 3.0, 1.0]), 2.0, 2.0))  # min_val == max_val: torch allows it
+def test_hardtanh_matches_torch(order, case):
+    """Off the bounds by construction; at a bound the gradient is 0, torch's choice (clamp's is
+    1 there: a composition with clamp would be wrong at the bounds)."""
+    x, low, high = case
+    power = 1 if order == 1 else 2  # times x for order 2, so that the second derivative is not 0
+    assert_matches_torch(
+        lambda t: F.hardtanh(t, low, high) * t ** (power - 1),
+        lambda t: TF.hardtanh(t, low, high) * t ** (power - 1),
+        x,
+        order=order,
+        name=f"hardtanh({low}, {high})",
+    )
+
+
+@given(x=float_arrays_off([0.0, 6.0], -3, 9))
+@example(x=np.array([0.0, 6.0, -0.0, 3.0, 7.0, -1.0]))  # at its bounds: 0, as torch's
+@example(x=np.array([np.nan, 1.0]))  # NaN: the gradient passes, as torch's
+def test_relu6_matches_torch(x):
+    assert_matches_torch(F.relu6, TF.relu6, x, name="relu6")
+
+
+@given(x=mst.distinct_arrays(mst.small_shapes(), -3, 3, avoid=1.0))  # the grid misses 1 and -1
+def test_hardtanh_passes_gradcheck(x):
+    gradcheck(F.hardtanh, x, name="hardtanh")
+
+
+INPLACE_ACTIVATIONS = {  # name: (minigrad's in place, torch's out of place)
+    "silu": (lambda t: F.silu(t, inplace=True), TF.silu),
+    "elu": (lambda t: F.elu(t, 0.5, inplace=True), lambda t: TF.elu(t, 0.5)),
+    "elu(alpha=-1)": (lambda t: F.elu(t, -1.0, True), lambda t: TF.elu(t, -1.0)),
+    "hardtanh": (lambda t: F.hardtanh(t, -0.5, 2.5, True), lambda t: TF.hardtanh(t, -0.5, 2.5)),
+    "relu6": (lambda t: F.relu6(t, inplace=True), TF.relu6),
+}
+
+
+@pytest.mark.parametrize("name", INPLACE_ACTIVATIONS)
+def test_inplace_activations_change_the_input_and_keep_the_gradient(name):
+    """Out of place on torch's side: torch's in-place elu backward refuses a negative alpha;
+    minigrad's is exact for any."""
+    ours, theirs = INPLACE_ACTIVATIONS[name]
+    values = torch.tensor([[-1.5, 0.25, 2.0], [0.5, -0.25, 3.5]], dtype=torch.float64)
+    upstream = torch.randn(2, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    leaf = mg.Tensor(values, requires_grad=True)
+    h = leaf * 2
+    out = ours(h)
+    assert out is h
+    out.backward(upstream)
+    their_leaf = values.clone().requires_grad_()
+    expected = theirs(their_leaf * 2)
+    expected.backward(upstream)
+    torch.testing.assert_close(h._data, expected.detach(), rtol=1e-7, atol=1e-9)
+    torch.testing.assert_close(leaf.grad._data, their_leaf.grad, rtol=1e-7, atol=1e-9)
+    plain = mg.Tensor(values.clone())
+    assert ours(plain) is plain
+    torch.testing.assert_close(plain._data, theirs(values), rtol=0, atol=0)
+    with pytest.raises(RuntimeError, match="leaf"):  # as torch: a leaf that requires grad
+        ours(mg.Tensor(values.clone(), requires_grad=True))
+
+
+def test_silu_elu_hardtanh_errors_say_what_is_wrong():
+    with pytest.raises(TypeError, match=r"SiLU: .* floating-point tensor, got torch.int64"):
+        F.silu(mg.tensor([1, 2]))
+    with pytest.raises(TypeError, match=r"ELU: .* floating-point tensor, got torch.int64"):
+        F.elu(mg.tensor([1, 2]))
+    with pytest.raises(ValueError, match=r"min_val cannot be greater than max_val, got "
+                       r"min_val=2 and max_val=1"):  # fmt: skip
+        F.hardtanh(mg.randn(3), 2, 1)
+    with pytest.raises(AssertionError, match=r"max_val \(1\) must be greater than min_val \(1\)"):
+        nn.Hardtanh(1, 1)  # the layer is stricter than the function, as torch's
+    with pytest.warns(FutureWarning, match="`min_value` is deprecated and renamed to `min_val`"):
+        assert nn.Hardtanh(min_value=-2.0).min_val == -2.0
+    assert F.hardtanh(mg.tensor([-3, 0, 3])).tolist() == [-1, 0, 1]  # integers: as torch's clamp
+
+
 @pytest.mark.parametrize(
-    "make", [lambda f: f.gelu(X23()), lambda f: f.leaky_relu(X23(), -0.5)], ids=["gelu", "leaky"]
+    "make",
+    [
+        lambda f: f.gelu(X23()),
+        lambda f: f.leaky_relu(X23(), -0.5),
+        lambda f: f.silu(X23()),
+        lambda f: f.elu(X23(), 2.0),
+        lambda f: f.hardtanh(X23(), -0.5, 2.0),
+    ],
+    ids=["gelu", "leaky", "silu", "elu", "hardtanh"],
 )
 def test_activation_backward_is_minigrads_own(monkeypatch, make):
     out = make(F)
     with monkeypatch.context() as patch:
         forbid_torch_autograd(patch)
-        for name in ("gelu_backward", "leaky_relu_backward"):
+        for name in ("gelu_backward", "leaky_relu_backward", "silu_backward", "elu_backward",
+                     "hardtanh_backward"):  # fmt: skip
             patch.setattr(torch.ops.aten, name, _forbidden)
         out.backward(torch.ones(2, 3, dtype=torch.float64))
 
@@ -405,6 +557,16 @@ LAYERS = [
     ("LeakyReLU", (0.2,), {}),
     ("LeakyReLU", (0.2, True), {}),
     ("LeakyReLU", (), {"negative_slope": -1, "inplace": False}),
+    ("SiLU", (), {}),
+    ("SiLU", (True,), {}),
+    ("ELU", (), {}),
+    ("ELU", (0.5, True), {}),
+    ("ELU", (), {"alpha": -1.0}),
+    ("Hardtanh", (), {}),
+    ("Hardtanh", (-2, 3, True), {}),
+    ("Hardtanh", (), {"min_val": -0.5, "max_val": 0.5}),
+    ("ReLU6", (), {}),
+    ("ReLU6", (True,), {}),
 ]
 
 

@@ -4,12 +4,15 @@ pos_weight) that Hypothesis draws; the loss modules against torch's modules."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
 from hypothesis import example, given
 from hypothesis import strategies as st
 from test_first_order_calls import CountCalls
+from test_layers_activations import float_arrays_off
 
 import minigrad as mg
 import minigrad.nn.functional as F
@@ -251,6 +254,157 @@ def test_mse_loss_warns_of_broadcasting_as_torch():
         F.mse_loss(mg.zeros(4, 1), mg.zeros(4))
 
 
+# ---- smooth_l1_loss, huber_loss, kl_div ----------------------------------------------------------
+
+BETAS = st.sampled_from([1.0, 0.5, 2.0, 0.0]) | st.floats(0.01, 5, width=64)  # 0: l1_loss
+DELTAS = st.sampled_from([1.0, 0.5, 2.0]) | st.floats(0.01, 5, width=64)
+
+
+@st.composite
+def piecewise_cases(draw, kink: st.SearchStrategy, weighted: bool = False):
+    """(arrays, reduction, kink): a target t and input t + d, with every difference d at least
+    1e-3 from the kinks -kink and kink (where the squared piece meets the absolute one; for
+    beta = 0, l1's kink at 0), so no second derivative straddles one; a weight too, if asked."""
+    at, shape = draw(kink), draw(mst.shapes())
+    target = draw(mst.float_arrays(shape))
+    difference = draw(float_arrays_off([-at, at], shape=shape))
+    arrays = (target + difference, target)
+    if weighted:
+        arrays += (draw(mst.float_arrays(shape, -2, 2)),)
+    return arrays, draw(reductions), at
+
+
+def _smooth_l1(lib_functional, beta, reduction):
+    return lambda x, y: lib_functional.smooth_l1_loss(x, y, reduction=reduction, beta=beta)
+
+
+def _huber(lib_functional, delta, reduction):
+    return lambda x, y, w=None: lib_functional.huber_loss(
+        x, y, reduction=reduction, delta=delta, weight=w
+    )
+
+
+@pytest.mark.parametrize("order", [1, 2])
+@given(case=piecewise_cases(BETAS))
+@example(case=((np.array([1.0, -1.0, 0.5, 3.0, 0.0]), np.zeros(5)), "sum", 1.0))  # |d| = beta
+@example(case=((np.array([2.5, 0.0, -3.5]), np.array([2.0, 0.0, -3.0])), "none", 0.5))
+@example(case=((np.array([1.0, 2.0]), np.array([1.0, 3.0])), "mean", 0.0))  # l1's d = 0
+def test_smooth_l1_loss_matches_torch(order, case):
+    """At |d| = beta both pieces have the slope sign(d), and torch's second derivative is the
+    absolute piece's, 0: minigrad's `where(|d| < beta, ...)` picks that piece there too."""
+    arrays, reduction, beta = case
+    assert_matches_torch(_smooth_l1(F, beta, reduction), _smooth_l1(TF, beta, reduction),
+                         *arrays, order=order, name=f"smooth_l1_loss(beta={beta})")  # fmt: skip
+
+
+@pytest.mark.parametrize("order", [1, 2])
+@given(case=piecewise_cases(DELTAS, weighted=True), weighted=st.booleans())
+@example(case=((np.array([1.0, -1.0, 0.5, 3.0]), np.zeros(4), np.ones(4)), "mean", 1.0),
+         weighted=False)  # |d| = delta  # fmt: skip
+@example(case=((np.array([2.5, 0.0, -4.0]), np.array([0.5, 0.0, -2.0]), np.array([1.0, -2, 0.5])),
+               "sum", 2.0), weighted=True)  # fmt: skip
+def test_huber_loss_matches_torch(order, case, weighted):
+    arrays, reduction, delta = case
+    arrays = arrays if weighted else arrays[:2]
+    assert_matches_torch(_huber(F, delta, reduction), _huber(TF, delta, reduction), *arrays,
+                         order=order, name=f"huber_loss(delta={delta})")  # fmt: skip
+
+
+@st.composite
+def small_piecewise_cases(draw):
+    """As piecewise_cases, in small shapes for gradcheck: the target stays a constant."""
+    at, shape = draw(DELTAS), draw(mst.small_shapes())
+    target = draw(mst.float_arrays(shape))
+    return target + draw(float_arrays_off([-at, at], shape=shape)), target, draw(reductions), at
+
+
+@given(case=small_piecewise_cases())
+def test_smooth_l1_and_huber_pass_gradcheck(case):
+    x, y, reduction, kink = case
+    y = mg.Tensor(torch.as_tensor(y))
+    gradcheck(lambda t: F.smooth_l1_loss(t, y, reduction=reduction, beta=kink), x)
+    gradcheck(lambda t: F.huber_loss(t, y, reduction=reduction, delta=kink), x)
+
+
+KL_REDUCTIONS = st.sampled_from(["batchmean", "sum", "none", "mean"])
+
+
+@st.composite
+def kl_cases(draw, log_target: bool):
+    """(input, target, reduction): log-probabilities of any value, and probabilities in
+    [0.01, 1] (off 0, where the target's gradient is log 0), or log-probabilities."""
+    shape = draw(mst.shapes())
+    target = mst.float_arrays(shape, -5, 1) if log_target else mst.float_arrays(shape, 0.01, 1)
+    return draw(mst.float_arrays(shape, -10, 2)), draw(target), draw(KL_REDUCTIONS)
+
+
+def _kl(lib_functional, reduction, log_target):
+    def kl_div(x, y):
+        with warnings.catch_warnings():  # reduction="mean" warns, on both sides (tested below)
+            warnings.simplefilter("ignore", UserWarning)
+            return lib_functional.kl_div(x, y, reduction=reduction, log_target=log_target)
+
+    return kl_div
+
+
+@pytest.mark.parametrize("order", [1, 2])
+@pytest.mark.parametrize("log_target", [False, True])
+@given(data=st.data())
+def test_kl_div_matches_torch(order, log_target, data):
+    """The target gets its gradient too: log t + 1 - input (log_target: e^t (t + 1 - input))."""
+    x, y, reduction = data.draw(kl_cases(log_target))
+    name = f"kl_div({reduction}, log_target={log_target})"
+    both = _kl(F, reduction, log_target), _kl(TF, reduction, log_target)
+    assert_matches_torch(*both, x, y, order=order, name=name)
+
+
+@pytest.mark.parametrize("reduction", ["batchmean", "sum", "none", "mean"])
+def test_kl_div_at_target_0_is_0_with_torchs_nan_gradient_for_the_target(reduction):
+    """0 log 0 counts 0 (torch's xlogy); the target's gradient there, log 0 + 1 - x, is NaN in
+    both, the input's (-target) 0."""
+    x, y = np.array([[-1.0, -0.5], [-2.0, 0.3]]), np.array([[0.0, 0.5], [1.0, 0.0]])
+    assert_matches_torch(_kl(F, reduction, False), _kl(TF, reduction, False), x, y,
+                         name=f"kl_div({reduction}) at target 0")  # fmt: skip
+    assert_matches_torch(_kl(F, reduction, False), _kl(TF, reduction, False), np.array(-0.5),
+                         np.array(0.25), name="kl_div of 0-d tensors")  # fmt: skip
+
+
+def test_kl_div_warns_of_mean_as_torch_and_batchmean_is_the_divergence():
+    log_p = mg.tensor([[0.2, 0.8], [0.5, 0.5]]).log()
+    q = mg.tensor([[0.4, 0.6], [0.1, 0.9]])
+    with pytest.warns(UserWarning, match="'batchmean' divides only by the batch size"):
+        F.kl_div(log_p, q)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning for the others, nor for the layer's default
+        divergence = F.kl_div(log_p, q, reduction="batchmean")
+        nn.KLDivLoss(reduction="batchmean")(log_p, q)
+    by_hand = (q * (q.log() - log_p)).sum() / 2
+    assert divergence.item() == pytest.approx(by_hand.item())
+
+
+def test_smooth_l1_huber_kl_div_errors_say_what_is_wrong():
+    x = mg.randn(4, 3)
+    with pytest.raises(RuntimeError, match=r"negative values for beta, got beta=-1"):
+        F.smooth_l1_loss(x, x, beta=-1)
+    with pytest.raises(RuntimeError, match=r"non-positive values for delta, got delta=0"):
+        F.huber_loss(x, x, delta=0)
+    with pytest.raises(ValueError, match=r"Weights and input must have the same size: weight "
+                       r"\(3,\), input \(4, 3\)"):  # fmt: skip
+        F.huber_loss(x, x, weight=mg.ones(3))
+    for loss in (F.smooth_l1_loss, F.huber_loss, F.kl_div):
+        with pytest.raises(ValueError, match="avg is not a valid value for reduction"):
+            loss(x, x, reduction="avg")
+    with pytest.raises(ValueError, match="batchmean is not a valid value for reduction"):
+        F.huber_loss(x, x, reduction="batchmean")  # kl_div's alone
+    with pytest.raises(TypeError, match=r"smooth_l1_loss takes floating-point .* got input "
+                       r"torch.int64 of shape \(2,\)"):  # fmt: skip
+        F.smooth_l1_loss(mg.tensor([1, 2]), mg.tensor([1, 3]))
+    with pytest.raises(TypeError, match=r"kl_div takes floating-point .*integral inputs"):
+        F.kl_div(mg.tensor([1, 2]), mg.tensor([1, 2]), reduction="sum")
+    with pytest.warns(UserWarning, match=r"smooth_l1_loss: Using a target size \(4,\)"):
+        F.smooth_l1_loss(mg.zeros(4, 1), mg.zeros(4))
+
+
 # ---- the loss modules -------------------------------------------------------------------------
 
 
@@ -267,6 +421,11 @@ def loss_cases():
         ("NLLLoss", dict(ignore_index=1), logits.log_softmax(1), classes.clamp_min(1)),
         ("BCELoss", dict(weight=weight), logits.sigmoid(), probabilities),
         ("BCEWithLogitsLoss", dict(pos_weight=weight, reduction="sum"), logits, probabilities),
+        ("SmoothL1Loss", dict(beta=0.5), logits, probabilities),
+        ("SmoothL1Loss", dict(reduction="none"), logits, probabilities),
+        ("HuberLoss", dict(delta=2.0, reduction="sum"), logits * 3, probabilities),
+        ("KLDivLoss", dict(reduction="batchmean"), logits.log_softmax(1), probabilities),
+        ("KLDivLoss", dict(reduction="none", log_target=True), logits, logits.log_softmax(1)),
     ]
 
 

@@ -1,11 +1,11 @@
 """Elementwise ops against torch autograd (float64, rtol 1e-7, atol 1e-9) and finite differences.
 
 + - * / with broadcasting and Python numbers, unary -, ** n, exp, log, sigmoid, tanh, relu, abs,
-sin, cos, sqrt, rsqrt, square, log10, log1p, expm1, softplus, erf, sign, clamp_min, clamp (number
-and tensor bounds), where, masked_fill, clone and to; and the dtypes of gradients (float32 stays
-float32). Then their second derivatives (backward(create_graph=True) differentiated again)
-against torch's, third and sixth ones against closed forms, and relu's first-order kernel
-against its formula.
+sin, cos, sqrt, rsqrt, square, log10, log1p, expm1, softplus, erf, sign, silu, clamp_min, clamp
+(number and tensor bounds), where, masked_fill, clone and to; and the dtypes of gradients
+(float32 stays float32). Then their second derivatives (backward(create_graph=True)
+differentiated again) against torch's, third and sixth ones against closed forms, and relu's
+first-order kernel against its formula.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ UNARY = {
     "softplus": (F.softplus, torch.nn.functional.softplus, -30, 30),
     "erf": (Tensor.erf, torch.erf, -3, 3),
     "sign": (Tensor.sign, torch.sign, -10, 10),
+    "silu": (F.silu, torch.nn.functional.silu, -30, 30),
 }
 
 
@@ -645,6 +646,12 @@ AT_KINKS = {  # name: (minigrad's, torch's), each times x so that the second der
         lambda t: F.leaky_relu(t, 0.1) * t,
         lambda t: torch.nn.functional.leaky_relu(t, 0.1) * t,
     ),
+    "elu": (lambda t: F.elu(t, 2.0) * t, lambda t: torch.nn.functional.elu(t, 2.0) * t),
+    "hardtanh": (  # bounds at -1 and 0.5
+        lambda t: F.hardtanh(t, -1.0, 0.5) * t,
+        lambda t: torch.nn.functional.hardtanh(t, -1.0, 0.5) * t,
+    ),
+    "relu6": (lambda t: F.relu6(t) * t, lambda t: torch.nn.functional.relu6(t) * t),
 }
 
 

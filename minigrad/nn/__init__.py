@@ -1,19 +1,30 @@
 """Neural-network building blocks: layers as Modules (`modules.py`, more activations in
-`activation.py`; convolution, pooling, batch norm, layer norm, dropout and embedding layers in
-`conv.py`, `pooling.py`, `batchnorm.py`, `normalization.py`, `dropout.py`, `embedding.py`),
-functions and losses (`functional.py`, imported as `F`), the losses as modules (`losses.py`),
-weight initialisation (`init.py`), gradient clipping (`utils.py`), and data-parallel training
-over several processes (`parallel.py`)."""
+`activation.py`; convolution, pooling, batch norm, layer norm, dropout, embedding and cosine
+similarity layers in `conv.py`, `pooling.py`, `batchnorm.py`, `normalization.py`, `dropout.py`,
+`embedding.py`, `distance.py`), functions and losses (`functional.py`, imported as `F`), the
+losses as modules (`losses.py`), weight initialisation (`init.py`), gradient clipping
+(`utils.py`), and data-parallel training over several processes (`parallel.py`)."""
 
 from ..errors import missing_name_getattr as _missing_name_getattr
 from . import functional, init, parallel, utils
 from . import functional as F  # noqa: N812  (torch's spelling: nn.functional as F)
-from .activation import GELU, LeakyReLU, LogSoftmax, Softmax, Tanh
+from .activation import ELU, GELU, Hardtanh, LeakyReLU, LogSoftmax, ReLU6, SiLU, Softmax, Tanh
 from .batchnorm import BatchNorm1d, BatchNorm2d
 from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
+from .distance import CosineSimilarity
 from .dropout import Dropout
 from .embedding import Embedding
-from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
+from .losses import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
 from .modules import (
     Flatten,
     Unflatten,
@@ -41,14 +52,19 @@ __all__ = [
     "Conv2d",
     "ConvTranspose1d",
     "ConvTranspose2d",
+    "CosineSimilarity",
     "CrossEntropyLoss",
     "Dropout",
+    "ELU",
     "Embedding",
     "F",
     "Flatten",
     "Unflatten",
     "GELU",
+    "Hardtanh",
+    "HuberLoss",
     "Identity",
+    "KLDivLoss",
     "L1Loss",
     "LayerNorm",
     "LeakyReLU",
@@ -62,8 +78,11 @@ __all__ = [
     "NLLLoss",
     "Parameter",
     "ReLU",
+    "ReLU6",
     "Sequential",
     "Sigmoid",
+    "SiLU",
+    "SmoothL1Loss",
     "Softmax",
     "Tanh",
     "functional",
@@ -72,5 +91,5 @@ __all__ = [
     "utils",
 ]
 
-# nn.SiLU, a torch name minigrad lacks, raises an AttributeError that says so (errors.py).
+# nn.Mish, a torch name minigrad lacks, raises an AttributeError that says so (errors.py).
 __getattr__ = _missing_name_getattr(__name__, "torch.nn")

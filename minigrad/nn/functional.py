@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from .. import ops
+from ..autograd.grad_mode import no_grad
 from ..creation import where
 from ..errors import ShapeError, shape_str
 from ..errors import missing_name_getattr as _missing_name_getattr
@@ -75,6 +76,104 @@ def l1_loss(
     reduction = _reduction(size_average, reduce, reduction)
     _warn_if_broadcast("l1_loss", input, target)
     return _reduce((input - target).abs(), reduction)
+
+
+def smooth_l1_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    beta: float = 1.0,
+) -> Tensor:
+    """0.5 d^2 / beta where |d| < beta, |d| - 0.5 beta elsewhere, for d = input - target: a
+    squared error near 0 that turns into an absolute one (Fast R-CNN's box loss). The two pieces
+    meet with the same slope (d / beta = sign(d) at |d| = beta), so the gradient is continuous.
+    beta = 0 is l1_loss, as in torch."""
+    reduction = _reduction(size_average, reduce, reduction)
+    if beta < 0:
+        raise RuntimeError(
+            f"smooth_l1_loss does not support negative values for beta, got beta={beta}: it is "
+            "the |input - target| below which the loss is squared (0 gives l1_loss)."
+        )
+    _check_floating("smooth_l1_loss", input, target)
+    _warn_if_broadcast("smooth_l1_loss", input, target)
+    if beta == 0:  # the squared piece would divide by 0
+        return l1_loss(input, target, reduction=reduction)
+    difference = input - target
+    size = difference.abs()
+    return _reduce(where(size < beta, 0.5 * difference**2 / beta, size - 0.5 * beta), reduction)
+
+
+def huber_loss(
+    input: Tensor,
+    target: Tensor,
+    reduction: str = "mean",
+    delta: float = 1.0,
+    weight: Tensor | None = None,
+) -> Tensor:
+    """0.5 d^2 where |d| < delta, delta (|d| - 0.5 delta) elsewhere, for d = input - target:
+    smooth_l1_loss times delta (with beta = delta), so its slope beyond delta is delta, not 1.
+    `weight` (input's shape) weighs each element's loss before the reduction, as torch's."""
+    reduction = _reduction(None, None, reduction)
+    if delta <= 0:
+        raise RuntimeError(
+            f"huber_loss does not support non-positive values for delta, got delta={delta}: it "
+            "is the |input - target| below which the loss is squared."
+        )
+    _check_floating("huber_loss", input, target)
+    _warn_if_broadcast("huber_loss", input, target)
+    if weight is not None and tuple(weight.shape) != tuple(input.shape):
+        raise ValueError(
+            f"huber_loss: Weights and input must have the same size: weight "
+            f"{shape_str(weight.shape)}, input {shape_str(input.shape)} (one weight per element)."
+        )
+    difference = input - target
+    size = difference.abs()
+    loss = where(size < delta, 0.5 * difference**2, delta * (size - 0.5 * delta))
+    return _reduce(loss if weight is None else loss * weight, reduction)
+
+
+def kl_div(
+    input: Tensor,
+    target: Tensor,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    log_target: bool = False,
+) -> Tensor:
+    """The Kullback-Leibler divergence of the model's distribution from the target's: for
+    log-probabilities `input` and probabilities `target` (log-probabilities if log_target),
+    each element's loss is target (log target - input), 0 where target is 0 (as torch's xlogy).
+
+    reduction="batchmean" (the sum divided by the batch size, input.shape[0]) is the KL
+    divergence itself; "mean" divides by every element, and warns so, as torch does.
+    """
+    if size_average is not None or reduce is not None:
+        reduction = _reduction(size_average, reduce, reduction)
+    elif reduction == "mean":
+        warnings.warn(
+            "reduction: 'mean' divides the total loss by both the batch size and the support "
+            "size. 'batchmean' divides only by the batch size, and aligns with the KL div math "
+            "definition. 'mean' will be changed to behave the same as 'batchmean' in the next "
+            "major release.",
+            UserWarning,
+            stacklevel=2,
+        )
+    elif reduction != "batchmean":
+        _reduction(None, None, reduction)  # says which reductions there are
+    if not (input.dtype.is_floating_point and target.dtype.is_floating_point):
+        raise TypeError(
+            f"kl_div takes floating-point log-probabilities and targets, got input {input.dtype} "
+            f"and target {target.dtype}: integral inputs are not supported. Convert with .float()."
+        )
+    if log_target:
+        losses = target.exp() * (target - input)
+    else:  # target * log(target) is 0 where target is 0 (0 log 0 would be NaN)
+        losses = where(target == 0, 0.0, target * target.log()) - target * input
+    if reduction == "batchmean":
+        return losses.sum() / input.shape[0] if input.ndim else losses.sum()
+    return _reduce(losses, reduction)
 
 
 def binary_cross_entropy(
@@ -281,6 +380,15 @@ def _warn_if_broadcast(name: str, input: Tensor, target: Tensor) -> None:
         )
 
 
+def _check_floating(name: str, input: Tensor, target: Tensor) -> None:
+    if not (input.dtype.is_floating_point and target.dtype.is_floating_point):
+        raise TypeError(
+            f"{name} takes floating-point inputs and targets, got input {input.dtype} of shape "
+            f"{shape_str(input.shape)} and target {target.dtype} of shape "
+            f"{shape_str(target.shape)}. Convert them with .float() first."
+        )
+
+
 def _check_same_shape(name: str, input: Tensor, target: Tensor, what: str = "logits") -> None:
     if tuple(input.shape) != tuple(target.shape):
         raise ValueError(
@@ -314,6 +422,60 @@ def _check_class_targets(name: str, input: Tensor, target: Tensor) -> None:
             f"{shape_str(expected)} for logits {shape_str(input.shape)}, got "
             f"{shape_str(shape)}{hint}."
         )
+
+
+# ---- normalising vectors, and comparing them ----------------------------------------------------
+
+
+def normalize(
+    input: Tensor, p: float = 2.0, dim: Any = 1, eps: float = 1e-12, out: Any = None
+) -> Tensor:
+    """Each vector along `dim` divided by its p-norm: v / max(||v||_p, eps), as torch's (the
+    norm is kept >= eps, so a zero vector stays zero instead of dividing by 0; below eps the
+    gradient of the clamped norm is 0, as clamp_min's). A composition of norm, clamp_min and /,
+    so the gradient is theirs."""
+    if out is not None:
+        raise TypeError(
+            "normalize: out= is not supported: minigrad's functions return a new tensor. Write "
+            "y = F.normalize(x, ...) instead (torch's result with out= has no gradient anyway)."
+        )
+    return input / input.norm(p, dim, keepdim=True).clamp_min(eps)
+
+
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """The cosine of the angle between the vectors along `dim` of x1 and x2 (which broadcast):
+    sum(x1 / ||x1|| * x2 / ||x2||), as torch computes it: each vector divided by its norm first,
+    so the result stays within [-1, 1] even for long vectors. Each norm is kept >= eps.
+
+    As in torch, the norms are clamped to eps outside the graph (in place, under no_grad): the
+    division uses max(||x||, eps), but the gradient flows on through ||x|| itself, as if it
+    had not been clamped. (F.normalize's clamp is in the graph: below eps its gradient is 0.)
+    """
+    dtype = torch.result_type(unwrap(x1), unwrap(x2))
+    if not dtype.is_floating_point:
+        raise TypeError(
+            f"cosine_similarity: x1 ({x1.dtype}, shape {shape_str(x1.shape)}) and x2 "
+            f"({x2.dtype}, shape {shape_str(x2.shape)}) must have a floating-point common dtype, "
+            f"got {dtype}: convert one with .float() first."
+        )
+    shape = _broadcast_shape("cosine_similarity", x1, x2)
+    x1, x2 = x1.to(dtype).expand(shape), x2.to(dtype).expand(shape)
+    # clone: the norm's op keeps its output for backward, and the clamp below changes it in place
+    norm1, norm2 = x1.norm(2, dim, keepdim=True).clone(), x2.norm(2, dim, keepdim=True).clone()
+    with no_grad():
+        norm1.clamp_min_(eps)
+        norm2.clamp_min_(eps)
+    return ((x1 / norm1) * (x2 / norm2)).sum(dim)
+
+
+def _broadcast_shape(name: str, x1: Tensor, x2: Tensor) -> tuple[int, ...]:
+    try:
+        return tuple(torch.broadcast_shapes(x1.shape, x2.shape))
+    except RuntimeError:
+        raise ShapeError(
+            f"{name}: x1 of shape {shape_str(x1.shape)} and x2 of shape {shape_str(x2.shape)} "
+            "must broadcast to one shape (each dim equal, or 1 in one of them)."
+        ) from None
 
 
 # ---- embedding --------------------------------------------------------------------------------
@@ -479,6 +641,54 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
             lambda x: ops.LeakyReLU.apply(x, negative_slope),
         )
     return ops.LeakyReLU.apply(input, negative_slope)
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * sigmoid(x) (also called swish): a smooth relu that dips a little below 0 for negative
+    x. inplace=True changes `input` itself and returns it, as torch. See ops.SiLU."""
+    if inplace:
+        return input._update(
+            "silu_", (), lambda data: torch.nn.functional.silu(data, inplace=True), ops.SiLU.apply
+        )
+    return ops.SiLU.apply(input)
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x where x > 0, alpha (e^x - 1) elsewhere: a relu whose left side bends down to -alpha.
+    inplace=True changes `input` itself and returns it, as torch. See ops.ELU."""
+    if inplace:
+        return input._update(
+            "elu_",
+            (),
+            lambda data: torch.nn.functional.elu(data, alpha, inplace=True),
+            lambda x: ops.ELU.apply(x, alpha),
+        )
+    return ops.ELU.apply(input, alpha)
+
+
+def hardtanh(
+    input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False
+) -> Tensor:
+    """x kept within [min_val, max_val]; its gradient is 0 at the bounds themselves (clamp's is
+    1 there). inplace=True changes `input` itself and returns it, as torch. See ops.Hardtanh."""
+    if min_val > max_val:
+        raise ValueError(
+            f"hardtanh: min_val cannot be greater than max_val, got min_val={min_val} and "
+            f"max_val={max_val}: they are the lowest and the highest output."
+        )
+    if inplace:
+        return input._update(
+            "hardtanh_",
+            (),
+            lambda data: torch.nn.functional.hardtanh(data, min_val, max_val, inplace=True),
+            lambda x: ops.Hardtanh.apply(x, min_val, max_val),
+        )
+    return ops.Hardtanh.apply(input, min_val, max_val)
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    """min(max(x, 0), 6): hardtanh(x, 0, 6), as in torch (MobileNet's activation)."""
+    return hardtanh(input, 0.0, 6.0, inplace)
 
 
 # ---- convolution, pooling, normalisation (ops/conv.py, ops/pool.py, ops/normalization.py) ----
@@ -855,5 +1065,5 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     return input.copy_(out) if inplace else out
 
 
-# F.silu, a torch name minigrad lacks, raises an AttributeError that says so (errors.py).
+# F.mish, a torch name minigrad lacks, raises an AttributeError that says so (errors.py).
 __getattr__ = _missing_name_getattr(__name__, "torch.nn.functional")

@@ -1,8 +1,8 @@
 """Every differentiable op: one small class each, forward and backward side by side.
 
 arithmetic.py   + - * / unary - ** maximum minimum where
-unary.py        exp log sigmoid tanh relu leaky_relu gelu erf clamp_min abs sign sin cos sqrt rsqrt
-                log10 log1p expm1 softplus clamp
+unary.py        exp log sigmoid tanh relu leaky_relu silu elu hardtanh gelu erf clamp_min abs sign
+                sin cos sqrt rsqrt log10 log1p expm1 softplus clamp
 reductions.py   sum mean var std norm max logsumexp prod softmax log_softmax cumsum nll_loss
 losses.py       binary_cross_entropy
 matmul.py       @
@@ -65,6 +65,7 @@ from .shape import (
 )
 from .triangular import Tril, Triu
 from .unary import (
+    ELU,
     GELU,
     Abs,
     Clamp,
@@ -73,6 +74,7 @@ from .unary import (
     Erf,
     Exp,
     Expm1,
+    Hardtanh,
     LeakyReLU,
     Log,
     Log1p,
@@ -81,6 +83,7 @@ from .unary import (
     Rsqrt,
     Sigmoid,
     Sign,
+    SiLU,
     Sin,
     Softplus,
     Sqrt,
@@ -109,6 +112,7 @@ __all__ = [
     "CumSum",
     "Div",
     "Dropout",
+    "ELU",
     "Einsum",
     "Embedding",
     "Erf",
@@ -119,6 +123,7 @@ __all__ = [
     "Fold",
     "GELU",
     "Gather",
+    "Hardtanh",
     "Index",
     "IndexAdd",
     "LayerNorm",
@@ -153,6 +158,7 @@ __all__ = [
     "SetItem",
     "Sigmoid",
     "Sign",
+    "SiLU",
     "Sin",
     "Softmax",
     "Softplus",

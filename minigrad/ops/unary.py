@@ -146,6 +146,76 @@ class LeakyReLU(Op):
         return _needs_floating(x)
 
 
+class SiLU(Op):
+    """out = x * sigmoid(x).   dout/dx = s (1 + x (1 - s)), s = sigmoid(x).
+
+    The sigmoid-weighted linear unit (also called swish): x weighed by the probability-like
+    sigmoid(x), a smooth relu that dips a little below 0 for negative x. The product rule:
+    d(x s)/dx = s + x s', and s' = s (1 - s) (see Sigmoid). Smooth: no kinks.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        return torch.nn.functional.silu(x)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors
+        s = x.sigmoid()
+        return grad * s * (1 + x * (1 - s))
+
+    @staticmethod
+    def explain_failure(x: Any) -> Exception | None:
+        return _needs_floating(x)
+
+
+class ELU(Op):
+    """out = x if x > 0, else alpha (e^x - 1).   dout/dx = 1 if x > 0, else alpha e^x.
+
+    The exponential linear unit: a relu whose left side bends smoothly down to -alpha instead of
+    stopping at 0. At x = 0 the slope is alpha e^0 = alpha, as in torch (whose kernel asks
+    "x <= 0?"), so for alpha != 1 there is a kink at 0; at NaN the slope is 1, as torch's.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor, alpha: float) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        ctx.alpha = alpha
+        return torch.nn.functional.elu(x, alpha)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> tuple:
+        (x,) = ctx.saved_tensors
+        return (grad * ctx.alpha * x.exp()).where(x <= 0, grad), None
+
+    @staticmethod
+    def explain_failure(x: Any, alpha: Any) -> Exception | None:
+        return _needs_floating(x)
+
+
+class Hardtanh(Op):
+    """out = x kept within [min_val, max_val].   dout/dx = 1 where min_val < x < max_val, else 0.
+
+    Clamp's values, but not quite its gradient: at a bound itself the slope is 0 here (torch's
+    hardtanh kernel asks "x <= min_val or x >= max_val?"), where clamp's is 1. relu6 is
+    hardtanh(x, 0, 6). At NaN the gradient passes, as torch's.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor, min_val: float, max_val: float) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        ctx.min_val, ctx.max_val = min_val, max_val
+        return torch.nn.functional.hardtanh(x, min_val, max_val)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> tuple:
+        (x,) = ctx.saved_tensors
+        # A choice, not a product (see ReLU's): an inf arriving at a flat place gives 0
+        outside = (x <= ctx.min_val) | (x >= ctx.max_val)
+        return grad.masked_fill(outside, 0.0), None, None
+
+
 class GELU(Op):
     """out = x * Phi(x).   dout/dx = Phi(x) + x * phi(x)   (exact; the tanh form below)
 
