@@ -50,6 +50,7 @@ UNARY = {
     "softplus": (F.softplus, torch.nn.functional.softplus, -30, 30),
     "erf": (Tensor.erf, torch.erf, -3, 3),
     "sign": (Tensor.sign, torch.sign, -10, 10),
+    "reciprocal": (Tensor.reciprocal, torch.reciprocal, 0.1, 10),  # (both signs: test_ops_rounding)
 }
 
 

@@ -1,8 +1,8 @@
 """Every differentiable op: one small class each, forward and backward side by side.
 
-arithmetic.py   + - * / unary - ** maximum minimum where
+arithmetic.py   + - * / unary - ** maximum minimum where, // % fmod div(rounding_mode) lerp
 unary.py        exp log sigmoid tanh relu leaky_relu gelu erf clamp_min abs sign sin cos sqrt rsqrt
-                log10 log1p expm1 softplus clamp
+                log10 log1p expm1 softplus clamp, floor ceil round trunc frac reciprocal
 reductions.py   sum mean var std norm max logsumexp prod softmax log_softmax cumsum nll_loss
 losses.py       binary_cross_entropy
 matmul.py       @
@@ -21,7 +21,22 @@ embedding.py    embedding (a row lookup; repeated rows add up their gradients) a
 triangular.py   tril triu
 """
 
-from .arithmetic import Add, Div, Maximum, Minimum, Mul, Neg, Pow, Sub, Where
+from .arithmetic import (
+    Add,
+    Div,
+    DivRounded,
+    FloorDivide,
+    Fmod,
+    Lerp,
+    Maximum,
+    Minimum,
+    Mul,
+    Neg,
+    Pow,
+    Remainder,
+    Sub,
+    Where,
+)
 from .assign import Copy, CopySlices, SetItem
 from .conv import ConstantPad, Convolution, ConvTranspose, CopyPad, Fold, Unfold
 from .conversion import Clone, To
@@ -67,17 +82,22 @@ from .triangular import Tril, Triu
 from .unary import (
     GELU,
     Abs,
+    Ceil,
     Clamp,
     ClampMin,
     Cos,
     Erf,
     Exp,
     Expm1,
+    Floor,
+    Frac,
     LeakyReLU,
     Log,
     Log1p,
     Log10,
+    Reciprocal,
     ReLU,
+    Round,
     Rsqrt,
     Sigmoid,
     Sign,
@@ -85,6 +105,7 @@ from .unary import (
     Softplus,
     Sqrt,
     Tanh,
+    Trunc,
 )
 
 __all__ = [
@@ -96,18 +117,20 @@ __all__ = [
     "BatchNorm",
     "BinaryCrossEntropy",
     "Cat",
+    "Ceil",
     "Clamp",
     "ClampMin",
     "Clone",
     "ConstantPad",
-    "Convolution",
     "ConvTranspose",
+    "Convolution",
     "Copy",
     "CopyPad",
     "CopySlices",
     "Cos",
     "CumSum",
     "Div",
+    "DivRounded",
     "Dropout",
     "Einsum",
     "Embedding",
@@ -116,13 +139,18 @@ __all__ = [
     "Expand",
     "Expm1",
     "Flip",
+    "Floor",
+    "FloorDivide",
+    "Fmod",
     "Fold",
+    "Frac",
     "GELU",
     "Gather",
     "Index",
     "IndexAdd",
     "LayerNorm",
     "LeakyReLU",
+    "Lerp",
     "Linear",
     "Log",
     "Log10",
@@ -146,8 +174,11 @@ __all__ = [
     "Pow",
     "Prod",
     "ReLU",
+    "Reciprocal",
+    "Remainder",
     "Repeat",
     "Reshape",
+    "Round",
     "Rsqrt",
     "ScatterAdd",
     "SetItem",
@@ -167,6 +198,7 @@ __all__ = [
     "Transpose",
     "Tril",
     "Triu",
+    "Trunc",
     "Unfold",
     "Unsqueeze",
     "Var",
