@@ -80,6 +80,8 @@ trunc = _method_as_function("trunc")
 
 # reductions
 all = _method_as_function("all")  # noqa: A001
+amax = _method_as_function("amax")
+amin = _method_as_function("amin")
 any = _method_as_function("any")  # noqa: A001
 argmax = _method_as_function("argmax")
 argmin = _method_as_function("argmin")

@@ -1123,6 +1123,17 @@ class Tensor:
         return ValuesIndices(values, Tensor(indices))
 
     @numpy_names
+    def amax(self, dim: Dims = (), keepdim: bool = False) -> Tensor:
+        """The largest value over dim (an int, a tuple; all dims by default). Ties share the
+        gradient evenly, as in torch (x.max(dim) gives it all to one index)."""
+        return ops.AMax.apply(self, dim=dim, keepdim=keepdim)
+
+    @numpy_names
+    def amin(self, dim: Dims = (), keepdim: bool = False) -> Tensor:
+        """The smallest value over dim (all dims by default); ties share the gradient."""
+        return ops.AMin.apply(self, dim=dim, keepdim=keepdim)
+
+    @numpy_names
     def topk(
         self,
         k: int,

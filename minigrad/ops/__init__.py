@@ -3,7 +3,8 @@
 arithmetic.py   + - * / unary - ** maximum minimum where, // % fmod div(rounding_mode) lerp
 unary.py        exp log sigmoid tanh relu leaky_relu gelu erf clamp_min abs sign sin cos sqrt rsqrt
                 log10 log1p expm1 softplus clamp, floor ceil round trunc frac reciprocal
-reductions.py   sum mean var std norm max logsumexp prod softmax log_softmax cumsum nll_loss
+reductions.py   sum mean var std norm max amax amin logsumexp prod softmax log_softmax cumsum
+                nll_loss
 losses.py       binary_cross_entropy
 matmul.py       @
 products.py     einsum (and the diagonal its backward writes) outer
@@ -47,6 +48,8 @@ from .normalization import BatchNorm, Dropout, LayerNorm
 from .pool import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .products import Einsum, OntoDiagonal, Outer
 from .reductions import (
+    AMax,
+    AMin,
     CumSum,
     LogSoftmax,
     LogSumExp,
@@ -109,6 +112,8 @@ from .unary import (
 )
 
 __all__ = [
+    "AMax",
+    "AMin",
     "Abs",
     "AdaptiveAvgPool2d",
     "Add",
