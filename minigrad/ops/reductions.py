@@ -353,12 +353,11 @@ def _shared_among_ties(
 ) -> torch.Tensor:
     """The gradient of each output element divided evenly among the elements of x equal to it.
 
-    (A NaN equals nothing, so where out is NaN the count is 0 and the gradient NaN: torch's.)"""
-    every_dim = dim is None or (not isinstance(dim, int) and len(dim) == 0)
-    dims = tuple(range(x.ndim)) if every_dim else dim
-    grad = restore_reduced_dims(grad, x.shape, dims, keepdim)
-    is_tie = x == restore_reduced_dims(out, x.shape, dims, keepdim)
-    return grad / is_tie.sum(dim=dims, keepdim=True) * is_tie
+    dim None or () is every dim, for restore_reduced_dims and sum alike. (A NaN equals nothing,
+    so where out is NaN the count is 0 and the gradient NaN: torch's.)"""
+    grad = restore_reduced_dims(grad, x.shape, dim, keepdim)
+    is_tie = x == restore_reduced_dims(out, x.shape, dim, keepdim)
+    return grad / is_tie.sum(dim=dim, keepdim=True) * is_tie
 
 
 class MaxAlongDim(Op):
