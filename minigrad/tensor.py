@@ -112,6 +112,7 @@ def _in_place(op: str) -> Callable[[Tensor], Tensor]:
 
 _DUNDERS = {"+=": "__iadd__", "-=": "__isub__", "*=": "__imul__", "/=": "__itruediv__"}
 _DUNDERS["**="] = "__ipow__"
+_DUNDERS["//="], _DUNDERS["%="] = "__ifloordiv__", "__imod__"
 
 
 class Tensor:
@@ -693,6 +694,18 @@ class Tensor:
     def __rtruediv__(self, other: Operand) -> Tensor:
         return ops.Div.apply(_operand(other, self), self)
 
+    def __floordiv__(self, other: Operand) -> Tensor:
+        return ops.FloorDivide.apply(self, _operand(other, self))
+
+    def __rfloordiv__(self, other: Operand) -> Tensor:
+        return ops.FloorDivide.apply(_operand(other, self), self)
+
+    def __mod__(self, other: Operand) -> Tensor:
+        return ops.Remainder.apply(self, _operand(other, self))
+
+    def __rmod__(self, other: Operand) -> Tensor:
+        return ops.Remainder.apply(_operand(other, self), self)
+
     def __neg__(self) -> Tensor:
         return ops.Neg.apply(self)
 
@@ -722,8 +735,31 @@ class Tensor:
     def mul(self, other: Operand) -> Tensor:
         return self * other
 
-    def div(self, other: Operand) -> Tensor:
-        return self / other
+    def div(self, other: Operand, *, rounding_mode: str | None = None) -> Tensor:
+        """self / other; with rounding_mode 'floor' or 'trunc', rounded down or toward 0 (an
+        integer tensor stays integer), and then, as in torch, with gradient 0."""
+        if rounding_mode is None:
+            return self / other
+        if rounding_mode not in ("floor", "trunc"):
+            raise RuntimeError(
+                f"div's rounding_mode is None (true division), 'floor' (round down) or 'trunc' "
+                f"(round toward 0), as in torch; got {rounding_mode!r}."
+            )
+        return ops.DivRounded.apply(self, _operand(other, self), rounding_mode)
+
+    def floor_divide(self, other: Operand) -> Tensor:
+        """self // other: floor(self / other). As in torch, it has no gradient: backward
+        through it raises (div(other, rounding_mode='floor') has the values, and gradient 0)."""
+        return self // other
+
+    def remainder(self, other: Operand) -> Tensor:
+        """self % other = self - floor(self / other) * other, with other's sign (Python's %)."""
+        return self % other
+
+    def fmod(self, other: Operand) -> Tensor:
+        """self - trunc(self / other) * other, with self's sign (C's fmod): fmod(-3, 2) is -1,
+        where -3 % 2 is 1."""
+        return ops.Fmod.apply(self, _operand(other, self))
 
     def neg(self) -> Tensor:
         return -self
@@ -741,6 +777,17 @@ class Tensor:
     def minimum(self, other: Tensor) -> Tensor:
         """The smaller of self and other, element by element (torch.minimum)."""
         return ops.Minimum.apply(self, _operand(other, self))
+
+    def lerp(self, end: Tensor, weight: Operand) -> Tensor:
+        """self + weight * (end - self): the straight line from self (weight 0) to end
+        (weight 1). end is a tensor, weight a number or a tensor; the three broadcast."""
+        end = _operand(end, self)
+        if not isinstance(end, Tensor):
+            raise TypeError(
+                f"lerp's end must be a tensor, as in torch; got {type(end).__name__}. For a "
+                f"number write x.lerp(minigrad.full_like(x, {end!r}), weight)."
+            )
+        return ops.Lerp.apply(self, end, _operand(weight, self))
 
     # ---- comparisons: bool tensors outside the graph --------------------------------------
 
@@ -913,6 +960,35 @@ class Tensor:
         """The error function (the normal CDF is (1 + erf(x / sqrt 2)) / 2)."""
         return ops.Erf.apply(self)
 
+    def floor(self) -> Tensor:
+        """The largest integer <= x, elementwise (gradient 0, as in torch)."""
+        return ops.Floor.apply(self)
+
+    def ceil(self) -> Tensor:
+        """The smallest integer >= x, elementwise (gradient 0, as in torch)."""
+        return ops.Ceil.apply(self)
+
+    def round(self, *, decimals: int | None = None) -> Tensor:
+        """x rounded to `decimals` places (0 by default), halves to even as in torch (gradient
+        0). An integer tensor rounds to itself, but only without decimals=, as in torch."""
+        return ops.Round.apply(self, decimals=decimals)
+
+    def trunc(self) -> Tensor:
+        """x rounded toward 0 (its fraction cut off; gradient 0, as in torch)."""
+        return ops.Trunc.apply(self)
+
+    def fix(self) -> Tensor:
+        """torch's other name for trunc."""
+        return self.trunc()
+
+    def frac(self) -> Tensor:
+        """x - trunc(x): the fraction, with x's sign (gradient 1)."""
+        return ops.Frac.apply(self)
+
+    def reciprocal(self) -> Tensor:
+        """1 / x, elementwise (floats, for an integer tensor too, as in torch)."""
+        return ops.Reciprocal.apply(self)
+
     def clamp_min(self, minimum: float) -> Tensor:
         return ops.ClampMin.apply(self, minimum)
 
@@ -1055,6 +1131,17 @@ class Tensor:
         if not keepdim:
             values, indices = values.squeeze(dim), indices.squeeze(dim)
         return ValuesIndices(values, Tensor(indices))
+
+    @numpy_names
+    def amax(self, dim: Dims = (), keepdim: bool = False) -> Tensor:
+        """The largest value over dim (an int, a tuple; all dims by default). Ties share the
+        gradient evenly, as in torch (x.max(dim) gives it all to one index)."""
+        return ops.AMax.apply(self, dim=dim, keepdim=keepdim)
+
+    @numpy_names
+    def amin(self, dim: Dims = (), keepdim: bool = False) -> Tensor:
+        """The smallest value over dim (all dims by default); ties share the gradient."""
+        return ops.AMin.apply(self, dim=dim, keepdim=keepdim)
 
     @numpy_names
     def topk(
@@ -1433,11 +1520,16 @@ class Tensor:
     __imul__ = _in_place_with("*=", "mul")
     __itruediv__ = _in_place_with("/=", "div")
     __ipow__ = _in_place_with("**=", "pow")
+    __ifloordiv__ = _in_place_with("//=", "floor_divide")
+    __imod__ = _in_place_with("%=", "remainder")
     add_ = _in_place_with("add_", "add")  # alpha= too: x.add_(y, alpha=2) is x += 2 * y
     sub_ = _in_place_with("sub_", "sub")
     mul_ = _in_place_with("mul_", "mul")
     div_ = _in_place_with("div_", "div")
     pow_ = _in_place_with("pow_", "pow")
+    floor_divide_ = _in_place_with("floor_divide_", "floor_divide")
+    remainder_ = _in_place_with("remainder_", "remainder")
+    fmod_ = _in_place_with("fmod_", "fmod")
     neg_ = _in_place("neg")
     exp_ = _in_place("exp")
     log_ = _in_place("log")
@@ -1448,6 +1540,18 @@ class Tensor:
     sqrt_ = _in_place("sqrt")
     sin_ = _in_place("sin")
     cos_ = _in_place("cos")
+    floor_ = _in_place("floor")
+    ceil_ = _in_place("ceil")
+    trunc_ = _in_place("trunc")
+    fix_ = _in_place("fix")
+    frac_ = _in_place("frac")
+    reciprocal_ = _in_place("reciprocal")
+
+    def round_(self, *, decimals: int | None = None) -> Tensor:
+        options = {} if decimals is None else {"decimals": decimals}  # (as round's: see there)
+        return self._update(
+            "round_", (), lambda d: d.round_(**options), lambda x: x.round(**options)
+        )
 
     def clamp_(self, min: Operand | None = None, max: Operand | None = None) -> Tensor:  # noqa: A002
         low, high = _operand(min, self), _operand(max, self)

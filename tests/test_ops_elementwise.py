@@ -51,6 +51,7 @@ UNARY = {
     "erf": (Tensor.erf, torch.erf, -3, 3),
     "sign": (Tensor.sign, torch.sign, -10, 10),
     "silu": (F.silu, torch.nn.functional.silu, -30, 30),
+    "reciprocal": (Tensor.reciprocal, torch.reciprocal, 0.1, 10),  # (both signs: test_ops_rounding)
 }
 
 

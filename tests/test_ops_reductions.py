@@ -12,6 +12,7 @@ import pytest
 import torch
 from hypothesis import example, given
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import minigrad as mg
 from minigrad.testing import assert_matches_torch, gradcheck
@@ -591,3 +592,66 @@ def test_a_reductions_gradient_differentiated_three_times_is_torchs():
             (d_ours,) = mg.autograd.grad(d_ours.sum(), ours, create_graph=True)
             (d_theirs,) = torch.autograd.grad(d_theirs.sum(), theirs, create_graph=True)
             torch.testing.assert_close(d_ours._data, d_theirs.detach(), rtol=1e-7, atol=1e-9)
+
+
+# ---- amax and amin: ties share the gradient evenly ---------------------------------------------
+
+FEW_VALUES = st.sampled_from([-1.0, 0.0, 0.5, 2.0])  # so that ties are common
+
+
+@st.composite
+def tied_reduction_cases(draw: st.DrawFn) -> tuple[np.ndarray, object, bool]:
+    """(x, dim, keepdim) with x's values among four: several elements often tie for the
+    extreme; dim None, () (torch's default: every dim), one dim or a tuple."""
+    x = draw(hnp.arrays(np.float64, mst.shapes(), elements=FEW_VALUES), label="x")
+    dim = draw(mst.reduction_dims(x.ndim) | st.just(()), label="dim")
+    return x, dim, draw(st.booleans(), label="keepdim")
+
+
+AMAX_AMIN = {
+    "amax": (mg.Tensor.amax, torch.amax),
+    "amin": (mg.amin, torch.amin),
+}
+
+
+@pytest.mark.parametrize("name", AMAX_AMIN)
+@given(case=tied_reduction_cases())
+@example(case=(np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]]), 1, False))  # two ties of two
+@example(case=(np.full((2, 3), 2.0), (), False))  # all six tie: 1/6 each
+@example(case=(np.array([1.0, np.nan, 3.0, np.nan]), 0, False))  # NaN is nobody's equal: NaN
+@example(case=(np.array(2.0), 0, True))  # 0-d
+@example(case=(np.ones((2, 1, 3)), (0, -1), True))  # a tuple with a negative dim, keepdim
+def test_amax_and_amin_share_ties_evenly_as_torch(name, case):
+    x, dim, keepdim = case
+    ours, theirs = AMAX_AMIN[name]
+    label = f"{name}(dim={dim}, keepdim={keepdim})"
+    assert_matches_torch(
+        lambda t: ours(t, dim, keepdim), lambda t: theirs(t, dim, keepdim), x, name=label
+    )
+
+
+@pytest.mark.parametrize("name", AMAX_AMIN)
+@given(case=reduction_cases(arrays=mst.distinct_arrays, shapes=mst.small_shapes))
+def test_amax_and_amin_pass_gradcheck_and_their_second_derivatives_match_torch(name, case):
+    x, dim, keepdim = case
+    ours, theirs = AMAX_AMIN[name]
+    gradcheck(lambda t: ours(t, dim, keepdim), x, name=f"{name}(dim={dim})")
+    assert_matches_torch(
+        squared(lambda t: ours(t, dim=dim, keepdim=keepdim)),
+        squared(lambda t: theirs(t, dim=dim, keepdim=keepdim)),
+        x,
+        order=2,
+        name=f"{name}(dim={dim})^2",
+    )
+
+
+def test_amax_defaults_to_every_dim_and_takes_numpy_s_names():
+    x = np.array([[1.0, 5.0], [5.0, -2.0]])
+    assert_matches_torch(lambda t: t.amax(), lambda t: t.amax(), x)
+    assert_matches_torch(
+        lambda t: t.amin(axis=0, keepdims=True), lambda t: t.amin(0, keepdim=True), x
+    )
+    with pytest.raises(IndexError):
+        torch.zeros(0, 3).amax(0)
+    with pytest.raises(IndexError):
+        mg.zeros(0, 3).amax(0)

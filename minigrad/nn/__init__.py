@@ -27,7 +27,6 @@ from .losses import (
 )
 from .modules import (
     Flatten,
-    Unflatten,
     Identity,
     Linear,
     Module,
@@ -37,6 +36,7 @@ from .modules import (
     ReLU,
     Sequential,
     Sigmoid,
+    Unflatten,
 )
 from .normalization import LayerNorm
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d

@@ -1,9 +1,11 @@
 """Every differentiable op: one small class each, forward and backward side by side.
 
-arithmetic.py   + - * / unary - ** maximum minimum where
+arithmetic.py   + - * / unary - ** maximum minimum where, // % fmod div(rounding_mode) lerp
 unary.py        exp log sigmoid tanh relu leaky_relu silu elu hardtanh gelu erf clamp_min abs sign
-                sin cos sqrt rsqrt log10 log1p expm1 softplus clamp
-reductions.py   sum mean var std norm max logsumexp prod softmax log_softmax cumsum nll_loss
+                sin cos sqrt rsqrt log10 log1p expm1 softplus clamp, floor ceil round trunc frac
+                reciprocal
+reductions.py   sum mean var std norm max amax amin logsumexp prod softmax log_softmax cumsum
+                nll_loss
 losses.py       binary_cross_entropy
 matmul.py       @
 products.py     einsum (and the diagonal its backward writes) outer
@@ -21,7 +23,22 @@ embedding.py    embedding (a row lookup; repeated rows add up their gradients) a
 triangular.py   tril triu
 """
 
-from .arithmetic import Add, Div, Maximum, Minimum, Mul, Neg, Pow, Sub, Where
+from .arithmetic import (
+    Add,
+    Div,
+    DivRounded,
+    FloorDivide,
+    Fmod,
+    Lerp,
+    Maximum,
+    Minimum,
+    Mul,
+    Neg,
+    Pow,
+    Remainder,
+    Sub,
+    Where,
+)
 from .assign import Copy, CopySlices, SetItem
 from .conv import ConstantPad, Convolution, ConvTranspose, CopyPad, Fold, Unfold
 from .conversion import Clone, To
@@ -32,6 +49,8 @@ from .normalization import BatchNorm, Dropout, LayerNorm
 from .pool import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .products import Einsum, OntoDiagonal, Outer
 from .reductions import (
+    AMax,
+    AMin,
     CumSum,
     LogSoftmax,
     LogSumExp,
@@ -68,18 +87,23 @@ from .unary import (
     ELU,
     GELU,
     Abs,
+    Ceil,
     Clamp,
     ClampMin,
     Cos,
     Erf,
     Exp,
     Expm1,
+    Floor,
+    Frac,
     Hardtanh,
     LeakyReLU,
     Log,
     Log1p,
     Log10,
+    Reciprocal,
     ReLU,
+    Round,
     Rsqrt,
     Sigmoid,
     Sign,
@@ -88,9 +112,12 @@ from .unary import (
     Softplus,
     Sqrt,
     Tanh,
+    Trunc,
 )
 
 __all__ = [
+    "AMax",
+    "AMin",
     "Abs",
     "AdaptiveAvgPool2d",
     "Add",
@@ -99,18 +126,20 @@ __all__ = [
     "BatchNorm",
     "BinaryCrossEntropy",
     "Cat",
+    "Ceil",
     "Clamp",
     "ClampMin",
     "Clone",
     "ConstantPad",
-    "Convolution",
     "ConvTranspose",
+    "Convolution",
     "Copy",
     "CopyPad",
     "CopySlices",
     "Cos",
     "CumSum",
     "Div",
+    "DivRounded",
     "Dropout",
     "ELU",
     "Einsum",
@@ -120,7 +149,11 @@ __all__ = [
     "Expand",
     "Expm1",
     "Flip",
+    "Floor",
+    "FloorDivide",
+    "Fmod",
     "Fold",
+    "Frac",
     "GELU",
     "Gather",
     "Hardtanh",
@@ -128,6 +161,7 @@ __all__ = [
     "IndexAdd",
     "LayerNorm",
     "LeakyReLU",
+    "Lerp",
     "Linear",
     "Log",
     "Log10",
@@ -151,8 +185,11 @@ __all__ = [
     "Pow",
     "Prod",
     "ReLU",
+    "Reciprocal",
+    "Remainder",
     "Repeat",
     "Reshape",
+    "Round",
     "Rsqrt",
     "ScatterAdd",
     "SetItem",
@@ -173,6 +210,7 @@ __all__ = [
     "Transpose",
     "Tril",
     "Triu",
+    "Trunc",
     "Unfold",
     "Unsqueeze",
     "Var",

@@ -17,6 +17,8 @@ from typing import Any
 import torch
 
 from ..autograd.function import BroadcastingFunction, Context, Op
+from ..errors import GradientError
+from ..tensor import Tensor
 
 
 class Add(BroadcastingFunction):
@@ -72,6 +74,130 @@ class Div(BroadcastingFunction):
         a, b = ctx.saved_tensors
         a_needs, b_needs = ctx.needs_input_grad
         return grad / b if a_needs else None, -grad * ((a / b) / b) if b_needs else None
+
+
+# ---- division rounded to an integer, and what is left over -------------------------------------
+
+
+class DivRounded(BroadcastingFunction):
+    """out = a / b rounded down (rounding_mode='floor') or toward 0 ('trunc').   dout/da =
+    dout/db = 0, as torch defines for div with a rounding_mode (a staircase is flat).
+
+    Computed exactly, not as floor(a / b): 1 / 0.1 rounds to 10.0, but 0.1 is a little more than
+    a tenth, so 1 divided by it, rounded down, is 9 (and 1 % 0.1 is almost 0.1)."""
+
+    @staticmethod
+    def forward(ctx: Context, a: Any, b: Any, rounding_mode: str) -> torch.Tensor:
+        return torch.div(a, b, rounding_mode=rounding_mode)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> tuple:
+        a_needs, b_needs = ctx.needs_input_grad[:2]
+        zeros = grad.new_zeros(grad.shape)
+        return zeros if a_needs else None, zeros if b_needs else None, None
+
+    @staticmethod
+    def explain_failure(a: Any, b: Any, rounding_mode: Any = None) -> str | Exception | None:
+        return _integer_division_by_zero(f"div(rounding_mode={rounding_mode!r})", a, b)
+
+
+class FloorDivide(BroadcastingFunction):
+    """out = a // b = floor(a / b).   dout/da, dout/db: none; torch refuses this backward.
+
+    torch has no derivative for floor_divide (its backward raises "derivative for
+    aten::floor_divide is not implemented"), so minigrad's backward refuses too, with the ways
+    round it. The values are div(a, b, rounding_mode='floor')'s, whose gradient is 0."""
+
+    @staticmethod
+    def forward(ctx: Context, a: Any, b: Any) -> torch.Tensor:
+        return torch.floor_divide(a, b)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> tuple:
+        raise GradientError(
+            "a // b (floor_divide) has no gradient, in torch either: backward through it raises "
+            "there. Rounding is flat almost everywhere, so its gradient would be 0: to say so, "
+            "write a.div(b, rounding_mode='floor'), whose gradient torch (and minigrad) define "
+            "as 0; to keep it out of the graph, use (a // b).detach() or compute it under "
+            "no_grad(); for a gradient through the division itself, use a / b."
+        )
+
+    @staticmethod
+    def explain_failure(a: Any, b: Any) -> str | Exception | None:
+        return _integer_division_by_zero("a // b (floor_divide)", a, b)
+
+
+class Remainder(BroadcastingFunction):
+    """out = a - floor(a / b) * b (Python's a % b: the sign of b).   dout/da = 1, dout/db =
+    -floor(a / b).
+
+    a % b climbs with a like a itself, and falls back by b at each multiple of b. Where a / b
+    is an integer it jumps; torch takes the formula there too. The floor is div's exact one
+    (see DivRounded). With a a number (2 % x), torch has no gradient for b and refuses the
+    backward; so does minigrad."""
+
+    @staticmethod
+    def forward(ctx: Context, a: Any, b: Any) -> torch.Tensor:
+        ctx.save_for_backward(*((a, b) if ctx.needs_input_grad[1] else (None, None)))
+        return torch.remainder(a, b)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> tuple:
+        a, b = ctx.saved_tensors
+        a_needs, b_needs = ctx.needs_input_grad
+        if b_needs and _is_number(a):
+            raise GradientError(
+                f"{a!r} % x (remainder of a number by a tensor) has no gradient for x in torch: "
+                "backward through it raises there, and in minigrad too. For one, make the number "
+                f"a tensor of x's dtype first: minigrad.full_like(x, {a!r}) % x, whose gradient "
+                "for x is -floor(a / x)."
+            )
+        grad_b = -grad * a.div(b, rounding_mode="floor") if b_needs else None
+        return grad if a_needs else None, grad_b
+
+    @staticmethod
+    def explain_failure(a: Any, b: Any) -> str | Exception | None:
+        return _integer_division_by_zero("a % b (remainder)", a, b)
+
+
+class Fmod(BroadcastingFunction):
+    """out = a - trunc(a / b) * b (C's fmod: the sign of a).   dout/da = 1, dout/db =
+    -trunc(a / b).
+
+    As remainder, but the quotient is rounded toward 0: fmod(-3, 2) = -1 where -3 % 2 = 1."""
+
+    @staticmethod
+    def forward(ctx: Context, a: torch.Tensor, b: Any) -> torch.Tensor:
+        ctx.save_for_backward(*((a, b) if ctx.needs_input_grad[1] else (None, None)))
+        return torch.fmod(a, b)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> tuple:
+        a, b = ctx.saved_tensors
+        a_needs, b_needs = ctx.needs_input_grad
+        grad_b = -grad * a.div(b, rounding_mode="trunc") if b_needs else None
+        return grad if a_needs else None, grad_b
+
+    @staticmethod
+    def explain_failure(a: Any, b: Any) -> str | Exception | None:
+        return _integer_division_by_zero("fmod(a, b)", a, b)
+
+
+def _integer_division_by_zero(what: str, a: Any, b: Any) -> str | Exception | None:
+    """torch's error for integers divided by 0 says only "ZeroDivisionError": say where and why
+    (a float divided by 0 is inf or NaN, an integer has neither). Else the shapes' problem."""
+    is_integer = [
+        not x.dtype.is_floating_point if isinstance(x, Tensor) else isinstance(x, int)
+        for x in (a, b)
+    ]
+    zero_divisor = bool((b == 0).any()) if isinstance(b, Tensor) else b == 0
+    if all(is_integer) and zero_divisor:
+        return RuntimeError(
+            f"{what} of integers by zero: the divisor has a 0, and integers have no inf or NaN "
+            "for the answer (as in torch, which raises ZeroDivisionError). Leave the zeros out, "
+            "or convert to floats first (.float()) to get inf and NaN there."
+        )
+    return BroadcastingFunction.explain_failure(a, b)
 
 
 class Neg(Op):
@@ -208,3 +334,32 @@ class Where(BroadcastingFunction):
         grad_a = grad.where(condition, 0.0) if a_needs else None  # grad where chosen, else 0
         grad_b = grad.masked_fill(condition, 0.0) if b_needs else None  # 0 where a was chosen
         return None, grad_a, grad_b
+
+
+class Lerp(BroadcastingFunction):
+    """out = start + weight * (end - start): weight 0 gives start, 1 gives end.   dout/dstart =
+    1 - weight, dout/dend = weight, dout/dweight = end - start.
+
+    weight is a number or a tensor, and the three broadcast. The forward is torch's lerp, which
+    for weight >= 0.5 computes end - (end - start) * (1 - weight) instead, exact at weight = 1.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, start: torch.Tensor, end: torch.Tensor, weight: Any) -> torch.Tensor:
+        start_needs, end_needs, weight_needs = ctx.needs_input_grad
+        ctx.save_for_backward(
+            start if weight_needs else None,
+            end if weight_needs else None,
+            weight if start_needs or end_needs else None,
+        )
+        return torch.lerp(start, end, weight)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> tuple:
+        start, end, weight = ctx.saved_tensors
+        start_needs, end_needs, weight_needs = ctx.needs_input_grad
+        return (
+            grad * (1 - weight) if start_needs else None,
+            grad * weight if end_needs else None,
+            grad * (end - start) if weight_needs else None,
+        )

@@ -308,6 +308,58 @@ class Max(Op):
         return grad * is_max / is_max.sum()
 
 
+class AMax(Op):
+    """out = the largest element of x over dim (all of x by default).   dout/dx_i = 1/k for
+    each of the k elements equal to it (ties share the gradient evenly, as in torch's amax).
+
+    (Unlike x.max(dim), which sends it all to the one index it returns.)"""
+
+    @staticmethod
+    def forward(
+        ctx: Context, x: torch.Tensor, dim: Dims = (), keepdim: bool = False
+    ) -> torch.Tensor:
+        out = torch.amax(x, dim, keepdim)
+        ctx.save_for_backward(x, out)
+        ctx.dim, ctx.keepdim = dim, keepdim
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        x, out = ctx.saved_tensors
+        return _shared_among_ties(grad, x, out, ctx.dim, ctx.keepdim)
+
+
+class AMin(Op):
+    """out = the smallest element of x over dim (all of x by default).   dout/dx_i = 1/k for
+    each of the k elements that equal it, as in torch's amin."""
+
+    @staticmethod
+    def forward(
+        ctx: Context, x: torch.Tensor, dim: Dims = (), keepdim: bool = False
+    ) -> torch.Tensor:
+        out = torch.amin(x, dim, keepdim)
+        ctx.save_for_backward(x, out)
+        ctx.dim, ctx.keepdim = dim, keepdim
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        x, out = ctx.saved_tensors
+        return _shared_among_ties(grad, x, out, ctx.dim, ctx.keepdim)
+
+
+def _shared_among_ties(
+    grad: torch.Tensor, x: torch.Tensor, out: torch.Tensor, dim: Dims, keepdim: bool
+) -> torch.Tensor:
+    """The gradient of each output element divided evenly among the elements of x equal to it.
+
+    dim None or () is every dim, for restore_reduced_dims and sum alike. (A NaN equals nothing,
+    so where out is NaN the count is 0 and the gradient NaN: torch's.)"""
+    grad = restore_reduced_dims(grad, x.shape, dim, keepdim)
+    is_tie = x == restore_reduced_dims(out, x.shape, dim, keepdim)
+    return grad / is_tie.sum(dim=dim, keepdim=True) * is_tie
+
+
 class MaxAlongDim(Op):
     """out[j] = x[indices[j], j] (for dim 0): the maximum along dim, at the index torch returned.
 

@@ -325,6 +325,105 @@ class Sign(Op):
         return grad.new_zeros(grad.shape)  # zeros, as torch gives (not None)
 
 
+# ---- rounding: steps, flat wherever they have a slope ------------------------------------------
+
+
+class Floor(Op):
+    """out = floor x, the largest integer <= x.   dout/dx = 0: a staircase is flat between its
+    steps, and at a step torch takes 0 too."""
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor) -> torch.Tensor:
+        return torch.floor(x)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        return grad.new_zeros(grad.shape)  # zeros, as torch gives (not None)
+
+
+class Ceil(Op):
+    """out = ceil x, the smallest integer >= x.   dout/dx = 0 (at a step too, as in torch)."""
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor) -> torch.Tensor:
+        return torch.ceil(x)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        return grad.new_zeros(grad.shape)
+
+
+class Round(Op):
+    """out = x rounded to `decimals` places, halves to even (2.5 -> 2).   dout/dx = 0 (at a
+    step too, as in torch)."""
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor, decimals: int | None = None) -> torch.Tensor:
+        # (torch's two kernels: without decimals= it rounds integers too, with it only floats)
+        return torch.round(x) if decimals is None else torch.round(x, decimals=decimals)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        return grad.new_zeros(grad.shape)
+
+    @staticmethod
+    def explain_failure(x: Any, decimals: Any = None) -> Exception | None:
+        return _not_for_integers(x)  # (torch rounds integers only without decimals=)
+
+
+class Trunc(Op):
+    """out = trunc x, x with its fraction cut off (toward 0: -2.7 -> -2).   dout/dx = 0 (at a
+    step too, as in torch)."""
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor) -> torch.Tensor:
+        return torch.trunc(x)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        return grad.new_zeros(grad.shape)
+
+
+class Frac(Op):
+    """out = x - trunc x, the fraction, with x's sign (-2.7 -> -0.7).   dout/dx = 1: x minus a
+    step, which is flat (at a step too, as in torch)."""
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor) -> torch.Tensor:
+        return torch.frac(x)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        return grad
+
+    @staticmethod
+    def explain_failure(x: Any) -> Exception | None:
+        return _not_for_integers(x)
+
+
+def _not_for_integers(x: Any) -> NotImplementedError | None:
+    """_needs_floating's words, as the NotImplementedError torch raises for these ops."""
+    problem = _needs_floating(x)
+    return problem and NotImplementedError(*problem.args)
+
+
+class Reciprocal(Op):
+    """out = 1 / x.   dout/dx = -1 / x^2 = -out^2.
+
+    An integer tensor gives floats, as in torch (1 / 0 = inf, no error)."""
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor) -> torch.Tensor:
+        out = torch.reciprocal(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        (out,) = ctx.saved_tensors
+        return -grad * (out * out)
+
+
 class Sin(Op):
     """out = sin x.   dout/dx = cos x."""
 
