@@ -211,6 +211,7 @@ def surface_table() -> str:
         and hasattr(torch.Tensor, n)
         and n not in {"__annotations__", "__dict__", "__module__", "__slots__", "__weakref__"}
         and n != "__getattr__"
+        and n != "__slotnames__"  # (copyreg's cache, there once a Tensor has been pickled)
     )
 
     lines = [
