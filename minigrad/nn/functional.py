@@ -153,10 +153,10 @@ def kl_div(
         reduction = _reduction(size_average, reduce, reduction)
     elif reduction == "mean":
         warnings.warn(
-            "reduction: 'mean' divides the total loss by both the batch size and the support "
-            "size. 'batchmean' divides only by the batch size, and aligns with the KL div math "
-            "definition. 'mean' will be changed to behave the same as 'batchmean' in the next "
-            "major release.",
+            "kl_div(reduction='mean') divides the summed loss by every element (the batch size "
+            "times the number of classes), which is not the KL divergence. 'batchmean' divides "
+            "only by the batch size, as the divergence is defined; torch warns likewise, and "
+            "means to make 'mean' behave as 'batchmean' in a later release.",
             UserWarning,
             stacklevel=2,
         )
