@@ -32,6 +32,16 @@ P_NORMS = st.sampled_from([2.0, 1.0, 3.0, 1.5, math.inf])
 EPSILONS = st.sampled_from([1e-12, 1e-8, 0.5, 3.0, 100.0])  # 3 and 100: norms below eps too
 
 
+def zero_or_apart_arrays(shape):
+    """Arrays whose values are 0 or at least 0.1 in size, so that every vector's norm is 0 or
+    at least 0.1. Gradients here grow as 1 / norm: at a norm of 1e-7 (float_arrays can draw
+    one) they are some 1e7, and their float64 rounding, 1e-9, is as large as the tolerance of a
+    gradient that should cancel to 0 (cosine_similarity's, for a vector scaled). The divisors
+    of a / b are drawn away from 0 for the same reason (test_ops_elementwise)."""
+    elements = st.just(0.0) | st.floats(0.1, 10) | st.floats(-10, -0.1)
+    return mst.hnp.arrays(np.float64, shape, elements=elements)
+
+
 # ---- normalize ---------------------------------------------------------------------------------
 
 
@@ -40,7 +50,7 @@ def normalize_cases(draw, small: bool = False, distinct: bool = False):
     """(x, p, dim, eps): x of rank >= 1, dim one dim, several, or None (every dim). distinct:
     no value 0 and no two alike (so no zero vector, no kink of |x|, no tie for p = inf)."""
     shape = draw(mst.small_shapes(min_rank=1) if small else mst.shapes(min_rank=1))
-    x = draw(mst.distinct_arrays(shape) if distinct else mst.float_arrays(shape))
+    x = draw(mst.distinct_arrays(shape) if distinct else zero_or_apart_arrays(shape))
     return x, draw(P_NORMS), draw(mst.reduction_dims(len(shape))), draw(EPSILONS)
 
 
@@ -100,7 +110,7 @@ def cosine_cases(draw, small: bool = False, distinct: bool = False):
     no value 0 (so no zero vector) and no two alike."""
     shapes = mst.broadcastable_shapes(2, max_side=3 if small else mst.MAX_SIDE)
     shape1, shape2 = draw(shapes.filter(lambda s: max(len(s[0]), len(s[1])) >= 1))
-    arrays = mst.distinct_arrays if small or distinct else mst.float_arrays
+    arrays = mst.distinct_arrays if small or distinct else zero_or_apart_arrays
     x1, x2 = draw(arrays(shape1)), draw(arrays(shape2))
     rank = max(len(shape1), len(shape2))
     return x1, x2, draw(st.integers(-rank, rank - 1)), draw(EPSILONS)
