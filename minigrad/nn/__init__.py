@@ -1,8 +1,8 @@
 """Neural-network building blocks: layers as Modules (`modules.py`, more activations in
-`activation.py`; convolution, pooling, batch norm, layer norm, dropout, embedding and cosine
-similarity layers in `conv.py`, `pooling.py`, `batchnorm.py`, `normalization.py`, `dropout.py`,
-`embedding.py`, `distance.py`), functions and losses (`functional.py`, imported as `F`), the
-losses as modules (`losses.py`), weight initialisation (`init.py`), gradient clipping
+`activation.py`; convolution, pooling, batch norm, layer and group norm, dropout, embedding and
+cosine similarity layers in `conv.py`, `pooling.py`, `batchnorm.py`, `normalization.py`,
+`dropout.py`, `embedding.py`, `distance.py`), functions and losses (`functional.py`, imported as
+`F`), the losses as modules (`losses.py`), weight initialisation (`init.py`), gradient clipping
 (`utils.py`), and data-parallel training over several processes (`parallel.py`)."""
 
 from ..errors import missing_name_getattr as _missing_name_getattr
@@ -38,7 +38,7 @@ from .modules import (
     Sigmoid,
     Unflatten,
 )
-from .normalization import LayerNorm
+from .normalization import GroupNorm, LayerNorm
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 
 __all__ = [
@@ -61,6 +61,7 @@ __all__ = [
     "Flatten",
     "Unflatten",
     "GELU",
+    "GroupNorm",
     "Hardtanh",
     "HuberLoss",
     "Identity",

@@ -1054,6 +1054,55 @@ def layer_norm(
     return ops.LayerNorm.apply(input, weight, bias, normalized_shape=shape, eps=eps)
 
 
+def group_norm(
+    input: Tensor,
+    num_groups: int,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Split the C channels of (N, C, *) into num_groups groups of C / num_groups channels and
+    normalise each example's group (its channels and every position) to mean 0 and variance 1,
+    then scale by `weight` and shift by `bias` (each of shape (C,): one value per channel).
+
+    A composition: each group is one row of (N, num_groups, -1), and layer norm over that last
+    dim normalises it; the gradient (and the second derivative) is then layer norm's."""
+    if input.ndim < 2:
+        raise ShapeError(
+            f"group_norm: the input must have a batch and a channel dim, (N, C, *), got shape "
+            f"{shape_str(input.shape)}. Add a batch dim with .unsqueeze(0)."
+        )
+    batch, channels = input.shape[0], input.shape[1]
+    if num_groups <= 0 or channels % num_groups:
+        raise ShapeError(
+            f"group_norm: num_groups={num_groups} must divide the input's {channels} channels "
+            f"(dim 1 of {shape_str(input.shape)}) into groups of equal size."
+        )
+    if batch * (channels // num_groups) * math.prod(input.shape[2:]) == 1:
+        # torch's rule (that of batch norm in training): these statistics would be of one value
+        raise ValueError(
+            f"group_norm: an input of shape {shape_str(input.shape)} with num_groups="
+            f"{num_groups} has one example, one channel per group and one position, so each "
+            "group's mean and variance would be of a single value; torch refuses it too. Give "
+            "a batch of more than one, or fewer groups."
+        )
+    for name, value in {"weight": weight, "bias": bias}.items():
+        if value is not None and tuple(value.shape) != (channels,):
+            raise ShapeError(
+                f"group_norm: {name} has shape {shape_str(value.shape)}, but it must have shape "
+                f"({channels},): one value per channel of the input {shape_str(input.shape)}."
+            )
+    group_size = math.prod(input.shape[1:]) // num_groups  # (not -1: an empty batch has 0)
+    groups = input.reshape(batch, num_groups, group_size)
+    out = layer_norm(groups, (group_size,), eps=eps).reshape(input.shape)
+    per_channel = (channels,) + (1,) * (input.ndim - 2)  # broadcasts along dim 1
+    if weight is not None:
+        out = out * weight.reshape(per_channel)
+    if bias is not None:
+        out = out + bias.reshape(per_channel)
+    return out
+
+
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero each element with probability p and scale the rest by 1/(1-p) when training; the
     identity otherwise. inplace=True writes the result into x and returns x, as torch."""
