@@ -956,6 +956,80 @@ def avg_pool2d(
     )
 
 
+def max_pool1d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Any:
+    """The maximum of each window of (N, C, L) (or (C, L)); stride defaults to the kernel. With
+    return_indices, also the position (in L) of each maximum.
+
+    A composition: max_pool2d over (N, C, 1, L), windows one row high, then that row dropped;
+    the gradient is max_pool2d's."""
+    _check_pool1d_input("max_pool1d", input)
+    kernel_size = _single(kernel_size, "kernel_size", "max_pool1d")
+    stride = kernel_size if stride is None or stride == [] else stride
+    out = max_pool2d(
+        input.unsqueeze(-2),
+        (1, kernel_size),
+        (1, _single(stride, "stride", "max_pool1d")),
+        (0, _single(padding, "padding", "max_pool1d")),
+        (1, _single(dilation, "dilation", "max_pool1d")),
+        ceil_mode,
+        return_indices,
+    )
+    if return_indices:  # flat positions in 1 x L: already positions in L
+        return out[0].squeeze(-2), out[1].squeeze(-2)
+    return out.squeeze(-2)
+
+
+def avg_pool1d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> Tensor:
+    """The average of each window of (N, C, L) (or (C, L)); stride defaults to the kernel.
+
+    A composition: avg_pool2d over (N, C, 1, L), windows one row high, then that row dropped;
+    the gradient is avg_pool2d's."""
+    _check_pool1d_input("avg_pool1d", input)
+    kernel_size = _single(kernel_size, "kernel_size", "avg_pool1d")
+    stride = kernel_size if stride is None or stride == [] else stride
+    out = avg_pool2d(
+        input.unsqueeze(-2),
+        (1, kernel_size),
+        (1, _single(stride, "stride", "avg_pool1d")),
+        (0, _single(padding, "padding", "avg_pool1d")),
+        ceil_mode,
+        count_include_pad,
+    )
+    return out.squeeze(-2)
+
+
+def _single(value: Any, what: str, name: str) -> int:
+    """3 or (3,) -> 3, for a 1-d op."""
+    if isinstance(value, (tuple, list)) and len(value) == 1:
+        value = value[0]
+    if not isinstance(value, int):
+        raise ValueError(f"{name}: {what} must be an int or a tuple of one int, got {value!r}")
+    return value
+
+
+def _check_pool1d_input(name: str, input: Tensor) -> None:
+    if input.ndim not in (2, 3):
+        raise ShapeError(
+            f"{name}: the input must be (N, C, L) or (C, L), a sequence of length L in each "
+            f"channel, got shape {shape_str(input.shape)}."
+        )
+
+
 def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
     """Average pooling to an (H_out, W_out) output (an int for both; None keeps that side)."""
     sizes = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
