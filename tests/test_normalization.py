@@ -1,11 +1,13 @@
-"""Batch norm and dropout against torch (float64, rtol 1e-7, atol 1e-9, random upstream gradients):
-training and evaluation outputs and gradients, running statistics after several steps, the
-layers' train()/eval() switch, and Module buffers (register_buffer, state_dict, to()).
+"""Batch norm, group norm and dropout against torch (float64, rtol 1e-7, atol 1e-9, random
+upstream gradients): training and evaluation outputs and gradients, running statistics after
+several steps, the layers' train()/eval() switch, and Module buffers (register_buffer,
+state_dict, to()).
 """
 
 from __future__ import annotations
 
 import inspect
+import math
 
 import numpy as np
 import pytest
@@ -17,6 +19,7 @@ from hypothesis import strategies as st
 import minigrad as mg
 from minigrad import nn
 from minigrad.autograd.function import formulas_only
+from minigrad.errors import ShapeError
 from minigrad.nn import functional as F
 from minigrad.testing import assert_matches_torch, gradcheck
 from minigrad.testing import strategies as mst
@@ -325,3 +328,188 @@ def test_module_to_moves_parameters_and_buffers_keeping_their_identity():
     assert weight.dtype == mean.dtype == mg.float32
     with pytest.raises(TypeError, match="takes a device"):
         model.to(3.5)
+
+
+# ---- group norm ---------------------------------------------------------------------------------
+
+
+@st.composite
+def group_norm_cases(
+    draw: st.DrawFn, small: bool = False, distinct: bool = False
+) -> tuple[tuple, dict]:
+    """x of shape (N, C, *) with 0 to 2 dims after the channels, C a multiple of num_groups;
+    weight and bias of shape (C,), both, one or neither; an eps. Returns (arrays, options) for
+    `_group_norm`. Distinct values (small: for gradcheck too)."""
+    groups = draw(st.integers(1, 3), label="num_groups")
+    channels = groups * draw(st.integers(1, 2 if small else 3), label="channels per group")
+    rest = draw(mst.shapes(0, 2, max_side=3 if small else 4), label="positions")
+    shape = (draw(st.integers(1, 3), label="batch"), channels, *rest)
+    arrays = mst.distinct_arrays if small or distinct else mst.float_arrays
+    x = draw(arrays(shape), label="x")
+    has_weight, has_bias = draw(st.booleans(), label="weight"), draw(st.booleans(), label="bias")
+    params = [draw(arrays((channels,)), label=name) for name in ("weight", "bias")]
+    params = [p for p, has in zip(params, (has_weight, has_bias)) if has]
+    options = {
+        "num_groups": groups,
+        "eps": draw(st.sampled_from([1e-5, 1e-3, 0.1, 1.0]), label="eps"),
+        "weight": has_weight,
+        "bias": has_bias,
+    }
+    return (x, *params), options
+
+
+def _group_norm(functional, options):
+    """group_norm of `functional` (minigrad's F or torch's) taking x and the weight and bias
+    that options say are there, as positional arguments."""
+
+    def call(x, *params):
+        given = iter(params)
+        weight = next(given) if options["weight"] else None
+        bias = next(given) if options["bias"] else None
+        return functional.group_norm(x, options["num_groups"], weight, bias, options["eps"])
+
+    return call
+
+
+def _group_case(*arrays, groups, eps=1e-5, weight=False, bias=False):
+    return arrays, {"num_groups": groups, "eps": eps, "weight": weight, "bias": bias}
+
+
+def _torchs_group_norm(options, channels):
+    """torch's group_norm for `options`; a bias without a weight as torch's group norm with a
+    weight of ones, the same function: torch 2.13's own backward fails there (see the test
+    below)."""
+    if not (options["bias"] and not options["weight"]):
+        return _group_norm(TF, options)
+    ones = torch.ones(channels, dtype=torch.float64)
+    with_weight = _group_norm(TF, {**options, "weight": True})
+    return lambda x, bias: with_weight(x, ones, bias)
+
+
+def _one_value_in_all(shape, options) -> bool:
+    """Whether torch refuses x of this shape: one example, one channel per group and one
+    position (as batch norm refuses one value per channel); if so, check that both refuse."""
+    if shape[0] * (shape[1] // options["num_groups"]) * math.prod(shape[2:]) != 1:
+        return False
+    for functional in (F, TF):
+        x = mg.zeros(shape) if functional is F else torch.zeros(shape)
+        with pytest.raises(ValueError, match="ingle value|more than 1 value"):
+            functional.group_norm(x, options["num_groups"])
+    return True
+
+
+@given(case=group_norm_cases())
+@example(case=_group_case(np.array([[1.5, -2.0]]), groups=2))  # refused: one value in all
+@example(case=_group_case(np.zeros((2, 4, 3)), groups=2))  # zero variance: x_hat = 0
+@example(case=_group_case(np.arange(8.0).reshape(2, 4), np.arange(4.0), groups=4, weight=True))
+# (N, C) alone, one channel per group: each group is a single value
+@example(case=_group_case(np.arange(24.0).reshape(2, 6, 2), np.ones(6), groups=1, bias=True))
+# one group: every channel of an example together
+def test_group_norm_matches_torch(case):
+    arrays, options = case
+    if _one_value_in_all(arrays[0].shape, options):
+        return
+    assert_matches_torch(
+        _group_norm(F, options),
+        _torchs_group_norm(options, arrays[0].shape[1]),
+        *arrays,
+        name=f"group_norm{options}",
+    )
+
+
+@given(case=group_norm_cases(small=True))
+def test_group_norm_passes_gradcheck(case):
+    arrays, options = case
+    if _one_value_in_all(arrays[0].shape, options):
+        return
+    gradcheck(_group_norm(F, options), *arrays, name=f"group_norm{options}")
+
+
+@given(case=group_norm_cases(distinct=True))
+@example(case=_group_case(np.zeros((2, 4, 3)), groups=2))  # zero variance, exactly: x_hat = 0
+def test_group_norm_second_derivatives_match_torch(case):
+    """Through layer norm's formula backward."""
+    arrays, options = case
+    if _one_value_in_all(arrays[0].shape, options):
+        return
+    assert_matches_torch(
+        _group_norm(F, options),
+        _torchs_group_norm(options, arrays[0].shape[1]),
+        *arrays,
+        order=2,
+        name=f"group_norm{options}",
+    )
+
+
+def test_torchs_group_norm_with_a_bias_and_no_weight_cannot_be_differentiated():
+    """Why the tests above compare that case with a weight of ones: torch 2.13's backward
+    raises, with create_graph or without. If this fails, torch has fixed it, and the tests
+    above can compare with torch's own case."""
+    x = torch.randn(2, 4, 3, dtype=torch.float64, requires_grad=True)
+    bias = torch.randn(4, dtype=torch.float64, requires_grad=True)
+    with pytest.raises(RuntimeError, match="tensor does not have a device"):
+        TF.group_norm(x, 2, None, bias).sum().backward()
+    with pytest.raises(RuntimeError, match="is invalid for input of size"):
+        out = TF.group_norm(x, 2, None, bias).sum()
+        torch.autograd.grad(out, (x, bias), create_graph=True)  # dL/dbias: it raises
+    ours, our_bias = (mg.tensor(t.detach(), requires_grad=True) for t in (x, bias))
+    out = F.group_norm(ours, 2, None, our_bias)
+    dx, d_bias = mg.autograd.grad(out.pow(2).sum(), (ours, our_bias), create_graph=True)
+    mg.autograd.grad(dx.sum() + d_bias.sum(), ours)  # minigrad's runs
+
+
+def test_group_norm_of_an_empty_batch_is_empty():
+    for shape in ((0, 4, 3), (2, 4, 0)):
+        x = torch.randn(shape, dtype=torch.float64)
+        assert F.group_norm(mg.tensor(x), 2).shape == TF.group_norm(x, 2).shape == shape
+
+
+def test_group_norm_errors_say_what_is_wrong():
+    with pytest.raises(
+        ShapeError, match=r"batch and a channel dim, \(N, C, \*\), got shape \(4,\)"
+    ):
+        F.group_norm(mg.randn(4), 2)
+    with pytest.raises(ShapeError, match=r"num_groups=2 must divide the input's 5 channels"):
+        F.group_norm(mg.randn(2, 5, 3), 2)
+    with pytest.raises(ShapeError, match=r"weight has shape \(3,\), but it must have shape \(4,\)"):
+        F.group_norm(mg.randn(2, 4), 2, mg.ones(3))
+    with pytest.raises(ShapeError, match=r"bias has shape \(4, 1\)"):
+        F.group_norm(mg.randn(2, 4), 2, None, mg.ones(4, 1))
+    with pytest.raises(TypeError, match=r"floating-point tensor, got torch.int64"):
+        F.group_norm(mg.tensor([[1, 2]]), 1)
+    with pytest.raises(ValueError, match=r"num_groups=3 must divide num_channels=4"):
+        nn.GroupNorm(3, 4)
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs"),
+    [((2, 4), {}), ((1, 4), {"eps": 1e-3}), ((4, 4), {"affine": False}), ((2, 6), {"bias": False})],
+    ids=repr,
+)
+def test_group_norm_layer_is_torchs(args, kwargs):
+    """repr, state_dict names and values (weight ones, bias zeros), outputs and gradients."""
+    mine, theirs = nn.GroupNorm(*args, **kwargs), torch.nn.GroupNorm(*args, **kwargs)
+    assert repr(mine) == repr(theirs)
+    assert list(mine.state_dict()) == list(theirs.state_dict())
+    for key, value in theirs.state_dict().items():
+        assert torch.equal(mine.state_dict()[key], value), key
+    mine.double()
+    theirs.double()
+    x = torch.randn(3, args[1], 5, 2, dtype=torch.float64)
+    upstream = torch.randn_like(x)
+    leaf, their_leaf = mg.Tensor(x.clone(), requires_grad=True), x.clone().requires_grad_()
+    out, expected = mine(leaf), theirs(their_leaf)
+    torch.testing.assert_close(out._data, expected.detach(), rtol=1e-7, atol=1e-9)
+    out.backward(upstream)
+    expected.backward(upstream)
+    torch.testing.assert_close(leaf.grad._data, their_leaf.grad, rtol=1e-7, atol=1e-9)
+    for (key, p), q in zip(mine.named_parameters(), theirs.parameters()):
+        torch.testing.assert_close(p.grad._data, q.grad, rtol=1e-7, atol=1e-9, msg=key)
+
+
+def test_group_norm_layer_takes_device_and_dtype(device):
+    layer = nn.GroupNorm(2, 4, device=device, dtype=mg.float64)
+    for p in (layer.weight, layer.bias):
+        assert p.device.type == device and p.dtype == mg.float64 and p.shape == (4,)
+    assert layer(mg.randn(3, 4, 2, dtype=mg.float64, device=device)).device.type == device
+    assert nn.GroupNorm(2, 4).weight.dtype == mg.float32

@@ -1,7 +1,8 @@
 """Pooling against torch autograd (float64, rtol 1e-7, atol 1e-9, random upstream gradients) and
 finite differences: max_pool2d (ties pinned: the gradient goes where torch sends it),
 avg_pool2d in all its modes, adaptive_avg_pool2d; their gradients of gradients (order=2); the
-kernel that computes avg_pool2d's first-order backward against its formula; the layers' repr.
+kernel that computes avg_pool2d's first-order backward against its formula; the layers' repr;
+max_pool1d and avg_pool1d (the 2-d pooling of windows one row high) the same way.
 
 Max pooling has kinks where two elements of a window tie: against finite differences its
 inputs are distinct by construction (distinct_arrays); against torch, ties are drawn on purpose.
@@ -342,3 +343,146 @@ def test_pool_layers_match_torch(make):
     assert repr(mine) == repr(theirs)
     x = torch.randn(2, 3, 7, 6, dtype=torch.float64)
     torch.testing.assert_close(mine(mg.Tensor(x))._data, theirs(x), rtol=1e-7, atol=1e-9)
+
+
+# ---- 1-d pooling: the 2-d pooling of windows one row high -----------------------------------
+
+
+@st.composite
+def pool1d_settings(draw: st.DrawFn, dilation: bool) -> dict:
+    """pool_settings' width alone: (N, C, L) and one int each, so torch defines the result."""
+    settings = draw(pool_settings(dilation=dilation))
+    batch, channels, _, length = settings["shape"]
+    one_d = {
+        "shape": (batch, channels, length),
+        "kernel_size": settings["kernel_size"][1],
+        "stride": None if settings["stride"] is None else settings["stride"][1],
+        "padding": settings["padding"][1],
+        "ceil_mode": settings["ceil_mode"],
+    }
+    if dilation:
+        one_d["dilation"] = settings["dilation"][1]
+    return one_d
+
+
+@st.composite
+def max_pool1d_cases(draw: st.DrawFn, distinct: bool = False) -> tuple[np.ndarray, dict]:
+    settings = draw(pool1d_settings(dilation=True))
+    if distinct:
+        x = draw(mst.distinct_arrays(settings["shape"]))
+    else:  # few values, so windows often tie
+        values = st.sampled_from([-1.0, 0.0, 2.0, 3.5])
+        x = draw(mst.hnp.arrays(np.float64, settings["shape"], elements=values))
+    return x, settings
+
+
+def check_max_pool1d(case: tuple[np.ndarray, dict], order: int = 1) -> None:
+    x, settings = case
+    options = _options(settings)
+    assert_matches_torch(
+        lambda t: F.max_pool1d(t, **options),
+        lambda t: TF.max_pool1d(t, **options),
+        x,
+        name=f"max_pool1d(**{options})",
+        order=order,
+    )
+
+
+@given(case=max_pool1d_cases())
+@example(case=_tie_case(np.ones((1, 1, 4)), kernel_size=2))  # every window a 2-way tie
+@example(case=_tie_case(np.array([[[1.0, 2.0, 2.0, 1.0]]]), kernel_size=2, stride=1))
+@example(case=_tie_case(np.zeros((1, 2, 5)), kernel_size=3, stride=2, padding=1))  # overlapping
+def test_max_pool1d_matches_torch(case):
+    check_max_pool1d(case)
+
+
+@given(case=max_pool1d_cases(distinct=True))
+def test_max_pool1d_second_derivatives_match_torch(case):
+    check_max_pool1d(case, order=2)
+
+
+@given(case=max_pool1d_cases(distinct=True))
+def test_max_pool1d_passes_gradcheck(case):
+    x, settings = case
+    options = _options(settings)
+    gradcheck(lambda t: F.max_pool1d(t, **options), x[:1], name=f"max_pool1d(**{options})")
+
+
+def test_max_pool1d_return_indices_and_unbatched_input():
+    x = mg.tensor(np.array([[[3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0]]]))
+    out, indices = F.max_pool1d(x, 3, 2, 1, return_indices=True)
+    expected, expected_indices = TF.max_pool1d(x._data, 3, 2, 1, return_indices=True)
+    assert torch.equal(out._data, expected) and torch.equal(indices._data, expected_indices)
+    assert out.shape == (1, 1, 4) and not indices.requires_grad
+    _, layer_indices = nn.MaxPool1d(3, 2, 1, return_indices=True)(x)
+    assert torch.equal(layer_indices._data, expected_indices)
+    unbatched = np.arange(12.0).reshape(2, 6)
+    assert_matches_torch(
+        lambda t: F.max_pool1d(t, 2, 1), lambda t: TF.max_pool1d(t, 2, 1), unbatched
+    )
+    assert_matches_torch(
+        lambda t: F.avg_pool1d(t, (3,), [2], 1), lambda t: TF.avg_pool1d(t, (3,), [2], 1), unbatched
+    )
+
+
+@st.composite
+def avg_pool1d_cases(draw: st.DrawFn) -> tuple[np.ndarray, dict]:
+    settings = draw(pool1d_settings(dilation=False))
+    settings["count_include_pad"] = draw(st.booleans())
+    return draw(mst.float_arrays(settings["shape"])), settings
+
+
+def _avg1d_case(shape, **options) -> tuple[np.ndarray, dict]:
+    defaults = {"stride": None, "padding": 0, "ceil_mode": False, "count_include_pad": True}
+    x = np.linspace(-3, 4, np.prod(shape)).reshape(shape)
+    return x, {"shape": shape, **defaults, **options}
+
+
+@given(case=avg_pool1d_cases())
+@example(case=_avg1d_case((1, 1, 5), kernel_size=2))  # the last element never pooled
+@example(case=_avg1d_case((1, 2, 6), kernel_size=3, stride=2, padding=1, ceil_mode=True))
+@example(case=_avg1d_case((2, 1, 5), kernel_size=3, padding=1, count_include_pad=False))
+def test_avg_pool1d_matches_torch(case):
+    x, settings = case
+    options = _options(settings)
+    name = f"avg_pool1d(**{options})"
+    mine, theirs = (lambda t: F.avg_pool1d(t, **options)), (lambda t: TF.avg_pool1d(t, **options))
+    assert_matches_torch(mine, theirs, x, name=name)
+    assert_matches_torch(mine, theirs, x, name=name, order=2)
+
+
+@given(case=avg_pool1d_cases())
+def test_avg_pool1d_passes_gradcheck(case):
+    x, settings = case
+    options = _options(settings)
+    gradcheck(lambda t: F.avg_pool1d(t, **options), x[:1], name=f"avg_pool1d(**{options})")
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda m: m.MaxPool1d(2),
+        lambda m: m.MaxPool1d(3, stride=1, padding=1, dilation=2, ceil_mode=True),
+        lambda m: m.MaxPool1d((2,), [1]),
+        lambda m: m.AvgPool1d(3, 2, 1),
+        lambda m: m.AvgPool1d([2], count_include_pad=False, ceil_mode=True),
+    ],
+)
+def test_pool1d_layers_match_torch(make):
+    mine, theirs = make(nn), make(torch.nn)
+    assert repr(mine) == repr(theirs)
+    x = torch.randn(2, 3, 7, dtype=torch.float64)
+    torch.testing.assert_close(mine(mg.Tensor(x))._data, theirs(x), rtol=1e-7, atol=1e-9)
+
+
+def test_pool1d_errors_say_what_is_wrong():
+    for pool in (F.max_pool1d, F.avg_pool1d):
+        name = pool.__name__
+        with pytest.raises(ShapeError, match=rf"{name}: .*\(N, C, L\) or \(C, L\).*\(1, 2, 3, 7\)"):
+            pool(mg.randn(1, 2, 3, 7), 2)
+        with pytest.raises(ShapeError, match=rf"{name}: .*got shape \(7,\)"):
+            pool(mg.randn(7), 2)
+        with pytest.raises(ValueError, match=rf"{name}: kernel_size must be an int .* \(2, 3\)"):
+            pool(mg.randn(2, 3, 7), (2, 3))
+        with pytest.raises(ValueError, match=rf"{name}: stride must be an int"):
+            pool(mg.randn(2, 3, 7), 2, (1, 1))

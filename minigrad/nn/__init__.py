@@ -1,8 +1,8 @@
 """Neural-network building blocks: layers as Modules (`modules.py`, more activations in
-`activation.py`; convolution, pooling, batch norm, layer norm, dropout, embedding and cosine
-similarity layers in `conv.py`, `pooling.py`, `batchnorm.py`, `normalization.py`, `dropout.py`,
-`embedding.py`, `distance.py`), functions and losses (`functional.py`, imported as `F`), the
-losses as modules (`losses.py`), weight initialisation (`init.py`), gradient clipping
+`activation.py`; convolution, pooling, batch norm, layer and group norm, dropout, embedding and
+cosine similarity layers in `conv.py`, `pooling.py`, `batchnorm.py`, `normalization.py`,
+`dropout.py`, `embedding.py`, `distance.py`), functions and losses (`functional.py`, imported as
+`F`), the losses as modules (`losses.py`), weight initialisation (`init.py`), gradient clipping
 (`utils.py`), and data-parallel training over several processes (`parallel.py`)."""
 
 from ..errors import missing_name_getattr as _missing_name_getattr
@@ -38,11 +38,12 @@ from .modules import (
     Sigmoid,
     Unflatten,
 )
-from .normalization import LayerNorm
-from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from .normalization import GroupNorm, LayerNorm
+from .pooling import AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
 
 __all__ = [
     "AdaptiveAvgPool2d",
+    "AvgPool1d",
     "AvgPool2d",
     "BCELoss",
     "BCEWithLogitsLoss",
@@ -61,6 +62,7 @@ __all__ = [
     "Flatten",
     "Unflatten",
     "GELU",
+    "GroupNorm",
     "Hardtanh",
     "HuberLoss",
     "Identity",
@@ -71,6 +73,7 @@ __all__ = [
     "Linear",
     "LogSoftmax",
     "MSELoss",
+    "MaxPool1d",
     "MaxPool2d",
     "Module",
     "ModuleDict",

@@ -956,6 +956,80 @@ def avg_pool2d(
     )
 
 
+def max_pool1d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Any:
+    """The maximum of each window of (N, C, L) (or (C, L)); stride defaults to the kernel. With
+    return_indices, also the position (in L) of each maximum.
+
+    A composition: max_pool2d over (N, C, 1, L), windows one row high, then that row dropped;
+    the gradient is max_pool2d's."""
+    _check_pool1d_input("max_pool1d", input)
+    kernel_size = _single(kernel_size, "kernel_size", "max_pool1d")
+    stride = kernel_size if stride is None or stride == [] else stride
+    out = max_pool2d(
+        input.unsqueeze(-2),
+        (1, kernel_size),
+        (1, _single(stride, "stride", "max_pool1d")),
+        (0, _single(padding, "padding", "max_pool1d")),
+        (1, _single(dilation, "dilation", "max_pool1d")),
+        ceil_mode,
+        return_indices,
+    )
+    if return_indices:  # flat positions in 1 x L: already positions in L
+        return out[0].squeeze(-2), out[1].squeeze(-2)
+    return out.squeeze(-2)
+
+
+def avg_pool1d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> Tensor:
+    """The average of each window of (N, C, L) (or (C, L)); stride defaults to the kernel.
+
+    A composition: avg_pool2d over (N, C, 1, L), windows one row high, then that row dropped;
+    the gradient is avg_pool2d's."""
+    _check_pool1d_input("avg_pool1d", input)
+    kernel_size = _single(kernel_size, "kernel_size", "avg_pool1d")
+    stride = kernel_size if stride is None or stride == [] else stride
+    out = avg_pool2d(
+        input.unsqueeze(-2),
+        (1, kernel_size),
+        (1, _single(stride, "stride", "avg_pool1d")),
+        (0, _single(padding, "padding", "avg_pool1d")),
+        ceil_mode,
+        count_include_pad,
+    )
+    return out.squeeze(-2)
+
+
+def _single(value: Any, what: str, name: str) -> int:
+    """3 or (3,) -> 3, for a 1-d op."""
+    if isinstance(value, (tuple, list)) and len(value) == 1:
+        value = value[0]
+    if not isinstance(value, int):
+        raise ValueError(f"{name}: {what} must be an int or a tuple of one int, got {value!r}")
+    return value
+
+
+def _check_pool1d_input(name: str, input: Tensor) -> None:
+    if input.ndim not in (2, 3):
+        raise ShapeError(
+            f"{name}: the input must be (N, C, L) or (C, L), a sequence of length L in each "
+            f"channel, got shape {shape_str(input.shape)}."
+        )
+
+
 def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
     """Average pooling to an (H_out, W_out) output (an int for both; None keeps that side)."""
     sizes = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
@@ -1052,6 +1126,55 @@ def layer_norm(
                 f"normalised dims (input shape {shape_str(input.shape)})."
             )
     return ops.LayerNorm.apply(input, weight, bias, normalized_shape=shape, eps=eps)
+
+
+def group_norm(
+    input: Tensor,
+    num_groups: int,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Split the C channels of (N, C, *) into num_groups groups of C / num_groups channels and
+    normalise each example's group (its channels and every position) to mean 0 and variance 1,
+    then scale by `weight` and shift by `bias` (each of shape (C,): one value per channel).
+
+    A composition: each group is one row of (N, num_groups, -1), and layer norm over that last
+    dim normalises it; the gradient (and the second derivative) is then layer norm's."""
+    if input.ndim < 2:
+        raise ShapeError(
+            f"group_norm: the input must have a batch and a channel dim, (N, C, *), got shape "
+            f"{shape_str(input.shape)}. Add a batch dim with .unsqueeze(0)."
+        )
+    batch, channels = input.shape[0], input.shape[1]
+    if num_groups <= 0 or channels % num_groups:
+        raise ShapeError(
+            f"group_norm: num_groups={num_groups} must divide the input's {channels} channels "
+            f"(dim 1 of {shape_str(input.shape)}) into groups of equal size."
+        )
+    if batch * (channels // num_groups) * math.prod(input.shape[2:]) == 1:
+        # torch's rule (that of batch norm in training): these statistics would be of one value
+        raise ValueError(
+            f"group_norm: an input of shape {shape_str(input.shape)} with num_groups="
+            f"{num_groups} has one example, one channel per group and one position, so each "
+            "group's mean and variance would be of a single value; torch refuses it too. Give "
+            "a batch of more than one, or fewer groups."
+        )
+    for name, value in {"weight": weight, "bias": bias}.items():
+        if value is not None and tuple(value.shape) != (channels,):
+            raise ShapeError(
+                f"group_norm: {name} has shape {shape_str(value.shape)}, but it must have shape "
+                f"({channels},): one value per channel of the input {shape_str(input.shape)}."
+            )
+    group_size = math.prod(input.shape[1:]) // num_groups  # (not -1: an empty batch has 0)
+    groups = input.reshape(batch, num_groups, group_size)
+    out = layer_norm(groups, (group_size,), eps=eps).reshape(input.shape)
+    per_channel = (channels,) + (1,) * (input.ndim - 2)  # broadcasts along dim 1
+    if weight is not None:
+        out = out * weight.reshape(per_channel)
+    if bias is not None:
+        out = out + bias.reshape(per_channel)
+    return out
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:

@@ -1,7 +1,9 @@
-"""Layer normalisation: `LayerNorm`, as torch's (transformers normalise this way).
+"""Layer and group normalisation: `LayerNorm` (transformers normalise this way) and `GroupNorm`
+(diffusion U-Nets), as torch's.
 
-Unlike batch norm it normalises each example by its own statistics, over its last dims, so it
-has no running statistics and behaves the same in training and in eval.
+Unlike batch norm they normalise each example by its own statistics (over its last dims, or
+over groups of its channels), so they have no running statistics and behave the same in
+training and in eval.
 """
 
 from __future__ import annotations
@@ -59,4 +61,56 @@ class LayerNorm(Module):
         return (
             f"{self.normalized_shape}, eps={self.eps}, "
             f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}"
+        )
+
+
+class GroupNorm(Module):
+    """Normalise each example over groups of its channels: num_groups groups of
+    num_channels / num_groups channels, each with every position, then scale by weight (ones)
+    and shift by bias (zeros), one value per channel, if affine (bias=False leaves the shift
+    out). The same in training and eval. See F.group_norm."""
+
+    def __init__(
+        self,
+        num_groups: int,
+        num_channels: int,
+        eps: float = 1e-5,
+        affine: bool = True,
+        device: DeviceLike = None,
+        dtype: torch.dtype | None = None,
+        *,
+        bias: bool = True,
+    ) -> None:
+        super().__init__()
+        if num_groups <= 0 or num_channels % num_groups:
+            raise ValueError(
+                f"GroupNorm: num_groups={num_groups} must divide num_channels={num_channels} "
+                "into groups of equal size."
+            )
+        self.num_groups, self.num_channels = num_groups, num_channels
+        self.eps, self.affine = eps, affine
+        place = {"device": _device(device), "dtype": dtype}
+        if affine:
+            self.weight: Parameter | None = Parameter(torch.empty(num_channels, **place))
+            self.bias: Parameter | None = (
+                Parameter(torch.empty(num_channels, **place)) if bias else None
+            )
+        else:
+            self.weight = self.bias = None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """weight to ones, bias to zeros: at first, the layer only normalises."""
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
+    def forward(self, input: Any) -> Any:
+        return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+            f"bias={self.bias is not None}"
         )
