@@ -458,6 +458,29 @@ def test_full_backward_hooks_of_a_module_with_several_inputs_and_outputs_as_torc
         torch.testing.assert_close(a, b, rtol=1e-7, atol=1e-9)
 
 
+def test_a_second_derivative_that_reaches_a_modules_inputs_not_through_its_outputs_runs_no_hook():
+    """d/dx of sum(sin(x)) is cos(x), whose own gradient comes back to x without passing the
+    module's output: its hooks ran in the first backward and do not run again (torch's rule:
+    the grad_output a hook sees is gone once the hooks have used it)."""
+
+    def run(lib):
+        class Sine(lib.nn.Module):
+            def forward(self, x):
+                return x.sin()
+
+        calls, sine = [], Sine()
+        sine.register_full_backward_hook(lambda m, gi, go: calls.append(1) or (gi[0] * 3,))
+        x = lib.tensor([0.5, -1.0, 2.0], dtype=torch.float64, requires_grad=True)
+        (grad_x,) = lib.autograd.grad(sine(x).sum(), x, create_graph=True)
+        grad_x.sum().backward()
+        return len(calls), torch.as_tensor(grad_x.tolist()), torch.as_tensor(x.grad.tolist())
+
+    ours, theirs = run(mg), run(torch)
+    assert ours[0] == theirs[0] == 1
+    for a, b in zip(ours[1:], theirs[1:]):
+        torch.testing.assert_close(a, b, rtol=1e-7, atol=1e-9)
+
+
 @pytest.mark.parametrize("lib", [mg, torch], ids=["minigrad", "torch"])
 def test_full_backward_hooks_refuse_what_torch_refuses(lib):
     """A hook's tuple of the wrong length, gradients for a module whose inputs need none, a
