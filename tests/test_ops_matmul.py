@@ -177,3 +177,5 @@ def test_addmm_names_the_shapes_when_they_do_not_fit():
         mg.addmm(mg.ones(4), mg.ones(2, 4), mg.ones(4, 3))
     with pytest.raises(mg.ShapeError, match=r"of shape \(2, 3, 1\)"):
         mg.ones(2, 3, 1).addmm(mg.ones(2, 4), mg.ones(4, 3))
+    with pytest.raises(mg.ShapeError, match=r"of shape \(1, 2, 3\)"):  # torch's expand refuses
+        mg.ones(1, 2, 3).addmm(mg.ones(2, 4), mg.ones(4, 3))  # a dim more, even of size 1
