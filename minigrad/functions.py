@@ -86,6 +86,7 @@ any = _method_as_function("any")  # noqa: A001
 argmax = _method_as_function("argmax")
 argmin = _method_as_function("argmin")
 argsort = _method_as_function("argsort")
+cumprod = _method_as_function("cumprod")
 cumsum = _method_as_function("cumsum")
 log_softmax = _method_as_function("log_softmax")
 logsumexp = _method_as_function("logsumexp")
@@ -152,6 +153,7 @@ unflatten = _method_as_function("unflatten")
 unsqueeze = _method_as_function("unsqueeze")
 
 # matrix products
+addmm = _method_as_function("addmm")
 bmm = _method_as_function("bmm")
 dot = _method_as_function("dot")
 ger = _method_as_function("ger")

@@ -1168,6 +1168,11 @@ class Tensor:
         return ops.CumSum.apply(self, dim=dim, dtype=dtype)
 
     @numpy_names
+    def cumprod(self, dim: int, *, dtype: torch.dtype | None = None) -> Tensor:
+        """Running products along dim: out[i] = x[0] * ... * x[i]."""
+        return ops.CumProd.apply(self, dim=dim, dtype=dtype)
+
+    @numpy_names
     def prod(
         self, dim: int | None = None, keepdim: bool = False, *, dtype: torch.dtype | None = None
     ) -> Tensor:
@@ -1480,6 +1485,25 @@ class Tensor:
         """Matrix times matrix: (n, k) @ (k, m)."""
         _check_ndims("mm", (self, 2), (mat2, 2))
         return self @ mat2
+
+    def addmm(self, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+        """beta * self + alpha * (mat1 @ mat2), as torch.addmm: a Linear layer's bias plus
+        x @ W.T in one call. mat1 (n, k), mat2 (k, m); self broadcasts to (n, m). With
+        beta=0, self's values are left out (a NaN or inf in it does not spread), as in torch,
+        and it gets zeros as its gradient."""
+        _check_ndims("addmm", (mat1, 2), (mat2, 2))
+        product = mat1.mm(mat2)
+        pairs = zip(reversed(self.shape), reversed(product.shape))
+        if self.ndim > 2 or any(side not in (1, wanted) for side, wanted in pairs):
+            raise ShapeError(
+                f"addmm adds self (input) of shape {shape_str(self.shape)} to mat1 @ mat2, of "
+                f"shape {shape_str(product.shape)}: self must broadcast to that shape."
+            )
+        if alpha != 1:
+            product = product * alpha
+        if beta == 0:  # zeros where self was, whatever it held (0 * NaN would be NaN)
+            return product + self.masked_fill(torch.ones((), dtype=torch.bool), 0)
+        return product + (self if beta == 1 else self * beta)
 
     def bmm(self, batch2: Tensor) -> Tensor:
         """A batch of matrix products: (b, n, k) @ (b, k, m)."""

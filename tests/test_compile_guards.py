@@ -119,11 +119,24 @@ def state(model: Any, loss: Any) -> list[Any]:
 
 # Hooks of the user's, each registered on `model` (a classifier) by one of these, and the words
 # of minigrad.compile's refusal: a forward hook that doubles a layer's output, a gradient hook
-# that zeroes a weight's gradient (neither of which a replay would do).
+# that zeroes a weight's gradient, a module's backward hook that doubles its grad_input and a
+# backward pre-hook that halves its grad_output (none of which a replay would do).
 HOOKS = {
     "forward hook": (
         lambda model: model[2].register_forward_hook(lambda module, args, out: out * 2),
         r"a Linear that has forward hooks.*remove",
+    ),
+    "module backward hook": (
+        lambda model: model[2].register_full_backward_hook(
+            lambda module, grad_input, grad_output: (grad_input[0] * 2,)
+        ),
+        r"a Linear that has backward hooks.*remove",
+    ),
+    "module backward pre-hook": (
+        lambda model: model[2].register_full_backward_pre_hook(
+            lambda module, grad_output: (grad_output[0] / 2,)
+        ),
+        r"a Linear that has backward hooks.*remove",
     ),
     "gradient hook": (
         lambda model: model[0].weight.register_hook(lambda grad: grad * 0),

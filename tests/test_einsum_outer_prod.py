@@ -499,6 +499,69 @@ def test_prod_with_a_dtype_differentiated_twice_is_its_hessian(x, data):
     assert second.tolist() == (hessian @ v.astype(np.float64)).astype(np.float32).tolist()
 
 
+# ---- cumprod ------------------------------------------------------------------------------------
+
+
+def cumprod_of(case):
+    x, dim, _ = case
+    return lambda t: t.cumprod(dim)
+
+
+CUMPROD_ZEROS = [  # by hand: one zero, two zeros in a slice, three, and a zero first or last
+    (np.array([2.0, 3.0, 0.0, 5.0]), 0, False),
+    (np.array([2.0, 0.0, 3.0, 0.0, -0.5]), 0, False),
+    (np.array([[0.0, 2.0, 0.0, 0.0], [1.5, -2.0, 0.5, 0.0]]), 1, False),
+    (np.array([[0.0, 2.0], [1.5, 0.0], [0.0, 0.0]]), 0, False),
+]
+
+
+@given(case=prod_cases(dim_required=True))
+@example(case=(np.array(1.5), 0, False))  # 0-d: its own running product
+@example(case=CUMPROD_ZEROS[0])
+@example(case=CUMPROD_ZEROS[1])
+@example(case=CUMPROD_ZEROS[2])
+@example(case=CUMPROD_ZEROS[3])
+def test_cumprod_matches_torch(case):
+    x, dim, _ = case
+    assert_matches_torch(cumprod_of(case), cumprod_of(case), x, name=f"cumprod({dim})")
+    assert_matches_torch(
+        lambda t: mg.cumprod(t, dim), lambda t: torch.cumprod(t, dim), x, name="mg.cumprod"
+    )
+
+
+@given(case=prod_cases(dim_required=True))
+@example(case=CUMPROD_ZEROS[1])
+@example(case=CUMPROD_ZEROS[2])
+def test_cumprod_second_derivatives_match_torch(case):
+    """Under create_graph the backward's formula is recorded (its cumprod is CumProd again)."""
+    x, dim, _ = case
+    assert_matches_torch(cumprod_of(case), cumprod_of(case), x, order=2, name=f"cumprod({dim})")
+
+
+def test_cumprod_gradient_with_zeros_by_hand():
+    """out = [2, 6, 0, 0]: x_1 is in every out_i, with the others 1, 3, 0, 0 -> 1 + 3 = 4;
+    x_2: 2 + 0 + 0 = 2; the zero x_3: out_3 and out_4 without it, 6 + 6 * 5 = 36; x_4: 0."""
+    x = mg.tensor([2.0, 3.0, 0.0, 5.0], requires_grad=True)
+    x.cumprod(0).sum().backward()
+    assert x.grad.tolist() == [4.0, 2.0, 36.0, 0.0]  # not NaN: no division by x
+
+
+@given(case=prod_cases(dim_required=True, shapes=mst.small_shapes))
+def test_cumprod_passes_gradcheck(case):
+    gradcheck(cumprod_of(case), case[0], name=f"cumprod({case[1]})")
+
+
+@given(x=mst.float_arrays(mst.shapes(1, 2, max_side=3), 0.5, 2.0).map(lambda a: a.astype("f4")))
+def test_cumprod_with_a_dtype_matches_torch(x):
+    # float32 in, float64 out; the gradient comes back as float32
+    assert_matches_torch(
+        lambda t: t.cumprod(-1, dtype=torch.float64),
+        lambda t: t.cumprod(-1, dtype=torch.float64),
+        x,
+        name="cumprod(dtype=float64)",
+    )
+
+
 def test_prod_of_integers_and_numpy_names():
     assert mg.tensor([1, 2, 3, 4]).prod().tolist() == torch.tensor([1, 2, 3, 4]).prod().tolist()
     assert mg.tensor([1, 2, 3]).prod().dtype == torch.int64

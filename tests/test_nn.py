@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
+import warnings
 
 import pytest
 import torch
@@ -345,6 +346,182 @@ def test_forward_hooks_see_and_change_what_layers_compute_as_torchs():
     torch.testing.assert_close(our_outputs, their_outputs)
     with pytest.raises(TypeError, match="a hook is a function"):
         nn.Linear(1, 1).register_forward_hook("print")
+
+
+def _as_lists(grads):
+    """A hook's tuple of gradients, comparable across torch and minigrad (None stays None)."""
+    return tuple(None if g is None else torch.as_tensor(g.tolist(), dtype=g.dtype) for g in grads)
+
+
+def _assert_same_records(ours, theirs):
+    assert [r[0] for r in ours] == [r[0] for r in theirs]
+    for (_, *our_grads), (_, *their_grads) in zip(ours, theirs):
+        for our_tuple, their_tuple in zip(our_grads, their_grads):
+            assert len(our_tuple) == len(their_tuple)
+            for a, b in zip(our_tuple, their_tuple):
+                assert (a is None) == (b is None)
+                if a is not None:  # (tanh's and sin's backward differ from torch's in the last bit)
+                    torch.testing.assert_close(a, b, rtol=1e-7, atol=1e-9)
+
+
+def test_full_backward_hooks_see_and_change_gradients_as_torchs():
+    """Each layer's grad_input and grad_output as a hook sees them (the first layer, on data
+    that needs no grad: grad_input (None,), called from its output side with a warning), a
+    pre-hook that doubles grad_output, a hook that halves grad_input, the order of hooks
+    (pre-hooks first, prepend=True first), the hooks a call had when it was made, removal:
+    the same calls, gradients and .grad as torch."""
+
+    def run(lib):
+        lib.manual_seed(0)
+        model = lib.nn.Sequential(
+            lib.nn.Linear(3, 4, dtype=torch.float64), lib.nn.Tanh(),
+            lib.nn.Linear(4, 2, dtype=torch.float64),
+        )  # fmt: skip
+        seen = []
+
+        def record(module, grad_input, grad_output):
+            seen.append((type(module).__name__, _as_lists(grad_input), _as_lists(grad_output)))
+
+        handles = [layer.register_full_backward_hook(record) for layer in model]
+        model[2].register_full_backward_pre_hook(lambda m, grad_output: (grad_output[0] * 2,))
+        model[2].register_full_backward_pre_hook(lambda m, g: seen.append(("pre last",)))
+        model[2].register_full_backward_pre_hook(lambda m, g: seen.append(("pre",)), prepend=True)
+        model[1].register_full_backward_hook(lambda m, grad_input, g: (grad_input[0] / 2,))
+        model[1].register_full_backward_hook(lambda m, gi, g: seen.append(("first",)), prepend=True)
+        x = lib.linspace(-1, 1, 15, dtype=torch.float64).reshape(5, 3)
+        with pytest.warns(UserWarning):  # Linear 0: none of its inputs requires grad
+            out = model(x)
+            handles[1].remove()  # after the call: this call still runs it, as torch
+            model[0].register_full_backward_hook(lambda m, gi, g: seen.append(("late",)))
+            out.pow(2).sum().backward()
+        for handle in handles:
+            handle.remove()
+        grads = [p.grad.clone() for p in model.parameters()]
+        with model[2].register_full_backward_hook(lambda m, gi, g: seen.append(("within",))):
+            with pytest.warns(UserWarning):
+                model(x).sum().backward()
+        with pytest.warns(UserWarning):  # the handle's `with` is over: that hook is gone
+            model(x).sum().backward()
+        grads += [p.grad for p in model.parameters()]
+        return seen, [torch.as_tensor(g.tolist(), dtype=torch.float64) for g in grads]
+
+    (ours, our_grads), (theirs, their_grads) = run(mg), run(torch)
+    assert [record[0] for record in ours] == [
+        "pre", "pre last", "Linear", "first", "Tanh", "Linear",  # the first backward
+        "pre", "pre last", "within", "first", "late",  # with the `with` hook
+        "pre", "pre last", "first", "late",
+    ]  # fmt: skip
+    _assert_same_records(ours, theirs)
+    tanh, linear = ours[4], ours[5]  # what the halving hook returned is what flowed on, exactly
+    assert torch.equal(linear[2][0], tanh[1][0] / 2)
+    for a, b in zip(our_grads, their_grads):
+        torch.testing.assert_close(a, b, rtol=1e-7, atol=1e-9)
+
+
+def test_full_backward_hooks_of_a_module_with_several_inputs_and_outputs_as_torchs():
+    """grad_input has one entry per positional argument (None for a number, zeros for a tensor
+    that needs no grad), grad_output one per output (None for one the loss did not use); what
+    a hook returns flows on, also into a second derivative (create_graph=True)."""
+
+    def run(lib):
+        class Two(lib.nn.Module):
+            def forward(self, x, y, k, scale=1.0):
+                return (x * y).tanh() * k * scale, x.sin()
+
+        two, seen = Two(), []
+        two.register_full_backward_pre_hook(
+            lambda m, grad_output: seen.append(("pre", _as_lists(grad_output)))
+        )
+        two.register_full_backward_hook(
+            lambda m, grad_input, grad_output: seen.append(
+                ("hook", _as_lists(grad_input), _as_lists(grad_output))
+            )
+        )
+        two.register_full_backward_hook(lambda m, gi, go: (gi[0] * gi[0], gi[1], gi[2]))
+        x = lib.tensor([0.5, -1.0, 2.0], dtype=torch.float64, requires_grad=True)
+        y = lib.tensor([1.5, 0.25, -0.5], dtype=torch.float64)
+        first, _ = two(x, y, 3, scale=2.0)
+        first.sum().backward()  # the second output unused: None in grad_output
+        once = x.grad.clone()
+        x.grad = None
+        first, second = two(x, y, 3)
+        (grad_x,) = lib.autograd.grad((first * second).sum(), x, create_graph=True)
+        grad_x.sum().backward()
+        values = [once, grad_x.detach(), x.grad]
+        return seen, [torch.as_tensor(v.tolist(), dtype=torch.float64) for v in values]
+
+    (ours, our_values), (theirs, their_values) = run(mg), run(torch)
+    assert [record[0] for record in ours] == ["pre", "hook", "pre", "hook", "pre", "hook"]
+    _assert_same_records(ours, theirs)
+    assert ours[1][1][1].eq(0).all() and ours[1][1][2] is None and ours[0][1][1] is None
+    for a, b in zip(our_values, their_values):
+        torch.testing.assert_close(a, b, rtol=1e-7, atol=1e-9)
+
+
+def test_a_second_derivative_that_reaches_a_modules_inputs_not_through_its_outputs_runs_no_hook():
+    """d/dx of sum(sin(x)) is cos(x), whose own gradient comes back to x without passing the
+    module's output: its hooks ran in the first backward and do not run again (torch's rule:
+    the grad_output a hook sees is gone once the hooks have used it)."""
+
+    def run(lib):
+        class Sine(lib.nn.Module):
+            def forward(self, x):
+                return x.sin()
+
+        calls, sine = [], Sine()
+        sine.register_full_backward_hook(lambda m, gi, go: calls.append(1) or (gi[0] * 3,))
+        x = lib.tensor([0.5, -1.0, 2.0], dtype=torch.float64, requires_grad=True)
+        (grad_x,) = lib.autograd.grad(sine(x).sum(), x, create_graph=True)
+        grad_x.sum().backward()
+        return len(calls), torch.as_tensor(grad_x.tolist()), torch.as_tensor(x.grad.tolist())
+
+    ours, theirs = run(mg), run(torch)
+    assert ours[0] == theirs[0] == 1
+    for a, b in zip(ours[1:], theirs[1:]):
+        torch.testing.assert_close(a, b, rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("lib", [mg, torch], ids=["minigrad", "torch"])
+def test_full_backward_hooks_refuse_what_torch_refuses(lib):
+    """A hook's tuple of the wrong length, gradients for a module whose inputs need none, a
+    gradient of another shape: RuntimeError, as torch; minigrad's messages say what to return.
+    A module returning neither a Tensor nor a tuple gets a warning: its hooks cannot run."""
+    ours = lib is mg
+
+    def words(pattern):  # (torch's messages are its own)
+        return pattern if ours else None
+
+    def backward_through(hook=None, pre_hook=None, x_requires_grad=True):
+        layer = lib.nn.Linear(2, 2)
+        if hook is not None:
+            layer.register_full_backward_hook(hook)
+        if pre_hook is not None:
+            layer.register_full_backward_pre_hook(pre_hook)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # (the one for inputs that need no grad)
+            layer(lib.ones(1, 2, requires_grad=x_requires_grad)).sum().backward()
+
+    with pytest.raises(RuntimeError, match=words("returned 2 entries where grad_input has 1")):
+        backward_through(hook=lambda m, gi, go: (gi[0], gi[0]))
+    with pytest.raises(RuntimeError, match=words("returned 2 entries where grad_output has 1")):
+        backward_through(pre_hook=lambda m, go: (go[0], go[0]))
+    with pytest.raises(RuntimeError, match=words("returned gradients for inputs that do not")):
+        backward_through(hook=lambda m, gi, go: (lib.ones(1, 2),), x_requires_grad=False)
+    with pytest.raises(RuntimeError, match=words(r"shape \(3,\) for grad_input\[0\]")):
+        backward_through(hook=lambda m, gi, go: (lib.ones(3),))
+    if ours:  # (torch indexes a bare Tensor as if it were the tuple: a shape error, or none)
+        with pytest.raises(RuntimeError, match="returned a Tensor where grad_output has 1"):
+            backward_through(pre_hook=lambda m, go: go[0] * 2)
+
+    class AsDict(lib.nn.Module):
+        def forward(self, x):
+            return {"double": x * 2}
+
+    as_dict = AsDict()
+    as_dict.register_full_backward_hook(lambda m, gi, go: pytest.fail("it cannot run"))
+    with pytest.warns(UserWarning, match=words("AsDict returned a dict")):
+        out = as_dict(lib.ones(2, requires_grad=True))
+    out["double"].sum().backward()
 
 
 def test_activations_and_flatten():

@@ -1,6 +1,7 @@
 """Matrix multiplication against torch autograd (float64, rtol 1e-7, atol 1e-9) and finite
 differences: 1-D @ 1-D, 1-D @ 2-D, 2-D @ 1-D, 2-D @ 2-D, and batched with broadcast batch dims;
-its second derivatives (create_graph=True) against torch's; and linear (x @ W^T + b) the same.
+its second derivatives (create_graph=True) against torch's; and linear (x @ W^T + b) the same,
+and addmm (beta * input + alpha * mat1 @ mat2, input broadcast; beta or alpha 0 included).
 
 Inner and outer dims are drawn independently, so most matrices are not square and a missing
 transpose shows up; square ones are tested too, where only the values can catch a swapped
@@ -129,3 +130,52 @@ def test_linear_passes_gradcheck(operands):
 def test_linear_names_the_shapes_when_they_do_not_fit():
     with pytest.raises(mg.ShapeError, match=r"x of shape \(2, 5\) and weight of shape \(3, 4\)"):
         mg.ops.Linear.apply(mg.randn(2, 5), mg.randn(3, 4))
+
+
+@st.composite
+def addmm_operands(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:
+    """input (of a shape that broadcasts to (n, m)), mat1 (n, k), mat2 (k, m), beta, alpha."""
+    n, k, m = (draw(st.integers(1, 4), label=side) for side in "nkm")
+    input_shape = draw(st.sampled_from([(n, m), (m,), (1, m), (n, 1), (1,), ()]), label="input")
+    beta, alpha = (draw(st.sampled_from([1.0, 0.0, 0.5, -2.0]), label=w) for w in ("beta", "a"))
+    arrays = [draw(mst.float_arrays(shape)) for shape in (input_shape, (n, k), (k, m))]
+    return (*arrays, beta, alpha)
+
+
+@given(operands=addmm_operands())
+@example(operands=(np.array([1.0, np.nan]), np.ones((1, 3)), np.ones((3, 2)), 0.0, 2.0))
+def test_addmm_matches_torch(operands):
+    """Its first and second derivatives; with beta=0 input's values are left out (a NaN in it
+    stays out of the result) and its gradient is zeros, as torch's."""
+    *arrays, beta, alpha = operands
+    name = f"addmm(beta={beta}, alpha={alpha})"
+    assert_matches_torch(
+        lambda i, a, b: mg.addmm(i, a, b, beta=beta, alpha=alpha),
+        lambda i, a, b: torch.addmm(i, a, b, beta=beta, alpha=alpha),
+        *arrays,
+        order=2,
+        name=name,
+    )
+    assert_matches_torch(
+        lambda i, a, b: i.addmm(a, b, beta=beta, alpha=alpha),
+        lambda i, a, b: i.addmm(a, b, beta=beta, alpha=alpha),
+        *arrays,
+        name=name,
+    )
+
+
+@given(operands=addmm_operands())
+def test_addmm_passes_gradcheck(operands):
+    *arrays, beta, alpha = operands
+    gradcheck(lambda i, a, b: mg.addmm(i, a, b, beta=beta, alpha=alpha), *arrays)
+
+
+def test_addmm_names_the_shapes_when_they_do_not_fit():
+    with pytest.raises(ValueError, match=r"addmm takes 2-D and 2-D operands.*\(2, 4, 1\)"):
+        mg.addmm(mg.ones(3), mg.ones(2, 4, 1), mg.ones(4, 3))
+    with pytest.raises(mg.ShapeError, match=r"self \(input\) of shape \(4,\).*\(2, 3\)"):
+        mg.addmm(mg.ones(4), mg.ones(2, 4), mg.ones(4, 3))
+    with pytest.raises(mg.ShapeError, match=r"of shape \(2, 3, 1\)"):
+        mg.ones(2, 3, 1).addmm(mg.ones(2, 4), mg.ones(4, 3))
+    with pytest.raises(mg.ShapeError, match=r"of shape \(1, 2, 3\)"):  # torch's expand refuses
+        mg.ones(1, 2, 3).addmm(mg.ones(2, 4), mg.ones(4, 3))  # a dim more, even of size 1

@@ -516,11 +516,15 @@ def recording_lines(guards: Guards, recording: Recording) -> None:
         name = guards.name(module, type(module).__name__.lower())
         guards.add(f"{name}.training is {training}", what=f"{name}.training")
     if recording.modules:
-        guards.section = "the modules called: still without forward hooks (a replay skips them)"
+        guards.section = (
+            "the modules called: still without forward or backward hooks (a replay skips them)"
+        )
     for module, _ in recording.modules:
         name = guards.named(module) or guards.name(module, type(module).__name__.lower())
         hooks = f"{name}._forward_hooks or {name}._forward_pre_hooks"
         guards.add(f"not ({hooks})", what=f"{name}'s forward hooks")
+        hooks = f"{name}._backward_hooks or {name}._backward_pre_hooks"
+        guards.add(f"not ({hooks})", what=f"{name}'s backward hooks")
 
 
 def _optimizer_lines(guards: Guards, recording: Recording, optimizer: Any) -> None:

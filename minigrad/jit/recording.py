@@ -635,6 +635,14 @@ class Recorder(TorchFunctionMode, events.Listener):
                 "them. Remove them (handle.remove()) before compiling the step, or call the "
                 "step uncompiled while they watch it."
             )
+        if module._backward_hooks or module._backward_pre_hooks:
+            raise CompileError(
+                f"the step calls a {type(module).__name__} that has backward hooks "
+                "(register_full_backward_hook or register_full_backward_pre_hook): they run "
+                "Python in each backward, and a replay runs only the torch calls it recorded, "
+                "so it would skip them. Remove them (handle.remove()) before compiling the "
+                "step, or call the step uncompiled while they watch it."
+            )
         if id(module) not in self._modules:
             self._modules.add(id(module))
             self.recording.modules.append((module, module.training))

@@ -25,6 +25,7 @@ from ..autograd import events
 from ..creation import DeviceLike, _device
 from ..errors import shape_str
 from ..tensor import Tensor
+from .backward_hooks import ModuleBackwardHooks
 
 
 class Parameter(Tensor):
@@ -47,12 +48,14 @@ class Parameter(Tensor):
 
 class Module:
     """Base class of layers and models: subclass it, set parameters and layers in `__init__`,
-    write `forward`. Calling the module calls `forward` (and the forward hooks around it)."""
+    write `forward`. Calling the module calls `forward` (and the hooks around it)."""
 
     training: bool = True  # a class default, so a subclass that skips super().__init__() works
     # Hooks around forward, by handle id: none until one is registered (class defaults too).
     _forward_pre_hooks: OrderedDict[int, Callable[..., Any]] | None = None
     _forward_hooks: OrderedDict[int, Callable[..., Any]] | None = None
+    _backward_pre_hooks: OrderedDict[int, Callable[..., Any]] | None = None
+    _backward_hooks: OrderedDict[int, Callable[..., Any]] | None = None
 
     def __init__(self) -> None:
         self.training = True
@@ -68,12 +71,21 @@ class Module:
                 changed = hook(self, args)
                 if changed is not None:  # the hook replaced the arguments
                     args = changed if isinstance(changed, tuple) else (changed,)
+        backward_hooks = None
+        if self._backward_hooks or self._backward_pre_hooks:  # (see nn/backward_hooks.py)
+            backward_hooks = ModuleBackwardHooks(
+                self, list((self._backward_pre_hooks or {}).values()),
+                list((self._backward_hooks or {}).values()),
+            )  # fmt: skip
+            args = backward_hooks.wrap_inputs(args)
         output = self.forward(*args, **kwargs)
         if self._forward_hooks:
             for hook in tuple(self._forward_hooks.values()):
                 changed = hook(self, args, output)
                 if changed is not None:  # the hook replaced the output
                     output = changed
+        if backward_hooks is not None:
+            output = backward_hooks.wrap_output(output)
         return output
 
     def register_forward_pre_hook(
@@ -96,6 +108,33 @@ class Module:
         if self._forward_hooks is None:
             self._forward_hooks = OrderedDict()
         return _register(self._forward_hooks, hook, prepend)
+
+    def register_full_backward_pre_hook(
+        self, hook: Callable[..., Any], *, prepend: bool = False
+    ) -> RemovableHandle:
+        """Call `hook(module, grad_output)` in backward, once the gradients of this module's
+        outputs are known, as torch's: grad_output is a tuple, one entry per output (None for
+        one that no gradient reached). It may return a new tuple, which flows on instead.
+        The hooks of a call are those the module had when called; returns a handle, as
+        register_forward_pre_hook."""
+        if self._backward_pre_hooks is None:
+            self._backward_pre_hooks = OrderedDict()
+        return _register(self._backward_pre_hooks, hook, prepend)
+
+    def register_full_backward_hook(
+        self, hook: Callable[..., Any], *, prepend: bool = False
+    ) -> RemovableHandle:
+        """Call `hook(module, grad_input, grad_output)` in backward, once the gradients of this
+        module's inputs are known, as torch's: grad_input has one entry per positional argument
+        (None for one that is not a tensor; zeros for a tensor that does not require grad while
+        another does), grad_output one per output. It may return a new grad_input tuple,
+        which flows on to the inputs instead. A module none of whose inputs requires grad (the
+        first layer, on data) has its hooks called with grad_input all None, as soon as
+        grad_output is known. Hooks run after the pre-hooks, in the order registered (first
+        with prepend=True); returns a handle, as register_forward_pre_hook."""
+        if self._backward_hooks is None:
+            self._backward_hooks = OrderedDict()
+        return _register(self._backward_hooks, hook, prepend)
 
     def __setattr__(self, name: str, value: Any) -> None:
         super().__setattr__(name, value)

@@ -5,6 +5,7 @@ unary.py        exp log sigmoid tanh relu leaky_relu silu elu hardtanh gelu erf 
                 sin cos sqrt rsqrt log10 log1p expm1 softplus clamp, floor ceil round trunc frac
                 reciprocal
 reductions.py   sum mean var std norm max amax amin logsumexp prod softmax log_softmax cumsum
+                cumprod
                 nll_loss
 losses.py       binary_cross_entropy
 matmul.py       @
@@ -51,6 +52,7 @@ from .products import Einsum, OntoDiagonal, Outer
 from .reductions import (
     AMax,
     AMin,
+    CumProd,
     CumSum,
     LogSoftmax,
     LogSumExp,
@@ -137,6 +139,7 @@ __all__ = [
     "CopyPad",
     "CopySlices",
     "Cos",
+    "CumProd",
     "CumSum",
     "Div",
     "DivRounded",

@@ -1,5 +1,5 @@
-"""Reductions: sum, mean, var, std, norm, max, logsumexp, prod; and softmax, log_softmax and
-cumsum (reductions in disguise).
+"""Reductions: sum, mean, var, std, norm, max, logsumexp, prod; and softmax, log_softmax,
+cumsum and cumprod (reductions in disguise).
 
 A reduction's backward must undo the shrinking: put back the reduced dims (`keepdim`), then
 expand the gradient over them, since every reduced element contributed to the output.
@@ -214,6 +214,52 @@ class CumSum(Op):
         if grad.ndim == 0:  # a 0-d tensor is its own running total
             return grad
         return grad.flip(ctx.dim).cumsum(ctx.dim).flip(ctx.dim)
+
+
+class CumProd(Op):
+    """out_i = x_1 x_2 ... x_i along dim: running products.   dout_i/dx_j = (x_1 ... x_(j-1))
+    (x_(j+1) ... x_i) for j <= i, else 0.
+
+    x_j is a factor of every out_i from i = j on; out_i's derivative w.r.t. it is out_i's other
+    factors: those before j (the exclusive product `before_j`, x_j left out) times those
+    after j up to i (`between_(j,i)`). So dL/dx_j = before_j * sum over i >= j of
+    g_i * between_(j,i). Written so, with no division by x_j (out_i / x_j would be 0 / 0 where
+    x_j = 0), it is exact with zeros: after a zero, every `before` holds it, so those positions
+    get 0; the zero's own position gets the products that skip it. torch's backward gives the
+    same. `between` is a square per slice (n x n: row j, column i), each row a cumprod of x
+    with ones at and before j, so the backward costs n times the forward; under create_graph
+    it records the same formula (cumprod in it is this op again). With `dtype`, x is converted
+    first (as in torch); torch's backward takes the incoming gradient in x's own dtype, so it
+    is rounded to that first, here too; the engine converts the gradient back.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Context, x: torch.Tensor, dim: int, dtype: torch.dtype | None = None
+    ) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        ctx.dim, ctx.dtype = dim, dtype
+        return torch.cumprod(x, dim, dtype=dtype)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors
+        if ctx.dtype is not None and ctx.dtype != x.dtype:
+            grad = grad.to(x.dtype).to(ctx.dtype)  # (torch rounds it to x's dtype first)
+            x = x.to(ctx.dtype)  # the products were taken in this dtype
+        if x.ndim == 0:  # a 0-d tensor is its own running product
+            return grad
+        n = x.shape[ctx.dim]
+        # Along the last dim, with a square per slice: square[..., j, k] = x_k.
+        rows = x.transpose(ctx.dim, -1).unsqueeze(-2)
+        square = rows.expand(*rows.shape[:-2], n, n)
+        k = torch.arange(n, device=x.device)
+        j = k.unsqueeze(-1)
+        before = square.masked_fill(k >= j, 1.0).prod(-1)  # x_1 ... x_(j-1)
+        between = square.masked_fill(k <= j, 1.0).cumprod(-1)  # [j, i]: x_(j+1) ... x_i
+        between = between.masked_fill(k < j, 0.0)  # out_i for i < j does not hold x_j
+        g = grad.transpose(ctx.dim, -1).unsqueeze(-2)  # [..., 1, i]
+        return (before * (between * g).sum(-1)).transpose(ctx.dim, -1)
 
 
 class Prod(Op):
