@@ -10,8 +10,11 @@ from . import functional as F
 from .modules import Module
 
 
-class MaxPool1d(Module):
-    """The maximum of each kernel_size window of a sequence (stride defaults to kernel_size)."""
+class _MaxPoolNd(Module):
+    """The maximum of each kernel_size window (stride defaults to kernel_size): what MaxPool1d
+    and MaxPool2d share, as torch's _MaxPoolNd; each names its function, `pool`."""
+
+    pool: Any  # F.max_pool1d or F.max_pool2d
 
     def __init__(
         self,
@@ -29,7 +32,7 @@ class MaxPool1d(Module):
         self.return_indices, self.ceil_mode = return_indices, ceil_mode
 
     def forward(self, input: Tensor) -> Any:
-        return F.max_pool1d(
+        return self.pool(
             input,
             self.kernel_size,
             self.stride,
@@ -44,6 +47,12 @@ class MaxPool1d(Module):
             f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
             f"dilation={self.dilation}, ceil_mode={self.ceil_mode}"
         )
+
+
+class MaxPool1d(_MaxPoolNd):
+    """The maximum of each kernel_size window of a sequence (stride defaults to kernel_size)."""
+
+    pool = staticmethod(F.max_pool1d)
 
 
 class AvgPool1d(Module):
@@ -82,40 +91,10 @@ def _one_tuple(value: Any) -> tuple:
     return tuple(value) if isinstance(value, (tuple, list)) else (value,)
 
 
-class MaxPool2d(Module):
+class MaxPool2d(_MaxPoolNd):
     """The maximum of each kernel_size window (stride defaults to kernel_size)."""
 
-    def __init__(
-        self,
-        kernel_size: Any,
-        stride: Any = None,
-        padding: Any = 0,
-        dilation: Any = 1,
-        return_indices: bool = False,
-        ceil_mode: bool = False,
-    ) -> None:
-        super().__init__()
-        self.kernel_size = kernel_size
-        self.stride = stride if stride is not None else kernel_size
-        self.padding, self.dilation = padding, dilation
-        self.return_indices, self.ceil_mode = return_indices, ceil_mode
-
-    def forward(self, input: Tensor) -> Any:
-        return F.max_pool2d(
-            input,
-            self.kernel_size,
-            self.stride,
-            self.padding,
-            self.dilation,
-            ceil_mode=self.ceil_mode,
-            return_indices=self.return_indices,
-        )
-
-    def extra_repr(self) -> str:
-        return (
-            f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
-            f"dilation={self.dilation}, ceil_mode={self.ceil_mode}"
-        )
+    pool = staticmethod(F.max_pool2d)
 
 
 class AvgPool2d(Module):
