@@ -37,22 +37,14 @@ class LayerNorm(Module):
             normalized_shape = (normalized_shape,)
         self.normalized_shape = tuple(normalized_shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
-        place = {"device": _device(device), "dtype": dtype}
-        if elementwise_affine:
-            self.weight: Parameter | None = Parameter(torch.empty(self.normalized_shape, **place))
-            self.bias: Parameter | None = (
-                Parameter(torch.empty(self.normalized_shape, **place)) if bias else None
-            )
-        else:
-            self.weight = self.bias = None
+        self.weight, self.bias = _scale_and_shift(
+            self.normalized_shape, elementwise_affine, bias, device, dtype
+        )
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         """weight to ones, bias to zeros: at first, the layer only normalises."""
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        _reset(self.weight, self.bias)
 
     def forward(self, input: Any) -> Any:
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -89,22 +81,12 @@ class GroupNorm(Module):
             )
         self.num_groups, self.num_channels = num_groups, num_channels
         self.eps, self.affine = eps, affine
-        place = {"device": _device(device), "dtype": dtype}
-        if affine:
-            self.weight: Parameter | None = Parameter(torch.empty(num_channels, **place))
-            self.bias: Parameter | None = (
-                Parameter(torch.empty(num_channels, **place)) if bias else None
-            )
-        else:
-            self.weight = self.bias = None
+        self.weight, self.bias = _scale_and_shift((num_channels,), affine, bias, device, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         """weight to ones, bias to zeros: at first, the layer only normalises."""
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        _reset(self.weight, self.bias)
 
     def forward(self, input: Any) -> Any:
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
@@ -114,3 +96,22 @@ class GroupNorm(Module):
             f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
             f"bias={self.bias is not None}"
         )
+
+
+def _scale_and_shift(
+    shape: tuple[int, ...], affine: bool, bias: bool, device: DeviceLike, dtype: torch.dtype | None
+) -> tuple[Parameter | None, Parameter | None]:
+    """A normalisation's weight and bias of this shape, uninitialised (reset_parameters makes
+    them ones and zeros); no bias with bias=False, neither without affine."""
+    if not affine:
+        return None, None
+    place = {"device": _device(device), "dtype": dtype}
+    weight = Parameter(torch.empty(shape, **place))
+    return weight, Parameter(torch.empty(shape, **place)) if bias else None
+
+
+def _reset(weight: Parameter | None, bias: Parameter | None) -> None:
+    if weight is not None:
+        init.ones_(weight)
+    if bias is not None:
+        init.zeros_(bias)
