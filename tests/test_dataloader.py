@@ -182,6 +182,30 @@ def test_batches_of_tensors_that_require_grad_keep_the_graph_as_torchs(
     assert run(mg) == run(torch)
 
 
+@pytest.mark.parametrize("changed", [False, True])
+def test_samples_that_view_a_tensor_changed_in_place_since_follow_its_history_as_torchs(changed):
+    """Samples that are views (rows of h) made before h was changed in place by an op with a
+    tensor that requires grad: each row now requires grad, so the batch is in the graph and
+    w's gradient comes through it, as with torch's DataLoader; unchanged, plain data."""
+
+    def run(lib):
+        w = lib.tensor([1.0, 2.0, 3.0], dtype=lib.float64, requires_grad=True)
+        h = lib.arange(12.0, dtype=lib.float64).reshape(4, 3) * 1.0
+        rows = [h[i] for i in range(4)]
+        if changed:
+            h += w
+        loader_class = torch.utils.data.DataLoader if lib is torch else DataLoader
+        batch = next(iter(loader_class(rows, batch_size=4)))
+        if not batch.requires_grad:
+            return batch.tolist(), None
+        (batch * batch).sum().backward()
+        return batch.tolist(), w.grad.tolist()
+
+    expected = run(torch)
+    assert (expected[1] is not None) is changed
+    assert run(mg) == expected
+
+
 def test_a_batch_made_under_no_grad_is_plain_data_as_in_torch():
     x, y = make_xy(5)
     x.requires_grad_()

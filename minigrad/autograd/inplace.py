@@ -41,7 +41,8 @@ sees the new values. For the graph, minigrad follows torch's rules:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import operator
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -140,6 +141,19 @@ def refresh_view(view: Tensor) -> None:
         again = again if output is None else again[output]
     _take_history(view, again)
     record.base_node = node
+
+
+def any_base_changed(views: Iterable[View | None]) -> bool:
+    """Whether any of these views (None: not a view) views a tensor whose history has changed
+    since the view's own was made, so that its requires_grad is out of date until it is next
+    used (see refresh_view). For many views at once, in C but for one check per base: a
+    DataLoader asks this of every sample of every batch."""
+    # (usually one pair for all: the rows of one tensor, and the node it had then)
+    bases = set(map(_BASE_AND_NODE, filter(None, views)))
+    return any(node_of(base) is not node for base, node in bases)
+
+
+_BASE_AND_NODE = operator.attrgetter("base", "base_node")
 
 
 def _take_history(tensor: Tensor, new: Tensor) -> None:
