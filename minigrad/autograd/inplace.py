@@ -143,13 +143,13 @@ def refresh_view(view: Tensor) -> None:
     record.base_node = node
 
 
-def any_base_changed(views: Iterable[View | None]) -> bool:
-    """Whether any of these views (None: not a view) views a tensor whose history has changed
-    since the view's own was made, so that its requires_grad is out of date until it is next
-    used (see refresh_view). For many views at once, in C but for one check per base: a
-    DataLoader asks this of every sample of every batch."""
+def any_base_changed(views: Iterable[View]) -> bool:
+    """Whether any of these views views a tensor whose history has changed since the view's own
+    was made, so that its requires_grad is out of date until it is next used (see
+    refresh_view). For many views at once, in C but for one check per base: a DataLoader asks
+    this of the samples of every batch."""
     # (usually one pair for all: the rows of one tensor, and the node it had then)
-    bases = set(map(_BASE_AND_NODE, filter(None, views)))
+    bases = set(map(_BASE_AND_NODE, views))
     return any(node_of(base) is not node for base, node in bases)
 
 
