@@ -13,6 +13,7 @@ window that would see padding alone is minigrad's error, pinned on its own.
 from __future__ import annotations
 
 import contextlib
+import math
 
 import numpy as np
 import pytest
@@ -486,3 +487,31 @@ def test_pool1d_errors_say_what_is_wrong():
             pool(mg.randn(2, 3, 7), (2, 3))
         with pytest.raises(ValueError, match=rf"{name}: stride must be an int"):
             pool(mg.randn(2, 3, 7), 2, (1, 1))
+
+
+@given(
+    pool=st.sampled_from(["max_pool1d", "avg_pool1d", "max_pool2d", "avg_pool2d"]),
+    kernel=st.integers(1, 4),
+    padding=st.integers(-1, 3),
+    dilation=st.integers(1, 3),
+)
+@example(pool="max_pool1d", kernel=2, padding=2, dilation=1)  # the probe's case
+@example(pool="max_pool2d", kernel=3, padding=2, dilation=2)  # dilated: still half the kernel
+def test_pools_refuse_padding_over_half_the_kernel_as_torch(pool, kernel, padding, dilation):
+    """padding at most kernel_size // 2, torch's rule, refused in the pool's own words (torch's
+    message says "pad", and max_pool1d's came from the max_pool2d it is made of)."""
+    options = {"kernel_size": kernel, "padding": padding}
+    if pool.startswith("max"):
+        options["dilation"] = dilation
+    shape = (1, 2, 13) if pool.endswith("1d") else (1, 2, 13, 13)
+    x = torch.linspace(-2, 3, math.prod(shape), dtype=torch.float64).reshape(shape)
+    try:
+        expected = getattr(TF, pool)(x, **options)
+    except RuntimeError:
+        expected = None
+    if expected is None:
+        rule = rf"{pool}: padding={padding}.* more than half of kernel_size={kernel}: .* 0 and "
+        with pytest.raises(ValueError, match=rule + str(kernel // 2)):
+            getattr(F, pool)(mg.Tensor(x), **options)
+    else:
+        assert torch.equal(getattr(F, pool)(mg.Tensor(x), **options)._data, expected)

@@ -334,7 +334,6 @@ def _along(weight: Tensor, class_dim: int, ndim: int) -> Tensor:
     return weight.reshape([-1] + [1] * (ndim - class_dim - 1))
 
 
-
 _REDUCTIONS = ("mean", "sum", "none")
 
 
@@ -917,6 +916,7 @@ def max_pool2d(
 ) -> Any:
     """The maximum of each window of (N, C, H, W) (or (C, H, W)); stride defaults to the kernel.
     With return_indices, also the flat position (in H*W) of each maximum."""
+    written = (kernel_size, padding)
     kernel_size = _ntuple(kernel_size, 2, "kernel_size", "max_pool2d")
     stride = (
         kernel_size
@@ -925,6 +925,7 @@ def max_pool2d(
     )
     padding = _ntuple(padding, 2, "padding", "max_pool2d")
     dilation = _ntuple(dilation, 2, "dilation", "max_pool2d")
+    _check_pool_padding("max_pool2d", kernel_size, padding, written)
     out = ops.MaxPool2d.apply(input, kernel_size, stride, padding, dilation, ceil_mode)
     if not return_indices:
         return out
@@ -944,6 +945,7 @@ def avg_pool2d(
     divisor_override: int | None = None,
 ) -> Tensor:
     """The average of each window of (N, C, H, W) (or (C, H, W)); stride defaults to the kernel."""
+    written = (kernel_size, padding)
     kernel_size = _ntuple(kernel_size, 2, "kernel_size", "avg_pool2d")
     stride = (
         kernel_size
@@ -951,6 +953,7 @@ def avg_pool2d(
         else _ntuple(stride, 2, "stride", "avg_pool2d")
     )
     padding = _ntuple(padding, 2, "padding", "avg_pool2d")
+    _check_pool_padding("avg_pool2d", kernel_size, padding, written)
     return ops.AvgPool2d.apply(
         input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
     )
@@ -973,11 +976,13 @@ def max_pool1d(
     _check_pool1d_input("max_pool1d", input)
     kernel_size = _single(kernel_size, "kernel_size", "max_pool1d")
     stride = kernel_size if stride is None or stride == [] else stride
+    padding_1d = _single(padding, "padding", "max_pool1d")
+    _check_pool_padding("max_pool1d", (kernel_size,), (padding_1d,), (kernel_size, padding))
     out = max_pool2d(
         input.unsqueeze(-2),
         (1, kernel_size),
         (1, _single(stride, "stride", "max_pool1d")),
-        (0, _single(padding, "padding", "max_pool1d")),
+        (0, padding_1d),
         (1, _single(dilation, "dilation", "max_pool1d")),
         ceil_mode,
         return_indices,
@@ -1002,15 +1007,33 @@ def avg_pool1d(
     _check_pool1d_input("avg_pool1d", input)
     kernel_size = _single(kernel_size, "kernel_size", "avg_pool1d")
     stride = kernel_size if stride is None or stride == [] else stride
+    padding_1d = _single(padding, "padding", "avg_pool1d")
+    _check_pool_padding("avg_pool1d", (kernel_size,), (padding_1d,), (kernel_size, padding))
     out = avg_pool2d(
         input.unsqueeze(-2),
         (1, kernel_size),
         (1, _single(stride, "stride", "avg_pool1d")),
-        (0, _single(padding, "padding", "avg_pool1d")),
+        (0, padding_1d),
         ceil_mode,
         count_include_pad,
     )
     return out.squeeze(-2)
+
+
+def _check_pool_padding(
+    name: str, kernel_size: tuple[int, ...], padding: tuple[int, ...], written: tuple[Any, Any]
+) -> None:
+    """torch's rule: padding at most half the kernel on each side, so that no window can hold
+    padding alone (torch checks it against the kernel size, dilated or not). `written`: the
+    kernel_size and padding as the caller gave them, for the message."""
+    limits = tuple(k // 2 for k in kernel_size)
+    if any(not 0 <= p <= limit for p, limit in zip(padding, limits)):
+        most = limits[0] if len(set(limits)) == 1 else limits
+        raise ValueError(
+            f"{name}: padding={written[1]!r} is more than half of kernel_size={written[0]!r}: "
+            f"padding must be between 0 and {most}, or a window at the edge could hold padding "
+            "alone. Use a smaller padding or a larger kernel_size."
+        )
 
 
 def _single(value: Any, what: str, name: str) -> int:
