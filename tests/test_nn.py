@@ -524,6 +524,32 @@ def test_full_backward_hooks_refuse_what_torch_refuses(lib):
     out["double"].sum().backward()
 
 
+@pytest.mark.parametrize("lib", [mg, torch], ids=["minigrad", "torch"])
+def test_full_backward_hooks_refuse_an_in_place_change_of_what_they_hand_on_as_torch(lib):
+    """A hooked module's input changed in place by its own first layer (ReLU(inplace=True)), or
+    its output by the layer after it: refused, as torch, and minigrad's message speaks of the
+    module's hooks and the layer's inplace=, not of the Functions the hooks are made of."""
+    ours = lib is mg
+
+    def hooked(module):
+        module.register_full_backward_hook(lambda m, gi, go: None)
+        return module
+
+    first_layer = hooked(lib.nn.Sequential(lib.nn.ReLU(inplace=True), lib.nn.Linear(3, 2)))
+    hooks = "a module with full backward hooks"
+    words = f"an input that {hooks} .* its first layer" if ours else None
+    with pytest.raises(RuntimeError, match=words):
+        first_layer(lib.ones(1, 3, requires_grad=True) * 1).sum().backward()
+    layer_after = lib.nn.Sequential(hooked(lib.nn.Linear(3, 2)), lib.nn.ReLU(inplace=True))
+    words = f"an output that {hooks} .* the layer after it" if ours else None
+    with pytest.raises(RuntimeError, match=words):
+        layer_after(lib.ones(1, 3, requires_grad=True)).sum().backward()
+    if ours:  # (the refusal names neither Function the hooks are made of)
+        with pytest.raises(RuntimeError) as refusal:
+            layer_after(lib.ones(1, 3, requires_grad=True)).sum().backward()
+        assert "SeeGrad" not in str(refusal.value)
+
+
 def test_activations_and_flatten():
     x = mg.randn(2, 3, 4)
     assert torch.equal(nn.ReLU()(x)._data, torch.relu(x._data))

@@ -69,7 +69,7 @@ class View:
     steps: tuple[ViewStep, ...]  # the view ops from base to here: (op, other arguments, options)
     base_node: Any  # the node base had when this view's history was last made
     made_with_grad: bool  # made while grad was on (torch refuses in-place on the others)
-    custom_function: str | None = None  # a Function of the user's made it (rule 5), its name
+    custom_function: type[Function] | None = None  # a Function of the user's made it (rule 5)
 
 
 def memory_of(data: torch.Tensor) -> torch.Tensor:
@@ -100,7 +100,7 @@ def track_view(
     else:
         base, steps, with_grad, custom = x, (), True, None
     if not op.on_torch_tensors:  # a Function of the user's own (rule 5)
-        custom = custom or op.__name__
+        custom = custom or op
     step = (op, args[1:], options, output)
     out._view = View(base, (*steps, step), node_of(base), with_grad and grad_enabled, custom)
 
@@ -326,13 +326,19 @@ def _check_view_made_with_grad(target: Tensor, what: str) -> None:
         )
 
 
-def _custom_view_error(function: str, what_happened: str) -> GradientError:
+def _custom_view_error(function: type[Function], what_happened: str) -> GradientError:
+    """Rule 5's refusal, in the words of what the user wrote: a Function may say it in its own
+    (`in_place_refusal`: a module's backward hooks are Functions the user never wrote)."""
+    own_words = getattr(function, "in_place_refusal", None)
+    if own_words:
+        return GradientError(own_words.format(what_happened=what_happened))
+    name = function.__name__
     return GradientError(
-        f"an output of {function} (a Function of your own) is a view of its input, or the input "
-        f"itself, and {what_happened}: the change would bypass {function}'s backward, so the "
+        f"an output of {name} (a Function of your own) is a view of its input, or the input "
+        f"itself, and {what_happened}: the change would bypass {name}'s backward, so the "
         "gradient would be wrong (torch refuses this too). Clone the output "
-        f"({function}.apply(x).clone()), or return x.clone() from forward instead of x or a "
-        "view of it."
+        f"({name}.apply(x).clone()), or return x.clone() from forward instead of x or a view "
+        "of it."
     )
 
 

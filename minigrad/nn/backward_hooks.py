@@ -31,6 +31,15 @@ class SeeGradOutput(Function):
     """out_i = x_i (a module's outputs, unchanged).   dout_i/dx_i = 1: their gradients go back
     as they came, through the module's backward pre-hooks."""
 
+    in_place_refusal = (
+        "this tensor is an output that a module with full backward hooks "
+        "(register_full_backward_hook or _pre_hook) hands on as it is, so that the hooks see its "
+        "gradient, and {what_happened}: the change would go around the hooks, so the gradients "
+        "they see would be wrong (torch refuses this too). Don't change a hooked module's "
+        "output in place: use inplace=False in the layer after it (nn.ReLU(inplace=False)), or "
+        ".clone() the output first."
+    )
+
     @staticmethod
     def forward(ctx: Context, *outputs: Tensor, call: ModuleBackwardHooks) -> tuple[Tensor, ...]:
         ctx.call = call
@@ -46,6 +55,15 @@ class SeeGradOutput(Function):
 class SeeGradInput(Function):
     """out_i = x_i (a module's tensor inputs, unchanged).   dout_i/dx_i = 1: their gradients go
     back as they came, through the module's full backward hooks."""
+
+    in_place_refusal = (
+        "this tensor is an input that a module with full backward hooks "
+        "(register_full_backward_hook) hands on to its forward as it is, so that the hooks see "
+        "its gradient, and {what_happened}: the change would go around the hooks, so grad_input "
+        "would be wrong (torch refuses this too). Don't change a hooked module's input in "
+        "place: use inplace=False in its first layer (nn.ReLU(inplace=False)), or .clone() the "
+        "input first."
+    )
 
     @staticmethod
     def forward(ctx: Context, *inputs: Tensor, call: ModuleBackwardHooks) -> tuple[Tensor, ...]:
