@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -163,3 +165,16 @@ def _is_torch_module_class(cls: type) -> bool:
     import torch
 
     return issubclass(cls, torch.nn.Module)
+
+
+def warn_at_user_line(message: str, category: type[Warning] = UserWarning) -> None:
+    """warnings.warn, pointing at the first line outside minigrad (the user's `loss.backward()`,
+    say), however deep in minigrad the warning arose, as torch's C++ warnings point at the
+    Python line that called into torch."""
+    level, frame = 2, sys._getframe(1)  # level 2: the caller of this function
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)
+
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep

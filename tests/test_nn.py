@@ -550,6 +550,18 @@ def test_full_backward_hooks_refuse_an_in_place_change_of_what_they_hand_on_as_t
         assert "SeeGrad" not in str(refusal.value)
 
 
+@pytest.mark.parametrize("lib", [mg, torch], ids=["minigrad", "torch"])
+def test_the_warning_of_hooks_without_input_gradients_points_at_the_users_backward(lib):
+    """Hooks of a module none of whose inputs requires grad: a warning, at the user's line (the
+    backward() call), as torch's, not at a line inside minigrad's engine."""
+    layer = lib.nn.Linear(2, 2)
+    layer.register_full_backward_hook(lambda m, gi, go: None)
+    loss = layer(lib.ones(1, 2)).sum()
+    with pytest.warns(UserWarning, match="(?i)full backward hook") as warned:
+        loss.backward()
+    assert [w.filename for w in warned] == [__file__]
+
+
 def test_activations_and_flatten():
     x = mg.randn(2, 3, 4)
     assert torch.equal(nn.ReLU()(x)._data, torch.relu(x._data))

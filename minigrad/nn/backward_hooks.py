@@ -23,7 +23,7 @@ from typing import Any
 
 from ..autograd.function import Context, Function
 from ..autograd.grad_mode import is_grad_enabled
-from ..errors import shape_str
+from ..errors import shape_str, warn_at_user_line
 from ..tensor import Tensor
 
 
@@ -140,11 +140,10 @@ class ModuleBackwardHooks:
 
     def _hooks_without_input_gradients(self) -> None:
         if self.hooks:
-            warnings.warn(
+            warn_at_user_line(
                 f"the full backward hooks of {type(self.module).__name__} run as soon as its "
                 "output's gradient is known, because none of its inputs requires grad: their "
-                "grad_input is all None.",
-                stacklevel=2,
+                "grad_input is all None."
             )
         grad_input = (None,) * self.input_count
         for hook in self.hooks:
