@@ -1,9 +1,10 @@
 """Neural-network building blocks: layers as Modules (`modules.py`, more activations in
-`activation.py`; convolution, pooling, batch norm, layer and group norm, dropout, embedding and
-cosine similarity layers in `conv.py`, `pooling.py`, `batchnorm.py`, `normalization.py`,
-`dropout.py`, `embedding.py`, `distance.py`), functions and losses (`functional.py`, imported as
-`F`), the losses as modules (`losses.py`), weight initialisation (`init.py`), gradient clipping
-(`utils.py`), and data-parallel training over several processes (`parallel.py`)."""
+`activation.py`; convolution, pooling, batch norm, layer and group norm, dropout, embedding,
+cosine similarity and resizing layers in `conv.py`, `pooling.py`, `batchnorm.py`,
+`normalization.py`, `dropout.py`, `embedding.py`, `distance.py`, `upsampling.py`), functions and
+losses (`functional.py`, imported as `F`), the losses as modules (`losses.py`), weight
+initialisation (`init.py`), gradient clipping (`utils.py`), and data-parallel training over
+several processes (`parallel.py`)."""
 
 from ..errors import missing_name_getattr as _missing_name_getattr
 from . import functional, init, parallel, utils
@@ -40,6 +41,7 @@ from .modules import (
 )
 from .normalization import GroupNorm, LayerNorm
 from .pooling import AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
+from .upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
 __all__ = [
     "AdaptiveAvgPool2d",
@@ -88,6 +90,9 @@ __all__ = [
     "SmoothL1Loss",
     "Softmax",
     "Tanh",
+    "Upsample",
+    "UpsamplingBilinear2d",
+    "UpsamplingNearest2d",
     "functional",
     "init",
     "parallel",

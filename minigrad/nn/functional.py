@@ -19,6 +19,7 @@ from ..creation import where
 from ..errors import ShapeError, shape_str
 from ..errors import missing_name_getattr as _missing_name_getattr
 from ..ops.conv import dims_mismatch
+from ..ops.interpolate import nearest_sources
 from ..tensor import Tensor, unwrap
 
 
@@ -1058,6 +1059,139 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
     sizes = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
     sizes = tuple(input.shape[-2 + i] if s is None else s for i, s in enumerate(sizes))
     return ops.AdaptiveAvgPool2d.apply(input, sizes)
+
+
+_INTERPOLATE_MODES = {
+    "nearest": (1, 2, 3),
+    "nearest-exact": (1, 2, 3),
+    "linear": (1,),
+    "bilinear": (2,),
+    "bicubic": (2,),
+    "trilinear": (3,),
+    "area": (1, 2),
+}
+
+
+def interpolate(
+    input: Tensor,
+    size: Any = None,
+    scale_factor: Any = None,
+    mode: str = "nearest",
+    align_corners: bool | None = None,
+    recompute_scale_factor: bool | None = None,
+    antialias: bool = False,
+) -> Tensor:
+    """input (N, C, *spatial) resized to `size`, or by `scale_factor` (an int, a float, or one per
+    spatial dim), as torch's: the same output sizes, positions and weights (see
+    ops/interpolate.py, which reads them from torch).
+
+    mode: 'nearest' and 'nearest-exact' copy one input position per output position (their
+    gradient adds up the gradients of the copies); 'linear' (1 spatial dim), 'bilinear' (2),
+    'bicubic' (2) and 'trilinear' (3) mix their neighbours, the corner pixels' centres aligned
+    with align_corners=True; 'area' averages windows (adaptive average pooling). With
+    recompute_scale_factor=True, the output size floor(in * scale_factor) is computed first and
+    the positions follow from the sizes alone, not from the scale_factor given."""
+    name = "interpolate"
+    n_dims = input.ndim - 2
+    if mode in ("nearest", "nearest-exact", "area") and align_corners is not None:
+        raise ValueError(
+            f"{name}: align_corners={align_corners} was given with mode={mode!r}, which has no "
+            "corners to align: it only applies to the modes that mix neighbours (linear, "
+            "bilinear, bicubic, trilinear). Leave align_corners out (None)."
+        )
+    spatial = list(input.shape[2:])
+    if size is not None and scale_factor is not None:
+        raise ValueError(
+            f"{name}: both size={size!r} and scale_factor={scale_factor!r} were given; give "
+            "only one of them (the output size, or the factor that computes it)."
+        )
+    if size is None and scale_factor is None:
+        raise ValueError(
+            f"{name}: neither size nor scale_factor was given; give one of them (the output "
+            "size, or the factor that computes it from the input's)."
+        )
+    if size is not None:
+        sizes = _per_spatial_dim(name, "size", size, spatial)
+        if not all(
+            isinstance(s, int) or (isinstance(s, torch.Tensor) and not s.is_floating_point())
+            for s in sizes
+        ):
+            raise TypeError(
+                f"{name}: size must be whole numbers (an int, or one per spatial dim), got "
+                f"{size!r}."
+            )
+        sizes, scales = [int(s) for s in sizes], None
+        if recompute_scale_factor:
+            raise ValueError(
+                f"{name}: recompute_scale_factor=True was given with size={size!r}: there is no "
+                "scale_factor to recompute. Leave recompute_scale_factor out, or give "
+                "scale_factor instead of size."
+            )
+    else:
+        sizes, scales = (
+            None,
+            [float(s) for s in _per_spatial_dim(name, "scale_factor", scale_factor, spatial)],
+        )
+        if recompute_scale_factor or mode == "area":  # area pools to sizes: always recomputed
+            sizes, scales = [math.floor(n * s) for n, s in zip(spatial, scales)], None
+    if antialias and not (mode in ("bilinear", "bicubic") and n_dims == 2):
+        raise ValueError(
+            f"{name}: antialias=True applies to mode 'bilinear' or 'bicubic' on 4-d input "
+            f"(N, C, H, W), got mode={mode!r} on {input.ndim}-d input of shape "
+            f"{shape_str(input.shape)}."
+        )
+    if mode not in _INTERPOLATE_MODES or n_dims not in (1, 2, 3):
+        raise NotImplementedError(
+            f"{name}: got mode={mode!r} for {input.ndim}-d input of shape "
+            f"{shape_str(input.shape)}. The input must be 3-d (N, C, L), 4-d (N, C, H, W) or "
+            "5-d (N, C, D, H, W), and mode one of 'nearest', 'nearest-exact', 'linear', "
+            "'bilinear', 'bicubic', 'trilinear', 'area'."
+        )
+    if n_dims not in _INTERPOLATE_MODES[mode]:
+        wanted = {1: "3-d (N, C, L)", 2: "4-d (N, C, H, W)", 3: "5-d (N, C, D, H, W)"}
+        needs = " or ".join(wanted[n] for n in _INTERPOLATE_MODES[mode])
+        raise NotImplementedError(
+            f"{name}: mode={mode!r} needs {needs} "
+            f"input, got {input.ndim}-d input of shape {shape_str(input.shape)}."
+        )
+    if antialias:
+        raise NotImplementedError(
+            f"{name}: antialias=True is not in minigrad (torch's antialiasing filter); leave it "
+            "False."
+        )
+    out_sizes = sizes or [math.floor(n * s) for n, s in zip(spatial, scales)]
+    if min(spatial + out_sizes) <= 0:
+        raise RuntimeError(
+            f"{name}: the input's spatial sizes {spatial} and the output's {out_sizes} must all "
+            f"be at least 1 (size={size!r}, scale_factor={scale_factor!r})."
+        )
+    if mode == "area":  # each output averages its window: adaptive average pooling
+        if n_dims == 1:
+            return adaptive_avg_pool2d(input.unsqueeze(-2), (1, sizes[0])).squeeze(-2)
+        return adaptive_avg_pool2d(input, sizes)
+    resize = {"size": sizes, "scale_factor": scales, "mode": mode}
+    if mode in ("nearest", "nearest-exact"):  # a copy of one input position per output
+        x = unwrap(input)
+        sources = [
+            nearest_sources(spatial[d], d, n_dims, resize, x.dtype, x.device) for d in range(n_dims)
+        ]
+        grids = [s.reshape([-1] + [1] * (n_dims - 1 - d)) for d, s in enumerate(sources)]
+        return input[(..., *grids)]
+    resize["align_corners"] = bool(align_corners)
+    return ops.LinearInterpolate.apply(input, resize)
+
+
+def _per_spatial_dim(name: str, what: str, value: Any, spatial: list[int]) -> list[Any]:
+    """`value` (a number, or one per spatial dim) as a list of one per spatial dim."""
+    if not isinstance(value, (list, tuple)):
+        return [value] * len(spatial)
+    if len(value) != len(spatial):
+        raise ValueError(
+            f"{name}: {what}={tuple(value)!r} has {len(value)} values, but the input has "
+            f"{len(spatial)} spatial dims {tuple(spatial)} (the dims after N and C): give one "
+            f"{what} per spatial dim, or a single number for all."
+        )
+    return list(value)
 
 
 def batch_norm(

@@ -18,6 +18,7 @@ assign.py       what in-place changes record: x[key] = v, copy_/fill_/zero_, a w
 conv.py         convolution (conv1d, conv2d) and its adjoint, the transposed convolution
                 (conv_transpose1d, conv_transpose2d), unfold, fold, pad
 pool.py         max_pool2d avg_pool2d adaptive_avg_pool2d
+interpolate.py  interpolate (F.interpolate's linear modes; the positions of its nearest modes)
 normalization.py  batch_norm layer_norm dropout
 embedding.py    embedding (a row lookup; repeated rows add up their gradients) and its adjoint,
                 index_add (rows added into a table)
@@ -44,6 +45,7 @@ from .assign import Copy, CopySlices, SetItem
 from .conv import ConstantPad, Convolution, ConvTranspose, CopyPad, Fold, Unfold
 from .conversion import Clone, To
 from .embedding import Embedding, IndexAdd
+from .interpolate import LinearInterpolate
 from .losses import BinaryCrossEntropy
 from .matmul import Linear, MatMul
 from .normalization import BatchNorm, Dropout, LayerNorm
@@ -164,6 +166,7 @@ __all__ = [
     "IndexAdd",
     "LayerNorm",
     "LeakyReLU",
+    "LinearInterpolate",
     "Lerp",
     "Linear",
     "Log",

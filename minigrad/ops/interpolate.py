@@ -1,0 +1,113 @@
+"""Interpolation (F.interpolate): an image (or sequence, or volume) resized, each output position
+computed from the input positions near where it falls.
+
+Where an output position falls in the input, and with what weights, is torch's rule, and that
+rule has many cases (each number of dims has its own kernel; some take a shortcut when the
+sizes are equal or double; some compute the scale in float32, some in float64). A formula of
+minigrad's own would drift from torch at some sizes, so minigrad reads the rule from torch:
+torch interpolates a small probe tensor along one dim at a time (the dims are independent),
+with the same sizes, scales and mode, and the probe's output says what torch did.
+
+- nearest and nearest-exact copy one input position per output position: the probe is the
+  positions 0, 1, 2, ... themselves, and interpolating it gives the position each output
+  copies (`nearest_sources`). The interpolation is then input[..., rows[:, None], columns]:
+  indexing, whose gradient adds up, for each input position, the gradients of the outputs that
+  copied it.
+- linear (bilinear, trilinear) mixes two input positions per output position and dim: the probe
+  is the identity matrix (one channel per input position), and its interpolation is the matrix
+  A (out x in) of the weights along that dim (`linear_weights`). The forward is torch's; the
+  gradient is G contracted with A along each dim (`LinearInterpolate`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from ..autograd.function import Context, Op
+
+Resize = dict[str, Any]  # size or scale_factor, mode, align_corners, as F.interpolate takes
+
+
+def _probe_resize(resize: Resize, dim: int, n_dims: int) -> Resize:
+    """The arguments that resize `dim` as `resize` does and leave the others at 1 -> 1 (a
+    dim of size 1 resized to 1 takes its one position with weight 1: it changes nothing)."""
+    probe = dict(resize)
+    if probe.get("size") is not None:
+        probe["size"] = [probe["size"][d] if d == dim else 1 for d in range(n_dims)]
+    else:
+        probe["scale_factor"] = [
+            probe["scale_factor"][d] if d == dim else 1.0 for d in range(n_dims)
+        ]
+    return probe
+
+
+def _along(values: torch.Tensor, dim: int, n_dims: int) -> torch.Tensor:
+    """`values` (channels, positions) laid out as (1, channels, 1, .., positions, .., 1)."""
+    shape = [1] * n_dims
+    shape[dim] = values.shape[-1]
+    return values.reshape(1, values.shape[0], *shape)
+
+
+def nearest_sources(
+    in_size: int, dim: int, n_dims: int, resize: Resize, dtype: torch.dtype, device: Any
+) -> torch.Tensor:
+    """The input position that each output position copies along `dim`, as torch's nearest (or
+    nearest-exact) interpolation picks it for this dtype: torch interpolates the positions.
+
+    A dtype holds whole numbers exactly up to `base` (2**24 in float32, 256 in bfloat16), so a
+    longer side is read in base-`base` digits, one probe channel per digit."""
+    base = round(2 / torch.finfo(dtype).eps) if dtype.is_floating_point else 256
+    positions = torch.arange(in_size, device=device)
+    digits = [positions % base]
+    while positions.max() >= base:
+        positions = positions // base
+        digits.append(positions % base)
+    probe = _along(torch.stack(digits).to(dtype), dim, n_dims)
+    out = F.interpolate(probe, **_probe_resize(resize, dim, n_dims)).reshape(len(digits), -1)
+    sources = torch.zeros(out.shape[-1], dtype=torch.int64, device=device)
+    for digit in reversed(out.to(torch.int64)):
+        sources = sources * base + digit
+    return sources
+
+
+def linear_weights(
+    in_size: int, dim: int, n_dims: int, resize: Resize, dtype: torch.dtype, device: Any
+) -> torch.Tensor:
+    """A (out x in): output position j along `dim` is sum_i A[j, i] * input position i, with
+    torch's weights for this dtype, read by interpolating the identity (channel i is the input
+    that is 1 at position i and 0 elsewhere: its output at j is A[j, i])."""
+    probe = _along(torch.eye(in_size, dtype=dtype, device=device), dim, n_dims)
+    out = F.interpolate(probe, **_probe_resize(resize, dim, n_dims))
+    return out.reshape(in_size, -1).T
+
+
+class LinearInterpolate(Op):
+    """out = x resized by linear interpolation along each spatial dim:
+    out[.., j, ..] = sum_i A_d[j, i] x[.., i, ..] along dim d, A_d holding two weights per row.
+    dL/dx = G contracted with A_d along each dim d (sum_j A_d[j, i] G[.., j, ..]).
+
+    The forward is torch's interpolate; the weights A_d are read from torch (linear_weights).
+    The map is linear in x with constant weights, so its backward is linear in G and does not
+    depend on x: differentiated again, it gives the interpolation of the incoming gradient (its
+    gradient with respect to x is 0).
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor, resize: Resize) -> torch.Tensor:
+        out = F.interpolate(x, **resize)
+        n_dims = x.ndim - 2
+        if ctx.needs_input_grad[0]:
+            ctx.weights = [
+                linear_weights(x.shape[2 + d], d, n_dims, resize, x.dtype, x.device)
+                for d in range(n_dims)
+            ]
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> tuple:
+        for d, weights in enumerate(ctx.weights):  # along dim 2 + d: out positions -> in
+            grad = (grad.transpose(2 + d, -1) @ weights).transpose(2 + d, -1)
+        return grad, None
