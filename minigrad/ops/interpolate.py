@@ -13,10 +13,21 @@ with the same sizes, scales and mode, and the probe's output says what torch did
   copies (`nearest_sources`). The interpolation is then input[..., rows[:, None], columns]:
   indexing, whose gradient adds up, for each input position, the gradients of the outputs that
   copied it.
-- linear (bilinear, trilinear) mixes two input positions per output position and dim: the probe
-  is the identity matrix (one channel per input position), and its interpolation is the matrix
-  A (out x in) of the weights along that dim (`linear_weights`). The forward is torch's; the
-  gradient is G contracted with A along each dim (`LinearInterpolate`).
+- linear (bilinear, trilinear) mixes two input positions per output position and dim, bicubic
+  four: the probe is the identity matrix (one channel per input position), and its
+  interpolation is the matrix A (out x in) of the weights along that dim (`linear_weights`).
+  The forward is torch's; the gradient is G contracted with A along each dim
+  (`LinearInterpolate`).
+
+A probe reads dim d alone: the other dims have size 1 and are resized to 1, which takes their
+one position with weight exactly 1 (each dim's positions and weights depend on its own sizes
+and scale only). The probe is in the input's dtype, since torch's rule depends on it (a 1-d
+float32 input of 10 positions scaled by 2.0000001 copies other positions than a float64 one).
+
+torch's own backward does not always agree with its forward (1-d nearest and bicubic, where a
+side keeps its size or doubles it while the scale_factor is not exactly 1 or 2: the forward
+follows the scale, the backward a shortcut for those sizes). minigrad's gradient is the
+derivative of the forward, torch's forward.
 """
 
 from __future__ import annotations
@@ -85,9 +96,12 @@ def linear_weights(
 
 
 class LinearInterpolate(Op):
-    """out = x resized by linear interpolation along each spatial dim:
-    out[.., j, ..] = sum_i A_d[j, i] x[.., i, ..] along dim d, A_d holding two weights per row.
-    dL/dx = G contracted with A_d along each dim d (sum_j A_d[j, i] G[.., j, ..]).
+    """out = x @ A_d^T along each spatial dim d.   dL/dx = G @ A_d along each dim d.
+
+    x resized by linear (or cubic) interpolation: out[.., j, ..] = sum_i A_d[j, i] x[.., i, ..]
+    along dim d, A_d (out x in) holding two (four) weights per row; so each input position gets
+    the upstream gradients of the outputs it went into, times its weights:
+    dL/dx[.., i, ..] = sum_j A_d[j, i] G[.., j, ..].
 
     The forward is torch's interpolate; the weights A_d are read from torch (linear_weights).
     The map is linear in x with constant weights, so its backward is linear in G and does not
