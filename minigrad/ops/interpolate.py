@@ -24,10 +24,10 @@ one position with weight exactly 1 (each dim's positions and weights depend on i
 and scale only). The probe is in the input's dtype, since torch's rule depends on it (a 1-d
 float32 input of 10 positions scaled by 2.0000001 copies other positions than a float64 one).
 
-torch's own backward does not always agree with its forward (1-d nearest and bicubic, where a
-side keeps its size or doubles it while the scale_factor is not exactly 1 or 2: the forward
-follows the scale, the backward a shortcut for those sizes). minigrad's gradient is the
-derivative of the forward, torch's forward.
+torch's own backward does not always agree with its forward: 1-d and 3-d nearest where a side
+keeps its size or doubles it, bicubic where a side keeps its size, while the scale_factor is not
+exactly 1 (or 2); the forward follows the scale, the backward a shortcut for those sizes.
+minigrad's gradient is the derivative of the forward, torch's forward.
 """
 
 from __future__ import annotations
