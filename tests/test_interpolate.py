@@ -139,17 +139,21 @@ def test_forward_is_torchs_bit_for_bit(case, dtype, data):
 def test_every_side_and_factor_of_a_grid_gives_torchs_values_and_the_adjoint_gradient(
     n_dims, dtype
 ):
-    """Every input side 1 to 12 with every awkward factor (and sizes 1 to 12), every mode: the
-    values are torch's, and the gradient of each input position is the sum of the upstream
-    gradients times the weights torch's forward gave it (the transposed matrix of the map)."""
+    """Every input side 1 to 12 with every awkward factor (and sizes 1 to 12), every mode (and
+    align_corners=True where there are corners): the values are torch's, and the gradient of
+    each input position is the sum of the upstream gradients times the weights torch's forward
+    gave it (the transposed matrix of the map)."""
     for side in range(1, 13):
         shape = (1, 2, *[side] * n_dims)
         x = torch.linspace(-3, 5, math.prod(shape), dtype=dtype).reshape(shape)
         resizes = [{"scale_factor": f} for f in AWKWARD_SCALES if math.floor(side * f) >= 1]
         resizes += [{"size": n} for n in range(1, 13)]
         for resize in resizes:
-            for mode in MODES[n_dims]:
-                options = {**resize, "mode": mode}
+            modes = [{"mode": mode} for mode in MODES[n_dims]]
+            corners = {1: ["linear"], 2: ["bilinear", "bicubic"]}[n_dims]
+            modes += [{"mode": mode, "align_corners": True} for mode in corners]
+            for mode in modes:
+                options = {**resize, **mode}
                 expected = TF.interpolate(x, **options)
                 ours = mg.tensor(x, requires_grad=True)
                 out = F.interpolate(ours, **options)
