@@ -36,10 +36,10 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return ops.Linear.apply(x, weight, bias)
 
 
-def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """log(1 + e^(beta x)) / beta, a smooth relu whose gradient is sigmoid(beta x); x itself
     where beta x > threshold, as in torch (see ops.Softplus)."""
-    return ops.Softplus.apply(x, beta=beta, threshold=threshold)
+    return ops.Softplus.apply(input, beta=beta, threshold=threshold)
 
 
 def mnist_loss(predictions: Tensor, targets: Tensor) -> Tensor:
@@ -690,6 +690,218 @@ def relu6(input: Tensor, inplace: bool = False) -> Tensor:
     return hardtanh(input, 0.0, 6.0, inplace)
 
 
+def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """elu(input, alpha, inplace=True): changes `input` itself and returns it, as torch."""
+    return elu(input, alpha, inplace=True)
+
+
+def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    """hardtanh(input, min_val, max_val, inplace=True), as torch."""
+    return hardtanh(input, min_val, max_val, inplace=True)
+
+
+def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """leaky_relu(input, negative_slope, inplace=True), as torch."""
+    return leaky_relu(input, negative_slope, inplace=True)
+
+
+def relu_(input: Tensor) -> Tensor:
+    """relu(input, inplace=True), as torch."""
+    return input.relu_()
+
+
+def _activation(
+    input: Tensor, inplace: bool, what: str, kernel: Any, compute: Any, floating: str = ""
+) -> Tensor:
+    """compute(input), or with inplace=True written into `input` (torch's in-place `kernel`
+    when nothing is recorded) and `input` returned. `floating`: the name of a function whose
+    torch kernel has no integer version, so that integers are refused in its words."""
+    if floating and not input.dtype.is_floating_point:
+        raise TypeError(
+            f"{floating}: the input must be a floating-point tensor, got {input.dtype} of shape "
+            f"{shape_str(input.shape)}. Convert it with .float() first."
+        )
+    return input._update(what, (), kernel, compute) if inplace else compute(input)
+
+
+def softsign(input: Tensor) -> Tensor:
+    """x / (1 + |x|): a tanh-like curve into (-1, 1) that approaches its bounds slowly, as
+    1/|x|. A composition: at 0 the slope is 1 (|x|'s gradient there is 0, as torch's)."""
+    return input / (input.abs() + 1)
+
+
+def tanhshrink(input: Tensor) -> Tensor:
+    """x - tanh(x): what tanh takes off x (cubic near 0, x - 1 for large x)."""
+    return input - input.tanh()
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x tanh(softplus(x)): a smooth relu that dips a little below 0, as silu does (YOLOv4's).
+    inplace=True changes `input` itself and returns it, as torch."""
+    return _activation(
+        input,
+        inplace,
+        "mish_",
+        lambda data: torch.nn.functional.mish(data, inplace=True),
+        lambda x: x * softplus(x).tanh(),
+        "mish",
+    )
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    """relu6(x + 3) / 6: 0 below -3, 1 above 3, a straight line between (MobileNetV3's cheap
+    sigmoid). Its gradient at -3 and 3 is 0, torch's: hardtanh's at its bounds."""
+    return _activation(
+        input,
+        inplace,
+        "hardsigmoid_",
+        lambda data: torch.nn.functional.hardsigmoid(data, inplace=True),
+        lambda x: hardtanh(x + 3, 0.0, 6.0) / 6,
+        "hardsigmoid",
+    )
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x relu6(x + 3) / 6, x times hardsigmoid(x): 0 below -3, x above 3, x (x + 3) / 6
+    between (MobileNetV3's cheap silu). Its gradient at -3 is 0 and at 3 is 1, torch's: the
+    slope of the outer piece, as hardtanh's 0 at its bounds gives."""
+    return _activation(
+        input,
+        inplace,
+        "hardswish_",
+        lambda data: torch.nn.functional.hardswish(data, inplace=True),
+        lambda x: x * hardtanh(x + 3, 0.0, 6.0) / 6,
+        "hardswish",
+    )
+
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    """scale * elu(x, alpha), with the constants of the self-normalising networks paper (they
+    keep activations near mean 0 and variance 1 through many layers). inplace=True changes
+    `input` itself and returns it, as torch."""
+    return _activation(
+        input,
+        inplace,
+        "selu_",
+        torch.selu_,
+        lambda x: SELU_SCALE * ops.ELU.apply(x, SELU_ALPHA),
+        "selu",
+    )
+
+
+def selu_(input: Tensor) -> Tensor:
+    """selu(input, inplace=True), as torch."""
+    return selu(input, inplace=True)
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x where x > 0, alpha (e^(x / alpha) - 1) elsewhere: elu with its slope at 0 always 1, so
+    the curve is smooth there whatever alpha (alpha 0 has no meaning: refused, as torch's)."""
+    if alpha == 0:
+        raise RuntimeError(
+            "celu: alpha cannot be 0: the left side is alpha (e^(x / alpha) - 1). Use elu, "
+            "whose left side is alpha (e^x - 1), for a flat one."
+        )
+
+    def compute(x: Tensor) -> Tensor:
+        # the exponential sees x <= 0 only: for large x, where picks x, and its gradient of 0
+        # must not meet an infinite slope in the branch it drops (0 * inf is NaN)
+        return where(x <= 0, alpha * (x.clamp_max(0) / alpha).expm1(), x)
+
+    return _activation(
+        input,
+        inplace,
+        "celu_",
+        lambda data: torch.celu_(data, alpha),
+        compute,
+        "celu",
+    )
+
+
+def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """celu(input, alpha, inplace=True), as torch."""
+    return celu(input, alpha, inplace=True)
+
+
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    """x where x > threshold, `value` elsewhere: relu is threshold(x, 0, 0). The gradient is 1
+    where x is kept, 0 elsewhere (at the threshold itself too, as torch's)."""
+    return _activation(
+        input,
+        inplace,
+        "threshold_",
+        lambda data: torch.threshold_(data, threshold, value),
+        lambda x: where(x > threshold, x, value),
+    )
+
+
+_threshold = threshold  # for threshold_, whose argument `threshold` hides the function
+
+
+def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
+    """threshold(input, threshold, value, inplace=True), as torch."""
+    return _threshold(input, threshold, value, inplace=True)
+
+
+def glu(input: Tensor, dim: int = -1) -> Tensor:
+    """The gated linear unit: a * sigmoid(b), for a and b the two halves of `input` along
+    `dim` (whose size must be even): b decides how much of a goes through."""
+    if input.ndim == 0:
+        raise ShapeError(
+            "glu does not support scalars: it halves the input along `dim`, and a 0-d tensor "
+            "has no dim to halve."
+        )
+    size = input.shape[dim]
+    if size % 2:
+        raise ShapeError(
+            f"glu: halving dimension must be even, but dim={dim} of the input "
+            f"{shape_str(input.shape)} has size {size}: the first half is gated by the second."
+        )
+    a, b = input.split([size // 2, size // 2], dim)
+    return a * b.sigmoid()
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    """log(sigmoid(x)) = -softplus(-x), stable for any x (see ops.LogSigmoid)."""
+    return ops.LogSigmoid.apply(input)
+
+
+def softmin(
+    input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: torch.dtype | None = None
+) -> Tensor:
+    """softmax(-x) along `dim`: probabilities that favour the smallest values."""
+    if dtype is not None:
+        input = input.to(dtype)
+    return (-input).softmax(_softmax_dim("softmin", input, dim, _stacklevel))
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """x where x > 0, weight * x elsewhere: leaky relu with learnt slopes, `weight` one slope
+    for every channel (dim 1; a 1-d input has one channel) or a single one. At 0 the slope is
+    the weight, torch's choice; the weight's gradient is the sum of x times the upstream
+    gradient over the places where x <= 0."""
+    if weight.ndim > 1:
+        raise ShapeError(
+            f"prelu: weight must be a scalar or a 1-d tensor of slopes, got shape "
+            f"{shape_str(weight.shape)}."
+        )
+    channels = input.shape[1] if input.ndim >= 2 else 1
+    if weight.numel() != 1 and weight.numel() != channels:
+        raise ShapeError(
+            f"prelu: weight holds {weight.numel()} slopes, but the input "
+            f"{shape_str(input.shape)} has {channels} channels (dim 1): give one slope per "
+            "channel, or a single one. Was nn.PReLU built with another num_parameters?"
+        )
+    # one slope for all: 0-d, so that it broadcasts to any input; else one along dim 1
+    slopes = () if weight.numel() == 1 else (channels,) + (1,) * (input.ndim - 2)
+    weight = weight.reshape(slopes)
+    return where(input > 0, input, weight * input)
+
+
 # ---- convolution, pooling, normalisation (ops/conv.py, ops/pool.py, ops/normalization.py) ----
 
 
@@ -1211,5 +1423,5 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     return input.copy_(out) if inplace else out
 
 
-# F.mish, a torch name minigrad lacks, raises an AttributeError that says so (errors.py).
+# F.rrelu, a torch name minigrad lacks, raises an AttributeError that says so (errors.py).
 __getattr__ = _missing_name_getattr(__name__, "torch.nn.functional")
