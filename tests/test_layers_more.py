@@ -70,6 +70,13 @@ def test_logsigmoid_is_exact_far_out_where_softplus_stops():
     # near 1, loses digits to the cancellation in 1 - s (torch's is no closer: atol 1e-9 above)
     expected = -np.exp(x[:2]) / (1 + np.exp(x[:2])) ** 2
     np.testing.assert_allclose(curvature._data[:2].numpy(), expected, rtol=1e-5)
+    # far right the slope is e^-x, tiny but not 0 (1 - sigmoid(x) would round it to 0), as torch's
+    far = np.array([40.0, 700.0])
+    t, theirs = mg.tensor(far, requires_grad=True), torch.tensor(far, requires_grad=True)
+    F.logsigmoid(t).sum().backward()
+    TF.logsigmoid(theirs).sum().backward()
+    np.testing.assert_allclose(t.grad._data.numpy(), np.exp(-far), rtol=1e-12)
+    torch.testing.assert_close(t.grad._data, theirs.grad, rtol=1e-12, atol=0)
 
 
 # float32 alphas: torch 2.13's celu slope is off by up to 1e-7 (relative) for an alpha that
