@@ -439,3 +439,217 @@ def test_prelu_layer_trains_its_slopes_and_takes_device_and_dtype():
     layer.reset_parameters()
     assert layer.weight.tolist() == [0.1] * 3
     assert nn.PReLU().weight.dtype == mg.float32  # torch's default dtype
+
+
+# ---- padding layers -----------------------------------------------------------------------------
+
+PADDINGS = [  # (name, args, input shape)
+    ("ZeroPad2d", (2,), (2, 3, 4, 5)),
+    ("ZeroPad2d", ((1, 0, 2, -1),), (3, 4, 5)),  # negative: crops
+    ("ConstantPad1d", (2, 3.5), (2, 3, 4)),
+    ("ConstantPad1d", ((1, 3), -1.0), (3, 4)),
+    ("ConstantPad2d", ((1, 2, 3, 0), 1.5), (2, 3, 4, 5)),
+    ("ConstantPad2d", (1, 0.0), (4, 5)),  # a 2-d input: one image, no channel dim
+    ("ReflectionPad1d", (2,), (2, 3, 4)),
+    ("ReflectionPad1d", ((3, 1),), (3, 5)),
+    ("ReflectionPad2d", (1,), (2, 3, 4, 5)),
+    ("ReflectionPad2d", ((1, 0, 2, 3),), (3, 4, 5)),
+    ("ReplicationPad1d", ((1, 2),), (2, 3, 4)),
+    ("ReplicationPad1d", (3,), (3, 2)),
+    ("ReplicationPad2d", (1,), (2, 3, 4, 5)),
+    ("ReplicationPad2d", ((2, 0, 1, 3),), (3, 4, 5)),
+]
+
+
+@pytest.mark.parametrize(("name", "args", "shape"), PADDINGS, ids=lambda v: repr(v))
+def test_padding_layer_is_torchs(name, args, shape):
+    """repr and attributes, values and first and second derivatives (the second: of the layer's
+    output squared, since padding is linear)."""
+    mine, theirs = getattr(nn, name)(*args), getattr(torch.nn, name)(*args)
+    assert repr(mine) == repr(theirs)
+    assert mine.padding == theirs.padding
+    assert getattr(mine, "value", None) == getattr(theirs, "value", None)
+    x = np.random.default_rng(0).normal(size=shape)
+    assert_matches_torch(lambda t: mine(t) ** 2, lambda t: theirs(t) ** 2, x, order=2, name=name)
+
+
+def test_padding_layers_refuse_what_torch_refuses():
+    for lib, make in ((nn, mg.randn), (torch.nn, torch.randn)):  # a reflection past the edge
+        with pytest.raises(RuntimeError, match="Padding size should be less than"):
+            lib.ReflectionPad1d(3)(make(1, 3))
+
+
+# ---- pixel shuffle ------------------------------------------------------------------------------
+
+
+@st.composite
+def pixel_shuffle_cases(draw, unshuffle: bool = False):
+    """(x, r): x of shape (*, C r^2, H, W) (unshuffle: (*, C, H r, W r)), 0 to 2 batch dims."""
+    r = draw(st.integers(1, 3), label="factor")
+    batch = draw(mst.shapes(0, 2, max_side=2), label="batch")
+    c, h, w = (draw(st.integers(1, 3)) for _ in range(3))
+    shape = (*batch, c, h * r, w * r) if unshuffle else (*batch, c * r * r, h, w)
+    return draw(mst.float_arrays(shape), label="x"), r
+
+
+@pytest.mark.parametrize("order", [1, 2])
+@given(case=pixel_shuffle_cases())
+def test_pixel_shuffle_matches_torch(order, case):
+    x, r = case
+    assert_matches_torch(
+        lambda t: F.pixel_shuffle(t, r) ** order, lambda t: TF.pixel_shuffle(t, r) ** order, x,
+        order=order, name=f"pixel_shuffle(r={r})",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("order", [1, 2])
+@given(case=pixel_shuffle_cases(unshuffle=True))
+def test_pixel_unshuffle_matches_torch(order, case):
+    x, r = case
+    assert_matches_torch(
+        lambda t: F.pixel_unshuffle(t, r) ** order, lambda t: TF.pixel_unshuffle(t, r) ** order,
+        x, order=order, name=f"pixel_unshuffle(r={r})",
+    )  # fmt: skip
+
+
+def test_pixel_shuffle_of_an_empty_batch_has_a_gradient_where_torchs_backward_fails():
+    """torch 2.13's backward of pixel_shuffle refuses an empty batch (its gradient's shape is
+    wrong); minigrad's view and permutation give the empty gradient."""
+    x = torch.zeros(0, 8, 2, 3, dtype=torch.float64, requires_grad=True)
+    out = TF.pixel_shuffle(x, 2)
+    with pytest.raises(RuntimeError, match="PixelShuffleBackward0 returned an invalid gradient"):
+        out.backward(torch.zeros_like(out))
+    ours = mg.zeros(0, 8, 2, 3, dtype=mg.float64, requires_grad=True)
+    mine = F.pixel_shuffle(ours, 2)
+    assert mine.shape == out.shape
+    mine.backward(mg.zeros(0, 2, 4, 6, dtype=mg.float64))
+    assert ours.grad.shape == (0, 8, 2, 3)
+
+
+@given(case=pixel_shuffle_cases())
+def test_pixel_unshuffle_undoes_pixel_shuffle(case):
+    x, r = case
+    t = mg.tensor(x)
+    assert torch.equal(F.pixel_unshuffle(F.pixel_shuffle(t, r), r)._data, t._data)
+
+
+def test_pixel_shuffle_layers_are_torchs_and_refuse_what_torch_refuses():
+    for name, r in (("PixelShuffle", 2), ("PixelUnshuffle", 3)):
+        assert repr(getattr(nn, name)(r)) == repr(getattr(torch.nn, name)(r))
+    x = torch.arange(2 * 8 * 2 * 3, dtype=torch.float64).reshape(2, 8, 2, 3)
+    assert torch.equal(nn.PixelShuffle(2)(mg.Tensor(x))._data, torch.nn.PixelShuffle(2)(x))
+    y = torch.arange(2 * 2 * 6 * 9, dtype=torch.float64).reshape(2, 2, 6, 9)
+    assert torch.equal(nn.PixelUnshuffle(3)(mg.Tensor(y))._data, torch.nn.PixelUnshuffle(3)(y))
+    with pytest.raises(ShapeError, match=r"must be divisible by upscale_factor squared, 4: got 5"):
+        F.pixel_shuffle(mg.randn(2, 5, 3, 3), 2)
+    with pytest.raises(ShapeError, match=r"at least 3 dims, \(\*, C, H, W\), got shape \(4, 3\)"):
+        F.pixel_shuffle(mg.randn(4, 3), 2)
+    with pytest.raises(ValueError, match="positive upscale_factor, but got 0"):
+        F.pixel_shuffle(mg.randn(2, 4, 3, 3), 0)
+    with pytest.raises(ShapeError, match=r"height \(dim -2\) .* divisible by downscale_factor=2"):
+        F.pixel_unshuffle(mg.randn(2, 5, 3, 4), 2)
+    with pytest.raises(ShapeError, match=r"width \(dim -1\) .* divisible by downscale_factor=2"):
+        F.pixel_unshuffle(mg.randn(2, 5, 4, 3), 2)
+    with pytest.raises(ValueError, match="positive downscale_factor, but got -1"):
+        F.pixel_unshuffle(mg.randn(2, 4, 3, 3), -1)
+
+
+# ---- adaptive_avg_pool1d ------------------------------------------------------------------------
+
+
+@st.composite
+def adaptive_pool1d_cases(draw):
+    """(x, output_size): x (N, C, L) or (C, L); output_size an int or a tuple of one, any
+    size from 1 to L + 2 (larger than L: windows overlap)."""
+    shape = draw(mst.shapes(2, 3, max_side=7), label="shape")
+    size = draw(st.integers(1, shape[-1] + 2), label="output_size")
+    return draw(mst.float_arrays(shape), label="x"), draw(st.sampled_from([size, (size,)]))
+
+
+@pytest.mark.parametrize("order", [1, 2])
+@given(case=adaptive_pool1d_cases())
+def test_adaptive_avg_pool1d_matches_torch(order, case):
+    x, size = case
+    assert_matches_torch(
+        lambda t: F.adaptive_avg_pool1d(t, size) ** order,
+        lambda t: TF.adaptive_avg_pool1d(t, size) ** order,
+        x, order=order, name=f"adaptive_avg_pool1d({size})",
+    )  # fmt: skip
+
+
+def test_adaptive_avg_pool1d_layer_is_torchs_and_refuses_what_torch_refuses():
+    assert repr(nn.AdaptiveAvgPool1d(3)) == repr(torch.nn.AdaptiveAvgPool1d(3))
+    x = torch.randn(2, 3, 7, dtype=torch.float64)
+    expected = torch.nn.AdaptiveAvgPool1d(3)(x)
+    torch.testing.assert_close(nn.AdaptiveAvgPool1d(3)(mg.Tensor(x))._data, expected)
+    with pytest.raises(ShapeError, match=r"adaptive_avg_pool1d: the input must be \(N, C, L\)"):
+        F.adaptive_avg_pool1d(mg.randn(7), 3)
+    with pytest.raises(ValueError, match="output_size must be an int or a tuple of one int"):
+        F.adaptive_avg_pool1d(mg.randn(2, 3, 7), (2, 3))
+
+
+# ---- channel dropout and Softmax2d --------------------------------------------------------------
+
+CHANNEL_DROPOUTS = [  # (function, input shape): torch's warnings for dropout2d's odd dims
+    ("dropout1d", (4, 6, 5)),
+    ("dropout1d", (6, 5)),
+    ("dropout2d", (3, 4, 2, 3)),
+    ("dropout2d", (4, 6, 5)),
+    ("dropout2d", (6, 5)),
+    ("dropout2d", (2, 3, 2, 2, 2)),
+]
+
+
+@pytest.mark.parametrize(("name", "shape"), CHANNEL_DROPOUTS, ids=lambda v: repr(v))
+@pytest.mark.parametrize("p", [0.5, 0.2, 1.0])
+@pytest.mark.filterwarnings("ignore:dropout2d")
+def test_channel_dropout_draws_torchs_mask_from_a_seed(name, shape, p):
+    """The same seed, the same channels zeroed as torch's; the others times 1/(1-p); the
+    gradient is the mask; every value of a channel kept or dropped together."""
+    x = torch.rand(shape, dtype=torch.float64, generator=torch.Generator().manual_seed(1)) + 1
+    torch.manual_seed(7)
+    their_leaf = x.clone().requires_grad_()
+    expected = getattr(TF, name)(their_leaf, p)
+    torch.manual_seed(7)
+    leaf = mg.Tensor(x.clone(), requires_grad=True)
+    out = getattr(F, name)(leaf, p)
+    torch.testing.assert_close(out._data, expected.detach(), rtol=1e-15, atol=0)
+    upstream = torch.randn(shape, dtype=torch.float64)
+    out.backward(upstream)
+    expected.backward(upstream)
+    torch.testing.assert_close(leaf.grad._data, their_leaf.grad, rtol=1e-15, atol=0)
+    kept = (out._data != 0).reshape(*shape[:2], -1) if len(shape) > 2 else None
+    if kept is not None:  # whole channels
+        assert torch.equal(kept.all(-1), kept.any(-1))
+
+
+def test_channel_dropout_warns_refuses_and_passes_through_as_torch():
+    with pytest.warns(UserWarning, match=r"dropout2d: a 3-d input .* taken as \(N, C, L\)"):
+        F.dropout2d(mg.randn(2, 3, 4))
+    with pytest.warns(UserWarning, match="dropout2d: a 2-d input"):
+        F.dropout2d(mg.randn(2, 3))
+    with pytest.raises(ShapeError, match=r"dropout1d: expected a 2-d or 3-d input, .* \(3,\)"):
+        F.dropout1d(mg.randn(3))
+    with pytest.raises(ShapeError, match=r"dropout1d: expected a 2-d or 3-d input"):
+        F.dropout1d(mg.randn(2, 3, 4, 5))
+    for make in (lambda p: nn.Dropout1d(p), lambda p: nn.Dropout2d(p)):
+        with pytest.raises(ValueError, match="between 0 and 1, but got 1.5"):
+            make(1.5)
+    with pytest.raises(ValueError, match="between 0 and 1, but got -0.5"):
+        F.dropout1d(mg.randn(2, 3), -0.5)
+    x = mg.randn(2, 3, 4, 5)
+    assert F.dropout2d(x, training=False) is x and F.dropout2d(x, 0.0) is x
+    layer = nn.Dropout2d(0.3, inplace=True)
+    assert repr(layer) == repr(torch.nn.Dropout2d(0.3, inplace=True))
+    assert repr(nn.Dropout1d()) == repr(torch.nn.Dropout1d())
+    assert layer.eval()(x) is x
+    h = mg.ones(2, 3, 4, 5, requires_grad=True) * 1
+    assert layer.train()(h) is h  # in place: the input itself
+    assert set(h._data.unique().tolist()) <= {0.0, torch.tensor(1 / 0.7).item()}  # float32
+
+
+def test_softmax2d_is_torchs():
+    x = np.random.default_rng(0).normal(size=(2, 3, 4, 5))
+    assert_matches_torch(nn.Softmax2d(), torch.nn.Softmax2d(), x, order=2, name="Softmax2d")
+    assert_matches_torch(nn.Softmax2d(), torch.nn.Softmax2d(), x[0], name="Softmax2d, 3-d")
+    assert repr(nn.Softmax2d()) == repr(torch.nn.Softmax2d())

@@ -1,7 +1,8 @@
 """Neural-network building blocks: layers as Modules (`modules.py`, more activations in
 `activation.py`; convolution, pooling, batch norm, layer and group norm, dropout, embedding and
 cosine similarity layers in `conv.py`, `pooling.py`, `batchnorm.py`, `normalization.py`,
-`dropout.py`, `embedding.py`, `distance.py`), functions and losses (`functional.py`, imported as
+`dropout.py`, `embedding.py`, `distance.py`; padding and pixel shuffle layers in `padding.py` and
+`pixelshuffle.py`), functions and losses (`functional.py`, imported as
 `F`), the losses as modules (`losses.py`), weight initialisation (`init.py`), gradient clipping
 (`utils.py`), and data-parallel training over several processes (`parallel.py`)."""
 
@@ -36,7 +37,7 @@ from .activation import (
 from .batchnorm import BatchNorm1d, BatchNorm2d
 from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from .distance import CosineSimilarity
-from .dropout import Dropout
+from .dropout import Dropout, Dropout1d, Dropout2d
 from .embedding import Embedding
 from .losses import (
     BCELoss,
@@ -63,9 +64,38 @@ from .modules import (
     Unflatten,
 )
 from .normalization import GroupNorm, LayerNorm
-from .pooling import AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
+from .padding import (
+    ConstantPad1d,
+    ConstantPad2d,
+    ReflectionPad1d,
+    ReflectionPad2d,
+    ReplicationPad1d,
+    ReplicationPad2d,
+    ZeroPad2d,
+)
+from .pixelshuffle import PixelShuffle, PixelUnshuffle
+from .pooling import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    MaxPool1d,
+    MaxPool2d,
+)
 
 __all__ = [
+    "AdaptiveAvgPool1d",
+    "ConstantPad1d",
+    "ConstantPad2d",
+    "Dropout1d",
+    "Dropout2d",
+    "PixelShuffle",
+    "PixelUnshuffle",
+    "ReflectionPad1d",
+    "ReflectionPad2d",
+    "ReplicationPad1d",
+    "ReplicationPad2d",
+    "ZeroPad2d",
     "CELU",
     "GLU",
     "Hardsigmoid",

@@ -1272,6 +1272,63 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
     return ops.AdaptiveAvgPool2d.apply(input, sizes)
 
 
+def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:
+    """Average pooling of (N, C, L) (or (C, L)) to length `output_size` (an int, or a tuple of
+    one), whatever L. A composition, as avg_pool1d's: adaptive_avg_pool2d over (N, C, 1, L) to
+    (1, output_size), then that row dropped; the gradient is adaptive_avg_pool2d's."""
+    _check_pool1d_input("adaptive_avg_pool1d", input)
+    size = _single(output_size, "output_size", "adaptive_avg_pool1d")
+    return adaptive_avg_pool2d(input.unsqueeze(-2), (1, size)).squeeze(-2)
+
+
+def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
+    """(*, C r^2, H, W) -> (*, C, H r, W r), r = upscale_factor: each group of r^2 channels
+    becomes an r x r block of pixels (out[c, h r + i, w r + j] = in[c r^2 + i r + j, h, w]), a
+    sub-pixel convolution's upsampling. A view and a permutation: the gradient is theirs."""
+    r = upscale_factor
+    batch, (channels, height, width) = _image_dims("pixel_shuffle", input, r, "upscale_factor")
+    if channels % (r * r):
+        raise ShapeError(
+            f"pixel_shuffle: the channels (dim -3) of the input {shape_str(input.shape)} must be "
+            f"divisible by upscale_factor squared, {r * r}: got {channels}. Each output channel "
+            f"is made of {r * r} input channels."
+        )
+    n = len(batch)
+    blocks = input.reshape(*batch, channels // (r * r), r, r, height, width)
+    pixels = blocks.permute(*range(n), n, n + 3, n + 1, n + 4, n + 2)  # (c, h, i, w, j)
+    return pixels.reshape(*batch, channels // (r * r), height * r, width * r)
+
+
+def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
+    """(*, C, H r, W r) -> (*, C r^2, H, W), r = downscale_factor: pixel_shuffle undone, each
+    r x r block of pixels becomes r^2 channels. A view and a permutation."""
+    r = downscale_factor
+    batch, (channels, height, width) = _image_dims("pixel_unshuffle", input, r, "downscale_factor")
+    for side, size in (("height", height), ("width", width)):
+        if size % r:
+            dim = -2 if side == "height" else -1
+            raise ShapeError(
+                f"pixel_unshuffle: the {side} (dim {dim}) of the input {shape_str(input.shape)} "
+                f"must be divisible by downscale_factor={r}, got {size}."
+            )
+    n = len(batch)
+    blocks = input.reshape(*batch, channels, height // r, r, width // r, r)
+    channels_first = blocks.permute(*range(n), n, n + 2, n + 4, n + 1, n + 3)  # (c, i, j, h, w)
+    return channels_first.reshape(*batch, channels * r * r, height // r, width // r)
+
+
+def _image_dims(name: str, input: Tensor, factor: int, what: str) -> tuple[tuple, tuple]:
+    """The batch dims and (C, H, W) of an input of shape (*, C, H, W), its factor checked."""
+    if factor <= 0:
+        raise ValueError(f"{name} expects a positive {what}, but got {factor}")
+    if input.ndim < 3:
+        raise ShapeError(
+            f"{name} expects an input of at least 3 dims, (*, C, H, W), got shape "
+            f"{shape_str(input.shape)}."
+        )
+    return tuple(input.shape[:-3]), tuple(input.shape[-3:])
+
+
 def batch_norm(
     input: Tensor,
     running_mean: Tensor | None,
@@ -1421,6 +1478,73 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
         return input
     out = ops.Dropout.apply(input, ops.Dropout.draw_mask(input._data, p))
     return input.copy_(out) if inplace else out
+
+
+def dropout1d(
+    input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False
+) -> Tensor:
+    """Zero each channel of (N, C, L) (or (C, L)) whole, with probability p, and scale the
+    others by 1/(1-p) when training; the identity otherwise. For sequences whose neighbouring
+    positions are alike, where dropping single elements would teach little."""
+    _check_probability(p)
+    if input.ndim not in (2, 3):
+        raise ShapeError(
+            f"dropout1d: expected a 2-d or 3-d input, (C, L) or (N, C, L), got shape "
+            f"{shape_str(input.shape)}: it zeroes whole channels of sequences."
+        )
+    if input.ndim == 2:  # one example: a batch of one
+        out = _feature_dropout(input.unsqueeze(0), p, training).squeeze(0)
+    else:
+        out = _feature_dropout(input, p, training)
+    return input.copy_(out) if inplace and out is not input else out
+
+
+def dropout2d(
+    input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False
+) -> Tensor:
+    """Zero each channel of (N, C, H, W) whole, with probability p, and scale the others by
+    1/(1-p) when training; the identity otherwise. As torch's, a 3-d input is taken as
+    (N, C, L) (dropout1d's), with a warning; inputs of other dims warn, and are dropped by
+    (dim 0, dim 1) slices."""
+    _check_probability(p)
+    if input.ndim not in (3, 4):
+        warnings.warn(
+            f"dropout2d: a {input.ndim}-d input (shape {shape_str(input.shape)}) is deprecated "
+            "and torch means to refuse it: dropout2d zeroes whole channels of images, (N, C, H, "
+            "W) or (N, C, L). Use dropout for single elements.",
+            UserWarning,
+            stacklevel=2,
+        )
+    if input.ndim == 3:
+        warnings.warn(
+            f"dropout2d: a 3-d input (shape {shape_str(input.shape)}) is taken as (N, C, L), a "
+            "batch of sequences, as torch does for now (torch means to take it as one image, "
+            "(C, H, W), later): use dropout1d for sequences.",
+            UserWarning,
+            stacklevel=2,
+        )
+    out = _feature_dropout(input, p, training)
+    return input.copy_(out) if inplace and out is not input else out
+
+
+def _feature_dropout(input: Tensor, p: float, training: bool) -> Tensor:
+    """Each (example, channel) slice zeroed whole with probability p, the others times
+    1/(1-p): the mask (N, C, 1, ...) is drawn as torch draws it, so a seed gives torch's."""
+    if not training or p == 0 or input.numel() == 0:
+        return input
+    if input.ndim < 2:
+        raise ShapeError(
+            f"channel dropout needs a batch and a channel dim, (N, C, *), got shape "
+            f"{shape_str(input.shape)}."
+        )
+    noise_shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2)
+    mask = ops.Dropout.draw_mask(input._data.new_empty(noise_shape), p)
+    return ops.Dropout.apply(input, mask.expand(input.shape))
+
+
+def _check_probability(p: float) -> None:
+    if not 0 <= p <= 1:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
 
 
 # F.rrelu, a torch name minigrad lacks, raises an AttributeError that says so (errors.py).
