@@ -542,6 +542,8 @@ def test_pixel_shuffle_layers_are_torchs_and_refuse_what_torch_refuses():
     assert torch.equal(nn.PixelUnshuffle(3)(mg.Tensor(y))._data, torch.nn.PixelUnshuffle(3)(y))
     with pytest.raises(ShapeError, match=r"must be divisible by upscale_factor squared, 4: got 5"):
         F.pixel_shuffle(mg.randn(2, 5, 3, 3), 2)
+    with pytest.raises(ShapeError, match=r"divisible by upscale_factor squared, 4: got 6"):
+        F.pixel_shuffle(mg.randn(1, 6, 2, 2), 2)  # divisible by 2, not by 4
     with pytest.raises(ShapeError, match=r"at least 3 dims, \(\*, C, H, W\), got shape \(4, 3\)"):
         F.pixel_shuffle(mg.randn(4, 3), 2)
     with pytest.raises(ValueError, match="positive upscale_factor, but got 0"):
@@ -646,6 +648,9 @@ def test_channel_dropout_warns_refuses_and_passes_through_as_torch():
     h = mg.ones(2, 3, 4, 5, requires_grad=True) * 1
     assert layer.train()(h) is h  # in place: the input itself
     assert set(h._data.unique().tolist()) <= {0.0, torch.tensor(1 / 0.7).item()}  # float32
+    g = mg.ones(3, 4, requires_grad=True) * 1
+    assert F.dropout1d(g, 0.3, inplace=True) is g
+    assert set(g._data.unique().tolist()) <= {0.0, torch.tensor(1 / 0.7).item()}
 
 
 def test_softmax2d_is_torchs():
