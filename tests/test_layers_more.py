@@ -195,6 +195,7 @@ def threshold_cases(draw):
 @given(case=threshold_cases())
 @example(case=(np.array([0.5, 1.0, 2.0, -1.0]), 1.0, 20.0))  # at the threshold: value, slope 0
 @example(case=(np.array([0.0, -0.0, 1.0]), 0.0, 0.0))  # relu
+@example(case=(np.array([np.nan, 1.0, 0.5]), 0.7, 3.0))  # NaN is kept, its slope 1, as torch's
 def test_threshold_matches_torch(order, case):
     x, threshold, value = case
     power = 1 if order == 1 else 2
@@ -229,6 +230,7 @@ def test_prelu_matches_torch(order, case):
         (np.array([[0.0, -0.0, 1.0], [-1.0, 2.0, 0.0]]).T, np.array([0.25, -0.5])),
         (np.array(0.0), np.array([0.3])),
         (np.array([0.0, -2.0]), np.array(0.3)),
+        (np.array([np.nan, -1.0]), np.array([0.5])),  # NaN: the weight's slope, as torch's
     ],
 )
 def test_prelu_at_zero_takes_the_weight_as_its_slope(case):
@@ -352,6 +354,11 @@ def test_activation_errors_say_what_is_wrong():
         F.prelu(mg.randn(3), mg.randn(3))
     with pytest.raises(ShapeError, match=r"prelu: weight must be a scalar or a 1-d tensor"):
         F.prelu(mg.randn(2, 3), mg.randn(1, 3))
+    with pytest.raises(TypeError, match=r"prelu: the weight \(torch.float64\) must have the "
+                       r"input's dtype \(torch.float32\)"):  # fmt: skip
+        F.prelu(mg.randn(2, 3), mg.randn(3, dtype=mg.float64))
+    with pytest.raises(RuntimeError, match="Type promoting not supported"):
+        TF.prelu(torch.randn(2, 3), torch.randn(3, dtype=torch.float64))
     with pytest.raises(ShapeError, match="Softmax2d: expected input to be 3D or 4D, got 2D"):
         nn.Softmax2d()(mg.randn(3, 4))
     # integers where torch's kernels take them: softsign, tanhshrink and threshold
@@ -360,6 +367,7 @@ def test_activation_errors_say_what_is_wrong():
         (F.softsign, TF.softsign),
         (F.tanhshrink, TF.tanhshrink),
         (lambda t: F.threshold(t, 1, 7), lambda t: TF.threshold(t, 1, 7)),
+        (lambda t: F.threshold(t, 1.5, 7.5), lambda t: TF.threshold(t, 1.5, 7.5)),  # value: 7
     ]:
         got, want = ours(mg.Tensor(ints)), theirs(ints)
         assert got.dtype == want.dtype and torch.equal(got._data, want)

@@ -835,7 +835,8 @@ def threshold(input: Tensor, threshold: float, value: float, inplace: bool = Fal
         inplace,
         "threshold_",
         lambda data: torch.threshold_(data, threshold, value),
-        lambda x: where(x > threshold, x, value),
+        # masked_fill keeps x's dtype (an integer x gets value rounded, as torch's) and NaN
+        lambda x: x.masked_fill(x <= threshold, value),
     )
 
 
@@ -884,6 +885,11 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
     for every channel (dim 1; a 1-d input has one channel) or a single one. At 0 the slope is
     the weight, torch's choice; the weight's gradient is the sum of x times the upstream
     gradient over the places where x <= 0."""
+    if weight.dtype != input.dtype:
+        raise TypeError(
+            f"prelu: the weight ({weight.dtype}) must have the input's dtype ({input.dtype}): "
+            "torch does not promote here either. Convert one with .to(other.dtype)."
+        )
     if weight.ndim > 1:
         raise ShapeError(
             f"prelu: weight must be a scalar or a 1-d tensor of slopes, got shape "
