@@ -395,6 +395,7 @@ EVERY_OP = {
     "Log": lambda: x23().abs().log(),
     "Log10": lambda: x23().abs().log10(),
     "Log1p": lambda: x23().abs().log1p(),
+    "LogSigmoid": lambda: F.logsigmoid(x23()),
     "LogSoftmax": lambda: x23().log_softmax(1),
     "LogSumExp": lambda: x23().logsumexp(0),
     "MatMul": lambda: x23() @ v3(),

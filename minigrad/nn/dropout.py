@@ -1,4 +1,5 @@
-"""`Dropout`: zero random elements in training (scaling the rest up); the identity in eval."""
+"""`Dropout`: zero random elements in training (scaling the rest up); the identity in eval.
+`Dropout1d` and `Dropout2d` zero whole channels instead."""
 
 from __future__ import annotations
 
@@ -21,3 +22,19 @@ class Dropout(Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout1d(Dropout):
+    """Each channel of (N, C, L) (or (C, L)) zeroed whole with probability p in training, the
+    others scaled by 1/(1 - p). See F.dropout1d."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.dropout1d(input, self.p, self.training, self.inplace)
+
+
+class Dropout2d(Dropout):
+    """Each channel of (N, C, H, W) zeroed whole with probability p in training, the others
+    scaled by 1/(1 - p). See F.dropout2d (a 3-d input is taken as (N, C, L), as torch's)."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.dropout2d(input, self.p, self.training, self.inplace)

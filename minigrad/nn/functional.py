@@ -37,10 +37,10 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return ops.Linear.apply(x, weight, bias)
 
 
-def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """log(1 + e^(beta x)) / beta, a smooth relu whose gradient is sigmoid(beta x); x itself
     where beta x > threshold, as in torch (see ops.Softplus)."""
-    return ops.Softplus.apply(x, beta=beta, threshold=threshold)
+    return ops.Softplus.apply(input, beta=beta, threshold=threshold)
 
 
 def mnist_loss(predictions: Tensor, targets: Tensor) -> Tensor:
@@ -691,6 +691,224 @@ def relu6(input: Tensor, inplace: bool = False) -> Tensor:
     return hardtanh(input, 0.0, 6.0, inplace)
 
 
+def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """elu(input, alpha, inplace=True): changes `input` itself and returns it, as torch."""
+    return elu(input, alpha, inplace=True)
+
+
+def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    """hardtanh(input, min_val, max_val, inplace=True), as torch."""
+    return hardtanh(input, min_val, max_val, inplace=True)
+
+
+def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """leaky_relu(input, negative_slope, inplace=True), as torch."""
+    return leaky_relu(input, negative_slope, inplace=True)
+
+
+def relu_(input: Tensor) -> Tensor:
+    """relu(input, inplace=True), as torch."""
+    return input.relu_()
+
+
+def _activation(
+    input: Tensor, inplace: bool, what: str, kernel: Any, compute: Any, floating: str = ""
+) -> Tensor:
+    """compute(input), or with inplace=True written into `input` (torch's in-place `kernel`
+    when nothing is recorded) and `input` returned. `floating`: the name of a function whose
+    torch kernel has no integer version, so that integers are refused in its words."""
+    if floating and not input.dtype.is_floating_point:
+        raise TypeError(
+            f"{floating}: the input must be a floating-point tensor, got {input.dtype} of shape "
+            f"{shape_str(input.shape)}. Convert it with .float() first."
+        )
+    return input._update(what, (), kernel, compute) if inplace else compute(input)
+
+
+def softsign(input: Tensor) -> Tensor:
+    """x / (1 + |x|): a tanh-like curve into (-1, 1) that approaches its bounds slowly, as
+    1/|x|. A composition: at 0 the slope is 1 (|x|'s gradient there is 0, as torch's)."""
+    return input / (input.abs() + 1)
+
+
+def tanhshrink(input: Tensor) -> Tensor:
+    """x - tanh(x): what tanh takes off x (cubic near 0, x - 1 for large x)."""
+    return input - input.tanh()
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x tanh(softplus(x)): a smooth relu that dips a little below 0, as silu does (YOLOv4's).
+    inplace=True changes `input` itself and returns it, as torch."""
+    return _activation(
+        input,
+        inplace,
+        "mish_",
+        lambda data: torch.nn.functional.mish(data, inplace=True),
+        lambda x: x * softplus(x).tanh(),
+        "mish",
+    )
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    """relu6(x + 3) / 6: 0 below -3, 1 above 3, a straight line between (MobileNetV3's cheap
+    sigmoid). Its gradient at -3 and 3 is 0, torch's: hardtanh's at its bounds."""
+    return _activation(
+        input,
+        inplace,
+        "hardsigmoid_",
+        lambda data: torch.nn.functional.hardsigmoid(data, inplace=True),
+        lambda x: hardtanh(x + 3, 0.0, 6.0) / 6,
+        "hardsigmoid",
+    )
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x relu6(x + 3) / 6, x times hardsigmoid(x): 0 below -3, x above 3, x (x + 3) / 6
+    between (MobileNetV3's cheap silu). Its gradient at -3 is 0 and at 3 is 1, torch's: the
+    slope of the outer piece, as hardtanh's 0 at its bounds gives."""
+    return _activation(
+        input,
+        inplace,
+        "hardswish_",
+        lambda data: torch.nn.functional.hardswish(data, inplace=True),
+        lambda x: x * hardtanh(x + 3, 0.0, 6.0) / 6,
+        "hardswish",
+    )
+
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    """scale * elu(x, alpha), with the constants of the self-normalising networks paper (they
+    keep activations near mean 0 and variance 1 through many layers). inplace=True changes
+    `input` itself and returns it, as torch."""
+    return _activation(
+        input,
+        inplace,
+        "selu_",
+        torch.selu_,
+        lambda x: SELU_SCALE * ops.ELU.apply(x, SELU_ALPHA),
+        "selu",
+    )
+
+
+def selu_(input: Tensor) -> Tensor:
+    """selu(input, inplace=True), as torch."""
+    return selu(input, inplace=True)
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x where x > 0, alpha (e^(x / alpha) - 1) elsewhere: elu with its slope at 0 always 1, so
+    the curve is smooth there whatever alpha (alpha 0 has no meaning: refused, as torch's)."""
+    if alpha == 0:
+        raise RuntimeError(
+            "celu: alpha cannot be 0: the left side is alpha (e^(x / alpha) - 1). Use elu, "
+            "whose left side is alpha (e^x - 1), for a flat one."
+        )
+
+    def compute(x: Tensor) -> Tensor:
+        # the exponential sees x <= 0 only: for large x, where picks x, and its gradient of 0
+        # must not meet an infinite slope in the branch it drops (0 * inf is NaN)
+        return where(x <= 0, alpha * (x.clamp_max(0) / alpha).expm1(), x)
+
+    return _activation(
+        input,
+        inplace,
+        "celu_",
+        lambda data: torch.celu_(data, alpha),
+        compute,
+        "celu",
+    )
+
+
+def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """celu(input, alpha, inplace=True), as torch."""
+    return celu(input, alpha, inplace=True)
+
+
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    """x where x > threshold, `value` elsewhere: relu is threshold(x, 0, 0). The gradient is 1
+    where x is kept, 0 elsewhere (at the threshold itself too, as torch's)."""
+    return _activation(
+        input,
+        inplace,
+        "threshold_",
+        lambda data: torch.threshold_(data, threshold, value),
+        # masked_fill keeps x's dtype (an integer x gets value rounded, as torch's) and NaN
+        lambda x: x.masked_fill(x <= threshold, value),
+    )
+
+
+_threshold = threshold  # for threshold_, whose argument `threshold` hides the function
+
+
+def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
+    """threshold(input, threshold, value, inplace=True), as torch."""
+    return _threshold(input, threshold, value, inplace=True)
+
+
+def glu(input: Tensor, dim: int = -1) -> Tensor:
+    """The gated linear unit: a * sigmoid(b), for a and b the two halves of `input` along
+    `dim` (whose size must be even): b decides how much of a goes through."""
+    if input.ndim == 0:
+        raise ShapeError(
+            "glu does not support scalars: it halves the input along `dim`, and a 0-d tensor "
+            "has no dim to halve."
+        )
+    size = input.shape[dim]
+    if size % 2:
+        raise ShapeError(
+            f"glu: halving dimension must be even, but dim={dim} of the input "
+            f"{shape_str(input.shape)} has size {size}: the first half is gated by the second."
+        )
+    a, b = input.split([size // 2, size // 2], dim)
+    return a * b.sigmoid()
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    """log(sigmoid(x)) = -softplus(-x), stable for any x (see ops.LogSigmoid)."""
+    return ops.LogSigmoid.apply(input)
+
+
+def softmin(
+    input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: torch.dtype | None = None
+) -> Tensor:
+    """softmax(-x) along `dim`: probabilities that favour the smallest values."""
+    if dtype is not None:
+        input = input.to(dtype)
+    return (-input).softmax(_softmax_dim("softmin", input, dim, _stacklevel))
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """x where x > 0, weight * x elsewhere: leaky relu with learnt slopes, `weight` one slope
+    for every channel (dim 1; a 1-d input has one channel) or a single one. At 0 the slope is
+    the weight, torch's choice; the weight's gradient is the sum of x times the upstream
+    gradient over the places where x <= 0."""
+    if weight.dtype != input.dtype:
+        raise TypeError(
+            f"prelu: the weight ({weight.dtype}) must have the input's dtype ({input.dtype}): "
+            "torch does not promote here either. Convert one with .to(other.dtype)."
+        )
+    if weight.ndim > 1:
+        raise ShapeError(
+            f"prelu: weight must be a scalar or a 1-d tensor of slopes, got shape "
+            f"{shape_str(weight.shape)}."
+        )
+    channels = input.shape[1] if input.ndim >= 2 else 1
+    if weight.numel() != 1 and weight.numel() != channels:
+        raise ShapeError(
+            f"prelu: weight holds {weight.numel()} slopes, but the input "
+            f"{shape_str(input.shape)} has {channels} channels (dim 1): give one slope per "
+            "channel, or a single one. Was nn.PReLU built with another num_parameters?"
+        )
+    # one slope for all: 0-d, so that it broadcasts to any input; else one along dim 1
+    slopes = () if weight.numel() == 1 else (channels,) + (1,) * (input.ndim - 2)
+    weight = weight.reshape(slopes)
+    return where(input > 0, input, weight * input)
+
+
 # ---- convolution, pooling, normalisation (ops/conv.py, ops/pool.py, ops/normalization.py) ----
 
 
@@ -1194,6 +1412,63 @@ def _per_spatial_dim(name: str, what: str, value: Any, spatial: list[int]) -> li
     return list(value)
 
 
+def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:
+    """Average pooling of (N, C, L) (or (C, L)) to length `output_size` (an int, or a tuple of
+    one), whatever L. A composition, as avg_pool1d's: adaptive_avg_pool2d over (N, C, 1, L) to
+    (1, output_size), then that row dropped; the gradient is adaptive_avg_pool2d's."""
+    _check_pool1d_input("adaptive_avg_pool1d", input)
+    size = _single(output_size, "output_size", "adaptive_avg_pool1d")
+    return adaptive_avg_pool2d(input.unsqueeze(-2), (1, size)).squeeze(-2)
+
+
+def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
+    """(*, C r^2, H, W) -> (*, C, H r, W r), r = upscale_factor: each group of r^2 channels
+    becomes an r x r block of pixels (out[c, h r + i, w r + j] = in[c r^2 + i r + j, h, w]), a
+    sub-pixel convolution's upsampling. A view and a permutation: the gradient is theirs."""
+    r = upscale_factor
+    batch, (channels, height, width) = _image_dims("pixel_shuffle", input, r, "upscale_factor")
+    if channels % (r * r):
+        raise ShapeError(
+            f"pixel_shuffle: the channels (dim -3) of the input {shape_str(input.shape)} must be "
+            f"divisible by upscale_factor squared, {r * r}: got {channels}. Each output channel "
+            f"is made of {r * r} input channels."
+        )
+    n = len(batch)
+    blocks = input.reshape(*batch, channels // (r * r), r, r, height, width)
+    pixels = blocks.permute(*range(n), n, n + 3, n + 1, n + 4, n + 2)  # (c, h, i, w, j)
+    return pixels.reshape(*batch, channels // (r * r), height * r, width * r)
+
+
+def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
+    """(*, C, H r, W r) -> (*, C r^2, H, W), r = downscale_factor: pixel_shuffle undone, each
+    r x r block of pixels becomes r^2 channels. A view and a permutation."""
+    r = downscale_factor
+    batch, (channels, height, width) = _image_dims("pixel_unshuffle", input, r, "downscale_factor")
+    for side, size in (("height", height), ("width", width)):
+        if size % r:
+            dim = -2 if side == "height" else -1
+            raise ShapeError(
+                f"pixel_unshuffle: the {side} (dim {dim}) of the input {shape_str(input.shape)} "
+                f"must be divisible by downscale_factor={r}, got {size}."
+            )
+    n = len(batch)
+    blocks = input.reshape(*batch, channels, height // r, r, width // r, r)
+    channels_first = blocks.permute(*range(n), n, n + 2, n + 4, n + 1, n + 3)  # (c, i, j, h, w)
+    return channels_first.reshape(*batch, channels * r * r, height // r, width // r)
+
+
+def _image_dims(name: str, input: Tensor, factor: int, what: str) -> tuple[tuple, tuple]:
+    """The batch dims and (C, H, W) of an input of shape (*, C, H, W), its factor checked."""
+    if factor <= 0:
+        raise ValueError(f"{name} expects a positive {what}, but got {factor}")
+    if input.ndim < 3:
+        raise ShapeError(
+            f"{name} expects an input of at least 3 dims, (*, C, H, W), got shape "
+            f"{shape_str(input.shape)}."
+        )
+    return tuple(input.shape[:-3]), tuple(input.shape[-3:])
+
+
 def batch_norm(
     input: Tensor,
     running_mean: Tensor | None,
@@ -1345,5 +1620,72 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     return input.copy_(out) if inplace else out
 
 
-# F.mish, a torch name minigrad lacks, raises an AttributeError that says so (errors.py).
+def dropout1d(
+    input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False
+) -> Tensor:
+    """Zero each channel of (N, C, L) (or (C, L)) whole, with probability p, and scale the
+    others by 1/(1-p) when training; the identity otherwise. For sequences whose neighbouring
+    positions are alike, where dropping single elements would teach little."""
+    _check_probability(p)
+    if input.ndim not in (2, 3):
+        raise ShapeError(
+            f"dropout1d: expected a 2-d or 3-d input, (C, L) or (N, C, L), got shape "
+            f"{shape_str(input.shape)}: it zeroes whole channels of sequences."
+        )
+    if input.ndim == 2:  # one example: a batch of one
+        out = _feature_dropout(input.unsqueeze(0), p, training).squeeze(0)
+    else:
+        out = _feature_dropout(input, p, training)
+    return input.copy_(out) if inplace and out is not input else out
+
+
+def dropout2d(
+    input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False
+) -> Tensor:
+    """Zero each channel of (N, C, H, W) whole, with probability p, and scale the others by
+    1/(1-p) when training; the identity otherwise. As torch's, a 3-d input is taken as
+    (N, C, L) (dropout1d's), with a warning; inputs of other dims warn, and are dropped by
+    (dim 0, dim 1) slices."""
+    _check_probability(p)
+    if input.ndim not in (3, 4):
+        warnings.warn(
+            f"dropout2d: a {input.ndim}-d input (shape {shape_str(input.shape)}) is deprecated "
+            "and torch means to refuse it: dropout2d zeroes whole channels of images, (N, C, H, "
+            "W) or (N, C, L). Use dropout for single elements.",
+            UserWarning,
+            stacklevel=2,
+        )
+    if input.ndim == 3:
+        warnings.warn(
+            f"dropout2d: a 3-d input (shape {shape_str(input.shape)}) is taken as (N, C, L), a "
+            "batch of sequences, as torch does for now (torch means to take it as one image, "
+            "(C, H, W), later): use dropout1d for sequences.",
+            UserWarning,
+            stacklevel=2,
+        )
+    out = _feature_dropout(input, p, training)
+    return input.copy_(out) if inplace and out is not input else out
+
+
+def _feature_dropout(input: Tensor, p: float, training: bool) -> Tensor:
+    """Each (example, channel) slice zeroed whole with probability p, the others times
+    1/(1-p): the mask (N, C, 1, ...) is drawn as torch draws it, so a seed gives torch's."""
+    if not training or p == 0 or input.numel() == 0:
+        return input
+    if input.ndim < 2:
+        raise ShapeError(
+            f"channel dropout needs a batch and a channel dim, (N, C, *), got shape "
+            f"{shape_str(input.shape)}."
+        )
+    noise_shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2)
+    mask = ops.Dropout.draw_mask(input._data.new_empty(noise_shape), p)
+    return ops.Dropout.apply(input, mask.expand(input.shape))
+
+
+def _check_probability(p: float) -> None:
+    if not 0 <= p <= 1:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+
+
+# F.rrelu, a torch name minigrad lacks, raises an AttributeError that says so (errors.py).
 __getattr__ = _missing_name_getattr(__name__, "torch.nn.functional")

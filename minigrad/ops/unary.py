@@ -551,6 +551,31 @@ class Softplus(Op):
         return grad.where(z > ctx.threshold, grad * z.sigmoid())
 
 
+class LogSigmoid(Op):
+    """out = log(sigmoid(x)) = -log(1 + e^-x).   dout/dx = 1 - sigmoid(x) = sigmoid(-x).
+
+    An op of its own because no composition is both exact and stable: -softplus(-x) stops at
+    softplus's threshold (for x < -20 it is x itself, and its second derivative 0 where the
+    true one is -e^x), and min(x, 0) - log(1 + e^-|x|) takes |x|'s gradient, 0, at x = 0,
+    where the slope is 1/2. torch's kernel computes the value stably for any |x|, and
+    sigmoid(-x) neither overflows nor loses the small slope for large x.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        return torch.nn.functional.logsigmoid(x)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors
+        return grad * (-x).sigmoid()
+
+    @staticmethod
+    def explain_failure(x: Any) -> Exception | None:
+        return _needs_floating(x)
+
+
 class Clamp(BroadcastingFunction):
     """out = x kept within [min, max] (either bound may be None), bounds numbers or tensors.
 

@@ -1,0 +1,91 @@
+"""Padding layers, each F.pad with its mode and a padding fixed when it is built: ZeroPad2d,
+ConstantPad1d/2d, ReflectionPad1d/2d and ReplicationPad1d/2d, as torch's.
+
+`padding` is an int (the same on every side) or a tuple, (left, right) for the 1-d layers and
+(left, right, top, bottom) for the 2-d ones; negative numbers crop."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..tensor import Tensor
+from . import functional as F
+from .modules import Module
+
+
+def _sides(padding: Any, dims: int) -> tuple[int, ...]:
+    """An int for every side, or the tuple as given (F.pad checks it)."""
+    return (padding,) * (2 * dims) if isinstance(padding, int) else tuple(padding)
+
+
+class _Pad(Module):
+    """F.pad(input, padding, mode) with a padding of `dims` dims."""
+
+    mode = "constant"
+    dims = 1
+
+    def __init__(self, padding: Any) -> None:
+        super().__init__()
+        self.padding = _sides(padding, self.dims)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.pad(input, self.padding, self.mode)
+
+    def extra_repr(self) -> str:
+        return f"{self.padding}"
+
+
+class ConstantPad1d(_Pad):
+    """The last dim padded with `value`: (left, right)."""
+
+    def __init__(self, padding: Any, value: float) -> None:
+        super().__init__(padding)
+        self.value = value
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.pad(input, self.padding, "constant", self.value)
+
+    def extra_repr(self) -> str:
+        return f"padding={self.padding}, value={self.value}"
+
+
+class ConstantPad2d(ConstantPad1d):
+    """The last two dims padded with `value`: (left, right, top, bottom)."""
+
+    dims = 2
+
+
+class ZeroPad2d(ConstantPad2d):
+    """The last two dims padded with zeros: (left, right, top, bottom)."""
+
+    def __init__(self, padding: Any) -> None:
+        super().__init__(padding, 0.0)
+
+    def extra_repr(self) -> str:
+        return f"{self.padding}"
+
+
+class ReflectionPad1d(_Pad):
+    """The last dim padded with its own values mirrored at the edge (the edge itself not
+    repeated): [1, 2, 3] padded by 2 is [3, 2, 1, 2, 3, 2, 1]."""
+
+    mode = "reflect"
+
+
+class ReflectionPad2d(ReflectionPad1d):
+    """The last two dims padded by reflection (see ReflectionPad1d)."""
+
+    dims = 2
+
+
+class ReplicationPad1d(_Pad):
+    """The last dim padded with copies of its edge values: [1, 2, 3] padded by 2 is
+    [1, 1, 1, 2, 3, 3, 3]."""
+
+    mode = "replicate"
+
+
+class ReplicationPad2d(ReplicationPad1d):
+    """The last two dims padded with copies of their edges."""
+
+    dims = 2
