@@ -350,6 +350,7 @@ EVERY_OP = {
     "Fold": lambda: F.fold(F.unfold(image(), 2), (4, 5), 2),
     "LayerNorm": lambda: F.layer_norm(image(), (4, 5), image()[0, 0], image()[1, 1], 0.1),
     "LinearInterpolate": lambda: F.interpolate(image(), scale_factor=1.7, mode="bilinear"),
+    "NearestInterpolate": lambda: F.interpolate(image(), scale_factor=1.7),
     "MaxPool2d": lambda: F.max_pool2d(image(), 2, 1),
     "Unfold": lambda: F.unfold(image(), (2, 3), stride=(1, 2)),
     "AMax": lambda: x23().amax(1),

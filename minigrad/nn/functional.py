@@ -19,7 +19,6 @@ from ..creation import where
 from ..errors import ShapeError, shape_str
 from ..errors import missing_name_getattr as _missing_name_getattr
 from ..ops.conv import dims_mismatch
-from ..ops.interpolate import nearest_sources
 from ..tensor import Tensor, unwrap
 
 
@@ -1389,12 +1388,7 @@ def interpolate(
         return adaptive_avg_pool2d(input, sizes)
     resize = {"size": sizes, "scale_factor": scales, "mode": mode}
     if mode in ("nearest", "nearest-exact"):  # a copy of one input position per output
-        x = unwrap(input)
-        sources = [
-            nearest_sources(spatial[d], d, n_dims, resize, x.dtype, x.device) for d in range(n_dims)
-        ]
-        grids = [s.reshape([-1] + [1] * (n_dims - 1 - d)) for d, s in enumerate(sources)]
-        return input[(..., *grids)]
+        return ops.NearestInterpolate.apply(input, resize)
     resize["align_corners"] = bool(align_corners)
     return ops.LinearInterpolate.apply(input, resize)
 

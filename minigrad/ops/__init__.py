@@ -45,7 +45,7 @@ from .assign import Copy, CopySlices, SetItem
 from .conv import ConstantPad, Convolution, ConvTranspose, CopyPad, Fold, Unfold
 from .conversion import Clone, To
 from .embedding import Embedding, IndexAdd
-from .interpolate import LinearInterpolate
+from .interpolate import LinearInterpolate, NearestInterpolate
 from .losses import BinaryCrossEntropy
 from .matmul import Linear, MatMul
 from .normalization import BatchNorm, Dropout, LayerNorm
@@ -168,6 +168,7 @@ __all__ = [
     "LayerNorm",
     "LeakyReLU",
     "LinearInterpolate",
+    "NearestInterpolate",
     "Lerp",
     "Linear",
     "Log",

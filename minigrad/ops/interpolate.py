@@ -10,9 +10,8 @@ with the same sizes, scales and mode, and the probe's output says what torch did
 
 - nearest and nearest-exact copy one input position per output position: the probe is the
   positions 0, 1, 2, ... themselves, and interpolating it gives the position each output
-  copies (`nearest_sources`). The interpolation is then input[..., rows[:, None], columns]:
-  indexing, whose gradient adds up, for each input position, the gradients of the outputs that
-  copied it.
+  copies (`nearest_sources`). The forward is torch's; the gradient adds up, for each input
+  position, the gradients of the outputs that copied it (`NearestInterpolate`).
 - linear (bilinear, trilinear) mixes two input positions per output position and dim, bicubic
   four: the probe is the identity matrix (one channel per input position), and its
   interpolation is the matrix A (out x in) of the weights along that dim (`linear_weights`).
@@ -124,4 +123,43 @@ class LinearInterpolate(Op):
     def backward(ctx: Context, grad: Any) -> tuple:
         for d, weights in enumerate(ctx.weights):  # along dim 2 + d: out positions -> in
             grad = (grad.transpose(2 + d, -1) @ weights).transpose(2 + d, -1)
+        return grad, None
+
+
+class NearestInterpolate(Op):
+    """out = x resized by copying: out[.., j, ..] = x[.., s_d(j), ..] along each spatial dim d.
+    dL/dx[.., i, ..] = sum of G[.., j, ..] over the j with s_d(j) = i, along each dim d.
+
+    s_d(j) is the input position that output position j copies (torch's rule, read by
+    nearest_sources); each input position gets the gradients of the outputs that copied it. As
+    a matrix, the copy along dim d is the one-hot A_d[j, i] = (s_d(j) == i), and the gradient is
+    G @ A_d, as LinearInterpolate's: that product is the formula, and the path under
+    create_graph. The first-order backward adds the same gradients with index_add, which reads
+    each output once instead of multiplying by a matrix of zeros: an upsampling by 2 of
+    (4, 32, 128, 128), forward and backward, took 84 ms with the product and 44 with index_add
+    against torch's 40 (2-core CPU, one torch thread).
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor, resize: Resize) -> torch.Tensor:
+        n_dims = x.ndim - 2
+        if ctx.needs_input_grad[0]:
+            ctx.in_sizes = x.shape[2:]
+            ctx.sources = [
+                nearest_sources(x.shape[2 + d], d, n_dims, resize, x.dtype, x.device)
+                for d in range(n_dims)
+            ]
+        return F.interpolate(x, **resize)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> tuple:
+        for d, (sources, in_size) in enumerate(zip(ctx.sources, ctx.in_sizes)):
+            dim = 2 + d  # along it: out positions -> in
+            if Op.kernel_allowed(grad):  # the product below, added up by index_add
+                shape = list(grad.shape)
+                shape[dim] = in_size
+                grad = grad.new_zeros(shape).index_add_(dim, sources, grad)
+            else:
+                copies = sources[:, None] == torch.arange(in_size, device=sources.device)
+                grad = (grad.transpose(dim, -1) @ copies.to(grad.dtype)).transpose(dim, -1)
         return grad, None
