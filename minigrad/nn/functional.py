@@ -1300,7 +1300,7 @@ def interpolate(
 ) -> Tensor:
     """input (N, C, *spatial) resized to `size`, or by `scale_factor` (an int, a float, or one per
     spatial dim), as torch's: the same output sizes, positions and weights (see
-    ops/interpolate.py, which reads them from torch).
+    ops/pool.py, which reads them from torch).
 
     mode: 'nearest' and 'nearest-exact' copy one input position per output position (their
     gradient adds up the gradients of the copies); 'linear' (1 spatial dim), 'bilinear' (2),

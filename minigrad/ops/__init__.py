@@ -45,11 +45,16 @@ from .assign import Copy, CopySlices, SetItem
 from .conv import ConstantPad, Convolution, ConvTranspose, CopyPad, Fold, Unfold
 from .conversion import Clone, To
 from .embedding import Embedding, IndexAdd
-from .interpolate import LinearInterpolate, NearestInterpolate
 from .losses import BinaryCrossEntropy
 from .matmul import Linear, MatMul
 from .normalization import BatchNorm, Dropout, LayerNorm
-from .pool import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from .pool import (
+    AdaptiveAvgPool2d,
+    AvgPool2d,
+    LinearInterpolate,
+    MaxPool2d,
+    NearestInterpolate,
+)
 from .products import Einsum, OntoDiagonal, Outer
 from .reductions import (
     AMax,
