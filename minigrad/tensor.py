@@ -1315,6 +1315,11 @@ class Tensor:
     def expand_as(self, other: Tensor) -> Tensor:
         return self.expand(other.shape)
 
+    def broadcast_to(self, *size: Any) -> Tensor:
+        """x broadcast to `size` (NumPy's name for expand): size-1 dims stretched, new leading
+        dims added. Its gradient is the sum over the copies (Expand's)."""
+        return self.expand(*size)
+
     def t(self) -> Tensor:
         """The transpose of a matrix, as `.T` (torch's t() refuses more than 2 dims too)."""
         return self.T
@@ -1478,6 +1483,131 @@ class Tensor:
             self[_along(dim, self.ndim, slice(start, start + size))]
             for start, size in zip(starts, sizes)
         )
+
+    def tensor_split(self, indices_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+        """Cut x along dim into `sections` pieces as equal as can be (the first n % sections one
+        longer), or at the listed indices: [2, 3] gives x[:2], x[2:3], x[3:], each read as a
+        Python slice (an index past the end gives an empty piece, a negative one counts from
+        the end). Each piece is an index of x, so its gradient goes back to its place."""
+        cut = _split_points("tensor_split", indices_or_sections)
+        if self.ndim == 0:
+            raise RuntimeError(
+                "tensor_split cuts along a dim, but this tensor is 0-d (a single number). Give "
+                "it a dim first: x.reshape(1).tensor_split(...)."
+            )
+        n = self.size(dim)  # (torch's IndexError for a dim out of range)
+        if isinstance(cut, int):
+            if cut <= 0:
+                raise RuntimeError(
+                    f"tensor_split({cut}): the number of sections must be at least 1, got {cut}."
+                )
+            size, longer = divmod(n, cut)
+            cut = list(accumulate([size + 1] * longer + [size] * (cut - longer - 1)))
+        starts, stops = [0, *cut], [*cut, None]
+        return tuple(
+            self[_along(dim, self.ndim, slice(start, stop))] for start, stop in zip(starts, stops)
+        )
+
+    def hsplit(self, indices_or_sections: int | Sequence[int]) -> tuple[Tensor, ...]:
+        """tensor_split along dim 1 (dim 0 for a vector), with `sections` dividing it evenly."""
+        return self._numpy_split("hsplit", indices_or_sections, 1, 0 if self.ndim == 1 else 1)
+
+    def vsplit(self, indices_or_sections: int | Sequence[int]) -> tuple[Tensor, ...]:
+        """tensor_split along dim 0 of a tensor of 2 dims or more, `sections` dividing it evenly."""
+        return self._numpy_split("vsplit", indices_or_sections, 2, 0)
+
+    def dsplit(self, indices_or_sections: int | Sequence[int]) -> tuple[Tensor, ...]:
+        """tensor_split along dim 2 of a tensor of 3 dims or more, `sections` dividing it evenly."""
+        return self._numpy_split("dsplit", indices_or_sections, 3, 2)
+
+    def _numpy_split(self, name: str, cut: Any, min_ndim: int, dim: int) -> tuple[Tensor, ...]:
+        """hsplit, vsplit, dsplit: NumPy's splits, stricter than tensor_split about sections."""
+        if self.ndim < min_ndim:
+            raise RuntimeError(
+                f"{name} needs a tensor of at least {min_ndim} dim{'s' * (min_ndim > 1)}, got "
+                f"one of shape {shape_str(self.shape)}. Add dims first (minigrad.atleast_"
+                f"{min_ndim}d(x)), or use x.tensor_split(..., dim=...), which cuts any dim."
+            )
+        if isinstance(cut, int) and not isinstance(cut, bool):
+            n = self.size(dim)
+            if cut == 0 or n % cut:
+                raise RuntimeError(
+                    f"{name}({cut}) on a tensor of shape {shape_str(self.shape)}: dim {dim} has "
+                    f"{n} elements, which {cut} sections cannot share equally. Give a number of "
+                    f"sections that divides {n}, or a list of indices to cut at; "
+                    f"x.tensor_split({cut}, dim={dim}) allows pieces of unequal sizes."
+                )
+        elif not isinstance(cut, (list, tuple)):
+            raise TypeError(
+                f"{name} takes a number of sections (an int) or a list of indices, got "
+                f"{type(cut).__name__}. (tensor_split takes a tensor of indices too.)"
+            )
+        return self.tensor_split(cut, dim)
+
+    def rot90(self, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:
+        """The tensor turned k quarter turns in the plane of dims, from the first dim towards
+        the second (k < 0 turns the other way): a flip and a transpose, so the gradient is G
+        turned back. As torch's: k = 1 flips dims[1] then swaps the two; k = 2 flips both;
+        k = 3 flips dims[0] then swaps; k = 0 copies."""
+        dims = tuple(dims)
+        in_range = all(-self.ndim <= d < self.ndim for d in dims)
+        problem = None
+        if len(dims) != 2:
+            problem = f"dims must name two dims, the plane of the turn, got {len(dims)}: {dims}"
+        elif self.ndim < 2:
+            problem = f"a turn needs at least 2 dims, but x has shape {shape_str(self.shape)}"
+        elif in_range and (dims[0] - dims[1]) % self.ndim == 0:
+            problem = f"dims must be two different dims, got {dims} (the same dim twice)"
+        if problem:
+            raise RuntimeError(f"rot90(k={k}, dims={dims}): {problem}.")
+        for d in dims:
+            self.size(d)  # (torch's IndexError for a dim out of range)
+        first, second = dims
+        turns = k % 4
+        if turns == 1:
+            return self.flip(second).transpose(first, second)
+        if turns == 2:
+            return self.flip(first, second)
+        if turns == 3:
+            return self.flip(first).transpose(first, second)
+        return self.clone()
+
+    def diff(
+        self,
+        n: int = 1,
+        dim: int = -1,
+        prepend: Tensor | None = None,
+        append: Tensor | None = None,
+    ) -> Tensor:
+        """The n-th forward difference along dim: out[i] = x[i + 1] - x[i], n times over (for
+        bools, x[i + 1] != x[i]). prepend and append are joined to x along dim first. Each pass
+        is a subtraction of two slices, so the gradient is theirs."""
+        if self.ndim == 0:
+            raise RuntimeError(
+                "diff takes differences along a dim, but this tensor is 0-d (a single number): "
+                "give it a dim first, x.reshape(1)."
+            )
+        if n < 0:
+            raise RuntimeError(f"diff(n={n}): the order n must be 0 or more.")
+        self.size(dim)  # (torch's IndexError for a dim out of range)
+        parts = []
+        for name, extra in (("prepend", prepend), ("self", self), ("append", append)):
+            if extra is None:
+                continue
+            if name != "self":
+                _check_diff_extra(name, extra, self, dim)
+            parts.append(extra)
+        if n == 0:
+            return self.clone()  # (torch's: a copy of x, without prepend and append)
+        x = self if len(parts) == 1 else ops.Cat.apply(*parts, dim=dim)
+        passes = min(n, x.size(dim))  # (each pass is one shorter; none is left after size)
+        if passes == 0:
+            return x.clone()
+        for _ in range(passes):
+            length = x.size(dim) - 1
+            later, earlier = x.narrow(dim, 1, length), x.narrow(dim, 0, length)
+            x = later != earlier if x.dtype == torch.bool else later - earlier
+        return x
 
     # ---- matrix products: @ under torch's shape-specific names ----------------------------
 
@@ -1810,6 +1940,47 @@ def _along(dim: int, ndim: int, part: Any) -> tuple[Any, ...]:
     """The key that takes `part` (an index, a slice, an index tensor) along dim and everything
     elsewhere."""
     return (slice(None),) * (dim % max(ndim, 1)) + (part,)
+
+
+def _split_points(name: str, cut: Any) -> int | list[int]:
+    """tensor_split's indices_or_sections as a number of sections or a list of indices; a tensor
+    of indices (int64: 0-d for sections, 1-d for indices) read as torch reads it."""
+    if isinstance(cut, (Tensor, torch.Tensor)):
+        raw = unwrap(cut)
+        if raw.dtype != torch.int64 or raw.ndim > 1:
+            raise RuntimeError(
+                f"{name}: a tensor of indices_or_sections must be int64 and 0-d (the number of "
+                f"sections) or 1-d (the indices), got {raw.dtype} of shape {shape_str(raw.shape)}."
+            )
+        return raw.item() if raw.ndim == 0 else raw.tolist()
+    if isinstance(cut, int) and not isinstance(cut, bool):
+        return cut
+    if isinstance(cut, (list, tuple)) and all(
+        isinstance(i, int) and not isinstance(i, bool) for i in cut
+    ):
+        return list(cut)
+    raise TypeError(
+        f"{name} takes a number of sections (an int) or indices to cut at (a list of ints, or an "
+        f"int64 tensor), got {cut!r}."
+    )
+
+
+def _check_diff_extra(name: str, extra: Any, x: Tensor, dim: int) -> None:
+    """diff's prepend or append: a tensor of x's shape but along dim."""
+    if not isinstance(extra, Tensor):
+        raise TypeError(
+            f"diff's {name} must be a tensor, got {type(extra).__name__}. For one number, make "
+            f"a tensor of x's dims: minigrad.full_like(x.narrow(dim, 0, 1), {extra!r})."
+        )
+    at = dim % x.ndim
+    if extra.ndim != x.ndim or any(
+        a != b for d, (a, b) in enumerate(zip(extra.shape, x.shape)) if d != at
+    ):
+        raise ShapeError(
+            f"diff(dim={dim}): {name} has shape {shape_str(extra.shape)}, but it must have the "
+            f"shape of the input {shape_str(x.shape)} in every dim but dim {dim}, where it is "
+            "joined to it."
+        )
 
 
 def _check_ndims(name: str, *operands: tuple[Tensor, int]) -> None:
