@@ -39,13 +39,17 @@ def _method_as_function(name: str) -> Callable[..., Any]:
 # elementwise
 abs = _method_as_function("abs")  # noqa: A001 (torch's names shadow Python's here, as in torch)
 add = _method_as_function("add")
+arctan2 = _method_as_function("arctan2")
+atan2 = _method_as_function("atan2")
 ceil = _method_as_function("ceil")
 clamp = _method_as_function("clamp")
 clamp_max = _method_as_function("clamp_max")
 clamp_min = _method_as_function("clamp_min")
 clip = _method_as_function("clip")
 clone = _method_as_function("clone")
+copysign = _method_as_function("copysign")
 cos = _method_as_function("cos")
+deg2rad = _method_as_function("deg2rad")
 detach = _method_as_function("detach")
 div = _method_as_function("div")
 erf = _method_as_function("erf")
@@ -56,15 +60,21 @@ floor = _method_as_function("floor")
 floor_divide = _method_as_function("floor_divide")
 fmod = _method_as_function("fmod")
 frac = _method_as_function("frac")
+heaviside = _method_as_function("heaviside")
+hypot = _method_as_function("hypot")
 lerp = _method_as_function("lerp")
 log = _method_as_function("log")
 log1p = _method_as_function("log1p")
 log10 = _method_as_function("log10")
+logaddexp = _method_as_function("logaddexp")
+logaddexp2 = _method_as_function("logaddexp2")
 logit = _method_as_function("logit")
 masked_fill = _method_as_function("masked_fill")
 masked_select = _method_as_function("masked_select")
 mul = _method_as_function("mul")
+nan_to_num = _method_as_function("nan_to_num")
 neg = _method_as_function("neg")
+rad2deg = _method_as_function("rad2deg")
 reciprocal = _method_as_function("reciprocal")
 relu = _method_as_function("relu")
 remainder = _method_as_function("remainder")
@@ -72,7 +82,9 @@ round = _method_as_function("round")  # noqa: A001
 rsqrt = _method_as_function("rsqrt")
 sigmoid = _method_as_function("sigmoid")
 sign = _method_as_function("sign")
+signbit = _method_as_function("signbit")
 sin = _method_as_function("sin")
+sinc = _method_as_function("sinc")
 sqrt = _method_as_function("sqrt")
 square = _method_as_function("square")
 sub = _method_as_function("sub")
@@ -94,6 +106,8 @@ logsumexp = _method_as_function("logsumexp")
 max = _method_as_function("max")  # noqa: A001
 mean = _method_as_function("mean")
 min = _method_as_function("min")  # noqa: A001
+nanmean = _method_as_function("nanmean")
+nansum = _method_as_function("nansum")
 norm = _method_as_function("norm")
 prod = _method_as_function("prod")
 softmax = _method_as_function("softmax")
@@ -177,6 +191,18 @@ outer = _method_as_function("outer")
 def is_tensor(obj: Any) -> bool:
     """Whether obj is a minigrad Tensor."""
     return isinstance(obj, Tensor)
+
+
+def xlogy(input: Tensor | float, other: Tensor | float) -> Tensor:  # noqa: A002
+    """input * ln(other), 0 where input is 0 (see Tensor.xlogy); either may be a number."""
+    if isinstance(input, Tensor):
+        return input.xlogy(other)
+    if isinstance(other, Tensor) and isinstance(input, (int, float)):
+        return ops.Xlogy.apply(input, other)
+    raise TypeError(
+        f"minigrad.xlogy takes tensors, or a number and a tensor, as torch's; got "
+        f"{type(input).__name__} and {type(other).__name__}. Make one with minigrad.tensor(...)."
+    )
 
 
 def concat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import html
+import math
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from itertools import accumulate
@@ -1035,6 +1036,96 @@ class Tensor:
     def __abs__(self) -> Tensor:
         return self.abs()
 
+    # ---- angles, lengths, sums of exponentials, and other elementwise maths --------------------
+    # (an op each where a composition would be wrong or less accurate: ops/elementwise.py)
+
+    def atan2(self, other: Tensor) -> Tensor:
+        """The angle of the point (other, self) from the x axis, in (-pi, pi]: atan(self / other)
+        put in the right quadrant. Integers give floats, as in torch."""
+        return ops.Atan2.apply(self, _tensor_operand("atan2", other, self))
+
+    def arctan2(self, other: Tensor) -> Tensor:
+        """NumPy's name for atan2."""
+        return self.atan2(other)
+
+    def hypot(self, other: Tensor) -> Tensor:
+        """sqrt(self^2 + other^2), the length of the vector (self, other), without the overflow
+        of squaring (hypot(1e200, 1e200) is 1.4e200, not inf)."""
+        other = _tensor_operand("hypot", other, self)
+        _floats_only("hypot", self, other)
+        return ops.Hypot.apply(self, other)
+
+    def logaddexp(self, other: Tensor) -> Tensor:
+        """ln(e^self + e^other), without overflow for large inputs (log-probabilities added)."""
+        other = _tensor_operand("logaddexp", other, self)
+        _floats_only("logaddexp", self, other)
+        return ops.LogAddExp.apply(self, other)
+
+    def logaddexp2(self, other: Tensor) -> Tensor:
+        """log2(2^self + 2^other), without overflow for large inputs."""
+        other = _tensor_operand("logaddexp2", other, self)
+        _floats_only("logaddexp2", self, other)
+        return ops.LogAddExp2.apply(self, other)
+
+    def xlogy(self, other: Operand) -> Tensor:
+        """self * ln(other), and 0 wherever self is 0 (0 ln 0 = 0, as in entropy), unless other
+        is NaN. other may be a number."""
+        return ops.Xlogy.apply(self, _operand(other, self))
+
+    def sinc(self) -> Tensor:
+        """sin(pi x) / (pi x), and 1 at x = 0 (the normalised sinc)."""
+        return ops.Sinc.apply(self)
+
+    def deg2rad(self) -> Tensor:
+        """Degrees to radians: x * pi / 180 (integers give floats, as in torch)."""
+        return self * _RADIANS_PER_DEGREE
+
+    def rad2deg(self) -> Tensor:
+        """Radians to degrees: x * 180 / pi."""
+        return self * _DEGREES_PER_RADIAN
+
+    def copysign(self, other: Operand) -> Tensor:
+        """|self| with the sign of other (a tensor or a number; -0.0 counts as negative). The
+        gradient reaches self (+1 or -1; 0 at 0, as torch's) and other (zeros, as torch's)."""
+        return ops.Copysign.apply(self, _operand(other, self))
+
+    def heaviside(self, values: Tensor) -> Tensor:
+        """The step: 0 where x < 0, 1 where x > 0, values where x == 0 (values a tensor of x's
+        dtype). No gradient: as in torch, backward through it raises."""
+        return ops.Heaviside.apply(self, _tensor_operand("heaviside", values, self, "values"))
+
+    def nan_to_num(
+        self, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None
+    ) -> Tensor:
+        """NaN, +inf and -inf replaced by nan, posinf and neginf (by default 0, and the dtype's
+        largest and smallest finite numbers). The gradient passes where x was finite."""
+        return ops.NanToNum.apply(self, nan=nan, posinf=posinf, neginf=neginf)
+
+    def signbit(self) -> Tensor:
+        """Where the sign bit is set (a bool tensor): x < 0, and -0.0 too (no gradient)."""
+        return Tensor(self._data.signbit())
+
+    @numpy_names
+    def nansum(
+        self, dim: Dims = None, keepdim: bool = False, *, dtype: torch.dtype | None = None
+    ) -> Tensor:
+        """The sum with NaNs counted as 0. The gradient reaches the other elements."""
+        return ops.NanSum.apply(self, dim=dim, keepdim=keepdim, dtype=dtype)
+
+    @numpy_names
+    def nanmean(
+        self, dim: Dims = None, keepdim: bool = False, *, dtype: torch.dtype | None = None
+    ) -> Tensor:
+        """The mean of the elements that are not NaN (NaN where all are): nansum over their
+        count, as torch computes it."""
+        if not self.is_floating_point():
+            raise RuntimeError(
+                f"nanmean takes a floating-point tensor, as in torch; got {self.dtype}, which "
+                "has no NaN. Use x.float().nanmean(...), or x.float().mean(...)."
+            )
+        counted = (~self.isnan()).sum(dim, keepdim)
+        return self.nansum(dim, keepdim, dtype=dtype) / counted
+
     # ---- reductions ------------------------------------------------------------------------
 
     @numpy_names
@@ -1700,6 +1791,25 @@ class Tensor:
     fix_ = _in_place("fix")
     frac_ = _in_place("frac")
     reciprocal_ = _in_place("reciprocal")
+    atan2_ = _in_place_with("atan2_", "atan2")
+    arctan2_ = _in_place_with("arctan2_", "arctan2")
+    hypot_ = _in_place_with("hypot_", "hypot")
+    xlogy_ = _in_place_with("xlogy_", "xlogy")
+    copysign_ = _in_place_with("copysign_", "copysign")
+    heaviside_ = _in_place_with("heaviside_", "heaviside")
+    sinc_ = _in_place("sinc")
+    deg2rad_ = _in_place("deg2rad")
+    rad2deg_ = _in_place("rad2deg")
+
+    def nan_to_num_(
+        self, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None
+    ) -> Tensor:
+        return self._update(
+            "nan_to_num_",
+            (),
+            lambda d: d.nan_to_num_(nan, posinf, neginf),
+            lambda x: x.nan_to_num(nan, posinf, neginf),
+        )
 
     def round_(self, *, decimals: int | None = None) -> Tensor:
         options = {} if decimals is None else {"decimals": decimals}  # (as round's: see there)
@@ -1940,6 +2050,31 @@ def _along(dim: int, ndim: int, part: Any) -> tuple[Any, ...]:
     """The key that takes `part` (an index, a slice, an index tensor) along dim and everything
     elsewhere."""
     return (slice(None),) * (dim % max(ndim, 1)) + (part,)
+
+
+_RADIANS_PER_DEGREE = math.pi / 180
+_DEGREES_PER_RADIAN = 180 / math.pi
+
+
+def _tensor_operand(name: str, value: Any, like: Tensor, argument: str = "other") -> Tensor:
+    """The other operand of an op that torch takes only as a tensor (atan2, hypot...)."""
+    value = _operand(value, like)
+    if not isinstance(value, Tensor):
+        raise TypeError(
+            f"{name}'s {argument} must be a tensor, as in torch; got {type(value).__name__}. For "
+            f"a number, make a tensor of it: x.{name}(minigrad.full_like(x, {value!r}))."
+        )
+    return value
+
+
+def _floats_only(name: str, *tensors: Tensor) -> None:
+    """torch has no integer kernel for these (hypot, logaddexp): say so, and how to convert."""
+    dtype = torch.result_type(*(t._data for t in tensors))
+    if not dtype.is_floating_point:
+        raise NotImplementedError(
+            f"{name} takes floating-point tensors, as in torch; these give {dtype}. Convert "
+            "them first: x.float() (or .double())."
+        )
 
 
 def _split_points(name: str, cut: Any) -> int | list[int]:

@@ -6,6 +6,13 @@ tensor_split, hsplit, vsplit, dsplit, rot90, diff, meshgrid, cartesian_prod. All
 minigrad's shape ops (expand, reshape, cat, slices, flip, transpose, stack), so their gradients
 are those ops'; the tests draw shapes, dims, sections and indices (past the end, negative, out of
 order), and check each piece's shape, the values and both derivatives, and torch's errors.
+
+Part 2, elementwise maths: atan2 (arctan2), hypot, logaddexp, logaddexp2, xlogy, sinc, copysign,
+heaviside, nan_to_num, nansum (ops of their own: torch's backward formulas, so that values at
+0 / 0 and the second derivatives there are torch's, NaN where torch's are NaN), and deg2rad,
+rad2deg, nanmean, signbit (compositions, or no gradient): drawn values, zeros of both signs,
+infinities and NaNs, numbers for operands where torch takes them, the integer dtypes, the
+overflow that a composition would meet, the in-place forms, and torch's refusals.
 """
 
 from __future__ import annotations
@@ -59,7 +66,7 @@ def _same_shapes(ours, theirs, *arrays):
     assert [tuple(p.shape) for p in mine] == [tuple(p.shape) for p in expected]
 
 
-# ---- broadcast_to, expand_as --------------------------------------------------------------------
+# ---- broadcast_to, expand_as ---------------------------------------------------------------------
 
 
 @st.composite
@@ -97,7 +104,7 @@ def test_broadcast_to_takes_sizes_as_torchs_method_does():
     assert x.broadcast_to(2, 3).shape == torch.arange(3.0).broadcast_to(2, 3).shape
 
 
-# ---- atleast_1d, atleast_2d, atleast_3d ---------------------------------------------------------
+# ---- atleast_1d, atleast_2d, atleast_3d ----------------------------------------------------------
 
 AT_LEAST = {
     "atleast_1d": (mg.atleast_1d, torch.atleast_1d),
@@ -223,7 +230,7 @@ def test_numpy_style_stacks_refuse_what_torch_refuses_and_say_why(name):
         ours([mg.ones(s) for s in mismatched])
 
 
-# ---- tensor_split, hsplit, vsplit, dsplit ------------------------------------------------------
+# ---- tensor_split, hsplit, vsplit, dsplit --------------------------------------------------------
 
 
 @st.composite
@@ -309,7 +316,7 @@ def test_splits_refuse_what_torch_refuses_and_say_why(call, error, words):
         call(mg, mg.arange(5.0))
 
 
-# ---- rot90 -----------------------------------------------------------------------------------
+# ---- rot90 ---------------------------------------------------------------------------------------
 
 
 @st.composite
@@ -360,7 +367,7 @@ def test_rot90_refuses_what_torch_refuses_and_says_why(call, error, words):
         call(mg, mg.ones(2, 3))
 
 
-# ---- diff --------------------------------------------------------------------------------------
+# ---- diff ----------------------------------------------------------------------------------------
 
 
 @st.composite
@@ -494,3 +501,332 @@ def test_grids_refuse_what_torch_refuses_and_say_why(call, words):
         call(torch, torch.arange(3.0))
     with pytest.raises((RuntimeError, ShapeError), match=words):
         call(mg, mg.arange(3.0))
+
+
+# ---- part 2: elementwise maths -------------------------------------------------------------------
+# atan2 (arctan2), hypot, logaddexp, logaddexp2, xlogy, sinc, copysign and nan_to_num are ops of
+# their own (ops/elementwise.py), nansum one of ops/reductions.py: each backward is torch's
+# formula, so the values where the function or its slope has no limit (0 / 0) are NaN in both.
+# deg2rad, rad2deg and nanmean are compositions; heaviside and signbit have no gradient.
+
+NAN, INF = float("nan"), float("inf")
+
+
+def zero_or_apart(shape, low=0.1, high=10.0):
+    """Values 0 (either sign) or at least `low` in size: the derivatives of atan2, hypot and
+    copysign grow as 1 / size, and at 1e-300 the squares underflow (in both, but then the two
+    round differently)."""
+    elements = st.sampled_from([0.0, -0.0]) | st.floats(low, high) | st.floats(-high, -low)
+    return mst.hnp.arrays(np.float64, shape, elements=elements)
+
+
+@st.composite
+def pairs(draw, elements=zero_or_apart, rank=4):
+    shape_a, shape_b = draw(mst.broadcastable_shapes(2, max_rank=rank))
+    return draw(elements(shape_a)), draw(elements(shape_b))
+
+
+def _any_floats(low, high):
+    return lambda shape: mst.float_arrays(shape, low, high)
+
+
+BINARY = {  # name: (minigrad's, torch's, what to draw)
+    "atan2": (mg.atan2, torch.atan2, pairs()),
+    "x.atan2": (mg.Tensor.atan2, torch.Tensor.atan2, pairs()),
+    "arctan2": (mg.arctan2, torch.arctan2, pairs()),
+    "x.arctan2": (mg.Tensor.arctan2, torch.Tensor.arctan2, pairs()),
+    "hypot": (mg.hypot, torch.hypot, pairs()),
+    "x.hypot": (mg.Tensor.hypot, torch.Tensor.hypot, pairs()),
+    "logaddexp": (mg.logaddexp, torch.logaddexp, pairs(_any_floats(-40, 40))),
+    "x.logaddexp": (mg.Tensor.logaddexp, torch.Tensor.logaddexp, pairs(_any_floats(-40, 40))),
+    "logaddexp2": (mg.logaddexp2, torch.logaddexp2, pairs(_any_floats(-40, 40))),
+    "x.logaddexp2": (mg.Tensor.logaddexp2, torch.Tensor.logaddexp2, pairs(_any_floats(-40, 40))),
+    "xlogy": (mg.xlogy, torch.xlogy, pairs()),
+    "x.xlogy": (mg.Tensor.xlogy, torch.Tensor.xlogy, pairs()),
+    "copysign": (mg.copysign, torch.copysign, pairs()),
+    "x.copysign": (mg.Tensor.copysign, torch.Tensor.copysign, pairs()),
+}
+
+EDGES = (  # zeros of both signs against each other and against numbers, inf and NaN
+    np.array([0.0, 0.0, -0.0, 0.0, 0.0, 0.0, 1.0, -2.0, INF, -INF, NAN, 3.0]),
+    np.array([0.0, -0.0, 0.0, 2.0, INF, NAN, 0.0, -0.0, 1.0, INF, 1.0, -INF]),
+)
+
+
+@pytest.mark.parametrize("name", BINARY)
+@given(data=st.data())
+def test_binary_maths_match_torch(name, data):
+    ours, theirs, drawn = BINARY[name]
+    a, b = data.draw(drawn)
+    _both(ours, theirs, a, b, name=name)
+
+
+@pytest.mark.parametrize("name", BINARY)
+def test_binary_maths_match_torch_at_zeros_infinities_and_nans(name):
+    """At (0, 0) atan2's and hypot's derivatives are 0 / 0; xlogy is 0 at x = 0 but for y NaN,
+    and its derivatives there are torch's (ln y, 0 at y <= 0; x / y); copysign's slope at 0 is
+    0: each as torch's, first and second order, NaNs where torch has NaNs."""
+    ours, theirs, _ = BINARY[name]
+    _both(ours, theirs, *EDGES, name=name)
+
+
+@pytest.mark.parametrize("name", ["logaddexp", "logaddexp2"])
+def test_logaddexp_does_not_overflow_where_a_composition_would(name):
+    ours, theirs, _ = BINARY[name]
+    big = np.array([1e308, -1e308, 800.0, -800.0, 1000.0, INF, -INF, 5.0])
+    other = np.array([1e308, -1e308, 800.0, -800.0, -1000.0, INF, -INF, INF])
+    _both(ours, theirs, big, other, name=name)
+    got = ours(mg.tensor(big), mg.tensor(other))
+    assert torch.isfinite(got._data[:5]).all()  # exp(800) alone is inf
+    naive = (mg.tensor(big).exp() + mg.tensor(other).exp()).log()
+    assert not torch.isfinite(naive._data[:5]).all()
+
+
+def test_hypot_does_not_overflow_or_underflow_where_a_composition_would():
+    values = np.array([1e200, 1e-200, 3e300])
+    _both(mg.hypot, torch.hypot, values, values, name="hypot")
+    assert torch.isfinite(mg.hypot(mg.tensor(values), mg.tensor(values))._data).all()
+    assert mg.hypot(mg.tensor(values), mg.tensor(values))._data[1] > 0
+
+
+@pytest.mark.parametrize("name", ["xlogy", "x.xlogy", "copysign", "x.copysign"])
+@given(x=zero_or_apart(mst.shapes()), number=st.sampled_from([0.0, -0.0, 0.5, 2.0, -3.0]))
+def test_xlogy_and_copysign_take_a_number_as_torch(name, x, number):
+    ours, theirs, _ = BINARY[name]
+    _both(lambda t: ours(t, number), lambda t: theirs(t, number), x, name=f"{name}(x, {number})")
+
+
+@given(y=zero_or_apart(mst.shapes()), number=st.sampled_from([0.0, 0.5, 2.0, -3.0]))
+def test_xlogy_takes_a_number_first_as_torch(y, number):
+    _both(
+        lambda t: mg.xlogy(number, t),
+        lambda t: torch.xlogy(number, t),
+        y,
+        name=f"xlogy({number}, y)",
+    )
+
+
+@pytest.mark.parametrize("name", ["atan2", "hypot", "logaddexp", "logaddexp2", "heaviside"])
+def test_functions_torch_takes_only_tensors_refuse_numbers_and_say_how(name):
+    with pytest.raises(TypeError):
+        getattr(torch, name)(torch.ones(2), 2.0)
+    with pytest.raises(TypeError, match=rf"{name}'s (other|values) must be a tensor.*full_like"):
+        getattr(mg, name)(mg.ones(2), 2.0)
+
+
+@pytest.mark.parametrize("name", ["hypot", "logaddexp", "logaddexp2"])
+def test_functions_without_integer_kernels_refuse_integers_as_torch(name):
+    with pytest.raises(NotImplementedError):
+        getattr(torch, name)(torch.arange(3), torch.arange(3))
+    with pytest.raises(NotImplementedError, match=r"floating-point.*int64.*\.float\(\)"):
+        getattr(mg, name)(mg.arange(3), mg.arange(3))
+    mixed = getattr(mg, name)(mg.arange(3), mg.ones(3))  # a float operand: promoted, as torch
+    assert torch.equal(mixed._data, getattr(torch, name)(torch.arange(3), torch.ones(3)))
+
+
+@pytest.mark.parametrize("name", ["atan2", "xlogy", "copysign", "sinc", "deg2rad", "rad2deg"])
+def test_integers_give_floats_as_torch(name):
+    x = torch.arange(-3, 4)
+    args = () if name in ("sinc", "deg2rad", "rad2deg") else (torch.arange(1, 8),)
+    got = getattr(mg.tensor(x), name)(*[mg.tensor(a) for a in args])
+    expected = getattr(x, name)(*args)
+    assert got.dtype == expected.dtype
+    assert torch.allclose(got._data, expected, equal_nan=True)
+
+
+# ---- sinc, deg2rad, rad2deg, nan_to_num ----------------------------------------------------------
+
+UNARY = {
+    "sinc": (mg.sinc, torch.sinc),
+    "x.sinc": (mg.Tensor.sinc, torch.Tensor.sinc),
+    "deg2rad": (mg.deg2rad, torch.deg2rad),
+    "x.deg2rad": (mg.Tensor.deg2rad, torch.Tensor.deg2rad),
+    "rad2deg": (mg.rad2deg, torch.rad2deg),
+    "x.rad2deg": (mg.Tensor.rad2deg, torch.Tensor.rad2deg),
+}
+
+
+@pytest.mark.parametrize("name", UNARY)
+@given(x=zero_or_apart(mst.shapes(), 0.01, 10))
+@example(x=np.array([0.0, -0.0, 1.0, -2.0, 0.5, 1e-200]))  # sinc at 0: 1, slope 0 (2nd: NaN)
+@example(x=np.array([INF, -INF, NAN]))
+def test_unary_maths_match_torch(name, x):
+    ours, theirs = UNARY[name]
+    _both(ours, theirs, x, name=name)
+
+
+@st.composite
+def with_nans_and_infinities(draw, shape=None):
+    shape = draw(mst.shapes() if shape is None else st.just(shape))
+    elements = st.sampled_from([NAN, INF, -INF]) | st.floats(-10, 10)
+    return draw(mst.hnp.arrays(np.float64, shape, elements=elements))
+
+
+@given(
+    x=with_nans_and_infinities(),
+    options=st.fixed_dictionaries(
+        {},
+        optional={
+            "nan": st.floats(-5, 5),
+            "posinf": st.floats(-5, 5) | st.none(),
+            "neginf": st.floats(-5, 5) | st.none(),
+        },
+    ),
+)
+@example(x=np.array([NAN, INF, -INF, 1.5]), options={})
+def test_nan_to_num_matches_torch(x, options):
+    _both(
+        lambda t: mg.nan_to_num(t, **options),
+        lambda t: torch.nan_to_num(t, **options),
+        x,
+        name=f"nan_to_num({options})",
+    )
+    _both(
+        lambda t: t.nan_to_num(**options),
+        lambda t: t.nan_to_num(**options),
+        x,
+        name="x.nan_to_num",
+    )
+
+
+def test_nan_to_num_keeps_the_dtype_and_its_largest_numbers_as_torch():
+    for dtype in (torch.float32, torch.float16, torch.int64):
+        x = torch.tensor([NAN, INF, -INF, 2.0]).to(dtype) if dtype.is_floating_point else None
+        x = torch.arange(3) if x is None else x
+        got, expected = mg.tensor(x).nan_to_num(), x.nan_to_num()
+        assert got.dtype == expected.dtype and torch.equal(got._data, expected)
+
+
+def test_nan_to_num_passes_an_inf_arriving_at_a_replaced_place_as_nan_as_torch():
+    # torch's gradient is a product with isfinite(x): inf * 0 is NaN there
+    x = np.array([NAN, INF, 1.0])
+    _both(mg.nan_to_num, torch.nan_to_num, x, name="nan_to_num")
+    assert_matches_torch(mg.nan_to_num, torch.nan_to_num, x, upstream=np.array([INF, 1.0, INF]))
+
+
+# ---- copysign, heaviside, signbit ----------------------------------------------------------------
+
+
+def test_copysign_gives_the_sign_a_gradient_of_zeros_as_torch():
+    a = mg.tensor([1.0, -2.0, 0.0], requires_grad=True)
+    b = mg.tensor([-1.0, 1.0, -0.0], requires_grad=True)
+    a.copysign(b).sum().backward()
+    assert b.grad is not None and b.grad.tolist() == [0.0, 0.0, 0.0]
+    assert a.grad.tolist() == [-1.0, -1.0, 0.0]
+
+
+@given(
+    x=mst.float_arrays(mst.shapes()).map(lambda a: np.where(np.abs(a) < 1, 0.0, a)),
+    values=mst.float_arrays(mst.shapes(max_rank=2)),
+)
+@example(x=np.array([-1.0, 0.0, -0.0, 2.0, NAN]), values=np.array(0.5))
+def test_heaviside_matches_torch_and_refuses_backward_as_torch(x, values):
+    try:
+        expected = torch.heaviside(torch.tensor(x, requires_grad=True), torch.tensor(values))
+    except RuntimeError:  # shapes that do not broadcast: refused by both
+        with pytest.raises(ShapeError, match="do not broadcast"):
+            mg.heaviside(mg.tensor(x), mg.tensor(values))
+        return
+    got = mg.tensor(x, requires_grad=True).heaviside(mg.tensor(values))
+    assert got.dtype == expected.dtype and torch.equal(got._data, expected.detach())
+    assert got.requires_grad and expected.requires_grad  # recorded, as torch records it
+    with pytest.raises(RuntimeError, match="derivative for aten::heaviside"):
+        expected.sum().backward()
+    with pytest.raises(mg.GradientError, match=r"heaviside.*no gradient.*detach"):
+        got.sum().backward()
+
+
+def test_heaviside_refuses_values_of_another_dtype_as_torch():
+    with pytest.raises(RuntimeError):
+        torch.heaviside(torch.ones(2), torch.tensor(0.5, dtype=torch.float64))
+    with pytest.raises(RuntimeError, match=r"one dtype.*float32 and.*float64.*values.to"):
+        mg.heaviside(mg.ones(2), mg.tensor(0.5, dtype=torch.float64))
+
+
+def test_signbit_matches_torch_and_has_no_gradient():
+    values = torch.tensor([-0.0, 0.0, -1.0, 2.0, NAN, -NAN, INF, -INF], dtype=torch.float64)
+    for given_values in (values, torch.arange(-2, 3)):
+        got = mg.signbit(mg.tensor(given_values))
+        assert torch.equal(got._data, torch.signbit(given_values))
+    leaf = mg.tensor(values, requires_grad=True)
+    assert not leaf.signbit().requires_grad
+
+
+# ---- nansum, nanmean -----------------------------------------------------------------------------
+
+
+@st.composite
+def nan_reductions(draw):
+    """(x with NaNs, dim, keepdim): a slice of NaNs alone too (nanmean's count is 0 there)."""
+    shape = draw(mst.shapes())
+    elements = st.just(NAN) | st.floats(-10, 10)
+    x = draw(mst.hnp.arrays(np.float64, shape, elements=elements))
+    return x, draw(mst.reduction_dims(len(shape))), draw(st.booleans())
+
+
+@pytest.mark.parametrize("name", ["nansum", "nanmean"])
+@given(case=nan_reductions())
+@example(case=(np.array([[NAN, NAN], [1.0, NAN]]), 1, False))  # a row of NaNs alone
+@example(case=(np.array([NAN, 2.0]), None, True))
+def test_nansum_and_nanmean_match_torch(name, case):
+    x, dim, keepdim = case
+    _both(
+        lambda t: getattr(mg, name)(t, dim, keepdim),
+        lambda t: getattr(torch, name)(t, dim, keepdim),
+        x,
+        name=f"{name}(dim={dim}, keepdim={keepdim})",
+    )
+    # (first order: a float32 input's second derivatives round at float32's precision)
+    assert_matches_torch(
+        lambda t: getattr(t, name)(dim=dim, keepdim=keepdim, dtype=torch.float64),
+        lambda t: getattr(t, name)(dim=dim, keepdim=keepdim, dtype=torch.float64),
+        x.astype(np.float32),
+        name=f"x.{name}(dtype=float64) of float32",
+    )
+
+
+def test_nansum_of_integers_and_nanmean_of_integers_as_torch():
+    x = torch.arange(6).reshape(2, 3)
+    assert torch.equal(mg.tensor(x).nansum(1)._data, x.nansum(1))
+    with pytest.raises(RuntimeError):
+        x.nanmean()
+    with pytest.raises(RuntimeError, match=r"nanmean takes a floating-point.*int64.*float\(\)"):
+        mg.tensor(x).nanmean()
+
+
+# ---- in place ------------------------------------------------------------------------------------
+
+IN_PLACE = {
+    "atan2_": lambda y, o: y.atan2_(o),
+    "arctan2_": lambda y, o: y.arctan2_(o),
+    "hypot_": lambda y, o: y.hypot_(o),
+    "xlogy_": lambda y, o: y.xlogy_(o),
+    "copysign_": lambda y, o: y.copysign_(o),
+    "sinc_": lambda y, o: y.sinc_(),
+    "deg2rad_": lambda y, o: y.deg2rad_(),
+    "rad2deg_": lambda y, o: y.rad2deg_(),
+    "nan_to_num_": lambda y, o: y.nan_to_num_(posinf=3.0),
+}
+
+
+@pytest.mark.parametrize("name", IN_PLACE)
+@given(pair=pairs(lambda shape: zero_or_apart(shape, 0.5, 5), rank=2))
+def test_in_place_forms_match_torch(name, pair):
+    x, other = pair
+    if np.broadcast_shapes(x.shape, other.shape) != x.shape:
+        other = other.reshape(-1)[:1].reshape(())  # in place: the result keeps x's shape
+    change = IN_PLACE[name]
+
+    def run(t, o):
+        y = t * 1  # (a leaf that requires grad cannot be changed in place)
+        assert change(y, o) is y
+        return y
+
+    _both(run, run, x, other, name=name)
+
+
+def test_heaviside_in_place_matches_torch():
+    x = torch.tensor([-1.0, 0.0, 2.0])
+    mine = mg.tensor(x.clone())
+    mine.heaviside_(mg.tensor(0.5))
+    assert torch.equal(mine._data, x.heaviside_(torch.tensor(0.5)))
