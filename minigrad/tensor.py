@@ -1409,7 +1409,17 @@ class Tensor:
     def broadcast_to(self, *size: Any) -> Tensor:
         """x broadcast to `size` (NumPy's name for expand): size-1 dims stretched, new leading
         dims added. Its gradient is the sum over the copies (Expand's)."""
-        return self.expand(*size)
+        target = _size_args(size)
+        try:
+            self._data.broadcast_to(target)  # a view, no copy: torch's checks
+        except RuntimeError as error:
+            raise ShapeError(
+                f"broadcast_to{shape_str(target)}: a tensor of shape {shape_str(self.shape)} "
+                "cannot be broadcast to it. Line the shapes up from the right: each dim of the "
+                "tensor must equal the target's there, or be 1 (stretched); the target may add "
+                "dims on the left (and say -1 to keep a dim), never take any away."
+            ) from error
+        return self.expand(target)
 
     def t(self) -> Tensor:
         """The transpose of a matrix, as `.T` (torch's t() refuses more than 2 dims too)."""

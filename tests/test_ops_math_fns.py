@@ -99,6 +99,14 @@ def test_expand_as_matches_torch(case):
     )
 
 
+@pytest.mark.parametrize("size", [(3,), (2,), (2, -1, 3), (3, 2)], ids=str)
+def test_broadcast_to_refuses_what_torch_refuses_and_says_why(size):
+    with pytest.raises(RuntimeError):
+        torch.ones(2, 2).broadcast_to(size)
+    with pytest.raises(ShapeError, match=r"broadcast_to\(.*shape \(2, 2\) cannot.*from the right"):
+        mg.broadcast_to(mg.ones(2, 2), size)
+
+
 def test_broadcast_to_takes_sizes_as_torchs_method_does():
     x = mg.arange(3.0)
     assert x.broadcast_to(2, 3).shape == torch.arange(3.0).broadcast_to(2, 3).shape
