@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 
 import minigrad as mg
 from minigrad.errors import ShapeError
-from minigrad.testing import assert_matches_torch
+from minigrad.testing import assert_matches_torch, gradcheck
 from minigrad.testing import strategies as mst
 
 SIDE = st.integers(1, 4)
@@ -576,6 +576,33 @@ def test_binary_maths_match_torch_at_zeros_infinities_and_nans(name):
     0: each as torch's, first and second order, NaNs where torch has NaNs."""
     ours, theirs, _ = BINARY[name]
     _both(ours, theirs, *EDGES, name=name)
+
+
+GRADCHECKED = {  # name: (function, the second operand's values: off 0, where xlogy's ln jumps)
+    "atan2": (mg.atan2, (-5.0, 5.0)),
+    "hypot": (mg.hypot, (-5.0, 5.0)),
+    "logaddexp": (mg.logaddexp, (-5.0, 5.0)),
+    "logaddexp2": (mg.logaddexp2, (-5.0, 5.0)),
+    "xlogy": (mg.xlogy, (0.5, 5.0)),
+    "copysign": (mg.copysign, (-5.0, 5.0)),
+}
+
+
+@pytest.mark.parametrize("name", GRADCHECKED)
+@given(data=st.data())
+def test_binary_maths_pass_gradcheck(name, data):
+    """Finite differences, no torch: values distinct and half a grid step from 0, so away from
+    (0, 0) (atan2, hypot), from copysign's jump at a = 0 and its sign flip at b = 0."""
+    function, (low, high) = GRADCHECKED[name]
+    shape = data.draw(mst.small_shapes(max_rank=2))
+    a = data.draw(mst.distinct_arrays(shape))
+    b = data.draw(mst.distinct_arrays(shape, low, high))
+    gradcheck(function, a, b, name=name)
+
+
+@given(x=mst.distinct_arrays(mst.small_shapes(max_rank=2), -3, 3))
+def test_sinc_passes_gradcheck(x):
+    gradcheck(mg.sinc, x, name="sinc")
 
 
 @pytest.mark.parametrize("name", ["logaddexp", "logaddexp2"])
