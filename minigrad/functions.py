@@ -346,9 +346,9 @@ def _joined(name: str, tensors: Sequence[Tensor], dim: int) -> Tensor:
     """cat along dim, once the shapes are checked in the words of the function called."""
     first = tensors[0]
     for t in tensors[1:]:
-        other_dims = [(a, b) for d, (a, b) in enumerate(zip(t.shape, first.shape)) if d != dim]
-        if t.ndim != first.ndim or [a for a, b in other_dims if a != b]:  # (`any` is torch's here)
-            shapes = ", ".join(shape_str(t.shape) for t in tensors)
+        mismatched = [d for d, (a, b) in enumerate(zip(t.shape, first.shape)) if a != b]
+        if t.ndim != first.ndim or [d for d in mismatched if d != dim]:
+            shapes = ", ".join(shape_str(each.shape) for each in tensors)
             raise ShapeError(
                 f"{name} joins tensors along dim {dim}, so they must have the same number of "
                 f"dims and the same sizes in every other dim; got shapes {shapes} (as "

@@ -1037,7 +1037,8 @@ class Tensor:
         return self.abs()
 
     # ---- angles, lengths, sums of exponentials, and other elementwise maths --------------------
-    # (an op each where a composition would be wrong or less accurate: ops/elementwise.py)
+    # (an op each where a composition would be wrong or less accurate: in ops/arithmetic.py,
+    # ops/unary.py, and NanSum in ops/reductions.py)
 
     def atan2(self, other: Tensor) -> Tensor:
         """The angle of the point (other, self) from the x axis, in (-pi, pi]: atan(self / other)

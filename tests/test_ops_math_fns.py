@@ -512,10 +512,11 @@ def test_grids_refuse_what_torch_refuses_and_say_why(call, words):
 
 
 # ---- part 2: elementwise maths -------------------------------------------------------------------
-# atan2 (arctan2), hypot, logaddexp, logaddexp2, xlogy, sinc, copysign and nan_to_num are ops of
-# their own (ops/elementwise.py), nansum one of ops/reductions.py: each backward is torch's
-# formula, so the values where the function or its slope has no limit (0 / 0) are NaN in both.
-# deg2rad, rad2deg and nanmean are compositions; heaviside and signbit have no gradient.
+# atan2 (arctan2), hypot, logaddexp, logaddexp2, xlogy, copysign, heaviside (ops/arithmetic.py),
+# sinc, nan_to_num (ops/unary.py) and nansum (ops/reductions.py) are ops of their own: each
+# backward is torch's formula, so where the function or its slope has no limit (0 / 0) the
+# values are torch's, NaN or the number torch picks. deg2rad, rad2deg and nanmean are
+# compositions; heaviside and signbit have no gradient.
 
 NAN, INF = float("nan"), float("inf")
 
