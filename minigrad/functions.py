@@ -13,6 +13,7 @@ from typing import Any
 
 from . import ops
 from .creation import cat, stack, where
+from .errors import ShapeError, shape_str, warn_at_user_line
 from .ops.products import sum_lone_indices
 from .tensor import Tensor
 
@@ -38,13 +39,17 @@ def _method_as_function(name: str) -> Callable[..., Any]:
 # elementwise
 abs = _method_as_function("abs")  # noqa: A001 (torch's names shadow Python's here, as in torch)
 add = _method_as_function("add")
+arctan2 = _method_as_function("arctan2")
+atan2 = _method_as_function("atan2")
 ceil = _method_as_function("ceil")
 clamp = _method_as_function("clamp")
 clamp_max = _method_as_function("clamp_max")
 clamp_min = _method_as_function("clamp_min")
 clip = _method_as_function("clip")
 clone = _method_as_function("clone")
+copysign = _method_as_function("copysign")
 cos = _method_as_function("cos")
+deg2rad = _method_as_function("deg2rad")
 detach = _method_as_function("detach")
 div = _method_as_function("div")
 erf = _method_as_function("erf")
@@ -55,15 +60,21 @@ floor = _method_as_function("floor")
 floor_divide = _method_as_function("floor_divide")
 fmod = _method_as_function("fmod")
 frac = _method_as_function("frac")
+heaviside = _method_as_function("heaviside")
+hypot = _method_as_function("hypot")
 lerp = _method_as_function("lerp")
 log = _method_as_function("log")
 log1p = _method_as_function("log1p")
 log10 = _method_as_function("log10")
+logaddexp = _method_as_function("logaddexp")
+logaddexp2 = _method_as_function("logaddexp2")
 logit = _method_as_function("logit")
 masked_fill = _method_as_function("masked_fill")
 masked_select = _method_as_function("masked_select")
 mul = _method_as_function("mul")
+nan_to_num = _method_as_function("nan_to_num")
 neg = _method_as_function("neg")
+rad2deg = _method_as_function("rad2deg")
 reciprocal = _method_as_function("reciprocal")
 relu = _method_as_function("relu")
 remainder = _method_as_function("remainder")
@@ -71,7 +82,9 @@ round = _method_as_function("round")  # noqa: A001
 rsqrt = _method_as_function("rsqrt")
 sigmoid = _method_as_function("sigmoid")
 sign = _method_as_function("sign")
+signbit = _method_as_function("signbit")
 sin = _method_as_function("sin")
+sinc = _method_as_function("sinc")
 sqrt = _method_as_function("sqrt")
 square = _method_as_function("square")
 sub = _method_as_function("sub")
@@ -93,6 +106,8 @@ logsumexp = _method_as_function("logsumexp")
 max = _method_as_function("max")  # noqa: A001
 mean = _method_as_function("mean")
 min = _method_as_function("min")  # noqa: A001
+nanmean = _method_as_function("nanmean")
+nansum = _method_as_function("nansum")
 norm = _method_as_function("norm")
 prod = _method_as_function("prod")
 softmax = _method_as_function("softmax")
@@ -124,12 +139,16 @@ ne = _method_as_function("ne")
 nonzero = _method_as_function("nonzero")
 
 # shapes
+broadcast_to = _method_as_function("broadcast_to")
 chunk = _method_as_function("chunk")
 diag = _method_as_function("diag")
 diagonal = _method_as_function("diagonal")
+diff = _method_as_function("diff")
+dsplit = _method_as_function("dsplit")
 flatten = _method_as_function("flatten")
 flip = _method_as_function("flip")
 gather = _method_as_function("gather")
+hsplit = _method_as_function("hsplit")
 index_select = _method_as_function("index_select")
 movedim = _method_as_function("movedim")
 narrow = _method_as_function("narrow")
@@ -138,12 +157,14 @@ permute = _method_as_function("permute")
 repeat_interleave = _method_as_function("repeat_interleave")
 reshape = _method_as_function("reshape")
 roll = _method_as_function("roll")
+rot90 = _method_as_function("rot90")
 select = _method_as_function("select")
 split = _method_as_function("split")
 squeeze = _method_as_function("squeeze")
 swapaxes = _method_as_function("swapaxes")
 swapdims = _method_as_function("swapdims")
 t = _method_as_function("t")
+tensor_split = _method_as_function("tensor_split")
 tile = _method_as_function("tile")
 transpose = _method_as_function("transpose")
 tril = _method_as_function("tril")
@@ -151,6 +172,7 @@ triu = _method_as_function("triu")
 unbind = _method_as_function("unbind")
 unflatten = _method_as_function("unflatten")
 unsqueeze = _method_as_function("unsqueeze")
+vsplit = _method_as_function("vsplit")
 
 # matrix products
 addmm = _method_as_function("addmm")
@@ -169,6 +191,18 @@ outer = _method_as_function("outer")
 def is_tensor(obj: Any) -> bool:
     """Whether obj is a minigrad Tensor."""
     return isinstance(obj, Tensor)
+
+
+def xlogy(input: Tensor | float, other: Tensor | float) -> Tensor:  # noqa: A002
+    """input * ln(other), 0 where input is 0 (see Tensor.xlogy); either may be a number."""
+    if isinstance(input, Tensor):
+        return input.xlogy(other)
+    if isinstance(other, Tensor) and isinstance(input, (int, float)):
+        return ops.Xlogy.apply(input, other)
+    raise TypeError(
+        f"minigrad.xlogy takes tensors, or a number and a tensor, as torch's; got "
+        f"{type(input).__name__} and {type(other).__name__}. Make one with minigrad.tensor(...)."
+    )
 
 
 def concat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
@@ -225,6 +259,168 @@ def _mean_like(x: Tensor, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Tens
         dim = None
     keepdim = args[2] if len(args) > 2 else kwargs.get("keepdim", kwargs.get("keepdims", False))
     return x.mean(dim, keepdim=keepdim)
+
+
+# ---- joining: NumPy's stacks, grids -----------------------------------------------------------
+
+
+def atleast_1d(*tensors: Tensor | Sequence[Tensor]) -> Tensor | tuple[Tensor, ...]:
+    """Each tensor with at least 1 dim: a 0-d one becomes shape (1,), others are kept as they
+    are. One tensor gives a tensor; several (or a list) a tuple."""
+    return _at_least("atleast_1d", tensors, 1)
+
+
+def atleast_2d(*tensors: Tensor | Sequence[Tensor]) -> Tensor | tuple[Tensor, ...]:
+    """Each tensor with at least 2 dims: () becomes (1, 1), (n,) becomes (1, n)."""
+    return _at_least("atleast_2d", tensors, 2)
+
+
+def atleast_3d(*tensors: Tensor | Sequence[Tensor]) -> Tensor | tuple[Tensor, ...]:
+    """Each tensor with at least 3 dims: () becomes (1, 1, 1), (n,) becomes (1, n, 1), and
+    (m, n) becomes (m, n, 1) (NumPy's rule: a vector is a row, a matrix gets a depth)."""
+    return _at_least("atleast_3d", tensors, 3)
+
+
+def _at_least(name: str, args: tuple[Any, ...], ndim: int) -> Tensor | tuple[Tensor, ...]:
+    if len(args) == 1 and isinstance(args[0], Tensor):
+        return _with_dims(args[0], ndim)
+    tensors = args[0] if len(args) == 1 and isinstance(args[0], (list, tuple)) else args
+    return tuple(_with_dims(t, ndim) for t in _tensor_list(name, tensors, allow_empty=True))
+
+
+def _with_dims(x: Tensor, ndim: int) -> Tensor:
+    """x reshaped to at least ndim dims (atleast_1d/2d/3d's rule); x itself if it has them."""
+    if x.ndim >= ndim:
+        return x
+    if ndim == 3 and x.ndim == 2:
+        return x.unsqueeze(-1)
+    if ndim == 3 and x.ndim == 1:
+        return x.reshape(1, x.shape[0], 1)
+    return x.reshape((1,) * (ndim - x.ndim) + tuple(x.shape))
+
+
+def hstack(tensors: Sequence[Tensor]) -> Tensor:
+    """The tensors side by side: joined along dim 1, or dim 0 if they are vectors (0-d ones
+    count as vectors of one)."""
+    tensors = atleast_1d(_tensor_list("hstack", tensors))
+    return _joined("hstack", tensors, 0 if tensors[0].ndim == 1 else 1)
+
+
+def vstack(tensors: Sequence[Tensor]) -> Tensor:
+    """The tensors one below the other: joined along dim 0, vectors as rows (atleast_2d)."""
+    return _joined("vstack", atleast_2d(_tensor_list("vstack", tensors)), 0)
+
+
+def dstack(tensors: Sequence[Tensor]) -> Tensor:
+    """The tensors one behind the other: joined along dim 2, after atleast_3d."""
+    return _joined("dstack", atleast_3d(_tensor_list("dstack", tensors)), 2)
+
+
+def column_stack(tensors: Sequence[Tensor]) -> Tensor:
+    """The tensors as columns side by side: vectors (and 0-d tensors) become columns (n, 1),
+    then all are joined along dim 1."""
+    tensors = _tensor_list("column_stack", tensors)
+    columns = [t.reshape(t.numel(), 1) if t.ndim <= 1 else t for t in tensors]
+    return _joined("column_stack", columns, 1)
+
+
+def _tensor_list(name: str, tensors: Any, allow_empty: bool = False) -> list[Tensor]:
+    """The tensors that a joining function got, checked: a list or tuple of Tensors."""
+    if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
+        raise TypeError(
+            f"{name} takes a list or tuple of tensors, got {type(tensors).__name__}: write "
+            f"minigrad.{name}([a, b])."
+        )
+    if not tensors and not allow_empty:
+        raise RuntimeError(f"{name} needs at least one tensor, got an empty list.")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(
+                f"{name}: element {i} of the list is a {type(t).__name__}, not a minigrad "
+                "Tensor; make one with minigrad.tensor(...)."
+            )
+    return list(tensors)
+
+
+def _joined(name: str, tensors: Sequence[Tensor], dim: int) -> Tensor:
+    """cat along dim, once the shapes are checked in the words of the function called."""
+    first = tensors[0]
+    for t in tensors[1:]:
+        mismatched = [d for d, (a, b) in enumerate(zip(t.shape, first.shape)) if a != b]
+        if t.ndim != first.ndim or [d for d in mismatched if d != dim]:
+            shapes = ", ".join(shape_str(each.shape) for each in tensors)
+            raise ShapeError(
+                f"{name} joins tensors along dim {dim}, so they must have the same number of "
+                f"dims and the same sizes in every other dim; got shapes {shapes} (as "
+                f"{name} sees them, vectors and numbers given their extra dims)."
+            )
+    return cat(tensors, dim)
+
+
+def meshgrid(*tensors: Tensor | Sequence[Tensor], indexing: str | None = None) -> tuple:
+    """Grids of coordinates from vectors: for vectors of sizes n1, n2, ..., one tensor per
+    vector, each of shape (n1, n2, ...), that vector's values copied along the other dims
+    (indexing='ij'). indexing='xy' swaps the first two dims, NumPy's and plotting's order:
+    x along the columns, y along the rows. Each grid is an expand, so its gradient is summed
+    over the copies. Without indexing, 'ij', with torch's warning that it should be given."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing is None:
+        warn_at_user_line(
+            "minigrad.meshgrid: pass indexing='ij' (the default, which this call used) or "
+            "indexing='xy'; as in torch, leaving it out will be refused in a later release."
+        )
+        indexing = "ij"
+    if indexing not in ("ij", "xy"):
+        raise RuntimeError(
+            f"meshgrid's indexing is 'ij' (matrix order: the first vector down the rows) or "
+            f"'xy' (Cartesian order: the first vector along the columns), got {indexing!r}."
+        )
+    tensors = _tensor_list("meshgrid", tensors)
+    _check_grid_inputs("meshgrid", tensors)
+    sizes = [t.numel() for t in tensors]
+    along = list(range(len(tensors)))  # the dim each vector runs along
+    if indexing == "xy" and len(tensors) >= 2:
+        along[0], along[1] = 1, 0
+        sizes[0], sizes[1] = sizes[1], sizes[0]
+    grids = []
+    for t, dim in zip(tensors, along):
+        shape = [1] * len(tensors)
+        shape[dim] = t.numel()
+        grids.append(t.reshape(shape).expand(sizes))
+    return tuple(grids)
+
+
+def _check_grid_inputs(name: str, tensors: list[Tensor]) -> None:
+    """meshgrid's and cartesian_prod's inputs: vectors (meshgrid takes 0-d ones too) of one
+    dtype and one device."""
+    vectors_only = name == "cartesian_prod"
+    for i, t in enumerate(tensors):
+        if t.ndim > 1 or (vectors_only and t.ndim == 0):
+            wanted = "a vector (1-d)" if vectors_only else "0-d or 1-d"
+            raise ShapeError(
+                f"{name} takes vectors: tensor {i} must be {wanted}, got shape "
+                f"{shape_str(t.shape)}. Flatten it first (t.flatten()) to use all its values."
+            )
+    for i, t in enumerate(tensors[1:], 1):
+        for what in ("dtype", "device"):
+            if getattr(t, what) != getattr(tensors[0], what):
+                raise RuntimeError(
+                    f"{name} needs tensors of one {what}: tensor 0 has {getattr(tensors[0], what)}"
+                    f" and tensor {i} {getattr(t, what)}. Convert one with .to(...) first."
+                )
+
+
+def cartesian_prod(*tensors: Tensor) -> Tensor:
+    """Every combination of one value from each vector, as the rows of a (n1 * n2 * ..., k)
+    tensor, in order (the last vector varying fastest): itertools.product's order. One vector
+    comes back as it is. The rows are meshgrid's grids flattened and stacked as columns."""
+    tensors = _tensor_list("cartesian_prod", list(tensors))
+    _check_grid_inputs("cartesian_prod", tensors)
+    if len(tensors) == 1:
+        return tensors[0]
+    grids = meshgrid(*tensors, indexing="ij")
+    return stack([grid.reshape(-1) for grid in grids], dim=1)
 
 
 __all__ += [

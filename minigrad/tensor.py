@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import html
+import math
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from itertools import accumulate
@@ -1035,6 +1036,97 @@ class Tensor:
     def __abs__(self) -> Tensor:
         return self.abs()
 
+    # ---- angles, lengths, sums of exponentials, and other elementwise maths --------------------
+    # (an op each where a composition would be wrong or less accurate: in ops/arithmetic.py,
+    # ops/unary.py, and NanSum in ops/reductions.py)
+
+    def atan2(self, other: Tensor) -> Tensor:
+        """The angle of the point (other, self) from the x axis, in (-pi, pi]: atan(self / other)
+        put in the right quadrant. Integers give floats, as in torch."""
+        return ops.Atan2.apply(self, _tensor_operand("atan2", other, self))
+
+    def arctan2(self, other: Tensor) -> Tensor:
+        """NumPy's name for atan2."""
+        return self.atan2(other)
+
+    def hypot(self, other: Tensor) -> Tensor:
+        """sqrt(self^2 + other^2), the length of the vector (self, other), without the overflow
+        of squaring (hypot(1e200, 1e200) is 1.4e200, not inf)."""
+        other = _tensor_operand("hypot", other, self)
+        _floats_only("hypot", self, other)
+        return ops.Hypot.apply(self, other)
+
+    def logaddexp(self, other: Tensor) -> Tensor:
+        """ln(e^self + e^other), without overflow for large inputs (log-probabilities added)."""
+        other = _tensor_operand("logaddexp", other, self)
+        _floats_only("logaddexp", self, other)
+        return ops.LogAddExp.apply(self, other)
+
+    def logaddexp2(self, other: Tensor) -> Tensor:
+        """log2(2^self + 2^other), without overflow for large inputs."""
+        other = _tensor_operand("logaddexp2", other, self)
+        _floats_only("logaddexp2", self, other)
+        return ops.LogAddExp2.apply(self, other)
+
+    def xlogy(self, other: Operand) -> Tensor:
+        """self * ln(other), and 0 wherever self is 0 (0 ln 0 = 0, as in entropy), unless other
+        is NaN. other may be a number."""
+        return ops.Xlogy.apply(self, _operand(other, self))
+
+    def sinc(self) -> Tensor:
+        """sin(pi x) / (pi x), and 1 at x = 0 (the normalised sinc)."""
+        return ops.Sinc.apply(self)
+
+    def deg2rad(self) -> Tensor:
+        """Degrees to radians: x * pi / 180 (integers give floats, as in torch)."""
+        return self * _RADIANS_PER_DEGREE
+
+    def rad2deg(self) -> Tensor:
+        """Radians to degrees: x * 180 / pi."""
+        return self * _DEGREES_PER_RADIAN
+
+    def copysign(self, other: Operand) -> Tensor:
+        """|self| with the sign of other (a tensor or a number; -0.0 counts as negative). The
+        gradient reaches self (+1 or -1; 0 at 0, as torch's) and other (zeros, as torch's)."""
+        return ops.Copysign.apply(self, _operand(other, self))
+
+    def heaviside(self, values: Tensor) -> Tensor:
+        """The step: 0 where x < 0, 1 where x > 0, values where x == 0 (values a tensor of x's
+        dtype). No gradient: as in torch, backward through it raises."""
+        return ops.Heaviside.apply(self, _tensor_operand("heaviside", values, self, "values"))
+
+    def nan_to_num(
+        self, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None
+    ) -> Tensor:
+        """NaN, +inf and -inf replaced by nan, posinf and neginf (by default 0, and the dtype's
+        largest and smallest finite numbers). The gradient passes where x was finite."""
+        return ops.NanToNum.apply(self, nan=nan, posinf=posinf, neginf=neginf)
+
+    def signbit(self) -> Tensor:
+        """Where the sign bit is set (a bool tensor): x < 0, and -0.0 too (no gradient)."""
+        return Tensor(self._data.signbit())
+
+    @numpy_names
+    def nansum(
+        self, dim: Dims = None, keepdim: bool = False, *, dtype: torch.dtype | None = None
+    ) -> Tensor:
+        """The sum with NaNs counted as 0. The gradient reaches the other elements."""
+        return ops.NanSum.apply(self, dim=dim, keepdim=keepdim, dtype=dtype)
+
+    @numpy_names
+    def nanmean(
+        self, dim: Dims = None, keepdim: bool = False, *, dtype: torch.dtype | None = None
+    ) -> Tensor:
+        """The mean of the elements that are not NaN (NaN where all are): nansum over their
+        count, as torch computes it."""
+        if not self.is_floating_point():
+            raise RuntimeError(
+                f"nanmean takes a floating-point tensor, as in torch; got {self.dtype}, which "
+                "has no NaN. Use x.float().nanmean(...), or x.float().mean(...)."
+            )
+        counted = (~self.isnan()).sum(dim, keepdim)
+        return self.nansum(dim, keepdim, dtype=dtype) / counted
+
     # ---- reductions ------------------------------------------------------------------------
 
     @numpy_names
@@ -1315,6 +1407,21 @@ class Tensor:
     def expand_as(self, other: Tensor) -> Tensor:
         return self.expand(other.shape)
 
+    def broadcast_to(self, *size: Any) -> Tensor:
+        """x broadcast to `size` (NumPy's name for expand): size-1 dims stretched, new leading
+        dims added. Its gradient is the sum over the copies (Expand's)."""
+        target = _size_args(size)
+        try:
+            self._data.broadcast_to(target)  # a view, no copy: torch's checks
+        except RuntimeError as error:
+            raise ShapeError(
+                f"broadcast_to{shape_str(target)}: a tensor of shape {shape_str(self.shape)} "
+                "cannot be broadcast to it. Line the shapes up from the right: each dim of the "
+                "tensor must equal the target's there, or be 1 (stretched); the target may add "
+                "dims on the left (and say -1 to keep a dim), never take any away."
+            ) from error
+        return self.expand(target)
+
     def t(self) -> Tensor:
         """The transpose of a matrix, as `.T` (torch's t() refuses more than 2 dims too)."""
         return self.T
@@ -1479,6 +1586,131 @@ class Tensor:
             for start, size in zip(starts, sizes)
         )
 
+    def tensor_split(self, indices_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+        """Cut x along dim into `sections` pieces as equal as can be (the first n % sections one
+        longer), or at the listed indices: [2, 3] gives x[:2], x[2:3], x[3:], each read as a
+        Python slice (an index past the end gives an empty piece, a negative one counts from
+        the end). Each piece is an index of x, so its gradient goes back to its place."""
+        cut = _split_points("tensor_split", indices_or_sections)
+        if self.ndim == 0:
+            raise RuntimeError(
+                "tensor_split cuts along a dim, but this tensor is 0-d (a single number). Give "
+                "it a dim first: x.reshape(1).tensor_split(...)."
+            )
+        n = self.size(dim)  # (torch's IndexError for a dim out of range)
+        if isinstance(cut, int):
+            if cut <= 0:
+                raise RuntimeError(
+                    f"tensor_split({cut}): the number of sections must be at least 1, got {cut}."
+                )
+            size, longer = divmod(n, cut)
+            cut = list(accumulate([size + 1] * longer + [size] * (cut - longer - 1)))
+        starts, stops = [0, *cut], [*cut, None]
+        return tuple(
+            self[_along(dim, self.ndim, slice(start, stop))] for start, stop in zip(starts, stops)
+        )
+
+    def hsplit(self, indices_or_sections: int | Sequence[int]) -> tuple[Tensor, ...]:
+        """tensor_split along dim 1 (dim 0 for a vector), with `sections` dividing it evenly."""
+        return self._numpy_split("hsplit", indices_or_sections, 1, 0 if self.ndim == 1 else 1)
+
+    def vsplit(self, indices_or_sections: int | Sequence[int]) -> tuple[Tensor, ...]:
+        """tensor_split along dim 0 of a tensor of 2 dims or more, `sections` dividing it evenly."""
+        return self._numpy_split("vsplit", indices_or_sections, 2, 0)
+
+    def dsplit(self, indices_or_sections: int | Sequence[int]) -> tuple[Tensor, ...]:
+        """tensor_split along dim 2 of a tensor of 3 dims or more, `sections` dividing it evenly."""
+        return self._numpy_split("dsplit", indices_or_sections, 3, 2)
+
+    def _numpy_split(self, name: str, cut: Any, min_ndim: int, dim: int) -> tuple[Tensor, ...]:
+        """hsplit, vsplit, dsplit: NumPy's splits, stricter than tensor_split about sections."""
+        if self.ndim < min_ndim:
+            raise RuntimeError(
+                f"{name} needs a tensor of at least {min_ndim} dim{'s' * (min_ndim > 1)}, got "
+                f"one of shape {shape_str(self.shape)}. Add dims first (minigrad.atleast_"
+                f"{min_ndim}d(x)), or use x.tensor_split(..., dim=...), which cuts any dim."
+            )
+        if isinstance(cut, int) and not isinstance(cut, bool):
+            n = self.size(dim)
+            if cut == 0 or n % cut:
+                raise RuntimeError(
+                    f"{name}({cut}) on a tensor of shape {shape_str(self.shape)}: dim {dim} has "
+                    f"{n} elements, which {cut} sections cannot share equally. Give a number of "
+                    f"sections that divides {n}, or a list of indices to cut at; "
+                    f"x.tensor_split({cut}, dim={dim}) allows pieces of unequal sizes."
+                )
+        elif not isinstance(cut, (list, tuple)):
+            raise TypeError(
+                f"{name} takes a number of sections (an int) or a list of indices, got "
+                f"{type(cut).__name__}. (tensor_split takes a tensor of indices too.)"
+            )
+        return self.tensor_split(cut, dim)
+
+    def rot90(self, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:
+        """The tensor turned k quarter turns in the plane of dims, from the first dim towards
+        the second (k < 0 turns the other way): a flip and a transpose, so the gradient is G
+        turned back. As torch's: k = 1 flips dims[1] then swaps the two; k = 2 flips both;
+        k = 3 flips dims[0] then swaps; k = 0 copies."""
+        dims = tuple(dims)
+        in_range = all(-self.ndim <= d < self.ndim for d in dims)
+        problem = None
+        if len(dims) != 2:
+            problem = f"dims must name two dims, the plane of the turn, got {len(dims)}: {dims}"
+        elif self.ndim < 2:
+            problem = f"a turn needs at least 2 dims, but x has shape {shape_str(self.shape)}"
+        elif in_range and (dims[0] - dims[1]) % self.ndim == 0:
+            problem = f"dims must be two different dims, got {dims} (the same dim twice)"
+        if problem:
+            raise RuntimeError(f"rot90(k={k}, dims={dims}): {problem}.")
+        for d in dims:
+            self.size(d)  # (torch's IndexError for a dim out of range)
+        first, second = dims
+        turns = k % 4
+        if turns == 1:
+            return self.flip(second).transpose(first, second)
+        if turns == 2:
+            return self.flip(first, second)
+        if turns == 3:
+            return self.flip(first).transpose(first, second)
+        return self.clone()
+
+    def diff(
+        self,
+        n: int = 1,
+        dim: int = -1,
+        prepend: Tensor | None = None,
+        append: Tensor | None = None,
+    ) -> Tensor:
+        """The n-th forward difference along dim: out[i] = x[i + 1] - x[i], n times over (for
+        bools, x[i + 1] != x[i]). prepend and append are joined to x along dim first. Each pass
+        is a subtraction of two slices, so the gradient is theirs."""
+        if self.ndim == 0:
+            raise RuntimeError(
+                "diff takes differences along a dim, but this tensor is 0-d (a single number): "
+                "give it a dim first, x.reshape(1)."
+            )
+        if n < 0:
+            raise RuntimeError(f"diff(n={n}): the order n must be 0 or more.")
+        self.size(dim)  # (torch's IndexError for a dim out of range)
+        parts = []
+        for name, extra in (("prepend", prepend), ("self", self), ("append", append)):
+            if extra is None:
+                continue
+            if name != "self":
+                _check_diff_extra(name, extra, self, dim)
+            parts.append(extra)
+        if n == 0:
+            return self.clone()  # (torch's: a copy of x, without prepend and append)
+        x = self if len(parts) == 1 else ops.Cat.apply(*parts, dim=dim)
+        passes = min(n, x.size(dim))  # (each pass is one shorter; none is left after size)
+        if passes == 0:
+            return x.clone()
+        for _ in range(passes):
+            length = x.size(dim) - 1
+            later, earlier = x.narrow(dim, 1, length), x.narrow(dim, 0, length)
+            x = later != earlier if x.dtype == torch.bool else later - earlier
+        return x
+
     # ---- matrix products: @ under torch's shape-specific names ----------------------------
 
     def mm(self, mat2: Tensor) -> Tensor:
@@ -1570,6 +1802,25 @@ class Tensor:
     fix_ = _in_place("fix")
     frac_ = _in_place("frac")
     reciprocal_ = _in_place("reciprocal")
+    atan2_ = _in_place_with("atan2_", "atan2")
+    arctan2_ = _in_place_with("arctan2_", "arctan2")
+    hypot_ = _in_place_with("hypot_", "hypot")
+    xlogy_ = _in_place_with("xlogy_", "xlogy")
+    copysign_ = _in_place_with("copysign_", "copysign")
+    heaviside_ = _in_place_with("heaviside_", "heaviside")
+    sinc_ = _in_place("sinc")
+    deg2rad_ = _in_place("deg2rad")
+    rad2deg_ = _in_place("rad2deg")
+
+    def nan_to_num_(
+        self, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None
+    ) -> Tensor:
+        return self._update(
+            "nan_to_num_",
+            (),
+            lambda d: d.nan_to_num_(nan, posinf, neginf),
+            lambda x: x.nan_to_num(nan, posinf, neginf),
+        )
 
     def round_(self, *, decimals: int | None = None) -> Tensor:
         options = {} if decimals is None else {"decimals": decimals}  # (as round's: see there)
@@ -1810,6 +2061,72 @@ def _along(dim: int, ndim: int, part: Any) -> tuple[Any, ...]:
     """The key that takes `part` (an index, a slice, an index tensor) along dim and everything
     elsewhere."""
     return (slice(None),) * (dim % max(ndim, 1)) + (part,)
+
+
+_RADIANS_PER_DEGREE = math.pi / 180
+_DEGREES_PER_RADIAN = 180 / math.pi
+
+
+def _tensor_operand(name: str, value: Any, like: Tensor, argument: str = "other") -> Tensor:
+    """The other operand of an op that torch takes only as a tensor (atan2, hypot...)."""
+    value = _operand(value, like)
+    if not isinstance(value, Tensor):
+        raise TypeError(
+            f"{name}'s {argument} must be a tensor, as in torch; got {type(value).__name__}. For "
+            f"a number, make a tensor of it: x.{name}(minigrad.full_like(x, {value!r}))."
+        )
+    return value
+
+
+def _floats_only(name: str, *tensors: Tensor) -> None:
+    """torch has no integer kernel for these (hypot, logaddexp): say so, and how to convert."""
+    dtype = torch.result_type(*(t._data for t in tensors))
+    if not dtype.is_floating_point:
+        raise NotImplementedError(
+            f"{name} takes floating-point tensors, as in torch; these give {dtype}. Convert "
+            "them first: x.float() (or .double())."
+        )
+
+
+def _split_points(name: str, cut: Any) -> int | list[int]:
+    """tensor_split's indices_or_sections as a number of sections or a list of indices; a tensor
+    of indices (int64: 0-d for sections, 1-d for indices) read as torch reads it."""
+    if isinstance(cut, (Tensor, torch.Tensor)):
+        raw = unwrap(cut)
+        if raw.dtype != torch.int64 or raw.ndim > 1:
+            raise RuntimeError(
+                f"{name}: a tensor of indices_or_sections must be int64 and 0-d (the number of "
+                f"sections) or 1-d (the indices), got {raw.dtype} of shape {shape_str(raw.shape)}."
+            )
+        return raw.item() if raw.ndim == 0 else raw.tolist()
+    if isinstance(cut, int) and not isinstance(cut, bool):
+        return cut
+    if isinstance(cut, (list, tuple)) and all(
+        isinstance(i, int) and not isinstance(i, bool) for i in cut
+    ):
+        return list(cut)
+    raise TypeError(
+        f"{name} takes a number of sections (an int) or indices to cut at (a list of ints, or an "
+        f"int64 tensor), got {cut!r}."
+    )
+
+
+def _check_diff_extra(name: str, extra: Any, x: Tensor, dim: int) -> None:
+    """diff's prepend or append: a tensor of x's shape but along dim."""
+    if not isinstance(extra, Tensor):
+        raise TypeError(
+            f"diff's {name} must be a tensor, got {type(extra).__name__}. For one number, make "
+            f"a tensor of x's dims: minigrad.full_like(x.narrow(dim, 0, 1), {extra!r})."
+        )
+    at = dim % x.ndim
+    if extra.ndim != x.ndim or any(
+        a != b for d, (a, b) in enumerate(zip(extra.shape, x.shape)) if d != at
+    ):
+        raise ShapeError(
+            f"diff(dim={dim}): {name} has shape {shape_str(extra.shape)}, but it must have the "
+            f"shape of the input {shape_str(x.shape)} in every dim but dim {dim}, where it is "
+            "joined to it."
+        )
 
 
 def _check_ndims(name: str, *operands: tuple[Tensor, int]) -> None:

@@ -358,6 +358,7 @@ EVERY_OP = {
     "Abs": lambda: x23().abs(),
     "Add": lambda: x23() + v3(),
     "AddAt": lambda: gradient_of(squared(lambda x: x[[1, 1, 0]])),
+    "Atan2": lambda: x23().atan2(v3() + 0.5),
     "BinaryCrossEntropy": lambda: mg.nn.functional.binary_cross_entropy(
         x23().sigmoid(), mg.tensor([[1.0, 0.0, 1.0], [0.0, 0.0, 1.0]], dtype=F64), reduction="none"
     ),
@@ -367,6 +368,7 @@ EVERY_OP = {
     "ClampMin": lambda: x23().clamp_min(0.1),
     "Clone": lambda: x23().clone(),
     "Copy": lambda: (x23() * 1).copy_(v3()),
+    "Copysign": lambda: x23().copysign(v3()),
     "CopySlices": written_through_a_view,
     "Cos": lambda: x23().cos(),
     "CumProd": lambda: (x23() * mg.tensor([1.0, 0.0, 2.0], dtype=torch.float64)).cumprod(1),
@@ -388,6 +390,8 @@ EVERY_OP = {
     "GELU": lambda: F.gelu(x23(), approximate="tanh"),
     "Gather": lambda: x23().gather(1, mg.tensor([[0, 0], [2, 1]])),
     "Hardtanh": lambda: F.hardtanh(x23(), -1.0, 2.5),
+    "Heaviside": lambda: x23().heaviside(v3()),  # its backward refuses, as torch's
+    "Hypot": lambda: x23().hypot(v3()),
     "Index": lambda: x23()[[1, 1, 0]],
     "IndexAdd": lambda: gradient_of(squared(lambda x: F.embedding(mg.tensor([1, 1, 0]), x))),
     "LeakyReLU": lambda: F.leaky_relu(x23(), -0.5),
@@ -397,6 +401,8 @@ EVERY_OP = {
     "Log10": lambda: x23().abs().log10(),
     "Log1p": lambda: x23().abs().log1p(),
     "LogSigmoid": lambda: F.logsigmoid(x23()),
+    "LogAddExp": lambda: x23().logaddexp(v3()),
+    "LogAddExp2": lambda: x23().logaddexp2(v3()),
     "LogSoftmax": lambda: x23().log_softmax(1),
     "LogSumExp": lambda: x23().logsumexp(0),
     "MatMul": lambda: x23() @ v3(),
@@ -406,6 +412,8 @@ EVERY_OP = {
     "Mean": lambda: x23().mean(0),
     "Minimum": lambda: x23().minimum(v3()),
     "Mul": lambda: x23() * v3(),
+    "NanSum": lambda: x23().nansum(1),
+    "NanToNum": lambda: x23().nan_to_num(posinf=2.0),
     "Neg": lambda: -x23(),
     "NLLLoss": lambda: mg.nn.functional.nll_loss(x23().log_softmax(1), mg.tensor([2, 0])),
     "Norm": lambda: x23().norm(),
@@ -427,6 +435,7 @@ EVERY_OP = {
     "Sign": lambda: x23().sign() * x23(),
     "SiLU": lambda: F.silu(x23()),
     "Sin": lambda: x23().sin(),
+    "Sinc": lambda: x23().sinc(),
     "Softmax": lambda: x23().softmax(1),
     "Softplus": lambda: mg.nn.functional.softplus(x23()),
     "Sqrt": lambda: x23().abs().sqrt(),
@@ -445,6 +454,7 @@ EVERY_OP = {
     "Var": lambda: x23().var(0),
     "View": lambda: x23().view(3, 2),
     "Where": lambda: mg.where(x23() > 0, x23(), v3()),
+    "Xlogy": lambda: x23().xlogy(v3().exp()),
 }
 
 
@@ -467,7 +477,7 @@ def test_explain_of_every_op_gives_backwards_gradients(name):
     assert_same_gradients_as_backward(loss)
 
 
-REFUSES_BACKWARD = {"FloorDivide"}
+REFUSES_BACKWARD = {"FloorDivide", "Heaviside"}
 
 
 def test_a_gradient_s_gradient_is_explained_from_the_same_formulas():

@@ -1,11 +1,12 @@
 """Every differentiable op: one small class each, forward and backward side by side.
 
-arithmetic.py   + - * / unary - ** maximum minimum where, // % fmod div(rounding_mode) lerp
+arithmetic.py   + - * / unary - ** maximum minimum where, // % fmod div(rounding_mode) lerp,
+                atan2 hypot logaddexp logaddexp2 xlogy copysign heaviside
 unary.py        exp log sigmoid tanh relu leaky_relu silu elu hardtanh gelu erf clamp_min abs sign
                 sin cos sqrt rsqrt log10 log1p expm1 softplus clamp, floor ceil round trunc frac
-                reciprocal
+                reciprocal, sinc nan_to_num
 reductions.py   sum mean var std norm max amax amin logsumexp prod softmax log_softmax cumsum
-                cumprod
+                cumprod nansum
                 nll_loss
 losses.py       binary_cross_entropy
 matmul.py       @
@@ -27,11 +28,17 @@ triangular.py   tril triu
 
 from .arithmetic import (
     Add,
+    Atan2,
+    Copysign,
     Div,
     DivRounded,
     FloorDivide,
     Fmod,
+    Heaviside,
+    Hypot,
     Lerp,
+    LogAddExp,
+    LogAddExp2,
     Maximum,
     Minimum,
     Mul,
@@ -40,6 +47,7 @@ from .arithmetic import (
     Remainder,
     Sub,
     Where,
+    Xlogy,
 )
 from .assign import Copy, CopySlices, SetItem
 from .conv import ConstantPad, Convolution, ConvTranspose, CopyPad, Fold, Unfold
@@ -66,6 +74,7 @@ from .reductions import (
     Max,
     MaxAlongDim,
     Mean,
+    NanSum,
     NLLLoss,
     Norm,
     Prod,
@@ -111,6 +120,7 @@ from .unary import (
     Log1p,
     Log10,
     LogSigmoid,
+    NanToNum,
     Reciprocal,
     ReLU,
     Round,
@@ -119,6 +129,7 @@ from .unary import (
     Sign,
     SiLU,
     Sin,
+    Sinc,
     Softplus,
     Sqrt,
     Tanh,
@@ -132,6 +143,7 @@ __all__ = [
     "AdaptiveAvgPool2d",
     "Add",
     "AddAt",
+    "Atan2",
     "AvgPool2d",
     "BatchNorm",
     "BinaryCrossEntropy",
@@ -145,6 +157,7 @@ __all__ = [
     "Convolution",
     "Copy",
     "CopyPad",
+    "Copysign",
     "CopySlices",
     "Cos",
     "CumProd",
@@ -168,6 +181,8 @@ __all__ = [
     "GELU",
     "Gather",
     "Hardtanh",
+    "Heaviside",
+    "Hypot",
     "Index",
     "IndexAdd",
     "LayerNorm",
@@ -179,6 +194,8 @@ __all__ = [
     "Log",
     "Log10",
     "Log1p",
+    "LogAddExp",
+    "LogAddExp2",
     "LogSoftmax",
     "LogSumExp",
     "MatMul",
@@ -188,7 +205,9 @@ __all__ = [
     "Maximum",
     "Mean",
     "Minimum",
+    "NanSum",
     "Mul",
+    "NanToNum",
     "NLLLoss",
     "Neg",
     "Norm",
@@ -210,6 +229,7 @@ __all__ = [
     "Sign",
     "SiLU",
     "Sin",
+    "Sinc",
     "Softmax",
     "LogSigmoid",
     "Softplus",
@@ -230,4 +250,5 @@ __all__ = [
     "Var",
     "View",
     "Where",
+    "Xlogy",
 ]

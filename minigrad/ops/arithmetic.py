@@ -1,4 +1,5 @@
-"""Elementwise arithmetic: +, -, *, /, unary -, **, maximum and minimum, and `where`.
+"""Elementwise arithmetic: +, -, *, /, unary -, **, maximum and minimum, and `where`; and the
+functions of two operands beyond them: atan2, hypot, logaddexp(2), xlogy, copysign, heaviside.
 
 Operands broadcast as in torch. Each backward returns gradients of the broadcast shape; the
 engine then sums each one back to its input's shape (`autograd.engine.sum_to_shape`).
@@ -363,3 +364,185 @@ class Lerp(BroadcastingFunction):
             grad * weight if end_needs else None,
             grad * (end - start) if weight_needs else None,
         )
+
+
+# ---- angles, lengths, sums of exponentials, x ln y, signs and steps ---------------------------
+# Each an op of its own where a composition of the ops above would be wrong somewhere or less
+# accurate than torch; each backward is torch's formula (so its second derivatives, NaNs where
+# torch's are NaN, are torch's too).
+
+
+class Atan2(BroadcastingFunction):
+    """out = atan2(a, b), the angle of the point (b, a), in (-pi, pi].   dout/da = b / (a^2 +
+    b^2), dout/db = -a / (a^2 + b^2), both 0 at the origin.
+
+    Not atan(a / b), which loses the quadrant (a / b is the same for (b, a) and (-b, -a)) and
+    divides by 0 on the y axis. The derivatives are those of atan(a / b) all the same, wherever
+    b != 0, and they hold on the y axis too. At (0, 0), where the angle jumps, torch takes both
+    as 0 (it zeroes 1 / (a^2 + b^2) there), and so does minigrad; their second derivatives
+    there are NaN, in both (the zeroed 1 / 0 is still inf to the chain rule).
+    """
+
+    @staticmethod
+    def forward(ctx: Context, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(a, b)
+        return torch.atan2(a, b)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> tuple:
+        a, b = ctx.saved_tensors
+        a_needs, b_needs = ctx.needs_input_grad
+        squared = a * a + b * b
+        scale = squared.reciprocal().masked_fill(squared == 0, 0.0)  # (torch's 0 at the origin)
+        return grad * b * scale if a_needs else None, grad * -a * scale if b_needs else None
+
+
+class Hypot(BroadcastingFunction):
+    """out = sqrt(a^2 + b^2), the length of (a, b).   dout/da = a / out, dout/db = b / out.
+
+    Not (a * a + b * b).sqrt(): a^2 overflows to inf for |a| > 1e154 (float64) and underflows
+    to 0 below 1e-162, where the length itself is an ordinary number; torch's hypot scales
+    first. At (0, 0), where the cone has its tip, both derivatives are 0 / 0 = NaN, as torch's.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        out = torch.hypot(a, b)
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> tuple:
+        a, b, out = ctx.saved_tensors
+        a_needs, b_needs = ctx.needs_input_grad
+        return grad * a / out if a_needs else None, grad * b / out if b_needs else None
+
+
+class LogAddExp(BroadcastingFunction):
+    """out = ln(e^a + e^b).   dout/da = 1 / (1 + e^(b - a)), dout/db = 1 / (1 + e^(a - b)).
+
+    That is e^a / (e^a + e^b) with e^a divided out: sigmoid(a - b), and sigmoid(b - a).
+
+    Not (a.exp() + b.exp()).log(): e^a overflows to inf for a > 709 (float64), and both
+    underflow to 0 for a, b < -745, where out is an ordinary number. torch's forward works out
+    max(a, b) + ln(1 + e^-|a - b|) instead, which never overflows. The derivatives' e^(b - a)
+    may overflow, but then 1 / (1 + inf) is the right 0.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(a, b)
+        return torch.logaddexp(a, b)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> tuple:
+        a, b = ctx.saved_tensors
+        a_needs, b_needs = ctx.needs_input_grad
+        return (
+            grad / (1 + (b - a).exp()) if a_needs else None,
+            grad / (1 + (a - b).exp()) if b_needs else None,
+        )
+
+
+class LogAddExp2(BroadcastingFunction):
+    """out = log2(2^a + 2^b).   dout/da = 1 / (1 + 2^(b - a)), dout/db = 1 / (1 + 2^(a - b)).
+
+    logaddexp in base 2 (out = logaddexp(a ln 2, b ln 2) / ln 2), with the same overflow that a
+    composition would meet, and torch's forward avoids."""
+
+    @staticmethod
+    def forward(ctx: Context, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(a, b)
+        return torch.logaddexp2(a, b)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> tuple:
+        a, b = ctx.saved_tensors
+        a_needs, b_needs = ctx.needs_input_grad
+        return (
+            grad / (1 + 2 ** (b - a)) if a_needs else None,
+            grad / (1 + 2 ** (a - b)) if b_needs else None,
+        )
+
+
+class Xlogy(BroadcastingFunction):
+    """out = x ln y, 0 where x = 0 (unless y is NaN).   dout/dx = ln y (0 where x = 0 and
+    y <= 0), dout/dy = x / y.
+
+    0 where x = 0 even where ln y is -inf or inf: the convention of entropy (p ln p = 0 at
+    p = 0), as torch's. A composition would be wrong at x = 0, y = 0: where(x == 0, 0,
+    x * y.log()) has the right values, but its gradient for x, G * ln y read through the
+    where, is G * -inf there, not 0. torch writes dL/dx as
+    xlogy(G, y) (G ln y, and 0 where G is 0) with 0 where x = 0 and y <= 0, and that is the
+    formula here, so that its own derivative is xlogy's again. dout/dy = x / y is 0 / 0 = NaN
+    at x = y = 0, as torch's. Either operand may be a Python number.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, y: Any) -> torch.Tensor:
+        ctx.save_for_backward(x, y)
+        return torch.xlogy(x, y)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> tuple:
+        x, y = ctx.saved_tensors
+        x_needs, y_needs = ctx.needs_input_grad
+        grad_x = grad_y = None
+        if x_needs:
+            grad_x = grad.xlogy(y).masked_fill((x == 0) & (y <= 0), 0.0)
+        if y_needs:
+            grad_y = grad * x / y
+        return grad_x, grad_y
+
+
+class Copysign(BroadcastingFunction):
+    """out = |a| with the sign of b (-0.0 counts as negative).   dout/da = out / a = +1 or -1
+    (0 at a = 0, as torch's), dout/db = 0.
+
+    copysign(1, -0.0) is -1. Not a.abs() * b.sign(): sign(0) is 0, where copysign keeps |a|. b's
+    gradient is zeros, not none, as torch gives: out is flat in b, but for its sign jump at 0.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, a: torch.Tensor, b: Any) -> torch.Tensor:
+        out = torch.copysign(a, b)
+        ctx.save_for_backward(a, out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> tuple:
+        a, out = ctx.saved_tensors
+        a_needs, b_needs = ctx.needs_input_grad
+        grad_a = grad * (out / a).masked_fill(a == 0, 0.0) if a_needs else None
+        return grad_a, grad.new_zeros(grad.shape) if b_needs else None
+
+
+class Heaviside(BroadcastingFunction):
+    """out = 0 where x < 0, 1 where x > 0, and `values` where x = 0.   dout/dx = dout/dvalues =
+    none, as torch refuses this backward.
+
+    A step, flat but at its jump. torch records the op, and its backward raises ("derivative
+    for aten::heaviside is not implemented"), so minigrad's backward refuses too, with the
+    ways round it."""
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+        return torch.heaviside(x, values)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> tuple:
+        raise GradientError(
+            "heaviside(x, values) has no gradient, in torch either: backward through it "
+            "raises there. A step is flat but at its jump, so the gradient would be 0: keep "
+            "it out of the graph with heaviside(x.detach(), values), or for a gradient that "
+            "passes through a smooth step, use a sigmoid, (x / width).sigmoid()."
+        )
+
+    @staticmethod
+    def explain_failure(x: Any, values: Any) -> str | Exception | None:
+        if x.dtype != values.dtype:
+            return RuntimeError(
+                f"heaviside needs x and values of one dtype, as torch does; got {x.dtype} and "
+                f"{values.dtype}. Convert values first: values.to(x.dtype)."
+            )
+        return BroadcastingFunction.explain_failure(x, values)

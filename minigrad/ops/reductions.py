@@ -61,6 +61,33 @@ class Sum(Op):
         return restore_reduced_dims(grad, ctx.shape, ctx.dim, ctx.keepdim)
 
 
+class NanSum(Op):
+    """out = sum of x over dim, NaNs counted as 0.   dout/dx_i = 1 where x_i is not NaN, else 0.
+
+    torch's gradient is the product G * (x is not NaN), and so is this one: a NaN or inf that
+    arrives at a NaN of x gives NaN (inf * 0), as in torch (nanmean of a slice of NaNs alone
+    divides by a count of 0: its gradient there is NaN in both), where masked_fill(isnan, 0)
+    then sum would give 0.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Context,
+        x: torch.Tensor,
+        dim: Dims = None,
+        keepdim: bool = False,
+        dtype: torch.dtype | None = None,
+    ) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        ctx.dim, ctx.keepdim = dim, keepdim
+        return torch.nansum(x, dim, keepdim, dtype=dtype)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors
+        return restore_reduced_dims(grad, x.shape, ctx.dim, ctx.keepdim) * ~x.isnan()
+
+
 class Mean(Op):
     """out = sum of x over dim / n.   dout/dx_i = 1/n, n the number of averaged elements.
 

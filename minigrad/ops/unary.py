@@ -613,3 +613,55 @@ class Clamp(BroadcastingFunction):
             above = (x > high) if low is None else (x > high) | (high < low)
             grad_high = grad.where(above, 0.0)
         return grad_x, grad_low, grad_high
+
+
+# ---- sinc, nan_to_num: where a composition would be NaN (ops of their own) ----------------------
+
+
+class Sinc(Op):
+    """out = sin(pi x) / (pi x), and 1 at x = 0 (its limit there).   dout/dx = (pi x cos(pi x) -
+    sin(pi x)) / (pi x^2), and 0 at x = 0.
+
+    The normalised sinc. The composition (pi x).sin() / (pi x) is 0 / 0 = NaN at 0, and so is
+    the formula for its slope: both take their limits there (1, and 0: sinc is even, flat at
+    its top), as torch's. torch's backward picks the 0 with a where on pi x^2 == 0, whose other
+    branch is NaN there: so its second derivative at 0 is NaN (not -pi^2 / 3), and minigrad's,
+    the same formula, is NaN too.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        return torch.sinc(x)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors
+        pi_x, pi_x_squared = math.pi * x, x * x * math.pi
+        slope = grad * (pi_x * pi_x.cos() - pi_x.sin()) / pi_x_squared
+        return slope.masked_fill(pi_x_squared == 0, 0.0)
+
+
+class NanToNum(Op):
+    """out = x, with NaN, +inf and -inf replaced by nan, posinf and neginf.   dout/dx = 1 where x
+    is finite, else 0.
+
+    By default nan is 0, and posinf and neginf the dtype's largest and smallest finite numbers.
+    torch's gradient is the product G * isfinite(x), and so is this one: an inf or NaN arriving
+    at a replaced place gives NaN (inf * 0), as in torch, where a where would give 0."""
+
+    @staticmethod
+    def forward(
+        ctx: Context,
+        x: torch.Tensor,
+        nan: float = 0.0,
+        posinf: float | None = None,
+        neginf: float | None = None,
+    ) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        return torch.nan_to_num(x, nan, posinf, neginf)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors
+        return grad * x.isfinite()
