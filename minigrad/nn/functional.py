@@ -1681,5 +1681,112 @@ def _check_probability(p: float) -> None:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
 
 
+def scaled_dot_product_attention(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    attn_mask: Tensor | None = None,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale: float | None = None,
+    enable_gqa: bool = False,
+) -> Tensor:
+    """Attention, as torch's: for query (..., L, E), key (..., S, E) and value (..., S, Ev),
+
+        weights = softmax(query @ key^T * scale + mask, dim=-1)     (..., L, S)
+        output  = dropout(weights, dropout_p) @ value               (..., L, Ev)
+
+    with scale = 1 / sqrt(E) unless given. A bool attn_mask says which (query, key) pairs take
+    part (True: they do; a False one adds -inf), a float one is added; both broadcast to
+    (..., L, S). is_causal lets query i see keys 0..i only (the lower triangle of an (L, S)
+    mask, from the top-left corner, as torch). A query that sees no key at all gets zeros (and
+    zero gradients), where the softmax alone would give 0/0. enable_gqa lets key and value have
+    fewer heads (dim -3) than query, each shared by a group of query heads. Dropout, unlike
+    F.dropout's, has no training flag: it is applied whenever dropout_p > 0.
+
+    Gradients (of query, key, value and a float mask) come from matmul, softmax and where."""
+    for name, t in (("query", query), ("key", key), ("value", value)):
+        if t.ndim < 2:
+            raise ShapeError(
+                f"scaled_dot_product_attention: {name} must be at least 2-d, (..., length, "
+                f"features), got shape {shape_str(t.shape)}."
+            )
+    if not query.dtype == key.dtype == value.dtype:
+        raise TypeError(
+            f"scaled_dot_product_attention: query, key and value must have one dtype, got "
+            f"{query.dtype}, {key.dtype} and {value.dtype}."
+        )
+    if not query.dtype.is_floating_point:
+        raise TypeError(
+            f"scaled_dot_product_attention: query, key and value must be floating point, got "
+            f"{query.dtype}."
+        )
+    if query.shape[-1] != key.shape[-1]:
+        raise ShapeError(
+            f"scaled_dot_product_attention: query and key must have the same last dim (E), got "
+            f"shapes {shape_str(query.shape)} and {shape_str(key.shape)}."
+        )
+    if key.shape[-2] != value.shape[-2]:
+        raise ShapeError(
+            f"scaled_dot_product_attention: key and value must have the same length (dim -2, "
+            f"S), got shapes {shape_str(key.shape)} and {shape_str(value.shape)}."
+        )
+    if not 0 <= dropout_p <= 1:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {dropout_p}")
+    if is_causal and attn_mask is not None:
+        raise ValueError(
+            "scaled_dot_product_attention: give attn_mask or is_causal=True, not both (the "
+            "causal mask is made for you)."
+        )
+    if attn_mask is not None and attn_mask.dtype not in (torch.bool, query.dtype):
+        raise TypeError(
+            f"scaled_dot_product_attention: attn_mask must be bool or of query's dtype "
+            f"({query.dtype}), got {attn_mask.dtype}."
+        )
+    if enable_gqa:
+        key, value = _shared_heads(query, key), _shared_heads(query, value)
+    length, source = query.shape[-2], key.shape[-2]
+    if scale is None:
+        scale = 1 / math.sqrt(query.shape[-1]) if query.shape[-1] else math.inf
+    # scaling query, not the scores: with E = 0 the scores are 0, not 0 * inf
+    scores = (query * scale).matmul(key.transpose(-2, -1))
+    if is_causal:
+        attn_mask = Tensor(torch.ones(length, source, dtype=torch.bool, device=scores.device))
+        attn_mask = attn_mask.tril()
+    if attn_mask is not None:
+        if attn_mask.dtype == torch.bool:
+            scores = scores.masked_fill(Tensor(~attn_mask._data), -math.inf)
+        else:
+            scores = scores + attn_mask
+    # a row that is all -inf: softmax would give NaN; torch gives weights of 0. The row is
+    # set to 0 before the softmax too, so that no NaN reaches the backward either.
+    empty = Tensor((scores._data == -math.inf).all(-1, keepdim=True))
+    if empty._data.any():
+        scores = scores.masked_fill(empty, 0.0)
+        weights = scores.softmax(-1).masked_fill(empty, 0.0)
+    else:
+        weights = scores.softmax(-1)
+    if dropout_p > 0:
+        weights = dropout(weights, dropout_p)
+    return weights.matmul(value)
+
+
+def _shared_heads(query: Tensor, kv: Tensor) -> Tensor:
+    """key or value with each head (dim -3) repeated for the group of query heads that share it
+    (grouped-query attention)."""
+    if query.ndim < 3 or kv.ndim < 3:
+        raise ShapeError(
+            f"scaled_dot_product_attention: enable_gqa needs heads (dim -3) in query, key and "
+            f"value, got shapes {shape_str(query.shape)} and {shape_str(kv.shape)}."
+        )
+    heads, kv_heads = query.shape[-3], kv.shape[-3]
+    if kv_heads == 0 or heads % kv_heads:
+        raise ShapeError(
+            f"scaled_dot_product_attention: with enable_gqa, key and value's heads (dim -3, "
+            f"{kv_heads}) must divide query's ({heads})."
+        )
+    return kv.repeat_interleave(heads // kv_heads, dim=-3)
+
+
 # F.rrelu, a torch name minigrad lacks, raises an AttributeError that says so (errors.py).
 __getattr__ = _missing_name_getattr(__name__, "torch.nn.functional")
