@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
 import minigrad as mg
+from minigrad import nn
 from minigrad.errors import ShapeError
 from minigrad.nn import functional as F
 from minigrad.testing import assert_close, assert_matches_torch
@@ -185,3 +186,201 @@ def test_sdpa_is_unbatched_for_2d_inputs_and_keeps_the_dtype():
     out = F.scaled_dot_product_attention(mg.zeros(3, 4), mg.zeros(5, 4), mg.ones(5, 6))
     assert out.shape == (3, 6) and out.dtype == torch.float32
     assert_close(out._data, torch.ones(3, 6), what="the mean of ones")
+
+
+# ---- nn.MultiheadAttention ----------------------------------------------------------------------
+
+
+@st.composite
+def mha_cases(draw: st.DrawFn) -> tuple[dict, dict, dict]:
+    """(constructor options, input arrays, forward options) for MultiheadAttention: heads and
+    head size, biases, bias_kv, zero_attn, kdim/vdim, batch_first, batched or not, masks (bool or
+    float) for keys and for (query, key) pairs, need_weights and averaging."""
+    heads, head_dim = draw(st.integers(1, 3), label="heads"), draw(st.integers(1, 3), label="hd")
+    e = heads * head_dim
+    kdim = draw(st.sampled_from([None, e, 2]), label="kdim")
+    vdim = draw(st.sampled_from([None, e, 3]), label="vdim")
+    module = {
+        "embed_dim": e,
+        "num_heads": heads,
+        "bias": draw(st.booleans(), label="bias"),
+        "add_bias_kv": draw(st.booleans(), label="add_bias_kv"),
+        "add_zero_attn": draw(st.booleans(), label="add_zero_attn"),
+        "kdim": kdim,
+        "vdim": vdim,
+        "batch_first": draw(st.booleans(), label="batch_first"),
+    }
+    batched = draw(st.booleans(), label="batched")
+    n, length, source = (draw(st.integers(1, 3), label=x) for x in ("N", "L", "S"))
+
+    def shape(seq: int, features: int) -> tuple[int, ...]:
+        if not batched:
+            return (seq, features)
+        return (n, seq, features) if module["batch_first"] else (seq, n, features)
+
+    values = {"min_value": -2.0, "max_value": 2.0}
+    arrays = {
+        "query": draw(mst.float_arrays(shape(length, e), **values), label="query"),
+        "key": draw(mst.float_arrays(shape(source, kdim or e), **values), label="key"),
+        "value": draw(mst.float_arrays(shape(source, vdim or e), **values), label="value"),
+    }
+    kpm_kind = draw(st.sampled_from(["none", "bool", "float"]), label="key_padding_mask")
+    if kpm_kind != "none":
+        kpm = draw(mst.float_arrays((n, source) if batched else (source,), **values))
+        arrays["key_padding_mask"] = kpm > 1.5 if kpm_kind == "bool" else kpm
+    mask_kind = draw(st.sampled_from(["none", "bool", "float"]), label="attn_mask")
+    if mask_kind != "none":
+        per_head = draw(st.booleans(), label="a mask per head")
+        lead = ((n if batched else 1) * heads,) if per_head else ()
+        mask = draw(mst.float_arrays((*lead, length, source), **values), label="attn_mask")
+        arrays["attn_mask"] = mask > 1.5 if mask_kind == "bool" else mask
+    if kpm_kind != "none" and mask_kind != "none" and kpm_kind != mask_kind:
+        arrays.pop("attn_mask")  # torch refuses to mix them (it warns, then fails)
+    forward = {
+        "need_weights": draw(st.booleans(), label="need_weights"),
+        "average_attn_weights": draw(st.booleans(), label="average_attn_weights"),
+    }
+    return module, arrays, forward
+
+
+QKV = ("query", "key", "value")
+
+
+def _twin_modules(options, seed=0):
+    """torch's MultiheadAttention in float64 and minigrad's, loaded with torch's parameters."""
+    torch.manual_seed(seed)
+    theirs = torch.nn.MultiheadAttention(**options, dtype=torch.float64)
+    for p in theirs.parameters():  # biases start at zero: make them tell
+        p.data.normal_()
+    ours = nn.MultiheadAttention(**options, dtype=torch.float64)
+    ours.load_state_dict(theirs.state_dict())
+    return ours, theirs
+
+
+def _run_both(ours, theirs, arrays, forward, seed=None):
+    """Both modules' forward on the same inputs (torch seeded with `seed` before each, if
+    given); backward of one random upstream gradient per output. Returns ours and theirs:
+    (outputs, inputs' gradients, parameters' gradients)."""
+    results = []
+    for module, make in ((ours, lambda a: mg.tensor(a)), (theirs, torch.tensor)):
+        if seed is not None:
+            torch.manual_seed(seed)
+        inputs = {name: make(a) for name, a in arrays.items()}
+        for name in ("query", "key", "value"):
+            inputs[name].requires_grad_(True)
+        outputs = [o for o in module(**inputs, **forward) if o is not None]
+        gen = np.random.default_rng(1)
+        for o in outputs:
+            o.backward(torch.tensor(gen.normal(size=tuple(o.shape))), retain_graph=True)
+        grads = {n: inputs[n].grad for n in ("query", "key", "value")}
+        params = {n: p.grad for n, p in module.named_parameters()}
+        results.append((outputs, grads, params))
+    return results
+
+
+def _unwrapped(t):
+    return t._data if isinstance(t, mg.Tensor) else t
+
+
+def _assert_twins(ours, theirs):
+    (outs, grads, params), (t_outs, t_grads, t_params) = ours, theirs
+    assert len(outs) == len(t_outs)
+    for i, (o, t) in enumerate(zip(outs, t_outs, strict=True)):
+        assert_close(o._data.detach(), t.detach(), what=f"MultiheadAttention output {i}")
+    for name in t_grads:
+        assert_close(_unwrapped(grads[name]), t_grads[name], what=f"gradient of {name}")
+    assert params.keys() == t_params.keys()
+    for name in t_params:
+        assert_close(_unwrapped(params[name]), t_params[name], what=f"gradient of {name}")
+
+
+@given(case=mha_cases())
+def test_multihead_attention_matches_torch(case):
+    options, arrays, forward = case
+    ours, theirs = _twin_modules(options)
+    _assert_twins(*_run_both(ours, theirs, arrays, forward))
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"bias": False},
+        {"kdim": 2, "vdim": 3},
+        {"add_bias_kv": True},
+        {"kdim": 5, "add_bias_kv": True, "bias": False},
+    ],
+)
+def test_multihead_attention_has_torchs_parameters_and_initial_values_for_a_seed(options):
+    """The same names, shapes and order; and, drawn in torch's order, the same values."""
+    torch.manual_seed(3)
+    theirs = torch.nn.MultiheadAttention(6, 2, **options)
+    torch.manual_seed(3)
+    ours = nn.MultiheadAttention(6, 2, **options)
+    expected = theirs.state_dict()
+    got = ours.state_dict()
+    assert list(got) == list(expected)
+    for name, values in expected.items():
+        assert_close(got[name], values, what=f"initial {name}", rtol=0, atol=0)
+
+
+@pytest.mark.skipif(mg.cuda.is_available(), reason="torch's CUDA dropout draws its mask fused")
+@pytest.mark.parametrize("need_weights", [True, False])
+def test_multihead_attention_dropout_matches_torch_for_a_seed_in_training_only(need_weights):
+    ours, theirs = _twin_modules({"embed_dim": 4, "num_heads": 2, "dropout": 0.4})
+    arrays = {name: RNG.normal(size=(3 + 2 * (name != "query"), 2, 4)) for name in QKV}
+    forward = {"need_weights": need_weights}
+    for mode in ("train", "eval"):
+        getattr(ours, mode)(), getattr(theirs, mode)()
+        _assert_twins(*_run_both(ours, theirs, arrays, forward, seed=5))
+    ours.train()
+    torch.manual_seed(5)
+    dropped = ours(*(mg.tensor(arrays[n]) for n in QKV))[0]
+    ours.eval()
+    plain = ours(*(mg.tensor(arrays[n]) for n in QKV))[0]
+    assert not torch.equal(dropped._data, plain._data)
+
+
+def test_multihead_attention_is_causal_is_a_hint_that_needs_the_mask_as_torch():
+    ours, theirs = _twin_modules({"embed_dim": 4, "num_heads": 2})
+    x = RNG.normal(size=(3, 2, 4))
+    causal = np.triu(np.ones((3, 3), dtype=bool), 1)
+    arrays = {"query": x, "key": x, "value": x, "attn_mask": causal}
+    _assert_twins(*_run_both(ours, theirs, arrays, {"is_causal": True}))
+    with pytest.raises(RuntimeError):
+        theirs(*(torch.tensor(x),) * 3, is_causal=True)
+    with pytest.raises(ValueError, match="give that attn_mask"):
+        ours(*(mg.tensor(x),) * 3, is_causal=True)
+
+
+@pytest.mark.parametrize(
+    "shapes, options, words",
+    [
+        (((3, 2, 4), (5, 2, 3), (5, 2, 4)), {}, "key must have 4 features"),
+        (((3, 2, 4), (5, 2, 4), (4, 2, 4)), {}, "same length and batch"),
+        (((3, 2, 4), (5, 1, 4), (5, 1, 4)), {}, "same batch size"),
+        (((3, 2, 4), (5, 4), (5, 4)), {}, "must all be 3-d"),
+        (((3, 2, 4), (5, 2, 4), (5, 2, 4)), {"key_padding_mask": (5, 2)}, "key_padding_mask"),
+        (((3, 2, 4), (5, 2, 4), (5, 2, 4)), {"attn_mask": (3, 4)}, "attn_mask must be"),
+        (((3, 2, 4), (5, 2, 4), (5, 2, 4)), {"attn_mask": (2, 3, 5)}, "attn_mask must be"),
+    ],
+)
+def test_multihead_attention_refuses_what_torch_refuses(shapes, options, words):
+    ours, theirs = _twin_modules({"embed_dim": 4, "num_heads": 2})
+    masks = {name: np.zeros(shape, dtype=bool) for name, shape in options.items()}
+    with pytest.raises((RuntimeError, AssertionError)):
+        theirs(*(torch.zeros(s, dtype=torch.float64) for s in shapes),
+               **{n: torch.tensor(m) for n, m in masks.items()})  # fmt: skip
+    with pytest.raises(ShapeError, match=words):
+        ours(*(mg.zeros(*s, dtype=torch.float64) for s in shapes),
+             **{n: mg.tensor(m) for n, m in masks.items()})  # fmt: skip
+
+
+def test_multihead_attention_refuses_heads_that_do_not_divide_embed_dim_as_torch():
+    with pytest.raises(AssertionError):
+        torch.nn.MultiheadAttention(5, 2)
+    with pytest.raises(ValueError, match="divisible by num_heads"):
+        nn.MultiheadAttention(5, 2)
+    # torch's out_proj is a Linear subclass of its own, for quantisation
+    expected = repr(torch.nn.MultiheadAttention(4, 2))
+    assert repr(nn.MultiheadAttention(4, 2)) == expected.replace("NonDynamicallyQuantizable", "")

@@ -2,7 +2,8 @@
 `activation.py`; convolution, pooling, batch norm, layer and group norm, dropout, embedding,
 cosine similarity and resizing layers in `conv.py`, `pooling.py`, `batchnorm.py`,
 `normalization.py`, `dropout.py`, `embedding.py`, `distance.py`, `upsampling.py`; padding and
-pixel shuffle layers in `padding.py` and `pixelshuffle.py`), functions and losses
+pixel shuffle layers in `padding.py` and `pixelshuffle.py`; multi-head attention in
+`attention.py`), functions and losses
 (`functional.py`, imported as `F`), the losses as modules (`losses.py`), weight initialisation
 (`init.py`), gradient clipping (`utils.py`), and data-parallel training over several processes
 (`parallel.py`)."""
@@ -35,6 +36,7 @@ from .activation import (
     Tanhshrink,
     Threshold,
 )
+from .attention import MultiheadAttention
 from .batchnorm import BatchNorm1d, BatchNorm2d
 from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from .distance import CosineSimilarity
@@ -146,6 +148,7 @@ __all__ = [
     "MaxPool1d",
     "MaxPool2d",
     "Module",
+    "MultiheadAttention",
     "ModuleDict",
     "ModuleList",
     "NLLLoss",
