@@ -171,7 +171,9 @@ def test_sdpa_refuses_mixed_dtypes_and_masks_of_other_dtypes_as_torch():
     q, k, v = mg.zeros(2, 3, 4), mg.zeros(2, 5, 4), mg.zeros(2, 5, 6)
     with pytest.raises(TypeError, match="one dtype"):
         F.scaled_dot_product_attention(q, k.double(), v)
-    with pytest.raises(TypeError, match="bool or of query's dtype"):
+    with pytest.raises(TypeError, match="one dtype"):
+        F.scaled_dot_product_attention(q, k, v.double())
+    with pytest.raises(TypeError, match="bool, float32 or of query's dtype"):
         F.scaled_dot_product_attention(q, k, v, attn_mask=mg.zeros(3, 5, dtype=torch.int64))
     with pytest.raises(ValueError, match="not both"):
         F.scaled_dot_product_attention(q, k, v, attn_mask=mg.ones(3, 5) > 0, is_causal=True)
@@ -234,8 +236,6 @@ def mha_cases(draw: st.DrawFn) -> tuple[dict, dict, dict]:
         lead = ((n if batched else 1) * heads,) if per_head else ()
         mask = draw(mst.float_arrays((*lead, length, source), **values), label="attn_mask")
         arrays["attn_mask"] = mask > 1.5 if mask_kind == "bool" else mask
-    if kpm_kind != "none" and mask_kind != "none" and kpm_kind != mask_kind:
-        arrays.pop("attn_mask")  # torch refuses to mix them (it warns, then fails)
     forward = {
         "need_weights": draw(st.booleans(), label="need_weights"),
         "average_attn_weights": draw(st.booleans(), label="average_attn_weights"),
@@ -294,6 +294,9 @@ def _assert_twins(ours, theirs):
         assert_close(_unwrapped(params[name]), t_params[name], what=f"gradient of {name}")
 
 
+# mixed mask kinds (one bool, one float) are drawn too: both warn, the test below checks it
+@pytest.mark.filterwarnings("ignore:MultiheadAttention. a key_padding_mask and an attn_mask")
+@pytest.mark.filterwarnings("ignore:Support for mismatched key_padding_mask")
 @given(case=mha_cases())
 def test_multihead_attention_matches_torch(case):
     options, arrays, forward = case
@@ -384,3 +387,32 @@ def test_multihead_attention_refuses_heads_that_do_not_divide_embed_dim_as_torch
     # torch's out_proj is a Linear subclass of its own, for quantisation
     expected = repr(torch.nn.MultiheadAttention(4, 2))
     assert repr(nn.MultiheadAttention(4, 2)) == expected.replace("NonDynamicallyQuantizable", "")
+
+
+def test_sdpa_takes_a_float32_mask_for_a_float64_query_as_torch():
+    q, k, v = (np.asarray(a) for a in (Q, K, V))
+    mask = RNG.normal(size=(3, 5)).astype(np.float32)
+    got = F.scaled_dot_product_attention(*(mg.tensor(a) for a in (q, k, v)), mg.tensor(mask))
+    expected = TF.scaled_dot_product_attention(*(torch.tensor(a) for a in (q, k, v, mask)))
+    assert_close(got._data, expected, what="float32 mask")
+
+
+def test_multihead_attention_warns_of_mixed_mask_kinds_and_refuses_other_dtypes_as_torch():
+    ours, theirs = _twin_modules({"embed_dim": 4, "num_heads": 2})
+    x = RNG.normal(size=(3, 2, 4))
+    arrays = {
+        "query": x,
+        "key": x,
+        "value": x,
+        "key_padding_mask": np.array([[False, True, False], [False, False, False]]),
+        "attn_mask": RNG.normal(size=(3, 3)),
+    }
+    with pytest.warns(UserWarning) as record:
+        _assert_twins(*_run_both(ours, theirs, arrays, {}))
+    messages = [str(w.message) for w in record]
+    assert any("different kinds" in m for m in messages)  # minigrad's words
+    assert any("mismatched key_padding_mask" in m for m in messages)  # torch's
+    with pytest.raises(RuntimeError):
+        theirs(*(torch.tensor(x),) * 3, attn_mask=torch.zeros(3, 3))
+    with pytest.raises(TypeError, match="bool or of the inputs' dtype"):
+        ours(*(mg.tensor(x),) * 3, attn_mask=mg.zeros(3, 3))

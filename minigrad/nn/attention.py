@@ -4,6 +4,7 @@ projections of query, key and value, their outputs joined and projected again, a
 from __future__ import annotations
 
 import math
+import warnings
 
 import torch
 
@@ -121,6 +122,15 @@ class MultiheadAttention(Module):
         length, batch, embed = query.shape
         heads, head_dim = self.num_heads, self.head_dim
         q, k, v = self._project(query, key, value)
+        if key_padding_mask is not None and attn_mask is not None:
+            if (key_padding_mask.dtype == torch.bool) != (attn_mask.dtype == torch.bool):
+                warnings.warn(
+                    "MultiheadAttention: a key_padding_mask and an attn_mask of different kinds "
+                    "(one bool, one float) are taken, as torch takes them for now, but torch "
+                    "means to refuse them: give both as bool, or both as float.",
+                    UserWarning,
+                    stacklevel=2,
+                )
         kpm = _additive("key_padding_mask", key_padding_mask, q.dtype)
         mask = _additive("attn_mask", attn_mask, q.dtype)
         if self.bias_k is not None:  # one more key and value, learnt, that every query sees
@@ -228,8 +238,11 @@ def _additive(name: str, mask: Tensor | None, dtype: torch.dtype) -> Tensor | No
     if mask.dtype == torch.bool:
         zeros = torch.zeros(mask.shape, dtype=dtype, device=mask.device)
         return Tensor(zeros.masked_fill_(mask._data, -math.inf))
-    if not mask.dtype.is_floating_point:
-        raise TypeError(f"MultiheadAttention: {name} must be bool or floating, got {mask.dtype}.")
+    if mask.dtype != dtype:
+        raise TypeError(
+            f"MultiheadAttention: {name} must be bool or of the inputs' dtype ({dtype}), got "
+            f"{mask.dtype}."
+        )
     return mask
 
 

@@ -1738,9 +1738,10 @@ def scaled_dot_product_attention(
             "scaled_dot_product_attention: give attn_mask or is_causal=True, not both (the "
             "causal mask is made for you)."
         )
-    if attn_mask is not None and attn_mask.dtype not in (torch.bool, query.dtype):
+    # torch takes a float32 mask whatever query's dtype (the sum then has the wider one)
+    if attn_mask is not None and attn_mask.dtype not in (torch.bool, torch.float32, query.dtype):
         raise TypeError(
-            f"scaled_dot_product_attention: attn_mask must be bool or of query's dtype "
+            f"scaled_dot_product_attention: attn_mask must be bool, float32 or of query's dtype "
             f"({query.dtype}), got {attn_mask.dtype}."
         )
     if enable_gqa:
