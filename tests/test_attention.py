@@ -169,9 +169,9 @@ def test_sdpa_refuses_what_torch_refuses(args, options, error, words):
 
 def test_sdpa_refuses_mixed_dtypes_and_masks_of_other_dtypes_as_torch():
     q, k, v = mg.zeros(2, 3, 4), mg.zeros(2, 5, 4), mg.zeros(2, 5, 6)
-    with pytest.raises(TypeError, match="one dtype"):
+    with pytest.raises(TypeError, match="query, key and value must have one dtype"):
         F.scaled_dot_product_attention(q, k.double(), v)
-    with pytest.raises(TypeError, match="one dtype"):
+    with pytest.raises(TypeError, match="query, key and value must have one dtype"):
         F.scaled_dot_product_attention(q, k, v.double())
     with pytest.raises(TypeError, match="bool, float32 or of query's dtype"):
         F.scaled_dot_product_attention(q, k, v, attn_mask=mg.zeros(3, 5, dtype=torch.int64))
