@@ -416,3 +416,15 @@ def test_multihead_attention_warns_of_mixed_mask_kinds_and_refuses_other_dtypes_
         theirs(*(torch.tensor(x),) * 3, attn_mask=torch.zeros(3, 3))
     with pytest.raises(TypeError, match="bool or of the inputs' dtype"):
         ours(*(mg.tensor(x),) * 3, attn_mask=mg.zeros(3, 3))
+
+
+@pytest.mark.parametrize("need_weights", [True, False])
+def test_multihead_attention_with_a_batch_that_sees_no_key_does_what_torch_does(need_weights):
+    """Every key of example 1 padded: NaN when the weights are asked for (a plain softmax, as
+    torch's), zeros before out_proj when not (scaled_dot_product_attention's rows)."""
+    ours, theirs = _twin_modules({"embed_dim": 4, "num_heads": 2})
+    arrays = {name: RNG.normal(size=(3 + 2 * (name != "query"), 2, 4)) for name in QKV}
+    arrays["key_padding_mask"] = np.array([[False] * 4 + [True], [True] * 5])
+    mine, torchs = _run_both(ours, theirs, arrays, {"need_weights": need_weights})
+    assert mine[0][0][:, 1]._data.isnan().all().item() == need_weights
+    _assert_twins(mine, torchs)
