@@ -1254,6 +1254,133 @@ class Tensor:
         indices = self._data.sort(dim=dim, descending=descending, stable=stable).indices
         return ValuesIndices(ops.Gather.apply(self, dim, indices), Tensor(indices))
 
+    # ---- order statistics: a value picked by its rank ---------------------------------------
+
+    def _picked(self, indices: torch.Tensor, dim: int, keepdim: bool) -> ValuesIndices:
+        """(values, indices) of the elements at `indices` (kept dim) along dim: the values
+        gathered, so each one's gradient goes back to the one index torch chose."""
+        values = ops.Gather.apply(self, dim, indices)
+        if not keepdim:
+            values, indices = values.squeeze(dim), indices.squeeze(dim)
+        return ValuesIndices(values, Tensor(indices))
+
+    @numpy_names
+    def median(self, dim: int | None = None, keepdim: bool = False) -> Any:
+        """`x.median()`: the middle value of all of x, the lower of the two middle ones for an
+        even count (ties share the gradient, as in torch). `x.median(dim)`: (values, indices)
+        along dim, the gradient going to each index (torch's choice among ties)."""
+        if dim is None:
+            return ops.Median.apply(self, ignore_nan=False)
+        indices = self._data.median(dim, keepdim=True).indices
+        return self._picked(indices, dim, keepdim)
+
+    @numpy_names
+    def nanmedian(self, dim: int | None = None, keepdim: bool = False) -> Any:
+        """median of the values that are not NaN (NaN where all of them are)."""
+        if dim is None:
+            return ops.Median.apply(self, ignore_nan=True)
+        indices = self._data.nanmedian(dim, keepdim=True).indices
+        return self._picked(indices, dim, keepdim)
+
+    @numpy_names
+    def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False) -> ValuesIndices:
+        """The k-th smallest value along dim (k from 1), and its index."""
+        indices = self._data.kthvalue(k, dim, keepdim=True).indices
+        return self._picked(indices, dim, keepdim)
+
+    @numpy_names
+    def mode(self, dim: int = -1, keepdim: bool = False) -> ValuesIndices:
+        """The most frequent value along dim (the smallest of those tied for it), and an index
+        where it is."""
+        indices = self._data.mode(dim, keepdim=True).indices
+        return self._picked(indices, dim, keepdim)
+
+    @numpy_names
+    def quantile(
+        self,
+        q: Operand,
+        dim: int | None = None,
+        keepdim: bool = False,
+        *,
+        interpolation: str = "linear",
+    ) -> Tensor:
+        """The q-quantile along dim (of all of x by default): the value at rank q (n - 1) of
+        the sorted values, between two neighbours by `interpolation`: "linear" (lerp, the
+        gradient split between them by the fraction; q gets one too, as in torch), "lower",
+        "higher", "nearest" (one of them), "midpoint" (half each). q a number or a 1-d tensor
+        (then the quantiles are stacked along a new first dim). A NaN in a slice makes it NaN."""
+        return self._quantile("quantile", q, dim, keepdim, interpolation, ignore_nan=False)
+
+    @numpy_names
+    def nanquantile(
+        self,
+        q: Operand,
+        dim: int | None = None,
+        keepdim: bool = False,
+        *,
+        interpolation: str = "linear",
+    ) -> Tensor:
+        """quantile of the values that are not NaN (NaN where all of them are)."""
+        return self._quantile("nanquantile", q, dim, keepdim, interpolation, ignore_nan=True)
+
+    def _quantile(
+        self, name: str, q: Any, dim: int | None, keepdim: bool, how: str, ignore_nan: bool
+    ) -> Tensor:
+        """Sort, then take the value at rank q (n - 1) (n the count of values not NaN, for
+        nanquantile) from its neighbours below and above."""
+        kinds = ("linear", "lower", "higher", "midpoint", "nearest")
+        if how not in kinds:
+            raise ValueError(f"{name}() interpolation is one of {', '.join(kinds)}; got {how!r}")
+        if not self.is_floating_point():
+            raise TypeError(f"{name}() takes a floating-point tensor, got {self.dtype}")
+        if self.numel() == 0:
+            raise ValueError(f"{name}() of an empty tensor: it has no values to rank")
+        q_given_as_number = not isinstance(q, (Tensor, torch.Tensor))
+        if q_given_as_number:
+            q = Tensor(torch.tensor(float(q), dtype=self.dtype, device=self.device))
+        elif isinstance(q, torch.Tensor):
+            q = Tensor(q)
+        if q.ndim > 1:
+            raise ValueError(f"{name}() takes q a number or a 1-d tensor, got shape {q.shape}")
+        if q.dtype != self.dtype:
+            raise TypeError(f"{name}() needs q of x's dtype ({self.dtype}), got {q.dtype}")
+        if ((q._data < 0) | (q._data > 1)).any():
+            raise ValueError(f"{name}() takes q in [0, 1], got {q._data.tolist()}")
+        if dim is None:
+            rows = self.reshape(-1)
+        else:
+            rows = self.reshape(1) if self.ndim == 0 else self.movedim(dim, -1)
+        ordered = rows.sort(-1).values  # NaNs last
+        n = ordered.shape[-1]
+        nan = ordered._data.isnan()
+        # Where the answer is NaN, the rank of a NaN, as torch's: the first of the sorted values
+        # for nanquantile (all NaN), the last for quantile (NaNs sort last).
+        if ignore_nan:
+            last = (~nan).sum(-1, keepdim=True) - 1  # the rank of each slice's largest value
+            no_rank, nan_rank = last < 0, 0
+        else:
+            last = torch.full_like(nan[..., :1], n - 1, dtype=torch.int64)
+            no_rank, nan_rank = nan.any(-1, keepdim=True), n - 1
+        qs = q.reshape(-1, *[1] * rows.ndim)  # (m, 1, ..., 1): one rank per q, per slice
+        ranks = (qs * last.to(self.dtype)).masked_fill(Tensor(no_rank), nan_rank)
+        if how in ("lower", "higher", "nearest"):
+            rounded = {"lower": torch.floor, "higher": torch.ceil, "nearest": torch.round}
+            ranks = Tensor(rounded[how](ranks._data))
+        below = ranks._data.floor().long()
+        above = ranks._data.ceil().long()
+        ordered = ordered.expand(qs.shape[0], *ordered.shape)
+        values = ordered.gather(-1, below)
+        if how in ("linear", "midpoint"):  # (also where they are one element: as torch's)
+            weights = ranks - below.to(self.dtype) if how == "linear" else 0.5
+            values = values.lerp(ordered.gather(-1, above), weights)
+        values = values.squeeze(-1)  # (m, ...): the slices' quantiles, per q
+        if keepdim:
+            kept = [1] * self.ndim if dim is None else [*values.shape[1:]]
+            if dim is not None and self.ndim:
+                kept.insert(dim % self.ndim, 1)
+            values = values.reshape(values.shape[0], *kept)
+        return values.squeeze(0) if q.ndim == 0 else values
+
     @numpy_names
     def cumsum(self, dim: int, *, dtype: torch.dtype | None = None) -> Tensor:
         """Running totals along dim: out[i] = x[0] + ... + x[i]."""

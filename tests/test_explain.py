@@ -410,6 +410,7 @@ EVERY_OP = {
     "MaxAlongDim": lambda: x23().max(1).values,
     "Maximum": lambda: x23().maximum(v3()),
     "Mean": lambda: x23().mean(0),
+    "Median": lambda: x23().median(),
     "Minimum": lambda: x23().minimum(v3()),
     "Mul": lambda: x23() * v3(),
     "NanSum": lambda: x23().nansum(1),

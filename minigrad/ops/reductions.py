@@ -381,6 +381,29 @@ class Max(Op):
         return grad * is_max / is_max.sum()
 
 
+class Median(Op):
+    """out = the median of all of x: the lower of the two middle values when there is an even
+    number of them (x sorted, the element at (n - 1) // 2). With `ignore_nan` (nanmedian), the
+    median of the values that are not NaN.
+
+    dout/dx_i = 1/k for each of the k elements equal to the median: ties share the gradient
+    evenly, as in torch's median() (the median along a dim gives it to one index instead). Where
+    the median is NaN, the NaNs share it, as for Max.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor, ignore_nan: bool = False) -> torch.Tensor:
+        out = x.nanmedian() if ignore_nan else x.median()
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        x, out = ctx.saved_tensors
+        is_median = (x == out) | (x.isnan() & out.isnan())
+        return grad * is_median / is_median.sum()
+
+
 class AMax(Op):
     """out = the largest element of x over dim (all of x by default).   dout/dx_i = 1/k for
     each of the k elements equal to it (ties share the gradient evenly, as in torch's amax).
