@@ -888,6 +888,90 @@ class Tensor:
         )
         return Histogram(Tensor(hist), Tensor(edges))
 
+    # ---- counting: integer answers, or values torch has no derivative for -----------------
+
+    def unique(
+        self,
+        sorted: bool = True,  # noqa: A002 (torch's name)
+        return_inverse: bool = False,
+        return_counts: bool = False,
+        dim: int | None = None,
+    ) -> Any:
+        """The distinct values (or distinct slices along dim), in order; with return_inverse,
+        where each element (slice) of x is among them, with return_counts how often each comes.
+        A tuple where either is asked for, as torch's. No gradient: torch has none."""
+        return self._counted(
+            "unique",
+            lambda x: torch.unique(
+                x,
+                sorted=sorted,
+                return_inverse=return_inverse,
+                return_counts=return_counts,
+                dim=dim,
+            ),
+        )
+
+    def unique_consecutive(
+        self, return_inverse: bool = False, return_counts: bool = False, dim: int | None = None
+    ) -> Any:
+        """unique of each run of equal neighbours: [1, 1, 2, 1] gives [1, 2, 1]."""
+        return self._counted(
+            "unique_consecutive",
+            lambda x: torch.unique_consecutive(
+                x, return_inverse=return_inverse, return_counts=return_counts, dim=dim
+            ),
+        )
+
+    def bincount(self, weights: Tensor | None = None, minlength: int = 0) -> Tensor:
+        """How many times each of 0, 1, ..., max(x) comes in x (1-d, integers, none negative),
+        at least minlength of them; with weights, the sum of the weights of each, not the count
+        (no gradient for the weights: torch has none)."""
+        if weights is None or not isinstance(weights, Tensor):
+            return Tensor(torch.bincount(self._data, unwrap(weights), minlength))
+        return weights._counted("bincount", lambda w: torch.bincount(self._data, w, minlength))
+
+    def histc(self, bins: int = 100, min: float = 0, max: float = 0) -> Tensor:  # noqa: A002
+        """Counts of the values in `bins` equal bins between min and max (x's own smallest and
+        largest where both are 0); values outside are left out. No gradient, as torch's."""
+        return Tensor(torch.histc(self._data, bins, min, max))
+
+    def searchsorted(
+        self,
+        values: Operand,
+        *,
+        out_int32: bool = False,
+        right: bool = False,
+        side: str | None = None,
+        sorter: Tensor | None = None,
+    ) -> Tensor:
+        """x is sorted along its last dim (or put in order by `sorter`): for each of `values`,
+        the index where it would go to keep it sorted (after its equals with right=True or
+        side="right")."""
+        found = torch.searchsorted(
+            self._data, unwrap(values), out_int32=out_int32, right=right, side=side,
+            sorter=unwrap(sorter),
+        )  # fmt: skip
+        return Tensor(found)
+
+    def bucketize(
+        self, boundaries: Tensor, *, out_int32: bool = False, right: bool = False
+    ) -> Tensor:
+        """For each element, the index of its bucket among the sorted 1-d `boundaries`
+        (searchsorted with the roles swapped; right=True puts a value equal to a boundary
+        before it, as torch's)."""
+        found = torch.bucketize(self._data, unwrap(boundaries), out_int32=out_int32, right=right)
+        return Tensor(found)
+
+    def _counted(self, name: str, function: Callable[[torch.Tensor], Any]) -> Any:
+        """function(x): tensors torch records without a derivative (NoDerivative: backward
+        refuses) where x is a float tensor that requires grad; otherwise plain results."""
+        if self.requires_grad and is_grad_enabled():
+            out = ops.NoDerivative.apply(self, function=function, name=name)
+        else:
+            out = function(self._data)
+            out = tuple(map(Tensor, out)) if isinstance(out, tuple) else Tensor(out)
+        return out
+
     def __invert__(self) -> Tensor:
         return Tensor(~self._data)
 

@@ -416,6 +416,7 @@ EVERY_OP = {
     "NanSum": lambda: x23().nansum(1),
     "NanToNum": lambda: x23().nan_to_num(posinf=2.0),
     "Neg": lambda: -x23(),
+    "NoDerivative": lambda: x23().unique(),  # its backward refuses, as torch's
     "NLLLoss": lambda: mg.nn.functional.nll_loss(x23().log_softmax(1), mg.tensor([2, 0])),
     "Norm": lambda: x23().norm(),
     "OntoDiagonal": lambda: ops.OntoDiagonal.apply(x23(), subscripts="iji", shape=(2, 3, 2)),
@@ -478,7 +479,7 @@ def test_explain_of_every_op_gives_backwards_gradients(name):
     assert_same_gradients_as_backward(loss)
 
 
-REFUSES_BACKWARD = {"FloorDivide", "Heaviside"}
+REFUSES_BACKWARD = {"FloorDivide", "Heaviside", "NoDerivative"}
 
 
 def test_a_gradient_s_gradient_is_explained_from_the_same_formulas():

@@ -171,3 +171,117 @@ def test_quantile_refuses_what_torch_refuses(call, words):
     x = mg.tensor([1.0, 2.0, 3.0], dtype=mg.float64)
     with pytest.raises((ValueError, TypeError), match=words):
         call(x)
+
+
+# ---- counting: no gradients (torch has none) ---------------------------------------------------
+
+
+def assert_same_results(got, want):
+    """Tensors or tuples of tensors: the same types, shapes, dtypes and values as torch's."""
+    if isinstance(want, tuple):
+        assert isinstance(got, tuple) and len(got) == len(want), (got, want)
+        for g, w in zip(got, want):
+            assert_same_results(g, w)
+        return
+    assert isinstance(got, mg.Tensor), type(got)
+    assert got.dtype == want.dtype and got.shape == want.shape, (got, want)
+    assert torch.equal(got._data, want) or torch.allclose(got._data, want, equal_nan=True)
+    assert got.requires_grad == want.requires_grad, (got, want)
+
+
+repeats = hnp.arrays(np.float64, mst.shapes(), elements=st.sampled_from([-1.5, 0.0, 2.0, 3.0]))
+
+
+@st.composite
+def unique_cases(draw: st.DrawFn):
+    x = draw(repeats, label="x")
+    dim = draw(st.none() | st.integers(-x.ndim, x.ndim - 1) if x.ndim else st.none(), label="dim")
+    flags = draw(st.tuples(st.booleans(), st.booleans()), label="inverse, counts")
+    return x, dim, flags
+
+
+@given(case=unique_cases(), requires_grad=st.booleans())
+@example(case=(np.array([[1.0, 2.0], [1.0, 2.0], [0.0, 5.0]]), 0, (True, True)), requires_grad=True)
+@example(case=(np.array(3.0), None, (True, True)), requires_grad=False)
+@example(case=(np.zeros((0, 2)), 0, (True, True)), requires_grad=False)  # empty
+def test_unique_and_unique_consecutive_match_torch(case, requires_grad):
+    x, dim, (inverse, counts) = case
+    t, m = torch.tensor(x, requires_grad=requires_grad), mg.tensor(x, requires_grad=requires_grad)
+    args = {"return_inverse": inverse, "return_counts": counts, "dim": dim}
+    assert_same_results(m.unique(**args), t.unique(**args))
+    assert_same_results(mg.unique(m, sorted=True, **args), torch.unique(t, sorted=True, **args))
+    assert_same_results(m.unique_consecutive(**args), t.unique_consecutive(**args))
+    assert_same_results(mg.unique_consecutive(m, **args), torch.unique_consecutive(t, **args))
+
+
+def test_unique_of_a_tensor_that_requires_grad_refuses_backward_as_torch():
+    x = mg.tensor([3.0, 1.0, 3.0], requires_grad=True)
+    values, inverse = x.unique(return_inverse=True)
+    assert values.requires_grad and not inverse.requires_grad  # as torch's
+    with pytest.raises(mg.errors.GradientError, match="unique.. has no gradient"):
+        values.sum().backward()
+
+
+@given(
+    x=hnp.arrays(np.int64, st.integers(0, 6), elements=st.integers(0, 7)),
+    weighted=st.booleans(),
+    minlength=st.integers(0, 10),
+)
+@example(x=np.zeros(0, dtype=np.int64), weighted=False, minlength=0)  # empty: no bins
+def test_bincount_matches_torch(x, weighted, minlength):
+    weights = np.linspace(-1.0, 2.0, len(x)) if weighted else None
+    t_w = None if weights is None else torch.tensor(weights, requires_grad=True)
+    m_w = None if weights is None else mg.tensor(weights, requires_grad=True)
+    want = torch.bincount(torch.tensor(x), t_w, minlength)
+    assert_same_results(mg.bincount(mg.tensor(x), m_w, minlength), want)
+    assert_same_results(mg.tensor(x).bincount(weights=m_w, minlength=minlength), want)
+    if weighted and len(x):  # torch records it but has no derivative: backward refuses in both
+        with pytest.raises(mg.errors.GradientError, match="bincount.. has no gradient"):
+            mg.bincount(mg.tensor(x), m_w).sum().backward()
+
+
+@given(x=mst.float_arrays(), bins=st.integers(1, 6), bounds=st.sampled_from([(0, 0), (-2, 3)]))
+@example(x=np.array([1.0, 1.0]), bins=3, bounds=(0, 0))  # one value: bins around it
+def test_histc_matches_torch(x, bins, bounds):
+    want = torch.histc(torch.tensor(x, requires_grad=True), bins, *bounds)
+    assert_same_results(mg.histc(mg.tensor(x, requires_grad=True), bins, *bounds), want)
+    assert_same_results(mg.tensor(x).histc(bins=bins, min=bounds[0], max=bounds[1]), want)
+
+
+grid = st.sampled_from([-1.0, 0.0, 0.5, 2.0, 3.0])  # few values: many equal to a boundary
+
+
+@given(
+    sequence=hnp.arrays(np.float64, mst.shapes(min_rank=1, max_rank=2), elements=grid),
+    values=hnp.arrays(np.float64, st.integers(0, 5), elements=grid),
+    side=st.sampled_from(["left", "right"]),
+    out_int32=st.booleans(),
+    sorted_by=st.sampled_from(["sort", "sorter"]),
+)
+def test_searchsorted_and_bucketize_match_torch(sequence, values, side, out_int32, sorted_by):
+    seq = torch.tensor(sequence)
+    if sequence.ndim == 2:  # one row of values per row of the sequence
+        vals = torch.tensor(values).expand(seq.shape[0], -1).contiguous()
+    else:
+        vals = torch.tensor(values)
+    kwargs = {"out_int32": out_int32}
+    if sorted_by == "sort":
+        seq = seq.sort(-1).values
+    else:
+        kwargs["sorter"] = seq.argsort(-1)
+    right = side == "right"
+    want = torch.searchsorted(seq, vals, side=side, **kwargs)
+    m_kwargs = {k: mg.Tensor(v) if isinstance(v, torch.Tensor) else v for k, v in kwargs.items()}
+    assert_same_results(
+        mg.searchsorted(mg.Tensor(seq), mg.Tensor(vals), side=side, **m_kwargs), want
+    )
+    got = mg.Tensor(seq).searchsorted(mg.Tensor(vals), right=right, **m_kwargs)
+    assert_same_results(got, torch.searchsorted(seq, vals, right=right, **kwargs))
+    if sequence.ndim == 1 and sorted_by == "sort":
+        want = torch.bucketize(vals, seq, out_int32=out_int32, right=right)
+        got = mg.bucketize(mg.Tensor(vals), mg.Tensor(seq), out_int32=out_int32, right=right)
+        assert_same_results(got, want)
+        assert_same_results(
+            mg.Tensor(vals).bucketize(mg.Tensor(seq), right=right),
+            torch.bucketize(vals, seq, right=right),
+        )

@@ -13,11 +13,13 @@ computed (a softmax, a product), it uses the op's input or output, never a copy 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 
 from ..autograd.function import Context, Op
+from ..errors import GradientError
 from ..tensor import Tensor
 from .shape import scatter_added
 
@@ -402,6 +404,33 @@ class Median(Op):
         x, out = ctx.saved_tensors
         is_median = (x == out) | (x.isnan() & out.isnan())
         return grad * is_median / is_median.sum()
+
+
+class NoDerivative(Op):
+    """out = function(x), for the functions torch records but has no derivative for (the values
+    of unique, bincount's weighted counts).   dout/dx: none; backward refuses, as torch's.
+
+    `function` may return several tensors (unique's values, inverse and counts): the integer
+    ones are marked non-differentiable, as torch's are (bincount of nothing is integer zeros).
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Context, x: torch.Tensor, *, function: Callable[..., Any], name: str
+    ) -> torch.Tensor:
+        ctx.what = name
+        out = function(x)
+        outs = out if isinstance(out, tuple) else (out,)
+        ctx.mark_non_differentiable(*[t for t in outs if not t.is_floating_point()])
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, *grads: torch.Tensor) -> torch.Tensor:
+        raise GradientError(
+            f"{ctx.what}() has no gradient, in torch either: backward through it raises there. "
+            f"Take its input out of the graph first, {ctx.what}(x.detach(), ...), if you only "
+            "need its values."
+        )
 
 
 class AMax(Op):
