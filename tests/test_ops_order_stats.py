@@ -258,6 +258,13 @@ grid = st.sampled_from([-1.0, 0.0, 0.5, 2.0, 3.0])  # few values: many equal to 
     out_int32=st.booleans(),
     sorted_by=st.sampled_from(["sort", "sorter"]),
 )
+@example(  # values equal to boundaries: right decides which side of them they go
+    sequence=np.array([2.0, 0.0, 0.5, 0.5]),
+    values=np.array([0.5, 2.0, -1.0, 3.0]),
+    side="right",
+    out_int32=False,
+    sorted_by="sort",
+)
 def test_searchsorted_and_bucketize_match_torch(sequence, values, side, out_int32, sorted_by):
     seq = torch.tensor(sequence)
     if sequence.ndim == 2:  # one row of values per row of the sequence
