@@ -8,6 +8,7 @@ differ. Below them, the functions that are not methods: cat's other names, var_m
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -433,6 +434,44 @@ def cartesian_prod(*tensors: Tensor) -> Tensor:
         return tensors[0]
     grids = meshgrid(*tensors, indexing="ij")
     return stack([grid.reshape(-1) for grid in grids], dim=1)
+
+
+def tensordot(
+    a: Tensor, b: Tensor, dims: int | tuple[Sequence[int], Sequence[int]] | list[Any] = 2
+) -> Tensor:
+    """The sum over pairs of dims of a and b: dims=n pairs a's last n dims with b's first n,
+    ([1, 0], [0, 2]) pairs a's dim 1 with b's 0 and a's 0 with b's 2. The other dims stay,
+    a's then b's. A matmul: a with the paired dims moved last, b with them first, each made
+    2-d, then the result given its dims back."""
+    if isinstance(dims, int):
+        if dims < 0:
+            raise ValueError(f"tensordot takes dims >= 0 (how many dims to pair), got {dims}")
+        dims_a, dims_b = list(range(a.ndim - dims, a.ndim)), list(range(dims))
+    else:
+        dims_a, dims_b = ([d] if isinstance(d, int) else list(d) for d in dims)
+    if len(dims_a) != len(dims_b):
+        raise ShapeError(f"tensordot pairs dims: got {len(dims_a)} of a and {len(dims_b)} of b")
+    dims_a = [d % a.ndim for d in dims_a] if a.ndim else dims_a
+    dims_b = [d % b.ndim for d in dims_b] if b.ndim else dims_b
+    for i, j in zip(dims_a, dims_b):
+        if a.shape[i] != b.shape[j]:
+            raise ShapeError(
+                f"tensordot: a's dim {i} (size {a.shape[i]}) and b's dim {j} (size "
+                f"{b.shape[j]}) are paired but differ in size; shapes {shape_str(a.shape)} and "
+                f"{shape_str(b.shape)}"
+            )
+    free_a = [d for d in range(a.ndim) if d not in dims_a]
+    free_b = [d for d in range(b.ndim) if d not in dims_b]
+    paired = math.prod(a.shape[d] for d in dims_a)
+    a2 = a.permute(*free_a, *dims_a).reshape(-1, paired) if a.ndim else a.reshape(1, 1)
+    b2 = b.permute(*dims_b, *free_b).reshape(paired, -1) if b.ndim else b.reshape(1, 1)
+    shape = [a.shape[d] for d in free_a] + [b.shape[d] for d in free_b]
+    return (a2 @ b2).reshape(shape)
+
+
+kron = _method_as_function("kron")
+take = _method_as_function("take")
+cross = _method_as_function("cross")
 
 
 __all__ += [

@@ -1465,6 +1465,55 @@ class Tensor:
             values = values.reshape(values.shape[0], *kept)
         return values.squeeze(0) if q.ndim == 0 else values
 
+    # ---- products ----------------------------------------------------------------------------
+
+    def take(self, index: Tensor) -> Tensor:
+        """The elements of x (read as one flat row) at `index`, in index's shape: x.flatten()
+        indexed, so the gradient adds up at repeated indices."""
+        return self.reshape(-1)[index]
+
+    def kron(self, other: Tensor) -> Tensor:
+        """The Kronecker product: a block per element of x, that element times other. Along
+        each dim (the ranks padded to one with leading 1s), x's index i and other's j give
+        place i * other's size + j: x's dims interleaved with size 1, other's the other way
+        round, multiplied (broadcasting makes every pair), then the pairs merged."""
+        other = _operand(other, self)
+        n = max(self.ndim, other.ndim)
+        a_shape = (1,) * (n - self.ndim) + tuple(self.shape)
+        b_shape = (1,) * (n - other.ndim) + tuple(other.shape)
+        a = self.reshape([size for d in a_shape for size in (d, 1)])
+        b = other.reshape([size for d in b_shape for size in (1, d)])
+        return (a * b).reshape([p * q for p, q in zip(a_shape, b_shape)])
+
+    def cross(self, other: Tensor, dim: int | None = None) -> Tensor:
+        """The cross product of 3-vectors along dim (broadcasting the rest): out_i =
+        x_(i+1) y_(i+2) - x_(i+2) y_(i+1), indices mod 3, as rolls. dim None: x's first dim of
+        size 3, as torch's (which warns that this default is deprecated)."""
+        other = _operand(other, self)
+        if self.ndim != other.ndim:
+            raise ShapeError(
+                f"cross takes tensors of one rank, as torch's (it broadcasts sizes, not ranks); "
+                f"got shapes {shape_str(self.shape)} and {shape_str(other.shape)}. Add the "
+                "missing dims with unsqueeze(0) first."
+            )
+        shape = torch.broadcast_shapes(self.shape, other.shape)
+        if dim is None:
+            dim = next((d for d, size in enumerate(self.shape) if size == 3), None)
+            if dim is None:
+                raise ShapeError(
+                    f"cross: no dim of size 3 in shapes {shape_str(self.shape)} and "
+                    f"{shape_str(other.shape)}: it takes 3-vectors; give dim="
+                )
+        in_range = -len(shape) <= dim < len(shape)
+        if not in_range or self.shape[dim] != 3 or other.shape[dim] != 3:  # both, as torch's
+            raise ShapeError(
+                f"cross takes 3-vectors along dim {dim}; shapes {shape_str(self.shape)} and "
+                f"{shape_str(other.shape)} broadcast to {shape_str(shape)}"
+            )
+        a, b = self.broadcast_to(shape), other.broadcast_to(shape)
+        a1, a2, b1, b2 = a.roll(-1, dim), a.roll(-2, dim), b.roll(-1, dim), b.roll(-2, dim)
+        return a1 * b2 - a2 * b1
+
     @numpy_names
     def cumsum(self, dim: int, *, dtype: torch.dtype | None = None) -> Tensor:
         """Running totals along dim: out[i] = x[0] + ... + x[i]."""

@@ -292,3 +292,96 @@ def test_searchsorted_and_bucketize_match_torch(sequence, values, side, out_int3
             mg.Tensor(vals).bucketize(mg.Tensor(seq), right=right),
             torch.bucketize(vals, seq, right=right),
         )
+
+
+# ---- products ------------------------------------------------------------------------------------
+
+
+@st.composite
+def tensordot_cases(draw: st.DrawFn):
+    """(a, b, dims): dims an int n (a's last n dims the sizes of b's first n), or two lists
+    of paired dims in any order, written either way."""
+    paired = draw(mst.shapes(0, 3, max_side=3), label="paired sizes")
+    free_a = draw(mst.shapes(0, 2, max_side=3), label="a's own")
+    free_b = draw(mst.shapes(0, 2, max_side=3), label="b's own")
+    if draw(st.booleans(), label="int dims"):
+        a = draw(mst.float_arrays(free_a + paired))
+        return a, draw(mst.float_arrays(paired + free_b)), len(paired)
+    n = len(paired)
+    order_a = draw(st.permutations(range(len(free_a) + n)), label="a's order")
+    order_b = draw(st.permutations(range(len(free_b) + n)), label="b's order")
+    a = draw(mst.float_arrays(free_a + paired)).transpose(order_a)
+    b = draw(mst.float_arrays(paired + free_b)).transpose(order_b)
+    # where paired dim k of each went
+    dims_a = [order_a.index(len(free_a) + k) for k in range(n)]
+    dims_b = [order_b.index(k) for k in range(n)]
+    dims_a = [d - a.ndim if draw(st.booleans()) else d for d in dims_a]
+    return a, b, (dims_a, dims_b)
+
+
+@given(case=tensordot_cases())
+@example(case=(np.array(2.0), np.array([1.0, 3.0]), 0))  # 0-d: an outer product
+def test_tensordot_matches_torch(case):
+    a, b, dims = case
+    assert_matches_torch(
+        lambda x, y: mg.tensordot(x, y, dims), lambda x, y: torch.tensordot(x, y, dims), a, b,
+        name=f"tensordot(dims={dims})", order=2,
+    )  # fmt: skip
+
+
+@given(shapes=st.tuples(mst.shapes(0, 3, max_side=3), mst.shapes(0, 3, max_side=3)), data=st.data())
+def test_kron_matches_torch(shapes, data):
+    a, b = (data.draw(mst.float_arrays(shape)) for shape in shapes)
+    assert_matches_torch(mg.kron, torch.kron, a, b, order=2)
+    assert_matches_torch(lambda x, y: x.kron(y), lambda x, y: x.kron(y), a, b, order=2)
+
+
+@given(shapes=mst.broadcastable_shapes(2, min_rank=1, max_rank=3, max_side=3), data=st.data())
+@example(shapes=((1, 3), (2, 3)), data=None)
+def test_cross_matches_torch(shapes, data):
+    rank = max(len(s) for s in shapes)  # torch's cross broadcasts sizes, not ranks
+    shapes = [(1,) * (rank - len(s)) + s[:-1] + (3,) for s in shapes]  # 3-vectors along the last
+    a, b = (
+        np.arange(np.prod(s), dtype=np.float64).reshape(s) % 5 - 2 if data is None
+        else data.draw(mst.float_arrays(s))
+        for s in shapes
+    )  # fmt: skip
+    ndim = max(a.ndim, b.ndim)
+    for dim in (-1, ndim - 1):
+        assert_matches_torch(
+            lambda x, y, d=dim: mg.cross(x, y, dim=d), lambda x, y, d=dim: torch.cross(x, y, dim=d),
+            a, b,
+            name=f"cross(dim={dim})", order=2,
+        )  # fmt: skip
+    first_3 = a.shape.index(3)  # dim None: a's first dim of size 3, as torch's
+    if b.shape[first_3] == 3:
+        assert_matches_torch(
+            lambda x, y: x.cross(y), lambda x, y: torch.cross(x, y, dim=first_3), a, b, order=2
+        )
+    else:  # torch broadcasts the other dims, not the vectors' own
+        with pytest.raises(RuntimeError):
+            torch.cross(torch.tensor(a), torch.tensor(b), dim=first_3)
+        with pytest.raises(mg.errors.ShapeError, match="3-vectors"):
+            mg.tensor(a).cross(mg.tensor(b))
+
+
+def test_cross_refuses_what_is_not_3_vectors():
+    with pytest.raises(mg.errors.ShapeError, match="3-vectors"):
+        mg.cross(mg.ones(2, 4), mg.ones(2, 4))
+    with pytest.raises(mg.errors.ShapeError, match="3-vectors"):
+        mg.cross(mg.ones(3, 4), mg.ones(3, 4), dim=1)
+    with pytest.raises(mg.errors.ShapeError, match="one rank"):  # torch refuses it too
+        mg.cross(mg.ones(3), mg.ones(2, 3))
+
+
+@given(x=mst.float_arrays(), data=st.data())
+@example(x=np.array(2.0), data=None)
+def test_take_matches_torch(x, data):
+    n = x.size
+    if data is None:
+        index = np.array([0, -1, 0])
+    else:
+        shape = data.draw(mst.shapes(0, 2, max_side=4), label="index shape")
+        index = data.draw(hnp.arrays(np.int64, shape, elements=st.integers(-n, n - 1)))
+    assert_matches_torch(mg.take, torch.take, x, index, order=2)  # repeats add up
+    assert_matches_torch(lambda t, i: t.take(i), lambda t, i: t.take(i), x, index, order=2)
