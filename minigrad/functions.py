@@ -103,6 +103,7 @@ argsort = _method_as_function("argsort")
 cumprod = _method_as_function("cumprod")
 cumsum = _method_as_function("cumsum")
 log_softmax = _method_as_function("log_softmax")
+logcumsumexp = _method_as_function("logcumsumexp")
 logsumexp = _method_as_function("logsumexp")
 kthvalue = _method_as_function("kthvalue")
 max = _method_as_function("max")  # noqa: A001

@@ -1520,6 +1520,11 @@ class Tensor:
         return ops.CumSum.apply(self, dim=dim, dtype=dtype)
 
     @numpy_names
+    def logcumsumexp(self, dim: int) -> Tensor:
+        """Running log-sum-exps along dim: out[i] = log(e^x[0] + ... + e^x[i]), stably."""
+        return ops.LogCumSumExp.apply(self, dim=dim)
+
+    @numpy_names
     def cumprod(self, dim: int, *, dtype: torch.dtype | None = None) -> Tensor:
         """Running products along dim: out[i] = x[0] * ... * x[i]."""
         return ops.CumProd.apply(self, dim=dim, dtype=dtype)

@@ -403,6 +403,7 @@ EVERY_OP = {
     "LogSigmoid": lambda: F.logsigmoid(x23()),
     "LogAddExp": lambda: x23().logaddexp(v3()),
     "LogAddExp2": lambda: x23().logaddexp2(v3()),
+    "LogCumSumExp": lambda: x23().logcumsumexp(1),
     "LogSoftmax": lambda: x23().log_softmax(1),
     "LogSumExp": lambda: x23().logsumexp(0),
     "MatMul": lambda: x23() @ v3(),

@@ -385,3 +385,18 @@ def test_take_matches_torch(x, data):
         index = data.draw(hnp.arrays(np.int64, shape, elements=st.integers(-n, n - 1)))
     assert_matches_torch(mg.take, torch.take, x, index, order=2)  # repeats add up
     assert_matches_torch(lambda t, i: t.take(i), lambda t, i: t.take(i), x, index, order=2)
+
+
+@given(case=along_a_dim(arrays=mst.float_arrays))
+@example(case=(np.array([-1000.0, 0.0, 1000.0, -5.0]), 0, False))  # any spread: stable
+@example(case=(np.array([2.0, 2.0, 2.0]), -1, False))  # ties: nothing special
+@example(case=(np.array(3.0), 0, False))
+def test_logcumsumexp_matches_torch(case):
+    x, dim, _ = case
+    assert_matches_torch(
+        lambda t: t.logcumsumexp(dim), lambda t: t.logcumsumexp(dim), x, order=2,
+        name=f"logcumsumexp({dim})",
+    )  # fmt: skip
+    assert_matches_torch(
+        lambda t: mg.logcumsumexp(t, dim=dim), lambda t: torch.logcumsumexp(t, dim=dim), x
+    )
