@@ -470,6 +470,42 @@ def tensordot(
     return (a2 @ b2).reshape(shape)
 
 
+def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str | None = None) -> Tensor:
+    """The p-norm distance between each row of x1 (..., P, M) and each row of x2 (..., R, M),
+    as (..., P, R): (sum over m of |x1[i, m] - x2[j, m]|^p)^(1/p), from every difference
+    (broadcasting the rows against each other). p = 2, 1 or any other p > 0; not yet p = 0 or
+    inf (torch's gradient there is not a composition's). `compute_mode` is accepted for torch's
+    signature: the differences are always taken directly (torch's matmul shortcut for p = 2
+    on many rows gives the same values up to rounding).
+
+    As any norm, not differentiable where two rows are equal (distance 0; torch gives 0 there,
+    this composition NaN for p = 2). Unlike torch's, differentiable twice (torch's second
+    backward through cdist raises: it has no formula for it)."""
+    if x1.ndim < 2 or x2.ndim < 2:
+        raise ShapeError(
+            f"cdist takes rows as (..., rows, features): shapes {shape_str(x1.shape)} and "
+            f"{shape_str(x2.shape)} need at least 2 dims each"
+        )
+    if x1.shape[-1] != x2.shape[-1]:
+        raise ShapeError(
+            f"cdist: rows of x1 and x2 need one number of features; shapes "
+            f"{shape_str(x1.shape)} and {shape_str(x2.shape)}"
+        )
+    if p < 0:
+        raise ValueError(f"cdist takes p >= 0, got {p}")
+    if p == 0 or math.isinf(p):
+        raise NotImplementedError(
+            f"cdist with p={p} is not in minigrad yet (p > 0 and finite is): torch's gradient "
+            "there is not what a composition of minigrad's ops gives"
+        )
+    diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)  # (..., P, R, M)
+    if p == 2:
+        return (diff * diff).sum(-1).sqrt()
+    if p == 1:
+        return diff.abs().sum(-1)
+    return diff.abs().pow(p).sum(-1).pow(1 / p)
+
+
 kron = _method_as_function("kron")
 take = _method_as_function("take")
 cross = _method_as_function("cross")

@@ -400,3 +400,46 @@ def test_logcumsumexp_matches_torch(case):
     assert_matches_torch(
         lambda t: mg.logcumsumexp(t, dim=dim), lambda t: torch.logcumsumexp(t, dim=dim), x
     )
+
+
+@st.composite
+def cdist_cases(draw: st.DrawFn):
+    """(x1, x2): rows (..., P, M) and (..., R, M), batch dims broadcasting; every coordinate of
+    either distinct from every other, so no two rows are equal (distance 0 has no gradient)
+    and no difference is 0 (|d| has a kink there)."""
+    batch1, batch2 = draw(mst.broadcastable_shapes(2, 0, 2, max_side=3), label="batches")
+    p, r, m = draw(st.tuples(*[st.integers(1, 4)] * 3), label="P, R, M")
+    s1, s2 = batch1 + (p, m), batch2 + (r, m)
+    values = draw(mst.distinct_arrays((int(np.prod(s1)) + int(np.prod(s2)),)), label="values")
+    return values[: np.prod(s1)].reshape(s1), values[np.prod(s1) :].reshape(s2)
+
+
+@pytest.mark.parametrize("p", [2.0, 1.0, 3.0, 0.5])
+@given(case=cdist_cases())
+def test_cdist_matches_torch(p, case):
+    assert_matches_torch(
+        lambda a, b: mg.cdist(a, b, p), lambda a, b: torch.cdist(a, b, p), *case,
+        name=f"cdist(p={p})",
+    )  # fmt: skip
+
+    # torch's cdist has no second derivative (its backward's backward is not implemented):
+    # the second derivatives against torch's autograd of the same formula written out
+    def by_formula(a, b):
+        return ((a.unsqueeze(-2) - b.unsqueeze(-3)).abs() ** p).sum(-1) ** (1 / p)
+
+    assert_matches_torch(
+        lambda a, b: mg.cdist(a, b, p), by_formula, *case, name=f"cdist(p={p})", order=2
+    )
+
+
+def test_cdist_refuses_what_torch_refuses_and_what_it_has_not():
+    rows = mg.ones(2, 3, dtype=mg.float64)
+    with pytest.raises(mg.errors.ShapeError, match="at least 2 dims"):
+        mg.cdist(mg.ones(3), rows)
+    with pytest.raises(mg.errors.ShapeError, match="features"):
+        mg.cdist(rows, mg.ones(2, 4, dtype=mg.float64))
+    with pytest.raises(ValueError, match="p >= 0"):
+        mg.cdist(rows, rows, -1.0)
+    for p in (0.0, float("inf")):
+        with pytest.raises(NotImplementedError, match="not in minigrad yet"):
+            mg.cdist(rows, rows, p)
