@@ -26,7 +26,7 @@ from torch.utils.hooks import RemovableHandle
 
 from .autograd.grad_mode import is_grad_enabled
 from .devices import as_device, default_device
-from .errors import GradientError, ShapeError, missing_attribute, shape_str
+from .errors import GradientError, ShapeError, missing_attribute, shape_str, warn_at_user_line
 
 if TYPE_CHECKING:
     from .autograd.function import Context
@@ -1498,6 +1498,10 @@ class Tensor:
             )
         shape = torch.broadcast_shapes(self.shape, other.shape)
         if dim is None:
+            warn_at_user_line(
+                "cross without dim takes x's first dim of size 3, a default torch has "
+                "deprecated (it will become the last dim, as linalg.cross's): pass dim="
+            )
             dim = next((d for d, size in enumerate(self.shape) if size == 3), None)
             if dim is None:
                 raise ShapeError(

@@ -336,6 +336,7 @@ def test_kron_matches_torch(shapes, data):
     assert_matches_torch(lambda x, y: x.kron(y), lambda x, y: x.kron(y), a, b, order=2)
 
 
+@pytest.mark.filterwarnings("ignore:cross without dim")  # (checked once, with pytest.warns)
 @given(shapes=mst.broadcastable_shapes(2, min_rank=1, max_rank=3, max_side=3), data=st.data())
 @example(shapes=((1, 3), (2, 3)), data=None)
 def test_cross_matches_torch(shapes, data):
@@ -354,6 +355,8 @@ def test_cross_matches_torch(shapes, data):
             name=f"cross(dim={dim})", order=2,
         )  # fmt: skip
     first_3 = a.shape.index(3)  # dim None: a's first dim of size 3, as torch's
+    with pytest.warns(UserWarning, match="deprecated"):  # as torch's
+        mg.tensor(a).cross(mg.tensor(a))
     if b.shape[first_3] == 3:
         assert_matches_torch(
             lambda x, y: x.cross(y), lambda x, y: torch.cross(x, y, dim=first_3), a, b, order=2
@@ -365,6 +368,7 @@ def test_cross_matches_torch(shapes, data):
             mg.tensor(a).cross(mg.tensor(b))
 
 
+@pytest.mark.filterwarnings("ignore:cross without dim")  # (checked once, with pytest.warns)
 def test_cross_refuses_what_is_not_3_vectors():
     with pytest.raises(mg.errors.ShapeError, match="3-vectors"):
         mg.cross(mg.ones(2, 4), mg.ones(2, 4))
