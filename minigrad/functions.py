@@ -8,6 +8,7 @@ differ. Below them, the functions that are not methods: cat's other names, var_m
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -102,14 +103,21 @@ argsort = _method_as_function("argsort")
 cumprod = _method_as_function("cumprod")
 cumsum = _method_as_function("cumsum")
 log_softmax = _method_as_function("log_softmax")
+logcumsumexp = _method_as_function("logcumsumexp")
 logsumexp = _method_as_function("logsumexp")
+kthvalue = _method_as_function("kthvalue")
 max = _method_as_function("max")  # noqa: A001
 mean = _method_as_function("mean")
+median = _method_as_function("median")
 min = _method_as_function("min")  # noqa: A001
+mode = _method_as_function("mode")
+nanmedian = _method_as_function("nanmedian")
+nanquantile = _method_as_function("nanquantile")
 nanmean = _method_as_function("nanmean")
 nansum = _method_as_function("nansum")
 norm = _method_as_function("norm")
 prod = _method_as_function("prod")
+quantile = _method_as_function("quantile")
 softmax = _method_as_function("softmax")
 sort = _method_as_function("sort")
 std = _method_as_function("std")
@@ -119,11 +127,14 @@ var = _method_as_function("var")
 
 # comparisons, tests and histograms (no gradient)
 allclose = _method_as_function("allclose")
+bincount = _method_as_function("bincount")
+bucketize = _method_as_function("bucketize")
 count_nonzero = _method_as_function("count_nonzero")
 eq = _method_as_function("eq")
 equal = _method_as_function("equal")
 ge = _method_as_function("ge")
 gt = _method_as_function("gt")
+histc = _method_as_function("histc")
 histogram = _method_as_function("histogram")
 is_floating_point = _method_as_function("is_floating_point")
 isclose = _method_as_function("isclose")
@@ -137,6 +148,9 @@ logical_or = _method_as_function("logical_or")
 lt = _method_as_function("lt")
 ne = _method_as_function("ne")
 nonzero = _method_as_function("nonzero")
+searchsorted = _method_as_function("searchsorted")
+unique = _method_as_function("unique")
+unique_consecutive = _method_as_function("unique_consecutive")
 
 # shapes
 broadcast_to = _method_as_function("broadcast_to")
@@ -421,6 +435,80 @@ def cartesian_prod(*tensors: Tensor) -> Tensor:
         return tensors[0]
     grids = meshgrid(*tensors, indexing="ij")
     return stack([grid.reshape(-1) for grid in grids], dim=1)
+
+
+def tensordot(
+    a: Tensor, b: Tensor, dims: int | tuple[Sequence[int], Sequence[int]] | list[Any] = 2
+) -> Tensor:
+    """The sum over pairs of dims of a and b: dims=n pairs a's last n dims with b's first n,
+    ([1, 0], [0, 2]) pairs a's dim 1 with b's 0 and a's 0 with b's 2. The other dims stay,
+    a's then b's. A matmul: a with the paired dims moved last, b with them first, each made
+    2-d, then the result given its dims back."""
+    if isinstance(dims, int):
+        if dims < 0:
+            raise ValueError(f"tensordot takes dims >= 0 (how many dims to pair), got {dims}")
+        dims_a, dims_b = list(range(a.ndim - dims, a.ndim)), list(range(dims))
+    else:
+        dims_a, dims_b = ([d] if isinstance(d, int) else list(d) for d in dims)
+    if len(dims_a) != len(dims_b):
+        raise ShapeError(f"tensordot pairs dims: got {len(dims_a)} of a and {len(dims_b)} of b")
+    dims_a = [d % a.ndim for d in dims_a] if a.ndim else dims_a
+    dims_b = [d % b.ndim for d in dims_b] if b.ndim else dims_b
+    for i, j in zip(dims_a, dims_b):
+        if a.shape[i] != b.shape[j]:
+            raise ShapeError(
+                f"tensordot: a's dim {i} (size {a.shape[i]}) and b's dim {j} (size "
+                f"{b.shape[j]}) are paired but differ in size; shapes {shape_str(a.shape)} and "
+                f"{shape_str(b.shape)}"
+            )
+    free_a = [d for d in range(a.ndim) if d not in dims_a]
+    free_b = [d for d in range(b.ndim) if d not in dims_b]
+    paired = math.prod(a.shape[d] for d in dims_a)
+    a2 = a.permute(*free_a, *dims_a).reshape(-1, paired) if a.ndim else a.reshape(1, 1)
+    b2 = b.permute(*dims_b, *free_b).reshape(paired, -1) if b.ndim else b.reshape(1, 1)
+    shape = [a.shape[d] for d in free_a] + [b.shape[d] for d in free_b]
+    return (a2 @ b2).reshape(shape)
+
+
+def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str | None = None) -> Tensor:
+    """The p-norm distance between each row of x1 (..., P, M) and each row of x2 (..., R, M),
+    as (..., P, R): (sum over m of |x1[i, m] - x2[j, m]|^p)^(1/p), from every difference
+    (broadcasting the rows against each other). p = 2, 1 or any other p > 0; not yet p = 0 or
+    inf (torch's gradient there is not a composition's). `compute_mode` is accepted for torch's
+    signature: the differences are always taken directly (torch's matmul shortcut for p = 2
+    on many rows gives the same values up to rounding).
+
+    As any norm, not differentiable where two rows are equal (distance 0; torch gives 0 there,
+    this composition NaN for p = 2). Unlike torch's, differentiable twice (torch's second
+    backward through cdist raises: it has no formula for it)."""
+    if x1.ndim < 2 or x2.ndim < 2:
+        raise ShapeError(
+            f"cdist takes rows as (..., rows, features): shapes {shape_str(x1.shape)} and "
+            f"{shape_str(x2.shape)} need at least 2 dims each"
+        )
+    if x1.shape[-1] != x2.shape[-1]:
+        raise ShapeError(
+            f"cdist: rows of x1 and x2 need one number of features; shapes "
+            f"{shape_str(x1.shape)} and {shape_str(x2.shape)}"
+        )
+    if p < 0:
+        raise ValueError(f"cdist takes p >= 0, got {p}")
+    if p == 0 or math.isinf(p):
+        raise NotImplementedError(
+            f"cdist with p={p} is not in minigrad yet (p > 0 and finite is): torch's gradient "
+            "there is not what a composition of minigrad's ops gives"
+        )
+    diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)  # (..., P, R, M)
+    if p == 2:
+        return (diff * diff).sum(-1).sqrt()
+    if p == 1:
+        return diff.abs().sum(-1)
+    return diff.abs().pow(p).sum(-1).pow(1 / p)
+
+
+kron = _method_as_function("kron")
+take = _method_as_function("take")
+cross = _method_as_function("cross")
 
 
 __all__ += [

@@ -26,7 +26,7 @@ from torch.utils.hooks import RemovableHandle
 
 from .autograd.grad_mode import is_grad_enabled
 from .devices import as_device, default_device
-from .errors import GradientError, ShapeError, missing_attribute, shape_str
+from .errors import GradientError, ShapeError, missing_attribute, shape_str, warn_at_user_line
 
 if TYPE_CHECKING:
     from .autograd.function import Context
@@ -888,6 +888,90 @@ class Tensor:
         )
         return Histogram(Tensor(hist), Tensor(edges))
 
+    # ---- counting: integer answers, or values torch has no derivative for -----------------
+
+    def unique(
+        self,
+        sorted: bool = True,  # noqa: A002 (torch's name)
+        return_inverse: bool = False,
+        return_counts: bool = False,
+        dim: int | None = None,
+    ) -> Any:
+        """The distinct values (or distinct slices along dim), in order; with return_inverse,
+        where each element (slice) of x is among them, with return_counts how often each comes.
+        A tuple where either is asked for, as torch's. No gradient: torch has none."""
+        return self._counted(
+            "unique",
+            lambda x: torch.unique(
+                x,
+                sorted=sorted,
+                return_inverse=return_inverse,
+                return_counts=return_counts,
+                dim=dim,
+            ),
+        )
+
+    def unique_consecutive(
+        self, return_inverse: bool = False, return_counts: bool = False, dim: int | None = None
+    ) -> Any:
+        """unique of each run of equal neighbours: [1, 1, 2, 1] gives [1, 2, 1]."""
+        return self._counted(
+            "unique_consecutive",
+            lambda x: torch.unique_consecutive(
+                x, return_inverse=return_inverse, return_counts=return_counts, dim=dim
+            ),
+        )
+
+    def bincount(self, weights: Tensor | None = None, minlength: int = 0) -> Tensor:
+        """How many times each of 0, 1, ..., max(x) comes in x (1-d, integers, none negative),
+        at least minlength of them; with weights, the sum of the weights of each, not the count
+        (no gradient for the weights: torch has none)."""
+        if weights is None or not isinstance(weights, Tensor):
+            return Tensor(torch.bincount(self._data, unwrap(weights), minlength))
+        return weights._counted("bincount", lambda w: torch.bincount(self._data, w, minlength))
+
+    def histc(self, bins: int = 100, min: float = 0, max: float = 0) -> Tensor:  # noqa: A002
+        """Counts of the values in `bins` equal bins between min and max (x's own smallest and
+        largest where both are 0); values outside are left out. No gradient, as torch's."""
+        return Tensor(torch.histc(self._data, bins, min, max))
+
+    def searchsorted(
+        self,
+        values: Operand,
+        *,
+        out_int32: bool = False,
+        right: bool = False,
+        side: str | None = None,
+        sorter: Tensor | None = None,
+    ) -> Tensor:
+        """x is sorted along its last dim (or put in order by `sorter`): for each of `values`,
+        the index where it would go to keep it sorted (after its equals with right=True or
+        side="right")."""
+        found = torch.searchsorted(
+            self._data, unwrap(values), out_int32=out_int32, right=right, side=side,
+            sorter=unwrap(sorter),
+        )  # fmt: skip
+        return Tensor(found)
+
+    def bucketize(
+        self, boundaries: Tensor, *, out_int32: bool = False, right: bool = False
+    ) -> Tensor:
+        """For each element, the index of its bucket among the sorted 1-d `boundaries`
+        (searchsorted with the roles swapped; right=True puts a value equal to a boundary
+        before it, as torch's)."""
+        found = torch.bucketize(self._data, unwrap(boundaries), out_int32=out_int32, right=right)
+        return Tensor(found)
+
+    def _counted(self, name: str, function: Callable[[torch.Tensor], Any]) -> Any:
+        """function(x): tensors torch records without a derivative (NoDerivative: backward
+        refuses) where x is a float tensor that requires grad; otherwise plain results."""
+        if self.requires_grad and is_grad_enabled():
+            out = ops.NoDerivative.apply(self, function=function, name=name)
+        else:
+            out = function(self._data)
+            out = tuple(map(Tensor, out)) if isinstance(out, tuple) else Tensor(out)
+        return out
+
     def __invert__(self) -> Tensor:
         return Tensor(~self._data)
 
@@ -1254,10 +1338,195 @@ class Tensor:
         indices = self._data.sort(dim=dim, descending=descending, stable=stable).indices
         return ValuesIndices(ops.Gather.apply(self, dim, indices), Tensor(indices))
 
+    # ---- order statistics: a value picked by its rank ---------------------------------------
+
+    def _picked(self, indices: torch.Tensor, dim: int, keepdim: bool) -> ValuesIndices:
+        """(values, indices) of the elements at `indices` (kept dim) along dim: the values
+        gathered, so each one's gradient goes back to the one index torch chose."""
+        values = ops.Gather.apply(self, dim, indices)
+        if not keepdim:
+            values, indices = values.squeeze(dim), indices.squeeze(dim)
+        return ValuesIndices(values, Tensor(indices))
+
+    @numpy_names
+    def median(self, dim: int | None = None, keepdim: bool = False) -> Any:
+        """`x.median()`: the middle value of all of x, the lower of the two middle ones for an
+        even count (ties share the gradient, as in torch). `x.median(dim)`: (values, indices)
+        along dim, the gradient going to each index (torch's choice among ties)."""
+        if dim is None:
+            return ops.Median.apply(self, ignore_nan=False)
+        indices = self._data.median(dim, keepdim=True).indices
+        return self._picked(indices, dim, keepdim)
+
+    @numpy_names
+    def nanmedian(self, dim: int | None = None, keepdim: bool = False) -> Any:
+        """median of the values that are not NaN (NaN where all of them are)."""
+        if dim is None:
+            return ops.Median.apply(self, ignore_nan=True)
+        indices = self._data.nanmedian(dim, keepdim=True).indices
+        return self._picked(indices, dim, keepdim)
+
+    @numpy_names
+    def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False) -> ValuesIndices:
+        """The k-th smallest value along dim (k from 1), and its index."""
+        indices = self._data.kthvalue(k, dim, keepdim=True).indices
+        return self._picked(indices, dim, keepdim)
+
+    @numpy_names
+    def mode(self, dim: int = -1, keepdim: bool = False) -> ValuesIndices:
+        """The most frequent value along dim (the smallest of those tied for it), and an index
+        where it is."""
+        indices = self._data.mode(dim, keepdim=True).indices
+        return self._picked(indices, dim, keepdim)
+
+    @numpy_names
+    def quantile(
+        self,
+        q: Operand,
+        dim: int | None = None,
+        keepdim: bool = False,
+        *,
+        interpolation: str = "linear",
+    ) -> Tensor:
+        """The q-quantile along dim (of all of x by default): the value at rank q (n - 1) of
+        the sorted values, between two neighbours by `interpolation`: "linear" (lerp, the
+        gradient split between them by the fraction; q gets one too, as in torch), "lower",
+        "higher", "nearest" (one of them), "midpoint" (half each). q a number or a 1-d tensor
+        (then the quantiles are stacked along a new first dim). A NaN in a slice makes it NaN."""
+        return self._quantile("quantile", q, dim, keepdim, interpolation, ignore_nan=False)
+
+    @numpy_names
+    def nanquantile(
+        self,
+        q: Operand,
+        dim: int | None = None,
+        keepdim: bool = False,
+        *,
+        interpolation: str = "linear",
+    ) -> Tensor:
+        """quantile of the values that are not NaN (NaN where all of them are)."""
+        return self._quantile("nanquantile", q, dim, keepdim, interpolation, ignore_nan=True)
+
+    def _quantile(
+        self, name: str, q: Any, dim: int | None, keepdim: bool, how: str, ignore_nan: bool
+    ) -> Tensor:
+        """Sort, then take the value at rank q (n - 1) (n the count of values not NaN, for
+        nanquantile) from its neighbours below and above."""
+        kinds = ("linear", "lower", "higher", "midpoint", "nearest")
+        if how not in kinds:
+            raise ValueError(f"{name}() interpolation is one of {', '.join(kinds)}; got {how!r}")
+        if not self.is_floating_point():
+            raise TypeError(f"{name}() takes a floating-point tensor, got {self.dtype}")
+        if self.numel() == 0:
+            raise ValueError(f"{name}() of an empty tensor: it has no values to rank")
+        q_given_as_number = not isinstance(q, (Tensor, torch.Tensor))
+        if q_given_as_number:
+            q = Tensor(torch.tensor(float(q), dtype=self.dtype, device=self.device))
+        elif isinstance(q, torch.Tensor):
+            q = Tensor(q)
+        if q.ndim > 1:
+            raise ValueError(f"{name}() takes q a number or a 1-d tensor, got shape {q.shape}")
+        if q.dtype != self.dtype:
+            raise TypeError(f"{name}() needs q of x's dtype ({self.dtype}), got {q.dtype}")
+        if ((q._data < 0) | (q._data > 1)).any():
+            raise ValueError(f"{name}() takes q in [0, 1], got {q._data.tolist()}")
+        if dim is None:
+            rows = self.reshape(-1)
+        else:
+            rows = self.reshape(1) if self.ndim == 0 else self.movedim(dim, -1)
+        ordered = rows.sort(-1).values  # NaNs last
+        n = ordered.shape[-1]
+        nan = ordered._data.isnan()
+        # Where the answer is NaN, the rank of a NaN, as torch's: the first of the sorted values
+        # for nanquantile (all NaN), the last for quantile (NaNs sort last).
+        if ignore_nan:
+            last = (~nan).sum(-1, keepdim=True) - 1  # the rank of each slice's largest value
+            no_rank, nan_rank = last < 0, 0
+        else:
+            last = torch.full_like(nan[..., :1], n - 1, dtype=torch.int64)
+            no_rank, nan_rank = nan.any(-1, keepdim=True), n - 1
+        qs = q.reshape(-1, *[1] * rows.ndim)  # (m, 1, ..., 1): one rank per q, per slice
+        ranks = (qs * last.to(self.dtype)).masked_fill(Tensor(no_rank), nan_rank)
+        if how in ("lower", "higher", "nearest"):
+            rounded = {"lower": torch.floor, "higher": torch.ceil, "nearest": torch.round}
+            ranks = Tensor(rounded[how](ranks._data))
+        below = ranks._data.floor().long()
+        above = ranks._data.ceil().long()
+        ordered = ordered.expand(qs.shape[0], *ordered.shape)
+        values = ordered.gather(-1, below)
+        if how in ("linear", "midpoint"):  # (also where they are one element: as torch's)
+            weights = ranks - below.to(self.dtype) if how == "linear" else 0.5
+            values = values.lerp(ordered.gather(-1, above), weights)
+        values = values.squeeze(-1)  # (m, ...): the slices' quantiles, per q
+        if keepdim:
+            kept = [1] * self.ndim if dim is None else [*values.shape[1:]]
+            if dim is not None and self.ndim:
+                kept.insert(dim % self.ndim, 1)
+            values = values.reshape(values.shape[0], *kept)
+        return values.squeeze(0) if q.ndim == 0 else values
+
+    # ---- products ----------------------------------------------------------------------------
+
+    def take(self, index: Tensor) -> Tensor:
+        """The elements of x (read as one flat row) at `index`, in index's shape: x.flatten()
+        indexed, so the gradient adds up at repeated indices."""
+        return self.reshape(-1)[index]
+
+    def kron(self, other: Tensor) -> Tensor:
+        """The Kronecker product: a block per element of x, that element times other. Along
+        each dim (the ranks padded to one with leading 1s), x's index i and other's j give
+        place i * other's size + j: x's dims interleaved with size 1, other's the other way
+        round, multiplied (broadcasting makes every pair), then the pairs merged."""
+        other = _operand(other, self)
+        n = max(self.ndim, other.ndim)
+        a_shape = (1,) * (n - self.ndim) + tuple(self.shape)
+        b_shape = (1,) * (n - other.ndim) + tuple(other.shape)
+        a = self.reshape([size for d in a_shape for size in (d, 1)])
+        b = other.reshape([size for d in b_shape for size in (1, d)])
+        return (a * b).reshape([p * q for p, q in zip(a_shape, b_shape)])
+
+    def cross(self, other: Tensor, dim: int | None = None) -> Tensor:
+        """The cross product of 3-vectors along dim (broadcasting the rest): out_i =
+        x_(i+1) y_(i+2) - x_(i+2) y_(i+1), indices mod 3, as rolls. dim None: x's first dim of
+        size 3, as torch's (which warns that this default is deprecated)."""
+        other = _operand(other, self)
+        if self.ndim != other.ndim:
+            raise ShapeError(
+                f"cross takes tensors of one rank, as torch's (it broadcasts sizes, not ranks); "
+                f"got shapes {shape_str(self.shape)} and {shape_str(other.shape)}. Add the "
+                "missing dims with unsqueeze(0) first."
+            )
+        shape = torch.broadcast_shapes(self.shape, other.shape)
+        if dim is None:
+            warn_at_user_line(
+                "cross without dim takes x's first dim of size 3, a default torch has "
+                "deprecated (it will become the last dim, as linalg.cross's): pass dim="
+            )
+            dim = next((d for d, size in enumerate(self.shape) if size == 3), None)
+            if dim is None:
+                raise ShapeError(
+                    f"cross: no dim of size 3 in shapes {shape_str(self.shape)} and "
+                    f"{shape_str(other.shape)}: it takes 3-vectors; give dim="
+                )
+        in_range = -len(shape) <= dim < len(shape)
+        if not in_range or self.shape[dim] != 3 or other.shape[dim] != 3:  # both, as torch's
+            raise ShapeError(
+                f"cross takes 3-vectors along dim {dim}; shapes {shape_str(self.shape)} and "
+                f"{shape_str(other.shape)} broadcast to {shape_str(shape)}"
+            )
+        a, b = self.broadcast_to(shape), other.broadcast_to(shape)
+        a1, a2, b1, b2 = a.roll(-1, dim), a.roll(-2, dim), b.roll(-1, dim), b.roll(-2, dim)
+        return a1 * b2 - a2 * b1
+
     @numpy_names
     def cumsum(self, dim: int, *, dtype: torch.dtype | None = None) -> Tensor:
         """Running totals along dim: out[i] = x[0] + ... + x[i]."""
         return ops.CumSum.apply(self, dim=dim, dtype=dtype)
+
+    @numpy_names
+    def logcumsumexp(self, dim: int) -> Tensor:
+        """Running log-sum-exps along dim: out[i] = log(e^x[0] + ... + e^x[i]), stably."""
+        return ops.LogCumSumExp.apply(self, dim=dim)
 
     @numpy_names
     def cumprod(self, dim: int, *, dtype: torch.dtype | None = None) -> Tensor:

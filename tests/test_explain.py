@@ -403,6 +403,7 @@ EVERY_OP = {
     "LogSigmoid": lambda: F.logsigmoid(x23()),
     "LogAddExp": lambda: x23().logaddexp(v3()),
     "LogAddExp2": lambda: x23().logaddexp2(v3()),
+    "LogCumSumExp": lambda: x23().logcumsumexp(1),
     "LogSoftmax": lambda: x23().log_softmax(1),
     "LogSumExp": lambda: x23().logsumexp(0),
     "MatMul": lambda: x23() @ v3(),
@@ -410,11 +411,13 @@ EVERY_OP = {
     "MaxAlongDim": lambda: x23().max(1).values,
     "Maximum": lambda: x23().maximum(v3()),
     "Mean": lambda: x23().mean(0),
+    "Median": lambda: x23().median(),
     "Minimum": lambda: x23().minimum(v3()),
     "Mul": lambda: x23() * v3(),
     "NanSum": lambda: x23().nansum(1),
     "NanToNum": lambda: x23().nan_to_num(posinf=2.0),
     "Neg": lambda: -x23(),
+    "NoDerivative": lambda: x23().unique(),  # its backward refuses, as torch's
     "NLLLoss": lambda: mg.nn.functional.nll_loss(x23().log_softmax(1), mg.tensor([2, 0])),
     "Norm": lambda: x23().norm(),
     "OntoDiagonal": lambda: ops.OntoDiagonal.apply(x23(), subscripts="iji", shape=(2, 3, 2)),
@@ -477,7 +480,7 @@ def test_explain_of_every_op_gives_backwards_gradients(name):
     assert_same_gradients_as_backward(loss)
 
 
-REFUSES_BACKWARD = {"FloorDivide", "Heaviside"}
+REFUSES_BACKWARD = {"FloorDivide", "Heaviside", "NoDerivative"}
 
 
 def test_a_gradient_s_gradient_is_explained_from_the_same_formulas():

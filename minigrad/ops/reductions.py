@@ -13,11 +13,13 @@ computed (a softmax, a product), it uses the op's input or output, never a copy 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 
 from ..autograd.function import Context, Op
+from ..errors import GradientError
 from ..tensor import Tensor
 from .shape import scatter_added
 
@@ -381,6 +383,56 @@ class Max(Op):
         return grad * is_max / is_max.sum()
 
 
+class Median(Op):
+    """out = the median of all of x: the lower of the two middle values when there is an even
+    number of them (x sorted, the element at (n - 1) // 2). With `ignore_nan` (nanmedian), the
+    median of the values that are not NaN.
+
+    dout/dx_i = 1/k for each of the k elements equal to the median: ties share the gradient
+    evenly, as in torch's median() (the median along a dim gives it to one index instead). Where
+    the median is NaN, the NaNs share it, as for Max.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor, ignore_nan: bool = False) -> torch.Tensor:
+        out = x.nanmedian() if ignore_nan else x.median()
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        x, out = ctx.saved_tensors
+        is_median = (x == out) | (x.isnan() & out.isnan())
+        return grad * is_median / is_median.sum()
+
+
+class NoDerivative(Op):
+    """out = function(x), for the functions torch records but has no derivative for (the values
+    of unique, bincount's weighted counts).   dout/dx: none; backward refuses, as torch's.
+
+    `function` may return several tensors (unique's values, inverse and counts): the integer
+    ones are marked non-differentiable, as torch's are (bincount of nothing is integer zeros).
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Context, x: torch.Tensor, *, function: Callable[..., Any], name: str
+    ) -> torch.Tensor:
+        ctx.what = name
+        out = function(x)
+        outs = out if isinstance(out, tuple) else (out,)
+        ctx.mark_non_differentiable(*[t for t in outs if not t.is_floating_point()])
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, *grads: torch.Tensor) -> torch.Tensor:
+        raise GradientError(
+            f"{ctx.what}() has no gradient, in torch either: backward through it raises there. "
+            f"Take its input out of the graph first, {ctx.what}(x.detach(), ...), if you only "
+            "need its values."
+        )
+
+
 class AMax(Op):
     """out = the largest element of x over dim (all of x by default).   dout/dx_i = 1/k for
     each of the k elements equal to it (ties share the gradient evenly, as in torch's amax).
@@ -475,6 +527,38 @@ class LogSumExp(Op):
         grad = restore_reduced_dims(grad, x.shape, ctx.dim, ctx.keepdim)
         out = restore_reduced_dims(out, x.shape, ctx.dim, ctx.keepdim)
         return grad * (x - out).exp()
+
+
+class LogCumSumExp(Op):
+    """out_i = log(e^x_1 + ... + e^x_i) along dim, computed stably (torch's kernel).
+
+    dout_i/dx_j = e^(x_j - out_i) for j <= i (0 after i), so dL/dx_j = sum over i >= j of
+    g_i e^(x_j - out_i). Each e^(x_j - out_i) is at most 1 (out_i >= x_j), so this is stable
+    for any spread of values, unlike e^x_j sum(g_i e^-out_i). Taken as it reads, on an n x n
+    square per slice ([j, i], i < j masked out): n times the work of the forward, and
+    differentiable again as it is.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor, dim: int) -> torch.Tensor:
+        out = torch.logcumsumexp(x, dim)
+        ctx.save_for_backward(x, out)
+        ctx.dim = dim
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        x, out = ctx.saved_tensors
+        if x.ndim == 0:  # a single value is its own logcumsumexp
+            return grad
+        n = x.shape[ctx.dim]
+        x_j = x.transpose(ctx.dim, -1).unsqueeze(-1)  # [..., j, 1]
+        out_i = out.transpose(ctx.dim, -1).unsqueeze(-2)  # [..., 1, i]
+        g_i = grad.transpose(ctx.dim, -1).unsqueeze(-2)
+        k = torch.arange(n, device=x.device)
+        before = k < k.unsqueeze(-1)  # [j, i]: i < j, where out_i does not hold x_j
+        weights = (x_j - out_i).masked_fill(before, -math.inf).exp()
+        return (weights * g_i).sum(-1).transpose(ctx.dim, -1)
 
 
 class Softmax(Op):
