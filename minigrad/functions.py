@@ -478,9 +478,10 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str | None = Non
     signature: the differences are always taken directly (torch's matmul shortcut for p = 2
     on many rows gives the same values up to rounding).
 
-    As any norm, not differentiable where two rows are equal (distance 0; torch gives 0 there,
-    this composition NaN for p = 2). Unlike torch's, differentiable twice (torch's second
-    backward through cdist raises: it has no formula for it)."""
+    Each distance is the p-norm of a difference (`norm`), whose gradient at a zero difference
+    is 0, as torch's cdist gives where two rows are equal (cdist(x, x) has a zero diagonal: a
+    composition of sqrt and sum would give NaN there). Unlike torch's, differentiable twice
+    (torch's second backward through cdist raises: it has no formula for it)."""
     if x1.ndim < 2 or x2.ndim < 2:
         raise ShapeError(
             f"cdist takes rows as (..., rows, features): shapes {shape_str(x1.shape)} and "
@@ -499,11 +500,7 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str | None = Non
             "there is not what a composition of minigrad's ops gives"
         )
     diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)  # (..., P, R, M)
-    if p == 2:
-        return (diff * diff).sum(-1).sqrt()
-    if p == 1:
-        return diff.abs().sum(-1)
-    return diff.abs().pow(p).sum(-1).pow(1 / p)
+    return diff.norm(p, dim=-1)
 
 
 kron = _method_as_function("kron")

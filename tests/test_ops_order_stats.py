@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import minigrad as mg
-from minigrad.testing import assert_matches_torch
+from minigrad.testing import assert_close, assert_matches_torch
 from minigrad.testing import strategies as mst
 
 NAN = np.nan
@@ -447,3 +447,17 @@ def test_cdist_refuses_what_torch_refuses_and_what_it_has_not():
     for p in (0.0, float("inf")):
         with pytest.raises(NotImplementedError, match="not in minigrad yet"):
             mg.cdist(rows, rows, p)
+
+
+@pytest.mark.parametrize("p", [0.5, 1.0, 1.5, 2.0, 3.0])
+def test_cdist_of_rows_with_themselves_has_torchs_gradient(p):
+    """cdist(x, x): every row meets itself at distance 0, where a norm has no derivative;
+    torch's gradient takes 0 there (a composition of sqrt and sum gave NaN)."""
+    x = torch.tensor([[0.0, 1.0, -2.0], [0.5, 1.0, 3.0], [0.0, 1.0, -2.0]], dtype=torch.float64)
+    theirs = x.clone().requires_grad_(True)
+    weights = torch.arange(1.0, 10.0, dtype=torch.float64).reshape(3, 3)
+    (torch.cdist(theirs, theirs, p=p) * weights).sum().backward()
+    ours = mg.tensor(x, requires_grad=True)
+    (mg.cdist(ours, ours, p=p) * mg.tensor(weights)).sum().backward()
+    assert torch.isfinite(ours.grad._data).all()
+    assert_close(ours.grad._data, theirs.grad, what=f"cdist(x, x, p={p})", rtol=1e-12, atol=1e-12)
