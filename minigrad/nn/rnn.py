@@ -62,7 +62,7 @@ def _check_sizes(input_size: Any, hidden_size: Any) -> None:
 
 def _check_nonlinearity(nonlinearity: str) -> None:
     if nonlinearity not in ("tanh", "relu"):
-        raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or 'relu'.")
+        raise ValueError(f"nonlinearity is 'tanh' or 'relu', got {nonlinearity!r}")
 
 
 # ---- cells ----------------------------------------------------------------------------------
@@ -100,7 +100,8 @@ class RNNCellBase(Module):
         name = type(self).__name__
         if input.dim() not in (1, 2):
             raise ValueError(
-                f"{name}: Expected input to be 1D or 2D, got {input.dim()}D input instead"
+                f"{name}: input must be 1-D (input_size,) or 2-D (batch, input_size), got "
+                f"{input.dim()}-D"
             )
         if input.shape[-1] != self.input_size:
             raise ShapeError(
@@ -110,8 +111,8 @@ class RNNCellBase(Module):
         unbatched = input.dim() == 1
         if hx is not None and hx.dim() != input.dim():
             raise ValueError(
-                f"{name}: Expected hidden to be {input.dim()}D for {input.dim()}D input, got "
-                f"{hx.dim()}D hidden instead"
+                f"{name}: the hidden state must have as many dims as input ({input.dim()}-D), "
+                f"got {hx.dim()}-D"
             )
         if unbatched:
             input = input.unsqueeze(0)
@@ -266,8 +267,8 @@ class RNNBase(Module):
             or not 0 <= dropout <= 1
         ):
             raise ValueError(
-                "dropout should be a number in range [0, 1] representing the probability of "
-                f"an element being zeroed, got {dropout!r}"
+                "dropout is the probability of zeroing each output of a layer but the last: "
+                f"a number in [0, 1], got {dropout!r}"
             )
         if not isinstance(num_layers, int) or num_layers <= 0:
             raise ValueError(f"num_layers must be greater than zero, got {num_layers!r}")
@@ -347,13 +348,13 @@ class RNNBase(Module):
             )
         if input.dim() not in (2, 3):
             raise ValueError(
-                f"{name}: Expected input to be 2D or 3D, got {input.dim()}D tensor instead"
+                f"{name}: input must be 2-D (seq, input_size) or 3-D (seq, batch, input_size) "
+                f"or (batch, seq, input_size) with batch_first, got {input.dim()}-D"
             )
         if input.shape[-1] != self.input_size:
             raise ShapeError(
-                f"{name}: input.size(-1) must be equal to input_size. Expected "
-                f"{self.input_size}, got {input.shape[-1]} (input shape "
-                f"{shape_str(input.shape)})"
+                f"{name}: input has {input.shape[-1]} features (its last dim), expected "
+                f"input_size={self.input_size}; input shape {shape_str(input.shape)}"
             )
         unbatched = input.dim() == 2
         if unbatched:
