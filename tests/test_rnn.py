@@ -220,6 +220,10 @@ def test_layers_initialise_as_torch_under_a_seed_with_torchs_names_and_repr(kind
         for name, value in expected.state_dict().items():
             assert torch.equal(got.state_dict()[name], value), (kind, name)
         assert repr(got) == repr(expected)
+    for other in LAYERS:  # siblings, not subclasses of one another, as torch's
+        same = other == kind
+        assert isinstance(getattr(nn, kind)(2, 3), getattr(nn, other)) == same
+        assert isinstance(getattr(torch.nn, kind)(2, 3), getattr(torch.nn, other)) == same
     options = {"num_layers": 2, "bias": False, "batch_first": True, "dropout": 0.5}
     assert repr(getattr(nn, kind)(2, 3, **options)) == repr(
         getattr(torch.nn, kind)(2, 3, **options)

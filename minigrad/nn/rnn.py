@@ -392,6 +392,14 @@ class RNNBase(Module):
             layers, input.shape[1], self.hidden_size, dtype=input.dtype, device=input.device
         )
 
+    # RNN's and GRU's forward (an LSTM's state is a pair: LSTM has its own)
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        x, h0, unbatched = self._prepare(input, hx)
+        h0 = self._zeros(x) if h0 is None else h0
+        output, finals = self._run(x, list(h0.unbind(0)))
+        h_n = stack(finals)
+        return self._finish(output, unbatched), h_n.squeeze(1) if unbatched else h_n
+
     def extra_repr(self) -> str:
         text = f"{self.input_size}, {self.hidden_size}"
         if self.num_layers != 1:
@@ -443,15 +451,8 @@ class RNN(RNNBase):
     def _step(self, x: Tensor, h: Tensor, weights: tuple[Any, ...]) -> Tensor:
         return _rnn_step(x, h, *weights, self.nonlinearity)
 
-    def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        x, h0, unbatched = self._prepare(input, hx)
-        h0 = self._zeros(x) if h0 is None else h0
-        output, finals = self._run(x, list(h0.unbind(0)))
-        h_n = stack(finals)
-        return self._finish(output, unbatched), h_n.squeeze(1) if unbatched else h_n
 
-
-class GRU(RNN):
+class GRU(RNNBase):
     """A GRU over a sequence, as torch's nn.GRU: each layer runs GRUCell's step (see GRUCell for
     the equations) over t; otherwise as RNN. Returns (output, h_n)."""
 
@@ -467,8 +468,8 @@ class GRU(RNN):
         device: DeviceLike = None,
         dtype: torch.dtype | None = None,
     ) -> None:
-        RNNBase.__init__(
-            self, "GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout,
+        super().__init__(
+            "GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout,
             bidirectional, 0, device, dtype,
         )  # fmt: skip
 
