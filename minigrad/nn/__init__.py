@@ -1,9 +1,9 @@
 """Neural-network building blocks: layers as Modules (`modules.py`, more activations in
 `activation.py`; convolution, pooling, batch norm, layer and group norm, dropout, embedding,
-cosine similarity and resizing layers in `conv.py`, `pooling.py`, `batchnorm.py`,
-`normalization.py`, `dropout.py`, `embedding.py`, `distance.py`, `upsampling.py`; padding and
-pixel shuffle layers in `padding.py` and `pixelshuffle.py`; multi-head attention in
-`attention.py`), functions and losses
+cosine similarity, recurrent (RNN, LSTM, GRU and their cells) and resizing layers in
+`conv.py`, `pooling.py`, `batchnorm.py`, `normalization.py`, `dropout.py`, `embedding.py`,
+`distance.py`, `rnn.py`, `upsampling.py`; padding and pixel shuffle layers in `padding.py` and
+`pixelshuffle.py`; multi-head attention in `attention.py`), functions and losses
 (`functional.py`, imported as `F`), the losses as modules (`losses.py`), weight initialisation
 (`init.py`), gradient clipping (`utils.py`), and data-parallel training over several processes
 (`parallel.py`)."""
@@ -85,6 +85,7 @@ from .pooling import (
     MaxPool1d,
     MaxPool2d,
 )
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
 __all__ = [
@@ -162,6 +163,12 @@ __all__ = [
     "Softmax",
     "Tanh",
     "Upsample",
+    "RNN",
+    "RNNCell",
+    "LSTM",
+    "LSTMCell",
+    "GRU",
+    "GRUCell",
     "UpsamplingBilinear2d",
     "UpsamplingNearest2d",
     "functional",
