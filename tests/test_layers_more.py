@@ -342,10 +342,9 @@ def test_activation_errors_say_what_is_wrong():
         F.logsigmoid(mg.tensor([1, 2]))
     with pytest.raises(RuntimeError, match="alpha cannot be 0"):
         F.celu(mg.randn(3), 0.0)
-    with pytest.raises(ShapeError, match=r"glu: halving dimension must be even, but dim=1 of "
-                       r"the input \(2, 3\) has size 3"):  # fmt: skip
+    with pytest.raises(ShapeError, match=r"glu: dim=1 of the input \(2, 3\) has size 3, an odd"):
         F.glu(mg.randn(2, 3), 1)
-    with pytest.raises(ShapeError, match="glu does not support scalars"):
+    with pytest.raises(ShapeError, match="glu: the input is a 0-d tensor"):
         F.glu(mg.tensor(1.0))
     with pytest.raises(ShapeError, match=r"prelu: weight holds 3 slopes, but the input \(2, 4\) "
                        r"has 4 channels"):  # fmt: skip

@@ -163,8 +163,10 @@ def test_cells_refuse_what_torch_refuses():
         cell(mg.zeros(4, 2), mg.zeros(4, 2))
     with pytest.raises(ValueError, match="as many dims as input"):
         cell(mg.zeros(4, 2), mg.zeros(3))
-    with pytest.raises(ValueError, match="hidden_size must be greater than zero"):
+    with pytest.raises(ValueError, match=r"hidden_size must be at least 1 .*, got 0"):
         nn.LSTMCell(2, 0)
+    with pytest.raises(TypeError, match="input_size is a number of features, an int; got 2.0"):
+        nn.LSTMCell(2.0, 3)
 
 
 # ---- whole sequences -----------------------------------------------------------------------------
@@ -290,7 +292,7 @@ def test_layers_refuse_what_torch_refuses(kind):
     for bad in (-0.1, 1.5, "0.5"):
         with pytest.raises(ValueError, match=r"dropout .* a number in \[0, 1\]"):
             getattr(nn, kind)(2, 3, dropout=bad)
-    with pytest.raises(ValueError, match="num_layers must be greater than zero"):
+    with pytest.raises(ValueError, match="num_layers must be an int of at least 1, got 0"):
         getattr(nn, kind)(2, 3, num_layers=0)
 
 

@@ -545,9 +545,9 @@ def _padding_index(padding_idx: int | None, num_embeddings: int) -> int | None:
         return None
     if not -num_embeddings <= padding_idx < num_embeddings:
         raise AssertionError(  # torch's exception type
-            f"Padding_idx must be within num_embeddings: got padding_idx={padding_idx} for "
-            f"num_embeddings={num_embeddings} (it must be in [-{num_embeddings}, "
-            f"{num_embeddings - 1}])"
+            f"embedding: padding_idx={padding_idx} names no row of a table of "
+            f"num_embeddings={num_embeddings} rows: it must be in [-{num_embeddings}, "
+            f"{num_embeddings - 1}] (a negative one counts from the end)"
         )
     return padding_idx % num_embeddings
 
@@ -853,14 +853,14 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
     `dim` (whose size must be even): b decides how much of a goes through."""
     if input.ndim == 0:
         raise ShapeError(
-            "glu does not support scalars: it halves the input along `dim`, and a 0-d tensor "
-            "has no dim to halve."
+            "glu: the input is a 0-d tensor, but glu splits the input in two halves along "
+            "`dim` (the values and their gates), and a 0-d tensor has no dim to split."
         )
     size = input.shape[dim]
     if size % 2:
         raise ShapeError(
-            f"glu: halving dimension must be even, but dim={dim} of the input "
-            f"{shape_str(input.shape)} has size {size}: the first half is gated by the second."
+            f"glu: dim={dim} of the input {shape_str(input.shape)} has size {size}, an odd "
+            "number: glu splits it in two equal halves, the values and their gates."
         )
     a, b = input.split([size // 2, size // 2], dim)
     return a * b.sigmoid()

@@ -55,9 +55,9 @@ _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 def _check_sizes(input_size: Any, hidden_size: Any) -> None:
     for name, value in (("input_size", input_size), ("hidden_size", hidden_size)):
         if not isinstance(value, int) or isinstance(value, bool):
-            raise TypeError(f"{name} should be of type int, got: {type(value).__name__}")
+            raise TypeError(f"{name} is a number of features, an int; got {value!r}")
     if hidden_size <= 0:
-        raise ValueError(f"hidden_size must be greater than zero, got {hidden_size}")
+        raise ValueError(f"hidden_size must be at least 1 (the state's size), got {hidden_size}")
 
 
 def _check_nonlinearity(nonlinearity: str) -> None:
@@ -271,7 +271,7 @@ class RNNBase(Module):
                 f"a number in [0, 1], got {dropout!r}"
             )
         if not isinstance(num_layers, int) or num_layers <= 0:
-            raise ValueError(f"num_layers must be greater than zero, got {num_layers!r}")
+            raise ValueError(f"num_layers must be an int of at least 1, got {num_layers!r}")
         if proj_size != 0:
             raise NotImplementedError(
                 f"proj_size={proj_size}: minigrad's LSTM has no projections (proj_size=0 only)"
