@@ -407,9 +407,9 @@ class Median(Op):
 
 
 class NoDerivative(Op):
-    """out = function(x), for the functions torch records but has no derivative for (the values
-    of unique, bincount's weighted counts).   dout/dx: none; backward refuses, as torch's.
+    """out = function(x), one torch records but cannot differentiate.   dout/dx: none.
 
+    For unique's values and bincount's weighted counts: backward refuses, as torch's does.
     `function` may return several tensors (unique's values, inverse and counts): the integer
     ones are marked non-differentiable, as torch's are (bincount of nothing is integer zeros).
     """
