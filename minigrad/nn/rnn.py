@@ -49,6 +49,14 @@ def _gru_step(x, h, w_ih, w_hh, b_ih, b_hh) -> Tensor:
     return (1 - z) * n + z * h
 
 
+def _check_features(name: str, input: Tensor, input_size: int) -> None:
+    if input.shape[-1] != input_size:
+        raise ShapeError(
+            f"{name}: input has {input.shape[-1]} features (its last dim), expected "
+            f"input_size={input_size}; input shape {shape_str(input.shape)}"
+        )
+
+
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
@@ -103,11 +111,7 @@ class RNNCellBase(Module):
                 f"{name}: input must be 1-D (input_size,) or 2-D (batch, input_size), got "
                 f"{input.dim()}-D"
             )
-        if input.shape[-1] != self.input_size:
-            raise ShapeError(
-                f"{name}: input has {input.shape[-1]} features (its last dim), expected "
-                f"input_size={self.input_size}; input shape {shape_str(input.shape)}"
-            )
+        _check_features(name, input, self.input_size)
         unbatched = input.dim() == 1
         if hx is not None and hx.dim() != input.dim():
             raise ValueError(
@@ -351,11 +355,7 @@ class RNNBase(Module):
                 f"{name}: input must be 2-D (seq, input_size) or 3-D (seq, batch, input_size) "
                 f"or (batch, seq, input_size) with batch_first, got {input.dim()}-D"
             )
-        if input.shape[-1] != self.input_size:
-            raise ShapeError(
-                f"{name}: input has {input.shape[-1]} features (its last dim), expected "
-                f"input_size={self.input_size}; input shape {shape_str(input.shape)}"
-            )
+        _check_features(name, input, self.input_size)
         unbatched = input.dim() == 2
         if unbatched:
             input = input.unsqueeze(1)

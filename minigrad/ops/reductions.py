@@ -362,6 +362,13 @@ def _product_of_others_by_prod(x: Tensor, dim: int) -> Tensor:
     return rows.masked_fill(diagonal, 1.0).prod(-1).transpose(dim, -1)
 
 
+def shared_by_equals(grad: Any, x: Any, out: Any) -> Any:
+    """grad shared evenly by the k elements of x equal to the one value `out` picked from it
+    (1/k each; where out is NaN, by the NaNs): the gradient of a value chosen among ties."""
+    equal = (x == out) | (x.isnan() & out.isnan())
+    return grad * equal / equal.sum()
+
+
 class Max(Op):
     """out = the largest element of x.
 
@@ -379,8 +386,7 @@ class Max(Op):
     @staticmethod
     def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
         x, out = ctx.saved_tensors
-        is_max = (x == out) | (x.isnan() & out.isnan())
-        return grad * is_max / is_max.sum()
+        return shared_by_equals(grad, x, out)
 
 
 class Median(Op):
@@ -402,8 +408,7 @@ class Median(Op):
     @staticmethod
     def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
         x, out = ctx.saved_tensors
-        is_median = (x == out) | (x.isnan() & out.isnan())
-        return grad * is_median / is_median.sum()
+        return shared_by_equals(grad, x, out)
 
 
 class NoDerivative(Op):
