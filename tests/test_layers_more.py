@@ -642,12 +642,15 @@ def test_channel_dropout_warns_refuses_and_passes_through_as_torch():
     with pytest.raises(ShapeError, match=r"dropout1d: expected a 2-d or 3-d input"):
         F.dropout1d(mg.randn(2, 3, 4, 5))
     for make in (lambda p: nn.Dropout1d(p), lambda p: nn.Dropout2d(p)):
-        with pytest.raises(ValueError, match="between 0 and 1, but got 1.5"):
+        with pytest.raises(ValueError, match=r"p=1.5 is the probability .* between 0 and 1"):
             make(1.5)
-    with pytest.raises(ValueError, match="between 0 and 1, but got -0.5"):
+    with pytest.raises(ValueError, match=r"p=-0.5 is the probability .* between 0 and 1"):
         F.dropout1d(mg.randn(2, 3), -0.5)
     x = mg.randn(2, 3, 4, 5)
     assert F.dropout2d(x, training=False) is x and F.dropout2d(x, 0.0) is x
+    for lib in (nn, torch.nn):  # channel dropout is not a Dropout (a check for Dropout layers)
+        assert not isinstance(lib.Dropout2d(), lib.Dropout)
+        assert not isinstance(lib.Dropout1d(), lib.Dropout)
     layer = nn.Dropout2d(0.3, inplace=True)
     assert repr(layer) == repr(torch.nn.Dropout2d(0.3, inplace=True))
     assert repr(nn.Dropout1d()) == repr(torch.nn.Dropout1d())

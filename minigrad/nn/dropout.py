@@ -8,23 +8,27 @@ from . import functional as F
 from .modules import Module
 
 
-class Dropout(Module):
-    """Each element zeroed with probability p in training, the others scaled by 1/(1 - p)."""
+class _DropoutNd(Module):
+    """What the dropout layers share: p and inplace (as torch's _DropoutNd: Dropout2d is not a
+    Dropout, so `isinstance(m, nn.Dropout)` picks the same layers as in torch)."""
 
     def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
-        if not 0 <= p <= 1:
-            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+        F._check_probability(p)
         self.p, self.inplace = p, inplace
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.dropout(input, self.p, self.training, self.inplace)
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
 
 
-class Dropout1d(Dropout):
+class Dropout(_DropoutNd):
+    """Each element zeroed with probability p in training, the others scaled by 1/(1 - p)."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.dropout(input, self.p, self.training, self.inplace)
+
+
+class Dropout1d(_DropoutNd):
     """Each channel of (N, C, L) (or (C, L)) zeroed whole with probability p in training, the
     others scaled by 1/(1 - p). See F.dropout1d."""
 
@@ -32,7 +36,7 @@ class Dropout1d(Dropout):
         return F.dropout1d(input, self.p, self.training, self.inplace)
 
 
-class Dropout2d(Dropout):
+class Dropout2d(_DropoutNd):
     """Each channel of (N, C, H, W) zeroed whole with probability p in training, the others
     scaled by 1/(1 - p). See F.dropout2d (a 3-d input is taken as (N, C, L), as torch's)."""
 

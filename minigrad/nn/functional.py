@@ -1606,8 +1606,7 @@ def group_norm(
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero each element with probability p and scale the rest by 1/(1-p) when training; the
     identity otherwise. inplace=True writes the result into x and returns x, as torch."""
-    if not 0 <= p <= 1:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    _check_probability(p)
     if not training or p == 0:
         return input
     out = ops.Dropout.apply(input, ops.Dropout.draw_mask(input._data, p))
@@ -1676,9 +1675,13 @@ def _feature_dropout(input: Tensor, p: float, training: bool) -> Tensor:
     return ops.Dropout.apply(input, mask.expand(input.shape))
 
 
-def _check_probability(p: float) -> None:
+def _check_probability(p: float, name: str = "p") -> None:
+    """Dropout's p (the chance that each element is zeroed), as torch's: a probability."""
     if not 0 <= p <= 1:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+        raise ValueError(
+            f"dropout: {name}={p} is the probability of zeroing each element, so it must lie "
+            "between 0 and 1 (0 keeps everything, 1 zeroes everything)."
+        )
 
 
 def scaled_dot_product_attention(
@@ -1731,8 +1734,7 @@ def scaled_dot_product_attention(
             f"scaled_dot_product_attention: key and value must have the same length (dim -2, "
             f"S), got shapes {shape_str(key.shape)} and {shape_str(value.shape)}."
         )
-    if not 0 <= dropout_p <= 1:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {dropout_p}")
+    _check_probability(dropout_p, "dropout_p")
     if is_causal and attn_mask is not None:
         raise ValueError(
             "scaled_dot_product_attention: give attn_mask or is_causal=True, not both (the "
