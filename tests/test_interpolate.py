@@ -185,6 +185,17 @@ def test_long_sides_are_read_in_digits_in_a_short_dtype():
         ):
             got = F.interpolate(mg.tensor(x), **options)
             assert torch.equal(got._data, TF.interpolate(x, **options)), (dtype, options)
+            # The gradient goes to the positions read in digits (the forward is torch's own):
+            # <dL/dx, v> = <g, interpolate(v)> for any v, exact with small whole numbers.
+            ours = mg.tensor(x, requires_grad=True)
+            out = F.interpolate(ours, **options)
+            g = torch.randint(-4, 5, out.shape, generator=generator).to(dtype)
+            out.backward(mg.tensor(g))
+            for _ in range(2):
+                v = torch.randint(-4, 5, x.shape, generator=generator).to(dtype)
+                moved = (ours.grad._data.double() * v.double()).sum()
+                expected = (g.double() * TF.interpolate(v, **options).double()).sum()
+                assert moved == expected, (dtype, options)
 
 
 # ---- gradients and second derivatives -------------------------------------------------------

@@ -1191,16 +1191,12 @@ def max_pool1d(
 
     A composition: max_pool2d over (N, C, 1, L), windows one row high, then that row dropped;
     the gradient is max_pool2d's."""
-    _check_pool1d_input("max_pool1d", input)
-    kernel_size = _single(kernel_size, "kernel_size", "max_pool1d")
-    stride = kernel_size if stride is None or stride == [] else stride
-    padding_1d = _single(padding, "padding", "max_pool1d")
-    _check_pool_padding("max_pool1d", (kernel_size,), (padding_1d,), (kernel_size, padding))
+    kernel, stride, padding = _pool1d_sizes("max_pool1d", input, kernel_size, stride, padding)
     out = max_pool2d(
         input.unsqueeze(-2),
-        (1, kernel_size),
-        (1, _single(stride, "stride", "max_pool1d")),
-        (0, padding_1d),
+        (1, kernel),
+        (1, stride),
+        (0, padding),
         (1, _single(dilation, "dilation", "max_pool1d")),
         ceil_mode,
         return_indices,
@@ -1222,20 +1218,29 @@ def avg_pool1d(
 
     A composition: avg_pool2d over (N, C, 1, L), windows one row high, then that row dropped;
     the gradient is avg_pool2d's."""
-    _check_pool1d_input("avg_pool1d", input)
-    kernel_size = _single(kernel_size, "kernel_size", "avg_pool1d")
-    stride = kernel_size if stride is None or stride == [] else stride
-    padding_1d = _single(padding, "padding", "avg_pool1d")
-    _check_pool_padding("avg_pool1d", (kernel_size,), (padding_1d,), (kernel_size, padding))
+    kernel, stride, padding = _pool1d_sizes("avg_pool1d", input, kernel_size, stride, padding)
     out = avg_pool2d(
         input.unsqueeze(-2),
-        (1, kernel_size),
-        (1, _single(stride, "stride", "avg_pool1d")),
-        (0, padding_1d),
+        (1, kernel),
+        (1, stride),
+        (0, padding),
         ceil_mode,
         count_include_pad,
     )
     return out.squeeze(-2)
+
+
+def _pool1d_sizes(
+    name: str, input: Tensor, kernel_size: Any, stride: Any, padding: Any
+) -> tuple[int, int, int]:
+    """A 1-d pool's input checked, and its kernel_size, stride (the kernel's by default) and
+    padding as ints, the padding at most half the kernel."""
+    _check_pool1d_input(name, input)
+    kernel = _single(kernel_size, "kernel_size", name)
+    stride = kernel if stride is None or stride == [] else _single(stride, "stride", name)
+    padding_1d = _single(padding, "padding", name)
+    _check_pool_padding(name, (kernel,), (padding_1d,), (kernel, padding))
+    return kernel, stride, padding_1d
 
 
 def _check_pool_padding(

@@ -314,7 +314,9 @@ def nearest_sources(
     base = round(2 / torch.finfo(dtype).eps) if dtype.is_floating_point else 256
     positions = torch.arange(in_size, device=device)
     digits = [positions % base]
-    while positions.max() >= base:
+    largest = in_size - 1  # (counted in Python: asking the tensor would wait for the GPU)
+    while largest >= base:
+        largest //= base
         positions = positions // base
         digits.append(positions % base)
     probe = _along(torch.stack(digits).to(dtype), dim, n_dims)
