@@ -1421,6 +1421,8 @@ class Tensor:
             raise ValueError(f"{name}() of an empty tensor: it has no values to rank")
         q_given_as_number = not isinstance(q, (Tensor, torch.Tensor))
         if q_given_as_number:
+            if not 0 <= q <= 1:  # (checked here: on the device, it would wait for the GPU)
+                raise ValueError(f"{name}() takes q in [0, 1], got {q}")
             q = Tensor(torch.tensor(float(q), dtype=self.dtype, device=self.device))
         elif isinstance(q, torch.Tensor):
             q = Tensor(q)
@@ -1428,7 +1430,7 @@ class Tensor:
             raise ValueError(f"{name}() takes q a number or a 1-d tensor, got shape {q.shape}")
         if q.dtype != self.dtype:
             raise TypeError(f"{name}() needs q of x's dtype ({self.dtype}), got {q.dtype}")
-        if ((q._data < 0) | (q._data > 1)).any():
+        if not q_given_as_number and ((q._data < 0) | (q._data > 1)).any():  # (as torch's)
             raise ValueError(f"{name}() takes q in [0, 1], got {q._data.tolist()}")
         if dim is None:
             rows = self.reshape(-1)

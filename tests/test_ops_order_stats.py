@@ -161,6 +161,7 @@ def test_quantile_method_and_keyword_forms():
         (lambda x: x.quantile(0.5, interpolation="cubic"), "interpolation"),
         (lambda x: x.quantile(1.5), r"\[0, 1\]"),
         (lambda x: x.nanquantile(-0.1), r"\[0, 1\]"),
+        (lambda x: x.quantile(mg.tensor([0.5, 1.25], dtype=mg.float64)), r"\[0, 1\], got \[0.5"),
         (lambda x: x.quantile(mg.tensor([[0.5]], dtype=mg.float64)), "1-d"),
         (lambda x: x.quantile(mg.tensor([0.5])), "dtype"),
         (lambda x: mg.tensor([1, 2]).quantile(0.5), "floating-point"),
