@@ -1767,13 +1767,10 @@ def scaled_dot_product_attention(
         else:
             scores = scores + attn_mask
     # a row that is all -inf: softmax would give NaN; torch gives weights of 0. The row is
-    # set to 0 before the softmax too, so that no NaN reaches the backward either.
+    # set to 0 before the softmax too, so that no NaN reaches the backward either. (Always,
+    # not after asking whether a row is empty: the answer would wait for the GPU.)
     empty = Tensor((scores._data == -math.inf).all(-1, keepdim=True))
-    if empty._data.any():
-        scores = scores.masked_fill(empty, 0.0)
-        weights = scores.softmax(-1).masked_fill(empty, 0.0)
-    else:
-        weights = scores.softmax(-1)
+    weights = scores.masked_fill(empty, 0.0).softmax(-1).masked_fill(empty, 0.0)
     if dropout_p > 0:
         weights = dropout(weights, dropout_p)
     return weights.matmul(value)
