@@ -152,20 +152,18 @@ def pass_on(
             f"{ctx.name}.backward returned {len(input_grads)} gradients, but forward took "
             f"{len(needs)} inputs: return one per input (None where there is none)."
         )
-    fitted: list[Any] = []
-    totals: list[Any] = []
+    fitted: list[Any] = [None] * len(needs)
+    totals: list[Any] = [None] * len(needs)
     for i, grad in enumerate(input_grads):
         if grad is None or not needs[i]:
-            fitted.append(None)
-            totals.append(None)
             continue
         if (type(grad) is torch.Tensor) is create_graph:  # the kind this pass carries
             grad = as_gradient(grad, create_graph)
         shape, dtype = ctx.input_shape_dtype(i)
         if grad.shape != shape or grad.dtype != dtype:
             grad = fit_to_input(grad, shape, dtype, f"{ctx.name}.backward, input {i}: ")
-        fitted.append(grad)
-        totals.append(add_gradient(received, ctx.parents[i], ctx.parent_outputs[i], grad))
+        fitted[i] = grad
+        totals[i] = add_gradient(received, ctx.parents[i], ctx.parent_outputs[i], grad)
     return fitted, totals
 
 

@@ -89,12 +89,17 @@ class Context:
     _non_differentiable: tuple[Any, ...] = ()  # outputs marked so by forward
     input_meta: tuple[Any, ...] = ()  # (shape, dtype) per input, once released
 
-    def __init__(self, function: type[Function], inputs: tuple[Any, ...], needs: tuple[bool, ...]):
+    def __init__(
+        self,
+        function: type[Function],
+        inputs: tuple[Any, ...],
+        needs: tuple[bool, ...],
+        links: Links = ((), ()),
+    ):
         self.function = function
         self.inputs = inputs  # () when the op is not in the graph (nothing needs a gradient)
         self.needs_input_grad = needs
-        self.parents: tuple[Any, ...] = ()  # set by link(), once forward has run
-        self.parent_outputs: tuple[int, ...] = ()
+        self.parents, self.parent_outputs = links  # (see _read_inputs)
         self.output_ref: weakref.ref[Tensor] | None = None  # weak: it does not keep it alive
         self._saved: tuple[Any, ...] = ()
         self._saved_versions: tuple[int | None, ...] = ()  # None for a value not a tensor
@@ -110,9 +115,10 @@ class Context:
         if not self.function.on_torch_tensors:  # a Function of yours saves minigrad Tensors
             values = tuple([unwrap(v) for v in values])
         self._saved = values
-        self._saved_versions = tuple(
-            [v._version if isinstance(v, torch.Tensor) else None for v in values]
-        )
+        versions = []  # (a plain loop: a list comprehension costs a call per op here)
+        for v in values:
+            versions.append(v._version if isinstance(v, torch.Tensor) else None)
+        self._saved_versions = tuple(versions)  # (a tuple of numbers: the collector drops it)
 
     @property
     def saved_tensors(self) -> tuple[Any, ...]:
@@ -179,22 +185,17 @@ class Context:
                         "gives a tensor of its own."
                     )
 
-    def link(self, links: Links, outputs: Any) -> None:
-        """Join the graph, once forward has run: `links` (read with the inputs, see
-        `_read_inputs`) are the node that made each input and which of its outputs it was; and
-        note which saved values are this op's own outputs."""
-        self.parents, self.parent_outputs = links
-        if self._saved:
-            self.note_saved_outputs(outputs)
-
     def note_saved_outputs(self, outputs: Any) -> None:
         """Which saved values are this op's own outputs (create_graph hands them back through
-        this node)."""
+        this node). Called once forward has run, for a node that saved something."""
         if type(outputs) is tuple or type(outputs) is list:
             made = [unwrap(out) for out in outputs]
         else:
             made = [unwrap(outputs)]
-            if id(made[0]) not in map(id, self._saved):  # (the usual case: it saved no output)
+            for value in self._saved:
+                if value is made[0]:
+                    break
+            else:  # (the usual case: it saved no output)
                 return
         found = {}
         for i, value in enumerate(self._saved):
@@ -342,13 +343,13 @@ class Function:
         grad_enabled = is_grad_enabled()
         raw, needs, links = _read_inputs(args, grad_enabled)
         record = grad_enabled and True in needs
-        ctx = Context(cls, args if record else (), needs)
+        ctx = Context(cls, args, needs, links) if record else Context(cls, (), needs)
         listener = events.current
         if listener is not None:
             listener.op_begin(cls, args)
         out = _run_forward(cls, ctx, raw, args, kwargs)
-        if record:
-            ctx.link(links, out)
+        if ctx._saved:
+            ctx.note_saved_outputs(out)
         if type(out) is tuple or type(out) is list:
             outputs = _wrap_outputs(ctx, record, out, args, kwargs, grad_enabled)
         else:
