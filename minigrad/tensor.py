@@ -70,10 +70,11 @@ def numpy_names(method: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(method)
     def with_numpy_names(*args: Any, **kwargs: Any) -> Any:
-        if "axis" in kwargs:
-            kwargs["dim"] = kwargs.pop("axis")
-        if "keepdims" in kwargs:
-            kwargs["keepdim"] = kwargs.pop("keepdims")
+        if kwargs:
+            if "axis" in kwargs:
+                kwargs["dim"] = kwargs.pop("axis")
+            if "keepdims" in kwargs:
+                kwargs["keepdim"] = kwargs.pop("keepdims")
         return method(*args, **kwargs)
 
     return with_numpy_names

@@ -398,6 +398,7 @@ def _check_same_shape(name: str, input: Tensor, target: Tensor, what: str = "log
 
 def _check_class_targets(name: str, input: Tensor, target: Tensor) -> None:
     """Class-index targets: integers, one per position of the input but its class dim."""
+    input, target = unwrap(input), unwrap(target)  # (torch's attributes cost less to read)
     if input.ndim == 0:
         raise ValueError(
             f"{name} takes scores of shape (N, C), one row of class scores per example (or (C,) "
