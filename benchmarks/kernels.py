@@ -100,8 +100,14 @@ def pool_cases(device: str, smoke: bool = False) -> list[Case]:
         ctx, upstream = _node_and_upstream(F.max_pool2d(x, k, s, p))
         (indices,) = ctx._saved
 
-        def max_kernel(upstream: torch.Tensor = upstream, indices: torch.Tensor = indices,
-                       x: torch.Tensor = x._data, k: int = k, s: int = s, p: int = p) -> Any:
+        def max_kernel(
+            upstream: torch.Tensor = upstream,
+            indices: torch.Tensor = indices,
+            x: torch.Tensor = x._data,
+            k: int = k,
+            s: int = s,
+            p: int = p,
+        ) -> Any:
             return torch.ops.aten.max_pool2d_with_indices_backward(
                 upstream, x, [k, k], [s, s], [p, p], [1, 1], False, indices
             )  # fmt: skip
@@ -119,9 +125,7 @@ def pool_cases(device: str, smoke: bool = False) -> list[Case]:
         def adaptive_kernel(upstream: torch.Tensor = upstream, x: torch.Tensor = x._data) -> Any:
             return torch.ops.aten._adaptive_avg_pool2d_backward(upstream, x)
 
-        cases.append(
-            ("adaptive_avg_pool2d", size, False, _formula(ctx, upstream), adaptive_kernel)
-        )
+        cases.append(("adaptive_avg_pool2d", size, False, _formula(ctx, upstream), adaptive_kernel))
     return cases
 
 

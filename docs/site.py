@@ -214,9 +214,7 @@ def on_page_content(html: str, page: Any, config: Any, files: Files) -> str:
 
     def relink(match: re.Match[str]) -> str:
         stem, anchor = match.group(1), match.group(3) or ""
-        target = files.get_file_from_path(f"{stem}.ipynb") or files.get_file_from_path(
-            f"{stem}.md"
-        )
+        target = files.get_file_from_path(f"{stem}.ipynb") or files.get_file_from_path(f"{stem}.md")
         if target is None:
             return match.group(0)
         return f'href="{target.url_relative_to(page.file)}{anchor}"'

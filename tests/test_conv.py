@@ -380,8 +380,9 @@ def test_conv_layer_matches_torch_init_repr_forward_and_backward(name):
 
 def test_conv_transpose_layer_output_size_and_its_refusals_as_torch():
     torch.manual_seed(0)
-    mine, theirs = nn.ConvTranspose2d(3, 4, 3, stride=2, padding=1), torch.nn.ConvTranspose2d(
-        3, 4, 3, stride=2, padding=1
+    mine, theirs = (
+        nn.ConvTranspose2d(3, 4, 3, stride=2, padding=1),
+        torch.nn.ConvTranspose2d(3, 4, 3, stride=2, padding=1),
     )
     x = torch.randn(1, 3, 5, 5)
     for size in ([9, 9], [10, 9], (1, 4, 10, 10)):  # the sizes stride 2 allows, and the batch's

@@ -90,7 +90,10 @@ def test_two_listeners_both_hear_each_event_in_the_order_they_were_installed():
         x.exp()
         x.grad = None
     assert heard == [
-        ("outer", "Exp"), ("inner", "Exp"), ("outer", "grad written"), ("inner", "grad written")
+        ("outer", "Exp"),
+        ("inner", "Exp"),
+        ("outer", "grad written"),
+        ("inner", "grad written"),
     ]
 
 

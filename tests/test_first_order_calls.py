@@ -69,15 +69,21 @@ PROGRAMS: dict[str, tuple[Callable[..., mg.Tensor], list[tuple[int, ...]], int]]
     "index_cat": (lambda a: mg.cat([a[[0, 2]], a[1:]], 0), [(3, 4)], 12),
     "cross_entropy": (lambda a: F.cross_entropy(a, TARGETS), [(3, 4)], 5),  # nll_loss_backward
     "mse_loss": (lambda a, b: F.mse_loss(a, b), [(3, 4), (3, 4)], 6),  # (its ** 2: as pow)
-    "bce_with_logits": (lambda a, b: F.binary_cross_entropy_with_logits(a, b.sigmoid()),
-                        [(3, 4), (3, 4)], 15),  # fmt: skip
+    "bce_with_logits": (
+        lambda a, b: F.binary_cross_entropy_with_logits(a, b.sigmoid()),
+        [(3, 4), (3, 4)],
+        15,
+    ),  # fmt: skip
     # conv2d and avg_pool2d: torch's kernels for their formulas (convolution_backward,
     # avg_pool2d_backward), one call each; max_pool2d's zeros are made flat (scatter_added)
     "conv2d": (lambda x, w: F.conv2d(x, w, stride=2, padding=1), [(2, 3, 6, 6), (4, 3, 3, 3)], 1),
     "max_pool2d": (lambda x: F.max_pool2d(x, 2), [(2, 3, 6, 6)], 6),
     "avg_pool2d": (lambda x: F.avg_pool2d(x, 2), [(2, 3, 6, 6)], 1),
-    "batch_norm": (lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
-                   [(4, 3, 2, 2), (3,), (3,)], 1),  # fmt: skip  (native_batch_norm_backward)
+    "batch_norm": (
+        lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+        [(4, 3, 2, 2), (3,), (3,)],
+        1,
+    ),  # fmt: skip  (native_batch_norm_backward)
     # layer_norm: native_layer_norm_backward, and a sum for dL/dbias
     "layer_norm": (lambda x, w, b: F.layer_norm(x, (4,), w, b), [(3, 4), (4,), (4,)], 2),
     "embedding": (lambda w: F.embedding(TARGETS, w), [(3, 4)], 4),

@@ -53,9 +53,7 @@ def test_a_gradient_made_with_create_graph_can_be_differentiated_again_as_in_tor
     close(gm, gt, "first derivative")
     assert gm.requires_grad and gm.grad_fn is not None
     penalty_m, penalty_t = (gm * gm).sum(), (gt * gt).sum()  # a gradient penalty
-    close_all = zip(
-        mg.autograd.grad(penalty_m, [xm, wm]), torch.autograd.grad(penalty_t, [xt, wt])
-    )
+    close_all = zip(mg.autograd.grad(penalty_m, [xm, wm]), torch.autograd.grad(penalty_t, [xt, wt]))
     for what, (a, b) in zip(["d penalty / dx", "d penalty / dw"], close_all):
         close(a, b, what)
 

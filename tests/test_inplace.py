@@ -161,7 +161,6 @@ def test_item_assignment_sends_the_written_region_its_gradient():
     program(mg, w).backward()
     assert w.grad.tolist() == [8.0, 10.0]
 
-
     def twice(lib, w):  # a plain tensor filled with values of the graph, then squared
         out = lib.zeros(3, dtype=lib.float64)
         for i in range(3):

@@ -145,11 +145,13 @@ def test_search_finds_an_op(site, browser):
     box.click()
     box.send_keys("Sigmoid")
     links = WebDriverWait(browser, 20).until(
-        lambda b: [
-            a.get_attribute("href")
-            for a in b.find_elements("css selector", ".md-search-result__item a")
-        ]
-        or False
+        lambda b: (
+            [
+                a.get_attribute("href")
+                for a in b.find_elements("css selector", ".md-search-result__item a")
+            ]
+            or False
+        )
     )
     assert any("derivatives/unary.html" in link for link in links), links
     browser.save_screenshot(str(SCREENSHOTS / "search-sigmoid.png"))

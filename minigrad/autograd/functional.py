@@ -222,9 +222,7 @@ def _vectors(v: Any, like: tuple[Tensor, ...], is_tuple: bool, name: str) -> tup
         if len(like) != 1 or like[0].numel() != 1:
             raise RuntimeError(
                 f"{name}: v can be left out only when it multiplies a single number; give one "
-                "tensor per "
-                + ("output" if name == "vjp" else "input")
-                + ", of its shape."
+                "tensor per " + ("output" if name == "vjp" else "input") + ", of its shape."
             )
         return (Tensor(torch.ones_like(like[0]._data)),)
     _, v = _as_tuple(v, "v")

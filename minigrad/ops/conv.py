@@ -205,9 +205,7 @@ class ConvTranspose(Op):
         return None
 
 
-def convolved(
-    x: Any, weight: Any, stride: Size, padding: Size, dilation: Size, groups: int
-) -> Any:
+def convolved(x: Any, weight: Any, stride: Size, padding: Size, dilation: Size, groups: int) -> Any:
     """x cross-correlated with weight (no bias): torch's conv kernel on torch tensors (the
     first-order backward), the op Convolution on minigrad Tensors (create_graph=True)."""
     if isinstance(x, Tensor) or isinstance(weight, Tensor):

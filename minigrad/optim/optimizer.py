@@ -303,7 +303,6 @@ class Optimizer:
 # ---- helpers ------------------------------------------------------------------------------------
 
 
-
 class Setting(NamedTuple):
     """A group setting that `option()` read: calling it reads it again (group[name], or
     whether it is non-zero), which is what a recording of the step checks before a replay."""

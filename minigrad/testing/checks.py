@@ -216,9 +216,7 @@ def _check_second_order(
         (g * Tensor(directions[i])).sum() for i, g in zip(differentiable, firsts) if g is not None
     ]
     theirs = [
-        (g * directions[i]).sum()
-        for i, g in zip(differentiable, expected_firsts)
-        if g is not None
+        (g * directions[i]).sum() for i, g in zip(differentiable, expected_firsts) if g is not None
     ]
     if not theirs or not any(t.requires_grad for t in theirs):
         if any(m.requires_grad for m in mine):

@@ -129,9 +129,7 @@ def _quote(text: str) -> str:
     return '"' + escaped.replace("\n", "\\n") + '"'
 
 
-def _tensor_label(
-    tensor: Tensor | None, name: str, kind: str, show_values: bool, grad: Any
-) -> str:
+def _tensor_label(tensor: Tensor | None, name: str, kind: str, show_values: bool, grad: Any) -> str:
     """A box's text: name, shape and dtype; its values and gradient when asked (`grad` is
     False when not asked, None when the node has none)."""
     if tensor is None:  # an op's output that nothing holds any more
