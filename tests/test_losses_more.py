@@ -59,22 +59,23 @@ P_NORMS = st.sampled_from([1.0, 2.0, 3.0, 1.5, math.inf])
 
 @st.composite
 def distance_pairs(draw):
-    """x1 and x2 of shapes (N, D), (D,), (1, D) against (N, D), or 0-d, with every
-    x1 - x2 + eps (what the norm sees) at least 1e-3 from 0 and, for p = inf, no two of a
-    row's |x1 - x2 + eps| equal (the largest is then one element)."""
-    n, d, eps = (
-        draw(st.integers(1, 4)),
-        draw(st.integers(1, 5)),
-        draw(st.sampled_from([1e-6, 0.0, 0.1])),
+    """x1 and x2 of shapes (N, D), (D,), (1, D) against (N, D), (D,) against (N, D) either way
+    round, or 0-d, with every x1 - x2 + eps (what the norm sees) at least 1e-3 from 0 and
+    distinct (for p = inf: a row's largest |x1 - x2 + eps| is one element)."""
+    n, d = draw(st.integers(1, 4)), draw(st.integers(1, 5))
+    eps = draw(st.sampled_from([1e-6, 0.0, 0.1]))
+    form = draw(
+        st.sampled_from(["rows", "vector", "broadcast", "x1 a vector", "x2 a vector", "scalar"])
     )
-    form = draw(st.sampled_from(["rows", "vector", "broadcast", "scalar"]))
-    shape = {"rows": (n, d), "vector": (d,), "broadcast": (n, d), "scalar": ()}[form]
-    x1 = draw(mst.float_arrays(shape, -5, 5))
+    shape = (d,) if form == "vector" else () if form == "scalar" else (n, d)
     seen = draw(mst.distinct_arrays(shape, 0.5, 5)) * draw(signs(shape))  # x1 - x2 + eps
+    x1 = draw(mst.float_arrays(shape, -5, 5))
+    if form in ("broadcast", "x1 a vector"):  # one row of x1 for all of x2's
+        x1 = x1[:1] if form == "broadcast" else x1[0]
     x2 = x1 + eps - seen
-    if form == "broadcast":
-        x1 = x1[:1]
-        x2 = x1 + eps - seen
+    if form == "x2 a vector":  # one row of x2 for all of x1's
+        x2 = x2[0]
+        x1 = x2 - eps + seen
     return x1, x2, eps
 
 
@@ -622,9 +623,9 @@ def module_cases():
         ("HingeEmbeddingLoss", dict(margin=2.0, reduction="sum"), (np.abs(x), np.ones((4, 3)))),
         ("SoftMarginLoss", dict(), (x, np.sign(z))),
         ("CosineEmbeddingLoss", dict(margin=0.2), (x, z, y)),
-        ("TripletMarginLoss", dict(margin=0.5, p=1.0, swap=True, eps=0.0), (x, z, x * 2)),
+        ("TripletMarginLoss", dict(margin=0.5, p=1.0, swap=True, eps=0.0), (x, z, z + 0.1)),
         ("TripletMarginLoss", dict(reduction="none"), (x, z, x * 2)),
-        ("TripletMarginWithDistanceLoss", dict(swap=True), (x, z, x * 2)),
+        ("TripletMarginWithDistanceLoss", dict(swap=True), (x, z, z + 0.1)),
         ("TripletMarginWithDistanceLoss", dict(margin=0.3, reduction="sum"), (x, z, x * 2)),
         ("PoissonNLLLoss", dict(log_input=False, full=True, eps=1e-3), (np.exp(x), np.exp(z) * 3)),
         ("PoissonNLLLoss", dict(reduction="none"), (x, np.exp(z))),
