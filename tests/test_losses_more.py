@@ -914,3 +914,32 @@ def test_weights_of_the_wrong_shape_are_refused_as_torch():
         F.gaussian_nll_loss(mg.zeros(2), mg.zeros(2), -1.0)
     with pytest.raises(ValueError):
         TF.gaussian_nll_loss(torch.zeros(2), torch.zeros(2), -1.0)
+
+
+def test_the_losses_work_on_the_device(device):
+    """Each loss's helpers (class masks, counts, variances made from a number) are made on
+    the input's device."""
+    x = mg.randn(4, 3, device=device, requires_grad=True)
+    z = mg.randn(4, 3, device=device)
+    y = mg.tensor([1.0, -1.0, 1.0, -1.0], device=device)
+    classes = mg.tensor([0, 2, 1, 2], device=device)
+    listed = mg.tensor([[0, -1, 1], [2, 1, -1], [1, 1, 1], [0, 1, 2]], device=device)
+    weight = mg.tensor([1.0, 2.0, 0.5], device=device)
+    for loss in (
+        F.pairwise_distance(x, z).sum(),
+        F.margin_ranking_loss(x[:, 0], z[:, 0], y),
+        F.hinge_embedding_loss(x, z.sign()),
+        F.soft_margin_loss(x, z.sign()),
+        F.cosine_embedding_loss(x, z, y),
+        F.triplet_margin_loss(x, z, -z, swap=True),
+        F.triplet_margin_with_distance_loss(x, z, -z),
+        F.poisson_nll_loss(x, z.abs(), full=True),
+        F.gaussian_nll_loss(x, z, 0.5),
+        F.gaussian_nll_loss(x, z, z[:, 0].abs()),
+        F.multilabel_soft_margin_loss(x, (z > 0).float(), weight),
+        F.multi_margin_loss(x, classes, p=2, weight=weight),
+        F.multilabel_margin_loss(x, listed),
+    ):
+        x.grad = None
+        loss.backward()
+        assert loss.device.type == device and x.grad.device.type == device
