@@ -1,12 +1,12 @@
 """Neural-network building blocks: layers as Modules (`modules.py`, more activations in
 `activation.py`; convolution, pooling, batch norm, layer and group norm, dropout, embedding,
-cosine similarity, recurrent (RNN, LSTM, GRU and their cells) and resizing layers in
-`conv.py`, `pooling.py`, `batchnorm.py`, `normalization.py`, `dropout.py`, `embedding.py`,
-`distance.py`, `rnn.py`, `upsampling.py`; padding and pixel shuffle layers in `padding.py` and
-`pixelshuffle.py`; multi-head attention in `attention.py`), functions and losses
-(`functional.py`, imported as `F`), the losses as modules (`losses.py`), weight initialisation
-(`init.py`), gradient clipping (`utils.py`), and data-parallel training over several processes
-(`parallel.py`)."""
+cosine similarity and pairwise distance, recurrent (RNN, LSTM, GRU and their cells) and
+resizing layers in `conv.py`, `pooling.py`, `batchnorm.py`, `normalization.py`, `dropout.py`,
+`embedding.py`, `distance.py`, `rnn.py`, `upsampling.py`; padding and pixel shuffle layers in
+`padding.py` and `pixelshuffle.py`; multi-head attention in `attention.py`), functions and
+losses (`functional.py`, imported as `F`), the losses as modules (`losses.py`), weight
+initialisation (`init.py`), gradient clipping (`utils.py`), and data-parallel training over
+several processes (`parallel.py`)."""
 
 from ..errors import missing_name_getattr as _missing_name_getattr
 from . import functional, init, parallel, utils
@@ -39,19 +39,30 @@ from .activation import (
 from .attention import MultiheadAttention
 from .batchnorm import BatchNorm1d, BatchNorm2d
 from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
-from .distance import CosineSimilarity
+from .distance import CosineSimilarity, PairwiseDistance
 from .dropout import Dropout, Dropout1d, Dropout2d
 from .embedding import Embedding
 from .losses import (
     BCELoss,
     BCEWithLogitsLoss,
+    CosineEmbeddingLoss,
     CrossEntropyLoss,
+    GaussianNLLLoss,
+    HingeEmbeddingLoss,
     HuberLoss,
     KLDivLoss,
     L1Loss,
+    MarginRankingLoss,
     MSELoss,
+    MultiLabelMarginLoss,
+    MultiLabelSoftMarginLoss,
+    MultiMarginLoss,
     NLLLoss,
+    PoissonNLLLoss,
     SmoothL1Loss,
+    SoftMarginLoss,
+    TripletMarginLoss,
+    TripletMarginWithDistanceLoss,
 )
 from .modules import (
     Flatten,
@@ -171,6 +182,18 @@ __all__ = [
     "GRUCell",
     "UpsamplingBilinear2d",
     "UpsamplingNearest2d",
+    "CosineEmbeddingLoss",
+    "GaussianNLLLoss",
+    "HingeEmbeddingLoss",
+    "MarginRankingLoss",
+    "MultiLabelMarginLoss",
+    "MultiLabelSoftMarginLoss",
+    "MultiMarginLoss",
+    "PairwiseDistance",
+    "PoissonNLLLoss",
+    "SoftMarginLoss",
+    "TripletMarginLoss",
+    "TripletMarginWithDistanceLoss",
     "functional",
     "init",
     "parallel",

@@ -1,4 +1,4 @@
-"""Layers that compare two tensors: CosineSimilarity."""
+"""Layers that compare two tensors: CosineSimilarity, PairwiseDistance."""
 
 from __future__ import annotations
 
@@ -17,3 +17,15 @@ class CosineSimilarity(Module):
 
     def forward(self, x1: Tensor, x2: Tensor) -> Tensor:
         return F.cosine_similarity(x1, x2, self.dim, self.eps)
+
+
+class PairwiseDistance(Module):
+    """The p-norm of x1 - x2 + eps along the last dim: one distance per pair of rows. See
+    F.pairwise_distance. (torch keeps p as `norm`; so does minigrad.)"""
+
+    def __init__(self, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False) -> None:
+        super().__init__()
+        self.norm, self.eps, self.keepdim = p, eps, keepdim
+
+    def forward(self, x1: Tensor, x2: Tensor) -> Tensor:
+        return F.pairwise_distance(x1, x2, self.norm, self.eps, self.keepdim)

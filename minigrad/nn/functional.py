@@ -424,6 +424,401 @@ def _check_class_targets(name: str, input: Tensor, target: Tensor) -> None:
         )
 
 
+# ---- losses with margins: ranking, embeddings, triplets, several classes ----------------------
+# Each is a composition of minigrad's ops. Where a loss is max(0, m) and torch's kernel keeps the
+# gradient at m = 0 (its clamp_min does), clamp_min(0) is used (gradient 1 there, as torch's);
+# where torch's kernel counts only m > 0, relu (gradient 0 there).
+
+
+def margin_ranking_loss(
+    input1: Tensor,
+    input2: Tensor,
+    target: Tensor,
+    margin: float = 0,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """max(0, -y (x1 - x2) + margin): for y = 1, x1 should rank above x2 by at least margin
+    (y = -1: below). No loss once it does; the gradient is -y for x1 and y for x2 until then."""
+    reduction = _reduction(size_average, reduce, reduction)
+    if not input1.ndim == input2.ndim == target.ndim:
+        raise ShapeError(
+            f"margin_ranking_loss: input1 {shape_str(input1.shape)}, input2 "
+            f"{shape_str(input2.shape)} and target {shape_str(target.shape)} must have the same "
+            "number of dims (one target, 1 or -1, per pair of scores)."
+        )
+    _broadcast_all("margin_ranking_loss", input1=input1, input2=input2, target=target)
+    return _reduce((-target * (input1 - input2) + margin).clamp_min(0), reduction)
+
+
+def hinge_embedding_loss(
+    input: Tensor,
+    target: Tensor,
+    margin: float = 1.0,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """x where y = 1, max(0, margin - x) where y = -1: `input` is a distance, small for
+    similar pairs (y = 1) and at least margin for dissimilar ones (y = -1). As torch, a target
+    that is neither gets both terms."""
+    reduction = _reduction(size_average, reduce, reduction)
+    _broadcast_all("hinge_embedding_loss", input=input, target=target)
+    pushed_apart = where(target != 1, (margin - input).clamp_min(0), 0.0)
+    pulled_together = where(target != -1, input, 0.0)
+    return _reduce(pushed_apart + pulled_together, reduction)
+
+
+def soft_margin_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """log(1 + e^(-y x)) for targets y = 1 or -1: a smooth hinge (logistic regression's loss
+    with labels +-1). Its gradient, -y e^(-y x) / (1 + e^(-y x)), comes from exp and log1p."""
+    reduction = _reduction(size_average, reduce, reduction)
+    _broadcast_all("soft_margin_loss", input=input, target=target)
+    return _reduce((-input * target).exp().log1p(), reduction)
+
+
+_COSINE_EPS = float(torch.tensor(1e-12, dtype=torch.float32))  # torch's constant, a float
+
+
+def cosine_embedding_loss(
+    input1: Tensor,
+    input2: Tensor,
+    target: Tensor,
+    margin: float = 0,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """1 - cos(x1, x2) where y = 1, max(0, cos(x1, x2) - margin) where y = -1: pairs of rows
+    (N, D) with targets (N,), or one pair (D,) with a 0-d target. As torch computes it,
+
+        cos = sum(x1 x2) / sqrt((sum(x1^2) + e) (sum(x2^2) + e))
+
+    where e = 1e-12 keeps a zero row from dividing by 0 (1e-12 rounded to float32, as torch's
+    kernel holds it: 9.99999996e-13). A target that is neither 1 nor -1 gives 0."""
+    reduction = _reduction(size_average, reduce, reduction)
+    if target.ndim not in (0, 1):
+        raise ShapeError(
+            f"cosine_embedding_loss: target {shape_str(target.shape)} must be 0-d (one pair of "
+            "vectors) or 1-d (one target per row of input1 and input2)."
+        )
+    if not input1.ndim == input2.ndim == target.ndim + 1:
+        raise ShapeError(
+            f"cosine_embedding_loss: a {target.ndim}-d target {shape_str(target.shape)} needs "
+            f"{target.ndim + 1}-d inputs (each row a vector), got input1 "
+            f"{shape_str(input1.shape)} and input2 {shape_str(input2.shape)}."
+        )
+    _broadcast_all("cosine_embedding_loss", input1=input1, input2=input2)
+    dim = target.ndim  # the vectors' dim
+    products = (input1 * input2).sum(dim)
+    squares1 = (input1 * input1).sum(dim) + _COSINE_EPS
+    squares2 = (input2 * input2).sum(dim) + _COSINE_EPS
+    cos = products / (squares1 * squares2).sqrt()
+    similar = where(target == 1, 1 - cos, 0.0)
+    dissimilar = where(target == -1, (cos - margin).clamp_min(0), 0.0)
+    return _reduce(similar + dissimilar, reduction)
+
+
+def triplet_margin_loss(
+    anchor: Tensor,
+    positive: Tensor,
+    negative: Tensor,
+    margin: float = 1.0,
+    p: float = 2,
+    eps: float = 1e-6,
+    swap: bool = False,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """max(0, d(a, p) + margin - d(a, n)), d the pairwise_distance of order p (with eps): the
+    anchor should be closer to the positive than to the negative, by at least margin.
+    swap=True takes d(p, n) for d(a, n) where it is smaller (the harder negative)."""
+    reduction = _reduction(size_average, reduce, reduction)
+    _check_triplet("triplet_margin_loss", anchor, positive, negative, margin)
+
+    def distance(x1: Tensor, x2: Tensor) -> Tensor:
+        return pairwise_distance(x1, x2, p, eps)
+
+    return _triplet_loss(anchor, positive, negative, distance, margin, swap, reduction)
+
+
+def triplet_margin_with_distance_loss(
+    anchor: Tensor,
+    positive: Tensor,
+    negative: Tensor,
+    *,
+    distance_function: Any = None,
+    margin: float = 1.0,
+    swap: bool = False,
+    reduction: str = "mean",
+) -> Tensor:
+    """triplet_margin_loss with a distance of your own: distance_function(x1, x2) returns one
+    non-negative distance per row (pairwise_distance by default; 1 - cosine_similarity is a
+    common other)."""
+    reduction = _reduction(None, None, reduction)
+    _check_triplet("triplet_margin_with_distance_loss", anchor, positive, negative, margin)
+    distance = pairwise_distance if distance_function is None else distance_function
+    return _triplet_loss(anchor, positive, negative, distance, margin, swap, reduction)
+
+
+def _triplet_loss(
+    anchor: Tensor,
+    positive: Tensor,
+    negative: Tensor,
+    distance: Any,
+    margin: float,
+    swap: bool,
+    reduction: str,
+) -> Tensor:
+    to_positive, to_negative = distance(anchor, positive), distance(anchor, negative)
+    if swap:  # ties split the gradient between the two distances, as torch's minimum does
+        to_negative = to_negative.minimum(distance(positive, negative))
+    return _reduce((margin + to_positive - to_negative).clamp_min(0), reduction)
+
+
+def _check_triplet(
+    name: str, anchor: Tensor, positive: Tensor, negative: Tensor, margin: float
+) -> None:
+    if margin <= 0:
+        raise ValueError(
+            f"{name}: margin must be greater than 0, got {margin}: it is how much farther the "
+            "negative must be than the positive (with 0 the loss could never push them apart)."
+        )
+    if not anchor.ndim == positive.ndim == negative.ndim:
+        raise ShapeError(
+            f"{name}: anchor {shape_str(anchor.shape)}, positive {shape_str(positive.shape)} "
+            f"and negative {shape_str(negative.shape)} must have the same number of dims (rows "
+            "of vectors, (N, D), or one vector each, (D,))."
+        )
+
+
+def poisson_nll_loss(
+    input: Tensor,
+    target: Tensor,
+    log_input: bool = True,
+    full: bool = False,
+    size_average: bool | None = None,
+    eps: float = 1e-8,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """The negative log-likelihood of counts `target` under a Poisson distribution of rate r,
+    less the terms that do not depend on r: r - y log r. With log_input (the default) `input`
+    is log r, and the loss e^x - y x; otherwise it is r itself, and the loss x - y log(x + eps).
+
+    full=True adds log(y!), approximated as torch does by Stirling's y log y - y +
+    log(2 pi y) / 2, only where y > 1 (log(0!) = log(1!) = 0)."""
+    reduction = _reduction(size_average, reduce, reduction)
+    _broadcast_all("poisson_nll_loss", input=input, target=target)
+    if log_input:
+        loss = input.exp() - target * input
+    else:
+        loss = input - target * (input + eps).log()
+    if full:
+        stirling = target * target.log() - target + 0.5 * (2 * math.pi * target).log()
+        loss = loss + stirling.masked_fill(target <= 1, 0.0)
+    return _reduce(loss, reduction)
+
+
+def gaussian_nll_loss(
+    input: Tensor,
+    target: Tensor,
+    var: Tensor | float,
+    full: bool = False,
+    eps: float = 1e-6,
+    reduction: str = "mean",
+) -> Tensor:
+    """The negative log-likelihood of `target` under normal distributions of mean `input` and
+    variance `var`: (log var + (x - y)^2 / var) / 2, plus log(2 pi) / 2 if full.
+
+    var has input's shape, or one dim fewer (one variance for the last dim), or input's dims
+    with a single one of size 1 (one variance shared along it); a number is one variance for
+    all. As torch, var is kept >= eps outside the graph (clamped in place under no_grad): the
+    loss uses max(var, eps), but the gradient flows on to var as if it had not been clamped."""
+    if isinstance(var, (int, float)):
+        if var < 0:
+            raise ValueError(f"gaussian_nll_loss: var={var} is a variance, and must be >= 0.")
+        var = Tensor(torch.full_like(unwrap(input), var))
+    elif bool((unwrap(var) < 0).any()):  # (torch asks too: a wait for the GPU)
+        raise ValueError(
+            f"gaussian_nll_loss: var {shape_str(var.shape)} has negative entries: it holds "
+            "variances, which must be >= 0."
+        )
+    if tuple(var.shape) != tuple(input.shape):
+        if tuple(input.shape[:-1]) == tuple(var.shape):  # one variance per vector
+            var = var.unsqueeze(-1)
+        elif not (  # torch's rule: one differing dim, of size 1 in var
+            var.ndim == input.ndim and sum(v for i, v in zip(input.shape, var.shape) if i != v) == 1
+        ):
+            raise ValueError(
+                f"gaussian_nll_loss: var {shape_str(var.shape)} does not fit input "
+                f"{shape_str(input.shape)}: give var the input's shape, the input's shape less "
+                "its last dim, or the input's shape with one dim of size 1."
+            )
+    reduction = _reduction(None, None, reduction)
+    var = var.clone()  # (the clamp below changes it in place; the caller's var stays as it was)
+    with no_grad():
+        var.clamp_min_(eps)
+    loss = 0.5 * (var.log() + (input - target) ** 2 / var)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction)
+
+
+def multilabel_soft_margin_loss(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """For scores (N, C) and 0/1 targets (N, C), each example may have several classes: the
+    binary cross-entropy of every class from its logit, -[y log sigmoid(x) + (1 - y) log
+    sigmoid(-x)], times `weight` (per class) if given, averaged over the C classes. One loss
+    per example, then the reduction."""
+    reduction = _reduction(size_average, reduce, reduction)
+    _broadcast_all("multilabel_soft_margin_loss", input=input, target=target)
+    loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss.sum(-1) / input.shape[-1], reduction)
+
+
+def multi_margin_loss(
+    input: Tensor,
+    target: Tensor,
+    p: int = 1,
+    margin: float = 1.0,
+    weight: Tensor | None = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """A multi-class hinge (an SVM's loss) for scores (N, C) and class indices (N,): each
+    other class j costs max(0, margin - x[y] + x[j])^p, p = 1 or 2, times weight[y] if given;
+    the sum is divided by C. (One example: (C,) and a 0-d target.) As torch's kernel, only
+    terms above 0 count, so at 0 the gradient is 0 (relu's)."""
+    reduction = _reduction(size_average, reduce, reduction)
+    if p not in (1, 2):
+        raise ValueError(
+            f"multi_margin_loss: p={p}, but only p=1 (the hinge) and p=2 (the squared hinge) "
+            "are supported."
+        )
+    if weight is not None and weight.ndim != 1:
+        raise ValueError(
+            f"multi_margin_loss: weight {shape_str(weight.shape)} must be 1-d: one weight per "
+            "class."
+        )
+    rows, classes = _margin_rows("multi_margin_loss", input, target)
+    if target.ndim > 1 or target.numel() != rows.shape[0]:
+        raise ShapeError(
+            f"multi_margin_loss: target {shape_str(target.shape)} must hold one class index per "
+            f"example of input {shape_str(input.shape)}: {rows.shape[0]} of them, in a 1-d "
+            "tensor (or 0-d for one example)."
+        )
+    if weight is not None and weight.numel() != classes:
+        raise ShapeError(
+            f"multi_margin_loss: weight {shape_str(weight.shape)} must hold one weight per class: "
+            f"{classes} for input {shape_str(input.shape)}."
+        )
+    labels = unwrap(target).reshape(-1, 1)
+    _check_class_range("multi_margin_loss", labels, classes, low=0)
+    true_score = rows.gather(1, Tensor(labels))  # x[y], (N, 1)
+    hinge = (margin - true_score + rows).relu()
+    if p == 2:
+        hinge = hinge * hinge
+    if weight is not None:
+        hinge = hinge * Tensor(unwrap(weight)[labels])  # (torch gives the weight no gradient)
+    others = Tensor(torch.arange(classes, device=labels.device) != labels)  # j != y
+    loss = where(others, hinge, 0.0).sum(1) / classes
+    return _reduce(loss if input.ndim == 2 else loss.squeeze(0), reduction)
+
+
+def multilabel_margin_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """A multi-label hinge for scores (N, C) and targets (N, C) of class indices: each row of
+    target lists an example's classes, ended by the first -1 (or the row's end). Every listed
+    class j against every class k not listed costs max(0, 1 - (x[j] - x[k])); the sum is
+    divided by C. (One example: (C,) and (C,).) Only terms above 0 count, as in torch's kernel.
+
+    Written as one (N, C, C) tensor of 1 - x[j] + x[k], times how often j is listed where k is
+    not: C^2 numbers per example, simple rather than frugal."""
+    reduction = _reduction(size_average, reduce, reduction)
+    rows, classes = _margin_rows("multilabel_margin_loss", input, target)
+    if input.ndim == 2:
+        fits = tuple(target.shape) == tuple(input.shape)
+    else:  # one example: any 0-d or 1-d target of C indices
+        fits = target.ndim <= 1 and target.numel() == classes
+    if not fits:
+        raise ShapeError(
+            f"multilabel_margin_loss: target {shape_str(target.shape)} must have input's shape "
+            f"{shape_str(input.shape)}: for each example a row of class indices, ended by -1."
+        )
+    labels = unwrap(target).reshape(rows.shape)
+    _check_class_range("multilabel_margin_loss", labels, classes, low=-1)
+    listed = (labels >= 0).cumprod(1).bool()  # the indices before the first -1
+    counts = torch.zeros(rows.shape, dtype=rows.dtype, device=labels.device)
+    counts.scatter_add_(1, labels.clamp_min(0), listed.to(rows.dtype))  # times each is listed
+    pairs = counts.unsqueeze(2) * (counts == 0).unsqueeze(1)  # [n, j, k]: j listed, k not
+    hinges = (1 - rows.unsqueeze(2) + rows.unsqueeze(1)).relu()  # [n, j, k]: 1 - x[j] + x[k]
+    loss = (hinges * Tensor(pairs)).sum((1, 2)) / classes
+    return _reduce(loss if input.ndim == 2 else loss.squeeze(0), reduction)
+
+
+def _margin_rows(name: str, input: Tensor, target: Tensor) -> tuple[Tensor, int]:
+    """The scores as rows (N, C) (one row for (C,), a 1 x 1 for a 0-d input), and C; the
+    targets must be int64, as torch's kernels take."""
+    if input.ndim > 2 or (input.ndim and input.shape[-1] == 0):
+        raise ShapeError(
+            f"{name}: input {shape_str(input.shape)} must be (N, C) scores, or (C,) for one "
+            "example, with C > 0."
+        )
+    if target.dtype != torch.int64:
+        raise TypeError(
+            f"{name}: target must hold class indices as int64, got {target.dtype} of shape "
+            f"{shape_str(target.shape)}. Convert them with target.long()."
+        )
+    classes = input.shape[-1] if input.ndim else 1
+    return input.reshape(-1, classes), classes
+
+
+def _check_class_range(name: str, labels: torch.Tensor, classes: int, low: int) -> None:
+    """Every class index in [low, classes) (a wait for the GPU, as torch's kernel check)."""
+    if labels.numel() and bool(((labels < low) | (labels >= classes)).any()):
+        bad = labels[(labels < low) | (labels >= classes)][0].item()
+        raise RuntimeError(
+            f"{name}: target holds {bad}, which names no class: indices must be in [{low}, "
+            f"{classes - 1}] for input of {classes} classes"
+            + (" (-1 ends a row's list)." if low == -1 else ".")
+        )
+
+
+def _broadcast_all(name: str, **tensors: Tensor) -> tuple[int, ...]:
+    """The shape the named tensors broadcast to; if they do not, an error that names them."""
+    try:
+        return tuple(torch.broadcast_shapes(*(t.shape for t in tensors.values())))
+    except RuntimeError:
+        shapes = ", ".join(f"{key} {shape_str(t.shape)}" for key, t in tensors.items())
+        raise ShapeError(
+            f"{name}: {shapes} must broadcast to one shape (each dim equal, or 1 in all but "
+            "one of them); the loss compares them element by element."
+        ) from None
+
+
 # ---- normalising vectors, and comparing them ----------------------------------------------------
 
 
@@ -466,6 +861,18 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
         norm1.clamp_min_(eps)
         norm2.clamp_min_(eps)
     return ((x1 / norm1) * (x2 / norm2)).sum(dim)
+
+
+def pairwise_distance(
+    x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False
+) -> Tensor:
+    """The p-norm of x1 - x2 + eps along the last dim: the distance between each pair of rows
+    (x1 and x2 broadcast). As torch, eps is added to every difference, so that the norm of
+    equal rows is not at 0, where its gradient has no direction (at 0 itself the gradient is
+    0, as torch's norm gives)."""
+    _broadcast_all("pairwise_distance", x1=x1, x2=x2)
+    last = max(x1.ndim, x2.ndim) - 1  # (-1 for two 0-d tensors)
+    return (x1 - x2 + eps).norm(p, last, keepdim=keepdim)
 
 
 def _broadcast_shape(name: str, x1: Tensor, x2: Tensor) -> tuple[int, ...]:
