@@ -736,6 +736,38 @@ def tanhshrink(input: Tensor) -> Tensor:
     return input - input.tanh()
 
 
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """x where |x| > lambd, 0 in [-lambd, lambd]: small values are dropped, large ones kept
+    whole. A composition (where): the slope is 1 outside and 0 inside, the edges included, as
+    torch's."""
+    _check_floating_input("hardshrink", input)
+    inside = (input >= -lambd) & (input <= lambd)  # (a NaN is not inside: it stays NaN)
+    return where(inside, 0.0, input)
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """x - lambd above lambd, x + lambd below -lambd, 0 between: every value moved lambd
+    towards 0, and stopped there (the proximal step of an L1 penalty). The slope is 1 outside
+    and 0 in [-lambd, lambd], the edges included, as torch's."""
+    _check_floating_input("softshrink", input)
+    if lambd < 0:
+        raise ValueError(
+            f"softshrink: lambd must be >= 0 (the distance each value moves towards 0), got "
+            f"{lambd}; torch refuses it too."
+        )
+    inside = (input >= -lambd) & (input <= lambd)  # (a NaN is not inside: it stays NaN)
+    return where(inside, 0.0, where(input > lambd, input - lambd, input + lambd))
+
+
+def _check_floating_input(name: str, input: Tensor) -> None:
+    if not input.dtype.is_floating_point:
+        raise TypeError(
+            f"{name}: the input must be a floating-point tensor, got {input.dtype} of shape "
+            f"{shape_str(input.shape)}; torch has no integer version either. Convert it with "
+            ".float() first."
+        )
+
+
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
     """x tanh(softplus(x)): a smooth relu that dips a little below 0, as silu does (YOLOv4's).
     inplace=True changes `input` itself and returns it, as torch."""
@@ -1607,6 +1639,48 @@ def group_norm(
     if bias is not None:
         out = out + bias.reshape(per_channel)
     return out
+
+
+def rms_norm(
+    input: Tensor, normalized_shape: Any, weight: Tensor | None = None, eps: float | None = None
+) -> Tensor:
+    """Divide each example by its root mean square over its last dims (those of
+    `normalized_shape`), then scale by `weight` (of shape normalized_shape, if given):
+
+        y = x / sqrt(mean(x^2) + eps) * weight
+
+    Layer norm without the centring (no mean taken off, no bias): Llama's normalisation. eps
+    None is the machine epsilon of the dtype the sum is made in (float64's for float64, else
+    float32's), as torch's. A composition: the gradient flows through the mean of squares."""
+    shape = _normalized_shape("rms_norm", input, normalized_shape)
+    if weight is not None and tuple(weight.shape) != shape:
+        raise ShapeError(
+            f"rms_norm: weight has shape {shape_str(weight.shape)}, but it must have "
+            f"normalized_shape {shape_str(shape)}: one scale per position of the normalised "
+            f"dims (input shape {shape_str(input.shape)})."
+        )
+    if eps is None:
+        eps = torch.finfo(torch.float64 if input.dtype == torch.float64 else torch.float32).eps
+    dims = tuple(range(-len(shape), 0))
+    # eps inside the root: it keeps an all-zero example finite (its output is 0, not NaN)
+    out = input * (input.square().mean(dims, keepdim=True) + eps).rsqrt()
+    return out if weight is None else out * weight
+
+
+def _normalized_shape(name: str, input: Tensor, normalized_shape: Any) -> tuple[int, ...]:
+    """normalized_shape as a tuple (an int is the last dim alone), checked to be the input's
+    last dims."""
+    if isinstance(normalized_shape, int):
+        normalized_shape = (normalized_shape,)
+    shape = tuple(normalized_shape)
+    if input.ndim < len(shape) or tuple(input.shape[input.ndim - len(shape) :]) != shape:
+        expected = "(*, " + ", ".join(map(str, shape)) + ")"
+        raise ShapeError(
+            f"{name}: normalized_shape {shape_str(shape)} must be the last dims of the input, "
+            f"which has shape {shape_str(input.shape)}: an input of shape {expected} was "
+            "expected. Was the layer built for another size?"
+        )
+    return shape
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:

@@ -1,5 +1,5 @@
-"""Layer and group normalisation: `LayerNorm` (transformers normalise this way) and `GroupNorm`
-(diffusion U-Nets), as torch's.
+"""Layer, RMS and group normalisation: `LayerNorm` (transformers normalise this way), `RMSNorm`
+(Llama's) and `GroupNorm` (diffusion U-Nets), as torch's.
 
 Unlike batch norm they normalise each example by its own statistics (over its last dims, or
 over groups of its channels), so they have no running statistics and behave the same in
@@ -53,6 +53,43 @@ class LayerNorm(Module):
         return (
             f"{self.normalized_shape}, eps={self.eps}, "
             f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}"
+        )
+
+
+class RMSNorm(Module):
+    """Divide by the root mean square over the last dims, `normalized_shape` (an int for the
+    last dim alone), then scale by weight (ones, of shape normalized_shape) if
+    elementwise_affine. eps None: the dtype's machine epsilon, decided at each call. See
+    F.rms_norm for the maths."""
+
+    def __init__(
+        self,
+        normalized_shape: Any,
+        eps: float | None = None,
+        elementwise_affine: bool = True,
+        device: DeviceLike = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__()
+        if isinstance(normalized_shape, int):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape = tuple(normalized_shape)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        self.weight, _ = _scale_and_shift(
+            self.normalized_shape, elementwise_affine, False, device, dtype
+        )
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """weight to ones: at first, the layer only normalises."""
+        _reset(self.weight, None)
+
+    def forward(self, input: Any) -> Any:
+        return F.rms_norm(input, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
         )
 
 
