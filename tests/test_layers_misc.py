@@ -261,3 +261,265 @@ def test_shrink_layers_are_torchs_and_refuse_what_torch_refuses():
             ours(mg.tensor([1, 2]))
         with pytest.raises(RuntimeError, match="not implemented for 'Long'"):
             theirs(torch.tensor([1, 2]))
+
+
+# ---- instance norm ------------------------------------------------------------------------
+
+
+@st.composite
+def instance_norm_cases(draw, spatial_dims: int):
+    """(x, C): (N, C, *spatial) or (C, *spatial), at least 2 positions per channel, the values
+    all different (a constant instance has variance 0: its gradients are rounding noise, in
+    torch too; test_instance_norm_of_a_constant_instance_is_torchs checks it alone)."""
+    channels = draw(st.integers(1, 3), label="C")
+    spatial = draw(mst.shapes(spatial_dims, spatial_dims, max_side=4), label="spatial")
+    if int(np.prod(spatial)) == 1:
+        spatial = (2,) + spatial[1:]
+    batched = draw(st.booleans(), label="batched")
+    batch = (draw(st.integers(1, 3), label="N"),) if batched else ()
+    return draw(mst.distinct_arrays((*batch, channels, *spatial), -10, 10), label="x"), channels
+
+
+INSTANCE_NORMS = {"InstanceNorm1d": 1, "InstanceNorm2d": 2}
+
+
+@pytest.mark.parametrize("name", INSTANCE_NORMS)
+@FEW
+@given(
+    data=st.data(),
+    affine=st.booleans(),
+    track=st.booleans(),
+    momentum=st.sampled_from([0.1, 0.5, None]),
+)
+def test_instance_norm_layers_are_torchs(name, data, affine, track, momentum):
+    """Outputs and gradients in train and in eval, twice each (the running statistics move in
+    training, and are used in eval when tracked), and the buffers after every call."""
+    x, channels = data.draw(instance_norm_cases(INSTANCE_NORMS[name]))
+    options = {"affine": affine, "track_running_stats": track, "momentum": momentum}
+    mine, theirs = (
+        getattr(nn, name)(channels, **options),
+        getattr(torch.nn, name)(channels, **options),
+    )
+    assert repr(mine) == repr(theirs)
+    same_state(mine, theirs)
+    if affine:  # not the ones and zeros they start at, so that the product and shift are seen
+        with torch.no_grad():
+            theirs.weight.uniform_(-2, 2, generator=torch.Generator().manual_seed(1))
+            theirs.bias.uniform_(-2, 2, generator=torch.Generator().manual_seed(2))
+    layers_agree(mine, theirs, x)
+
+
+@pytest.mark.parametrize("order", [1, 2])
+@FEW
+@given(case=instance_norm_cases(2), use_input_stats=st.booleans())
+def test_instance_norm_function_matches_torch(order, case, use_input_stats):
+    """The gradient through the per-instance mean and variance (and second derivatives), the
+    weight's and bias's; the running statistics it updates."""
+    x, channels = case
+    x = x if x.ndim == 4 else x[None]
+    rng = np.random.default_rng(0)
+    w, b = rng.uniform(-2, 2, channels), rng.uniform(-2, 2, channels)
+    stats = rng.uniform(-1, 1, channels), rng.uniform(0.5, 2, channels)
+    ours_stats = [mg.tensor(s) for s in stats]
+    theirs_stats = [torch.tensor(s) for s in stats]
+    assert_matches_torch(
+        lambda t, w, b: F.instance_norm(t, *ours_stats, w, b, use_input_stats, 0.3, 1e-3),
+        lambda t, w, b: TF.instance_norm(t, *theirs_stats, w, b, use_input_stats, 0.3, 1e-3),
+        x, w, b, order=order, rtol=RTOL, atol=ATOL, name="instance_norm",
+    )  # fmt: skip
+    for ours, theirs in zip(ours_stats, theirs_stats):
+        close(ours._data, theirs, "running statistics")
+
+
+def test_instance_norm_uses_each_instances_statistics_not_the_batchs():
+    """Two examples on different scales come out alike: each is normalised by its own."""
+    x = mg.tensor([[[1.0, 2.0, 3.0]], [[100.0, 200.0, 300.0]]], dtype=mg.float64)
+    out = nn.InstanceNorm1d(1, eps=0.0)(x)  # (eps would weigh differently on the two scales)
+    close(out._data[0], out._data[1])
+    assert abs(out._data[0].mean().item()) < 1e-12
+
+
+def test_instance_norm_of_a_constant_instance_is_torchs():
+    """Variance 0: the output is 0 (x - mean is 0), finite thanks to eps, as torch's."""
+    x = np.array([[[2.5, 2.5, 2.5, 2.5], [1.0, -1.0, 0.5, 3.0]]])
+    assert_matches_torch(F.instance_norm, TF.instance_norm, x, name="instance_norm")
+
+
+def test_instance_norm_refuses_what_torch_refuses():
+    for lib, make in ((nn, mg.ones), (torch.nn, torch.ones)):
+        with pytest.raises(ValueError, match="expected 2D or 3D input"):
+            lib.InstanceNorm1d(3)(make(3))
+        with pytest.raises(ValueError, match="expected 3D or 4D input"):
+            lib.InstanceNorm2d(3)(make(2, 3))
+        with pytest.raises(ValueError, match="more than 1"):  # one position per channel
+            lib.InstanceNorm1d(3)(make(2, 3, 1))
+        with pytest.raises(ValueError, match="num_features"):  # affine: the sizes must agree
+            lib.InstanceNorm1d(3, affine=True)(make(2, 4, 5))
+        with pytest.warns(UserWarning, match="num_features"):  # without affine: a warning
+            lib.InstanceNorm1d(3)(make(2, 4, 5))
+    with pytest.raises(ValueError, match="running_mean and running_var must be given"):
+        F.instance_norm(mg.ones(2, 3, 4), use_input_stats=False)
+    with pytest.raises(ShapeError, match=r"weight has shape \(2,\).*one value per\s+channel \(3\)"):
+        F.instance_norm(mg.ones(2, 3, 4), weight=mg.ones(2))
+
+
+# ---- local response norm, Bilinear, channel shuffle ------------------------------------------
+
+
+@pytest.mark.parametrize("order", [1, 2])
+@FEW
+@given(
+    x=mst.float_arrays(mst.shapes(3, 5, max_side=4), -3, 3),
+    size=st.integers(1, 5),
+    alpha=st.sampled_from([1e-4, 0.5, 2.0]),
+    beta=st.sampled_from([0.75, 0.5, 2.0]),
+    k=st.sampled_from([1.0, 2.0, 0.5]),
+)
+def test_local_response_norm_matches_torch(order, x, size, alpha, beta, k):
+    """Windows wider than the channels too, and 3-d to 5-d inputs (torch pools 3-d inputs in
+    2-d and the others in 3-d)."""
+    assert_matches_torch(
+        lambda t: F.local_response_norm(t, size, alpha, beta, k),
+        lambda t: TF.local_response_norm(t, size, alpha, beta, k),
+        x, order=order, rtol=RTOL, atol=ATOL, name="local_response_norm",
+    )  # fmt: skip
+
+
+def test_local_response_norm_layer_is_torchs_and_refuses_what_torch_refuses():
+    mine, theirs = (
+        nn.LocalResponseNorm(3, 0.1, 0.5, 2.0),
+        torch.nn.LocalResponseNorm(3, 0.1, 0.5, 2.0),
+    )
+    assert repr(mine) == repr(theirs)
+    layers_agree(mine, theirs, np.random.default_rng(0).normal(size=(2, 5, 3)))
+    assert F.local_response_norm(mg.ones(0, 3, 2), 2).shape == (0, 3, 2)
+    with pytest.raises(ShapeError, match=r"3 or more dims.*\(2, 3\)"):
+        F.local_response_norm(mg.ones(2, 3), 2)
+    with pytest.raises(ValueError, match="Expected 3D or higher"):
+        TF.local_response_norm(torch.ones(2, 3), 2)
+
+
+@FEW
+@given(
+    batch=mst.shapes(0, 2, max_side=3),
+    sizes=st.tuples(st.integers(1, 4), st.integers(1, 4), st.integers(1, 4)),
+    bias=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_bilinear_is_torchs_from_the_same_seed(batch, sizes, bias, seed):
+    """The same seed gives torch's weight and bias; outputs and every gradient agree."""
+    torch.manual_seed(seed)
+    theirs = torch.nn.Bilinear(*sizes, bias=bias)
+    torch.manual_seed(seed)
+    mine = nn.Bilinear(*sizes, bias=bias)
+    assert repr(mine) == repr(theirs)
+    same_state(mine, theirs)
+    rng = np.random.default_rng(seed)
+    x1, x2 = rng.normal(size=(*batch, sizes[0])), rng.normal(size=(*batch, sizes[1]))
+    mine.double()
+    theirs.double()
+    args = [(x1, x2), (x1, x2)]
+    assert_matches_torch(
+        lambda a, b, *p: F.bilinear(a, b, *p), lambda a, b, *p: TF.bilinear(a, b, *p),
+        *args[0], *[p.detach().numpy() for p in theirs.parameters()], rtol=RTOL, atol=ATOL,
+        name="bilinear",
+    )  # fmt: skip
+    leaf1, leaf2 = mg.tensor(x1, requires_grad=True), mg.tensor(x2, requires_grad=True)
+    t1, t2 = torch.tensor(x1, requires_grad=True), torch.tensor(x2, requires_grad=True)
+    mine(leaf1, leaf2).sum().backward()
+    theirs(t1, t2).sum().backward()
+    close(leaf1.grad._data, t1.grad)
+    close(leaf2.grad._data, t2.grad)
+    for p, q in zip(mine.parameters(), theirs.parameters(), strict=True):
+        close(p.grad._data, q.grad)
+
+
+def test_bilinear_refuses_what_torch_refuses():
+    cases = [  # (input1, input2, weight, bias)
+        ((2, 3), (3, 4), (5, 3, 4), None),  # batch dims differ
+        ((2, 3), (2, 4), (5, 2, 4), None),  # in1 is not weight's
+        ((2, 3), (2, 4), (5, 3, 4), (4,)),  # one bias per output
+    ]
+    for shapes in cases:
+        mine = [None if s is None else mg.ones(*s) for s in shapes]
+        theirs = [None if s is None else torch.ones(*s) for s in shapes]
+        with pytest.raises(ShapeError, match="bilinear: "):
+            F.bilinear(*mine)
+        with pytest.raises(RuntimeError, match="bilinear"):
+            TF.bilinear(*theirs)
+
+
+@st.composite
+def channel_shuffle_cases(draw):
+    groups, per_group = draw(st.integers(1, 3), label="groups"), draw(st.integers(1, 3))
+    batch = draw(st.integers(1, 2), label="N")
+    spatial = draw(mst.shapes(1, 2, max_side=3), label="spatial")
+    return draw(mst.float_arrays((batch, groups * per_group, *spatial)), label="x"), groups
+
+
+@FEW
+@given(case=channel_shuffle_cases())
+def test_channel_shuffle_matches_torch(case):
+    x, groups = case
+    assert_matches_torch(
+        lambda t: F.channel_shuffle(t, groups), lambda t: TF.channel_shuffle(t, groups), x,
+        rtol=RTOL, atol=ATOL, name="channel_shuffle",
+    )  # fmt: skip
+    mine, theirs = nn.ChannelShuffle(groups), torch.nn.ChannelShuffle(groups)
+    assert repr(mine) == repr(theirs)
+    layers_agree(mine, theirs, x, modes=("train",))
+
+
+def test_channel_shuffle_refuses_what_torch_refuses():
+    for shape, groups in [((2, 3, 4), 2), ((2, 4, 4), 0), ((2, 4), 2)]:
+        with pytest.raises(ValueError, match="channel_shuffle: "):
+            F.channel_shuffle(mg.ones(*shape), groups)
+        with pytest.raises(RuntimeError):
+            TF.channel_shuffle(torch.ones(*shape), groups)
+
+
+# ---- padding layers, Fold and Unfold -----------------------------------------------------------
+
+PADS = [  # (name, args, input shape)
+    ("ZeroPad1d", (2,), (2, 3, 4)),
+    ("ZeroPad1d", ((1, -1),), (3, 4)),
+    ("ZeroPad3d", (1,), (2, 3, 2, 3, 4)),
+    ("ZeroPad3d", ((1, 0, 2, 0, 0, 1),), (3, 2, 3, 4)),
+    ("ConstantPad3d", ((1, 0, 2, 0, 0, 1), 0.5), (2, 3, 2, 3, 4)),
+    ("ConstantPad3d", (1, -2.0), (2, 2, 2, 2)),
+    ("CircularPad1d", (2,), (2, 3, 4)),
+    ("CircularPad1d", ((3, 0),), (3, 4)),
+    ("CircularPad2d", ((1, 0, 2, 1),), (2, 3, 4, 5)),
+    ("CircularPad2d", (1,), (3, 4, 5)),
+]
+
+
+@pytest.mark.parametrize(("name", "args", "shape"), PADS, ids=lambda v: repr(v))
+def test_more_padding_layers_are_torchs(name, args, shape):
+    """repr and attributes, values, first and second derivatives (of the output squared)."""
+    mine, theirs = getattr(nn, name)(*args), getattr(torch.nn, name)(*args)
+    assert repr(mine) == repr(theirs)
+    assert mine.padding == theirs.padding
+    assert getattr(mine, "value", None) == getattr(theirs, "value", None)
+    for base in ("ConstantPad1d", "ConstantPad2d", "CircularPad1d"):  # torch's classes
+        assert isinstance(mine, getattr(nn, base)) == isinstance(theirs, getattr(torch.nn, base))
+    x = np.random.default_rng(0).normal(size=shape)
+    assert_matches_torch(
+        lambda t: mine(t) ** 2, lambda t: theirs(t) ** 2, x, order=2, rtol=RTOL, atol=ATOL,
+        name=name,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("args", "shape"),
+    [((2,), (2, 3, 4, 5)), (((2, 3), 1, (1, 0), (2, 1)), (1, 2, 5, 4)), ((2, 2, 1, 2), (3, 4, 4))],
+)
+def test_unfold_and_fold_layers_are_torchs(args, shape):
+    unfold, their_unfold = nn.Unfold(*args), torch.nn.Unfold(*args)
+    assert repr(unfold) == repr(their_unfold)
+    x = np.random.default_rng(0).normal(size=shape)
+    layers_agree(unfold, their_unfold, x, modes=("train",))
+    columns = their_unfold(torch.tensor(x))
+    fold, their_fold = nn.Fold(shape[-2:], *args), torch.nn.Fold(shape[-2:], *args)
+    assert repr(fold) == repr(their_fold)
+    layers_agree(fold, their_fold, columns.numpy(), modes=("train",))

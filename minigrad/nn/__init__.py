@@ -56,7 +56,9 @@ from .losses import (
     SmoothL1Loss,
 )
 from .modules import (
+    Bilinear,
     Flatten,
+    Fold,
     Identity,
     Linear,
     Module,
@@ -69,18 +71,31 @@ from .modules import (
     Sequential,
     Sigmoid,
     Unflatten,
+    Unfold,
 )
-from .normalization import GroupNorm, LayerNorm, RMSNorm
+from .normalization import (
+    GroupNorm,
+    InstanceNorm1d,
+    InstanceNorm2d,
+    LayerNorm,
+    LocalResponseNorm,
+    RMSNorm,
+)
 from .padding import (
+    CircularPad1d,
+    CircularPad2d,
     ConstantPad1d,
     ConstantPad2d,
+    ConstantPad3d,
     ReflectionPad1d,
     ReflectionPad2d,
     ReplicationPad1d,
     ReplicationPad2d,
+    ZeroPad1d,
     ZeroPad2d,
+    ZeroPad3d,
 )
-from .pixelshuffle import PixelShuffle, PixelUnshuffle
+from .pixelshuffle import ChannelShuffle, PixelShuffle, PixelUnshuffle
 from .pooling import (
     AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
@@ -163,6 +178,18 @@ __all__ = [
     "RMSNorm",
     "Hardshrink",
     "Softshrink",
+    "InstanceNorm1d",
+    "InstanceNorm2d",
+    "LocalResponseNorm",
+    "Bilinear",
+    "CircularPad1d",
+    "CircularPad2d",
+    "ConstantPad3d",
+    "ZeroPad1d",
+    "ZeroPad3d",
+    "ChannelShuffle",
+    "Fold",
+    "Unfold",
     "ReLU",
     "ReLU6",
     "Sequential",

@@ -18,6 +18,7 @@ from ..autograd.grad_mode import no_grad
 from ..creation import where
 from ..errors import ShapeError, shape_str
 from ..errors import missing_name_getattr as _missing_name_getattr
+from ..functions import einsum
 from ..ops.conv import dims_mismatch
 from ..tensor import Tensor, unwrap
 
@@ -1681,6 +1682,155 @@ def _normalized_shape(name: str, input: Tensor, normalized_shape: Any) -> tuple[
             "expected. Was the layer built for another size?"
         )
     return shape
+
+
+def instance_norm(
+    input: Tensor,
+    running_mean: Tensor | None = None,
+    running_var: Tensor | None = None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    use_input_stats: bool = True,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalise each channel of each example of (N, C, *) over its positions alone:
+
+        y = (x - mean) / sqrt(var + eps) * weight + bias
+
+    mean and var (biased) over the positions of one (example, channel), when use_input_stats;
+    else the running ones. weight and bias: one value per channel, if given. With running
+    statistics given and use_input_stats, they are updated in place, as batch norm's, by the
+    average over the batch of each instance's mean and unbiased variance:
+
+        running = (1 - momentum) running + momentum mean_n(statistic)
+
+    A composition: each (example, channel) is one row of (N, C, -1), which layer norm over its
+    last dim normalises; the gradient through the mean and the variance is layer norm's."""
+    if input.ndim < 2:
+        raise ShapeError(
+            f"instance_norm: the input must have a batch and a channel dim, (N, C, *), got shape "
+            f"{shape_str(input.shape)}."
+        )
+    batch, channels, positions = input.shape[0], input.shape[1], math.prod(input.shape[2:])
+    per_channel = {"running_mean": running_mean, "running_var": running_var}
+    for name, value in {**per_channel, "weight": weight, "bias": bias}.items():
+        if value is not None and tuple(value.shape) != (channels,):
+            raise ShapeError(
+                f"instance_norm: input {shape_str(input.shape)} has {channels} channels (dim 1), "
+                f"but {name} has shape {shape_str(value.shape)}: it must hold one value per "
+                f"channel ({channels}). Was the layer built for another number of channels?"
+            )
+    along_channels = (channels,) + (1,) * (input.ndim - 2)  # broadcasts along dim 1
+    if use_input_stats:
+        if positions == 1:  # (torch's rule: the variance of one value is 0)
+            raise ValueError(
+                f"instance_norm: expected more than 1 position per channel when using the "
+                f"input's statistics, got input of shape {shape_str(input.shape)}: each "
+                "instance's mean and variance would be of a single value."
+            )
+        rows = input.reshape(batch, channels, positions)
+        out = layer_norm(rows, (positions,), eps=eps).reshape(input.shape)
+        if running_mean is not None and running_var is not None:
+            _update_running_stats(rows._data, running_mean, running_var, momentum)
+    else:
+        if running_mean is None or running_var is None:
+            raise ValueError(
+                "instance_norm: use_input_stats=False normalises with the running statistics, "
+                "so running_mean and running_var must be given."
+            )
+        scale = (running_var.reshape(along_channels) + eps).rsqrt()
+        out = (input - running_mean.reshape(along_channels)) * scale
+    if weight is not None:
+        out = out * weight.reshape(along_channels)
+    if bias is not None:
+        out = out + bias.reshape(along_channels)
+    return out
+
+
+def _update_running_stats(
+    rows: torch.Tensor, running_mean: Tensor, running_var: Tensor, momentum: float
+) -> None:
+    """running = (1 - momentum) running + momentum (the batch's average of each instance's
+    mean, or unbiased variance), in place; on torch's tensors: no gradient goes through it."""
+    rows = rows.detach()
+    mean, var = rows.mean(-1).mean(0), rows.var(-1, unbiased=True).mean(0)
+    running_mean._data.mul_(1 - momentum).add_(mean.to(running_mean.dtype), alpha=momentum)
+    running_var._data.mul_(1 - momentum).add_(var.to(running_var.dtype), alpha=momentum)
+
+
+def local_response_norm(
+    input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0
+) -> Tensor:
+    """Divide each value of (N, C, *) by a power of the squares of its neighbours across
+    channels (AlexNet's normalisation):
+
+        y_c = x_c / (k + alpha / size * sum_{c' in window(c)} x_c'^2) ^ beta
+
+    window(c): the `size` channels c - size // 2 ... c + (size - 1) // 2, those past the edges
+    counting as 0. A composition: the sum is of `size` shifted slices of the zero-padded
+    squares, so the gradient reaches every neighbour through it."""
+    if input.ndim < 3:
+        raise ShapeError(
+            f"local_response_norm: expected an input of 3 or more dims, (N, C, *), got shape "
+            f"{shape_str(input.shape)}: the window runs across the channels of each position."
+        )
+    if input.numel() == 0:
+        return input
+    channels = input.shape[1]
+    squares = input.square().movedim(1, -1)  # channels last, so that pad reaches them
+    padded = pad(squares, (size // 2, (size - 1) // 2))
+    window = padded[..., 0:channels]
+    for shift in range(1, size):
+        window = window + padded[..., shift : shift + channels]
+    divisor = (window.movedim(-1, 1) * (alpha / size) + k) ** beta
+    return input / divisor
+
+
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y_o = sum_ij x1_i weight_oij x2_j + bias_o, for each of the batch's pairs (x1, x2) of
+    shapes (*, in1) and (*, in2), weight (out, in1, in2): one bilinear form per output. A
+    composition (einsum), whose gradient is einsum's."""
+    if input1.shape[:-1] != input2.shape[:-1]:
+        raise ShapeError(
+            f"bilinear: input1 {shape_str(input1.shape)} and input2 {shape_str(input2.shape)} "
+            "must have the same batch dims (all but the last): each x1 is paired with one x2."
+        )
+    if weight.ndim != 3 or (input1.shape[-1], input2.shape[-1]) != tuple(weight.shape[1:]):
+        raise ShapeError(
+            f"bilinear: weight has shape {shape_str(weight.shape)}, but it must be (out, in1, "
+            f"in2) = (out, {input1.shape[-1]}, {input2.shape[-1]}) for inputs of shapes "
+            f"{shape_str(input1.shape)} and {shape_str(input2.shape)}."
+        )
+    if bias is not None and tuple(bias.shape) != (weight.shape[0],):
+        raise ShapeError(
+            f"bilinear: bias has shape {shape_str(bias.shape)}, but it must be "
+            f"({weight.shape[0]},): one value per output (weight {shape_str(weight.shape)})."
+        )
+    out = einsum("...i,oij,...j->...o", input1, weight, input2)
+    return out if bias is None else out + bias
+
+
+def channel_shuffle(input: Tensor, groups: int) -> Tensor:
+    """Split the C channels of (N, C, *) into `groups` groups and interleave them: channel
+    g * (C / groups) + i goes to i * groups + g (ShuffleNet's mixing of grouped convolutions).
+    A reshape, a transpose and a reshape back."""
+    if input.ndim < 3:
+        raise ShapeError(
+            f"channel_shuffle: expected an input of 3 or more dims, (N, C, *), got shape "
+            f"{shape_str(input.shape)}."
+        )
+    channels = input.shape[1]
+    if groups <= 0:
+        raise ValueError(f"channel_shuffle: groups must be positive, got {groups}")
+    if channels % groups:
+        raise ShapeError(
+            f"channel_shuffle: groups={groups} must divide the {channels} channels (dim 1 of "
+            f"{shape_str(input.shape)}) into groups of equal size."
+        )
+    batch, rest = input.shape[0], tuple(input.shape[2:])
+    grouped = input.reshape(batch, groups, channels // groups, *rest)
+    return grouped.transpose(1, 2).reshape(input.shape)
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:

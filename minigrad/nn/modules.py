@@ -25,6 +25,7 @@ from ..autograd import events
 from ..creation import DeviceLike, _device
 from ..errors import shape_str
 from ..tensor import Tensor
+from . import functional as F
 from .backward_hooks import ModuleBackwardHooks
 
 
@@ -511,6 +512,38 @@ class Linear(Module):
         )
 
 
+class Bilinear(Module):
+    """y = x1^T weight_o x2 + bias_o for each output o, weight of shape (out_features,
+    in1_features, in2_features): F.bilinear. Initialised as torch does: weight and bias
+    uniform in +-1/sqrt(in1_features), weight drawn first."""
+
+    def __init__(
+        self,
+        in1_features: int,
+        in2_features: int,
+        out_features: int,
+        bias: bool = True,
+        device: DeviceLike = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__()
+        self.in1_features, self.in2_features = in1_features, in2_features
+        self.out_features = out_features
+        bound = 1 / math.sqrt(in1_features) if in1_features > 0 else 0.0
+        shape = (out_features, in1_features, in2_features)
+        self.weight = _uniform(shape, bound, dtype, device)
+        self.bias = _uniform((out_features,), bound, dtype, device) if bias else None
+
+    def forward(self, input1: Tensor, input2: Tensor) -> Tensor:
+        return F.bilinear(input1, input2, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (
+            f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+            f"out_features={self.out_features}, bias={self.bias is not None}"
+        )
+
+
 class ReLU(Module):
     """max(x, 0), elementwise; with inplace=True written into x, which is returned (as torch)."""
 
@@ -570,6 +603,54 @@ class Unflatten(Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
+
+
+class Unfold(Module):
+    """Every kernel_size window of (N, C, H, W) as a column of (N, C*kh*kw, L): F.unfold."""
+
+    def __init__(
+        self, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1
+    ) -> None:
+        super().__init__()
+        self.kernel_size, self.dilation = kernel_size, dilation
+        self.padding, self.stride = padding, stride
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.unfold(input, self.kernel_size, self.dilation, self.padding, self.stride)
+
+    def extra_repr(self) -> str:
+        return (
+            f"kernel_size={self.kernel_size}, dilation={self.dilation}, "
+            f"padding={self.padding}, stride={self.stride}"
+        )
+
+
+class Fold(Module):
+    """The columns of (N, C*kh*kw, L) added back onto their windows of an (N, C, *output_size)
+    image, Unfold undone but for the sum where windows overlap: F.fold."""
+
+    def __init__(
+        self,
+        output_size: Any,
+        kernel_size: Any,
+        dilation: Any = 1,
+        padding: Any = 0,
+        stride: Any = 1,
+    ) -> None:
+        super().__init__()
+        self.output_size, self.kernel_size = output_size, kernel_size
+        self.dilation, self.padding, self.stride = dilation, padding, stride
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.fold(
+            input, self.output_size, self.kernel_size, self.dilation, self.padding, self.stride
+        )
+
+    def extra_repr(self) -> str:
+        return (
+            f"output_size={self.output_size}, kernel_size={self.kernel_size}, "
+            f"dilation={self.dilation}, padding={self.padding}, stride={self.stride}"
+        )
 
 
 class Sequential(Module):
