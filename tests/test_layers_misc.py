@@ -26,7 +26,7 @@ from minigrad.testing import assert_matches_torch
 from minigrad.testing import strategies as mst
 
 RTOL, ATOL = 1e-10, 1e-12
-FEW = settings(max_examples=25, deadline=None)
+FEW = settings(max_examples=15, deadline=None)  # a few seconds in all
 
 
 def close(mine, theirs, what=""):
@@ -523,3 +523,182 @@ def test_unfold_and_fold_layers_are_torchs(args, shape):
     fold, their_fold = nn.Fold(shape[-2:], *args), torch.nn.Fold(shape[-2:], *args)
     assert repr(fold) == repr(their_fold)
     layers_agree(fold, their_fold, columns.numpy(), modes=("train",))
+
+
+# ---- adaptive max pooling, max unpooling, LP pooling ---------------------------------------
+
+
+@st.composite
+def adaptive_max_cases(draw, dims: int):
+    """(x, output_size): (N, C, *spatial) or (C, *spatial), the values all different (so that
+    each window has one maximum), output sizes up to the input's and beyond."""
+    batch = draw(mst.shapes(1, 2, max_side=2), label="batch")
+    spatial = draw(mst.shapes(dims, dims, max_side=6), label="spatial")
+    x = draw(mst.distinct_arrays((*batch, *spatial), -10, 10), label="x")
+    sizes = tuple(draw(st.integers(1, side + 1), label="output side") for side in spatial)
+    if dims == 2 and draw(st.booleans(), label="a None side"):
+        sizes = (None, sizes[1])
+    return x, sizes[0] if dims == 1 else sizes
+
+
+@pytest.mark.parametrize("order", [1, 2])
+@pytest.mark.parametrize("dims", [1, 2])
+@FEW
+@given(data=st.data())
+def test_adaptive_max_pool_matches_torch(order, dims, data):
+    """Values, the gradient (to each window's maximum; the sum where windows overlap) and the
+    second derivatives of the output squared; the indices are torch's."""
+    x, size = data.draw(adaptive_max_cases(dims))
+    ours, theirs = (
+        (F.adaptive_max_pool1d, TF.adaptive_max_pool1d)
+        if dims == 1
+        else (F.adaptive_max_pool2d, TF.adaptive_max_pool2d)
+    )
+    assert_matches_torch(
+        lambda t: ours(t, size) ** 2, lambda t: theirs(t, size) ** 2, x, order=order,
+        rtol=RTOL, atol=ATOL, name=f"adaptive_max_pool{dims}d",
+    )  # fmt: skip
+    _, indices = ours(mg.tensor(x), size, return_indices=True)
+    assert torch.equal(indices._data, theirs(torch.tensor(x), size, return_indices=True)[1])
+
+
+def test_adaptive_max_pool_ties_go_where_torchs_do():
+    """A window of equal values: torch's kernel picks one, and the gradient goes to it alone."""
+    x = np.array([[[1.0, 1.0, 3.0, 3.0, 2.0]]])
+    for size in (1, 2, 3):
+        assert_matches_torch(
+            lambda t, size=size: F.adaptive_max_pool1d(t, size),
+            lambda t, size=size: TF.adaptive_max_pool1d(t, size),
+            x, name="adaptive_max_pool1d at ties",
+        )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "shape"),
+    [
+        ("AdaptiveMaxPool1d", (3,), (2, 3, 7)),
+        ("AdaptiveMaxPool1d", (2, True), (3, 5)),
+        ("AdaptiveMaxPool2d", ((3, None),), (2, 3, 5, 4)),
+        ("AdaptiveMaxPool2d", (2, True), (3, 5, 4)),
+    ],
+)
+def test_adaptive_max_pool_layers_are_torchs(name, args, shape):
+    mine, theirs = getattr(nn, name)(*args), getattr(torch.nn, name)(*args)
+    assert repr(mine) == repr(theirs)
+    x = np.random.default_rng(0).normal(size=shape)
+    if mine.return_indices:
+        out, indices = mine(mg.tensor(x))
+        expected, their_indices = theirs(torch.tensor(x))
+        close(out._data, expected)
+        assert torch.equal(indices._data, their_indices)
+    else:
+        layers_agree(mine, theirs, x, modes=("train",))
+
+
+@st.composite
+def unpool_cases(draw, dims: int):
+    """(pooled, indices, kernel, stride, padding, output_size): max_pool's output and indices
+    on distinct values, stride >= kernel (the windows do not overlap: one value per place).
+    (Without output_size, a padded pool's indices may fall outside the default size: torch
+    refuses them too.)"""
+    kernel = draw(st.integers(1, 3), label="kernel")
+    stride = draw(st.integers(kernel, kernel + 1), label="stride")
+    padding = draw(st.integers(0, kernel // 2), label="padding")
+    batch = draw(mst.shapes(1, 2, max_side=2), label="batch")
+    spatial = draw(mst.shapes(dims, dims, min_side=kernel, max_side=6), label="spatial")
+    x = torch.tensor(draw(mst.distinct_arrays((*batch, *spatial), -10, 10), label="x"))
+    pool = TF.max_pool1d if dims == 1 else TF.max_pool2d
+    pooled, indices = pool(x, kernel, stride, padding, return_indices=True)
+    # the size before pooling (always one torch's rule allows: within stride of the size the
+    # pool's arithmetic gives), the spatial sides alone or with N and C
+    with_batch = len(batch) == 2 and draw(st.booleans(), label="output_size with N and C")
+    output_size = tuple(x.shape[-2 - dims :] if with_batch else spatial)
+    return pooled.numpy(), indices, kernel, stride, padding, output_size
+
+
+@pytest.mark.parametrize("order", [1, 2])
+@pytest.mark.parametrize("dims", [1, 2])
+@FEW
+@given(data=st.data())
+def test_max_unpool_matches_torch(order, dims, data):
+    pooled, indices, kernel, stride, padding, size = data.draw(unpool_cases(dims))
+    ours, theirs = (
+        (F.max_unpool1d, TF.max_unpool1d) if dims == 1 else (F.max_unpool2d, TF.max_unpool2d)
+    )
+    assert_matches_torch(
+        lambda t: ours(t, mg.Tensor(indices), kernel, stride, padding, size) ** 2,
+        lambda t: theirs(t, indices, kernel, stride, padding, size) ** 2,
+        pooled, order=order, rtol=RTOL, atol=ATOL, name=f"max_unpool{dims}d",
+    )  # fmt: skip
+
+
+def test_max_unpool_layers_undo_max_pool_as_torchs():
+    x = np.random.default_rng(0).normal(size=(2, 3, 6, 5))
+    for dims, args in ((2, (2,)), (2, ((2, 3), (2, 1), (1, 0))), (1, (3, 2, 1))):
+        data = torch.tensor(x if dims == 2 else x[..., 0])
+        pool = getattr(torch.nn, f"MaxPool{dims}d")(*args, return_indices=True)
+        pooled, indices = pool(data)
+        mine = getattr(nn, f"MaxUnpool{dims}d")(*args)
+        theirs = getattr(torch.nn, f"MaxUnpool{dims}d")(*args)
+        assert repr(mine) == repr(theirs)
+        assert (mine.kernel_size, mine.stride, mine.padding) == (
+            theirs.kernel_size, theirs.stride, theirs.padding,
+        )  # fmt: skip
+        size = data.shape  # with N and C: the sizes before pooling
+        out = mine(mg.tensor(pooled.numpy()), mg.Tensor(indices), size)
+        close(out._data, theirs(pooled, indices, size))
+
+
+def test_max_unpool_refuses_what_torch_refuses():
+    pooled, indices = TF.max_pool2d(torch.randn(1, 2, 4, 4), 2, return_indices=True)
+    for size in [(9, 4), (4,), (1, 2, 4, 6)]:  # too far from 4 x 4; too few sizes; 6 > 4 + 2
+        with pytest.raises(ValueError, match="max_unpool2d: output_size"):
+            F.max_unpool2d(mg.Tensor(pooled), mg.Tensor(indices), 2, output_size=size)
+        with pytest.raises(ValueError, match="output_size"):
+            TF.max_unpool2d(pooled, indices, 2, output_size=size)
+    with pytest.raises(ShapeError, match=r"indices has shape \(1, 2, 2, 1\)"):
+        F.max_unpool2d(mg.Tensor(pooled), mg.Tensor(indices[..., :1]), 2)
+    with pytest.raises(RuntimeError):
+        TF.max_unpool2d(pooled, indices[..., :1], 2)
+
+
+@pytest.mark.parametrize("order", [1, 2])
+@pytest.mark.parametrize("dims", [1, 2])
+@FEW
+@given(
+    data=st.data(),
+    norm_type=st.sampled_from([1.0, 2.0, 3.0, 1.5]),
+    kernel=st.integers(1, 3),
+    stride=st.sampled_from([None, 1, 2]),
+    ceil_mode=st.booleans(),
+)
+def test_lp_pool_matches_torch(order, dims, data, norm_type, kernel, stride, ceil_mode):
+    """Positive values (a window of negative ones has no real 1/p-th root for odd p, NaN in
+    both); off 0, where the root's slope is infinite."""
+    batch = data.draw(mst.shapes(1, 2, max_side=2), label="batch")
+    spatial = data.draw(mst.shapes(dims, dims, min_side=kernel, max_side=5), label="spatial")
+    x = data.draw(mst.float_arrays((*batch, *spatial), 0.1, 5), label="x")
+    ours, theirs = (F.lp_pool1d, TF.lp_pool1d) if dims == 1 else (F.lp_pool2d, TF.lp_pool2d)
+    assert_matches_torch(
+        lambda t: ours(t, norm_type, kernel, stride, ceil_mode),
+        lambda t: theirs(t, norm_type, kernel, stride, ceil_mode),
+        x, order=order, rtol=RTOL, atol=ATOL, name=f"lp_pool{dims}d",
+    )  # fmt: skip
+
+
+def test_lp_pool_of_signed_values_and_of_zeros_is_torchs():
+    """p = 2 over values of both signs; a window of zeros (its value 0, its slope 0)."""
+    x = np.array([[[1.0, -2.0, 0.0, 0.0, -0.5, 3.0]]])
+    assert_matches_torch(lambda t: F.lp_pool1d(t, 2, 2), lambda t: TF.lp_pool1d(t, 2, 2), x)
+    assert_matches_torch(lambda t: F.lp_pool1d(t, 1, 3), lambda t: TF.lp_pool1d(t, 1, 3), x)
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "shape"),
+    [("LPPool1d", (2, 3), (2, 3, 7)), ("LPPool1d", (1.5, 2, 1, True), (3, 5)),
+     ("LPPool2d", (2, 3), (2, 3, 5, 4)), ("LPPool2d", (3, (2, 1), (1, 2)), (3, 5, 4))],
+)  # fmt: skip
+def test_lp_pool_layers_are_torchs(name, args, shape):
+    mine, theirs = getattr(nn, name)(*args), getattr(torch.nn, name)(*args)
+    assert repr(mine) == repr(theirs)
+    layers_agree(mine, theirs, np.random.default_rng(0).uniform(0.1, 3, shape), modes=("train",))

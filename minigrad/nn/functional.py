@@ -1454,6 +1454,179 @@ def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:
     return adaptive_avg_pool2d(input.unsqueeze(-2), (1, size)).squeeze(-2)
 
 
+def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
+    """The maximum of each window of (N, C, H, W) (or (C, H, W)) when the image is cut into an
+    (H_out, W_out) grid of windows (an int for both; None keeps that side), whatever H and W:
+    output row i takes rows floor(i H / H_out) ... ceil((i + 1) H / H_out) - 1, columns alike.
+    With return_indices, also the flat position (in H*W) of each maximum.
+
+    A composition: torch's kernel says where each maximum is (no gradient flows through a
+    position), and the values are gathered from there, so the gradient is gather's: G added
+    at each maximum, 0 elsewhere, as max pooling's."""
+    if input.ndim not in (3, 4):
+        raise ShapeError(
+            f"adaptive_max_pool2d: the input must be (N, C, H, W) or (C, H, W), got shape "
+            f"{shape_str(input.shape)}."
+        )
+    sizes = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
+    if len(sizes) != 2:
+        raise ValueError(
+            f"adaptive_max_pool2d: output_size must be an int or 2 sizes (H_out, W_out), got "
+            f"{output_size!r}"
+        )
+    sizes = tuple(input.shape[-2 + i] if s is None else s for i, s in enumerate(sizes))
+    _, indices = torch.nn.functional.adaptive_max_pool2d(input._data, sizes, True)
+    out = input.flatten(-2).gather(-1, indices.flatten(-2)).unflatten(-1, indices.shape[-2:])
+    return (out, Tensor(indices)) if return_indices else out
+
+
+def adaptive_max_pool1d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
+    """The maximum of each of `output_size` windows of (N, C, L) (or (C, L)), whatever L (see
+    adaptive_max_pool2d). A composition: adaptive_max_pool2d over (N, C, 1, L) to
+    (1, output_size), then that row dropped; the positions in 1 x L are positions in L."""
+    _check_pool1d_input("adaptive_max_pool1d", input)
+    size = _single(output_size, "output_size", "adaptive_max_pool1d")
+    out = adaptive_max_pool2d(input.unsqueeze(-2), (1, size), return_indices)
+    if return_indices:
+        return out[0].squeeze(-2), out[1].squeeze(-2)
+    return out.squeeze(-2)
+
+
+def max_unpool2d(
+    input: Tensor,
+    indices: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    output_size: Any = None,
+) -> Tensor:
+    """max_pool2d undone, as far as it can be: an (N, C, H_out, W_out) image of zeros with each
+    value of (N, C, H, W) written back at its flat position in `indices` (max_pool2d's, with
+    return_indices=True). H_out = (H - 1) stride - 2 padding + kernel_size by default (widths
+    alike); `output_size` picks another within stride of it (the size before pooling, when
+    several give the same pooled size).
+
+    A composition: an assignment into zeros (out[n, c, index] = x), whose gradient is the
+    upstream gradient read back at the same positions (gather)."""
+    name = "max_unpool2d"
+    kernel = _ntuple(kernel_size, 2, "kernel_size", name)
+    stride = kernel if stride is None or stride == [] else _ntuple(stride, 2, "stride", name)
+    padding = _ntuple(padding, 2, "padding", name)
+    if input.ndim not in (3, 4):
+        raise ShapeError(
+            f"{name}: the input must be (N, C, H, W) or (C, H, W), got shape "
+            f"{shape_str(input.shape)}."
+        )
+    size = _unpool_size(name, input, kernel, stride, padding, output_size)
+    return _unpool(name, input, indices, size)
+
+
+def max_unpool1d(
+    input: Tensor,
+    indices: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    output_size: Any = None,
+) -> Tensor:
+    """max_pool1d undone: (N, C, L) (or (C, L)) written back at its positions `indices` into
+    zeros of length (L - 1) stride - 2 padding + kernel_size, or `output_size` (see
+    max_unpool2d)."""
+    name = "max_unpool1d"
+    kernel = (_single(kernel_size, "kernel_size", name),)
+    stride = kernel if stride is None or stride == [] else (_single(stride, "stride", name),)
+    padding = (_single(padding, "padding", name),)
+    _check_pool1d_input(name, input)
+    size = _unpool_size(name, input, kernel, stride, padding, output_size)
+    return _unpool(name, input, indices, size)
+
+
+def _unpool_size(
+    name: str, input: Tensor, kernel: tuple, stride: tuple, padding: tuple, output_size: Any
+) -> tuple[int, ...]:
+    """The unpooled sizes: those the pool's arithmetic gives, or output_size (with or without
+    its N and C) if it is within stride of them, as torch's rule."""
+    dims = len(kernel)
+    default = tuple(
+        (input.shape[d - dims] - 1) * stride[d] + kernel[d] - 2 * padding[d] for d in range(dims)
+    )
+    if output_size is None:
+        return default
+    sizes = tuple(output_size)
+    if len(sizes) == dims + 2:  # (N, C, *spatial): the spatial sizes count
+        sizes = sizes[2:]
+    if len(sizes) != dims:
+        raise ValueError(
+            f"{name}: output_size must hold {dims} sizes (or {dims + 2}, with N and C), got "
+            f"{tuple(output_size)}"
+        )
+    for d in range(dims):
+        low, high = default[d] - stride[d], default[d] + stride[d]
+        if not low < sizes[d] < high:
+            raise ValueError(
+                f"{name}: output_size {sizes} is not one the pool could have come from: dim "
+                f"{d} must be between {low} and {high} (both excluded), within stride="
+                f"{stride[d]} of {default[d]}, the size the kernel, stride and padding give."
+            )
+    return sizes
+
+
+def _unpool(name: str, input: Tensor, indices: Tensor, size: tuple[int, ...]) -> Tensor:
+    """zeros(*batch, *size) with out[..., index] = x along the flattened positions."""
+    indices = unwrap(indices)
+    if tuple(indices.shape) != tuple(input.shape):
+        raise ShapeError(
+            f"{name}: indices has shape {shape_str(indices.shape)}, but it must have the "
+            f"input's shape {shape_str(input.shape)}: one position per value."
+        )
+    dims, batch = len(size), tuple(input.shape[: input.ndim - len(size)])
+    values, where_to = input.flatten(-dims), indices.flatten(-dims)
+    out = values.new_zeros((*batch, math.prod(size)))
+    # one index per batch dim, each broadcasting along the others: (n, c, position)
+    key = tuple(
+        torch.arange(side, device=where_to.device).reshape((-1,) + (1,) * (len(batch) - d))
+        for d, side in enumerate(batch)
+    )
+    out[(*key, where_to)] = values
+    return out.unflatten(-1, size)
+
+
+def lp_pool2d(
+    input: Tensor,
+    norm_type: float,
+    kernel_size: Any,
+    stride: Any = None,
+    ceil_mode: bool = False,
+) -> Tensor:
+    """The p-norm of each window of (N, C, H, W) (or (C, H, W)), p = norm_type:
+
+        out = (sum over the window of x^p) ^ (1/p)
+
+    p = 1 sums the window, p = 2 is its Euclidean norm, a large p nears its maximum. A
+    composition, torch's: avg_pool2d of x^p times the window's size, then the 1/p power (an
+    average of 0 stays 0: sign(s) relu(|s|) ^ (1/p), whose slope at 0 is 0, as torch's)."""
+    kernel = _ntuple(kernel_size, 2, "kernel_size", "lp_pool2d")
+    sums = avg_pool2d(input**norm_type, kernel, stride, 0, ceil_mode)
+    return _lp_root(sums, kernel[0] * kernel[1], norm_type)
+
+
+def lp_pool1d(
+    input: Tensor,
+    norm_type: float,
+    kernel_size: Any,
+    stride: Any = None,
+    ceil_mode: bool = False,
+) -> Tensor:
+    """The p-norm of each window of (N, C, L) (or (C, L)): see lp_pool2d."""
+    kernel = _single(kernel_size, "kernel_size", "lp_pool1d")
+    sums = avg_pool1d(input**norm_type, kernel, stride, 0, ceil_mode)
+    return _lp_root(sums, kernel, norm_type)
+
+
+def _lp_root(means: Tensor, window: int, norm_type: float) -> Tensor:
+    return (means.sign() * means.abs().relu() * window) ** (1.0 / norm_type)
+
+
 def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
     """(*, C r^2, H, W) -> (*, C, H r, W r), r = upscale_factor: each group of r^2 channels
     becomes an r x r block of pixels (out[c, h r + i, w r + j] = in[c r^2 + i r + j, h, w]), a
