@@ -1,9 +1,11 @@
-"""Neural-network building blocks: layers as Modules (`modules.py`, more activations in
-`activation.py`; convolution, pooling, batch norm, layer and group norm, dropout, embedding,
-cosine similarity, recurrent (RNN, LSTM, GRU and their cells) and resizing layers in
-`conv.py`, `pooling.py`, `batchnorm.py`, `normalization.py`, `dropout.py`, `embedding.py`,
-`distance.py`, `rnn.py`, `upsampling.py`; padding and pixel shuffle layers in `padding.py` and
-`pixelshuffle.py`; multi-head attention in `attention.py`), functions and losses
+"""Neural-network building blocks: layers as Modules (`modules.py`, with the containers
+Sequential, ModuleList, ModuleDict, ParameterList and ParameterDict; more activations in
+`activation.py`; convolution, pooling, batch norm, layer, RMS, group, instance and local
+response norm, dropout, embedding, cosine similarity, recurrent (RNN, LSTM, GRU and their cells)
+and resizing layers in `conv.py`, `pooling.py`, `batchnorm.py`, `normalization.py`,
+`dropout.py`, `embedding.py`, `distance.py`, `rnn.py`, `upsampling.py`; padding, pixel shuffle
+and channel shuffle layers in `padding.py` and `pixelshuffle.py`; multi-head attention in
+`attention.py`), functions and losses
 (`functional.py`, imported as `F`), the losses as modules (`losses.py`), weight initialisation
 (`init.py`), gradient clipping (`utils.py`), and data-parallel training over several processes
 (`parallel.py`)."""

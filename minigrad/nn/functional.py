@@ -1824,8 +1824,9 @@ def rms_norm(
         y = x / sqrt(mean(x^2) + eps) * weight
 
     Layer norm without the centring (no mean taken off, no bias): Llama's normalisation. eps
-    None is the machine epsilon of the dtype the sum is made in (float64's for float64, else
-    float32's), as torch's. A composition: the gradient flows through the mean of squares."""
+    None: float64's machine epsilon for a float64 input, float32's for any other, as torch's
+    (which also sums half-precision inputs in float32; minigrad sums in the input's dtype). A
+    composition: the gradient flows through the mean of squares."""
     shape = _normalized_shape("rms_norm", input, normalized_shape)
     if weight is not None and tuple(weight.shape) != shape:
         raise ShapeError(
