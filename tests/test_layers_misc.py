@@ -510,6 +510,22 @@ def test_more_padding_layers_are_torchs(name, args, shape):
     )  # fmt: skip
 
 
+def test_circular_pads_refuse_what_torch_refuses():
+    for lib, make in ((nn, mg.ones), (torch.nn, torch.ones)):
+        with pytest.raises(ValueError, match="expected 2D or 3D input"):
+            lib.CircularPad1d(1)(make(4))
+        with pytest.raises(ValueError, match="expected 3D or 4D input"):
+            lib.CircularPad2d(1)(make(4, 4))
+    with pytest.raises(ValueError, match=r"CircularPad1d: padding 3 on a dim of size 2"):
+        nn.CircularPad1d(3)(mg.ones(1, 2, 2))
+    with pytest.raises(RuntimeError, match="wrapping around more than once"):
+        torch.nn.CircularPad1d(3)(torch.ones(1, 2, 2))
+    with pytest.raises(ValueError, match=r"CircularPad2d: padding 4 on a dim of size 3"):
+        nn.CircularPad2d((0, 1, 4, 0))(mg.ones(1, 3, 2))
+    with pytest.raises(RuntimeError, match="wrapping around more than once"):
+        torch.nn.CircularPad2d((0, 1, 4, 0))(torch.ones(1, 3, 2))
+
+
 @pytest.mark.parametrize(
     ("args", "shape"),
     [((2,), (2, 3, 4, 5)), (((2, 3), 1, (1, 0), (2, 1)), (1, 2, 5, 4)), ((2, 2, 1, 2), (3, 4, 4))],

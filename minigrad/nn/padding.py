@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..errors import ShapeError, shape_str
 from ..tensor import Tensor
 from . import functional as F
 from .modules import Module
@@ -125,9 +126,27 @@ class ReplicationPad2d(ReplicationPad1d):
 
 
 class _CircularPad(_Pad):
-    """F.pad(input, padding, "circular"): a shared base, as torch's."""
+    """F.pad(input, padding, "circular"): a shared base, as torch's. The input is one example
+    or a batch, (C, *) or (N, C, *), and no side may wrap around more than once."""
 
     mode = "circular"
+
+    def forward(self, input: Tensor) -> Tensor:
+        name, dims = type(self).__name__, self.dims
+        if input.ndim not in (dims + 1, dims + 2):
+            raise ShapeError(
+                f"{name}: expected {dims + 1}D or {dims + 2}D input, (C, *) or (N, C, *) with "
+                f"{dims} padded dims (got {input.ndim}D input, shape {shape_str(input.shape)})"
+            )
+        for i, side in enumerate(self.padding):
+            size = input.shape[-1 - i // 2]  # (left, right) pad the last dim, and so on
+            if side > size:
+                raise ValueError(
+                    f"{name}: padding {side} on a dim of size {size} (input shape "
+                    f"{shape_str(input.shape)}) would wrap around more than once: a circular "
+                    "pad copies at most the whole dim."
+                )
+        return super().forward(input)
 
 
 class CircularPad1d(_CircularPad):
