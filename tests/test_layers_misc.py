@@ -203,6 +203,23 @@ def test_parameter_containers_hold_other_objects_and_forget_deleted_entries():
     assert isinstance(copied, nn.ParameterDict) and list(copied) == ["a"]
 
 
+def test_parameter_dict_popitem_fromkeys_reversed_and_union_as_torchs():
+    results = []
+    for lib in (nn, torch.nn):
+        first = lib.ParameterDict(OrderedDict([("b", torch.ones(1)), ("a", torch.ones(2))]))
+        second = lib.ParameterDict({"c": torch.ones(3), "a": torch.zeros(4)})
+        union = first | second
+        first |= lib.ParameterDict({"d": torch.ones(5)})
+        key, value = first.popitem()
+        made = first.fromkeys(["x", "y"], torch.ones(6))
+        shapes = [tuple(p.shape) for p in union.values()]
+        results.append((list(union), shapes, list(reversed(union)), key, tuple(value.shape)))
+        results.append((list(first), list(made), isinstance(made, lib.ParameterDict)))
+    assert results[:2] == results[2:]
+    with pytest.raises(KeyError):
+        nn.ParameterDict().popitem()
+
+
 def test_parameter_containers_reprs_are_torchs():
     for make in (
         lambda lib: lib.ParameterList(),

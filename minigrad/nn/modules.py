@@ -1005,6 +1005,31 @@ class ParameterDict(Module):
             self[key] = default
         return self[key]
 
+    def popitem(self) -> tuple[str, Any]:
+        """Remove the last entry added and return it as (name, value)."""
+        if not self._keys:
+            raise KeyError("popitem(): ParameterDict is empty")
+        key = next(reversed(self._keys))
+        return key, self.pop(key)
+
+    def fromkeys(self, keys: Iterable[str], default: Any = None) -> ParameterDict:
+        """A new ParameterDict with each of `keys` holding `default` (one object, shared)."""
+        return ParameterDict((key, default) for key in keys)
+
+    def __reversed__(self) -> Iterator[str]:
+        return reversed(list(self._keys))
+
+    def __or__(self, other: ParameterDict) -> ParameterDict:
+        """A new ParameterDict: this one's entries, then other's (replacing those of the same
+        name), as a dict's `|`."""
+        merged = self.copy()
+        merged.update(other)
+        return merged
+
+    def __ior__(self, other: ParameterDict) -> ParameterDict:
+        self.update(other)
+        return self
+
     def clear(self) -> None:
         for key in list(self._keys):
             del self[key]
