@@ -195,6 +195,9 @@ def test_parameter_containers_hold_other_objects_and_forget_deleted_entries():
             lib.ParameterList([torch.ones(1)])[1]
         with pytest.raises(TypeError):
             lib.ParameterDict()[3] = torch.ones(1)
+    for lib in (nn, torch.nn):  # a name the module already uses
+        with pytest.raises(KeyError, match="attribute 'keys' already exists"):
+            lib.ParameterDict({"keys": torch.ones(1)})
     with pytest.raises(KeyError):  # a dict's error (torch's getattr gives an AttributeError)
         nn.ParameterDict()["missing"]
     shared = mg.ones(2)

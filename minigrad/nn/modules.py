@@ -966,6 +966,11 @@ class ParameterDict(Module):
                 f"ParameterDict: a name can't be empty or contain '.' (it is a part of the "
                 f"parameters' qualified names), got {key!r}"
             )
+        if hasattr(self, key) and key not in self._keys:  # ("keys", "training", "_keys"...)
+            raise KeyError(
+                f"ParameterDict: attribute {key!r} already exists (the module's own attribute or "
+                "method): choose another name for the parameter"
+            )
         self._keys[key] = None
         setattr(self, key, _as_parameter(value))
 
