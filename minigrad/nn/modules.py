@@ -942,7 +942,7 @@ class ParameterDict(Module):
     `nn.ParameterDict({"scale": torch.ones(4)})` gives the parameter "scale". A dict in
     insertion order (a plain dict given at once is taken in sorted key order, as torch does);
     a tensor put in it is made a Parameter, any other object kept but not a parameter. Each
-    entry is the attribute of its name."""
+    entry is the attribute of its name, so a name can't be one the module already uses."""
 
     def __init__(self, parameters: Any = None) -> None:
         super().__init__()
