@@ -1,12 +1,13 @@
-"""Neural-network building blocks: layers as Modules (`modules.py`, more activations in
-`activation.py`; convolution, pooling, batch norm, layer and group norm, dropout, embedding,
-cosine similarity and pairwise distance, recurrent (RNN, LSTM, GRU and their cells) and
-resizing layers in `conv.py`, `pooling.py`, `batchnorm.py`, `normalization.py`, `dropout.py`,
-`embedding.py`, `distance.py`, `rnn.py`, `upsampling.py`; padding and pixel shuffle layers in
-`padding.py` and `pixelshuffle.py`; multi-head attention in `attention.py`), functions and
-losses (`functional.py`, imported as `F`), the losses as modules (`losses.py`), weight
-initialisation (`init.py`), gradient clipping (`utils.py`), and data-parallel training over
-several processes (`parallel.py`)."""
+"""Neural-network building blocks: layers as Modules (`modules.py`, with the containers
+Sequential, ModuleList, ModuleDict, ParameterList and ParameterDict; more activations in
+`activation.py`; convolution, pooling, batch norm, layer, RMS, group, instance and local
+response norm, dropout, embedding, cosine similarity and pairwise distance, recurrent (RNN,
+LSTM, GRU and their cells) and resizing layers in `conv.py`, `pooling.py`, `batchnorm.py`,
+`normalization.py`, `dropout.py`, `embedding.py`, `distance.py`, `rnn.py`, `upsampling.py`;
+padding, pixel shuffle and channel shuffle layers in `padding.py` and `pixelshuffle.py`;
+multi-head attention in `attention.py`), functions and losses (`functional.py`, imported as
+`F`), the losses as modules (`losses.py`), weight initialisation (`init.py`), gradient clipping
+(`utils.py`), and data-parallel training over several processes (`parallel.py`)."""
 
 from ..errors import missing_name_getattr as _missing_name_getattr
 from . import functional, init, parallel, utils
@@ -17,6 +18,7 @@ from .activation import (
     GELU,
     GLU,
     SELU,
+    Hardshrink,
     Hardsigmoid,
     Hardswish,
     Hardtanh,
@@ -31,6 +33,7 @@ from .activation import (
     Softmax2d,
     Softmin,
     Softplus,
+    Softshrink,
     Softsign,
     Tanh,
     Tanhshrink,
@@ -65,36 +68,59 @@ from .losses import (
     TripletMarginWithDistanceLoss,
 )
 from .modules import (
+    Bilinear,
     Flatten,
+    Fold,
     Identity,
     Linear,
     Module,
     ModuleDict,
     ModuleList,
     Parameter,
+    ParameterDict,
+    ParameterList,
     ReLU,
     Sequential,
     Sigmoid,
     Unflatten,
+    Unfold,
 )
-from .normalization import GroupNorm, LayerNorm
+from .normalization import (
+    GroupNorm,
+    InstanceNorm1d,
+    InstanceNorm2d,
+    LayerNorm,
+    LocalResponseNorm,
+    RMSNorm,
+)
 from .padding import (
+    CircularPad1d,
+    CircularPad2d,
     ConstantPad1d,
     ConstantPad2d,
+    ConstantPad3d,
     ReflectionPad1d,
     ReflectionPad2d,
     ReplicationPad1d,
     ReplicationPad2d,
+    ZeroPad1d,
     ZeroPad2d,
+    ZeroPad3d,
 )
-from .pixelshuffle import PixelShuffle, PixelUnshuffle
+from .pixelshuffle import ChannelShuffle, PixelShuffle, PixelUnshuffle
 from .pooling import (
     AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
+    AdaptiveMaxPool1d,
+    AdaptiveMaxPool2d,
     AvgPool1d,
     AvgPool2d,
+    LPPool1d,
+    LPPool2d,
     MaxPool1d,
     MaxPool2d,
+    MaxUnpool1d,
+    MaxUnpool2d,
 )
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
@@ -165,6 +191,29 @@ __all__ = [
     "ModuleList",
     "NLLLoss",
     "Parameter",
+    "ParameterDict",
+    "ParameterList",
+    "RMSNorm",
+    "Hardshrink",
+    "Softshrink",
+    "AdaptiveMaxPool1d",
+    "AdaptiveMaxPool2d",
+    "LPPool1d",
+    "LPPool2d",
+    "MaxUnpool1d",
+    "MaxUnpool2d",
+    "InstanceNorm1d",
+    "InstanceNorm2d",
+    "LocalResponseNorm",
+    "Bilinear",
+    "CircularPad1d",
+    "CircularPad2d",
+    "ConstantPad3d",
+    "ZeroPad1d",
+    "ZeroPad3d",
+    "ChannelShuffle",
+    "Fold",
+    "Unfold",
     "ReLU",
     "ReLU6",
     "Sequential",

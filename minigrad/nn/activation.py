@@ -1,6 +1,7 @@
 """Activation layers beyond ReLU and Sigmoid (in modules.py): Tanh, GELU, LeakyReLU, SiLU, ELU,
 Hardtanh, ReLU6, Softmax, LogSoftmax, Softsign, Tanhshrink, LogSigmoid, Softplus, Mish,
-Hardswish, Hardsigmoid, SELU, CELU, Threshold, GLU, Softmin, Softmax2d and PReLU."""
+Hardswish, Hardsigmoid, SELU, CELU, Threshold, GLU, Softmin, Softmax2d, PReLU, Hardshrink and
+Softshrink."""
 
 from __future__ import annotations
 
@@ -186,6 +187,32 @@ class Tanhshrink(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         return F.tanhshrink(input)
+
+
+class _Shrink(Module):
+    """Holds lambd, the half-width of the band around 0 that is zeroed. (A shared base, not
+    Softshrink a Hardshrink: torch's two are unrelated classes, so isinstance tells them apart.)"""
+
+    def __init__(self, lambd: float = 0.5) -> None:
+        super().__init__()
+        self.lambd = lambd
+
+    def extra_repr(self) -> str:
+        return f"{self.lambd}"
+
+
+class Hardshrink(_Shrink):
+    """x where |x| > lambd, else 0, elementwise. See F.hardshrink."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.hardshrink(input, self.lambd)
+
+
+class Softshrink(_Shrink):
+    """x moved lambd towards 0, and 0 within lambd of it, elementwise. See F.softshrink."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.softshrink(input, self.lambd)
 
 
 class LogSigmoid(Module):

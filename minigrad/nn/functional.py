@@ -18,6 +18,7 @@ from ..autograd.grad_mode import no_grad
 from ..creation import where
 from ..errors import ShapeError, shape_str
 from ..errors import missing_name_getattr as _missing_name_getattr
+from ..functions import einsum
 from ..ops.conv import dims_mismatch
 from ..tensor import Tensor, unwrap
 
@@ -1143,6 +1144,38 @@ def tanhshrink(input: Tensor) -> Tensor:
     return input - input.tanh()
 
 
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """x where |x| > lambd, 0 in [-lambd, lambd]: small values are dropped, large ones kept
+    whole. A composition (where): the slope is 1 outside and 0 inside, the edges included, as
+    torch's."""
+    _check_floating_input("hardshrink", input)
+    inside = (input >= -lambd) & (input <= lambd)  # (a NaN is not inside: it stays NaN)
+    return where(inside, 0.0, input)
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """x - lambd above lambd, x + lambd below -lambd, 0 between: every value moved lambd
+    towards 0, and stopped there (the proximal step of an L1 penalty). The slope is 1 outside
+    and 0 in [-lambd, lambd], the edges included, as torch's."""
+    _check_floating_input("softshrink", input)
+    if lambd < 0:
+        raise ValueError(
+            f"softshrink: lambd must be >= 0 (the distance each value moves towards 0), got "
+            f"{lambd}; torch refuses it too."
+        )
+    inside = (input >= -lambd) & (input <= lambd)  # (a NaN is not inside: it stays NaN)
+    return where(inside, 0.0, where(input > lambd, input - lambd, input + lambd))
+
+
+def _check_floating_input(name: str, input: Tensor) -> None:
+    if not input.dtype.is_floating_point:
+        raise TypeError(
+            f"{name}: the input must be a floating-point tensor, got {input.dtype} of shape "
+            f"{shape_str(input.shape)}; torch has no integer version either. Convert it with "
+            ".float() first."
+        )
+
+
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
     """x tanh(softplus(x)): a smooth relu that dips a little below 0, as silu does (YOLOv4's).
     inplace=True changes `input` itself and returns it, as torch."""
@@ -1828,6 +1861,179 @@ def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:
     return adaptive_avg_pool2d(input.unsqueeze(-2), (1, size)).squeeze(-2)
 
 
+def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
+    """The maximum of each window of (N, C, H, W) (or (C, H, W)) when the image is cut into an
+    (H_out, W_out) grid of windows (an int for both; None keeps that side), whatever H and W:
+    output row i takes rows floor(i H / H_out) ... ceil((i + 1) H / H_out) - 1, columns alike.
+    With return_indices, also the flat position (in H*W) of each maximum.
+
+    A composition: torch's kernel says where each maximum is (no gradient flows through a
+    position), and the values are gathered from there, so the gradient is gather's: G added
+    at each maximum, 0 elsewhere, as max pooling's."""
+    if input.ndim not in (3, 4):
+        raise ShapeError(
+            f"adaptive_max_pool2d: the input must be (N, C, H, W) or (C, H, W), got shape "
+            f"{shape_str(input.shape)}."
+        )
+    sizes = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
+    if len(sizes) != 2:
+        raise ValueError(
+            f"adaptive_max_pool2d: output_size must be an int or 2 sizes (H_out, W_out), got "
+            f"{output_size!r}"
+        )
+    sizes = tuple(input.shape[-2 + i] if s is None else s for i, s in enumerate(sizes))
+    _, indices = torch.nn.functional.adaptive_max_pool2d(input._data, sizes, True)
+    out = input.flatten(-2).gather(-1, indices.flatten(-2)).unflatten(-1, indices.shape[-2:])
+    return (out, Tensor(indices)) if return_indices else out
+
+
+def adaptive_max_pool1d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
+    """The maximum of each of `output_size` windows of (N, C, L) (or (C, L)), whatever L (see
+    adaptive_max_pool2d). A composition: adaptive_max_pool2d over (N, C, 1, L) to
+    (1, output_size), then that row dropped; the positions in 1 x L are positions in L."""
+    _check_pool1d_input("adaptive_max_pool1d", input)
+    size = _single(output_size, "output_size", "adaptive_max_pool1d")
+    out = adaptive_max_pool2d(input.unsqueeze(-2), (1, size), return_indices)
+    if return_indices:
+        return out[0].squeeze(-2), out[1].squeeze(-2)
+    return out.squeeze(-2)
+
+
+def max_unpool2d(
+    input: Tensor,
+    indices: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    output_size: Any = None,
+) -> Tensor:
+    """max_pool2d undone, as far as it can be: an (N, C, H_out, W_out) image of zeros with each
+    value of (N, C, H, W) written back at its flat position in `indices` (max_pool2d's, with
+    return_indices=True). H_out = (H - 1) stride - 2 padding + kernel_size by default (widths
+    alike); `output_size` picks another within stride of it (the size before pooling, when
+    several give the same pooled size).
+
+    A composition: an assignment into zeros (out[n, c, index] = x), whose gradient is the
+    upstream gradient read back at the same positions (gather)."""
+    name = "max_unpool2d"
+    kernel = _ntuple(kernel_size, 2, "kernel_size", name)
+    stride = kernel if stride is None or stride == [] else _ntuple(stride, 2, "stride", name)
+    padding = _ntuple(padding, 2, "padding", name)
+    if input.ndim not in (3, 4):
+        raise ShapeError(
+            f"{name}: the input must be (N, C, H, W) or (C, H, W), got shape "
+            f"{shape_str(input.shape)}."
+        )
+    size = _unpool_size(name, input, kernel, stride, padding, output_size)
+    return _unpool(name, input, indices, size)
+
+
+def max_unpool1d(
+    input: Tensor,
+    indices: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    output_size: Any = None,
+) -> Tensor:
+    """max_pool1d undone: (N, C, L) (or (C, L)) written back at its positions `indices` into
+    zeros of length (L - 1) stride - 2 padding + kernel_size, or `output_size` (see
+    max_unpool2d)."""
+    name = "max_unpool1d"
+    kernel = (_single(kernel_size, "kernel_size", name),)
+    stride = kernel if stride is None or stride == [] else (_single(stride, "stride", name),)
+    padding = (_single(padding, "padding", name),)
+    _check_pool1d_input(name, input)
+    size = _unpool_size(name, input, kernel, stride, padding, output_size)
+    return _unpool(name, input, indices, size)
+
+
+def _unpool_size(
+    name: str, input: Tensor, kernel: tuple, stride: tuple, padding: tuple, output_size: Any
+) -> tuple[int, ...]:
+    """The unpooled sizes: those the pool's arithmetic gives, or output_size (with or without
+    its N and C) if it is within stride of them, as torch's rule."""
+    dims = len(kernel)
+    default = tuple(
+        (input.shape[d - dims] - 1) * stride[d] + kernel[d] - 2 * padding[d] for d in range(dims)
+    )
+    if output_size is None:
+        return default
+    sizes = tuple(output_size)
+    if len(sizes) == dims + 2:  # (N, C, *spatial): the spatial sizes count
+        sizes = sizes[2:]
+    if len(sizes) != dims:
+        raise ValueError(
+            f"{name}: output_size must hold {dims} sizes (or {dims + 2}, with N and C), got "
+            f"{tuple(output_size)}"
+        )
+    for d in range(dims):
+        low, high = default[d] - stride[d], default[d] + stride[d]
+        if not low < sizes[d] < high:
+            raise ValueError(
+                f"{name}: output_size {sizes} is not one the pool could have come from: dim "
+                f"{d} must be between {low} and {high} (both excluded), within stride="
+                f"{stride[d]} of {default[d]}, the size the kernel, stride and padding give."
+            )
+    return sizes
+
+
+def _unpool(name: str, input: Tensor, indices: Tensor, size: tuple[int, ...]) -> Tensor:
+    """zeros(*batch, *size) with out[..., index] = x along the flattened positions."""
+    indices = unwrap(indices)
+    if tuple(indices.shape) != tuple(input.shape):
+        raise ShapeError(
+            f"{name}: indices has shape {shape_str(indices.shape)}, but it must have the "
+            f"input's shape {shape_str(input.shape)}: one position per value."
+        )
+    dims, batch = len(size), tuple(input.shape[: input.ndim - len(size)])
+    values, where_to = input.flatten(-dims), indices.flatten(-dims)
+    out = values.new_zeros((*batch, math.prod(size)))
+    # one index per batch dim, each broadcasting along the others: (n, c, position)
+    key = tuple(
+        torch.arange(side, device=where_to.device).reshape((-1,) + (1,) * (len(batch) - d))
+        for d, side in enumerate(batch)
+    )
+    out[(*key, where_to)] = values
+    return out.unflatten(-1, size)
+
+
+def lp_pool2d(
+    input: Tensor,
+    norm_type: float,
+    kernel_size: Any,
+    stride: Any = None,
+    ceil_mode: bool = False,
+) -> Tensor:
+    """The p-norm of each window of (N, C, H, W) (or (C, H, W)), p = norm_type:
+
+        out = (sum over the window of x^p) ^ (1/p)
+
+    p = 1 sums the window, p = 2 is its Euclidean norm, a large p nears its maximum. A
+    composition, torch's: avg_pool2d of x^p times the window's size, then the 1/p power (an
+    average of 0 stays 0: sign(s) relu(|s|) ^ (1/p), whose slope at 0 is 0, as torch's)."""
+    kernel = _ntuple(kernel_size, 2, "kernel_size", "lp_pool2d")
+    sums = avg_pool2d(input**norm_type, kernel, stride, 0, ceil_mode)
+    return _lp_root(sums, kernel[0] * kernel[1], norm_type)
+
+
+def lp_pool1d(
+    input: Tensor,
+    norm_type: float,
+    kernel_size: Any,
+    stride: Any = None,
+    ceil_mode: bool = False,
+) -> Tensor:
+    """The p-norm of each window of (N, C, L) (or (C, L)): see lp_pool2d."""
+    kernel = _single(kernel_size, "kernel_size", "lp_pool1d")
+    sums = avg_pool1d(input**norm_type, kernel, stride, 0, ceil_mode)
+    return _lp_root(sums, kernel, norm_type)
+
+
+def _lp_root(means: Tensor, window: int, norm_type: float) -> Tensor:
+    return (means.sign() * means.abs().relu() * window) ** (1.0 / norm_type)
+
+
 def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
     """(*, C r^2, H, W) -> (*, C, H r, W r), r = upscale_factor: each group of r^2 channels
     becomes an r x r block of pixels (out[c, h r + i, w r + j] = in[c r^2 + i r + j, h, w]), a
@@ -2014,6 +2220,198 @@ def group_norm(
     if bias is not None:
         out = out + bias.reshape(per_channel)
     return out
+
+
+def rms_norm(
+    input: Tensor, normalized_shape: Any, weight: Tensor | None = None, eps: float | None = None
+) -> Tensor:
+    """Divide each example by its root mean square over its last dims (those of
+    `normalized_shape`), then scale by `weight` (of shape normalized_shape, if given):
+
+        y = x / sqrt(mean(x^2) + eps) * weight
+
+    Layer norm without the centring (no mean taken off, no bias): Llama's normalisation. eps
+    None: float64's machine epsilon for a float64 input, float32's for any other, as torch's
+    (which also sums half-precision inputs in float32; minigrad sums in the input's dtype). A
+    composition: the gradient flows through the mean of squares."""
+    shape = _normalized_shape("rms_norm", input, normalized_shape)
+    if weight is not None and tuple(weight.shape) != shape:
+        raise ShapeError(
+            f"rms_norm: weight has shape {shape_str(weight.shape)}, but it must have "
+            f"normalized_shape {shape_str(shape)}: one scale per position of the normalised "
+            f"dims (input shape {shape_str(input.shape)})."
+        )
+    if eps is None:
+        eps = torch.finfo(torch.float64 if input.dtype == torch.float64 else torch.float32).eps
+    dims = tuple(range(-len(shape), 0))
+    # eps inside the root: it keeps an all-zero example finite (its output is 0, not NaN)
+    out = input * (input.square().mean(dims, keepdim=True) + eps).rsqrt()
+    return out if weight is None else out * weight
+
+
+def _normalized_shape(name: str, input: Tensor, normalized_shape: Any) -> tuple[int, ...]:
+    """normalized_shape as a tuple (an int is the last dim alone), checked to be the input's
+    last dims."""
+    if isinstance(normalized_shape, int):
+        normalized_shape = (normalized_shape,)
+    shape = tuple(normalized_shape)
+    if input.ndim < len(shape) or tuple(input.shape[input.ndim - len(shape) :]) != shape:
+        expected = "(*, " + ", ".join(map(str, shape)) + ")"
+        raise ShapeError(
+            f"{name}: normalized_shape {shape_str(shape)} must be the last dims of the input, "
+            f"which has shape {shape_str(input.shape)}: an input of shape {expected} was "
+            "expected. Was the layer built for another size?"
+        )
+    return shape
+
+
+def instance_norm(
+    input: Tensor,
+    running_mean: Tensor | None = None,
+    running_var: Tensor | None = None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    use_input_stats: bool = True,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalise each channel of each example of (N, C, *) over its positions alone:
+
+        y = (x - mean) / sqrt(var + eps) * weight + bias
+
+    mean and var (biased) over the positions of one (example, channel), when use_input_stats;
+    else the running ones. weight and bias: one value per channel, if given. With running
+    statistics given and use_input_stats, they are updated in place, as batch norm's, by the
+    average over the batch of each instance's mean and unbiased variance:
+
+        running = (1 - momentum) running + momentum mean_n(statistic)
+
+    A composition: each (example, channel) is one row of (N, C, -1), which layer norm over its
+    last dim normalises; the gradient through the mean and the variance is layer norm's."""
+    if input.ndim < 2:
+        raise ShapeError(
+            f"instance_norm: the input must have a batch and a channel dim, (N, C, *), got shape "
+            f"{shape_str(input.shape)}."
+        )
+    batch, channels, positions = input.shape[0], input.shape[1], math.prod(input.shape[2:])
+    per_channel = {"running_mean": running_mean, "running_var": running_var}
+    for name, value in {**per_channel, "weight": weight, "bias": bias}.items():
+        if value is not None and tuple(value.shape) != (channels,):
+            raise ShapeError(
+                f"instance_norm: input {shape_str(input.shape)} has {channels} channels (dim 1), "
+                f"but {name} has shape {shape_str(value.shape)}: it must hold one value per "
+                f"channel ({channels}). Was the layer built for another number of channels?"
+            )
+    along_channels = (channels,) + (1,) * (input.ndim - 2)  # broadcasts along dim 1
+    if use_input_stats:
+        if positions == 1:  # (torch's rule: the variance of one value is 0)
+            raise ValueError(
+                f"instance_norm: expected more than 1 position per channel when using the "
+                f"input's statistics, got input of shape {shape_str(input.shape)}: each "
+                "instance's mean and variance would be of a single value."
+            )
+        rows = input.reshape(batch, channels, positions)
+        out = layer_norm(rows, (positions,), eps=eps).reshape(input.shape)
+        if running_mean is not None and running_var is not None:
+            _update_running_stats(rows._data, running_mean, running_var, momentum)
+    else:
+        if running_mean is None or running_var is None:
+            raise ValueError(
+                "instance_norm: use_input_stats=False normalises with the running statistics, "
+                "so running_mean and running_var must be given."
+            )
+        scale = (running_var.reshape(along_channels) + eps).rsqrt()
+        out = (input - running_mean.reshape(along_channels)) * scale
+    if weight is not None:
+        out = out * weight.reshape(along_channels)
+    if bias is not None:
+        out = out + bias.reshape(along_channels)
+    return out
+
+
+def _update_running_stats(
+    rows: torch.Tensor, running_mean: Tensor, running_var: Tensor, momentum: float
+) -> None:
+    """running = (1 - momentum) running + momentum (the batch's average of each instance's
+    mean, or unbiased variance), in place; on torch's tensors: no gradient goes through it."""
+    rows = rows.detach()
+    mean, var = rows.mean(-1).mean(0), rows.var(-1, unbiased=True).mean(0)
+    running_mean._data.mul_(1 - momentum).add_(mean.to(running_mean.dtype), alpha=momentum)
+    running_var._data.mul_(1 - momentum).add_(var.to(running_var.dtype), alpha=momentum)
+
+
+def local_response_norm(
+    input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0
+) -> Tensor:
+    """Divide each value of (N, C, *) by a power of the squares of its neighbours across
+    channels (AlexNet's normalisation):
+
+        y_c = x_c / (k + alpha / size * sum_{c' in window(c)} x_c'^2) ^ beta
+
+    window(c): the `size` channels c - size // 2 ... c + (size - 1) // 2, those past the edges
+    counting as 0. A composition: the sum is of `size` shifted slices of the zero-padded
+    squares, so the gradient reaches every neighbour through it."""
+    if input.ndim < 3:
+        raise ShapeError(
+            f"local_response_norm: expected an input of 3 or more dims, (N, C, *), got shape "
+            f"{shape_str(input.shape)}: the window runs across the channels of each position."
+        )
+    if input.numel() == 0:
+        return input
+    channels = input.shape[1]
+    squares = input.square().movedim(1, -1)  # channels last, so that pad reaches them
+    padded = pad(squares, (size // 2, (size - 1) // 2))
+    window = padded[..., 0:channels]
+    for shift in range(1, size):
+        window = window + padded[..., shift : shift + channels]
+    divisor = (window.movedim(-1, 1) * (alpha / size) + k) ** beta
+    return input / divisor
+
+
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y_o = sum_ij x1_i weight_oij x2_j + bias_o, for each of the batch's pairs (x1, x2) of
+    shapes (*, in1) and (*, in2), weight (out, in1, in2): one bilinear form per output. A
+    composition (einsum), whose gradient is einsum's."""
+    if input1.shape[:-1] != input2.shape[:-1]:
+        raise ShapeError(
+            f"bilinear: input1 {shape_str(input1.shape)} and input2 {shape_str(input2.shape)} "
+            "must have the same batch dims (all but the last): each x1 is paired with one x2."
+        )
+    if weight.ndim != 3 or (input1.shape[-1], input2.shape[-1]) != tuple(weight.shape[1:]):
+        raise ShapeError(
+            f"bilinear: weight has shape {shape_str(weight.shape)}, but it must be (out, in1, "
+            f"in2) = (out, {input1.shape[-1]}, {input2.shape[-1]}) for inputs of shapes "
+            f"{shape_str(input1.shape)} and {shape_str(input2.shape)}."
+        )
+    if bias is not None and tuple(bias.shape) != (weight.shape[0],):
+        raise ShapeError(
+            f"bilinear: bias has shape {shape_str(bias.shape)}, but it must be "
+            f"({weight.shape[0]},): one value per output (weight {shape_str(weight.shape)})."
+        )
+    out = einsum("...i,oij,...j->...o", input1, weight, input2)
+    return out if bias is None else out + bias
+
+
+def channel_shuffle(input: Tensor, groups: int) -> Tensor:
+    """Split the C channels of (N, C, *) into `groups` groups and interleave them: channel
+    g * (C / groups) + i goes to i * groups + g (ShuffleNet's mixing of grouped convolutions).
+    A reshape, a transpose and a reshape back."""
+    if input.ndim < 3:
+        raise ShapeError(
+            f"channel_shuffle: expected an input of 3 or more dims, (N, C, *), got shape "
+            f"{shape_str(input.shape)}."
+        )
+    channels = input.shape[1]
+    if groups <= 0:
+        raise ValueError(f"channel_shuffle: groups must be positive, got {groups}")
+    if channels % groups:
+        raise ShapeError(
+            f"channel_shuffle: groups={groups} must divide the {channels} channels (dim 1 of "
+            f"{shape_str(input.shape)}) into groups of equal size."
+        )
+    batch, rest = input.shape[0], tuple(input.shape[2:])
+    grouped = input.reshape(batch, groups, channels // groups, *rest)
+    return grouped.transpose(1, 2).reshape(input.shape)
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:

@@ -25,6 +25,7 @@ from ..autograd import events
 from ..creation import DeviceLike, _device
 from ..errors import shape_str
 from ..tensor import Tensor
+from . import functional as F
 from .backward_hooks import ModuleBackwardHooks
 
 
@@ -511,6 +512,38 @@ class Linear(Module):
         )
 
 
+class Bilinear(Module):
+    """y = x1^T weight_o x2 + bias_o for each output o, weight of shape (out_features,
+    in1_features, in2_features): F.bilinear. Initialised as torch does: weight and bias
+    uniform in +-1/sqrt(in1_features), weight drawn first."""
+
+    def __init__(
+        self,
+        in1_features: int,
+        in2_features: int,
+        out_features: int,
+        bias: bool = True,
+        device: DeviceLike = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__()
+        self.in1_features, self.in2_features = in1_features, in2_features
+        self.out_features = out_features
+        bound = 1 / math.sqrt(in1_features) if in1_features > 0 else 0.0
+        shape = (out_features, in1_features, in2_features)
+        self.weight = _uniform(shape, bound, dtype, device)
+        self.bias = _uniform((out_features,), bound, dtype, device) if bias else None
+
+    def forward(self, input1: Tensor, input2: Tensor) -> Tensor:
+        return F.bilinear(input1, input2, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (
+            f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+            f"out_features={self.out_features}, bias={self.bias is not None}"
+        )
+
+
 class ReLU(Module):
     """max(x, 0), elementwise; with inplace=True written into x, which is returned (as torch)."""
 
@@ -570,6 +603,54 @@ class Unflatten(Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
+
+
+class Unfold(Module):
+    """Every kernel_size window of (N, C, H, W) as a column of (N, C*kh*kw, L): F.unfold."""
+
+    def __init__(
+        self, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1
+    ) -> None:
+        super().__init__()
+        self.kernel_size, self.dilation = kernel_size, dilation
+        self.padding, self.stride = padding, stride
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.unfold(input, self.kernel_size, self.dilation, self.padding, self.stride)
+
+    def extra_repr(self) -> str:
+        return (
+            f"kernel_size={self.kernel_size}, dilation={self.dilation}, "
+            f"padding={self.padding}, stride={self.stride}"
+        )
+
+
+class Fold(Module):
+    """The columns of (N, C*kh*kw, L) added back onto their windows of an (N, C, *output_size)
+    image, Unfold undone but for the sum where windows overlap: F.fold."""
+
+    def __init__(
+        self,
+        output_size: Any,
+        kernel_size: Any,
+        dilation: Any = 1,
+        padding: Any = 0,
+        stride: Any = 1,
+    ) -> None:
+        super().__init__()
+        self.output_size, self.kernel_size = output_size, kernel_size
+        self.dilation, self.padding, self.stride = dilation, padding, stride
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.fold(
+            input, self.output_size, self.kernel_size, self.dilation, self.padding, self.stride
+        )
+
+    def extra_repr(self) -> str:
+        return (
+            f"output_size={self.output_size}, kernel_size={self.kernel_size}, "
+            f"dilation={self.dilation}, padding={self.padding}, stride={self.stride}"
+        )
 
 
 class Sequential(Module):
@@ -764,6 +845,230 @@ class ModuleDict(Module):
 
 
 _DICT_ITEM = "ModuleDict holds Modules; key"
+
+
+def _as_parameter(value: Any) -> Any:
+    """A tensor (torch's or minigrad's) that is not a Parameter becomes one, sharing its
+    values, as torch's parameter containers do; anything else is kept as it is."""
+    if isinstance(value, (Tensor, torch.Tensor)) and not isinstance(value, Parameter):
+        return Parameter(value)
+    return value
+
+
+def _entry_repr(value: Any, type_name: Callable[[Tensor], str]) -> str:
+    """One line of a parameter container's repr: what it holds, not its values."""
+    if not isinstance(value, Tensor):
+        return f"Object of type: {type(value).__name__}"
+    size = "x".join(str(side) for side in value.shape)
+    device = "" if value.device.type == "cpu" else f" ({value.device})"
+    kind = "Parameter" if isinstance(value, Parameter) else "Tensor"
+    return f"{kind} containing: [{type_name(value)} of size {size}{device}]"
+
+
+def _typename(tensor: Tensor) -> str:
+    return torch.typename(tensor._data)  # torch.FloatTensor, torch.cuda.DoubleTensor...
+
+
+def _container_repr(name: str, lines: list[str]) -> str:
+    """torch's layout for a module whose repr lines are its own: each line "  (key): ...",
+    one line inline (its indent kept, as torch), several indented once more below."""
+    lines = [f"  {line}" for line in lines]
+    if len(lines) == 1:
+        return f"{name}({lines[0]})"
+    return f"{name}(" + "".join(f"\n  {line}" for line in lines) + ("\n)" if lines else ")")
+
+
+class ParameterList(Module):
+    """A list of Parameters that belong to the model holding it (torch's ParameterList):
+    `self.scales = nn.ParameterList(torch.ones(4) for _ in range(3))` gives scales.0,
+    scales.1, scales.2 in parameters() and state_dict(). A tensor put in it is made a
+    Parameter (sharing its values); any other object is kept, but is not a parameter. Each
+    entry is the attribute named "0", "1", ..., as in torch."""
+
+    def __init__(self, values: Iterable[Any] | None = None) -> None:
+        super().__init__()
+        self._size = 0
+        if values is not None:
+            self.extend(values)
+
+    def _index(self, index: int) -> str:
+        """The attribute name of entry `index` (negative counts from the end)."""
+        if not -self._size <= index < self._size:
+            raise IndexError(
+                f"ParameterList: index {index} is out of range for {self._size} entries"
+            )
+        return str(index % self._size)
+
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            return ParameterList(list(self)[index])
+        return getattr(self, self._index(index))
+
+    def __setitem__(self, index: int, value: Any) -> None:
+        setattr(self, self._index(index), _as_parameter(value))
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __iter__(self) -> Iterator[Any]:
+        return (getattr(self, str(i)) for i in range(self._size))
+
+    def __iadd__(self, values: Iterable[Any]) -> ParameterList:
+        return self.extend(values)
+
+    def append(self, value: Any) -> ParameterList:
+        """Add `value` at the end, under the next number."""
+        self._size += 1
+        self[self._size - 1] = value
+        return self
+
+    def extend(self, values: Iterable[Any]) -> ParameterList:
+        if not isinstance(values, Iterable) or isinstance(values, (Tensor, torch.Tensor)):
+            raise TypeError(
+                f"ParameterList.extend takes an iterable of parameters, got "
+                f"{type(values).__name__} (append adds one)"
+            )
+        for value in values:
+            self.append(value)
+        return self
+
+    def __repr__(self) -> str:
+        lines = [f"({i}): {_entry_repr(v, lambda t: str(t.dtype))}" for i, v in enumerate(self)]
+        return _container_repr("ParameterList", lines)
+
+
+class ParameterDict(Module):
+    """Parameters by name that belong to the model holding it (torch's ParameterDict):
+    `nn.ParameterDict({"scale": torch.ones(4)})` gives the parameter "scale". A dict in
+    insertion order (a plain dict given at once is taken in sorted key order, as torch does);
+    a tensor put in it is made a Parameter, any other object kept but not a parameter. Each
+    entry is the attribute of its name, so a name can't be one the module already uses."""
+
+    def __init__(self, parameters: Any = None) -> None:
+        super().__init__()
+        self._keys: dict[str, None] = {}  # the names, in order (a dict: ordered, fast lookups)
+        if parameters is not None:
+            self.update(parameters)
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self._keys:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if not isinstance(key, str):
+            raise TypeError(
+                f"ParameterDict keys are strs (the parameters' names), got "
+                f"{type(key).__name__} {key!r}"
+            )
+        if "." in key or not key:
+            raise KeyError(
+                f"ParameterDict: a name can't be empty or contain '.' (it is a part of the "
+                f"parameters' qualified names), got {key!r}"
+            )
+        if hasattr(self, key) and key not in self._keys:  # ("keys", "training", "_keys"...)
+            raise KeyError(
+                f"ParameterDict: attribute {key!r} already exists (the module's own attribute or "
+                "method): choose another name for the parameter"
+            )
+        self._keys[key] = None
+        setattr(self, key, _as_parameter(value))
+
+    def __delitem__(self, key: str) -> None:
+        del self._keys[key]  # (KeyError as a dict's)
+        delattr(self, key)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._keys))
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._keys
+
+    def keys(self) -> KeysView[str]:
+        return self._keys.keys()
+
+    def values(self) -> list[Any]:
+        return [self[key] for key in self._keys]
+
+    def items(self) -> list[tuple[str, Any]]:
+        return [(key, self[key]) for key in self._keys]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self[key] if key in self else default
+
+    def pop(self, key: str) -> Any:
+        """Remove the entry `key` and return it."""
+        value = self[key]
+        del self[key]
+        return value
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def popitem(self) -> tuple[str, Any]:
+        """Remove the last entry added and return it as (name, value)."""
+        if not self._keys:
+            raise KeyError("popitem(): ParameterDict is empty")
+        key = next(reversed(self._keys))
+        return key, self.pop(key)
+
+    def fromkeys(self, keys: Iterable[str], default: Any = None) -> ParameterDict:
+        """A new ParameterDict with each of `keys` holding `default` (one object, shared)."""
+        return ParameterDict((key, default) for key in keys)
+
+    def __reversed__(self) -> Iterator[str]:
+        return reversed(list(self._keys))
+
+    def __or__(self, other: ParameterDict) -> ParameterDict:
+        """A new ParameterDict: this one's entries, then other's (replacing those of the same
+        name), as a dict's `|`."""
+        merged = self.copy()
+        merged.update(other)
+        return merged
+
+    def __ior__(self, other: ParameterDict) -> ParameterDict:
+        self.update(other)
+        return self
+
+    def clear(self) -> None:
+        for key in list(self._keys):
+            del self[key]
+
+    def copy(self) -> ParameterDict:
+        """A new ParameterDict holding the same parameters (not copies of them)."""
+        return ParameterDict(OrderedDict(self.items()))
+
+    def update(self, parameters: Any) -> None:
+        """Add (or replace) entries from an OrderedDict or a ParameterDict (in its order), a
+        plain dict or mapping (in sorted key order, as torch's), or (name, value) pairs."""
+        if isinstance(parameters, (OrderedDict, ParameterDict)):
+            pairs = list(parameters.items())
+        elif isinstance(parameters, Mapping):
+            pairs = sorted(parameters.items())
+        elif isinstance(parameters, Iterable):
+            pairs = []
+            for i, pair in enumerate(parameters):
+                if not isinstance(pair, Iterable) or len(pair := list(pair)) != 2:
+                    raise ValueError(
+                        f"ParameterDict.update: item {i} must be a (name, value) pair, got {pair!r}"
+                    )
+                pairs.append(pair)
+        else:
+            raise TypeError(
+                "ParameterDict.update takes a dict of parameters or an iterable of (name, "
+                f"value) pairs, got {type(parameters).__name__}"
+            )
+        for key, value in pairs:
+            self[key] = value
+
+    def __repr__(self) -> str:
+        lines = [f"({k}): {_entry_repr(v, _typename)}" for k, v in self.items()]
+        return _container_repr("ParameterDict", lines)
 
 
 def _register(hooks: OrderedDict[int, Any], hook: Callable[..., Any], prepend: bool) -> Any:

@@ -1,13 +1,16 @@
-"""Padding layers, each F.pad with its mode and a padding fixed when it is built: ZeroPad2d,
-ConstantPad1d/2d, ReflectionPad1d/2d and ReplicationPad1d/2d, as torch's.
+"""Padding layers, each F.pad with its mode and a padding fixed when it is built:
+ZeroPad1d/2d/3d, ConstantPad1d/2d/3d, ReflectionPad1d/2d, ReplicationPad1d/2d and
+CircularPad1d/2d, as torch's.
 
-`padding` is an int (the same on every side) or a tuple, (left, right) for the 1-d layers and
-(left, right, top, bottom) for the 2-d ones; negative numbers crop."""
+`padding` is an int (the same on every side) or a tuple, (left, right) for the 1-d layers,
+(left, right, top, bottom) for the 2-d ones and (left, right, top, bottom, front, back) for the
+3-d ones; negative numbers crop."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from ..errors import ShapeError, shape_str
 from ..tensor import Tensor
 from . import functional as F
 from .modules import Module
@@ -35,8 +38,9 @@ class _Pad(Module):
         return f"{self.padding}"
 
 
-class ConstantPad1d(_Pad):
-    """The last dim padded with `value`: (left, right)."""
+class _ConstantPad(_Pad):
+    """F.pad(input, padding, "constant", value). (A shared base, as torch's: ConstantPad2d is
+    not a ConstantPad1d.)"""
 
     def __init__(self, padding: Any, value: float) -> None:
         super().__init__(padding)
@@ -49,14 +53,44 @@ class ConstantPad1d(_Pad):
         return f"padding={self.padding}, value={self.value}"
 
 
-class ConstantPad2d(ConstantPad1d):
+class ConstantPad1d(_ConstantPad):
+    """The last dim padded with `value`: (left, right)."""
+
+
+class ConstantPad2d(_ConstantPad):
     """The last two dims padded with `value`: (left, right, top, bottom)."""
 
     dims = 2
 
 
+class ConstantPad3d(_ConstantPad):
+    """The last three dims padded with `value`: (left, right, top, bottom, front, back)."""
+
+    dims = 3
+
+
+class ZeroPad1d(ConstantPad1d):
+    """The last dim padded with zeros: (left, right)."""
+
+    def __init__(self, padding: Any) -> None:
+        super().__init__(padding, 0.0)
+
+    def extra_repr(self) -> str:
+        return f"{self.padding}"
+
+
 class ZeroPad2d(ConstantPad2d):
     """The last two dims padded with zeros: (left, right, top, bottom)."""
+
+    def __init__(self, padding: Any) -> None:
+        super().__init__(padding, 0.0)
+
+    def extra_repr(self) -> str:
+        return f"{self.padding}"
+
+
+class ZeroPad3d(ConstantPad3d):
+    """The last three dims padded with zeros: (left, right, top, bottom, front, back)."""
 
     def __init__(self, padding: Any) -> None:
         super().__init__(padding, 0.0)
@@ -87,5 +121,40 @@ class ReplicationPad1d(_Pad):
 
 class ReplicationPad2d(ReplicationPad1d):
     """The last two dims padded with copies of their edges."""
+
+    dims = 2
+
+
+class _CircularPad(_Pad):
+    """F.pad(input, padding, "circular"): a shared base, as torch's. The input is one example
+    or a batch, (C, *) or (N, C, *), and no side may wrap around more than once."""
+
+    mode = "circular"
+
+    def forward(self, input: Tensor) -> Tensor:
+        name, dims = type(self).__name__, self.dims
+        if input.ndim not in (dims + 1, dims + 2):
+            raise ShapeError(
+                f"{name}: expected {dims + 1}D or {dims + 2}D input, (C, *) or (N, C, *) with "
+                f"{dims} padded dims (got {input.ndim}D input, shape {shape_str(input.shape)})"
+            )
+        for i, side in enumerate(self.padding):
+            size = input.shape[-1 - i // 2]  # (left, right) pad the last dim, and so on
+            if side > size:
+                raise ValueError(
+                    f"{name}: padding {side} on a dim of size {size} (input shape "
+                    f"{shape_str(input.shape)}) would wrap around more than once: a circular "
+                    "pad copies at most the whole dim."
+                )
+        return super().forward(input)
+
+
+class CircularPad1d(_CircularPad):
+    """The last dim padded as if it wrapped around: [1, 2, 3] padded by 2 is
+    [2, 3, 1, 2, 3, 1, 2] (the left side takes the end, the right side the start)."""
+
+
+class CircularPad2d(_CircularPad):
+    """The last two dims padded by wrapping around (see CircularPad1d)."""
 
     dims = 2

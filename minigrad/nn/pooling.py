@@ -1,5 +1,6 @@
-"""Pooling layers: `MaxPool1d`, `AvgPool1d`, `MaxPool2d`, `AvgPool2d`, `AdaptiveAvgPool2d`, with
-torch's arguments, repr."""
+"""Pooling layers: `MaxPool1d`, `AvgPool1d`, `MaxPool2d`, `AvgPool2d`, `AdaptiveAvgPool1d/2d`,
+`AdaptiveMaxPool1d/2d`, `LPPool1d/2d`, and max pooling undone, `MaxUnpool1d/2d`, with torch's
+arguments and repr."""
 
 from __future__ import annotations
 
@@ -157,3 +158,107 @@ class AdaptiveAvgPool1d(Module):
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
+
+
+class _AdaptiveMaxPoolNd(Module):
+    """The maximum of each of the windows that cut the input into output_size parts (and, with
+    return_indices, where each is). Each names its function, `pool`."""
+
+    pool: Any  # F.adaptive_max_pool1d or F.adaptive_max_pool2d
+
+    def __init__(self, output_size: Any, return_indices: bool = False) -> None:
+        super().__init__()
+        self.output_size, self.return_indices = output_size, return_indices
+
+    def forward(self, input: Tensor) -> Any:
+        return self.pool(input, self.output_size, self.return_indices)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
+    """(N, C, L) -> (N, C, output_size): the maximum of each window. See F.adaptive_max_pool1d."""
+
+    pool = staticmethod(F.adaptive_max_pool1d)
+
+
+class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
+    """(N, C, H, W) -> (N, C, *output_size): the maximum of each window. See
+    F.adaptive_max_pool2d."""
+
+    pool = staticmethod(F.adaptive_max_pool2d)
+
+
+class _MaxUnpoolNd(Module):
+    """max pooling undone: each value written back where `indices` says it came from, zeros
+    elsewhere. kernel_size, stride (the kernel's by default) and padding are those of the pool,
+    kept as tuples, as torch's."""
+
+    dims = 1
+    unpool: Any  # F.max_unpool1d or F.max_unpool2d
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> None:
+        super().__init__()
+        self.kernel_size = _tuple(kernel_size, self.dims)
+        self.stride = _tuple(stride if stride is not None else kernel_size, self.dims)
+        self.padding = _tuple(padding, self.dims)
+
+    def forward(self, input: Tensor, indices: Tensor, output_size: Any = None) -> Tensor:
+        return self.unpool(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+def _tuple(value: Any, dims: int) -> tuple[int, ...]:
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,) * dims
+
+
+class MaxUnpool1d(_MaxUnpoolNd):
+    """(N, C, L) and max_pool1d's indices -> (N, C, L_out). See F.max_unpool1d."""
+
+    unpool = staticmethod(F.max_unpool1d)
+
+
+class MaxUnpool2d(_MaxUnpoolNd):
+    """(N, C, H, W) and max_pool2d's indices -> (N, C, H_out, W_out). See F.max_unpool2d."""
+
+    dims = 2
+    unpool = staticmethod(F.max_unpool2d)
+
+
+class _LPPoolNd(Module):
+    """The norm_type-norm of each kernel_size window (stride defaults to kernel_size)."""
+
+    pool: Any  # F.lp_pool1d or F.lp_pool2d
+
+    def __init__(
+        self, norm_type: float, kernel_size: Any, stride: Any = None, ceil_mode: bool = False
+    ) -> None:
+        super().__init__()
+        self.norm_type, self.kernel_size = norm_type, kernel_size
+        self.stride, self.ceil_mode = stride, ceil_mode
+
+    def forward(self, input: Tensor) -> Tensor:
+        return self.pool(
+            input, float(self.norm_type), self.kernel_size, self.stride, self.ceil_mode
+        )
+
+    def extra_repr(self) -> str:
+        return (
+            f"norm_type={self.norm_type}, kernel_size={self.kernel_size}, stride={self.stride}, "
+            f"ceil_mode={self.ceil_mode}"
+        )
+
+
+class LPPool1d(_LPPoolNd):
+    """(N, C, L): the p-norm of each window. See F.lp_pool1d."""
+
+    pool = staticmethod(F.lp_pool1d)
+
+
+class LPPool2d(_LPPoolNd):
+    """(N, C, H, W): the p-norm of each window. See F.lp_pool2d."""
+
+    pool = staticmethod(F.lp_pool2d)
