@@ -3,7 +3,8 @@
 cosine similarity, recurrent (RNN, LSTM, GRU and their cells) and resizing layers in
 `conv.py`, `pooling.py`, `batchnorm.py`, `normalization.py`, `dropout.py`, `embedding.py`,
 `distance.py`, `rnn.py`, `upsampling.py`; padding and pixel shuffle layers in `padding.py` and
-`pixelshuffle.py`; multi-head attention in `attention.py`), functions and losses
+`pixelshuffle.py`; multi-head attention in `attention.py`; transformer encoder and decoder
+layers and stacks in `transformer.py`), functions and losses
 (`functional.py`, imported as `F`), the losses as modules (`losses.py`), weight initialisation
 (`init.py`), gradient clipping (`utils.py`), and data-parallel training over several processes
 (`parallel.py`)."""
@@ -86,6 +87,13 @@ from .pooling import (
     MaxPool2d,
 )
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
+from .transformer import (
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
 from .upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
 __all__ = [
@@ -169,6 +177,11 @@ __all__ = [
     "LSTMCell",
     "GRU",
     "GRUCell",
+    "Transformer",
+    "TransformerEncoder",
+    "TransformerEncoderLayer",
+    "TransformerDecoder",
+    "TransformerDecoderLayer",
     "UpsamplingBilinear2d",
     "UpsamplingNearest2d",
     "functional",
