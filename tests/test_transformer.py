@@ -428,18 +428,19 @@ def _zeros(shape, dtype=torch.float64):
         (
             {"src": (3, 2, 4), "src_mask": (3, 4)},
             ShapeError,
-            r"src_mask must be \(3, 3\) or \(4, 3, 3\), got shape \(3, 4\)",
+            r"src_mask must be \(S, S\) = \(3, 3\) or \(N \* nhead, S, S\) = \(4, 3, 3\), "
+            r"got shape \(3, 4\)",
         ),
         ({"src": (3, 2, 4), "src_mask": (2, 3, 3)}, ShapeError, r"src_mask must be .*\(2, 3, 3\)"),
         (
             {"src": (3, 2, 4), "src_key_padding_mask": (3, 2)},
             ShapeError,
-            r"src_key_padding_mask must be \(2, 3\)",
+            r"src_key_padding_mask must be \(N, S\) = \(2, 3\)",
         ),
         (
             {"src": (3, 4), "src_key_padding_mask": (1, 3)},
             ShapeError,
-            r"src_key_padding_mask must be \(3,\)",
+            r"src_key_padding_mask must be \(S,\) = \(3,\)",
         ),
     ],
 )
@@ -456,12 +457,16 @@ def test_encoder_layer_refuses_bad_shapes_in_minigrads_words(arrays, error, word
     "arrays, words",
     [
         ({"memory": (5, 3, 4)}, r"memory must have tgt's batch size"),
-        ({"tgt_mask": (3, 5)}, r"tgt_mask must be \(3, 3\)"),
+        ({"tgt_mask": (3, 5)}, r"tgt_mask must be \(T, T\) = \(3, 3\)"),
         (
             {"memory_mask": (3, 3)},
-            r"memory_mask must be \(3, 5\) or \(4, 3, 5\), got shape \(3, 3\)",
+            r"memory_mask must be \(T, S\) = \(3, 5\) or \(N \* nhead, T, S\) = \(4, 3, 5\), "
+            r"got shape \(3, 3\)",
         ),
-        ({"memory_key_padding_mask": (2, 3)}, r"memory_key_padding_mask must be \(2, 5\)"),
+        (
+            {"memory_key_padding_mask": (2, 3)},
+            r"memory_key_padding_mask must be \(N, S\) = \(2, 5\)",
+        ),
     ],
 )
 def test_decoder_layer_refuses_bad_shapes_in_minigrads_words(arrays, words):

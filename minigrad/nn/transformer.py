@@ -40,7 +40,7 @@ Activation = str | Callable[[Tensor], Tensor]
 
 
 def _activation(layer: str, activation: Activation) -> Callable[[Tensor], Tensor]:
-    """ "relu" and "gelu" by name; any callable (a function or a layer such as nn.GELU()) as is."""
+    """By name, 'relu' and 'gelu'; any callable (a function, or a layer such as nn.GELU()) as is."""
     if activation == "relu":
         return F.relu
     if activation == "gelu":
@@ -61,8 +61,9 @@ def _check_heads(layer: str, d_model: int, nhead: int) -> None:
         )
 
 
-def _form(name: str, length: str, batch_first: bool) -> str:
-    return f"{name} ({'N, ' + length if batch_first else length + ', N'}, E) or ({length}, E)"
+def _form(length: str, batch_first: bool) -> str:
+    """How a sequence is laid out: (S, N, E), or (N, S, E) with batch_first; or (S, E)."""
+    return f"({'N, ' + length if batch_first else length + ', N'}, E) or ({length}, E)"
 
 
 def _check_sequence(
@@ -72,7 +73,7 @@ def _check_sequence(
     Returns (N, or None when unbatched, and L)."""
     if x.ndim not in (2, 3) or x.shape[-1] != d_model:
         raise ShapeError(
-            f"{layer}: {name} must be {_form(name, length, batch_first)} unbatched, with "
+            f"{layer}: {name} must be {_form(length, batch_first)} unbatched, with "
             f"E = d_model = {d_model} features, got shape {shape_str(x.shape)}"
         )
     if x.ndim == 2:
@@ -80,10 +81,8 @@ def _check_sequence(
     return (x.shape[0], x.shape[1]) if batch_first else (x.shape[1], x.shape[0])
 
 
-def _check_mask(
-    layer: str, name: str, mask: Tensor | None, shapes: list[tuple[int, ...]], x: Tensor
-) -> None:
-    """mask is None, or bool or of x's dtype, and of one of the shapes."""
+def _check_mask(layer: str, name: str, mask: Tensor | None, shapes: dict[str, tuple], x: Tensor):
+    """mask is None, or bool or of x's dtype, and of one of the shapes (by their forms)."""
     if mask is None:
         return
     if mask.dtype not in (torch.bool, x.dtype):
@@ -91,8 +90,8 @@ def _check_mask(
             f"{layer}: {name} must be bool (True: may not attend) or of the input's dtype "
             f"({x.dtype}, added to the attention scores), got {mask.dtype}"
         )
-    if tuple(mask.shape) not in shapes:
-        wanted = " or ".join(shape_str(s) for s in shapes)
+    if tuple(mask.shape) not in shapes.values():
+        wanted = " or ".join(f"{form} = {shape_str(s)}" for form, s in shapes.items())
         raise ShapeError(f"{layer}: {name} must be {wanted}, got shape {shape_str(mask.shape)}")
 
 
@@ -102,19 +101,21 @@ def _check_attention(
     attn_mask: Tensor | None,
     key_padding_mask: Tensor | None,
     batch: int | None,
-    length: int,
-    source: int,
+    sizes: tuple[tuple[str, int], tuple[str, int]],
     nhead: int,
     x: Tensor,
 ) -> None:
     """One attention's masks: attn_mask (L, S), or one per example and head (N * nhead, L, S);
-    key_padding_mask (N, S), or (S,) unbatched."""
-    per_head = (batch or 1) * nhead
-    shapes = [(length, source), (per_head, length, source)]
+    key_padding_mask (N, S), or (S,) unbatched. sizes: (name, size) of L and of S."""
+    (l_name, length), (s_name, source) = sizes
+    per_head = ("(N * nhead" if batch else "(nhead", (batch or 1) * nhead)
+    shapes = {
+        f"({l_name}, {s_name})": (length, source),
+        f"{per_head[0]}, {l_name}, {s_name})": (per_head[1], length, source),
+    }
     _check_mask(layer, masks[0], attn_mask, shapes, x)
-    _check_mask(
-        layer, masks[1], key_padding_mask, [(source,) if batch is None else (batch, source)], x
-    )
+    padding = {f"({s_name},)": (source,)} if batch is None else {f"(N, {s_name})": (batch, source)}
+    _check_mask(layer, masks[1], key_padding_mask, padding, x)
 
 
 def _check_causal(layer: str, is_causal: bool | None, mask_name: str, mask: Tensor | None) -> None:
@@ -182,7 +183,7 @@ class TransformerEncoderLayer(Module):
         batch, length = _check_sequence(name, "src", src, "S", attn.embed_dim, attn.batch_first)
         masks = ("src_mask", "src_key_padding_mask")
         _check_attention(
-            name, masks, src_mask, src_key_padding_mask, batch, length, length,
+            name, masks, src_mask, src_key_padding_mask, batch, (("S", length),) * 2,
             attn.num_heads, src,
         )  # fmt: skip
         _check_causal(name, is_causal, "src_mask", src_mask)
@@ -297,9 +298,11 @@ class TransformerDecoderLayer(Module):
             )
         heads = attn.num_heads
         masks = ("tgt_mask", "tgt_key_padding_mask")
-        _check_attention(name, masks, tgt_mask, tgt_kpm, batch, length, length, heads, tgt)
+        sizes = (("T", length), ("T", length))
+        _check_attention(name, masks, tgt_mask, tgt_kpm, batch, sizes, heads, tgt)
         masks = ("memory_mask", "memory_key_padding_mask")
-        _check_attention(name, masks, memory_mask, memory_kpm, batch, length, source, heads, tgt)
+        sizes = (("T", length), ("S", source))
+        _check_attention(name, masks, memory_mask, memory_kpm, batch, sizes, heads, tgt)
         _check_causal(name, tgt_is_causal, "tgt_mask", tgt_mask)
         _check_causal(name, memory_is_causal, "memory_mask", memory_mask)
 
