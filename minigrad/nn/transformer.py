@@ -179,14 +179,7 @@ class TransformerEncoderLayer(Module):
         src_key_padding_mask: Tensor | None = None,
         is_causal: bool = False,
     ) -> Tensor:
-        name, attn = type(self).__name__, self.self_attn
-        batch, length = _check_sequence(name, "src", src, "S", attn.embed_dim, attn.batch_first)
-        masks = ("src_mask", "src_key_padding_mask")
-        _check_attention(
-            name, masks, src_mask, src_key_padding_mask, batch, (("S", length),) * 2,
-            attn.num_heads, src,
-        )  # fmt: skip
-        _check_causal(name, is_causal, "src_mask", src_mask)
+        self._check(src, src_mask, src_key_padding_mask, is_causal)
         x = src
         if self.norm_first:  # normalise what each block reads; the residual path stays raw
             x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
@@ -195,6 +188,15 @@ class TransformerEncoderLayer(Module):
             x = self.norm1(x + self._sa_block(x, src_mask, src_key_padding_mask, is_causal))
             x = self.norm2(x + self._ff_block(x))
         return x
+
+    def _check(self, src, src_mask, src_key_padding_mask, is_causal) -> None:
+        name, attn = type(self).__name__, self.self_attn
+        batch, length = _check_sequence(name, "src", src, "S", attn.embed_dim, attn.batch_first)
+        masks, sizes = ("src_mask", "src_key_padding_mask"), (("S", length), ("S", length))
+        _check_attention(
+            name, masks, src_mask, src_key_padding_mask, batch, sizes, attn.num_heads, src
+        )
+        _check_causal(name, is_causal, "src_mask", src_mask)
 
     def _sa_block(
         self, x: Tensor, mask: Tensor | None, key_padding_mask: Tensor | None, is_causal: bool
