@@ -5,9 +5,10 @@ response norm, dropout, embedding, cosine similarity and pairwise distance, recu
 LSTM, GRU and their cells) and resizing layers in `conv.py`, `pooling.py`, `batchnorm.py`,
 `normalization.py`, `dropout.py`, `embedding.py`, `distance.py`, `rnn.py`, `upsampling.py`;
 padding, pixel shuffle and channel shuffle layers in `padding.py` and `pixelshuffle.py`;
-multi-head attention in `attention.py`), functions and losses (`functional.py`, imported as
-`F`), the losses as modules (`losses.py`), weight initialisation (`init.py`), gradient clipping
-(`utils.py`), and data-parallel training over several processes (`parallel.py`)."""
+multi-head attention in `attention.py`; transformer encoder and decoder layers and stacks in
+`transformer.py`), functions and losses (`functional.py`, imported as `F`), the losses as
+modules (`losses.py`), weight initialisation (`init.py`), gradient clipping (`utils.py`), and
+data-parallel training over several processes (`parallel.py`)."""
 
 from ..errors import missing_name_getattr as _missing_name_getattr
 from . import functional, init, parallel, utils
@@ -123,6 +124,13 @@ from .pooling import (
     MaxUnpool2d,
 )
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
+from .transformer import (
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
 from .upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
 __all__ = [
@@ -229,6 +237,11 @@ __all__ = [
     "LSTMCell",
     "GRU",
     "GRUCell",
+    "Transformer",
+    "TransformerEncoder",
+    "TransformerEncoderLayer",
+    "TransformerDecoder",
+    "TransformerDecoderLayer",
     "UpsamplingBilinear2d",
     "UpsamplingNearest2d",
     "CosineEmbeddingLoss",
