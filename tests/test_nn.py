@@ -8,7 +8,7 @@ import warnings
 
 import pytest
 import torch
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 import minigrad as mg
@@ -49,6 +49,23 @@ def test_linear_init_draws_the_same_numbers_as_torch_for_the_same_seed():
     ours = nn.Linear(7, 5, device="cpu")
     assert torch.equal(ours.weight._data, theirs.weight.detach())
     assert torch.equal(ours.bias._data, theirs.bias.detach())
+
+
+@given(fan_in=st.integers(1, 1000), dtype=st.sampled_from([torch.float32, torch.float64]))
+@example(fan_in=3, dtype=torch.float64)  # (1 / sqrt(3) is one bit above torch's bound)
+def test_linear_and_conv_init_draw_torchs_numbers_in_both_dtypes(fan_in, dtype):
+    # torch works the weight's bound out as sqrt(3) * gain / sqrt(fan_in), not 1 / sqrt(fan_in):
+    # equal in exact arithmetic, but in float64 the draws differ in the last bit for most fan_in
+    for make in (
+        lambda lib: lib.nn.Linear(fan_in, 3, dtype=dtype),
+        lambda lib: lib.nn.Conv1d(fan_in, 2, 1, dtype=dtype),
+    ):
+        torch.manual_seed(0)
+        theirs = make(torch)
+        torch.manual_seed(0)
+        ours = make(mg)
+        assert torch.equal(ours.weight._data, theirs.weight.detach())
+        assert torch.equal(ours.bias._data, theirs.bias.detach())
 
 
 def test_linear_shapes_dtype_device_and_no_bias(device):

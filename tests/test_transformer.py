@@ -295,11 +295,11 @@ CLASSES = ["TransformerEncoderLayer", "TransformerDecoderLayer", "TransformerEnc
 
 
 @pytest.mark.parametrize("cls", CLASSES)
-@pytest.mark.parametrize("options", [{}, {"bias": False, "norm_first": True}])
+@pytest.mark.parametrize(
+    "options", [{}, {"bias": False, "norm_first": True}, {"dtype": torch.float64}]
+)
 def test_initial_values_names_and_shapes_are_torchs_for_a_seed(cls, options):
-    """Drawn in torch's order (float32: minigrad's Linear computes its bound 1/sqrt(fan_in)
-    directly, torch's through kaiming_uniform_'s gain, which can differ in float64's last
-    digit)."""
+    """Drawn in torch's order, bit for bit, in float64 too."""
     torch.manual_seed(3)
     theirs = _build(torch.nn, cls, options)
     torch.manual_seed(3)

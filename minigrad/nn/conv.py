@@ -11,7 +11,7 @@ import torch
 from ..creation import DeviceLike
 from ..tensor import Tensor
 from . import functional as F
-from .modules import Module, _uniform
+from .modules import Module, _uniform, _weight_bound
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -74,7 +74,7 @@ class _ConvNd(Module):
         # the inputs each output sums: in_channels/groups * kernel area)
         fan_in = shape[1] * math.prod(self.kernel_size)
         bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
-        self.weight = _uniform(shape, bound, dtype, device)
+        self.weight = _uniform(shape, _weight_bound(fan_in), dtype, device)
         self.bias = _uniform((out_channels,), bound, dtype, device) if bias else None
 
     def forward(self, input: Tensor) -> Tensor:

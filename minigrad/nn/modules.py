@@ -472,6 +472,17 @@ def _label_parameters(name: str, value: Any) -> None:
 # ---- layers -----------------------------------------------------------------------------------
 
 
+def _weight_bound(fan_in: int) -> float:
+    """The bound of torch's default weight init for Linear and convolutions,
+    kaiming_uniform_(a=sqrt(5)): 1/sqrt(fan_in), worked out in torch's steps (sqrt(3) times
+    gain / sqrt(fan_in)), whose rounding can differ from 1/sqrt(fan_in) in the last bit: so a
+    float64 layer draws torch's values exactly too."""
+    if fan_in == 0:
+        return 0.0
+    gain = math.sqrt(2.0 / (1 + math.sqrt(5) ** 2))  # leaky_relu's, slope sqrt(5)
+    return math.sqrt(3.0) * (gain / math.sqrt(fan_in))
+
+
 def _uniform(
     shape: tuple[int, ...], bound: float, dtype: torch.dtype | None, device: DeviceLike
 ) -> Parameter:
@@ -498,9 +509,10 @@ class Linear(Module):
     ) -> None:
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
-        bound = 1 / math.sqrt(in_features) if in_features > 0 else 0.0
-        self.weight = _uniform((out_features, in_features), bound, dtype, device)
-        self.bias = _uniform((out_features,), bound, dtype, device) if bias else None
+        weight_bound = _weight_bound(in_features)
+        bias_bound = 1 / math.sqrt(in_features) if in_features > 0 else 0.0
+        self.weight = _uniform((out_features, in_features), weight_bound, dtype, device)
+        self.bias = _uniform((out_features,), bias_bound, dtype, device) if bias else None
 
     def forward(self, x: Tensor) -> Tensor:
         return ops.Linear.apply(x, self.weight, self.bias)  # x @ weight.T + bias, fused
