@@ -1,5 +1,6 @@
-"""Convolution layers: `Conv1d` and `Conv2d`, and the transposed ones `ConvTranspose1d` and
-`ConvTranspose2d`, with torch's arguments, initialisation and repr."""
+"""Convolution layers: `Conv1d`, `Conv2d` and `Conv3d`, and the transposed ones
+`ConvTranspose1d`, `ConvTranspose2d` and `ConvTranspose3d`, with torch's arguments,
+initialisation and repr."""
 
 from __future__ import annotations
 
@@ -17,9 +18,9 @@ PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
 class _ConvNd(Module):
-    """What Conv1d and Conv2d share: the weight (out_channels, in_channels/groups, *kernel_size),
-    an optional bias (out_channels,), and the settings of F.conv1d / F.conv2d. A transposed
-    layer's weight is (in_channels, out_channels/groups, *kernel_size)."""
+    """What Conv1d, Conv2d and Conv3d share: the weight (out_channels, in_channels/groups,
+    *kernel_size), an optional bias (out_channels,), and the settings of F.conv1d/2d/3d. A
+    transposed layer's weight is (in_channels, out_channels/groups, *kernel_size)."""
 
     dims: int = 2
     transposed: bool = False
@@ -78,7 +79,7 @@ class _ConvNd(Module):
         self.bias = _uniform((out_channels,), bound, dtype, device) if bias else None
 
     def forward(self, input: Tensor) -> Tensor:
-        convolve = F.conv1d if self.dims == 1 else F.conv2d
+        convolve = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}[self.dims]
         if self.padding_mode == "zeros":
             return convolve(
                 input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
@@ -134,8 +135,16 @@ class Conv2d(_ConvNd):
     dims = 2
 
 
+class Conv3d(_ConvNd):
+    """3-D convolution over (N, C_in, D, H, W) (or (C_in, D, H, W)): out (N, C_out, D_out,
+    H_out, W_out), each side as Conv2d's (depth D too). For volumes: video (time as depth),
+    medical scans. See `minigrad.ops.Convolution` for the maths."""
+
+    dims = 3
+
+
 class _ConvTransposeNd(_ConvNd):
-    """What ConvTranspose1d and ConvTranspose2d share: torch's arguments (output_padding after
+    """What ConvTranspose1d, 2d and 3d share: torch's arguments (output_padding after
     padding, dilation after bias), zeros padding only, and forward's output_size."""
 
     transposed = True
@@ -172,7 +181,9 @@ class _ConvTransposeNd(_ConvNd):
         output_padding = self.output_padding
         if output_size is not None:
             output_padding = self._output_padding_for(input, list(output_size))
-        transposed = F.conv_transpose1d if self.dims == 1 else F.conv_transpose2d
+        transposed = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}[
+            self.dims
+        ]
         return transposed(
             input, self.weight, self.bias, self.stride, self.padding, output_padding,
             self.groups, self.dilation,
@@ -218,6 +229,14 @@ class ConvTranspose2d(_ConvTransposeNd):
     upsamples by the stride. See `minigrad.ops.ConvTranspose` for the maths."""
 
     dims = 2
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """3-D transposed convolution over (N, C_in, D, H, W) (or (C_in, D, H, W)): out (N, C_out,
+    D_out, H_out, W_out), each side as ConvTranspose2d's (depth D too): the adjoint of Conv3d,
+    which upsamples a volume by the stride. See `minigrad.ops.ConvTranspose` for the maths."""
+
+    dims = 3
 
 
 def _tuple(value: Any, n: int) -> tuple[int, ...]:

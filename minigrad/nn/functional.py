@@ -1382,6 +1382,21 @@ def conv2d(
     return _convolution(input, weight, bias, stride, padding, dilation, groups, dims=2)
 
 
+def conv3d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> Tensor:
+    """3-D (volumetric) convolution of (N, C, D, H, W) (or unbatched (C, D, H, W)) with weight
+    (O, C/groups, kd, kh, kw): conv2d with one more spatial dim, depth, slid over like the
+    other two. Padding as conv2d's. See `minigrad.ops.Convolution` for the maths."""
+    return _convolution(input, weight, bias, stride, padding, dilation, groups, dims=3)
+
+
 def _convolution(
     x: Tensor,
     weight: Tensor,
@@ -1444,6 +1459,23 @@ def conv_transpose2d(
     H_out = (H - 1) stride - 2 padding + dilation (kh - 1) + output_padding + 1 (W alike).
     See `minigrad.ops.ConvTranspose` for the maths."""
     return _transposed(input, weight, bias, stride, padding, output_padding, groups, dilation, 2)
+
+
+def conv_transpose3d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    output_padding: Any = 0,
+    groups: int = 1,
+    dilation: Any = 1,
+) -> Tensor:
+    """3-D transposed convolution of (N, C, D, H, W) (or (C, D, H, W)) with weight (C, O/groups,
+    kd, kh, kw): the adjoint of conv3d with the same weight and settings. D_out = (D - 1) stride
+    - 2 padding + dilation (kd - 1) + output_padding + 1 (H, W alike).
+    See `minigrad.ops.ConvTranspose` for the maths."""
+    return _transposed(input, weight, bias, stride, padding, output_padding, groups, dilation, 3)
 
 
 def _transposed(

@@ -18,7 +18,7 @@ and says those two gradients the way the literature does: as two more convolutio
 Every op here is linear in each input, and its backward is its adjoint (the transpose of its
 matrix), which is an op of this file too, with a backward of its own: so a backward run with
 create_graph=True can be differentiated again. The pairs: convolution and transposed
-convolution (`ConvTranspose`, conv_transpose1d/2d), unfold and fold, padding and slicing (a pad
+convolution (`ConvTranspose`, conv_transpose1d/2d/3d), unfold and fold, padding and slicing (a pad
 by negative amounts). A copying pad (reflect, replicate, circular) picks values by index, and
 its adjoint adds them back at those indices (an index_add, whose own adjoint picks again).
 """
@@ -39,13 +39,14 @@ from .embedding import rows_added
 
 Size = tuple[int, ...]
 
-# torch's kernels by the number of spatial dims: conv1d on (N, C, L), conv2d on (N, C, H, W).
+# torch's kernels by the number of spatial dims: conv1d on (N, C, L), conv2d on (N, C, H, W),
+# conv3d on (N, C, D, H, W).
 _CONVOLVE = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 _CONVOLVE_TRANSPOSED = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
 
 
 class Convolution(Op):
-    """out[n, o] = b[o] + sum over c of x[n, c] cross-correlated with W[o, c] (conv1d, conv2d),
+    """out[n, o] = b[o] + sum over c of x[n, c] cross-correlated with W[o, c] (conv1d, 2d, 3d),
     and, with G = dL/dout, dL/dW = x cross-correlated with G, dL/dx = G convolved with W turned
     180 degrees (a transposed convolution), dL/db = G summed over every dim but o.
 
@@ -128,7 +129,7 @@ class ConvTranspose(Op):
     out), and, with G = dL/dout, dL/dx = G convolved with W (a plain convolution), dL/dW = G
     cross-correlated with x, dL/db = G summed over every dim but the channels.
 
-    What conv_transpose1d and conv_transpose2d compute: the adjoint of the convolution with the
+    What conv_transpose1d, 2d and 3d compute: the adjoint of the convolution with the
     same W, stride, padding and dilation (the gradient that convolution sends to its input). W
     has shape (C, O/g, kh, kw) for x of C channels, as the convolution from O channels to C
     has. In 2-D, each input position (h, w) adds onto out:
@@ -297,8 +298,8 @@ def dims_mismatch(
     weight_shape: Sequence[int],
     transposed: bool = False,
 ) -> str | None:
-    """Say why x or the weight has the wrong number of dims for conv1d or conv2d (`dims`
-    spatial dims; conv_transpose1d or 2d when `transposed`), in the words of the function
+    """Say why x or the weight has the wrong number of dims for conv1d, 2d or 3d (`dims`
+    spatial dims; conv_transpose1d, 2d or 3d when `transposed`), in the words of the function
     called, or None."""
     spatial, kernel = _spatial_names(dims), _spatial_names(dims, "k")
     channels = "out_channels, in_channels/groups"

@@ -1,0 +1,363 @@
+"""The 3-d (volumetric) layers against torch's autograd (float64, rtol 1e-10, atol 1e-12, random
+upstream gradients): conv3d and conv_transpose3d with their gradients of gradients, the
+first-order kernel against the formulas, and the layers Conv3d and ConvTranspose3d (torch's
+seeded weights, names, repr, every padding mode).
+
+Hypothesis draws small volumes (batch <= 2, channels <= 3 per group, sides <= 5): a 3-d
+convolution is costly on two cores. A convolution is linear in x and in W: no kinks, any
+values will do.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+from test_conv import _case, _maybe_int, _transposed_case
+
+import minigrad as mg
+from minigrad import nn
+from minigrad.autograd.function import formulas_only
+from minigrad.nn import functional as F
+from minigrad.testing import assert_close, assert_matches_torch
+from minigrad.testing import strategies as mst
+
+TOLERANCE = {"rtol": 1e-10, "atol": 1e-12}
+FEW = settings(max_examples=30)  # each example runs a dozen 3-d convolutions
+
+
+# ---- conv3d -------------------------------------------------------------------------------------
+
+
+@st.composite
+def conv3d_cases(draw: st.DrawFn) -> dict:
+    """Arrays x (N, C, D, H, W), weight, maybe bias, and settings of one conv3d call that fit."""
+    groups = draw(st.integers(1, 2), label="groups")
+    in_channels = groups * draw(st.integers(1, 2))
+    out_channels = groups * draw(st.integers(1, 2))
+    kernel = tuple(draw(st.integers(1, 2)) for _ in range(3))
+    dilation = tuple(draw(st.integers(1, 2)) for _ in range(3))
+    stride = tuple(draw(st.integers(1, 3)) for _ in range(3))
+    padding_kind = draw(st.sampled_from(["numbers", "same", "valid"]))
+    if padding_kind == "numbers":
+        padding = tuple(draw(st.integers(0, 1)) for _ in range(3))
+    else:
+        padding = padding_kind
+        stride = (1,) * 3 if padding == "same" else stride
+    pads = padding if isinstance(padding, tuple) else (0,) * 3
+    reach = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
+    size = tuple(min(5, max(1, r - 2 * p) + draw(st.integers(0, 2))) for r, p in zip(reach, pads))
+    if padding == "valid":
+        size = tuple(max(s, r) for s, r in zip(size, reach))
+    batch = draw(st.integers(1, 2), label="batch")
+    return {
+        "x": draw(mst.float_arrays((batch, in_channels, *size)), label="x"),
+        "weight": draw(mst.float_arrays((out_channels, in_channels // groups, *kernel))),
+        "bias": draw(st.none() | mst.float_arrays((out_channels,)), label="bias"),
+        "stride": _maybe_int(draw, stride),
+        "padding": _maybe_int(draw, padding) if isinstance(padding, tuple) else padding,
+        "dilation": _maybe_int(draw, dilation),
+        "groups": groups,
+    }
+
+
+def _arrays(case: dict) -> list:
+    return [case["x"], case["weight"]] + ([case["bias"]] if case["bias"] is not None else [])
+
+
+def check_conv3d(case: dict, order: int) -> None:
+    options = {k: case[k] for k in ("stride", "padding", "dilation", "groups")}
+    assert_matches_torch(
+        lambda *a: F.conv3d(*a, **options),
+        lambda *a: TF.conv3d(*a, **options),
+        *_arrays(case),
+        name=f"conv3d(**{options})",
+        order=order,
+        **TOLERANCE,
+    )
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same'")
+@FEW
+@given(case=conv3d_cases())
+@example(case=_case((2, 2, 3, 4, 5), (3, 2, 2, 3, 2)))  # every side different
+@example(case=_case((1, 2, 5, 4, 4), (2, 2, 2, 2, 2), stride=(2, 1, 1), padding=(1, 0, 0)))
+@example(case=_case((1, 4, 3, 3, 3), (4, 1, 2, 2, 2), groups=4, dilation=(2, 1, 1)))  # depthwise
+@example(case=_case((1, 2, 4, 3, 3), (2, 2, 2, 1, 2), padding="same"))  # even reach in depth
+def test_conv3d_and_its_second_derivatives_match_torch(case):
+    check_conv3d(case, order=1)
+    check_conv3d(case, order=2)
+
+
+def _conv3d_gradients(case: dict, kernels: bool) -> list:
+    options = {k: case[k] for k in ("stride", "padding", "dilation", "groups")}
+    inputs = [mg.tensor(a, requires_grad=True) for a in _arrays(case)]
+    out = F.conv3d(*inputs, **options)
+    upstream = torch.randn(out.shape, generator=torch.Generator().manual_seed(0), dtype=mg.float64)
+    if kernels:
+        return list(mg.autograd.grad(out, inputs, upstream))
+    with formulas_only():
+        return list(mg.autograd.grad(out, inputs, upstream))
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same'")
+@FEW
+@given(case=conv3d_cases())
+@example(case=_case((1, 2, 5, 4, 4), (2, 2, 2, 2, 2), stride=(2, 1, 1), padding=(1, 0, 0)))
+def test_conv3d_kernel_backward_equals_its_formula(case):
+    """convolution_backward against the formulas (a transposed convolution, a convolution of x
+    with G, a sum), which create_graph=True and formulas_only() run."""
+    kernel, formula = _conv3d_gradients(case, True), _conv3d_gradients(case, False)
+    for i, (k, f) in enumerate(zip(kernel, formula)):
+        assert_close(k._data, f._data, what=f"conv3d: kernel against formula, argument {i}")
+
+
+def test_unbatched_conv3d_matches_torch():
+    x = np.linspace(-1, 1, 2 * 3 * 4 * 3).reshape(2, 3, 4, 3)  # (C, D, H, W): one example
+    w = np.linspace(2, -1, 3 * 2 * 8).reshape(3, 2, 2, 2, 2)
+    assert_matches_torch(
+        lambda x, w: F.conv3d(x, w, padding=1),
+        lambda x, w: TF.conv3d(x, w, padding=1),
+        x,
+        w,
+        **TOLERANCE,
+    )
+
+
+def test_conv3d_differentiated_three_times_matches_torch():
+    """tanh(conv3d(x, W)) summed, differentiated three times (W, W, then x)."""
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(1, 2, 4, 3, 4, generator=generator, dtype=torch.float64)
+    w = torch.randn(2, 2, 2, 2, 2, generator=generator, dtype=torch.float64) * 0.3
+    v = torch.randn(2, 2, 2, 2, 2, generator=generator, dtype=torch.float64)
+    results = []
+    for lib, fn in ((mg, F.conv3d), (torch, TF.conv3d)):
+        xs = lib.tensor(x.numpy(), requires_grad=True)
+        ws = lib.tensor(w.numpy(), requires_grad=True)
+        loss = fn(xs, ws, stride=(2, 1, 2), padding=1).tanh().sum()
+        (g,) = lib.autograd.grad(loss, ws, create_graph=True)
+        (h,) = lib.autograd.grad((g * lib.tensor(v.numpy())).sum(), ws, create_graph=True)
+        (third,) = lib.autograd.grad((h * h).sum(), [xs])
+        results.append(third._data if lib is mg else third)
+    assert_close(results[0], results[1], what="third derivative of tanh(conv3d)", **TOLERANCE)
+
+
+@pytest.mark.parametrize(
+    "x_shape, weight_shape, options, message",
+    [
+        (
+            (2, 3, 5),  # 3 dims: neither a batch nor one example of volumes
+            (4, 3, 2, 2, 2),
+            {},
+            r"conv3d takes input of shape \(N, C, D, H, W\), or \(C, D, H, W\) for one example, "
+            r"got \(2, 3, 5\)",
+        ),
+        (
+            (1, 3, 4, 4, 4),
+            (4, 3, 2, 2),
+            {},
+            r"conv3d: the weight must have 5 dims, \(out_channels, in_channels/groups, kd, kh, "
+            r"kw\), got shape \(4, 3, 2, 2\) \(a weight of 4 dims is conv2d's\)",
+        ),
+        (
+            (1, 3, 4, 4, 4),
+            (4, 2, 2, 2, 2),
+            {"groups": 2},
+            r"conv3d: input \(1, 3, 4, 4, 4\) has 3 channels \(dim 1\), but weight "
+            r"\(4, 2, 2, 2, 2\) with groups=2 expects 4 \(weight's dim 1 times groups\)",
+        ),
+        (
+            (1, 2, 3, 6, 6),
+            (4, 2, 4, 2, 2),
+            {},
+            r"conv3d: input \(1, 2, 3, 6, 6\) is 3 wide in spatial dim 0 after padding, smaller "
+            r"than the kernel's reach there \(4 = dilation \* \(kernel - 1\) \+ 1\)",
+        ),
+        (
+            (1, 2, 6, 6, 3),
+            (4, 2, 2, 2, 3),
+            {"padding": (0, 0, 1), "dilation": (1, 1, 3)},
+            r"is 5 wide in spatial dim 2 after padding, smaller than the kernel's reach there \(7",
+        ),
+    ],
+)
+def test_conv3d_refuses_bad_shapes_in_its_own_words(x_shape, weight_shape, options, message):
+    with pytest.raises(RuntimeError):  # torch refuses each of these too
+        TF.conv3d(torch.zeros(x_shape), torch.zeros(weight_shape), **options)
+    with pytest.raises(mg.ShapeError, match=message):
+        F.conv3d(mg.zeros(*x_shape), mg.zeros(*weight_shape), **options)
+
+
+def test_conv3d_refuses_bad_settings_as_torch():
+    x, w = mg.zeros(1, 2, 4, 4, 4), mg.zeros(2, 2, 2, 2, 2)
+    with pytest.raises(ValueError, match=r"conv3d: stride must be an int or 3 ints, got \(1, 2\)"):
+        F.conv3d(x, w, stride=(1, 2))
+    with pytest.raises(ValueError, match="padding='same' is not supported for strided"):
+        F.conv3d(x, w, stride=2, padding="same")
+    with pytest.raises(ValueError, match=r"divisible by groups \(2\)"):
+        nn.Conv3d(3, 4, 3, groups=2)
+    with pytest.raises(ValueError):
+        torch.nn.Conv3d(3, 4, 3, groups=2)
+
+
+# ---- conv_transpose3d ---------------------------------------------------------------------------
+
+
+@st.composite
+def conv_transpose3d_cases(draw: st.DrawFn) -> dict:
+    """Arrays x, weight (C, O/g, kd, kh, kw), maybe bias, and the settings of one
+    conv_transpose3d: output_padding below the stride or the dilation (torch's rule), and the
+    padding no more than leaves an output of at least one element per side."""
+    groups = draw(st.integers(1, 2), label="groups")
+    in_channels = groups * draw(st.integers(1, 2))
+    out_channels = groups * draw(st.integers(1, 2))
+    kernel = tuple(draw(st.integers(1, 2)) for _ in range(3))
+    dilation = tuple(draw(st.integers(1, 2)) for _ in range(3))
+    stride = tuple(draw(st.integers(1, 3)) for _ in range(3))
+    output_padding = tuple(draw(st.integers(0, max(s, d) - 1)) for s, d in zip(stride, dilation))
+    size = tuple(draw(st.integers(1, 3)) for _ in range(3))
+    longest = [
+        (n - 1) * s + d * (k - 1) + op + 1
+        for n, s, d, k, op in zip(size, stride, dilation, kernel, output_padding)
+    ]
+    padding = tuple(draw(st.integers(0, min(2, (n - 1) // 2))) for n in longest)
+    batch = draw(st.integers(1, 2), label="batch")
+    return {
+        "x": draw(mst.float_arrays((batch, in_channels, *size)), label="x"),
+        "weight": draw(mst.float_arrays((in_channels, out_channels // groups, *kernel))),
+        "bias": draw(st.none() | mst.float_arrays((out_channels,)), label="bias"),
+        "stride": _maybe_int(draw, stride),
+        "padding": _maybe_int(draw, padding),
+        "output_padding": _maybe_int(draw, output_padding),
+        "groups": groups,
+        "dilation": _maybe_int(draw, dilation),
+    }
+
+
+def check_conv_transpose3d(case: dict, order: int) -> None:
+    options = {k: case[k] for k in ("stride", "padding", "output_padding", "groups", "dilation")}
+    assert_matches_torch(
+        lambda *a: F.conv_transpose3d(*a, **options),
+        lambda *a: TF.conv_transpose3d(*a, **options),
+        *_arrays(case),
+        name=f"conv_transpose3d(**{options})",
+        order=order,
+        **TOLERANCE,
+    )
+
+
+@FEW
+@given(case=conv_transpose3d_cases())
+@example(  # output_padding on the depth only: the last depth slice no input reaches
+    case=_transposed_case(
+        (1, 2, 2, 3, 2), (2, 2, 2, 2, 2), stride=(2, 1, 1), output_padding=(1, 0, 0)
+    )
+)
+@example(
+    case=_transposed_case(
+        (2, 2, 2, 2, 3),
+        (2, 1, 2, 1, 2),
+        stride=(1, 2, 3),
+        padding=(0, 1, 1),
+        groups=2,
+        output_padding=(0, 1, 2),
+    )  # fmt: skip
+)
+def test_conv_transpose3d_and_its_second_derivatives_match_torch(case):
+    check_conv_transpose3d(case, order=1)
+    check_conv_transpose3d(case, order=2)
+
+
+def test_conv_transpose3d_is_the_gradient_conv3d_sends_to_its_input():
+    """<conv3d(x, W), G> = <x, conv_transpose3d(G, W)>, output_padding giving back the depth
+    slice and the row the strides skipped."""
+    x, w = mg.randn(2, 2, 5, 6, 4, dtype=mg.float64), mg.randn(3, 2, 2, 3, 2, dtype=mg.float64)
+    out = F.conv3d(x, w, stride=(2, 2, 1), padding=(0, 1, 0))
+    g = mg.randn(*out.shape, dtype=mg.float64)
+    back = F.conv_transpose3d(g, w, stride=(2, 2, 1), padding=(0, 1, 0), output_padding=(1, 1, 0))
+    assert back.shape == x.shape
+    assert abs((out * g).sum().item() - (x * back).sum().item()) < 1e-10
+
+
+def test_conv_transpose3d_refuses_bad_shapes_in_its_own_words():
+    with pytest.raises(RuntimeError):
+        TF.conv_transpose3d(torch.zeros(1, 3, 2, 2, 2), torch.zeros(4, 2, 2, 2, 2))
+    with pytest.raises(
+        mg.ShapeError, match=r"has 3 channels \(dim 1\), but weight \(4, 2, 2, 2, 2\)"
+    ):
+        F.conv_transpose3d(mg.zeros(1, 3, 2, 2, 2), mg.zeros(4, 2, 2, 2, 2))
+    with pytest.raises(mg.ShapeError, match=r"\(in_channels, out_channels/groups, kd, kh, kw\)"):
+        F.conv_transpose3d(mg.zeros(1, 3, 2, 2, 2), mg.zeros(3, 2, 2, 2))
+    with pytest.raises(
+        mg.ShapeError, match=r"conv_transpose3d takes input of shape \(N, C, D, H, W\)"
+    ):
+        F.conv_transpose3d(mg.zeros(3, 2, 2), mg.zeros(3, 2, 2, 2, 2))
+
+
+# ---- the layers ---------------------------------------------------------------------------------
+
+
+LAYERS = {
+    "conv3d": lambda m: m.Conv3d(2, 3, 2, stride=(2, 1, 1), padding=1),
+    "conv3d uneven, no bias": lambda m: m.Conv3d(2, 4, (2, 3, 1), dilation=(1, 1, 2), bias=False),
+    "conv3d grouped, same, reflect": lambda m: m.Conv3d(
+        2, 4, (2, 3, 2), padding="same", groups=2, padding_mode="reflect"
+    ),
+    "conv3d valid": lambda m: m.Conv3d(2, 2, 3, padding="valid"),
+    "conv3d replicate": lambda m: m.Conv3d(2, 2, 2, padding=(1, 0, 2), padding_mode="replicate"),
+    "conv3d circular": lambda m: m.Conv3d(2, 2, 3, padding=(2, 1, 0), padding_mode="circular"),
+    "conv_transpose3d": lambda m: m.ConvTranspose3d(2, 3, 2, stride=2, padding=1, output_padding=1),
+    "conv_transpose3d grouped, dilated, no bias": lambda m: m.ConvTranspose3d(
+        2,
+        4,
+        (2, 1, 2),
+        groups=2,
+        dilation=(2, 1, 1),
+        output_padding=(1, 0, 0),
+        stride=(1, 2, 1),
+        bias=False,
+    ),  # fmt: skip
+}
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same'")
+@pytest.mark.parametrize("name", LAYERS)
+def test_conv3d_layers_match_torch_init_names_repr_forward_and_backward(name):
+    torch.manual_seed(0)
+    mine = LAYERS[name](nn)
+    torch.manual_seed(0)
+    theirs = LAYERS[name](torch.nn)
+    assert repr(mine) == repr(theirs)
+    assert list(mine.state_dict()) == list(theirs.state_dict())
+    for key, value in theirs.state_dict().items():
+        assert torch.equal(mine.state_dict()[key], value), f"{name}: {key} initialised differently"
+    mine.double()
+    theirs.double()
+    x = torch.randn(2, theirs.in_channels, 4, 5, 3, dtype=torch.float64, requires_grad=True)
+    mine_x = mg.Tensor(x.detach(), requires_grad=True)
+    expected, out = theirs(x), mine(mine_x)
+    torch.testing.assert_close(out._data, expected, **TOLERANCE)
+    upstream = torch.randn_like(expected)
+    out.backward(upstream)
+    expected.backward(upstream)
+    torch.testing.assert_close(mine_x.grad._data, x.grad, **TOLERANCE)
+    for (key, p), q in zip(mine.named_parameters(), theirs.parameters()):
+        torch.testing.assert_close(p.grad._data, q.grad, **TOLERANCE, msg=key)
+
+
+def test_conv3d_layers_float32_init_and_output_size():
+    torch.manual_seed(1)
+    mine = nn.ConvTranspose3d(2, 3, 3, stride=2, padding=1)
+    torch.manual_seed(1)
+    theirs = torch.nn.ConvTranspose3d(2, 3, 3, stride=2, padding=1)
+    assert torch.equal(mine.weight._data, theirs.weight) and mine.weight.dtype == mg.float32
+    x = torch.randn(1, 2, 3, 3, 3)
+    for size in ([5, 6, 5], [6, 6, 6], (1, 3, 5, 5, 6)):
+        assert mine(mg.Tensor(x), output_size=size).shape == theirs(x, output_size=size).shape
+    with pytest.raises(ValueError, match="valid sizes range from 5 to 6 in spatial dim 0"):
+        mine(mg.Tensor(x), output_size=[7, 5, 5])
+    with pytest.raises(ValueError, match='Only "zeros" padding mode is supported'):
+        nn.ConvTranspose3d(2, 3, 3, padding_mode="reflect")
