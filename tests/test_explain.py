@@ -329,6 +329,12 @@ def image():
     return mg.Tensor(values.flip(-1), requires_grad=True)
 
 
+def volume():
+    """(1, 2, 3, 4, 5): a 2-channel volume, distinct values."""
+    values = torch.linspace(-2, 3, 120, dtype=torch.float64).reshape(1, 2, 3, 4, 5)
+    return mg.Tensor(values.flip(-1), requires_grad=True)
+
+
 def kernel():
     values = torch.linspace(1, -1, 3 * 2 * 3 * 2, dtype=torch.float64).reshape(3, 2, 3, 2)
     return mg.Tensor(values, requires_grad=True)
@@ -338,7 +344,9 @@ F = mg.nn.functional
 
 EVERY_OP = {
     "AdaptiveAvgPool2d": lambda: F.adaptive_avg_pool2d(image(), (3, 2)),
+    "AdaptiveAvgPool3d": lambda: F.adaptive_avg_pool3d(volume(), (2, 3, 2)),
     "AvgPool2d": lambda: F.avg_pool2d(image(), 2, 1, 1, count_include_pad=False),
+    "AvgPool3d": lambda: F.avg_pool3d(volume(), 2, 1, 1, count_include_pad=False),
     "BatchNorm": lambda: F.batch_norm(image(), None, None, v3()[:2], v3()[1:], training=True),
     "ConstantPad": lambda: F.pad(image(), (1, 2, 0, 1)),
     "Convolution": lambda: F.conv2d(image(), kernel(), v3(), stride=2, padding=1),
@@ -352,6 +360,7 @@ EVERY_OP = {
     "LinearInterpolate": lambda: F.interpolate(image(), scale_factor=1.7, mode="bilinear"),
     "NearestInterpolate": lambda: F.interpolate(image(), scale_factor=1.7),
     "MaxPool2d": lambda: F.max_pool2d(image(), 2, 1),
+    "MaxPool3d": lambda: F.max_pool3d(volume(), 2, 1),
     "Unfold": lambda: F.unfold(image(), (2, 3), stride=(1, 2)),
     "AMax": lambda: x23().amax(1),
     "AMin": lambda: x23().amin(0, keepdim=True),

@@ -10,6 +10,8 @@ values will do.
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pytest
 import torch
@@ -361,3 +363,213 @@ def test_conv3d_layers_float32_init_and_output_size():
         mine(mg.Tensor(x), output_size=[7, 5, 5])
     with pytest.raises(ValueError, match='Only "zeros" padding mode is supported'):
         nn.ConvTranspose3d(2, 3, 3, padding_mode="reflect")
+
+
+# ---- pooling ------------------------------------------------------------------------------------
+
+
+@st.composite
+def pool3d_settings(draw: st.DrawFn, dilation: bool) -> dict:
+    """kernel, stride, padding (at most half the kernel, torch's rule), maybe dilation,
+    ceil_mode, and an (N, C, D, H, W) shape in which every window sees part of the input (each
+    side at least the dilation, for kernels over 1: see test_pool.pool_settings). Without
+    dilation (average pooling), each side is at least the kernel's: torch's avg_pool3d refuses
+    a smaller input, padded or not."""
+    kernel = tuple(draw(st.integers(1, 3)) for _ in range(3))
+    stride = draw(st.none() | st.tuples(*[st.integers(1, 2)] * 3))
+    padding = tuple(draw(st.integers(0, k // 2)) for k in kernel)
+    dilations = tuple(draw(st.integers(1, 2)) for _ in range(3)) if dilation else (1, 1, 1)
+    reach = [d * (k - 1) + 1 for k, d in zip(kernel, dilations)]
+    least = [max(1, r - 2 * p) for r, p in zip(reach, padding)]
+    least = [max(n, d if k > 1 else 1) for n, k, d in zip(least, kernel, dilations)]
+    if not dilation:
+        least = [max(n, k) for n, k in zip(least, kernel)]
+    settings = {
+        "shape": (
+            draw(st.integers(1, 2)),
+            draw(st.integers(1, 2)),
+            *(n + draw(st.integers(0, 2)) for n in least),
+        ),
+        "kernel_size": _maybe_int(draw, kernel),
+        "stride": stride,
+        "padding": _maybe_int(draw, padding),
+        "ceil_mode": draw(st.booleans()),
+    }
+    if dilation:
+        settings["dilation"] = _maybe_int(draw, dilations)
+    return settings
+
+
+def _options(settings: dict) -> dict:
+    return {k: v for k, v in settings.items() if k != "shape"}
+
+
+def _check_pool(mine, theirs, x: np.ndarray, options: dict, order: int) -> None:
+    assert_matches_torch(
+        lambda t: mine(t, **options),
+        lambda t: theirs(t, **options),
+        x,
+        name=f"{theirs.__name__}(**{options})",
+        order=order,
+        **TOLERANCE,
+    )
+
+
+@FEW
+@given(settings=pool3d_settings(dilation=True), data=st.data())
+def test_max_pool3d_and_its_second_derivatives_match_torch(settings, data):
+    """Distinct values: no window ties, so the maximum and its gradient are well defined."""
+    x = data.draw(mst.distinct_arrays(settings["shape"]), label="x")
+    for order in (1, 2):
+        _check_pool(F.max_pool3d, TF.max_pool3d, x, _options(settings), order)
+
+
+def test_max_pool3d_ties_send_the_gradient_where_torch_sends_it():
+    """The kink: every window a tie of 8 equal values (and overlapping windows of ties, and a
+    window whose maximum is the zero padding's neighbour). torch's kernel picks the maximum,
+    the gradient goes there: the same element as torch's autograd."""
+    ones = np.ones((1, 2, 4, 4, 4))
+    for options in ({"kernel_size": 2}, {"kernel_size": 3, "stride": 1, "padding": 1}):
+        _check_pool(F.max_pool3d, TF.max_pool3d, ones, options, 1)
+    zeros = np.zeros((1, 1, 3, 3, 3))
+    _check_pool(F.max_pool3d, TF.max_pool3d, zeros, {"kernel_size": 3, "padding": 1}, 1)
+
+
+def test_max_pool3d_return_indices_unbatched_and_a_window_of_padding_alone():
+    x = mg.tensor(np.arange(2 * 4 * 4 * 4.0).reshape(2, 4, 4, 4))  # (C, D, H, W): unbatched
+    out, indices = F.max_pool3d(x, 2, return_indices=True)
+    expected, expected_indices = TF.max_pool3d(x._data, 2, return_indices=True)
+    assert torch.equal(out._data, expected) and torch.equal(indices._data, expected_indices)
+    _, layer_indices = nn.MaxPool3d(2, return_indices=True)(x)
+    assert torch.equal(layer_indices._data, expected_indices)
+    # depth 1, dilation 2 and padding 1: the depth window reads slices -1 and 1, torch -inf
+    x = mg.tensor(np.arange(9.0).reshape(1, 1, 1, 3, 3), requires_grad=True)
+    assert bool(TF.max_pool3d(x._data, 2, padding=1, dilation=2).isinf().any())
+    with pytest.raises(mg.ShapeError, match=r"output slice 0 reads input slices -1 and 1, all in"):
+        F.max_pool3d(x, 2, padding=1, dilation=2)
+
+
+@st.composite
+def avg_pool3d_cases(draw: st.DrawFn) -> tuple[np.ndarray, dict]:
+    settings = draw(pool3d_settings(dilation=False))
+    settings["count_include_pad"] = draw(st.booleans())
+    settings["divisor_override"] = draw(st.none() | st.integers(1, 5))
+    return draw(mst.float_arrays(settings["shape"])), settings
+
+
+def _avg_case(shape, **options) -> tuple[np.ndarray, dict]:
+    defaults = {"stride": None, "padding": 0, "ceil_mode": False, "count_include_pad": True}
+    x = np.linspace(-3, 4, np.prod(shape)).reshape(shape)
+    return x, {"shape": shape, "divisor_override": None, **defaults, **options}
+
+
+@FEW
+@given(case=avg_pool3d_cases())
+@example(case=_avg_case((1, 1, 5, 4, 4), kernel_size=2))  # the last depth slice never pooled
+@example(case=_avg_case((1, 2, 5, 4, 3), kernel_size=3, stride=2, padding=1, ceil_mode=True))
+@example(case=_avg_case((2, 1, 3, 4, 5), kernel_size=(3, 1, 3), padding=(1, 0, 1),
+                        count_include_pad=False))  # fmt: skip
+@example(case=_avg_case((1, 1, 4, 3, 4), kernel_size=(2, 1, 3), stride=1, divisor_override=4))
+def test_avg_pool3d_and_its_second_derivatives_match_torch(case):
+    x, settings = case
+    for order in (1, 2):
+        _check_pool(F.avg_pool3d, TF.avg_pool3d, x, _options(settings), order)
+
+
+@FEW
+@given(case=avg_pool3d_cases())
+@example(case=_avg_case((1, 2, 5, 4, 3), kernel_size=3, stride=2, padding=1, ceil_mode=True))
+def test_avg_pool3d_kernel_backward_equals_its_formula(case):
+    """avg_pool3d_backward (what runs) against the formula formulas_only() runs."""
+    x, settings = case
+    options = _options(settings)
+    gradients = []
+    for formulas in (False, True):
+        t = mg.tensor(x, requires_grad=True)
+        out = F.avg_pool3d(t, **options)
+        upstream = torch.linspace(-2, 3, out.numel(), dtype=torch.float64).reshape(out.shape)
+        with formulas_only() if formulas else contextlib.nullcontext():
+            out.backward(upstream)
+        gradients.append(t.grad._data)
+    assert_close(gradients[0], gradients[1], what=f"avg_pool3d(**{options}): kernel, formula")
+
+
+@st.composite
+def adaptive3d_cases(draw: st.DrawFn) -> tuple[np.ndarray, object]:
+    """An (N, C, D, H, W) or (C, D, H, W) input and output sizes, some larger than the input
+    (windows then overlap), some None (that side kept)."""
+    batch = draw(st.sampled_from([(), (1,), (2,)]))
+    shape = (*batch, draw(st.integers(1, 2)), *(draw(st.integers(1, 5)) for _ in range(3)))
+    side = st.integers(1, 6)
+    size = draw(side | st.tuples(side | st.none(), side | st.none(), side | st.none()))
+    return draw(mst.distinct_arrays(shape)), size
+
+
+@FEW
+@given(case=adaptive3d_cases())
+@example(case=(np.arange(2 * 5 * 3 * 4.0).reshape(1, 2, 5, 3, 4), 1))  # global pooling
+@example(case=(np.arange(5 * 4 * 5.0).reshape(1, 1, 5, 4, 5), (3, 3, 2)))  # uneven windows
+@example(case=(np.arange(2 * 3 * 4 * 2.0).reshape(2, 3, 4, 2), (2, None, 3)))  # unbatched
+def test_adaptive_pool3d_and_second_derivatives_match_torch(case):
+    """Average and max (distinct values: no ties); the average's backward is three matrix
+    products with constant matrices, differentiated again."""
+    x, size = case
+    for order in (1, 2):
+        _check_pool(F.adaptive_avg_pool3d, TF.adaptive_avg_pool3d, x, {"output_size": size}, order)
+        _check_pool(F.adaptive_max_pool3d, TF.adaptive_max_pool3d, x, {"output_size": size}, order)
+    out, indices = F.adaptive_max_pool3d(mg.tensor(x), size, return_indices=True)
+    assert torch.equal(indices._data, TF.adaptive_max_pool3d(torch.tensor(x), size, True)[1])
+
+
+@FEW
+@given(settings=pool3d_settings(dilation=False), p=st.sampled_from([1.0, 2.0, 3.0]), data=st.data())
+def test_lp_pool3d_matches_torch(settings, p, data):
+    """Positive values (x^p and its root are smooth there), no padding (lp_pool has none)."""
+    x = data.draw(mst.distinct_arrays(settings["shape"], min_value=0.5, max_value=3.0))
+    options = {k: settings[k] for k in ("kernel_size", "stride", "ceil_mode")}
+    for order in (1, 2):
+        _check_pool(F.lp_pool3d, TF.lp_pool3d, x, {"norm_type": p, **options}, order)
+
+
+POOL_LAYERS = [
+    lambda m: m.MaxPool3d(2),
+    lambda m: m.MaxPool3d((3, 2, 2), stride=1, padding=1, dilation=(1, 2, 1), ceil_mode=True),
+    lambda m: m.AvgPool3d(3, 2, 1),
+    lambda m: m.AvgPool3d((2, 1, 2), count_include_pad=False, ceil_mode=True, padding=(1, 0, 1)),
+    lambda m: m.AvgPool3d(2, divisor_override=3),
+    lambda m: m.AdaptiveAvgPool3d((1, None, 2)),
+    lambda m: m.AdaptiveMaxPool3d(2),
+    lambda m: m.LPPool3d(2, (2, 2, 1), stride=1),
+]
+
+
+@pytest.mark.parametrize("make", POOL_LAYERS)
+def test_pool3d_layers_match_torch(make):
+    mine, theirs = make(nn), make(torch.nn)
+    assert repr(mine) == repr(theirs)
+    x = torch.randn(2, 3, 5, 4, 6, dtype=torch.float64).abs() + 0.1  # (LPPool: positive)
+    x = x + torch.arange(x.numel(), dtype=torch.float64).reshape(x.shape) * 1e-3  # distinct
+    _check_pool(lambda t: mine(t), lambda t: theirs(t), x.numpy(), {}, 1)
+
+
+def test_pool3d_refuses_what_torch_refuses_in_its_own_words():
+    x = mg.zeros(1, 1, 4, 4, 4)
+    for pool, theirs in ((F.max_pool3d, TF.max_pool3d), (F.avg_pool3d, TF.avg_pool3d)):
+        with pytest.raises(RuntimeError):
+            theirs(torch.zeros(1, 1, 4, 4, 4), 2, padding=(0, 2, 0))
+        with pytest.raises(ValueError, match=r"padding=\(0, 2, 0\) is more than half of kern"):
+            pool(x, 2, padding=(0, 2, 0))
+        with pytest.raises(RuntimeError):
+            theirs(torch.zeros(4, 4, 4), 2)
+        with pytest.raises(mg.ShapeError, match=r"must be \(N, C, D, H, W\) or \(C, D, H, W\)"):
+            pool(mg.zeros(4, 4, 4), 2)
+        with pytest.raises(ValueError, match=r"kernel_size must be an int or 3 ints, got \(2, 2\)"):
+            pool(x, (2, 2))
+    with pytest.raises(RuntimeError):  # torch's 3-d average pooling: no input under the kernel
+        TF.avg_pool3d(torch.zeros(1, 1, 1, 3, 3), (2, 1, 1), padding=(1, 0, 0))
+    with pytest.raises(mg.ShapeError, match=r"\(D, H, W\) = \(1, 3, 3\) .* smaller than kernel_s"):
+        F.avg_pool3d(mg.zeros(1, 1, 1, 3, 3), (2, 1, 1), padding=(1, 0, 0))
+    with pytest.raises(ValueError, match=r"output_size must be an int or 3 sizes"):
+        F.adaptive_avg_pool3d(x, (2, 2))
+    with pytest.raises(mg.ShapeError, match=r"adaptive_max_pool3d: the input must be"):
+        F.adaptive_max_pool3d(mg.zeros(4, 4), 2)

@@ -1650,6 +1650,80 @@ def avg_pool2d(
     )
 
 
+def max_pool3d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Any:
+    """The maximum of each window of (N, C, D, H, W) (or (C, D, H, W)); stride defaults to the
+    kernel. With return_indices, also the flat position (in D*H*W) of each maximum."""
+    name = "max_pool3d"
+    _check_pool3d_input(name, input)
+    written = (kernel_size, padding)
+    kernel_size, stride, padding = _pool3d_sizes(name, kernel_size, stride, padding)
+    dilation = _ntuple(dilation, 3, "dilation", name)
+    _check_pool_padding(name, kernel_size, padding, written)
+    out = ops.MaxPool3d.apply(input, kernel_size, stride, padding, dilation, ceil_mode)
+    if not return_indices:
+        return out
+    _, indices = torch.nn.functional.max_pool3d(  # where each maximum is, again: rarely asked
+        input._data, kernel_size, stride, padding, dilation, ceil_mode, return_indices=True
+    )
+    return out, Tensor(indices)
+
+
+def avg_pool3d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
+    """The average of each window of (N, C, D, H, W) (or (C, D, H, W)); stride defaults to the
+    kernel. The divisor: the window's volume, padding included (count_include_pad) or not, or
+    divisor_override."""
+    name = "avg_pool3d"
+    _check_pool3d_input(name, input)
+    written = (kernel_size, padding)
+    kernel_size, stride, padding = _pool3d_sizes(name, kernel_size, stride, padding)
+    _check_pool_padding(name, kernel_size, padding, written)
+    spatial = tuple(input.shape[-3:])
+    if any(size < k for size, k in zip(spatial, kernel_size)):  # torch's 3-d rule (not 2-d's)
+        raise ShapeError(
+            f"{name}: the input's (D, H, W) = {spatial} (shape {shape_str(input.shape)}) is "
+            f"smaller than kernel_size={kernel_size} in some dim: 3-d average pooling needs each "
+            "side of the input, before padding, at least the kernel's. Use a smaller kernel_size."
+        )
+    if divisor_override is not None and divisor_override == 0:
+        raise ValueError(f"{name}: divisor_override must be a nonzero int, got 0")
+    return ops.AvgPool3d.apply(
+        input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
+    )
+
+
+def _pool3d_sizes(
+    name: str, kernel_size: Any, stride: Any, padding: Any
+) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    """kernel_size, stride (the kernel's by default) and padding as 3 ints each."""
+    kernel = _ntuple(kernel_size, 3, "kernel_size", name)
+    stride = kernel if stride is None or stride == [] else _ntuple(stride, 3, "stride", name)
+    return kernel, stride, _ntuple(padding, 3, "padding", name)
+
+
+def _check_pool3d_input(name: str, input: Tensor) -> None:
+    if input.ndim not in (4, 5):
+        raise ShapeError(
+            f"{name}: the input must be (N, C, D, H, W) or (C, D, H, W), a volume of depth D in "
+            f"each channel, got shape {shape_str(input.shape)}."
+        )
+
+
 def max_pool1d(
     input: Tensor,
     kernel_size: Any,
@@ -1754,6 +1828,25 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
     sizes = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
     sizes = tuple(input.shape[-2 + i] if s is None else s for i, s in enumerate(sizes))
     return ops.AdaptiveAvgPool2d.apply(input, sizes)
+
+
+def adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:
+    """Average pooling of (N, C, D, H, W) (or (C, D, H, W)) to (D_out, H_out, W_out) (an int
+    for all three; None keeps that side), whatever the input's sizes: output slice i averages
+    depth slices floor(i D / D_out) ... ceil((i + 1) D / D_out) - 1, rows and columns alike."""
+    sizes = _adaptive_sizes3("adaptive_avg_pool3d", input, output_size)
+    return ops.AdaptiveAvgPool3d.apply(input, sizes)
+
+
+def _adaptive_sizes3(name: str, input: Tensor, output_size: Any) -> tuple[int, ...]:
+    _check_pool3d_input(name, input)
+    sizes = (output_size,) * 3 if isinstance(output_size, int) else tuple(output_size)
+    if len(sizes) != 3:
+        raise ValueError(
+            f"{name}: output_size must be an int or 3 sizes (D_out, H_out, W_out), got "
+            f"{output_size!r}"
+        )
+    return tuple(input.shape[-3 + i] if s is None else s for i, s in enumerate(sizes))
 
 
 _INTERPOLATE_MODES = {
@@ -1931,6 +2024,19 @@ def adaptive_max_pool1d(input: Tensor, output_size: Any, return_indices: bool = 
     return out.squeeze(-2)
 
 
+def adaptive_max_pool3d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
+    """The maximum of each window of (N, C, D, H, W) (or (C, D, H, W)) when the volume is cut
+    into a (D_out, H_out, W_out) grid of windows (see adaptive_avg_pool3d for the windows).
+    With return_indices, also the flat position (in D*H*W) of each maximum.
+
+    A composition, as adaptive_max_pool2d's: torch's kernel says where each maximum is, the
+    values are gathered from there, and the gradient is gather's (G added at each maximum)."""
+    sizes = _adaptive_sizes3("adaptive_max_pool3d", input, output_size)
+    _, indices = torch.nn.functional.adaptive_max_pool3d(input._data, sizes, True)
+    out = input.flatten(-3).gather(-1, indices.flatten(-3)).unflatten(-1, indices.shape[-3:])
+    return (out, Tensor(indices)) if return_indices else out
+
+
 def max_unpool2d(
     input: Tensor,
     indices: Tensor,
@@ -2060,6 +2166,25 @@ def lp_pool1d(
     kernel = _single(kernel_size, "kernel_size", "lp_pool1d")
     sums = avg_pool1d(input**norm_type, kernel, stride, 0, ceil_mode)
     return _lp_root(sums, kernel, norm_type)
+
+
+def lp_pool3d(
+    input: Tensor,
+    norm_type: float,
+    kernel_size: Any,
+    stride: Any = None,
+    ceil_mode: bool = False,
+) -> Tensor:
+    """The p-norm of each window of (N, C, D, H, W) (or (C, D, H, W)): see lp_pool2d. As
+    torch's, p = inf is the largest |x| of each window (max_pool3d of |x|), p = -inf the
+    smallest."""
+    kernel = _ntuple(kernel_size, 3, "kernel_size", "lp_pool3d")
+    if norm_type == math.inf:
+        return max_pool3d(input.abs(), kernel, stride, 0, 1, ceil_mode)
+    if norm_type == -math.inf:
+        return -max_pool3d(-input.abs(), kernel, stride, 0, 1, ceil_mode)
+    sums = avg_pool3d(input**norm_type, kernel, stride, 0, ceil_mode)
+    return _lp_root(sums, math.prod(kernel), norm_type)
 
 
 def _lp_root(means: Tensor, window: int, norm_type: float) -> Tensor:

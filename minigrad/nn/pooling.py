@@ -1,6 +1,6 @@
-"""Pooling layers: `MaxPool1d`, `AvgPool1d`, `MaxPool2d`, `AvgPool2d`, `AdaptiveAvgPool1d/2d`,
-`AdaptiveMaxPool1d/2d`, `LPPool1d/2d`, and max pooling undone, `MaxUnpool1d/2d`, with torch's
-arguments and repr."""
+"""Pooling layers: `MaxPool1d/2d/3d`, `AvgPool1d/2d/3d`, `AdaptiveAvgPool1d/2d/3d`,
+`AdaptiveMaxPool1d/2d/3d`, `LPPool1d/2d/3d`, and max pooling undone, `MaxUnpool1d/2d`, with
+torch's arguments and repr."""
 
 from __future__ import annotations
 
@@ -98,8 +98,16 @@ class MaxPool2d(_MaxPoolNd):
     pool = staticmethod(F.max_pool2d)
 
 
+class MaxPool3d(_MaxPoolNd):
+    """The maximum of each kernel_size window of a volume (stride defaults to kernel_size)."""
+
+    pool = staticmethod(F.max_pool3d)
+
+
 class AvgPool2d(Module):
     """The average of each kernel_size window (stride defaults to kernel_size)."""
+
+    pool: Any = staticmethod(F.avg_pool2d)
 
     def __init__(
         self,
@@ -117,7 +125,7 @@ class AvgPool2d(Module):
         self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.avg_pool2d(
+        return self.pool(
             input,
             self.kernel_size,
             self.stride,
@@ -129,6 +137,12 @@ class AvgPool2d(Module):
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AvgPool3d(AvgPool2d):
+    """The average of each kernel_size window of a volume (stride defaults to kernel_size)."""
+
+    pool = staticmethod(F.avg_pool3d)
 
 
 class AdaptiveAvgPool2d(Module):
@@ -144,6 +158,14 @@ class AdaptiveAvgPool2d(Module):
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
+
+
+class AdaptiveAvgPool3d(AdaptiveAvgPool2d):
+    """Average pooling of (N, C, D, H, W) to a fixed (D_out, H_out, W_out), whatever the
+    input's sizes. See F.adaptive_avg_pool3d."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.adaptive_avg_pool3d(input, self.output_size)
 
 
 class AdaptiveAvgPool1d(Module):
@@ -188,6 +210,13 @@ class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
     F.adaptive_max_pool2d."""
 
     pool = staticmethod(F.adaptive_max_pool2d)
+
+
+class AdaptiveMaxPool3d(_AdaptiveMaxPoolNd):
+    """(N, C, D, H, W) -> (N, C, *output_size): the maximum of each window. See
+    F.adaptive_max_pool3d."""
+
+    pool = staticmethod(F.adaptive_max_pool3d)
 
 
 class _MaxUnpoolNd(Module):
@@ -262,3 +291,9 @@ class LPPool2d(_LPPoolNd):
     """(N, C, H, W): the p-norm of each window. See F.lp_pool2d."""
 
     pool = staticmethod(F.lp_pool2d)
+
+
+class LPPool3d(_LPPoolNd):
+    """(N, C, D, H, W): the p-norm of each window. See F.lp_pool3d."""
+
+    pool = staticmethod(F.lp_pool3d)

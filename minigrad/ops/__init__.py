@@ -58,9 +58,12 @@ from .matmul import Linear, MatMul
 from .normalization import BatchNorm, Dropout, LayerNorm
 from .pool import (
     AdaptiveAvgPool2d,
+    AdaptiveAvgPool3d,
     AvgPool2d,
+    AvgPool3d,
     LinearInterpolate,
     MaxPool2d,
+    MaxPool3d,
     NearestInterpolate,
 )
 from .products import Einsum, OntoDiagonal, Outer
@@ -144,10 +147,12 @@ __all__ = [
     "AMin",
     "Abs",
     "AdaptiveAvgPool2d",
+    "AdaptiveAvgPool3d",
     "Add",
     "AddAt",
     "Atan2",
     "AvgPool2d",
+    "AvgPool3d",
     "BatchNorm",
     "BinaryCrossEntropy",
     "Cat",
@@ -206,6 +211,7 @@ __all__ = [
     "Max",
     "MaxAlongDim",
     "MaxPool2d",
+    "MaxPool3d",
     "Maximum",
     "Mean",
     "Median",

@@ -1,4 +1,5 @@
-"""Pooling: each output summarises one window of the input (its maximum, or its average).
+"""Pooling: each output summarises one window of the input (its maximum, or its average), in 2
+or 3 spatial dims (1-d pooling is 2-d pooling of windows one row high, nn/functional.py).
 
 The gradient goes back to the window: all of it to the maximum, or an equal share to every
 element that the average counted. Each backward is linear in the upstream gradient G, and is
@@ -94,10 +95,12 @@ def padding_only_window(
 
     Along one dim, the window of output position i reads input positions i*s - p + d*j for
     j = 0 ... k-1; it sees the input if one of them is in 0 ... size-1. A 2-D window sees
-    padding alone if its rows do, or its columns do.
+    padding alone if its rows do, or its columns do (a 3-D one: or its depth slices do).
     """
-    for dim, (side, positions) in enumerate((("height", "rows"), ("width", "columns"))):
-        size, n_out = x_shape[-2 + dim], out_shape[-2 + dim]
+    dims = len(kernel_size)
+    names = (("depth", "slices"), ("height", "rows"), ("width", "columns"))[-dims:]
+    for dim, (side, positions) in enumerate(names):
+        size, n_out = x_shape[-dims + dim], out_shape[-dims + dim]
         k, s, p, d = kernel_size[dim], stride[dim], padding[dim], dilation[dim]
         for i in range(n_out):
             reads = [i * s - p + d * j for j in range(k)]
@@ -115,6 +118,47 @@ def padding_only_window(
                 "reads outside the input). Use less padding or dilation, or a larger input."
             )
     return None
+
+
+class MaxPool3d(Op):
+    """out[n, c, d, h, w] = the largest value of window (d, h, w) of x[n, c], and dL/dx = G
+    added at each window's maximum (0 elsewhere), as MaxPool2d's with a depth dim.
+
+    torch's max_pool3d gives the maxima and their flat positions in the D x H x W volume; the
+    backward is the same scatter-add as MaxPool2d's, over the flattened volume (its own
+    gradient with respect to G gathers at those positions). Windows of padding alone are
+    refused, as in 2-D.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Context,
+        x: torch.Tensor,
+        kernel_size: Size,
+        stride: Size,
+        padding: Size,
+        dilation: Size,
+        ceil_mode: bool = False,
+    ) -> torch.Tensor:
+        out, indices = F.max_pool3d(
+            x, kernel_size, stride, padding, dilation, ceil_mode, return_indices=True
+        )
+        if max(dilation) > 1 and max(padding) > 0:  # only then can a window miss the input
+            problem = padding_only_window(
+                x.shape, out.shape, kernel_size, stride, padding, dilation, ceil_mode
+            )
+            if problem:
+                raise ShapeError(f"max_pool3d: {problem}")
+        ctx.save_for_backward(indices)
+        ctx.shape = x.shape
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> tuple:
+        (indices,) = ctx.saved_tensors
+        volume = ctx.shape[:-3] + (ctx.shape[-3] * ctx.shape[-2] * ctx.shape[-1],)
+        grad_x = scatter_added(grad.flatten(-3), volume, -1, indices.flatten(-3))
+        return grad_x.view(ctx.shape), None, None, None, None, None
 
 
 class AvgPool2d(Op):
@@ -169,32 +213,85 @@ class AvgPool2d(Op):
                 ctx.count_include_pad, ctx.divisor_override,
             )  # fmt: skip
             return grad_x, None, None, None, None, None, None
-        height, width = ctx.shape[-2:]
-        if ctx.divisor_override:
-            share = grad / ctx.divisor_override
-        else:
-            rows, columns = (
-                window_counts(size, k, s, p, n_out, ctx.count_include_pad, grad)
-                for size, k, s, p, n_out in zip(
-                    (height, width), ctx.kernel_size, ctx.stride, ctx.padding, grad.shape[-2:]
-                )
-            )
-            share = grad / (rows[:, None] * columns[None, :])
-        images = share.reshape(-1, 1, *grad.shape[-2:])  # every (n, c) image on its own
-        ones = grad.new_ones(1, 1, *ctx.kernel_size)
-        # Where the last window stopped short of the image's end, output_padding adds the rows
-        # it never reached; with ceil_mode the last window may run past the end: cut that off.
-        reach = [
-            (n_out - 1) * s - 2 * p + k
-            for n_out, s, p, k in zip(grad.shape[-2:], ctx.stride, ctx.padding, ctx.kernel_size)
-        ]
-        output_padding = [max(size - r, 0) for size, r in zip((height, width), reach)]
-        spread = transposed_convolved(
-            images, ones, ctx.stride, ctx.padding, output_padding, 1, (1, 1)
+        return averaged_back(grad, ctx), None, None, None, None, None, None
+
+
+def averaged_back(grad: Any, ctx: Context) -> Any:
+    """dL/dx of average pooling in 2 or 3 dims: each output's share G / divisor spread back
+    over its window, a transposed convolution with a kernel of ones, one channel at a time."""
+    dims = len(ctx.kernel_size)
+    sizes, n_outs = ctx.shape[-dims:], grad.shape[-dims:]
+    if ctx.divisor_override:
+        share = grad / ctx.divisor_override
+    else:
+        # the divisor of window (h, w) is rows[h] * columns[w] (a depth count too in 3-D)
+        divisor = None
+        for d, (size, k, s, p, n_out) in enumerate(
+            zip(sizes, ctx.kernel_size, ctx.stride, ctx.padding, n_outs)
+        ):
+            counts = window_counts(size, k, s, p, n_out, ctx.count_include_pad, grad)
+            counts = counts.reshape((-1,) + (1,) * (dims - 1 - d))
+            divisor = counts if divisor is None else divisor * counts
+        share = grad / divisor
+    images = share.reshape(-1, 1, *n_outs)  # every (n, c) image on its own
+    ones = grad.new_ones(1, 1, *ctx.kernel_size)
+    # Where the last window stopped short of the image's end, output_padding adds the rows
+    # it never reached; with ceil_mode the last window may run past the end: cut that off.
+    reach = [
+        (n_out - 1) * s - 2 * p + k
+        for n_out, s, p, k in zip(n_outs, ctx.stride, ctx.padding, ctx.kernel_size)
+    ]
+    output_padding = [max(size - r, 0) for size, r in zip(sizes, reach)]
+    spread = transposed_convolved(
+        images, ones, ctx.stride, ctx.padding, output_padding, 1, (1,) * dims
+    )
+    if tuple(spread.shape[-dims:]) != tuple(sizes):
+        spread = spread[(..., *(slice(0, size) for size in sizes))]
+    return spread.reshape(ctx.shape)
+
+
+class AvgPool3d(Op):
+    """out[n, c, d, h, w] = (sum of the window's elements) / divisor[d, h, w], and dL/dx = the
+    sum, over the windows that contain x, of G[d, h, w] / divisor[d, h, w] (AvgPool2d's rule
+    with a depth dim).
+
+    The divisor is the window's volume with padding (count_include_pad=True), or without it,
+    or divisor_override; without the padding it is the product of the counts along each dim,
+    as in 2-D. The backward: torch's kernel for it, avg_pool3d_backward, or (recorded, under
+    create_graph=True or formulas_only()) the transposed 3-d convolution with a kernel of ones
+    that AvgPool2d's backward runs in 2-D (`averaged_back`).
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Context,
+        x: torch.Tensor,
+        kernel_size: Size,
+        stride: Size,
+        padding: Size,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+        divisor_override: int | None = None,
+    ) -> torch.Tensor:
+        out = F.avg_pool3d(
+            x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
         )
-        if tuple(spread.shape[-2:]) != (height, width):
-            spread = spread[..., :height, :width]
-        return spread.reshape(ctx.shape), None, None, None, None, None, None
+        ctx.save_for_backward(x)  # for the kernel, which reads its shape
+        ctx.shape, ctx.kernel_size, ctx.stride, ctx.padding = x.shape, kernel_size, stride, padding
+        ctx.ceil_mode, ctx.count_include_pad = ceil_mode, count_include_pad
+        ctx.divisor_override = divisor_override
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> tuple:
+        (x,) = ctx.saved_tensors
+        if Op.kernel_allowed(grad):
+            grad_x = torch.ops.aten.avg_pool3d_backward(
+                grad, x, ctx.kernel_size, ctx.stride, ctx.padding, ctx.ceil_mode,
+                ctx.count_include_pad, ctx.divisor_override,
+            )  # fmt: skip
+            return grad_x, None, None, None, None, None, None
+        return averaged_back(grad, ctx), None, None, None, None, None, None
 
 
 def window_counts(
@@ -237,6 +334,33 @@ class AdaptiveAvgPool2d(Op):
         rows = adaptive_pool_matrix(height, out_h, grad)
         columns = adaptive_pool_matrix(width, out_w, grad)
         return rows.T @ grad @ columns, None
+
+
+class AdaptiveAvgPool3d(Op):
+    """out[d, h, w] = sum over i, j, k of A_d[d, i] A_h[h, j] A_w[w, k] x[i, j, k] (window
+    averages), and dL/dx[i, j, k] = the same sum over d, h, w of the matrices times G[d, h, w].
+
+    AdaptiveAvgPool2d with a depth dim: each dim's windows are its own (floor(i D / D_out) ...
+    ceil((i + 1) D / D_out) - 1), and A_d, A_h, A_w hold 1/size on them. The backward
+    contracts G with the transposed matrices, A_h^T G A_w on each depth slice, then A_d^T
+    along the depth: matrix products with constants, differentiable again.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor, output_size: Size) -> torch.Tensor:
+        ctx.shape = x.shape
+        return F.adaptive_avg_pool3d(x, output_size)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> tuple:
+        depth, height, width = ctx.shape[-3:]
+        out_d, out_h, out_w = grad.shape[-3:]
+        slices = adaptive_pool_matrix(depth, out_d, grad)
+        rows = adaptive_pool_matrix(height, out_h, grad)
+        columns = adaptive_pool_matrix(width, out_w, grad)
+        planes = rows.T @ grad @ columns  # (..., D_out, H, W)
+        # the depth last, (..., W, H, D_out) @ (D_out, D), and back
+        return (planes.transpose(-3, -1) @ slices).transpose(-3, -1), None
 
 
 def adaptive_pool_matrix(size: int, n_out: int, like: torch.Tensor) -> torch.Tensor:
