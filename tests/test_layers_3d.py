@@ -19,6 +19,7 @@ import torch.nn.functional as TF
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from test_conv import _case, _maybe_int, _transposed_case
+from test_layers_misc import layers_agree, same_state
 
 import minigrad as mg
 from minigrad import nn
@@ -573,3 +574,144 @@ def test_pool3d_refuses_what_torch_refuses_in_its_own_words():
         F.adaptive_avg_pool3d(x, (2, 2))
     with pytest.raises(mg.ShapeError, match=r"adaptive_max_pool3d: the input must be"):
         F.adaptive_max_pool3d(mg.zeros(4, 4), 2)
+
+
+# ---- normalisation, dropout, padding ------------------------------------------------------------
+
+
+@st.composite
+def volumes(draw: st.DrawFn, batched: bool | None = None) -> np.ndarray:
+    """(N, C, D, H, W), or (C, D, H, W) when not batched: distinct values (no instance or
+    channel is constant, whose variance 0 makes its gradients rounding noise)."""
+    batched = draw(st.booleans()) if batched is None else batched
+    batch = (draw(st.integers(1, 2)),) if batched else ()
+    spatial = tuple(draw(st.integers(1, 3)) for _ in range(3))
+    if spatial == (1, 1, 1):
+        spatial = (2, 1, 1)
+    return draw(mst.distinct_arrays((*batch, draw(st.integers(1, 3)), *spatial), -10, 10))
+
+
+@FEW
+@given(
+    x=volumes(batched=True),
+    affine=st.booleans(),
+    track=st.booleans(),
+    momentum=st.sampled_from([0.1, None]),
+)
+@example(x=np.linspace(-3, 2, 2 * 2 * 8).reshape(2, 2, 2, 2, 2), affine=True, track=True,
+         momentum=0.1)  # fmt: skip
+def test_batch_norm3d_is_torchs_in_train_and_eval(x, affine, track, momentum):
+    """Outputs, the input's and parameters' gradients, the running statistics after each call
+    (two in training, two in eval), against torch's layer; repr and state_dict names too."""
+    channels = x.shape[1]
+    options = {"affine": affine, "track_running_stats": track, "momentum": momentum}
+    mine, theirs = nn.BatchNorm3d(channels, **options), torch.nn.BatchNorm3d(channels, **options)
+    assert repr(mine) == repr(theirs)
+    same_state(mine, theirs)
+    if affine:
+        with torch.no_grad():
+            theirs.weight.uniform_(-2, 2, generator=torch.Generator().manual_seed(1))
+            theirs.bias.uniform_(-2, 2, generator=torch.Generator().manual_seed(2))
+    layers_agree(mine, theirs, x)
+
+
+def test_batch_norm3d_normalises_over_the_batch_not_each_example():
+    """Two examples of one channel, one the other plus 10: over the batch, the first is below
+    the mean everywhere; per example each would be centred at 0."""
+    one = np.arange(8.0).reshape(1, 1, 2, 2, 2)
+    x = mg.tensor(np.concatenate([one, one + 10]))
+    out = nn.BatchNorm3d(1).double()(x)
+    assert bool((out._data[0] < 0).all()) and bool((out._data[1] > 0).all())
+    with pytest.raises(ValueError, match=r"BatchNorm3d: expected 5D input \(got 4D input"):
+        nn.BatchNorm3d(1)(mg.zeros(1, 2, 2, 2))
+    with pytest.raises(ValueError, match="expected 5D input"):
+        torch.nn.BatchNorm3d(1)(torch.zeros(1, 2, 2, 2))
+
+
+@FEW
+@given(x=volumes(), affine=st.booleans(), track=st.booleans())
+def test_instance_norm3d_is_torchs_in_train_and_eval(x, affine, track):
+    channels = x.shape[-4]
+    options = {"affine": affine, "track_running_stats": track}
+    mine, theirs = (
+        nn.InstanceNorm3d(channels, **options),
+        torch.nn.InstanceNorm3d(channels, **options),
+    )
+    assert repr(mine) == repr(theirs)
+    same_state(mine, theirs)
+    if affine:
+        with torch.no_grad():
+            theirs.weight.uniform_(-2, 2, generator=torch.Generator().manual_seed(1))
+            theirs.bias.uniform_(-2, 2, generator=torch.Generator().manual_seed(2))
+    layers_agree(mine, theirs, x)
+
+
+@pytest.mark.filterwarnings("ignore:dropout3d")
+@pytest.mark.parametrize("shape", [(2, 3, 2, 3, 2), (4, 2, 3, 2), (3, 4, 2)])
+@pytest.mark.parametrize("p", [0.5, 0.2, 1.0])
+def test_dropout3d_draws_torchs_channel_mask_from_a_seed(shape, p):
+    """The same seed, the same channels zeroed as torch's (whole volumes); the others times
+    1/(1-p); the gradient is the mask; the identity in eval."""
+    x = torch.rand(shape, dtype=torch.float64, generator=torch.Generator().manual_seed(1)) + 1
+    torch.manual_seed(7)
+    their_leaf = x.clone().requires_grad_()
+    expected = TF.dropout3d(their_leaf, p)
+    torch.manual_seed(7)
+    leaf = mg.Tensor(x.clone(), requires_grad=True)
+    out = F.dropout3d(leaf, p)
+    torch.testing.assert_close(out._data, expected.detach(), rtol=1e-15, atol=0)
+    upstream = torch.randn(shape, dtype=torch.float64)
+    out.backward(upstream)
+    expected.backward(upstream)
+    torch.testing.assert_close(leaf.grad._data, their_leaf.grad, rtol=1e-15, atol=0)
+    channels = 2 if len(shape) == 5 else 1  # a 4-d (and, warned, 3-d) input: one example
+    kept = (out._data != 0).reshape(*shape[:channels], -1)
+    assert torch.equal(kept.all(-1), kept.any(-1))  # every channel kept or dropped whole
+    layer = nn.Dropout3d(p)
+    assert repr(layer) == repr(torch.nn.Dropout3d(p))
+    layer.eval()
+    assert layer(leaf) is leaf or torch.equal(layer(leaf)._data, x)
+
+
+def test_dropout3d_drops_channels_not_elements_and_warns_as_torch():
+    torch.manual_seed(0)
+    out = nn.Dropout3d(0.5)(mg.ones(4, 8, 3, 3, 3))._data.reshape(4, 8, -1)
+    assert torch.equal(out.amin(-1), out.amax(-1))  # one value per (example, channel)
+    assert 0 < int((out[..., 0] == 0).sum()) < 32
+    with pytest.warns(UserWarning, match="dropout3d: a 3-d input"):
+        F.dropout3d(mg.randn(3, 4, 2))
+    with pytest.warns(UserWarning, match="Received a 3-D input to dropout3d"):
+        TF.dropout3d(torch.randn(3, 4, 2))
+    with pytest.raises(ValueError, match="p=1.5 is the probability"):
+        nn.Dropout3d(1.5)
+
+
+PADS = [
+    lambda m: m.ReflectionPad3d((1, 0, 2, 1, 0, 1)),
+    lambda m: m.ReflectionPad3d(1),
+    lambda m: m.ReplicationPad3d((2, 1, 0, 3, 1, 0)),
+    lambda m: m.CircularPad3d((1, 2, 0, 1, 2, 1)),
+    lambda m: m.CircularPad3d(1),
+]
+
+
+@pytest.mark.parametrize("make", PADS)
+@pytest.mark.parametrize("shape", [(2, 2, 3, 3, 4), (2, 3, 3, 4)])
+def test_copy_pads3d_and_their_second_derivatives_match_torch(make, shape):
+    mine, theirs = make(nn), make(torch.nn)
+    assert repr(mine) == repr(theirs)
+    x = np.linspace(-2, 3, int(np.prod(shape))).reshape(shape)
+    for order in (1, 2):
+        assert_matches_torch(mine, theirs, x, name=repr(theirs), order=order, **TOLERANCE)
+
+
+def test_copy_pads3d_refuse_what_torch_refuses():
+    x = mg.zeros(1, 1, 2, 3, 3)
+    for layer in (nn.CircularPad3d((0, 0, 0, 0, 3, 0)), nn.ReflectionPad3d((0, 0, 0, 0, 2, 0))):
+        theirs = getattr(torch.nn, type(layer).__name__)(layer.padding)
+        with pytest.raises((RuntimeError, ValueError)):
+            theirs(torch.zeros(1, 1, 2, 3, 3))
+        with pytest.raises((RuntimeError, ValueError)):
+            layer(x)
+    with pytest.raises(mg.ShapeError, match=r"CircularPad3d: expected 4D or 5D input"):
+        nn.CircularPad3d(1)(mg.zeros(3, 3, 3))

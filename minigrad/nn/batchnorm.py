@@ -1,4 +1,4 @@
-"""Batch normalisation layers: `BatchNorm1d` and `BatchNorm2d`, as torch's.
+"""Batch normalisation layers: `BatchNorm1d`, `BatchNorm2d` and `BatchNorm3d`, as torch's.
 
 In training they normalise with the batch's statistics and update the running ones (buffers,
 saved in state_dict); in eval (`model.eval()`) they normalise with the running ones.
@@ -98,3 +98,9 @@ class BatchNorm2d(_BatchNorm):
     """Batch norm over (N, C, H, W): each channel normalised over the batch and positions."""
 
     expected_dims = (4,)
+
+
+class BatchNorm3d(_BatchNorm):
+    """Batch norm over (N, C, D, H, W): each channel normalised over the batch and the volume."""
+
+    expected_dims = (5,)

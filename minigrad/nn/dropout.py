@@ -1,5 +1,5 @@
 """`Dropout`: zero random elements in training (scaling the rest up); the identity in eval.
-`Dropout1d` and `Dropout2d` zero whole channels instead."""
+`Dropout1d`, `Dropout2d` and `Dropout3d` zero whole channels instead."""
 
 from __future__ import annotations
 
@@ -42,3 +42,11 @@ class Dropout2d(_DropoutNd):
 
     def forward(self, input: Tensor) -> Tensor:
         return F.dropout2d(input, self.p, self.training, self.inplace)
+
+
+class Dropout3d(_DropoutNd):
+    """Each channel of (N, C, D, H, W) (or (C, D, H, W)) zeroed whole with probability p in
+    training, the others scaled by 1/(1 - p). See F.dropout3d."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.dropout3d(input, self.p, self.training, self.inplace)

@@ -2628,6 +2628,28 @@ def dropout2d(
     return input.copy_(out) if inplace and out is not input else out
 
 
+def dropout3d(
+    input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False
+) -> Tensor:
+    """Zero each channel of (N, C, D, H, W) (or (C, D, H, W)) whole, a whole volume, with
+    probability p, and scale the others by 1/(1-p) when training; the identity otherwise. As
+    torch's, an input of other dims warns and is taken as one example (a batch of one)."""
+    _check_probability(p)
+    if input.ndim not in (4, 5):
+        warnings.warn(
+            f"dropout3d: a {input.ndim}-d input (shape {shape_str(input.shape)}) is deprecated "
+            "and torch means to refuse it: dropout3d zeroes whole channels of volumes, (N, C, "
+            "D, H, W) or (C, D, H, W). Use dropout for single elements.",
+            UserWarning,
+            stacklevel=2,
+        )
+    if input.ndim != 5:  # one example: a batch of one
+        out = _feature_dropout(input.unsqueeze(0), p, training).squeeze(0)
+    else:
+        out = _feature_dropout(input, p, training)
+    return input.copy_(out) if inplace and out is not input else out
+
+
 def _feature_dropout(input: Tensor, p: float, training: bool) -> Tensor:
     """Each (example, channel) slice zeroed whole with probability p, the others times
     1/(1-p): the mask (N, C, 1, ...) is drawn as torch draws it, so a seed gives torch's."""

@@ -216,6 +216,13 @@ class InstanceNorm2d(_InstanceNorm):
     unbatched_dims = 3
 
 
+class InstanceNorm3d(_InstanceNorm):
+    """Instance norm over (N, C, D, H, W), or (C, D, H, W): each channel of each example over
+    its volume."""
+
+    unbatched_dims = 4
+
+
 class LocalResponseNorm(Module):
     """Each value divided by (k + alpha / size * the sum of the squares of the `size`
     channels around it) ^ beta. No parameters. See F.local_response_norm."""

@@ -1,6 +1,6 @@
 """Padding layers, each F.pad with its mode and a padding fixed when it is built:
-ZeroPad1d/2d/3d, ConstantPad1d/2d/3d, ReflectionPad1d/2d, ReplicationPad1d/2d and
-CircularPad1d/2d, as torch's.
+ZeroPad1d/2d/3d, ConstantPad1d/2d/3d, ReflectionPad1d/2d/3d, ReplicationPad1d/2d/3d and
+CircularPad1d/2d/3d, as torch's.
 
 `padding` is an int (the same on every side) or a tuple, (left, right) for the 1-d layers,
 (left, right, top, bottom) for the 2-d ones and (left, right, top, bottom, front, back) for the
@@ -112,6 +112,13 @@ class ReflectionPad2d(ReflectionPad1d):
     dims = 2
 
 
+class ReflectionPad3d(ReflectionPad1d):
+    """The last three dims padded by reflection (see ReflectionPad1d): (left, right, top,
+    bottom, front, back)."""
+
+    dims = 3
+
+
 class ReplicationPad1d(_Pad):
     """The last dim padded with copies of its edge values: [1, 2, 3] padded by 2 is
     [1, 1, 1, 2, 3, 3, 3]."""
@@ -123,6 +130,13 @@ class ReplicationPad2d(ReplicationPad1d):
     """The last two dims padded with copies of their edges."""
 
     dims = 2
+
+
+class ReplicationPad3d(ReplicationPad1d):
+    """The last three dims padded with copies of their edges: (left, right, top, bottom, front,
+    back)."""
+
+    dims = 3
 
 
 class _CircularPad(_Pad):
@@ -158,3 +172,10 @@ class CircularPad2d(_CircularPad):
     """The last two dims padded by wrapping around (see CircularPad1d)."""
 
     dims = 2
+
+
+class CircularPad3d(_CircularPad):
+    """The last three dims padded by wrapping around (see CircularPad1d): (left, right, top,
+    bottom, front, back)."""
+
+    dims = 3
