@@ -1,11 +1,13 @@
 """The 3-d (volumetric) layers against torch's autograd (float64, rtol 1e-10, atol 1e-12, random
 upstream gradients): conv3d and conv_transpose3d with their gradients of gradients, the
 first-order kernel against the formulas, and the layers Conv3d and ConvTranspose3d (torch's
-seeded weights, names, repr, every padding mode).
+seeded weights, names, repr, every padding mode); max, average, adaptive and LP pooling in 3-d
+(second derivatives too); BatchNorm3d and InstanceNorm3d in train and eval; Dropout3d's mask
+for a seed; the copying 3-d pads. Bad shapes get minigrad's own words where torch refuses.
 
 Hypothesis draws small volumes (batch <= 2, channels <= 3 per group, sides <= 5): a 3-d
 convolution is costly on two cores. A convolution is linear in x and in W: no kinks, any
-values will do.
+values will do. Max pooling's inputs are distinct (no ties); the ties are tested on their own.
 """
 
 from __future__ import annotations
@@ -426,9 +428,9 @@ def test_max_pool3d_and_its_second_derivatives_match_torch(settings, data):
 
 
 def test_max_pool3d_ties_send_the_gradient_where_torch_sends_it():
-    """The kink: every window a tie of 8 equal values (and overlapping windows of ties, and a
-    window whose maximum is the zero padding's neighbour). torch's kernel picks the maximum,
-    the gradient goes there: the same element as torch's autograd."""
+    """The kink: every window a tie of 8 equal values, overlapping windows of ties, and a
+    padded volume of zeros (max pooling pads with -inf: the padding never wins). torch's
+    kernel picks one maximum, and the gradient goes there: the same element as torch's."""
     ones = np.ones((1, 2, 4, 4, 4))
     for options in ({"kernel_size": 2}, {"kernel_size": 3, "stride": 1, "padding": 1}):
         _check_pool(F.max_pool3d, TF.max_pool3d, ones, options, 1)
@@ -715,3 +717,15 @@ def test_copy_pads3d_refuse_what_torch_refuses():
             layer(x)
     with pytest.raises(mg.ShapeError, match=r"CircularPad3d: expected 4D or 5D input"):
         nn.CircularPad3d(1)(mg.zeros(3, 3, 3))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("layer", ["Conv3d", "ConvTranspose3d"])
+def test_conv3d_layers_draw_torchs_weights_for_a_seed_in_both_dtypes(layer, dtype):
+    torch.manual_seed(3)
+    mine = getattr(nn, layer)(4, 6, (3, 2, 1), groups=2, dtype=dtype)
+    torch.manual_seed(3)
+    theirs = getattr(torch.nn, layer)(4, 6, (3, 2, 1), groups=2, dtype=dtype)
+    assert [name for name, _ in mine.named_parameters()] == ["weight", "bias"]
+    for (name, p), q in zip(mine.named_parameters(), theirs.parameters()):
+        assert p.dtype == q.dtype and torch.equal(p._data, q.detach()), name
