@@ -323,6 +323,12 @@ def squared(pick):
     return lambda x: (pick(x) * pick(x)).sum()
 
 
+def square():
+    """(2, 3, 3): two invertible 3 x 3 matrices, not symmetric."""
+    values = torch.linspace(-1, 1, 18, dtype=torch.float64).reshape(2, 3, 3) + 3 * torch.eye(3)
+    return mg.Tensor(values.double(), requires_grad=True)
+
+
 def image():
     """(2, 2, 4, 5): two 2-channel images, distinct values."""
     values = torch.linspace(-2, 3, 80, dtype=torch.float64).reshape(2, 2, 4, 5)
@@ -373,6 +379,7 @@ EVERY_OP = {
     "Cos": lambda: x23().cos(),
     "CumProd": lambda: (x23() * mg.tensor([1.0, 0.0, 2.0], dtype=torch.float64)).cumprod(1),
     "CumSum": lambda: x23().cumsum(1),
+    "Det": lambda: mg.linalg.det(square()),
     "Div": lambda: x23() / (v3() + 2),
     "ELU": lambda: F.elu(x23(), 0.5),
     "DivRounded": lambda: x23().div(v3() + 2, rounding_mode="floor") * x23(),
@@ -393,6 +400,7 @@ EVERY_OP = {
     "Heaviside": lambda: x23().heaviside(v3()),  # its backward refuses, as torch's
     "Hypot": lambda: x23().hypot(v3()),
     "Index": lambda: x23()[[1, 1, 0]],
+    "Inv": lambda: mg.linalg.inv(square()),
     "IndexAdd": lambda: gradient_of(squared(lambda x: F.embedding(mg.tensor([1, 1, 0]), x))),
     "LeakyReLU": lambda: F.leaky_relu(x23(), -0.5),
     "Lerp": lambda: x23().lerp(v3(), v3().sigmoid()),
@@ -439,6 +447,8 @@ EVERY_OP = {
     "SiLU": lambda: F.silu(x23()),
     "Sin": lambda: x23().sin(),
     "Sinc": lambda: x23().sinc(),
+    "SlogDet": lambda: mg.linalg.slogdet(square()).logabsdet,
+    "Solve": lambda: mg.linalg.solve(square(), x23().T),
     "Softmax": lambda: x23().softmax(1),
     "Softplus": lambda: mg.nn.functional.softplus(x23()),
     "Sqrt": lambda: x23().abs().sqrt(),

@@ -1,5 +1,6 @@
-"""Matrix multiplication, with torch's rules for 1-D, 2-D and batched operands; and nn.Linear's
-fused x @ W^T + b."""
+"""Matrix multiplication, with torch's rules for 1-D, 2-D and batched operands; nn.Linear's
+fused x @ W^T + b; and the linear algebra of square matrices that minigrad.linalg builds on:
+the determinant (det, slogdet), the inverse, and solving A X = B."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import torch
 
 from ..autograd.function import Context, Op
 from ..errors import dtype_mismatch, matmul_mismatch, shape_str
+from ..tensor import Tensor
 
 
 class MatMul(Op):
@@ -88,3 +90,171 @@ class Linear(Op):
             f"{shape_str(weight.shape)}: x's last dim must equal the weight's in_features "
             f"(its dim 1), and the bias must have out_features (weight's dim 0) elements."
         )
+
+
+class Det(Op):
+    """out = det(A).   dL/dA = G det(A) A^{-T}  (G = dL/dout, A^{-T} the inverse transposed).
+
+    Expanding det(A) along row i gives det(A) = sum over j of A[i, j] C[i, j], where the
+    cofactor C[i, j] does not contain A[i, j]: so dout/dA[i, j] = C[i, j]. The cofactors,
+    transposed, are the adjugate, and adj(A) = det(A) A^{-1}; so the whole matrix of slopes is
+    C = det(A) A^{-T}, and dL/dA = G det(A) A^{-T}. A batch of matrices (..., n, n) gives a
+    batch of determinants (...), each with its own G. The formula needs A invertible (where
+    det(A) = 0, torch takes another route through the SVD; minigrad does not).
+    """
+
+    @staticmethod
+    def forward(ctx: Context, A: torch.Tensor) -> torch.Tensor:
+        out = torch.linalg.det(A)
+        ctx.save_for_backward(A, out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        A, out = ctx.saved_tensors
+        scale = (grad * out).unsqueeze(-1).unsqueeze(-1)  # one number per matrix of the batch
+        return scale * inverse(A).mT
+
+    @staticmethod
+    def explain_failure(A: Any) -> str | None:
+        return needs_square_matrices("det", A)
+
+
+class SlogDet(Op):
+    """(sign, out) = (sign of det(A), log |det(A)|).   dL/dA = G A^{-T}; the sign has no gradient.
+
+    log |det A| has derivative (1 / det A) ddet/dA = (1 / det A) det(A) A^{-T} = A^{-T} (Det's
+    rule; the sign cancels out), so dL/dA = G A^{-T}. The sign is +1 or -1 (0 for a singular
+    A), flat wherever it is defined: no gradient. Working with the log keeps a determinant
+    that over- or underflows (det of a 500 x 500 matrix) in range.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, A: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        sign, logabsdet = torch.linalg.slogdet(A)
+        ctx.save_for_backward(A)
+        ctx.mark_non_differentiable(sign)
+        return sign, logabsdet
+
+    @staticmethod
+    def backward(ctx: Context, grad_sign: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+        (A,) = ctx.saved_tensors
+        return grad.unsqueeze(-1).unsqueeze(-1) * inverse(A).mT
+
+    @staticmethod
+    def explain_failure(A: Any) -> str | None:
+        return needs_square_matrices("slogdet", A)
+
+
+class Inv(Op):
+    """out = A^{-1}.   dL/dA = -A^{-T} G A^{-T}  (G = dL/dout).
+
+    Differentiate A A^{-1} = I: dA A^{-1} + A d(A^{-1}) = 0, so d(A^{-1}) = -A^{-1} dA A^{-1}.
+    Then dL = sum of G * d(A^{-1}) = -trace(G^T A^{-1} dA A^{-1}) = trace((-A^{-T} G A^{-T})^T dA),
+    which reads off dL/dA = -A^{-T} G A^{-T}: out^T, G, out^T. Only the output is kept.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, A: torch.Tensor) -> torch.Tensor:
+        out = torch.linalg.inv(A)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        (out,) = ctx.saved_tensors
+        return -(out.mT @ grad @ out.mT)
+
+    @staticmethod
+    def explain_failure(A: Any) -> str | Exception | None:
+        return needs_square_matrices("inv", A) or _singular("inv", "A", A)
+
+
+class Solve(Op):
+    """X = A^{-1} B, the solution of A X = B.   dL/dB = A^{-T} G,  dL/dA = -(dL/dB) X^T.
+
+    B = A X is a matmul, so differentiate it: dB = dA X + A dX, dX = A^{-1} (dB - dA X).
+    dL = sum of G * dX = trace(G^T A^{-1} dB) - trace(G^T A^{-1} dA X). With
+    dL/dB = A^{-T} G (itself a solve, with A^T: no inverse is formed), the first term is
+    trace((dL/dB)^T dB) and the second trace((dL/dB X^T)^T dA): dL/dA = -(dL/dB) X^T, the
+    outer-product shape of a matmul's gradient. Here B is a matrix (..., n, k); the batch
+    dims of A and B broadcast, and the engine sums their gradients back.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
+        X = torch.linalg.solve(A, B)
+        ctx.save_for_backward(A, X if ctx.needs_input_grad[0] else None)
+        return X
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> tuple:
+        A, X = ctx.saved_tensors
+        A_needs, B_needs = ctx.needs_input_grad
+        grad_B = solve(A.mT, grad)
+        grad_A = -(grad_B @ X.mT) if A_needs else None
+        return grad_A, grad_B if B_needs else None
+
+    @staticmethod
+    def explain_failure(A: Any, B: Any) -> str | Exception | None:
+        problem = needs_square_matrices("solve", A) or dtype_mismatch(A, B, "A", "B")
+        if problem:
+            return problem
+        if B.ndim < 2 or B.shape[-2] != A.shape[-1]:
+            return (
+                f"solve: A of shape {shape_str(A.shape)} and B of shape {shape_str(B.shape)}: "
+                f"A X = B needs B's rows (dim -2, {B.shape[-2] if B.ndim >= 2 else '-'}) to "
+                f"match A's size n = {A.shape[-1]}: B is (..., n, k), or a vector (..., n)."
+            )
+        problem = broadcast_batch(A, B)
+        return problem or _singular("solve", "A", A)
+
+
+def inverse(A: Any) -> Any:
+    """A^{-1}: torch's on torch tensors (backward()), minigrad's Inv on Tensors (create_graph)."""
+    return Inv.apply(A) if isinstance(A, Tensor) else torch.linalg.inv(A)
+
+
+def solve(A: Any, B: Any) -> Any:
+    """A^{-1} B, as inverse(): Solve on Tensors, so that create_graph records it."""
+    if isinstance(A, Tensor) or isinstance(B, Tensor):
+        return Solve.apply(A, B)
+    return torch.linalg.solve(A, B)
+
+
+def needs_square_matrices(name: str, A: Any) -> str | None:
+    """Why A is no (batch of) square matrix, or None when it is one."""
+    if A.ndim >= 2 and A.shape[-1] == A.shape[-2]:
+        return None
+    got = f"{A.shape[-2]} x {A.shape[-1]} matrices" if A.ndim >= 2 else f"{A.ndim} dim(s)"
+    return (
+        f"linalg.{name}: A of shape {shape_str(A.shape)} has {got}; {name} takes square "
+        "matrices, A of shape (..., n, n) (the last two dims equal, any batch dims before)."
+    )
+
+
+def broadcast_batch(A: Any, B: Any) -> str | None:
+    """Why A's and B's batch dims (all but the last two) do not broadcast, or None."""
+    a, b = tuple(A.shape[:-2]), tuple(B.shape[:-2])
+    try:
+        torch.broadcast_shapes(a, b)
+    except RuntimeError:
+        return (
+            f"A of shape {shape_str(A.shape)} and B of shape {shape_str(B.shape)}: their batch "
+            f"dims {shape_str(a)} and {shape_str(b)} do not broadcast (lined up from the right, "
+            "each pair equal or one of them 1)."
+        )
+    return None
+
+
+def _singular(name: str, argument: str, A: Any) -> Exception | None:
+    """torch's LinAlgError, in words, when A has a matrix with no inverse."""
+    data = A._data if isinstance(A, Tensor) else A
+    if not bool((torch.linalg.matrix_rank(data) < data.shape[-1]).any()):
+        return None
+    return torch.linalg.LinAlgError(
+        f"linalg.{name}: {argument} of shape {shape_str(data.shape)} is singular (a matrix of "
+        "it has determinant 0: its rows are linearly dependent), so it has no inverse and "
+        f"{argument} X = B no unique solution. Check how {argument} was built (a column "
+        "repeated, a row of zeros)."
+    )

@@ -1,0 +1,259 @@
+"""minigrad.linalg: torch.linalg's most used functions, under torch's names and signatures.
+
+Most are compositions of ops minigrad already has, so their gradients come for free: a norm is
+abs, sum, pow and amax; a matrix power is matmuls. Four need an op of their own, whose gradient
+is derived in its docstring (ops/matmul.py): det, slogdet, inv and solve. Every function takes
+a batch of matrices (..., n, n) as torch's do: the last two dims are the matrix.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import torch
+
+from . import ops
+from .errors import ShapeError, shape_str
+from .ops.matmul import needs_square_matrices
+from .tensor import Tensor
+
+__all__ = [
+    "cross",
+    "det",
+    "diagonal",
+    "inv",
+    "matmul",
+    "matrix_norm",
+    "matrix_power",
+    "multi_dot",
+    "norm",
+    "slogdet",
+    "solve",
+    "vecdot",
+    "vector_norm",
+]
+
+# The orders matrix_norm has: each maps to (the dim summed over, then the reduction across).
+MATRIX_ORDERS = ("fro", "nuc", math.inf, -math.inf, 1, -1, 2, -2)
+
+
+class SlogdetResult(NamedTuple):
+    """slogdet's (sign, logabsdet), as torch's named tuple."""
+
+    sign: Tensor
+    logabsdet: Tensor
+
+
+def vector_norm(
+    x: Tensor,
+    ord: float = 2,  # noqa: A002  (torch's name)
+    dim: int | Sequence[int] | None = None,
+    keepdim: bool = False,
+    *,
+    dtype: torch.dtype | None = None,
+) -> Tensor:
+    """(sum of |x_i|^ord)^(1/ord) over dim (every element when dim is None): ord 2 the
+    Euclidean length, 1 the sum of |x|, inf the largest |x|, -inf the smallest, 0 the count of
+    nonzeros. x is a flat list of numbers here, whatever its shape (matrix_norm for matrices)."""
+    if isinstance(ord, str) or not isinstance(ord, (int, float)):
+        raise TypeError(
+            f"linalg.vector_norm: ord={ord!r}, but a vector norm's ord is a number (2, 1, inf, "
+            "0.5...). 'fro' and 'nuc' are matrix norms: linalg.matrix_norm(A, ord=...)."
+        )
+    return x.norm(float(ord), dim=_dims(dim), keepdim=keepdim, dtype=dtype)
+
+
+def matrix_norm(
+    A: Tensor,
+    ord: float | str = "fro",  # noqa: A002
+    dim: tuple[int, int] = (-2, -1),
+    keepdim: bool = False,
+    *,
+    dtype: torch.dtype | None = None,
+) -> Tensor:
+    """A norm of each matrix over the two dims `dim` = (rows, columns):
+    'fro' sqrt(sum of A_ij^2);  inf the largest row sum of |A|;  1 the largest column sum of |A|;
+    -inf and -1 the smallest of those. ('nuc', 2 and -2 come from singular values: not yet.)"""
+    if dtype is not None:
+        A = A.to(dtype)
+    rows, columns = _matrix_dims(A, ord, dim)
+    if ord == "fro":
+        return A.norm(2.0, dim=(rows, columns), keepdim=keepdim)
+    if ord in ("nuc", 2, -2):
+        raise NotImplementedError(
+            f"linalg.matrix_norm(ord={ord!r}) is a norm of the singular values, and minigrad "
+            "has no svd yet; 'fro', inf, -inf, 1 and -1 are here."
+        )
+    # inf: sum |A| along each row (over the columns), then the largest; 1: the other way round
+    along, across = (columns, rows) if abs(ord) == math.inf else (rows, columns)
+    sums = A.abs().sum(along, keepdim=True)
+    # across both dims (one of size 1 now), so that keepdim=False drops both
+    if ord > 0:
+        return sums.amax((rows, columns), keepdim=keepdim)
+    return sums.amin((rows, columns), keepdim=keepdim)
+
+
+def norm(
+    A: Tensor,
+    ord: float | str | None = None,  # noqa: A002
+    dim: int | Sequence[int] | None = None,
+    keepdim: bool = False,
+    *,
+    dtype: torch.dtype | None = None,
+) -> Tensor:
+    """A vector norm or a matrix norm, picked as torch does: dim an int (or a 1-tuple), a vector
+    norm; dim a pair, a matrix norm; no dim: with no ord the 2-norm of all of A flattened,
+    with an ord a vector norm of a 1-D A or a matrix norm of a 2-D one."""
+    if dim is not None:
+        dims = (dim,) if isinstance(dim, int) else tuple(dim)
+        if len(dims) == 1:
+            return vector_norm(A, 2 if ord is None else ord, dims, keepdim, dtype=dtype)
+        if len(dims) == 2:
+            return matrix_norm(A, "fro" if ord is None else ord, dims, keepdim, dtype=dtype)
+        raise ShapeError(
+            f"linalg.norm: dim={dim} names {len(dims)} dims; a norm is over 1 dim (a vector "
+            "norm) or 2 (a matrix norm). For more, use linalg.vector_norm, which takes any dims."
+        )
+    if ord is None:
+        return vector_norm(A, 2, None, keepdim, dtype=dtype)
+    if A.ndim == 1:
+        return vector_norm(A, ord, None, keepdim, dtype=dtype)
+    if A.ndim == 2:
+        return matrix_norm(A, ord, (-2, -1), keepdim, dtype=dtype)
+    raise ShapeError(
+        f"linalg.norm(ord={ord!r}) without dim: A of shape {shape_str(A.shape)} has {A.ndim} "
+        "dims, but with an ord and no dim A must be 1-D (a vector norm) or 2-D (a matrix norm). "
+        "Give dim= (one dim or two)."
+    )
+
+
+def det(A: Tensor) -> Tensor:
+    """The determinant of each square matrix of A (..., n, n): a tensor of shape (...)."""
+    return ops.Det.apply(A)
+
+
+def slogdet(A: Tensor) -> SlogdetResult:
+    """(sign, logabsdet): det(A) = sign * exp(logabsdet), without det's overflow."""
+    sign, logabsdet = ops.SlogDet.apply(A)
+    return SlogdetResult(sign, logabsdet)
+
+
+def inv(A: Tensor) -> Tensor:
+    """The inverse of each square matrix of A: A @ inv(A) is the identity."""
+    return ops.Inv.apply(A)
+
+
+def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
+    """X with A X = B (left=True) or X A = B (left=False), without forming A's inverse.
+
+    B is a batch of matrices (..., n, k), or of vectors (..., n) when it is 1-D or has A's
+    shape less its last dim (torch's rule); batch dims broadcast."""
+    vector = B.ndim == 1 or (B.ndim == A.ndim - 1 and tuple(B.shape) == tuple(A.shape[:-1]))
+    if not left:  # X A = B is A^T X^T = B^T
+        if vector:  # torch refuses B that its rule reads as vectors, with left=False
+            raise ShapeError(
+                f"linalg.solve(left=False): B of shape {shape_str(B.shape)} reads as a vector "
+                f"(1-D, or A's shape {shape_str(A.shape)} less its last dim), but X A = B "
+                "takes a matrix B (..., k, n); for vectors, B / A is what torch suggests."
+            )
+        return ops.Solve.apply(A.mT, B.mT).mT
+    if vector:  # a column: (..., n) -> (..., n, 1) and back
+        return ops.Solve.apply(A, B.unsqueeze(-1)).squeeze(-1)
+    return ops.Solve.apply(A, B)
+
+
+def matrix_power(A: Tensor, n: int) -> Tensor:
+    """A @ A @ ... @ A, n times; n = 0 the identity, n < 0 the inverse's power (-n) times."""
+    problem = needs_square_matrices("matrix_power", A)
+    if problem:
+        raise ShapeError(problem)
+    if n == 0:  # the identity for each matrix, whose gradient is 0 (as torch's)
+        return A * 0 + torch.eye(A.shape[-1], dtype=A.dtype, device=A.device)
+    if n < 0:
+        A, n = inv(A), -n
+    out = A
+    for _ in range(n - 1):
+        out = out @ A
+    return out
+
+
+def multi_dot(tensors: Sequence[Tensor]) -> Tensor:
+    """tensors[0] @ tensors[1] @ ... : the first may be a vector (a row), the last a vector (a
+    column), the others matrices. (torch picks the cheapest order; the result is the same.)"""
+    if len(tensors) < 2:
+        raise ShapeError(
+            f"linalg.multi_dot takes a list of at least 2 tensors, got {len(tensors)}; for one, "
+            "the product is the tensor itself."
+        )
+    for i, t in enumerate(tensors):
+        allowed = (1, 2) if i in (0, len(tensors) - 1) else (2,)
+        if t.ndim not in allowed:
+            where = "the first and last may be 1-D or 2-D" if len(tensors) > 2 else "1-D or 2-D"
+            raise ShapeError(
+                f"linalg.multi_dot: tensor {i} has shape {shape_str(t.shape)}; {where}, every "
+                "other must be 2-D (no batch dims)."
+            )
+    out = tensors[0]
+    for t in tensors[1:]:
+        out = out @ t
+    return out
+
+
+def cross(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
+    """The cross product of the 3-vectors along dim (the last by default); other dims broadcast."""
+    if x.ndim != y.ndim:
+        raise ShapeError(
+            f"linalg.cross: x of shape {shape_str(x.shape)} and y of shape "
+            f"{shape_str(y.shape)} have different numbers of dims; torch's cross takes the same "
+            "number (it broadcasts sizes, not ranks). Add dims with unsqueeze(0) first."
+        )
+    return x.cross(y, dim=dim)
+
+
+def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
+    """The dot product of the vectors along dim: sum of x_i y_i (other dims broadcast)."""
+    return (x * y).sum(dim)
+
+
+def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    """The diagonal A[..., i, i + offset] of each matrix, as the last dim (torch.diagonal with
+    linalg's default dims, the last two)."""
+    return A.diagonal(offset, dim1, dim2)
+
+
+def matmul(x: Tensor, y: Tensor) -> Tensor:
+    """x @ y, the same as minigrad.matmul."""
+    return x @ y
+
+
+def _dims(dim: Any) -> Any:
+    """dim as Norm takes it: None, an int, or a tuple."""
+    return tuple(dim) if isinstance(dim, (list, tuple)) else dim
+
+
+def _matrix_dims(A: Tensor, ord: Any, dim: Any) -> tuple[int, int]:  # noqa: A002
+    """matrix_norm's checks, where torch makes them: the order, A's rank, the pair of dims.
+    Returns the two dims made non-negative."""
+    if ord not in MATRIX_ORDERS or isinstance(ord, bool):
+        raise ValueError(
+            f"linalg.matrix_norm: ord={ord!r} is not a matrix norm torch has; ord is one of "
+            "'fro', 'nuc', inf, -inf, 1, -1, 2, -2. For a vector norm with another ord, "
+            "linalg.vector_norm."
+        )
+    if A.ndim < 2:
+        raise ShapeError(
+            f"linalg.matrix_norm: A of shape {shape_str(A.shape)} has {A.ndim} dim(s); a matrix "
+            "norm needs at least 2 (the matrix, over dim)."
+        )
+    dims = tuple(dim) if isinstance(dim, (list, tuple)) else (dim,)
+    if len(dims) != 2:
+        raise ShapeError(f"linalg.matrix_norm: dim={dim} must be a pair of dims (rows, columns).")
+    rows, columns = (d + A.ndim if d < 0 else d for d in dims)
+    if not (0 <= rows < A.ndim and 0 <= columns < A.ndim) or rows == columns:
+        raise ShapeError(
+            f"linalg.matrix_norm: dim={dim} for A of shape {shape_str(A.shape)}: two different "
+            f"dims, each in [-{A.ndim}, {A.ndim - 1}], one for the rows and one for the columns."
+        )
+    return rows, columns

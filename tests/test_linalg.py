@@ -1,0 +1,469 @@
+"""minigrad.linalg against torch.linalg (float64, rtol 1e-10, atol 1e-12): values, gradients,
+and for det, slogdet, inv and solve second derivatives (create_graph=True); every option (ord,
+dim, keepdim, left); batched and not; and the errors for what torch refuses.
+
+Square matrices are kept well-conditioned by construction, not by filtering: M + (n + 1) I with
+M's entries in [-1, 1] is strictly diagonally dominant (each |diagonal| exceeds its row's other
+|entries| by at least 1), so it is invertible with a modest condition number; a random sign on
+each row then gives determinants of both signs.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import minigrad as mg
+from minigrad.errors import ShapeError
+from minigrad.testing import assert_matches_torch
+from minigrad.testing import strategies as mst
+
+TOL = {"rtol": 1e-10, "atol": 1e-12}
+F64 = torch.float64
+
+batches = st.sampled_from([(), (1,), (2,), (3, 2)])
+
+
+@st.composite
+def square_matrices(draw: st.DrawFn, batch: tuple[int, ...] | None = None, n: int | None = None):
+    """A (batch..., n, n), well-conditioned (see the module's docstring)."""
+    batch = draw(batches) if batch is None else batch
+    n = draw(st.integers(1, 4)) if n is None else n
+    m = draw(mst.float_arrays((*batch, n, n), -1.0, 1.0))
+    signs = draw(mst.float_arrays((*batch, n, 1), -1.0, 1.0).map(lambda s: np.where(s < 0, -1, 1)))
+    return signs * (m + (n + 1) * np.eye(n))
+
+
+def check(mg_fn, torch_fn, *arrays, order=1, name=None):
+    assert_matches_torch(mg_fn, torch_fn, *arrays, order=order, name=name, **TOL)
+
+
+# ---- det, slogdet, inv: values, gradients, second derivatives ----------------------------------
+
+
+@settings(max_examples=15)
+@given(A=square_matrices(), order=st.sampled_from([1, 2]))
+def test_det_matches_torch(A, order):
+    check(mg.linalg.det, torch.linalg.det, A, order=order, name="det")
+
+
+@settings(max_examples=15)
+@given(A=square_matrices(), order=st.sampled_from([1, 2]))
+def test_slogdet_matches_torch(A, order):
+    check(
+        lambda a: mg.linalg.slogdet(a).logabsdet,
+        lambda a: torch.linalg.slogdet(a).logabsdet,
+        A,
+        order=order,
+        name="slogdet's logabsdet",
+    )
+    sign, _ = mg.linalg.slogdet(mg.tensor(A))
+    assert torch.equal(sign._data, torch.linalg.slogdet(torch.tensor(A)).sign)
+    assert not sign.requires_grad
+
+
+def test_slogdet_sign_gets_no_gradient_and_is_a_named_pair():
+    A = mg.tensor([[0.0, 2.0], [3.0, 1.0]], dtype=mg.float64, requires_grad=True)
+    result = mg.linalg.slogdet(A)
+    assert result.sign.item() == -1.0 and not result.sign.requires_grad
+    assert math.isclose(result.logabsdet.item(), math.log(6.0))
+    (result.sign * 5 + result.logabsdet).backward()
+    assert torch.allclose(A.grad._data, torch.linalg.inv(A._data).mT)
+
+
+@settings(max_examples=15)
+@given(A=square_matrices(), order=st.sampled_from([1, 2]))
+def test_inv_matches_torch(A, order):
+    check(mg.linalg.inv, torch.linalg.inv, A, order=order, name="inv")
+
+
+def test_inv_of_a_non_symmetric_matrix_needs_its_transposes():
+    """A^{-T} G A^{-T}, not A^{-1} G A^{-1}: they differ unless A is symmetric."""
+    A = np.array([[2.0, 1.0, 0.0], [0.0, 3.0, 1.0], [1.0, 0.0, 4.0]])
+    check(mg.linalg.inv, torch.linalg.inv, A, name="inv")
+    check(mg.linalg.det, torch.linalg.det, A, name="det")
+
+
+# ---- solve ------------------------------------------------------------------------------------
+
+
+@st.composite
+def solve_operands(draw: st.DrawFn):
+    """(A, B, left): B a batch of matrices (n, k) or (k, n) for left=False, or of vectors, with
+    batch dims that broadcast against A's (missing, or 1)."""
+    left = draw(st.booleans())
+    batch = draw(batches)
+    n, k = draw(st.integers(1, 4)), draw(st.integers(1, 3))
+    A = draw(square_matrices(batch, n))
+    b_batch = draw(st.sampled_from([batch, batch[1:], tuple(1 for _ in batch)]))
+    vector = left and draw(st.booleans())
+    if vector:  # (n,) or A's shape less its last dim: torch's two vector cases
+        shape = draw(st.sampled_from([(n,), (*batch, n)]))
+    else:
+        shape = (*b_batch, n, k) if left else (*b_batch, k, n)
+    return A, draw(mst.float_arrays(shape, -3.0, 3.0)), left
+
+
+@settings(max_examples=25)
+@given(operands=solve_operands(), order=st.sampled_from([1, 2]))
+def test_solve_matches_torch(operands, order):
+    A, B, left = operands
+    if not left and B.shape == A.shape[:-1]:  # read as vectors: torch refuses them here
+        raises_both(
+            lambda: mg.linalg.solve(mg.tensor(A), mg.tensor(B), left=False),
+            lambda: torch.linalg.solve(torch.tensor(A), torch.tensor(B), left=False),
+            ShapeError,
+            "reads as a vector",
+        )
+        return
+    check(
+        lambda a, b: mg.linalg.solve(a, b, left=left),
+        lambda a, b: torch.linalg.solve(a, b, left=left),
+        A,
+        B,
+        order=order,
+        name=f"solve(left={left})",
+    )
+
+
+@pytest.mark.parametrize("left", [True, False])
+def test_solve_of_a_non_symmetric_matrix(left):
+    A = np.array([[2.0, 1.0, 0.0], [0.0, 3.0, 1.0], [1.0, 0.0, 4.0]])
+    B = np.array([[1.0, -2.0], [0.5, 3.0], [-1.0, 0.0]])
+    check(
+        lambda a, b: mg.linalg.solve(a, b, left=left),
+        lambda a, b: torch.linalg.solve(a, b, left=left),
+        A,
+        B if left else B.T,
+        order=2,
+    )
+
+
+# ---- matrix_power, multi_dot, cross, vecdot, diagonal, matmul ---------------------------------
+
+
+@settings(max_examples=20)
+@given(A=square_matrices(), n=st.integers(-3, 4))
+def test_matrix_power_matches_torch(A, n):
+    check(
+        lambda a: mg.linalg.matrix_power(a, n),
+        lambda a: torch.linalg.matrix_power(a, n),
+        A,
+        name=f"matrix_power(A, {n})",
+    )
+
+
+@settings(max_examples=15)
+@given(data=st.data(), count=st.integers(2, 4))
+def test_multi_dot_matches_torch(data, count):
+    sides = data.draw(st.lists(st.integers(1, 4), min_size=count + 1, max_size=count + 1))
+    shapes = [(sides[i], sides[i + 1]) for i in range(count)]
+    if data.draw(st.booleans()):
+        shapes[0] = shapes[0][1:]  # a row vector first
+    if data.draw(st.booleans()):
+        shapes[-1] = shapes[-1][:1]  # a column vector last
+    arrays = [data.draw(mst.float_arrays(s, -2.0, 2.0)) for s in shapes]
+    check(
+        lambda *t: mg.linalg.multi_dot(list(t)),
+        lambda *t: torch.linalg.multi_dot(list(t)),
+        *arrays,
+        name="multi_dot",
+    )
+
+
+@settings(max_examples=15)
+@given(data=st.data())
+def test_cross_vecdot_diagonal_matmul_match_torch(data):
+    shape = list(data.draw(mst.shapes(1, 3, max_side=4)))
+    dim = data.draw(st.integers(-len(shape), len(shape) - 1))
+    shape[dim] = 3
+    x = data.draw(mst.float_arrays(tuple(shape), -3.0, 3.0))
+    y = data.draw(
+        mst.float_arrays(
+            tuple(
+                1 if data.draw(st.booleans()) and i != dim % len(shape) else s
+                for i, s in enumerate(shape)
+            ),
+            -3.0,
+            3.0,
+        )
+    )
+    check(
+        lambda a, b: mg.linalg.cross(a, b, dim=dim),
+        lambda a, b: torch.linalg.cross(a, b, dim=dim),
+        x,
+        y,
+        name="cross",
+    )
+    check(
+        lambda a, b: mg.linalg.vecdot(a, b, dim=dim),
+        lambda a, b: torch.linalg.vecdot(a, b, dim=dim),
+        x,
+        y,
+        name="vecdot",
+    )
+    if len(shape) >= 2:
+        offset = data.draw(st.integers(-2, 2))
+        check(
+            lambda a: mg.linalg.diagonal(a, offset=offset),
+            lambda a: torch.linalg.diagonal(a, offset=offset),
+            x,
+            name="diagonal",
+        )
+        check(
+            lambda a: mg.linalg.diagonal(a, dim1=0, dim2=-1),
+            lambda a: torch.linalg.diagonal(a, dim1=0, dim2=-1),
+            x,
+            name="diagonal",
+        )
+        check(mg.linalg.matmul, torch.linalg.matmul, x, x.swapaxes(-1, -2), name="matmul")
+
+
+# ---- norms ------------------------------------------------------------------------------------
+
+
+@settings(max_examples=40)
+@given(
+    data=st.data(),
+    ord=st.sampled_from([2, 1, 3, 0.5, math.inf, -math.inf, 0]),
+    keepdim=st.booleans(),
+)
+def test_vector_norm_matches_torch(data, ord, keepdim):
+    shape = data.draw(mst.shapes(1, 3, max_side=4))
+    dim = data.draw(
+        st.one_of(
+            st.none(),
+            st.integers(-len(shape), len(shape) - 1),
+            st.lists(
+                st.integers(0, len(shape) - 1), min_size=1, max_size=len(shape), unique=True
+            ).map(tuple),
+        )
+    )
+    # off 0 by 0.25: |x| has a kink there, and p < 1 has no slope at 0 (both tested below)
+    x = data.draw(mst.float_arrays(shape, 0.25, 3.0)) * data.draw(
+        mst.float_arrays(shape, -1.0, 1.0).map(lambda s: np.where(s < 0, -1.0, 1.0))
+    )
+    check(
+        lambda a: mg.linalg.vector_norm(a, ord, dim, keepdim),
+        lambda a: torch.linalg.vector_norm(a, ord, dim, keepdim),
+        x,
+        name=f"vector_norm(ord={ord}, dim={dim}, keepdim={keepdim})",
+    )
+
+
+@pytest.mark.parametrize("ord", [2, 1, math.inf, -math.inf])
+def test_vector_norm_at_zeros_and_ties_matches_torch(ord):
+    x = np.array([[0.0, 2.0, -2.0], [1.0, 0.0, 0.0]])
+    check(
+        lambda a: mg.linalg.vector_norm(a, ord, 1),
+        lambda a: torch.linalg.vector_norm(a, ord, 1),
+        x,
+        name=f"vector_norm(ord={ord})",
+    )
+
+
+def test_vector_norm_dtype_casts_first():
+    x = mg.tensor([3.0, 4.0])
+    out = mg.linalg.vector_norm(x, dtype=mg.float64)
+    assert out.dtype == torch.float64 == torch.linalg.vector_norm(x._data, dtype=F64).dtype
+    assert out.item() == 5.0
+
+
+@settings(max_examples=40)
+@given(
+    data=st.data(), ord=st.sampled_from(["fro", math.inf, -math.inf, 1, -1]), keepdim=st.booleans()
+)
+def test_matrix_norm_matches_torch(data, ord, keepdim):
+    shape = data.draw(mst.shapes(2, 4, max_side=4))
+    ndim = len(shape)
+    rows = data.draw(st.integers(-ndim, ndim - 1))
+    columns = data.draw(st.integers(-ndim, ndim - 1).filter(lambda d: d % ndim != rows % ndim))
+    x = data.draw(mst.distinct_arrays(shape, -3.0, 3.0))  # no ties for the largest row sum
+    check(
+        lambda a: mg.linalg.matrix_norm(a, ord, (rows, columns), keepdim),
+        lambda a: torch.linalg.matrix_norm(a, ord, (rows, columns), keepdim),
+        x,
+        name=f"matrix_norm(ord={ord}, dim={(rows, columns)}, keepdim={keepdim})",
+    )
+
+
+@pytest.mark.parametrize("ord", [math.inf, -math.inf, 1, -1])
+def test_matrix_norm_with_tied_row_sums_shares_the_gradient_as_torch(ord):
+    x = np.array([[1.0, -2.0], [3.0, 0.0], [-1.5, 1.5]])  # row sums 3, 3, 3; column sums 5.5, 3.5
+    check(
+        lambda a: mg.linalg.matrix_norm(a, ord),
+        lambda a: torch.linalg.matrix_norm(a, ord),
+        x,
+        name=f"matrix_norm(ord={ord})",
+    )
+
+
+@pytest.mark.parametrize(
+    ("ord", "dim", "shape"),
+    [
+        (None, None, (2, 3, 4)),  # every element, flattened
+        (None, 1, (2, 3, 4)),
+        (3, (0, 2), (2, 3, 4)),  # a pair of dims: a matrix norm... with ord 3, refused below
+        (1, None, (5,)),
+        (math.inf, None, (3, 4)),  # 2-D, an ord: a matrix norm
+        ("fro", (0, 1), (3, 4)),
+        (-1, (1, -1), (2, 3, 4)),
+        (0.5, (2,), (2, 3, 4)),
+    ],
+)
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_norm_dispatches_as_torch(ord, dim, shape, keepdim):
+    x = np.linspace(-2.0, 3.0, math.prod(shape)).reshape(shape)[..., ::-1] ** 3
+    if ord == 3 and dim == (0, 2):
+        with pytest.raises(ValueError, match="ord=3 is not a matrix norm"):
+            mg.linalg.norm(mg.tensor(x), ord, dim, keepdim)
+        with pytest.raises(RuntimeError):
+            torch.linalg.norm(torch.tensor(x), ord, dim, keepdim)
+        return
+    check(
+        lambda a: mg.linalg.norm(a, ord, dim, keepdim),
+        lambda a: torch.linalg.norm(a, ord, dim, keepdim),
+        x.copy(),
+        name=f"norm(ord={ord}, dim={dim}, keepdim={keepdim})",
+    )
+
+
+# ---- errors in minigrad's words, where torch raises -------------------------------------------
+
+
+def raises_both(mg_call, torch_call, error, match, torch_error=RuntimeError):
+    with pytest.raises(torch_error):
+        torch_call()
+    with pytest.raises(error, match=match):
+        mg_call()
+
+
+@pytest.mark.parametrize("name", ["det", "slogdet", "inv"])
+def test_non_square_matrices_are_refused(name):
+    A = torch.ones(2, 2, 3, dtype=F64)
+    raises_both(
+        lambda: getattr(mg.linalg, name)(mg.Tensor(A, requires_grad=True)),
+        lambda: getattr(torch.linalg, name)(A),
+        ShapeError,
+        rf"A of shape \(2, 2, 3\) has 2 x 3 matrices; {name} takes square",
+    )
+    raises_both(
+        lambda: getattr(mg.linalg, name)(mg.ones(3)),
+        lambda: getattr(torch.linalg, name)(torch.ones(3)),
+        ShapeError,
+        r"shape \(3,\) has 1 dim",
+    )
+
+
+def test_matrix_power_refuses_a_non_square_matrix():
+    raises_both(
+        lambda: mg.linalg.matrix_power(mg.ones(2, 3), 2),
+        lambda: torch.linalg.matrix_power(torch.ones(2, 3), 2),
+        ShapeError,
+        r"matrix_power: A of shape \(2, 3\) has 2 x 3 matrices",
+    )
+
+
+def test_singular_matrices_are_refused_as_torch_refuses_them():
+    singular = torch.tensor([[[1.0, 2.0], [2.0, 4.0]], [[1.0, 0.0], [0.0, 1.0]]], dtype=F64)
+    LinAlgError = torch.linalg.LinAlgError
+    raises_both(
+        lambda: mg.linalg.inv(mg.Tensor(singular)),
+        lambda: torch.linalg.inv(singular),
+        LinAlgError,
+        r"inv: A of shape \(2, 2, 2\) is singular",
+        LinAlgError,
+    )
+    b = torch.ones(2, 2, dtype=F64)
+    raises_both(
+        lambda: mg.linalg.solve(mg.Tensor(singular), mg.Tensor(b)),
+        lambda: torch.linalg.solve(singular, b),
+        LinAlgError,
+        r"solve: A of shape \(2, 2, 2\) is singular",
+        LinAlgError,
+    )
+    assert mg.linalg.det(mg.Tensor(singular)).tolist() == [0.0, 1.0]  # det does not refuse
+
+
+def test_solve_refuses_mismatched_shapes():
+    A, B = torch.eye(2, dtype=F64), torch.ones(3, dtype=F64)
+    raises_both(
+        lambda: mg.linalg.solve(mg.Tensor(A), mg.Tensor(B)),
+        lambda: torch.linalg.solve(A, B),
+        ShapeError,
+        r"A of shape \(2, 2\) and B of shape \(3, 1\): A X = B needs B's rows",
+    )
+    A, B = torch.eye(2, dtype=F64).expand(3, 2, 2), torch.ones(4, 2, 1, dtype=F64)
+    raises_both(
+        lambda: mg.linalg.solve(mg.Tensor(A), mg.Tensor(B)),
+        lambda: torch.linalg.solve(A, B),
+        ShapeError,
+        r"batch dims \(3,\) and \(4,\) do not broadcast",
+    )
+    raises_both(
+        lambda: mg.linalg.solve(mg.eye(2), mg.ones(2), left=False),
+        lambda: torch.linalg.solve(torch.eye(2), torch.ones(2), left=False),
+        ShapeError,
+        r"left=False\): B of shape \(2,\) reads as a vector",
+    )
+
+
+def test_norms_refuse_what_torch_refuses():
+    x = torch.ones(3, 3)
+    raises_both(
+        lambda: mg.linalg.vector_norm(mg.Tensor(x), "fro"),
+        lambda: torch.linalg.vector_norm(x, "fro"),
+        TypeError,
+        "a vector norm's ord is a number",
+        TypeError,
+    )
+    raises_both(
+        lambda: mg.linalg.matrix_norm(mg.Tensor(x), 3),
+        lambda: torch.linalg.matrix_norm(x, 3),
+        ValueError,
+        "ord=3 is not a matrix norm",
+    )
+    raises_both(
+        lambda: mg.linalg.matrix_norm(mg.ones(3)),
+        lambda: torch.linalg.matrix_norm(torch.ones(3)),
+        ShapeError,
+        r"shape \(3,\) has 1 dim",
+    )
+    raises_both(
+        lambda: mg.linalg.matrix_norm(mg.Tensor(x), dim=(0, -2)),
+        lambda: torch.linalg.matrix_norm(x, dim=(0, -2)),
+        ShapeError,
+        "two different dims",
+    )
+    raises_both(
+        lambda: mg.linalg.norm(mg.ones(2, 2, 2), 1),
+        lambda: torch.linalg.norm(torch.ones(2, 2, 2), 1),
+        ShapeError,
+        r"A of shape \(2, 2, 2\) has 3 dims, but with an ord and no dim",
+    )
+
+
+def test_multi_dot_and_cross_refuse_what_torch_refuses():
+    raises_both(
+        lambda: mg.linalg.multi_dot([mg.ones(2, 2)]),
+        lambda: torch.linalg.multi_dot([torch.ones(2, 2)]),
+        ShapeError,
+        "at least 2",
+    )
+    raises_both(
+        lambda: mg.linalg.multi_dot([mg.ones(2, 2), mg.ones(2), mg.ones(2, 2)]),
+        lambda: torch.linalg.multi_dot([torch.ones(2, 2), torch.ones(2), torch.ones(2, 2)]),
+        ShapeError,
+        r"tensor 1 has shape \(2,\)",
+    )
+    raises_both(
+        lambda: mg.linalg.cross(mg.ones(3), mg.ones(2, 3)),
+        lambda: torch.linalg.cross(torch.ones(3), torch.ones(2, 3)),
+        ShapeError,
+        "different numbers of dims",
+    )
