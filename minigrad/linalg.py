@@ -4,6 +4,7 @@ Most are compositions of ops minigrad already has, so their gradients come for f
 abs, sum, pow and amax; a matrix power is matmuls. Four need an op of their own, whose gradient
 is derived in its docstring (ops/matmul.py): det, slogdet, inv and solve. Every function takes
 a batch of matrices (..., n, n) as torch's do: the last two dims are the matrix.
+cholesky and eigh have ops of their own too; matrix_rank, a count, has no gradient.
 """
 
 from __future__ import annotations
@@ -20,11 +21,15 @@ from .ops.matmul import needs_square_matrices
 from .tensor import Tensor
 
 __all__ = [
+    "cholesky",
     "cross",
     "det",
     "diagonal",
+    "eigh",
+    "eigvalsh",
     "inv",
     "matmul",
+    "matrix_rank",
     "matrix_norm",
     "matrix_power",
     "multi_dot",
@@ -37,6 +42,13 @@ __all__ = [
 
 # The orders matrix_norm has: each maps to (the dim summed over, then the reduction across).
 MATRIX_ORDERS = ("fro", "nuc", math.inf, -math.inf, 1, -1, 2, -2)
+
+
+class EighResult(NamedTuple):
+    """eigh's (eigenvalues, eigenvectors), as torch's named tuple."""
+
+    eigenvalues: Tensor
+    eigenvectors: Tensor
 
 
 class SlogdetResult(NamedTuple):
@@ -162,6 +174,40 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
     if vector:  # a column: (..., n) -> (..., n, 1) and back
         return ops.Solve.apply(A, B.unsqueeze(-1)).squeeze(-1)
     return ops.Solve.apply(A, B)
+
+
+def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
+    """L, lower triangular, with A = L L^T, for a symmetric positive-definite A (upper=True:
+    U = L^T, with A = U^T U)."""
+    L = ops.Cholesky.apply(A)
+    return L.mT if upper else L
+
+
+def eigh(A: Tensor, UPLO: str = "L") -> EighResult:  # noqa: N803  (torch's name)
+    """(eigenvalues, eigenvectors) of a symmetric A: w ascending, V's columns unit vectors,
+    A = V diag(w) V^T. UPLO says which triangle of A is read ('L' lower, 'U' upper)."""
+    if UPLO not in ("L", "U"):
+        raise ValueError(f"linalg.eigh: UPLO={UPLO!r}; it is 'L' (the lower triangle) or 'U'.")
+    w, V = ops.Eigh.apply(A, UPLO=UPLO)
+    return EighResult(w, V)
+
+
+def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:  # noqa: N803
+    """The eigenvalues of a symmetric A, ascending: eigh's first half."""
+    return eigh(A, UPLO).eigenvalues
+
+
+def matrix_rank(
+    A: Tensor,
+    *,
+    atol: float | None = None,
+    rtol: float | None = None,
+    hermitian: bool = False,
+) -> Tensor:
+    """How many singular values of A exceed max(atol, rtol * the largest): an integer count,
+    with no gradient (a small change of A does not change it)."""
+    data = torch.linalg.matrix_rank(A._data, atol=atol, rtol=rtol, hermitian=hermitian)
+    return Tensor(data)
 
 
 def matrix_power(A: Tensor, n: int) -> Tensor:

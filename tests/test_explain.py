@@ -329,6 +329,11 @@ def square():
     return mg.Tensor(values.double(), requires_grad=True)
 
 
+def both_halves(result):
+    """eigh's eigenvectors, each scaled by its eigenvalue: a loss that uses both outputs."""
+    return result.eigenvectors * result.eigenvalues.unsqueeze(-2)
+
+
 def image():
     """(2, 2, 4, 5): two 2-channel images, distinct values."""
     values = torch.linspace(-2, 3, 80, dtype=torch.float64).reshape(2, 2, 4, 5)
@@ -370,6 +375,7 @@ EVERY_OP = {
     ),
     "Cat": lambda: mg.cat([x23(), x23() * 2], dim=1),
     "Ceil": lambda: x23().ceil() * x23(),
+    "Cholesky": lambda: mg.linalg.cholesky(square() @ square().mT),
     "Clamp": lambda: x23().clamp(-1.0, 1.0),
     "ClampMin": lambda: x23().clamp_min(0.1),
     "Clone": lambda: x23().clone(),
@@ -383,6 +389,7 @@ EVERY_OP = {
     "Div": lambda: x23() / (v3() + 2),
     "ELU": lambda: F.elu(x23(), 0.5),
     "DivRounded": lambda: x23().div(v3() + 2, rounding_mode="floor") * x23(),
+    "Eigh": lambda: both_halves(mg.linalg.eigh(square() + square().mT)),
     "Einsum": lambda: mg.einsum("bj,j,bb->b", x23(), v3(), x23()[:, :2]),  # a diagonal too
     "Embedding": lambda: F.embedding(mg.tensor([[2, 0], [2, 2]]), x23().T, padding_idx=0),
     "Erf": lambda: x23().erf(),

@@ -144,6 +144,105 @@ def test_solve_of_a_non_symmetric_matrix(left):
     )
 
 
+# ---- cholesky, eigh, eigvalsh, matrix_rank ---------------------------------------------------
+
+
+@st.composite
+def symmetric_matrices(draw: st.DrawFn, batch: tuple[int, ...] | None = None):
+    """A = Q diag(s) Q^T (batch..., n, n), Q orthogonal (from a QR), eigenvalues s spread apart
+    (k + a draw in [0.5, 1], k = 0, 1, ...) so that eigh's gradient (1 / (s_j - s_i)) is tame;
+    a random sign per eigenvalue for eigh (positive ones for cholesky: see the tests)."""
+    batch = draw(batches) if batch is None else batch
+    n = draw(st.integers(1, 4))
+    m = draw(mst.float_arrays((*batch, n, n), -1.0, 1.0)) + 3 * np.eye(n)  # invertible
+    q, _ = np.linalg.qr(m)
+    s = np.arange(n) + draw(mst.float_arrays((*batch, n), 0.5, 1.0))
+    return (q * s[..., None, :]) @ np.swapaxes(q, -1, -2)
+
+
+@settings(max_examples=15)
+@given(A=symmetric_matrices(), order=st.sampled_from([1, 2]), upper=st.booleans())
+def test_cholesky_matches_torch(A, order, upper):
+    check(
+        lambda a: mg.linalg.cholesky(a, upper=upper),
+        lambda a: torch.linalg.cholesky(a, upper=upper),
+        A,
+        order=order,
+        name="cholesky",
+    )
+
+
+@settings(max_examples=15)
+@given(
+    A=symmetric_matrices(),
+    order=st.sampled_from([1, 2]),
+    UPLO=st.sampled_from("LU"),
+    shift=st.floats(-5.0, 0.0),
+)
+@pytest.mark.parametrize("which", ["eigenvalues", "eigenvectors"])
+def test_eigh_matches_torch(which, A, order, UPLO, shift):
+    A = A + shift * np.eye(A.shape[-1])  # negative eigenvalues too
+    check(
+        lambda a: getattr(mg.linalg.eigh(a, UPLO), which),
+        lambda a: getattr(torch.linalg.eigh(a, UPLO), which),
+        A,
+        order=order,
+        name=f"eigh's {which}",
+    )
+    if which == "eigenvalues":
+        check(
+            lambda a: mg.linalg.eigvalsh(a, UPLO),
+            lambda a: torch.linalg.eigvalsh(a, UPLO),
+            A,
+            order=order,
+            name="eigvalsh",
+        )
+
+
+def test_eigh_of_both_outputs_at_once_matches_torch():
+    """A loss that uses both eigenvalues and eigenvectors: both gradients add up in A's."""
+    A = np.array([[2.0, 0.5, 0.0], [0.5, 1.0, -0.3], [0.0, -0.3, -1.0]])
+    A = np.stack([A, -2 * A[::-1, ::-1]])  # a batch of two
+    check(
+        lambda a: (lambda r: r.eigenvectors * r.eigenvalues.unsqueeze(-2))(mg.linalg.eigh(a)),
+        lambda a: (lambda r: r.eigenvectors * r.eigenvalues.unsqueeze(-2))(torch.linalg.eigh(a)),
+        A,
+        order=2,
+    )
+
+
+@pytest.mark.parametrize("hermitian", [False, True])
+def test_matrix_rank_counts_as_torch_with_no_gradient(hermitian):
+    A = torch.tensor([[[1.0, 2.0], [2.0, 4.0]], [[1.0, 0.0], [0.0, 3.0]]], dtype=F64)
+    got = mg.linalg.matrix_rank(mg.Tensor(A, requires_grad=True), hermitian=hermitian)
+    assert torch.equal(got._data, torch.linalg.matrix_rank(A, hermitian=hermitian))
+    assert got.tolist() == [1, 2] and not got.requires_grad
+    assert mg.linalg.matrix_rank(mg.Tensor(A), atol=2.5).tolist() == [1, 1]
+
+
+def test_cholesky_refuses_what_is_not_positive_definite():
+    A = torch.tensor([[1.0, 2.0], [2.0, 1.0]], dtype=F64)  # eigenvalues 3 and -1
+    raises_both(
+        lambda: mg.linalg.cholesky(mg.Tensor(A)),
+        lambda: torch.linalg.cholesky(A),
+        torch.linalg.LinAlgError,
+        r"cholesky: A of shape \(2, 2\) is not positive-definite",
+        torch.linalg.LinAlgError,
+    )
+    raises_both(
+        lambda: mg.linalg.cholesky(mg.ones(2, 3)),
+        lambda: torch.linalg.cholesky(torch.ones(2, 3)),
+        ShapeError,
+        "takes square",
+    )
+    raises_both(
+        lambda: mg.linalg.eigh(mg.ones(2, 3)),
+        lambda: torch.linalg.eigh(torch.ones(2, 3)),
+        ShapeError,
+        "takes square",
+    )
+
+
 # ---- matrix_power, multi_dot, cross, vecdot, diagonal, matmul ---------------------------------
 
 

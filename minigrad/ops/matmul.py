@@ -258,3 +258,74 @@ def _singular(name: str, argument: str, A: Any) -> Exception | None:
         f"{argument} X = B no unique solution. Check how {argument} was built (a column "
         "repeated, a row of zeros)."
     )
+
+
+class Cholesky(Op):
+    """L = cholesky(A), lower triangular with A = L L^T.   dL/dA = L^{-T} Phi(L^T G) L^{-1}.
+
+    A is symmetric positive-definite. Differentiate A = L L^T: dA = dL L^T + L dL^T, so
+    L^{-1} dA L^{-T} = L^{-1} dL + (L^{-1} dL)^T, a lower triangular matrix plus its transpose:
+    L^{-1} dL is that symmetric matrix's lower triangle with the diagonal halved. Carried back
+    through trace(G^T dL), this gives dL/dA = L^{-T} Phi(L^T G) L^{-1}, where for
+    P = tril(L^T G), Phi(P) = (P + tril(P, -1)^T) / 2 is P with its strict lower triangle
+    mirrored above, all halved (torch's form: only symmetric changes of A are considered).
+    """
+
+    @staticmethod
+    def forward(ctx: Context, A: torch.Tensor) -> torch.Tensor:
+        L = torch.linalg.cholesky(A)
+        ctx.save_for_backward(L)
+        return L
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        (L,) = ctx.saved_tensors
+        P = (L.mT @ grad).tril()
+        phi = 0.5 * (P + P.tril(-1).mT)
+        left = solve(L.mT, phi)  # L^{-T} Phi
+        return solve(L.mT, left.mT).mT  # (L^{-T} Phi) L^{-1} = (L^{-T} (L^{-T} Phi)^T)^T
+
+    @staticmethod
+    def explain_failure(A: Any) -> str | Exception | None:
+        problem = needs_square_matrices("cholesky", A)
+        if problem:
+            return problem
+        return torch.linalg.LinAlgError(
+            f"linalg.cholesky: A of shape {shape_str(A.shape)} is not positive-definite (a "
+            "matrix of it has an eigenvalue <= 0, or is not symmetric), so there is no L with "
+            "A = L L^T. A = M M^T + eps I is one that is."
+        )
+
+
+class Eigh(Op):
+    """(w, V) = eigh(A), A = V diag(w) V^T.   dL/dA = V (diag(G_w) + skew(V^T G_V) / E) V^T.
+
+    A is symmetric; w its eigenvalues in ascending order, V's columns the unit eigenvectors.
+    Differentiate A V = V diag(w) with V^T V = I: V^T dA V = V^T dV diag(w) - diag(w) V^T dV
+    + diag(dw). Its diagonal gives dw_i = v_i^T dA v_i (so dL/dA = V diag(G_w) V^T from w),
+    and off the diagonal (V^T dV)_ij = (V^T dA V)_ij / (w_j - w_i). Carried back through
+    trace(G_V^T dV): the skew-symmetric part of V^T G_V, skew(X) = (X - X^T) / 2, divided
+    elementwise by E_ij = w_j - w_i (1 on the diagonal, where skew is 0). Repeated
+    eigenvalues (E_ij = 0) have no gradient for V, as torch warns.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Context, A: torch.Tensor, UPLO: str = "L"
+    ) -> tuple[torch.Tensor, torch.Tensor]:  # noqa: N803
+        w, V = torch.linalg.eigh(A, UPLO)  # reads A's lower ('L') or upper triangle
+        ctx.save_for_backward(w, V)
+        return w, V
+
+    @staticmethod
+    def backward(ctx: Context, grad_w: torch.Tensor, grad_V: torch.Tensor) -> torch.Tensor:
+        w, V = ctx.saved_tensors
+        eye = torch.eye(w.shape[-1], dtype=w.dtype, device=w.device)
+        VtG = V.mT @ grad_V
+        E = w.unsqueeze(-2) - w.unsqueeze(-1) + eye  # E[i, j] = w_j - w_i, 1 on the diagonal
+        inner = 0.5 * (VtG - VtG.mT) / E + grad_w.unsqueeze(-1) * eye
+        return V @ inner @ V.mT
+
+    @staticmethod
+    def explain_failure(A: Any, UPLO: str = "L") -> str | None:  # noqa: N803
+        return needs_square_matrices("eigh", A)
