@@ -4,7 +4,8 @@ Most are compositions of ops minigrad already has, so their gradients come for f
 abs, sum, pow and amax; a matrix power is matmuls. Four need an op of their own, whose gradient
 is derived in its docstring (ops/matmul.py): det, slogdet, inv and solve. Every function takes
 a batch of matrices (..., n, n) as torch's do: the last two dims are the matrix.
-cholesky and eigh have ops of their own too; matrix_rank, a count, has no gradient.
+cholesky, eigh and svd have ops of their own too; the norms of singular values ('nuc', 2),
+cond and pinv are built on svd; matrix_rank, a count, has no gradient.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from .tensor import Tensor
 
 __all__ = [
     "cholesky",
+    "cond",
     "cross",
     "det",
     "diagonal",
@@ -34,8 +36,11 @@ __all__ = [
     "matrix_power",
     "multi_dot",
     "norm",
+    "pinv",
     "slogdet",
     "solve",
+    "svd",
+    "svdvals",
     "vecdot",
     "vector_norm",
 ]
@@ -49,6 +54,14 @@ class EighResult(NamedTuple):
 
     eigenvalues: Tensor
     eigenvectors: Tensor
+
+
+class SvdResult(NamedTuple):
+    """svd's (U, S, Vh), as torch's named tuple."""
+
+    U: Tensor
+    S: Tensor
+    Vh: Tensor
 
 
 class SlogdetResult(NamedTuple):
@@ -87,17 +100,20 @@ def matrix_norm(
 ) -> Tensor:
     """A norm of each matrix over the two dims `dim` = (rows, columns):
     'fro' sqrt(sum of A_ij^2);  inf the largest row sum of |A|;  1 the largest column sum of |A|;
-    -inf and -1 the smallest of those. ('nuc', 2 and -2 come from singular values: not yet.)"""
+    -inf and -1 the smallest of those; 'nuc' the sum of the singular values, 2 the largest,
+    -2 the smallest."""
     if dtype is not None:
         A = A.to(dtype)
     rows, columns = _matrix_dims(A, ord, dim)
     if ord == "fro":
         return A.norm(2.0, dim=(rows, columns), keepdim=keepdim)
-    if ord in ("nuc", 2, -2):
-        raise NotImplementedError(
-            f"linalg.matrix_norm(ord={ord!r}) is a norm of the singular values, and minigrad "
-            "has no svd yet; 'fro', inf, -inf, 1 and -1 are here."
-        )
+    if ord in ("nuc", 2, -2):  # the singular values of the matrices moved to the last two dims
+        S = svdvals(A.movedim((rows, columns), (-2, -1)))
+        out = S.sum(-1) if ord == "nuc" else S.amax(-1) if ord == 2 else S.amin(-1)
+        if keepdim:  # the two dims back, as size 1, where they were
+            for d in sorted((rows, columns)):
+                out = out.unsqueeze(d)
+        return out
     # inf: sum |A| along each row (over the columns), then the largest; 1: the other way round
     along, across = (columns, rows) if abs(ord) == math.inf else (rows, columns)
     sums = A.abs().sum(along, keepdim=True)
@@ -208,6 +224,58 @@ def matrix_rank(
     with no gradient (a small change of A does not change it)."""
     data = torch.linalg.matrix_rank(A._data, atol=atol, rtol=rtol, hermitian=hermitian)
     return Tensor(data)
+
+
+def svd(A: Tensor, full_matrices: bool = True) -> SvdResult:
+    """(U, S, Vh) with A = U diag(S) Vh: U's columns and Vh's rows orthonormal, S >= 0 descending.
+
+    minigrad computes the reduced SVD (full_matrices=False: U (m, k), Vh (k, n), k = min(m, n));
+    for a square A both are the same. The full one of a non-square A adds columns that no
+    gradient reaches (torch refuses their gradient too): ask for full_matrices=False."""
+    if full_matrices and A.ndim >= 2 and A.shape[-1] != A.shape[-2]:
+        raise NotImplementedError(
+            f"linalg.svd(full_matrices=True) of A of shape {shape_str(A.shape)}: minigrad has the "
+            "reduced SVD only (the extra columns of the full U or Vh have no gradient); pass "
+            "full_matrices=False."
+        )
+    U, S, Vh = ops.Svd.apply(A)
+    return SvdResult(U, S, Vh)
+
+
+def svdvals(A: Tensor) -> Tensor:
+    """The singular values of A, descending: svd's S. dL/dA = U diag(G) Vh."""
+    return svd(A, full_matrices=False).S
+
+
+def cond(A: Tensor, p: float | str | None = None) -> Tensor:
+    """How much A can stretch an error: norm(A) * norm(A^{-1}) in the norm p. p None or 2:
+    the largest singular value over the smallest (-2: the smallest over the largest)."""
+    if p in (None, 2, -2):
+        S = svdvals(A)
+        largest, smallest = S[..., 0], S[..., -1]
+        return largest / smallest if p != -2 else smallest / largest
+    if p not in MATRIX_ORDERS:
+        raise ValueError(
+            f"linalg.cond: p={p!r}; it is None, 'fro', 'nuc', inf, -inf, 1, -1, 2 or -2."
+        )
+    problem = needs_square_matrices("cond", A)
+    if problem:
+        raise ShapeError(problem)
+    return matrix_norm(A, p) * matrix_norm(inv(A), p)
+
+
+def pinv(
+    A: Tensor,
+    *,
+    atol: float | None = None,
+    rtol: float | None = None,
+    hermitian: bool = False,
+) -> Tensor:
+    """The pseudo-inverse V diag(1/S) U^T, from the SVD: the singular values above
+    max(atol, rtol * the largest) kept (rtol by default max(m, n) * the dtype's eps, as torch),
+    the others counted as 0. For a full-rank square A, inv(A); A^+ b is the least-squares
+    solution of A x = b."""
+    return ops.Pinv.apply(A, atol=atol, rtol=rtol, hermitian=hermitian)
 
 
 def matrix_power(A: Tensor, n: int) -> Tensor:

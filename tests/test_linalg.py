@@ -243,6 +243,115 @@ def test_cholesky_refuses_what_is_not_positive_definite():
     )
 
 
+# ---- svd, svdvals, the norms of singular values, cond, pinv -------------------------------------
+
+
+@st.composite
+def spread_matrices(draw: st.DrawFn, square: bool = False):
+    """A = U diag(s) V^T (batch..., m, n): U, V with orthonormal columns (from QRs), singular
+    values s distinct and at least 0.5 apart and from 0 (k - i + a draw in [0.5, 1]), so that
+    svd's gradient (1 / (s_k^2 - s_j^2), 1 / s) is tame."""
+    batch = draw(batches)
+    m = draw(st.integers(1, 4))
+    n = m if square else draw(st.integers(1, 4))
+    k = min(m, n)
+    u, _ = np.linalg.qr(draw(mst.float_arrays((*batch, m, m), -1.0, 1.0)) + 3 * np.eye(m))
+    v, _ = np.linalg.qr(draw(mst.float_arrays((*batch, n, n), -1.0, 1.0)) + 3 * np.eye(n))
+    s = np.arange(k, 0, -1) + draw(mst.float_arrays((*batch, k), 0.5, 1.0))
+    return (u[..., :k] * s[..., None, :]) @ np.swapaxes(v[..., :k], -1, -2)
+
+
+@settings(max_examples=20)
+@given(A=spread_matrices(), order=st.sampled_from([1, 2]))
+@pytest.mark.parametrize("which", ["U", "S", "Vh"])
+def test_svd_matches_torch(which, A, order):
+    check(
+        lambda a: getattr(mg.linalg.svd(a, full_matrices=False), which),
+        lambda a: getattr(torch.linalg.svd(a, full_matrices=False), which),
+        A,
+        order=order,
+        name=f"svd's {which}",
+    )
+    if which == "S":
+        check(mg.linalg.svdvals, torch.linalg.svdvals, A, order=order, name="svdvals")
+
+
+def test_svd_of_all_three_outputs_at_once_matches_torch():
+    A = np.array([[2.0, 0.5, 0.0], [0.5, 1.0, -0.3], [0.0, -0.3, -1.0], [1.0, 0.0, 0.2]])
+    for a in (A, A.T):
+
+        def loss(svd, a):
+            U, S, Vh = svd(a, full_matrices=False)
+            return U @ (S.unsqueeze(-1) * Vh) + U.sum() * Vh.sum()
+
+        check(lambda x: loss(mg.linalg.svd, x), lambda x: loss(torch.linalg.svd, x), a, order=2)
+
+
+@settings(max_examples=20)
+@given(data=st.data(), ord=st.sampled_from(["nuc", 2, -2]), keepdim=st.booleans())
+def test_matrix_norms_of_singular_values_match_torch(data, ord, keepdim):
+    A = data.draw(spread_matrices())
+    ndim = A.ndim
+    rows = data.draw(st.integers(-ndim, ndim - 1))
+    columns = data.draw(st.integers(-ndim, ndim - 1).filter(lambda d: d % ndim != rows % ndim))
+    check(
+        lambda a: mg.linalg.matrix_norm(a, ord, (rows, columns), keepdim),
+        lambda a: torch.linalg.matrix_norm(a, ord, (rows, columns), keepdim),
+        A,
+        name=f"matrix_norm(ord={ord}, dim={(rows, columns)}, keepdim={keepdim})",
+    )
+
+
+# torch's cond is not differentiable for these p (its backward finds a tensor changed in
+# place): its values are compared as they are, the gradients with its formula, composed.
+COND_BY_NORMS = ("fro", math.inf, -math.inf, 1, -1)
+
+
+@settings(max_examples=20)
+@given(data=st.data(), p=st.sampled_from([None, 2, -2, "nuc", *COND_BY_NORMS]))
+def test_cond_matches_torch(data, p):
+    A = data.draw(spread_matrices(square=p not in (None, 2, -2)))
+    torch_fn = lambda a: torch.linalg.cond(a, p)  # noqa: E731
+    if p in COND_BY_NORMS:
+        with torch.no_grad():
+            expected = torch.linalg.cond(torch.tensor(A), p)
+        got = mg.linalg.cond(mg.tensor(A), p)._data
+        assert torch.allclose(got, expected, **TOL)
+        norm = torch.linalg.matrix_norm
+        torch_fn = lambda a: norm(a, p) * norm(torch.linalg.inv(a), p)  # noqa: E731
+    check(lambda a: mg.linalg.cond(a, p), torch_fn, A, name=f"cond({p})")
+
+
+@settings(max_examples=20)
+@given(A=spread_matrices(), order=st.sampled_from([1, 2]))
+def test_pinv_matches_torch(A, order):
+    check(mg.linalg.pinv, torch.linalg.pinv, A, order=order, name="pinv")
+
+
+def test_pinv_drops_the_singular_values_under_the_cutoff_as_torch():
+    A = np.array([[1.0, 2.0], [2.0, 4.0], [0.5, -1.0]])  # rank 2; with atol 2.5, rank 1
+    check(mg.linalg.pinv, torch.linalg.pinv, A, name="pinv")
+    check(
+        lambda a: mg.linalg.pinv(a, atol=2.5),
+        lambda a: torch.linalg.pinv(a, atol=2.5),
+        A,
+        name="pinv(atol=2.5)",
+    )
+    check(
+        lambda a: mg.linalg.pinv(a, rtol=0.5),
+        lambda a: torch.linalg.pinv(a, rtol=0.5),
+        A,
+        name="pinv(rtol=0.5)",
+    )
+
+
+def test_svd_full_matrices_of_a_non_square_matrix_is_refused_in_words():
+    with pytest.raises(NotImplementedError, match="pass full_matrices=False"):
+        mg.linalg.svd(mg.ones(3, 2))
+    U, S, Vh = mg.linalg.svd(mg.eye(2) * 3)  # square: full and reduced are the same
+    assert S.tolist() == [3.0, 3.0]
+
+
 # ---- matrix_power, multi_dot, cross, vecdot, diagonal, matmul ---------------------------------
 
 

@@ -9,7 +9,8 @@ reductions.py   sum mean var std norm max amax amin logsumexp prod softmax log_s
                 cumprod nansum
                 nll_loss
 losses.py       binary_cross_entropy
-matmul.py       @, linear; det slogdet inv solve cholesky eigh (for minigrad.linalg)
+matmul.py       @, linear; det slogdet inv solve cholesky eigh svd pinv
+                (for minigrad.linalg)
 products.py     einsum (and the diagonal its backward writes) outer
 shape.py        reshape transpose permute flip unsqueeze squeeze expand indexing gather repeat
                 cat stack, and the adjoints of indexing and gather (an accumulating index-put,
@@ -54,7 +55,7 @@ from .conv import ConstantPad, Convolution, ConvTranspose, CopyPad, Fold, Unfold
 from .conversion import Clone, To
 from .embedding import Embedding, IndexAdd
 from .losses import BinaryCrossEntropy
-from .matmul import Cholesky, Det, Eigh, Inv, Linear, MatMul, SlogDet, Solve
+from .matmul import Cholesky, Det, Eigh, Inv, Linear, MatMul, Pinv, SlogDet, Solve, Svd
 from .normalization import BatchNorm, Dropout, LayerNorm
 from .pool import (
     AdaptiveAvgPool2d,
@@ -224,6 +225,7 @@ __all__ = [
     "OntoDiagonal",
     "Outer",
     "Permute",
+    "Pinv",
     "Pow",
     "Prod",
     "ReLU",
@@ -251,6 +253,7 @@ __all__ = [
     "Std",
     "Sub",
     "Sum",
+    "Svd",
     "Tanh",
     "To",
     "Transpose",

@@ -329,3 +329,87 @@ class Eigh(Op):
     @staticmethod
     def explain_failure(A: Any, UPLO: str = "L") -> str | None:  # noqa: N803
         return needs_square_matrices("eigh", A)
+
+
+class Svd(Op):
+    """(U, S, Vh) = svd(A), A = U diag(S) Vh.   dL/dA = U (skew(U^T G_U) S + S skew(V^T G_V)) / E
+    Vh + U diag(G_S) Vh, plus the parts of G_U, G_V outside U's and V's columns.
+
+    The reduced SVD: A (m, n), k = min(m, n), U (m, k) and V = Vh^T (n, k) with orthonormal
+    columns, S (k) descending. Differentiate A = U S V^T: U^T dA V = U^T dU S + dS + S dV^T V.
+    U^T dU and V^T dV are skew-symmetric (from U^T U = I), so the diagonal gives dS_i =
+    u_i^T dA v_i: from S alone, dL/dA = U diag(G_S) V^T. Off the diagonal, solving the 2 x 2
+    systems for (U^T dU)_jk and (V^T dV)_jk divides by E_jk = S_k^2 - S_j^2 (E_jj = 1; skew(X) =
+    X - X^T). When m > n, U misses m - k directions; a G_U there adds (I - U U^T) G_U S^{-1} V^T
+    (m < n: U S^{-1} G_V^T (I - V V^T)). Repeated or zero singular values have no gradient for
+    U and V (division by 0), as in torch.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, A: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        U, S, Vh = torch.linalg.svd(A, full_matrices=False)
+        ctx.save_for_backward(U, S, Vh)
+        return U, S, Vh
+
+    @staticmethod
+    def backward(ctx: Context, grad_U: Any, grad_S: Any, grad_Vh: Any) -> Any:
+        U, S, Vh = ctx.saved_tensors
+        m, n = U.shape[-2], Vh.shape[-1]
+        V, grad_V = Vh.mT, grad_Vh.mT
+        eye = torch.eye(S.shape[-1], dtype=S.dtype, device=S.device)
+        UtgU, VtgV = U.mT @ grad_U, V.mT @ grad_V
+        S2 = S * S
+        E = S2.unsqueeze(-2) - S2.unsqueeze(-1) + eye  # E[j, k] = S_k^2 - S_j^2, 1 on the diagonal
+        inner = ((UtgU - UtgU.mT) * S.unsqueeze(-2) + S.unsqueeze(-1) * (VtgV - VtgV.mT)) / E
+        inner = inner + grad_S.unsqueeze(-1) * eye
+        if m > n:  # G_U's part outside U's columns: (I - U U^T) G_U S^{-1}
+            gU_Sinv = grad_U / S.unsqueeze(-2)
+            return (U @ inner + gU_Sinv - U @ (U.mT @ gU_Sinv)) @ Vh
+        if m < n:  # G_V's part outside V's columns: S^{-1} G_V^T (I - V V^T)
+            Sinv_gVh = grad_Vh / S.unsqueeze(-1)
+            return U @ (inner @ Vh + Sinv_gVh - (Sinv_gVh @ V) @ Vh)
+        return U @ inner @ Vh
+
+    @staticmethod
+    def explain_failure(A: Any) -> str | None:
+        if A.ndim >= 2:
+            return None
+        return (
+            f"linalg.svd: A of shape {shape_str(A.shape)} has {A.ndim} dim(s); svd takes "
+            "matrices, A of shape (..., m, n)."
+        )
+
+
+class Pinv(Op):
+    """out = A^+, the pseudo-inverse.   dL/dA = -P^T G P^T + (I - A P) G^T P P^T
+    + P^T P G^T (I - P A)  (P = A^+).
+
+    P is V diag(1/S) U^T from the SVD, the singular values under a cutoff counted as 0. For a
+    change dA that keeps A's rank (Golub and Pereyra): dP = -P dA P + P P^T dA^T (I - A P)
+    + (I - P A) dA^T P^T P. The first term is the inverse's rule (Inv); the other two are 0
+    for an invertible A, where A P = P A = I. Each term carried back through trace(G^T dP)
+    gives one term of dL/dA (trace(G^T X dA Y) gives X^T G Y^T; a dA^T gives it transposed).
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Context, A: torch.Tensor, atol: Any = None, rtol: Any = None, hermitian: bool = False
+    ) -> torch.Tensor:
+        out = torch.linalg.pinv(A, atol=atol, rtol=rtol, hermitian=hermitian)
+        ctx.save_for_backward(A, out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        A, P = ctx.saved_tensors
+        Pt, Gt = P.mT, grad.mT
+        K = Gt @ P  # (n, n) pieces where m <= n, as torch orders them
+        return -(P @ K).mT + (K @ Pt - A @ P @ K @ Pt) + Pt @ P @ (Gt - K @ A)
+
+    @staticmethod
+    def explain_failure(
+        A: Any, atol: Any = None, rtol: Any = None, hermitian: bool = False
+    ) -> str | None:
+        if A.ndim >= 2:
+            return None
+        return f"linalg.pinv: A of shape {shape_str(A.shape)} is no matrix; A is (..., m, n)."
