@@ -4,7 +4,7 @@ Most are compositions of ops minigrad already has, so their gradients come for f
 abs, sum, pow and amax; a matrix power is matmuls. Four need an op of their own, whose gradient
 is derived in its docstring (ops/matmul.py): det, slogdet, inv and solve. Every function takes
 a batch of matrices (..., n, n) as torch's do: the last two dims are the matrix.
-cholesky, eigh and svd have ops of their own too; the norms of singular values ('nuc', 2),
+cholesky, eigh, svd, pinv and qr have ops of their own too; the norms of singular values ('nuc', 2),
 cond and pinv are built on svd; matrix_rank, a count, has no gradient.
 """
 
@@ -37,6 +37,7 @@ __all__ = [
     "multi_dot",
     "norm",
     "pinv",
+    "qr",
     "slogdet",
     "solve",
     "svd",
@@ -62,6 +63,13 @@ class SvdResult(NamedTuple):
     U: Tensor
     S: Tensor
     Vh: Tensor
+
+
+class QrResult(NamedTuple):
+    """qr's (Q, R), as torch's named tuple."""
+
+    Q: Tensor
+    R: Tensor
 
 
 class SlogdetResult(NamedTuple):
@@ -276,6 +284,29 @@ def pinv(
     the others counted as 0. For a full-rank square A, inv(A); A^+ b is the least-squares
     solution of A x = b."""
     return ops.Pinv.apply(A, atol=atol, rtol=rtol, hermitian=hermitian)
+
+
+def qr(A: Tensor, mode: str = "reduced") -> QrResult:
+    """(Q, R) with A = Q R: Q's columns orthonormal, R upper triangular. minigrad has the
+    gradient where torch has it simply, for A (..., m, n) with m >= n ('reduced'; 'complete'
+    is the same there only when m == n)."""
+    if mode not in ("reduced", "complete"):
+        raise ValueError(
+            f"linalg.qr: mode={mode!r}; minigrad has 'reduced' (Q (m, k), R (k, n)) and "
+            "'complete' (Q (m, m)); 'r' (R alone, no gradient in torch) is not here."
+        )
+    if A.ndim >= 2 and A.shape[-2] < A.shape[-1]:
+        raise NotImplementedError(
+            f"linalg.qr of A of shape {shape_str(A.shape)}: minigrad's qr takes m >= n (at "
+            "least as many rows as columns); for a wide A, qr(A.mT) gives the QR of A^T."
+        )
+    if mode == "complete" and A.ndim >= 2 and A.shape[-2] != A.shape[-1]:
+        raise NotImplementedError(
+            f"linalg.qr(mode='complete') of A of shape {shape_str(A.shape)}: the extra columns of "
+            "Q have no gradient (torch refuses it too); use mode='reduced'."
+        )
+    Q, R = ops.Qr.apply(A, mode=mode)
+    return QrResult(Q, R)
 
 
 def matrix_power(A: Tensor, n: int) -> Tensor:

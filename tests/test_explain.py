@@ -441,6 +441,7 @@ EVERY_OP = {
     "Pinv": lambda: mg.linalg.pinv(x23()),
     "Pow": lambda: x23().abs() ** v3(),
     "Prod": lambda: x23().prod(1),
+    "Qr": lambda: (lambda r: r.Q @ r.R.exp())(mg.linalg.qr(x23().T)),
     "ReLU": lambda: x23().relu(),
     "Reciprocal": lambda: x23().reciprocal(),
     "Remainder": lambda: x23() % (v3() + 2),

@@ -352,6 +352,46 @@ def test_svd_full_matrices_of_a_non_square_matrix_is_refused_in_words():
     assert S.tolist() == [3.0, 3.0]
 
 
+@st.composite
+def tall_matrices(draw: st.DrawFn):
+    """A (batch..., m, n), m >= n, with well-spread singular values (a tall spread_matrices)."""
+    A = draw(spread_matrices())
+    return A if A.shape[-2] >= A.shape[-1] else np.swapaxes(A, -1, -2)
+
+
+@settings(max_examples=20)
+@given(A=tall_matrices(), order=st.sampled_from([1, 2]))
+@pytest.mark.parametrize("which", ["Q", "R"])
+def test_qr_matches_torch(which, A, order):
+    mode = "complete" if A.shape[-1] == A.shape[-2] else "reduced"
+    check(
+        lambda a: getattr(mg.linalg.qr(a, mode), which),
+        lambda a: getattr(torch.linalg.qr(a, mode), which),
+        A,
+        order=order,
+        name=f"qr's {which}",
+    )
+
+
+def test_qr_of_both_outputs_at_once_matches_torch():
+    A = np.array([[2.0, 0.5, 0.0], [0.5, 1.0, -0.3], [0.0, -0.3, -1.0], [1.0, 0.0, 0.2]])
+
+    def loss(qr, a):
+        Q, R = qr(a)
+        return Q @ R.exp() + Q.sum() * (Q @ R)
+
+    check(lambda x: loss(mg.linalg.qr, x), lambda x: loss(torch.linalg.qr, x), A, order=2)
+
+
+def test_qr_refuses_what_it_does_not_have_in_words():
+    with pytest.raises(NotImplementedError, match=r"m >= n"):
+        mg.linalg.qr(mg.ones(2, 3))
+    with pytest.raises(NotImplementedError, match="use mode='reduced'"):
+        mg.linalg.qr(mg.ones(3, 2), mode="complete")
+    with pytest.raises(ValueError, match="mode='raw'"):
+        mg.linalg.qr(mg.ones(3, 2), mode="raw")
+
+
 # ---- matrix_power, multi_dot, cross, vecdot, diagonal, matmul ---------------------------------
 
 

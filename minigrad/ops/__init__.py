@@ -10,7 +10,7 @@ reductions.py   sum mean var std norm max amax amin logsumexp prod softmax log_s
                 nll_loss
 losses.py       binary_cross_entropy
 matmul.py       @, linear; det slogdet inv solve cholesky eigh svd pinv
-                (for minigrad.linalg)
+                qr (for minigrad.linalg)
 products.py     einsum (and the diagonal its backward writes) outer
 shape.py        reshape transpose permute flip unsqueeze squeeze expand indexing gather repeat
                 cat stack, and the adjoints of indexing and gather (an accumulating index-put,
@@ -55,7 +55,19 @@ from .conv import ConstantPad, Convolution, ConvTranspose, CopyPad, Fold, Unfold
 from .conversion import Clone, To
 from .embedding import Embedding, IndexAdd
 from .losses import BinaryCrossEntropy
-from .matmul import Cholesky, Det, Eigh, Inv, Linear, MatMul, Pinv, SlogDet, Solve, Svd
+from .matmul import (
+    Cholesky,
+    Det,
+    Eigh,
+    Inv,
+    Linear,
+    MatMul,
+    Pinv,
+    Qr,
+    SlogDet,
+    Solve,
+    Svd,
+)
 from .normalization import BatchNorm, Dropout, LayerNorm
 from .pool import (
     AdaptiveAvgPool2d,
@@ -228,6 +240,7 @@ __all__ = [
     "Pinv",
     "Pow",
     "Prod",
+    "Qr",
     "ReLU",
     "Reciprocal",
     "Remainder",

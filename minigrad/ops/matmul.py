@@ -413,3 +413,34 @@ class Pinv(Op):
         if A.ndim >= 2:
             return None
         return f"linalg.pinv: A of shape {shape_str(A.shape)} is no matrix; A is (..., m, n)."
+
+
+class Qr(Op):
+    """(Q, R) = qr(A), A = Q R.   dL/dA = (G_Q + Q copyup(triu(G_R R^T - Q^T G_Q))) R^{-T}.
+
+    A (m, n) with m >= n: Q (m, n) with orthonormal columns, R (n, n) upper triangular. From
+    A = Q R: Q^T dA R^{-1} = Q^T dQ + dR R^{-1}, where Q^T dQ is skew-symmetric and dR R^{-1}
+    upper triangular; so the strict lower triangle of X = Q^T dA R^{-1} fixes Q^T dQ, and the
+    rest is dR R^{-1}. Carried back through trace(G_Q^T dQ) + trace(G_R^T dR), with
+    M = triu(G_R R^T - Q^T G_Q) and copyup(M) = M + triu(M, 1)^T (its strict upper triangle
+    mirrored below): dL/dA = (G_Q + Q copyup(M)) R^{-T}, as torch's.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, A: torch.Tensor, mode: str = "reduced") -> tuple:
+        Q, R = torch.linalg.qr(A, mode=mode)
+        ctx.save_for_backward(Q, R)
+        return Q, R
+
+    @staticmethod
+    def backward(ctx: Context, grad_Q: Any, grad_R: Any) -> Any:
+        Q, R = ctx.saved_tensors
+        M = (grad_R @ R.mT - Q.mT @ grad_Q).triu()
+        inner = Q @ (M + M.triu(1).mT) + grad_Q
+        return solve(R, inner.mT).mT  # inner R^{-T} = (R^{-1} inner^T)^T
+
+    @staticmethod
+    def explain_failure(A: Any, mode: str = "reduced") -> str | None:
+        if A.ndim >= 2:
+            return None
+        return f"linalg.qr: A of shape {shape_str(A.shape)} is no matrix; A is (..., m, n)."
