@@ -4,8 +4,8 @@ Most are compositions of ops minigrad already has, so their gradients come for f
 abs, sum, pow and amax; a matrix power is matmuls. Four need an op of their own, whose gradient
 is derived in its docstring (ops/matmul.py): det, slogdet, inv and solve. Every function takes
 a batch of matrices (..., n, n) as torch's do: the last two dims are the matrix.
-cholesky, eigh, svd, pinv and qr have ops of their own too; the norms of singular values ('nuc', 2),
-cond and pinv are built on svd; matrix_rank, a count, has no gradient.
+cholesky, eigh, svd, pinv and qr have ops of their own too; lstsq is pinv's; the norms of
+singular values ('nuc', 2) and cond are built on svd; matrix_rank, a count, has no gradient.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ __all__ = [
     "eigh",
     "eigvalsh",
     "inv",
+    "lstsq",
     "matmul",
     "matrix_rank",
     "matrix_norm",
@@ -63,6 +64,15 @@ class SvdResult(NamedTuple):
     U: Tensor
     S: Tensor
     Vh: Tensor
+
+
+class LstsqResult(NamedTuple):
+    """lstsq's (solution, residuals, rank, singular_values), as torch's named tuple."""
+
+    solution: Tensor
+    residuals: Tensor
+    rank: Tensor
+    singular_values: Tensor
 
 
 class QrResult(NamedTuple):
@@ -307,6 +317,41 @@ def qr(A: Tensor, mode: str = "reduced") -> QrResult:
         )
     Q, R = ops.Qr.apply(A, mode=mode)
     return QrResult(Q, R)
+
+
+def lstsq(
+    A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | None = None
+) -> LstsqResult:
+    """The X that makes ||A X - B|| smallest: X = A^+ B (pinv), for A (..., m, n) and B
+    (..., m, k), or vectors (..., m). Its gradient is pinv's and matmul's, as torch's.
+
+    residuals (the squared lengths of the columns of A X - B), rank and singular_values are
+    given where torch's driver gives them (empty otherwise): the residuals computed from X, so
+    they have a gradient; rank and singular_values are torch's numbers, with none."""
+    try:  # torch's checks, and the rank and singular values its driver gives
+        reference = torch.linalg.lstsq(A._data, _data(B), rcond, driver=driver)
+    except RuntimeError as error:
+        if A.ndim < 2 or B.ndim < 1 or A.shape[-2] != B.shape[-1 if B.ndim == A.ndim - 1 else -2]:
+            raise ShapeError(
+                f"linalg.lstsq: A of shape {shape_str(A.shape)} and B of shape "
+                f"{shape_str(B.shape)}: A is (..., m, n) and B (..., m, k) or (..., m), the same "
+                "m (one row of B per equation, a row of A)."
+            ) from error
+        raise
+    vector = B.ndim == A.ndim - 1
+    X = pinv(A, rtol=rcond) @ (B.unsqueeze(-1) if vector else B)
+    residuals = Tensor(reference.residuals)
+    if reference.residuals.numel():  # torch gives them (m > n, full rank, not gelsy); a
+        # vector B keeps its one column here, as torch's
+        residuals = ((A @ X - (B.unsqueeze(-1) if vector else B)) ** 2).sum(-2)
+    solution = X.squeeze(-1) if vector else X
+    return LstsqResult(
+        solution, residuals, Tensor(reference.rank), Tensor(reference.singular_values)
+    )
+
+
+def _data(x: Any) -> torch.Tensor:
+    return x._data if isinstance(x, Tensor) else torch.as_tensor(x)
 
 
 def matrix_power(A: Tensor, n: int) -> Tensor:

@@ -392,6 +392,27 @@ def test_qr_refuses_what_it_does_not_have_in_words():
         mg.linalg.qr(mg.ones(3, 2), mode="raw")
 
 
+@settings(max_examples=20)
+@given(data=st.data(), driver=st.sampled_from([None, "gelsd", "gelss", "gelsy", "gels"]))
+def test_lstsq_matches_torch(data, driver):
+    A = data.draw(tall_matrices())  # full rank: m >= n, singular values >= 0.5
+    m, k = A.shape[-2], data.draw(st.integers(1, 3))
+    vector = data.draw(st.booleans())
+    B = data.draw(mst.float_arrays((*A.shape[:-2], m) if vector else (*A.shape[:-2], m, k), -3, 3))
+    for which in ("solution", "residuals"):
+        check(
+            lambda a, b, which=which: getattr(mg.linalg.lstsq(a, b, driver=driver), which),
+            lambda a, b, which=which: getattr(torch.linalg.lstsq(a, b, driver=driver), which),
+            A,
+            B,
+            name=f"lstsq's {which} (driver {driver})",
+        )
+    got = mg.linalg.lstsq(mg.tensor(A), mg.tensor(B), driver=driver)
+    expected = torch.linalg.lstsq(torch.tensor(A), torch.tensor(B), driver=driver)
+    assert torch.equal(got.rank._data, expected.rank)
+    assert torch.allclose(got.singular_values._data, expected.singular_values, **TOL)
+
+
 # ---- matrix_power, multi_dot, cross, vecdot, diagonal, matmul ---------------------------------
 
 
@@ -693,6 +714,15 @@ def test_norms_refuse_what_torch_refuses():
         lambda: torch.linalg.norm(torch.ones(2, 2, 2), 1),
         ShapeError,
         r"A of shape \(2, 2, 2\) has 3 dims, but with an ord and no dim",
+    )
+
+
+def test_lstsq_refuses_mismatched_rows():
+    raises_both(
+        lambda: mg.linalg.lstsq(mg.ones(4, 2), mg.ones(3, 1)),
+        lambda: torch.linalg.lstsq(torch.ones(4, 2), torch.ones(3, 1)),
+        ShapeError,
+        r"A of shape \(4, 2\) and B of shape \(3, 1\): A is \(..., m, n\)",
     )
 
 
