@@ -1,11 +1,13 @@
 """minigrad.linalg against torch.linalg (float64, rtol 1e-10, atol 1e-12): values, gradients,
-and for det, slogdet, inv and solve second derivatives (create_graph=True); every option (ord,
-dim, keepdim, left); batched and not; and the errors for what torch refuses.
+and for det, slogdet, inv, solve, cholesky, eigh, svd, pinv and qr second derivatives
+(create_graph=True); every option (ord, dim, keepdim, left, upper, UPLO, driver, mode); batched
+and not; and the errors for what torch refuses.
 
 Square matrices are kept well-conditioned by construction, not by filtering: M + (n + 1) I with
 M's entries in [-1, 1] is strictly diagonally dominant (each |diagonal| exceeds its row's other
 |entries| by at least 1), so it is invertible with a modest condition number; a random sign on
-each row then gives determinants of both signs.
+each row then gives determinants of both signs. Symmetric and rectangular matrices are built
+from their eigen- or singular values, drawn apart from each other and from 0 (see each strategy).
 """
 
 from __future__ import annotations

@@ -261,29 +261,30 @@ def _singular(name: str, argument: str, A: Any) -> Exception | None:
 
 
 class Cholesky(Op):
-    """L = cholesky(A), lower triangular with A = L L^T.   dL/dA = L^{-T} Phi(L^T G) L^{-1}.
+    """C = cholesky(A), lower triangular with A = C C^T.   dL/dA = C^{-T} Phi(C^T G) C^{-1}.
 
-    A is symmetric positive-definite. Differentiate A = L L^T: dA = dL L^T + L dL^T, so
-    L^{-1} dA L^{-T} = L^{-1} dL + (L^{-1} dL)^T, a lower triangular matrix plus its transpose:
-    L^{-1} dL is that symmetric matrix's lower triangle with the diagonal halved. Carried back
-    through trace(G^T dL), this gives dL/dA = L^{-T} Phi(L^T G) L^{-1}, where for
-    P = tril(L^T G), Phi(P) = (P + tril(P, -1)^T) / 2 is P with its strict lower triangle
-    mirrored above, all halved (torch's form: only symmetric changes of A are considered).
+    (C for the factor torch calls L, which here is the loss.) A is symmetric positive-definite.
+    Differentiate A = C C^T: dA = dC C^T + C dC^T, so C^{-1} dA C^{-T} = C^{-1} dC +
+    (C^{-1} dC)^T, a lower triangular matrix plus its transpose: C^{-1} dC is that symmetric
+    matrix's lower triangle with the diagonal halved. Carried back through trace(G^T dC), this
+    gives dL/dA = C^{-T} Phi(C^T G) C^{-1}, where for P = tril(C^T G),
+    Phi(P) = (P + tril(P, -1)^T) / 2 is P with its strict lower triangle mirrored above, all
+    halved (torch's form: only symmetric changes of A are considered).
     """
 
     @staticmethod
     def forward(ctx: Context, A: torch.Tensor) -> torch.Tensor:
-        L = torch.linalg.cholesky(A)
-        ctx.save_for_backward(L)
-        return L
+        C = torch.linalg.cholesky(A)
+        ctx.save_for_backward(C)
+        return C
 
     @staticmethod
     def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
-        (L,) = ctx.saved_tensors
-        P = (L.mT @ grad).tril()
+        (C,) = ctx.saved_tensors
+        P = (C.mT @ grad).tril()
         phi = 0.5 * (P + P.tril(-1).mT)
-        left = solve(L.mT, phi)  # L^{-T} Phi
-        return solve(L.mT, left.mT).mT  # (L^{-T} Phi) L^{-1} = (L^{-T} (L^{-T} Phi)^T)^T
+        left = solve(C.mT, phi)  # C^{-T} Phi
+        return solve(C.mT, left.mT).mT  # (C^{-T} Phi) C^{-1} = (C^{-T} (C^{-T} Phi)^T)^T
 
     @staticmethod
     def explain_failure(A: Any) -> str | Exception | None:
@@ -332,8 +333,8 @@ class Eigh(Op):
 
 
 class Svd(Op):
-    """(U, S, Vh) = svd(A), A = U diag(S) Vh.   dL/dA = U (skew(U^T G_U) S + S skew(V^T G_V)) / E
-    Vh + U diag(G_S) Vh, plus the parts of G_U, G_V outside U's and V's columns.
+    """(U, S, Vh) = svd(A).   dL/dA = U [(skew(U^T G_U) S + S skew(V^T G_V)) / E + diag(G_S)] Vh,
+    plus the parts of G_U and G_V outside U's and V's columns.
 
     The reduced SVD: A (m, n), k = min(m, n), U (m, k) and V = Vh^T (n, k) with orthonormal
     columns, S (k) descending. Differentiate A = U S V^T: U^T dA V = U^T dU S + dS + S dV^T V.
