@@ -26,6 +26,7 @@ NAMESPACES = {
     "torch.autograd": "minigrad.autograd",
     "torch.autograd.functional": "minigrad.autograd.functional",
     "torch.func": "minigrad.func",
+    "torch.linalg": "minigrad.linalg",
     "torch.cuda": "minigrad.cuda",
     "torch.accelerator": "minigrad.accelerator",
     "torch.utils.data": "minigrad.utils.data",

@@ -323,6 +323,17 @@ def squared(pick):
     return lambda x: (pick(x) * pick(x)).sum()
 
 
+def square():
+    """(2, 3, 3): two invertible 3 x 3 matrices, not symmetric."""
+    values = torch.linspace(-1, 1, 18, dtype=torch.float64).reshape(2, 3, 3) + 3 * torch.eye(3)
+    return mg.Tensor(values.double(), requires_grad=True)
+
+
+def both_halves(result):
+    """eigh's eigenvectors, each scaled by its eigenvalue: a loss that uses both outputs."""
+    return result.eigenvectors * result.eigenvalues.unsqueeze(-2)
+
+
 def image():
     """(2, 2, 4, 5): two 2-channel images, distinct values."""
     values = torch.linspace(-2, 3, 80, dtype=torch.float64).reshape(2, 2, 4, 5)
@@ -373,6 +384,7 @@ EVERY_OP = {
     ),
     "Cat": lambda: mg.cat([x23(), x23() * 2], dim=1),
     "Ceil": lambda: x23().ceil() * x23(),
+    "Cholesky": lambda: mg.linalg.cholesky(square() @ square().mT),
     "Clamp": lambda: x23().clamp(-1.0, 1.0),
     "ClampMin": lambda: x23().clamp_min(0.1),
     "Clone": lambda: x23().clone(),
@@ -382,9 +394,11 @@ EVERY_OP = {
     "Cos": lambda: x23().cos(),
     "CumProd": lambda: (x23() * mg.tensor([1.0, 0.0, 2.0], dtype=torch.float64)).cumprod(1),
     "CumSum": lambda: x23().cumsum(1),
+    "Det": lambda: mg.linalg.det(square()),
     "Div": lambda: x23() / (v3() + 2),
     "ELU": lambda: F.elu(x23(), 0.5),
     "DivRounded": lambda: x23().div(v3() + 2, rounding_mode="floor") * x23(),
+    "Eigh": lambda: both_halves(mg.linalg.eigh(square() + square().mT)),
     "Einsum": lambda: mg.einsum("bj,j,bb->b", x23(), v3(), x23()[:, :2]),  # a diagonal too
     "Embedding": lambda: F.embedding(mg.tensor([[2, 0], [2, 2]]), x23().T, padding_idx=0),
     "Erf": lambda: x23().erf(),
@@ -402,6 +416,7 @@ EVERY_OP = {
     "Heaviside": lambda: x23().heaviside(v3()),  # its backward refuses, as torch's
     "Hypot": lambda: x23().hypot(v3()),
     "Index": lambda: x23()[[1, 1, 0]],
+    "Inv": lambda: mg.linalg.inv(square()),
     "IndexAdd": lambda: gradient_of(squared(lambda x: F.embedding(mg.tensor([1, 1, 0]), x))),
     "LeakyReLU": lambda: F.leaky_relu(x23(), -0.5),
     "Lerp": lambda: x23().lerp(v3(), v3().sigmoid()),
@@ -432,8 +447,10 @@ EVERY_OP = {
     "OntoDiagonal": lambda: ops.OntoDiagonal.apply(x23(), subscripts="iji", shape=(2, 3, 2)),
     "Outer": lambda: mg.outer(v3(), x23()[0]),
     "Permute": lambda: x23().permute(1, 0),
+    "Pinv": lambda: mg.linalg.pinv(x23()),
     "Pow": lambda: x23().abs() ** v3(),
     "Prod": lambda: x23().prod(1),
+    "Qr": lambda: (lambda r: r.Q @ r.R.exp())(mg.linalg.qr(x23().T)),
     "ReLU": lambda: x23().relu(),
     "Reciprocal": lambda: x23().reciprocal(),
     "Remainder": lambda: x23() % (v3() + 2),
@@ -448,6 +465,8 @@ EVERY_OP = {
     "SiLU": lambda: F.silu(x23()),
     "Sin": lambda: x23().sin(),
     "Sinc": lambda: x23().sinc(),
+    "SlogDet": lambda: mg.linalg.slogdet(square()).logabsdet,
+    "Solve": lambda: mg.linalg.solve(square(), x23().T),
     "Softmax": lambda: x23().softmax(1),
     "Softplus": lambda: mg.nn.functional.softplus(x23()),
     "Sqrt": lambda: x23().abs().sqrt(),
@@ -456,6 +475,7 @@ EVERY_OP = {
     "Std": lambda: x23().std(1),
     "Sub": lambda: x23() - v3(),
     "Sum": lambda: x23().sum(1),
+    "Svd": lambda: (lambda r: (r.U * r.S) @ r.Vh + r.Vh)(mg.linalg.svd(x23(), full_matrices=False)),
     "Tanh": lambda: x23().tanh(),
     "To": lambda: x23().float(),
     "Transpose": lambda: x23().transpose(0, 1),

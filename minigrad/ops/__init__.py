@@ -9,7 +9,8 @@ reductions.py   sum mean var std norm max amax amin logsumexp prod softmax log_s
                 cumprod nansum
                 nll_loss
 losses.py       binary_cross_entropy
-matmul.py       @
+matmul.py       @, linear; det slogdet inv solve cholesky eigh svd pinv
+                qr (for minigrad.linalg)
 products.py     einsum (and the diagonal its backward writes) outer
 shape.py        reshape transpose permute flip unsqueeze squeeze expand indexing gather repeat
                 cat stack, and the adjoints of indexing and gather (an accumulating index-put,
@@ -54,7 +55,19 @@ from .conv import ConstantPad, Convolution, ConvTranspose, CopyPad, Fold, Unfold
 from .conversion import Clone, To
 from .embedding import Embedding, IndexAdd
 from .losses import BinaryCrossEntropy
-from .matmul import Linear, MatMul
+from .matmul import (
+    Cholesky,
+    Det,
+    Eigh,
+    Inv,
+    Linear,
+    MatMul,
+    Pinv,
+    Qr,
+    SlogDet,
+    Solve,
+    Svd,
+)
 from .normalization import BatchNorm, Dropout, LayerNorm
 from .pool import (
     AdaptiveAvgPool2d,
@@ -170,11 +183,14 @@ __all__ = [
     "Cos",
     "CumProd",
     "CumSum",
+    "Cholesky",
+    "Det",
     "Div",
     "DivRounded",
     "Dropout",
     "ELU",
     "Einsum",
+    "Eigh",
     "Embedding",
     "Erf",
     "Exp",
@@ -193,6 +209,7 @@ __all__ = [
     "Hypot",
     "Index",
     "IndexAdd",
+    "Inv",
     "LayerNorm",
     "LeakyReLU",
     "LinearInterpolate",
@@ -226,8 +243,10 @@ __all__ = [
     "OntoDiagonal",
     "Outer",
     "Permute",
+    "Pinv",
     "Pow",
     "Prod",
+    "Qr",
     "ReLU",
     "Reciprocal",
     "Remainder",
@@ -237,6 +256,8 @@ __all__ = [
     "Rsqrt",
     "ScatterAdd",
     "SetItem",
+    "SlogDet",
+    "Solve",
     "Sigmoid",
     "Sign",
     "SiLU",
@@ -251,6 +272,7 @@ __all__ = [
     "Std",
     "Sub",
     "Sum",
+    "Svd",
     "Tanh",
     "To",
     "Transpose",
