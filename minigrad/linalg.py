@@ -1,11 +1,11 @@
 """minigrad.linalg: torch.linalg's most used functions, under torch's names and signatures.
 
 Most are compositions of ops minigrad already has, so their gradients come for free: a norm is
-abs, sum, pow and amax; a matrix power is matmuls. Four need an op of their own, whose gradient
-is derived in its docstring (ops/matmul.py): det, slogdet, inv and solve. Every function takes
-a batch of matrices (..., n, n) as torch's do: the last two dims are the matrix.
-cholesky, eigh, svd, pinv and qr have ops of their own too; lstsq is pinv's; the norms of
-singular values ('nuc', 2) and cond are built on svd; matrix_rank, a count, has no gradient.
+abs, sum, pow and amax; a matrix power is matmuls. Nine need an op of their own, whose gradient
+is derived in its docstring (ops/matmul.py): det, slogdet, inv, solve, cholesky, eigh, svd,
+pinv and qr. lstsq is pinv's; the norms of singular values ('nuc', 2) and cond are built on
+svd; matrix_rank, a count, has no gradient. Every function takes a batch of matrices
+(..., n, n) as torch's do: the last two dims are the matrix.
 """
 
 from __future__ import annotations
