@@ -3,7 +3,8 @@ Sequential, ModuleList, ModuleDict, ParameterList and ParameterDict; more activa
 `activation.py`; convolution, pooling, batch norm, layer, RMS, group, instance and local
 response norm, dropout, embedding, cosine similarity and pairwise distance, recurrent (RNN,
 LSTM, GRU and their cells) and resizing layers in `conv.py`, `pooling.py`, `batchnorm.py`,
-`normalization.py`, `dropout.py`, `embedding.py`, `distance.py`, `rnn.py`, `upsampling.py`;
+`normalization.py`, `dropout.py`, lazy layers (in-size read from the first input) in
+`lazy.py`, `embedding.py`, `distance.py`, `rnn.py`, `upsampling.py`;
 padding, pixel shuffle and channel shuffle layers in `padding.py` and `pixelshuffle.py`;
 multi-head attention in `attention.py`; transformer encoder and decoder layers and stacks in
 `transformer.py`), functions and losses (`functional.py`, imported as `F`), the losses as
@@ -46,6 +47,15 @@ from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from .distance import CosineSimilarity, PairwiseDistance
 from .dropout import Dropout, Dropout1d, Dropout2d
 from .embedding import Embedding
+from .lazy import (
+    LazyBatchNorm1d,
+    LazyBatchNorm2d,
+    LazyConv1d,
+    LazyConv2d,
+    LazyConvTranspose1d,
+    LazyConvTranspose2d,
+    LazyLinear,
+)
 from .losses import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -85,6 +95,8 @@ from .modules import (
     Sigmoid,
     Unflatten,
     Unfold,
+    UninitializedBuffer,
+    UninitializedParameter,
 )
 from .normalization import (
     GroupNorm,
@@ -256,6 +268,15 @@ __all__ = [
     "SoftMarginLoss",
     "TripletMarginLoss",
     "TripletMarginWithDistanceLoss",
+    "LazyBatchNorm1d",
+    "LazyBatchNorm2d",
+    "LazyConv1d",
+    "LazyConv2d",
+    "LazyConvTranspose1d",
+    "LazyConvTranspose2d",
+    "LazyLinear",
+    "UninitializedBuffer",
+    "UninitializedParameter",
     "functional",
     "init",
     "parallel",

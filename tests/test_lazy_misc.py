@@ -1,0 +1,192 @@
+"""Lazy layers (LazyLinear, LazyConv*, LazyConvTranspose*, LazyBatchNorm*) against torch's under
+the same seed: the values drawn on the first call, the names and shapes, the class they become,
+a few SGD steps with the optimizer built before or after a dry run, state_dict, and the errors
+for using a placeholder's values.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import minigrad as mg
+from minigrad import nn
+from minigrad.nn.modules import UninitializedError
+
+# (minigrad's layer, torch's, constructor args, input shape without the batch's in-size)
+LAZY = {
+    "Linear": (nn.LazyLinear, torch.nn.LazyLinear, (3,), lambda n, c: (n, 2, c)),
+    "Conv1d": (nn.LazyConv1d, torch.nn.LazyConv1d, (4, 3), lambda n, c: (n, c, 6)),
+    "Conv2d": (nn.LazyConv2d, torch.nn.LazyConv2d, (4, 2), lambda n, c: (n, c, 4, 5)),
+    "ConvTranspose1d": (
+        nn.LazyConvTranspose1d,
+        torch.nn.LazyConvTranspose1d,
+        (4, 3),
+        lambda n, c: (n, c, 5),
+    ),  # fmt: skip
+    "ConvTranspose2d": (
+        nn.LazyConvTranspose2d,
+        torch.nn.LazyConvTranspose2d,
+        (2, 2),
+        lambda n, c: (n, c, 3, 4),
+    ),  # fmt: skip
+    "BatchNorm1d": (nn.LazyBatchNorm1d, torch.nn.LazyBatchNorm1d, (), lambda n, c: (n, c)),
+    "BatchNorm2d": (nn.LazyBatchNorm2d, torch.nn.LazyBatchNorm2d, (), lambda n, c: (n, c, 3, 2)),
+}
+BECOMES = {name: getattr(nn, name) for name in LAZY}
+
+
+def pair(name: str, seed: int, **kwargs):
+    ours_cls, theirs_cls, args, _ = LAZY[name]
+    torch.manual_seed(seed)
+    theirs = theirs_cls(*args, **kwargs)
+    mg.manual_seed(seed)
+    ours = ours_cls(*args, **kwargs)
+    return ours, theirs
+
+
+def first_call(ours, theirs, x: torch.Tensor, seed: int):
+    """Call both on x with the generator at the same state: the draws happen in the call."""
+    torch.manual_seed(seed)
+    expected = theirs(x)
+    mg.manual_seed(seed)
+    got = ours(mg.Tensor(x.clone()))
+    return got, expected
+
+
+@pytest.mark.parametrize("name", LAZY)
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 2**31), n=st.integers(2, 4), c=st.integers(1, 5), bias=st.booleans())
+def test_lazy_layers_draw_torchs_values_and_become_the_plain_layer(name, seed, n, c, bias):
+    kwargs = {"bias": bias}
+    ours, theirs = pair(name, seed, **kwargs)
+    assert repr(ours) == repr(theirs)
+    assert ours.has_uninitialized_params() and theirs.has_uninitialized_params()
+    names = [k for k, _ in ours.named_parameters()]
+    assert names == [k for k, _ in theirs.named_parameters()]
+    assert all(repr(p) == "<UninitializedParameter>" for p in ours.parameters())
+    x = torch.randn(LAZY[name][3](n, c), dtype=torch.float64)
+    ours.double(), theirs.double()
+    got, expected = first_call(ours, theirs, x, seed + 1)
+    assert type(ours) is BECOMES[name] and type(theirs).__name__ == name
+    assert not hasattr(ours, "has_uninitialized_params")  # (as torch: a plain layer now)
+    assert repr(ours) == repr(theirs)
+    assert all(type(p) is nn.Parameter for p in ours.parameters())
+    ours_state, theirs_state = ours.state_dict(), theirs.state_dict()
+    assert list(ours_state) == list(theirs_state)
+    for key, value in theirs_state.items():
+        assert ours_state[key].dtype == value.dtype, key
+        torch.testing.assert_close(ours_state[key], value, rtol=0, atol=0, msg=key)
+    torch.testing.assert_close(got._data, expected.detach(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("optimizer_first", [False, True])
+def test_an_mlp_of_lazy_linears_trains_as_torchs(optimizer_first):
+    """d2l's way: a dry run, then the optimizer; and the optimizer built first (torch's works:
+    the placeholders become the parameters it holds)."""
+
+    def make(lib):
+        return lib.Sequential(lib.LazyLinear(8), lib.ReLU(), lib.LazyLinear(3))
+
+    torch.manual_seed(0)
+    theirs = make(torch.nn).double()
+    ours = make(nn).double()
+    x, y = torch.randn(6, 5, dtype=torch.float64), torch.tensor([0, 2, 1, 1, 0, 2])
+    opt_theirs = torch.optim.SGD(theirs.parameters(), lr=0.1) if optimizer_first else None
+    opt_ours = mg.optim.SGD(ours.parameters(), lr=0.1) if optimizer_first else None
+    torch.manual_seed(1)
+    theirs(x[:2])  # the dry run
+    torch.manual_seed(1)
+    ours(mg.Tensor(x[:2].clone()))
+    opt_theirs = opt_theirs or torch.optim.SGD(theirs.parameters(), lr=0.1)
+    opt_ours = opt_ours or mg.optim.SGD(ours.parameters(), lr=0.1)
+    for _ in range(4):
+        loss_theirs = torch.nn.functional.cross_entropy(theirs(x), y)
+        opt_theirs.zero_grad(), loss_theirs.backward(), opt_theirs.step()
+        loss_ours = nn.functional.cross_entropy(ours(mg.Tensor(x.clone())), mg.Tensor(y))
+        opt_ours.zero_grad(), loss_ours.backward(), opt_ours.step()
+        assert loss_ours.item() == pytest.approx(loss_theirs.item(), rel=1e-10)
+    for (k, a), (_, b) in zip(ours.named_parameters(), theirs.named_parameters(), strict=True):
+        torch.testing.assert_close(a._data, b.detach(), rtol=1e-10, atol=1e-12, msg=k)
+
+
+def test_lazy_batchnorm_updates_running_stats_as_torchs():
+    ours, theirs = pair("BatchNorm2d", 0, momentum=None)
+    x = torch.randn(3, 4, 2, 2, dtype=torch.float64) * 3 + 1
+    ours.double(), theirs.double()
+    for _ in range(2):
+        first_call(ours, theirs, x, 0)
+    for key, value in theirs.state_dict().items():
+        torch.testing.assert_close(ours.state_dict()[key], value, rtol=1e-12, atol=0, msg=key)
+    assert ours.state_dict()["num_batches_tracked"].item() == 2
+
+
+def test_placeholders_state_dict_and_device_dtype_before_the_first_call():
+    ours = nn.LazyBatchNorm1d(affine=True, dtype=torch.float64)
+    state = ours.state_dict()
+    assert list(state) == list(torch.nn.LazyBatchNorm1d().state_dict())
+    assert [repr(v) for v in state.values()][:4] == ["<UninitializedParameter>"] * 2 + [
+        "<UninitializedBuffer>"
+    ] * 2
+    assert ours.weight.dtype == torch.float64 and ours.weight.requires_grad
+    ours.float()
+    assert ours.weight.dtype == ours.running_mean.dtype == torch.float32
+    ours(mg.randn(4, 3))
+    assert ours.weight.shape == ours.running_var.shape == (3,)
+    assert type(ours.running_mean) is mg.Tensor and ours.weight.dtype == torch.float32
+
+
+def test_using_a_placeholder_raises_in_minigrads_words():
+    layer = nn.LazyLinear(3)
+    for use in (lambda: layer.weight.shape, lambda: layer.weight + 1, lambda: layer.weight.sum()):
+        with pytest.raises(UninitializedError, match="no shape and no values yet.*dry run"):
+            use()
+    with pytest.raises(RuntimeError), pytest.raises(ValueError):  # torch's two kinds, both
+        layer.weight.numpy()
+    with pytest.raises(RuntimeError, match="uninitialized"):
+        _ = torch.nn.LazyLinear(3).weight.shape
+
+
+def test_load_state_dict_into_a_lazy_layer_materialises_it_as_torch():
+    source = nn.Linear(4, 3)
+    layer = nn.LazyLinear(3)
+    layer.load_state_dict(source.state_dict())
+    assert type(layer) is nn.LazyLinear and type(layer.weight) is nn.Parameter
+    torch.testing.assert_close(layer.weight._data, source.weight._data)
+    x = mg.randn(2, 4)
+    out = layer(x)
+    assert type(layer) is nn.Linear and layer.in_features == 4
+    torch.testing.assert_close(out._data, source(x)._data, rtol=0, atol=0)
+    again = nn.LazyLinear(3)
+    again.load_state_dict(source.state_dict())
+    with pytest.raises(ValueError, match="in_features=5.*in_features=4"):
+        again(mg.randn(2, 5))
+    with pytest.raises(AssertionError):  # torch raises there too
+        theirs = torch.nn.LazyLinear(3)
+        theirs.load_state_dict(torch.nn.Linear(4, 3).state_dict())
+        theirs(torch.randn(2, 5))
+    with pytest.raises(RuntimeError, match="placeholder"):
+        source.load_state_dict(nn.LazyLinear(3).state_dict())
+    with pytest.raises(RuntimeError):
+        torch.nn.Linear(4, 3).load_state_dict(torch.nn.LazyLinear(3).state_dict())
+
+
+def test_lazy_conv_errors_where_torch_raises():
+    with pytest.raises(ValueError, match=r"in_channels \(3.*groups \(2\)"):
+        nn.LazyConv2d(4, 3, groups=2)(mg.randn(1, 3, 5, 5))
+    with pytest.raises(ValueError, match="divisible by groups"):
+        torch.nn.LazyConv2d(4, 3, groups=2)(torch.randn(1, 3, 5, 5))
+    with pytest.raises(ValueError, match=r"3-d \(unbatched\) or 4-d.*\(3, 5\)"):
+        nn.LazyConv2d(4, 3)(mg.randn(3, 5))
+    with pytest.raises(RuntimeError, match="Expected 3D"):
+        torch.nn.LazyConv2d(4, 3)(torch.randn(3, 5))
+
+
+def test_lazy_linear_reads_the_last_dim_and_works_unbatched():
+    layer = nn.LazyLinear(2)
+    assert layer(mg.randn(7, 3, 5)).shape == (7, 3, 2)
+    assert layer.weight.shape == (2, 5)
+    unbatched = nn.LazyConv1d(2, 3)
+    assert unbatched(mg.randn(4, 9)).shape == (2, 7) and unbatched.in_channels == 4
