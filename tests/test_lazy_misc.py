@@ -1,19 +1,26 @@
 """Lazy layers (LazyLinear, LazyConv*, LazyConvTranspose*, LazyBatchNorm*) against torch's under
 the same seed: the values drawn on the first call, the names and shapes, the class they become,
 a few SGD steps with the optimizer built before or after a dry run, state_dict, and the errors
-for using a placeholder's values.
+for using a placeholder's values. Then RReLU and the alpha dropouts: torch's draws under a seed
+(on the CPU), values and gradients in float64 to rtol 1e-10.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
+import torch.nn.functional as TF
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import minigrad as mg
 from minigrad import nn
+from minigrad.errors import ShapeError
+from minigrad.nn import functional as F
 from minigrad.nn.modules import UninitializedError
+from minigrad.testing import assert_matches_torch
+from minigrad.testing import strategies as mst
 
 # (minigrad's layer, torch's, constructor args, input shape without the batch's in-size)
 LAZY = {
@@ -190,3 +197,113 @@ def test_lazy_linear_reads_the_last_dim_and_works_unbatched():
     assert layer.weight.shape == (2, 5)
     unbatched = nn.LazyConv1d(2, 3)
     assert unbatched(mg.randn(4, 9)).shape == (2, 7) and unbatched.in_channels == 4
+
+
+# ---- RReLU, AlphaDropout, FeatureAlphaDropout: torch's draws under a seed (on the CPU) --------
+
+
+def seeded(fn, seed):
+    """fn with the generator set to `seed` on each call: every call draws the same numbers."""
+
+    def call(*args):
+        torch.manual_seed(seed)
+        return fn(*args)
+
+    return call
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    x=mst.float_arrays(mst.shapes(), -5, 5),
+    bounds=st.tuples(st.floats(0, 1), st.floats(0, 1)).map(sorted),
+    training=st.booleans(),
+    seed=st.integers(0, 2**31),
+)
+def test_rrelu_matches_torch_values_and_gradients(x, bounds, training, seed):
+    lower, upper = bounds
+    assert_matches_torch(
+        seeded(lambda t: F.rrelu(t, lower, upper, training), seed),
+        seeded(lambda t: TF.rrelu(t, lower, upper, training), seed),
+        x, rtol=1e-10, atol=1e-12, device="cpu", name="rrelu",
+    )  # fmt: skip
+
+
+def test_rrelu_at_zero_and_float32_and_in_place_match_torch():
+    """x = 0 draws a slope (torch's x <= 0) and its gradient is that slope; float32 rounds the
+    bounds and the slopes as torch's kernel does."""
+    x = np.array([0.0, -0.0, -1.0, 2.0, -3.0, 0.0])
+    assert_matches_torch(
+        seeded(lambda t: F.rrelu(t, training=True), 5),
+        seeded(lambda t: TF.rrelu(t, training=True), 5),
+        x, rtol=1e-10, atol=1e-12, device="cpu", name="rrelu at 0",
+    )  # fmt: skip
+    x32 = torch.randn(40, 30)
+    torch.manual_seed(2)
+    expected = TF.rrelu(x32, 0.1, 0.7, training=True)
+    torch.manual_seed(2)
+    got = F.rrelu_(mg.Tensor(x32.clone()), 0.1, 0.7, training=True)
+    assert torch.equal(got._data, expected)
+    layer = nn.RReLU(0.1, 0.3)
+    assert repr(layer) == repr(torch.nn.RReLU(0.1, 0.3))
+    layer.eval()
+    assert torch.equal(layer(mg.Tensor(x32))._data, torch.nn.RReLU(0.1, 0.3).eval()(x32))
+
+
+def test_rrelu_refuses_bounds_in_the_wrong_order_as_torch():
+    with pytest.raises(ValueError, match=r"lower \(0.5\) must not be greater than upper \(0.2\)"):
+        F.rrelu(mg.randn(3), 0.5, 0.2)
+    with pytest.raises(RuntimeError, match="Lower bound"):
+        TF.rrelu(torch.randn(3), 0.5, 0.2)
+
+
+ALPHA = {
+    "alpha_dropout": (F.alpha_dropout, TF.alpha_dropout),
+    "feature_alpha_dropout": (F.feature_alpha_dropout, TF.feature_alpha_dropout),
+}
+
+
+@pytest.mark.parametrize("name", ALPHA)
+@settings(max_examples=15, deadline=None)
+@given(
+    x=mst.float_arrays(mst.shapes(min_rank=2), -5, 5),
+    p=st.sampled_from([0.0, 0.1, 0.5, 0.9, 1.0]) | st.floats(0, 1),
+    training=st.booleans(),
+    seed=st.integers(0, 2**31),
+)
+def test_alpha_dropouts_match_torch_values_and_gradients(name, x, p, training, seed):
+    ours, theirs = ALPHA[name]
+    assert_matches_torch(
+        seeded(lambda t: ours(t, p, training), seed),
+        seeded(lambda t: theirs(t, p, training), seed),
+        x, rtol=1e-10, atol=1e-12, device="cpu", name=name,
+    )  # fmt: skip
+
+
+def test_alpha_dropout_keeps_mean_0_and_variance_1():
+    """What the affine correction is for: a standard normal input stays standard."""
+    mg.manual_seed(0)
+    out = F.alpha_dropout(mg.randn(400_000, dtype=torch.float64), 0.3, training=True)._data
+    assert abs(out.mean().item()) < 0.01 and abs(out.var().item() - 1) < 0.01
+
+
+def test_alpha_dropout_layers_and_their_errors_as_torch():
+    pairs = [
+        (nn.AlphaDropout(0.2), torch.nn.AlphaDropout(0.2)),
+        (nn.FeatureAlphaDropout(0.3, True), torch.nn.FeatureAlphaDropout(0.3, True)),
+    ]
+    for ours, theirs in pairs:
+        assert repr(ours) == repr(theirs)
+        x = torch.randn(3, 4, 5)
+        torch.manual_seed(1)
+        expected = theirs(x.clone())
+        torch.manual_seed(1)
+        assert torch.equal(ours(mg.Tensor(x.clone()))._data, expected)
+        assert torch.equal(ours.eval()(mg.Tensor(x))._data, x)
+    with pytest.raises(ShapeError, match=r"\(N, C, \*\).*\(3,\)"):
+        F.feature_alpha_dropout(mg.randn(3), 0.3, training=True)
+    with pytest.raises(RuntimeError, match="at least 2 dimensions"):
+        TF.feature_alpha_dropout(torch.randn(3), 0.3, training=True)
+    with pytest.raises(ValueError, match="p=1.5.*between 0 and 1"):
+        F.alpha_dropout(mg.randn(3), 1.5)
+    with pytest.raises(ValueError):
+        TF.alpha_dropout(torch.randn(3), 1.5)

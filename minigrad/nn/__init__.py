@@ -30,6 +30,7 @@ from .activation import (
     Mish,
     PReLU,
     ReLU6,
+    RReLU,
     SiLU,
     Softmax,
     Softmax2d,
@@ -45,7 +46,7 @@ from .attention import MultiheadAttention
 from .batchnorm import BatchNorm1d, BatchNorm2d
 from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from .distance import CosineSimilarity, PairwiseDistance
-from .dropout import Dropout, Dropout1d, Dropout2d
+from .dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, FeatureAlphaDropout
 from .embedding import Embedding
 from .lazy import (
     LazyBatchNorm1d,
@@ -277,11 +278,14 @@ __all__ = [
     "LazyLinear",
     "UninitializedBuffer",
     "UninitializedParameter",
+    "RReLU",
+    "AlphaDropout",
+    "FeatureAlphaDropout",
     "functional",
     "init",
     "parallel",
     "utils",
 ]
 
-# nn.RReLU, a torch name minigrad lacks, raises an AttributeError that says so (errors.py).
+# nn.Conv3d, a torch name minigrad lacks, raises an AttributeError that says so (errors.py).
 __getattr__ = _missing_name_getattr(__name__, "torch.nn")

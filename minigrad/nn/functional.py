@@ -2486,6 +2486,98 @@ def _feature_dropout(input: Tensor, p: float, training: bool) -> Tensor:
     return ops.Dropout.apply(input, mask.expand(input.shape))
 
 
+def alpha_dropout(
+    input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False
+) -> Tensor:
+    """Dropout for SELU networks: keeps a zero-mean, unit-variance input so, in training.
+
+    Each element is kept (probability 1 - p) or set to SELU's floor -alpha' (alpha' = SELU's
+    scale * alpha = 1.7580993408473766), then the result is moved back to mean 0 and variance 1
+    by an affine map a x + b, with a = 1 / sqrt((alpha'^2 p + 1)(1 - p)), b = a alpha' p:
+        out = a (mask x + (1 - mask)(-alpha')) + a alpha' p = x (a mask) + b',
+        b' = (mask - 1) a alpha' + a alpha' p;   dL/dx = G a mask.
+    The mask is drawn as torch's (bernoulli_(1 - p) on the CPU), so a seed gives torch's. The
+    identity in eval (training=False, the default here, as torch's)."""
+    return _alpha_dropout(input, p, training, inplace, feature=False)
+
+
+def feature_alpha_dropout(
+    input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False
+) -> Tensor:
+    """alpha_dropout with one draw per channel of (N, C, *): a whole channel is set to -alpha'
+    (then moved by the same affine map). See alpha_dropout."""
+    return _alpha_dropout(input, p, training, inplace, feature=True)
+
+
+_SELU_ALPHA_SCALED = 1.7580993408473766  # SELU's scale * alpha: SELU's output for x -> -inf
+
+
+def _alpha_dropout(input: Tensor, p: float, training: bool, inplace: bool, feature: bool) -> Tensor:
+    name = "feature_alpha_dropout" if feature else "alpha_dropout"
+    _check_probability(p)
+    if p == 0 or not training or input.numel() == 0:
+        return input
+    if p == 1:  # nothing kept: zeros, as torch's
+        out = input * 0
+        return input.copy_(out) if inplace else out
+    shape = tuple(input.shape)
+    if feature:
+        if input.ndim < 2:
+            raise ShapeError(
+                f"{name}: needs a batch and a channel dim, (N, C, *), to drop whole channels; "
+                f"got shape {shape_str(input.shape)}."
+            )
+        shape = shape[:2] + (1,) * (input.ndim - 2)  # one draw per (example, channel)
+    mask = input._data.new_empty(shape).bernoulli_(1 - p)
+    a = 1.0 / math.sqrt((_SELU_ALPHA_SCALED**2 * p + 1) * (1 - p))
+    shift = mask.add(-1).mul_(_SELU_ALPHA_SCALED * a).add_(_SELU_ALPHA_SCALED * a * p)
+    out = input * Tensor(mask.mul_(a)) + Tensor(shift)  # (torch's steps, so torch's roundings)
+    return input.copy_(out) if inplace else out
+
+
+def rrelu(
+    input: Tensor,
+    lower: float = 1.0 / 8,
+    upper: float = 1.0 / 3,
+    training: bool = False,
+    inplace: bool = False,
+) -> Tensor:
+    """Randomized leaky relu: x where x > 0, a x elsewhere, with a slope a drawn uniformly in
+    [lower, upper] for each element at x <= 0 in training; in eval the fixed slope
+    (lower + upper) / 2 (leaky_relu). dL/dx = G where x > 0, G a elsewhere (the drawn slope).
+    The slopes are drawn as torch's on the CPU (one float64 uniform per element at x <= 0, in
+    order), so a seed gives torch's."""
+    if lower > upper:
+        raise ValueError(
+            f"rrelu: lower ({lower}) must not be greater than upper ({upper}): the slopes are "
+            "drawn uniformly between them (and (lower + upper) / 2 is eval's slope)."
+        )
+    if not training:
+        return leaky_relu(input, (lower + upper) / 2, inplace)
+    slopes = _rrelu_slopes(input._data, lower, upper)
+    out = input * Tensor(slopes)  # slope 1 at x > 0
+    return input.copy_(out) if inplace else out
+
+
+def rrelu_(
+    input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False
+) -> Tensor:
+    """rrelu(input, lower, upper, training, inplace=True), as torch."""
+    return rrelu(input, lower, upper, training, inplace=True)
+
+
+def _rrelu_slopes(x: torch.Tensor, lower: float, upper: float) -> torch.Tensor:
+    """1 where x > 0; where x <= 0, in order, u (upper - lower) + lower for a float64 uniform
+    u in [0, 1), as torch's CPU kernel: its bounds first rounded to x's dtype, a multiply then
+    an add (uniform_(lower, upper) fuses them, one bit apart), then rounded to x's dtype."""
+    low_bound, high_bound = torch.tensor([lower, upper], dtype=x.dtype).tolist()
+    at_or_below_0 = x.detach().cpu() <= 0
+    u = torch.empty(int(at_or_below_0.sum()), dtype=torch.float64).uniform_(0, 1)
+    slopes = torch.ones(x.shape, dtype=x.dtype)
+    slopes[at_or_below_0] = (u * (high_bound - low_bound) + low_bound).to(x.dtype)
+    return slopes.to(x.device)
+
+
 def _check_probability(p: float, name: str = "p") -> None:
     """Dropout's p (the chance that each element is zeroed), as torch's: a probability."""
     if not 0 <= p <= 1:
