@@ -307,3 +307,68 @@ def test_alpha_dropout_layers_and_their_errors_as_torch():
         F.alpha_dropout(mg.randn(3), 1.5)
     with pytest.raises(ValueError):
         TF.alpha_dropout(torch.randn(3), 1.5)
+
+
+# ---- pdist, gumbel_softmax ----------------------------------------------------------------------
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    x=mst.float_arrays(mst.shapes(min_rank=2, max_rank=2, max_side=6), -3, 3),
+    p=st.sampled_from([0.0, 0.5, 1.0, 1.5, 2.0, 3.0, float("inf")]),
+    rounded=st.booleans(),
+)
+def test_pdist_matches_torch_values_and_gradients(x, p, rounded):
+    """Rounded values give equal rows and tied features: torch's gradients there too."""
+    x = np.round(x) if rounded else x
+    assert_matches_torch(
+        lambda t: F.pdist(t, p), lambda t: torch.pdist(t, p), x,
+        rtol=1e-10, atol=1e-12, name=f"pdist p={p}",
+    )  # fmt: skip
+
+
+def test_pdist_leaves_out_the_diagonal_and_keeps_torchs_order():
+    x = mg.tensor([[0.0, 0.0], [3.0, 4.0], [6.0, 8.0]])
+    assert F.pdist(x).tolist() == [5.0, 10.0, 5.0]
+    assert F.pdist(mg.randn(1, 3)).shape == (0,)
+
+
+def test_pdist_errors_where_torch_raises():
+    with pytest.raises(ShapeError, match=r"\(N, M\), a 2-d input; got shape \(3,\)"):
+        F.pdist(mg.randn(3))
+    with pytest.raises(RuntimeError, match="2D"):
+        torch.pdist(torch.randn(3))
+    with pytest.raises(ValueError, match="p >= 0.*p=-1"):
+        F.pdist(mg.randn(3, 2), -1)
+    with pytest.raises(RuntimeError, match="non-negative"):
+        torch.pdist(torch.randn(3, 2), -1)
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    x=mst.float_arrays(mst.shapes(min_rank=1), -3, 3),
+    tau=st.floats(0.1, 3),
+    hard=st.booleans(),
+    data=st.data(),
+    seed=st.integers(0, 2**31),
+)
+def test_gumbel_softmax_matches_torch_under_a_seed(x, tau, hard, data, seed):
+    dim = data.draw(st.integers(-x.ndim, x.ndim - 1), label="dim")
+    assert_matches_torch(
+        seeded(lambda t: F.gumbel_softmax(t, tau, hard, dim=dim), seed),
+        seeded(lambda t: TF.gumbel_softmax(t, tau, hard, dim=dim), seed),
+        x, rtol=1e-10, atol=1e-12, device="cpu", name="gumbel_softmax",
+    )  # fmt: skip
+
+
+def test_gumbel_softmax_hard_is_one_hot_with_the_soft_gradient():
+    logits = mg.randn(6, 5, dtype=torch.float64, requires_grad=True)
+    mg.manual_seed(0)
+    hard = F.gumbel_softmax(logits, 0.5, hard=True)
+    assert (hard._data.sum(-1) == 1).all() and ((hard._data == 0) | (hard._data == 1)).all()
+    w = mg.randn(6, 5, dtype=torch.float64)
+    (hard * w).sum().backward()
+    soft_logits = mg.tensor(logits._data.clone(), requires_grad=True)
+    mg.manual_seed(0)
+    (F.gumbel_softmax(soft_logits, 0.5) * w).sum().backward()
+    assert torch.equal(logits.grad._data, soft_logits.grad._data)

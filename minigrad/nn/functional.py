@@ -876,6 +876,56 @@ def pairwise_distance(
     return (x1 - x2 + eps).norm(p, last, keepdim=keepdim)
 
 
+def pdist(input: Tensor, p: float = 2.0) -> Tensor:
+    """The p-norm distance between each pair of rows i < j of input (N, M), as a flat tensor
+    of N (N - 1) / 2 distances in the order (0, 1), (0, 2), ..., (1, 2), ...: the upper
+    triangle of cdist(input, input) without its diagonal (each row's distance to itself, 0).
+
+    Gradients as torch's pdist: p = 2 and other p > 0 through `norm` (0 at a zero
+    difference); p = 0 counts the differing features (gradient 0); p = inf is the largest
+    |difference|, and every feature that ties for it gets the whole gradient (amax would
+    share it among them)."""
+    if input.ndim != 2:
+        raise ShapeError(
+            f"pdist takes rows as (N, M), a 2-d input; got shape {shape_str(input.shape)}"
+        )
+    if p < 0:
+        raise ValueError(f"pdist takes p >= 0 (a p-norm), got p={p}")
+    n = input.shape[0]
+    rows, cols = torch.triu_indices(n, n, offset=1, device=input.device)  # i < j: no diagonal
+    diff = input.index_select(0, Tensor(rows)) - input.index_select(0, Tensor(cols))
+    if p == 0:  # how many features differ: a count, whose gradient is 0
+        count = (diff._data != 0).sum(-1).to(diff.dtype)
+        return (diff * 0).sum(-1) + Tensor(count)
+    if math.isinf(p):
+        size = diff.abs()
+        largest = size._data.amax(-1, keepdim=True) if diff.shape[-1] else size._data.sum(-1, True)
+        ties = (size._data == largest).to(diff.dtype)
+        # the largest value itself, plus 0 that carries the gradient to every tie
+        return Tensor(largest.squeeze(-1)) + ((size - size.detach()) * Tensor(ties)).sum(-1)
+    return diff.norm(p, dim=-1)
+
+
+def gumbel_softmax(
+    logits: Tensor, tau: float = 1.0, hard: bool = False, eps: float = 1e-10, dim: int = -1
+) -> Tensor:
+    """A differentiable sample of a categorical distribution: softmax((logits + g) / tau) along
+    dim, with g = -log(E), E ~ Exponential(1) (Gumbel noise, drawn as torch's, so a seed gives
+    torch's sample on the CPU). A small tau gives nearly one-hot samples.
+
+    hard=True returns the one-hot vector of the sample's largest entry, with the soft sample's
+    gradient (the straight-through trick): y_hard - y_soft.detach() + y_soft."""
+    if eps != 1e-10:
+        warnings.warn("gumbel_softmax: eps is unused (as torch's); leave it out", stacklevel=2)
+    gumbels = -torch.empty_like(logits._data).exponential_().log()
+    y_soft = ((logits + Tensor(gumbels)) / tau).softmax(dim)
+    if not hard:
+        return y_soft
+    index = y_soft._data.max(dim, keepdim=True)[1]
+    y_hard = torch.zeros_like(logits._data).scatter_(dim, index, 1.0)
+    return Tensor(y_hard) - y_soft.detach() + y_soft
+
+
 def _broadcast_shape(name: str, x1: Tensor, x2: Tensor) -> tuple[int, ...]:
     try:
         return tuple(torch.broadcast_shapes(x1.shape, x2.shape))
