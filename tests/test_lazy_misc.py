@@ -372,3 +372,115 @@ def test_gumbel_softmax_hard_is_one_hot_with_the_soft_gradient():
     mg.manual_seed(0)
     (F.gumbel_softmax(soft_logits, 0.5) * w).sum().backward()
     assert torch.equal(logits.grad._data, soft_logits.grad._data)
+
+
+# ---- embedding_bag ----------------------------------------------------------------------------
+
+
+@st.composite
+def bags(draw):
+    """A table, indices and how they fall into bags: 2-d (B, N), or 1-d with offsets (empty
+    bags included), with or without include_last_offset."""
+    rows = draw(st.integers(1, 6))
+    table = draw(mst.float_arrays(st.just((rows, draw(st.integers(1, 4)))), -3, 3))
+    if draw(st.booleans()):  # ties between rows: max must pick torch's row
+        table = np.round(table)
+    ids = st.integers(0, rows - 1)
+    if draw(st.booleans()):
+        b, n = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+        return (
+            table,
+            np.array(draw(st.lists(ids, min_size=b * n, max_size=b * n))).reshape(b, n),
+            None,
+            False,
+        )
+    indices = np.array(draw(st.lists(ids, max_size=8)), dtype=np.int64)
+    cuts = sorted(draw(st.lists(st.integers(0, len(indices)), max_size=4)))
+    include_last = draw(st.booleans())
+    offsets = [0, *cuts] + ([len(indices)] if include_last else [])
+    return table, indices, np.array(offsets, dtype=np.int64), include_last
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    bag=bags(),
+    mode=st.sampled_from(["sum", "mean", "max"]),
+    weighted=st.booleans(),
+    padding=st.none() | st.integers(-2, 1),
+)
+def test_embedding_bag_matches_torch_values_and_gradients(bag, mode, weighted, padding):
+    table, indices, offsets, include_last = bag
+    padding = (
+        None if padding is None or not -table.shape[0] <= padding < table.shape[0] else padding
+    )
+    weighted = weighted and mode == "sum"
+    psw = np.random.default_rng(0).normal(size=indices.shape)
+
+    def call(lib, index, as_tensor):
+        def f(weight, *per_sample):
+            return lib.embedding_bag(
+                as_tensor(index), weight, None if offsets is None else as_tensor(offsets),
+                mode=mode, per_sample_weights=per_sample[0] if per_sample else None,
+                include_last_offset=include_last, padding_idx=padding,
+            )  # fmt: skip
+
+        return f
+
+    arrays = (table, psw) if weighted else (table,)
+    assert_matches_torch(
+        call(F, indices, mg.tensor), call(TF, indices, torch.tensor), *arrays,
+        rtol=1e-10, atol=1e-12, name=f"embedding_bag {mode}",
+    )  # fmt: skip
+
+
+def test_embedding_bag_mean_divides_by_the_bags_own_size_without_padding():
+    weight = mg.tensor([[0.0, 0.0], [1.0, 2.0], [3.0, 6.0], [5.0, 10.0]])
+    out = F.embedding_bag(mg.tensor([1, 2, 3, 0, 1]), weight, mg.tensor([0, 3]), padding_idx=0)
+    assert out.tolist() == [[3.0, 6.0], [1.0, 2.0]]
+    layer = nn.EmbeddingBag(4, 2, mode="max", padding_idx=0, _weight=weight._data)
+    assert repr(layer) == repr(torch.nn.EmbeddingBag(4, 2, mode="max", padding_idx=0))
+    assert layer(mg.tensor([[1, 2], [0, 0]])).tolist() == [[3.0, 6.0], [0.0, 0.0]]
+
+
+def test_embedding_bag_layer_draws_torchs_weight():
+    torch.manual_seed(4)
+    theirs = torch.nn.EmbeddingBag(7, 3, mode="sum", padding_idx=2)
+    torch.manual_seed(4)
+    ours = nn.EmbeddingBag(7, 3, mode="sum", padding_idx=2)
+    assert torch.equal(ours.weight._data, theirs.weight.detach())
+    x, offsets = torch.tensor([1, 2, 6, 6, 0]), torch.tensor([0, 1])
+    torch.testing.assert_close(
+        ours(mg.tensor(x), mg.tensor(offsets))._data, theirs(x, offsets).detach(), rtol=1e-6, atol=0
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "ours_error", "theirs_error"),
+    [
+        ({"input": [[1, 2]], "offsets": [0]}, "2-d input.*offsets must be None", ValueError),
+        ({"input": [1, 2]}, "1-d input needs offsets", ValueError),
+        ({"input": [1, 2], "offsets": [1]}, r"offsets\[0\] must be 0.*got 1", RuntimeError),
+        ({"input": [1, 2], "offsets": [0, 3]}, "within the input's length 2", RuntimeError),
+        ({"input": [1, 2], "offsets": [0], "mode": "median"}, "'sum', 'mean' or 'max'", ValueError),
+        (
+            {"input": [1, 2], "offsets": [0], "per_sample_weights": [1.0, 1.0]},
+            "need mode='sum'",
+            NotImplementedError,
+        ),  # fmt: skip
+        (
+            {"input": [1, 2], "offsets": [0], "mode": "sum", "per_sample_weights": [1.0]},
+            r"shape \(1,\).*input's shape \(2,\)",
+            ValueError,
+        ),  # fmt: skip
+    ],
+)
+def test_embedding_bag_errors_where_torch_raises(kwargs, ours_error, theirs_error):
+    weight = torch.randn(5, 2)
+
+    def args(as_tensor):
+        return {k: as_tensor(v) if isinstance(v, list) else v for k, v in kwargs.items()}
+
+    with pytest.raises((ValueError, NotImplementedError), match=ours_error):
+        F.embedding_bag(weight=mg.Tensor(weight), **args(mg.tensor))
+    with pytest.raises(theirs_error):
+        TF.embedding_bag(weight=weight, **args(torch.tensor))

@@ -47,7 +47,7 @@ from .batchnorm import BatchNorm1d, BatchNorm2d
 from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from .distance import CosineSimilarity, PairwiseDistance
 from .dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, FeatureAlphaDropout
-from .embedding import Embedding
+from .embedding import Embedding, EmbeddingBag
 from .lazy import (
     LazyBatchNorm1d,
     LazyBatchNorm2d,
@@ -281,6 +281,7 @@ __all__ = [
     "RReLU",
     "AlphaDropout",
     "FeatureAlphaDropout",
+    "EmbeddingBag",
     "functional",
     "init",
     "parallel",

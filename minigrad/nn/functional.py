@@ -18,7 +18,7 @@ from ..autograd.grad_mode import no_grad
 from ..creation import where
 from ..errors import ShapeError, shape_str
 from ..errors import missing_name_getattr as _missing_name_getattr
-from ..functions import einsum
+from ..functions import einsum, stack
 from ..ops.conv import dims_mismatch
 from ..tensor import Tensor, unwrap
 
@@ -903,7 +903,10 @@ def pdist(input: Tensor, p: float = 2.0) -> Tensor:
         ties = (size._data == largest).to(diff.dtype)
         # the largest value itself, plus 0 that carries the gradient to every tie
         return Tensor(largest.squeeze(-1)) + ((size - size.detach()) * Tensor(ties)).sum(-1)
-    return diff.norm(p, dim=-1)
+    # torch sums |d|^p, which underflows to 0 for tiny differences (|d| ~ 1e-200): its distance
+    # is then 0, and so is its gradient; norm would keep both. Zeroed there, as torch's.
+    underflow = (diff._data.abs() ** p).sum(-1) == 0
+    return diff.norm(p, dim=-1) * Tensor((~underflow).to(diff.dtype))
 
 
 def gumbel_softmax(
@@ -971,6 +974,123 @@ def embedding(
     return ops.Embedding.apply(
         weight, indices, padding_idx=padding_idx, scale_grad_by_freq=scale_grad_by_freq
     )
+
+
+def embedding_bag(
+    input: Tensor,
+    weight: Tensor,
+    offsets: Tensor | None = None,
+    max_norm: float | None = None,
+    norm_type: float = 2.0,
+    scale_grad_by_freq: bool = False,
+    mode: str = "mean",
+    sparse: bool = False,
+    per_sample_weights: Tensor | None = None,
+    include_last_offset: bool = False,
+    padding_idx: int | None = None,
+) -> Tensor:
+    """The sum, mean or max of the embedding rows of each bag of indices, (bags, embedding_dim),
+    without making the (indices, embedding_dim) rows per bag first in torch (here they are made:
+    it is embedding, then a sum per bag). As torch's:
+
+    input 2-d (B, N): B bags of N indices each (offsets must be None). input 1-d: the bags one
+    after another; offsets (1-d) says where each starts (offsets[0] = 0), the last one running
+    to the end, unless include_last_offset=True, where the last offset is that end.
+    mode "sum": sum of the rows (times per_sample_weights, one weight per index, if given);
+    "mean": their mean; "max": the largest value of each feature, whose gradient goes to the
+    row it came from. An index equal to padding_idx is left out of its bag (and of the count a
+    mean divides by); an empty bag gives zeros.
+    Gradients: dL/dweight[r] = the sum of G[bag] (times the index's weight, or / the bag's
+    size for a mean) over every place index r sits in; dL/dper_sample_weights[i] =
+    weight[input[i]] . G[bag of i]."""
+    indices, starts, ends = _bags("embedding_bag", input, offsets, include_last_offset)
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError(f"embedding_bag: mode must be 'sum', 'mean' or 'max', got {mode!r}")
+    if per_sample_weights is not None:
+        if mode != "sum":
+            raise NotImplementedError(
+                f"embedding_bag: per_sample_weights weigh the rows of a sum: they need "
+                f"mode='sum' (got mode={mode!r}), as torch's"
+            )
+        if tuple(per_sample_weights.shape) != tuple(input.shape):
+            raise ValueError(
+                f"embedding_bag: per_sample_weights has shape "
+                f"{shape_str(per_sample_weights.shape)}; it must have the input's shape "
+                f"{shape_str(input.shape)} (one weight per index)"
+            )
+    rows = embedding(
+        Tensor(indices), weight, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse
+    )  # (L, D): one row per index, bags one after another
+    padding_idx = _padding_index(padding_idx, weight.shape[0])
+    kept = torch.ones_like(indices, dtype=torch.bool)
+    if padding_idx is not None:  # a padding index is left out of its bag
+        kept = indices != padding_idx
+    if per_sample_weights is not None:
+        rows = rows * per_sample_weights.reshape(-1, 1)
+    if mode == "max":
+        return _bag_max(rows, kept, starts, ends)
+    # member[b, i] = 1 if index i is in bag b (and is not padding): rows summed per bag
+    position = torch.arange(indices.numel(), device=indices.device)
+    member = (position >= starts[:, None]) & (position < ends[:, None]) & kept
+    sums = Tensor(member.to(rows.dtype)) @ rows
+    if mode == "sum":
+        return sums
+    counts = member.sum(1, keepdim=True).clamp_min(1).to(rows.dtype)  # an empty bag: 0 / 1
+    return sums / Tensor(counts)
+
+
+def _bag_max(rows: Tensor, kept: torch.Tensor, starts: torch.Tensor, ends: torch.Tensor) -> Tensor:
+    """Each bag's largest value per feature (a bag at a time); zeros for an empty bag."""
+    bags = []
+    for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+        members = rows.index_select(0, Tensor(torch.nonzero(kept[start:end]).reshape(-1) + start))
+        # an empty bag: the sum of no rows, zeros (still in the graph: weight gets a 0 gradient)
+        bags.append(members.max(0).values if members.shape[0] else members.sum(0))
+    if not bags:  # no bags: (0, embedding_dim)
+        return rows.index_select(0, Tensor(kept.new_zeros(0, dtype=torch.long)))
+    return stack(bags)
+
+
+def _bags(
+    name: str, input: Tensor, offsets: Tensor | None, include_last_offset: bool
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(the indices, flat; where each bag starts; where it ends), as torch reads them."""
+    indices = _check_indices(input)
+    if indices.ndim == 2:
+        if offsets is not None:
+            raise ValueError(
+                f"{name}: a 2-d input (B, N) is B bags of N indices each, so offsets must be "
+                f"None; got offsets of shape {shape_str(offsets.shape)}"
+            )
+        bags, size = indices.shape
+        starts = torch.arange(bags, device=indices.device) * size
+        return indices.reshape(-1), starts, starts + size
+    if indices.ndim != 1:
+        raise ValueError(
+            f"{name}: input must be 1-d (bags one after another, with offsets) or 2-d (B, N); "
+            f"got shape {shape_str(indices.shape)}"
+        )
+    if offsets is None or unwrap(offsets).ndim != 1:
+        got = "None" if offsets is None else f"shape {shape_str(offsets.shape)}"
+        raise ValueError(
+            f"{name}: a 1-d input needs offsets, a 1-d tensor of where each bag starts; got {got}"
+        )
+    offsets = unwrap(offsets).to(device=indices.device, dtype=torch.long)
+    length = indices.numel()
+    if offsets.numel() and offsets[0] != 0:
+        raise ValueError(
+            f"{name}: offsets[0] must be 0 (the first bag starts at the first index); got "
+            f"{int(offsets[0])}"
+        )
+    if offsets.numel() and (offsets[-1] > length or (offsets[1:] < offsets[:-1]).any()):
+        raise ValueError(
+            f"{name}: offsets must not decrease and must stay within the input's length "
+            f"{length}; got {offsets.tolist()}"
+        )
+    if include_last_offset:  # the last offset is where the last bag ends
+        return indices, offsets[:-1], offsets[1:]
+    ends = torch.cat([offsets[1:], offsets.new_tensor([length])])
+    return indices, offsets, ends
 
 
 def _refuse_sparse(name: str, sparse: bool) -> None:
