@@ -237,6 +237,12 @@ def test_rrelu_at_zero_and_float32_and_in_place_match_torch():
         seeded(lambda t: TF.rrelu(t, training=True), 5),
         x, rtol=1e-10, atol=1e-12, device="cpu", name="rrelu at 0",
     )  # fmt: skip
+    for dtype in (torch.float64, torch.float32):  # the very numbers (uniform_(lower, upper)
+        x = torch.randn(40, 30, dtype=dtype)  # would fuse its multiply-add: one bit apart)
+        torch.manual_seed(2)
+        expected = TF.rrelu(x, 0.1, 0.7, training=True)
+        torch.manual_seed(2)
+        assert torch.equal(F.rrelu(mg.Tensor(x), 0.1, 0.7, training=True)._data, expected)
     x32 = torch.randn(40, 30)
     torch.manual_seed(2)
     expected = TF.rrelu(x32, 0.1, 0.7, training=True)
