@@ -490,3 +490,23 @@ def test_embedding_bag_errors_where_torch_raises(kwargs, ours_error, theirs_erro
         F.embedding_bag(weight=mg.Tensor(weight), **args(mg.tensor))
     with pytest.raises(theirs_error):
         TF.embedding_bag(weight=weight, **args(torch.tensor))
+
+
+def test_compile_refuses_a_lazy_model_before_its_dry_run_and_takes_it_after():
+    net = nn.Sequential(nn.LazyLinear(4), nn.ReLU(), nn.LazyLinear(2))
+    opt = mg.optim.SGD(net.parameters(), lr=0.1)
+
+    def step(x):
+        opt.zero_grad()
+        loss = net(x).pow(2).sum()
+        loss.backward()
+        opt.step()
+        return loss
+
+    x = mg.randn(3, 5)
+    with pytest.raises(UninitializedError, match="0.weight.*dry run.*minigrad.compile"):
+        mg.compile(step)(x)
+    net(x)  # the dry run
+    compiled = mg.compile(step)
+    losses = [compiled(x).item() for _ in range(4)]
+    assert losses == sorted(losses, reverse=True)
