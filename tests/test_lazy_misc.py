@@ -7,6 +7,9 @@ for using a placeholder's values. Then RReLU and the alpha dropouts: torch's dra
 
 from __future__ import annotations
 
+import copy
+import pickle
+
 import numpy as np
 import pytest
 import torch
@@ -510,3 +513,16 @@ def test_compile_refuses_a_lazy_model_before_its_dry_run_and_takes_it_after():
     compiled = mg.compile(step)
     losses = [compiled(x).item() for _ in range(4)]
     assert losses == sorted(losses, reverse=True)
+
+
+def test_a_lazy_model_deep_copies_and_pickles_before_its_first_call():
+    """As torch's: each copy makes its own parameters on its own first call."""
+    net = nn.Sequential(nn.LazyLinear(3), nn.LazyBatchNorm1d())
+    twin = copy.deepcopy(net)
+    assert twin[0].weight is not net[0].weight and repr(twin) == repr(net)
+    twin(mg.randn(2, 4))
+    assert type(twin[0]) is nn.Linear and type(net[0]) is nn.LazyLinear
+    assert twin[0].weight.shape == (3, 4) and net[0].has_uninitialized_params()
+    again = pickle.loads(pickle.dumps(net))
+    assert repr(again[1].running_mean) == "<UninitializedBuffer>"
+    assert again(mg.randn(5, 6)).shape == (5, 3)

@@ -114,6 +114,18 @@ class _Uninitialized:
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
 
+    def __getstate__(self) -> Any:
+        """For copy.deepcopy and pickle: the slots as they are (Python's default would read
+        `_data`, and be refused)."""
+        slots = {}
+        for name in Tensor.__slots__:
+            if name != "__weakref__" and hasattr(Tensor, name):
+                try:
+                    slots[name] = getattr(Tensor, name).__get__(self)
+                except AttributeError:  # a slot never set
+                    pass
+        return None, slots
+
 
 class UninitializedParameter(_Uninitialized, Parameter):
     """A Parameter whose shape is not known yet (a lazy layer's, before its first input):
