@@ -3,7 +3,8 @@ Sequential, ModuleList, ModuleDict, ParameterList and ParameterDict; more activa
 `activation.py`; convolution, pooling, batch norm, layer, RMS, group, instance and local
 response norm, dropout, embedding, cosine similarity and pairwise distance, recurrent (RNN,
 LSTM, GRU and their cells) and resizing layers in `conv.py`, `pooling.py`, `batchnorm.py`,
-`normalization.py`, `dropout.py`, `embedding.py`, `distance.py`, `rnn.py`, `upsampling.py`;
+`normalization.py`, `dropout.py`, lazy layers (in-size read from the first input) in
+`lazy.py`, `embedding.py`, `distance.py`, `rnn.py`, `upsampling.py`;
 padding, pixel shuffle and channel shuffle layers in `padding.py` and `pixelshuffle.py`;
 multi-head attention in `attention.py`; transformer encoder and decoder layers and stacks in
 `transformer.py`), functions and losses (`functional.py`, imported as `F`), the losses as
@@ -29,6 +30,7 @@ from .activation import (
     Mish,
     PReLU,
     ReLU6,
+    RReLU,
     SiLU,
     Softmax,
     Softmax2d,
@@ -44,8 +46,24 @@ from .attention import MultiheadAttention
 from .batchnorm import BatchNorm1d, BatchNorm2d, BatchNorm3d
 from .conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from .distance import CosineSimilarity, PairwiseDistance
-from .dropout import Dropout, Dropout1d, Dropout2d, Dropout3d
-from .embedding import Embedding
+from .dropout import (
+    AlphaDropout,
+    Dropout,
+    Dropout1d,
+    Dropout2d,
+    Dropout3d,
+    FeatureAlphaDropout,
+)
+from .embedding import Embedding, EmbeddingBag
+from .lazy import (
+    LazyBatchNorm1d,
+    LazyBatchNorm2d,
+    LazyConv1d,
+    LazyConv2d,
+    LazyConvTranspose1d,
+    LazyConvTranspose2d,
+    LazyLinear,
+)
 from .losses import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -85,6 +103,8 @@ from .modules import (
     Sigmoid,
     Unflatten,
     Unfold,
+    UninitializedBuffer,
+    UninitializedParameter,
 )
 from .normalization import (
     GroupNorm,
@@ -278,11 +298,24 @@ __all__ = [
     "SoftMarginLoss",
     "TripletMarginLoss",
     "TripletMarginWithDistanceLoss",
+    "LazyBatchNorm1d",
+    "LazyBatchNorm2d",
+    "LazyConv1d",
+    "LazyConv2d",
+    "LazyConvTranspose1d",
+    "LazyConvTranspose2d",
+    "LazyLinear",
+    "UninitializedBuffer",
+    "UninitializedParameter",
+    "RReLU",
+    "AlphaDropout",
+    "FeatureAlphaDropout",
+    "EmbeddingBag",
     "functional",
     "init",
     "parallel",
     "utils",
 ]
 
-# nn.RReLU, a torch name minigrad lacks, raises an AttributeError that says so (errors.py).
+# nn.Conv3d, a torch name minigrad lacks, raises an AttributeError that says so (errors.py).
 __getattr__ = _missing_name_getattr(__name__, "torch.nn")

@@ -54,6 +54,21 @@ class _BatchNorm(Module):
             self.register_buffer("running_var", None)
             self.register_buffer("num_batches_tracked", None)
 
+    def reset_running_stats(self) -> None:
+        """Forget the running statistics: mean 0, variance 1, no batches tracked."""
+        if self.track_running_stats:
+            self.running_mean._data.zero_()
+            self.running_var._data.fill_(1)
+            self.num_batches_tracked._data.zero_()
+
+    def reset_parameters(self) -> None:
+        """Back to the start, as torch's: running statistics reset, weight 1 and bias 0."""
+        self.reset_running_stats()
+        if self.affine:
+            self.weight._data.fill_(1)
+            if self.bias is not None:
+                self.bias._data.zero_()
+
     def forward(self, input: Tensor) -> Tensor:
         if input.ndim not in self.expected_dims:
             wanted = " or ".join(f"{d}D" for d in self.expected_dims)

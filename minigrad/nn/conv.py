@@ -12,7 +12,7 @@ import torch
 from ..creation import DeviceLike
 from ..tensor import Tensor
 from . import functional as F
-from .modules import Module, _uniform, _weight_bound
+from .modules import Module, _empty, _redraw_uniform, _weight_bound
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -69,14 +69,19 @@ class _ConvNd(Module):
         channels = (out_channels, in_channels // groups)
         if self.transposed:
             channels = (in_channels, out_channels // groups)
-        shape = (*channels, *self.kernel_size)
-        # torch's reset_parameters: kaiming_uniform_(a=sqrt(5)) gives the weight a bound of
-        # 1/sqrt(fan_in), fan_in = the weight's dim 1 times the kernel area (for a convolution,
-        # the inputs each output sums: in_channels/groups * kernel area)
-        fan_in = shape[1] * math.prod(self.kernel_size)
-        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
-        self.weight = _uniform(shape, _weight_bound(fan_in), dtype, device)
-        self.bias = _uniform((out_channels,), bound, dtype, device) if bias else None
+        self.weight = _empty((*channels, *self.kernel_size), dtype, device)
+        self.bias = _empty((out_channels,), dtype, device) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Draw weight, then bias, afresh, as torch's reset_parameters: kaiming_uniform_(a=
+        sqrt(5)) gives the weight a bound of 1/sqrt(fan_in), fan_in = the weight's dim 1 times
+        the kernel area (for a convolution, the inputs each output sums: in_channels/groups *
+        kernel area); the bias has that bound too."""
+        fan_in = self.weight.shape[1] * math.prod(self.kernel_size)
+        _redraw_uniform(self.weight, _weight_bound(fan_in))
+        if self.bias is not None:
+            _redraw_uniform(self.bias, 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0)
 
     def forward(self, input: Tensor) -> Tensor:
         convolve = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}[self.dims]

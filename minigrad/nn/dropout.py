@@ -1,5 +1,6 @@
 """`Dropout`: zero random elements in training (scaling the rest up); the identity in eval.
-`Dropout1d`, `Dropout2d` and `Dropout3d` zero whole channels instead."""
+`Dropout1d`, `Dropout2d` and `Dropout3d` zero whole channels instead. `AlphaDropout` and
+`FeatureAlphaDropout` are their versions for SELU networks (they keep mean 0 and variance 1)."""
 
 from __future__ import annotations
 
@@ -50,3 +51,18 @@ class Dropout3d(_DropoutNd):
 
     def forward(self, input: Tensor) -> Tensor:
         return F.dropout3d(input, self.p, self.training, self.inplace)
+
+
+class AlphaDropout(_DropoutNd):
+    """Each element set to SELU's floor with probability p in training, then all moved back to
+    mean 0 and variance 1 (for SELU networks). See F.alpha_dropout."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.alpha_dropout(input, self.p, self.training, self.inplace)
+
+
+class FeatureAlphaDropout(_DropoutNd):
+    """AlphaDropout by whole channels of (N, C, *). See F.feature_alpha_dropout."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.feature_alpha_dropout(input, self.p, self.training, self.inplace)

@@ -18,7 +18,7 @@ from ..autograd.grad_mode import no_grad
 from ..creation import where
 from ..errors import ShapeError, shape_str
 from ..errors import missing_name_getattr as _missing_name_getattr
-from ..functions import einsum
+from ..functions import einsum, stack
 from ..ops.conv import dims_mismatch
 from ..tensor import Tensor, unwrap
 
@@ -876,6 +876,59 @@ def pairwise_distance(
     return (x1 - x2 + eps).norm(p, last, keepdim=keepdim)
 
 
+def pdist(input: Tensor, p: float = 2.0) -> Tensor:
+    """The p-norm distance between each pair of rows i < j of input (N, M), as a flat tensor
+    of N (N - 1) / 2 distances in the order (0, 1), (0, 2), ..., (1, 2), ...: the upper
+    triangle of cdist(input, input) without its diagonal (each row's distance to itself, 0).
+
+    Gradients as torch's pdist: p = 2 and other p > 0 through `norm` (0 at a zero
+    difference); p = 0 counts the differing features (gradient 0); p = inf is the largest
+    |difference|, and every feature that ties for it gets the whole gradient (amax would
+    share it among them)."""
+    if input.ndim != 2:
+        raise ShapeError(
+            f"pdist takes rows as (N, M), a 2-d input; got shape {shape_str(input.shape)}"
+        )
+    if p < 0:
+        raise ValueError(f"pdist takes p >= 0 (a p-norm), got p={p}")
+    n = input.shape[0]
+    rows, cols = torch.triu_indices(n, n, offset=1, device=input.device)  # i < j: no diagonal
+    diff = input.index_select(0, Tensor(rows)) - input.index_select(0, Tensor(cols))
+    if p == 0:  # how many features differ: a count, whose gradient is 0
+        count = (diff._data != 0).sum(-1).to(diff.dtype)
+        return (diff * 0).sum(-1) + Tensor(count)
+    if math.isinf(p):
+        size = diff.abs()
+        largest = size._data.amax(-1, keepdim=True) if diff.shape[-1] else size._data.sum(-1, True)
+        ties = (size._data == largest).to(diff.dtype)
+        # the largest value itself, plus 0 that carries the gradient to every tie
+        return Tensor(largest.squeeze(-1)) + ((size - size.detach()) * Tensor(ties)).sum(-1)
+    # torch sums |d|^p, which underflows to 0 for tiny differences (|d| ~ 1e-200): its distance
+    # is then 0, and so is its gradient; norm would keep both. Zeroed there, as torch's.
+    underflow = (diff._data.abs() ** p).sum(-1) == 0
+    return diff.norm(p, dim=-1) * Tensor((~underflow).to(diff.dtype))
+
+
+def gumbel_softmax(
+    logits: Tensor, tau: float = 1.0, hard: bool = False, eps: float = 1e-10, dim: int = -1
+) -> Tensor:
+    """A differentiable sample of a categorical distribution: softmax((logits + g) / tau) along
+    dim, with g = -log(E), E ~ Exponential(1) (Gumbel noise, drawn as torch's, so a seed gives
+    torch's sample on the CPU). A small tau gives nearly one-hot samples.
+
+    hard=True returns the one-hot vector of the sample's largest entry, with the soft sample's
+    gradient (the straight-through trick): y_hard - y_soft.detach() + y_soft."""
+    if eps != 1e-10:
+        warnings.warn("gumbel_softmax: eps is unused (as torch's); leave it out", stacklevel=2)
+    gumbels = -torch.empty_like(logits._data).exponential_().log()
+    y_soft = ((logits + Tensor(gumbels)) / tau).softmax(dim)
+    if not hard:
+        return y_soft
+    index = y_soft._data.max(dim, keepdim=True)[1]
+    y_hard = torch.zeros_like(logits._data).scatter_(dim, index, 1.0)
+    return Tensor(y_hard) - y_soft.detach() + y_soft
+
+
 def _broadcast_shape(name: str, x1: Tensor, x2: Tensor) -> tuple[int, ...]:
     try:
         return tuple(torch.broadcast_shapes(x1.shape, x2.shape))
@@ -921,6 +974,123 @@ def embedding(
     return ops.Embedding.apply(
         weight, indices, padding_idx=padding_idx, scale_grad_by_freq=scale_grad_by_freq
     )
+
+
+def embedding_bag(
+    input: Tensor,
+    weight: Tensor,
+    offsets: Tensor | None = None,
+    max_norm: float | None = None,
+    norm_type: float = 2.0,
+    scale_grad_by_freq: bool = False,
+    mode: str = "mean",
+    sparse: bool = False,
+    per_sample_weights: Tensor | None = None,
+    include_last_offset: bool = False,
+    padding_idx: int | None = None,
+) -> Tensor:
+    """The sum, mean or max of the embedding rows of each bag of indices, (bags, embedding_dim),
+    without making the (indices, embedding_dim) rows per bag first in torch (here they are made:
+    it is embedding, then a sum per bag). As torch's:
+
+    input 2-d (B, N): B bags of N indices each (offsets must be None). input 1-d: the bags one
+    after another; offsets (1-d) says where each starts (offsets[0] = 0), the last one running
+    to the end, unless include_last_offset=True, where the last offset is that end.
+    mode "sum": sum of the rows (times per_sample_weights, one weight per index, if given);
+    "mean": their mean; "max": the largest value of each feature, whose gradient goes to the
+    row it came from. An index equal to padding_idx is left out of its bag (and of the count a
+    mean divides by); an empty bag gives zeros.
+    Gradients: dL/dweight[r] = the sum of G[bag] (times the index's weight, or / the bag's
+    size for a mean) over every place index r sits in; dL/dper_sample_weights[i] =
+    weight[input[i]] . G[bag of i]."""
+    indices, starts, ends = _bags("embedding_bag", input, offsets, include_last_offset)
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError(f"embedding_bag: mode must be 'sum', 'mean' or 'max', got {mode!r}")
+    if per_sample_weights is not None:
+        if mode != "sum":
+            raise NotImplementedError(
+                f"embedding_bag: per_sample_weights weigh the rows of a sum: they need "
+                f"mode='sum' (got mode={mode!r}), as torch's"
+            )
+        if tuple(per_sample_weights.shape) != tuple(input.shape):
+            raise ValueError(
+                f"embedding_bag: per_sample_weights has shape "
+                f"{shape_str(per_sample_weights.shape)}; it must have the input's shape "
+                f"{shape_str(input.shape)} (one weight per index)"
+            )
+    rows = embedding(
+        Tensor(indices), weight, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse
+    )  # (L, D): one row per index, bags one after another
+    padding_idx = _padding_index(padding_idx, weight.shape[0])
+    kept = torch.ones_like(indices, dtype=torch.bool)
+    if padding_idx is not None:  # a padding index is left out of its bag
+        kept = indices != padding_idx
+    if per_sample_weights is not None:
+        rows = rows * per_sample_weights.reshape(-1, 1)
+    if mode == "max":
+        return _bag_max(rows, kept, starts, ends)
+    # member[b, i] = 1 if index i is in bag b (and is not padding): rows summed per bag
+    position = torch.arange(indices.numel(), device=indices.device)
+    member = (position >= starts[:, None]) & (position < ends[:, None]) & kept
+    sums = Tensor(member.to(rows.dtype)) @ rows
+    if mode == "sum":
+        return sums
+    counts = member.sum(1, keepdim=True).clamp_min(1).to(rows.dtype)  # an empty bag: 0 / 1
+    return sums / Tensor(counts)
+
+
+def _bag_max(rows: Tensor, kept: torch.Tensor, starts: torch.Tensor, ends: torch.Tensor) -> Tensor:
+    """Each bag's largest value per feature (a bag at a time); zeros for an empty bag."""
+    bags = []
+    for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+        members = rows.index_select(0, Tensor(torch.nonzero(kept[start:end]).reshape(-1) + start))
+        # an empty bag: the sum of no rows, zeros (still in the graph: weight gets a 0 gradient)
+        bags.append(members.max(0).values if members.shape[0] else members.sum(0))
+    if not bags:  # no bags: (0, embedding_dim)
+        return rows.index_select(0, Tensor(kept.new_zeros(0, dtype=torch.long)))
+    return stack(bags)
+
+
+def _bags(
+    name: str, input: Tensor, offsets: Tensor | None, include_last_offset: bool
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(the indices, flat; where each bag starts; where it ends), as torch reads them."""
+    indices = _check_indices(input)
+    if indices.ndim == 2:
+        if offsets is not None:
+            raise ValueError(
+                f"{name}: a 2-d input (B, N) is B bags of N indices each, so offsets must be "
+                f"None; got offsets of shape {shape_str(offsets.shape)}"
+            )
+        bags, size = indices.shape
+        starts = torch.arange(bags, device=indices.device) * size
+        return indices.reshape(-1), starts, starts + size
+    if indices.ndim != 1:
+        raise ValueError(
+            f"{name}: input must be 1-d (bags one after another, with offsets) or 2-d (B, N); "
+            f"got shape {shape_str(indices.shape)}"
+        )
+    if offsets is None or unwrap(offsets).ndim != 1:
+        got = "None" if offsets is None else f"shape {shape_str(offsets.shape)}"
+        raise ValueError(
+            f"{name}: a 1-d input needs offsets, a 1-d tensor of where each bag starts; got {got}"
+        )
+    offsets = unwrap(offsets).to(device=indices.device, dtype=torch.long)
+    length = indices.numel()
+    if offsets.numel() and offsets[0] != 0:
+        raise ValueError(
+            f"{name}: offsets[0] must be 0 (the first bag starts at the first index); got "
+            f"{int(offsets[0])}"
+        )
+    if offsets.numel() and (offsets[-1] > length or (offsets[1:] < offsets[:-1]).any()):
+        raise ValueError(
+            f"{name}: offsets must not decrease and must stay within the input's length "
+            f"{length}; got {offsets.tolist()}"
+        )
+    if include_last_offset:  # the last offset is where the last bag ends
+        return indices, offsets[:-1], offsets[1:]
+    ends = torch.cat([offsets[1:], offsets.new_tensor([length])])
+    return indices, offsets, ends
 
 
 def _refuse_sparse(name: str, sparse: bool) -> None:
@@ -2663,6 +2833,98 @@ def _feature_dropout(input: Tensor, p: float, training: bool) -> Tensor:
     noise_shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2)
     mask = ops.Dropout.draw_mask(input._data.new_empty(noise_shape), p)
     return ops.Dropout.apply(input, mask.expand(input.shape))
+
+
+def alpha_dropout(
+    input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False
+) -> Tensor:
+    """Dropout for SELU networks: keeps a zero-mean, unit-variance input so, in training.
+
+    Each element is kept (probability 1 - p) or set to SELU's floor -alpha' (alpha' = SELU's
+    scale * alpha = 1.7580993408473766), then the result is moved back to mean 0 and variance 1
+    by an affine map a x + b, with a = 1 / sqrt((alpha'^2 p + 1)(1 - p)), b = a alpha' p:
+        out = a (mask x + (1 - mask)(-alpha')) + a alpha' p = x (a mask) + b',
+        b' = (mask - 1) a alpha' + a alpha' p;   dL/dx = G a mask.
+    The mask is drawn as torch's (bernoulli_(1 - p) on the CPU), so a seed gives torch's. The
+    identity in eval (training=False, the default here, as torch's)."""
+    return _alpha_dropout(input, p, training, inplace, feature=False)
+
+
+def feature_alpha_dropout(
+    input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False
+) -> Tensor:
+    """alpha_dropout with one draw per channel of (N, C, *): a whole channel is set to -alpha'
+    (then moved by the same affine map). See alpha_dropout."""
+    return _alpha_dropout(input, p, training, inplace, feature=True)
+
+
+_SELU_ALPHA_SCALED = 1.7580993408473766  # SELU's scale * alpha: SELU's output for x -> -inf
+
+
+def _alpha_dropout(input: Tensor, p: float, training: bool, inplace: bool, feature: bool) -> Tensor:
+    name = "feature_alpha_dropout" if feature else "alpha_dropout"
+    _check_probability(p)
+    if p == 0 or not training or input.numel() == 0:
+        return input
+    if p == 1:  # nothing kept: zeros, as torch's
+        out = input * 0
+        return input.copy_(out) if inplace else out
+    shape = tuple(input.shape)
+    if feature:
+        if input.ndim < 2:
+            raise ShapeError(
+                f"{name}: needs a batch and a channel dim, (N, C, *), to drop whole channels; "
+                f"got shape {shape_str(input.shape)}."
+            )
+        shape = shape[:2] + (1,) * (input.ndim - 2)  # one draw per (example, channel)
+    mask = input._data.new_empty(shape).bernoulli_(1 - p)
+    a = 1.0 / math.sqrt((_SELU_ALPHA_SCALED**2 * p + 1) * (1 - p))
+    shift = mask.add(-1).mul_(_SELU_ALPHA_SCALED * a).add_(_SELU_ALPHA_SCALED * a * p)
+    out = input * Tensor(mask.mul_(a)) + Tensor(shift)  # (torch's steps, so torch's roundings)
+    return input.copy_(out) if inplace else out
+
+
+def rrelu(
+    input: Tensor,
+    lower: float = 1.0 / 8,
+    upper: float = 1.0 / 3,
+    training: bool = False,
+    inplace: bool = False,
+) -> Tensor:
+    """Randomized leaky relu: x where x > 0, a x elsewhere, with a slope a drawn uniformly in
+    [lower, upper] for each element at x <= 0 in training; in eval the fixed slope
+    (lower + upper) / 2 (leaky_relu). dL/dx = G where x > 0, G a elsewhere (the drawn slope).
+    The slopes are drawn as torch's on the CPU (one float64 uniform per element at x <= 0, in
+    order), so a seed gives torch's."""
+    if lower > upper:
+        raise ValueError(
+            f"rrelu: lower ({lower}) must not be greater than upper ({upper}): the slopes are "
+            "drawn uniformly between them (and (lower + upper) / 2 is eval's slope)."
+        )
+    if not training:
+        return leaky_relu(input, (lower + upper) / 2, inplace)
+    slopes = _rrelu_slopes(input._data, lower, upper)
+    out = input * Tensor(slopes)  # slope 1 at x > 0
+    return input.copy_(out) if inplace else out
+
+
+def rrelu_(
+    input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False
+) -> Tensor:
+    """rrelu(input, lower, upper, training, inplace=True), as torch."""
+    return rrelu(input, lower, upper, training, inplace=True)
+
+
+def _rrelu_slopes(x: torch.Tensor, lower: float, upper: float) -> torch.Tensor:
+    """1 where x > 0; where x <= 0, in order, u (upper - lower) + lower for a float64 uniform
+    u in [0, 1), as torch's CPU kernel: its bounds first rounded to x's dtype, a multiply then
+    an add (uniform_(lower, upper) fuses them, one bit apart), then rounded to x's dtype."""
+    low_bound, high_bound = torch.tensor([lower, upper], dtype=x.dtype).tolist()
+    at_or_below_0 = x.detach().cpu() <= 0
+    u = torch.empty(int(at_or_below_0.sum()), dtype=torch.float64).uniform_(0, 1)
+    slopes = torch.ones(x.shape, dtype=x.dtype)
+    slopes[at_or_below_0] = (u * (high_bound - low_bound) + low_bound).to(x.dtype)
+    return slopes.to(x.device)
 
 
 def _check_probability(p: float, name: str = "p") -> None:

@@ -47,6 +47,123 @@ class Parameter(Tensor):
         return f"Parameter containing:\n{super().__repr__()}"
 
 
+class UninitializedError(RuntimeError, ValueError):
+    """A lazy module's parameter used before the module has seen an input (torch raises a
+    RuntimeError for its shape and a ValueError for its values: this error is both)."""
+
+
+_SLOT = Tensor._data  # the slot where a Tensor keeps its torch tensor (read past the property)
+
+
+class _Uninitialized:
+    """What UninitializedParameter and UninitializedBuffer share: a placeholder with a dtype, a
+    device and requires_grad, but no shape and no values until `materialize(shape)` makes it
+    the ordinary class (`cls_to_become`), in place: whoever holds it (an optimizer built from
+    `model.parameters()` early) then holds the real one."""
+
+    __slots__ = ()
+    cls_to_become: type[Tensor] = Tensor
+
+    @property
+    def _data(self) -> torch.Tensor:  # every read of the values lands here, and is refused
+        name = f" {self.name!r}" if self.name else ""
+        raise UninitializedError(
+            f"the {type(self).__name__}{name} has no shape and no values yet: a lazy module "
+            "(nn.LazyLinear, ...) makes its parameters from the first input it sees. Call the "
+            "model once on a batch (a dry run: net(X)) before reading or using its parameters "
+            "(minigrad.compile and DistributedDataParallel need it done first too)."
+        )
+
+    @_data.setter
+    def _data(self, data: torch.Tensor) -> None:
+        _SLOT.__set__(self, data)
+
+    @property
+    def _placeholder(self) -> torch.Tensor:
+        """The empty torch tensor that carries the dtype and device the values will have."""
+        return _SLOT.__get__(self)
+
+    @_placeholder.setter
+    def _placeholder(self, data: torch.Tensor) -> None:
+        _SLOT.__set__(self, data)
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self._placeholder.dtype
+
+    @property
+    def device(self) -> torch.device:
+        return self._placeholder.device
+
+    def requires_grad_(self, requires_grad: bool = True) -> Any:
+        self._requires_grad = requires_grad
+        return self
+
+    def materialize(
+        self, shape: tuple[int, ...], device: Any = None, dtype: torch.dtype | None = None
+    ) -> None:
+        """Become `cls_to_become` with uninitialised memory of `shape` (the layer then draws
+        its values): on the placeholder's device and dtype unless told otherwise."""
+        place = self._placeholder
+        self._placeholder = torch.empty(
+            shape, device=place.device if device is None else device,
+            dtype=place.dtype if dtype is None else dtype,
+        )  # fmt: skip
+        self.__class__ = self.cls_to_become
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}>"
+
+    def __getstate__(self) -> Any:
+        """For copy.deepcopy and pickle: the slots as they are (Python's default would read
+        `_data`, and be refused)."""
+        slots = {}
+        for name in Tensor.__slots__:
+            if name != "__weakref__" and hasattr(Tensor, name):
+                try:
+                    slots[name] = getattr(Tensor, name).__get__(self)
+                except AttributeError:  # a slot never set
+                    pass
+        return None, slots
+
+
+class UninitializedParameter(_Uninitialized, Parameter):
+    """A Parameter whose shape is not known yet (a lazy layer's, before its first input):
+    `parameters()` yields it, an optimizer can hold it, and it becomes a Parameter in place."""
+
+    __slots__ = ()
+    cls_to_become = Parameter
+
+    def __init__(
+        self,
+        requires_grad: bool = True,
+        device: DeviceLike = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__(torch.empty(0, device=_device(device), dtype=dtype), requires_grad)
+
+
+class UninitializedBuffer(_Uninitialized, Tensor):
+    """A buffer whose shape is not known yet (LazyBatchNorm's running statistics)."""
+
+    __slots__ = ()
+    cls_to_become = Tensor
+
+    def __init__(
+        self,
+        requires_grad: bool = False,
+        device: DeviceLike = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__(torch.empty(0, device=_device(device), dtype=dtype))
+        self._requires_grad = requires_grad
+
+
+def is_lazy(value: Any) -> bool:
+    """An UninitializedParameter or UninitializedBuffer (torch.nn.parameter.is_lazy)."""
+    return isinstance(value, _Uninitialized)
+
+
 class Module:
     """Base class of layers and models: subclass it, set parameters and layers in `__init__`,
     write `forward`. Calling the module calls `forward` (and the hooks around it)."""
@@ -299,12 +416,13 @@ class Module:
         def move(t: torch.Tensor) -> torch.Tensor:
             return t.to(device=device, dtype=dtype if t.is_floating_point() else None)
 
-        for p in self.parameters():
-            p._data = move(p._data)
-            if p.grad is not None:
-                p.grad._data = move(p.grad._data)
-        for b in self.buffers():
-            b._data = move(b._data)
+        for t in [*self.parameters(), *self.buffers()]:
+            if is_lazy(t):  # no values yet: the dtype and device they will be made with
+                t._placeholder = move(t._placeholder)
+                continue
+            t._data = move(t._data)
+            if t.grad is not None:
+                t.grad._data = move(t.grad._data)
         return self
 
     def cpu(self) -> Module:
@@ -349,7 +467,8 @@ class Module:
         keep_vars=True gives the Parameters themselves."""
         destination = OrderedDict() if destination is None else destination
         for name, tensor in self._named_state():
-            destination[prefix + name] = tensor if keep_vars else tensor._data.detach()
+            keep = keep_vars or is_lazy(tensor)  # a placeholder is saved as itself, as torch
+            destination[prefix + name] = tensor if keep else tensor._data.detach()
         return destination
 
     def _named_state(self) -> Iterator[tuple[str, Tensor]]:
@@ -379,9 +498,16 @@ class Module:
             errors.append(f"Unexpected key(s) in state_dict: {_quoted(unexpected)}.")
         if strict and missing:
             errors.append(f"Missing key(s) in state_dict: {_quoted(missing)}.")
-        values = {name: _torch_values(state_dict[name]) for name in own if name in state_dict}
+        given = {name: state_dict[name] for name in own if name in state_dict}
+        for name, value in given.items():
+            if is_lazy(value) and not is_lazy(own[name]):
+                errors.append(
+                    f"{name} in the state_dict is a lazy module's placeholder (no values yet), "
+                    "and this model's is not: run the saved model once on a batch before saving."
+                )
+        values = {n: _torch_values(v) for n, v in given.items() if not is_lazy(v)}
         for name, value in values.items():
-            if value.shape != own[name].shape:
+            if not is_lazy(own[name]) and value.shape != own[name].shape:
                 errors.append(
                     f"size mismatch for {name}: copying a param with shape "
                     f"{shape_str(value.shape)} from checkpoint, the shape in current model is "
@@ -395,6 +521,8 @@ class Module:
                 "the names that match; nothing was loaded.)"
             )
         for name, value in values.items():
+            if is_lazy(own[name]):  # a lazy layer's placeholder takes the saved shape (as torch)
+                own[name].materialize(value.shape)
             if assign:
                 own[name]._data = value.detach()
             else:
@@ -492,6 +620,17 @@ def _uniform(
     return Parameter(data.to(_device(device)))
 
 
+def _empty(shape: tuple[int, ...], dtype: torch.dtype | None, device: DeviceLike) -> Parameter:
+    """A Parameter of that shape whose values reset_parameters then draws."""
+    return Parameter(torch.empty(shape, dtype=dtype, device=_device(device)))
+
+
+def _redraw_uniform(p: Tensor, bound: float) -> None:
+    """Fill p in place with values uniform in [-bound, bound], drawn on the CPU in p's dtype (a
+    seed gives torch's numbers on any device)."""
+    p._data.copy_(torch.empty(p.shape, dtype=p.dtype).uniform_(-bound, bound))
+
+
 class Linear(Module):
     """y = x @ weight.T + bias, with weight of shape (out_features, in_features), as torch.
 
@@ -509,10 +648,17 @@ class Linear(Module):
     ) -> None:
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
-        weight_bound = _weight_bound(in_features)
-        bias_bound = 1 / math.sqrt(in_features) if in_features > 0 else 0.0
-        self.weight = _uniform((out_features, in_features), weight_bound, dtype, device)
-        self.bias = _uniform((out_features,), bias_bound, dtype, device) if bias else None
+        self.weight = _empty((out_features, in_features), dtype, device)
+        self.bias = _empty((out_features,), dtype, device) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Draw weight, then bias, afresh, as torch's reset_parameters (same order, same
+        bounds, so the same seed gives the same values)."""
+        fan_in = self.weight.shape[1]
+        _redraw_uniform(self.weight, _weight_bound(fan_in))
+        if self.bias is not None:
+            _redraw_uniform(self.bias, 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0)
 
     def forward(self, x: Tensor) -> Tensor:
         return ops.Linear.apply(x, self.weight, self.bias)  # x @ weight.T + bias, fused
