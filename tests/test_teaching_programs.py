@@ -22,6 +22,7 @@ import re
 
 import pytest
 import torch
+import torch.utils._device
 
 import minigrad
 
@@ -908,8 +909,10 @@ NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|[-+]?(?:inf|n
 
 def run(source: str) -> str:
     """Run a program (its `import torch` is the first import line) and return what it prints.
-    torch's default device, set by a program, is put back afterwards, and so is minigrad's."""
-    before = torch.get_default_device()
+    torch's default device, set by a program, is put back afterwards, and so is minigrad's.
+    (None when none was set: set_default_device(cpu) would leave torch's device mode on for the
+    rest of the session, and under a mode torch skips its fast paths, the transformer's too.)"""
+    before = torch.utils._device.CURRENT_DEVICE
     out = io.StringIO()
     try:
         with contextlib.redirect_stdout(out):
