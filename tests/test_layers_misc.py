@@ -8,6 +8,7 @@ alone.
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 
 import numpy as np
@@ -727,6 +728,26 @@ def test_lp_pool_of_signed_values_and_of_zeros_is_torchs():
     x = np.array([[[1.0, -2.0, 0.0, 0.0, -0.5, 3.0]]])
     assert_matches_torch(lambda t: F.lp_pool1d(t, 2, 2), lambda t: TF.lp_pool1d(t, 2, 2), x)
     assert_matches_torch(lambda t: F.lp_pool1d(t, 1, 3), lambda t: TF.lp_pool1d(t, 1, 3), x)
+
+
+@pytest.mark.parametrize("norm_type", [math.inf, -math.inf])
+def test_lp_pool_at_infinite_orders_is_the_largest_or_smallest_magnitude_as_torchs(norm_type):
+    """p = inf: each window's largest |x|, p = -inf its smallest (torch's max pools of |x| and
+    of -|x|); magnitudes all different, so no window has a tie, signs mixed."""
+    rng = np.random.default_rng(5)
+    magnitudes = rng.permutation(np.arange(1, 2 * 3 * 5 * 4 + 1)) / 7.0
+    x = (magnitudes * rng.choice([-1.0, 1.0], magnitudes.size)).reshape(2, 3, 5, 4)
+    for order in (1, 2):
+        assert_matches_torch(
+            lambda t: F.lp_pool2d(t, norm_type, (2, 3), 1, True),
+            lambda t: TF.lp_pool2d(t, norm_type, (2, 3), 1, True),
+            x, order=order, rtol=RTOL, atol=ATOL, name="lp_pool2d",
+        )  # fmt: skip
+        assert_matches_torch(
+            lambda t: F.lp_pool1d(t, norm_type, 3, 2),
+            lambda t: TF.lp_pool1d(t, norm_type, 3, 2),
+            x[0], order=order, rtol=RTOL, atol=ATOL, name="lp_pool1d",
+        )  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -2319,8 +2319,13 @@ def lp_pool2d(
 
     p = 1 sums the window, p = 2 is its Euclidean norm, a large p nears its maximum. A
     composition, torch's: avg_pool2d of x^p times the window's size, then the 1/p power (an
-    average of 0 stays 0: sign(s) relu(|s|) ^ (1/p), whose slope at 0 is 0, as torch's)."""
+    average of 0 stays 0: sign(s) relu(|s|) ^ (1/p), whose slope at 0 is 0, as torch's).
+    p = inf is the largest |x| of each window (max_pool2d of |x|), p = -inf the smallest."""
     kernel = _ntuple(kernel_size, 2, "kernel_size", "lp_pool2d")
+    if norm_type == math.inf:
+        return max_pool2d(input.abs(), kernel, stride, 0, 1, ceil_mode)
+    if norm_type == -math.inf:
+        return -max_pool2d(-input.abs(), kernel, stride, 0, 1, ceil_mode)
     sums = avg_pool2d(input**norm_type, kernel, stride, 0, ceil_mode)
     return _lp_root(sums, kernel[0] * kernel[1], norm_type)
 
@@ -2332,8 +2337,13 @@ def lp_pool1d(
     stride: Any = None,
     ceil_mode: bool = False,
 ) -> Tensor:
-    """The p-norm of each window of (N, C, L) (or (C, L)): see lp_pool2d."""
+    """The p-norm of each window of (N, C, L) (or (C, L)): see lp_pool2d (p = inf and -inf
+    too)."""
     kernel = _single(kernel_size, "kernel_size", "lp_pool1d")
+    if norm_type == math.inf:
+        return max_pool1d(input.abs(), kernel, stride, 0, 1, ceil_mode)
+    if norm_type == -math.inf:
+        return -max_pool1d(-input.abs(), kernel, stride, 0, 1, ceil_mode)
     sums = avg_pool1d(input**norm_type, kernel, stride, 0, ceil_mode)
     return _lp_root(sums, kernel, norm_type)
 
