@@ -119,6 +119,23 @@ def test_rms_norm_eps_is_the_dtypes_and_keeps_zeros_finite():
     assert torch.isfinite(leaf.grad._data).all()
 
 
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_rms_norm_in_half_precision_is_torchs_bit_for_bit(dtype):
+    """torch computes a half-precision input (and the weight) in float32 and rounds once at
+    the end: the same values and gradients, to the last bit, come out of minigrad's."""
+    rng = np.random.default_rng(2)
+    x, w, g = (torch.tensor(rng.normal(size=s)).to(dtype) for s in [(3, 5, 8), (5, 8), (3, 5, 8)])
+    theirs_x, theirs_w = x.clone().requires_grad_(), w.clone().requires_grad_()
+    expected = TF.rms_norm(theirs_x, (5, 8), theirs_w)
+    expected.backward(g)
+    ours_x, ours_w = mg.Tensor(x, requires_grad=True), mg.Tensor(w, requires_grad=True)
+    got = F.rms_norm(ours_x, (5, 8), ours_w)
+    got.backward(g)
+    assert got.dtype == dtype and torch.equal(got._data, expected.detach())
+    assert torch.equal(ours_x.grad._data, theirs_x.grad)
+    assert torch.equal(ours_w.grad._data, theirs_w.grad)
+
+
 def test_rms_norm_repr_init_and_errors():
     for args, kwargs in [((3,), {}), (((2, 3),), {"eps": 1e-6, "elementwise_affine": False})]:
         mine, theirs = nn.RMSNorm(*args, **kwargs), torch.nn.RMSNorm(*args, **kwargs)

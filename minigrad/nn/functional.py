@@ -2568,9 +2568,9 @@ def rms_norm(
         y = x / sqrt(mean(x^2) + eps) * weight
 
     Layer norm without the centring (no mean taken off, no bias): Llama's normalisation. eps
-    None: float64's machine epsilon for a float64 input, float32's for any other, as torch's
-    (which also sums half-precision inputs in float32; minigrad sums in the input's dtype). A
-    composition: the gradient flows through the mean of squares."""
+    None: float64's machine epsilon for a float64 input, float32's for any other, as torch's;
+    half-precision inputs are computed in float32, as torch's. A composition: the gradient
+    flows through the mean of squares."""
     shape = _normalized_shape("rms_norm", input, normalized_shape)
     if weight is not None and tuple(weight.shape) != shape:
         raise ShapeError(
@@ -2581,9 +2581,13 @@ def rms_norm(
     if eps is None:
         eps = torch.finfo(torch.float64 if input.dtype == torch.float64 else torch.float32).eps
     dims = tuple(range(-len(shape), 0))
+    # half precision: computed in float32 (the weight too) and rounded once at the end, as torch
+    x = input.float() if input.dtype in (torch.float16, torch.bfloat16) else input
     # eps inside the root: it keeps an all-zero example finite (its output is 0, not NaN)
-    out = input * (input.square().mean(dims, keepdim=True) + eps).rsqrt()
-    return out if weight is None else out * weight
+    out = x * (x.square().mean(dims, keepdim=True) + eps).rsqrt()
+    if weight is not None:
+        out = out * weight
+    return out if x is input else out.to(input.dtype)
 
 
 def _normalized_shape(name: str, input: Tensor, normalized_shape: Any) -> tuple[int, ...]:
