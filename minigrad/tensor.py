@@ -2032,6 +2032,14 @@ class Tensor:
         """torch's old name for outer."""
         return self.outer(vec2)
 
+    def det(self) -> Tensor:
+        """The determinant of each square matrix (..., n, n): minigrad.linalg.det."""
+        return ops.Det.apply(self)
+
+    def inverse(self) -> Tensor:
+        """The inverse of each square matrix (..., n, n): minigrad.linalg.inv."""
+        return ops.Inv.apply(self)
+
     # ---- in-place changes ---------------------------------------------------------------------
     # Each names torch's in-place kernel (used when nothing is recorded) and its out-of-place twin
     # (recorded, then written into this tensor's memory): see `autograd.inplace`.

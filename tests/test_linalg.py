@@ -91,6 +91,15 @@ def test_inv_of_a_non_symmetric_matrix_needs_its_transposes():
     check(mg.linalg.det, torch.linalg.det, A, name="det")
 
 
+def test_torchs_older_names_det_and_inverse_are_the_same_ops():
+    """torch.det(A), A.det(), torch.inverse(A), A.inverse(): linalg.det and linalg.inv."""
+    A = np.array([[2.0, 1.0, 0.0], [0.0, 3.0, 1.0], [1.0, 0.0, 4.0]])
+    check(mg.det, torch.det, A, order=2, name="det")
+    check(lambda a: a.det(), lambda a: a.det(), A, name="Tensor.det")
+    check(mg.inverse, torch.inverse, A, order=2, name="inverse")
+    check(lambda a: a.inverse(), lambda a: a.inverse(), A, name="Tensor.inverse")
+
+
 # ---- solve ------------------------------------------------------------------------------------
 
 
