@@ -1778,13 +1778,7 @@ def max_pool2d(
     """The maximum of each window of (N, C, H, W) (or (C, H, W)); stride defaults to the kernel.
     With return_indices, also the flat position (in H*W) of each maximum."""
     written = (kernel_size, padding)
-    kernel_size = _ntuple(kernel_size, 2, "kernel_size", "max_pool2d")
-    stride = (
-        kernel_size
-        if stride is None or stride == []
-        else _ntuple(stride, 2, "stride", "max_pool2d")
-    )
-    padding = _ntuple(padding, 2, "padding", "max_pool2d")
+    kernel_size, stride, padding = _pool_sizes("max_pool2d", 2, kernel_size, stride, padding)
     dilation = _ntuple(dilation, 2, "dilation", "max_pool2d")
     _check_pool_padding("max_pool2d", kernel_size, padding, written)
     out = ops.MaxPool2d.apply(input, kernel_size, stride, padding, dilation, ceil_mode)
@@ -1807,13 +1801,7 @@ def avg_pool2d(
 ) -> Tensor:
     """The average of each window of (N, C, H, W) (or (C, H, W)); stride defaults to the kernel."""
     written = (kernel_size, padding)
-    kernel_size = _ntuple(kernel_size, 2, "kernel_size", "avg_pool2d")
-    stride = (
-        kernel_size
-        if stride is None or stride == []
-        else _ntuple(stride, 2, "stride", "avg_pool2d")
-    )
-    padding = _ntuple(padding, 2, "padding", "avg_pool2d")
+    kernel_size, stride, padding = _pool_sizes("avg_pool2d", 2, kernel_size, stride, padding)
     _check_pool_padding("avg_pool2d", kernel_size, padding, written)
     return ops.AvgPool2d.apply(
         input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
@@ -1834,7 +1822,7 @@ def max_pool3d(
     name = "max_pool3d"
     _check_pool3d_input(name, input)
     written = (kernel_size, padding)
-    kernel_size, stride, padding = _pool3d_sizes(name, kernel_size, stride, padding)
+    kernel_size, stride, padding = _pool_sizes(name, 3, kernel_size, stride, padding)
     dilation = _ntuple(dilation, 3, "dilation", name)
     _check_pool_padding(name, kernel_size, padding, written)
     out = ops.MaxPool3d.apply(input, kernel_size, stride, padding, dilation, ceil_mode)
@@ -1861,7 +1849,7 @@ def avg_pool3d(
     name = "avg_pool3d"
     _check_pool3d_input(name, input)
     written = (kernel_size, padding)
-    kernel_size, stride, padding = _pool3d_sizes(name, kernel_size, stride, padding)
+    kernel_size, stride, padding = _pool_sizes(name, 3, kernel_size, stride, padding)
     _check_pool_padding(name, kernel_size, padding, written)
     spatial = tuple(input.shape[-3:])
     if any(size < k for size, k in zip(spatial, kernel_size)):  # torch's 3-d rule (not 2-d's)
@@ -1877,13 +1865,13 @@ def avg_pool3d(
     )
 
 
-def _pool3d_sizes(
-    name: str, kernel_size: Any, stride: Any, padding: Any
+def _pool_sizes(
+    name: str, dims: int, kernel_size: Any, stride: Any, padding: Any
 ) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
-    """kernel_size, stride (the kernel's by default) and padding as 3 ints each."""
-    kernel = _ntuple(kernel_size, 3, "kernel_size", name)
-    stride = kernel if stride is None or stride == [] else _ntuple(stride, 3, "stride", name)
-    return kernel, stride, _ntuple(padding, 3, "padding", name)
+    """kernel_size, stride (the kernel's by default, as torch) and padding as `dims` ints each."""
+    kernel = _ntuple(kernel_size, dims, "kernel_size", name)
+    stride = kernel if stride is None or stride == [] else _ntuple(stride, dims, "stride", name)
+    return kernel, stride, _ntuple(padding, dims, "padding", name)
 
 
 def _check_pool3d_input(name: str, input: Tensor) -> None:
@@ -2224,9 +2212,7 @@ def max_unpool2d(
     A composition: an assignment into zeros (out[n, c, index] = x), whose gradient is the
     upstream gradient read back at the same positions (gather)."""
     name = "max_unpool2d"
-    kernel = _ntuple(kernel_size, 2, "kernel_size", name)
-    stride = kernel if stride is None or stride == [] else _ntuple(stride, 2, "stride", name)
-    padding = _ntuple(padding, 2, "padding", name)
+    kernel, stride, padding = _pool_sizes(name, 2, kernel_size, stride, padding)
     if input.ndim not in (3, 4):
         raise ShapeError(
             f"{name}: the input must be (N, C, H, W) or (C, H, W), got shape "
