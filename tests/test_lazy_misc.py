@@ -495,6 +495,16 @@ def test_embedding_bag_errors_where_torch_raises(kwargs, ours_error, theirs_erro
         TF.embedding_bag(weight=weight, **args(torch.tensor))
 
 
+def test_embedding_bag_refuses_a_last_offset_short_of_the_input():
+    """include_last_offset=True: the last offset is the input's length. torch does not check,
+    and then its modes disagree (sum leaves the indices after it out, max and mean take them);
+    minigrad says what to pass instead."""
+    weight, indices, offsets = mg.randn(5, 2), mg.tensor([0, 1, 2, 3, 4]), mg.tensor([0, 2, 3])
+    for mode in ("sum", "mean", "max"):
+        with pytest.raises(ValueError, match=r"input's length 5; got offsets \[0, 2, 3\]"):
+            F.embedding_bag(indices, weight, offsets, mode=mode, include_last_offset=True)
+
+
 def test_compile_refuses_a_lazy_model_before_its_dry_run_and_takes_it_after():
     net = nn.Sequential(nn.LazyLinear(4), nn.ReLU(), nn.LazyLinear(2))
     opt = mg.optim.SGD(net.parameters(), lr=0.1)

@@ -18,7 +18,7 @@ from ..autograd.grad_mode import no_grad
 from ..creation import where
 from ..errors import ShapeError, shape_str
 from ..errors import missing_name_getattr as _missing_name_getattr
-from ..functions import einsum, stack
+from ..functions import einsum
 from ..ops.conv import dims_mismatch
 from ..tensor import Tensor, unwrap
 
@@ -1022,33 +1022,50 @@ def embedding_bag(
         Tensor(indices), weight, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse
     )  # (L, D): one row per index, bags one after another
     padding_idx = _padding_index(padding_idx, weight.shape[0])
-    kept = torch.ones_like(indices, dtype=torch.bool)
+    bag = _bag_of_each_index(indices, starts)
+    in_bag = torch.ones_like(indices, dtype=torch.bool)
     if padding_idx is not None:  # a padding index is left out of its bag
-        kept = indices != padding_idx
+        in_bag = indices != padding_idx
     if per_sample_weights is not None:
         rows = rows * per_sample_weights.reshape(-1, 1)
+    shape = (starts.numel(), rows.shape[1])
+    if shape[0] == 0:  # no bags: (0, embedding_dim), still in the graph
+        return ops.IndexAdd.apply(rows[:0], bag[:0], shape=shape)
     if mode == "max":
-        return _bag_max(rows, kept, starts, ends)
-    # member[b, i] = 1 if index i is in bag b (and is not padding): rows summed per bag
-    position = torch.arange(indices.numel(), device=indices.device)
-    member = (position >= starts[:, None]) & (position < ends[:, None]) & kept
-    sums = Tensor(member.to(rows.dtype)) @ rows
+        return _bag_max(rows, bag, in_bag, shape)
+    # each bag's rows added up (padding's times 0)
+    sums = ops.IndexAdd.apply(rows * Tensor(in_bag[:, None].to(rows.dtype)), bag, shape=shape)
     if mode == "sum":
         return sums
-    counts = member.sum(1, keepdim=True).clamp_min(1).to(rows.dtype)  # an empty bag: 0 / 1
-    return sums / Tensor(counts)
+    counts = torch.zeros(shape[0], 1, dtype=rows.dtype, device=rows.device)
+    counts.index_add_(0, bag, in_bag[:, None].to(rows.dtype))
+    return sums / Tensor(counts.clamp_min(1))  # an empty bag: 0 / 1
 
 
-def _bag_max(rows: Tensor, kept: torch.Tensor, starts: torch.Tensor, ends: torch.Tensor) -> Tensor:
-    """Each bag's largest value per feature (a bag at a time); zeros for an empty bag."""
-    bags = []
-    for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
-        members = rows.index_select(0, Tensor(torch.nonzero(kept[start:end]).reshape(-1) + start))
-        # an empty bag: the sum of no rows, zeros (still in the graph: weight gets a 0 gradient)
-        bags.append(members.max(0).values if members.shape[0] else members.sum(0))
-    if not bags:  # no bags: (0, embedding_dim)
-        return rows.index_select(0, Tensor(kept.new_zeros(0, dtype=torch.long)))
-    return stack(bags)
+def _bag_of_each_index(indices: torch.Tensor, starts: torch.Tensor) -> torch.Tensor:
+    """Which bag each index falls in: the last one starting at or before it (the bags cover the
+    indices one after another, from offsets[0] = 0 to the end)."""
+    position = torch.arange(indices.numel(), device=indices.device)
+    return (torch.searchsorted(starts, position, right=True) - 1).clamp_min(0)  # (0: no bags)
+
+
+def _bag_max(rows: Tensor, bag: torch.Tensor, in_bag: torch.Tensor, shape: tuple) -> Tensor:
+    """Each bag's largest value per feature, taken from the first row that has it (as torch,
+    whose gradient goes to that row); zeros for an empty bag."""
+    if rows.shape[0] == 0:  # no indices at all: every bag is empty
+        return ops.IndexAdd.apply(rows, bag, shape=shape)
+    values, length = rows._data, rows.shape[0]
+    outside = ~in_bag[:, None]
+    spread = bag[:, None].expand_as(values)
+    peak = values.new_full(shape, -math.inf)
+    peak.scatter_reduce_(0, spread, values.masked_fill(outside, -math.inf), "amax")
+    position = torch.arange(length, device=values.device)[:, None].expand_as(values)
+    is_peak = (values == peak[bag]) & ~outside
+    first = torch.full(shape, length, dtype=torch.long, device=values.device)
+    first.scatter_reduce_(0, spread, position.masked_fill(~is_peak, length), "amin")
+    nonempty = first < length
+    picked = rows.gather(0, Tensor(first.clamp_max(length - 1)))
+    return picked * Tensor(nonempty.to(rows.dtype))  # (an empty bag's gradient: 0)
 
 
 def _bags(
@@ -1088,6 +1105,14 @@ def _bags(
             f"{length}; got {offsets.tolist()}"
         )
     if include_last_offset:  # the last offset is where the last bag ends
+        if offsets.numel() == 0 or offsets[-1] != length:
+            # (torch does not check, and its modes then disagree on the indices left over)
+            raise ValueError(
+                f"{name}: with include_last_offset=True the last offset is the end of the last "
+                f"bag, which must be the input's length {length}; got offsets "
+                f"{offsets.tolist()}. Append {length} to the offsets, or pass "
+                "include_last_offset=False."
+            )
         return indices, offsets[:-1], offsets[1:]
     ends = torch.cat([offsets[1:], offsets.new_tensor([length])])
     return indices, offsets, ends
