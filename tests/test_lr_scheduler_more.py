@@ -378,6 +378,12 @@ def combinations(draw):
     ("SequentialLR", [PARTS[0], PARTS[5]], [4]),
     25,
 ).via("the warmup recipe")
+@example(
+    ("Adam", dict(lr=0.01)),
+    [0.5],
+    ("SequentialLR", [PARTS[2], PARTS[9]], [3]),
+    12,
+).via("CyclicLR second: initial_lr set before it, yet its base_lr is the low end")
 def test_sequential_and_chained_schedules_match_torch(optimizer, lrs, combination, steps):
     run = Run(*optimizer, lrs, build_combination(*combination))
     follow(run, steps)
