@@ -421,6 +421,7 @@ def test_chained_schedules_multiply():
         chained.step()
         lrs.append(chained.get_last_lr()[0])
     assert lrs == [0.5, 0.25, 0.25, 0.125, 0.0625]
+    assert repr(chained) == "ChainedScheduler([ConstantLR, ExponentialLR], lr=[0.0625])"
 
 
 # ---- errors -------------------------------------------------------------------------------------
@@ -460,9 +461,13 @@ BAD_ARGUMENTS = [
     (ValueError, "at least one scheduler to be chained", lambda m, o: m.ChainedScheduler([])),
     (ValueError, "same optimizer",
      lambda m, o: m.ChainedScheduler([m.ConstantLR(o), m.ConstantLR(other_optimizer(o))])),
+    (NotImplementedError, "cannot start it at a milestone",
+     lambda m, o: m.SequentialLR(o, [m.ConstantLR(o), m.ChainedScheduler([m.ConstantLR(o)])], [1])
+     .step()),
 ]  # fmt: skip
 
 
+@pytest.mark.filterwarnings("ignore:.*step\\(\\).*before")  # (a schedule stepped first)
 def test_bad_arguments_raise_torchs_errors_and_say_why():
     for exception, match, build in BAD_ARGUMENTS:
         opt_theirs = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1, momentum=0.9)

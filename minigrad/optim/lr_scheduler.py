@@ -1138,6 +1138,17 @@ class ChainedScheduler(LRScheduler):
             scheduler.step()
         self._last_lr = [group["lr"] for group in self._schedulers[-1].optimizer.param_groups]
 
+    def get_lr(self) -> list[float]:
+        raise NotImplementedError(
+            "ChainedScheduler has no learning rate of its own for an epoch (its step() steps its "
+            "schedules), so a SequentialLR cannot start it at a milestone, as in torch: put it "
+            "first in the SequentialLR, or build the SequentialLR inside the ChainedScheduler."
+        )
+
+    def __repr__(self) -> str:
+        names = ", ".join(type(scheduler).__name__ for scheduler in self._schedulers)
+        return f"ChainedScheduler([{names}], lr={self.get_last_lr()})"
+
     def state_dict(self) -> dict[str, Any]:
         return _state_with_schedulers(self)
 
