@@ -99,6 +99,8 @@ def test_ctc_loss_and_its_gradient_are_torchs(case):
     assert ours.shape == theirs.shape and ours.dtype == theirs.dtype == torch.float64
     torch.testing.assert_close(ours, theirs, **TOL)  # inf where torch's is inf
     impossible = torch.tensor(case["impossible"])
+    if case["reduction"] == "none" and not case["zero_infinity"]:  # inf just where impossible
+        assert torch.equal(ours.isinf().reshape(-1), impossible)
     if case["zero_infinity"] or not impossible.any():
         torch.testing.assert_close(our_grad, their_grad, **TOL)
         assert our_grad.isfinite().all()  # no NaN from the paths that do not exist
