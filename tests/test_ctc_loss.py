@@ -1,21 +1,23 @@
-"""ctc_loss and CTCLoss against torch's: losses and the gradients of the logits (log_probs =
-log_softmax(logits), as users write it; and log_probs a leaf, where torch's gradient follows its
-own convention) in float64, over batches, lengths, labels (repeats included), both layouts of
-the targets, every reduction, zero_infinity and blank that Hypothesis draws. Targets too long
-for their frames (an infinite loss) are among them. Bad lengths and shapes refused as torch
-refuses them, in minigrad's words."""
+"""ctc_loss and CTCLoss against torch's: losses, and the gradients of the logits (log_probs =
+log_softmax(logits), as users write it) in float64, over batches, lengths, labels (repeats
+included), both layouts of the targets, every reduction, zero_infinity and blank that
+Hypothesis draws. Targets too long for their frames (an infinite loss) are among them. Bad
+lengths and shapes refused as torch refuses them, in minigrad's words. For a leaf log_probs,
+where torch's kernel returns the logits' gradient (exp(log_probs) - q) rather than the loss's
+derivative (-q), the gradient is checked against central differences instead."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import minigrad as mg
 import minigrad.nn.functional as F
 from minigrad import nn
+from minigrad.testing import gradcheck
 from minigrad.testing import strategies as mst
 
 TF = torch.nn.functional
@@ -101,6 +103,9 @@ def test_ctc_loss_and_its_gradient_are_torchs(case):
     impossible = torch.tensor(case["impossible"])
     if case["reduction"] == "none" and not case["zero_infinity"]:  # inf just where impossible
         assert torch.equal(ours.isinf().reshape(-1), impossible)
+    if case["leaf"]:  # (torch's is the logits' gradient: see the next test)
+        assert our_grad.isfinite().all()
+        return
     if case["zero_infinity"] or not impossible.any():
         torch.testing.assert_close(our_grad, their_grad, **TOL)
         assert our_grad.isfinite().all()  # no NaN from the paths that do not exist
@@ -113,9 +118,25 @@ def test_ctc_loss_and_its_gradient_are_torchs(case):
     assert bool((finite | impossible).all())  # torch's NaN comes from the impossible only
     assert our_grad.isfinite().all()
     torch.testing.assert_close(our_grad[:, finite], their_grad[:, finite], **TOL)
-    if not case["leaf"]:  # exp(log_probs), which log_softmax's backward turns into 0
-        zeros = torch.zeros_like(our_grad[:, ~finite])
-        torch.testing.assert_close(our_grad[:, ~finite], zeros, **TOL)
+    zeros = torch.zeros_like(our_grad[:, ~finite])  # no path: nothing flows back
+    torch.testing.assert_close(our_grad[:, ~finite], zeros, **TOL)
+
+
+@settings(max_examples=20)  # (each example differentiates numerically: 2 losses per entry)
+@given(ctc_cases())
+def test_ctc_loss_gradient_for_a_leaf_log_probs_is_the_losss_derivative(case):
+    """The gradient is d loss / d log_probs, -q, by central differences. An infinite loss has
+    none: those cases run with zero_infinity=True (a loss of 0, a gradient of 0)."""
+    input_lengths, target_lengths, form = case["lengths"]
+    options = dict(blank=case["blank"], reduction=case["reduction"])
+    options["zero_infinity"] = case["zero_infinity"] or any(case["impossible"])
+    lengths = (as_lengths(input_lengths, form), as_lengths(target_lengths, form))
+    targets = mg.tensor(case["targets"])
+    gradcheck(
+        lambda log_probs: F.ctc_loss(log_probs, targets, *lengths, **options),
+        case["logits"],
+        name="ctc_loss",
+    )
 
 
 def test_impossible_targets_cost_inf_and_zero_infinity_makes_them_free():

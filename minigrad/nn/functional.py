@@ -852,14 +852,14 @@ def ctc_loss(
     (at least 1), then averages over the batch, as torch. A target that no alignment spells
     (too long for its frames) costs inf; zero_infinity=True makes it 0, with a 0 gradient.
 
-    The gradient for log_probs is torch's, exp(log_probs) - q, where q[t, c] is the share of
-    p(y | x) from the alignments that pick class c at frame t. The loss's own derivative is -q;
-    torch adds exp(log_probs), which log_softmax's backward takes away again (it subtracts
-    from each frame's gradient their sum times the probabilities, and q and exp(log_probs)
-    both sum to 1 over the classes). So for log_probs = log_softmax(logits), as usual, the
-    logits' gradient is exp(log_probs) - q either way, and a leaf log_probs gets torch's .grad.
-    One difference: for an infinite loss with zero_infinity=False torch's gradient is NaN (it
-    divides by p(y | x) = 0); here it is exp(log_probs), which log_softmax turns into 0."""
+    The gradient for log_probs is the loss's derivative, -q, where q[t, c] is the share of
+    p(y | x) from the alignments that pick class c at frame t. torch's kernel returns
+    exp(log_probs) - q instead, the gradient of the logits under log_probs = log_softmax(logits):
+    through log_softmax, as users write it, the two give the logits the same gradient (its
+    backward subtracts each frame's gradient sum times the probabilities, and q and
+    exp(log_probs) both sum to 1 over the classes), but a leaf log_probs gets torch's extra
+    exp(log_probs) there and not here. For an infinite loss (zero_infinity=False) torch's
+    gradient is NaN (it divides by p(y | x) = 0); here the paths that do not exist give 0."""
     reduction = _reduction(None, None, reduction)
     if log_probs.ndim not in (2, 3):
         raise RuntimeError(
@@ -885,7 +885,7 @@ def ctc_loss(
         )
     labels = _ctc_padded_targets(targets, target_lengths, batch, classes, blank)
     log_likelihood = _ctc_log_likelihood(frames, labels, input_lengths, target_lengths, blank)
-    loss = _ctc_torch_gradient_convention(frames, input_lengths) - log_likelihood
+    loss = -log_likelihood
     if zero_infinity:
         loss = where(loss.isinf(), 0.0, loss)
     if reduction == "mean":
@@ -999,16 +999,6 @@ def _logsumexp_of_paths(log_terms: Tensor, dim: int) -> Tensor:
     no_path = (unwrap(log_terms) == -math.inf).all(dim)
     safe = where(Tensor(no_path.unsqueeze(dim)), 0.0, log_terms)
     return where(Tensor(no_path), -math.inf, safe.logsumexp(dim))
-
-
-def _ctc_torch_gradient_convention(frames: Tensor, input_lengths: torch.Tensor) -> Tensor:
-    """0 for each sequence, of gradient exp(log_probs) on its frames: added to the loss, it
-    makes the gradient torch's, exp(log_probs) - q (see ctc_loss). p - p.detach() is exactly
-    0; only its gradient, 1 per probability, counts."""
-    steps = frames.shape[0]
-    running = torch.arange(steps, device=input_lengths.device).unsqueeze(1) < input_lengths
-    probs = frames.exp()
-    return where(Tensor(running.unsqueeze(2)), probs - probs.detach(), 0.0).sum((0, 2))
 
 
 # ---- normalising vectors, and comparing them ----------------------------------------------------
