@@ -15,7 +15,7 @@ import torch
 
 from .. import ops
 from ..autograd.grad_mode import no_grad
-from ..creation import where
+from ..creation import cat, where
 from ..errors import ShapeError, shape_str
 from ..errors import missing_name_getattr as _missing_name_getattr
 from ..functions import einsum
@@ -818,6 +818,187 @@ def _broadcast_all(name: str, **tensors: Tensor) -> tuple[int, ...]:
             f"{name}: {shapes} must broadcast to one shape (each dim equal, or 1 in all but "
             "one of them); the loss compares them element by element."
         ) from None
+
+
+# ---- ctc_loss: frames against a shorter sequence of labels, every alignment summed --------------
+
+
+def ctc_loss(
+    log_probs: Tensor,
+    targets: Tensor,
+    input_lengths: Tensor | tuple[int, ...] | list[int],
+    target_lengths: Tensor | tuple[int, ...] | list[int],
+    blank: int = 0,
+    reduction: str = "mean",
+    zero_infinity: bool = False,
+) -> Tensor:
+    """Connectionist temporal classification: -log p(y | x) for label sequences y of S labels
+    read from T >= S frames of log-probabilities over C classes, one of them `blank`.
+
+    An alignment picks one class per frame; it spells y once repeats are merged and blanks
+    dropped (so a label repeated in y needs a blank between its copies). p(y | x) sums, over
+    all alignments, the product of their frames' probabilities. The sum is the forward
+    recursion over y' = (blank, y_1, blank, y_2, ..., y_S, blank), of 2S + 1 positions s:
+        alpha_t(s) = log p_t(y'_s) + logsumexp(alpha_{t-1}(s), alpha_{t-1}(s - 1),
+                                               alpha_{t-1}(s - 2) if y'_s is a label != y'_{s-2})
+    from alpha_{-1} = (0, -inf, -inf, ...) (before the first frame), and log p(y | x) =
+    logsumexp(alpha_{T-1}(2S), alpha_{T-1}(2S - 1)). Each step is minigrad's ops on the whole
+    batch and every position at once, so the gradient is backprop through the recursion: the
+    Python loop runs over the frames only.
+
+    log_probs is (T, N, C) (or (T, C): one sequence); targets are padded, (N, S), or the N
+    sequences concatenated, 1-d; input_lengths and target_lengths hold each sequence's T and
+    S (tensors, tuples or lists). reduction="mean" divides each loss by its target length
+    (at least 1), then averages over the batch, as torch. A target that no alignment spells
+    (too long for its frames) costs inf; zero_infinity=True makes it 0, with a 0 gradient.
+
+    The gradient for log_probs is the loss's derivative, -q, where q[t, c] is the share of
+    p(y | x) from the alignments that pick class c at frame t. torch's kernel returns
+    exp(log_probs) - q instead, the gradient of the logits under log_probs = log_softmax(logits):
+    through log_softmax, as users write it, the two give the logits the same gradient (its
+    backward subtracts each frame's gradient sum times the probabilities, and q and
+    exp(log_probs) both sum to 1 over the classes), but a leaf log_probs gets torch's extra
+    exp(log_probs) there and not here. For an infinite loss (zero_infinity=False) torch's
+    gradient is NaN (it divides by p(y | x) = 0); here the paths that do not exist give 0."""
+    reduction = _reduction(None, None, reduction)
+    if log_probs.ndim not in (2, 3):
+        raise RuntimeError(
+            f"ctc_loss: log_probs {shape_str(log_probs.shape)} must be (T, N, C): frames, "
+            "sequences, classes (or (T, C) for one sequence)."
+        )
+    batched = log_probs.ndim == 3
+    frames = log_probs if batched else log_probs.unsqueeze(1)
+    steps, batch, classes = frames.shape
+    device = unwrap(log_probs).device
+    input_lengths = _ctc_lengths("input_lengths", input_lengths, batch, device)
+    target_lengths = _ctc_lengths("target_lengths", target_lengths, batch, device)
+    longest_input = int(input_lengths.max()) if batch else 0  # (torch reads them too)
+    if longest_input > steps:
+        raise RuntimeError(
+            f"ctc_loss: input_lengths holds {longest_input}, more than log_probs' "
+            f"{steps} frames (its first dim, T)."
+        )
+    if not 0 <= blank < classes:
+        raise RuntimeError(
+            f"ctc_loss: blank={blank} names no class: log_probs has {classes} classes (its "
+            f"last dim), so blank must be in [0, {classes - 1}]."
+        )
+    labels = _ctc_padded_targets(targets, target_lengths, batch, classes, blank)
+    log_likelihood = _ctc_log_likelihood(frames, labels, input_lengths, target_lengths, blank)
+    loss = -log_likelihood
+    if zero_infinity:
+        loss = where(loss.isinf(), 0.0, loss)
+    if reduction == "mean":
+        loss = loss / Tensor(target_lengths.clamp_min(1).to(loss.dtype))
+    return _reduce(loss if batched else loss.squeeze(0), reduction)
+
+
+def _ctc_lengths(name: str, lengths: Any, batch: int, device: torch.device) -> torch.Tensor:
+    """One length per sequence, as an int64 tensor on log_probs' device."""
+    if isinstance(lengths, (Tensor, torch.Tensor)):
+        lengths = unwrap(lengths).reshape(-1).to(device=device, dtype=torch.int64)
+    elif isinstance(lengths, (tuple, list)):
+        lengths = torch.tensor(lengths, dtype=torch.int64, device=device).reshape(-1)
+    else:
+        raise TypeError(
+            f"ctc_loss: {name} must be a tensor, a tuple or a list of lengths (one per "
+            f"sequence), got {type(lengths).__name__}: for one length n write ({name[:-1]}=) "
+            "(n,) or torch.tensor(n)."
+        )
+    if lengths.numel() != batch:
+        raise RuntimeError(
+            f"ctc_loss: {name} holds {lengths.numel()} lengths, but log_probs has {batch} "
+            "sequences (its dim 1): give one length per sequence."
+        )
+    if batch and int(lengths.min()) < 0:
+        raise RuntimeError(f"ctc_loss: {name} holds {int(lengths.min())}: lengths are >= 0.")
+    return lengths
+
+
+def _ctc_padded_targets(
+    targets: Tensor, target_lengths: torch.Tensor, batch: int, classes: int, blank: int
+) -> torch.Tensor:
+    """The targets as (N, S) labels, S the longest target length, padded with blank: from
+    padded targets (N, S') or from the N sequences one after another (1-d)."""
+    labels = unwrap(targets).to(torch.int64)
+    longest = int(target_lengths.max()) if batch else 0
+    position = torch.arange(longest, device=target_lengths.device)
+    inside = position < target_lengths.unsqueeze(1)  # (N, S): a label, not padding
+    if labels.ndim == 2:
+        if labels.shape[0] != batch or labels.shape[1] < longest:
+            raise RuntimeError(
+                f"ctc_loss: padded targets {shape_str(labels.shape)} must have one row per "
+                f"sequence ({batch}) and at least the longest target length ({longest}) "
+                "columns."
+            )
+        labels = labels[:, :longest]
+    elif labels.ndim == 1:
+        total = int(target_lengths.sum())
+        if labels.numel() != total:
+            raise RuntimeError(
+                f"ctc_loss: 1-d targets are the sequences one after another, so they hold "
+                f"sum(target_lengths) = {total} labels, got {labels.numel()}. (Padded targets "
+                "are 2-d: (N, S).)"
+            )
+        starts = target_lengths.cumsum(0) - target_lengths
+        where_each = (starts.unsqueeze(1) + position).clamp_max(max(total - 1, 0))
+        labels = labels[where_each] if total else torch.zeros_like(where_each)
+    else:
+        raise RuntimeError(
+            f"ctc_loss: targets {shape_str(labels.shape)} must be padded, (N, S), or the "
+            "sequences concatenated, 1-d."
+        )
+    labels = torch.where(inside, labels, blank)
+    if bool(((labels < 0) | (labels >= classes)).any()):  # (a wait for the GPU)
+        bad = labels[(labels < 0) | (labels >= classes)][0].item()
+        raise RuntimeError(
+            f"ctc_loss: targets hold {bad}, which names no class: labels must be in "
+            f"[0, {classes - 1}] for log_probs of {classes} classes."
+        )
+    return labels
+
+
+def _ctc_log_likelihood(
+    frames: Tensor,
+    labels: torch.Tensor,
+    input_lengths: torch.Tensor,
+    target_lengths: torch.Tensor,
+    blank: int,
+) -> Tensor:
+    """log p(y | x) for each sequence, (N,): the forward recursion over blank-interleaved
+    labels (see ctc_loss), alpha of shape (N, 2S + 1) carried through the frames."""
+    steps, batch, _ = frames.shape
+    width = 2 * labels.shape[1] + 1
+    extended = torch.full((batch, width), blank, dtype=torch.int64, device=labels.device)
+    extended[:, 1::2] = labels
+    position = torch.arange(width, device=labels.device)
+    # alpha may come from two positions back onto a label unlike the one before it (a blank
+    # between two equal labels cannot be skipped: the pair would merge into one)
+    skip = (position % 2 == 1) & (position >= 3) & (extended != extended.roll(2, dims=1))
+    emissions = frames.gather(2, Tensor(extended.expand(steps, batch, width)))  # (T, N, 2S+1)
+    running = Tensor(torch.arange(steps, device=labels.device).unsqueeze(1) < input_lengths)
+    alpha = Tensor(torch.where(position == 0, 0.0, -math.inf).to(frames.dtype).expand(batch, -1))
+    no_path = Tensor(torch.full((batch, 2), -math.inf, dtype=frames.dtype, device=labels.device))
+    for t in range(steps):
+        before = cat([no_path, alpha], dim=1)  # alpha moved right by 0, 1 and 2 positions
+        paths = stack([alpha, before[:, 1:-1], where(Tensor(skip), before[:, :-2], -math.inf)], 2)
+        stepped = _logsumexp_of_paths(paths, dim=2) + emissions[t]
+        alpha = where(running[t].unsqueeze(1), stepped, alpha)  # a sequence's frames ended
+    # y' ends on its last blank, 2S, or on its last label, 2S - 1 (if it has one)
+    last = (2 * target_lengths).unsqueeze(1)
+    on_blank = alpha.gather(1, Tensor(last))
+    on_label = alpha.gather(1, Tensor((last - 1).clamp_min(0)))
+    on_label = where(Tensor(last > 0), on_label, -math.inf)
+    return _logsumexp_of_paths(cat([on_blank, on_label], dim=1), dim=1)
+
+
+def _logsumexp_of_paths(log_terms: Tensor, dim: int) -> Tensor:
+    """logsumexp along dim, where all terms -inf (no path) give -inf with a 0 gradient: the
+    plain one gives there exp(-inf - (-inf)) = NaN, which backprop would carry everywhere.
+    Those terms are set to 0 before (so nothing flows back to them) and -inf after."""
+    no_path = (unwrap(log_terms) == -math.inf).all(dim)
+    safe = where(Tensor(no_path.unsqueeze(dim)), 0.0, log_terms)
+    return where(Tensor(no_path), -math.inf, safe.logsumexp(dim))
 
 
 # ---- normalising vectors, and comparing them ----------------------------------------------------

@@ -64,6 +64,34 @@ class HuberLoss(_Loss):
         return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
 
 
+class CTCLoss(_Loss):
+    """F.ctc_loss: frames of log-probabilities (T, N, C) against shorter label sequences, every
+    alignment of the labels to the frames summed; `blank` is the class that spells nothing."""
+
+    def __init__(
+        self, blank: int = 0, reduction: str = "mean", zero_infinity: bool = False
+    ) -> None:
+        super().__init__(reduction=reduction)
+        self.blank, self.zero_infinity = blank, zero_infinity
+
+    def forward(
+        self,
+        log_probs: Tensor,
+        targets: Tensor,
+        input_lengths: Tensor | tuple[int, ...] | list[int],
+        target_lengths: Tensor | tuple[int, ...] | list[int],
+    ) -> Tensor:
+        return F.ctc_loss(
+            log_probs,
+            targets,
+            input_lengths,
+            target_lengths,
+            self.blank,
+            self.reduction,
+            self.zero_infinity,
+        )
+
+
 class KLDivLoss(Module):
     """F.kl_div: log-probabilities and (log-)probabilities; reduction="batchmean" is the KL
     divergence itself. (Not a _Loss: "batchmean" is its own reduction, checked when called.)"""
