@@ -18,7 +18,7 @@ from ..autograd.grad_mode import no_grad
 from ..creation import cat, where
 from ..errors import ShapeError, shape_str
 from ..errors import missing_name_getattr as _missing_name_getattr
-from ..functions import einsum
+from ..functions import einsum, stack
 from ..ops.conv import dims_mismatch
 from ..tensor import Tensor, unwrap
 
