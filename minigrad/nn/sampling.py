@@ -215,7 +215,11 @@ def _check_grid_sample(input: Tensor, grid: Tensor, mode: str) -> None:
 
 
 def _unnormalized(g: Tensor, side: int, align_corners: bool) -> Tensor:
-    """Normalized coordinates g as positions in pixels along a side of `side` pixels."""
+    """Normalized coordinates g as positions in pixels along a side of `side` pixels.
+
+    Within rounding of a pixel centre, torch's kernels may round differently (its 2-d CPU
+    kernel fuses the multiply and the subtraction), and so land on the other side of the
+    centre: the same value, but the grid's slope from the other side."""
     if align_corners:
         return (g + 1) * ((side - 1) / 2)  # -1 and +1 at pixels 0 and side - 1
     return (g + 1) * (side / 2) - 0.5  # -1 and +1 at -1/2 and side - 1/2
