@@ -16,6 +16,7 @@ exactly on whole pixels (no rounding on either side), so torch's one-sided conve
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -260,6 +261,23 @@ def test_empty_batches_channels_and_outputs():
         assert out.shape == TF.grid_sample(image, grid, align_corners=False).shape
         out.sum().backward()
         assert x.grad.shape == x.shape and g.grad.shape == g.shape
+
+
+@pytest.mark.parametrize("align_corners", [False, True])
+def test_points_at_infinity_or_nan_read_what_torch_reads(align_corners):
+    """Infinite and NaN points: 0 or NaN where torch gives 0 or NaN (zero padding, bicubic),
+    the clipped edge for 'border', NaN clipped to the first pixel, as torch's kernels."""
+    image = torch.randn(1, 2, 3, 4, dtype=torch.float64)
+    special = [math.inf, -math.inf, math.nan]
+    grid = torch.tensor(
+        [[[[x, y] for x in special + [0.3, -2.7]] for y in special + [0.6]]], dtype=torch.float64
+    )
+    for mode in MODES[2]:
+        for padding_mode in PADDINGS:
+            options = dict(mode=mode, padding_mode=padding_mode, align_corners=align_corners)
+            out = F.grid_sample(mg.Tensor(image), mg.Tensor(grid), **options)
+            expected = TF.grid_sample(image, grid, **options)
+            assert_close(out._data, expected, what=f"grid_sample({options})", **TOL)
 
 
 def _bad_calls():

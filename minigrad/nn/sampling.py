@@ -243,16 +243,17 @@ def _reflected(p: Tensor, low: float, high: float) -> Tensor:
     twice the span, so only p's distance from low modulo 2 span matters: a distance d up to
     one span stays d, one beyond it comes back as 2 span - d. The slope is +1 or -1."""
     span = high - low
-    distance = (p - low).abs() % (2 * span)
+    distance = (p - low).abs().fmod(2 * span)
     return low + distance.minimum(2 * span - distance)
 
 
 def _clipped(p: Tensor, side: int) -> Tensor:
     """p clipped to [0, side - 1], with slope 1 strictly inside and 0 elsewhere: on the
-    boundary too, as torch's."""
+    boundary too, as torch's (and NaN clipped to 0)."""
     data = unwrap(p)
     inside = (data > 0) & (data < side - 1)
-    return where(Tensor(inside), p, Tensor(data.clamp(0, side - 1)))
+    clipped = data.clamp(0, side - 1).nan_to_num(0.0)  # NaN to 0, as torch's kernels
+    return where(Tensor(inside), p, Tensor(clipped))
 
 
 def _linear(input: Tensor, positions: list[Tensor]) -> Tensor:
@@ -319,12 +320,13 @@ def _pixels(input: Tensor, index: list[torch.Tensor]) -> Tensor:
     gather over the flattened image, whose gradient adds up at pixels read more than once."""
     batch, channels, *spatial = input.shape
     sizes = spatial[::-1]  # along x, y[, z]
-    inside = torch.ones_like(index[0], dtype=torch.bool)
+    inside = torch.ones_like(index[0], dtype=torch.bool)  # (NaN is outside: no comparison holds)
+    for position, side in zip(index, sizes):
+        inside &= (position >= 0) & (position < side)
     flat = torch.zeros_like(index[0], dtype=torch.long)
     stride = 1
     for position, side in zip(index, sizes):  # x varies fastest in the flattened image
-        inside &= (position >= 0) & (position < side)
-        flat += position.clamp(0, side - 1).long() * stride
+        flat += torch.where(inside, position, 0).long() * stride  # (outside: any valid pixel)
         stride *= side
     out_shape = flat.shape[1:]
     flat = flat.reshape(batch, 1, math.prod(out_shape)).expand(batch, channels, -1)
