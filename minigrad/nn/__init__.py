@@ -7,7 +7,8 @@ LSTM, GRU and their cells) and resizing layers in `conv.py`, `pooling.py`, `batc
 `lazy.py`, `embedding.py`, `distance.py`, `rnn.py`, `upsampling.py`;
 padding, pixel shuffle and channel shuffle layers in `padding.py` and `pixelshuffle.py`;
 multi-head attention in `attention.py`; transformer encoder and decoder layers and stacks in
-`transformer.py`), functions and losses (`functional.py`, imported as `F`), the losses as
+`transformer.py`), functions and losses (`functional.py`, imported as `F`; affine_grid and
+grid_sample, a spatial transformer's sampling, in `sampling.py`), the losses as
 modules (`losses.py`), weight initialisation (`init.py`), gradient clipping (`utils.py`), and
 data-parallel training over several processes (`parallel.py`)."""
 

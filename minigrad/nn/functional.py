@@ -21,6 +21,7 @@ from ..errors import missing_name_getattr as _missing_name_getattr
 from ..functions import einsum, stack
 from ..ops.conv import dims_mismatch
 from ..tensor import Tensor, unwrap
+from .sampling import affine_grid, grid_sample  # noqa: F401 (F.affine_grid, F.grid_sample)
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
