@@ -94,6 +94,7 @@ FLOAT32_SETTINGS = {
     "RAdam decoupled": dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True),
     "Rprop": dict(lr=0.01, etas=(0.3, 1.5), step_sizes=(1e-3, 0.1)),
     "ASGD": dict(lr=0.01, weight_decay=0.1, lambd=0.1, t0=10.0),
+    "ASGD big steps": dict(lr=0.5, t0=10.0),  # p changes sign: ax + (p - ax) is not always p
 }
 
 
@@ -198,6 +199,29 @@ def test_bad_settings_raise_torchs_error_with_a_clear_message(name, settings, me
         getattr(torch.optim, name)([torch.zeros(2, requires_grad=True)], **settings)
     with pytest.raises(ValueError, match=message):
         getattr(optim, name)([mg.zeros(2, requires_grad=True)], **settings)
+
+
+@pytest.mark.parametrize(
+    "name, settings",
+    [
+        ("Adamax", dict(lr=0.0123, betas=(0.87, 0.973), eps=0.00017, weight_decay=0.031)),
+        ("NAdam", dict(lr=0.0123, betas=(0.87, 0.973), eps=0.00017, weight_decay=0.031,
+                       momentum_decay=0.0061)),
+        ("RAdam", dict(lr=0.0123, betas=(0.87, 0.973), eps=0.00017, weight_decay=0.031,
+                       decoupled_weight_decay=True)),
+        ("Rprop", dict(lr=0.0123, etas=(0.43, 1.17), step_sizes=(0.00019, 0.77))),
+        ("ASGD", dict(lr=0.0123, lambd=0.0027, alpha=0.67, t0=3.0, weight_decay=0.031)),
+    ],
+)  # fmt: skip
+def test_a_step_passes_no_setting_to_torch_as_a_number_and_reads_nothing_back(
+    name, settings, device
+):
+    """What minigrad.compile needs (see test_optim's test of the same name): the settings and
+    the step count reach torch as tensors, and nothing is read back into Python; on a GPU,
+    the CPU never waits for it."""
+    base.test_a_step_passes_no_setting_to_torch_as_a_number_and_reads_nothing_back(
+        name, settings, device
+    )
 
 
 # ---- minigrad.compile -------------------------------------------------------------------------
