@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 import minigrad as mg
 from minigrad import optim
+from minigrad.jit import CompileError
 
 lrs = st.floats(1e-4, 1.0)
 decays = st.sampled_from([0.0, 1e-2, 0.5])
@@ -449,3 +450,19 @@ def test_lbfgs_fits_a_linear_model_with_minigrads_gradients(line_search_fn):
     solution = torch.linalg.lstsq(with_ones, y).solution.view(-1)
     fitted = torch.cat([model.weight._data.view(-1), model.bias._data])
     torch.testing.assert_close(fitted, solution, rtol=1e-6, atol=1e-6)
+
+
+def test_an_lbfgs_step_under_compile_is_refused_clearly():
+    """LBFGS decides in Python (the loss, the line search's tests), so a recording of its
+    torch calls could not replay it: minigrad.compile says so instead of replaying wrongly."""
+    w = mg.Tensor(torch.randn(3), requires_grad=True)
+    opt = optim.LBFGS([w])
+
+    def closure():
+        opt.zero_grad()
+        loss = ((w - 1) ** 2).sum()
+        loss.backward()
+        return loss
+
+    with pytest.raises(CompileError, match="reads a tensor's numbers into Python"):
+        mg.compile(lambda: opt.step(closure))()
