@@ -145,7 +145,8 @@ class LBFGS(Optimizer):
                 ys = y.dot(s)
                 if ys > 1e-10:  # positive curvature along s: the pair describes a valley
                     if len(old_dirs) == group["history_size"]:
-                        old_dirs.pop(0), old_stps.pop(0), ro.pop(0)
+                        for history in (old_dirs, old_stps, ro):  # forget the oldest pair
+                            history.pop(0)
                     old_dirs.append(y)
                     old_stps.append(s)
                     ro.append(1.0 / ys)
