@@ -1,4 +1,4 @@
-"""`Optimizer`: the base class of SGD, Adam, AdamW, RMSprop and Adagrad, with torch's interface.
+"""`Optimizer`: the base class of minigrad's optimizers (SGD, Adam...), with torch's interface.
 
 An optimizer holds parameter groups: lists of parameters, each with its own settings.
 
