@@ -132,11 +132,9 @@ class MultivariateNormal(Distribution):
 
     @cached_property
     def precision_matrix(self) -> Tensor:
-        # Sigma^-1 = L^-T L^-1
+        """Sigma^-1 = (L L^T)^-1."""
         L = self._unbroadcasted_scale_tril  # noqa: N806
-        identity = eye(L.shape[-1], dtype=L.dtype, device=L.device)
-        inverse = solve_lower(L, identity)
-        return (inverse.mT @ inverse).expand(self._matrix_shape())
+        return linalg.inv(L @ L.mT).expand(self._matrix_shape())
 
     @property
     def mean(self) -> Tensor:

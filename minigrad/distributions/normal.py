@@ -13,12 +13,27 @@ from . import constraints
 from .distribution import Distribution, as_size, broadcast_all, raw, wrap
 
 
+def erfinv(y: Tensor) -> Tensor:
+    """The x with erf(x) = y, for y in (-1, 1), differentiable in y.
+
+    minigrad has no erfinv op, but it has erf, and that is enough: take x0 = erfinv(y) from
+    torch as a constant, then one Newton step on erf(x) = y from there,
+        x = x0 - (erf(x0) - y) / erf'(x0),   erf'(x) = 2 / sqrt(pi) exp(-x^2).
+    Its value is x0 (erf(x0) - y is 0 up to rounding), and its gradient in y is 1 / erf'(x0),
+    the inverse function's derivative: dx/dy = 1 / (dy/dx).
+    """
+    x0 = Tensor(torch.erfinv(raw(y)))
+    slope = (2 / math.sqrt(math.pi)) * (-(x0**2)).exp()
+    return x0 - (x0.erf() - y) / slope
+
+
 class Normal(Distribution):
     """Normal distributions with mean loc and standard deviation scale (scale > 0).
 
     log_prob(x) = -(x - loc)^2 / (2 scale^2) - log scale - log sqrt(2 pi)
     entropy     = 1/2 + log sqrt(2 pi) + log scale
     cdf(x)      = (1 + erf((x - loc) / (scale sqrt 2))) / 2
+    icdf(p)     = loc + scale sqrt 2 erfinv(2p - 1)
     rsample     = loc + scale * eps, eps ~ N(0, 1): the draw is a function of loc and scale.
     """
 
@@ -81,6 +96,9 @@ class Normal(Distribution):
         if self._validate_args:
             self._validate_sample(value)
         return 0.5 * (1 + ((value - self.loc) * self.scale.reciprocal() / math.sqrt(2)).erf())
+
+    def icdf(self, value: Tensor) -> Tensor:
+        return self.loc + self.scale * erfinv(2 * value - 1) * math.sqrt(2)
 
     def entropy(self) -> Tensor:
         return 0.5 + 0.5 * math.log(2 * math.pi) + self.scale.log()
