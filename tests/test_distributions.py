@@ -101,6 +101,7 @@ def univariate_cases(draw):
 
 
 @given(univariate_cases())
+@settings(max_examples=30)
 def test_univariate_scores_and_gradients_match_torch(case):
     family, p_params, q_params, value, probabilities = case
     k = len(p_params)
@@ -142,6 +143,7 @@ def hnp_integers(shape, k):
 
 
 @given(discrete_cases())
+@settings(max_examples=30)
 def test_discrete_scores_and_gradients_match_torch(case):
     family, by, p_param, q_param, value = case
     moments = family != "Categorical"  # an index has no mean: NaN, checked in its own test
@@ -193,13 +195,14 @@ def multivariate_cases(draw):
 
 
 @given(multivariate_cases())
-@settings(max_examples=30)
+@settings(max_examples=12)
 def test_multivariate_normal_matches_torch(case):
     by, p_loc, p_matrix, q_loc, q_matrix, value = case
 
     def fn(lib, p_loc, p_matrix, q_loc, q_matrix, value):
-        p = lib.MultivariateNormal(p_loc, **{by: p_matrix})
-        q = lib.MultivariateNormal(q_loc, **{by: q_matrix})
+        # (the checks' own Cholesky factorisations are left out here: tested on their own)
+        p = lib.MultivariateNormal(p_loc, **{by: p_matrix}, validate_args=False)
+        q = lib.MultivariateNormal(q_loc, **{by: q_matrix}, validate_args=False)
         matrices = (p.covariance_matrix, p.precision_matrix, p.scale_tril)
         return flat(lib, scores(lib, p, value, q), *matrices)
 
@@ -207,7 +210,7 @@ def test_multivariate_normal_matches_torch(case):
 
 
 @given(st.data())
-@settings(max_examples=20)
+@settings(max_examples=10)
 def test_independent_sums_the_reinterpreted_dims_as_torch(data):
     shape = data.draw(mst.shapes(1, 3, max_side=3))
     ndims = data.draw(st.integers(0, len(shape)))
@@ -271,6 +274,7 @@ def sampling_cases(draw):
 
 
 @given(sampling_cases())
+@settings(max_examples=40)
 def test_samples_and_rsamples_are_torchs_under_the_same_seed(case):
     family, params, sample_shape, seed = case
     ours, our_params = build(MD, family, params)
@@ -305,7 +309,7 @@ def test_samples_and_rsamples_are_torchs_under_the_same_seed(case):
 
 
 @given(st.data())
-@settings(max_examples=20)
+@settings(max_examples=8)
 def test_shapes_broadcasting_and_expand_are_torchs(data):
     batch = data.draw(mst.shapes(0, 2, max_side=3))
     loc = torch.as_tensor(data.draw(mst.float_arrays(batch, -3, 3)))
@@ -319,7 +323,9 @@ def test_shapes_broadcasting_and_expand_are_torchs(data):
         (lambda lib, x: lib.Categorical(logits=x), loc.unsqueeze(-1).expand(*batch, 3)),
         (lambda lib, x: lib.OneHotCategorical(logits=x), loc.unsqueeze(-1).expand(*batch, 3)),
         (
-            lambda lib, x: lib.MultivariateNormal(x, torch_or_mg(lib, torch.eye(n, dtype=torch.float64))),
+            lambda lib, x: lib.MultivariateNormal(
+                x, torch_or_mg(lib, torch.eye(n, dtype=torch.float64))
+            ),
             loc[..., None].expand(*batch, n),
         ),
         (lambda lib, x: lib.Independent(lib.Normal(x, 1.0), min(1, len(batch))), loc),
@@ -349,28 +355,59 @@ def torch_or_mg(lib, tensor):
 
 # ---- argument checks ---------------------------------------------------------------------------
 
+EYE = [[1.0, 0.0], [0.0, 1.0]]
+# (name, a bad construction or call given a distributions package D and its tensor maker t,
+#  words minigrad's message holds)
 BAD_ARGUMENTS = [
-    ("Normal", lambda lib, t: lib.Normal(t([0.0]), t([-1.0])), "scale"),
-    ("Normal value", lambda lib, t: lib.Normal(t([0.0]), t([1.0])).log_prob(t([float("nan")])), "support"),
-    ("Laplace", lambda lib, t: lib.Laplace(t([0.0]), t([0.0])), "scale"),
-    ("Exponential", lambda lib, t: lib.Exponential(t([-2.0])), "rate"),
-    ("Exponential value", lambda lib, t: lib.Exponential(t([2.0])).log_prob(t([-1.0])), "support"),
-    ("Uniform", lambda lib, t: lib.Uniform(t([1.0]), t([0.0])), "low"),
-    ("Uniform value", lambda lib, t: lib.Uniform(t([0.0]), t([1.0])).log_prob(t([2.0])), "support"),
-    ("Bernoulli", lambda lib, t: lib.Bernoulli(probs=t([1.5])), "probs"),
-    ("Bernoulli both", lambda lib, t: lib.Bernoulli(probs=t([0.5]), logits=t([0.0])), "not both"),
-    ("Bernoulli value", lambda lib, t: lib.Bernoulli(probs=t([0.5])).log_prob(t([0.5])), "support"),
-    ("Categorical", lambda lib, t: lib.Categorical(probs=t([0.5, -0.5])), "probs"),
-    ("Categorical 0-d", lambda lib, t: lib.Categorical(logits=t(1.0)), "one-dimensional"),
-    ("Categorical value", lambda lib, t: lib.Categorical(probs=t([0.5, 0.5])).log_prob(t(2.0)), "support"),
-    ("OneHot value", lambda lib, t: lib.OneHotCategorical(probs=t([0.5, 0.5])).log_prob(t([1.0, 1.0])), "support"),
-    ("shape", lambda lib, t: lib.Normal(t([0.0, 1.0]), t([1.0, 1.0])).log_prob(t([1.0, 2.0, 3.0])), "broadcastable"),
-    ("event shape", lambda lib, t: lib.MultivariateNormal(t([0.0, 0.0]), t([[1.0, 0.0], [0.0, 1.0]])).log_prob(t([1.0])), "event_shape"),
-    ("MVN", lambda lib, t: lib.MultivariateNormal(t([0.0, 0.0]), t([[1.0, 2.0], [2.0, 1.0]])), "covariance_matrix"),
-    ("MVN tril", lambda lib, t: lib.MultivariateNormal(t([0.0, 0.0]), scale_tril=t([[1.0, 1.0], [0.0, 1.0]])), "scale_tril"),
-    ("MVN two", lambda lib, t: lib.MultivariateNormal(t([0.0]), t([[1.0]]), scale_tril=t([[1.0]])), "Exactly one"),
-    ("Independent", lambda lib, t: lib.Independent(lib.Normal(t([0.0]), t([1.0])), 2), "reinterpreted_batch_ndims"),
-]  # fmt: skip
+    ("Normal", lambda D, t: D.Normal(t([0.0]), t([-1.0])), "scale"),
+    ("Normal value", lambda D, t: D.Normal(t([0.0]), t([1.0])).log_prob(t([np.nan])), "support"),
+    ("Laplace", lambda D, t: D.Laplace(t([0.0]), t([0.0])), "scale"),
+    ("Exponential", lambda D, t: D.Exponential(t([-2.0])), "rate"),
+    ("Exponential value", lambda D, t: D.Exponential(t([2.0])).log_prob(t([-1.0])), "support"),
+    ("Uniform", lambda D, t: D.Uniform(t([1.0]), t([0.0])), "low"),
+    ("Uniform value", lambda D, t: D.Uniform(t([0.0]), t([1.0])).log_prob(t([2.0])), "support"),
+    ("Bernoulli", lambda D, t: D.Bernoulli(probs=t([1.5])), "probs"),
+    ("Bernoulli both", lambda D, t: D.Bernoulli(probs=t([0.5]), logits=t([0.0])), "not both"),
+    ("Bernoulli value", lambda D, t: D.Bernoulli(probs=t([0.5])).log_prob(t([0.5])), "support"),
+    ("Categorical", lambda D, t: D.Categorical(probs=t([0.5, -0.5])), "probs"),
+    ("Categorical 0-d", lambda D, t: D.Categorical(logits=t(1.0)), "one-dimensional"),
+    ("Categorical value", lambda D, t: D.Categorical(t([0.5, 0.5])).log_prob(t(2.0)), "support"),
+    (
+        "OneHot value",
+        lambda D, t: D.OneHotCategorical(t([0.5, 0.5])).log_prob(t([1.0, 1.0])),
+        "support",
+    ),
+    (
+        "value shape",
+        lambda D, t: D.Normal(t([0.0, 1.0]), 1.0).log_prob(t([1.0, 2.0, 3.0])),
+        "broadcastable",
+    ),
+    (
+        "event shape",
+        lambda D, t: D.MultivariateNormal(t([0.0, 0.0]), t(EYE)).log_prob(t([1.0])),
+        "event_shape",
+    ),
+    (
+        "not positive-definite",
+        lambda D, t: D.MultivariateNormal(t([0.0, 0.0]), t([[1.0, 2.0], [2.0, 1.0]])),
+        "covariance_matrix",
+    ),
+    (
+        "not lower-triangular",
+        lambda D, t: D.MultivariateNormal(t([0.0, 0.0]), scale_tril=t([[1.0, 1.0], [0.0, 1.0]])),
+        "scale_tril",
+    ),
+    (
+        "two matrices",
+        lambda D, t: D.MultivariateNormal(t([0.0]), t([[1.0]]), scale_tril=t([[1.0]])),
+        "Exactly one",
+    ),
+    (
+        "Independent",
+        lambda D, t: D.Independent(D.Normal(t([0.0]), t([1.0])), 2),
+        "reinterpreted_batch_ndims",
+    ),
+]
 
 
 @pytest.mark.parametrize(
@@ -443,7 +480,7 @@ def test_kl_is_infinite_where_q_misses_ps_mass_as_torchs():
 
 
 @given(st.data())
-@settings(max_examples=20)
+@settings(max_examples=10)
 def test_reinforce_loss_gradient_is_torchs(data):
     """A policy's logits = states @ W; the loss -log_prob(action) * reward, summed: its gradient
     with respect to W is the score-function estimator's, equal to torch's."""

@@ -10,7 +10,7 @@ Everything is computed from L, the lower-triangular Cholesky factor of the covar
 
 |L^-1 d|^2 is d^T Sigma^-1 d (the squared Mahalanobis distance), and sum_i log L_ii is
 1/2 log det Sigma. A triangular solve's gradient only reaches L's lower triangle (its upper
-triangle holds no parameter), so the solves here read L through tril().
+triangle holds no parameter), so the solves here read L through lower_triangle().
 """
 
 from __future__ import annotations
@@ -28,10 +28,17 @@ from . import constraints
 from .distribution import Distribution, as_size, wrap
 
 
-def solve_lower(L: Tensor, B: Tensor) -> Tensor:  # noqa: N803  (the maths' names)
+def lower_triangle(L: Tensor) -> Tensor:  # noqa: N803  (the maths' names)
+    """L with its entries above the diagonal zeroed (as L.tril(), by a mask of row >= column:
+    torch's tril kernel is slow on tiny matrices when its threads wait for a busy CPU)."""
+    index = torch.arange(L.shape[-1], device=L.device)
+    return L * Tensor((index[:, None] >= index).to(L.dtype))
+
+
+def solve_lower(L: Tensor, B: Tensor) -> Tensor:  # noqa: N803
     """X with L X = B, for lower-triangular L (batches broadcast)."""
     shape = torch.broadcast_shapes(L.shape[:-2], B.shape[:-2])
-    L = L.tril().expand(shape + L.shape[-2:])
+    L = lower_triangle(L).expand(shape + L.shape[-2:])
     return linalg.solve(L, B.expand(shape + B.shape[-2:]))
 
 
