@@ -101,7 +101,7 @@ def univariate_cases(draw):
 
 
 @given(univariate_cases())
-@settings(max_examples=30)
+@settings(max_examples=25)
 def test_univariate_scores_and_gradients_match_torch(case):
     family, p_params, q_params, value, probabilities = case
     k = len(p_params)
@@ -143,7 +143,7 @@ def hnp_integers(shape, k):
 
 
 @given(discrete_cases())
-@settings(max_examples=30)
+@settings(max_examples=25)
 def test_discrete_scores_and_gradients_match_torch(case):
     family, by, p_param, q_param, value = case
     moments = family != "Categorical"  # an index has no mean: NaN, checked in its own test
@@ -195,7 +195,7 @@ def multivariate_cases(draw):
 
 
 @given(multivariate_cases())
-@settings(max_examples=12)
+@settings(max_examples=10)
 def test_multivariate_normal_matches_torch(case):
     by, p_loc, p_matrix, q_loc, q_matrix, value = case
 
@@ -274,7 +274,7 @@ def sampling_cases(draw):
 
 
 @given(sampling_cases())
-@settings(max_examples=40)
+@settings(max_examples=30)
 def test_samples_and_rsamples_are_torchs_under_the_same_seed(case):
     family, params, sample_shape, seed = case
     ours, our_params = build(MD, family, params)
