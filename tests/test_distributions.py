@@ -132,13 +132,14 @@ def discrete_cases(draw):
     if family == "Bernoulli":
         value = draw(mst.float_arrays(value_shape, 0, 1)).round()
     else:
-        value = draw(hnp_integers(value_shape, k))
+        value = draw(category_indices(value_shape, k))
         if family == "OneHotCategorical":
             value = np.eye(k)[value]
     return family, by, p, q, value
 
 
-def hnp_integers(shape, k):
+def category_indices(shape, k):
+    """Integer arrays of outcomes 0..k-1."""
     return mst.float_arrays(shape, 0, k - 1).map(lambda a: a.round().astype(np.int64))
 
 
