@@ -27,6 +27,7 @@ NAMESPACES = {
     "torch.autograd.functional": "minigrad.autograd.functional",
     "torch.func": "minigrad.func",
     "torch.linalg": "minigrad.linalg",
+    "torch.distributions": "minigrad.distributions",
     "torch.cuda": "minigrad.cuda",
     "torch.accelerator": "minigrad.accelerator",
     "torch.utils.data": "minigrad.utils.data",

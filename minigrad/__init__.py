@@ -16,6 +16,7 @@ Where things live, in layers: a module imports only from its own layer and the o
                     testing/             gradient checks against torch and finite differences
                     func.py              torch.func's transforms: grad, vjp, jacrev, hessian
                     linalg.py            torch.linalg's norms, det, inv, solve, matrix_power...
+                    distributions/       Normal, Categorical, ...: log_prob, rsample, kl_divergence
                     serialization.py, distributed.py, cuda.py, accelerator.py
     1  the core     tensor.py            the Tensor class
                     autograd/            Function (the op base class) and its graph node, the
@@ -110,6 +111,7 @@ from .errors import DeviceError, GradientError, ShapeError
 from . import autograd, cuda, data, func, nn, optim  # torch.nn...: there after `import minigrad`
 from . import trace, viz
 from . import linalg  # minigrad.linalg.det(A): torch.linalg's functions
+from . import distributions  # minigrad.distributions.Normal(loc, scale): torch.distributions'
 from .explain import explain  # minigrad.explain(loss): the backward pass as Python code
 from .nn.functional import cosine_similarity  # torch.cosine_similarity is F.cosine_similarity
 from .jit import compile  # minigrad.compile(step): record a training step, replay it
@@ -148,6 +150,7 @@ __all__ = [
     "default_device",
     "device",
     "DeviceError",
+    "distributions",
     "double",
     "dtype",
     "empty",
