@@ -82,6 +82,23 @@ def test_structured_inits_draw_torchs_numbers_for_the_same_seed(call, seed, dtyp
     assert p._version > 0  # written in place (torch counts its writes differently: per column)
 
 
+def test_structured_inits_on_the_device_draw_as_torch_does_there(device):
+    calls = [
+        ("trunc_normal_", (30, 20), {}),
+        ("trunc_normal_", (30, 20), {"a": 1.5, "b": 3.0}),
+        ("orthogonal_", (5, 8), {"gain": 2.0}),
+        ("sparse_", (6, 4), {"sparsity": 0.5}),
+        ("eye_", (3, 5), {}),
+        ("dirac_", (4, 2, 3, 3), {"groups": 2}),
+    ]
+    for name, shape, options in calls:
+        torch.manual_seed(4)
+        expected = getattr(torch.nn.init, name)(torch.empty(shape, device=device), **options)
+        mg.manual_seed(4)
+        p = getattr(nn.init, name)(nn.Parameter(torch.empty(shape, device=device)), **options)
+        assert p.device.type == device and torch.equal(p._data, expected), name
+
+
 def test_trunc_normal_takes_both_of_torchs_samplers():
     """A window holding most of the normal's mass (redraw outside it) and one in its tail
     (rejection from a uniform draw), with the global generator: torch's numbers, all in [a, b]."""
