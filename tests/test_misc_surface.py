@@ -21,10 +21,11 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_linalg import spread_matrices, square_matrices, symmetric_matrices
+from test_linalg import raises_both, spread_matrices, square_matrices, symmetric_matrices
 
 import minigrad as mg
 from minigrad import nn
+from minigrad.errors import ShapeError
 from minigrad.testing import assert_matches_torch
 from minigrad.testing import strategies as mst
 
@@ -334,3 +335,18 @@ def test_pinverse_cuts_at_rcond_times_the_largest_singular_value():
     assert math.isclose(
         float(mg.pinverse(mg.tensor(A), 0.1).norm()), 0.5, rel_tol=1e-10
     )  # 1 / 2 alone
+
+
+def test_older_names_refuse_what_torch_refuses_and_say_what_minigrad_lacks():
+    raises_both(  # B must be a matrix with as many rows as the factor
+        lambda: mg.cholesky_solve(mg.ones(3, 2, dtype=F64), mg.eye(2, dtype=F64)),
+        lambda: torch.cholesky_solve(torch.ones(3, 2, dtype=F64), torch.eye(2, dtype=F64)),
+        ShapeError,
+        r"cholesky_solve: B \(self\) of shape \(3, 2\)",
+    )
+    raises_both(
+        lambda: mg.ones(2, 3).logdet(), lambda: torch.ones(2, 3).logdet(), ShapeError, "square"
+    )
+    with pytest.raises(NotImplementedError, match="m >= n"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mg.qr(mg.ones(2, 3))  # (torch has it: minigrad's qr gradient is for tall matrices)
