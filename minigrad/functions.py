@@ -199,6 +199,24 @@ matmul = _method_as_function("matmul")
 mm = _method_as_function("mm")
 mv = _method_as_function("mv")
 outer = _method_as_function("outer")
+svd = _method_as_function("svd")  # torch's older linear algebra (linalg's ops underneath)
+qr = _method_as_function("qr")
+cholesky = _method_as_function("cholesky")
+cholesky_solve = _method_as_function("cholesky_solve")
+cholesky_inverse = _method_as_function("cholesky_inverse")
+logdet = _method_as_function("logdet")
+slogdet = _method_as_function("slogdet")
+pinverse = _method_as_function("pinverse")
+
+# in place: minigrad.exp_(x) is x.exp_(), so the graph's in-place rules (autograd/inplace.py:
+# x's history rebased, its version counted, a leaf that requires grad refused) are the method's
+_IN_PLACE = (
+    "abs_", "ceil_", "clamp_", "clamp_min_", "clip_", "cos_", "deg2rad_", "exp_", "fill_",
+    "fix_", "floor_", "frac_", "log_", "nan_to_num_", "neg_", "rad2deg_", "reciprocal_",
+    "relu_", "round_", "sigmoid_", "sin_", "sinc_", "sqrt_", "tanh_", "trunc_", "xlogy_",
+    "zero_",
+)  # fmt: skip
+globals().update({name: _method_as_function(name) for name in _IN_PLACE})
 
 
 # ---- functions that are not methods ---------------------------------------------------------

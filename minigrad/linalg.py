@@ -19,7 +19,7 @@ import torch
 from . import ops
 from .errors import ShapeError, shape_str
 from .ops.matmul import needs_square_matrices
-from .tensor import Tensor
+from .tensor import QrResult, SlogdetResult, Tensor
 
 __all__ = [
     "cholesky",
@@ -73,20 +73,6 @@ class LstsqResult(NamedTuple):
     residuals: Tensor
     rank: Tensor
     singular_values: Tensor
-
-
-class QrResult(NamedTuple):
-    """qr's (Q, R), as torch's named tuple."""
-
-    Q: Tensor
-    R: Tensor
-
-
-class SlogdetResult(NamedTuple):
-    """slogdet's (sign, logabsdet), as torch's named tuple."""
-
-    sign: Tensor
-    logabsdet: Tensor
 
 
 def vector_norm(

@@ -59,6 +59,29 @@ class ValuesIndices(NamedTuple):
     indices: Tensor
 
 
+class SvdUSV(NamedTuple):
+    """What `x.svd()` (torch's older svd) returns: A = U diag(S) V^T, with V itself (linalg.svd
+    gives Vh = V^T)."""
+
+    U: Tensor
+    S: Tensor
+    V: Tensor
+
+
+class QrResult(NamedTuple):
+    """qr's (Q, R), as torch's named tuple."""
+
+    Q: Tensor
+    R: Tensor
+
+
+class SlogdetResult(NamedTuple):
+    """slogdet's (sign, logabsdet), as torch's named tuple."""
+
+    sign: Tensor
+    logabsdet: Tensor
+
+
 def unwrap(x: Any) -> Any:
     """The torch tensor inside a minigrad Tensor; anything else as it is."""
     return x._data if isinstance(x, Tensor) else x
@@ -2039,6 +2062,93 @@ class Tensor:
     def inverse(self) -> Tensor:
         """The inverse of each square matrix (..., n, n): minigrad.linalg.inv."""
         return ops.Inv.apply(self)
+
+    # torch's older linear-algebra names, on linalg's ops (their gradients derived in ops/matmul)
+
+    def svd(self, some: bool = True, compute_uv: bool = True) -> SvdUSV:
+        """(U, S, V) with A = U diag(S) V^T: linalg.svd's, but V itself where linalg gives
+        Vh = V^T. compute_uv=False: S alone is computed, U and V come back as zeros of shape
+        (..., m, m) and (..., n, n), as torch's. some=False asks for the full U and V, which
+        minigrad has for square matrices only (the same as the reduced ones there)."""
+        if not compute_uv:
+            S = ops.Svd.apply(self)[1]
+            *batch, m, n = self.shape
+            options = {"dtype": self.dtype, "device": self.device}
+            U, V = torch.zeros((*batch, m, m), **options), torch.zeros((*batch, n, n), **options)
+            return SvdUSV(Tensor(U), S, Tensor(V))
+        if not some and self.ndim >= 2 and self.shape[-1] != self.shape[-2]:
+            raise NotImplementedError(
+                f"svd(some=False) of a tensor of shape {shape_str(self.shape)}: minigrad has the "
+                "reduced SVD of a non-square matrix only (U (m, k), V (n, k), k = min(m, n)); "
+                "pass some=True."
+            )
+        U, S, Vh = ops.Svd.apply(self)
+        return SvdUSV(U, S, Vh.mT)
+
+    def qr(self, some: bool = True) -> QrResult:
+        """(Q, R) with A = Q R: linalg.qr with mode 'reduced' (some=True) or 'complete'.
+        torch warns that this name is deprecated, and so does minigrad."""
+        warn_at_user_line(
+            "torch.qr is deprecated (torch warns so too): write linalg.qr(A, 'reduced' if some "
+            "else 'complete') instead of qr(A, some)."
+        )
+        m, n = self.shape[-2:] if self.ndim >= 2 else (None, None)
+        if m is not None and (m < n or (not some and m != n)):
+            raise NotImplementedError(
+                f"qr(some={some}) of a tensor of shape {shape_str(self.shape)}: minigrad's qr "
+                "takes m >= n (at least as many rows as columns), with some=True unless m == n "
+                "(the extra columns of the complete Q have no gradient). For a wide A, qr of "
+                "A.mT gives the QR of A^T."
+            )
+        Q, R = ops.Qr.apply(self, mode="reduced" if some else "complete")
+        return QrResult(Q, R)
+
+    def cholesky(self, upper: bool = False) -> Tensor:
+        """L, lower triangular, with A = L L^T (upper=True: U = L^T, A = U^T U): linalg.cholesky.
+        torch warns that this name is deprecated, and so does minigrad."""
+        warn_at_user_line(
+            "torch.cholesky is deprecated (torch warns so too): write linalg.cholesky(A) "
+            "instead of cholesky(A), and linalg.cholesky(A).mT for cholesky(A, upper=True)."
+        )
+        L = ops.Cholesky.apply(self)
+        return L.mT if upper else L
+
+    def cholesky_solve(self, input2: Tensor, upper: bool = False) -> Tensor:
+        """X with A X = B (this tensor is B, (..., n, k)), given A's Cholesky factor input2:
+        A = L L^T for a lower triangular L (upper=True: A = U^T U). Two triangular systems,
+        L Y = B then L^T X = Y, solved with linalg's solve, whose gradients give torch's."""
+        L = input2.mT if upper else input2  # A = L L^T either way
+        square = L.ndim >= 2 and L.shape[-1] == L.shape[-2]
+        if not square or self.ndim < 2 or self.shape[-2] != L.shape[-1]:
+            raise ShapeError(
+                f"cholesky_solve: B (self) of shape {shape_str(self.shape)} and the factor "
+                f"(input2) of shape {shape_str(input2.shape)}: the factor is a square (..., n, n) "
+                "and B a matrix (..., n, k) with as many rows."
+            )
+        return ops.Solve.apply(L.mT, ops.Solve.apply(L, self))
+
+    def cholesky_inverse(self, upper: bool = False) -> Tensor:
+        """A^{-1}, given A's Cholesky factor (this tensor): A = L L^T with L lower triangular
+        (upper=True: A = U^T U). A^{-1} = L^{-T} L^{-1}, from linalg's inv."""
+        L = self.mT if upper else self
+        inverse = ops.Inv.apply(L)
+        return inverse.mT @ inverse
+
+    def slogdet(self) -> SlogdetResult:
+        """(sign, logabsdet) of each square matrix: linalg.slogdet."""
+        sign, logabsdet = ops.SlogDet.apply(self)
+        return SlogdetResult(sign, logabsdet)
+
+    def logdet(self) -> Tensor:
+        """log det(A): linalg.slogdet's logabsdet, NaN where det(A) < 0 (no real logarithm;
+        no gradient flows there), -inf where det(A) = 0."""
+        sign, logabsdet = ops.SlogDet.apply(self)
+        return logabsdet.masked_fill(sign == -1, math.nan)
+
+    def pinverse(self, rcond: float = 1e-15) -> Tensor:
+        """The pseudo-inverse (linalg.pinv), the singular values at most rcond times the
+        largest counted as 0 (linalg.pinv's rtol=rcond, atol=0)."""
+        return ops.Pinv.apply(self, atol=0.0, rtol=rcond)
 
     # ---- in-place changes ---------------------------------------------------------------------
     # Each names torch's in-place kernel (used when nothing is recorded) and its out-of-place twin

@@ -16,6 +16,11 @@ A uniform draw in [-bound, bound] has std bound / sqrt(3), so the uniform versio
 bound = sqrt(3) * std. fan_in is a weight's size(1) times its kernel size (its inputs per
 output), fan_out its size(0) times the kernel size, as torch reads the (out, in, ...) layout.
 
+The others keep a structure: orthogonal_ a matrix with orthonormal rows or columns (each
+layer then keeps the lengths of vectors in its span), eye_ and dirac_ the identity (a Linear or
+a convolution that starts by passing its input through), sparse_ a few nonzeros per column,
+trunc_normal_ a normal draw without its outliers.
+
 Each function fills the tensor's values in place, outside the graph (no gradient flows into an
 initialisation), and returns the tensor. It draws with torch's own in-place samplers on the
 tensor's device, so `minigrad.manual_seed(s)` then an init gives torch's numbers for seed s.
@@ -34,10 +39,15 @@ from ..tensor import Tensor
 __all__ = [
     "calculate_gain",
     "constant_",
+    "dirac_",
+    "eye_",
     "kaiming_normal_",
     "kaiming_uniform_",
     "normal_",
     "ones_",
+    "orthogonal_",
+    "sparse_",
+    "trunc_normal_",
     "uniform_",
     "xavier_normal_",
     "xavier_uniform_",
@@ -157,6 +167,149 @@ def kaiming_normal_(
     return normal_(tensor, 0.0, std, generator)
 
 
+def trunc_normal_(
+    tensor: Tensor,
+    mean: float = 0.0,
+    std: float = 1.0,
+    a: float = -2.0,
+    b: float = 2.0,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """Fill with draws from N(mean, std^2) cut to [a, b]: the normal's density, renormalised
+    over [a, b] and zero outside it.
+
+    Two samplers, picked as torch picks them (so that a seed gives torch's numbers), by the
+    normal's mass inside the bounds, p = Phi((b - mean) / std) - Phi((a - mean) / std):
+    p > 0.3, draw from the normal and draw again wherever a value fell outside, until none
+    does; otherwise that would take about 1/p rounds, so draw x uniformly on [a, b] instead and
+    keep it with probability density(x) / density(peak), drawing again where it was not kept
+    (rejection sampling: what is kept has the density's shape). Every round draws a whole
+    tensor's worth of numbers, as torch does, and keeps only the ones still needed."""
+    if mean < a - 2 * std or mean > b + 2 * std:
+        warnings.warn(
+            f"trunc_normal_: mean {mean} lies more than 2 std ({std}) outside [a, b] = "
+            f"[{a}, {b}]; the values drawn may not follow the cut normal closely.",
+            stacklevel=2,
+        )
+    data = _values(tensor)
+    p = _normal_cdf((b - mean) / std) - _normal_cdf((a - mean) / std)
+    if p > 0.3:
+        # the bounds as the tensor's dtype rounds them, so that "outside" means what it holds
+        low, high = (torch.tensor(bound, dtype=data.dtype).item() for bound in (a, b))
+        data.normal_(mean, std, generator=generator)
+        outside = (data < low) | (data > high)
+        while outside.any():
+            again = torch.empty_like(data).normal_(mean, std, generator=generator)
+            data.copy_(torch.where(outside, again, data))
+            outside = (data < low) | (data > high)
+        return tensor
+    peak = max(a, min(mean, b))  # where the density is highest inside [a, b]
+    log_peak = -0.5 * ((peak - mean) / std) ** 2
+
+    def rejected(x: torch.Tensor) -> torch.Tensor:
+        """Whether each draw x is thrown back: log(uniform) > log(density(x) / density(peak))."""
+        log_ratio = ((x - mean) / std).pow(2).mul(-0.5).sub(log_peak)
+        return torch.empty_like(x).uniform_(generator=generator).log().gt(log_ratio)
+
+    data.uniform_(a, b, generator=generator)
+    pending = rejected(data)
+    while pending.any():
+        candidates = torch.empty_like(data).uniform_(a, b, generator=generator)
+        data.copy_(torch.where(pending, candidates, data))
+        pending = torch.where(pending, rejected(candidates), pending)
+    return tensor
+
+
+def orthogonal_(
+    tensor: Tensor, gain: float = 1.0, generator: torch.Generator | None = None
+) -> Tensor:
+    """Fill with a (semi-)orthogonal matrix times gain: orthonormal rows (a wide weight) or
+    columns (a tall one), a tensor of more than 2 dims read as (size(0), the rest flattened).
+
+    The matrix is the Q of the QR factorisation of a standard normal draw (of its transpose,
+    for a wide one, so that Q is tall). Q's columns times the signs of R's diagonal make
+    R's diagonal positive, which makes Q uniformly distributed over the orthogonal matrices
+    (Mezzadri, 2007): without it QR's sign convention would favour some."""
+    data = _values(tensor)
+    if data.ndim < 2:
+        raise ValueError(
+            f"orthogonal_ takes a tensor with 2 or more dimensions (a weight), got shape "
+            f"{tuple(data.shape)}"
+        )
+    if data.numel() == 0:
+        return tensor
+    rows = data.shape[0]
+    columns = data.numel() // rows
+    draw = data.new_empty((rows, columns)).normal_(0, 1, generator=generator)
+    wide = rows < columns
+    Q, R = torch.linalg.qr(draw.T if wide else draw)
+    Q = Q * R.diagonal().sign()
+    data.view_as(Q.T if wide else Q).copy_(Q.T if wide else Q)
+    data.mul_(gain)
+    return tensor
+
+
+def eye_(tensor: Tensor) -> Tensor:
+    """Fill a matrix with the identity (ones on the diagonal, zeros elsewhere): a Linear layer
+    that starts by passing its first min(in, out) inputs through unchanged."""
+    data = _values(tensor)
+    if data.ndim != 2:
+        raise ValueError(
+            f"eye_ takes a tensor with 2 dimensions (a matrix), got shape {tuple(data.shape)}"
+        )
+    data.copy_(torch.eye(*data.shape, dtype=data.dtype, device=data.device))
+    return tensor
+
+
+def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
+    """Fill a convolution's weight (out, in, *kernel), 1-d to 3-d, with the identity: a 1 at
+    the kernel's centre from input channel c to output channel c, zeros elsewhere, so that the
+    convolution starts by passing its first channels through. With groups, each group of
+    out / groups output channels passes its own first channels through."""
+    data = _values(tensor)
+    if data.ndim not in (3, 4, 5):
+        raise ValueError(
+            f"dirac_ takes a convolution's weight, a tensor with 3, 4 or 5 dimensions, got "
+            f"shape {tuple(data.shape)}"
+        )
+    if data.shape[0] % groups != 0:
+        raise ValueError(
+            f"dirac_: dim 0 must be divisible by groups; it is {data.shape[0]}, groups={groups}"
+        )
+    per_group = data.shape[0] // groups
+    channels = torch.arange(min(per_group, data.shape[1]), device=data.device)
+    # output channel g * per_group + c takes input channel c, for each group g
+    outputs = torch.arange(groups, device=data.device).unsqueeze(1) * per_group + channels
+    centre = tuple(side // 2 for side in data.shape[2:])
+    data.zero_()
+    data[(outputs.flatten(), channels.repeat(groups), *centre)] = 1
+    return tensor
+
+
+def sparse_(
+    tensor: Tensor, sparsity: float, std: float = 0.01, generator: torch.Generator | None = None
+) -> Tensor:
+    """Fill a matrix with draws from N(0, std^2), then zero ceil(sparsity * rows) entries of
+    each column, at rows picked at random (Martens, 2010: each unit sees a few inputs).
+
+    The rows to zero are the first ones of a random permutation per column, drawn column after
+    column with the global generator (torch draws them so, whatever `generator` is: the same
+    calls give its numbers)."""
+    data = _values(tensor)
+    if data.ndim != 2:
+        raise ValueError(
+            f"sparse_ takes a tensor with 2 dimensions (a matrix), got shape {tuple(data.shape)}"
+        )
+    rows, columns = data.shape
+    zeros_per_column = math.ceil(sparsity * rows)
+    data.normal_(0, std, generator=generator)
+    if columns:
+        # one permutation per column, as torch draws them (a loop over columns, not elements)
+        picked = torch.stack([torch.randperm(rows)[:zeros_per_column] for _ in range(columns)], 1)
+        data[picked, torch.arange(columns, device=picked.device)] = 0
+    return tensor
+
+
 # ---- helpers ------------------------------------------------------------------------------------
 
 
@@ -198,3 +351,8 @@ def _empty(tensor: Any) -> bool:
         warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=3)
         return True
     return False
+
+
+def _normal_cdf(z: float) -> float:
+    """Phi(z), the standard normal's probability of a value below z."""
+    return (1.0 + math.erf(z / math.sqrt(2.0))) / 2.0
