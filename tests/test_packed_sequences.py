@@ -175,6 +175,13 @@ def test_packed_sequence_is_torchs_named_tuple_with_conversions():
     assert packed.long().data.dtype == torch.int64
     rebuilt = rnn.PackedSequence((data, batch_sizes), sorted_indices=sorted_indices)
     assert torch.equal(rebuilt.unsorted_indices._data, unsorted_indices._data)
+    from_torch = rnn.PackedSequence(data, torch.tensor([2, 2, 1]), torch.tensor([1, 0]))
+    assert all(isinstance(field, mg.Tensor) for field in from_torch)
+    padded, lengths = rnn.pad_packed_sequence(from_torch, batch_first=True)
+    assert torch.equal(padded._data, torch.tensor([[1.0, 2.0, 0.0], [3.0, 4.0, 5.0]]))
+    assert lengths.tolist() == [2, 3]
+    with pytest.raises(AssertionError, match="a pair"):
+        rnn.PackedSequence(data)
     assert torch.equal(
         rnn.invert_permutation(mg.tensor([2, 0, 1]))._data,
         TR.invert_permutation(torch.tensor([2, 0, 1])),

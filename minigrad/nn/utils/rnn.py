@@ -82,7 +82,8 @@ class PackedSequence(_PackedFields):
                 "Make PackedSequences with pack_padded_sequence or pack_sequence rather than by "
                 "hand."
             )
-        return super().__new__(cls, data, batch_sizes, sorted_indices, unsorted_indices)
+        fields = (data, batch_sizes, sorted_indices, unsorted_indices)
+        return super().__new__(cls, *(_minigrad(field) for field in fields))
 
     def to(self, *args: Any, **kwargs: Any) -> PackedSequence:
         """data converted as data.to(...) would be; the index tensors follow it to its device,
@@ -226,6 +227,11 @@ def _lengths(lengths: Any, batch: int, steps: int) -> torch.Tensor:
 
 def _wrap(indices: torch.Tensor | None) -> Tensor | None:
     return None if indices is None else Tensor(indices)
+
+
+def _minigrad(field: Any) -> Any:
+    """A PackedSequence's field as a minigrad Tensor (one given as a torch tensor is wrapped)."""
+    return Tensor(field) if isinstance(field, torch.Tensor) else field
 
 
 # ---- packed -> padded -------------------------------------------------------------------
