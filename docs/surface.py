@@ -21,6 +21,7 @@ NAMESPACES = {
     "torch.nn.functional": "minigrad.nn.functional",
     "torch.nn.init": "minigrad.nn.init",
     "torch.nn.utils": "minigrad.nn.utils",
+    "torch.nn.utils.rnn": "minigrad.nn.utils.rnn",
     "torch.optim": "minigrad.optim",
     "torch.optim.lr_scheduler": "minigrad.optim.lr_scheduler",
     "torch.autograd": "minigrad.autograd",

@@ -296,9 +296,12 @@ def test_layers_refuse_what_torch_refuses(kind):
         getattr(nn, kind)(2, 3, num_layers=0)
 
 
-def test_lstm_refuses_proj_size_and_rnn_an_unknown_nonlinearity():
-    with pytest.raises(NotImplementedError, match="proj_size=2"):
-        nn.LSTM(3, 4, proj_size=2)
+def test_lstm_refuses_a_bad_proj_size_and_rnn_an_unknown_nonlinearity():
+    for proj_size, message in ((4, "smaller than hidden_size"), (-1, "positive integer or zero")):
+        with pytest.raises(ValueError, match=message):
+            torch.nn.LSTM(3, 4, proj_size=proj_size)
+        with pytest.raises(ValueError, match=message):
+            nn.LSTM(3, 4, proj_size=proj_size)
     with pytest.raises(ValueError, match="nonlinearity"):
         nn.RNN(3, 4, nonlinearity="gelu")
 

@@ -9,7 +9,8 @@ padding, pixel shuffle and channel shuffle layers in `padding.py` and `pixelshuf
 multi-head attention in `attention.py`; transformer encoder and decoder layers and stacks in
 `transformer.py`), functions and losses (`functional.py`, imported as `F`; affine_grid and
 grid_sample, a spatial transformer's sampling, in `sampling.py`), the losses as
-modules (`losses.py`), weight initialisation (`init.py`), gradient clipping (`utils.py`), and
+modules (`losses.py`), weight initialisation (`init.py`), gradient clipping, parameters as one
+vector and packed sequences (`utils/`, `utils/rnn.py` for the last), and
 data-parallel training over several processes (`parallel.py`)."""
 
 from ..errors import missing_name_getattr as _missing_name_getattr

@@ -3,8 +3,11 @@
 
 Each is written with minigrad's own ops (linear, sigmoid, tanh, chunk, stack, cat), so the
 gradients, first and second order, come from theirs. A sequence is run one step at a time in a
-Python loop, as the equations read: no fused kernels. Packed sequences
-(nn.utils.rnn.PackedSequence) and LSTM's proj_size are not supported.
+Python loop, as the equations read: no fused kernels.
+
+RNN, LSTM and GRU also take a PackedSequence (nn.utils.rnn): sequences of different lengths,
+longest first, whose batch shrinks as the short ones end. A padded batch is read the same way,
+its batch never shrinking: the input becomes rows (steps * batch, features), cut step by step.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import torch
 
@@ -21,6 +25,7 @@ from ..errors import ShapeError, shape_str
 from ..tensor import Tensor
 from . import functional as F
 from .modules import Module, _uniform
+from .utils.rnn import PackedSequence
 
 # ---- one time step, as equations ----------------------------------------------------------------
 
@@ -30,13 +35,15 @@ def _rnn_step(x, h, w_ih, w_hh, b_ih, b_hh, nonlinearity: str) -> Tensor:
     return pre.tanh() if nonlinearity == "tanh" else F.relu(pre)
 
 
-def _lstm_step(x, state, w_ih, w_hh, b_ih, b_hh) -> tuple[Tensor, Tensor]:
+def _lstm_step(x, state, w_ih, w_hh, b_ih, b_hh, w_hr=None) -> tuple[Tensor, Tensor]:
     h, c = state
     gates = F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)
     i, f, g, o = gates.chunk(4, dim=-1)
     i, f, g, o = i.sigmoid(), f.sigmoid(), g.tanh(), o.sigmoid()
     c = f * c + i * g
     h = o * c.tanh()
+    if w_hr is not None:  # LSTM's proj_size: h projected down to proj_size features
+        h = F.linear(h, w_hr)
     return h, c
 
 
@@ -243,11 +250,43 @@ class GRUCell(RNNCellBase):
 # ---- whole sequences ------------------------------------------------------------------------
 
 
+class _Input(NamedTuple):
+    """A layer's input read as rows: data (steps of every sequence, features), time step after
+    time step; batch_sizes[t] rows for step t. packed is the PackedSequence it came as (None
+    for a padded tensor, whose batch_sizes are all equal)."""
+
+    data: Tensor
+    batch_sizes: list[int]
+    packed: PackedSequence | None
+    unbatched: bool
+
+
+def _rows(state: Any, start: int, stop: int) -> Any:
+    """Sequences start..stop-1 of a state (a tensor, or an LSTM's pair (h, c))."""
+    if start == 0 and stop == _batch(state):
+        return state
+    return tuple(s[start:stop] for s in state) if isinstance(state, tuple) else state[start:stop]
+
+
+def _join(parts: list[Any]) -> Any:
+    """The states of consecutive groups of sequences as one state, group after group."""
+    if len(parts) == 1:
+        return parts[0]
+    if isinstance(parts[0], tuple):
+        return tuple(cat(list(group)) for group in zip(*parts))
+    return cat(parts)
+
+
+def _batch(state: Any) -> int:
+    return (state[0] if isinstance(state, tuple) else state).shape[0]
+
+
 class RNNBase(Module):
     """What RNN, LSTM and GRU share: num_layers stacked layers, each one or two directions. Layer
     k's parameters are weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k} (and the same
     with _reverse for the backward direction), as torch names them; layer 0 takes input_size
-    features, the others num_directions * hidden_size (the outputs of the layer below)."""
+    features, the others num_directions * hidden_size (the outputs of the layer below). An LSTM
+    with proj_size > 0 has weight_hr_l{k} too, and its outputs have proj_size features."""
 
     def __init__(
         self,
@@ -276,10 +315,7 @@ class RNNBase(Module):
             )
         if not isinstance(num_layers, int) or num_layers <= 0:
             raise ValueError(f"num_layers must be an int of at least 1, got {num_layers!r}")
-        if proj_size != 0:
-            raise NotImplementedError(
-                f"proj_size={proj_size}: minigrad's LSTM has no projections (proj_size=0 only)"
-            )
+        _check_proj_size(proj_size, hidden_size)
         if dropout > 0 and num_layers == 1:
             warnings.warn(
                 f"dropout={dropout} with num_layers=1 does nothing: dropout is applied to the "
@@ -289,25 +325,30 @@ class RNNBase(Module):
             )
         self.mode, self.input_size, self.hidden_size = mode, input_size, hidden_size
         self.num_layers, self.bias, self.batch_first = num_layers, bias, batch_first
-        self.dropout, self.bidirectional, self.proj_size = float(dropout), bidirectional, 0
+        self.dropout, self.bidirectional, self.proj_size = float(dropout), bidirectional, proj_size
         directions = 2 if bidirectional else 1
         rows, bound = _GATES[mode] * hidden_size, 1 / math.sqrt(hidden_size)
-        # Set in torch's order (layer, direction, then w_ih, w_hh, b_ih, b_hh), each drawn as
-        # it is set: a seed gives torch's values.
+        output_size = proj_size or hidden_size  # the features of h: what the next layer reads
+        # Set in torch's order (layer, direction, then w_ih, w_hh, b_ih, b_hh, w_hr), each drawn
+        # as it is set: a seed gives torch's values.
         for layer in range(num_layers):
-            features = input_size if layer == 0 else directions * hidden_size
+            features = input_size if layer == 0 else directions * output_size
             for suffix in ("", "_reverse")[:directions]:
                 names = self._names(layer, suffix)
                 setattr(self, names[0], _uniform((rows, features), bound, dtype, device))
-                setattr(self, names[1], _uniform((rows, hidden_size), bound, dtype, device))
+                setattr(self, names[1], _uniform((rows, output_size), bound, dtype, device))
                 if bias:
                     setattr(self, names[2], _uniform((rows,), bound, dtype, device))
                     setattr(self, names[3], _uniform((rows,), bound, dtype, device))
+                if proj_size:
+                    shape = (proj_size, hidden_size)
+                    setattr(self, names[4], _uniform(shape, bound, dtype, device))
 
-    @staticmethod
-    def _names(layer: int, suffix: str) -> tuple[str, str, str, str]:
-        return tuple(f"{kind}_l{layer}{suffix}" for kind in ("weight_ih", "weight_hh", "bias_ih",
-                                                             "bias_hh"))  # fmt: skip
+    def _names(self, layer: int, suffix: str) -> tuple[str, ...]:
+        kinds = ["weight_ih", "weight_hh", "bias_ih", "bias_hh"]
+        if self.proj_size:
+            kinds.append("weight_hr")
+        return tuple(f"{kind}_l{layer}{suffix}" for kind in kinds)
 
     def _weights(self, layer: int, suffix: str) -> tuple[Any, ...]:
         return tuple(getattr(self, name, None) for name in self._names(layer, suffix))
@@ -318,37 +359,72 @@ class RNNBase(Module):
     def _output(self, state: Any) -> Tensor:
         return state  # an RNN's or a GRU's state is its output; an LSTM's is the pair (h, c)
 
-    def _run(self, input: Tensor, states: list[Any]) -> tuple[Tensor, list[Any]]:
-        """input (seq, batch, features); states[k] is the state for layer // directions,
-        direction k % directions. Returns (the last layer's outputs, the final states)."""
+    def _run(self, data: Tensor, batch_sizes: list[int], states: list[Any]) -> tuple[Tensor, list]:
+        """data (rows, features): the steps of every sequence, batch_sizes[t] rows for step t;
+        states[k] is the initial state of layer k // directions, direction k % directions.
+        Returns (the last layer's outputs as rows, in the same order; the final states)."""
         directions = 2 if self.bidirectional else 1
         finals = []
         for layer in range(self.num_layers):
             if layer > 0:  # between layers only, and only in training
-                input = F.dropout(input, self.dropout, self.training)
-            steps = input.unbind(0)
+                data = F.dropout(data, self.dropout, self.training)
+            steps = data.split(batch_sizes)
             outputs = []
             for direction, suffix in enumerate(("", "_reverse")[:directions]):
                 weights = self._weights(layer, suffix)
                 state = states[layer * directions + direction]
-                order = range(len(steps)) if direction == 0 else reversed(range(len(steps)))
-                out: list[Any] = [None] * len(steps)
-                for t in order:  # the reverse direction reads the sequence from its end
-                    state = self._step(steps[t], state, weights)
-                    out[t] = self._output(state)
-                outputs.append(stack(out))
-                finals.append(state)
-            input = outputs[0] if directions == 1 else cat(outputs, dim=2)
-        return input, finals
+                read = self._forwards if direction == 0 else self._backwards
+                out, final = read(steps, state, weights)
+                outputs.append(cat(out))
+                finals.append(final)
+            data = outputs[0] if directions == 1 else cat(outputs, dim=1)
+        return data, finals
 
-    def _prepare(self, input: Tensor, hx: Tensor | None, what: str = "hx") -> tuple[Any, ...]:
-        """Checks input and a hidden state (h0 or c0); returns (input as (seq, batch,
-        features), the state as (layers * directions, batch, hidden) or None, unbatched)."""
+    def _forwards(self, steps: Sequence[Tensor], state: Any, weights: tuple) -> tuple[list, Any]:
+        """Read steps 0, 1, ...: when the batch shrinks, the sequences that have ended (the last
+        rows: the shortest sequences come last) put their state aside, their final one."""
+        outputs, ended = [], []
+        for x in steps:
+            running = x.shape[0]
+            if running < _batch(state):
+                ended.append(_rows(state, running, _batch(state)))
+                state = _rows(state, 0, running)
+            state = self._step(x, state, weights)
+            outputs.append(self._output(state))
+        return outputs, _join([state, *reversed(ended)])
+
+    def _backwards(self, steps: Sequence[Tensor], initial: Any, weights: tuple) -> tuple[list, Any]:
+        """Read steps T-1, ..., 0: when the batch grows, the sequences that join (their last
+        step comes) start from their initial state. Every sequence ends at step 0."""
+        outputs: list[Any] = [None] * len(steps)
+        state = None
+        for t in reversed(range(len(steps))):
+            x = steps[t]
+            done = 0 if state is None else _batch(state)
+            if x.shape[0] > done:
+                joining = _rows(initial, done, x.shape[0])
+                state = joining if state is None else _join([state, joining])
+            state = self._step(x, state, weights)
+            outputs[t] = self._output(state)
+        return outputs, state
+
+    def _read(self, input: Tensor | PackedSequence) -> _Input:
+        """Checks input: a PackedSequence, or a padded tensor (seq, batch, features) ((batch, seq,
+        features) with batch_first, (seq, features) unbatched), which is read as rows."""
         name = type(self).__name__
+        if isinstance(input, PackedSequence):
+            if input.data.dim() != 2:
+                raise ValueError(
+                    f"{name}: a PackedSequence's data must be 2-D (rows, input_size), got "
+                    f"{input.data.dim()}-D"
+                )
+            _check_features(name, input.data, self.input_size)
+            sizes = input.batch_sizes._data.tolist()  # on the CPU: no device round trip
+            return _Input(input.data, sizes, input, False)
         if not isinstance(input, Tensor):
             raise TypeError(
-                f"{name}: input must be a minigrad Tensor, got {type(input).__name__} "
-                "(packed sequences are not supported)"
+                f"{name}: input must be a minigrad Tensor or an nn.utils.rnn.PackedSequence, "
+                f"got {type(input).__name__}"
             )
         if input.dim() not in (2, 3):
             raise ValueError(
@@ -361,47 +437,75 @@ class RNNBase(Module):
             input = input.unsqueeze(1)
         elif self.batch_first:
             input = input.transpose(0, 1)
-        if hx is not None:
-            if hx.dim() != input.dim() - (1 if unbatched else 0):
-                raise ValueError(
-                    f"{name}: for {'unbatched 2-D' if unbatched else 'batched 3-D'} input, "
-                    f"{what} should be {2 if unbatched else 3}-D but got {hx.dim()}-D"
-                )
-            if unbatched:
-                hx = hx.unsqueeze(1)
-            layers = self.num_layers * (2 if self.bidirectional else 1)
-            expected = (layers, input.shape[1], self.hidden_size)
-            if tuple(hx.shape) != expected:
-                shown = expected if not unbatched else (layers, self.hidden_size)
-                got = hx.shape if not unbatched else (hx.shape[0], hx.shape[2])
-                raise ShapeError(
-                    f"{name}: Expected {what} of size {shape_str(shown)} "
-                    "(num_layers * num_directions, batch, hidden_size), got "
-                    f"{shape_str(got)}"
-                )
-        return input, hx, unbatched
+        steps, batch = input.shape[0], input.shape[1]
+        return _Input(input.reshape(steps * batch, -1), [batch] * steps, None, unbatched)
 
-    def _finish(self, output: Tensor, unbatched: bool) -> Tensor:
+    def _initial(self, hx: Tensor | None, input: _Input, size: int, what: str) -> Tensor:
+        """A checked initial state h0 or c0 (size features), as (num_layers * num_directions,
+        batch, size) with the sequences in the order of input's rows; zeros if hx is None."""
+        name = type(self).__name__
+        layers = self.num_layers * (2 if self.bidirectional else 1)
+        batch = input.batch_sizes[0] if input.batch_sizes else 0
+        data = input.data
+        if hx is None:
+            return zeros(layers, batch, size, dtype=data.dtype, device=data.device)
+        unbatched = input.unbatched
+        if hx.dim() != (2 if unbatched else 3):
+            kind = "unbatched 2-D" if unbatched else "batched 3-D"
+            if input.packed is not None:
+                kind = "packed"
+            raise ValueError(
+                f"{name}: for {kind} input, {what} should be {2 if unbatched else 3}-D but got "
+                f"{hx.dim()}-D"
+            )
         if unbatched:
+            hx = hx.unsqueeze(1)
+        expected = (layers, batch, size)
+        if tuple(hx.shape) != expected:
+            shown = expected if not unbatched else (layers, size)
+            got = hx.shape if not unbatched else (hx.shape[0], hx.shape[2])
+            features = "hidden_size" if size == self.hidden_size else "proj_size"
+            raise ShapeError(
+                f"{name}: Expected {what} of size {shape_str(shown)} "
+                f"(num_layers * num_directions, batch, {features}), got {shape_str(got)}"
+            )
+        if input.packed is not None and input.packed.sorted_indices is not None:
+            hx = hx.index_select(1, input.packed.sorted_indices)  # the sequences, sorted
+        return hx
+
+    def _output_of(self, data: Tensor, input: _Input) -> Tensor | PackedSequence:
+        """The last layer's output rows in the form the input came: packed, or padded."""
+        if input.packed is not None:
+            packed = input.packed
+            return PackedSequence(
+                data, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices
+            )
+        output = data.reshape(len(input.batch_sizes), input.batch_sizes[0], -1)
+        if input.unbatched:
             return output.squeeze(1)
         return output.transpose(0, 1) if self.batch_first else output
 
-    def _zeros(self, input: Tensor) -> Tensor:
-        layers = self.num_layers * (2 if self.bidirectional else 1)
-        return zeros(
-            layers, input.shape[1], self.hidden_size, dtype=input.dtype, device=input.device
-        )
+    def _final(self, finals: list[Tensor], input: _Input) -> Tensor:
+        """The final states stacked (num_layers * num_directions, batch, features), the
+        sequences in the order they came."""
+        state = stack(finals)
+        if input.packed is not None and input.packed.unsorted_indices is not None:
+            state = state.index_select(1, input.packed.unsorted_indices)
+        return state.squeeze(1) if input.unbatched else state
 
     # RNN's and GRU's forward (an LSTM's state is a pair: LSTM has its own)
-    def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        x, h0, unbatched = self._prepare(input, hx)
-        h0 = self._zeros(x) if h0 is None else h0
-        output, finals = self._run(x, list(h0.unbind(0)))
-        h_n = stack(finals)
-        return self._finish(output, unbatched), h_n.squeeze(1) if unbatched else h_n
+    def forward(
+        self, input: Tensor | PackedSequence, hx: Tensor | None = None
+    ) -> tuple[Tensor | PackedSequence, Tensor]:
+        rows = self._read(input)
+        h0 = self._initial(hx, rows, self.hidden_size, "hx")
+        output, finals = self._run(rows.data, rows.batch_sizes, list(h0.unbind(0)))
+        return self._output_of(output, rows), self._final(finals, rows)
 
     def extra_repr(self) -> str:
         text = f"{self.input_size}, {self.hidden_size}"
+        if self.proj_size != 0:
+            text += f", proj_size={self.proj_size}"
         if self.num_layers != 1:
             text += f", num_layers={self.num_layers}"
         if self.bias is not True:
@@ -415,16 +519,31 @@ class RNNBase(Module):
         return text
 
 
+def _check_proj_size(proj_size: Any, hidden_size: int) -> None:
+    if not isinstance(proj_size, int) or isinstance(proj_size, bool) or proj_size < 0:
+        raise ValueError(
+            "proj_size should be a positive integer or zero to disable projections, got "
+            f"{proj_size!r}"
+        )
+    if proj_size >= hidden_size:
+        raise ValueError(
+            f"proj_size has to be smaller than hidden_size: got proj_size={proj_size}, "
+            f"hidden_size={hidden_size} (the projection maps h's hidden_size features down to "
+            "proj_size)"
+        )
+
+
 class RNN(RNNBase):
     """An Elman RNN over a sequence, as torch's nn.RNN: each layer runs RNNCell's step
 
         h_t = tanh(x_t @ W_ih.T + b_ih + h_{t-1} @ W_hh.T + b_hh)   (or relu)
 
     over t, the outputs h_t of one layer (dropout applied in training) being the inputs x_t of
-    the next. input (seq, batch, input_size), (batch, seq, input_size) with batch_first, or
-    (seq, input_size) unbatched; h0 (num_layers * num_directions, batch, hidden_size), zeros if
-    left out. Returns (output: the last layer's h_t for every t, both directions side by side;
-    h_n: every layer's and direction's last state).
+    the next. input (seq, batch, input_size), (batch, seq, input_size) with batch_first,
+    (seq, input_size) unbatched, or a PackedSequence; h0 (num_layers * num_directions, batch,
+    hidden_size), zeros if left out. Returns (output: the last layer's h_t for every t, both
+    directions side by side, a PackedSequence for a packed input; h_n: every layer's and
+    direction's last state, each sequence's own last step for a packed input).
     """
 
     def __init__(
@@ -481,7 +600,11 @@ class LSTM(RNNBase):
     """An LSTM over a sequence, as torch's nn.LSTM: each layer runs LSTMCell's step (see
     LSTMCell for the equations) over t; the outputs h_t of one layer are the inputs of the next.
     hx is a pair (h0, c0), each (num_layers * num_directions, batch, hidden_size), zeros if left
-    out. Returns (output, (h_n, c_n)). proj_size is not supported (0 only).
+    out. Returns (output, (h_n, c_n)); input as RNN's, a PackedSequence included.
+
+    With proj_size > 0, h is projected down after each step, h_t = W_hr @ (o_t * tanh(c_t)),
+    W_hr = weight_hr_l{k} (proj_size, hidden_size): h0, h_n, the outputs and weight_hh have
+    proj_size features where they had hidden_size; c keeps hidden_size.
     """
 
     def __init__(
@@ -509,18 +632,19 @@ class LSTM(RNNBase):
         return state[0]
 
     def forward(
-        self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None
-    ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
-        if hx is None:
-            x, _, unbatched = self._prepare(input, None)
-            h0 = c0 = self._zeros(x)
-        else:
-            if not isinstance(hx, (tuple, list)) or len(hx) != 2:
-                raise TypeError("LSTM: hx must be a pair (h_0, c_0) of tensors")
-            x, h0, unbatched = self._prepare(input, hx[0], "h_0")
-            _, c0, _ = self._prepare(input, hx[1], "c_0")
-        output, finals = self._run(x, list(zip(h0.unbind(0), c0.unbind(0))))
-        h_n, c_n = stack([h for h, _ in finals]), stack([c for _, c in finals])
-        if unbatched:
-            h_n, c_n = h_n.squeeze(1), c_n.squeeze(1)
-        return self._finish(output, unbatched), (h_n, c_n)
+        self, input: Tensor | PackedSequence, hx: tuple[Tensor, Tensor] | None = None
+    ) -> tuple[Tensor | PackedSequence, tuple[Tensor, Tensor]]:
+        rows = self._read(input)
+        if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
+            raise TypeError("LSTM: hx must be a pair (h_0, c_0) of tensors")
+        h0, c0 = (None, None) if hx is None else hx
+        h0 = self._initial(h0, rows, self.proj_size or self.hidden_size, "h_0")
+        c0 = self._initial(c0, rows, self.hidden_size, "c_0")
+        output, finals = self._run(
+            rows.data, rows.batch_sizes, list(zip(h0.unbind(0), c0.unbind(0)))
+        )
+        h_n, c_n = (
+            self._final([h for h, _ in finals], rows),
+            self._final([c for _, c in finals], rows),
+        )
+        return self._output_of(output, rows), (h_n, c_n)

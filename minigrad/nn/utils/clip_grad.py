@@ -20,10 +20,9 @@ from collections.abc import Iterable
 
 import torch
 
-from ..autograd.grad_mode import no_grad
-from ..creation import stack, tensor
-from ..errors import missing_name_getattr as _missing_name_getattr
-from ..tensor import Tensor
+from ...autograd.grad_mode import no_grad
+from ...creation import stack, tensor
+from ...tensor import Tensor
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_"]
 
@@ -73,7 +72,3 @@ def _grads(parameters: Parameters) -> list[Tensor]:
     if isinstance(parameters, Tensor):
         parameters = [parameters]
     return [p.grad for p in parameters if p.grad is not None]
-
-
-# nn.utils.rnn, a torch name minigrad lacks, raises an AttributeError that says so (errors.py).
-__getattr__ = _missing_name_getattr(__name__, "torch.nn.utils")
