@@ -13,6 +13,13 @@ indexing op per tensor. Batches are minigrad Tensors; as in torch, a batch of te
 require grad keeps their graph (the gradient flows back to the dataset's tensors).
 
 Shuffling draws from torch's global generator, so `minigrad.manual_seed(n)` repeats a run.
+
+Plain data plumbing with no gradients in it is torch's own, re-exported as it is: `Dataset` (the
+base class to write your own map-style dataset on; `a + b` concatenates two), `IterableDataset`
+(a stream of samples), `ConcatDataset`, `ChainDataset`, `StackDataset`, `BatchSampler`,
+`get_worker_info` and `default_convert`. They take minigrad Tensors and work with minigrad's
+`DataLoader` unchanged. With `num_workers > 0` the loader hands the loading to torch's own
+DataLoader (its worker processes) and wraps the batches it gives as minigrad Tensors.
 """
 
 from __future__ import annotations
@@ -27,6 +34,16 @@ from typing import Any
 import numpy as np
 import torch
 
+# torch's own classes, unchanged: they only index, count and chain datasets and samplers, so
+# they work as they are with minigrad Tensors and minigrad's DataLoader.
+from torch.utils.data import BatchSampler as BatchSampler
+from torch.utils.data import ChainDataset as ChainDataset
+from torch.utils.data import ConcatDataset as ConcatDataset
+from torch.utils.data import Dataset, IterableDataset
+from torch.utils.data import StackDataset as StackDataset
+from torch.utils.data import default_convert as default_convert
+from torch.utils.data import get_worker_info as get_worker_info
+
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.inplace import any_base_changed
 from ..creation import stack
@@ -40,7 +57,7 @@ DeviceLike = str | torch.device | None
 # ---- datasets --------------------------------------------------------------------------------
 
 
-class TensorDataset:
+class TensorDataset(Dataset):
     """Samples are rows: sample i is `(t[i] for t in tensors)`, as in torch.
 
     `TensorDataset(train_x, train_y)` with train_x (N, 784) and train_y (N, 1) holds N pairs.
@@ -78,7 +95,7 @@ class TensorDataset:
         return f"TensorDataset({shapes})"
 
 
-class Subset:
+class Subset(Dataset):
     """The samples of `dataset` at `indices`, in that order: sample i is dataset[indices[i]].
 
     A view, not a copy: `subset.dataset` and `subset.indices` are what was given. A list of
@@ -220,6 +237,26 @@ class SubsetRandomSampler(Sampler):
 
     def __len__(self) -> int:
         return len(self.indices)
+
+
+class WeightedRandomSampler(torch.utils.data.WeightedRandomSampler):
+    """`num_samples` indices drawn at random, index i with probability weights[i] / sum(weights):
+
+        sampler = WeightedRandomSampler(weights, num_samples=len(dataset), replacement=True)
+
+    With replacement, a rare class (a large weight) comes up in most batches. torch's sampler
+    (one `torch.multinomial` draw per epoch, from `generator` or the global generator, so a seed
+    gives torch's indices); only the weights may also be a minigrad Tensor, whose numbers it takes.
+    """
+
+    def __init__(
+        self,
+        weights: Sequence[float] | Tensor | torch.Tensor,
+        num_samples: int,
+        replacement: bool = True,
+        generator: torch.Generator | None = None,
+    ) -> None:
+        super().__init__(unwrap(weights), num_samples, replacement, generator)
 
 
 def _epoch_order(sampler: Any) -> torch.Tensor:
@@ -412,54 +449,155 @@ def _wrap(batch: Any, device: torch.device) -> Any:
 # ---- the loader -------------------------------------------------------------------------------
 
 
+def _check_worker_options(
+    num_workers: int,
+    timeout: float,
+    prefetch_factor: int | None,
+    persistent_workers: bool,
+    multiprocessing_context: Any,
+) -> None:
+    """The options about worker processes that torch's DataLoader refuses, with its ValueErrors."""
+    if num_workers < 0:
+        raise ValueError(
+            f"num_workers must be 0 or more, got {num_workers}: 0 loads in this process, "
+            "n > 0 starts n worker processes."
+        )
+    if timeout < 0:
+        raise ValueError(
+            f"timeout (seconds to wait for a worker's batch) must be >= 0, got {timeout}"
+        )
+    if num_workers == 0 and prefetch_factor is not None:
+        raise ValueError(
+            f"prefetch_factor={prefetch_factor} is the number of batches each worker loads ahead, "
+            "so it needs worker processes: pass num_workers > 0, or leave prefetch_factor out."
+        )
+    if prefetch_factor is not None and prefetch_factor < 0:
+        raise ValueError(f"prefetch_factor must be >= 0, got {prefetch_factor}")
+    if persistent_workers and num_workers == 0:
+        raise ValueError(
+            "persistent_workers=True keeps worker processes alive between epochs, so it needs "
+            "num_workers > 0."
+        )
+    if multiprocessing_context is not None and num_workers == 0:
+        raise ValueError(
+            "multiprocessing_context chooses how worker processes start, so it needs "
+            f"num_workers > 0, but got num_workers={num_workers}."
+        )
+
+
+def _pinned(batch: Any) -> Any:
+    """The torch tensors of a batch (nested in lists, tuples and dicts) in page-locked memory,
+    which copies to an accelerator without a stop; a minigrad Tensor (in a graph) stays."""
+    if isinstance(batch, torch.Tensor):
+        return batch.pin_memory()
+    if isinstance(batch, list):
+        return [_pinned(b) for b in batch]
+    if isinstance(batch, tuple):
+        pinned = [_pinned(b) for b in batch]
+        return type(batch)(*pinned) if hasattr(batch, "_fields") else tuple(pinned)
+    if isinstance(batch, dict):
+        clone = copy.copy(batch)
+        clone.update({key: _pinned(value) for key, value in batch.items()})
+        return clone
+    return batch
+
+
 class DataLoader:
     """Batches of `batch_size` samples from `dataset`, as torch's DataLoader.
 
-    dataset: a `TensorDataset` or tensor (fast path), or anything with `len()` and `[i]` (a list
-        of (x, y) pairs, a range, a string).
+    dataset: a `TensorDataset` or tensor (fast path), anything with `len()` and `[i]` (a list
+        of (x, y) pairs, a range, a `Dataset` of your own), or an `IterableDataset` (a stream:
+        its samples are batched in the order they come; no sampler, no shuffle).
     shuffle: a new random order every epoch (for training). sampler: choose the order yourself
         (e.g. `SubsetRandomSampler(train_indices)`); not together with shuffle.
+    batch_sampler: gives each batch's indices itself (e.g. `BatchSampler(sampler, 32, False)`);
+        then batch_size, shuffle, sampler and drop_last are left out.
     drop_last: skip the last, smaller batch.
-    device: where batches go (default `minigrad.default_device()`).
     collate_fn: turns a list of samples into a batch (default `collate`, torch's rules); its
         tensors are moved to `device` as minigrad Tensors.
     generator: the random numbers for shuffle (default: the global generator, which
         `minigrad.manual_seed` seeds). A seed gives torch's order, and torch's numbers after it.
+    num_workers: 0 loads in this process. n > 0 hands loading to torch's own DataLoader with n
+        worker processes (with timeout, worker_init_fn, multiprocessing_context,
+        prefetch_factor, persistent_workers and in_order, which only matter there); its batches
+        are the same, wrapped as minigrad Tensors on `device`.
+    pin_memory: put batches in page-locked memory for a fast copy to an accelerator; without one,
+        a warning and nothing else, as in torch. pin_memory_device is deprecated, as in torch.
+    device (minigrad's, keyword only): where batches go (default `minigrad.default_device()`).
     """
 
     def __init__(
         self,
         dataset: Any,
-        batch_size: int = 1,
-        shuffle: bool = False,
+        batch_size: int | None = 1,
+        shuffle: bool | None = None,
         sampler: Any = None,
-        drop_last: bool = False,
-        device: DeviceLike = None,
+        batch_sampler: Any = None,
+        num_workers: int = 0,
         collate_fn: Callable[[list[Any]], Any] | None = None,
+        pin_memory: bool = False,
+        drop_last: bool = False,
+        timeout: float = 0,
+        worker_init_fn: Callable[[int], None] | None = None,
+        multiprocessing_context: Any = None,
         generator: torch.Generator | None = None,
+        *,
+        prefetch_factor: int | None = None,
+        persistent_workers: bool = False,
+        pin_memory_device: str = "",
+        in_order: bool = True,
+        device: DeviceLike = None,
     ) -> None:
-        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        _check_worker_options(
+            num_workers, timeout, prefetch_factor, persistent_workers, multiprocessing_context
+        )
+        self._iterable = isinstance(dataset, IterableDataset)
+        if self._iterable:
+            _check_stream_options(shuffle, sampler, batch_sampler)
         if sampler is not None and shuffle:
             raise ValueError(
                 "DataLoader got both a sampler and shuffle=True: the sampler already decides the "
                 "order. Pass shuffle=False (or leave it out), or drop the sampler."
             )
+        if batch_sampler is not None:
+            if batch_size != 1 or shuffle or sampler is not None or drop_last:
+                raise ValueError(
+                    "batch_sampler option is mutually exclusive with batch_size, shuffle, "
+                    "sampler, and drop_last: the batch sampler already decides each batch's "
+                    "indices. Leave those four out, or drop batch_sampler."
+                )
+            batch_size = None  # as torch: the batch sampler decides
+        elif not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
         self.dataset = dataset
         self.batch_size = batch_size
         self.drop_last = drop_last
         self.device = default_device() if device is None else as_device(device)
         self.generator = generator
-        if sampler is None:
+        if sampler is None and not self._iterable:
             sampler = RandomSampler(dataset, generator) if shuffle else SequentialSampler(dataset)
         self.sampler = sampler
+        self.batch_sampler = batch_sampler
         self.collate_fn = collate if collate_fn is None else collate_fn
+        self.num_workers = num_workers
+        self.pin_memory = pin_memory
+        self.pin_memory_device = pin_memory_device
+        self.timeout = timeout
+        self.worker_init_fn = worker_init_fn
+        self.multiprocessing_context = multiprocessing_context
+        self.prefetch_factor = 2 if num_workers > 0 and prefetch_factor is None else prefetch_factor
+        self.persistent_workers = persistent_workers
+        self.in_order = in_order
+        self._pin = False  # set as each epoch starts
         # Fast path: the dataset's tensors, and their data moved to the device once (no copy if
         # already there).
         self._sources: tuple[Tensor, ...] | None = None
         self._tensors: tuple[torch.Tensor, ...] | None = None
         self._rows: torch.Tensor | None = None  # for a Subset: sample i is row _rows[i]
-        if collate_fn is not None:
+        self._workers: torch.utils.data.DataLoader | None = None
+        if num_workers > 0:
+            self._workers = self._torch_loader()  # the workers load; nothing for this process
+        elif collate_fn is not None:
             pass  # the user's collate_fn sees every sample
         elif isinstance(dataset, TensorDataset):
             self._sources = dataset.tensors
@@ -472,18 +610,78 @@ class DataLoader:
         if self._sources is not None:
             self._tensors = tuple(t._data.to(self.device) for t in self._sources)
 
+    def _torch_loader(self) -> torch.utils.data.DataLoader:
+        """torch's DataLoader over the same dataset, order and collate_fn, to run the workers.
+        It is built once, so that persistent_workers keeps its processes between epochs."""
+        if self.batch_sampler is not None:
+            order = {"batch_sampler": self.batch_sampler}
+        else:
+            order = {"batch_size": self.batch_size, "drop_last": self.drop_last}
+            order["sampler"] = self.sampler  # None for a stream
+        return torch.utils.data.DataLoader(
+            self.dataset,
+            **order,
+            num_workers=self.num_workers,
+            collate_fn=self.collate_fn,
+            pin_memory=self.pin_memory,
+            timeout=self.timeout,
+            worker_init_fn=self.worker_init_fn,
+            multiprocessing_context=self.multiprocessing_context,
+            generator=self.generator,
+            prefetch_factor=self.prefetch_factor,
+            persistent_workers=self.persistent_workers,
+            pin_memory_device=self.pin_memory_device,
+            in_order=self.in_order,
+        )
+
     def __len__(self) -> int:
-        n = len(self.sampler)
+        if self._iterable:  # as torch: the stream's own len(), if it has one, in batches
+            n = len(self.dataset)
+        elif self.batch_sampler is not None:
+            return len(self.batch_sampler)
+        else:
+            n = len(self.sampler)
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
     def __iter__(self) -> Iterator[Any]:
+        if self._workers is not None:
+            # torch's iterator starts the workers and draws their seed now, as torch's does
+            return (_wrap(batch, self.device) for batch in self._workers)
         # torch draws a seed for its worker processes as each epoch starts, from `generator` or
         # the global generator. minigrad has no workers but draws it too, so that the random
         # numbers after an epoch (dropout's masks, the next shuffle) are torch's for a seed.
+        self._pin = self._will_pin()
         torch.empty((), dtype=torch.int64).random_(generator=self.generator)
         return self._batches()
 
+    def _will_pin(self) -> bool:
+        """Whether to pin this epoch's batches; torch's warnings, once per epoch as torch's."""
+        if self.pin_memory and self.pin_memory_device:
+            warnings.warn(
+                f"pin_memory_device is deprecated: the current accelerator is used, and "
+                f"pin_memory_device={self.pin_memory_device!r} is ignored.",
+                stacklevel=3,
+            )
+        if self.pin_memory and not torch.accelerator.is_available():
+            warnings.warn(
+                "pin_memory=True, but no accelerator is found: batches stay in ordinary memory "
+                "(pinning only speeds up copies to an accelerator). Leave pin_memory out here.",
+                stacklevel=3,
+            )
+        return self.pin_memory and torch.accelerator.is_available()
+
     def _batches(self) -> Iterator[Any]:
+        if self._iterable:
+            yield from self._stream_batches()
+            return
+        if self.batch_sampler is not None:
+            for indices in self.batch_sampler:
+                if self._tensors is not None:
+                    rows = torch.as_tensor(indices, dtype=torch.int64).to(self.device)
+                    yield self._tensor_batch(rows if self._rows is None else self._rows[rows])
+                else:
+                    yield self._collated([self.dataset[i] for i in indices])
+            return
         if self._tensors is not None:
             order = _epoch_order(self.sampler)
         elif isinstance(self.sampler, Sampler):
@@ -500,27 +698,69 @@ class DataLoader:
         else:
             for start in range(0, len(order), self.batch_size):
                 samples = [self.dataset[i] for i in order[start : start + self.batch_size]]
-                yield _wrap(self.collate_fn(samples), self.device)
+                yield self._collated(samples)
+
+    def _stream_batches(self) -> Iterator[Any]:
+        """An IterableDataset's samples in the order they come, batch_size at a time."""
+        samples = []
+        for sample in self.dataset:
+            samples.append(sample)
+            if len(samples) == self.batch_size:
+                yield self._collated(samples)
+                samples = []
+        if samples and not self.drop_last:
+            yield self._collated(samples)
+
+    def _collated(self, samples: list[Any]) -> Any:
+        batch = self.collate_fn(samples)
+        return _wrap(_pinned(batch) if self._pin else batch, self.device)
 
     def _tensor_batches(self, order: torch.Tensor) -> Iterator[Any]:
-        """One indexing op per stored tensor per batch, all on the device. A dataset tensor
-        that requires grad is indexed and moved by minigrad's ops instead, so that its batches
-        keep the graph, as torch's do: the gradient flows back to the dataset's tensor."""
-        single = isinstance(self.dataset, (Tensor, torch.Tensor))
         for indices in order.split(self.batch_size):
-            batch = [  # a list, as collate makes
-                source[indices.to(source.device)].to(self.device)
-                if source.requires_grad and is_grad_enabled()
-                else Tensor(moved[indices])
-                for source, moved in zip(self._sources, self._tensors)
-            ]
-            yield batch[0] if single else batch
+            yield self._tensor_batch(indices)
+
+    def _tensor_batch(self, indices: torch.Tensor) -> Any:
+        """One indexing op per stored tensor, all on the device. A dataset tensor that requires
+        grad is indexed and moved by minigrad's ops instead, so that its batches keep the
+        graph, as torch's do: the gradient flows back to the dataset's tensor. (On the fast
+        path the batch is on the device already: nothing to pin.)"""
+        batch = [  # a list, as collate makes
+            source[indices.to(source.device)].to(self.device)
+            if source.requires_grad and is_grad_enabled()
+            else Tensor(moved[indices])
+            for source, moved in zip(self._sources, self._tensors)
+        ]
+        return batch[0] if isinstance(self.dataset, (Tensor, torch.Tensor)) else batch
 
     def __repr__(self) -> str:
-        return (
-            f"DataLoader({len(self.sampler)} samples, batch_size={self.batch_size}, "
-            f"{len(self)} batches, sampler={type(self.sampler).__name__}, device={self.device})"
+        order = (
+            "an IterableDataset"
+            if self._iterable
+            else f"sampler={type(self.sampler).__name__}"
+            if self.batch_sampler is None
+            else f"batch_sampler={type(self.batch_sampler).__name__}"
         )
+        samples = f"{len(self.sampler)} samples, " if self.sampler is not None else ""
+        batches = "" if self._iterable else f"{len(self)} batches, "
+        return (
+            f"DataLoader({samples}batch_size={self.batch_size}, {batches}{order}, "
+            f"device={self.device})"
+        )
+
+
+def _check_stream_options(shuffle: Any, sampler: Any, batch_sampler: Any) -> None:
+    """An IterableDataset gives its samples in its own order: torch refuses to reorder them."""
+    for name, value, given in (
+        ("shuffle", shuffle, shuffle not in (None, False)),
+        ("sampler", sampler, sampler is not None),
+        ("batch_sampler", batch_sampler, batch_sampler is not None),
+    ):
+        if given:
+            raise ValueError(
+                f"DataLoader with IterableDataset: expected unspecified {name} option, but got "
+                f"{name}={value!r}. A stream gives its samples in its own order; shuffle or "
+                "sample inside its __iter__ instead, or use a map-style Dataset."
+            )
 
 
 class DataLoaders:
