@@ -8,6 +8,7 @@ there are few of them, on tiny datasets.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from typing import Any
 
@@ -159,6 +160,38 @@ def test_a_batch_sampler_on_a_tensor_dataset_indexes_its_tensors_as_torch():
     listed = mud.DataLoader(mud.TensorDataset(mg.Tensor(TABLE)), batch_sampler=[[19, 0], [5]])
     assert [b[0]._data.tolist() for b in listed] == [TABLE[[19, 0]].tolist(), [TABLE[5].tolist()]]
     assert len(listed) == 2 and listed.batch_size is None and not listed.drop_last
+
+
+def test_samplers_of_your_own_written_as_for_torch_order_and_batch_as_torchs():
+    """`class MySampler(Sampler[int])` with only __iter__ and __len__, as torch's docs write one,
+    as a sampler (on a list dataset and on a TensorDataset's fast path) and as a batch sampler."""
+
+    def make(lib, ours, fast=False, batches=False):
+        class Odd(lib.Sampler[int]):
+            def __init__(self, n: int) -> None:
+                self.n = n
+
+            def __iter__(self):
+                return reversed(range(1, self.n, 2))
+
+            def __len__(self) -> int:
+                return len(range(1, self.n, 2))
+
+        class Pairs(lib.Sampler[list[int]]):
+            def __iter__(self):
+                return iter([[5, 1], [0], [2, 3, 4]])
+
+            def __len__(self) -> int:
+                return 3
+
+        tensor = mg.Tensor if ours else (lambda t: t)
+        data = lib.TensorDataset(tensor(TABLE[:9])) if fast else Rows(9, ours)
+        if batches:
+            return lib.DataLoader(data, batch_sampler=Pairs())
+        return lib.DataLoader(data, batch_size=2, sampler=Odd(9))
+
+    for options in ({}, {"fast": True}, {"batches": True}, {"fast": True, "batches": True}):
+        assert_as_torch(functools.partial(make, **options))
 
 
 # ---- streams -----------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ import itertools
 import math
 import warnings
 from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 import torch
@@ -52,6 +52,7 @@ from ..errors import shape_str
 from ..tensor import Tensor, unwrap
 
 DeviceLike = str | torch.device | None
+_Index = TypeVar("_Index", covariant=True)  # what a sampler gives: an index, or a batch's list
 
 
 # ---- datasets --------------------------------------------------------------------------------
@@ -176,12 +177,22 @@ def random_split(
 # ---- samplers: which samples, in which order ---------------------------------------------------
 
 
-class Sampler:
+class Sampler(Generic[_Index]):
     """An order of sample indices for one epoch. `order()` gives it as an int64 tensor (the
-    DataLoader's fast path); iterating gives Python ints, as torch's samplers do."""
+    DataLoader's fast path); iterating gives Python ints, as torch's samplers do.
+
+    A sampler of your own, written as for torch (`class MySampler(Sampler[int])` with `__iter__`
+    and `__len__`), works as it is: its order is what its `__iter__` gives. One whose `__iter__`
+    gives lists of indices is a batch sampler (`DataLoader(..., batch_sampler=MySampler())`).
+    """
 
     def order(self) -> torch.Tensor:
-        raise NotImplementedError
+        if type(self).__iter__ is Sampler.__iter__:
+            raise NotImplementedError(
+                f"{type(self).__name__} gives no order: a Sampler subclass defines __iter__ "
+                "(the indices of one epoch, as for torch) or order() (them as an int64 tensor)."
+            )
+        return torch.as_tensor(list(iter(self)), dtype=torch.int64)
 
     def __iter__(self) -> Iterator[int]:
         return iter(self.order().tolist())
