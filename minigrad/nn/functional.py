@@ -2595,12 +2595,15 @@ def _fractional_max_pool(
         ratio = tuple(ratio) * dims if len(ratio) == 1 else tuple(ratio)
         output_size = tuple(int(size * r) for size, r in zip(spatial, ratio))
     out_size = _ntuple(output_size, dims, "output_size", name)
+    # torch's bounds: the last window ends inside the input, in 2-d; in 3-d it must end
+    # before the input does (one more element)
+    spare = 0 if dims == 2 else 1
     for size, k, out in zip(spatial, kernel, out_size):
-        if out + k - 1 > size:
+        if out + k - 1 + spare > size:
             raise RuntimeError(
                 f"{name}: output_size {out_size} with kernel_size {kernel} needs an input of at "
-                f"least output_size + kernel_size - 1 per dim, but the input's spatial sizes "
-                f"are {spatial}. Use a smaller output_size or kernel_size."
+                f"least output_size + kernel_size - {1 - spare} per dim, but the input's spatial "
+                f"sizes are {spatial}. Use a smaller output_size or kernel_size."
             )
     batched = input.ndim == dims + 2
     x = input if batched else input.unsqueeze(0)
@@ -2608,11 +2611,17 @@ def _fractional_max_pool(
     if samples is None:  # torch's draw: same shape, dtype and device, so a seed gives torch's
         samples = torch.rand(n, c, dims, dtype=input.dtype, device=input._data.device)
     samples = unwrap(samples)
-    if tuple(samples.shape) != (n, c, dims):
+    if samples.ndim != 3 or samples.shape[0] < n or tuple(samples.shape[1:]) != (c, dims):
         raise RuntimeError(
             f"{name}: _random_samples must have shape (N, C, {dims}) = {(n, c, dims)} for an "
             f"input of shape {shape_str(input.shape)}, got {shape_str(samples.shape)}"
         )
+    if samples.dtype != input.dtype:
+        raise RuntimeError(
+            f"{name}: _random_samples must have the input's dtype ({input.dtype}), got "
+            f"{samples.dtype}"
+        )
+    samples = samples[:n]  # (torch reads the first N rows of a longer one)
     order = (1, 0) if dims == 2 else (0, 1, 2)  # which sample goes with which dim (torch's)
     starts = [
         _fractional_starts(samples[..., order[d]], spatial[d], out_size[d], kernel[d])

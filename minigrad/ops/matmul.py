@@ -72,9 +72,13 @@ class Linear(Op):
     def backward(ctx: Context, grad: torch.Tensor) -> tuple:
         x, weight = ctx.saved_tensors
         x_needs, weight_needs, *bias_needs = ctx.needs_input_grad  # bias: if one was given
-        rows = grad.reshape(-1, grad.shape[-1])  # one row per example, whatever the batch dims
+        # one row per example, whatever the batch dims (flatten, not reshape(-1, k): k may be 0)
+        rows = grad.flatten(0, -2) if grad.ndim > 1 else grad.unsqueeze(0)
         grad_x = grad @ weight if x_needs else None
-        grad_weight = rows.mT @ x.reshape(-1, x.shape[-1]) if weight_needs else None
+        if weight_needs:
+            grad_weight = rows.mT @ (x.flatten(0, -2) if x.ndim > 1 else x.unsqueeze(0))
+        else:
+            grad_weight = None
         if not bias_needs:  # no bias argument
             return grad_x, grad_weight
         grad_bias = rows.sum(0) if bias_needs[0] else None
