@@ -23,6 +23,9 @@ class _BatchNorm(Module):
     (zeros), running_var (ones) and num_batches_tracked (0) as buffers if track_running_stats."""
 
     expected_dims: tuple[int, ...] = ()
+    # True for the instance norms, which share this class in minigrad (not in torch, whose
+    # convert_sync_batchnorm leaves them as they are)
+    _per_instance = False
 
     def __init__(
         self,
@@ -179,7 +182,7 @@ class SyncBatchNorm(_BatchNorm):
         holding the same parameters and buffers (the same objects, so an optimizer built
         before still trains them) and the same training flag; other modules are kept."""
         converted = module
-        if isinstance(module, _BatchNorm) and not _is_instance_norm(module):
+        if isinstance(module, _BatchNorm) and not module._per_instance:
             converted = cls(
                 module.num_features,
                 module.eps,
@@ -198,13 +201,6 @@ class SyncBatchNorm(_BatchNorm):
         for name, child in module.named_children():
             converted.add_module(name, cls.convert_sync_batchnorm(child, process_group))
         return converted
-
-
-def _is_instance_norm(module: Module) -> bool:
-    # minigrad's instance norms are _BatchNorm subclasses; torch's are not, and stay as they are
-    from .normalization import _InstanceNorm
-
-    return isinstance(module, _InstanceNorm)
 
 
 def _processes(group: Any) -> int:
