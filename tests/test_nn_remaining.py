@@ -1,9 +1,10 @@
 """The last torch.nn names minigrad lacked, against torch in float64: fractional max pooling
 (functions and modules, the same windows for the same _random_samples and the same draw for the
 same seed), the *_with_indices functions, max_unpool3d, the deprecated F.upsample*, the lazy 3-d
-and instance-norm layers, AdaptiveLogSoftmaxWithLoss and SyncBatchNorm. Values and gradients
-(rtol 1e-7 or tighter), indices exactly, seeded weights, parameter names, reprs and errors.
-Max pooling inputs hold distinct values by construction (no ties), so the gradient is defined.
+and instance-norm layers, AdaptiveLogSoftmaxWithLoss (and ModuleList's repr, which folds equal
+layers as torch's) and SyncBatchNorm. Values and gradients (rtol 1e-10), indices exactly,
+seeded weights, parameter names, reprs and errors. Max pooling inputs hold distinct values by
+construction (no ties), so the gradient is defined.
 """
 
 from __future__ import annotations
@@ -283,10 +284,7 @@ def test_adaptive_log_softmax_matches_torch(case, seed, unbatched):
     layer = nn.AdaptiveLogSoftmaxWithLoss(*args, dtype=torch.float64)
     torch.manual_seed(seed)
     theirs = torch.nn.AdaptiveLogSoftmaxWithLoss(*args, dtype=torch.float64)
-    # (part by part: torch's ModuleList repr folds equal entries into "(0-1): 2 x ...", which
-    # minigrad's ModuleList does not do yet)
-    assert repr(layer.head) == repr(theirs.head)
-    assert [repr(t) for t in layer.tail] == [repr(t) for t in theirs.tail]
+    assert repr(layer) == repr(theirs)  # (equal tails fold into "(0-1): 2 x Sequential(...")
     names = [n for n, _ in layer.named_parameters()]
     assert names == [n for n, _ in theirs.named_parameters()]
     for (name, p), q in zip(layer.named_parameters(), theirs.parameters(), strict=True):
@@ -310,6 +308,16 @@ def test_adaptive_log_softmax_matches_torch(case, seed, unbatched):
     batch = np.atleast_2d(x)
     assert_matches_torch(layer.log_prob, theirs.log_prob, batch, rtol=RTOL, atol=ATOL)
     assert torch.equal(layer.predict(mg.tensor(batch))._data, theirs.predict(torch.tensor(batch)))
+
+
+def test_module_list_repr_folds_runs_as_torchs():
+    def build(nn):
+        same = [nn.Sequential(nn.Linear(1, 2), nn.ReLU()) for _ in range(2)]
+        return nn.ModuleList([*(nn.Linear(2, 2) for _ in range(3)), nn.ReLU(), *same])
+
+    assert repr(build(nn)) == repr(build(torch.nn))
+    assert "(0-2): 3 x Linear" in repr(build(nn))
+    assert repr(nn.ModuleList()) == repr(torch.nn.ModuleList())
 
 
 def test_adaptive_log_softmax_errors():
