@@ -6,7 +6,8 @@ LSTM, GRU and their cells) and resizing layers in `conv.py`, `pooling.py`, `batc
 `normalization.py`, `dropout.py`, lazy layers (in-size read from the first input) in
 `lazy.py`, `embedding.py`, `distance.py`, `rnn.py`, `upsampling.py`;
 padding, pixel shuffle and channel shuffle layers in `padding.py` and `pixelshuffle.py`;
-multi-head attention in `attention.py`; transformer encoder and decoder layers and stacks in
+multi-head attention in `attention.py`; the adaptive softmax in `adaptive.py`; transformer
+encoder and decoder layers and stacks in
 `transformer.py`), functions and losses (`functional.py`, imported as `F`; affine_grid and
 grid_sample, a spatial transformer's sampling, in `sampling.py`), the losses as
 modules (`losses.py`), weight initialisation (`init.py`), gradient clipping, parameters as one
@@ -44,8 +45,9 @@ from .activation import (
     Tanhshrink,
     Threshold,
 )
+from .adaptive import AdaptiveLogSoftmaxWithLoss
 from .attention import MultiheadAttention
-from .batchnorm import BatchNorm1d, BatchNorm2d, BatchNorm3d
+from .batchnorm import BatchNorm1d, BatchNorm2d, BatchNorm3d, SyncBatchNorm
 from .conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from .distance import CosineSimilarity, PairwiseDistance
 from .dropout import (
@@ -60,10 +62,16 @@ from .embedding import Embedding, EmbeddingBag
 from .lazy import (
     LazyBatchNorm1d,
     LazyBatchNorm2d,
+    LazyBatchNorm3d,
     LazyConv1d,
     LazyConv2d,
+    LazyConv3d,
     LazyConvTranspose1d,
     LazyConvTranspose2d,
+    LazyConvTranspose3d,
+    LazyInstanceNorm1d,
+    LazyInstanceNorm2d,
+    LazyInstanceNorm3d,
     LazyLinear,
 )
 from .losses import (
@@ -146,6 +154,8 @@ from .pooling import (
     AvgPool1d,
     AvgPool2d,
     AvgPool3d,
+    FractionalMaxPool2d,
+    FractionalMaxPool3d,
     LPPool1d,
     LPPool2d,
     LPPool3d,
@@ -154,8 +164,9 @@ from .pooling import (
     MaxPool3d,
     MaxUnpool1d,
     MaxUnpool2d,
+    MaxUnpool3d,
 )
-from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from .transformer import (
     Transformer,
     TransformerDecoder,
@@ -319,6 +330,19 @@ __all__ = [
     "init",
     "parallel",
     "utils",
+    "AdaptiveLogSoftmaxWithLoss",
+    "SyncBatchNorm",
+    "LazyBatchNorm3d",
+    "LazyConv3d",
+    "LazyConvTranspose3d",
+    "LazyInstanceNorm1d",
+    "LazyInstanceNorm2d",
+    "LazyInstanceNorm3d",
+    "FractionalMaxPool2d",
+    "FractionalMaxPool3d",
+    "MaxUnpool3d",
+    "RNNBase",
+    "RNNCellBase",
 ]
 
 # nn.Conv3d, a torch name minigrad lacks, raises an AttributeError that says so (errors.py).

@@ -2342,6 +2342,40 @@ def _per_spatial_dim(name: str, what: str, value: Any, spatial: list[int]) -> li
     return list(value)
 
 
+def upsample(
+    input: Tensor,
+    size: Any = None,
+    scale_factor: Any = None,
+    mode: str = "nearest",
+    align_corners: bool | None = None,
+) -> Tensor:
+    """interpolate's older name, kept as torch keeps it (with a warning): use F.interpolate."""
+    warnings.warn(
+        "F.upsample is deprecated (as torch's): call F.interpolate, which it calls", stacklevel=2
+    )
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input: Tensor, size: Any = None, scale_factor: Any = None) -> Tensor:
+    """interpolate(..., mode='nearest') under its older name (deprecated, with a warning)."""
+    warnings.warn(
+        "F.upsample_nearest is deprecated (as torch's): call F.interpolate(..., mode='nearest')",
+        stacklevel=2,
+    )
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input: Tensor, size: Any = None, scale_factor: Any = None) -> Tensor:
+    """interpolate(..., mode='bilinear', align_corners=True) under its older name (deprecated,
+    with a warning)."""
+    warnings.warn(
+        "F.upsample_bilinear is deprecated (as torch's): call F.interpolate(..., "
+        "mode='bilinear', align_corners=True)",
+        stacklevel=2,
+    )
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
+
 def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:
     """Average pooling of (N, C, L) (or (C, L)) to length `output_size` (an int, or a tuple of
     one), whatever L. A composition, as avg_pool1d's: adaptive_avg_pool2d over (N, C, 1, L) to
@@ -2402,6 +2436,236 @@ def adaptive_max_pool3d(input: Tensor, output_size: Any, return_indices: bool = 
     return (out, Tensor(indices)) if return_indices else out
 
 
+def max_pool1d_with_indices(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> tuple[Tensor, Tensor]:
+    """max_pool1d and where each maximum is, always both (torch's name for return_indices=True;
+    its return_indices argument is there for the signature and changes nothing)."""
+    return max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def max_pool2d_with_indices(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> tuple[Tensor, Tensor]:
+    """max_pool2d and the flat position (in H*W) of each maximum, always both."""
+    return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def max_pool3d_with_indices(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> tuple[Tensor, Tensor]:
+    """max_pool3d and the flat position (in D*H*W) of each maximum, always both."""
+    return max_pool3d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def adaptive_max_pool1d_with_indices(
+    input: Tensor, output_size: Any, return_indices: bool = False
+) -> tuple[Tensor, Tensor]:
+    """adaptive_max_pool1d and where each maximum is, always both."""
+    return adaptive_max_pool1d(input, output_size, True)
+
+
+def adaptive_max_pool2d_with_indices(
+    input: Tensor, output_size: Any, return_indices: bool = False
+) -> tuple[Tensor, Tensor]:
+    """adaptive_max_pool2d and the flat position (in H*W) of each maximum, always both."""
+    return adaptive_max_pool2d(input, output_size, True)
+
+
+def adaptive_max_pool3d_with_indices(
+    input: Tensor, output_size: Any, return_indices: bool = False
+) -> tuple[Tensor, Tensor]:
+    """adaptive_max_pool3d and the flat position (in D*H*W) of each maximum, always both."""
+    return adaptive_max_pool3d(input, output_size, True)
+
+
+def fractional_max_pool2d(
+    input: Tensor,
+    kernel_size: Any,
+    output_size: Any = None,
+    output_ratio: Any = None,
+    return_indices: bool = False,
+    _random_samples: Any = None,
+) -> Any:
+    """Max pooling of (N, C, H, W) (or (C, H, W)) to `output_size` (or the input's size times
+    `output_ratio`, rounded down) with kernel_size windows placed at pseudo-random steps of
+    about H / H_out (Graham's fractional max pooling). With return_indices, also the flat
+    position (in H*W) of each maximum.
+
+    The windows, as torch's: each (n, c) has a number u in [0, 1) per dim (`_random_samples`,
+    (N, C, 2): u[..., 0] for the width, u[..., 1] for the height; drawn with torch.rand in the
+    input's dtype when not given, so a seed gives torch's). Along a dim of size L cut into
+    L_out windows of size k, with a = (L - k) / (L_out - 1), window i starts at
+        floor((i + u) a) - floor(u a)   for i < L_out - 1,   and the last at L - k.
+
+    A composition: the windows' values are gathered and their maximum taken (max over a dim),
+    so the gradient is G added at each window's maximum, as max pooling's."""
+    return _fractional_max_pool(
+        "fractional_max_pool2d", 2, input, kernel_size, output_size, output_ratio,
+        return_indices, _random_samples,
+    )  # fmt: skip
+
+
+def fractional_max_pool3d(
+    input: Tensor,
+    kernel_size: Any,
+    output_size: Any = None,
+    output_ratio: Any = None,
+    return_indices: bool = False,
+    _random_samples: Any = None,
+) -> Any:
+    """fractional_max_pool2d's pooling over volumes (N, C, D, H, W) (or (C, D, H, W)); the
+    numbers u are (N, C, 3): u[..., 0] for the depth, 1 the height, 2 the width. With
+    return_indices, also the flat position (in D*H*W) of each maximum."""
+    return _fractional_max_pool(
+        "fractional_max_pool3d", 3, input, kernel_size, output_size, output_ratio,
+        return_indices, _random_samples,
+    )  # fmt: skip
+
+
+def fractional_max_pool2d_with_indices(
+    input: Tensor,
+    kernel_size: Any,
+    output_size: Any = None,
+    output_ratio: Any = None,
+    return_indices: bool = False,
+    _random_samples: Any = None,
+) -> tuple[Tensor, Tensor]:
+    """fractional_max_pool2d and where each maximum is, always both."""
+    return fractional_max_pool2d(
+        input, kernel_size, output_size, output_ratio, True, _random_samples
+    )
+
+
+def fractional_max_pool3d_with_indices(
+    input: Tensor,
+    kernel_size: Any,
+    output_size: Any = None,
+    output_ratio: Any = None,
+    return_indices: bool = False,
+    _random_samples: Any = None,
+) -> tuple[Tensor, Tensor]:
+    """fractional_max_pool3d and where each maximum is, always both."""
+    return fractional_max_pool3d(
+        input, kernel_size, output_size, output_ratio, True, _random_samples
+    )
+
+
+def _fractional_max_pool(
+    name: str,
+    dims: int,
+    input: Tensor,
+    kernel_size: Any,
+    output_size: Any,
+    output_ratio: Any,
+    return_indices: bool,
+    samples: Any,
+) -> Any:
+    if input.ndim not in (dims + 1, dims + 2):
+        raise ShapeError(
+            f"{name}: the input must be (N, C, *spatial) or (C, *spatial) with {dims} spatial "
+            f"dims, got shape {shape_str(input.shape)}."
+        )
+    spatial = tuple(input.shape[-dims:])
+    kernel = _ntuple(kernel_size, dims, "kernel_size", name)
+    if output_size is None:
+        if output_ratio is None:
+            raise ValueError(f"{name}: give output_size or output_ratio (neither was given)")
+        ratio = (output_ratio,) * dims if isinstance(output_ratio, (int, float)) else output_ratio
+        if len(ratio) not in (1, dims):
+            raise ValueError(f"{name}: output_ratio must be a number or {dims}, got {ratio}")
+        ratio = tuple(ratio) * dims if len(ratio) == 1 else tuple(ratio)
+        output_size = tuple(int(size * r) for size, r in zip(spatial, ratio))
+    out_size = _ntuple(output_size, dims, "output_size", name)
+    # torch's bounds: the last window ends inside the input, in 2-d; in 3-d it must end
+    # before the input does (one more element)
+    spare = 0 if dims == 2 else 1
+    for size, k, out in zip(spatial, kernel, out_size):
+        if out + k - 1 + spare > size:
+            raise RuntimeError(
+                f"{name}: output_size {out_size} with kernel_size {kernel} needs an input of at "
+                f"least output_size + kernel_size - {1 - spare} per dim, but the input's spatial "
+                f"sizes are {spatial}. Use a smaller output_size or kernel_size."
+            )
+    batched = input.ndim == dims + 2
+    x = input if batched else input.unsqueeze(0)
+    n, c = x.shape[0], x.shape[1]
+    if samples is None:  # torch's draw: same shape, dtype and device, so a seed gives torch's
+        samples = torch.rand(n, c, dims, dtype=input.dtype, device=input._data.device)
+    samples = unwrap(samples)
+    if samples.ndim != 3 or samples.shape[0] < n or tuple(samples.shape[1:]) != (c, dims):
+        raise RuntimeError(
+            f"{name}: _random_samples must have shape (N, C, {dims}) = {(n, c, dims)} for an "
+            f"input of shape {shape_str(input.shape)}, got {shape_str(samples.shape)}"
+        )
+    if samples.dtype != input.dtype:
+        raise RuntimeError(
+            f"{name}: _random_samples must have the input's dtype ({input.dtype}), got "
+            f"{samples.dtype}"
+        )
+    samples = samples[:n]  # (torch reads the first N rows of a longer one)
+    order = (1, 0) if dims == 2 else (0, 1, 2)  # which sample goes with which dim (torch's)
+    starts = [
+        _fractional_starts(samples[..., order[d]], spatial[d], out_size[d], kernel[d])
+        for d in range(dims)
+    ]
+    positions = _window_positions(starts, kernel, spatial)  # (N, C, *out_size, *kernel)
+    windows = x.flatten(2).gather(2, positions.flatten(2))
+    windows = windows.reshape((n, c, *out_size, math.prod(kernel)))
+    out, best = windows.max(-1)
+    indices = positions.flatten(2 + dims).gather(-1, unwrap(best).unsqueeze(-1)).squeeze(-1)
+    if not batched:
+        out, indices = out.squeeze(0), indices.squeeze(0)
+    return (out, Tensor(indices)) if return_indices else out
+
+
+def _fractional_starts(u: torch.Tensor, size: int, out: int, kernel: int) -> torch.Tensor:
+    """Where each of the `out` windows starts along a dim of `size`, for each (n, c)'s u:
+    (N, C) -> (N, C, out). The arithmetic is in u's dtype, as torch's kernel."""
+    last = torch.full((*u.shape, 1), size - kernel, dtype=torch.long, device=u.device)
+    if out == 1:
+        return last
+    step = torch.tensor(size - kernel, dtype=u.dtype) / torch.tensor(out - 1, dtype=u.dtype)
+    i = torch.arange(out - 1, dtype=u.dtype, device=u.device)
+    first = ((i + u.unsqueeze(-1)) * step).long() - (u * step).long().unsqueeze(-1)
+    return torch.cat([first, last], dim=-1)
+
+
+def _window_positions(
+    starts: list[torch.Tensor], kernel: tuple[int, ...], spatial: tuple[int, ...]
+) -> torch.Tensor:
+    """The flat position (in the product of `spatial`) of each window's each element:
+    (N, C, *out_sizes, *kernel), from each dim's starts (N, C, out_d)."""
+    dims = len(starts)
+    flat = None
+    for d, (start, k) in enumerate(zip(starts, kernel)):
+        along = start.unsqueeze(-1) + torch.arange(k, device=start.device)  # (N, C, out_d, k)
+        shape = [1] * (2 * dims)
+        shape[d], shape[dims + d] = along.shape[2], k
+        along = along.reshape((*along.shape[:2], *shape))
+        term = along * math.prod(spatial[d + 1 :])  # row-major: the later dims vary fastest
+        flat = term if flat is None else flat + term
+    return flat
+
+
 def max_unpool2d(
     input: Tensor,
     indices: Tensor,
@@ -2445,6 +2709,25 @@ def max_unpool1d(
     stride = kernel if stride is None or stride == [] else (_single(stride, "stride", name),)
     padding = (_single(padding, "padding", name),)
     _check_pool1d_input(name, input)
+    size = _unpool_size(name, input, kernel, stride, padding, output_size)
+    return _unpool(name, input, indices, size)
+
+
+def max_unpool3d(
+    input: Tensor,
+    indices: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    output_size: Any = None,
+) -> Tensor:
+    """max_pool3d undone: (N, C, D, H, W) (or (C, D, H, W)) written back at its flat positions
+    `indices` (in D_out*H_out*W_out, max_pool3d's) into zeros of D_out = (D - 1) stride -
+    2 padding + kernel_size (heights and widths alike), or `output_size` (see max_unpool2d).
+    The gradient is the upstream gradient read back at the same positions."""
+    name = "max_unpool3d"
+    kernel, stride, padding = _pool_sizes(name, 3, kernel_size, stride, padding)
+    _check_pool3d_input(name, input)
     size = _unpool_size(name, input, kernel, stride, padding, output_size)
     return _unpool(name, input, indices, size)
 

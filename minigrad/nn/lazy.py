@@ -1,6 +1,7 @@
-"""Lazy layers: `LazyLinear`, `LazyConv1d/2d`, `LazyConvTranspose1d/2d`, `LazyBatchNorm1d/2d`,
-as torch's: the input size (in_features, in_channels, num_features) is read from the first
-input, so a model is written without it (d2l.ai builds its models this way):
+"""Lazy layers: `LazyLinear`, `LazyConv1d/2d/3d`, `LazyConvTranspose1d/2d/3d`,
+`LazyBatchNorm1d/2d/3d`, `LazyInstanceNorm1d/2d/3d`, as torch's: the input size (in_features,
+in_channels, num_features) is read from the first input, so a model is written without it
+(d2l.ai builds its models this way):
 
     net = nn.Sequential(nn.LazyLinear(256), nn.ReLU(), nn.LazyLinear(10))
     net(X)                                   # a dry run: the parameters are made now
@@ -23,9 +24,10 @@ import torch
 from ..creation import DeviceLike
 from ..errors import shape_str
 from ..tensor import Tensor
-from .batchnorm import BatchNorm1d, BatchNorm2d, _BatchNorm
-from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
+from .batchnorm import BatchNorm1d, BatchNorm2d, BatchNorm3d, _BatchNorm
+from .conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from .modules import Linear, Module, UninitializedBuffer, UninitializedParameter, is_lazy
+from .normalization import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
 
 
 class LazyModuleMixin:
@@ -157,6 +159,22 @@ class LazyConv2d(_LazyConvNd, Conv2d):
         self._lazy_parameters(out_channels, bias, device, dtype)
 
 
+class LazyConv3d(_LazyConvNd, Conv3d):
+    """Conv3d with in_channels read from the first input; becomes nn.Conv3d then."""
+
+    cls_to_become = Conv3d
+
+    def __init__(
+        self, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
+        dilation: Any = 1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
+        device: DeviceLike = None, dtype: torch.dtype | None = None,
+    ) -> None:  # fmt: skip
+        super().__init__(
+            0, 0, kernel_size, stride, padding, dilation, groups, False, padding_mode
+        )  # fmt: skip
+        self._lazy_parameters(out_channels, bias, device, dtype)
+
+
 class LazyConvTranspose1d(_LazyConvNd, ConvTranspose1d):
     """ConvTranspose1d with in_channels read from the first input; becomes nn.ConvTranspose1d."""
 
@@ -178,6 +196,23 @@ class LazyConvTranspose2d(_LazyConvNd, ConvTranspose2d):
     """ConvTranspose2d with in_channels read from the first input; becomes nn.ConvTranspose2d."""
 
     cls_to_become = ConvTranspose2d
+
+    def __init__(
+        self, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
+        output_padding: Any = 0, groups: int = 1, bias: bool = True, dilation: Any = 1,
+        padding_mode: str = "zeros", device: DeviceLike = None, dtype: torch.dtype | None = None,
+    ) -> None:  # fmt: skip
+        super().__init__(
+            0, 0, kernel_size, stride, padding, output_padding, groups, False, dilation,
+            padding_mode,
+        )  # fmt: skip
+        self._lazy_parameters(out_channels, bias, device, dtype)
+
+
+class LazyConvTranspose3d(_LazyConvNd, ConvTranspose3d):
+    """ConvTranspose3d with in_channels read from the first input; becomes nn.ConvTranspose3d."""
+
+    cls_to_become = ConvTranspose3d
 
     def __init__(
         self, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
@@ -219,12 +254,15 @@ class _LazyBatchNorm(LazyModuleMixin, _BatchNorm):
                 f"{type(self).__name__}: expected an input (N, C, ...) to read num_features "
                 f"(C) from, got shape {shape_str(input.shape)}"
             )
-        self.num_features = input.shape[1]
+        self.num_features = input.shape[self._channel_dim(input)]
         for name in ("weight", "bias", "running_mean", "running_var"):
             value = getattr(self, name)
             if value is not None:
                 value.materialize((self.num_features,))
         self.reset_parameters()
+
+    def _channel_dim(self, input: Tensor) -> int:
+        return 1
 
 
 class LazyBatchNorm1d(_LazyBatchNorm, BatchNorm1d):
@@ -237,6 +275,43 @@ class LazyBatchNorm2d(_LazyBatchNorm, BatchNorm2d):
     """BatchNorm2d with num_features read from the first input; becomes nn.BatchNorm2d then."""
 
     cls_to_become = BatchNorm2d
+
+
+class LazyBatchNorm3d(_LazyBatchNorm, BatchNorm3d):
+    """BatchNorm3d with num_features read from the first input; becomes nn.BatchNorm3d then."""
+
+    cls_to_become = BatchNorm3d
+
+
+class _LazyInstanceNorm(_LazyBatchNorm):
+    """Instance norm whose num_features is read from the first input: its channels, dim 1 of
+    a batched input, dim 0 of an unbatched one. As torch's lazy instance norms, affine and
+    track_running_stats default to True (the ordinary InstanceNorm's default to False).
+    (torch reads dim 1 of an unbatched input too, then fails on it; minigrad reads the
+    channels.)"""
+
+    unbatched_dims: int
+
+    def _channel_dim(self, input: Tensor) -> int:
+        return 0 if input.ndim == self.unbatched_dims else 1
+
+
+class LazyInstanceNorm1d(_LazyInstanceNorm, InstanceNorm1d):
+    """InstanceNorm1d with num_features read from the first input; becomes nn.InstanceNorm1d."""
+
+    cls_to_become = InstanceNorm1d
+
+
+class LazyInstanceNorm2d(_LazyInstanceNorm, InstanceNorm2d):
+    """InstanceNorm2d with num_features read from the first input; becomes nn.InstanceNorm2d."""
+
+    cls_to_become = InstanceNorm2d
+
+
+class LazyInstanceNorm3d(_LazyInstanceNorm, InstanceNorm3d):
+    """InstanceNorm3d with num_features read from the first input; becomes nn.InstanceNorm3d."""
+
+    cls_to_become = InstanceNorm3d
 
 
 def _check_loaded(layer: Any, what: str, from_input: int, from_weight: int) -> None:

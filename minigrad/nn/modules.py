@@ -897,6 +897,25 @@ class ModuleList(Module):
     def __iadd__(self, modules: Iterable[Module]) -> ModuleList:
         return self.extend(modules)
 
+    def __repr__(self) -> str:
+        """As torch's: a run of layers that print the same shows once, "(0-2): 3 x Linear(...)"."""
+        reprs = [repr(layer) for layer in self._layers()]
+        if not reprs:
+            return f"{type(self).__name__}()"
+        runs: list[list[Any]] = []  # [first index, last index, repr]
+        for i, text in enumerate(reprs):
+            if runs and runs[-1][2] == text:
+                runs[-1][1] = i
+            else:
+                runs.append([i, i, text])
+        lines = [
+            f"  ({first}): {_indent(text)}"
+            if first == last
+            else f"  ({first}-{last}): {last - first + 1} x {_indent(text)}"
+            for first, last, text in runs
+        ]
+        return f"{type(self).__name__}(\n" + "\n".join(lines) + "\n)"
+
 
 _LIST_ITEM = "ModuleList holds Modules; item"
 

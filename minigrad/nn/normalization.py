@@ -149,6 +149,7 @@ class _InstanceNorm(_BatchNorm):
     taken as a batch of one. See F.instance_norm."""
 
     unbatched_dims = 2  # the dims of one example, (C, L) or (C, H, W)
+    _per_instance = True  # (SyncBatchNorm.convert_sync_batchnorm keeps these)
 
     def __init__(
         self,

@@ -1,6 +1,6 @@
 """Pooling layers: `MaxPool1d/2d/3d`, `AvgPool1d/2d/3d`, `AdaptiveAvgPool1d/2d/3d`,
-`AdaptiveMaxPool1d/2d/3d`, `LPPool1d/2d/3d`, and max pooling undone, `MaxUnpool1d/2d`, with
-torch's arguments and repr."""
+`AdaptiveMaxPool1d/2d/3d`, `FractionalMaxPool2d/3d`, `LPPool1d/2d/3d`, and max pooling undone,
+`MaxUnpool1d/2d/3d`, with torch's arguments and repr."""
 
 from __future__ import annotations
 
@@ -255,6 +255,79 @@ class MaxUnpool2d(_MaxUnpoolNd):
 
     dims = 2
     unpool = staticmethod(F.max_unpool2d)
+
+
+class MaxUnpool3d(_MaxUnpoolNd):
+    """(N, C, D, H, W) and max_pool3d's indices -> (N, C, D_out, H_out, W_out). See
+    F.max_unpool3d."""
+
+    dims = 3
+    unpool = staticmethod(F.max_unpool3d)
+
+
+class _FractionalMaxPoolNd(Module):
+    """Max pooling to output_size (or output_ratio of the input's size) with windows at
+    pseudo-random steps (see F.fractional_max_pool2d). `_random_samples`, a buffer (None
+    unless given), fixes the windows; without it they are drawn anew at each call. As
+    torch's, it has no extra_repr."""
+
+    dims = 2
+    pool: Any  # F.fractional_max_pool2d or F.fractional_max_pool3d
+
+    def __init__(
+        self,
+        kernel_size: Any,
+        output_size: Any = None,
+        output_ratio: Any = None,
+        return_indices: bool = False,
+        _random_samples: Tensor | None = None,
+    ) -> None:
+        super().__init__()
+        name = type(self).__name__
+        if (
+            isinstance(kernel_size, int)
+            and kernel_size <= 0
+            or (isinstance(kernel_size, (tuple, list)) and not all(k > 0 for k in kernel_size))
+        ):
+            raise ValueError(f"{name}: kernel_size must be positive, got {kernel_size}")
+        self.kernel_size = _tuple(kernel_size, self.dims)
+        self.return_indices = return_indices
+        self.register_buffer("_random_samples", _random_samples)
+        self.output_size = _tuple(output_size, self.dims) if output_size is not None else None
+        self.output_ratio = _tuple(output_ratio, self.dims) if output_ratio is not None else None
+        if output_size is None and output_ratio is None:
+            raise ValueError(f"{name}: give output_size or output_ratio (neither was given)")
+        if output_size is not None and output_ratio is not None:
+            raise ValueError(f"{name}: give output_size or output_ratio, not both")
+        if self.output_ratio is not None and not all(0 < r < 1 for r in self.output_ratio):
+            raise ValueError(
+                f"{name}: output_ratio must be between 0 and 1 (both excluded), got {output_ratio}"
+            )
+
+    def forward(self, input: Tensor) -> Any:
+        return self.pool(
+            input,
+            self.kernel_size,
+            self.output_size,
+            self.output_ratio,
+            self.return_indices,
+            _random_samples=self._random_samples,
+        )
+
+
+class FractionalMaxPool2d(_FractionalMaxPoolNd):
+    """(N, C, H, W) -> (N, C, *output_size): fractional max pooling. See
+    F.fractional_max_pool2d."""
+
+    pool = staticmethod(F.fractional_max_pool2d)
+
+
+class FractionalMaxPool3d(_FractionalMaxPoolNd):
+    """(N, C, D, H, W) -> (N, C, *output_size): fractional max pooling. See
+    F.fractional_max_pool3d."""
+
+    dims = 3
+    pool = staticmethod(F.fractional_max_pool3d)
 
 
 class _LPPoolNd(Module):

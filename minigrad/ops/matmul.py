@@ -4,6 +4,7 @@ the determinant (det, slogdet), the inverse, and solving A X = B."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -72,9 +73,9 @@ class Linear(Op):
     def backward(ctx: Context, grad: torch.Tensor) -> tuple:
         x, weight = ctx.saved_tensors
         x_needs, weight_needs, *bias_needs = ctx.needs_input_grad  # bias: if one was given
-        rows = grad.reshape(-1, grad.shape[-1])  # one row per example, whatever the batch dims
+        rows = _rows(grad)  # one row per example, whatever the batch dims
         grad_x = grad @ weight if x_needs else None
-        grad_weight = rows.mT @ x.reshape(-1, x.shape[-1]) if weight_needs else None
+        grad_weight = rows.mT @ _rows(x) if weight_needs else None
         if not bias_needs:  # no bias argument
             return grad_x, grad_weight
         grad_bias = rows.sum(0) if bias_needs[0] else None
@@ -445,3 +446,9 @@ class Qr(Op):
         if A.ndim >= 2:
             return None
         return f"linalg.qr: A of shape {shape_str(A.shape)} is no matrix; A is (..., m, n)."
+
+
+def _rows(t: torch.Tensor) -> torch.Tensor:
+    """(..., k) -> (rows, k), the batch dims flattened. The number of rows is spelled out, not
+    -1: with k = 0 (a layer of no features) -1 would be ambiguous."""
+    return t.reshape(math.prod(t.shape[:-1]), t.shape[-1])
