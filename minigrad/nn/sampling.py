@@ -287,9 +287,8 @@ def _bicubic(input: Tensor, points: list[Tensor], padding_mode: str, align_corne
     ]
     out = None
     for i, j in itertools.product(range(4), repeat=2):  # 16 pixels
-        term = _pixels(input, [taps[0][i], taps[1][j]]) * (weights[0][i] * weights[1][j]).unsqueeze(
-            1
-        )
+        weight = weights[0][i] * weights[1][j]
+        term = _pixels(input, [taps[0][i], taps[1][j]]) * weight.unsqueeze(1)
         out = term if out is None else out + term
     return out
 
