@@ -130,29 +130,32 @@ def _train_side_by_side(mine, theirs, input_shape, seed, steps=3):
 @FEW
 @given(
     kind=st.sampled_from(sorted(LAYERS)),
+    name=st.sampled_from(["weight", "bias"]),
     dim=st.integers(-2, 3) | st.none(),
     seed=st.integers(0, 2**16),
 )
-def test_weight_norm_trains_as_torch(kind, dim, seed):
-    """weight_g and weight_v as torch's for every dim (None and -1: the whole tensor's norm;
-    -2 counts from the end), the same weight, gradients of g and v, and removal."""
+def test_weight_norm_trains_as_torch(kind, name, dim, seed):
+    """<name>_g and <name>_v as torch's for every dim (None and -1: the whole tensor's norm;
+    -2 counts from the end; a 1-d bias: each entry its own norm), the same weight, gradients
+    of g and v, and removal."""
     mine, theirs, input_shape = _twins(kind)
-    if dim is not None and dim >= 0:
-        dim %= mine.weight.ndim
+    ndim = getattr(mine, name).ndim
+    if dim is not None and (dim >= 0 or dim < -ndim):
+        dim %= ndim
     with pytest.warns(FutureWarning):
-        assert nn.utils.weight_norm(mine, dim=dim) is mine
+        assert nn.utils.weight_norm(mine, name, dim=dim) is mine
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
-        torch.nn.utils.weight_norm(theirs, dim=dim)
+        torch.nn.utils.weight_norm(theirs, name, dim=dim)
     same_state(mine, theirs, "after weight_norm")
-    assert not isinstance(mine.weight, nn.Parameter)
-    close(mine.weight, theirs.weight, "the weight before any forward")
+    assert not isinstance(getattr(mine, name), nn.Parameter)
+    close(getattr(mine, name), getattr(theirs, name), "the weight before any forward")
     _train_side_by_side(mine, theirs, input_shape, seed)
-    close(mine.weight, theirs.weight, "the weight of the last forward")
-    assert nn.utils.remove_weight_norm(mine) is mine
-    torch.nn.utils.remove_weight_norm(theirs)
+    close(getattr(mine, name), getattr(theirs, name), "the weight of the last forward")
+    assert nn.utils.remove_weight_norm(mine, name) is mine
+    torch.nn.utils.remove_weight_norm(theirs, name)
     same_state(mine, theirs, "after remove_weight_norm")
-    assert isinstance(mine.weight, nn.Parameter) and not mine._forward_pre_hooks
+    assert isinstance(getattr(mine, name), nn.Parameter) and not mine._forward_pre_hooks
     _train_side_by_side(mine, theirs, input_shape, seed, steps=1)
 
 
