@@ -279,3 +279,108 @@ def test_fusion_errors_and_skip_init():
         nn.utils.skip_init(int)
     with pytest.raises(RuntimeError, match="'device' arg"):
         nn.utils.skip_init(nn.ReLU)
+
+
+# ---- parametrize: register_parametrization, parametrizations.weight_norm --------------------
+
+
+def _parametrizations(framework):
+    """Two parametrizations, the same code for minigrad's nn and torch's: Symmetric (no
+    right_inverse) and Scale (x -> 2x, with right_inverse x -> x / 2)."""
+
+    class Symmetric(framework.Module):
+        def forward(self, x):
+            return x.triu() + x.triu(1).transpose(-1, -2)
+
+    class Scale(framework.Module):
+        def forward(self, x):
+            return x * 2.0
+
+        def right_inverse(self, x):
+            return x / 2.0
+
+    return Symmetric, Scale
+
+
+@FEW
+@given(
+    kind=st.sampled_from(sorted(LAYERS)),
+    dim=st.none() | st.integers(-1, 1),
+    seed=st.integers(0, 2**16),
+)
+def test_parametrized_weight_norm_trains_as_torch(kind, dim, seed):
+    """parametrizations.weight_norm: original0 (g) and original1 (v) as torch's, the same
+    training steps; removal leaves the parametrized weight as a plain parameter."""
+    mine, theirs, input_shape = _twins(kind)
+    assert nn.utils.parametrizations.weight_norm(mine, dim=dim) is mine
+    torch.nn.utils.parametrizations.weight_norm(theirs, dim=dim)
+    same_state(mine, theirs, "after weight_norm")
+    assert type(mine).__name__ == type(theirs).__name__  # ParametrizedLinear, ...
+    _train_side_by_side(mine, theirs, input_shape, seed)
+    P, TP = nn.utils.parametrize, torch.nn.utils.parametrize
+    assert P.is_parametrized(mine) and P.is_parametrized(mine, "weight")
+    assert not P.is_parametrized(mine, "bias")
+    with pytest.raises(ValueError, match="sequence of tensors"):
+        P.remove_parametrizations(mine, "weight", leave_parametrized=False)
+    P.remove_parametrizations(mine, "weight")
+    TP.remove_parametrizations(theirs, "weight")
+    same_state(mine, theirs, "after remove_parametrizations")
+    assert type(mine) is getattr(nn, LAYERS[kind][0]) and not P.is_parametrized(mine)
+    _train_side_by_side(mine, theirs, input_shape, seed, steps=1)
+
+
+@FEW
+@given(leave_parametrized=st.booleans(), seed=st.integers(0, 2**16))
+def test_register_parametrization_as_torch(leave_parametrized, seed):
+    """Two parametrizations composed (first registered innermost), trained side by side; cached
+    reads, assignment through right_inverse, removal either way."""
+    P, TP = nn.utils.parametrize, torch.nn.utils.parametrize
+    mine, theirs = nn.Linear(3, 3).double(), torch.nn.Linear(3, 3).double()
+    mine.load_state_dict(theirs.state_dict())
+    for module, framework, parametrize in ((mine, nn, P), (theirs, torch.nn, TP)):
+        symmetric, scale = _parametrizations(framework)
+        parametrize.register_parametrization(module, "weight", scale())
+        parametrize.register_parametrization(module, "weight", symmetric())
+    same_state(mine, theirs, "registered")
+    close(mine.weight, theirs.weight, "2 * symmetric(original)")
+    assert P.type_before_parametrizations(mine) is nn.Linear
+    _train_side_by_side(mine, theirs, (2, 3), seed)
+    assert mine.weight is not mine.weight  # computed on each read
+    with P.cached():
+        assert mine.weight is mine.weight  # once per block
+    # the weight computed last, removed either as it is or back to the original
+    P.remove_parametrizations(mine, "weight", leave_parametrized=leave_parametrized)
+    TP.remove_parametrizations(theirs, "weight", leave_parametrized=leave_parametrized)
+    same_state(mine, theirs, "removed")
+    assert isinstance(mine.weight, nn.Parameter) and not hasattr(mine, "parametrizations")
+    # assigning a parametrized tensor stores right_inverse(value) in the original
+    value = np.random.default_rng(seed).normal(size=(3, 3))
+    for module, framework, parametrize in ((mine, nn, P), (theirs, torch.nn, TP)):
+        parametrize.register_parametrization(module, "bias", _parametrizations(framework)[1]())
+    mine.bias = mg.tensor(value[0])
+    with torch.no_grad():
+        theirs.bias = torch.tensor(value[0])
+    same_state(mine, theirs, "assigned")
+    close(mine.bias, theirs.bias, "the assigned value back")
+
+
+def test_parametrize_errors_as_torch():
+    P = nn.utils.parametrize
+    symmetric, scale = _parametrizations(nn)
+    layer = nn.Linear(3, 3)
+    with pytest.raises(ValueError, match="does not have a parameter, a buffer"):
+        P.register_parametrization(layer, "kernel", scale())
+    with pytest.raises(ValueError, match="does not have a parametrization on weight"):
+        P.remove_parametrizations(layer, "weight")
+
+    class Halve(nn.Module):  # changes the shape: refused unless unsafe=True
+        def forward(self, x):
+            return x[:1]
+
+    with pytest.raises(ValueError, match="shape"):
+        P.register_parametrization(nn.Linear(3, 3), "weight", Halve())
+    unsafe = P.register_parametrization(nn.Linear(3, 3), "weight", Halve(), unsafe=True)
+    assert unsafe.weight.shape == (1, 3)
+    P.register_parametrization(layer, "weight", symmetric())
+    with pytest.raises(RuntimeError, match="right_inverse"):
+        layer.weight = mg.zeros(3, 3)

@@ -8,6 +8,9 @@
 - `weight_norm.py`, `spectral_norm.py`: the older hook forms of weight and spectral
   normalization: a forward pre-hook recomputes a layer's weight from other parameters before
   each forward.
+- `parametrize.py` (the namespace `nn.utils.parametrize`): register_parametrization, a tensor
+  of a module computed from others on each read; `parametrizations.py` (the namespace
+  `nn.utils.parametrizations`): weight_norm in that form.
 - `fusion.py`: an eval-mode BatchNorm folded into the convolution or linear layer before it.
 - `init.py`: skip_init, a module built without its initialization.
 - `rnn.py` (the namespace `nn.utils.rnn`): PackedSequence and the functions that pack a batch of
@@ -17,7 +20,7 @@
 from __future__ import annotations
 
 from ...errors import missing_name_getattr as _missing_name_getattr
-from . import rnn
+from . import parametrizations, parametrize, rnn
 from .clip_grad import clip_grad_norm_, clip_grad_value_, clip_grads_with_norm_, get_total_norm
 from .convert_parameters import parameters_to_vector, vector_to_parameters
 from .fusion import (
@@ -46,6 +49,8 @@ __all__ = [
     "remove_spectral_norm",
     "parameters_to_vector",
     "vector_to_parameters",
+    "parametrizations",
+    "parametrize",
     "rnn",
 ]
 
