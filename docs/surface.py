@@ -22,6 +22,8 @@ NAMESPACES = {
     "torch.nn.init": "minigrad.nn.init",
     "torch.nn.utils": "minigrad.nn.utils",
     "torch.nn.utils.rnn": "minigrad.nn.utils.rnn",
+    "torch.nn.utils.parametrize": "minigrad.nn.utils.parametrize",
+    "torch.nn.utils.parametrizations": "minigrad.nn.utils.parametrizations",
     "torch.optim": "minigrad.optim",
     "torch.optim.lr_scheduler": "minigrad.optim.lr_scheduler",
     "torch.autograd": "minigrad.autograd",
