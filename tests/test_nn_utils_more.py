@@ -205,7 +205,7 @@ def test_hook_forms_errors_as_torch():
     nn.utils.spectral_norm(other)
     with pytest.raises(RuntimeError, match="two spectral_norm hooks"):
         nn.utils.spectral_norm(other)
-    with pytest.raises(ValueError, match="`bias` is None"):
+    with pytest.raises(ValueError, match="Linear's 'bias' is None"):
         nn.utils.spectral_norm(nn.Linear(2, 3, bias=False), name="bias")
     with pytest.raises(ValueError, match="uninitialized"):
         nn.utils.spectral_norm(nn.LazyLinear(3))

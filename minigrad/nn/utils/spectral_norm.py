@@ -93,11 +93,15 @@ def spectral_norm(
     hook = SpectralNorm(name, n_power_iterations, dim, eps)
     weight = getattr(module, name, None)
     if weight is None:
-        raise ValueError(f"`SpectralNorm` cannot be applied as parameter `{name}` is None")
+        raise ValueError(
+            f"spectral_norm: {type(module).__name__}'s {name!r} is None: give the name of a "
+            "parameter it has (usually 'weight')."
+        )
     if is_lazy(weight):
         raise ValueError(
-            "The module passed to `SpectralNorm` can't have uninitialized parameters. Make "
-            "sure to run the dummy forward before applying spectral normalization"
+            f"spectral_norm: {name!r} of {type(module).__name__} is still uninitialized (a lazy "
+            "layer learns its shape from its first input): run one forward pass first, "
+            "then apply spectral_norm."
         )
     if not isinstance(weight, Parameter):
         raise KeyError(

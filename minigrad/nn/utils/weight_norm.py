@@ -74,8 +74,9 @@ def weight_norm(module: ModuleT, name: str = "weight", dim: int | None = 0) -> M
     weight = getattr(module, name)
     if is_lazy(weight):
         raise ValueError(
-            "The module passed to `WeightNorm` can't have uninitialized parameters. Make sure "
-            "to run the dummy forward before applying weight normalization"
+            f"weight_norm: {name!r} of {type(module).__name__} is still uninitialized (a lazy "
+            "layer learns its shape from its first input): run one forward pass first, "
+            "then apply weight_norm."
         )
     with no_grad():
         g = norm_except_dim(weight, hook.dim)
