@@ -58,7 +58,7 @@ def weight_norm(module: ModuleT, name: str = "weight", dim: int | None = 0) -> M
     `dim`) and weight_v (its values), and recompute `name` = g * v / ||v|| before each
     forward, as torch's (deprecated there too, in favour of parametrizations.weight_norm: it
     warns the same FutureWarning). Returns the module."""
-    warnings.warn(
+    warnings.warn(  # (torch's words: a filter written for torch's warning catches this one)
         "`torch.nn.utils.weight_norm` is deprecated in favor of "
         "`torch.nn.utils.parametrizations.weight_norm`.",
         FutureWarning,
