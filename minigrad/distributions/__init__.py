@@ -8,6 +8,8 @@ minigrad's ops, so backward() reaches their parameters: the score-function (REIN
     constraints.py          the sets parameters and values must lie in (validate_args)
     normal.py, laplace.py, exponential.py, uniform.py     continuous numbers
     bernoulli.py, categorical.py                          coins and dice (and one-hot dice)
+    gamma.py, dirichlet.py, beta.py   positive numbers, probability vectors, probabilities
+    poisson.py              counts
     multivariate_normal.py  Gaussians over vectors, through the Cholesky factor
     independent.py          batch dims read as event dims (a diagonal Gaussian)
     kl.py                   kl_divergence and register_kl
@@ -15,28 +17,36 @@ minigrad's ops, so backward() reaches their parameters: the score-function (REIN
 
 from . import constraints
 from .bernoulli import Bernoulli
+from .beta import Beta
 from .categorical import Categorical, OneHotCategorical
+from .dirichlet import Dirichlet
 from .distribution import Distribution
 from .exponential import Exponential
+from .gamma import Gamma
 from .independent import Independent
 from .kl import kl_divergence, register_kl
 from .laplace import Laplace
 from .multivariate_normal import MultivariateNormal
 from .normal import Normal
+from .poisson import Poisson
 from .uniform import Uniform
 
 __all__ = [
     "Bernoulli",
+    "Beta",
     "Categorical",
     "constraints",
+    "Dirichlet",
     "Distribution",
     "Exponential",
+    "Gamma",
     "Independent",
     "kl_divergence",
     "Laplace",
     "MultivariateNormal",
     "Normal",
     "OneHotCategorical",
+    "Poisson",
     "register_kl",
     "Uniform",
 ]
