@@ -78,12 +78,13 @@ def matches(fn, *arrays):
             assert_close(ours[i].grad._data, expected, what=f"gradient of argument {i}", **TOL)
 
 
-def flat(lib, p, value, q):
+def flat(lib, p, value, q=None):
     """Everything p computes: log_prob(value), entropy, mean, mode, variance, KL(p || q)."""
     outputs = [p.log_prob(value), p.entropy(), p.mean, p.mode, p.variance]
-    outputs.append(
-        LIBS[lib].distributions.kl_divergence(p, q) if lib is MD else TD.kl_divergence(p, q)
-    )
+    if q is not None:
+        outputs.append(
+            LIBS[lib].distributions.kl_divergence(p, q) if lib is MD else TD.kl_divergence(p, q)
+        )
     return LIBS[lib].cat([out.reshape(-1) for out in outputs])
 
 
@@ -193,6 +194,8 @@ def test_seeded_samples_are_torchs(seed, data):
         (MD.Beta(mg.tensor(a), mg.tensor(b)), TD.Beta(ta, tb)),
         (MD.Dirichlet(mg.tensor(a)), TD.Dirichlet(ta)),
         (MD.Poisson(mg.tensor(a)), TD.Poisson(ta)),
+        (MD.Geometric(mg.tensor(a / 5)), TD.Geometric(ta / 5)),
+        (MD.LogNormal(mg.tensor(a), mg.tensor(b)), TD.LogNormal(ta, tb)),
     ]
     for ours, theirs in pairs:
         torch.manual_seed(seed)
@@ -200,6 +203,41 @@ def test_seeded_samples_are_torchs(seed, data):
         torch.manual_seed(seed)
         want = theirs.sample((2,))
         assert_close(got._data, want, rtol=0, atol=0, what=type(ours).__name__)
+
+
+@given(st.data(), st.booleans())
+def test_geometric_matches_torch_from_probs_or_logits(data, from_logits):
+    shape = data.draw(mst.small_shapes(1, 2))
+    if from_logits:
+        param = data.draw(mst.float_arrays(shape, -4, 4))
+    else:
+        param = data.draw(mst.float_arrays(shape, 0.05, 1))  # p = 1 included: a sure success
+    counts = data.draw(mst.float_arrays(shape, 0, 20)).round()
+
+    def scores(lib, param, k):
+        p = lib.Geometric(logits=param) if from_logits else lib.Geometric(probs=param)
+        return LIBS[lib].cat([p.log_prob(k), p.mean, p.variance, p.mode] + entropy(p))
+
+    def entropy(p):  # at p = 1 both entropies are NaN (log 0 * 0 in the coin's): compared apart
+        return [] if (p.probs == 1).any() else [p.entropy()]
+
+    matches(scores, param, counts)
+
+
+@given(st.data())
+def test_log_normal_matches_torch_and_its_rsample_is_torchs(data):
+    shape, loc = shapes_and(data.draw, -2, 2)
+    scale, value = (
+        data.draw(mst.float_arrays(shape, 0.1, 2)),
+        data.draw(mst.float_arrays(shape, 0.05, 8)),
+    )
+    matches(lambda lib, m, s, v: flat(lib, lib.LogNormal(m, s), v), loc, scale, value)
+
+    def draw(lib, m, s):
+        torch.manual_seed(0)
+        return lib.LogNormal(m, s).rsample((2,))
+
+    matches(draw, loc, scale)
 
 
 def test_no_rsample_where_torchs_gradient_is_not_reproduced():

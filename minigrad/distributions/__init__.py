@@ -8,8 +8,9 @@ minigrad's ops, so backward() reaches their parameters: the score-function (REIN
     constraints.py          the sets parameters and values must lie in (validate_args)
     normal.py, laplace.py, exponential.py, uniform.py     continuous numbers
     bernoulli.py, categorical.py                          coins and dice (and one-hot dice)
-    gamma.py, dirichlet.py, beta.py   positive numbers, probability vectors, probabilities
-    poisson.py              counts
+    gamma.py, log_normal.py, beta.py                      positive numbers, numbers in [0, 1]
+    poisson.py, geometric.py                              counts
+    dirichlet.py            probability vectors
     multivariate_normal.py  Gaussians over vectors, through the Cholesky factor
     independent.py          batch dims read as event dims (a diagonal Gaussian)
     kl.py                   kl_divergence and register_kl
@@ -23,9 +24,11 @@ from .dirichlet import Dirichlet
 from .distribution import Distribution
 from .exponential import Exponential
 from .gamma import Gamma
+from .geometric import Geometric
 from .independent import Independent
 from .kl import kl_divergence, register_kl
 from .laplace import Laplace
+from .log_normal import LogNormal
 from .multivariate_normal import MultivariateNormal
 from .normal import Normal
 from .poisson import Poisson
@@ -40,9 +43,11 @@ __all__ = [
     "Distribution",
     "Exponential",
     "Gamma",
+    "Geometric",
     "Independent",
     "kl_divergence",
     "Laplace",
+    "LogNormal",
     "MultivariateNormal",
     "Normal",
     "OneHotCategorical",
