@@ -224,6 +224,11 @@ def test_geometric_matches_torch_from_probs_or_logits(data, from_logits):
     matches(scores, param, counts)
 
 
+def test_geometric_sure_success_scores_zero_failures_as_torch():
+    """p = 1 and k = 0: log_prob 0 (not 0 * log 0 = NaN), and torch's gradient there."""
+    matches(lambda lib, p, k: lib.Geometric(probs=p).log_prob(k), [1.0, 0.5], [0.0, 2.0])
+
+
 @given(st.data())
 def test_log_normal_matches_torch_and_its_rsample_is_torchs(data):
     shape, loc = shapes_and(data.draw, -2, 2)
