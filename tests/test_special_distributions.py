@@ -196,6 +196,7 @@ def test_seeded_samples_are_torchs(seed, data):
         (MD.Poisson(mg.tensor(a)), TD.Poisson(ta)),
         (MD.Geometric(mg.tensor(a / 5)), TD.Geometric(ta / 5)),
         (MD.LogNormal(mg.tensor(a), mg.tensor(b)), TD.LogNormal(ta, tb)),
+        (MD.Binomial(mg.tensor(a).round(), mg.tensor(b / 5)), TD.Binomial(ta.round(), tb / 5)),
     ]
     for ours, theirs in pairs:
         torch.manual_seed(seed)
@@ -222,6 +223,24 @@ def test_geometric_matches_torch_from_probs_or_logits(data, from_logits):
         return [] if (p.probs == 1).any() else [p.entropy()]
 
     matches(scores, param, counts)
+
+
+@given(st.data(), st.booleans())
+def test_binomial_matches_torch_from_probs_or_logits(data, from_logits):
+    shape = data.draw(mst.small_shapes(1, 2))
+    n = float(data.draw(st.integers(0, 12)))  # one n for the batch: entropy needs it
+    if from_logits:
+        param = data.draw(mst.float_arrays(shape, -4, 4))
+    else:
+        param = data.draw(mst.float_arrays(shape, 0.02, 0.98))
+    counts = np.minimum(data.draw(mst.float_arrays(shape, 0, 12)).round(), n)
+
+    def scores(lib, total, param, k):  # total_count a tensor too: its gradient is compared
+        kind = "logits" if from_logits else "probs"
+        p = lib.Binomial(total, **{kind: param})
+        return LIBS[lib].cat([p.log_prob(k), p.entropy(), p.mean, p.variance, p.mode])
+
+    matches(scores, np.full(shape, n), param, counts)
 
 
 def test_geometric_sure_success_scores_zero_failures_as_torch():
@@ -259,3 +278,9 @@ def test_argument_checks_name_the_parameter():
         MD.Poisson(mg.tensor([-1.0]))
     with pytest.raises(ValueError, match="one-dimensional"):
         MD.Dirichlet(mg.tensor(1.0))
+    with pytest.raises(ValueError, match="`probs` or `logits`"):
+        MD.Binomial(3)
+    with pytest.raises(ValueError, match="support"):
+        MD.Binomial(3, probs=0.5).log_prob(mg.tensor(4.0))
+    with pytest.raises(NotImplementedError, match="Inhomogeneous"):
+        MD.Binomial(mg.tensor([2.0, 3.0]), probs=0.5).entropy()

@@ -9,7 +9,7 @@ minigrad's ops, so backward() reaches their parameters: the score-function (REIN
     normal.py, laplace.py, exponential.py, uniform.py     continuous numbers
     bernoulli.py, categorical.py                          coins and dice (and one-hot dice)
     gamma.py, log_normal.py, beta.py                      positive numbers, numbers in [0, 1]
-    poisson.py, geometric.py                              counts
+    poisson.py, geometric.py, binomial.py                 counts
     dirichlet.py            probability vectors
     multivariate_normal.py  Gaussians over vectors, through the Cholesky factor
     independent.py          batch dims read as event dims (a diagonal Gaussian)
@@ -19,6 +19,7 @@ minigrad's ops, so backward() reaches their parameters: the score-function (REIN
 from . import constraints
 from .bernoulli import Bernoulli
 from .beta import Beta
+from .binomial import Binomial
 from .categorical import Categorical, OneHotCategorical
 from .dirichlet import Dirichlet
 from .distribution import Distribution
@@ -37,6 +38,7 @@ from .uniform import Uniform
 __all__ = [
     "Bernoulli",
     "Beta",
+    "Binomial",
     "Categorical",
     "constraints",
     "Dirichlet",
