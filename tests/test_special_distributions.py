@@ -196,6 +196,7 @@ def test_seeded_samples_are_torchs(seed, data):
         (MD.Poisson(mg.tensor(a)), TD.Poisson(ta)),
         (MD.Geometric(mg.tensor(a / 5)), TD.Geometric(ta / 5)),
         (MD.LogNormal(mg.tensor(a), mg.tensor(b)), TD.LogNormal(ta, tb)),
+        (MD.StudentT(mg.tensor(a), mg.tensor(b), mg.tensor(a)), TD.StudentT(ta, tb, ta)),
         (MD.Binomial(mg.tensor(a).round(), mg.tensor(b / 5)), TD.Binomial(ta.round(), tb / 5)),
     ]
     for ours, theirs in pairs:
@@ -243,6 +244,18 @@ def test_binomial_matches_torch_from_probs_or_logits(data, from_logits):
     matches(scores, np.full(shape, n), param, counts)
 
 
+@given(st.data())
+def test_student_t_matches_torch(data):
+    # df on both sides of 1 and 2, where the mean turns NaN and the variance inf then NaN
+    shape, df = shapes_and(data.draw, 0.3, 8)
+    loc, scale = (
+        data.draw(mst.float_arrays(shape, -3, 3)),
+        data.draw(mst.float_arrays(shape, 0.2, 3)),
+    )
+    value = data.draw(mst.float_arrays(shape, -10, 10))
+    matches(lambda lib, d, m, s, v: flat(lib, lib.StudentT(d, m, s), v), df, loc, scale, value)
+
+
 def test_geometric_sure_success_scores_zero_failures_as_torch():
     """p = 1 and k = 0: log_prob 0 (not 0 * log 0 = NaN), and torch's gradient there."""
     matches(lambda lib, p, k: lib.Geometric(probs=p).log_prob(k), [1.0, 0.5], [0.0, 2.0])
@@ -265,7 +278,12 @@ def test_log_normal_matches_torch_and_its_rsample_is_torchs(data):
 
 
 def test_no_rsample_where_torchs_gradient_is_not_reproduced():
-    for p in (MD.Gamma(1.0, 2.0), MD.Beta(1.0, 2.0), MD.Dirichlet(mg.tensor([1.0, 2.0]))):
+    for p in (
+        MD.Gamma(1.0, 2.0),
+        MD.Beta(1.0, 2.0),
+        MD.Dirichlet(mg.tensor([1.0, 2.0])),
+        MD.StudentT(3.0),
+    ):
         assert not p.has_rsample
         with pytest.raises(NotImplementedError, match="rsample"):
             p.rsample()

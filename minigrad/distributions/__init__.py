@@ -7,6 +7,7 @@ minigrad's ops, so backward() reaches their parameters: the score-function (REIN
     distribution.py         the base class: batch_shape, event_shape, checks, sample/rsample
     constraints.py          the sets parameters and values must lie in (validate_args)
     normal.py, laplace.py, exponential.py, uniform.py     continuous numbers
+    studentT.py             the t distribution (heavier tails than the Normal's)
     bernoulli.py, categorical.py                          coins and dice (and one-hot dice)
     gamma.py, log_normal.py, beta.py                      positive numbers, numbers in [0, 1]
     poisson.py, geometric.py, binomial.py                 counts
@@ -33,6 +34,7 @@ from .log_normal import LogNormal
 from .multivariate_normal import MultivariateNormal
 from .normal import Normal
 from .poisson import Poisson
+from .studentT import StudentT
 from .uniform import Uniform
 
 __all__ = [
@@ -55,5 +57,6 @@ __all__ = [
     "OneHotCategorical",
     "Poisson",
     "register_kl",
+    "StudentT",
     "Uniform",
 ]
