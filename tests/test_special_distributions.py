@@ -256,6 +256,12 @@ def test_student_t_matches_torch(data):
     matches(lambda lib, d, m, s, v: flat(lib, lib.StudentT(d, m, s), v), df, loc, scale, value)
 
 
+def test_student_t_moments_at_df_one_and_two_are_torchs():
+    """The edges of the mean's and variance's cases: d = 1 (NaN mean, NaN variance), d = 2
+    (inf variance), on either side of each."""
+    matches(lambda lib, d: flat(lib, lib.StudentT(d), 0.5 * d), [0.5, 1.0, 1.5, 2.0, 3.0])
+
+
 def test_geometric_sure_success_scores_zero_failures_as_torch():
     """p = 1 and k = 0: log_prob 0 (not 0 * log 0 = NaN), and torch's gradient there."""
     matches(lambda lib, p, k: lib.Geometric(probs=p).log_prob(k), [1.0, 0.5], [0.0, 2.0])
