@@ -53,7 +53,9 @@ cos = _method_as_function("cos")
 deg2rad = _method_as_function("deg2rad")
 detach = _method_as_function("detach")
 div = _method_as_function("div")
+digamma = _method_as_function("digamma")
 erf = _method_as_function("erf")
+erfinv = _method_as_function("erfinv")
 exp = _method_as_function("exp")
 expm1 = _method_as_function("expm1")
 fix = _method_as_function("fix")
@@ -64,6 +66,7 @@ frac = _method_as_function("frac")
 heaviside = _method_as_function("heaviside")
 hypot = _method_as_function("hypot")
 lerp = _method_as_function("lerp")
+lgamma = _method_as_function("lgamma")
 log = _method_as_function("log")
 log1p = _method_as_function("log1p")
 log10 = _method_as_function("log10")
@@ -237,6 +240,11 @@ def xlogy(input: Tensor | float, other: Tensor | float) -> Tensor:  # noqa: A002
         f"minigrad.xlogy takes tensors, or a number and a tensor, as torch's; got "
         f"{type(input).__name__} and {type(other).__name__}. Make one with minigrad.tensor(...)."
     )
+
+
+def polygamma(n: int, input: Tensor) -> Tensor:  # noqa: A002
+    """The n-th derivative of digamma at input (torch's order: n first)."""
+    return input.polygamma(n)
 
 
 def concat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:

@@ -1069,6 +1069,22 @@ class Tensor:
         """The error function (the normal CDF is (1 + erf(x / sqrt 2)) / 2)."""
         return ops.Erf.apply(self)
 
+    def erfinv(self) -> Tensor:
+        """The inverse error function: the x with erf(x) = self, for self in [-1, 1]."""
+        return ops.Erfinv.apply(self)
+
+    def lgamma(self) -> Tensor:
+        """ln |Gamma(x)|, the log of the gamma function (Gamma(n) = (n - 1)! at whole n)."""
+        return ops.Lgamma.apply(self)
+
+    def digamma(self) -> Tensor:
+        """d/dx ln Gamma(x), the slope of lgamma."""
+        return ops.Digamma.apply(self)
+
+    def polygamma(self, n: int) -> Tensor:
+        """The n-th derivative of digamma: polygamma(0, x) is digamma(x)."""
+        return ops.Polygamma.apply(self, n)
+
     def floor(self) -> Tensor:
         """The largest integer <= x, elementwise (gradient 0, as in torch)."""
         return ops.Floor.apply(self)

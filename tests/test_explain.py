@@ -401,7 +401,11 @@ EVERY_OP = {
     "Eigh": lambda: both_halves(mg.linalg.eigh(square() + square().mT)),
     "Einsum": lambda: mg.einsum("bj,j,bb->b", x23(), v3(), x23()[:, :2]),  # a diagonal too
     "Embedding": lambda: F.embedding(mg.tensor([[2, 0], [2, 2]]), x23().T, padding_idx=0),
+    "Digamma": lambda: (x23().abs() + 1).digamma(),
     "Erf": lambda: x23().erf(),
+    "Erfinv": lambda: (x23().tanh() * 0.5).erfinv(),
+    "Lgamma": lambda: (x23().abs() + 1).lgamma(),
+    "Polygamma": lambda: (x23().abs() + 1).polygamma(1),
     "Exp": lambda: x23().exp(),
     "Expand": lambda: v3().expand(2, 3),
     "Expm1": lambda: x23().expm1(),

@@ -7,7 +7,11 @@ minigrad's ops, so backward() reaches their parameters: the score-function (REIN
     distribution.py         the base class: batch_shape, event_shape, checks, sample/rsample
     constraints.py          the sets parameters and values must lie in (validate_args)
     normal.py, laplace.py, exponential.py, uniform.py     continuous numbers
+    studentT.py             the t distribution (heavier tails than the Normal's)
     bernoulli.py, categorical.py                          coins and dice (and one-hot dice)
+    gamma.py, log_normal.py, beta.py                      positive numbers, numbers in [0, 1]
+    poisson.py, geometric.py, binomial.py                 counts
+    dirichlet.py            probability vectors
     multivariate_normal.py  Gaussians over vectors, through the Cholesky factor
     independent.py          batch dims read as event dims (a diagonal Gaussian)
     kl.py                   kl_divergence and register_kl
@@ -15,28 +19,44 @@ minigrad's ops, so backward() reaches their parameters: the score-function (REIN
 
 from . import constraints
 from .bernoulli import Bernoulli
+from .beta import Beta
+from .binomial import Binomial
 from .categorical import Categorical, OneHotCategorical
+from .dirichlet import Dirichlet
 from .distribution import Distribution
 from .exponential import Exponential
+from .gamma import Gamma
+from .geometric import Geometric
 from .independent import Independent
 from .kl import kl_divergence, register_kl
 from .laplace import Laplace
+from .log_normal import LogNormal
 from .multivariate_normal import MultivariateNormal
 from .normal import Normal
+from .poisson import Poisson
+from .studentT import StudentT
 from .uniform import Uniform
 
 __all__ = [
     "Bernoulli",
+    "Beta",
+    "Binomial",
     "Categorical",
     "constraints",
+    "Dirichlet",
     "Distribution",
     "Exponential",
+    "Gamma",
+    "Geometric",
     "Independent",
     "kl_divergence",
     "Laplace",
+    "LogNormal",
     "MultivariateNormal",
     "Normal",
     "OneHotCategorical",
+    "Poisson",
     "register_kl",
+    "StudentT",
     "Uniform",
 ]

@@ -18,13 +18,17 @@ from ..creation import where
 from ..nn.functional import softplus
 from ..tensor import Tensor
 from .bernoulli import Bernoulli
+from .beta import Beta
 from .categorical import Categorical, OneHotCategorical
+from .dirichlet import Dirichlet
 from .distribution import Distribution, raw, sum_rightmost
 from .exponential import Exponential
+from .gamma import Gamma
 from .independent import Independent
 from .laplace import Laplace
 from .multivariate_normal import MultivariateNormal, half_log_det, mahalanobis_squared, solve_lower
 from .normal import Normal
+from .poisson import Poisson
 from .uniform import Uniform
 
 __all__ = ["kl_divergence", "register_kl"]
@@ -167,3 +171,40 @@ def _kl_independent_independent(p: Independent, q: Independent) -> Tensor:
         )
     result = kl_divergence(p.base_dist, q.base_dist)
     return sum_rightmost(result, p.reinterpreted_batch_ndims)
+
+
+@register_kl(Gamma, Gamma)
+def _kl_gamma_gamma(p: Gamma, q: Gamma) -> Tensor:
+    """a_q log(rate_p / rate_q) + lgamma(a_q) - lgamma(a_p) + (a_p - a_q) digamma(a_p)
+    + (rate_q - rate_p) a_p / rate_p."""
+    a_p, a_q = p.concentration, q.concentration
+    return (
+        a_q * (p.rate / q.rate).log()
+        + a_q.lgamma()
+        - a_p.lgamma()
+        + (a_p - a_q) * a_p.digamma()
+        + (q.rate - p.rate) * (a_p / p.rate)
+    )
+
+
+@register_kl(Dirichlet, Dirichlet)
+def _kl_dirichlet_dirichlet(p: Dirichlet, q: Dirichlet) -> Tensor:
+    """lgamma(a0_p) - lgamma(a0_q) - sum (lgamma(a_p) - lgamma(a_q))
+    + sum (a_p - a_q)(digamma(a_p) - digamma(a0_p)), a0 the sum of a's entries."""
+    a_p, a_q = p.concentration, q.concentration
+    sum_p, sum_q = a_p.sum(-1), a_q.sum(-1)
+    log_norms = sum_p.lgamma() - sum_q.lgamma() - (a_p.lgamma() - a_q.lgamma()).sum(-1)
+    expected_logs = a_p.digamma() - sum_p.digamma().unsqueeze(-1)
+    return log_norms + ((a_p - a_q) * expected_logs).sum(-1)
+
+
+@register_kl(Beta, Beta)
+def _kl_beta_beta(p: Beta, q: Beta) -> Tensor:
+    """The two-entry Dirichlets' KL: Beta(a, b) is Dirichlet((a, b)) read at its first entry."""
+    return _kl_dirichlet_dirichlet(p._dirichlet, q._dirichlet)
+
+
+@register_kl(Poisson, Poisson)
+def _kl_poisson_poisson(p: Poisson, q: Poisson) -> Tensor:
+    """rate_p (log rate_p - log rate_q) - (rate_p - rate_q)."""
+    return p.rate * (p.rate.log() - q.rate.log()) - (p.rate - q.rate)

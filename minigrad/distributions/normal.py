@@ -13,20 +13,6 @@ from . import constraints
 from .distribution import Distribution, as_size, broadcast_all, raw, wrap
 
 
-def erfinv(y: Tensor) -> Tensor:
-    """The x with erf(x) = y, for y in (-1, 1), differentiable in y.
-
-    minigrad has no erfinv op, but it has erf, and that is enough: take x0 = erfinv(y) from
-    torch as a constant, then one Newton step on erf(x) = y from there,
-        x = x0 - (erf(x0) - y) / erf'(x0),   erf'(x) = 2 / sqrt(pi) exp(-x^2).
-    Its value is x0 (erf(x0) - y is 0 up to rounding), and its gradient in y is 1 / erf'(x0),
-    the inverse function's derivative: dx/dy = 1 / (dy/dx).
-    """
-    x0 = Tensor(torch.erfinv(raw(y)))
-    slope = (2 / math.sqrt(math.pi)) * (-(x0**2)).exp()
-    return x0 - (x0.erf() - y) / slope
-
-
 class Normal(Distribution):
     """Normal distributions with mean loc and standard deviation scale (scale > 0).
 
@@ -98,7 +84,7 @@ class Normal(Distribution):
         return 0.5 * (1 + ((value - self.loc) * self.scale.reciprocal() / math.sqrt(2)).erf())
 
     def icdf(self, value: Tensor) -> Tensor:
-        return self.loc + self.scale * erfinv(2 * value - 1) * math.sqrt(2)
+        return self.loc + self.scale * (2 * value - 1).erfinv() * math.sqrt(2)
 
     def entropy(self) -> Tensor:
         return 0.5 + 0.5 * math.log(2 * math.pi) + self.scale.log()

@@ -3,6 +3,7 @@
 arithmetic.py   + - * / unary - ** maximum minimum where, // % fmod div(rounding_mode) lerp,
                 atan2 hypot logaddexp logaddexp2 xlogy copysign heaviside
 unary.py        exp log sigmoid tanh relu leaky_relu silu elu hardtanh gelu erf clamp_min abs sign
+                lgamma digamma polygamma erfinv
                 sin cos sqrt rsqrt log10 log1p expm1 softplus clamp, floor ceil round trunc frac
                 reciprocal, sinc nan_to_num
 reductions.py   sum mean var std norm max amax amin logsumexp prod softmax log_softmax cumsum
@@ -128,18 +129,22 @@ from .unary import (
     Clamp,
     ClampMin,
     Cos,
+    Digamma,
     Erf,
+    Erfinv,
     Exp,
     Expm1,
     Floor,
     Frac,
     Hardtanh,
     LeakyReLU,
+    Lgamma,
     Log,
     Log1p,
     Log10,
     LogSigmoid,
     NanToNum,
+    Polygamma,
     Reciprocal,
     ReLU,
     Round,
@@ -192,7 +197,9 @@ __all__ = [
     "Einsum",
     "Eigh",
     "Embedding",
+    "Digamma",
     "Erf",
+    "Erfinv",
     "Exp",
     "Expand",
     "Expm1",
@@ -215,6 +222,7 @@ __all__ = [
     "LinearInterpolate",
     "NearestInterpolate",
     "Lerp",
+    "Lgamma",
     "Linear",
     "Log",
     "Log10",
@@ -244,6 +252,7 @@ __all__ = [
     "Outer",
     "Permute",
     "Pinv",
+    "Polygamma",
     "Pow",
     "Prod",
     "Qr",

@@ -278,7 +278,85 @@ class Erf(Op):
         return grad * (_TWO_OVER_SQRT_PI * (-x * x).exp())
 
 
+class Lgamma(Op):
+    """out = ln |Gamma(x)|.   dout/dx = digamma(x) = Gamma'(x) / Gamma(x).
+
+    The log of the gamma function (Gamma(n) = (n - 1)! at whole n), the normalising constant of
+    the Gamma, Beta, Dirichlet, Poisson and binomial densities. Its slope is the digamma
+    function, the log-derivative of Gamma. At 0, -1, -2, ... Gamma has poles: out is +inf.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        return torch.lgamma(x)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors
+        return grad * x.digamma()
+
+
+class Digamma(Op):
+    """out = digamma(x) = d/dx ln Gamma(x).   dout/dx = polygamma(1, x), the trigamma function.
+
+    The slope of lgamma, and so the derivative of every normalising constant above: the Gamma
+    density's gradient in its shape goes through it. Its own slope is the next polygamma.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        return torch.digamma(x)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors
+        return grad * x.polygamma(1)
+
+
+class Polygamma(Op):
+    """out = polygamma(n, x), n >= 0 whole.   dout/dx = polygamma(n + 1, x).
+
+    polygamma(n, x) is the (n + 1)-th derivative of ln Gamma(x); n is fixed (not
+    differentiated): polygamma(0, x) is digamma(x), and each step in n is one more derivative in
+    x, which is why the slope is the same function one order higher.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor, n: int) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        ctx.n = n
+        return torch.polygamma(n, x)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> tuple:
+        (x,) = ctx.saved_tensors
+        return grad * x.polygamma(ctx.n + 1), None
+
+
+class Erfinv(Op):
+    """out = erfinv(y), the x with erf(x) = y (y in [-1, 1]).   dout/dy = sqrt(pi)/2 e^(out^2).
+
+    The inverse function's slope is 1 / (the function's slope at the answer): erf'(x) =
+    2 / sqrt(pi) * e^(-x^2), so dout/dy = 1 / erf'(out). The normal distribution's icdf is
+    built on it.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, y: torch.Tensor) -> torch.Tensor:
+        out = torch.erfinv(y)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        (out,) = ctx.saved_tensors
+        return grad * (_SQRT_PI_OVER_TWO * (out * out).exp())
+
+
 _SQRT_HALF = math.sqrt(0.5)
+_SQRT_PI_OVER_TWO = math.sqrt(math.pi) / 2
 _ONE_OVER_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
 _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 _GELU_TANH_CUBIC = 0.044715
