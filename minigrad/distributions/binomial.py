@@ -11,7 +11,7 @@ import torch
 from ..tensor import Tensor
 from . import constraints
 from .bernoulli import probs_to_logits
-from .distribution import Distribution, as_size, broadcast_all, raw, wrap
+from .distribution import Distribution, as_size, broadcast_all, probs_or_logits, raw, wrap
 
 
 def _half_plus_relu(x: Tensor) -> Tensor:
@@ -44,15 +44,10 @@ class Binomial(Distribution):
         logits: Tensor | float | None = None,
         validate_args: bool | None = None,
     ) -> None:
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
-        given = probs if probs is not None else logits
+        name, given = probs_or_logits(probs, logits)
         self.total_count, param = broadcast_all(total_count, given)
         self.total_count = self.total_count.type_as(param)
-        if probs is not None:
-            self.probs = param
-        else:
-            self.logits = param
+        setattr(self, name, param)
         batch_shape = torch.Size() if isinstance(given, Number) else param.shape
         super().__init__(batch_shape, validate_args=validate_args)
 

@@ -18,7 +18,7 @@ from ..nn.functional import one_hot
 from ..tensor import Tensor
 from . import constraints
 from .bernoulli import probs_to_logits
-from .distribution import Distribution, as_size, raw, wrap
+from .distribution import Distribution, as_size, probs_or_logits, raw, wrap
 
 
 class Categorical(Distribution):
@@ -37,8 +37,7 @@ class Categorical(Distribution):
         logits: Tensor | None = None,
         validate_args: bool | None = None,
     ) -> None:
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        probs_or_logits(probs, logits)  # (exactly one)
         if probs is not None:
             if probs.ndim < 1:
                 raise ValueError("`probs` parameter must be at least one-dimensional.")

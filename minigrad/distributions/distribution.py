@@ -54,6 +54,14 @@ def broadcast_all(*values: Tensor | float) -> tuple[Tensor, ...]:
     return tuple(t if t.shape == shape else t.expand(shape) for t in tensors)
 
 
+def probs_or_logits(probs: Any, logits: Any) -> tuple[str, Any]:
+    """Which of probs and logits was given, and its value: exactly one must be, as torch's (the
+    other is worked out from it the first time it is read)."""
+    if (probs is None) == (logits is None):
+        raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+    return ("probs", probs) if probs is not None else ("logits", logits)
+
+
 def sum_rightmost(value: Tensor, dims: int) -> Tensor:
     """value summed over its `dims` rightmost dims (the event dims of an Independent)."""
     if dims == 0:

@@ -127,103 +127,69 @@ class _LazyConvNd(LazyModuleMixin):
         conv.reset_parameters()  # weight, then bias: torch's order
 
 
-class LazyConv1d(_LazyConvNd, Conv1d):
+class _LazyConv(_LazyConvNd):
+    """LazyConv1d/2d/3d's constructor: Conv*d's arguments less in_channels (0 until read)."""
+
+    def __init__(
+        self, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
+        dilation: Any = 1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
+        device: DeviceLike = None, dtype: torch.dtype | None = None,
+    ) -> None:  # fmt: skip
+        super().__init__(
+            0, 0, kernel_size, stride, padding, dilation, groups, False, padding_mode
+        )  # fmt: skip
+        self._lazy_parameters(out_channels, bias, device, dtype)
+
+
+class _LazyConvTranspose(_LazyConvNd):
+    """LazyConvTranspose1d/2d/3d's: ConvTranspose*d's arguments less in_channels."""
+
+    def __init__(
+        self, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
+        output_padding: Any = 0, groups: int = 1, bias: bool = True, dilation: Any = 1,
+        padding_mode: str = "zeros", device: DeviceLike = None, dtype: torch.dtype | None = None,
+    ) -> None:  # fmt: skip
+        super().__init__(
+            0, 0, kernel_size, stride, padding, output_padding, groups, False, dilation,
+            padding_mode,
+        )  # fmt: skip
+        self._lazy_parameters(out_channels, bias, device, dtype)
+
+
+class LazyConv1d(_LazyConv, Conv1d):
     """Conv1d with in_channels read from the first input; becomes nn.Conv1d then."""
 
     cls_to_become = Conv1d
 
-    def __init__(
-        self, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
-        dilation: Any = 1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
-        device: DeviceLike = None, dtype: torch.dtype | None = None,
-    ) -> None:  # fmt: skip
-        super().__init__(
-            0, 0, kernel_size, stride, padding, dilation, groups, False, padding_mode
-        )  # fmt: skip
-        self._lazy_parameters(out_channels, bias, device, dtype)
 
-
-class LazyConv2d(_LazyConvNd, Conv2d):
+class LazyConv2d(_LazyConv, Conv2d):
     """Conv2d with in_channels read from the first input; becomes nn.Conv2d then."""
 
     cls_to_become = Conv2d
 
-    def __init__(
-        self, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
-        dilation: Any = 1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
-        device: DeviceLike = None, dtype: torch.dtype | None = None,
-    ) -> None:  # fmt: skip
-        super().__init__(
-            0, 0, kernel_size, stride, padding, dilation, groups, False, padding_mode
-        )  # fmt: skip
-        self._lazy_parameters(out_channels, bias, device, dtype)
 
-
-class LazyConv3d(_LazyConvNd, Conv3d):
+class LazyConv3d(_LazyConv, Conv3d):
     """Conv3d with in_channels read from the first input; becomes nn.Conv3d then."""
 
     cls_to_become = Conv3d
 
-    def __init__(
-        self, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
-        dilation: Any = 1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
-        device: DeviceLike = None, dtype: torch.dtype | None = None,
-    ) -> None:  # fmt: skip
-        super().__init__(
-            0, 0, kernel_size, stride, padding, dilation, groups, False, padding_mode
-        )  # fmt: skip
-        self._lazy_parameters(out_channels, bias, device, dtype)
 
-
-class LazyConvTranspose1d(_LazyConvNd, ConvTranspose1d):
+class LazyConvTranspose1d(_LazyConvTranspose, ConvTranspose1d):
     """ConvTranspose1d with in_channels read from the first input; becomes nn.ConvTranspose1d."""
 
     cls_to_become = ConvTranspose1d
 
-    def __init__(
-        self, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
-        output_padding: Any = 0, groups: int = 1, bias: bool = True, dilation: Any = 1,
-        padding_mode: str = "zeros", device: DeviceLike = None, dtype: torch.dtype | None = None,
-    ) -> None:  # fmt: skip
-        super().__init__(
-            0, 0, kernel_size, stride, padding, output_padding, groups, False, dilation,
-            padding_mode,
-        )  # fmt: skip
-        self._lazy_parameters(out_channels, bias, device, dtype)
 
-
-class LazyConvTranspose2d(_LazyConvNd, ConvTranspose2d):
+class LazyConvTranspose2d(_LazyConvTranspose, ConvTranspose2d):
     """ConvTranspose2d with in_channels read from the first input; becomes nn.ConvTranspose2d."""
 
     cls_to_become = ConvTranspose2d
 
-    def __init__(
-        self, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
-        output_padding: Any = 0, groups: int = 1, bias: bool = True, dilation: Any = 1,
-        padding_mode: str = "zeros", device: DeviceLike = None, dtype: torch.dtype | None = None,
-    ) -> None:  # fmt: skip
-        super().__init__(
-            0, 0, kernel_size, stride, padding, output_padding, groups, False, dilation,
-            padding_mode,
-        )  # fmt: skip
-        self._lazy_parameters(out_channels, bias, device, dtype)
 
-
-class LazyConvTranspose3d(_LazyConvNd, ConvTranspose3d):
+class LazyConvTranspose3d(_LazyConvTranspose, ConvTranspose3d):
     """ConvTranspose3d with in_channels read from the first input; becomes nn.ConvTranspose3d."""
 
     cls_to_become = ConvTranspose3d
-
-    def __init__(
-        self, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
-        output_padding: Any = 0, groups: int = 1, bias: bool = True, dilation: Any = 1,
-        padding_mode: str = "zeros", device: DeviceLike = None, dtype: torch.dtype | None = None,
-    ) -> None:  # fmt: skip
-        super().__init__(
-            0, 0, kernel_size, stride, padding, output_padding, groups, False, dilation,
-            padding_mode,
-        )  # fmt: skip
-        self._lazy_parameters(out_channels, bias, device, dtype)
 
 
 class _LazyBatchNorm(LazyModuleMixin, _BatchNorm):
