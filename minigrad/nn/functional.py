@@ -1984,17 +1984,7 @@ def max_pool2d(
 ) -> Any:
     """The maximum of each window of (N, C, H, W) (or (C, H, W)); stride defaults to the kernel.
     With return_indices, also the flat position (in H*W) of each maximum."""
-    written = (kernel_size, padding)
-    kernel_size, stride, padding = _pool_sizes("max_pool2d", 2, kernel_size, stride, padding)
-    dilation = _ntuple(dilation, 2, "dilation", "max_pool2d")
-    _check_pool_padding("max_pool2d", kernel_size, padding, written)
-    out = ops.MaxPool2d.apply(input, kernel_size, stride, padding, dilation, ceil_mode)
-    if not return_indices:
-        return out
-    _, indices = torch.nn.functional.max_pool2d(  # where each maximum is, again: rarely asked
-        input._data, kernel_size, stride, padding, dilation, ceil_mode, return_indices=True
-    )
-    return out, Tensor(indices)
+    return _max_pool(2, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
 
 def avg_pool2d(
@@ -2007,9 +1997,9 @@ def avg_pool2d(
     divisor_override: int | None = None,
 ) -> Tensor:
     """The average of each window of (N, C, H, W) (or (C, H, W)); stride defaults to the kernel."""
-    written = (kernel_size, padding)
-    kernel_size, stride, padding = _pool_sizes("avg_pool2d", 2, kernel_size, stride, padding)
-    _check_pool_padding("avg_pool2d", kernel_size, padding, written)
+    kernel_size, stride, padding = _checked_pool_sizes(
+        "avg_pool2d", 2, kernel_size, stride, padding
+    )
     return ops.AvgPool2d.apply(
         input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
     )
@@ -2026,16 +2016,30 @@ def max_pool3d(
 ) -> Any:
     """The maximum of each window of (N, C, D, H, W) (or (C, D, H, W)); stride defaults to the
     kernel. With return_indices, also the flat position (in D*H*W) of each maximum."""
-    name = "max_pool3d"
-    _check_pool3d_input(name, input)
-    written = (kernel_size, padding)
-    kernel_size, stride, padding = _pool_sizes(name, 3, kernel_size, stride, padding)
-    dilation = _ntuple(dilation, 3, "dilation", name)
-    _check_pool_padding(name, kernel_size, padding, written)
-    out = ops.MaxPool3d.apply(input, kernel_size, stride, padding, dilation, ceil_mode)
+    _check_pool3d_input("max_pool3d", input)
+    return _max_pool(3, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+def _max_pool(
+    dims: int,
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any,
+    padding: Any,
+    dilation: Any,
+    ceil_mode: bool,
+    return_indices: bool,
+) -> Any:
+    """max_pool2d and max_pool3d, once their input is checked."""
+    name = f"max_pool{dims}d"
+    kernel_size, stride, padding = _checked_pool_sizes(name, dims, kernel_size, stride, padding)
+    dilation = _ntuple(dilation, dims, "dilation", name)
+    op = ops.MaxPool2d if dims == 2 else ops.MaxPool3d
+    out = op.apply(input, kernel_size, stride, padding, dilation, ceil_mode)
     if not return_indices:
         return out
-    _, indices = torch.nn.functional.max_pool3d(  # where each maximum is, again: rarely asked
+    find = torch.nn.functional.max_pool2d if dims == 2 else torch.nn.functional.max_pool3d
+    _, indices = find(  # where each maximum is, again: rarely asked
         input._data, kernel_size, stride, padding, dilation, ceil_mode, return_indices=True
     )
     return out, Tensor(indices)
@@ -2055,9 +2059,7 @@ def avg_pool3d(
     divisor_override."""
     name = "avg_pool3d"
     _check_pool3d_input(name, input)
-    written = (kernel_size, padding)
-    kernel_size, stride, padding = _pool_sizes(name, 3, kernel_size, stride, padding)
-    _check_pool_padding(name, kernel_size, padding, written)
+    kernel_size, stride, padding = _checked_pool_sizes(name, 3, kernel_size, stride, padding)
     spatial = tuple(input.shape[-3:])
     if any(size < k for size, k in zip(spatial, kernel_size)):  # torch's 3-d rule (not 2-d's)
         raise ShapeError(
@@ -2079,6 +2081,15 @@ def _pool_sizes(
     kernel = _ntuple(kernel_size, dims, "kernel_size", name)
     stride = kernel if stride is None or stride == [] else _ntuple(stride, dims, "stride", name)
     return kernel, stride, _ntuple(padding, dims, "padding", name)
+
+
+def _checked_pool_sizes(
+    name: str, dims: int, kernel_size: Any, stride: Any, padding: Any
+) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    """_pool_sizes, with the padding checked against the kernel (_check_pool_padding)."""
+    sizes = _pool_sizes(name, dims, kernel_size, stride, padding)
+    _check_pool_padding(name, sizes[0], sizes[2], (kernel_size, padding))
+    return sizes
 
 
 def _check_pool3d_input(name: str, input: Tensor) -> None:
