@@ -4,6 +4,10 @@
     df = func.grad(f)                  # df(x) is the gradient of f (a number) at x
     d2f = func.grad(func.grad(f))      # they nest: the second derivative, for x of one element
     loss = func.functional_call(model, params, (x,))   # model run with other weights (MAML)
+    per_sample = func.vmap(func.grad(loss_of), in_dims=(None, 0, 0))   # one gradient per example
+
+An argument to differentiate may be a Tensor or a dict, tuple or list of them (a model's
+parameters by name): its gradient comes back in the same shape.
 
 Each transform calls autograd.grad on tensors of its own (copies of the inputs that require
 grad), keeping the graph (create_graph=True) so that an outer transform, or an outer backward()
@@ -13,7 +17,8 @@ depends on nothing outside the transform comes back without a graph, as torch's 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import functools
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -23,9 +28,13 @@ from .autograd.engine import topological_order
 from .autograd.function import Context, node_of
 from .autograd.grad_mode import enable_grad
 from .autograd.gradients import grad as autograd_grad
+from .creation import stack
 from .tensor import Tensor
 
-__all__ = ["functional_call", "grad", "grad_and_value", "hessian", "jacrev", "vjp"]
+__all__ = [
+    "functional_call", "grad", "grad_and_value", "hessian", "jacfwd", "jacrev", "jvp", "vjp",
+    "vmap",
+]  # fmt: skip
 
 
 def grad_and_value(
@@ -39,9 +48,9 @@ def grad_and_value(
         picked = (argnums,) if isinstance(argnums, int) else tuple(argnums)
         args = list(args)
         with enable_grad():
-            fresh = {i: _own(args[i], i) for i in picked}
-            for i, tensor in fresh.items():
-                args[i] = tensor
+            fresh = {i: [_own(leaf, i) for leaf in _leaves(args[i])] for i in picked}
+            for i, tensors in fresh.items():
+                args[i] = _rebuilt(args[i], iter(tensors))
             result = func(*args, **kwargs)
             value, aux = result if has_aux else (result, None)
             if not isinstance(value, Tensor) or value.numel() != 1:
@@ -51,14 +60,14 @@ def grad_and_value(
                     + (f" of shape {tuple(value.shape)}" if isinstance(value, Tensor) else "")
                     + "; for other outputs use jacrev or vjp."
                 )
-            grads = autograd_grad(value, list(fresh.values()), create_graph=True,
-                                  allow_unused=True)  # fmt: skip
-        ours = list(fresh.values())
-        grads = tuple(
+            ours = [tensor for tensors in fresh.values() for tensor in tensors]
+            grads = autograd_grad(value, ours, create_graph=True, allow_unused=True)
+        grads = iter(
             _plain(g if g is not None else Tensor(torch.zeros_like(x._data)), ours)
             for g, x in zip(grads, ours)
         )
-        gradient = grads[0] if isinstance(argnums, int) else grads
+        per_argument = tuple(_rebuilt(args[i], grads) for i in picked)  # each in its arg's shape
+        gradient = per_argument[0] if isinstance(argnums, int) else per_argument
         value = _plain(value, ours)
         return (gradient, (value, aux)) if has_aux else (gradient, value)
 
@@ -105,32 +114,301 @@ def vjp(func: Callable[..., Any], *primals: Tensor, has_aux: bool = False) -> tu
     return (plain_output, vjp_fn, aux) if has_aux else (plain_output, vjp_fn)
 
 
-def jacrev(func: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+def jacrev(
+    func: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
+) -> Callable[..., Any]:
     """A function that returns the Jacobian of func with respect to its argument(s) `argnums`
-    (reverse mode: one backward pass per output element)."""
+    (reverse mode: one backward pass per output element); with has_aux, func returns
+    (output, aux), and the result is (Jacobian, aux)."""
 
     def transformed(*args: Any) -> Any:
         picked = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+        auxes = []
 
         def of_picked(*values: Tensor) -> Any:
             full = list(args)
             for i, v in zip(picked, values):
                 full[i] = v
-            return func(*full)
+            result = func(*full)
+            if not has_aux:
+                return result
+            output, aux = result
+            auxes.append(aux)
+            return output
 
         # keep the graph when an argument requires grad: an outer transform differentiates on
         outside = any(isinstance(a, Tensor) and a.requires_grad for a in args)
-        if isinstance(argnums, int):
-            return functional.jacobian(of_picked, args[argnums], create_graph=outside)
-        return functional.jacobian(of_picked, tuple(args[i] for i in picked), create_graph=outside)
+        wrt = args[argnums] if isinstance(argnums, int) else tuple(args[i] for i in picked)
+        jacobian = functional.jacobian(of_picked, wrt, create_graph=outside)
+        return (jacobian, auxes[0]) if has_aux else jacobian
 
     return transformed
+
+
+def jacfwd(
+    func: Callable[..., Any],
+    argnums: int | Sequence[int] = 0,
+    has_aux: bool = False,
+    *,
+    randomness: str = "error",
+) -> Callable[..., Any]:
+    """The Jacobian, as jacrev gives it. torch's jacfwd builds it column by column in forward
+    mode (one pass per input element, the cheaper way when there are fewer inputs than
+    outputs); minigrad differentiates in reverse mode only, so jacfwd is jacrev under torch's
+    name: the same matrix, one backward pass per output element. (`randomness` is vmap's.)"""
+    _check_randomness(randomness)
+    return jacrev(func, argnums, has_aux)
+
+
+def jvp(
+    func: Callable[..., Any],
+    primals: Sequence[Tensor],
+    tangents: Sequence[Tensor],
+    *,
+    strict: bool = False,
+    has_aux: bool = False,
+) -> tuple[Any, ...]:
+    """(func(*primals), J v): how func's output moves when its inputs move along `tangents`
+    (forward mode in torch). minigrad computes it by the double-backward trick (see
+    autograd.functional.jvp): u -> J^T u is linear in u, so its own vector-Jacobian product
+    with v is J v. With has_aux, func returns (output, aux), and this (output, J v, aux)."""
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        raise TypeError(
+            "jvp(func, primals, tangents): primals and tangents must be tuples (one entry per "
+            f"argument of func), got {type(primals).__name__} and {type(tangents).__name__}; "
+            "for one argument write jvp(func, (x,), (v,))."
+        )
+    if len(primals) != len(tangents):
+        raise RuntimeError(
+            f"jvp: {len(primals)} primals but {len(tangents)} tangents: give one tangent per "
+            "primal, of its shape."
+        )
+    for i, (p, v) in enumerate(zip(primals, tangents)):
+        if not isinstance(p, Tensor) or not isinstance(v, Tensor) or p.shape != v.shape:
+            raise RuntimeError(
+                f"jvp: tangent {i} must be a Tensor of primal {i}'s shape "
+                f"{tuple(getattr(p, 'shape', ()))}, got "
+                + (f"shape {tuple(v.shape)}" if isinstance(v, Tensor) else type(v).__name__)
+            )
+    auxes = []
+
+    def output_of(*inputs: Tensor) -> Any:
+        result = func(*inputs)
+        if not has_aux:
+            return result
+        output, aux = result
+        auxes.append(aux)
+        return output
+
+    outside = any(p.requires_grad for p in primals)  # an outer transform differentiates on
+    output, jv = functional.jvp(output_of, tuple(primals), tuple(tangents),
+                                create_graph=outside, strict=strict)  # fmt: skip
+    return (output, jv, auxes[0]) if has_aux else (output, jv)
 
 
 def hessian(func: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
     """A function that returns the Hessian of func (one number) with respect to `argnums`:
     the Jacobian of its gradient."""
     return jacrev(grad(func, argnums), argnums)
+
+
+def vmap(
+    func: Callable[..., Any],
+    in_dims: Any = 0,
+    out_dims: Any = 0,
+    randomness: str = "error",
+    *,
+    chunk_size: int | None = None,
+) -> Callable[..., Any]:
+    """func mapped over a dim of its inputs: vmap(f)(x)[i] is f(x[i]), for f written for one
+    example. `in_dims` says which dim of each positional argument is mapped (0 by default;
+    None for an argument every call gets whole; a tuple with one entry per argument, each an
+    int, None, or a dict, tuple or list matching that argument); the results are stacked along
+    `out_dims`. Nested, vmap(vmap(f)) maps over two dims; vmap(grad(f)) gives one gradient per
+    example.
+
+    torch runs f once on batched tensors; minigrad runs it once per slice, in a Python loop, and
+    stacks the results: the same numbers (and gradients flow back through the stack), at the
+    cost of one call per example (`chunk_size` is accepted and changes nothing).
+
+    randomness: "error" (torch's default) refuses an f that draws random numbers; "different"
+    lets each example draw its own; "same" gives every example the same draws.
+    """
+    _check_randomness(randomness)
+    if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
+        raise ValueError(f"vmap: chunk_size must be None or a positive int, got {chunk_size!r}")
+
+    @functools.wraps(func)
+    def mapped(*args: Any, **kwargs: Any) -> Any:
+        leaves, dims = _mapped_leaves(args, in_dims)
+        size = _mapped_size(leaves, dims, in_dims)
+        start = _random_state()
+        results = []
+        for i in range(size):
+            if randomness == "same":
+                _set_random_state(start)
+            sliced = [x if d is None else x.select(d, i) for x, d in zip(leaves, dims)]
+            results.append(func(*_rebuilt(args, iter(sliced)), **kwargs))
+            if randomness == "error" and not _same_random_state(start, _random_state()):
+                raise RuntimeError(
+                    "vmap: the function drew random numbers (dropout, randn, ...) while "
+                    "randomness='error' (the default). Pass randomness='different' (each example "
+                    "its own draws) or 'same' (one draw for all), or draw outside vmap."
+                )
+        return _stacked(results, out_dims)
+
+    return mapped
+
+
+def _check_randomness(randomness: str) -> None:
+    if randomness not in ("error", "different", "same"):
+        raise RuntimeError(  # (torch's type)
+            f"randomness must be 'error', 'different' or 'same', got {randomness!r}"
+        )
+
+
+def _leaves(tree: Any) -> list[Any]:
+    """The values inside nested tuples, lists and dicts, in order (a Tensor is one leaf)."""
+    if isinstance(tree, (tuple, list)):
+        return [leaf for item in tree for leaf in _leaves(item)]
+    if isinstance(tree, dict):
+        return [leaf for item in tree.values() for leaf in _leaves(item)]
+    return [tree]
+
+
+def _rebuilt(tree: Any, leaves: Iterator[Any]) -> Any:
+    """`tree`'s structure, with its leaves taken in order from `leaves`."""
+    if isinstance(tree, (tuple, list)):
+        items = [_rebuilt(item, leaves) for item in tree]
+        return type(tree)(*items) if hasattr(tree, "_fields") else type(tree)(items)
+    if isinstance(tree, dict):
+        return type(tree)((key, _rebuilt(item, leaves)) for key, item in tree.items())
+    return next(leaves)
+
+
+def _dims_for(arg: Any, dims: Any, index: int) -> list[Any]:
+    """One in_dim per leaf of argument `index`: an int or None applies to all of them; a
+    tuple, list or dict gives them one by one, in the argument's own structure."""
+    if dims is None or isinstance(dims, int):
+        return [dims] * len(_leaves(arg))
+    if isinstance(dims, (tuple, list)) and isinstance(arg, (tuple, list)) and len(dims) == len(arg):
+        return [d for item, sub in zip(arg, dims) for d in _dims_for(item, sub, index)]
+    if isinstance(dims, dict) and isinstance(arg, dict) and list(dims) == list(arg):
+        return [
+            d for item, sub in zip(arg.values(), dims.values()) for d in _dims_for(item, sub, index)
+        ]
+    if isinstance(dims, dict) and isinstance(arg, dict) and dims.keys() == arg.keys():
+        raise ValueError(  # torch pairs them by order, which would silently swap dims here
+            f"vmap: in_dims' dict for argument {index} lists its keys in another order "
+            f"({list(dims)}) than the argument ({list(arg)}): write them in the argument's order."
+        )
+    raise ValueError(
+        f"vmap: in_dims gives {dims!r} for argument {index}, which does not match that "
+        f"argument's structure ({type(arg).__name__}): give an int or None for the whole "
+        "argument, or the same nesting of tuples, lists and dicts."
+    )
+
+
+def _mapped_leaves(args: tuple[Any, ...], in_dims: Any) -> tuple[list[Any], list[Any]]:
+    """Every leaf of the arguments, and the dim along which each is mapped (None: not mapped)."""
+    if in_dims is None or isinstance(in_dims, int):
+        per_argument = [in_dims] * len(args)
+    elif isinstance(in_dims, (tuple, list)) and len(in_dims) == len(args):
+        per_argument = list(in_dims)
+    else:
+        raise ValueError(
+            f"vmap: in_dims={in_dims!r} must be an int, None, or a tuple with one entry per "
+            f"positional argument (the function got {len(args)})."
+        )
+    leaves, dims = [], []
+    for index, (arg, arg_dims) in enumerate(zip(args, per_argument)):
+        for leaf, dim in zip(_leaves(arg), _dims_for(arg, arg_dims, index)):
+            if dim is not None:
+                if not isinstance(leaf, Tensor):
+                    raise ValueError(
+                        f"vmap: in_dim={dim} for argument {index}, a {type(leaf).__name__}: "
+                        "only Tensors can be mapped over. Give it in_dim None."
+                    )
+                if not -leaf.ndim <= dim < leaf.ndim:
+                    raise ValueError(
+                        f"vmap: in_dim={dim} for argument {index}, of shape {tuple(leaf.shape)}: "
+                        f"a {leaf.ndim}-d tensor's dims run from {-leaf.ndim} to {leaf.ndim - 1}."
+                    )
+            leaves.append(leaf)
+            dims.append(dim)
+    return leaves, dims
+
+
+def _mapped_size(leaves: list[Any], dims: list[Any], in_dims: Any) -> int:
+    """The size of the mapped dim, the same in every mapped argument."""
+    sizes = {tuple(x.shape): x.shape[d] for x, d in zip(leaves, dims) if d is not None}
+    if not sizes:
+        raise ValueError(
+            f"vmap: nothing to map over: in_dims={in_dims!r} maps no Tensor argument. At least "
+            "one argument must have an int in_dim."
+        )
+    if len(set(sizes.values())) > 1:
+        listed = ", ".join(f"{size} (shape {shape})" for shape, size in sizes.items())
+        raise ValueError(
+            f"vmap: the mapped dims have different sizes: {listed}. Every mapped argument "
+            "needs the same size along its in_dim (one entry per example)."
+        )
+    size = next(iter(sizes.values()))
+    if size == 0:
+        raise ValueError(
+            "vmap: the mapped dim has size 0. minigrad's vmap calls the function once per "
+            "example, and with none it cannot tell the shape of the result."
+        )
+    return size
+
+
+def _stacked(results: list[Any], out_dims: Any) -> Any:
+    """The results of each call, in the first one's structure, each leaf stacked along its
+    out_dim (None: the leaf is the same in every call and comes back once)."""
+    columns = list(zip(*[_leaves(result) for result in results]))
+    dims = _dims_for(results[0], out_dims, 0) if not isinstance(out_dims, int) else None
+    stacked = []
+    for j, column in enumerate(columns):
+        dim = out_dims if dims is None else dims[j]
+        if not all(isinstance(value, Tensor) for value in column):
+            kind = next(type(v).__name__ for v in column if not isinstance(v, Tensor))
+            raise ValueError(
+                f"vmap: the function must return Tensors (or tuples, lists and dicts of them), "
+                f"got a {kind}. Return it as a tensor (minigrad.tensor(value))."
+            )
+        if dim is None:
+            if any(not torch.equal(value._data, column[0]._data) for value in column):
+                raise ValueError(
+                    "vmap: out_dims None for an output that differs from one example to the "
+                    "next: it needs a dim to be stacked along (an int out_dim)."
+                )
+            stacked.append(column[0])
+            continue
+        if not -column[0].ndim - 1 <= dim <= column[0].ndim:
+            raise IndexError(  # (torch's type: its dim check)
+                f"vmap: out_dim={dim} for an output of shape {tuple(column[0].shape)}: the "
+                f"stacked output has {column[0].ndim + 1} dims."
+            )
+        stacked.append(stack(list(column), dim=dim))
+    return _rebuilt(results[0], iter(stacked))
+
+
+def _random_state() -> list[torch.Tensor]:
+    """torch's generators' states (the CPU's, and each GPU's once CUDA is in use)."""
+    states = [torch.get_rng_state()]
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        states += torch.cuda.get_rng_state_all()
+    return states
+
+
+def _set_random_state(states: list[torch.Tensor]) -> None:
+    torch.set_rng_state(states[0])
+    if len(states) > 1:
+        torch.cuda.set_rng_state_all(states[1:])
+
+
+def _same_random_state(a: list[torch.Tensor], b: list[torch.Tensor]) -> bool:
+    return len(a) == len(b) and all(torch.equal(x, y) for x, y in zip(a, b))
 
 
 def functional_call(
