@@ -207,9 +207,10 @@ def jvp(
 
 
 def hessian(func: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
-    """A function that returns the Hessian of func (one number) with respect to `argnums`:
-    the Jacobian of its gradient."""
-    return jacrev(grad(func, argnums), argnums)
+    """A function that returns the Hessian of func with respect to `argnums`: the Jacobian of
+    its Jacobian (torch's jacfwd(jacrev(func))), so for a func of one number the Jacobian of its
+    gradient, and for one with several outputs one Hessian per output."""
+    return jacfwd(jacrev(func, argnums), argnums)
 
 
 def vmap(

@@ -229,3 +229,49 @@ def test_vmaps_errors_say_what_was_wrong_with_torchs_exception_types():
         MF.jvp(lambda a: a, (xm,), (xm, xm))
     with pytest.raises(TypeError, match="must be tuples"):
         MF.jvp(lambda a: a, xm, xm)
+
+
+@given(
+    st.integers(1, 4).flatmap(
+        lambda d: st.tuples(
+            mst.float_arrays((d, d), -1, 1),
+            mst.float_arrays((d,), -1, 1),
+            mst.float_arrays((3, d), -1, 1),
+        )
+    )
+)
+def test_jacobians_and_hessians_of_a_layer_batched_by_vmap_as_torch_func(arrays):
+    """What torch's Jacobians-and-Hessians tutorial computes for a tanh layer: its Jacobian per
+    example (vmap of jacrev), the Hessian of each output (hessian of a vector function), the
+    same per example, and a Hessian-vector product as jvp of grad."""
+    (wm, wt), (bm, bt), (xm, xt) = (pair(a) for a in arrays)
+
+    def predict(lib):
+        return lambda weight, bias, x: lib.nn.functional.linear(x, weight, bias).tanh()
+
+    over_examples = (None, None, 0)
+    same(
+        MF.vmap(MF.jacrev(predict(mg), argnums=2), in_dims=over_examples)(wm, bm, xm),
+        TF.vmap(TF.jacrev(predict(torch), argnums=2), in_dims=over_examples)(wt, bt, xt),
+        "a Jacobian per example",
+    )
+    same(
+        MF.hessian(predict(mg), argnums=2)(wm, bm, xm[0]),
+        TF.hessian(predict(torch), argnums=2)(wt, bt, xt[0]),
+        "the Hessian of each output",
+    )
+    same(
+        MF.vmap(MF.hessian(predict(mg), argnums=2), in_dims=over_examples)(wm, bm, xm),
+        TF.vmap(TF.hessian(predict(torch), argnums=2), in_dims=over_examples)(wt, bt, xt),
+        "Hessians per example",
+    )
+
+    def energy(x):
+        return (x.sin() * x).sum()
+
+    tangent_m, tangent_t = pair(arrays[2][1])
+    same(
+        MF.jvp(MF.grad(energy), (xm[0],), (tangent_m,))[1],
+        TF.jvp(TF.grad(energy), (xt[0],), (tangent_t,))[1],
+        "a Hessian-vector product as jvp(grad(f))",
+    )
