@@ -32,8 +32,8 @@ from .creation import stack
 from .tensor import Tensor
 
 __all__ = [
-    "functional_call", "grad", "grad_and_value", "hessian", "jacfwd", "jacrev", "jvp", "vjp",
-    "vmap",
+    "functional_call", "grad", "grad_and_value", "hessian", "jacfwd", "jacrev", "jvp",
+    "stack_module_state", "vjp", "vmap",
 ]  # fmt: skip
 
 
@@ -456,6 +456,47 @@ def functional_call(
     finally:
         for owner, attribute, original in reversed(saved):
             object.__setattr__(owner, attribute, original)
+
+
+def stack_module_state(models: Sequence[Any]) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
+    """The parameters and buffers of several models of one architecture, each stacked along a
+    new first dim: ({"0.weight": (len(models), ...), ...}, {buffers alike}). With
+    functional_call and vmap, one call runs every model (an ensemble). The stacked parameters
+    are new leaves that require grad (when the models' do), as torch's."""
+    models = list(models)
+    if not models:
+        raise RuntimeError("stack_module_state: expected at least one model, got 0")
+    names = [sorted(dict(model.named_parameters())) for model in models]
+    if any(listed != names[0] for listed in names):
+        raise RuntimeError(
+            "stack_module_state: the models have different parameters (their names differ): "
+            "stacking needs models of one architecture."
+        )
+
+    def stacked(tensors: list[Tensor], name: str) -> Tensor:
+        shapes = {tuple(t.shape) for t in tensors}
+        if len(shapes) > 1:
+            raise RuntimeError(
+                f"stack_module_state: {name} has different shapes in the models "
+                f"({sorted(shapes)}): stacking needs models of one architecture."
+            )
+        needs = {t.requires_grad for t in tensors}
+        if len(needs) > 1:
+            raise RuntimeError(
+                f"stack_module_state: {name} requires grad in some models and not in others."
+            )
+        result = stack([t.detach() for t in tensors])
+        return result.requires_grad_() if needs == {True} else result
+
+    params = {
+        name: stacked([dict(model.named_parameters())[name] for model in models], name)
+        for name in dict(models[0].named_parameters())
+    }
+    buffers = {
+        name: stacked([dict(model.named_buffers())[name] for model in models], name)
+        for name in dict(models[0].named_buffers())
+    }
+    return params, buffers
 
 
 def _owner(module: Any, name: str) -> tuple[Any, str]:

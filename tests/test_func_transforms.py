@@ -5,6 +5,8 @@ recipe, and the errors torch raises, with the same exception types."""
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -275,3 +277,47 @@ def test_jacobians_and_hessians_of_a_layer_batched_by_vmap_as_torch_func(arrays)
         TF.jvp(TF.grad(energy), (xt[0],), (tangent_t,))[1],
         "a Hessian-vector product as jvp(grad(f))",
     )
+
+
+def test_an_ensemble_runs_as_one_call_with_stack_module_state_and_vmap():
+    """torch's model-ensembling recipe: the models' states stacked, a copy of one model on the
+    meta device, functional_call under vmap; each model's own predictions, as torch.func's,
+    and the stacked parameters are leaves that get their gradients."""
+    torch.manual_seed(0)
+    models_t = [
+        torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.Linear(4, 2))
+        .double()
+        .eval()
+        for _ in range(3)
+    ]
+    models_m = [
+        mg.nn.Sequential(mg.nn.Linear(3, 4), mg.nn.BatchNorm1d(4), mg.nn.Linear(4, 2))
+        .to(dtype=mg.float64)
+        .eval()
+        for _ in range(3)
+    ]
+    for mm, mt in zip(models_m, models_t):
+        mt[1].running_mean.uniform_(-1, 1)  # buffers that differ from model to model
+        mm.load_state_dict({k: mg.Tensor(v.detach().clone()) for k, v in mt.state_dict().items()})
+    x = torch.randn(3, 5, 3, dtype=torch.float64)  # a minibatch per model
+    params_t, buffers_t = TF.stack_module_state(models_t)
+    params_m, buffers_m = MF.stack_module_state(models_m)
+    same(params_m, params_t, "stacked parameters")
+    same(buffers_m, buffers_t, "stacked buffers")
+    assert all(p.is_leaf and p.requires_grad for p in params_m.values())
+    base_t, base_m = copy.deepcopy(models_t[0]).to("meta"), copy.deepcopy(models_m[0]).to("meta")
+
+    def run(call, base):
+        return lambda params, buffers, x: call(base, (params, buffers), (x,))
+
+    ours = MF.vmap(run(MF.functional_call, base_m))(params_m, buffers_m, mg.Tensor(x))
+    theirs = TF.vmap(run(TF.functional_call, base_t))(params_t, buffers_t, x)
+    same(ours, theirs, "each model's predictions")
+    same(ours[1], models_t[1](x[1]), "model 1 on its minibatch")
+    ours.sum().backward()
+    theirs.sum().backward()
+    same(
+        {k: p.grad for k, p in params_m.items()}, {k: p.grad for k, p in params_t.items()}, "grads"
+    )
+    with pytest.raises(RuntimeError, match="one architecture"):
+        MF.stack_module_state([models_m[0], mg.nn.Linear(3, 4)])
