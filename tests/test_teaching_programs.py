@@ -7,7 +7,8 @@ micrograd's engine test, of a small classifier with a learning-rate schedule, an
 character-level transformer (Karpathy's "Let's build GPT") and of a GPT in nanoGPT's style;
 and programs that differentiate gradients (create_graph): a WGAN-GP gradient penalty, a
 physics-informed network, MAML's inner step, custom Functions checked with gradgradcheck,
-Newton's method with a Hessian.
+Newton's method with a Hessian; and torch.func as PyTorch's tutorials on it use it (per-sample
+gradients, Jacobians and Hessians batched by vmap, an ensemble in one call).
 Each runs twice: as written, with `import torch`, and with that one line made
 `import minigrad as torch`.
 Every number either run prints must agree: equal text between the numbers, integers equal,
@@ -902,6 +903,64 @@ for step in range(5):
 print("w", w.tolist())
 print("Hessian", hessian.tolist())
 print("symmetric:", torch.allclose(hessian, hessian.T))
+"""
+
+# torch.func in the style of PyTorch's tutorials on it: per-sample gradients (vmap of grad
+# through functional_call), Jacobians and Hessians of a layer, and an ensemble run as one call.
+PROGRAMS["torch.func transforms"] = """
+import copy
+import torch
+
+torch.manual_seed(0)
+model = torch.nn.Sequential(torch.nn.Linear(6, 8), torch.nn.Tanh(), torch.nn.Linear(8, 3))
+data = torch.randn(16, 6)
+targets = torch.randint(0, 3, (16,))
+
+params = {name: p.detach() for name, p in model.named_parameters()}
+buffers = {name: b.detach() for name, b in model.named_buffers()}
+
+def loss_of(params, buffers, sample, target):
+    scores = torch.func.functional_call(model, (params, buffers), (sample.unsqueeze(0),))
+    return torch.nn.functional.cross_entropy(scores, target.unsqueeze(0))
+
+per_example = torch.func.vmap(torch.func.grad(loss_of), in_dims=(None, None, 0, 0))
+grads = per_example(params, buffers, data, targets)
+for name, g in grads.items():
+    print(name, tuple(g.shape), g.norm().item())
+for i in (0, 9):  # the same gradient from a backward() on example i alone
+    model.zero_grad()
+    torch.nn.functional.cross_entropy(model(data[i : i + 1]), targets[i : i + 1]).backward()
+    agree = all(torch.allclose(p.grad, grads[n][i], atol=1e-6) for n, p in model.named_parameters())
+    print("example", i, "agrees:", agree)
+
+def predict(weight, bias, x):
+    return torch.nn.functional.linear(x, weight, bias).tanh()
+
+weight, bias, xs = torch.randn(5, 5), torch.randn(5), torch.randn(4, 5)
+jacobians = torch.func.vmap(torch.func.jacrev(predict, argnums=2), in_dims=(None, None, 0))
+jac = jacobians(weight, bias, xs)
+print("jacobians", tuple(jac.shape), jac.sum().item())
+by_jacfwd = torch.func.jacfwd(predict, argnums=2)(weight, bias, xs[1])
+print("by jacfwd too:", torch.allclose(by_jacfwd, jac[1]))
+hess = torch.func.hessian(predict, argnums=2)(weight, bias, xs[0])
+print("hessian", tuple(hess.shape), hess.abs().sum().item())
+total = lambda x: predict(weight, bias, x).sum()
+_, hvp = torch.func.jvp(torch.func.grad(total), (xs[0],), (torch.ones(5),))
+print("hvp", hvp.tolist())
+
+models = [
+    torch.nn.Sequential(torch.nn.Linear(6, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3))
+    for _ in range(4)
+]
+stacked, stacked_buffers = torch.func.stack_module_state(models)
+base = copy.deepcopy(models[0]).to("meta")
+
+def run_one(params, buffers, x):
+    return torch.func.functional_call(base, (params, buffers), (x,))
+
+predictions = torch.func.vmap(run_one, in_dims=(0, 0, None))(stacked, stacked_buffers, data)
+print("ensemble", tuple(predictions.shape), predictions.sum().item())
+print("model 2 alone agrees:", torch.allclose(predictions[2], models[2](data), atol=1e-6))
 """
 
 NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|[-+]?(?:inf|nan)")
