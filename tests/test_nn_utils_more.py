@@ -330,6 +330,47 @@ def test_parametrized_weight_norm_trains_as_torch(kind, dim, seed):
 
 
 @FEW
+@given(
+    kind=st.sampled_from(sorted(LAYERS)),
+    n_power_iterations=st.integers(1, 3),
+    dim=st.none() | st.integers(-1, 1),
+    seed=st.integers(0, 2**16),
+)
+def test_parametrized_spectral_norm_trains_as_torch(kind, n_power_iterations, dim, seed):
+    """parametrizations.spectral_norm: the same u and v from the same seed (and their 15 first
+    power iterations), the same weight and training steps (one iteration per forward in
+    training, none in eval), the same state_dict keys; removal leaves the normalized weight."""
+    mine, theirs, input_shape = _twins(kind)
+    SN, TSN = nn.utils.parametrizations.spectral_norm, torch.nn.utils.parametrizations.spectral_norm
+    mg.manual_seed(seed)
+    assert SN(mine, n_power_iterations=n_power_iterations, dim=dim) is mine
+    torch.manual_seed(seed)
+    TSN(theirs, n_power_iterations=n_power_iterations, dim=dim)
+    same_state(mine, theirs, "after spectral_norm")
+    close(mine.weight, theirs.weight, "the weight divided by sigma")
+    _train_side_by_side(mine, theirs, input_shape, seed)
+    same_state(mine, theirs, "after training")
+    u_before = mine.parametrizations.weight[0]._u._data.clone()
+    mine.eval()
+    theirs.eval()
+    _train_side_by_side(mine, theirs, input_shape, seed, steps=2)
+    assert torch.equal(mine.parametrizations.weight[0]._u._data, u_before)  # none in eval
+    nn.utils.parametrize.remove_parametrizations(mine, "weight")
+    torch.nn.utils.parametrize.remove_parametrizations(theirs, "weight")
+    same_state(mine, theirs, "after remove_parametrizations")
+    for module in (mine, theirs):  # read twice before backward(): each read iterates u and v
+        module.train()
+        torch.manual_seed(seed)
+        SN(module) if module is mine else TSN(module)
+        (module.weight.sum() + (module.weight**2).sum()).backward()
+    close(mine.parametrizations.weight.original.grad, theirs.parametrizations.weight.original.grad)
+    bias_m = nn.utils.parametrizations.spectral_norm(nn.Linear(3, 2).double(), "bias")
+    bias_t = torch.nn.utils.parametrizations.spectral_norm(torch.nn.Linear(3, 2).double(), "bias")
+    bias_m.load_state_dict(bias_t.state_dict())
+    close(bias_m.bias, bias_t.bias, "a 1-d tensor: divided by its norm")
+
+
+@FEW
 @given(leave_parametrized=st.booleans(), seed=st.integers(0, 2**16))
 def test_register_parametrization_as_torch(leave_parametrized, seed):
     """Two parametrizations composed (first registered innermost), trained side by side; cached

@@ -44,11 +44,7 @@ class SpectralNorm:
         self.eps = eps
 
     def as_matrix(self, weight: Tensor) -> Tensor:
-        """The weight as a matrix: dimension `dim` as the rows, the others flattened."""
-        if self.dim != 0:
-            others = [d for d in range(weight.ndim) if d != self.dim]
-            weight = weight.permute(self.dim, *others)
-        return weight.reshape(weight.shape[0], -1)
+        return as_matrix(weight, self.dim)
 
     def compute_weight(self, module: Module, do_power_iteration: bool) -> Tensor:
         weight = getattr(module, self.name + "_orig")
@@ -68,6 +64,14 @@ class SpectralNorm:
     def __call__(self, module: Module, inputs: Any) -> None:
         weight = self.compute_weight(module, do_power_iteration=module.training)
         setattr(module, self.name, weight)
+
+
+def as_matrix(weight: Tensor, dim: int) -> Tensor:
+    """The weight as a matrix: dimension `dim` as the rows, the others flattened."""
+    if dim != 0:
+        others = [d for d in range(weight.ndim) if d != dim]
+        weight = weight.permute(dim, *others)
+    return weight.reshape(weight.shape[0], -1)
 
 
 def spectral_norm(
