@@ -372,6 +372,9 @@ EVERY_OP = {
     "NearestInterpolate": lambda: F.interpolate(image(), scale_factor=1.7),
     "MaxPool2d": lambda: F.max_pool2d(image(), 2, 1),
     "MaxPool3d": lambda: F.max_pool3d(volume(), 2, 1),
+    "MaxUnpool": lambda: F.max_unpool2d(
+        *F.max_pool2d(image(), 2, return_indices=True), 2, output_size=(4, 5)
+    ),
     "Unfold": lambda: F.unfold(image(), (2, 3), stride=(1, 2)),
     "AMax": lambda: x23().amax(1),
     "AMin": lambda: x23().amin(0, keepdim=True),

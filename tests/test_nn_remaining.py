@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import minigrad as mg
@@ -181,6 +181,44 @@ def test_max_unpool3d_errors():
         F.max_unpool3d(x, where, 2, output_size=(9, 4, 4))
     with pytest.raises(mg.errors.ShapeError, match="max_unpool3d"):
         F.max_unpool3d(mg.randn(2, 2, 2), where, 2)
+
+
+@pytest.mark.parametrize("dims", [1, 2, 3])
+@pytest.mark.parametrize("past", [-1, 0])
+def test_max_unpool_refuses_an_index_outside_the_output_as_torch(dims, past):
+    """An index outside the output is refused with torch's exception type: one past its end,
+    and a negative one (Python's indexing would have written -1 at the end, silently)."""
+    x = torch.arange(2.0**dims).reshape(1, 1, *[2] * dims)
+    where = torch.arange(2**dims).reshape(x.shape)
+    where.view(-1)[-1] = past if past < 0 else 4**dims  # the output's positions: 0 ... 4^dims - 1
+    name = f"max_unpool{dims}d"
+    with pytest.raises(RuntimeError):
+        getattr(TF, name)(x, where, 2)
+    with pytest.raises(RuntimeError, match="index outside the output"):
+        getattr(F, name)(mg.Tensor(x), mg.Tensor(where), 2)
+
+
+def _peaked() -> np.ndarray:
+    """5x5 images whose maximum is at the centre: every 3x3 window picks that one element."""
+    i, j = np.meshgrid(np.arange(5), np.arange(5), indexing="ij")
+    peak = -((i - 2.0) ** 2 + (j - 2.0) ** 2) + (i * 5 + j) * 1e-3
+    return np.broadcast_to(peak, (2, 3, 5, 5)) + np.arange(6).reshape(2, 3, 1, 1)
+
+
+@settings(max_examples=30, deadline=None)
+@given(mst.distinct_arrays((2, 3, 5, 5)))
+@example(_peaked())
+def test_max_unpool2d_of_overlapping_windows_as_torch(x):
+    """With stride below the kernel, one maximum can be picked by several windows: all write
+    the same value to one place, and each gets that place's gradient, as torch's."""
+    pooled, where = TF.max_pool2d(torch.tensor(x), 3, 1, return_indices=True)
+    assert_matches_torch(
+        lambda t: F.max_unpool2d(t, mg.Tensor(where), 3, 1, output_size=(5, 5)),
+        lambda t: TF.max_unpool2d(t, where, 3, 1, output_size=(5, 5)),
+        pooled.numpy(),
+        rtol=RTOL,
+        atol=ATOL,
+    )
 
 
 @given(mst.float_arrays((2, 1, 3, 4)), st.sampled_from(["nearest", "bilinear"]))

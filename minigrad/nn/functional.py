@@ -2781,16 +2781,9 @@ def _unpool(name: str, input: Tensor, indices: Tensor, size: tuple[int, ...]) ->
             f"{name}: indices has shape {shape_str(indices.shape)}, but it must have the "
             f"input's shape {shape_str(input.shape)}: one position per value."
         )
-    dims, batch = len(size), tuple(input.shape[: input.ndim - len(size)])
-    values, where_to = input.flatten(-dims), indices.flatten(-dims)
-    out = values.new_zeros((*batch, math.prod(size)))
-    # one index per batch dim, each broadcasting along the others: (n, c, position)
-    key = tuple(
-        torch.arange(side, device=where_to.device).reshape((-1,) + (1,) * (len(batch) - d))
-        for d, side in enumerate(batch)
-    )
-    out[(*key, where_to)] = values
-    return out.unflatten(-1, size)
+    dims = len(size)
+    flat = ops.MaxUnpool.apply(input.flatten(-dims), indices.flatten(-dims), math.prod(size))
+    return flat.unflatten(-1, size)
 
 
 def lp_pool2d(

@@ -20,7 +20,7 @@ conversion.py   .to(dtype or device), clone
 assign.py       what in-place changes record: x[key] = v, copy_/fill_/zero_, a write through a view
 conv.py         convolution (conv1d, conv2d) and its adjoint, the transposed convolution
                 (conv_transpose1d, conv_transpose2d), unfold, fold, pad
-pool.py         max_pool2d avg_pool2d adaptive_avg_pool2d
+pool.py         max_pool2d avg_pool2d adaptive_avg_pool2d max_unpool
 interpolate.py  interpolate (F.interpolate's linear modes; the positions of its nearest modes)
 normalization.py  batch_norm layer_norm dropout
 embedding.py    embedding (a row lookup; repeated rows add up their gradients) and its adjoint,
@@ -78,6 +78,7 @@ from .pool import (
     LinearInterpolate,
     MaxPool2d,
     MaxPool3d,
+    MaxUnpool,
     NearestInterpolate,
 )
 from .products import Einsum, OntoDiagonal, Outer
@@ -237,6 +238,7 @@ __all__ = [
     "MaxAlongDim",
     "MaxPool2d",
     "MaxPool3d",
+    "MaxUnpool",
     "Maximum",
     "Mean",
     "Median",

@@ -161,6 +161,36 @@ class MaxPool3d(Op):
         return grad_x.view(ctx.shape), None, None, None, None, None
 
 
+class MaxUnpool(Op):
+    """out = zeros with out[..., i[k]] = x[..., k] (max pooling undone).   dL/dx[..., k] =
+    G[..., i[k]], each value's gradient read back from where it went (a gather).
+
+    x and the indices i are flattened over their spatial dims (a row per image and channel),
+    and out has `positions` values a row. A scatter, not an indexed assignment: an index
+    outside 0 ... positions - 1 is refused (a negative one too, which Python's indexing would
+    take from the end), as torch's max_unpool refuses it.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor, indices: torch.Tensor, positions: int) -> Any:
+        ctx.save_for_backward(indices)
+        return x.new_zeros(*x.shape[:-1], positions).scatter(-1, indices, x)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> tuple:
+        (indices,) = ctx.saved_tensors
+        return grad.gather(-1, indices), None, None
+
+    @staticmethod
+    def explain_failure(x: Any, indices: Any, positions: int) -> Exception | None:
+        return RuntimeError(  # (torch's type)
+            f"found an index outside the output in indices (each must be a position 0 to "
+            f"{positions - 1} of an unpooled image of {positions} values): indices must be "
+            "max_pool's own (return_indices=True), for an output of the input's size before "
+            "pooling (output_size=...)."
+        )
+
+
 class AvgPool2d(Op):
     """out[n, c, h, w] = (sum of the window's elements) / divisor[h, w], and dL/dx = the sum,
     over the windows that contain x, of G[h, w] / divisor[h, w] (G = dL/dout).
