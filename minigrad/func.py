@@ -342,19 +342,19 @@ def _mapped_leaves(args: tuple[Any, ...], in_dims: Any) -> tuple[list[Any], list
 
 def _mapped_size(leaves: list[Any], dims: list[Any], in_dims: Any) -> int:
     """The size of the mapped dim, the same in every mapped argument."""
-    sizes = {tuple(x.shape): x.shape[d] for x, d in zip(leaves, dims) if d is not None}
+    sizes = [(x.shape[d], tuple(x.shape), d) for x, d in zip(leaves, dims) if d is not None]
     if not sizes:
         raise ValueError(
             f"vmap: nothing to map over: in_dims={in_dims!r} maps no Tensor argument. At least "
             "one argument must have an int in_dim."
         )
-    if len(set(sizes.values())) > 1:
-        listed = ", ".join(f"{size} (shape {shape})" for shape, size in sizes.items())
+    if len({size for size, _, _ in sizes}) > 1:
+        listed = ", ".join(f"{n} (dim {d} of shape {shape})" for n, shape, d in sizes)
         raise ValueError(
             f"vmap: the mapped dims have different sizes: {listed}. Every mapped argument "
             "needs the same size along its in_dim (one entry per example)."
         )
-    size = next(iter(sizes.values()))
+    size = sizes[0][0]
     if size == 0:
         raise ValueError(
             "vmap: the mapped dim has size 0. minigrad's vmap calls the function once per "

@@ -210,6 +210,7 @@ def test_vmaps_errors_say_what_was_wrong_with_torchs_exception_types():
     xm = mg.Tensor(xt.clone())
     cases = [  # (what to call on (function, x) for each library, the message minigrad gives)
         (lambda lib, v: lib(lambda a, b: a + b)(v, v[:2]), "different sizes"),
+        (lambda lib, v: lib(lambda a, b: a, in_dims=(0, 1))(v, v), "different sizes"),
         (lambda lib, v: lib(lambda a: a, in_dims=(0, 1))(v), "one entry per"),
         (lambda lib, v: lib(lambda a: a, in_dims=2)(v), "dims run from -2 to 1"),
         (lambda lib, v: lib(lambda a, n: a * n, in_dims=(0, 0))(v, 2.0), "only Tensors"),
