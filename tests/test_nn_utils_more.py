@@ -368,6 +368,10 @@ def test_parametrized_spectral_norm_trains_as_torch(kind, n_power_iterations, di
     bias_t = torch.nn.utils.parametrizations.spectral_norm(torch.nn.Linear(3, 2).double(), "bias")
     bias_m.load_state_dict(bias_t.state_dict())
     close(bias_m.bias, bias_t.bias, "a 1-d tensor: divided by its norm")
+    with pytest.raises(IndexError, match="dim=2 is out of range"):
+        SN(nn.Linear(3, 2), dim=2)
+    with pytest.raises(IndexError):
+        TSN(torch.nn.Linear(3, 2), dim=2)
 
 
 @FEW

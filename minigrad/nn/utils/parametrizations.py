@@ -59,9 +59,15 @@ class _SpectralNorm(Module):
     (W as a matrix: dim `dim` as its rows, the others flattened). A 1-d W is divided by its
     norm. right_inverse(W) = W: assigning a weight stores it as the original."""
 
-    def __init__(self, weight: Tensor, n_power_iterations: int = 1, dim: int = 0,
-                 eps: float = 1e-12) -> None:  # fmt: skip
+    def __init__(
+        self, weight: Tensor, n_power_iterations: int = 1, dim: int = 0, eps: float = 1e-12
+    ) -> None:
         super().__init__()
+        if not -max(weight.ndim, 1) <= dim < max(weight.ndim, 1):
+            raise IndexError(  # (torch's type)
+                f"spectral_norm: dim={dim} is out of range for a weight of shape "
+                f"{tuple(weight.shape)}: dim names the matrix's rows, one of its {weight.ndim} dims"
+            )
         if n_power_iterations <= 0:
             raise ValueError(
                 "spectral_norm: n_power_iterations must be positive (the power-iteration steps "
