@@ -269,7 +269,7 @@ def test_tensor_dataset_names_the_lengths_when_they_differ():
 def test_loader_errors():
     with pytest.raises(ValueError, match="both a sampler and shuffle=True"):
         DataLoader(range(5), shuffle=True, sampler=SequentialSampler(range(5)))
-    for bad in (0, -1, 2.5, None):
+    for bad in (0, -1, 2.5):  # (None turns batching off, as in torch)
         with pytest.raises(ValueError, match="batch_size must be a positive int"):
             DataLoader(range(5), batch_size=bad)
 

@@ -12,6 +12,7 @@ import functools
 import warnings
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
 import torch.utils.data as tud
@@ -204,6 +205,38 @@ def test_an_iterable_dataset_is_batched_in_the_order_it_comes_as_torch(n, batch_
         len(mud.DataLoader(Stream(n, with_len=False), batch_size))
 
 
+# ---- batch_size=None: no batching ----------------------------------------------------------------
+
+
+class Batches(tud.Dataset):
+    """A dataset whose samples are batches already (what batch_size=None is for): sample i is
+    rows 2i and 2i+1 of TABLE, their labels as a NumPy array (converted to a tensor), and i."""
+
+    def __init__(self, ours: bool) -> None:
+        self.ours = ours
+
+    def __len__(self) -> int:
+        return 10
+
+    def __getitem__(self, i: int) -> tuple[Any, Any, int]:
+        rows = TABLE[2 * i : 2 * i + 2]
+        return (mg.Tensor(rows) if self.ours else rows), np.array([2 * i, 2 * i + 1]), i
+
+
+@given(shuffle=st.booleans(), stream=st.booleans(), seed=st.integers(0, 2**32 - 1))
+def test_batch_size_none_gives_each_sample_as_it_is_as_torch(shuffle, stream, seed):
+    """batch_size=None: the samples themselves, in the sampler's order (shuffled as torch's for
+    a seed), NumPy arrays made tensors; a stream's items as they come; len() in samples."""
+    if stream:
+        assert_as_torch(lambda lib, ours: lib.DataLoader(Stream(6), batch_size=None), seed)
+    else:
+        make = lambda lib, ours: lib.DataLoader(Batches(ours), batch_size=None, shuffle=shuffle)  # noqa: E731
+        assert_as_torch(make, seed)
+    rows = lambda ours: mg.Tensor(TABLE) if ours else TABLE  # noqa: E731
+    make = lambda lib, ours: lib.DataLoader(lib.TensorDataset(rows(ours)), batch_size=None)  # noqa: E731
+    assert_as_torch(make, seed, epochs=1)  # (the fast path for a TensorDataset is left out)
+
+
 # ---- workers -----------------------------------------------------------------------------------
 
 
@@ -285,6 +318,8 @@ def _refusal(make) -> type[BaseException] | None:
         {"stream": True, "shuffle": True},
         {"stream": True, "sampler": [0]},
         {"stream": True, "batch_sampler": [[0]]},
+        {"batch_size": None, "drop_last": True},
+        {"batch_size": 0},
     ],
 )
 def test_options_torch_refuses_are_refused_with_its_exception(options):

@@ -523,6 +523,9 @@ class DataLoader:
         (e.g. `SubsetRandomSampler(train_indices)`); not together with shuffle.
     batch_sampler: gives each batch's indices itself (e.g. `BatchSampler(sampler, 32, False)`);
         then batch_size, shuffle, sampler and drop_last are left out.
+    batch_size=None: no batching, as torch's: each sample comes as the dataset gives it (for a
+        dataset whose samples are batches already), its NumPy arrays made tensors
+        (`default_convert`, or collate_fn when given, called on one sample).
     drop_last: skip the last, smaller batch.
     collate_fn: turns a list of samples into a batch (default `collate`, torch's rules); its
         tensors are moved to `device` as minigrad Tensors.
@@ -563,6 +566,7 @@ class DataLoader:
             num_workers, timeout, prefetch_factor, persistent_workers, multiprocessing_context
         )
         self._iterable = isinstance(dataset, IterableDataset)
+        self._unbatched = False  # batch_size=None: each sample as it is, no batching
         if self._iterable:
             _check_stream_options(shuffle, sampler, batch_sampler)
         if sampler is not None and shuffle:
@@ -578,8 +582,17 @@ class DataLoader:
                     "indices. Leave those four out, or drop batch_sampler."
                 )
             batch_size = None  # as torch: the batch sampler decides
+        elif batch_size is None:
+            if drop_last:
+                raise ValueError(
+                    "batch_size=None turns batching off (each sample comes as it is), so there "
+                    "is no last, smaller batch for drop_last=True to drop: leave drop_last out."
+                )
+            self._unbatched = True
         elif not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+            raise ValueError(
+                f"batch_size must be a positive int (or None: no batching), got {batch_size!r}"
+            )
         self.dataset = dataset
         self.batch_size = batch_size
         self.drop_last = drop_last
@@ -589,7 +602,8 @@ class DataLoader:
             sampler = RandomSampler(dataset, generator) if shuffle else SequentialSampler(dataset)
         self.sampler = sampler
         self.batch_sampler = batch_sampler
-        self.collate_fn = collate if collate_fn is None else collate_fn
+        default = default_convert if self._unbatched else collate
+        self.collate_fn = default if collate_fn is None else collate_fn
         self.num_workers = num_workers
         self.pin_memory = pin_memory
         self.pin_memory_device = pin_memory_device
@@ -608,8 +622,8 @@ class DataLoader:
         self._workers: torch.utils.data.DataLoader | None = None
         if num_workers > 0:
             self._workers = self._torch_loader()  # the workers load; nothing for this process
-        elif collate_fn is not None:
-            pass  # the user's collate_fn sees every sample
+        elif collate_fn is not None or self._unbatched:
+            pass  # the user's collate_fn sees every sample; unbatched, each comes as it is
         elif isinstance(dataset, TensorDataset):
             self._sources = dataset.tensors
         elif isinstance(dataset, (Tensor, torch.Tensor)):
@@ -652,6 +666,8 @@ class DataLoader:
             return len(self.batch_sampler)
         else:
             n = len(self.sampler)
+        if self._unbatched:
+            return n
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
     def __iter__(self) -> Iterator[Any]:
@@ -699,6 +715,10 @@ class DataLoader:
             order = self.sampler.order().tolist()  # Python ints, to index the dataset with
         else:
             order = list(self.sampler)  # the indices as they come, as torch's DataLoader
+        if self._unbatched:
+            for i in order:
+                yield self._collated(self.dataset[i])
+            return
         if self.drop_last:
             order = order[: len(order) - len(order) % self.batch_size]
         if len(order) == 0:  # split() would give one empty batch
@@ -715,6 +735,9 @@ class DataLoader:
         """An IterableDataset's samples in the order they come, batch_size at a time."""
         samples = []
         for sample in self.dataset:
+            if self._unbatched:
+                yield self._collated(sample)
+                continue
             samples.append(sample)
             if len(samples) == self.batch_size:
                 yield self._collated(samples)
@@ -722,7 +745,8 @@ class DataLoader:
         if samples and not self.drop_last:
             yield self._collated(samples)
 
-    def _collated(self, samples: list[Any]) -> Any:
+    def _collated(self, samples: Any) -> Any:
+        """collate_fn of the samples (of one sample, unbatched), wrapped and moved."""
         batch = self.collate_fn(samples)
         return _wrap(_pinned(batch) if self._pin else batch, self.device)
 
