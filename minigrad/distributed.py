@@ -40,6 +40,7 @@ from torch.distributed import (
 from torch.distributed import all_reduce as _all_reduce
 from torch.distributed import broadcast as _broadcast
 
+from .autograd.function import Context, Op
 from .errors import DistributedError
 from .errors import missing_name_getattr as _missing_name_getattr
 from .tensor import Tensor, unwrap
@@ -95,6 +96,52 @@ def require_process_group(who: str) -> None:
             "minigrad.distributed.init_process_group() first: torchrun tells each process "
             "its rank, the number of processes and where to meet (see docs/distributed.md)."
         )
+
+
+# ---- collectives in the graph (what SyncBatchNorm's statistics need) ---------------------------
+
+
+class AllGather(Op):
+    """out[r] = rank r's x, stacked over the ranks of the group.   dL/dx = the sum over the ranks
+    of their G[this rank]: every rank's loss depends on this rank's x through its own copy.
+
+    Each rank runs the op with its own x (of one shape on every rank); the backward is an
+    all-reduce of the gradient, so every rank must run backward through it, in the same order."""
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor, group: Any = None) -> torch.Tensor:
+        ctx.group, ctx.rank = group, torch.distributed.get_rank(group)
+        pieces = [torch.empty_like(x) for _ in range(torch.distributed.get_world_size(group))]
+        torch.distributed.all_gather(pieces, x.contiguous(), group=group)
+        return torch.stack(pieces)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> tuple:
+        return summed_over_ranks(grad, ctx.group)[ctx.rank], None
+
+
+class AllReduceSum(Op):
+    """out = the sum over the ranks of their x.   dL/dx = the sum over the ranks of their G
+    (the same all-reduce: the sum is linear, and each rank's loss sees every rank's x)."""
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor, group: Any = None) -> torch.Tensor:
+        ctx.group = group
+        return summed_over_ranks(x, group)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> tuple:
+        return summed_over_ranks(grad, ctx.group), None
+
+
+def summed_over_ranks(x: Any, group: Any = None) -> Any:
+    """The sum over the ranks: by torch for a torch tensor (a copy, all-reduced), by the op
+    AllReduceSum for a minigrad Tensor (so that create_graph=True can go through it)."""
+    if isinstance(x, Tensor):
+        return AllReduceSum.apply(x, group)
+    total = x.clone()
+    torch.distributed.all_reduce(total, group=group)
+    return total
 
 
 # dist.all_gather, a torch name minigrad lacks, raises an AttributeError that says so.

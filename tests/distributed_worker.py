@@ -186,6 +186,36 @@ def scenario_collectives(rank: int, world_size: int) -> dict[str, Any]:
     return {"sum": total.tolist(), "max": largest.tolist(), "broadcast": from_last.tolist()}
 
 
+def make_normed_model(seed: int, norm: Any) -> nn.Module:
+    """make_model's first layer, then batch norm (`norm`: nn.SyncBatchNorm across the ranks, or
+    nn.BatchNorm1d for the one-process reference)."""
+    mg.manual_seed(seed)
+    f64 = {"dtype": torch.float64, "device": "cpu"}
+    return nn.Sequential(
+        nn.Linear(FEATURES, 16, **f64), norm(16, **f64), nn.ReLU(), nn.Linear(16, CLASSES, **f64)
+    )
+
+
+def scenario_sync_batch_norm(rank: int, world_size: int) -> dict[str, Any]:
+    """SyncBatchNorm under DDP, each rank on its half of each batch; then its running
+    statistics in eval; and minigrad.compile's refusal of it in training."""
+    model = make_normed_model(100, nn.SyncBatchNorm)
+    train(DistributedDataParallel(model, bucket_cap_mb=0), global_batches(), rank, world_size)
+    step = mg.compile(lambda x: model(x).sum())
+    try:
+        step(mg.Tensor(global_batches()[0][0]))
+        refusal = None
+    except mg.jit.CompileError as error:
+        refusal = str(error)
+    model.eval()
+    return {
+        "final": parameters(model),
+        "buffers": [b._data.clone() for b in model.buffers()],
+        "eval": model(mg.Tensor(global_batches()[0][0]))._data,
+        "refusal": refusal,
+    }
+
+
 def scenario_all(rank: int, world_size: int) -> dict[str, Any]:
     """One launch for every scenario that should succeed (starting processes takes seconds)."""
     return {
@@ -193,6 +223,7 @@ def scenario_all(rank: int, world_size: int) -> dict[str, Any]:
         "sampler": scenario_sampler(rank, world_size),
         "buffers": scenario_buffers(rank, world_size),
         "collectives": scenario_collectives(rank, world_size),
+        "sync_batch_norm": scenario_sync_batch_norm(rank, world_size),
     }
 
 

@@ -172,6 +172,25 @@ def test_two_ranks_train_exactly_as_one_process_on_the_whole_batches(two_ranks, 
     assert not any(torch.equal(a, b) for a, b in zip(rank0, initial)), "training did nothing"
 
 
+def test_sync_batch_norm_on_two_ranks_trains_as_batch_norm_on_the_whole_batches(two_ranks):
+    """SyncBatchNorm's statistics over both ranks' halves are the whole batch's, and its
+    gradient reaches each rank's input from both ranks' losses: 4 steps under DDP give one
+    process's BatchNorm1d on the whole batches, parameters, running statistics and eval
+    outputs alike; a compiled step with it is refused."""
+    reference = worker.make_normed_model(100, nn.BatchNorm1d)
+    worker.train(reference, worker.global_batches())
+    reference.eval()
+    expected_eval = reference(mg.Tensor(worker.global_batches()[0][0]))._data
+    for ranks in two_ranks:
+        got = ranks["sync_batch_norm"]
+        for g, e in zip(got["final"], worker.parameters(reference), strict=True):
+            torch.testing.assert_close(g, e, rtol=1e-10, atol=1e-12)
+        for g, e in zip(got["buffers"], [b._data for b in reference.buffers()], strict=True):
+            torch.testing.assert_close(g, e, rtol=1e-10, atol=1e-12)
+        torch.testing.assert_close(got["eval"], expected_eval, rtol=1e-10, atol=1e-12)
+        assert "SyncBatchNorm across processes cannot be compiled" in got["refusal"]
+
+
 def test_the_configs_have_the_buckets_they_are_named_after(two_ranks) -> None:
     buckets = {name: result["buckets"] for name, result in two_ranks[0]["train"].items()}
     assert buckets == {

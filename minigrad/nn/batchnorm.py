@@ -11,7 +11,9 @@ from typing import Any
 
 import torch
 
-from ..creation import DeviceLike, _device
+from ..autograd.grad_mode import no_grad
+from ..creation import DeviceLike, _device, stack
+from ..distributed import AllGather
 from ..errors import shape_str
 from ..tensor import Tensor
 from . import functional as F
@@ -85,11 +87,7 @@ class _BatchNorm(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         self._check_input_dim(input)
-        factor = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats and self.num_batches_tracked is not None:
-            self.num_batches_tracked.add_(1)
-            if self.momentum is None:  # a cumulative average: every batch weighs the same
-                factor = 1.0 / float(self.num_batches_tracked)
+        factor = self._running_factor()
         # Batch statistics in training, and in eval too when there are no running ones.
         batch_stats = self.training or (self.running_mean is None and self.running_var is None)
         use_running = not self.training or self.track_running_stats
@@ -103,6 +101,16 @@ class _BatchNorm(Module):
             factor,
             self.eps,
         )
+
+    def _running_factor(self) -> float:
+        """How much this batch moves the running statistics (momentum, or 1/n for a cumulative
+        average), counting it in num_batches_tracked when training."""
+        factor = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats and self.num_batches_tracked is not None:
+            self.num_batches_tracked.add_(1)
+            if self.momentum is None:  # a cumulative average: every batch weighs the same
+                factor = 1.0 / float(self.num_batches_tracked)
+        return factor
 
     def extra_repr(self) -> str:
         return (
@@ -131,11 +139,20 @@ class BatchNorm3d(_BatchNorm):
 
 
 class SyncBatchNorm(_BatchNorm):
-    """Batch norm over (N, C, ...) of any number of dims whose batch statistics, in torch, are
-    taken over the batches of all the processes of a process group (data-parallel training
-    with small per-process batches). In one process, and in eval, it is BatchNorm, as torch's
-    on a CPU. The statistics across processes are not implemented in minigrad: in training
-    with a process group of more than one process it raises NotImplementedError.
+    """Batch norm over (N, C, ...) of any number of dims whose batch statistics are taken over
+    the batches of all the processes of a process group (data-parallel training with small
+    per-process batches), as torch's. In one process, and in eval, it is BatchNorm.
+
+    Across processes, in training, each rank computes its own batch's per-channel mean and sum
+    of squared deviations; an all-gather (in the graph) brings every rank's to every rank, and
+    they are combined (Chan et al.'s parallel variance):
+
+        mean = sum_r n_r mean_r / n,   var = (sum_r m2_r + n_r (mean_r - mean)^2) / n
+
+    with n_r rank r's count and n the total. The gradient flows back through the all-gather to
+    every rank's input, so each rank's input gets the gradient of every rank's loss, as one
+    process normalising the whole batch would give it. Every rank must run the same forward
+    and backward passes (the collectives pair up in order).
 
     `SyncBatchNorm.convert_sync_batchnorm(model)` swaps every BatchNorm*d of a model for one,
     keeping its parameters and running statistics."""
@@ -168,13 +185,33 @@ class SyncBatchNorm(_BatchNorm):
             raise ValueError("SyncBatchNorm: the input has no channels (its dim 1 has size 0)")
 
     def forward(self, input: Tensor) -> Tensor:
+        if not self.training or _processes(self.process_group) == 1:
+            return super().forward(input)
+        self._check_input_dim(input)
+        factor = self._running_factor()
+        mean, var, count = _synced_batch_stats(input, self.process_group)
+        if self.running_mean is not None and self.track_running_stats:
+            with no_grad():  # the running statistics: the unbiased variance, as torch's
+                self.running_mean.mul_(1 - factor).add_(mean * factor)
+                self.running_var.mul_(1 - factor).add_(var * (factor * count / max(count - 1, 1)))
+        along = (1, -1) + (1,) * (input.ndim - 2)  # per channel, broadcast over the rest
+        out = (input - mean.view(along)) / (var.view(along) + self.eps).sqrt()
+        if self.weight is not None:
+            out = out * self.weight.view(along)
+        if self.bias is not None:
+            out = out + self.bias.view(along)
+        return out
+
+    @property
+    def cannot_compile(self) -> str | None:
+        """Why minigrad.compile refuses a step with it (asked of every module it meets)."""
         if self.training and _processes(self.process_group) > 1:
-            raise NotImplementedError(
-                "SyncBatchNorm: minigrad does not share batch statistics between processes. "
-                "Train with nn.BatchNorm*d (each process normalises by its own batch), or call "
-                "model.eval() to use the running statistics."
+            return (
+                "SyncBatchNorm across processes cannot be compiled: its statistics come from "
+                "the other processes (an all-gather in forward, an all-reduce in backward), "
+                "which a replay of torch calls would not repeat. Train without minigrad.compile."
             )
-        return super().forward(input)
+        return None
 
     @classmethod
     def convert_sync_batchnorm(cls, module: Module, process_group: Any = None) -> Module:
@@ -201,6 +238,32 @@ class SyncBatchNorm(_BatchNorm):
         for name, child in module.named_children():
             converted.add_module(name, cls.convert_sync_batchnorm(child, process_group))
         return converted
+
+
+def _synced_batch_stats(input: Tensor, group: Any) -> tuple[Tensor, Tensor, int]:
+    """The per-channel mean and (biased) variance of the batches of every rank of the group, in
+    the graph, and their total count (see SyncBatchNorm)."""
+    dims = [0, *range(2, input.ndim)]  # every dim but the channels'
+    along = (1, -1) + (1,) * (input.ndim - 2)
+    local = input.numel() // max(input.shape[1], 1)
+    counts = torch.tensor([local], device=input.device)
+    every = [torch.empty_like(counts) for _ in range(_processes(group))]
+    torch.distributed.all_gather(every, counts, group=group)
+    counts = torch.cat(every).tolist()  # each rank's count (Python ints)
+    total = sum(counts)
+    if total == 0:
+        raise ValueError(
+            f"SyncBatchNorm: every rank's batch is empty (input shape {shape_str(input.shape)} "
+            "here): there is nothing to take the statistics of."
+        )
+    mean = input.sum(dims) / max(local, 1)  # (an empty batch: 0, weighed by n_r = 0 below)
+    m2 = ((input - mean.view(along)) ** 2).sum(dims)
+    gathered = AllGather.apply(stack([mean, m2]), group)  # (ranks, 2, C)
+    weights = Tensor(torch.tensor(counts, dtype=input.dtype, device=input.device)).view(-1, 1)
+    means, m2s = gathered[:, 0], gathered[:, 1]
+    mean = (means * weights).sum(0) / total
+    spread = m2s.sum(0) + (weights * (means - mean) ** 2).sum(0)
+    return mean, spread / total, total
 
 
 def _processes(group: Any) -> int:
