@@ -14,6 +14,8 @@ minigrad's ops, so backward() reaches their parameters: the score-function (REIN
     dirichlet.py            probability vectors
     multivariate_normal.py  Gaussians over vectors, through the Cholesky factor
     independent.py          batch dims read as event dims (a diagonal Gaussian)
+    transforms.py           invertible maps (exp, affine, sigmoid, tanh) and their log |dy/dx|
+    transformed_distribution.py   a base distribution's draws sent through transforms
     kl.py                   kl_divergence and register_kl
 """
 
@@ -35,17 +37,29 @@ from .multivariate_normal import MultivariateNormal
 from .normal import Normal
 from .poisson import Poisson
 from .studentT import StudentT
+from .transformed_distribution import TransformedDistribution
+from .transforms import (
+    AffineTransform,
+    ComposeTransform,
+    ExpTransform,
+    SigmoidTransform,
+    TanhTransform,
+    Transform,
+)
 from .uniform import Uniform
 
 __all__ = [
+    "AffineTransform",
     "Bernoulli",
     "Beta",
     "Binomial",
     "Categorical",
+    "ComposeTransform",
     "constraints",
     "Dirichlet",
     "Distribution",
     "Exponential",
+    "ExpTransform",
     "Gamma",
     "Geometric",
     "Independent",
@@ -57,6 +71,10 @@ __all__ = [
     "OneHotCategorical",
     "Poisson",
     "register_kl",
+    "SigmoidTransform",
     "StudentT",
+    "TanhTransform",
+    "Transform",
+    "TransformedDistribution",
     "Uniform",
 ]
