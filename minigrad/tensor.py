@@ -1847,7 +1847,8 @@ class Tensor:
     @numpy_names
     def index_select(self, dim: int, index: Tensor) -> Tensor:
         """The slices along dim that `index` (a vector of integers) names, in its order, repeats
-        allowed: x[..., index, ...]. Their gradients go back to their places and add up."""
+        allowed: x[..., index, ...], but, as torch's, each index in [0, size): a negative one is
+        refused, not counted from the end. The gradients go back to their places and add up."""
         raw = unwrap(index)
         if not isinstance(raw, torch.Tensor) or raw.ndim > 1 or raw.dtype not in _INDEX_DTYPES:
             got = (
@@ -1860,10 +1861,92 @@ class Tensor:
                 f"int64 or int32 positions, got {got}. For other index shapes use "
                 "x[..., index] (indexing), or x.gather(dim, index)."
             )
+        return ops.IndexSelect.apply(self, dim, raw)
+
+    # ---- writes at indices: scatter, index_add, index_copy, index_fill (and their x_ forms) ----
+    # Each out-of-place form is one op (ops/shape.py, ops/embedding.py), forward by torch's own
+    # op; the in-place forms write it into x (see "in-place changes" below).
+
+    def scatter(
+        self,
+        dim: int,
+        index: Tensor,
+        src: Operand | None = None,
+        value: Operand | None = None,
+        *,
+        reduce: str | None = None,
+    ) -> Tensor:
+        """x with the places `index` names along dim overwritten: out[index[i][j]][j] = src[i][j]
+        for dim=0, and so on; with a number `value`, that number at every place named. The
+        overwritten places pass no gradient to x; src's gradient is G.gather(dim, index)."""
+        source = _scatter_source("scatter", self, src, value, reduce)
+        return ops.Scatter.apply(self, dim, unwrap(index), source)
+
+    def scatter_add(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
+        """x with src's values added at the places `index` names along dim (for dim=0,
+        out[index[i][j]][j] += src[i][j]); values sent to one place add up. dL/dx = G,
+        dL/dsrc = G.gather(dim, index)."""
+        return ops.ScatterAdd.apply(self, dim, unwrap(index), _operand(src, self))
+
+    def index_add(self, dim: int, index: Tensor, source: Tensor, *, alpha: Scalar = 1) -> Tensor:
+        """x with alpha times source's slice k added to x's slice index[k] along dim (slices
+        named several times add up). dL/dx = G, dL/dsource = alpha * G.index_select(dim, index)."""
+        return ops.IndexAdd.apply(self, dim, unwrap(index), _operand(source, self), alpha=alpha)
+
+    def index_copy(self, dim: int, index: Tensor, source: Tensor) -> Tensor:
+        """x with its slice index[k] along dim replaced by source's slice k. The replaced slices
+        pass no gradient to x; dL/dsource = G.index_select(dim, index)."""
+        return ops.IndexCopy.apply(self, dim, unwrap(index), _operand(source, self))
+
+    def index_fill(self, dim: int, index: Tensor, value: Operand) -> Tensor:
+        """x with its slices at index along dim filled with value (a number, or a 0-d tensor,
+        which then gets the sum of G over the filled slices); a negative index counts from the
+        end, as torch's. The filled slices pass no gradient to x."""
+        if isinstance(value, Tensor):
+            if value.ndim != 0:
+                raise RuntimeError(
+                    f"index_fill takes a number or a 0-d tensor as the value, got one of shape "
+                    f"{shape_str(value.shape)}; to write a tensor's slices, use index_copy."
+                )
+            value = value.to(self.dtype)
+        return ops.IndexFill.apply(self, dim, unwrap(index), value)
+
+    def take_along_dim(self, indices: Tensor, dim: int | None = None) -> Tensor:
+        """out[i][j] = x[indices[i][j]][j] for dim=0 (NumPy's take_along_axis): gather, after x
+        and indices are broadcast to each other's shape except along dim. Without dim, picks
+        from the flattened x. With dim, a negative index counts from the end (as torch's)."""
+        raw = unwrap(indices)
+        if not isinstance(raw, torch.Tensor) or raw.dtype != torch.int64 or raw.ndim != self.ndim:
+            got = (
+                f"{raw.ndim} dims, {raw.dtype}"
+                if isinstance(raw, torch.Tensor)
+                else type(indices).__name__
+            )
+            raise RuntimeError(
+                f"take_along_dim: indices must be an int64 tensor with as many dims as x "
+                f"({self.ndim}), got {got}."
+            )
+        if dim is None:
+            return self.reshape(-1).gather(0, raw.reshape(-1))
         if self.ndim == 0:
-            self._data.index_select(0, raw)  # (torch's check of the positions: 0 only)
-            return self.reshape(())
-        return self[_along(dim, self.ndim, raw.reshape(-1))]
+            return self.reshape(1).take_along_dim(raw.reshape(1), 0).reshape(())
+        size = self._data.size(dim)  # (torch's check of dim)
+        positions = torch.where(raw < 0, raw + size, raw)  # a negative one from the end
+        x_sides, index_sides = list(self.shape), list(raw.shape)
+        x_sides[dim], index_sides[dim] = raw.shape[dim], size
+        index_shape = torch.broadcast_shapes(tuple(x_sides), raw.shape)
+        x_shape = torch.broadcast_shapes(tuple(index_sides), self.shape)
+        try:
+            return self.expand(x_shape).gather(dim, positions.expand(index_shape))
+        except RuntimeError as error:
+            outside = raw[(raw < -size) | (raw >= size)]
+            if outside.numel() == 0:
+                raise
+            raise RuntimeError(
+                f"take_along_dim(dim={dim}): index {outside[0].item()} is out of range for x "
+                f"of shape {shape_str(self.shape)}, whose dim {dim} has {size} places "
+                f"(indices allowed: [{-size}, {size - 1}])."
+            ) from error
 
     @numpy_names
     def unflatten(self, dim: int, sizes: Sequence[int]) -> Tensor:
@@ -2254,6 +2337,59 @@ class Tensor:
             lambda x: x.masked_fill(mask, value),
         )
 
+    def scatter_(
+        self,
+        dim: int,
+        index: Tensor,
+        src: Operand | None = None,
+        value: Operand | None = None,
+        *,
+        reduce: str | None = None,
+    ) -> Tensor:
+        source, index = _scatter_source("scatter_", self, src, value, reduce), unwrap(index)
+        return self._update(
+            "scatter_",
+            (source,),
+            lambda d: d.scatter_(dim, index, unwrap(source)),
+            lambda x: x.scatter(dim, index, source),
+        )
+
+    def scatter_add_(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
+        src, index = _operand(src, self), unwrap(index)
+        return self._update(
+            "scatter_add_",
+            (src,),
+            lambda d: d.scatter_add_(dim, index, unwrap(src)),
+            lambda x: x.scatter_add(dim, index, src),
+        )
+
+    def index_add_(self, dim: int, index: Tensor, source: Tensor, *, alpha: Scalar = 1) -> Tensor:
+        source, index = _operand(source, self), unwrap(index)
+        return self._update(
+            "index_add_",
+            (source,),
+            lambda d: d.index_add_(dim, index, unwrap(source), alpha=alpha),
+            lambda x: x.index_add(dim, index, source, alpha=alpha),
+        )
+
+    def index_copy_(self, dim: int, index: Tensor, source: Tensor) -> Tensor:
+        source, index = _operand(source, self), unwrap(index)
+        return self._update(
+            "index_copy_",
+            (source,),
+            lambda d: d.index_copy_(dim, index, unwrap(source)),
+            lambda x: x.index_copy(dim, index, source),
+        )
+
+    def index_fill_(self, dim: int, index: Tensor, value: Operand) -> Tensor:
+        index = unwrap(index)
+        return self._update(
+            "index_fill_",
+            (value,),
+            lambda d: d.index_fill_(dim, index, unwrap(value)),
+            lambda x: x.index_fill(dim, index, value),
+        )
+
     def tril_(self, diagonal: int = 0) -> Tensor:
         return self._update("tril_", (), lambda d: d.tril_(diagonal), lambda x: x.tril(diagonal))
 
@@ -2461,6 +2597,23 @@ _FRESH_SLOTS = {
 }
 
 _INDEX_DTYPES = (torch.int64, torch.int32)  # what index_select takes as positions
+
+
+def _scatter_source(what: str, like: Tensor, src: Any, value: Any, reduce: str | None) -> Any:
+    """What scatter writes: the tensor src, or the number value (given either way, as torch
+    takes them); torch's reduce= refused."""
+    if reduce is not None:
+        raise NotImplementedError(
+            f"{what}(..., reduce={reduce!r}): minigrad's scatter only overwrites (torch's reduce= "
+            "argument of scatter is deprecated, and has no gradient). To add the values up, "
+            "use scatter_add(dim, index, src); for other reductions, torch's scatter_reduce."
+        )
+    if (src is None) == (value is None):
+        raise TypeError(
+            f"{what}(dim, index, src) takes the values to write: a tensor src or a number "
+            f"value, one of the two (got {'neither' if src is None else 'both'})."
+        )
+    return _operand(src if src is not None else value, like)
 
 
 def _along(dim: int, ndim: int, part: Any) -> tuple[Any, ...]:

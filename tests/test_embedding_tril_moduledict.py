@@ -100,7 +100,7 @@ class EmbeddingWrittenOut(torch.autograd.Function):
 @example(case=(np.arange(8.0).reshape(4, 2), np.array([3, 3, 1]), -1, True))
 def test_embedding_differentiated_twice_matches_torch(case):
     """Embedding's backward adds rows into zeros (IndexAdd), whose backward looks rows up (an
-    Embedding): differentiated twice, alone (linear in the weight: the second derivative is in
+    IndexSelect): differentiated twice, alone (linear in the weight: the second derivative is in
     the upstream gradient) and squared (in both)."""
     weight, indices, padding_idx, scale = case
     ours = lambda w, i: F.embedding(  # noqa: E731
@@ -120,7 +120,7 @@ def test_embedding_differentiated_twice_matches_torch(case):
 def test_embedding_differentiated_three_times_matches_torch(case):
     """The weight's gradient of sum(embedding^3), taken with create_graph=True (IndexAdd in its
     graph), differentiated twice: IndexAdd's backward (a lookup) then runs on minigrad Tensors
-    as an Embedding, differentiated in turn."""
+    as an IndexSelect, differentiated in turn."""
     weight, indices, padding_idx, scale = case
     written_out = scale or indices.size == 0  # where torch's double backward is wrong
 

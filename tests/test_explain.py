@@ -313,7 +313,7 @@ def written_through_a_view():
 
 def gradient_of(loss_of):
     """The gradient of loss_of(x) taken with create_graph=True: a graph made of the backward's
-    ops (AddAt, ScatterAdd, IndexAdd are only met there)."""
+    ops (AddAt is only met there)."""
     x = x23()
     (grad,) = mg.autograd.grad(loss_of(x), x, create_graph=True)
     return grad
@@ -424,7 +424,10 @@ EVERY_OP = {
     "Hypot": lambda: x23().hypot(v3()),
     "Index": lambda: x23()[[1, 1, 0]],
     "Inv": lambda: mg.linalg.inv(square()),
-    "IndexAdd": lambda: gradient_of(squared(lambda x: F.embedding(mg.tensor([1, 1, 0]), x))),
+    "IndexAdd": lambda: x23().index_add(1, mg.tensor([2, 2, 0]), x23().flip(1), alpha=0.5),
+    "IndexCopy": lambda: x23().index_copy(1, mg.tensor([2, 0]), x23()[:, :2] * 2),
+    "IndexFill": lambda: x23().index_fill(1, mg.tensor([2, -1, 0]), v3().sum()),
+    "IndexSelect": lambda: x23().index_select(1, mg.tensor([2, 2, 0])),
     "LeakyReLU": lambda: F.leaky_relu(x23(), -0.5),
     "Lerp": lambda: x23().lerp(v3(), v3().sigmoid()),
     "Linear": lambda: mg.nn.functional.linear(x23(), x23(), v3()[:2]),
@@ -465,7 +468,8 @@ EVERY_OP = {
     "Reshape": lambda: x23().reshape(3, 2),
     "Round": lambda: x23().round(decimals=1) * x23(),
     "Rsqrt": lambda: (x23().abs() + 1).rsqrt(),
-    "ScatterAdd": lambda: gradient_of(squared(lambda x: x.gather(1, mg.tensor([[0, 0], [2, 1]])))),
+    "Scatter": lambda: x23().scatter(1, mg.tensor([[2, 0], [1, 2]]), x23().flip(0)),
+    "ScatterAdd": lambda: x23().scatter_add(1, mg.tensor([[0, 0], [2, 1]]), x23()),
     "SetItem": lambda: (lambda h: (h.__setitem__((0, 1), v3().sum()), h)[1])(x23() * 1),
     "Sigmoid": lambda: x23().sigmoid(),
     "Sign": lambda: x23().sign() * x23(),

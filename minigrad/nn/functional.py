@@ -20,6 +20,7 @@ from ..errors import ShapeError, shape_str
 from ..errors import missing_name_getattr as _missing_name_getattr
 from ..functions import einsum, stack
 from ..ops.conv import dims_mismatch
+from ..ops.embedding import index_added
 from ..tensor import Tensor, unwrap
 from .sampling import affine_grid, grid_sample  # noqa: F401 (F.affine_grid, F.grid_sample)
 
@@ -1212,11 +1213,11 @@ def embedding_bag(
         rows = rows * per_sample_weights.reshape(-1, 1)
     shape = (starts.numel(), rows.shape[1])
     if shape[0] == 0:  # no bags: (0, embedding_dim), still in the graph
-        return ops.IndexAdd.apply(rows[:0], bag[:0], shape=shape)
+        return index_added(rows[:0], shape, 0, bag[:0])
     if mode == "max":
         return _bag_max(rows, bag, in_bag, shape)
     # each bag's rows added up (padding's times 0)
-    sums = ops.IndexAdd.apply(rows * Tensor(in_bag[:, None].to(rows.dtype)), bag, shape=shape)
+    sums = index_added(rows * Tensor(in_bag[:, None].to(rows.dtype)), shape, 0, bag)
     if mode == "sum":
         return sums
     counts = torch.zeros(shape[0], 1, dtype=rows.dtype, device=rows.device)
@@ -1235,7 +1236,7 @@ def _bag_max(rows: Tensor, bag: torch.Tensor, in_bag: torch.Tensor, shape: tuple
     """Each bag's largest value per feature, taken from the first row that has it (as torch,
     whose gradient goes to that row); zeros for an empty bag."""
     if rows.shape[0] == 0:  # no indices at all: every bag is empty
-        return ops.IndexAdd.apply(rows, bag, shape=shape)
+        return index_added(rows, shape, 0, bag)
     values, length = rows._data, rows.shape[0]
     outside = ~in_bag[:, None]
     spread = bag[:, None].expand_as(values)

@@ -15,7 +15,7 @@ matmul.py       @, linear; det slogdet inv solve cholesky eigh svd pinv
 products.py     einsum (and the diagonal its backward writes) outer
 shape.py        reshape transpose permute flip unsqueeze squeeze expand indexing gather repeat
                 cat stack, and the adjoints of indexing and gather (an accumulating index-put,
-                scatter-add)
+                scatter_add); scatter
 conversion.py   .to(dtype or device), clone
 assign.py       what in-place changes record: x[key] = v, copy_/fill_/zero_, a write through a view
 conv.py         convolution (conv1d, conv2d) and its adjoint, the transposed convolution
@@ -23,8 +23,8 @@ conv.py         convolution (conv1d, conv2d) and its adjoint, the transposed con
 pool.py         max_pool2d avg_pool2d adaptive_avg_pool2d max_unpool
 interpolate.py  interpolate (F.interpolate's linear modes; the positions of its nearest modes)
 normalization.py  batch_norm layer_norm dropout
-embedding.py    embedding (a row lookup; repeated rows add up their gradients) and its adjoint,
-                index_add (rows added into a table)
+embedding.py    embedding (a row lookup; repeated rows add up their gradients), index_select and
+                its adjoint index_add (slices added in along a dim); index_copy index_fill
 triangular.py   tril triu
 """
 
@@ -54,7 +54,7 @@ from .arithmetic import (
 from .assign import Copy, CopySlices, SetItem
 from .conv import ConstantPad, Convolution, ConvTranspose, CopyPad, Fold, Unfold
 from .conversion import Clone, To
-from .embedding import Embedding, IndexAdd
+from .embedding import Embedding, IndexAdd, IndexCopy, IndexFill, IndexSelect
 from .losses import BinaryCrossEntropy
 from .matmul import (
     Cholesky,
@@ -114,6 +114,7 @@ from .shape import (
     Permute,
     Repeat,
     Reshape,
+    Scatter,
     ScatterAdd,
     Squeeze,
     Stack,
@@ -217,6 +218,9 @@ __all__ = [
     "Hypot",
     "Index",
     "IndexAdd",
+    "IndexCopy",
+    "IndexFill",
+    "IndexSelect",
     "Inv",
     "LayerNorm",
     "LeakyReLU",
@@ -265,6 +269,7 @@ __all__ = [
     "Reshape",
     "Round",
     "Rsqrt",
+    "Scatter",
     "ScatterAdd",
     "SetItem",
     "SlogDet",

@@ -25,7 +25,6 @@ its adjoint adds them back at those indices (an index_add, whose own adjoint pic
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,7 +34,7 @@ import torch.nn.functional as F
 from ..autograd.function import Context, Op
 from ..errors import shape_str
 from ..tensor import Tensor
-from .embedding import rows_added
+from .embedding import index_added
 
 Size = tuple[int, ...]
 
@@ -475,7 +474,7 @@ class CopyPad(Op):
     [a a | a b c | c c], 'circular' [b c | a b c | a b]. So out = x[index] along that dim, and
     dL/dx adds G back at those indices (index_add): a value copied k times gets k gradients.
     That index_add is the adjoint of picking by index, and its own adjoint picks again
-    (IndexAdd and Embedding, ops/embedding.py).
+    (IndexAdd and IndexSelect, ops/embedding.py).
     """
 
     @staticmethod
@@ -496,21 +495,12 @@ class CopyPad(Op):
 
 def added_at_index(values: Any, dim: int, index: torch.Tensor, size: int) -> Any:
     """Zeros of `size` along dim (values' shape elsewhere), with values' slice k along dim added
-    at position index[k] (repeats add up): the adjoint of x.index_select(dim, index).
-
-    torch's index_add_ on a torch tensor (the first-order backward); on a minigrad Tensor
-    (create_graph=True), the same as rows of a table: dim moved first, the rest flattened, and
-    the op IndexAdd, whose backward picks the rows again.
-    """
-    if not isinstance(values, Tensor):
-        shape = list(values.shape)
-        shape[dim] = size
-        return values.new_zeros(shape).index_add_(dim, index, values)
-    moved = values.transpose(0, dim)
-    rest = moved.shape[1:]
-    rows = moved.reshape(len(index), math.prod(rest))
-    table = rows_added(rows, index, torch.Size((size, math.prod(rest))))
-    return table.reshape(size, *rest).transpose(0, dim)
+    at position index[k] (repeats add up): the adjoint of x.index_select(dim, index), by torch's
+    index_add_ on a torch tensor (the first-order backward) and by the op IndexAdd on a minigrad
+    Tensor (create_graph=True), whose backward picks the slices again."""
+    shape = list(values.shape)
+    shape[dim] = size
+    return index_added(values, torch.Size(shape), dim, index)
 
 
 def copy_pad_index(size: int, left: int, right: int, mode: str, device: Any) -> torch.Tensor:

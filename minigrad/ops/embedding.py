@@ -1,9 +1,14 @@
-"""Embedding: a lookup table of rows, picked by integer indices (token ids, positions).
+"""Embedding, and the ops that read or write whole slices along a dim at a vector of indices:
+index_select, index_add, index_copy, index_fill.
 
-The forward picks rows; the backward sends each row's gradient back to the row it was picked
-from, adding up where a row was picked several times: an index_add into zeros (`IndexAdd`), whose
-own backward picks rows again (an Embedding), so that the pair can be differentiated again and
-again (create_graph=True).
+An embedding is a lookup table of rows picked by integer indices (token ids, positions), and
+index_select picks slices along any dim the same way. The backward of a pick sends each slice's
+gradient back to the place it was picked from, adding up where a place was picked several
+times: an index_add into zeros (`index_added`, the op `IndexAdd`), whose own backward picks the
+slices again (`IndexSelect`), so that the pair can be differentiated again and again
+(create_graph=True). index_copy and index_fill overwrite slices: their backward zeros the
+overwritten slices of the gradient (an index_fill of 0, linear, so its own adjoint) and picks
+the copied ones for the source.
 """
 
 from __future__ import annotations
@@ -56,7 +61,7 @@ class Embedding(Op):
         if ctx.scale_grad_by_freq:  # each G[p] divided by the count of its index
             counts = torch.bincount(rows, minlength=ctx.weight_shape[0])
             grads = grads * (1.0 / counts[rows].to(grads.dtype)).unsqueeze(1)
-        grad_weight = rows_added(grads, rows, ctx.weight_shape)
+        grad_weight = index_added(grads, ctx.weight_shape, 0, rows)
         if ctx.padding_idx is not None:  # the padding row gets nothing
             grad_weight[ctx.padding_idx] = 0
         return grad_weight, None
@@ -76,40 +81,183 @@ class Embedding(Op):
         )
 
 
-def rows_added(grads: Any, rows: torch.Tensor, shape: torch.Size) -> Any:
-    """zeros(shape) with each grads[p] added into row rows[p] (repeats add up): the adjoint of
-    looking rows up. By torch's index_add_ for a torch tensor (the first-order backward), by the
-    op IndexAdd for a minigrad Tensor (create_graph=True)."""
-    if isinstance(grads, Tensor):
-        return IndexAdd.apply(grads, rows, shape=shape)
-    zeros = torch.zeros(shape, dtype=grads.dtype, device=grads.device)
-    return zeros.index_add_(0, rows, grads)
+class IndexSelect(Op):
+    """out = x's slices along dim at `index`, in its order.   dL/dx = G's slices added back.
+
+    dL/dx is zeros with G's slice k added into place index[k] (an index_add): a slice picked k
+    times gets k gradients.
+
+    x.index_select(0, index) is one_hot(index) @ x for a matrix x, so dL/dx = one_hot(index)^T
+    @ G: the slice G[k] added into place index[k], repeats adding up, and 0 for a slice never
+    picked. That index_add into zeros is the op IndexAdd, whose backward picks again. As
+    torch's, an index must lie in [0, size): a negative one is refused, not counted from the
+    end.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor, dim: int, index: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(index)
+        ctx.shape, ctx.dim = x.shape, dim
+        return x.index_select(dim, index)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> tuple:
+        (index,) = ctx.saved_tensors
+        return index_added(grad, ctx.shape, ctx.dim, index), None, None
+
+    @staticmethod
+    def explain_failure(x: Any, dim: int, index: Any) -> Exception | None:
+        return outside_of(x, dim, index, "index_select", IndexError, negatives_count=False)
+
+
+def index_added(values: Any, shape: torch.Size, dim: int, index: Any) -> Any:
+    """zeros(shape) with values' slice k along dim added into place index[k] (repeats add up):
+    the adjoint of index_select. By torch's index_add_ for a torch tensor (the first-order
+    backward), by the op IndexAdd for a minigrad Tensor (create_graph=True)."""
+    if isinstance(values, Tensor):
+        return IndexAdd.apply(Tensor(values._data.new_zeros(shape)), dim, index, values)
+    zeros = torch.zeros(shape, dtype=values.dtype, device=values.device)
+    return zeros.index_add_(dim, unwrap(index), values)
+
+
+def selected(grad: Any, dim: int, index: Any, shape: torch.Size) -> Any:
+    """G's slices at index along dim, as the gradient of a source of `shape`: G.index_select
+    (the op IndexSelect on a minigrad Tensor), reshaped where torch took a 0-d source for one
+    slice."""
+    picked = grad.index_select(dim, index)
+    return picked if picked.shape == shape else picked.reshape(shape)
 
 
 class IndexAdd(Op):
-    """out = zeros of `shape` with values[p] added into row rows[p].   grad: G's rows looked up.
+    """out = x with source's slices added at index along dim, times alpha.   dL/dx = G,
+    dL/dsource = alpha * G.index_select(dim, index).
 
-    torch's index_add along dim 0, into zeros: rows named several times add up their values. It
-    is the adjoint of the lookup, Embedding's backward: out = one_hot(rows)^T @ values, so
-    dL/dvalues = one_hot(rows) @ G, whose row p is G[rows[p]]: an embedding lookup of G.
+    out[..., index[k], ...] += alpha * source[..., k, ...] along dim, slices named several times
+    adding up all their sources (torch's index_add). out is x plus a linear function of
+    source, the adjoint of index_select: so x's gradient is G, and source's slice k gets G at
+    the place it was added to, alpha times: G's slices picked at index (IndexSelect). Into zeros
+    (`index_added`) it is the backward of Embedding and of IndexSelect.
     """
 
     @staticmethod
     def forward(
-        ctx: Context, values: torch.Tensor, rows: torch.Tensor, shape: torch.Size
+        ctx: Context,
+        x: torch.Tensor,
+        dim: int,
+        index: torch.Tensor,
+        source: torch.Tensor,
+        alpha: float = 1,
     ) -> torch.Tensor:
-        ctx.save_for_backward(rows)
-        return rows_added(values, rows, shape)
+        ctx.save_for_backward(index)
+        ctx.dim, ctx.alpha, ctx.source_shape = dim, alpha, source.shape
+        return x.index_add(dim, index, source, alpha=alpha)
 
     @staticmethod
     def backward(ctx: Context, grad: torch.Tensor) -> tuple:
-        (rows,) = ctx.saved_tensors
-        return looked_up(grad, rows), None
+        (index,) = ctx.saved_tensors
+        grad_source = None
+        if ctx.needs_input_grad[3]:
+            grad_source = selected(grad, ctx.dim, index, ctx.source_shape)
+            if ctx.alpha != 1:
+                grad_source = grad_source * ctx.alpha
+        return grad if ctx.needs_input_grad[0] else None, None, None, grad_source
+
+    @staticmethod
+    def explain_failure(x: Any, dim: int, index: Any, source: Any, alpha: float = 1) -> Any:
+        return outside_of(x, dim, index, "index_add", RuntimeError, negatives_count=False)
 
 
-def looked_up(table: Any, rows: Any) -> Any:
-    """The rows of a table that `rows` names, table.index_select(0, rows): by torch for a torch
-    tensor, by the op Embedding for a minigrad Tensor (create_graph=True)."""
-    if isinstance(table, Tensor):
-        return Embedding.apply(table, rows)
-    return table.index_select(0, rows)
+class IndexCopy(Op):
+    """out = x with its slices at index along dim replaced by source's.   dL/dx = G with those
+    slices zeroed (index_fill 0), dL/dsource = G.index_select(dim, index).
+
+    out[..., index[k], ...] = source[..., k, ...] (torch's index_copy; a slice named twice gets
+    one of its sources, which torch leaves unsaid). The overwritten slices of x no longer reach
+    out, so their gradient is 0; source's slice k is out's slice index[k], so its gradient is
+    G's slice there.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Context, x: torch.Tensor, dim: int, index: torch.Tensor, source: torch.Tensor
+    ) -> torch.Tensor:
+        ctx.save_for_backward(index)
+        ctx.dim, ctx.source_shape = dim, source.shape
+        return x.index_copy(dim, index, source)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> tuple:
+        (index,) = ctx.saved_tensors
+        grad_x = grad.index_fill(ctx.dim, index, 0) if ctx.needs_input_grad[0] else None
+        grad_source = None
+        if ctx.needs_input_grad[3]:
+            grad_source = selected(grad, ctx.dim, index, ctx.source_shape)
+        return grad_x, None, None, grad_source
+
+    @staticmethod
+    def explain_failure(x: Any, dim: int, index: Any, source: Any) -> Exception | None:
+        return outside_of(x, dim, index, "index_copy", IndexError, negatives_count=False)
+
+
+class IndexFill(Op):
+    """out = x with its slices at index along dim set to value.   dL/dx = G with those slices
+    zeroed, dL/dvalue (a 0-d tensor) = the sum of G over the filled slices.
+
+    out[..., index[k], ...] = value everywhere in the slice (torch's index_fill; as torch's, a
+    negative index counts from the end here). x's filled slices no longer reach out: gradient
+    0. The value is every element of the filled slices, so its gradient is the sum of G there,
+    each slice once, however many times index names it (the unique slices, picked and summed).
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Context, x: torch.Tensor, dim: int, index: torch.Tensor, value: Any
+    ) -> torch.Tensor:
+        ctx.save_for_backward(index)
+        ctx.dim, ctx.size = dim, max(x.shape[dim] if x.ndim else 1, 1)
+        return x.index_fill(dim, index, value)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> tuple:
+        (index,) = ctx.saved_tensors
+        grad_x = grad.index_fill(ctx.dim, index, 0) if ctx.needs_input_grad[0] else None
+        grad_value = None
+        if ctx.needs_input_grad[3]:
+            # each filled slice once: -1 and size - 1 name the same one
+            slices = (unwrap(index).reshape(-1) % ctx.size).unique()
+            grad_value = grad.index_select(ctx.dim, slices).sum()
+        return grad_x, None, None, grad_value
+
+    @staticmethod
+    def explain_failure(x: Any, dim: int, index: Any, value: Any) -> Exception | None:
+        return outside_of(x, dim, index, "index_fill", IndexError, negatives_count=True)
+
+
+def outside_of(
+    x: Any, dim: int, index: Any, name: str, error: type[Exception], negatives_count: bool
+) -> Exception | None:
+    """After torch refused: the first index outside x's dim, in words, as torch's exception
+    type `error` (None when every index is inside: torch's own error stands)."""
+    data, positions = unwrap(x), unwrap(index)
+    if not isinstance(positions, torch.Tensor) or positions.is_floating_point():
+        return None
+    try:
+        size = data.shape[dim] if data.ndim else 1
+    except IndexError:
+        return None  # dim itself is out of range: torch's message says so
+    low = -size if negatives_count else 0
+    outside = positions[(positions < low) | (positions >= size)]
+    if outside.numel() == 0:
+        return None
+    allowed = f"[{low}, {size - 1}]" if size else "none: the dim is empty"
+    advice = (
+        ""
+        if negatives_count
+        else f" A negative index is not counted from the end here (as in torch): for that, "
+        f"pass index % {size}."
+    )
+    return error(
+        f"{name}(dim={dim}): index {outside[0].item()} is out of range for x of shape "
+        f"{tuple(data.shape)}, whose dim {dim} has {size} slices (indices allowed: "
+        f"{allowed}).{advice}"
+    )

@@ -21,7 +21,7 @@ import torch
 from ..autograd.engine import sum_to_shape
 from ..autograd.function import Context, Function, Op
 from ..errors import shape_str
-from ..tensor import Tensor
+from ..tensor import Tensor, unwrap
 
 
 class Reshape(Op):
@@ -275,7 +275,10 @@ class Gather(Op):
         return scatter_added(grad, ctx.shape, ctx.dim, index), None, None
 
     @staticmethod
-    def explain_failure(x: Any, dim: int, index: Any) -> str | None:
+    def explain_failure(x: Any, dim: int, index: Any) -> str | Exception | None:
+        outside = index_outside("gather", x, dim, index)
+        if outside is not None:  # the shapes fit; an index does not (torch's RuntimeError)
+            return outside
         return (
             f"gather(dim={dim}) of x {shape_str(x.shape)} with an index of shape "
             f"{shape_str(index.shape)} (dtype {index.dtype}): the index must be int64 with "
@@ -289,32 +292,133 @@ def scatter_added(values: Any, shape: torch.Size, dim: int, index: Any) -> Any:
     up): the adjoint of gather. By torch for a torch tensor (the first-order backward), by the
     op ScatterAdd for a minigrad Tensor (create_graph=True)."""
     if isinstance(values, Tensor):
-        return ScatterAdd.apply(values, dim, index, shape=shape)
+        return ScatterAdd.apply(Tensor(values._data.new_zeros(shape)), dim, index, values)
     zeros = torch.zeros(shape, dtype=values.dtype, device=values.device)
     return zeros.scatter_add_(dim, index, values)
 
 
 class ScatterAdd(Op):
-    """out = zeros of `shape` with the values added at `index` along dim.   grad: G gathered.
+    """out = x with src's values added at `index` along dim.   dL/dx = G,
+    dL/dsrc = G.gather(dim, index).
 
-    For dim 0, values[i][j] is added to out[index[i][j]][j] (and so on for other dims); values
-    sent to one place add up. It is the adjoint of gather, Gather's backward. out is linear in
-    the values and each value goes to one place, so dL/dvalues[i][j] = G at that place: G
-    gathered along dim at the same index.
+    For dim 0, src[i][j] is added to out[index[i][j]][j] (and so on for other dims); values
+    sent to one place add up (torch's scatter_add). out is x plus a linear function of src, the
+    adjoint of gather: so x's gradient is G, and each src value, which went to one place, gets G
+    at that place: G gathered along dim at the same index. Into zeros (`scatter_added`) it is
+    Gather's backward.
     """
 
     @staticmethod
     def forward(
-        ctx: Context, values: torch.Tensor, dim: int, index: torch.Tensor, shape: torch.Size
+        ctx: Context, x: torch.Tensor, dim: int, index: torch.Tensor, src: torch.Tensor
     ) -> torch.Tensor:
         ctx.save_for_backward(index)
-        ctx.dim = dim
-        return scatter_added(values, shape, dim, index)
+        ctx.dim, ctx.src_shape = dim, src.shape
+        return x.scatter_add(dim, index, src)
 
     @staticmethod
     def backward(ctx: Context, grad: torch.Tensor) -> tuple:
         (index,) = ctx.saved_tensors
-        return grad.gather(ctx.dim, index), None, None
+        grad_x = grad if ctx.needs_input_grad[0] else None
+        grad_src = None
+        if ctx.needs_input_grad[3]:
+            grad_src = gathered(grad, ctx.dim, index, ctx.src_shape)
+        return grad_x, None, None, grad_src
+
+    @staticmethod
+    def explain_failure(x: Any, dim: int, index: Any, src: Any) -> str | Exception | None:
+        return scatter_failure("scatter_add", x, dim, index, src)
+
+
+class Scatter(Op):
+    """out = x with src (or a number) written at index along dim.   dL/dx = G with those places
+    zeroed, dL/dsrc = G.gather(dim, index).
+
+    For dim 0, out[index[i][j]][j] = src[i][j] (torch's scatter; where index names a place
+    twice, which value lands there torch leaves unsaid). An overwritten x element no longer
+    reaches out: gradient 0, so dL/dx is G scattered with 0 at the index (a Scatter again).
+    Each src value is the out element it was written to, so its gradient is G there, gathered
+    at the same index (torch's formula, repeats too).
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor, dim: int, index: torch.Tensor, src: Any) -> Any:
+        ctx.save_for_backward(index)
+        ctx.dim = dim
+        ctx.src_shape = src.shape if isinstance(src, torch.Tensor) else None
+        return x.scatter(dim, index, src)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> tuple:
+        (index,) = ctx.saved_tensors
+        grad_x = grad.scatter(ctx.dim, index, 0) if ctx.needs_input_grad[0] else None
+        grad_src = None
+        if ctx.needs_input_grad[3]:  # (only where src is a tensor: a number gets none)
+            grad_src = gathered(grad, ctx.dim, index, ctx.src_shape)
+        return grad_x, None, None, grad_src
+
+    @staticmethod
+    def explain_failure(x: Any, dim: int, index: Any, src: Any) -> str | Exception | None:
+        return scatter_failure("scatter", x, dim, index, src)
+
+
+def gathered(grad: Any, dim: int, index: Any, src_shape: torch.Size) -> Any:
+    """G.gather(dim, index) as the gradient of a scattered src of shape `src_shape`. src may be
+    larger than index along any dim; its values past index's extent are never read, so they get
+    0 (torch's own backward refuses that case with a shape error)."""
+    picked = grad.gather(dim, index)
+    if picked.shape == src_shape:
+        return picked
+    return added_at(picked, src_shape, tuple(slice(0, n) for n in index.shape))
+
+
+def scatter_failure(name: str, x: Any, dim: int, index: Any, src: Any) -> str | Exception | None:
+    """After torch refused a scatter: the shapes the index must fit, or an index outside x
+    along dim (torch's RuntimeError); None where neither is the trouble (a dtype: torch says
+    so)."""
+    data, positions, source = unwrap(x), unwrap(index), unwrap(src)
+    if not isinstance(positions, torch.Tensor) or positions.is_floating_point():
+        return None
+    if not -max(data.ndim, 1) <= dim < max(data.ndim, 1):
+        return None  # torch's message names the dims there are
+    sides = data.shape if data.ndim else (1,)
+    index_sides = positions.shape if positions.ndim else (1,)
+    fits = len(index_sides) == len(sides) and all(
+        n <= side or d == dim % len(sides) for d, (n, side) in enumerate(zip(index_sides, sides))
+    )
+    given, rule = "", ""
+    if isinstance(source, torch.Tensor):  # (a number for src: no shape to fit)
+        src_sides = source.shape if source.ndim else (1,)
+        given, rule = f" and src {shape_str(source.shape)}", ", and no larger than src's"
+        fits = fits and len(src_sides) == len(sides)
+        fits = fits and all(n <= m for n, m in zip(index_sides, src_sides))
+    if not fits:
+        return (
+            f"{name}(dim={dim}) of x {shape_str(data.shape)} with an index of shape "
+            f"{shape_str(positions.shape)}{given}: the index must have as many dims as x, each "
+            f"no larger than x's except along dim{rule}."
+        )
+    return index_outside(name, x, dim, index)
+
+
+def index_outside(name: str, x: Any, dim: int, index: Any) -> Exception | None:
+    """The first index outside x along dim, in words, as torch's RuntimeError (gather's and
+    scatter's); None when every index is inside."""
+    data, positions = unwrap(x), unwrap(index)
+    if not isinstance(positions, torch.Tensor) or positions.is_floating_point():
+        return None
+    if not -max(data.ndim, 1) <= dim < max(data.ndim, 1):
+        return None
+    size = data.shape[dim] if data.ndim else 1
+    outside = positions[(positions < 0) | (positions >= size)]
+    if outside.numel() == 0:
+        return None
+    return RuntimeError(
+        f"{name}(dim={dim}): index {outside[0].item()} is out of range for x of shape "
+        f"{shape_str(data.shape)}, whose dim {dim} has {size} places (indices allowed: "
+        f"[0, {size - 1}]). A negative index is not counted from the end here (as in torch): "
+        f"for that, pass index % {size}."
+    )
 
 
 class Repeat(Op):
