@@ -467,7 +467,7 @@ REFUSED = {
     "index_select(-1)": (lambda x, t: x.index_select(0, t([0, -1])), "index -1 is out of range"),
     "index_select(4)": (lambda x, t: x.index_select(0, t([4])), "index 4 is out of range"),
     "index_add(-1)": (lambda x, t: x.index_add(0, t([-1]), x[:1]), "index -1 is out of range"),
-    "index_add(4)": (lambda x, t: x.index_add(1, t([0, 3]), x[:, :2]), "dim 1 has 3 slices"),
+    "index_add(4)": (lambda x, t: x.index_add(1, t([0, 3]), x[:, :2]), "dim 1 has 3 places"),
     "index_copy(-1)": (lambda x, t: x.index_copy(0, t([-1]), x[:1]), "index -1 is out of range"),
     "index_copy(4)": (lambda x, t: x.index_copy(0, t([4]), x[:1]), "index 4 is out of range"),
     "index_fill(-5)": (lambda x, t: x.index_fill(0, t([-5]), 1.0), "allowed: [-4, 3]"),

@@ -19,6 +19,7 @@ import torch
 
 from ..autograd.function import Context, Op
 from ..tensor import Tensor, unwrap
+from .shape import index_outside
 
 
 class Embedding(Op):
@@ -107,7 +108,7 @@ class IndexSelect(Op):
 
     @staticmethod
     def explain_failure(x: Any, dim: int, index: Any) -> Exception | None:
-        return outside_of(x, dim, index, "index_select", IndexError, negatives_count=False)
+        return index_outside("index_select", x, dim, index, IndexError, negatives_count=False)
 
 
 def index_added(values: Any, shape: torch.Size, dim: int, index: Any) -> Any:
@@ -164,7 +165,7 @@ class IndexAdd(Op):
 
     @staticmethod
     def explain_failure(x: Any, dim: int, index: Any, source: Any, alpha: float = 1) -> Any:
-        return outside_of(x, dim, index, "index_add", RuntimeError, negatives_count=False)
+        return index_outside("index_add", x, dim, index, RuntimeError, negatives_count=False)
 
 
 class IndexCopy(Op):
@@ -196,7 +197,7 @@ class IndexCopy(Op):
 
     @staticmethod
     def explain_failure(x: Any, dim: int, index: Any, source: Any) -> Exception | None:
-        return outside_of(x, dim, index, "index_copy", IndexError, negatives_count=False)
+        return index_outside("index_copy", x, dim, index, IndexError, negatives_count=False)
 
 
 class IndexFill(Op):
@@ -230,34 +231,4 @@ class IndexFill(Op):
 
     @staticmethod
     def explain_failure(x: Any, dim: int, index: Any, value: Any) -> Exception | None:
-        return outside_of(x, dim, index, "index_fill", IndexError, negatives_count=True)
-
-
-def outside_of(
-    x: Any, dim: int, index: Any, name: str, error: type[Exception], negatives_count: bool
-) -> Exception | None:
-    """After torch refused: the first index outside x's dim, in words, as torch's exception
-    type `error` (None when every index is inside: torch's own error stands)."""
-    data, positions = unwrap(x), unwrap(index)
-    if not isinstance(positions, torch.Tensor) or positions.is_floating_point():
-        return None
-    try:
-        size = data.shape[dim] if data.ndim else 1
-    except IndexError:
-        return None  # dim itself is out of range: torch's message says so
-    low = -size if negatives_count else 0
-    outside = positions[(positions < low) | (positions >= size)]
-    if outside.numel() == 0:
-        return None
-    allowed = f"[{low}, {size - 1}]" if size else "none: the dim is empty"
-    advice = (
-        ""
-        if negatives_count
-        else f" A negative index is not counted from the end here (as in torch): for that, "
-        f"pass index % {size}."
-    )
-    return error(
-        f"{name}(dim={dim}): index {outside[0].item()} is out of range for x of shape "
-        f"{tuple(data.shape)}, whose dim {dim} has {size} slices (indices allowed: "
-        f"{allowed}).{advice}"
-    )
+        return index_outside("index_fill", x, dim, index, IndexError, negatives_count=True)

@@ -401,23 +401,39 @@ def scatter_failure(name: str, x: Any, dim: int, index: Any, src: Any) -> str | 
     return index_outside(name, x, dim, index)
 
 
-def index_outside(name: str, x: Any, dim: int, index: Any) -> Exception | None:
-    """The first index outside x along dim, in words, as torch's RuntimeError (gather's and
-    scatter's); None when every index is inside."""
+def index_outside(
+    name: str,
+    x: Any,
+    dim: int,
+    index: Any,
+    error: type[Exception] = RuntimeError,
+    negatives_count: bool = False,
+) -> Exception | None:
+    """After torch refused: the first index outside x along dim, in words, as torch's exception
+    type `error` (gather's and scatter's: RuntimeError); None when every index is inside, so
+    that torch's own error stands. `negatives_count`: whether -size ... -1 count from the end
+    (index_fill's do; everywhere else, as in torch, a negative index is refused)."""
     data, positions = unwrap(x), unwrap(index)
     if not isinstance(positions, torch.Tensor) or positions.is_floating_point():
         return None
     if not -max(data.ndim, 1) <= dim < max(data.ndim, 1):
-        return None
+        return None  # dim itself is out of range: torch's message says so
     size = data.shape[dim] if data.ndim else 1
-    outside = positions[(positions < 0) | (positions >= size)]
+    low = -size if negatives_count else 0
+    outside = positions[(positions < low) | (positions >= size)]
     if outside.numel() == 0:
         return None
-    return RuntimeError(
+    allowed = f"[{low}, {size - 1}]" if size else "none: the dim is empty"
+    advice = (
+        ""
+        if negatives_count
+        else " A negative index is not counted from the end here (as in torch): for that, "
+        f"pass index % {size}."
+    )
+    return error(
         f"{name}(dim={dim}): index {outside[0].item()} is out of range for x of shape "
         f"{shape_str(data.shape)}, whose dim {dim} has {size} places (indices allowed: "
-        f"[0, {size - 1}]). A negative index is not counted from the end here (as in torch): "
-        f"for that, pass index % {size}."
+        f"{allowed}).{advice}"
     )
 
 
