@@ -29,6 +29,7 @@ NAMESPACES = {
     "torch.autograd": "minigrad.autograd",
     "torch.autograd.functional": "minigrad.autograd.functional",
     "torch.func": "minigrad.func",
+    "torch.special": "minigrad.special",
     "torch.linalg": "minigrad.linalg",
     "torch.distributions": "minigrad.distributions",
     "torch.cuda": "minigrad.cuda",

@@ -112,6 +112,7 @@ from . import autograd, cuda, data, func, nn, optim  # torch.nn...: there after 
 from . import trace, viz
 from . import linalg  # minigrad.linalg.det(A): torch.linalg's functions
 from . import distributions  # minigrad.distributions.Normal(loc, scale): torch.distributions'
+from . import special  # minigrad.special.ndtr(x): torch.special's functions with gradients
 from .explain import explain  # minigrad.explain(loss): the backward pass as Python code
 from .nn.functional import cosine_similarity  # torch.cosine_similarity is F.cosine_similarity
 from .jit import compile  # minigrad.compile(step): record a training step, replay it

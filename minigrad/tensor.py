@@ -1069,6 +1069,10 @@ class Tensor:
         """The error function (the normal CDF is (1 + erf(x / sqrt 2)) / 2)."""
         return ops.Erf.apply(self)
 
+    def erfc(self) -> Tensor:
+        """1 - erf(x), the normal tails' function, accurate where erf(x) rounds to 1."""
+        return ops.Erfc.apply(self)
+
     def erfinv(self) -> Tensor:
         """The inverse error function: the x with erf(x) = self, for self in [-1, 1]."""
         return ops.Erfinv.apply(self)

@@ -406,6 +406,7 @@ EVERY_OP = {
     "Embedding": lambda: F.embedding(mg.tensor([[2, 0], [2, 2]]), x23().T, padding_idx=0),
     "Digamma": lambda: (x23().abs() + 1).digamma(),
     "Erf": lambda: x23().erf(),
+    "Erfc": lambda: x23().erfc(),
     "Erfinv": lambda: (x23().tanh() * 0.5).erfinv(),
     "Lgamma": lambda: (x23().abs() + 1).lgamma(),
     "Polygamma": lambda: (x23().abs() + 1).polygamma(1),
@@ -434,6 +435,7 @@ EVERY_OP = {
     "Log": lambda: x23().abs().log(),
     "Log10": lambda: x23().abs().log10(),
     "Log1p": lambda: x23().abs().log1p(),
+    "LogNdtr": lambda: mg.special.log_ndtr(x23()),
     "LogSigmoid": lambda: F.logsigmoid(x23()),
     "LogAddExp": lambda: x23().logaddexp(v3()),
     "LogAddExp2": lambda: x23().logaddexp2(v3()),
@@ -450,6 +452,7 @@ EVERY_OP = {
     "Mul": lambda: x23() * v3(),
     "NanSum": lambda: x23().nansum(1),
     "NanToNum": lambda: x23().nan_to_num(posinf=2.0),
+    "Ndtri": lambda: mg.special.ndtri(x23().sigmoid()),
     "Neg": lambda: -x23(),
     "NoDerivative": lambda: x23().unique(),  # its backward refuses, as torch's
     "NLLLoss": lambda: mg.nn.functional.nll_loss(x23().log_softmax(1), mg.tensor([2, 0])),

@@ -3,7 +3,7 @@
 arithmetic.py   + - * / unary - ** maximum minimum where, // % fmod div(rounding_mode) lerp,
                 atan2 hypot logaddexp logaddexp2 xlogy copysign heaviside
 unary.py        exp log sigmoid tanh relu leaky_relu silu elu hardtanh gelu erf clamp_min abs sign
-                lgamma digamma polygamma erfinv
+                lgamma digamma polygamma erfinv erfc ndtri log_ndtr
                 sin cos sqrt rsqrt log10 log1p expm1 softplus clamp, floor ceil round trunc frac
                 reciprocal, sinc nan_to_num
 reductions.py   sum mean var std norm max amax amin logsumexp prod softmax log_softmax cumsum
@@ -133,6 +133,7 @@ from .unary import (
     Cos,
     Digamma,
     Erf,
+    Erfc,
     Erfinv,
     Exp,
     Expm1,
@@ -144,8 +145,10 @@ from .unary import (
     Log,
     Log1p,
     Log10,
+    LogNdtr,
     LogSigmoid,
     NanToNum,
+    Ndtri,
     Polygamma,
     Reciprocal,
     ReLU,
@@ -201,6 +204,7 @@ __all__ = [
     "Embedding",
     "Digamma",
     "Erf",
+    "Erfc",
     "Erfinv",
     "Exp",
     "Expand",
@@ -235,6 +239,7 @@ __all__ = [
     "LogAddExp",
     "LogAddExp2",
     "LogCumSumExp",
+    "LogNdtr",
     "LogSoftmax",
     "LogSumExp",
     "MatMul",
@@ -250,6 +255,7 @@ __all__ = [
     "NanSum",
     "Mul",
     "NanToNum",
+    "Ndtri",
     "NLLLoss",
     "NoDerivative",
     "Neg",

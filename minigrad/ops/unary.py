@@ -278,6 +278,60 @@ class Erf(Op):
         return grad * (_TWO_OVER_SQRT_PI * (-x * x).exp())
 
 
+class Erfc(Op):
+    """out = erfc x = 1 - erf x.   dout/dx = -2/sqrt(pi) * e^(-x^2), erf's slope turned.
+
+    Its own op, not 1 - erf x: far in the right tail erf x rounds to 1 and the difference to 0
+    (erfc 6 = 2e-17), where torch's erfc keeps every digit.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        return torch.erfc(x)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors
+        return grad * (-_TWO_OVER_SQRT_PI * (-x * x).exp())
+
+
+class Ndtri(Op):
+    """out = Phi^-1(p), the x whose normal CDF is p.   dout/dp = 1 / Phi'(out) = sqrt(2 pi) *
+    e^(out^2 / 2), the slope of an inverse is one over the slope at the point it returns.
+
+    torch's kernel, accurate in the tails (sqrt(2) erfinv(2p - 1) loses the digits of a tiny p
+    to the subtraction)."""
+
+    @staticmethod
+    def forward(ctx: Context, p: torch.Tensor) -> torch.Tensor:
+        out = torch.special.ndtri(p)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        (out,) = ctx.saved_tensors
+        return grad * (_SQRT_TWO_PI * (out * out * 0.5).exp())
+
+
+class LogNdtr(Op):
+    """out = ln Phi(x), the log of the normal CDF.   dout/dx = Phi'(x) / Phi(x) = e^(-x^2/2 -
+    out) / sqrt(2 pi), the normal density over the CDF, written with out so that it stays
+    finite far in the left tail, where Phi(x) underflows (out = -800 at x = -40)."""
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor) -> torch.Tensor:
+        out = torch.special.log_ndtr(x)
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        x, out = ctx.saved_tensors
+        return grad * ((-x * x * 0.5 - out).exp() / _SQRT_TWO_PI)
+
+
 class Lgamma(Op):
     """out = ln |Gamma(x)|.   dout/dx = digamma(x) = Gamma'(x) / Gamma(x).
 
@@ -360,6 +414,7 @@ _SQRT_PI_OVER_TWO = math.sqrt(math.pi) / 2
 _ONE_OVER_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
 _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 _GELU_TANH_CUBIC = 0.044715
+_SQRT_TWO_PI = math.sqrt(2 * math.pi)
 _TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
 
 
