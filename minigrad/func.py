@@ -123,18 +123,14 @@ def jacrev(
 
     def transformed(*args: Any) -> Any:
         picked = (argnums,) if isinstance(argnums, int) else tuple(argnums)
-        auxes = []
+        auxes: list[Any] = []
+        call = _aux_kept(func, has_aux, auxes)
 
         def of_picked(*values: Tensor) -> Any:
             full = list(args)
             for i, v in zip(picked, values):
                 full[i] = v
-            result = func(*full)
-            if not has_aux:
-                return result
-            output, aux = result
-            auxes.append(aux)
-            return output
+            return call(*full)
 
         # keep the graph when an argument requires grad: an outer transform differentiates on
         outside = any(isinstance(a, Tensor) and a.requires_grad for a in args)
@@ -190,16 +186,8 @@ def jvp(
                 f"{tuple(getattr(p, 'shape', ()))}, got "
                 + (f"shape {tuple(v.shape)}" if isinstance(v, Tensor) else type(v).__name__)
             )
-    auxes = []
-
-    def output_of(*inputs: Tensor) -> Any:
-        result = func(*inputs)
-        if not has_aux:
-            return result
-        output, aux = result
-        auxes.append(aux)
-        return output
-
+    auxes: list[Any] = []
+    output_of = _aux_kept(func, has_aux, auxes)
     outside = any(p.requires_grad for p in primals)  # an outer transform differentiates on
     output, jv = functional.jvp(output_of, tuple(primals), tuple(tangents),
                                 create_graph=outside, strict=strict)  # fmt: skip
@@ -259,6 +247,20 @@ def vmap(
         return _stacked(results, out_dims)
 
     return mapped
+
+
+def _aux_kept(func: Callable[..., Any], has_aux: bool, auxes: list[Any]) -> Callable[..., Any]:
+    """func itself; or, with has_aux (func returns (output, aux)), a function that returns the
+    output and keeps the aux in `auxes`, for the transform to hand back beside its result."""
+    if not has_aux:
+        return func
+
+    def output_only(*args: Any) -> Any:
+        output, aux = func(*args)
+        auxes.append(aux)
+        return output
+
+    return output_only
 
 
 def _check_randomness(randomness: str) -> None:
