@@ -32,6 +32,7 @@ __all__ = [
     "inv",
     "lstsq",
     "matmul",
+    "matrix_exp",
     "matrix_rank",
     "matrix_norm",
     "matrix_power",
@@ -170,6 +171,11 @@ def slogdet(A: Tensor) -> SlogdetResult:
     """(sign, logabsdet): det(A) = sign * exp(logabsdet), without det's overflow."""
     sign, logabsdet = ops.SlogDet.apply(A)
     return SlogdetResult(sign, logabsdet)
+
+
+def matrix_exp(A: Tensor) -> Tensor:
+    """e^A = I + A + A^2/2! + ... of each square matrix of A (..., n, n)."""
+    return ops.MatrixExp.apply(A)
 
 
 def inv(A: Tensor) -> Tensor:

@@ -2162,6 +2162,10 @@ class Tensor:
         """The determinant of each square matrix (..., n, n): minigrad.linalg.det."""
         return ops.Det.apply(self)
 
+    def matrix_exp(self) -> Tensor:
+        """e^A of each square matrix (..., n, n): minigrad.linalg.matrix_exp."""
+        return ops.MatrixExp.apply(self)
+
     def inverse(self) -> Tensor:
         """The inverse of each square matrix (..., n, n): minigrad.linalg.inv."""
         return ops.Inv.apply(self)

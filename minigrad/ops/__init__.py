@@ -10,7 +10,7 @@ reductions.py   sum mean var std norm max amax amin logsumexp prod softmax log_s
                 cumprod nansum
                 nll_loss
 losses.py       binary_cross_entropy
-matmul.py       @, linear; det slogdet inv solve cholesky eigh svd pinv
+matmul.py       @, linear; det slogdet inv solve cholesky eigh svd pinv matrix_exp
                 qr (for minigrad.linalg)
 products.py     einsum (and the diagonal its backward writes) outer
 shape.py        reshape transpose permute flip unsqueeze squeeze expand indexing gather repeat
@@ -63,6 +63,7 @@ from .matmul import (
     Inv,
     Linear,
     MatMul,
+    MatrixExp,
     Pinv,
     Qr,
     SlogDet,
@@ -243,6 +244,7 @@ __all__ = [
     "LogSoftmax",
     "LogSumExp",
     "MatMul",
+    "MatrixExp",
     "Max",
     "MaxAlongDim",
     "MaxPool2d",

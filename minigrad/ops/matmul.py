@@ -12,6 +12,7 @@ import torch
 from ..autograd.function import Context, Op
 from ..errors import dtype_mismatch, matmul_mismatch, shape_str
 from ..tensor import Tensor
+from .shape import Cat
 
 
 class MatMul(Op):
@@ -169,6 +170,48 @@ class Inv(Op):
     @staticmethod
     def explain_failure(A: Any) -> str | Exception | None:
         return needs_square_matrices("inv", A) or _singular("inv", "A", A)
+
+
+class MatrixExp(Op):
+    """out = e^A = I + A + A^2/2! + A^3/3! + ...   dL/dA = the top-right block of
+    exp([[A^T, G], [0, A^T]]) (G = dL/dout).
+
+    Each term A^k has slope sum over j of A^j dA A^(k-1-j), so dL/dA = sum over k of 1/k! sum
+    over j of (A^T)^j G (A^T)^(k-1-j). That double sum is exactly what the top-right block of
+    the exponential of the block matrix M = [[A^T, G], [0, A^T]] holds: M^k's top-right block
+    is sum over j of (A^T)^j G (A^T)^(k-1-j) (Van Loan's trick). So the gradient is one more
+    matrix exponential, of twice the size, and it differentiates again the same way.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, A: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(A)
+        return torch.linalg.matrix_exp(A)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        (A,) = ctx.saved_tensors
+        n = A.shape[-1]
+        top = cat_last([A.mT, grad])
+        bottom = cat_last([grad * 0, A.mT])
+        block = cat_last([top, bottom], dim=-2)
+        return matrix_exp(block)[..., :n, n:]
+
+    @staticmethod
+    def explain_failure(A: Any) -> str | None:
+        return needs_square_matrices("matrix_exp", A)
+
+
+def matrix_exp(A: Any) -> Any:
+    """e^A: torch's on torch tensors (backward()), MatrixExp on Tensors (create_graph)."""
+    return MatrixExp.apply(A) if isinstance(A, Tensor) else torch.linalg.matrix_exp(A)
+
+
+def cat_last(parts: list[Any], dim: int = -1) -> Any:
+    """torch.cat on torch tensors, minigrad's Cat on Tensors (so that create_graph records it)."""
+    if any(isinstance(p, Tensor) for p in parts):
+        return Cat.apply(*parts, dim=dim)
+    return torch.cat(parts, dim=dim)
 
 
 class Solve(Op):
