@@ -374,6 +374,78 @@ def test_parametrized_spectral_norm_trains_as_torch(kind, n_power_iterations, di
         TSN(torch.nn.Linear(3, 2), dim=2)
 
 
+ORTHOGONAL = [  # (out_features, in_features, orthogonal_map, use_trivialization)
+    (3, 3, None, True),  # square: matrix_exp
+    (5, 3, None, True),  # tall: householder
+    (3, 5, None, True),  # wide: householder on the transpose
+    (4, 4, "cayley", True),
+    (5, 3, "matrix_exp", True),  # a tall matrix embedded in a square one
+    (4, 4, "householder", True),
+    (5, 3, "householder", False),  # the reflections themselves are the original
+]
+
+
+@FEW
+@given(case=st.sampled_from(ORTHOGONAL), seed=st.integers(0, 2**16))
+def test_parametrized_orthogonal_trains_as_torch(case, seed):
+    """parametrizations.orthogonal, each map: the same original and base from the same seed
+    (the random columns that complete a tall weight included), the same weight, with
+    orthonormal columns (or rows) before and after training steps as torch's; assigning a
+    weight goes through right_inverse as torch's."""
+    rows, columns, orthogonal_map, trivial = case
+    mine, theirs = nn.Linear(columns, rows).double(), torch.nn.Linear(columns, rows).double()
+    mine.load_state_dict(theirs.state_dict())
+    for module, library in ((mine, nn), (theirs, torch.nn)):
+        torch.manual_seed(seed)
+        library.utils.parametrizations.orthogonal(
+            module, orthogonal_map=orthogonal_map, use_trivialization=trivial
+        )
+    same_state(mine, theirs, "after orthogonal")
+    close(mine.weight, theirs.weight, "the orthogonal weight")
+    _train_side_by_side(mine, theirs, (2, columns), seed)
+    same_state(mine, theirs, "after training")
+    weight = mine.weight._data
+    gram = weight.mT @ weight if rows >= columns else weight @ weight.mT
+    torch.testing.assert_close(gram, torch.eye(min(rows, columns), dtype=gram.dtype))
+    assigned = torch.linalg.qr(torch.randn(max(rows, columns), min(rows, columns)))[0].double()
+    assigned = assigned if rows >= columns else assigned.mT
+    torch.manual_seed(seed + 1)
+    mine.weight = mg.Tensor(assigned.clone())
+    torch.manual_seed(seed + 1)
+    theirs.weight = assigned.clone()
+    same_state(mine, theirs, "after assigning a weight")
+    close(mine.weight, theirs.weight, "the assigned weight")
+
+
+def test_orthogonal_householder_takes_a_weight_lapack_does_not_reflect_as_torch():
+    """Assigning eye(5, 3) without use_trivialization: each column is already e_i, so LAPACK
+    makes no reflection (tau = 0), and the original's diagonal is flipped there, as torch's."""
+    mine, theirs = nn.Linear(3, 5).double(), torch.nn.Linear(3, 5).double()
+    mine.load_state_dict(theirs.state_dict())
+    nn.utils.parametrizations.orthogonal(mine, use_trivialization=False)
+    torch.nn.utils.parametrizations.orthogonal(theirs, use_trivialization=False)
+    mine.weight = mg.eye(5, 3, dtype=mg.float64)
+    theirs.weight = torch.eye(5, 3, dtype=torch.float64)
+    same_state(mine, theirs, "eye assigned")
+    close(mine.weight, theirs.weight, "the weight read back")
+
+
+def test_orthogonal_errors_as_torch():
+    orthogonal = nn.utils.parametrizations.orthogonal
+    with pytest.raises(ValueError, match="orthogonal_map must be one of"):
+        orthogonal(nn.Linear(3, 3), orthogonal_map="qr")
+    with pytest.raises(ValueError, match="at least 2 dims"):
+        orthogonal(nn.Linear(3, 3), "bias")
+    square = orthogonal(nn.Linear(3, 3), use_trivialization=False)
+    with pytest.raises(NotImplementedError, match="use_trivialization"):
+        square.weight = mg.eye(3)
+    theirs = torch.nn.utils.parametrizations.orthogonal(
+        torch.nn.Linear(3, 3), use_trivialization=False
+    )
+    with pytest.raises(NotImplementedError):
+        theirs.weight = torch.eye(3)
+
+
 @FEW
 @given(leave_parametrized=st.booleans(), seed=st.integers(0, 2**16))
 def test_register_parametrization_as_torch(leave_parametrized, seed):

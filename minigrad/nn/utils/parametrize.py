@@ -75,7 +75,10 @@ class ParametrizationList(ModuleList):
             new = original
             for parametrization in reversed(list(self)):
                 if hasattr(parametrization, "right_inverse"):
-                    new = parametrization.right_inverse(new)
+                    try:
+                        new = parametrization.right_inverse(new)
+                    except NotImplementedError:
+                        pass  # as torch: a right_inverse that can't is the identity here
         if not isinstance(new, (Tensor, Sequence)):
             raise ValueError(
                 "'right_inverse' must return a Tensor or a Sequence of tensors (list, tuple...). "
