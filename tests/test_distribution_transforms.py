@@ -169,6 +169,11 @@ def test_errors_as_torchs():
         MD.TanhTransform(cache_size=2)
     with pytest.raises(ValueError):
         TD.TanhTransform(cache_size=2)
+    cached = MD.TanhTransform().with_cache()  # a copy that keeps the last (x, y)
+    x = mg.tensor([0.3, -2.0], dtype=mg.float64)
+    assert cached.inv(cached(x)) is x
+    nothing = MD.ComposeTransform([])  # no parts: the identity, log |dy/dx| = 0
+    assert nothing(x) is x and torch.equal(nothing.log_abs_det_jacobian(x, x)._data, x._data * 0)
     vectors = MD.TransformedDistribution(
         MD.Normal(mg.zeros(3), mg.ones(3)), [MD.AffineTransform(0.0, 2.0, event_dim=1)]
     )

@@ -161,7 +161,7 @@ class ComposeTransform(Transform):
             term = part.log_abs_det_jacobian(x, after)
             total = total + sum_rightmost(term, self.event_dim - part.event_dim)
             x = after
-        return total if isinstance(total, Tensor) else torch.zeros_like(x._data) + total
+        return total if isinstance(total, Tensor) else Tensor(torch.zeros_like(x._data))
 
     def __repr__(self) -> str:
         inner = ",\n    ".join(repr(part) for part in self.parts)
