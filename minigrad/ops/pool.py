@@ -183,11 +183,14 @@ class MaxUnpool(Op):
 
     @staticmethod
     def explain_failure(x: Any, indices: Any, positions: int) -> Exception | None:
+        outside = indices[(indices < 0) | (indices >= positions)]
+        if outside.numel() == 0:
+            return None  # another trouble: torch's message stands
         return RuntimeError(  # (torch's type)
-            f"found an index outside the output in indices (each must be a position 0 to "
-            f"{positions - 1} of an unpooled image of {positions} values): indices must be "
-            "max_pool's own (return_indices=True), for an output of the input's size before "
-            "pooling (output_size=...)."
+            f"found an index outside the output in indices ({outside[0].item()}; each must be "
+            f"a position 0 to {positions - 1} of an unpooled image of {positions} values): "
+            "indices must be max_pool's own (return_indices=True), for an output of the "
+            "input's size before pooling (output_size=...)."
         )
 
 
