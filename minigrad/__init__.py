@@ -14,8 +14,10 @@ Where things live, in layers: a module imports only from its own layer and the o
     2  the library  nn/, optim/          layers and losses; SGD, Adam, schedulers
                     data/, utils/        MNIST, DataLoader, samplers
                     testing/             gradient checks against torch and finite differences
-                    func.py              torch.func's transforms: grad, vjp, jacrev, hessian
-                    linalg.py            torch.linalg's norms, det, inv, solve, matrix_power...
+                    func.py              torch.func's transforms: grad, vjp, jacrev, hessian,
+                                         jvp, vmap
+                    linalg.py            torch.linalg's norms, det, inv, solve, matrix_exp...
+                    special.py           torch.special's erfc, ndtr, ndtri, log_ndtr, gammaln...
                     distributions/       Normal, Categorical, ...: log_prob, rsample, kl_divergence
                     serialization.py, distributed.py, cuda.py, accelerator.py
     1  the core     tensor.py            the Tensor class
@@ -214,6 +216,7 @@ __all__ = [
     "ShapeError",
     "short",
     "Size",
+    "special",
     "stack",
     "Tensor",
     "tensor",

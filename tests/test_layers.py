@@ -17,7 +17,7 @@ LAYERS = {
     "errors": 0, "devices": 0,
     "tensor": 1, "autograd": 1, "ops": 1, "creation": 1, "functions": 1,
     "nn": 2, "optim": 2, "data": 2, "utils": 2, "testing": 2, "serialization": 2,
-    "distributed": 2, "cuda": 2, "accelerator": 2, "func": 2, "linalg": 2,
+    "distributed": 2, "cuda": 2, "accelerator": 2, "func": 2, "linalg": 2, "special": 2,
     "distributions": 2,
     "jit": 3, "trace": 3, "viz": 3, "explain": 3,
     "learner": 4, "": 4,  # "": minigrad/__init__.py
