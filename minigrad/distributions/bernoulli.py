@@ -25,7 +25,27 @@ def probs_to_logits(probs: Tensor, is_binary: bool = False) -> Tensor:
     return clamped.log()
 
 
-class Bernoulli(Distribution):
+class CoinProbability:
+    """What Bernoulli, Geometric and Binomial share: one coin's probability p of heads per
+    trial, given as probs or as logits log(p / (1 - p)); whichever is given is stored, and the
+    other is worked out from it the first time it is read."""
+
+    @cached_property
+    def logits(self) -> Tensor:
+        return probs_to_logits(self.probs, is_binary=True)
+
+    @cached_property
+    def probs(self) -> Tensor:
+        return self.logits.sigmoid()
+
+    def _expand_coin(self, new: Any, batch_shape: torch.Size) -> None:
+        """Give `new` (self's expand) whichever of probs and logits self holds, expanded."""
+        for name in ("probs", "logits"):
+            if name in self.__dict__:
+                setattr(new, name, getattr(self, name).expand(batch_shape))
+
+
+class Bernoulli(CoinProbability, Distribution):
     """Bernoulli distributions, given by probs p in [0, 1] or by logits log(p / (1 - p)).
 
     Whichever one is given is stored; the other is computed from it when first read.
@@ -54,19 +74,9 @@ class Bernoulli(Distribution):
     def expand(self, batch_shape: Any, _instance: Any = None) -> Bernoulli:
         batch_shape = as_size(batch_shape)
         new = self._new_instance(batch_shape, torch.Size())
-        for name in ("probs", "logits"):
-            if name in self.__dict__:
-                setattr(new, name, getattr(self, name).expand(batch_shape))
-                new._param = getattr(new, name)
+        self._expand_coin(new, batch_shape)
+        new._param = new.probs if "probs" in new.__dict__ else new.logits
         return new
-
-    @cached_property
-    def logits(self) -> Tensor:
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @cached_property
-    def probs(self) -> Tensor:
-        return self.logits.sigmoid()
 
     @property
     def param_shape(self) -> torch.Size:

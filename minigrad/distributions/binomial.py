@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cached_property
 from numbers import Number
 from typing import Any
 
@@ -10,7 +9,7 @@ import torch
 
 from ..tensor import Tensor
 from . import constraints
-from .bernoulli import probs_to_logits
+from .bernoulli import CoinProbability
 from .distribution import Distribution, as_size, broadcast_all, probs_or_logits, raw, wrap
 
 
@@ -20,7 +19,7 @@ def _half_plus_relu(x: Tensor) -> Tensor:
     return (x.clamp(min=0) + x - x.clamp(max=0)) / 2
 
 
-class Binomial(Distribution):
+class Binomial(CoinProbability, Distribution):
     """Binomial distributions: n = total_count flips (a whole number >= 0) of a coin with
     probability p in [0, 1] (or logits log(p / (1 - p))); the count k = 0..n of heads.
 
@@ -55,22 +54,12 @@ class Binomial(Distribution):
         batch_shape = as_size(batch_shape)
         new = self._new_instance(batch_shape, torch.Size())
         new.total_count = self.total_count.expand(batch_shape)
-        for name in ("probs", "logits"):
-            if name in self.__dict__:
-                setattr(new, name, getattr(self, name).expand(batch_shape))
+        self._expand_coin(new, batch_shape)
         return new
 
     @property
     def support(self) -> constraints.Constraint:
         return constraints.integer_interval(0, raw(self.total_count))
-
-    @cached_property
-    def logits(self) -> Tensor:
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @cached_property
-    def probs(self) -> Tensor:
-        return self.logits.sigmoid()
 
     @property
     def mean(self) -> Tensor:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cached_property
 from numbers import Number
 from typing import Any
 
@@ -11,11 +10,11 @@ import torch
 from ..nn.functional import binary_cross_entropy_with_logits
 from ..tensor import Tensor
 from . import constraints
-from .bernoulli import probs_to_logits
+from .bernoulli import CoinProbability
 from .distribution import Distribution, as_size, broadcast_all, probs_or_logits, raw, wrap
 
 
-class Geometric(Distribution):
+class Geometric(CoinProbability, Distribution):
     """Geometric distributions: trials that succeed with probability p in (0, 1] (or given by
     logits log(p / (1 - p))), counting the failures k = 0, 1, 2, ... before the first success.
 
@@ -42,18 +41,8 @@ class Geometric(Distribution):
     def expand(self, batch_shape: Any, _instance: Any = None) -> Geometric:
         batch_shape = as_size(batch_shape)
         new = self._new_instance(batch_shape, torch.Size())
-        for name in ("probs", "logits"):
-            if name in self.__dict__:
-                setattr(new, name, getattr(self, name).expand(batch_shape))
+        self._expand_coin(new, batch_shape)
         return new
-
-    @cached_property
-    def logits(self) -> Tensor:
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @cached_property
-    def probs(self) -> Tensor:
-        return self.logits.sigmoid()
 
     @property
     def mean(self) -> Tensor:
