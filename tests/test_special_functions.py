@@ -59,6 +59,13 @@ def test_each_function_and_its_gradient_match_torch_special(name, data):
         )
 
 
+@given(mst.float_arrays(mst.shapes(max_rank=2), -5, 9))
+def test_erfc_as_a_function_and_a_method_as_torch(x):
+    """torch.erfc(x) and x.erfc(), beside torch.special.erfc: one op, the same digits."""
+    for ours, theirs in ((mg.erfc, torch.erfc), (mg.Tensor.erfc, torch.Tensor.erfc)):
+        assert_matches_torch(ours, theirs, x, rtol=RTOL, atol=1e-300, name="erfc", order=2)
+
+
 @given(mst.float_arrays(mst.shapes(max_rank=2), -30, 8))
 @example(np.array([-7.0, -10.0, -30.0]))
 def test_ndtr_keeps_its_digits_in_the_left_tail(x):
