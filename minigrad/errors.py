@@ -10,8 +10,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 
-class ShapeError(ValueError):
-    """Operand shapes that an op cannot combine."""
+class ShapeError(ValueError, RuntimeError):
+    """Operand shapes that an op cannot combine. A ValueError, as Python calls a wrong value,
+    and a RuntimeError, as torch raises for shapes: code written for either catches it."""
 
 
 class DeviceError(RuntimeError):

@@ -1660,7 +1660,7 @@ class Tensor:
         shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
         dims = (dims,) if isinstance(dims, int) else tuple(dims)
         if len(shifts) != len(dims):
-            raise ValueError(
+            raise ShapeError(
                 f"roll(shifts={shifts}, dims={dims}): one shift per dim, got {len(shifts)} "
                 f"shifts for {len(dims)} dims."
             )
@@ -1860,7 +1860,10 @@ class Tensor:
                 if isinstance(raw, torch.Tensor)
                 else type(index).__name__
             )
-            raise TypeError(
+            error = TypeError  # torch's exception type for each: not a tensor,
+            if isinstance(raw, torch.Tensor):  # a tensor of more dims, one of another dtype
+                error = IndexError if raw.ndim > 1 else RuntimeError
+            raise error(
                 f"index_select(dim={dim}, index=...): index must be a vector (1-d tensor) of "
                 f"int64 or int32 positions, got {got}. For other index shapes use "
                 "x[..., index] (indexing), or x.gather(dim, index)."

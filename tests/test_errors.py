@@ -42,6 +42,18 @@ def test_broadcast_failure_names_both_shapes_and_the_rule():
     assert "equal, or one of them must be 1" in message
 
 
+def test_code_written_for_torch_catches_a_shape_error_as_a_runtime_error():
+    """torch raises RuntimeError for shapes that do not fit; Python's convention is ValueError.
+    A ShapeError is both, so that `except RuntimeError` in torch code still catches it."""
+    for library in (torch, mg):
+        try:
+            library.ones(2, 3) @ library.ones(2, 3)
+        except RuntimeError as error:
+            caught = error
+        assert isinstance(caught, RuntimeError)
+    assert isinstance(caught, mg.ShapeError) and isinstance(caught, ValueError)
+
+
 def test_mixing_devices_names_both_devices(device):
     here = mg.ones(3, device=device)
     other_device = "cpu" if device != "cpu" else OTHER_DEVICE

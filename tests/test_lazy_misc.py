@@ -489,10 +489,20 @@ def test_embedding_bag_errors_where_torch_raises(kwargs, ours_error, theirs_erro
     def args(as_tensor):
         return {k: as_tensor(v) if isinstance(v, list) else v for k, v in kwargs.items()}
 
-    with pytest.raises((ValueError, NotImplementedError), match=ours_error):
+    with pytest.raises(theirs_error, match=ours_error) as ours:
         F.embedding_bag(weight=mg.Tensor(weight), **args(mg.tensor))
+    assert type(ours.value) is theirs_error
     with pytest.raises(theirs_error):
         TF.embedding_bag(weight=weight, **args(torch.tensor))
+
+
+@pytest.mark.parametrize("index", [5, -1])
+def test_embedding_bag_index_outside_the_table_is_torch_s_runtime_error(index):
+    weight, x, offsets = torch.randn(5, 2), [1, index], [0]
+    with pytest.raises(RuntimeError):
+        TF.embedding_bag(torch.tensor(x), weight, torch.tensor(offsets))
+    with pytest.raises(RuntimeError, match=f"index {index} is out of range.*num_embeddings=5"):
+        F.embedding_bag(mg.tensor(x), mg.Tensor(weight), mg.tensor(offsets))
 
 
 def test_embedding_bag_refuses_a_last_offset_short_of_the_input():

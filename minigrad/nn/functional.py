@@ -1201,9 +1201,12 @@ def embedding_bag(
                 f"{shape_str(per_sample_weights.shape)}; it must have the input's shape "
                 f"{shape_str(input.shape)} (one weight per index)"
             )
-    rows = embedding(
-        Tensor(indices), weight, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse
-    )  # (L, D): one row per index, bags one after another
+    try:
+        rows = embedding(
+            Tensor(indices), weight, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse
+        )  # (L, D): one row per index, bags one after another
+    except IndexError as error:  # (torch's embedding_bag raises a RuntimeError there)
+        raise RuntimeError(f"embedding_bag: {error}") from error
     padding_idx = _padding_index(padding_idx, weight.shape[0])
     bag = _bag_of_each_index(indices, starts)
     in_bag = torch.ones_like(indices, dtype=torch.bool)
@@ -1278,12 +1281,12 @@ def _bags(
     offsets = unwrap(offsets).to(device=indices.device, dtype=torch.long)
     length = indices.numel()
     if offsets.numel() and offsets[0] != 0:
-        raise ValueError(
+        raise RuntimeError(  # (torch's type)
             f"{name}: offsets[0] must be 0 (the first bag starts at the first index); got "
             f"{int(offsets[0])}"
         )
     if offsets.numel() and (offsets[-1] > length or (offsets[1:] < offsets[:-1]).any()):
-        raise ValueError(
+        raise RuntimeError(  # (torch's type)
             f"{name}: offsets must not decrease and must stay within the input's length "
             f"{length}; got {offsets.tolist()}"
         )
