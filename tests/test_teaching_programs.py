@@ -3,8 +3,9 @@
 Each program below is plain PyTorch code in the style of PyTorch's "Learning PyTorch with
 Examples" (a polynomial fitted by hand-written gradient steps, by a custom autograd Function, by
 nn layers, by an optimizer, as a Module of its own, with a changing depth), of the torch half of
-micrograd's engine test, of a small classifier with a learning-rate schedule, and of a small
-character-level transformer (Karpathy's "Let's build GPT") and of a GPT in nanoGPT's style;
+micrograd's engine test, of a small classifier with a learning-rate schedule, of "What is
+torch.nn really?", of a small character-level transformer (Karpathy's "Let's build GPT") and of
+a GPT in nanoGPT's style;
 and programs that differentiate gradients (create_graph): a WGAN-GP gradient penalty, a
 physics-informed network, MAML's inner step, custom Functions checked with gradgradcheck,
 Newton's method with a Hessian; and torch.func as PyTorch's tutorials on it use it (per-sample
@@ -367,6 +368,152 @@ for epoch in range(1, 4):
     evaluate(model)
     scheduler.step()
     print("lr", scheduler.get_last_lr()[0])
+"""
+
+# torch.nn built up step by step, in the style of PyTorch's "What is torch.nn really?": numpy
+# arrays through map(torch.tensor, ...), logistic regression by hand (its own log_softmax, an
+# nll that indexes with range(), a no_grad update), then F.cross_entropy, a Module, an optimizer,
+# DataLoaders in a fit loop whose validation loss numpy weighs, and a CNN behind a generator
+# that reshapes each batch, with a Lambda layer and adaptive average pooling (on made-up data).
+PROGRAMS["torch.nn step by step"] = """
+import math
+import numpy as np
+import torch
+
+nn, F, optim = torch.nn, torch.nn.functional, torch.optim
+TensorDataset, DataLoader = torch.utils.data.TensorDataset, torch.utils.data.DataLoader
+
+rng = np.random.default_rng(0)
+classes = rng.random((4, 64)).astype(np.float32)
+y_all = rng.integers(0, 4, 600)
+x_all = (classes[y_all] + 0.7 * rng.standard_normal((600, 64))).astype(np.float32)
+splits = (x_all[:500], y_all[:500], x_all[500:], y_all[500:])
+x_train, y_train, x_valid, y_valid = map(torch.tensor, splits)
+n, c = x_train.shape
+print(n, c, y_train.min().item(), y_train.max().item())
+
+torch.manual_seed(0)
+weights = torch.randn(64, 4) / math.sqrt(64)
+weights.requires_grad_()
+bias = torch.zeros(4, requires_grad=True)
+
+def log_softmax(x):
+    return x - x.exp().sum(-1).log().unsqueeze(-1)
+
+def model(xb):
+    return log_softmax(xb @ weights + bias)
+
+def nll(input, target):
+    return -input[range(target.shape[0]), target].mean()
+
+def accuracy(out, yb):
+    preds = torch.argmax(out, dim=1)
+    return (preds == yb).float().mean()
+
+loss_func = nll
+bs, lr, epochs = 50, 0.5, 2
+xb, yb = x_train[0:bs], y_train[0:bs]
+print("before", loss_func(model(xb), yb).item(), accuracy(model(xb), yb).item())
+for epoch in range(epochs):
+    for i in range((n - 1) // bs + 1):
+        start_i = i * bs
+        xb, yb = x_train[start_i:start_i + bs], y_train[start_i:start_i + bs]
+        loss = loss_func(model(xb), yb)
+        loss.backward()
+        with torch.no_grad():
+            weights -= weights.grad * lr
+            bias -= bias.grad * lr
+            weights.grad.zero_()
+            bias.grad.zero_()
+print("by hand", loss_func(model(xb), yb).item(), accuracy(model(xb), yb).item())
+loss_func = F.cross_entropy
+print("cross_entropy agrees", loss_func(xb @ weights + bias, yb).item())
+
+
+class Logistic(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(64, 4)
+
+    def forward(self, xb):
+        return self.lin(xb)
+
+
+def loss_batch(model, loss_func, xb, yb, opt=None):
+    loss = loss_func(model(xb), yb)
+    if opt is not None:
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+    return loss.item(), len(xb)
+
+
+def fit(epochs, model, loss_func, opt, train_dl, valid_dl):
+    for epoch in range(epochs):
+        model.train()
+        for xb, yb in train_dl:
+            loss_batch(model, loss_func, xb, yb, opt)
+        model.eval()
+        with torch.no_grad():
+            losses, nums = zip(*[loss_batch(model, loss_func, xb, yb) for xb, yb in valid_dl])
+        val_loss = np.sum(np.multiply(losses, nums)) / np.sum(nums)
+        print(epoch, val_loss)
+
+
+def get_data(train_ds, valid_ds, bs):
+    return (
+        DataLoader(train_ds, batch_size=bs, shuffle=True),
+        DataLoader(valid_ds, batch_size=bs * 2),
+    )
+
+
+train_dl, valid_dl = get_data(TensorDataset(x_train, y_train), TensorDataset(x_valid, y_valid), bs)
+model = Logistic()
+fit(2, model, loss_func, optim.SGD(model.parameters(), lr=lr), train_dl, valid_dl)
+
+
+class Lambda(nn.Module):
+    def __init__(self, func):
+        super().__init__()
+        self.func = func
+
+    def forward(self, x):
+        return self.func(x)
+
+
+def preprocess(x, y):
+    return x.view(-1, 1, 8, 8), y
+
+
+class WrappedDataLoader:
+    def __init__(self, dl, func):
+        self.dl = dl
+        self.func = func
+
+    def __len__(self):
+        return len(self.dl)
+
+    def __iter__(self):
+        for b in self.dl:
+            yield self.func(*b)
+
+
+train_dl = WrappedDataLoader(train_dl, preprocess)
+valid_dl = WrappedDataLoader(valid_dl, preprocess)
+model = nn.Sequential(
+    nn.Conv2d(1, 8, kernel_size=3, stride=2, padding=1),
+    nn.ReLU(),
+    nn.Conv2d(8, 8, kernel_size=3, stride=2, padding=1),
+    nn.ReLU(),
+    nn.Conv2d(8, 4, kernel_size=3, stride=2, padding=1),
+    nn.ReLU(),
+    nn.AdaptiveAvgPool2d(1),
+    Lambda(lambda x: x.view(x.size(0), -1)),
+)
+opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+fit(2, model, loss_func, opt, train_dl, valid_dl)
+pooled = F.avg_pool2d(x_valid.view(-1, 1, 8, 8), 4)
+print("pooled", tuple(pooled.shape), pooled.sum().item(), len(train_dl))
 """
 
 # A character-level transformer in the style of "Let's build GPT": token and position
