@@ -592,8 +592,8 @@ class Tensor:
 
     def __repr__(self) -> str:
         body = repr(self._data)[:-1]  # torch's "tensor([...])" less its closing parenthesis
-        if self._ctx is not None:
-            return f"{body}, op={self._ctx.name})"
+        if self._ctx is not None:  # torch's words: the node that backpropagates through it
+            return f"{body}, grad_fn=<{self._ctx.name}Backward0>)"
         if self.requires_grad:
             return f"{body}, requires_grad=True)"
         return f"{body})"
