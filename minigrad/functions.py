@@ -8,11 +8,15 @@ differ. Below them, the functions that are not methods: cat's other names, var_m
 
 from __future__ import annotations
 
+import builtins  # (all, any: this module's own are torch's)
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import torch
+
 from . import ops
+from .autograd.grad_mode import is_grad_enabled
 from .creation import cat, stack, where
 from .errors import ShapeError, shape_str, warn_at_user_line
 from .ops.products import sum_lone_indices
@@ -22,19 +26,62 @@ __all__ = ["cat", "stack", "where"]  # and every name defined below (see the end
 
 
 def _method_as_function(name: str) -> Callable[..., Any]:
-    """The function `name(x, *args, **kwargs)`, which calls `x.name(*args, **kwargs)`."""
+    """The function `name(x, *args, out=None, **kwargs)`, which calls `x.name(*args, **kwargs)`
+    (and writes the result into `out` when given, as torch's functions do)."""
 
-    def function(input: Tensor, *args: Any, **kwargs: Any) -> Any:  # noqa: A002 (torch's name)
+    def function(input: Tensor, *args: Any, out: Any = None, **kwargs: Any) -> Any:  # noqa: A002
         if not isinstance(input, Tensor):
             raise TypeError(
                 f"minigrad.{name}() takes a minigrad Tensor as its first argument, got "
                 f"{type(input).__name__}. Make one with minigrad.tensor(...)."
             )
-        return getattr(input, name)(*args, **kwargs)
+        result = getattr(input, name)(*args, **kwargs)
+        return result if out is None else _written_into(out, result, name)
 
     function.__name__ = function.__qualname__ = name
     function.__doc__ = f"minigrad.{name}(x, ...) is x.{name}(...): see Tensor.{name}."
     return function
+
+
+def _written_into(out: Any, result: Any, name: str) -> Any:
+    """torch's `out=`: the result written into the tensor(s) given, which are returned. As in
+    torch, out= takes no part in autograd: it is refused where a gradient would be needed."""
+    several = isinstance(result, tuple)
+    outs = tuple(out) if several and isinstance(out, (tuple, list)) else (out,)
+    results = result if several else (result,)
+    if len(outs) != len(results) or not builtins.all(isinstance(o, Tensor) for o in outs):
+        raise TypeError(
+            f"minigrad.{name}(..., out=...): out must be "
+            + (f"a tuple of {len(results)} Tensors" if several else "a minigrad Tensor")
+            + f", one for each result; got {type(out).__name__}"
+        )
+    if is_grad_enabled() and builtins.any(t.requires_grad for t in results + outs):
+        raise RuntimeError(
+            f"minigrad.{name}(..., out=...): a result written into out= has no gradient (as in "
+            "torch), but one of the arguments requires grad. Use the returned tensor instead "
+            f"(y = minigrad.{name}(...)), or compute under minigrad.no_grad()."
+        )
+    for into, value in zip(outs, results):
+        _write(into._data, value._data, name)
+    return type(result)(*outs) if hasattr(result, "_fields") else out
+
+
+def _write(into: torch.Tensor, value: torch.Tensor, name: str) -> None:
+    """value into `into`, resized to value's shape if need be, as torch writes an out=."""
+    if not torch.can_cast(value.dtype, into.dtype):
+        raise RuntimeError(
+            f"minigrad.{name}(..., out=...): the result is {value.dtype}, which can't be cast to "
+            f"out's {into.dtype} (as torch). Give an out= of dtype {value.dtype}."
+        )
+    if into.shape != value.shape:
+        if into.numel() != 0:
+            warn_at_user_line(
+                f"minigrad.{name}(..., out=...): out had shape {shape_str(into.shape)} and was "
+                f"resized to the result's {shape_str(value.shape)} (as torch, which deprecates "
+                "resizing an out= that has elements: resize it to 0 elements first)."
+            )
+        into.resize_(value.shape)
+    into.copy_(value)
 
 
 # elementwise

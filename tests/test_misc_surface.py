@@ -1,4 +1,4 @@
-"""Three small corners of torch's surface, against torch:
+"""Four small corners of torch's surface, against torch:
 
 1. nn.init's structured initialisers (trunc_normal_, orthogonal_, sparse_, eye_, dirac_): the
    same numbers as torch's for the same seed (and generator), on Parameters, outside the graph.
@@ -9,6 +9,8 @@
    logdet, slogdet, pinverse), as functions and Tensor methods: values and gradients against
    torch autograd in float64 over well-conditioned matrices, built so by construction (the
    strategies of test_linalg.py: singular and eigenvalues drawn apart from each other and 0).
+4. out= on the function forms (torch.matmul(a, b, out=c), as "Learn the Basics" writes it):
+   the result written into out, which is returned; resizing, dtypes and autograd as torch's.
 """
 
 from __future__ import annotations
@@ -350,3 +352,80 @@ def test_older_names_refuse_what_torch_refuses_and_say_what_minigrad_lacks():
     with pytest.raises(NotImplementedError, match="m >= n"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         mg.qr(mg.ones(2, 3))  # (torch has it: minigrad's qr gradient is for tall matrices)
+
+
+# ---- 4. out= ---------------------------------------------------------------------------------
+
+A = torch.arange(6.0).reshape(2, 3) / 4 - 0.5
+OUT_CALLS = {  # name: (call with out=, the out= to give: made by `empty`)
+    "matmul": (lambda m, a, out: m.matmul(a, a.T, out=out), lambda e: e(2, 2)),
+    "mul": (lambda m, a, out: m.mul(a, a, out=out), lambda e: e(2, 3)),
+    "add alpha": (lambda m, a, out: m.add(a, 1.5, alpha=2, out=out), lambda e: e(2, 3)),
+    "exp": (lambda m, a, out: m.exp(a, out=out), lambda e: e(2, 3)),
+    "sum dim": (lambda m, a, out: m.sum(a, 1, out=out), lambda e: e(2)),
+    "max dim": (
+        lambda m, a, out: m.max(a, 1, out=out),
+        lambda e: (e(2), e(2, dtype=torch.long)),
+    ),
+}
+
+
+def _empty(library):
+    return lambda *shape, dtype=None: library.empty(*shape, dtype=dtype)
+
+
+@pytest.mark.parametrize("name", OUT_CALLS)
+def test_out_receives_the_result_and_is_returned(name):
+    call, make_out = OUT_CALLS[name]
+    theirs_out, ours_out = make_out(_empty(torch)), make_out(_empty(mg))
+    theirs = call(torch, A.clone(), theirs_out)
+    ours = call(mg, mg.tensor(A.clone()), ours_out)
+    pairs = zip(ours_out, theirs_out) if isinstance(ours_out, tuple) else [(ours_out, theirs_out)]
+    for mine, reference in pairs:
+        assert torch.equal(mine._data, reference)
+    if isinstance(ours_out, tuple):  # (values, indices), named as torch's
+        assert ours.values is ours_out[0] and ours.indices is ours_out[1]
+    else:
+        assert ours is ours_out and theirs is theirs_out
+
+
+def test_out_of_another_shape_is_resized_with_torch_s_warning_unless_empty():
+    for library, wrap in ((torch, lambda t: t), (mg, mg.tensor)):
+        a = wrap(A.clone())
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # none for an out of 0 elements
+            empty = library.mul(a, a, out=library.empty(0))
+        assert tuple(empty.shape) == (2, 3)
+        with pytest.warns(UserWarning, match="resiz"):
+            full = library.mul(a, a, out=library.empty(5))
+        assert tuple(full.shape) == (2, 3)
+
+
+def test_out_dtypes_as_torch_a_result_cast_up_not_down():
+    for library, wrap in ((torch, lambda t: t), (mg, mg.tensor)):
+        a = wrap(A.clone())
+        wider = library.mul(a, a, out=library.empty(2, 3, dtype=torch.float64))
+        assert wider.dtype == torch.float64
+        with pytest.raises(RuntimeError, match="can't be cast"):
+            library.mul(a, a, out=library.empty(2, 3, dtype=torch.long))
+
+
+def test_out_takes_no_part_in_autograd_as_torch():
+    for library, wrap in ((torch, lambda t: t), (mg, mg.tensor)):
+        w = wrap(A.clone()).requires_grad_()
+        with pytest.raises(RuntimeError, match="requires grad"):
+            library.mul(w, w, out=library.empty(2, 3))
+        with pytest.raises(RuntimeError, match="requires grad"):
+            library.exp(wrap(A.clone()), out=w)
+        with library.no_grad():  # outside autograd: allowed, and nothing is recorded
+            written = library.mul(w, w, out=library.empty(2, 3))
+            library.exp(wrap(A.clone()), out=w)
+        assert not written.requires_grad and w.is_leaf
+
+
+def test_out_of_the_wrong_kind_says_what_it_takes():
+    a = mg.tensor(A.clone())
+    with pytest.raises(TypeError, match="a tuple of 2 Tensors"):
+        mg.max(a, 1, out=mg.empty(2))
+    with pytest.raises(TypeError, match="out must be a minigrad Tensor"):
+        mg.exp(a, out=torch.empty(2, 3))

@@ -2,7 +2,8 @@
 
 Each program below is plain PyTorch code in the style of PyTorch's "Learning PyTorch with
 Examples" (a polynomial fitted by hand-written gradient steps, by a custom autograd Function, by
-nn layers, by an optimizer, as a Module of its own, with a changing depth), of the torch half of
+nn layers, by an optimizer, as a Module of its own, with a changing depth), of "Learn the
+Basics" (tensors, then autograd), of the torch half of
 micrograd's engine test, of a small classifier with a learning-rate schedule, of "What is
 torch.nn really?", of a small character-level transformer (Karpathy's "Let's build GPT") and of
 a GPT in nanoGPT's style;
@@ -368,6 +369,97 @@ for epoch in range(1, 4):
     evaluate(model)
     scheduler.step()
     print("lr", scheduler.get_last_lr()[0])
+"""
+
+# Tensors, then autograd, in the style of PyTorch's "Learn the Basics": tensors from lists and
+# from numpy (sharing memory both ways), *_like constructors, indexing and assignment, cat, the
+# three spellings of a product (@, .matmul, out=), in-place add_, and a first backward: the
+# gradients of a linear layer under binary cross-entropy, grad_fn, no_grad, detach, and
+# gradients that accumulate over calls until zeroed.
+PROGRAMS["tensors and autograd basics"] = """
+import numpy as np
+import torch
+
+data = [[1, 2], [3, 4]]
+x_data = torch.tensor(data)
+np_array = np.array(data)
+x_np = torch.from_numpy(np_array)
+x_ones = torch.ones_like(x_data)
+print(f"Ones Tensor: \\n {x_ones} \\n")
+torch.manual_seed(0)
+x_rand = torch.rand_like(x_data, dtype=torch.float)
+print(f"Random Tensor: \\n {x_rand} \\n")
+shape = (2, 3,)
+print(torch.rand(shape), torch.ones(shape), torch.zeros(shape))
+tensor = torch.rand(3, 4)
+print(f"Shape of tensor: {tensor.shape}")
+print(f"Datatype of tensor: {tensor.dtype}")
+print(f"Device tensor is stored on: {tensor.device}")
+if torch.accelerator.is_available():
+    tensor = tensor.to(torch.accelerator.current_accelerator())
+tensor = torch.ones(4, 4)
+print(f"First row: {tensor[0]}")
+print(f"First column: {tensor[:, 0]}")
+print(f"Last column: {tensor[..., -1]}")
+tensor[:, 1] = 0
+print(tensor)
+t1 = torch.cat([tensor, tensor, tensor], dim=1)
+print(t1)
+y1 = tensor @ tensor.T
+y2 = tensor.matmul(tensor.T)
+y3 = torch.rand_like(y1)
+torch.matmul(tensor, tensor.T, out=y3)
+z1 = tensor * tensor
+z2 = tensor.mul(tensor)
+z3 = torch.rand_like(tensor)
+torch.mul(tensor, tensor, out=z3)
+print(y1, y2, y3, z1, z2, z3)
+agg = tensor.sum()
+agg_item = agg.item()
+print(agg_item, type(agg_item))
+print(f"{tensor} \\n")
+tensor.add_(5)
+print(tensor)
+t = torch.ones(5)
+print(f"t: {t}")
+n = t.numpy()
+print(f"n: {n}")
+t.add_(1)
+print(f"t: {t}")
+print(f"n: {n}")
+n = np.ones(5)
+t = torch.from_numpy(n)
+np.add(n, 1, out=n)
+print(f"t: {t}")
+print(f"n: {n}")
+
+x = torch.ones(5)
+y = torch.zeros(3)
+w = torch.randn(5, 3, requires_grad=True)
+b = torch.randn(3, requires_grad=True)
+z = torch.matmul(x, w) + b
+loss = torch.nn.functional.binary_cross_entropy_with_logits(z, y)
+print(f"Gradient function for z = {z.grad_fn}".split(" at 0x")[0])  # (an address)
+loss.backward()
+print(w.grad)
+print(b.grad)
+z = torch.matmul(x, w) + b
+print(z.requires_grad)
+with torch.no_grad():
+    z = torch.matmul(x, w) + b
+print(z.requires_grad)
+z = torch.matmul(x, w) + b
+z_det = z.detach()
+print(z_det.requires_grad)
+inp = torch.eye(4, 5, requires_grad=True)
+out = (inp + 1).pow(2).t()
+out.backward(torch.ones_like(out), retain_graph=True)
+print(f"First call\\n{inp.grad}")
+out.backward(torch.ones_like(out), retain_graph=True)
+print(f"\\nSecond call\\n{inp.grad}")
+inp.grad.zero_()
+out.backward(torch.ones_like(out), retain_graph=True)
+print(f"\\nCall after zeroing gradients\\n{inp.grad}")
 """
 
 # torch.nn built up step by step, in the style of PyTorch's "What is torch.nn really?": numpy

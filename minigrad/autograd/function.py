@@ -274,7 +274,7 @@ class Context:
             self.outputs = tuple(refs)
 
     def __repr__(self) -> str:
-        return f"<{self.name}Backward0 node>"  # (torch's SigmoidBackward0 for Sigmoid's)
+        return f"<{self.name}Backward0 object at {id(self):#x}>"  # (as torch prints a node)
 
 
 def _no_output() -> None:
