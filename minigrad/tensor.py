@@ -593,9 +593,9 @@ class Tensor:
     def __repr__(self) -> str:
         body = repr(self._data)[:-1]  # torch's "tensor([...])" less its closing parenthesis
         if self._ctx is not None:  # torch's words: the node that backpropagates through it
-            return f"{body}, grad_fn=<{self._ctx.name}Backward0>)"
+            return _with_suffix(body, f"grad_fn=<{self._ctx.name}Backward0>")
         if self.requires_grad:
-            return f"{body}, requires_grad=True)"
+            return _with_suffix(body, "requires_grad=True")
         return f"{body})"
 
     def _repr_html_(self) -> str:
@@ -2547,6 +2547,16 @@ def _target_dtype(data: torch.Tensor, args: tuple[Any, ...], kwargs: dict[str, A
         if isinstance(arg, (Tensor, torch.Tensor)):
             return arg.dtype
     return data.dtype
+
+
+def _with_suffix(body: str, suffix: str) -> str:
+    """torch's repr with one more `name=value` (its _add_suffixes): on the last line when it
+    fits in torch's print width, else on a line of its own under "tensor("."""
+    last_line = body[body.rfind("\n") + 1 :]
+    used = len(last_line) + 2  # (torch's count: 2 more than the line's length)
+    if used + len(suffix) + 2 > torch._tensor_str.PRINT_OPTS.linewidth:
+        return f"{body},\n{' ' * len('tensor(')}{suffix})"
+    return f"{body}, {suffix})"
 
 
 def _tensor_html(tensor: Tensor, max_side: int = 8) -> str:

@@ -7,9 +7,12 @@ import re
 import numpy as np
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 from PIL import Image
 
 import minigrad as mg
+from minigrad.testing import strategies as mst
 
 # ---- tensor(...) from every kind of data ---------------------------------------------------
 
@@ -220,6 +223,21 @@ def test_repr_shows_values_and_where_a_tensor_came_from():
     assert repr(made) == repr(theirs) == "tensor([0.5000], grad_fn=<SigmoidBackward0>)"
     assert re.fullmatch(r"<SigmoidBackward0 object at 0x[0-9a-f]+>", repr(made.grad_fn))
     assert re.fullmatch(r"<SigmoidBackward0 object at 0x[0-9a-f]+>", repr(theirs.grad_fn))
+
+
+@given(
+    values=mst.float_arrays(mst.shapes(max_rank=3, max_side=12), -1e3, 1e3),
+    dtype=st.sampled_from([torch.float32, torch.float64]),
+    made=st.booleans(),
+)
+def test_repr_of_a_tensor_in_the_graph_is_torch_s_line_breaks_included(values, dtype, made):
+    """grad_fn= or requires_grad=True goes on the last line when it fits in torch's 80
+    columns, else on a line of its own, as torch prints it (dtype= before it, when shown)."""
+    theirs = torch.tensor(values, dtype=dtype, requires_grad=True)
+    ours = mg.tensor(values, dtype=dtype, requires_grad=True)
+    if made:
+        theirs, ours = theirs * 2, ours * 2
+    assert repr(ours) == repr(theirs)
 
 
 def test_grad_prints_as_numbers():
