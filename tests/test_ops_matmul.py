@@ -128,8 +128,10 @@ def test_linear_passes_gradcheck(operands):
 
 
 def test_linear_names_the_shapes_when_they_do_not_fit():
-    with pytest.raises(mg.ShapeError, match=r"x of shape \(2, 5\) and weight of shape \(3, 4\)"):
+    with pytest.raises(mg.ShapeError, match=r"^Linear: x of shape \(2, 5\) and weight of shape"):
         mg.ops.Linear.apply(mg.randn(2, 5), mg.randn(3, 4))
+    with pytest.raises(mg.ShapeError, match=r"weight of shape \(3, 4\) and bias of shape \(2,\)"):
+        mg.ops.Linear.apply(mg.randn(2, 4), mg.randn(3, 4), mg.randn(2))
 
 
 @st.composite

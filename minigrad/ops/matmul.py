@@ -87,10 +87,12 @@ class Linear(Op):
         problem = dtype_mismatch(x, weight, "the input", "the layer's weight")
         if problem:
             return problem
+        shapes = f"x of shape {shape_str(x.shape)} and weight of shape {shape_str(weight.shape)}"
+        if bias is not None:
+            shapes = shapes.replace(" and", ",") + f" and bias of shape {shape_str(bias.shape)}"
         return (
-            f"linear: x of shape {shape_str(x.shape)} and weight of shape "
-            f"{shape_str(weight.shape)}: x's last dim must equal the weight's in_features "
-            f"(its dim 1), and the bias must have out_features (weight's dim 0) elements."
+            f"{shapes}: x's last dim must equal the weight's in_features (its dim 1), and "
+            "the bias must have out_features (the weight's dim 0) elements."
         )
 
 
