@@ -80,10 +80,12 @@ def test_cat_shapes_join(case):
     torch.cat([torch.zeros(s) for s in shapes], dim=dim)
 
 
-@given(data=st.data(), shape=mst.shapes(min_rank=1))
+@given(data=st.data(), shape=mst.shapes())
 def test_index_keys_are_valid_for_torch(data, shape):
     key = data.draw(mst.index_keys(shape))
-    torch.zeros(shape)[key]
+    # The arrays as tensors, as a user indexes (torch refuses a 0-d NumPy mask on a 0-d tensor).
+    parts = key if isinstance(key, tuple) else (key,)
+    torch.zeros(shape)[tuple(torch.as_tensor(k) if isinstance(k, np.ndarray) else k for k in parts)]
 
 
 def index_array(key) -> np.ndarray | None:
@@ -97,7 +99,7 @@ def has_repeats(indices: np.ndarray) -> bool:
     return np.unique(indices).size < indices.size
 
 
-@given(data=st.data(), shape=mst.shapes(min_rank=1))
+@given(data=st.data(), shape=mst.shapes())
 def test_index_arrays_are_1d_or_2d_and_in_range(data, shape):
     # Runs the helpers above on every kind of key the strategy draws, in every profile: a helper
     # that only works on some kinds (set(indices.tolist()) is unhashable for a 2-D array) fails
@@ -120,6 +122,16 @@ def test_index_keys_include_repeated_integer_indices_in_1d_and_2d_arrays():
             return indices is not None and indices.ndim == ndim and has_repeats(indices)
 
         find(mst.index_keys((3,)), repeated)
+
+
+def test_index_keys_include_0d_masks_of_0d_and_other_tensors():
+    for shape in ((), (3, 2)):  # x[x.sum() > 0]: a mask with no dims, True or False
+        for value in (True, False):
+            find(
+                mst.index_keys(shape),
+                lambda key, value=value: isinstance(key, np.ndarray) and key.shape == ()
+                and bool(key) is value,
+            )  # fmt: skip
 
 
 # ---- assert_matches_torch ---------------------------------------------------------------------

@@ -219,14 +219,21 @@ def added_at(values: Any, shape: torch.Size, key: Any) -> Any:
     if is_basic_key(key):  # no element repeats: place the values directly
         out[key] = values
         return out
-    if is_tensors_only_key(key):  # x[rows, cols]: torch adds at the picked places itself
-        indices = key if isinstance(key, tuple) else (key,)
+    if is_tensors_only_key(key) and not _has_scalar_mask(key):  # x[rows, cols]: torch adds
+        indices = key if isinstance(key, tuple) else (key,)  # at the picked places itself
         return out.index_put_(indices, values, accumulate=True)
     # Index an array of flat positions with the same key to learn where each value goes, then
     # add the values at those positions: repeats add up.
     positions = torch.arange(out.numel(), device=values.device).reshape(shape)[key]
     out.view(-1).index_add_(0, positions.reshape(-1), values.reshape(-1))
     return out
+
+
+def _has_scalar_mask(key: Any) -> bool:
+    """A 0-d boolean index (x[x > 0] for a 0-d x): it adds a dim of 1 or 0 places, which
+    index_put_ refuses (torch's own backward takes another path there too)."""
+    parts = key if isinstance(key, tuple) else (key,)
+    return any(k.ndim == 0 and k.dtype == torch.bool for k in parts)
 
 
 class AddAt(Op):

@@ -192,19 +192,21 @@ def cat_shapes(
 
 @st.composite
 def index_keys(draw: st.DrawFn, shape: Shape) -> Any:
-    """A key for x[key] with x of this shape (rank >= 1), of one of three kinds:
+    """A key for x[key] with x of this shape (any rank), of one of three kinds:
 
     - basic: ints (negative too), slices with positive steps, None and Ellipsis;
     - `(:, ..., indices)`: an integer array (NumPy int64, 1-D or 2-D, negative entries too)
-      on one dim. A 2-D array puts its own shape in that dim's place (x[:, [[0], [1]]]).
-      Repeats are common: x[[0, 0]] picks row 0 twice, and its gradient must add up;
-    - a boolean mask (a bare array) over the leading dims.
+      on one dim (x of rank >= 1). A 2-D array puts its own shape in that dim's place
+      (x[:, [[0], [1]]]). Repeats are common: x[[0, 0]] picks row 0 twice, and its gradient
+      must add up;
+    - a boolean mask (a bare array) over the leading dims, or over none: a 0-d mask
+      (x[x.sum() > 0]) adds a dim of 1 place or 0 in front.
 
     Code that inspects a drawn key must accept all three, and index arrays of either rank.
     """
-    kind = draw(st.sampled_from(["basic", "integers", "mask"]))
+    kind = draw(st.sampled_from(["basic", "integers", "mask"] if shape else ["basic", "mask"]))
     if kind == "mask":
-        lead = draw(st.integers(1, len(shape)))
+        lead = draw(st.integers(0, len(shape)))
         return draw(hnp.arrays(np.bool_, shape[:lead]))
     if kind == "integers":
         dim = draw(st.integers(0, len(shape) - 1))
