@@ -1639,6 +1639,10 @@ class Tensor:
         start, end, sizes = start_dim % n, end_dim % n, tuple(self.shape)  # (a number: ())
         return self.reshape((*sizes[:start], prod(sizes[start : end + 1]), *sizes[end + 1 :]))
 
+    def ravel(self) -> Tensor:
+        """The elements in one dim, in order (NumPy's name for flatten(); a number gives one)."""
+        return self.reshape(-1)
+
     def transpose(self, dim0: int, dim1: int) -> Tensor:
         return ops.Transpose.apply(self, dim0=dim0, dim1=dim1)
 

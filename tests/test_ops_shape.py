@@ -605,6 +605,13 @@ def test_flatten_matches_torch(x, data):
     )
 
 
+@given(x=mst.float_arrays(mst.shapes()))
+@example(x=np.ones((2, 3)).T)  # not contiguous: a copy, as torch's
+def test_ravel_matches_torch(x):
+    for ours, theirs in ((mg.ravel, torch.ravel), (mg.Tensor.ravel, torch.Tensor.ravel)):
+        assert_matches_torch(ours, theirs, x, name="ravel")
+
+
 def test_a_number_flattens_to_one_element_as_in_torch():
     assert mg.tensor(3.0).flatten().shape == torch.tensor(3.0).flatten().shape == (1,)
     assert mg.tensor(3.0).flatten(-1, 0).shape == torch.tensor(3.0).flatten(-1, 0).shape
