@@ -51,6 +51,13 @@ class Histogram(NamedTuple):
     bin_edges: Tensor
 
 
+class MinMax(NamedTuple):
+    """What `x.aminmax()` returns, as in torch: the smallest value and the largest."""
+
+    min: Tensor
+    max: Tensor
+
+
 class ValuesIndices(NamedTuple):
     """What `x.min(dim)`, `x.topk(k)` and `x.sort()` return, as in torch: the values, and the
     index along dim that each one came from."""
@@ -1363,6 +1370,11 @@ class Tensor:
         """The smallest value over dim (all dims by default); ties share the gradient."""
         return ops.AMin.apply(self, dim=dim, keepdim=keepdim)
 
+    def aminmax(self, *, dim: int | None = None, keepdim: bool = False) -> MinMax:
+        """(amin, amax) over dim (all dims by default), as torch's: each with its gradient."""
+        over = () if dim is None else dim
+        return MinMax(self.amin(over, keepdim), self.amax(over, keepdim))
+
     @numpy_names
     def topk(
         self,
@@ -1568,6 +1580,17 @@ class Tensor:
     def cumsum(self, dim: int, *, dtype: torch.dtype | None = None) -> Tensor:
         """Running totals along dim: out[i] = x[0] + ... + x[i]."""
         return ops.CumSum.apply(self, dim=dim, dtype=dtype)
+
+    def cummax(self, dim: int) -> ValuesIndices:
+        """Running maxima along dim, and where each was found (the latest place, on a tie):
+        x gathered at those places, so that each gradient goes back to its maximum's place."""
+        indices = torch.cummax(self._data, dim).indices
+        return ValuesIndices(self.gather(dim, Tensor(indices)), Tensor(indices))
+
+    def cummin(self, dim: int) -> ValuesIndices:
+        """Running minima along dim, and where each was found (as cummax)."""
+        indices = torch.cummin(self._data, dim).indices
+        return ValuesIndices(self.gather(dim, Tensor(indices)), Tensor(indices))
 
     @numpy_names
     def logcumsumexp(self, dim: int) -> Tensor:

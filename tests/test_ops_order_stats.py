@@ -4,7 +4,8 @@ median and nanmedian (of everything: ties share the gradient; along a dim: (valu
 the gradient to torch's index), kthvalue, mode, quantile and nanquantile (q a number or a 1-d
 tensor, every interpolation; q gets torch's gradient too). Values are distinct by construction
 where a tie would leave the gradient's place to a choice; the ties themselves are @examples,
-checked against torch's choice of index.
+checked against torch's choice of index. cummax and cummin (the gradient to each running
+extreme's place, torch's on a tie) and aminmax (ties share, as amin and amax).
 """
 
 from __future__ import annotations
@@ -462,3 +463,36 @@ def test_cdist_of_rows_with_themselves_has_torchs_gradient(p):
     (mg.cdist(ours, ours, p=p) * mg.tensor(weights)).sum().backward()
     assert torch.isfinite(ours.grad._data).all()
     assert_close(ours.grad._data, theirs.grad, what=f"cdist(x, x, p={p})", rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["cummax", "cummin"])
+@given(case=along_a_dim(arrays=mst.float_arrays))
+@example(case=(TIES, 1, False))  # ties: the place torch picks gets the gradient
+@example(case=(np.array(3.0), 0, False))  # 0-d
+def test_cummax_and_cummin_match_torch(name, case):
+    x, dim, _ = case
+    ours, theirs = getattr(mg, name), getattr(torch, name)
+    assert_matches_torch(
+        lambda t: ours(t, dim).values, lambda t: theirs(t, dim).values, x, order=2, name=name
+    )
+    method = lambda t: getattr(t, name)(dim=dim)[0]  # noqa: E731
+    assert_matches_torch(method, method, x, name=name)
+    data = torch.from_numpy(x)
+    assert torch.equal(ours(mg.tensor(data), dim).indices._data, theirs(data, dim).indices)
+
+
+@pytest.mark.parametrize("part", ["min", "max"])
+@given(case=along_a_dim(arrays=mst.float_arrays), everything=st.booleans())
+@example(case=(TIES, 1, False), everything=False)  # ties share the gradient
+@example(case=(TIES, 0, True), everything=True)
+def test_aminmax_matches_torch(part, case, everything):
+    x, dim, keepdim = case
+    options = {"keepdim": keepdim} if everything else {"dim": dim, "keepdim": keepdim}
+    assert_matches_torch(
+        lambda t: getattr(mg.aminmax(t, **options), part),
+        lambda t: getattr(torch.aminmax(t, **options), part),
+        x,
+        order=2,
+        name=f"aminmax({options}).{part}",
+    )
+    assert mg.tensor(x).aminmax(**options)._fields == ("min", "max")
