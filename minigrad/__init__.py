@@ -62,7 +62,7 @@ from torch import (  # noqa: A004
 )
 from torch import Generator, Size, device, dtype, finfo, iinfo
 from torch import get_default_dtype, get_rng_state, initial_seed, seed, set_default_dtype
-from torch import set_rng_state
+from torch import set_printoptions, set_rng_state
 
 from .tensor import Tensor  # noqa: I001  (first: the ops it imports need it defined)
 from .autograd.function import Context, Function
@@ -76,6 +76,7 @@ from .autograd.grad_mode import (
 from .creation import (
     arange,
     as_tensor,
+    asarray,
     cat,
     empty,
     empty_like,
@@ -135,6 +136,7 @@ __getattr__ = _missing_name_getattr(__name__, "torch")
 __all__ = [
     "arange",
     "as_tensor",
+    "asarray",
     "autograd",
     "bfloat16",
     "bool",
@@ -212,6 +214,7 @@ __all__ = [
     "set_default_device",
     "set_default_dtype",
     "set_grad_enabled",
+    "set_printoptions",
     "set_rng_state",
     "ShapeError",
     "short",

@@ -18,7 +18,7 @@ import torch
 
 from . import ops
 from .devices import as_device, default_device
-from .tensor import Tensor, _size_args, numpy_names, random_device
+from .tensor import Tensor, _size_args, numpy_names, random_device, unwrap
 
 DeviceLike = str | torch.device | None
 
@@ -67,6 +67,27 @@ def as_tensor(data: Any, dtype: torch.dtype | None = None, device: DeviceLike = 
     if isinstance(data, np.ndarray):
         return Tensor(torch.as_tensor(data, dtype=dtype, device=_device(device)))
     return tensor(data, dtype=dtype, device=device)
+
+
+def asarray(
+    obj: Any,
+    *,
+    dtype: torch.dtype | None = None,
+    device: DeviceLike = None,
+    copy: bool | None = None,
+    requires_grad: bool | None = None,
+) -> Tensor:
+    """obj as a Tensor, as torch.asarray: sharing memory where it can (as as_tensor: a Tensor
+    comes back as it is), a copy with copy=True; copy=False refuses where a copy would be
+    needed. requires_grad: as obj's unless given."""
+    if copy is False:
+        torch.asarray(unwrap(obj), dtype=dtype, device=device, copy=False)  # (torch's refusal)
+    out = as_tensor(obj, dtype=dtype, device=device)
+    if copy:
+        out = Tensor(out._data.clone())
+    if requires_grad is None or requires_grad == out.requires_grad:
+        return out
+    return out.requires_grad_() if requires_grad else out.detach()
 
 
 def _filled(

@@ -20,7 +20,7 @@ from .autograd.grad_mode import is_grad_enabled
 from .creation import cat, stack, where
 from .errors import ShapeError, shape_str, warn_at_user_line
 from .ops.products import sum_lone_indices
-from .tensor import Tensor
+from .tensor import Tensor, unwrap
 
 __all__ = ["cat", "stack", "where"]  # and every name defined below (see the end of the file)
 
@@ -87,6 +87,8 @@ def _write(into: torch.Tensor, value: torch.Tensor, name: str) -> None:
 # elementwise
 abs = _method_as_function("abs")  # noqa: A001 (torch's names shadow Python's here, as in torch)
 add = _method_as_function("add")
+addcdiv = _method_as_function("addcdiv")
+addcmul = _method_as_function("addcmul")
 arctan2 = _method_as_function("arctan2")
 atan2 = _method_as_function("atan2")
 ceil = _method_as_function("ceil")
@@ -141,6 +143,7 @@ sqrt = _method_as_function("sqrt")
 square = _method_as_function("square")
 sub = _method_as_function("sub")
 tanh = _method_as_function("tanh")
+true_divide = _method_as_function("true_divide")
 trunc = _method_as_function("trunc")
 
 # reductions
@@ -156,6 +159,7 @@ cummax = _method_as_function("cummax")
 cummin = _method_as_function("cummin")
 cumprod = _method_as_function("cumprod")
 cumsum = _method_as_function("cumsum")
+dist = _method_as_function("dist")
 log_softmax = _method_as_function("log_softmax")
 logcumsumexp = _method_as_function("logcumsumexp")
 logsumexp = _method_as_function("logsumexp")
@@ -181,6 +185,7 @@ var = _method_as_function("var")
 
 # comparisons, tests and histograms (no gradient)
 allclose = _method_as_function("allclose")
+argwhere = _method_as_function("argwhere")
 bincount = _method_as_function("bincount")
 bucketize = _method_as_function("bucketize")
 count_nonzero = _method_as_function("count_nonzero")
@@ -210,6 +215,7 @@ unique_consecutive = _method_as_function("unique_consecutive")
 broadcast_to = _method_as_function("broadcast_to")
 chunk = _method_as_function("chunk")
 diag = _method_as_function("diag")
+diag_embed = _method_as_function("diag_embed")
 diagonal = _method_as_function("diagonal")
 diff = _method_as_function("diff")
 dsplit = _method_as_function("dsplit")
@@ -221,6 +227,7 @@ index_add = _method_as_function("index_add")
 index_copy = _method_as_function("index_copy")
 index_fill = _method_as_function("index_fill")
 index_select = _method_as_function("index_select")
+moveaxis = _method_as_function("moveaxis")
 movedim = _method_as_function("movedim")
 narrow = _method_as_function("narrow")
 numel = _method_as_function("numel")
@@ -287,6 +294,18 @@ globals().update({name: _method_as_function(name) for name in _IN_PLACE})
 def is_tensor(obj: Any) -> bool:
     """Whether obj is a minigrad Tensor."""
     return isinstance(obj, Tensor)
+
+
+def isin(
+    elements: Tensor | float, test_elements: Tensor | float, *, assume_unique: bool = False,
+    invert: bool = False,
+) -> Tensor:  # fmt: skip
+    """Whether each of `elements` is among `test_elements` (True where not, with invert=True):
+    a bool tensor of elements' shape, outside the graph."""
+    found = torch.isin(
+        unwrap(elements), unwrap(test_elements), assume_unique=assume_unique, invert=invert
+    )
+    return Tensor(found)
 
 
 def xlogy(input: Tensor | float, other: Tensor | float) -> Tensor:  # noqa: A002

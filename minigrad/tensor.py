@@ -292,6 +292,11 @@ class Tensor:
         self._requires_grad = requires_grad
         return self
 
+    @property
+    def retains_grad(self) -> bool:
+        """Whether retain_grad() was called on this tensor (torch's attribute)."""
+        return self._retains_grad
+
     def retain_grad(self) -> None:
         """Keep `.grad` on this non-leaf too (backward normally keeps it only on leaves). Returns
         None, as torch's: `h.retain_grad()` on a line of its own."""
@@ -533,6 +538,15 @@ class Tensor:
     def is_floating_point(self) -> bool:
         return self._data.is_floating_point()
 
+    def is_complex(self) -> bool:
+        return self._data.is_complex()
+
+    def is_signed(self) -> bool:
+        return self._data.is_signed()
+
+    def ndimension(self) -> int:
+        return self._data.ndim
+
     @property
     def is_cuda(self) -> bool:
         return self._data.is_cuda
@@ -656,7 +670,26 @@ class Tensor:
     def bool(self) -> Tensor:
         return self.to(torch.bool)
 
-    def type(self, dtype: torch.dtype) -> Tensor:
+    def bfloat16(self) -> Tensor:
+        return self.to(torch.bfloat16)
+
+    def byte(self) -> Tensor:
+        return self.to(torch.uint8)
+
+    def char(self) -> Tensor:
+        return self.to(torch.int8)
+
+    def short(self) -> Tensor:
+        return self.to(torch.int16)
+
+    def type(self, dtype: torch.dtype | str | None = None) -> Any:
+        """x.type(): the name of x's type, as torch's ("torch.FloatTensor"); x.type(dtype), or
+        a name such as "torch.DoubleTensor": x converted to it."""
+        if dtype is None:
+            return self._data.type()
+        if isinstance(dtype, str):  # (a name may say the device too: torch.cuda.FloatTensor)
+            named = torch.empty(0).type(dtype)
+            return self.to(device=named.device, dtype=named.dtype)
         return self.to(dtype)
 
     def type_as(self, other: Tensor) -> Tensor:
@@ -699,6 +732,29 @@ class Tensor:
         """How far apart in memory, in elements, neighbours along each dim lie (one dim's when
         `dim` is given)."""
         return self._data.stride() if dim is None else self._data.stride(dim)
+
+    def storage_offset(self) -> int:
+        """Where the first element lies in the memory this tensor uses, in elements (a slice
+        that starts further in has a larger one)."""
+        return self._data.storage_offset()
+
+    def data_ptr(self) -> int:
+        """The address of the first element: a view that starts where its base does has its
+        base's."""
+        return self._data.data_ptr()
+
+    def element_size(self) -> int:
+        """Bytes per element: 4 for float32, 8 for float64 and int64."""
+        return self._data.element_size()
+
+    @property
+    def itemsize(self) -> int:
+        return self._data.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes the elements take: numel() * element_size()."""
+        return self._data.nbytes
 
     # ---- arithmetic (numbers and numpy arrays are welcome on either side) ----------------
 
@@ -779,6 +835,18 @@ class Tensor:
             )
         return ops.DivRounded.apply(self, _operand(other, self), rounding_mode)
 
+    def true_divide(self, other: Operand) -> Tensor:
+        """self / other (torch's older name for div)."""
+        return self / other
+
+    def addcmul(self, tensor1: Operand, tensor2: Operand, *, value: Operand = 1) -> Tensor:
+        """self + value * tensor1 * tensor2 (how torch's Adam adds grad^2 to its average)."""
+        return self + value * _operand(tensor1, self) * tensor2
+
+    def addcdiv(self, tensor1: Operand, tensor2: Operand, *, value: Operand = 1) -> Tensor:
+        """self + value * tensor1 / tensor2 (how torch's Adam takes its step)."""
+        return self + value * _operand(tensor1, self) / tensor2
+
     def floor_divide(self, other: Operand) -> Tensor:
         """self // other: floor(self / other). As in torch, it has no gradient: backward
         through it raises (div(other, rounding_mode='floor') has the values, and gradient 0)."""
@@ -820,6 +888,37 @@ class Tensor:
                 f"number write x.lerp(minigrad.full_like(x, {end!r}), weight)."
             )
         return ops.Lerp.apply(self, end, _operand(weight, self))
+
+    def lerp_(self, end: Tensor, weight: Operand) -> Tensor:
+        """self moved in place toward end by weight (an average of weights kept as
+        avg.lerp_(w, 0.01), as an exponential moving average is)."""
+        end, weight = _operand(end, self), _operand(weight, self)
+        return self._update(
+            "lerp_",
+            tuple(t for t in (end, weight) if isinstance(t, Tensor)),
+            lambda d: d.lerp_(unwrap(end), unwrap(weight)),
+            lambda x: x.lerp(end, weight),
+        )
+
+    def addcmul_(self, tensor1: Operand, tensor2: Operand, *, value: Operand = 1) -> Tensor:
+        """self += value * tensor1 * tensor2, in place."""
+        t1, t2 = _operand(tensor1, self), _operand(tensor2, self)
+        return self._update(
+            "addcmul_",
+            (t1, t2),
+            lambda d: d.addcmul_(unwrap(t1), unwrap(t2), value=unwrap(value)),
+            lambda x: x.addcmul(t1, t2, value=value),
+        )
+
+    def addcdiv_(self, tensor1: Operand, tensor2: Operand, *, value: Operand = 1) -> Tensor:
+        """self += value * tensor1 / tensor2, in place."""
+        t1, t2 = _operand(tensor1, self), _operand(tensor2, self)
+        return self._update(
+            "addcdiv_",
+            (t1, t2),
+            lambda d: d.addcdiv_(unwrap(t1), unwrap(t2), value=unwrap(value)),
+            lambda x: x.addcdiv(t1, t2, value=value),
+        )
 
     # ---- comparisons: bool tensors outside the graph --------------------------------------
 
@@ -874,6 +973,10 @@ class Tensor:
         if as_tuple:
             return tuple(Tensor(index) for index in self._data.nonzero(as_tuple=True))
         return Tensor(self._data.nonzero())
+
+    def argwhere(self) -> Tensor:
+        """The indices of the nonzero elements, one row per element (as nonzero())."""
+        return Tensor(self._data.argwhere())
 
     def count_nonzero(self, dim: Dims = None) -> Tensor:
         """How many elements (along dim) are nonzero."""
@@ -1310,6 +1413,10 @@ class Tensor:
         """The standard deviation: the square root of `var` with the same arguments."""
         dim, correction = _variance_args(dim, unbiased, correction)
         return ops.Std.apply(self, dim=dim, correction=correction, keepdim=keepdim)
+
+    def dist(self, other: Operand, p: float = 2) -> Tensor:
+        """The p-norm of self - other (broadcast): the distance between them."""
+        return (self - other).norm(p)
 
     def norm(
         self,
@@ -1776,6 +1883,15 @@ class Tensor:
         """Another name for transpose(dim0, dim1)."""
         return self.transpose(dim0, dim1)
 
+    def unfold(self, dimension: int, size: int, step: int) -> Tensor:
+        """The windows of `size` places along `dimension`, one every `step` places, each as a
+        new last dim: x.unfold(0, 2, 1) of [1, 2, 3] is [[1, 2], [2, 3]] (a view of x)."""
+        return ops.UnfoldDim.apply(self, dim=dimension, size=size, step=step)
+
+    def moveaxis(self, source: int | Sequence[int], destination: int | Sequence[int]) -> Tensor:
+        """NumPy's name for movedim."""
+        return self.movedim(source, destination)
+
     def movedim(self, source: int | Sequence[int], destination: int | Sequence[int]) -> Tensor:
         """Dims moved to new places, the others keeping their order (x.movedim(1, -1) puts an
         image's channels last): a permute."""
@@ -1840,6 +1956,15 @@ class Tensor:
         steps = torch.arange(self.shape[0], device=self._data.device)
         out[steps + max(-diagonal, 0), steps + max(diagonal, 0)] = self
         return out
+
+    def diag_embed(self, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+        """Each vector along the last dim as diagonal `offset` of a matrix over the result's dims
+        dim1 and dim2, zeros elsewhere (diagonal's adjoint: a batch of diag())."""
+        n = self.shape[-1] + abs(offset)
+        out = self.new_zeros(*self.shape[:-1], n, n)
+        steps = torch.arange(self.shape[-1], device=self._data.device)
+        out[..., steps + max(-offset, 0), steps + max(offset, 0)] = self
+        return out.movedim((-2, -1), (dim1, dim2))
 
     def repeat(self, *repeats: Any) -> Tensor:
         """Tile x: x.repeat(2, 3) is 2 copies down and 3 across (more counts add leading dims)."""
@@ -2313,6 +2438,7 @@ class Tensor:
     floor_divide_ = _in_place_with("floor_divide_", "floor_divide")
     remainder_ = _in_place_with("remainder_", "remainder")
     fmod_ = _in_place_with("fmod_", "fmod")
+    true_divide_ = _in_place_with("true_divide_", "div")
     neg_ = _in_place("neg")
     exp_ = _in_place("exp")
     log_ = _in_place("log")
@@ -2338,6 +2464,7 @@ class Tensor:
     sinc_ = _in_place("sinc")
     deg2rad_ = _in_place("deg2rad")
     rad2deg_ = _in_place("rad2deg")
+    square_ = _in_place("square")
 
     def nan_to_num_(
         self, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None
@@ -2441,6 +2568,18 @@ class Tensor:
 
     def zero_(self) -> Tensor:
         return self._update("zero_", (), lambda d: d.zero_(), lambda x: ops.Copy.apply(x, 0))
+
+    def fill_diagonal_(self, fill_value: float, wrap: bool = False) -> Tensor:
+        """The main diagonal set to fill_value, in place (x[i, i, ...] for every i; all dims of
+        one size, or a matrix taller than wide, whose diagonal with wrap=True starts again
+        below each square block, as torch's)."""
+        diagonal = torch.zeros_like(self._data, dtype=torch.bool).fill_diagonal_(True, wrap)
+        return self._update(
+            "fill_diagonal_",
+            (),
+            lambda d: d.fill_diagonal_(fill_value, wrap),
+            lambda x: x.masked_fill(Tensor(diagonal), fill_value),
+        )
 
     def fill_(self, value: Operand) -> Tensor:
         """Every element set to `value` (a number, or a tensor with one element)."""

@@ -376,6 +376,7 @@ EVERY_OP = {
         *F.max_pool2d(image(), 2, return_indices=True), 2, output_size=(4, 5)
     ),
     "Unfold": lambda: F.unfold(image(), (2, 3), stride=(1, 2)),
+    "UnfoldDim": lambda: x23().unfold(1, 2, 1),
     "AMax": lambda: x23().amax(1),
     "AMin": lambda: x23().amin(0, keepdim=True),
     "Abs": lambda: x23().abs(),

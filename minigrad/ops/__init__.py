@@ -24,7 +24,8 @@ pool.py         max_pool2d avg_pool2d adaptive_avg_pool2d max_unpool
 interpolate.py  interpolate (F.interpolate's linear modes; the positions of its nearest modes)
 normalization.py  batch_norm layer_norm dropout
 embedding.py    embedding (a row lookup; repeated rows add up their gradients), index_select and
-                its adjoint index_add (slices added in along a dim); index_copy index_fill
+                its adjoint index_add (slices added in along a dim); index_copy index_fill;
+                x.unfold (windows along a dim)
 triangular.py   tril triu
 """
 
@@ -54,7 +55,7 @@ from .arithmetic import (
 from .assign import Copy, CopySlices, SetItem
 from .conv import ConstantPad, Convolution, ConvTranspose, CopyPad, Fold, Unfold
 from .conversion import Clone, To
-from .embedding import Embedding, IndexAdd, IndexCopy, IndexFill, IndexSelect
+from .embedding import Embedding, IndexAdd, IndexCopy, IndexFill, IndexSelect, UnfoldDim
 from .losses import BinaryCrossEntropy
 from .matmul import (
     Cholesky,
@@ -304,6 +305,7 @@ __all__ = [
     "Triu",
     "Trunc",
     "Unfold",
+    "UnfoldDim",
     "Unsqueeze",
     "Var",
     "View",

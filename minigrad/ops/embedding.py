@@ -1,5 +1,5 @@
 """Embedding, and the ops that read or write whole slices along a dim at a vector of indices:
-index_select, index_add, index_copy, index_fill.
+index_select, index_add, index_copy, index_fill; and unfold, whose windows are such slices.
 
 An embedding is a lookup table of rows picked by integer indices (token ids, positions), and
 index_select picks slices along any dim the same way. The backward of a pick sends each slice's
@@ -127,6 +127,34 @@ def selected(grad: Any, dim: int, index: Any, shape: torch.Size) -> Any:
     slice."""
     picked = grad.index_select(dim, index)
     return picked if picked.shape == shape else picked.reshape(shape)
+
+
+class UnfoldDim(Op):
+    """out[..., i, ..., k] = x[..., i * step + k, ...]: the windows of `size` places along dim,
+    one every `step`, each window's places in a new last dim.   dL/dx = each window's gradient
+    added back at its places.
+
+    The windows are x.index_select(dim, places) for the places i * step + k, laid out so: the
+    gradient is G's windows added back at those places (an index_add into zeros), and places in
+    windows that overlap (step < size) get the gradient of each window they are in.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor, dim: int, size: int, step: int) -> torch.Tensor:
+        out = x.unfold(dim, size, step)  # (a view: torch's checks of dim, size and step)
+        ctx.shape, ctx.dim, ctx.step = x.shape, dim % max(x.ndim, 1), step
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        if not ctx.shape:  # a number unfolds to one window of one place (or of none)
+            return grad.sum()
+        windows, size = grad.shape[ctx.dim], grad.shape[-1]
+        device = unwrap(grad).device
+        starts = torch.arange(windows, device=device) * ctx.step
+        places = (starts[:, None] + torch.arange(size, device=device)).reshape(-1)
+        laid_out = grad.movedim(-1, ctx.dim + 1).flatten(ctx.dim, ctx.dim + 1)  # window by window
+        return index_added(laid_out, ctx.shape, ctx.dim, places)
 
 
 class IndexAdd(Op):
