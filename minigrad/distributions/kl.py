@@ -19,21 +19,26 @@ from ..nn.functional import softplus
 from ..tensor import Tensor
 from .bernoulli import Bernoulli
 from .beta import Beta
+from .binomial import Binomial
 from .categorical import Categorical, OneHotCategorical
 from .dirichlet import Dirichlet
 from .distribution import Distribution, raw, sum_rightmost
 from .exponential import Exponential
 from .gamma import Gamma
+from .geometric import Geometric
 from .independent import Independent
 from .laplace import Laplace
 from .multivariate_normal import MultivariateNormal, half_log_det, mahalanobis_squared, solve_lower
 from .normal import Normal
 from .poisson import Poisson
+from .transformed_distribution import TransformedDistribution
 from .uniform import Uniform
 
 __all__ = ["kl_divergence", "register_kl"]
 
 _KL_REGISTRY: dict[tuple[type, type], Callable[[Any, Any], Tensor]] = {}
+
+EULER_GAMMA = 0.57721566490153286061  # -digamma(1): E[log x] = -EULER_GAMMA for x ~ Exponential(1)
 
 
 def register_kl(type_p: type, type_q: type) -> Callable[[Callable], Callable]:
@@ -208,3 +213,251 @@ def _kl_beta_beta(p: Beta, q: Beta) -> Tensor:
 def _kl_poisson_poisson(p: Poisson, q: Poisson) -> Tensor:
     """rate_p (log rate_p - log rate_q) - (rate_p - rate_q)."""
     return p.rate * (p.rate.log() - q.rate.log()) - (p.rate - q.rate)
+
+
+@register_kl(Binomial, Binomial)
+def _kl_binomial_binomial(p: Binomial, q: Binomial) -> Tensor:
+    """n (p log(p/q) + (1-p) log((1-p)/(1-q))) = n (p (logit_p - logit_q) + log(1-p) - log(1-q))
+    for n = p.total_count: n independent coins' KL. Infinite where p.total_count is greater
+    (q cannot reach p's top counts); refused where it is smaller (no closed form), as torch's."""
+    if bool((raw(p.total_count) < raw(q.total_count)).any()):
+        raise NotImplementedError(
+            "kl_divergence(p, q) of two Binomials is implemented only where p.total_count >= "
+            "q.total_count (where it is greater, the KL is inf); here q.total_count is greater "
+            f"somewhere: p.total_count = {raw(p.total_count).tolist()}, q.total_count = "
+            f"{raw(q.total_count).tolist()}."
+        )
+    coins = p.probs * (p.logits - q.logits) + (-p.probs).log1p() - (-q.probs).log1p()
+    return _set_where(p.total_count * coins, raw(p.total_count) > raw(q.total_count), math.inf)
+
+
+@register_kl(Geometric, Geometric)
+def _kl_geometric_geometric(p: Geometric, q: Geometric) -> Tensor:
+    """-H(p) - log q - E_p[k] log(1 - q), with E_p[k] = 1/p - 1 failures before the success."""
+    return -p.entropy() - q.probs.log() - (1 / p.probs - 1) * (-q.probs).log1p()
+
+
+@register_kl(TransformedDistribution, TransformedDistribution)
+def _kl_transformed_transformed(p: TransformedDistribution, q: TransformedDistribution) -> Tensor:
+    """KL(base_p || base_q), summed over the event dims the transforms add: sending both
+    distributions' draws through the same invertible map leaves their KL as it was."""
+    if p.transforms != q.transforms:
+        raise NotImplementedError(
+            "kl_divergence(p, q) of two TransformedDistributions needs the same transforms "
+            f"(equal by ==), got {p.transforms} and {q.transforms}"
+        )
+    if p.event_shape != q.event_shape:
+        raise NotImplementedError(
+            "kl_divergence(p, q) of two TransformedDistributions needs the same event_shape, got "
+            f"{tuple(p.event_shape)} and {tuple(q.event_shape)}"
+        )
+    added = len(p.event_shape) - len(p.base_dist.event_shape)
+    return sum_rightmost(kl_divergence(p.base_dist, q.base_dist), added)
+
+
+# ---- across families: KL(p || q) = E_p[-log q(x)] - H(p), a cross-entropy less p's entropy ----
+
+
+def _normal_cross_entropy(q: Normal, mean: Tensor, variance: Tensor) -> Tensor:
+    """E_p[-log q(x)] for a Normal q, from p's mean and variance alone:
+    log(s sqrt(2 pi)) + (variance + (mean - mu)^2) / (2 s^2)."""
+    spread = variance + (mean - q.loc).pow(2)
+    return 0.5 * math.log(2 * math.pi) + q.scale.log() + spread / (2 * q.scale.pow(2))
+
+
+def _exponential_cross_entropy(q: Exponential, mean: Tensor) -> Tensor:
+    """E_p[-log q(x)] for an Exponential q: rate E_p[x] - log rate."""
+    return q.rate * mean - q.rate.log()
+
+
+def _gamma_cross_entropy(q: Gamma, mean: Tensor, mean_log: Tensor) -> Tensor:
+    """E_p[-log q(x)] for a Gamma q (shape k, rate r), from E_p[x] and E_p[log x]:
+    lgamma(k) - k log r - (k - 1) E_p[log x] + r E_p[x]."""
+    k, rate = q.concentration, q.rate
+    return k.lgamma() - k * rate.log() - (k - 1) * mean_log + rate * mean
+
+
+def _beta_mean_log(p: Beta) -> Tensor:
+    """E[log x] for x ~ Beta(a, b): digamma(a) - digamma(a + b)."""
+    a, b = p.concentration1, p.concentration0
+    return a.digamma() - (a + b).digamma()
+
+
+def _uniform_mean_log(low: Tensor, high: Tensor) -> Tensor:
+    """E[log x] for x uniform on [low, high] (0 <= low): (high log high - low log low) /
+    (high - low) - 1, with 0 log 0 = 0 (xlogy) so that low = 0 is allowed."""
+    return (high.xlogy(high) - low.xlogy(low)) / (high - low) - 1
+
+
+def _stand_in(value: Tensor, outside: torch.Tensor, harmless: float) -> Tensor:
+    """value with `harmless` where outside holds: the entries whose KL is set to inf go
+    through log with a number it takes, so their gradient is 0, not 0 * nan."""
+    return where(Tensor(outside.expand(value.shape)), harmless, value)
+
+
+@register_kl(Bernoulli, Poisson)
+def _kl_bernoulli_poisson(p: Bernoulli, q: Poisson) -> Tensor:
+    """-H(p) - (p log rate - rate): log q(x) = x log rate - rate at x = 0, 1 (log 0! = log 1! = 0).
+    p log rate is xlogy's, 0 at p = 0 even where rate = 0."""
+    return -p.entropy() - (p.probs.xlogy(q.rate) - q.rate)
+
+
+@register_kl(Beta, Exponential)
+def _kl_beta_exponential(p: Beta, q: Exponential) -> Tensor:
+    """-H(p) + rate a / (a + b) - log rate."""
+    return -p.entropy() + _exponential_cross_entropy(q, p.mean)
+
+
+@register_kl(Beta, Gamma)
+def _kl_beta_gamma(p: Beta, q: Gamma) -> Tensor:
+    """-H(p) + lgamma(k) - k log r - (k - 1) (digamma(a) - digamma(a + b)) + r a / (a + b)."""
+    return -p.entropy() + _gamma_cross_entropy(q, p.mean, _beta_mean_log(p))
+
+
+@register_kl(Beta, Normal)
+def _kl_beta_normal(p: Beta, q: Normal) -> Tensor:
+    """-H(p) + log(s sqrt(2 pi)) + (Var_p + (E_p[x] - mu)^2) / (2 s^2)."""
+    return -p.entropy() + _normal_cross_entropy(q, p.mean, p.variance)
+
+
+@register_kl(Beta, Uniform)
+def _kl_beta_uniform(p: Beta, q: Uniform) -> Tensor:
+    """-H(p) + log(high - low); inf unless [low, high] covers [0, 1]."""
+    result = -p.entropy() + (q.high - q.low).log()
+    return _set_where(result, (raw(q.low) > 0) | (raw(q.high) < 1), math.inf)
+
+
+@register_kl(Exponential, Gamma)
+def _kl_exponential_gamma(p: Exponential, q: Gamma) -> Tensor:
+    """-H(p) + lgamma(k) - k log r - (k - 1) E_p[log x] + r / lambda, where -H(p) = log lambda - 1
+    and E_p[log x] = -EULER_GAMMA - log lambda."""
+    mean_log = -EULER_GAMMA - p.rate.log()
+    return -p.entropy() + _gamma_cross_entropy(q, p.mean, mean_log)
+
+
+@register_kl(Exponential, Normal)
+def _kl_exponential_normal(p: Exponential, q: Normal) -> Tensor:
+    """log lambda - 1 + log(s sqrt(2 pi)) + (1 / lambda^2 + (1 / lambda - mu)^2) / (2 s^2)."""
+    return -p.entropy() + _normal_cross_entropy(q, p.mean, p.variance)
+
+
+@register_kl(Gamma, Exponential)
+def _kl_gamma_exponential(p: Gamma, q: Exponential) -> Tensor:
+    """-H(p) + rate_q k / rate_p - log rate_q."""
+    return -p.entropy() + _exponential_cross_entropy(q, p.mean)
+
+
+@register_kl(Gamma, Normal)
+def _kl_gamma_normal(p: Gamma, q: Normal) -> Tensor:
+    """-H(p) + log(s sqrt(2 pi)) + (k / r^2 + (k / r - mu)^2) / (2 s^2)."""
+    return -p.entropy() + _normal_cross_entropy(q, p.mean, p.variance)
+
+
+@register_kl(Laplace, Normal)
+def _kl_laplace_normal(p: Laplace, q: Normal) -> Tensor:
+    """-1 - log(2 b) + log(s sqrt(2 pi)) + (2 b^2 + (m - mu)^2) / (2 s^2), p = Laplace(m, b)."""
+    return -p.entropy() + _normal_cross_entropy(q, p.mean, p.variance)
+
+
+@register_kl(Normal, Laplace)
+def _kl_normal_laplace(p: Normal, q: Laplace) -> Tensor:
+    """-H(p) + log(2 b) + E_p|x - m| / b, for q = Laplace(m, b) and d = mu - m:
+    E_p|x - m| = s sqrt(2 / pi) exp(-d^2 / (2 s^2)) + d erf(d / (s sqrt 2))."""
+    d = p.loc - q.loc
+    mean_distance = (
+        p.scale * math.sqrt(2 / math.pi) * (-0.5 * (d / p.scale).pow(2)).exp()
+        + d * (d / (p.scale * math.sqrt(2))).erf()
+    )
+    return -p.entropy() + (2 * q.scale).log() + mean_distance / q.scale
+
+
+@register_kl(Uniform, Beta)
+def _kl_uniform_beta(p: Uniform, q: Beta) -> Tensor:
+    """-log(high - low) + log B(a, b) - (a - 1) E_p[log x] - (b - 1) E_p[log(1 - x)], with
+    B(a, b) = Gamma(a) Gamma(b) / Gamma(a + b); inf unless 0 <= low and high <= 1."""
+    outside = (raw(p.low) < 0) | (raw(p.high) > 1)
+    low, high = _stand_in(p.low, outside, 0.25), _stand_in(p.high, outside, 0.75)
+    a, b = q.concentration1, q.concentration0
+    log_beta = a.lgamma() + b.lgamma() - (a + b).lgamma()
+    cross_entropy = (
+        log_beta
+        - (a - 1) * _uniform_mean_log(low, high)
+        - (b - 1) * _uniform_mean_log(1 - high, 1 - low)  # 1 - x is uniform on [1-high, 1-low]
+    )
+    return _set_where(-p.entropy() + cross_entropy, outside, math.inf)
+
+
+@register_kl(Uniform, Exponential)
+def _kl_uniform_exponential(p: Uniform, q: Exponential) -> Tensor:
+    """-log(high - low) + rate (low + high) / 2 - log rate; inf where low < 0."""
+    result = -p.entropy() + _exponential_cross_entropy(q, p.mean)
+    return _set_where(result, raw(p.low) < 0, math.inf)
+
+
+@register_kl(Uniform, Gamma)
+def _kl_uniform_gamma(p: Uniform, q: Gamma) -> Tensor:
+    """-log(high - low) + lgamma(k) - k log r - (k - 1) E_p[log x] + r (low + high) / 2;
+    inf where low < 0."""
+    outside = raw(p.low) < 0
+    low, high = _stand_in(p.low, outside, 1.0), _stand_in(p.high, outside, 2.0)
+    result = -p.entropy() + _gamma_cross_entropy(q, p.mean, _uniform_mean_log(low, high))
+    return _set_where(result, outside, math.inf)
+
+
+@register_kl(Uniform, Normal)
+def _kl_uniform_normal(p: Uniform, q: Normal) -> Tensor:
+    """-log(high - low) + log(s sqrt(2 pi)) + ((high - low)^2 / 12 + ((low + high) / 2 - mu)^2)
+    / (2 s^2)."""
+    return -p.entropy() + _normal_cross_entropy(q, p.mean, p.variance)
+
+
+# ---- infinite whatever the parameters: q gives no density to part of where p's mass lies ----
+
+
+def _infinite(p: Distribution, q: Distribution, like: Tensor) -> Tensor:
+    """inf for each pair of the batch (p's and q's batch shapes broadcast), in like's dtype and
+    device. No graph behind it, as torch's: it does not change as the parameters move."""
+    shape = torch.broadcast_shapes(p.batch_shape, q.batch_shape)
+    return Tensor(torch.full(shape, math.inf, dtype=like.dtype, device=like.device))
+
+
+@register_kl(Exponential, Beta)
+@register_kl(Exponential, Uniform)
+def _kl_exponential_bounded(p: Exponential, q: Distribution) -> Tensor:
+    """inf: p has mass above any bound, where q (on [0, 1], or on [low, high]) has none."""
+    return _infinite(p, q, p.rate)
+
+
+@register_kl(Gamma, Beta)
+@register_kl(Gamma, Uniform)
+def _kl_gamma_bounded(p: Gamma, q: Distribution) -> Tensor:
+    """inf: p has mass above any bound, where q (on [0, 1], or on [low, high]) has none."""
+    return _infinite(p, q, p.concentration)
+
+
+@register_kl(Laplace, Beta)
+@register_kl(Laplace, Exponential)
+@register_kl(Laplace, Gamma)
+@register_kl(Laplace, Uniform)
+def _kl_laplace_partial_support(p: Laplace, q: Distribution) -> Tensor:
+    """inf: p has mass on every interval of the real line, q none below 0 (or outside
+    [low, high])."""
+    return _infinite(p, q, p.loc)
+
+
+@register_kl(Normal, Beta)
+@register_kl(Normal, Exponential)
+@register_kl(Normal, Gamma)
+@register_kl(Normal, Uniform)
+def _kl_normal_partial_support(p: Normal, q: Distribution) -> Tensor:
+    """inf: p has mass on every interval of the real line, q none below 0 (or outside
+    [low, high])."""
+    return _infinite(p, q, p.loc)
+
+
+@register_kl(Poisson, Bernoulli)
+@register_kl(Poisson, Binomial)
+def _kl_poisson_bounded(p: Poisson, q: Distribution) -> Tensor:
+    """inf: p gives mass to every count, q none above 1 (or total_count). Even at rate = 0,
+    where p is all at 0, as torch's."""
+    return _infinite(p, q, p.rate)

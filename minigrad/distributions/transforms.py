@@ -91,6 +91,13 @@ class Transform:
     def inverse_shape(self, shape: torch.Size) -> torch.Size:
         return shape
 
+    def __eq__(self, other: object) -> bool:
+        """Equal only to itself; a family whose maps carry no parameters (exp, sigmoid, tanh)
+        is equal to any of its kind, and an affine map to one with the same loc and scale, as
+        torch's (kl_divergence of two TransformedDistributions asks whether they match). Like
+        torch's, transforms are then unhashable."""
+        return self is other
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
@@ -121,6 +128,9 @@ class _InverseTransform(Transform):
 
     def log_abs_det_jacobian(self, x: Tensor, y: Tensor) -> Tensor:
         return -self._inv.log_abs_det_jacobian(y, x)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _InverseTransform) and self._inv == other._inv
 
     def __repr__(self) -> str:
         return f"{self._inv!r}.inv"
@@ -163,6 +173,9 @@ class ComposeTransform(Transform):
             x = after
         return total if isinstance(total, Tensor) else Tensor(torch.zeros_like(x._data))
 
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ComposeTransform) and self.parts == other.parts
+
     def __repr__(self) -> str:
         inner = ",\n    ".join(repr(part) for part in self.parts)
         return f"ComposeTransform(\n    {inner}\n)"
@@ -173,6 +186,9 @@ class ExpTransform(Transform):
 
     codomain = constraints.positive
     sign = 1
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ExpTransform)
 
     def _call(self, x: Tensor) -> Tensor:
         return x.exp()
@@ -215,6 +231,13 @@ class AffineTransform(Transform):
             per_element = scale.abs().log().expand(torch.broadcast_shapes(scale.shape, x.shape))
         return sum_rightmost(per_element, self.event_dim)
 
+    def __eq__(self, other: object) -> bool:
+        # the same map: loc and scale equal (numbers, or tensors equal everywhere); event_dim is
+        # not compared, as torch's
+        if not isinstance(other, AffineTransform):
+            return False
+        return _equal(self.loc, other.loc) and _equal(self.scale, other.scale)
+
     def __repr__(self) -> str:
         return f"AffineTransform(loc={self.loc}, scale={self.scale}, event_dim={self.event_dim})"
 
@@ -225,6 +248,9 @@ class SigmoidTransform(Transform):
 
     codomain = constraints.unit_interval
     sign = 1
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SigmoidTransform)
 
     def _call(self, x: Tensor) -> Tensor:
         return x.sigmoid()
@@ -247,6 +273,9 @@ class TanhTransform(Transform):
     codomain = constraints.interval(-1.0, 1.0)
     sign = 1
 
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, TanhTransform)
+
     def _call(self, x: Tensor) -> Tensor:
         return x.tanh()
 
@@ -255,3 +284,10 @@ class TanhTransform(Transform):
 
     def log_abs_det_jacobian(self, x: Tensor, y: Tensor) -> Tensor:
         return 2.0 * (math.log(2.0) - x - F.softplus(-2.0 * x))
+
+
+def _equal(a: Any, b: Any) -> bool:
+    """Whether two parameters are the same: numbers by value, tensors equal at every entry."""
+    if isinstance(a, Number) and isinstance(b, Number):
+        return a == b
+    return bool((a == b).all())
