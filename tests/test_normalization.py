@@ -306,6 +306,36 @@ def test_buffers_are_named_saved_loaded_and_not_parameters():
         other.load_state_dict({k: v for k, v in saved.items() if k != "norm.running_var"})
 
 
+def buffered_model(lib, start):
+    """A Linear, a buffer by nn.Buffer and one not persistent: in torch or minigrad."""
+
+    class Model(lib.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = lib.nn.Linear(2, 2)
+            self.total = lib.nn.Buffer(start)
+            self.scratch = lib.nn.Buffer(lib.ones(3), persistent=False)
+
+    return Model()
+
+
+def test_a_buffer_assigned_as_an_attribute_is_registered_as_torch_s():
+    """self.x = nn.Buffer(t) is register_buffer("x", t); persistent=False leaves the
+    state_dict; the buffer shares t's values and is moved with the module."""
+    sides = []
+    for lib in (torch, mg):
+        start = lib.zeros(2)
+        model, sharing = buffered_model(lib, start).double(), buffered_model(lib, start)
+        start[0] = 5.0
+        sides.append((
+            [name for name, _ in model.named_buffers()], list(model.state_dict()),
+            len(list(model.parameters())), model.total.dtype, model.total.requires_grad,
+            sharing.total.tolist(),
+        ))  # fmt: skip
+    assert sides[0] == sides[1]
+    assert sides[1][:2] == (["total", "scratch"], ["total", "lin.weight", "lin.bias"])
+
+
 def test_a_torch_batch_norm_state_dict_loads_into_minigrad():
     theirs = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2))
     theirs(torch.randn(4, 1, 5, 5))  # running statistics move away from 0 and 1

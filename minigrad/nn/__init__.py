@@ -99,6 +99,7 @@ from .losses import (
 )
 from .modules import (
     Bilinear,
+    Buffer,
     Flatten,
     Fold,
     Identity,
@@ -270,6 +271,7 @@ __all__ = [
     "InstanceNorm2d",
     "LocalResponseNorm",
     "Bilinear",
+    "Buffer",
     "CircularPad1d",
     "CircularPad2d",
     "ConstantPad3d",

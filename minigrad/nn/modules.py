@@ -47,6 +47,19 @@ class Parameter(Tensor):
         return f"Parameter containing:\n{super().__repr__()}"
 
 
+class Buffer(Tensor):
+    """State that a Module keeps but does not train, named by assignment: `self.mean =
+    nn.Buffer(torch.zeros(3))` is `self.register_buffer("mean", torch.zeros(3))`, as torch's
+    (persistent=False: left out of the state_dict). It shares data's values."""
+
+    __slots__ = ("persistent",)
+
+    def __init__(self, data: Tensor | torch.Tensor | None = None, *, persistent: bool = True):
+        data = torch.empty(0) if data is None else data
+        super().__init__(data, requires_grad=data.requires_grad)
+        self.persistent = persistent
+
+
 class UninitializedError(RuntimeError, ValueError):
     """A lazy module's parameter used before the module has seen an input (torch raises a
     RuntimeError for its shape and a ValueError for its values: this error is both)."""
@@ -255,6 +268,9 @@ class Module:
         return _register(self._backward_hooks, hook, prepend)
 
     def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, Buffer) and name not in self._buffer_flags():
+            self.register_buffer(name, value, value.persistent)  # (which sets it)
+            return
         super().__setattr__(name, value)
         _label_parameters(name, value)
 
