@@ -1,7 +1,7 @@
 """Optimizers: how parameters move after `backward()`, with torch.optim's names and rules.
 
-SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, NAdam, RAdam, Rprop, ASGD, and LBFGS
-(which steps with a closure); parameter groups and state_dict in `Optimizer`;
+SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, NAdam, RAdam, Rprop, ASGD, Muon (for
+matrices), and LBFGS (which steps with a closure); parameter groups and state_dict in `Optimizer`;
 learning-rate schedules in `minigrad.optim.lr_scheduler`.
 """
 
@@ -12,6 +12,7 @@ from .adam import Adam, AdamW
 from .adamax import Adamax
 from .asgd import ASGD
 from .lbfgs import LBFGS
+from .muon import Muon
 from .nadam import NAdam
 from .optimizer import Optimizer
 from .radam import RAdam
@@ -28,6 +29,7 @@ __all__ = [
     "AdamW",
     "Adamax",
     "LBFGS",
+    "Muon",
     "NAdam",
     "Optimizer",
     "RAdam",
