@@ -607,9 +607,11 @@ class Tensor:
         return bool(self._data)
 
     def __format__(self, spec: str) -> str:
-        if self._data.numel() == 1 and spec:
+        """f"{loss}" and f"{loss:.4f}" of a 0-d tensor format its number, as torch's (2.0304...,
+        not tensor(2.0304)); any other tensor is printed whole, and takes no format spec."""
+        if self.ndim == 0 and type(self) is Tensor:
             return format(self._data.item(), spec)
-        return format(repr(self), spec)
+        return object.__format__(self, spec)
 
     def __repr__(self) -> str:
         body = repr(self._data)[:-1]  # torch's "tensor([...])" less its closing parenthesis

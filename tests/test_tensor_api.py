@@ -247,9 +247,23 @@ def test_grad_prints_as_numbers():
     assert str(w.grad) == "tensor([3., 3.])"
 
 
-def test_format_a_scalar_tensor():
-    loss = mg.tensor(0.123456)
-    assert f"{loss:.4f}" == "0.1235"
-    assert f"{mg.tensor([2.5]):.1f}" == "2.5"
-    assert f"{mg.tensor(1.5, device='cpu')}" == "tensor(1.5000)"
-    assert float(loss) == pytest.approx(0.123456)
+@pytest.mark.parametrize(
+    "make, spec",
+    [
+        (lambda lib: lib.tensor(0.123456), ".4f"),
+        (lambda lib: lib.tensor(0.123456, requires_grad=True) * 2, ""),  # f"{loss}": its number
+        (lambda lib: lib.tensor(3), "d"),
+        (lambda lib: lib.tensor([2.5]), ""),  # not 0-d: printed whole
+        (lambda lib: lib.tensor([2.5]), ".1f"),  # and no spec taken: a TypeError
+        (lambda lib: lib.nn.Parameter(lib.tensor(1.5)), ""),  # a Parameter, printed whole
+    ],
+)
+def test_format_of_a_tensor_is_torchs(make, spec):
+    results = []
+    for lib in (torch, mg):
+        try:
+            results.append(format(make(lib), spec))
+        except TypeError:
+            results.append(TypeError)
+    assert results[0] == results[1]
+    assert float(mg.tensor(0.123456)) == pytest.approx(0.123456)
