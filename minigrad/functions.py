@@ -86,9 +86,21 @@ def _write(into: torch.Tensor, value: torch.Tensor, name: str) -> None:
 
 # elementwise
 abs = _method_as_function("abs")  # noqa: A001 (torch's names shadow Python's here, as in torch)
+acos = _method_as_function("acos")
+acosh = _method_as_function("acosh")
 add = _method_as_function("add")
+arccos = _method_as_function("arccos")
+arccosh = _method_as_function("arccosh")
+arcsin = _method_as_function("arcsin")
+arcsinh = _method_as_function("arcsinh")
+arctan = _method_as_function("arctan")
 arctan2 = _method_as_function("arctan2")
+arctanh = _method_as_function("arctanh")
+asin = _method_as_function("asin")
+asinh = _method_as_function("asinh")
+atan = _method_as_function("atan")
 atan2 = _method_as_function("atan2")
+atanh = _method_as_function("atanh")
 ceil = _method_as_function("ceil")
 clamp = _method_as_function("clamp")
 clamp_max = _method_as_function("clamp_max")
@@ -97,6 +109,7 @@ clip = _method_as_function("clip")
 clone = _method_as_function("clone")
 copysign = _method_as_function("copysign")
 cos = _method_as_function("cos")
+cosh = _method_as_function("cosh")
 deg2rad = _method_as_function("deg2rad")
 detach = _method_as_function("detach")
 div = _method_as_function("div")
@@ -105,6 +118,7 @@ erf = _method_as_function("erf")
 erfc = _method_as_function("erfc")
 erfinv = _method_as_function("erfinv")
 exp = _method_as_function("exp")
+exp2 = _method_as_function("exp2")
 expm1 = _method_as_function("expm1")
 fix = _method_as_function("fix")
 floor = _method_as_function("floor")
@@ -117,6 +131,7 @@ lerp = _method_as_function("lerp")
 lgamma = _method_as_function("lgamma")
 log = _method_as_function("log")
 log1p = _method_as_function("log1p")
+log2 = _method_as_function("log2")
 log10 = _method_as_function("log10")
 logaddexp = _method_as_function("logaddexp")
 logaddexp2 = _method_as_function("logaddexp2")
@@ -137,9 +152,11 @@ sign = _method_as_function("sign")
 signbit = _method_as_function("signbit")
 sin = _method_as_function("sin")
 sinc = _method_as_function("sinc")
+sinh = _method_as_function("sinh")
 sqrt = _method_as_function("sqrt")
 square = _method_as_function("square")
 sub = _method_as_function("sub")
+tan = _method_as_function("tan")
 tanh = _method_as_function("tanh")
 trunc = _method_as_function("trunc")
 
@@ -273,9 +290,11 @@ pinverse = _method_as_function("pinverse")
 # in place: minigrad.exp_(x) is x.exp_(), so the graph's in-place rules (autograd/inplace.py:
 # x's history rebased, its version counted, a leaf that requires grad refused) are the method's
 _IN_PLACE = (
-    "abs_", "ceil_", "clamp_", "clamp_min_", "clip_", "cos_", "deg2rad_", "exp_", "fill_",
-    "fix_", "floor_", "frac_", "log_", "nan_to_num_", "neg_", "rad2deg_", "reciprocal_",
-    "relu_", "round_", "sigmoid_", "sin_", "sinc_", "sqrt_", "tanh_", "trunc_", "xlogy_",
+    "abs_", "acos_", "acosh_", "arccos_", "arccosh_", "arcsin_", "arcsinh_", "arctan_",
+    "arctanh_", "asin_", "asinh_", "atan_", "atanh_", "ceil_", "clamp_", "clamp_min_", "clip_",
+    "cos_", "cosh_", "deg2rad_", "exp_", "exp2_", "fill_", "fix_", "floor_", "frac_", "log_",
+    "log2_", "nan_to_num_", "neg_", "rad2deg_", "reciprocal_", "relu_", "round_",
+    "sigmoid_", "sin_", "sinc_", "sinh_", "sqrt_", "tan_", "tanh_", "trunc_", "xlogy_",
     "zero_",
 )  # fmt: skip
 globals().update({name: _method_as_function(name) for name in _IN_PLACE})

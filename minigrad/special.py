@@ -1,11 +1,10 @@
 """minigrad.special: torch.special's functions that have gradients, under torch's names.
 
 Most are minigrad's ops under another name (expit is sigmoid, gammaln is lgamma, psi is
-digamma); erfc, ndtri and log_ndtr are ops of their own (ops/unary.py), written so that they
-keep their digits in the tails; the rest are short compositions:
+digamma, exp2 is x.exp2()); erfc, ndtri and log_ndtr are ops of their own (ops/unary.py),
+written so that they keep their digits in the tails; the rest are short compositions:
 
     ndtr(x)            = erfc(-x / sqrt 2) / 2            the normal CDF, Phi(x)
-    exp2(x)            = 2^x
     multigammaln(a, p) = p (p - 1) / 4 ln pi + sum_j lgamma(a - j / 2), j = 0 ... p - 1
     logit(p, eps)      = logit of p clamped to [eps, 1 - eps] (gradient 0 outside, as torch)
 
@@ -93,7 +92,7 @@ def log_ndtr(input: Tensor) -> Tensor:
 
 def exp2(input: Tensor) -> Tensor:
     """2^x."""
-    return 2.0**input
+    return input.exp2()
 
 
 def expm1(input: Tensor) -> Tensor:

@@ -142,6 +142,24 @@ def _in_place(op: str) -> Callable[[Tensor], Tensor]:
     return method
 
 
+def _in_place_without_gradient(op: str) -> Callable[[Tensor], Tensor]:
+    """x.<op>_(), recorded with a backward that refuses, as torch's: torch has no derivative
+    for this in-place form (though it has one for x.<op>())."""
+
+    kernel = op + "_"
+    advice = f"The out-of-place x = x.{op}() has one (in torch too): write that instead."
+
+    def compute(x: Tensor) -> Tensor:
+        return ops.NoDerivative.apply(x, function=getattr(torch, op), name=kernel, advice=advice)
+
+    def method(self: Tensor) -> Tensor:
+        return self._update(kernel, (), lambda d: getattr(d, kernel)(), compute)
+
+    method.__name__ = method.__qualname__ = kernel
+    method.__doc__ = f"x.{op}() written into x's own memory, as torch's {kernel} (no gradient)."
+    return method
+
+
 _DUNDERS = {"+=": "__iadd__", "-=": "__isub__", "*=": "__imul__", "/=": "__itruediv__"}
 _DUNDERS["**="] = "__ipow__"
 _DUNDERS["//="], _DUNDERS["%="] = "__ifloordiv__", "__imod__"
@@ -1062,6 +1080,70 @@ class Tensor:
 
     def cos(self) -> Tensor:
         return ops.Cos.apply(self)
+
+    def tan(self) -> Tensor:
+        return ops.Tan.apply(self)
+
+    def asin(self) -> Tensor:
+        """The angle in [-pi/2, pi/2] whose sine is x, for x in [-1, 1] (NaN outside)."""
+        return ops.Asin.apply(self)
+
+    def acos(self) -> Tensor:
+        """The angle in [0, pi] whose cosine is x, for x in [-1, 1] (NaN outside)."""
+        return ops.Acos.apply(self)
+
+    def atan(self) -> Tensor:
+        """The angle in (-pi/2, pi/2) whose tangent is x (for a quadrant, see atan2)."""
+        return ops.Atan.apply(self)
+
+    def sinh(self) -> Tensor:
+        return ops.Sinh.apply(self)
+
+    def cosh(self) -> Tensor:
+        return ops.Cosh.apply(self)
+
+    def asinh(self) -> Tensor:
+        """The inverse of sinh: ln(x + sqrt(x^2 + 1))."""
+        return ops.Asinh.apply(self)
+
+    def acosh(self) -> Tensor:
+        """The inverse of cosh on [0, inf): ln(x + sqrt(x^2 - 1)), for x >= 1 (NaN below)."""
+        return ops.Acosh.apply(self)
+
+    def atanh(self) -> Tensor:
+        """The inverse of tanh: ln((1 + x) / (1 - x)) / 2, for x in (-1, 1) (+-inf at +-1)."""
+        return ops.Atanh.apply(self)
+
+    def arcsin(self) -> Tensor:
+        """NumPy's name for asin."""
+        return self.asin()
+
+    def arccos(self) -> Tensor:
+        """NumPy's name for acos."""
+        return self.acos()
+
+    def arctan(self) -> Tensor:
+        """NumPy's name for atan."""
+        return self.atan()
+
+    def arcsinh(self) -> Tensor:
+        """NumPy's name for asinh."""
+        return self.asinh()
+
+    def arccosh(self) -> Tensor:
+        """NumPy's name for acosh."""
+        return self.acosh()
+
+    def arctanh(self) -> Tensor:
+        """NumPy's name for atanh."""
+        return self.atanh()
+
+    def log2(self) -> Tensor:
+        return ops.Log2.apply(self)
+
+    def exp2(self) -> Tensor:
+        """2^x (torch.special.exp2 too)."""
+        return ops.Exp2.apply(self)
 
     def log1p(self) -> Tensor:
         return ops.Log1p.apply(self)
@@ -2338,6 +2420,24 @@ class Tensor:
     sinc_ = _in_place("sinc")
     deg2rad_ = _in_place("deg2rad")
     rad2deg_ = _in_place("rad2deg")
+    tan_ = _in_place("tan")
+    asin_ = _in_place("asin")
+    acos_ = _in_place("acos")
+    atan_ = _in_place("atan")
+    sinh_ = _in_place("sinh")
+    cosh_ = _in_place("cosh")
+    arcsin_ = _in_place("arcsin")
+    arccos_ = _in_place("arccos")
+    arctan_ = _in_place("arctan")
+    # torch records these three (and their NumPy names) but its backward through them raises
+    asinh_ = _in_place_without_gradient("asinh")
+    acosh_ = _in_place_without_gradient("acosh")
+    atanh_ = _in_place_without_gradient("atanh")
+    arcsinh_ = _in_place_without_gradient("arcsinh")
+    arccosh_ = _in_place_without_gradient("arccosh")
+    arctanh_ = _in_place_without_gradient("arctanh")
+    log2_ = _in_place("log2")
+    exp2_ = _in_place("exp2")
 
     def nan_to_num_(
         self, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None

@@ -1,0 +1,197 @@
+"""Trigonometric, hyperbolic and other elementwise functions against torch autograd (float64,
+rtol 1e-7, atol 1e-9, random upstream gradients, first and second derivatives).
+
+tan, asin, acos, atan, sinh, cosh, asinh, acosh, atanh, log2 and exp2 are ops of their own
+(ops/unary.py); each is checked on arrays drawn inside its domain by construction (asin on
+[-0.95, 0.95], acosh on [1.01, 10], tan within 1.3 of a multiple of pi...), as a method, as a
+function, under NumPy's names (arcsin...), in place (tan_...), and as special.exp2.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+import minigrad as mg
+from minigrad.errors import GradientError
+from minigrad.testing import assert_close, assert_matches_torch
+from minigrad.testing import strategies as mst
+
+SHAPES = mst.shapes(max_rank=3, max_side=4)
+
+
+def _both_orders(ours, theirs, *arrays, name):
+    assert_matches_torch(ours, theirs, *arrays, name=name)
+    assert_matches_torch(ours, theirs, *arrays, order=2, name=name)
+
+
+@st.composite
+def away_from_poles(draw):
+    """tan's inputs: within 1.3 of a multiple of pi (its poles are at pi/2 + k pi), k in -2..2."""
+    shape = draw(SHAPES)
+    near_zero = draw(mst.float_arrays(shape, -1.3, 1.3))
+    turns = draw(mst.float_arrays(shape, -2, 2))
+    return near_zero + math.pi * np.round(turns)
+
+
+# name: inputs inside the domain, with room to spare at its ends (the slope is infinite there)
+DOMAINS = {
+    "tan": away_from_poles(),
+    "asin": mst.float_arrays(SHAPES, -0.95, 0.95),
+    "acos": mst.float_arrays(SHAPES, -0.95, 0.95),
+    "atan": mst.float_arrays(SHAPES, -10, 10),
+    "sinh": mst.float_arrays(SHAPES, -5, 5),
+    "cosh": mst.float_arrays(SHAPES, -5, 5),
+    "asinh": mst.float_arrays(SHAPES, -10, 10),
+    "acosh": mst.float_arrays(SHAPES, 1.01, 10),
+    "atanh": mst.float_arrays(SHAPES, -0.95, 0.95),
+    "log2": mst.float_arrays(SHAPES, 0.1, 10),
+    "exp2": mst.float_arrays(SHAPES, -10, 10),
+}
+NUMPY_NAMES = {
+    name: "arc" + name[1:] for name in ["asin", "acos", "atan", "asinh", "acosh", "atanh"]
+}
+
+
+@pytest.mark.parametrize("name", DOMAINS)
+@given(data=st.data())
+def test_elementwise_function_matches_torch(name, data):
+    x = data.draw(DOMAINS[name], label="x")
+    _both_orders(lambda t: getattr(t, name)(), lambda t: getattr(t, name)(), x, name=name)
+    assert_matches_torch(
+        getattr(mg, name), getattr(torch, name), x, name=f"minigrad.{name}(x)"
+    )  # the function form calls the method: first order is enough
+
+
+@pytest.mark.parametrize("name", DOMAINS)
+def test_elementwise_function_at_its_known_values(name):
+    """Points where the answer is known exactly, so that both libraries could not be wrong
+    together."""
+    known = {
+        "tan": ([0.0, math.pi / 4, -math.pi / 4], [0.0, 1.0, -1.0]),
+        "asin": ([0.0, 0.5, -1.0], [0.0, math.pi / 6, -math.pi / 2]),
+        "acos": ([1.0, 0.5, 0.0], [0.0, math.pi / 3, math.pi / 2]),
+        "atan": ([0.0, 1.0, -1.0], [0.0, math.pi / 4, -math.pi / 4]),
+        "sinh": ([0.0, 1.0], [0.0, (math.e - 1 / math.e) / 2]),
+        "cosh": ([0.0, 1.0], [1.0, (math.e + 1 / math.e) / 2]),
+        "asinh": ([0.0, 0.75], [0.0, math.log(2)]),
+        "acosh": ([1.0, 1.25], [0.0, math.log(2)]),
+        "atanh": ([0.0, 0.6], [0.0, math.log(2)]),
+        "log2": ([1.0, 8.0, 0.5], [0.0, 3.0, -1.0]),
+        "exp2": ([0.0, 3.0, -1.0], [1.0, 8.0, 0.5]),
+    }
+    x, expected = known[name]
+    got = getattr(mg.tensor(x, dtype=mg.float64), name)()
+    assert_close(got._data, torch.tensor(expected, dtype=torch.float64), what=name, rtol=1e-15)
+
+
+# a few points inside each domain, for the other names and the in-place forms: they call the
+# same op as the method, which the drawn arrays above check
+_WITHIN_1 = [[-0.9, 0.0, 0.5], [0.25, -0.7, 0.95]]
+_WITHIN_5 = [[-4.0, 0.0, 0.5], [2.0, -1.5, 3.0]]
+_WITHIN_10 = [[-8.0, 0.0, 0.5], [2.0, -1.5, 9.0]]
+INSIDE = {
+    "tan": [[-1.2, 0.3, 2.5], [4.0, -3.5, 0.0]],  # (within 1.3 of 0, pi or -pi)
+    "asin": _WITHIN_1,
+    "acos": _WITHIN_1,
+    "atan": _WITHIN_10,
+    "sinh": _WITHIN_5,
+    "cosh": _WITHIN_5,
+    "asinh": _WITHIN_10,
+    "acosh": [[1.01, 1.5, 2.0], [9.0, 3.5, 1.2]],
+    "atanh": _WITHIN_1,
+    "log2": [[0.1, 1.5, 2.0], [9.0, 3.5, 1.0]],
+    "exp2": _WITHIN_5,
+}
+
+
+@pytest.mark.parametrize("name", NUMPY_NAMES)
+def test_numpy_names_are_the_same_functions(name):
+    x, numpy_name = np.array(INSIDE[name]), NUMPY_NAMES[name]
+    _both_orders(
+        lambda t: getattr(t, numpy_name)(), lambda t: getattr(t, numpy_name)(), x, name=numpy_name
+    )
+    assert_matches_torch(getattr(mg, numpy_name), getattr(torch, numpy_name), x, name=numpy_name)
+
+
+def test_a_numpy_name_records_the_op_of_its_torch_name():
+    x = mg.tensor([0.5], requires_grad=True)
+    for name, numpy_name in NUMPY_NAMES.items():
+        node = getattr(x + 1 if name == "acosh" else x, numpy_name)().grad_fn
+        assert node.function is getattr(mg.ops, name.capitalize())  # (torch's: AsinBackward0)
+
+
+def test_integers_give_floats_as_torch():
+    ints = torch.tensor([1, 2, 3])
+    for name in DOMAINS:  # (NaN outside a domain, as torch's)
+        got, expected = getattr(mg.tensor(ints), name)(), getattr(ints, name)()
+        assert_close(got._data, expected, what=f"{name} of int64")
+
+
+@given(x=DOMAINS["exp2"])
+def test_special_exp2_is_the_exp2_op(x):
+    _both_orders(mg.special.exp2, torch.special.exp2, x, name="special.exp2")
+    assert mg.special.exp2(mg.tensor(x, requires_grad=True)).grad_fn.function is mg.ops.Exp2
+
+
+# ---- in place ------------------------------------------------------------------------------------
+
+IN_PLACE = [name + "_" for name in [*DOMAINS, *NUMPY_NAMES.values()]]
+
+
+def _inside(name):
+    base = name[:-1]
+    return np.array(INSIDE[base if base in INSIDE else "a" + base[3:]])
+
+
+def _changed(name, *args):
+    def run(t):
+        y = t * 1  # (a leaf that requires grad cannot be changed in place)
+        assert getattr(y, name)(*args) is y
+        return y
+
+    return run
+
+
+# torch records these but has no derivative for them in place (backward raises there)
+WITHOUT_GRADIENT = {"asinh_", "acosh_", "atanh_", "arcsinh_", "arccosh_", "arctanh_"}
+
+
+@pytest.mark.parametrize("name", IN_PLACE)
+def test_in_place_forms_match_torch(name):
+    x = _inside(name)
+    if name in WITHOUT_GRADIENT:
+        got = _changed(name)(mg.tensor(x, requires_grad=True))
+        expected = _changed(name)(torch.tensor(x, requires_grad=True))
+        assert_close(got._data, expected.detach(), what=name)
+        with pytest.raises(NotImplementedError, match="derivative for 'inplace version of"):
+            expected.sum().backward()
+        advice = rf"{name}\(\) has no gradient.*x = x.{name[:-1]}\(\)"
+        with pytest.raises(GradientError, match=advice):
+            got.sum().backward()
+    else:
+        assert_matches_torch(_changed(name), _changed(name), x, name=name)
+    if hasattr(torch, name):  # torch.tan_(x), as torch has it
+        mine, theirs = mg.tensor(x), torch.tensor(x)
+        assert getattr(mg, name)(mine) is mine
+        assert_close(mine._data, getattr(torch, name)(theirs), what=f"minigrad.{name}(x)")
+
+
+def _refused_on_a_leaf(name, *args):
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        getattr(torch.tensor([1.5, 2.0], dtype=torch.float64, requires_grad=True), name)(*args)
+    leaf = mg.tensor([1.5, 2.0], dtype=mg.float64, requires_grad=True)
+    with pytest.raises(GradientError, match=rf"in-place {name} on a leaf tensor that requires"):
+        getattr(leaf, name)(*args)
+    with mg.no_grad():  # where it is allowed, as in torch
+        getattr(leaf, name)(*args)
+
+
+@pytest.mark.parametrize("name", IN_PLACE)
+def test_in_place_on_a_leaf_that_requires_grad_is_refused_as_torch(name):
+    _refused_on_a_leaf(name)
