@@ -1145,6 +1145,16 @@ class Tensor:
         """2^x (torch.special.exp2 too)."""
         return ops.Exp2.apply(self)
 
+    def fmax(self, other: Tensor) -> Tensor:
+        """The larger of self and other, element by element, ignoring NaN (torch.fmax): NaN
+        only where both are. The gradient goes to the one chosen (to self at a tie, as torch)."""
+        return ops.Fmax.apply(self, _tensor_operand("fmax", other, self))
+
+    def fmin(self, other: Tensor) -> Tensor:
+        """The smaller of self and other, element by element, ignoring NaN (torch.fmin): NaN
+        only where both are. The gradient goes to the one chosen (to self at a tie, as torch)."""
+        return ops.Fmin.apply(self, _tensor_operand("fmin", other, self))
+
     def log1p(self) -> Tensor:
         return ops.Log1p.apply(self)
 

@@ -424,6 +424,8 @@ EVERY_OP = {
     "Flip": lambda: x23().flip(1) * x23(),
     "Floor": lambda: x23().floor() * x23(),
     "FloorDivide": lambda: x23() // (v3() + 2),  # its backward refuses, as torch's
+    "Fmax": lambda: x23().fmax(v3()),
+    "Fmin": lambda: x23().fmin(v3()),
     "Fmod": lambda: x23().fmod(v3() + 2),
     "Frac": lambda: x23().frac(),
     "GELU": lambda: F.gelu(x23(), approximate="tanh"),

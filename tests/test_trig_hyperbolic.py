@@ -5,6 +5,9 @@ tan, asin, acos, atan, sinh, cosh, asinh, acosh, atanh, log2 and exp2 are ops of
 (ops/unary.py); each is checked on arrays drawn inside its domain by construction (asin on
 [-0.95, 0.95], acosh on [1.01, 10], tan within 1.3 of a multiple of pi...), as a method, as a
 function, under NumPy's names (arcsin...), in place (tan_...), and as special.exp2.
+
+fmax and fmin (ops/arithmetic.py): against torch where an operand is NaN, at ties (-0.0 and 0.0
+too), and broadcast.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 import minigrad as mg
@@ -195,3 +198,67 @@ def _refused_on_a_leaf(name, *args):
 @pytest.mark.parametrize("name", IN_PLACE)
 def test_in_place_on_a_leaf_that_requires_grad_is_refused_as_torch(name):
     _refused_on_a_leaf(name)
+
+
+# ---- fmax, fmin ----------------------------------------------------------------------------------
+
+NAN = math.nan
+# NaN on either side and on both, ties, and -0.0 against 0.0 (a tie too, with a sign to keep)
+NAN_AND_TIES = (
+    np.array([1.0, 2.0, NAN, NAN, 3.0, -0.0, 0.0, 4.0]),
+    np.array([1.0, 5.0, 1.0, NAN, NAN, 0.0, -0.0, -4.0]),
+)
+
+
+@st.composite
+def operand_pairs(draw):
+    """Two arrays that broadcast together, from a small set of values so that ties are frequent,
+    NaN among them."""
+    shape_a, shape_b = draw(mst.broadcastable_shapes(2, max_rank=3, max_side=3))
+    values = st.sampled_from([-2.0, -0.5, -0.0, 0.0, 0.5, 1.5, NAN]) | st.floats(-3, 3)
+    a = draw(st.lists(values, min_size=math.prod(shape_a), max_size=math.prod(shape_a)))
+    b = draw(st.lists(values, min_size=math.prod(shape_b), max_size=math.prod(shape_b)))
+    return np.array(a).reshape(shape_a), np.array(b).reshape(shape_b)
+
+
+@pytest.mark.parametrize("name", ["fmax", "fmin"])
+@given(pair=operand_pairs())
+@example(pair=NAN_AND_TIES)
+@example(pair=NAN_AND_TIES[::-1])
+@example(pair=(np.array([[1.0], [NAN], [2.0]]), np.array([2.0, NAN, 1.0, 2.0])))  # broadcast
+@example(pair=(np.array(2.0), np.array([2.0, NAN, 3.0])))
+def test_fmax_and_fmin_match_torch(name, pair):
+    _both_orders(
+        lambda a, b: getattr(a, name)(b), lambda a, b: getattr(a, name)(b), *pair, name=name
+    )
+    assert_matches_torch(getattr(mg, name), getattr(torch, name), *pair, name=f"minigrad.{name}")
+
+
+@pytest.mark.parametrize("name", ["fmax", "fmin"])
+def test_fmax_and_fmin_at_nan_and_ties_as_torch(name):
+    """The gradient goes to one side only: to a at a tie (not halved as maximum's), to the number
+    where the other is NaN, to a where both are; and -0.0 against 0.0 keeps torch's sign."""
+    a, b = NAN_AND_TIES
+    mine = [mg.tensor(v, requires_grad=True) for v in (a, b)]
+    theirs = [torch.tensor(v, requires_grad=True) for v in (a, b)]
+    out, expected = getattr(mine[0], name)(mine[1]), getattr(theirs[0], name)(theirs[1])
+    assert torch.equal(out._data.signbit(), expected.signbit())  # -0.0 where torch has it
+    out.sum().backward()
+    expected.sum().backward()
+    for m, t in zip(mine, theirs):
+        assert torch.equal(m.grad._data, t.grad)
+    to_a = {"fmax": [1, 0, 0, 1, 1, 1, 1, 1], "fmin": [1, 1, 0, 1, 1, 1, 1, 0]}[name]
+    assert mine[0].grad.tolist() == to_a
+    assert mine[1].grad.tolist() == [1 - g for g in to_a]
+
+
+@pytest.mark.parametrize("name", ["fmax", "fmin"])
+def test_fmax_and_fmin_take_integers_as_torch_and_refuse_a_number(name):
+    ints, floats = torch.tensor([1, 5, -2]), torch.tensor([2.5, 1.0, -2.0])
+    for a, b in [(ints, floats), (ints, ints), (floats, ints)]:
+        got = getattr(mg.tensor(a), name)(mg.tensor(b))
+        assert_close(got._data, getattr(torch, name)(a, b), what=f"{name} of {a.dtype}, {b.dtype}")
+    with pytest.raises(TypeError):
+        getattr(torch, name)(floats, 2.0)
+    with pytest.raises(TypeError, match=rf"{name}'s other must be a tensor, as in torch"):
+        getattr(mg, name)(mg.tensor(floats), 2.0)

@@ -1,7 +1,7 @@
 """Every differentiable op: one small class each, forward and backward side by side.
 
-arithmetic.py   + - * / unary - ** maximum minimum where, // % fmod div(rounding_mode) lerp,
-                atan2 hypot logaddexp logaddexp2 xlogy copysign heaviside
+arithmetic.py   + - * / unary - ** maximum minimum fmax fmin where, // % fmod div(rounding_mode)
+                lerp, atan2 hypot logaddexp logaddexp2 xlogy copysign heaviside
 unary.py        exp log sigmoid tanh relu leaky_relu silu elu hardtanh gelu erf clamp_min abs sign
                 lgamma digamma polygamma erfinv erfc ndtri log_ndtr
                 sin cos tan asin acos atan sinh cosh asinh acosh atanh, sqrt rsqrt log10 log2
@@ -36,6 +36,8 @@ from .arithmetic import (
     Div,
     DivRounded,
     FloorDivide,
+    Fmax,
+    Fmin,
     Fmod,
     Heaviside,
     Hypot,
@@ -233,6 +235,8 @@ __all__ = [
     "Flip",
     "Floor",
     "FloorDivide",
+    "Fmax",
+    "Fmin",
     "Fmod",
     "Fold",
     "Frac",
