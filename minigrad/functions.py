@@ -86,6 +86,7 @@ def _write(into: torch.Tensor, value: torch.Tensor, name: str) -> None:
 
 # elementwise
 abs = _method_as_function("abs")  # noqa: A001 (torch's names shadow Python's here, as in torch)
+absolute = _method_as_function("absolute")
 acos = _method_as_function("acos")
 acosh = _method_as_function("acosh")
 add = _method_as_function("add")
@@ -141,14 +142,18 @@ logit = _method_as_function("logit")
 masked_fill = _method_as_function("masked_fill")
 masked_select = _method_as_function("masked_select")
 mul = _method_as_function("mul")
+mvlgamma = _method_as_function("mvlgamma")
 nan_to_num = _method_as_function("nan_to_num")
 neg = _method_as_function("neg")
+negative = _method_as_function("negative")
+positive = _method_as_function("positive")
 rad2deg = _method_as_function("rad2deg")
 reciprocal = _method_as_function("reciprocal")
 relu = _method_as_function("relu")
 remainder = _method_as_function("remainder")
 round = _method_as_function("round")  # noqa: A001
 rsqrt = _method_as_function("rsqrt")
+sgn = _method_as_function("sgn")
 sigmoid = _method_as_function("sigmoid")
 sign = _method_as_function("sign")
 signbit = _method_as_function("signbit")
@@ -295,7 +300,7 @@ _IN_PLACE = (
     "abs_", "acos_", "acosh_", "arccos_", "arccosh_", "arcsin_", "arcsinh_", "arctan_",
     "arctanh_", "asin_", "asinh_", "atan_", "atanh_", "ceil_", "clamp_", "clamp_min_", "clip_",
     "cos_", "cosh_", "deg2rad_", "exp_", "exp2_", "fill_", "fix_", "floor_", "frac_", "log_",
-    "log2_", "nan_to_num_", "neg_", "rad2deg_", "reciprocal_", "relu_", "round_",
+    "log2_", "nan_to_num_", "neg_", "negative_", "rad2deg_", "reciprocal_", "relu_", "round_",
     "sigmoid_", "sin_", "sinc_", "sinh_", "sqrt_", "tan_", "tanh_", "trunc_", "xlogy_",
     "zero_",
 )  # fmt: skip
@@ -320,6 +325,18 @@ def xlogy(input: Tensor | float, other: Tensor | float) -> Tensor:  # noqa: A002
         f"minigrad.xlogy takes tensors, or a number and a tensor, as torch's; got "
         f"{type(input).__name__} and {type(other).__name__}. Make one with minigrad.tensor(...)."
     )
+
+
+_float_power = _method_as_function("float_power")
+
+
+def float_power(input: Tensor | complex, exponent: Any, *, out: Any = None) -> Tensor:  # noqa: A002
+    """input ** exponent computed in float64 (see Tensor.float_power); as in torch, input may be
+    a number when exponent is a tensor."""
+    if isinstance(input, (int, float, complex)) and isinstance(exponent, Tensor):
+        dtype = torch.complex128 if isinstance(input, complex) else torch.float64
+        input = Tensor(torch.tensor(input, dtype=dtype, device=exponent.device))
+    return _float_power(input, exponent, out=out)
 
 
 def polygamma(n: int, input: Tensor) -> Tensor:  # noqa: A002

@@ -1145,6 +1145,42 @@ class Tensor:
         """2^x (torch.special.exp2 too)."""
         return ops.Exp2.apply(self)
 
+    def sgn(self) -> Tensor:
+        """sign(x) for a real tensor, as torch's sgn. (For a complex one, x / |x|, and 0 at 0:
+        torch's values, with no gradient, as minigrad's complex tensors have none.)"""
+        if self._data.is_complex():
+            return Tensor(self._data.sgn())
+        return self.sign()
+
+    def absolute(self) -> Tensor:
+        """torch's other name for abs."""
+        return self.abs()
+
+    def negative(self) -> Tensor:
+        """torch's other name for neg (-x)."""
+        return self.neg()
+
+    def positive(self) -> Tensor:
+        """+x: the tensor itself, as torch's positive (not a copy). A bool tensor is refused,
+        as in torch."""
+        if self.dtype == torch.bool:
+            raise RuntimeError(
+                "positive (the unary + operator) does not take a bool tensor, as in torch: a "
+                "mask has no sign. Use the mask as it is, or convert it first (x.int())."
+            )
+        return self
+
+    def float_power(self, exponent: Operand) -> Tensor:
+        """self ** exponent computed in double precision, as torch's: the result is float64
+        (complex128 where an operand is complex) whatever the dtypes given. Each tensor's
+        gradient comes back in its own dtype."""
+        exponent = _operand(exponent, self)
+        complex_ = torch.result_type(self._data, unwrap(exponent)).is_complex
+        wide = torch.complex128 if complex_ else torch.float64
+        if isinstance(exponent, Tensor):
+            exponent = exponent.to(wide)
+        return self.to(wide) ** exponent
+
     def fmax(self, other: Tensor) -> Tensor:
         """The larger of self and other, element by element, ignoring NaN (torch.fmax): NaN
         only where both are. The gradient goes to the one chosen (to self at a tie, as torch)."""
@@ -1154,6 +1190,16 @@ class Tensor:
         """The smaller of self and other, element by element, ignoring NaN (torch.fmin): NaN
         only where both are. The gradient goes to the one chosen (to self at a tie, as torch)."""
         return ops.Fmin.apply(self, _tensor_operand("fmin", other, self))
+
+    def mvlgamma(self, p: int) -> Tensor:
+        """The log of the multivariate gamma function of dimension p (the Wishart's normalising
+        constant; torch.special.multigammaln): p (p - 1) / 4 ln pi + the sum over j = 0 ...
+        p - 1 of lgamma(x - j / 2). Defined for x > (p - 1) / 2; below, as torch's, the same
+        sum of lgamma (ln |Gamma|)."""
+        if p < 1:
+            raise RuntimeError(f"mvlgamma: p must be at least 1 (the dimension), got {p}")
+        total = sum((self - j / 2).lgamma() for j in range(p))
+        return total + p * (p - 1) / 4 * math.log(math.pi)
 
     def log1p(self) -> Tensor:
         return ops.Log1p.apply(self)
@@ -2448,6 +2494,29 @@ class Tensor:
     arctanh_ = _in_place_without_gradient("arctanh")
     log2_ = _in_place("log2")
     exp2_ = _in_place("exp2")
+    sgn_ = _in_place("sgn")
+    absolute_ = _in_place("absolute")
+    negative_ = _in_place("negative")
+
+    def float_power_(self, exponent: Operand) -> Tensor:
+        exponent = _operand(exponent, self)
+        complex_ = torch.result_type(self._data, unwrap(exponent)).is_complex
+        wide = torch.complex128 if complex_ else torch.float64
+        if self.dtype != wide:
+            raise RuntimeError(
+                f"in-place float_power_: the result is computed in {wide}, which this "
+                f"tensor of dtype {self.dtype} would have to round down (torch refuses it too). "
+                "Convert first (x = x.double()), or write x = x.float_power(y)."
+            )
+        return self._update(
+            "float_power_",
+            (exponent,),
+            lambda d: d.float_power_(unwrap(exponent)),
+            lambda x: x.float_power(exponent),
+        )
+
+    def mvlgamma_(self, p: int) -> Tensor:
+        return self._update("mvlgamma_", (), lambda d: d.mvlgamma_(p), lambda x: x.mvlgamma(p))
 
     def nan_to_num_(
         self, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None

@@ -8,6 +8,9 @@ function, under NumPy's names (arcsin...), in place (tan_...), and as special.ex
 
 fmax and fmin (ops/arithmetic.py): against torch where an operand is NaN, at ties (-0.0 and 0.0
 too), and broadcast.
+
+The rest are compositions or other names: float_power (in float64, torch's dtypes), sgn,
+absolute, negative, positive, mvlgamma (special.multigammaln), and their in-place forms.
 """
 
 from __future__ import annotations
@@ -262,3 +265,190 @@ def test_fmax_and_fmin_take_integers_as_torch_and_refuse_a_number(name):
         getattr(torch, name)(floats, 2.0)
     with pytest.raises(TypeError, match=rf"{name}'s other must be a tensor, as in torch"):
         getattr(mg, name)(mg.tensor(floats), 2.0)
+
+
+# ---- float_power ---------------------------------------------------------------------------------
+
+
+@given(
+    base=mst.float_arrays(SHAPES, 0.1, 4),
+    exponent=mst.float_arrays(mst.shapes(max_rank=2, max_side=4), -3, 3),
+)
+@example(base=np.array([0.5, 2.0]), exponent=np.array(0.0))
+def test_float_power_of_tensors_matches_torch(base, exponent):
+    try:
+        np.broadcast_shapes(base.shape, exponent.shape)
+    except ValueError:
+        exponent = exponent.reshape(-1)[:1].reshape(())
+    for dtype in (np.float64, np.float32):  # float32 in, float64 out, gradients in float32
+        _both_orders(
+            lambda a, b: a.float_power(b),
+            lambda a, b: a.float_power(b),
+            base.astype(dtype),
+            exponent.astype(dtype),
+            name=f"float_power of {np.dtype(dtype)}",
+        )
+    assert_matches_torch(mg.float_power, torch.float_power, base, exponent, name="mg.float_power")
+
+
+@given(
+    base=mst.float_arrays(SHAPES, -4, 4),
+    exponent=st.sampled_from([0, 1, 2, 3, -1, -2]) | st.floats(0.5, 3),
+)
+def test_float_power_of_a_number_exponent_matches_torch(base, exponent):
+    if isinstance(exponent, float):
+        base = np.abs(base) + 0.1  # a fraction of a negative number is NaN
+    elif exponent < 0:
+        base = np.where(np.abs(base) < 0.1, 0.5, base)  # off the pole at 0
+    for dtype in (np.float64, np.float32):
+        _both_orders(
+            lambda a: a.float_power(exponent),
+            lambda a: a.float_power(exponent),
+            base.astype(dtype),
+            name=f"float_power({exponent}) of {np.dtype(dtype)}",
+        )
+
+
+def test_float_power_with_a_number_base_matches_torch():
+    x = np.array([-1.0, 0.5, 2.0])
+    for base in (2, 0.1, 3.0):
+        assert_matches_torch(
+            lambda t, b=base: mg.float_power(b, t),
+            lambda t, b=base: torch.float_power(b, t),
+            x,
+            name=f"float_power({base}, x)",
+        )
+
+
+DTYPES = [torch.float32, torch.float64, torch.int64, torch.int32, torch.bool]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize(
+    "exponent",
+    [2, 0.5, torch.tensor(2.0), torch.tensor([1, 2, 3]), torch.tensor(2.0, dtype=torch.float64)],
+    ids=repr,
+)
+def test_float_power_gives_torch_s_dtype(dtype, exponent):
+    base = torch.tensor([1, 2, 3]).to(dtype)
+    wrap = mg.Tensor if isinstance(exponent, torch.Tensor) else lambda e: e
+    got = mg.Tensor(base).float_power(wrap(exponent))
+    assert_close(got._data, base.float_power(exponent), what=f"float_power of {dtype}")
+
+
+def test_float_power_of_complex_is_complex128_as_torch():
+    z = torch.tensor([1 + 1j, -2j], dtype=torch.complex64)
+    assert_close(mg.Tensor(z).float_power(2)._data, z.float_power(2), what="complex")
+    assert_close(
+        mg.tensor([1.0, 4.0]).float_power(0.5j)._data,
+        torch.tensor([1.0, 4.0]).float_power(0.5j),
+        what="a complex exponent",
+    )
+
+
+def test_float_power_in_place_takes_only_float64_as_torch():
+    x = torch.tensor([1.0, 2.0])
+    with pytest.raises(RuntimeError, match="requires dtype Double"):
+        x.float_power_(2)
+    with pytest.raises(RuntimeError, match=r"float_power_.*torch.float64.*torch.float32.*double"):
+        mg.tensor([1.0, 2.0]).float_power_(2)
+    mine = mg.tensor([1.0, 2.0], dtype=mg.float64)
+    assert mine.float_power_(mg.tensor(3.0)) is mine
+    assert mine.tolist() == [1.0, 8.0]
+
+
+# ---- sgn, absolute, negative, positive -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["sgn", "absolute", "negative", "positive"])
+@given(x=mst.float_arrays(SHAPES))
+@example(x=np.array([0.0, -0.0, 2.0, -3.0]))
+def test_sgn_absolute_negative_and_positive_match_torch(name, x):
+    _both_orders(lambda t: getattr(t, name)(), lambda t: getattr(t, name)(), x, name=name)
+    assert_matches_torch(getattr(mg, name), getattr(torch, name), x, name=f"minigrad.{name}")
+
+
+def test_sgn_of_integers_and_complex_as_torch():
+    ints = torch.tensor([3, 0, -2])
+    assert torch.equal(mg.Tensor(ints).sgn()._data, ints.sgn())
+    z = torch.tensor([3 + 4j, 0j, -2j])
+    assert_close(mg.Tensor(z).sgn()._data, z.sgn(), what="sgn of complex")
+
+
+def test_the_other_names_record_the_same_ops():
+    x = mg.tensor([1.5, -2.0], requires_grad=True)
+    assert x.absolute().grad_fn.function is mg.ops.Abs
+    assert x.negative().grad_fn.function is mg.ops.Neg
+    assert x.sgn().grad_fn.function is mg.ops.Sign
+
+
+def test_positive_is_the_tensor_itself_as_torch():
+    x, t = mg.tensor([1.0, -2.0], requires_grad=True), torch.tensor([1.0, -2.0])
+    assert x.positive() is x and mg.positive(x) is x
+    assert t.positive() is t  # (torch's too)
+
+
+def test_positive_and_negative_refuse_a_bool_tensor_as_torch():
+    mask = torch.tensor([True, False])
+    for name in ["positive", "negative"]:
+        with pytest.raises(RuntimeError, match="bool tensor is not supported"):
+            getattr(mask, name)()
+    with pytest.raises(RuntimeError, match=r"positive.*bool tensor.*x.int\(\)"):
+        mg.Tensor(mask).positive()
+    with pytest.raises(RuntimeError, match=r"Negation.*bool tensor.*logical_not"):
+        mg.Tensor(mask).negative()
+
+
+# ---- mvlgamma ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("p", [1, 2, 3, 5])
+@given(data=st.data())
+def test_mvlgamma_matches_torch(p, data):
+    x = data.draw(mst.float_arrays(SHAPES, (p - 1) / 2 + 0.1, 8), label="x")
+    _both_orders(lambda t: t.mvlgamma(p), lambda t: t.mvlgamma(p), x, name=f"mvlgamma(p={p})")
+    assert_matches_torch(
+        lambda t: mg.mvlgamma(t, p=p), lambda t: torch.mvlgamma(t, p=p), x, name="minigrad.mvlgamma"
+    )
+    assert_matches_torch(
+        lambda t: mg.special.multigammaln(t, p),
+        lambda t: torch.special.multigammaln(t, p),
+        x,
+        name="special.multigammaln",
+    )
+
+
+def test_mvlgamma_of_integers_gives_floats_as_torch():
+    ints = torch.tensor([1, 2, 3])
+    assert_close(mg.Tensor(ints).mvlgamma(2)._data, ints.mvlgamma(2), what="mvlgamma of int64")
+
+
+def test_mvlgamma_refuses_p_below_1_as_torch():
+    with pytest.raises(RuntimeError, match="p has to be greater than or equal to 1"):
+        torch.tensor([2.0]).mvlgamma(0)
+    with pytest.raises(RuntimeError, match=r"mvlgamma: p must be at least 1 .*got 0"):
+        mg.tensor([2.0]).mvlgamma(0)
+    with pytest.raises(RuntimeError, match=r"multigammaln: p must be at least 1 .*got 0"):
+        mg.special.multigammaln(mg.tensor([2.0]), 0)
+
+
+# ---- the other in-place forms --------------------------------------------------------------------
+
+OTHER_IN_PLACE = {
+    "sgn_": (),
+    "absolute_": (),
+    "negative_": (),
+    "mvlgamma_": (2,),
+    "float_power_": (1.5,),
+}
+
+
+@pytest.mark.parametrize("name", OTHER_IN_PLACE)
+def test_the_other_in_place_forms_match_torch(name):
+    x, args = np.array(INSIDE["acosh"]) * 1.5, OTHER_IN_PLACE[name]
+    _refused_on_a_leaf(name, *args)
+    _both_orders(_changed(name, *args), _changed(name, *args), x, name=name)
+    if hasattr(torch, name):
+        mine = mg.tensor(x)
+        getattr(mg, name)(mine, *args)
+        assert_close(mine._data, getattr(torch, name)(torch.tensor(x), *args), what=name)
