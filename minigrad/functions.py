@@ -86,11 +86,24 @@ def _write(into: torch.Tensor, value: torch.Tensor, name: str) -> None:
 
 # elementwise
 abs = _method_as_function("abs")  # noqa: A001 (torch's names shadow Python's here, as in torch)
+absolute = _method_as_function("absolute")
+acos = _method_as_function("acos")
+acosh = _method_as_function("acosh")
 add = _method_as_function("add")
 addcdiv = _method_as_function("addcdiv")
 addcmul = _method_as_function("addcmul")
+arccos = _method_as_function("arccos")
+arccosh = _method_as_function("arccosh")
+arcsin = _method_as_function("arcsin")
+arcsinh = _method_as_function("arcsinh")
+arctan = _method_as_function("arctan")
 arctan2 = _method_as_function("arctan2")
+arctanh = _method_as_function("arctanh")
+asin = _method_as_function("asin")
+asinh = _method_as_function("asinh")
+atan = _method_as_function("atan")
 atan2 = _method_as_function("atan2")
+atanh = _method_as_function("atanh")
 ceil = _method_as_function("ceil")
 clamp = _method_as_function("clamp")
 clamp_max = _method_as_function("clamp_max")
@@ -99,6 +112,7 @@ clip = _method_as_function("clip")
 clone = _method_as_function("clone")
 copysign = _method_as_function("copysign")
 cos = _method_as_function("cos")
+cosh = _method_as_function("cosh")
 deg2rad = _method_as_function("deg2rad")
 detach = _method_as_function("detach")
 div = _method_as_function("div")
@@ -107,10 +121,13 @@ erf = _method_as_function("erf")
 erfc = _method_as_function("erfc")
 erfinv = _method_as_function("erfinv")
 exp = _method_as_function("exp")
+exp2 = _method_as_function("exp2")
 expm1 = _method_as_function("expm1")
 fix = _method_as_function("fix")
 floor = _method_as_function("floor")
 floor_divide = _method_as_function("floor_divide")
+fmax = _method_as_function("fmax")
+fmin = _method_as_function("fmin")
 fmod = _method_as_function("fmod")
 frac = _method_as_function("frac")
 heaviside = _method_as_function("heaviside")
@@ -119,6 +136,7 @@ lerp = _method_as_function("lerp")
 lgamma = _method_as_function("lgamma")
 log = _method_as_function("log")
 log1p = _method_as_function("log1p")
+log2 = _method_as_function("log2")
 log10 = _method_as_function("log10")
 logaddexp = _method_as_function("logaddexp")
 logaddexp2 = _method_as_function("logaddexp2")
@@ -126,22 +144,28 @@ logit = _method_as_function("logit")
 masked_fill = _method_as_function("masked_fill")
 masked_select = _method_as_function("masked_select")
 mul = _method_as_function("mul")
+mvlgamma = _method_as_function("mvlgamma")
 nan_to_num = _method_as_function("nan_to_num")
 neg = _method_as_function("neg")
+negative = _method_as_function("negative")
+positive = _method_as_function("positive")
 rad2deg = _method_as_function("rad2deg")
 reciprocal = _method_as_function("reciprocal")
 relu = _method_as_function("relu")
 remainder = _method_as_function("remainder")
 round = _method_as_function("round")  # noqa: A001
 rsqrt = _method_as_function("rsqrt")
+sgn = _method_as_function("sgn")
 sigmoid = _method_as_function("sigmoid")
 sign = _method_as_function("sign")
 signbit = _method_as_function("signbit")
 sin = _method_as_function("sin")
 sinc = _method_as_function("sinc")
+sinh = _method_as_function("sinh")
 sqrt = _method_as_function("sqrt")
 square = _method_as_function("square")
 sub = _method_as_function("sub")
+tan = _method_as_function("tan")
 tanh = _method_as_function("tanh")
 true_divide = _method_as_function("true_divide")
 trunc = _method_as_function("trunc")
@@ -280,9 +304,11 @@ pinverse = _method_as_function("pinverse")
 # in place: minigrad.exp_(x) is x.exp_(), so the graph's in-place rules (autograd/inplace.py:
 # x's history rebased, its version counted, a leaf that requires grad refused) are the method's
 _IN_PLACE = (
-    "abs_", "ceil_", "clamp_", "clamp_min_", "clip_", "cos_", "deg2rad_", "exp_", "fill_",
-    "fix_", "floor_", "frac_", "log_", "nan_to_num_", "neg_", "rad2deg_", "reciprocal_",
-    "relu_", "round_", "sigmoid_", "sin_", "sinc_", "sqrt_", "tanh_", "trunc_", "xlogy_",
+    "abs_", "acos_", "acosh_", "arccos_", "arccosh_", "arcsin_", "arcsinh_", "arctan_",
+    "arctanh_", "asin_", "asinh_", "atan_", "atanh_", "ceil_", "clamp_", "clamp_min_", "clip_",
+    "cos_", "cosh_", "deg2rad_", "exp_", "exp2_", "fill_", "fix_", "floor_", "frac_", "log_",
+    "log2_", "nan_to_num_", "neg_", "negative_", "rad2deg_", "reciprocal_", "relu_", "round_",
+    "sigmoid_", "sin_", "sinc_", "sinh_", "sqrt_", "tan_", "tanh_", "trunc_", "xlogy_",
     "zero_",
 )  # fmt: skip
 globals().update({name: _method_as_function(name) for name in _IN_PLACE})
@@ -318,6 +344,18 @@ def xlogy(input: Tensor | float, other: Tensor | float) -> Tensor:  # noqa: A002
         f"minigrad.xlogy takes tensors, or a number and a tensor, as torch's; got "
         f"{type(input).__name__} and {type(other).__name__}. Make one with minigrad.tensor(...)."
     )
+
+
+_float_power = _method_as_function("float_power")
+
+
+def float_power(input: Tensor | complex, exponent: Any, *, out: Any = None) -> Tensor:  # noqa: A002
+    """input ** exponent computed in float64 (see Tensor.float_power); as in torch, input may be
+    a number when exponent is a tensor."""
+    if isinstance(input, (int, float, complex)) and isinstance(exponent, Tensor):
+        dtype = torch.complex128 if isinstance(input, complex) else torch.float64
+        input = Tensor(torch.tensor(input, dtype=dtype, device=exponent.device))
+    return _float_power(input, exponent, out=out)
 
 
 def polygamma(n: int, input: Tensor) -> Tensor:  # noqa: A002

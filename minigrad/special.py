@@ -1,12 +1,11 @@
 """minigrad.special: torch.special's functions that have gradients, under torch's names.
 
-Most are minigrad's ops under another name (expit is sigmoid, gammaln is lgamma, psi is
-digamma); erfc, ndtri and log_ndtr are ops of their own (ops/unary.py), written so that they
-keep their digits in the tails; the rest are short compositions:
+Most are minigrad's ops or methods under another name (expit is sigmoid, gammaln is lgamma,
+psi is digamma, exp2 is x.exp2(), multigammaln is x.mvlgamma(p)); erfc, ndtri and log_ndtr are
+ops of their own (ops/unary.py), written so that they keep their digits in the tails; the rest
+are short compositions:
 
     ndtr(x)            = erfc(-x / sqrt 2) / 2            the normal CDF, Phi(x)
-    exp2(x)            = 2^x
-    multigammaln(a, p) = p (p - 1) / 4 ln pi + sum_j lgamma(a - j / 2), j = 0 ... p - 1
     logit(p, eps)      = logit of p clamped to [eps, 1 - eps] (gradient 0 outside, as torch)
 
 A torch.special name that is not here raises an AttributeError that says so.
@@ -67,13 +66,10 @@ def polygamma(n: int, input: Tensor) -> Tensor:
 
 
 def multigammaln(input: Tensor, p: int) -> Tensor:
-    """The log of the multivariate gamma function of dimension p (the Wishart's normalising
-    constant): p (p - 1) / 4 ln pi + sum over j = 0 ... p - 1 of lgamma(a - j / 2). Defined for
-    a > (p - 1) / 2; below, as torch's, the sum of lgamma (ln |Gamma|) all the same."""
+    """The log of the multivariate gamma function of dimension p: x.mvlgamma(p), which see."""
     if p < 1:
         raise RuntimeError(f"multigammaln: p must be at least 1 (the dimension), got {p}")
-    total = sum((input - j / 2).lgamma() for j in range(p))
-    return total + p * (p - 1) / 4 * math.log(math.pi)
+    return input.mvlgamma(p)
 
 
 def ndtr(input: Tensor) -> Tensor:
@@ -93,7 +89,7 @@ def log_ndtr(input: Tensor) -> Tensor:
 
 def exp2(input: Tensor) -> Tensor:
     """2^x."""
-    return 2.0**input
+    return input.exp2()
 
 
 def expm1(input: Tensor) -> Tensor:

@@ -142,6 +142,24 @@ def _in_place(op: str) -> Callable[[Tensor], Tensor]:
     return method
 
 
+def _in_place_without_gradient(op: str) -> Callable[[Tensor], Tensor]:
+    """x.<op>_(), recorded with a backward that refuses, as torch's: torch has no derivative
+    for this in-place form (though it has one for x.<op>())."""
+
+    kernel = op + "_"
+    advice = f"The out-of-place x = x.{op}() has one (in torch too): write that instead."
+
+    def compute(x: Tensor) -> Tensor:
+        return ops.NoDerivative.apply(x, function=getattr(torch, op), name=kernel, advice=advice)
+
+    def method(self: Tensor) -> Tensor:
+        return self._update(kernel, (), lambda d: getattr(d, kernel)(), compute)
+
+    method.__name__ = method.__qualname__ = kernel
+    method.__doc__ = f"x.{op}() written into x's own memory, as torch's {kernel} (no gradient)."
+    return method
+
+
 _DUNDERS = {"+=": "__iadd__", "-=": "__isub__", "*=": "__imul__", "/=": "__itruediv__"}
 _DUNDERS["**="] = "__ipow__"
 _DUNDERS["//="], _DUNDERS["%="] = "__ifloordiv__", "__imod__"
@@ -1167,6 +1185,126 @@ class Tensor:
 
     def cos(self) -> Tensor:
         return ops.Cos.apply(self)
+
+    def tan(self) -> Tensor:
+        return ops.Tan.apply(self)
+
+    def asin(self) -> Tensor:
+        """The angle in [-pi/2, pi/2] whose sine is x, for x in [-1, 1] (NaN outside)."""
+        return ops.Asin.apply(self)
+
+    def acos(self) -> Tensor:
+        """The angle in [0, pi] whose cosine is x, for x in [-1, 1] (NaN outside)."""
+        return ops.Acos.apply(self)
+
+    def atan(self) -> Tensor:
+        """The angle in (-pi/2, pi/2) whose tangent is x (for a quadrant, see atan2)."""
+        return ops.Atan.apply(self)
+
+    def sinh(self) -> Tensor:
+        return ops.Sinh.apply(self)
+
+    def cosh(self) -> Tensor:
+        return ops.Cosh.apply(self)
+
+    def asinh(self) -> Tensor:
+        """The inverse of sinh: ln(x + sqrt(x^2 + 1))."""
+        return ops.Asinh.apply(self)
+
+    def acosh(self) -> Tensor:
+        """The inverse of cosh on [0, inf): ln(x + sqrt(x^2 - 1)), for x >= 1 (NaN below)."""
+        return ops.Acosh.apply(self)
+
+    def atanh(self) -> Tensor:
+        """The inverse of tanh: ln((1 + x) / (1 - x)) / 2, for x in (-1, 1) (+-inf at +-1)."""
+        return ops.Atanh.apply(self)
+
+    def arcsin(self) -> Tensor:
+        """NumPy's name for asin."""
+        return self.asin()
+
+    def arccos(self) -> Tensor:
+        """NumPy's name for acos."""
+        return self.acos()
+
+    def arctan(self) -> Tensor:
+        """NumPy's name for atan."""
+        return self.atan()
+
+    def arcsinh(self) -> Tensor:
+        """NumPy's name for asinh."""
+        return self.asinh()
+
+    def arccosh(self) -> Tensor:
+        """NumPy's name for acosh."""
+        return self.acosh()
+
+    def arctanh(self) -> Tensor:
+        """NumPy's name for atanh."""
+        return self.atanh()
+
+    def log2(self) -> Tensor:
+        return ops.Log2.apply(self)
+
+    def exp2(self) -> Tensor:
+        """2^x (torch.special.exp2 too)."""
+        return ops.Exp2.apply(self)
+
+    def sgn(self) -> Tensor:
+        """sign(x) for a real tensor, as torch's sgn. (For a complex one, x / |x|, and 0 at 0:
+        torch's values, with no gradient, as minigrad's complex tensors have none.)"""
+        if self._data.is_complex():
+            return Tensor(self._data.sgn())
+        return self.sign()
+
+    def absolute(self) -> Tensor:
+        """torch's other name for abs."""
+        return self.abs()
+
+    def negative(self) -> Tensor:
+        """torch's other name for neg (-x)."""
+        return self.neg()
+
+    def positive(self) -> Tensor:
+        """+x: the tensor itself, as torch's positive (not a copy). A bool tensor is refused,
+        as in torch."""
+        if self.dtype == torch.bool:
+            raise RuntimeError(
+                "positive (the unary + operator) does not take a bool tensor, as in torch: a "
+                "mask has no sign. Use the mask as it is, or convert it first (x.int())."
+            )
+        return self
+
+    def float_power(self, exponent: Operand) -> Tensor:
+        """self ** exponent computed in double precision, as torch's: the result is float64
+        (complex128 where an operand is complex) whatever the dtypes given. Each tensor's
+        gradient comes back in its own dtype."""
+        exponent = _operand(exponent, self)
+        complex_ = torch.result_type(self._data, unwrap(exponent)).is_complex
+        wide = torch.complex128 if complex_ else torch.float64
+        if isinstance(exponent, Tensor):
+            exponent = exponent.to(wide)
+        return self.to(wide) ** exponent
+
+    def fmax(self, other: Tensor) -> Tensor:
+        """The larger of self and other, element by element, ignoring NaN (torch.fmax): NaN
+        only where both are. The gradient goes to the one chosen (to self at a tie, as torch)."""
+        return ops.Fmax.apply(self, _tensor_operand("fmax", other, self))
+
+    def fmin(self, other: Tensor) -> Tensor:
+        """The smaller of self and other, element by element, ignoring NaN (torch.fmin): NaN
+        only where both are. The gradient goes to the one chosen (to self at a tie, as torch)."""
+        return ops.Fmin.apply(self, _tensor_operand("fmin", other, self))
+
+    def mvlgamma(self, p: int) -> Tensor:
+        """The log of the multivariate gamma function of dimension p (the Wishart's normalising
+        constant; torch.special.multigammaln): p (p - 1) / 4 ln pi + the sum over j = 0 ...
+        p - 1 of lgamma(x - j / 2). Defined for x > (p - 1) / 2; below, as torch's, the same
+        sum of lgamma (ln |Gamma|)."""
+        if p < 1:
+            raise RuntimeError(f"mvlgamma: p must be at least 1 (the dimension), got {p}")
+        total = sum((self - j / 2).lgamma() for j in range(p))
+        return total + p * (p - 1) / 4 * math.log(math.pi)
 
     def log1p(self) -> Tensor:
         return ops.Log1p.apply(self)
@@ -2467,6 +2605,47 @@ class Tensor:
     deg2rad_ = _in_place("deg2rad")
     rad2deg_ = _in_place("rad2deg")
     square_ = _in_place("square")
+    tan_ = _in_place("tan")
+    asin_ = _in_place("asin")
+    acos_ = _in_place("acos")
+    atan_ = _in_place("atan")
+    sinh_ = _in_place("sinh")
+    cosh_ = _in_place("cosh")
+    arcsin_ = _in_place("arcsin")
+    arccos_ = _in_place("arccos")
+    arctan_ = _in_place("arctan")
+    # torch records these three (and their NumPy names) but its backward through them raises
+    asinh_ = _in_place_without_gradient("asinh")
+    acosh_ = _in_place_without_gradient("acosh")
+    atanh_ = _in_place_without_gradient("atanh")
+    arcsinh_ = _in_place_without_gradient("arcsinh")
+    arccosh_ = _in_place_without_gradient("arccosh")
+    arctanh_ = _in_place_without_gradient("arctanh")
+    log2_ = _in_place("log2")
+    exp2_ = _in_place("exp2")
+    sgn_ = _in_place("sgn")
+    absolute_ = _in_place("absolute")
+    negative_ = _in_place("negative")
+
+    def float_power_(self, exponent: Operand) -> Tensor:
+        exponent = _operand(exponent, self)
+        complex_ = torch.result_type(self._data, unwrap(exponent)).is_complex
+        wide = torch.complex128 if complex_ else torch.float64
+        if self.dtype != wide:
+            raise RuntimeError(
+                f"in-place float_power_: the result is computed in {wide}, which this "
+                f"tensor of dtype {self.dtype} would have to round down (torch refuses it too). "
+                "Convert first (x = x.double()), or write x = x.float_power(y)."
+            )
+        return self._update(
+            "float_power_",
+            (exponent,),
+            lambda d: d.float_power_(unwrap(exponent)),
+            lambda x: x.float_power(exponent),
+        )
+
+    def mvlgamma_(self, p: int) -> Tensor:
+        return self._update("mvlgamma_", (), lambda d: d.mvlgamma_(p), lambda x: x.mvlgamma(p))
 
     def nan_to_num_(
         self, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None

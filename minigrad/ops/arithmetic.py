@@ -1,5 +1,6 @@
-"""Elementwise arithmetic: +, -, *, /, unary -, **, maximum and minimum, and `where`; and the
-functions of two operands beyond them: atan2, hypot, logaddexp(2), xlogy, copysign, heaviside.
+"""Elementwise arithmetic: +, -, *, /, unary -, **, maximum and minimum (fmax and fmin), and
+`where`; and the functions of two operands beyond them: atan2, hypot, logaddexp(2), xlogy,
+copysign, heaviside.
 
 Operands broadcast as in torch. Each backward returns gradients of the broadcast shape; the
 engine then sums each one back to its input's shape (`autograd.engine.sum_to_shape`).
@@ -311,6 +312,53 @@ def _tie_split(
     return (
         shared.masked_fill(a_loses, 0) if needs[0] else None,
         shared.masked_fill(b_loses, 0) if needs[1] else None,
+    )
+
+
+class Fmax(BroadcastingFunction):
+    """out = the larger of a and b, NaN counted as missing.   dout/da = 1 where a >= b or b is
+    NaN, else 0; dout/db = 1 where dout/da = 0.
+
+    torch.fmax: where one operand is NaN, out is the other one; NaN only where both are. The
+    whole gradient goes to the operand out was taken from, with torch's rule at the places
+    where that is not clear: at a tie (-0.0 and 0.0 tie too) it goes to a, not halved as
+    maximum's; where both are NaN, to a too."""
+
+    @staticmethod
+    def forward(ctx: Context, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(a, b)
+        return torch.fmax(a, b)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> tuple:
+        a, b = ctx.saved_tensors
+        return _all_to_one(grad, ctx.needs_input_grad, a_chosen=(a >= b) | b.isnan())
+
+
+class Fmin(BroadcastingFunction):
+    """out = the smaller of a and b, NaN counted as missing.   dout/da = 1 where a <= b or b is
+    NaN, else 0; dout/db = 1 where dout/da = 0.
+
+    torch.fmin, fmax's mirror: the whole gradient to the operand chosen, to a at a tie and
+    where both are NaN (torch's rule)."""
+
+    @staticmethod
+    def forward(ctx: Context, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(a, b)
+        return torch.fmin(a, b)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> tuple:
+        a, b = ctx.saved_tensors
+        return _all_to_one(grad, ctx.needs_input_grad, a_chosen=(a <= b) | b.isnan())
+
+
+def _all_to_one(grad: torch.Tensor, needs: tuple[bool, ...], a_chosen: torch.Tensor) -> tuple:
+    """The gradient to a where a was chosen, to b elsewhere: a choice, not a product (an inf
+    arriving at the other operand's place gives 0 to this one, not NaN)."""
+    return (
+        grad.where(a_chosen, 0.0) if needs[0] else None,
+        grad.masked_fill(a_chosen, 0.0) if needs[1] else None,
     )
 
 

@@ -414,16 +414,22 @@ class Median(Op):
 class NoDerivative(Op):
     """out = function(x), one torch records but cannot differentiate.   dout/dx: none.
 
-    For unique's values and bincount's weighted counts: backward refuses, as torch's does.
-    `function` may return several tensors (unique's values, inverse and counts): the integer
-    ones are marked non-differentiable, as torch's are (bincount of nothing is integer zeros).
+    For unique's values and bincount's weighted counts, and the in-place asinh_, acosh_ and
+    atanh_: backward refuses, as torch's does. `function` may return several tensors (unique's
+    values, inverse and counts): the integer ones are marked non-differentiable, as torch's are
+    (bincount of nothing is integer zeros). `advice`, the way round it, if not detach().
     """
 
     @staticmethod
     def forward(
-        ctx: Context, x: torch.Tensor, *, function: Callable[..., Any], name: str
+        ctx: Context,
+        x: torch.Tensor,
+        *,
+        function: Callable[..., Any],
+        name: str,
+        advice: str | None = None,
     ) -> torch.Tensor:
-        ctx.what = name
+        ctx.what, ctx.advice = name, advice
         out = function(x)
         outs = out if isinstance(out, tuple) else (out,)
         ctx.mark_non_differentiable(*[t for t in outs if not t.is_floating_point()])
@@ -433,8 +439,11 @@ class NoDerivative(Op):
     def backward(ctx: Context, *grads: torch.Tensor) -> torch.Tensor:
         raise GradientError(
             f"{ctx.what}() has no gradient, in torch either: backward through it raises there. "
-            f"Take its input out of the graph first, {ctx.what}(x.detach(), ...), if you only "
-            "need its values."
+            + (
+                ctx.advice
+                or f"Take its input out of the graph first, {ctx.what}(x.detach(), ...), if you "
+                "only need its values."
+            )
         )
 
 

@@ -416,6 +416,7 @@ _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 _GELU_TANH_CUBIC = 0.044715
 _SQRT_TWO_PI = math.sqrt(2 * math.pi)
 _TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
+_LN_2 = math.log(2)
 
 
 def _needs_floating(x: Any) -> TypeError | None:
@@ -585,6 +586,150 @@ class Cos(Op):
         return -grad * x.sin()
 
 
+class Tan(Op):
+    """out = tan x.   dout/dx = 1 + tan^2 x = 1 / cos^2 x = 1 + out^2.
+
+    Written with the saved output, as torch's is: no cos to recompute. Near a pole (x = pi/2 +
+    k pi) out and its slope grow without bound."""
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor) -> torch.Tensor:
+        out = torch.tan(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        (out,) = ctx.saved_tensors
+        return grad * (1 + out * out)
+
+
+class Asin(Op):
+    """out = asin x, the angle in [-pi/2, pi/2] whose sine is x.   dout/dx = 1 / sqrt(1 - x^2).
+
+    The slope of an inverse is one over the slope at the answer: 1 / cos(out), and cos(out) =
+    sqrt(1 - x^2) there. Infinite at x = +-1, the ends of its domain."""
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        return torch.asin(x)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors
+        return grad * (1 - x * x).rsqrt()
+
+
+class Acos(Op):
+    """out = acos x, the angle in [0, pi] whose cosine is x.   dout/dx = -1 / sqrt(1 - x^2).
+
+    acos x = pi/2 - asin x, so its slope is asin's turned over."""
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        return torch.acos(x)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors
+        return -grad * (1 - x * x).rsqrt()
+
+
+class Atan(Op):
+    """out = atan x, the angle in (-pi/2, pi/2) whose tangent is x.   dout/dx = 1 / (1 + x^2).
+
+    One over tan's slope at the answer, 1 + tan^2(out) = 1 + x^2: defined for every x."""
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        return torch.atan(x)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors
+        return grad / (1 + x * x)
+
+
+class Sinh(Op):
+    """out = sinh x = (e^x - e^-x) / 2.   dout/dx = cosh x."""
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        return torch.sinh(x)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors
+        return grad * x.cosh()
+
+
+class Cosh(Op):
+    """out = cosh x = (e^x + e^-x) / 2.   dout/dx = sinh x (no minus sign, unlike cos)."""
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        return torch.cosh(x)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors
+        return grad * x.sinh()
+
+
+class Asinh(Op):
+    """out = asinh x = ln(x + sqrt(x^2 + 1)).   dout/dx = 1 / sqrt(x^2 + 1).
+
+    One over sinh's slope at the answer: cosh(out) = sqrt(1 + sinh^2(out)) = sqrt(1 + x^2)."""
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        return torch.asinh(x)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors
+        return grad * (x * x + 1).rsqrt()
+
+
+class Acosh(Op):
+    """out = acosh x = ln(x + sqrt(x^2 - 1)), for x >= 1.   dout/dx = 1 / sqrt(x^2 - 1).
+
+    One over cosh's slope at the answer: sinh(out) = sqrt(cosh^2(out) - 1) = sqrt(x^2 - 1).
+    Infinite at x = 1, where its domain starts."""
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        return torch.acosh(x)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors
+        return grad * (x * x - 1).rsqrt()
+
+
+class Atanh(Op):
+    """out = atanh x = ln((1 + x) / (1 - x)) / 2, for x in (-1, 1).   dout/dx = 1 / (1 - x^2).
+
+    One over tanh's slope at the answer: 1 - tanh^2(out) = 1 - x^2."""
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        return torch.atanh(x)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors
+        return grad / (1 - x * x)
+
+
 class Sqrt(Op):
     """out = sqrt(x).   dout/dx = 1 / (2 sqrt(x)) = 1 / (2 out).
 
@@ -631,6 +776,38 @@ class Log10(Op):
     def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
         (x,) = ctx.saved_tensors
         return grad / (x * math.log(10))
+
+
+class Log2(Op):
+    """out = log2 x = ln x / ln 2.   dout/dx = 1 / (x ln 2)."""
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        return torch.log2(x)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors
+        return grad / (x * _LN_2)
+
+
+class Exp2(Op):
+    """out = 2^x = e^(x ln 2).   dout/dx = 2^x ln 2 = out ln 2.
+
+    2.0 ** x has the same values and slope (through Pow); exp2 is a node of its own, as in
+    torch (Exp2Backward0), with torch's kernel for the value."""
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor) -> torch.Tensor:
+        out = torch.exp2(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        (out,) = ctx.saved_tensors
+        return grad * (out * _LN_2)
 
 
 class Log1p(Op):
