@@ -818,7 +818,7 @@ class Tensor:
         return ops.Neg.apply(self)
 
     def __pos__(self) -> Tensor:
-        return self
+        return self.positive()
 
     def __pow__(self, exponent: Operand) -> Tensor:
         return ops.Pow.apply(self, _operand(exponent, self))

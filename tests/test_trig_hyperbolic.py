@@ -390,8 +390,8 @@ def test_the_other_names_record_the_same_ops():
 
 def test_positive_is_the_tensor_itself_as_torch():
     x, t = mg.tensor([1.0, -2.0], requires_grad=True), torch.tensor([1.0, -2.0])
-    assert x.positive() is x and mg.positive(x) is x
-    assert t.positive() is t  # (torch's too)
+    assert x.positive() is x and mg.positive(x) is x and +x is x
+    assert t.positive() is t and +t is t  # (torch's too)
 
 
 def test_positive_and_negative_refuse_a_bool_tensor_as_torch():
@@ -401,6 +401,9 @@ def test_positive_and_negative_refuse_a_bool_tensor_as_torch():
             getattr(mask, name)()
     with pytest.raises(RuntimeError, match=r"positive.*bool tensor.*x.int\(\)"):
         mg.Tensor(mask).positive()
+    for tensor in (mask, mg.Tensor(mask)):  # the + operator is positive, in torch and here
+        with pytest.raises(RuntimeError, match="bool tensor"):
+            +tensor  # noqa: B018
     with pytest.raises(RuntimeError, match=r"Negation.*bool tensor.*logical_not"):
         mg.Tensor(mask).negative()
 
