@@ -229,7 +229,7 @@ class Solve(Op):
 
     @staticmethod
     def forward(ctx: Context, A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
-        X = torch.linalg.solve(A, B)
+        X = solved_for_matrices(A, B)
         ctx.save_for_backward(A, X if ctx.needs_input_grad[0] else None)
         return X
 
@@ -265,6 +265,16 @@ def solve(A: Any, B: Any) -> Any:
     """A^{-1} B, as inverse(): Solve on Tensors, so that create_graph records it."""
     if isinstance(A, Tensor) or isinstance(B, Tensor):
         return Solve.apply(A, B)
+    return solved_for_matrices(A, B)
+
+
+def solved_for_matrices(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
+    """torch.linalg.solve(A, B) with B read as matrices (..., n, k), always: torch reads a B of
+    A's shape less its last dim as a batch of vectors (a 1 x 1 system's B of shape (1, 1) under
+    an A of shape (1, 1, 1), say), so B first gets the batch dims it broadcasts to (a view)."""
+    if B.ndim == A.ndim - 1:
+        batch = torch.broadcast_shapes(A.shape[:-2], B.shape[:-2])
+        B = B.expand(*batch, *B.shape[-2:])
     return torch.linalg.solve(A, B)
 
 
