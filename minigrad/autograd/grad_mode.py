@@ -103,9 +103,9 @@ def _wrap_generator(switch: _GradModeSwitch, fn: Callable[..., Any]) -> Callable
 class set_grad_enabled(_GradModeSwitch):
     """Turn recording on or off. As in torch, the switch happens when it is called:
 
-    set_grad_enabled(False)           # off from now on, in this thread
-    with set_grad_enabled(is_train):  # for the block; the previous mode comes back after
-    @set_grad_enabled(False)          # for each call of the function
+        set_grad_enabled(False)           # off from now on, in this thread
+        with set_grad_enabled(is_train):  # for the block; the previous mode comes back after
+        @set_grad_enabled(False)          # for each call of the function
     """
 
     def __init__(self, mode: bool) -> None:
