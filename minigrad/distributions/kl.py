@@ -439,17 +439,11 @@ def _kl_gamma_bounded(p: Gamma, q: Distribution) -> Tensor:
 @register_kl(Laplace, Exponential)
 @register_kl(Laplace, Gamma)
 @register_kl(Laplace, Uniform)
-def _kl_laplace_partial_support(p: Laplace, q: Distribution) -> Tensor:
-    """inf: p has mass on every interval of the real line, q none below 0 (or outside
-    [low, high])."""
-    return _infinite(p, q, p.loc)
-
-
 @register_kl(Normal, Beta)
 @register_kl(Normal, Exponential)
 @register_kl(Normal, Gamma)
 @register_kl(Normal, Uniform)
-def _kl_normal_partial_support(p: Normal, q: Distribution) -> Tensor:
+def _kl_whole_line_partial_support(p: Laplace | Normal, q: Distribution) -> Tensor:
     """inf: p has mass on every interval of the real line, q none below 0 (or outside
     [low, high])."""
     return _infinite(p, q, p.loc)
