@@ -2152,8 +2152,10 @@ class Tensor:
                 if isinstance(raw, torch.Tensor)
                 else type(index).__name__
             )
-            error = TypeError  # torch's exception type for each: not a tensor,
-            if isinstance(raw, torch.Tensor):  # a tensor of more dims, one of another dtype
+            # torch's exception type: TypeError for no tensor, IndexError for a tensor of more
+            # dims, RuntimeError for one of another dtype
+            error = TypeError
+            if isinstance(raw, torch.Tensor):
                 error = IndexError if raw.ndim > 1 else RuntimeError
             raise error(
                 f"index_select(dim={dim}, index=...): index must be a vector (1-d tensor) of "
@@ -2754,12 +2756,13 @@ class Tensor:
         """The main diagonal set to fill_value, in place (x[i, i, ...] for every i; all dims of
         one size, or a matrix taller than wide, whose diagonal with wrap=True starts again
         below each square block, as torch's)."""
-        diagonal = torch.zeros_like(self._data, dtype=torch.bool).fill_diagonal_(True, wrap)
+
+        def recorded(x: Tensor) -> Tensor:  # (the diagonal as a mask: made only when recorded)
+            diagonal = torch.zeros_like(x._data, dtype=torch.bool).fill_diagonal_(True, wrap)
+            return x.masked_fill(Tensor(diagonal), fill_value)
+
         return self._update(
-            "fill_diagonal_",
-            (),
-            lambda d: d.fill_diagonal_(fill_value, wrap),
-            lambda x: x.masked_fill(Tensor(diagonal), fill_value),
+            "fill_diagonal_", (), lambda d: d.fill_diagonal_(fill_value, wrap), recorded
         )
 
     def fill_(self, value: Operand) -> Tensor:
