@@ -634,7 +634,7 @@ class Tensor:
     def __repr__(self) -> str:
         body = repr(self._data)[:-1]  # torch's "tensor([...])" less its closing parenthesis
         if self._ctx is not None:  # torch's words: the node that backpropagates through it
-            return _with_suffix(body, f"grad_fn=<{self._ctx.name}Backward0>")
+            return _with_suffix(body, f"grad_fn=<{self._ctx.node_name}>")
         if self.requires_grad:
             return _with_suffix(body, "requires_grad=True")
         return f"{body})"

@@ -414,9 +414,13 @@ def test_variable_is_a_tensor_as_in_torch_today():
 def test_grad_fn_structure_reads_as_torch_s():
     (xm, xt) = pair([1.0, 2.0])
     ym, yt = (xm * 2).sum(), (xt * 2).sum()
-    (mul_m, index_m), (_, index_t) = ym.grad_fn.next_functions[0], yt.grad_fn.next_functions[0]
+    (mul_m, index_m), (mul_t, index_t) = ym.grad_fn.next_functions[0], yt.grad_fn.next_functions[0]
     assert index_m == index_t == 0 and mul_m.name == "Mul"
-    assert mul_m.next_functions[0][0] is xm  # a leaf's node is the leaf (torch: AccumulateGrad)
+    leaf_m, leaf_t = mul_m.next_functions[0][0], mul_t.next_functions[0][0]
+    assert type(leaf_m).__name__ == type(leaf_t).__name__ == "AccumulateGrad"
+    assert leaf_m.variable is xm and leaf_t.variable is xt and leaf_m.next_functions == ()
+    assert mul_m.next_functions[1] == (None, 0) == mul_t.next_functions[1]  # the number 2
+    assert mul_m.next_functions[0][0] == leaf_m and len({leaf_m, mul_m.next_functions[0][0]}) == 1
 
 
 def test_gradcheck_refuses_what_minigrad_cannot_check_and_warns_on_float32():

@@ -252,8 +252,14 @@ class Context:
 
     @property
     def next_functions(self) -> tuple[tuple[Any, int], ...]:
-        """(node, output index) per input, torch's name for the links to the nodes before."""
-        return tuple(zip(self.parents, self.parent_outputs))
+        """(node, output index) per input, torch's name for the links to the nodes before, shown
+        as torch shows them: a leaf that requires grad as its AccumulateGrad, and None for an
+        input that needs no gradient (a number, a tensor outside the graph)."""
+        links = zip(self.parents, self.parent_outputs, self.needs_input_grad)
+        return tuple(
+            [(parent if type(parent) is Context else AccumulateGrad(parent) if needs else None, k)
+             for parent, k, needs in links]
+        )  # fmt: skip
 
     def output(self, index: int = 0) -> Tensor | None:
         """The tensor this node made (None once nothing else holds it)."""
@@ -273,8 +279,34 @@ class Context:
             refs[index] = ref
             self.outputs = tuple(refs)
 
+    @property
+    def node_name(self) -> str:
+        """What torch calls this node (`type(grad_fn).__name__` there): SigmoidBackward0."""
+        return self.function.node_name(self)
+
     def __repr__(self) -> str:
-        return f"<{self.name}Backward0 object at {id(self):#x}>"  # (as torch prints a node)
+        return f"<{self.node_name} object at {id(self):#x}>"  # (as torch prints a node)
+
+
+class AccumulateGrad:
+    """A leaf as torch's `next_functions` shows it: the node that adds the leaf's gradient into
+    its `.grad`; `.variable` is the leaf. minigrad's graph links to the leaf itself (`parents`):
+    this is only how it is shown, so that code that walks torch's graph walks minigrad's."""
+
+    __slots__ = ("variable",)
+    next_functions = ()  # (a leaf: nothing before it)
+
+    def __init__(self, variable: Tensor):
+        self.variable = variable
+
+    def __eq__(self, other: object) -> bool:  # (one per look: the same leaf's are equal)
+        return type(other) is AccumulateGrad and other.variable is self.variable
+
+    def __hash__(self) -> int:
+        return id(self.variable)
+
+    def __repr__(self) -> str:
+        return f"<AccumulateGrad object at {id(self):#x}>"
 
 
 def _no_output() -> None:
@@ -325,6 +357,18 @@ class Function:
         stack) get 0, 1, 2, ..."""
         names = _forward_argument_names(cls)
         return [names[i] if i < len(names) else str(i) for i in range(count)]
+
+    torch_name = ""  # torch's name for this op's node, where it is not the op's own + Backward0
+
+    @staticmethod
+    def node_name(ctx: Context) -> str:
+        """What torch calls the node of this op, so that a printed `grad_fn=<...>` reads as in
+        torch: `torch_name`, else the op's name and "Backward0" (a Function of yours: "Backward",
+        as torch names a custom Function's node). Where torch's name depends on the call (a sum
+        over dims is torch's SumBackward1), the op says which from what its ctx keeps."""
+        if ctx.function.torch_name:
+            return ctx.function.torch_name
+        return f"{ctx.name}Backward{0 if ctx.function.on_torch_tensors else ''}"
 
     @staticmethod
     def explain_failure(*inputs: Any, **options: Any) -> str | Exception | None:

@@ -39,6 +39,10 @@ class Sub(BroadcastingFunction):
     """out = a - b.   dout/da = 1, dout/db = -1."""
 
     @staticmethod
+    def node_name(ctx: Context) -> str:
+        return "RsubBackward1" if ctx.parents[0] is None else "SubBackward0"  # (torch's: 1 - x)
+
+    @staticmethod
     def forward(ctx: Context, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         return a - b
 
@@ -221,6 +225,13 @@ class Pow(BroadcastingFunction):
     dout/db = a^b * ln a, taken as 0 where a = 0 and b >= 0 (0^b is 0 or 1 there: torch's
     convention). For a < 0, ln a is NaN, and so is that gradient, as in torch.
     """
+
+    @staticmethod
+    def node_name(ctx: Context) -> str:
+        """torch's: x ** 2 is PowBackward0, x ** y PowBackward1, 2 ** x PowBackward2."""
+        if ctx.parents[0] is None:
+            return "PowBackward2"
+        return "PowBackward0" if ctx.parents[1] is None else "PowBackward1"
 
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any) -> torch.Tensor:

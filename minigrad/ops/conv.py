@@ -448,6 +448,8 @@ class ConstantPad(Op):
     other's adjoint, and both are this op: its backward is ConstantPad again.
     """
 
+    torch_name = "ConstantPadNdBackward0"
+
     @staticmethod
     def forward(ctx: Context, x: torch.Tensor, pad: Size, value: float = 0.0) -> torch.Tensor:
         ctx.pad = pad

@@ -13,6 +13,8 @@ from ..autograd.function import Context, Op
 class To(Op):
     """out = x on another device or with another (floating) dtype.   grad: moved back."""
 
+    torch_name = "ToCopyBackward0"
+
     @staticmethod
     def forward(ctx: Context, x: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
         ctx.dtype, ctx.device = x.dtype, x.device

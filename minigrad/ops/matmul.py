@@ -24,6 +24,13 @@ class MatMul(Op):
     """
 
     @staticmethod
+    def node_name(ctx: Context) -> str:
+        """torch's, which depends on the operands' dims: matrix @ matrix is MmBackward0."""
+        names = {(2, 2): "Mm", (2, 1): "Mv", (1, 1): "Dot", (1, 2): "Squeeze"}
+        name = names.get((ctx.a_ndim, ctx.b_ndim), "UnsafeView")  # (batched: torch reshapes)
+        return f"{name}Backward{4 if name == 'Squeeze' else 0}"
+
+    @staticmethod
     def forward(ctx: Context, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         a_needs, b_needs = ctx.needs_input_grad
         ctx.save_for_backward(a if b_needs else None, b if a_needs else None)
@@ -63,11 +70,19 @@ class Linear(Op):
     """
 
     @staticmethod
+    def node_name(ctx: Context) -> str:
+        """torch's: a batch of rows makes one addmm (mm without a bias), other inputs a view."""
+        if ctx.x_ndim != 2:
+            return "ViewBackward0"
+        return "MmBackward0" if ctx.parents[2] is None else "AddmmBackward0"
+
+    @staticmethod
     def forward(
         ctx: Context, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None
     ) -> torch.Tensor:
         x_needs, weight_needs = ctx.needs_input_grad[:2]
         ctx.save_for_backward(x if weight_needs else None, weight if x_needs else None)
+        ctx.x_ndim = x.ndim
         return torch.nn.functional.linear(x, weight, bias)
 
     @staticmethod

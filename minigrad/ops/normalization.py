@@ -182,6 +182,8 @@ class LayerNorm(Op):
     cores, benchmarks/derivative_kernels.py).
     """
 
+    torch_name = "NativeLayerNormBackward0"
+
     @staticmethod
     def forward(
         ctx: Context,

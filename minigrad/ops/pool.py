@@ -49,6 +49,8 @@ class MaxPool2d(Op):
     settings in forward, naming the window.
     """
 
+    torch_name = "MaxPool2DWithIndicesBackward0"
+
     @staticmethod
     def forward(
         ctx: Context,
@@ -129,6 +131,8 @@ class MaxPool3d(Op):
     gradient with respect to G gathers at those positions). Windows of padding alone are
     refused, as in 2-D.
     """
+
+    torch_name = "MaxPool3DWithIndicesBackward0"
 
     @staticmethod
     def forward(
@@ -217,6 +221,8 @@ class AvgPool2d(Op):
     benchmarks/kernels.py. Both agree to rounding (tests/test_pool.py).
     """
 
+    torch_name = "AvgPool2DBackward0"
+
     @staticmethod
     def forward(
         ctx: Context,
@@ -294,6 +300,8 @@ class AvgPool3d(Op):
     create_graph=True or formulas_only()) the transposed 3-d convolution with a kernel of ones
     that AvgPool2d's backward runs in 2-D (`averaged_back`).
     """
+
+    torch_name = "AvgPool3DBackward0"
 
     @staticmethod
     def forward(

@@ -48,6 +48,10 @@ class Sum(Op):
     """
 
     @staticmethod
+    def node_name(ctx: Context) -> str:
+        return "SumBackward0" if ctx.dim is None else "SumBackward1"  # (torch's, over dims)
+
+    @staticmethod
     def forward(
         ctx: Context,
         x: torch.Tensor,
@@ -95,6 +99,10 @@ class Mean(Op):
 
     With `dtype`, x is converted first (as in torch); the engine converts the gradient back.
     """
+
+    @staticmethod
+    def node_name(ctx: Context) -> str:
+        return "MeanBackward0" if ctx.dim is None else "MeanBackward1"  # (torch's, over dims)
 
     @staticmethod
     def forward(
@@ -197,6 +205,8 @@ class Norm(Op):
     minigrad. For p < 1 the gradient is 0 where x_i = 0 too (torch's choice again).
     """
 
+    torch_name = "LinalgVectorNormBackward0"
+
     @staticmethod
     def forward(ctx: Context, x: torch.Tensor, p: float, dim: Dims, keepdim: bool) -> torch.Tensor:
         out = torch.linalg.vector_norm(x, ord=p, dim=dim, keepdim=keepdim)
@@ -231,6 +241,8 @@ class CumSum(Op):
     totals of the gradient taken from the other end (flip, cumsum, flip back).
     """
 
+    torch_name = "CumsumBackward0"
+
     @staticmethod
     def forward(
         ctx: Context, x: torch.Tensor, dim: int, dtype: torch.dtype | None = None
@@ -261,6 +273,8 @@ class CumProd(Op):
     first (as in torch); torch's backward takes the incoming gradient in x's own dtype, so it
     is rounded to that first, here too; the engine converts the gradient back.
     """
+
+    torch_name = "CumprodBackward0"
 
     @staticmethod
     def forward(
@@ -377,6 +391,8 @@ class Max(Op):
     (When x holds a NaN, the maximum is NaN and the NaNs share the gradient, as in torch.)
     """
 
+    torch_name = "MaxBackward1"
+
     @staticmethod
     def forward(ctx: Context, x: torch.Tensor) -> torch.Tensor:
         out = x.max()
@@ -453,6 +469,8 @@ class AMax(Op):
 
     (Unlike x.max(dim), which sends it all to the one index it returns.)"""
 
+    torch_name = "AmaxBackward0"
+
     @staticmethod
     def forward(
         ctx: Context, x: torch.Tensor, dim: Dims = (), keepdim: bool = False
@@ -471,6 +489,8 @@ class AMax(Op):
 class AMin(Op):
     """out = the smallest element of x over dim (all of x by default).   dout/dx_i = 1/k for
     each of the k elements that equal it, as in torch's amin."""
+
+    torch_name = "AminBackward0"
 
     @staticmethod
     def forward(
@@ -506,6 +526,8 @@ class MaxAlongDim(Op):
     put at the indices, a scatter (gather's adjoint, as for Gather).
     """
 
+    torch_name = "MaxBackward0"
+
     @staticmethod
     def forward(
         ctx: Context, x: torch.Tensor, indices: torch.Tensor, dim: int, keepdim: bool = False
@@ -527,6 +549,8 @@ class MaxAlongDim(Op):
 
 class LogSumExp(Op):
     """out = log(sum(e^x)) over dim, computed stably.   dout/dx_i = e^(x_i - out) = softmax(x)_i."""
+
+    torch_name = "LogsumexpBackward0"
 
     @staticmethod
     def forward(ctx: Context, x: torch.Tensor, dim: Dims, keepdim: bool = False) -> torch.Tensor:
@@ -647,6 +671,8 @@ class NLLLoss(Op):
     float32, one torch thread, load 5.3 on the 2 cores, benchmarks/derivative_kernels.py). It
     needs the sum of the weights, which the forward kernel returns with the loss.
     """
+
+    torch_name = "NllLossBackward0"
 
     @staticmethod
     def forward(

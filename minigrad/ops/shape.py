@@ -28,9 +28,15 @@ class Reshape(Op):
     """out = x with a new shape (same values, same order).   grad: reshaped back."""
 
     @staticmethod
+    def node_name(ctx: Context) -> str:
+        return "UnsafeViewBackward0" if ctx.copied else "ViewBackward0"  # (torch's)
+
+    @staticmethod
     def forward(ctx: Context, x: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
         ctx.shape = x.shape
-        return x.reshape(shape)
+        out = x.reshape(shape)
+        ctx.copied = out._base is None  # (x could not be viewed in that shape)
+        return out
 
     @staticmethod
     def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
@@ -50,6 +56,8 @@ class View(Reshape):
     As torch's view, it refuses where x's elements do not lie in memory in the order the new
     shape reads them (a transpose, some slices), where a reshape would copy them.
     """
+
+    node_name = Function.node_name  # (torch's name: the op's own, not Reshape's)
 
     @staticmethod
     def forward(ctx: Context, x: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
@@ -84,6 +92,8 @@ def holds(shape: tuple[int, ...], count: int) -> bool:
 class Unsqueeze(Reshape):
     """out = x with a new dim of size 1 at `dim`.   grad: reshaped back."""
 
+    node_name = Function.node_name  # (torch's name: the op's own, not Reshape's)
+
     @staticmethod
     def forward(ctx: Context, x: torch.Tensor, dim: int) -> torch.Tensor:
         ctx.shape = x.shape
@@ -96,8 +106,13 @@ class Squeeze(Reshape):
     """out = x without its size-1 dims (or only `dim`).   grad: reshaped back."""
 
     @staticmethod
+    def node_name(ctx: Context) -> str:
+        form = 0 if ctx.dim is None else 1 if isinstance(ctx.dim, int) else 2  # (torch's)
+        return f"SqueezeBackward{form}"
+
+    @staticmethod
     def forward(ctx: Context, x: torch.Tensor, dim: int | None = None) -> torch.Tensor:
-        ctx.shape = x.shape
+        ctx.shape, ctx.dim = x.shape, dim
         return x.squeeze() if dim is None else x.squeeze(dim)
 
     explain_failure = Function.explain_failure
@@ -192,6 +207,25 @@ class Index(Op):
     That is dL/dx = zeros with G added at [key]: `added_at`, an accumulating index-put, whose op
     (AddAt) has indexing again as its backward.
     """
+
+    @staticmethod
+    def node_name(ctx: Context) -> str:
+        """torch's: x[key] of ints, slices and None is torch's last view of them (x[0] is
+        SelectBackward0, x[1:3] SliceBackward0, x[:, None] UnsqueezeBackward0; a `:` or ... makes
+        none, and x[...] is AliasBackward0); a key with a tensor or list is IndexBackward0."""
+        if type(ctx.key) is slice:
+            return "SliceBackward0"  # (torch slices even x[:] when the key is one slice)
+        name = "Alias"
+        for part in ctx.key if type(ctx.key) is tuple else (ctx.key,):
+            if type(part) is int:
+                name = "Select"
+            elif part is None:
+                name = "Unsqueeze"
+            elif type(part) is slice and part != slice(None):
+                name = "Slice"
+            elif part is not Ellipsis and type(part) is not slice:
+                return "IndexBackward0"  # (a tensor, a list, a bool)
+        return f"{name}Backward0"
 
     @staticmethod
     def forward(ctx: Context, x: torch.Tensor, key: Any) -> torch.Tensor:

@@ -90,6 +90,8 @@ class ReLU(Op):
     Both give the same numbers, bit for bit (tests/test_ops_elementwise.py).
     """
 
+    torch_name = "ReluBackward0"
+
     @staticmethod
     def forward(ctx: Context, x: torch.Tensor) -> torch.Tensor:
         out = torch.relu(x)
@@ -130,6 +132,8 @@ class LeakyReLU(Op):
     one above 1 a function steeper on the left.
     """
 
+    torch_name = "LeakyReluBackward0"
+
     @staticmethod
     def forward(ctx: Context, x: torch.Tensor, negative_slope: float) -> torch.Tensor:
         ctx.save_for_backward(x)
@@ -154,6 +158,8 @@ class SiLU(Op):
     d(x s)/dx = s + x s', and s' = s (1 - s) (see Sigmoid). Smooth: no kinks.
     """
 
+    torch_name = "SiluBackward0"
+
     @staticmethod
     def forward(ctx: Context, x: torch.Tensor) -> torch.Tensor:
         ctx.save_for_backward(x)
@@ -177,6 +183,8 @@ class ELU(Op):
     stopping at 0. At x = 0 the slope is alpha e^0 = alpha, as in torch (whose kernel asks
     "x <= 0?"), so for alpha != 1 there is a kink at 0; at NaN the slope is 1, as torch's.
     """
+
+    torch_name = "EluBackward0"
 
     @staticmethod
     def forward(ctx: Context, x: torch.Tensor, alpha: float) -> torch.Tensor:
@@ -233,6 +241,8 @@ class GELU(Op):
 
     (the product rule, then the chain rule through tanh and u). Both are smooth: no kinks.
     """
+
+    torch_name = "GeluBackward0"
 
     @staticmethod
     def forward(ctx: Context, x: torch.Tensor, approximate: str = "none") -> torch.Tensor:
@@ -893,6 +903,11 @@ class Clamp(BroadcastingFunction):
     torch. Tensor bounds get the rest: dout/dmin = 1 where x < min, dout/dmax = 1 where x > max.
     If min > max somewhere, out is max there, and only max gets the gradient (torch's rule).
     """
+
+    @staticmethod
+    def node_name(ctx: Context) -> str:
+        bounds_are_numbers = ctx.parents[1] is None and ctx.parents[2] is None
+        return "ClampBackward1" if bounds_are_numbers else "ClampBackward0"  # (torch's)
 
     @staticmethod
     def forward(

@@ -1,0 +1,178 @@
+"""A node prints torch's name: `grad_fn=<MmBackward0>` under `x @ w`, as in torch, so that what a
+learner's tutorial prints is what minigrad prints.
+
+Each expression below runs in torch and in minigrad, and the name of the node that made its
+result must agree: `type(grad_fn).__name__` in torch, `grad_fn.node_name` (and the repr) in
+minigrad. Where minigrad's graph differs from torch's (mse_loss and
+binary_cross_entropy_with_logits are a few of minigrad's ops, min is -max(-x), split and chunk
+are one slice per piece, x.T and x.t() are one transpose), the node is another and its name
+too: those are not here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import torch
+
+import minigrad as mg
+
+
+def _inputs(lib: Any) -> dict[str, Any]:
+    gen = torch.Generator().manual_seed(0)
+
+    def leaf(*shape: int) -> Any:
+        data = torch.randn(*shape, generator=gen, dtype=torch.float64)
+        return data.requires_grad_() if lib is torch else mg.Tensor(data, requires_grad=True)
+
+    return {
+        "a": leaf(4, 5),
+        "w": leaf(5, 3),
+        "v": leaf(5),
+        "b": leaf(3),
+        "W": leaf(3, 5),
+        "a3": leaf(2, 4, 5),
+        "w3": leaf(2, 5, 3),
+        "img": leaf(2, 3, 6, 6),
+        "vol": leaf(1, 2, 4, 4, 4),
+        "idx": lib.tensor([0, 2]),
+        "targets": lib.tensor([0, 1, 2, 3]),
+    }
+
+
+# name -> expression of the library `t`, its functional module `F` and the inputs above
+EXPRESSIONS: dict[str, Callable[..., Any]] = {
+    "a @ w": lambda t, F, i: i["a"] @ i["w"],
+    "a @ v": lambda t, F, i: i["a"] @ i["v"],
+    "v @ w": lambda t, F, i: i["v"] @ i["w"],
+    "v @ v": lambda t, F, i: i["v"] @ i["v"],
+    "a3 @ w3": lambda t, F, i: i["a3"] @ i["w3"],
+    "a3 @ v": lambda t, F, i: i["a3"] @ i["v"],
+    "linear": lambda t, F, i: F.linear(i["a"], i["W"], i["b"]),
+    "linear without bias": lambda t, F, i: F.linear(i["a"], i["W"]),
+    "linear of a batch of sequences": lambda t, F, i: F.linear(i["a3"], i["W"], i["b"]),
+    "linear of a vector": lambda t, F, i: F.linear(i["v"], i["W"], i["b"]),
+    "relu": lambda t, F, i: i["a"].relu(),
+    "leaky_relu": lambda t, F, i: F.leaky_relu(i["a"]),
+    "gelu": lambda t, F, i: F.gelu(i["a"]),
+    "elu": lambda t, F, i: F.elu(i["a"]),
+    "silu": lambda t, F, i: F.silu(i["a"]),
+    "sigmoid": lambda t, F, i: i["a"].sigmoid(),
+    "sum": lambda t, F, i: i["a"].sum(),
+    "sum over a dim": lambda t, F, i: i["a"].sum(1, keepdim=True),
+    "mean": lambda t, F, i: i["a"].mean(),
+    "mean over a dim": lambda t, F, i: i["a"].mean(0),
+    "max": lambda t, F, i: i["a"].max(),
+    "max over a dim": lambda t, F, i: i["a"].max(dim=1).values,
+    "amax": lambda t, F, i: i["a"].amax(1),
+    "amin": lambda t, F, i: i["a"].amin(1),
+    "logsumexp": lambda t, F, i: i["a"].logsumexp(1),
+    "cumsum": lambda t, F, i: i["a"].cumsum(0),
+    "cumprod": lambda t, F, i: i["a"].cumprod(0),
+    "norm": lambda t, F, i: i["a"].norm(),
+    "1 - a": lambda t, F, i: 1 - i["a"],
+    "a - 1": lambda t, F, i: i["a"] - 1,
+    "a ** 2": lambda t, F, i: i["a"] ** 2,
+    "a ** a": lambda t, F, i: i["a"] ** i["a"],
+    "2 ** a": lambda t, F, i: 2 ** i["a"],
+    "clamp between numbers": lambda t, F, i: i["a"].clamp(0, 1),
+    "clamp below a tensor": lambda t, F, i: i["a"].clamp(min=t.zeros(5, dtype=t.float64)),
+    "clamp above a tensor": lambda t, F, i: i["a"].clamp(max=t.zeros(5, dtype=t.float64)),
+    "view": lambda t, F, i: i["a"].view(20),
+    "reshape (a view)": lambda t, F, i: i["a"].reshape(20),
+    "reshape (a copy)": lambda t, F, i: i["a"].T.reshape(20),
+    "flatten": lambda t, F, i: i["img"].flatten(1),
+    "squeeze": lambda t, F, i: i["a"][None].squeeze(),
+    "squeeze a dim": lambda t, F, i: i["a"][None].squeeze(0),
+    "squeeze dims": lambda t, F, i: i["a"][None].squeeze((0,)),
+    "unsqueeze": lambda t, F, i: i["a"].unsqueeze(0),
+    "a[0]": lambda t, F, i: i["a"][0],
+    "a[1:3]": lambda t, F, i: i["a"][1:3],
+    "a[:]": lambda t, F, i: i["a"][:],
+    "a[:, 0]": lambda t, F, i: i["a"][:, 0],
+    "a[0, :]": lambda t, F, i: i["a"][0, :],
+    "a[:, :]": lambda t, F, i: i["a"][:, :],
+    "a[0, 1:3]": lambda t, F, i: i["a"][0, 1:3],
+    "a[:, None]": lambda t, F, i: i["a"][:, None],
+    "a[...]": lambda t, F, i: i["a"][...],
+    "a[..., -1]": lambda t, F, i: i["a"][..., -1],
+    "a[idx]": lambda t, F, i: i["a"][i["idx"]],
+    "a[a > 0]": lambda t, F, i: i["a"][i["a"] > 0],
+    "float (a copy)": lambda t, F, i: i["a"].float(),
+    "pad": lambda t, F, i: F.pad(i["a"], (1, 1)),
+    "cross_entropy": lambda t, F, i: F.cross_entropy(i["a"], i["targets"]),
+    "max_pool2d": lambda t, F, i: F.max_pool2d(i["img"], 2),
+    "avg_pool2d": lambda t, F, i: F.avg_pool2d(i["img"], 2),
+    "max_pool3d": lambda t, F, i: F.max_pool3d(i["vol"], 2),
+    "avg_pool3d": lambda t, F, i: F.avg_pool3d(i["vol"], 2),
+    "layer_norm": lambda t, F, i: F.layer_norm(i["a"], (5,)),
+}
+
+
+def _node_name(lib: Any, expression: Callable[..., Any]) -> str:
+    out = expression(lib, lib.nn.functional, _inputs(lib))
+    return type(out.grad_fn).__name__ if lib is torch else out.grad_fn.node_name
+
+
+@pytest.mark.parametrize("name", EXPRESSIONS)
+def test_a_node_has_torch_s_name(name):
+    assert _node_name(mg, EXPRESSIONS[name]) == _node_name(torch, EXPRESSIONS[name])
+
+
+def test_the_name_is_what_a_tensor_and_its_node_print():
+    x = mg.tensor([[1.0, 2.0]], requires_grad=True)
+    assert repr(x @ x.T) == "tensor([[5.]], grad_fn=<MmBackward0>)"
+    assert re.fullmatch(r"<MmBackward0 object at 0x[0-9a-f]+>", repr((x @ x.T).grad_fn))
+    assert re.fullmatch(r"<SelectBackward0 object at 0x[0-9a-f]+>", repr(x[0].grad_fn))
+
+
+def test_the_name_stays_after_backward_has_freed_the_node():
+    x = mg.tensor([[1.0, 2.0]], requires_grad=True)
+    y = (1 - x[0]).sum(0)
+    y.backward()
+    assert y.grad_fn.node_name == "SumBackward1"
+    assert y.grad_fn.next_functions[0][0].node_name == "RsubBackward1"
+
+
+def test_a_function_of_yours_is_named_as_torch_names_it():
+    """torch names the node of a custom Function `<Name>Backward`, without a number."""
+
+    def cube_class(base: Any) -> Any:
+        class Cube(base):
+            @staticmethod
+            def forward(ctx, x):
+                return x**3
+
+            @staticmethod
+            def backward(ctx, grad):
+                return grad
+
+        return Cube
+
+    ours = cube_class(mg.autograd.Function).apply(mg.tensor([2.0], requires_grad=True))
+    theirs = cube_class(torch.autograd.Function).apply(torch.tensor([2.0], requires_grad=True))
+    assert ours.grad_fn.node_name == type(theirs.grad_fn).__name__ == "CubeBackward"
+    assert repr(ours) == repr(theirs) == "tensor([8.], grad_fn=<CubeBackward>)"
+
+
+def test_next_functions_show_leaves_and_constants_as_torch_does():
+    """A leaf that requires grad shows as its AccumulateGrad (`.variable` is the leaf), a tensor
+    outside the graph and a number as None, as torch shows them; walking the links as torch's
+    graph-drawing code does (`.variable` marks a leaf) reaches every leaf."""
+    nodes = {}
+    for lib in (mg, torch):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        y = (x * lib.tensor([3.0, 4.0]) + 2).sum()
+        ((add, _),) = y.grad_fn.next_functions
+        (mul, _), number = add.next_functions
+        (leaf, _), constant = mul.next_functions
+        assert number == constant == (None, 0)
+        assert type(leaf).__name__ == "AccumulateGrad" and leaf.variable is x
+        assert leaf.next_functions == () and re.fullmatch(
+            r"<AccumulateGrad object at 0x\w+>", repr(leaf)
+        )
+        nodes[lib] = leaf
+    assert nodes[mg] == mg.autograd.function.AccumulateGrad(nodes[mg].variable)
