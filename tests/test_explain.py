@@ -462,6 +462,7 @@ EVERY_OP = {
     "Mean": lambda: x23().mean(0),
     "Median": lambda: x23().median(),
     "Minimum": lambda: x23().minimum(v3()),
+    "MSELoss": lambda: mg.nn.functional.mse_loss(x23(), v3() * 2, reduction="none"),
     "Mul": lambda: x23() * v3(),
     "NanSum": lambda: x23().nansum(1),
     "NanToNum": lambda: x23().nan_to_num(posinf=2.0),

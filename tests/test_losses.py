@@ -254,6 +254,48 @@ def test_mse_loss_warns_of_broadcasting_as_torch():
         F.mse_loss(mg.zeros(4, 1), mg.zeros(4))
 
 
+@st.composite
+def broadcasting_pairs(draw, dtype=np.float64):
+    """An input and a target whose shapes broadcast (equal, most of the time)."""
+    shape_x, shape_y = draw(mst.broadcastable_shapes(2))
+    if draw(st.booleans()):
+        shape_y = shape_x
+    return tuple(draw(mst.float_arrays(shape)).astype(dtype) for shape in (shape_x, shape_y))
+
+
+@given(pair=broadcasting_pairs(np.float32), reduction=reductions)
+def test_mse_loss_is_torch_s_to_the_bit(pair, reduction):
+    """One op, as torch's: the loss and both gradients are torch's own numbers, in float32,
+    target broadcast or not (torch's order of products in the backward: 2/n (x - y) G)."""
+    x, y = (torch.tensor(a) for a in pair)
+    xt, yt = x.clone().requires_grad_(), y.clone().requires_grad_()
+    xm, ym = mg.Tensor(x.clone(), requires_grad=True), mg.Tensor(y.clone(), requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (the broadcast warning, tested above)
+        theirs, ours = (
+            TF.mse_loss(xt, yt, reduction=reduction),
+            F.mse_loss(xm, ym, reduction=reduction),
+        )
+    upstream = torch.linspace(-1.3, 2.7, theirs.numel()).reshape(theirs.shape)
+    theirs.backward(upstream)
+    ours.backward(upstream)
+    assert ours.grad_fn is not None and ours.grad_fn.node_name == "MseLossBackward0"
+    assert torch.equal(ours._data, theirs.detach())
+    assert torch.equal(xm.grad._data, xt.grad) and torch.equal(ym.grad._data, yt.grad)
+
+
+@given(pair=broadcasting_pairs(), reduction=reductions)
+def test_mse_loss_second_derivatives_match_torch(pair, reduction):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert_matches_torch(
+            lambda x, y: F.mse_loss(x, y, reduction=reduction),
+            lambda x, y: TF.mse_loss(x, y, reduction=reduction),
+            *pair,
+            order=2,
+        )
+
+
 # ---- smooth_l1_loss, huber_loss, kl_div ----------------------------------------------------------
 
 BETAS = st.sampled_from([1.0, 0.5, 2.0, 0.0]) | st.floats(0.01, 5, width=64)  # 0: l1_loss

@@ -62,10 +62,10 @@ def mse_loss(
     reduce: bool | None = None,
     reduction: str = "mean",
 ) -> Tensor:
-    """The mean squared error: mean of (input - target)^2."""
+    """The mean squared error: mean of (input - target)^2. See ops.MSELoss."""
     reduction = _reduction(size_average, reduce, reduction)
     _warn_if_broadcast("mse_loss", input, target)
-    return _reduce((input - target) ** 2, reduction)
+    return ops.MSELoss.apply(input, target, reduction=reduction)
 
 
 def l1_loss(
