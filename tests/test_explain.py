@@ -392,6 +392,9 @@ EVERY_OP = {
     "BinaryCrossEntropy": lambda: mg.nn.functional.binary_cross_entropy(
         x23().sigmoid(), mg.tensor([[1.0, 0.0, 1.0], [0.0, 0.0, 1.0]], dtype=F64), reduction="none"
     ),
+    "BinaryCrossEntropyWithLogits": lambda: mg.nn.functional.binary_cross_entropy_with_logits(
+        x23(), mg.tensor([[1.0, 0.0, 1.0], [0.0, 0.5, 1.0]], dtype=F64), reduction="none"
+    ),
     "Cat": lambda: mg.cat([x23(), x23() * 2], dim=1),
     "Ceil": lambda: x23().ceil() * x23(),
     "Cholesky": lambda: mg.linalg.cholesky(square() @ square().mT),

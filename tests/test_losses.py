@@ -201,6 +201,50 @@ def test_binary_cross_entropy_with_logits_matches_torch(problem, pos_weighted):
     )
 
 
+@given(binary_problems(probabilities=False), st.booleans(), st.booleans())
+def test_binary_cross_entropy_with_logits_is_torch_s_to_the_bit(problem, weighted, pos_weighted):
+    """One op, as torch's: the loss and both gradients are torch's own numbers in float32, with
+    and without weight and pos_weight (torch's formulas, in torch's order)."""
+    x, y, options = problem
+    x, y = torch.tensor(x, dtype=torch.float32), torch.tensor(y, dtype=torch.float32)
+    weights = {}
+    if weighted:
+        weights["weight"] = torch.linspace(0.2, 1.7, x.numel()).reshape(x.shape)
+    if pos_weighted:
+        weights["pos_weight"] = torch.tensor([3.1])
+    xt, yt = x.clone().requires_grad_(), y.clone().requires_grad_()
+    xm, ym = mg.Tensor(x.clone(), requires_grad=True), mg.Tensor(y.clone(), requires_grad=True)
+    reduction = options["reduction"]
+    theirs = TF.binary_cross_entropy_with_logits(xt, yt, reduction=reduction, **weights)
+    ours = F.binary_cross_entropy_with_logits(xm, ym, reduction=reduction, **weights)
+    upstream = torch.linspace(-1.3, 2.7, theirs.numel()).reshape(theirs.shape)
+    theirs.backward(upstream)
+    ours.backward(upstream)
+    assert ours.grad_fn.node_name == type(theirs.grad_fn).__name__
+    assert torch.equal(ours._data, theirs.detach())
+    assert torch.equal(xm.grad._data, xt.grad) and torch.equal(ym.grad._data, yt.grad)
+
+
+@pytest.mark.parametrize("argument", ["weight", "pos_weight"])
+def test_a_loss_weight_that_requires_grad_is_refused_as_in_torch(argument):
+    """torch's binary cross-entropies are not differentiable in their weights: torch raises, and
+    so does minigrad, rather than leave the weight's .grad silently None."""
+    x, y = mg.zeros(2, 3), mg.full((2, 3), 0.5)
+    w = mg.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match=f"not differentiable with respect to its {argument}"):
+        F.binary_cross_entropy_with_logits(x, y, **{argument: w})
+    with pytest.raises(RuntimeError, match=f"pass {argument}=w.detach()"):
+        F.binary_cross_entropy_with_logits(x, y, **{argument: w})
+    if argument == "weight":
+        with pytest.raises(RuntimeError, match="not differentiable with respect to its weight"):
+            F.binary_cross_entropy(x.sigmoid(), y, weight=w)
+    with pytest.raises(RuntimeError, match="not differentiable"):
+        TF.binary_cross_entropy_with_logits(
+            x._data, y._data, **{argument: w._data.requires_grad_()}
+        )
+    F.binary_cross_entropy_with_logits(x, y, **{argument: w.detach()})  # the way round it
+
+
 def fastbook_mnist_loss(predictions, targets):
     predictions = predictions.sigmoid()
     return torch.where(targets == 1, 1 - predictions, predictions).mean()

@@ -3,9 +3,9 @@ learner's tutorial prints is what minigrad prints.
 
 Each expression below runs in torch and in minigrad, and the name of the node that made its
 result must agree: `type(grad_fn).__name__` in torch, `grad_fn.node_name` (and the repr) in
-minigrad. Where minigrad's graph differs from torch's (binary_cross_entropy_with_logits is a
-few of minigrad's ops, min is -max(-x), split and chunk are one slice per piece, x.T and x.t()
-are one transpose), the node is another and its name too: those are not here.
+minigrad. Where minigrad's graph differs from torch's (min is -max(-x), split and chunk are one
+slice per piece, x.T and x.t() are one transpose, smooth_l1_loss and huber_loss are a few of
+minigrad's ops), the node is another and its name too: those are not here.
 """
 
 from __future__ import annotations
@@ -104,6 +104,10 @@ EXPRESSIONS: dict[str, Callable[..., Any]] = {
     "pad": lambda t, F, i: F.pad(i["a"], (1, 1)),
     "cross_entropy": lambda t, F, i: F.cross_entropy(i["a"], i["targets"]),
     "mse_loss": lambda t, F, i: F.mse_loss(i["a"], i["a"].detach() * 2),
+    "l1_loss (torch's is a mean too)": lambda t, F, i: F.l1_loss(i["a"], i["a"].detach() * 2),
+    "binary_cross_entropy_with_logits": lambda t, F, i: F.binary_cross_entropy_with_logits(
+        i["a"], i["a"].detach().sigmoid()
+    ),
     "max_pool2d": lambda t, F, i: F.max_pool2d(i["img"], 2),
     "avg_pool2d": lambda t, F, i: F.avg_pool2d(i["img"], 2),
     "max_pool3d": lambda t, F, i: F.max_pool3d(i["vol"], 2),

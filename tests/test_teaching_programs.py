@@ -440,6 +440,7 @@ b = torch.randn(3, requires_grad=True)
 z = torch.matmul(x, w) + b
 loss = torch.nn.functional.binary_cross_entropy_with_logits(z, y)
 print(f"Gradient function for z = {z.grad_fn}".split(" at 0x")[0])  # (an address)
+print(f"Gradient function for loss = {loss.grad_fn}".split(" at 0x")[0])
 loss.backward()
 print(w.grad)
 print(b.grad)

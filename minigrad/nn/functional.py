@@ -192,7 +192,8 @@ def binary_cross_entropy(
     binary_cross_entropy_with_logits is the stable choice."""
     reduction = _reduction(size_average, reduce, reduction)
     _check_same_shape("binary_cross_entropy", input, target, "input")
-    return ops.BinaryCrossEntropy.apply(input, target, unwrap(weight), reduction=reduction)
+    weight = _constant("binary_cross_entropy", "weight", weight)
+    return ops.BinaryCrossEntropy.apply(input, target, weight, reduction=reduction)
 
 
 def binary_cross_entropy_with_logits(
@@ -206,21 +207,12 @@ def binary_cross_entropy_with_logits(
 ) -> Tensor:
     """-[p y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))], for logits x and targets y in
     [0, 1], computed stably; p is `pos_weight` (1 by default), the weight of positive targets,
-    and the whole is multiplied by `weight` if given.
-
-    Since log sigmoid(x) = -softplus(-x) and log(1 - sigmoid(x)) = -x - softplus(-x), the loss
-    is (1 - y) x + (1 + (p - 1) y) softplus(-x): no sigmoid that rounds to 0 or 1, no log(0)
-    for |x| large.
-    """
+    and the whole is multiplied by `weight` if given. See ops.BinaryCrossEntropyWithLogits."""
     reduction = _reduction(size_average, reduce, reduction)
     _check_same_shape("binary_cross_entropy_with_logits", input, target)
-    softplus_term = softplus(-input)
-    if pos_weight is not None:
-        softplus_term = (1 + (pos_weight - 1) * target) * softplus_term
-    loss = (1 - target) * input + softplus_term
-    if weight is not None:
-        loss = loss * weight
-    return _reduce(loss, reduction)
+    weights = [_constant("binary_cross_entropy_with_logits", name, value)
+               for name, value in (("weight", weight), ("pos_weight", pos_weight))]  # fmt: skip
+    return ops.BinaryCrossEntropyWithLogits.apply(input, target, *weights, reduction=reduction)
 
 
 def nll_loss(
@@ -389,6 +381,16 @@ def _check_floating(name: str, input: Tensor, target: Tensor) -> None:
             f"{shape_str(input.shape)} and target {target.dtype} of shape "
             f"{shape_str(target.shape)}. Convert them with .float() first."
         )
+
+
+def _constant(function: str, argument: str, value: Tensor | None) -> torch.Tensor | None:
+    """A weight of a loss, which gets no gradient: refused if it requires one, as in torch."""
+    if isinstance(value, Tensor) and value.requires_grad:
+        raise RuntimeError(
+            f"{function} is not differentiable with respect to its {argument} (as in torch), "
+            f"but the {argument} given requires grad: pass {argument}=w.detach()."
+        )
+    return unwrap(value)
 
 
 def _check_same_shape(name: str, input: Tensor, target: Tensor, what: str = "logits") -> None:

@@ -10,7 +10,7 @@ unary.py        exp log sigmoid tanh relu leaky_relu silu elu hardtanh gelu erf 
 reductions.py   sum mean var std norm max amax amin logsumexp prod softmax log_softmax cumsum
                 cumprod nansum
                 nll_loss
-losses.py       mse_loss binary_cross_entropy
+losses.py       mse_loss binary_cross_entropy binary_cross_entropy_with_logits
 matmul.py       @, linear; det slogdet inv solve cholesky eigh svd pinv matrix_exp
                 qr (for minigrad.linalg)
 products.py     einsum (and the diagonal its backward writes) outer
@@ -59,7 +59,7 @@ from .assign import Copy, CopySlices, SetItem
 from .conv import ConstantPad, Convolution, ConvTranspose, CopyPad, Fold, Unfold
 from .conversion import Clone, To
 from .embedding import Embedding, IndexAdd, IndexCopy, IndexFill, IndexSelect, UnfoldDim
-from .losses import BinaryCrossEntropy, MSELoss
+from .losses import BinaryCrossEntropy, BinaryCrossEntropyWithLogits, MSELoss
 from .matmul import (
     Cholesky,
     Det,
@@ -200,6 +200,7 @@ __all__ = [
     "AvgPool3d",
     "BatchNorm",
     "BinaryCrossEntropy",
+    "BinaryCrossEntropyWithLogits",
     "Cat",
     "Ceil",
     "Clamp",
