@@ -59,12 +59,12 @@ class BinaryCrossEntropy(Op):
 
 
 class MSELoss(Op):
-    """out = mean of (x - y)^2 over the elements (reduction="mean"), their sum ("sum") or each
-    ("none"), for input x and target y, which broadcast.   dout/dx = 2 (x - y) / n,
-    dout/dy = 2 (y - x) / n, n the number of elements for "mean", else 1.
+    """out = mean of (x - y)^2.   dout/dx = 2 (x - y) / n, dout/dy = 2 (y - x) / n.
 
-    One op, as torch's mse_loss (its node is MseLossBackward0), rather than a subtraction, a
-    square and a mean: one node to walk back instead of three, and the formula in one line.
+    The mean over the n elements (reduction="mean"), or their sum ("sum", n = 1), or each
+    squared difference ("none", n = 1), for input x and target y, which broadcast. One op, as
+    torch's mse_loss (its node is MseLossBackward0), rather than a subtraction, a square and a
+    mean: one node to walk back instead of three, and the formula in one line.
     """
 
     torch_name = "MseLossBackward0"
