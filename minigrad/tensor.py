@@ -1593,17 +1593,15 @@ class Tensor:
 
     @numpy_names
     def min(self, dim: Any = None, keepdim: bool = False) -> Any:
-        """`x.min()`: the smallest value, min(x) = -max(-x) (ties share the gradient, as in
-        torch). `x.min(dim)`: (values, indices) along dim; the gradient goes to each index.
-        `x.min(other)`, with a tensor: the elementwise minimum (torch.minimum)."""
+        """`x.min()`: the smallest value (ties share the gradient, as in torch). `x.min(dim)`:
+        (values, indices) along dim; the gradient goes to each index. `x.min(other)`, with a
+        tensor: the elementwise minimum (torch.minimum)."""
         if isinstance(dim, (Tensor, torch.Tensor, np.ndarray)):
             return self.minimum(dim)
         if dim is None:
-            return -ops.Max.apply(-self)
-        indices = self._data.argmin(dim=dim, keepdim=True)
-        values = ops.Gather.apply(self, dim, indices)
-        if not keepdim:
-            values, indices = values.squeeze(dim), indices.squeeze(dim)
+            return ops.Min.apply(self)
+        indices = self._data.argmin(dim=dim, keepdim=keepdim)
+        values = ops.MinAlongDim.apply(self, indices, dim=dim, keepdim=keepdim)
         return ValuesIndices(values, Tensor(indices))
 
     @numpy_names

@@ -464,6 +464,8 @@ EVERY_OP = {
     "Maximum": lambda: x23().maximum(v3()),
     "Mean": lambda: x23().mean(0),
     "Median": lambda: x23().median(),
+    "Min": lambda: x23().min(),
+    "MinAlongDim": lambda: x23().min(1).values,
     "Minimum": lambda: x23().minimum(v3()),
     "MSELoss": lambda: mg.nn.functional.mse_loss(x23(), v3() * 2, reduction="none"),
     "Mul": lambda: x23() * v3(),

@@ -3,8 +3,8 @@ learner's tutorial prints is what minigrad prints.
 
 Each expression below runs in torch and in minigrad, and the name of the node that made its
 result must agree: `type(grad_fn).__name__` in torch, `grad_fn.node_name` (and the repr) in
-minigrad. Where minigrad's graph differs from torch's (min is -max(-x), split and chunk are one
-slice per piece, x.T and x.t() are one transpose, smooth_l1_loss and huber_loss are a few of
+minigrad. Where minigrad's graph differs from torch's (split and chunk are one slice per piece,
+x.T and x.t() are one transpose, sort and topk a gather, smooth_l1_loss and huber_loss a few of
 minigrad's ops), the node is another and its name too: those are not here.
 """
 
@@ -66,6 +66,8 @@ EXPRESSIONS: dict[str, Callable[..., Any]] = {
     "mean over a dim": lambda t, F, i: i["a"].mean(0),
     "max": lambda t, F, i: i["a"].max(),
     "max over a dim": lambda t, F, i: i["a"].max(dim=1).values,
+    "min": lambda t, F, i: i["a"].min(),
+    "min over a dim": lambda t, F, i: i["a"].min(dim=1).values,
     "amax": lambda t, F, i: i["a"].amax(1),
     "amin": lambda t, F, i: i["a"].amin(1),
     "logsumexp": lambda t, F, i: i["a"].logsumexp(1),

@@ -7,7 +7,7 @@ unary.py        exp log sigmoid tanh relu leaky_relu silu elu hardtanh gelu erf 
                 sin cos tan asin acos atan sinh cosh asinh acosh atanh, sqrt rsqrt log10 log2
                 exp2 log1p expm1 softplus clamp, floor ceil round trunc frac
                 reciprocal, sinc nan_to_num
-reductions.py   sum mean var std norm max amax amin logsumexp prod softmax log_softmax cumsum
+reductions.py   sum mean var std norm max min amax amin logsumexp prod softmax log_softmax cumsum
                 cumprod nansum
                 nll_loss
 losses.py       mse_loss binary_cross_entropy binary_cross_entropy_with_logits
@@ -99,6 +99,8 @@ from .reductions import (
     MaxAlongDim,
     Mean,
     Median,
+    Min,
+    MinAlongDim,
     NanSum,
     NLLLoss,
     NoDerivative,
@@ -280,6 +282,8 @@ __all__ = [
     "Maximum",
     "Mean",
     "Median",
+    "Min",
+    "MinAlongDim",
     "Minimum",
     "MSELoss",
     "NanSum",

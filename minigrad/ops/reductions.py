@@ -405,6 +405,27 @@ class Max(Op):
         return shared_by_equals(grad, x, out)
 
 
+class Min(Op):
+    """out = the smallest element of x.
+
+    dout/dx_i = 1 for the minimum; k elements tied for it share the gradient, 1/k each, as in
+    torch (and the NaNs, where x holds one), as for Max.
+    """
+
+    torch_name = "MinBackward1"
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor) -> torch.Tensor:
+        out = x.min()
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        x, out = ctx.saved_tensors
+        return shared_by_equals(grad, x, out)
+
+
 class Median(Op):
     """out = the median of all of x: the lower of the two middle values when there is an even
     number of them (x sorted, the element at (n - 1) // 2). With `ignore_nan` (nanmedian), the
@@ -545,6 +566,16 @@ class MaxAlongDim(Op):
         if not ctx.keepdim:
             grad = grad.unsqueeze(ctx.dim)
         return scatter_added(grad, ctx.shape, ctx.dim, indices), None
+
+
+class MinAlongDim(MaxAlongDim):
+    """out[j] = x[indices[j], j] (for dim 0): the minimum along dim, at the index torch returned.
+
+    The gradient goes to that one index, ties or not, as in torch's `x.min(dim)` (see
+    MaxAlongDim, whose forward and backward these are).
+    """
+
+    torch_name = "MinBackward0"
 
 
 class LogSumExp(Op):
