@@ -110,7 +110,7 @@ from .functions import *  # noqa: F403  (minigrad.sin(x) is x.sin(): every such 
 from .functions import __all__ as _function_names
 from .devices import default_device, set_default_device
 from .devices import default_device as get_default_device
-from .errors import DeviceError, GradientError, ShapeError
+from .errors import DeviceError, DtypeError, GradientError, ShapeError
 from . import autograd, cuda, data, func, nn, optim  # torch.nn...: there after `import minigrad`
 from . import trace, viz
 from . import linalg  # minigrad.linalg.det(A): torch.linalg's functions
@@ -155,6 +155,7 @@ __all__ = [
     "default_device",
     "device",
     "DeviceError",
+    "DtypeError",
     "distributions",
     "double",
     "dtype",

@@ -15,6 +15,11 @@ class ShapeError(ValueError, RuntimeError):
     and a RuntimeError, as torch raises for shapes: code written for either catches it."""
 
 
+class DtypeError(TypeError, RuntimeError):
+    """A dtype an op cannot take or produce. A TypeError, as Python calls a wrong type, and a
+    RuntimeError, as torch raises for dtypes: code written for either catches it."""
+
+
 class DeviceError(RuntimeError):
     """Operands that live on different devices."""
 

@@ -462,3 +462,16 @@ def test_inplace_relu_on_a_leaf_that_requires_grad_is_refused():
     leaf = mg.randn(3, requires_grad=True)
     with pytest.raises(GradientError, match="leaf"):
         mg.nn.functional.relu(leaf, inplace=True)
+
+
+def test_an_in_place_cast_torch_refuses_is_a_runtime_error_as_in_torch():
+    """minigrad's error is a TypeError (a wrong dtype) and a RuntimeError, which torch raises:
+    `except RuntimeError` written for torch catches it."""
+    for lib in (mg, torch):
+        x = lib.arange(3)
+        with pytest.raises(RuntimeError):
+            x.exp_()
+        with pytest.raises(RuntimeError):
+            x += 1.5
+    with pytest.raises(mg.DtypeError, match="int64 cannot hold"):
+        mg.arange(3).exp_()

@@ -609,6 +609,11 @@ def test_loss_errors_teach():
         F.cross_entropy(logits, mg.tensor([0.0, 1.0, 2.0, 1.0]))
     with pytest.raises(TypeError, match=r"class indices \(int64, or uint8\).* got torch.int32"):
         F.nll_loss(logits, mg.tensor([0, 1, 2, 1], dtype=torch.int32))
+    for library, module in ((mg, F), (torch, TF)):  # a RuntimeError too, as torch's
+        with pytest.raises(RuntimeError):
+            module.cross_entropy(
+                library.randn(4, 3), library.tensor([0, 1, 2, 1], dtype=torch.int32)
+            )
     with pytest.raises(
         ValueError, match=r"targets of shape \(4,\) for logits \(4, 3\), got \(3,\)"
     ):

@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from ..errors import GradientError, ShapeError, shape_str
+from ..errors import DtypeError, GradientError, ShapeError, shape_str
 from ..tensor import Tensor
 from . import events
 from .function import node_of
@@ -276,7 +276,7 @@ def _fit(target: Tensor, new: Tensor, what: str) -> Tensor:
         )
     if new.dtype != target.dtype:
         if not torch.can_cast(new.dtype, target.dtype):
-            raise TypeError(
+            raise DtypeError(
                 f"in-place {what}: the result has dtype {new.dtype}, which a tensor of dtype "
                 f"{target.dtype} cannot hold (torch refuses this cast in place). Convert first "
                 "(x = x.float()), or write x = x + y to get a new tensor of the result's dtype."

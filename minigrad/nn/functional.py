@@ -16,7 +16,7 @@ import torch
 from .. import ops
 from ..autograd.grad_mode import no_grad
 from ..creation import cat, where
-from ..errors import ShapeError, shape_str
+from ..errors import DtypeError, ShapeError, shape_str
 from ..errors import missing_name_getattr as _missing_name_getattr
 from ..functions import einsum, stack
 from ..ops.conv import dims_mismatch
@@ -411,7 +411,7 @@ def _check_class_targets(name: str, input: Tensor, target: Tensor) -> None:
         )
     dtype, shape = target.dtype, tuple(target.shape)
     if dtype not in (torch.int64, torch.uint8):  # what torch's kernel takes
-        raise TypeError(
+        raise DtypeError(
             f"{name} takes class indices (int64, or uint8) as targets, got {dtype} of shape "
             f"{shape_str(shape)}. Convert them with targets.long(); for 0/1 targets with one "
             "logit per example, use binary_cross_entropy_with_logits. (Float targets are class "
