@@ -115,6 +115,19 @@ EXPRESSIONS: dict[str, Callable[..., Any]] = {
     "max_pool3d": lambda t, F, i: F.max_pool3d(i["vol"], 2),
     "avg_pool3d": lambda t, F, i: F.avg_pool3d(i["vol"], 2),
     "layer_norm": lambda t, F, i: F.layer_norm(i["a"], (5,)),
+    "logcumsumexp": lambda t, F, i: i["a"].logcumsumexp(1),
+    "nansum": lambda t, F, i: i["a"].nansum(),
+    "log1p": lambda t, F, i: i["a"].abs().log1p(),
+    "logaddexp": lambda t, F, i: t.logaddexp(i["a"], i["a"] * 2),
+    "logaddexp2": lambda t, F, i: t.logaddexp2(i["a"], i["a"] * 2),
+    "x.unfold": lambda t, F, i: i["a"].unfold(1, 2, 1),
+    "det": lambda t, F, i: t.linalg.det(i["a"][:, :4]),
+    "inv": lambda t, F, i: t.linalg.inv(i["a"][:, :4] + 5 * t.eye(4, dtype=t.float64)),
+    "conv_transpose2d": lambda t, F, i: F.conv_transpose2d(i["img"], i["img"][0, :, None, :2, :2]),
+    "prod": lambda t, F, i: i["a"].prod(),
+    "prod along a dim": lambda t, F, i: i["a"].prod(1),
+    "lerp by a number": lambda t, F, i: t.lerp(i["a"], i["a"] * 2, 0.3),
+    "lerp by a tensor": lambda t, F, i: t.lerp(i["a"], i["a"] * 2, i["a"].detach()),
 }
 
 

@@ -405,6 +405,10 @@ class Lerp(BroadcastingFunction):
     """
 
     @staticmethod
+    def node_name(ctx: Context) -> str:
+        return "LerpBackward0" if ctx.parents[2] is None else "LerpBackward1"  # (torch's)
+
+    @staticmethod
     def forward(ctx: Context, start: torch.Tensor, end: torch.Tensor, weight: Any) -> torch.Tensor:
         start_needs, end_needs, weight_needs = ctx.needs_input_grad
         ctx.save_for_backward(
@@ -488,6 +492,8 @@ class LogAddExp(BroadcastingFunction):
     may overflow, but then 1 / (1 + inf) is the right 0.
     """
 
+    torch_name = "LogaddexpBackward0"
+
     @staticmethod
     def forward(ctx: Context, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         ctx.save_for_backward(a, b)
@@ -508,6 +514,8 @@ class LogAddExp2(BroadcastingFunction):
 
     logaddexp in base 2 (out = logaddexp(a ln 2, b ln 2) / ln 2), with the same overflow that a
     composition would meet, and torch's forward avoids."""
+
+    torch_name = "Logaddexp2Backward0"
 
     @staticmethod
     def forward(ctx: Context, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

@@ -153,6 +153,8 @@ class ConvTranspose(Op):
     and this backward calls Convolution: the pair closes.
     """
 
+    torch_name = "ConvolutionBackward0"
+
     @staticmethod
     def forward(
         ctx: Context,

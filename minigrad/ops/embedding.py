@@ -139,6 +139,8 @@ class UnfoldDim(Op):
     windows that overlap (step < size) get the gradient of each window they are in.
     """
 
+    torch_name = "UnfoldBackward0"
+
     @staticmethod
     def forward(ctx: Context, x: torch.Tensor, dim: int, size: int, step: int) -> torch.Tensor:
         out = x.unfold(dim, size, step)  # (a view: torch's checks of dim, size and step)

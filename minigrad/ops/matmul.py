@@ -122,6 +122,8 @@ class Det(Op):
     det(A) = 0, torch takes another route through the SVD; minigrad does not).
     """
 
+    torch_name = "LinalgDetBackward0"
+
     @staticmethod
     def forward(ctx: Context, A: torch.Tensor) -> torch.Tensor:
         out = torch.linalg.det(A)
@@ -172,6 +174,8 @@ class Inv(Op):
     Then dL = sum of G * d(A^{-1}) = -trace(G^T A^{-1} dA A^{-1}) = trace((-A^{-T} G A^{-T})^T dA),
     which reads off dL/dA = -A^{-T} G A^{-T}: out^T, G, out^T. Only the output is kept.
     """
+
+    torch_name = "LinalgInvExBackward0"
 
     @staticmethod
     def forward(ctx: Context, A: torch.Tensor) -> torch.Tensor:

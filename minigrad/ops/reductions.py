@@ -76,6 +76,8 @@ class NanSum(Op):
     then sum would give 0.
     """
 
+    torch_name = "NansumBackward0"
+
     @staticmethod
     def forward(
         ctx: Context,
@@ -322,6 +324,10 @@ class Prod(Op):
     the product of the others is taken as it is defined, with Prod itself: row i of a square of
     copies of x, x_i replaced by 1 (n times the work, and differentiable again the same way).
     """
+
+    @staticmethod
+    def node_name(ctx: Context) -> str:
+        return "ProdBackward0" if ctx.dim is None else "ProdBackward1"  # (torch's, along a dim)
 
     @staticmethod
     def forward(
@@ -607,6 +613,8 @@ class LogCumSumExp(Op):
     square per slice ([j, i], i < j masked out): n times the work of the forward, and
     differentiable again as it is.
     """
+
+    torch_name = "LogcumsumexpBackward0"
 
     @staticmethod
     def forward(ctx: Context, x: torch.Tensor, dim: int) -> torch.Tensor:

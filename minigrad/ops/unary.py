@@ -823,6 +823,8 @@ class Exp2(Op):
 class Log1p(Op):
     """out = ln(1 + x), accurate for x near 0.   dout/dx = 1 / (1 + x)."""
 
+    torch_name = "Log1PBackward0"
+
     @staticmethod
     def forward(ctx: Context, x: torch.Tensor) -> torch.Tensor:
         ctx.save_for_backward(x)
