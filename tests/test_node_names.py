@@ -194,4 +194,22 @@ def test_next_functions_show_leaves_and_constants_as_torch_does():
             r"<AccumulateGrad object at 0x\w+>", repr(leaf)
         )
         nodes[lib] = leaf
+        w = lib.tensor([0.5, 0.25], requires_grad=True)
+        found = _leaves((x * w + w.exp() * x).sum().grad_fn)
+        assert len(found) == 2 and {id(t) for t in found} == {id(x), id(w)}
     assert nodes[mg] == mg.autograd.function.AccumulateGrad(nodes[mg].variable)
+
+
+def _leaves(fn: Any) -> list[Any]:
+    """Every leaf a graph reaches, found as torch's graph-drawing code finds them: a node with
+    `.variable` is a leaf's, any other is walked through its next_functions, each node once."""
+    seen, found, stack = set(), [], [fn]
+    while stack:
+        node = stack.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        if hasattr(node, "variable"):
+            found.append(node.variable)
+        stack.extend(parent for parent, _ in node.next_functions)
+    return found
