@@ -411,11 +411,11 @@ class Max(Op):
         return shared_by_equals(grad, x, out)
 
 
-class Min(Op):
+class Min(Max):
     """out = the smallest element of x.
 
     dout/dx_i = 1 for the minimum; k elements tied for it share the gradient, 1/k each, as in
-    torch (and the NaNs, where x holds one), as for Max.
+    torch (and the NaNs, where x holds one): Max's backward.
     """
 
     torch_name = "MinBackward1"
@@ -425,11 +425,6 @@ class Min(Op):
         out = x.min()
         ctx.save_for_backward(x, out)
         return out
-
-    @staticmethod
-    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
-        x, out = ctx.saved_tensors
-        return shared_by_equals(grad, x, out)
 
 
 class Median(Op):
