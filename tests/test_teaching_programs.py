@@ -1203,6 +1203,48 @@ print("ensemble", tuple(predictions.shape), predictions.sum().item())
 print("model 2 alone agrees:", torch.allclose(predictions[2], models[2](data), atol=1e-6))
 """
 
+# A network's anatomy, printed, in the style of PyTorch's "Build the Neural Network": a Module
+# of Flatten and a Sequential stack, its repr, one layer's output before and after ReLU, softmax
+# probabilities, and a peek at each parameter's first rows, whose grad_fn a learner sees printed
+# (SliceBackward0 under a Parameter sliced, AddmmBackward0 out of a Linear, ReluBackward0).
+PROGRAMS["a network's anatomy"] = """
+import torch
+
+torch.manual_seed(3)
+
+
+class Classifier(torch.nn.Module):
+    def __init__(self, pixels=36, hidden=16, classes=4):
+        super().__init__()
+        self.flatten = torch.nn.Flatten()
+        self.stack = torch.nn.Sequential(
+            torch.nn.Linear(pixels, hidden),
+            torch.nn.ReLU(),
+            torch.nn.Linear(hidden, classes),
+        )
+
+    def forward(self, images):
+        return self.stack(self.flatten(images))
+
+
+net = Classifier()
+print(net)
+images = torch.rand(2, 6, 6)
+scores = net(images)
+print("scores", scores)
+chances = torch.nn.Softmax(dim=1)(scores)
+print("chances", chances, "guess", chances.argmax(1))
+flat = torch.nn.Flatten()(images)
+print(flat.size(), flat.shape[1])
+layer = torch.nn.Linear(in_features=36, out_features=5)
+hidden = layer(flat)
+print(f"before relu: {hidden}")
+print(f"after relu: {torch.nn.ReLU()(hidden)}")
+for name, param in net.named_parameters():
+    print(f"{name} | {tuple(param.size())} | {param[:1]}")
+print(net.stack[0].weight[:2, :3], net.stack[2].bias[1:])
+"""
+
 NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|[-+]?(?:inf|nan)")
 
 
