@@ -467,7 +467,7 @@ EVERY_OP = {
     "Min": lambda: x23().min(),
     "MinAlongDim": lambda: x23().min(1).values,
     "Minimum": lambda: x23().minimum(v3()),
-    "MSELoss": lambda: mg.nn.functional.mse_loss(x23(), v3() * 2, reduction="none"),
+    "MSELoss": lambda: mg.nn.functional.mse_loss(x23(), x23() * 0.5 + 1, reduction="none"),
     "Mul": lambda: x23() * v3(),
     "NanSum": lambda: x23().nansum(1),
     "NanToNum": lambda: x23().nan_to_num(posinf=2.0),
