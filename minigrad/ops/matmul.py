@@ -26,9 +26,13 @@ class MatMul(Op):
     @staticmethod
     def node_name(ctx: Context) -> str:
         """torch's, which depends on the operands' dims: matrix @ matrix is MmBackward0."""
-        names = {(2, 2): "Mm", (2, 1): "Mv", (1, 1): "Dot", (1, 2): "Squeeze"}
-        name = names.get((ctx.a_ndim, ctx.b_ndim), "UnsafeView")  # (batched: torch reshapes)
-        return f"{name}Backward{4 if name == 'Squeeze' else 0}"
+        names = {
+            (2, 2): "MmBackward0",
+            (2, 1): "MvBackward0",
+            (1, 1): "DotBackward0",
+            (1, 2): "SqueezeBackward4",  # (torch makes the vector a row, then drops that dim)
+        }
+        return names.get((ctx.a_ndim, ctx.b_ndim), "UnsafeViewBackward0")  # (batched: reshaped)
 
     @staticmethod
     def forward(ctx: Context, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
