@@ -245,6 +245,40 @@ def test_a_loss_weight_that_requires_grad_is_refused_as_in_torch(argument):
     F.binary_cross_entropy_with_logits(x, y, **{argument: w.detach()})  # the way round it
 
 
+@pytest.mark.parametrize(
+    "loss",
+    [
+        lambda lib, x, t, w: lib.cross_entropy(x, t, weight=w),
+        lambda lib, x, t, w: lib.cross_entropy(x, t, weight=w, label_smoothing=0.1),
+        lambda lib, x, t, w: lib.nll_loss(x.log_softmax(1), t, weight=w),
+    ],
+    ids=["cross_entropy", "label_smoothing", "nll_loss"],
+)
+def test_a_class_weight_that_requires_grad_is_refused_with_class_targets_as_in_torch(loss):
+    """With class-index targets torch's nll_loss is not differentiable in its weight and says
+    so; minigrad left the weight's .grad None (with label smoothing, it got only the smoothing
+    term's part: a wrong gradient, silently)."""
+    x, t = torch.randn(4, 3), torch.tensor([0, 1, 2, 1])
+    with pytest.raises(RuntimeError, match="not differentiable with respect to argument 'weight'"):
+        loss(TF, x.requires_grad_(), t, torch.rand(3, requires_grad=True))
+    w = mg.rand(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="not differentiable with respect to its weight"):
+        loss(F, mg.Tensor(x.detach(), requires_grad=True), mg.Tensor(t), w)
+    loss(F, mg.Tensor(x.detach(), requires_grad=True), mg.Tensor(t), w.detach()).backward()
+
+
+def test_a_class_weight_gets_its_gradient_with_class_probabilities_as_in_torch():
+    """Class probabilities as targets: the loss is a sum of products, and torch differentiates
+    it with respect to the weight too; so does minigrad."""
+    x, p, w = torch.randn(4, 3), torch.rand(4, 3), torch.rand(3)
+    xt, wt = x.clone().requires_grad_(), w.clone().requires_grad_()
+    xm, wm = mg.Tensor(x.clone(), requires_grad=True), mg.Tensor(w.clone(), requires_grad=True)
+    TF.cross_entropy(xt, p, weight=wt, label_smoothing=0.1).backward()
+    F.cross_entropy(xm, mg.Tensor(p), weight=wm, label_smoothing=0.1).backward()
+    torch.testing.assert_close(wm.grad._data, wt.grad)
+    torch.testing.assert_close(xm.grad._data, xt.grad)
+
+
 def fastbook_mnist_loss(predictions, targets):
     predictions = predictions.sigmoid()
     return torch.where(targets == 1, 1 - predictions, predictions).mean()

@@ -230,6 +230,7 @@ def nll_loss(
     divides by the weights' sum); targets equal to `ignore_index` count for nothing."""
     reduction = _reduction(size_average, reduce, reduction)
     _check_class_targets("nll_loss", input, target)
+    weight = _constant("nll_loss", "weight", weight)
     return _nll_loss(input, target, weight, ignore_index, reduction)
 
 
@@ -277,6 +278,8 @@ def cross_entropy(
             log_probs, target, weight, ignore_index, reduction, label_smoothing, class_dim
         )
     _check_class_targets("cross_entropy", input, target)
+    weight = _constant("cross_entropy", "weight", weight)  # (for class probabilities, above, a
+    # weight may require grad: torch differentiates that loss with respect to it too)
     loss = _nll_loss(log_probs, target, weight, ignore_index, reduction)
     if label_smoothing == 0.0:
         return loss
@@ -384,7 +387,8 @@ def _check_floating(name: str, input: Tensor, target: Tensor) -> None:
 
 
 def _constant(function: str, argument: str, value: Tensor | None) -> torch.Tensor | None:
-    """A weight of a loss, which gets no gradient: refused if it requires one, as in torch."""
+    """A weight of a loss, which gets no gradient: refused if it requires one, as in torch (where
+    it would otherwise be silently taken as a constant, its .grad left None)."""
     if isinstance(value, Tensor) and value.requires_grad:
         raise RuntimeError(
             f"{function} is not differentiable with respect to its {argument} (as in torch), "
