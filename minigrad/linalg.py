@@ -348,17 +348,7 @@ def _data(x: Any) -> torch.Tensor:
 
 def matrix_power(A: Tensor, n: int) -> Tensor:
     """A @ A @ ... @ A, n times; n = 0 the identity, n < 0 the inverse's power (-n) times."""
-    problem = needs_square_matrices("matrix_power", A)
-    if problem:
-        raise ShapeError(problem)
-    if n == 0:  # the identity for each matrix, whose gradient is 0 (as torch's)
-        return A * 0 + torch.eye(A.shape[-1], dtype=A.dtype, device=A.device)
-    if n < 0:
-        A, n = inv(A), -n
-    out = A
-    for _ in range(n - 1):
-        out = out @ A
-    return out
+    return A.matrix_power(n)
 
 
 def multi_dot(tensors: Sequence[Tensor]) -> Tensor:

@@ -569,6 +569,21 @@ class Tensor:
     def is_cuda(self) -> bool:
         return self._data.is_cuda
 
+    @property
+    def is_cpu(self) -> bool:
+        return self._data.is_cpu
+
+    def get_device(self) -> int:
+        """The CUDA device's index, -1 on the CPU (as torch's)."""
+        return self._data.get_device()
+
+    def is_same_size(self, other: Tensor) -> bool:
+        return self.shape == other.shape
+
+    def is_nonzero(self) -> bool:
+        """Whether the one number this tensor holds is not 0 (torch's error for more numbers)."""
+        return self._data.is_nonzero()
+
     def __len__(self) -> int:
         if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor: it holds one number and has no first axis")
@@ -859,6 +874,19 @@ class Tensor:
         """self / other (torch's older name for div)."""
         return self / other
 
+    # NumPy's names, which torch has too
+    def multiply(self, other: Operand) -> Tensor:
+        """self * other (NumPy's name for mul)."""
+        return self * other
+
+    def divide(self, other: Operand, *, rounding_mode: str | None = None) -> Tensor:
+        """self / other (NumPy's name for div), rounding_mode as div's."""
+        return self.div(other, rounding_mode=rounding_mode)
+
+    def subtract(self, other: Operand, *, alpha: Scalar = 1) -> Tensor:
+        """self - alpha * other (NumPy's name for sub)."""
+        return self.sub(other, alpha=alpha)
+
     def addcmul(self, tensor1: Operand, tensor2: Operand, *, value: Operand = 1) -> Tensor:
         """self + value * tensor1 * tensor2 (how torch's Adam adds grad^2 to its average)."""
         return self + value * _operand(tensor1, self) * tensor2
@@ -962,6 +990,12 @@ class Tensor:
 
     # torch's method names for the comparisons above (x.eq(y) is x == y): bool tensors
     eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
+    # and NumPy's, which torch has too
+    not_equal, less, less_equal, greater, greater_equal = __ne__, __lt__, __le__, __gt__, __ge__
+
+    def logical_xor(self, other: Operand) -> Tensor:
+        """Where exactly one of the two is nonzero (a bool tensor)."""
+        return Tensor(self._data.logical_xor(unwrap(_operand(other, self))))
 
     def logical_and(self, other: Operand) -> Tensor:
         """Where both are nonzero (a bool tensor; numbers count as true unless 0)."""
@@ -982,6 +1016,18 @@ class Tensor:
     def isinf(self) -> Tensor:
         """Where the values are +inf or -inf (a bool tensor)."""
         return Tensor(self._data.isinf())
+
+    def isposinf(self) -> Tensor:
+        """Where the values are +inf (a bool tensor)."""
+        return Tensor(self._data.isposinf())
+
+    def isneginf(self) -> Tensor:
+        """Where the values are -inf (a bool tensor)."""
+        return Tensor(self._data.isneginf())
+
+    def isreal(self) -> Tensor:
+        """Where the values have no imaginary part (all of a real tensor's: a bool tensor)."""
+        return Tensor(self._data.isreal())
 
     def isfinite(self) -> Tensor:
         """Where the values are neither inf nor NaN (a bool tensor)."""
@@ -1639,6 +1685,10 @@ class Tensor:
         indices = self._data.sort(dim=dim, descending=descending, stable=stable).indices
         return ValuesIndices(ops.Gather.apply(self, dim, indices), Tensor(indices))
 
+    def msort(self) -> Tensor:
+        """The values sorted along dim 0 (sort(0)'s values)."""
+        return self.sort(0).values
+
     # ---- order statistics: a value picked by its rank ---------------------------------------
 
     def _picked(self, indices: torch.Tensor, dim: int, keepdim: bool) -> ValuesIndices:
@@ -1923,6 +1973,21 @@ class Tensor:
         flipped back."""
         return ops.Flip.apply(self, dims=_size_args(dims))
 
+    def fliplr(self) -> Tensor:
+        """Left and right swapped: flip(1), for a tensor of at least 2 dims."""
+        if self.ndim < 2:
+            raise ShapeError(
+                f"fliplr flips dim 1 (the columns), and this tensor of shape "
+                f"{shape_str(self.shape)} has no dim 1: use flip(0), or flipud."
+            )
+        return self.flip(1)
+
+    def flipud(self) -> Tensor:
+        """Up and down swapped: flip(0), for a tensor of at least 1 dim."""
+        if self.ndim < 1:
+            raise ShapeError("flipud flips dim 0 (the rows), and a 0-d tensor has no dim 0.")
+        return self.flip(0)
+
     def roll(self, shifts: int | Sequence[int], dims: int | Sequence[int] | None = None) -> Tensor:
         """Each element moved `shifts` places along dims, those pushed off the end coming back
         at the start (without dims: along the flattened tensor, its shape then restored). Two
@@ -1958,6 +2023,25 @@ class Tensor:
         return self.transpose(0, 1)
 
     @property
+    def mH(self) -> Tensor:
+        """The conjugate transpose of a batch of matrices: mT, for a real tensor."""
+        return self.mT if not self._data.is_complex() else Tensor(self._data.mH)
+
+    def adjoint(self) -> Tensor:
+        """The conjugate transpose of a batch of matrices (as mH)."""
+        return self.mH
+
+    @property
+    def H(self) -> Tensor:
+        """The conjugate transpose of a matrix: T, for a real tensor (a 0-d tensor is its own)."""
+        if self._data.ndim not in (0, 2):
+            raise RuntimeError(
+                f"tensor.H is only supported on matrices (2-D tensors), as torch's; this tensor "
+                f"has shape {shape_str(self.shape)}. For a batch of matrices use .mH."
+            )
+        return self.T if not self._data.is_complex() else Tensor(self._data.H)
+
+    @property
     def mT(self) -> Tensor:
         """The last two dims swapped: a batch of matrices transposed. (As torch, a 0-d tensor
         gives itself back, as a view; a 1-d one has no matrix to transpose.)"""
@@ -1978,6 +2062,21 @@ class Tensor:
     @numpy_names
     def squeeze(self, dim: int | None = None) -> Tensor:
         return ops.Squeeze.apply(self, dim=dim)
+
+    def sum_to_size(self, *size: Any) -> Tensor:
+        """The sum over the dims along which a tensor of shape `size` would be broadcast to this
+        one's shape: what broadcasting's gradient does (the tensor itself when size is its own)."""
+        if not size:
+            raise TypeError("sum_to_size takes the size to sum to: x.sum_to_size(1, 3), or (1, 3)")
+        shape = torch.Size(_size_args(size))
+        pairs = zip(reversed(shape), reversed(self.shape))
+        if len(shape) > self.ndim or any(n not in (1, m) for n, m in pairs):
+            raise ShapeError(
+                f"sum_to_size{shape_str(shape)}: that shape does not broadcast to this tensor's "
+                f"{shape_str(self.shape)}. Each of its dims must be this tensor's there (counted "
+                "from the right) or 1, and it may have fewer dims, not more."
+            )
+        return self if shape == self.shape else engine.sum_to_shape(self, shape)
 
     def expand(self, *shape: Any) -> Tensor:
         return ops.Expand.apply(self, shape=_size_args(shape))
@@ -2077,6 +2176,10 @@ class Tensor:
                 "dim2=-1).sum(-1)."
             )
         return self.diagonal().sum()
+
+    def diagflat(self, offset: int = 0) -> Tensor:
+        """The square matrix with the flattened tensor on diagonal `offset` (zeros elsewhere)."""
+        return self.flatten().diag(offset)
 
     def diag(self, diagonal: int = 0) -> Tensor:
         """For a vector, the square matrix with it on diagonal `diagonal` (0 the main one, > 0
@@ -2413,15 +2516,43 @@ class Tensor:
 
     def addmm(self, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
         """beta * self + alpha * (mat1 @ mat2), as torch.addmm: a Linear layer's bias plus
-        x @ W.T in one call. mat1 (n, k), mat2 (k, m); self broadcasts to (n, m). With
-        beta=0, self's values are left out (a NaN or inf in it does not spread), as in torch,
-        and it gets zeros as its gradient."""
+        x @ W.T in one call. mat1 (n, k), mat2 (k, m); self broadcasts to (n, m)."""
         _check_ndims("addmm", (mat1, 2), (mat2, 2))
-        product = mat1.mm(mat2)
+        return self._plus_product("addmm", mat1.mm(mat2), beta, alpha)
+
+    def addmv(self, mat: Tensor, vec: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+        """beta * self + alpha * (mat @ vec), as torch.addmv: mat (n, k), vec (k,); self
+        broadcasts to (n,)."""
+        _check_ndims("addmv", (mat, 2), (vec, 1))
+        return self._plus_product("addmv", mat.mv(vec), beta, alpha)
+
+    def addr(self, vec1: Tensor, vec2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+        """beta * self + alpha * outer(vec1, vec2), as torch.addr: vec1 (n,), vec2 (m,); self
+        broadcasts to (n, m)."""
+        _check_ndims("addr", (vec1, 1), (vec2, 1))
+        return self._plus_product("addr", vec1.outer(vec2), beta, alpha)
+
+    def baddbmm(self, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+        """beta * self + alpha * (batch1 @ batch2), as torch.baddbmm: batch1 (b, n, k), batch2
+        (b, k, m); self broadcasts to (b, n, m)."""
+        _check_ndims("baddbmm", (batch1, 3), (batch2, 3))
+        return self._plus_product("baddbmm", batch1.bmm(batch2), beta, alpha)
+
+    def addbmm(self, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+        """beta * self + alpha * (batch1[0] @ batch2[0] + batch1[1] @ batch2[1] + ...), as
+        torch.addbmm: the products of a batch (b, n, k) @ (b, k, m) added up; self broadcasts
+        to (n, m)."""
+        _check_ndims("addbmm", (batch1, 3), (batch2, 3))
+        return self._plus_product("addbmm", batch1.bmm(batch2).sum(0), beta, alpha)
+
+    def _plus_product(self, name: str, product: Tensor, beta: Any, alpha: Any) -> Tensor:
+        """beta * self + alpha * product, for addmm and its kin; self broadcasts to the product's
+        shape. With beta=0, self's values are left out (a NaN or inf in it does not spread), as
+        in torch, and it gets zeros as its gradient."""
         pairs = zip(reversed(self.shape), reversed(product.shape))
-        if self.ndim > 2 or any(side not in (1, wanted) for side, wanted in pairs):
+        if self.ndim > product.ndim or any(side not in (1, wanted) for side, wanted in pairs):
             raise ShapeError(
-                f"addmm adds self (input) of shape {shape_str(self.shape)} to mat1 @ mat2, of "
+                f"{name} adds self (input) of shape {shape_str(self.shape)} to the product, of "
                 f"shape {shape_str(product.shape)}: self must broadcast to that shape."
             )
         if alpha != 1:
@@ -2444,6 +2575,44 @@ class Tensor:
         """The dot product of two vectors: (k,) @ (k,)."""
         _check_ndims("dot", (self, 1), (other, 1))
         return self @ other
+
+    def inner(self, other: Tensor) -> Tensor:
+        """The sum of products over the last dim: for vectors, the dot product; for more dims,
+        out[i.., j..] = sum_k self[i.., k] other[j.., k], of shape self's but the last followed
+        by other's but the last. A 0-d operand multiplies the other (as torch's)."""
+        if self.ndim == 0 or other.ndim == 0:
+            return self * other
+        k = self.shape[-1]
+        if other.shape[-1] != k:
+            raise ShapeError(
+                f"inner multiplies along the last dims, which must match: got shapes "
+                f"{shape_str(self.shape)} and {shape_str(other.shape)}."
+            )
+        rows = self.reshape(-1, k) @ other.reshape(-1, k).mT
+        return rows.reshape(*self.shape[:-1], *other.shape[:-1])
+
+    def vdot(self, other: Tensor) -> Tensor:
+        """The dot product of two vectors, the first conjugated: dot, for real ones. (Complex
+        vectors give torch's value, with no gradient: minigrad's complex tensors have none.)"""
+        if self._data.is_complex() or other._data.is_complex():
+            return Tensor(self._data.vdot(other._data))
+        _check_ndims("vdot", (self, 1), (other, 1))
+        return self @ other
+
+    def matrix_power(self, n: int) -> Tensor:
+        """self @ self @ ... @ self, n times, for each square matrix (..., m, m): n = 0 the
+        identity (its gradient 0, as torch's), n < 0 the inverse's power -n times."""
+        problem = ops.matmul.needs_square_matrices("matrix_power", self)
+        if problem:
+            raise ShapeError(problem)
+        if n == 0:  # the identity for each matrix, written over a copy: gradient 0 (as torch's)
+            identity = torch.eye(self.shape[-1], dtype=self.dtype, device=self.device)
+            return self.clone().copy_(identity.expand(self.shape))
+        A = self if n > 0 else self.inverse()
+        out = A
+        for _ in range(abs(n) - 1):
+            out = out @ A
+        return out
 
     def outer(self, vec2: Tensor) -> Tensor:
         """The outer product of two vectors: out[i, j] = self[i] vec2[j], shape (n, m)."""
@@ -2748,7 +2917,9 @@ class Tensor:
         )
 
     def zero_(self) -> Tensor:
-        return self._update("zero_", (), lambda d: d.zero_(), lambda x: ops.Copy.apply(x, 0))
+        return self._update(
+            "zero_", (), lambda d: d.zero_(), lambda x: ops.Copy.apply(x, 0, method="zero_")
+        )
 
     def fill_diagonal_(self, fill_value: float, wrap: bool = False) -> Tensor:
         """The main diagonal set to fill_value, in place (x[i, i, ...] for every i; all dims of
@@ -2766,7 +2937,10 @@ class Tensor:
     def fill_(self, value: Operand) -> Tensor:
         """Every element set to `value` (a number, or a tensor with one element)."""
         return self._update(
-            "fill_", (value,), lambda d: d.fill_(unwrap(value)), lambda x: ops.Copy.apply(x, value)
+            "fill_",
+            (value,),
+            lambda d: d.fill_(unwrap(value)),
+            lambda x: ops.Copy.apply(x, value, method="fill_"),
         )
 
     def copy_(self, source: Tensor | torch.Tensor | np.ndarray) -> Tensor:
@@ -2824,7 +2998,7 @@ class Tensor:
         def compute(x: Tensor) -> Tensor:
             values = torch.empty_like(x._data)
             kernel(values)
-            return ops.Copy.apply(x, Tensor(values))
+            return ops.Copy.apply(x, Tensor(values), method=what)
 
         return self._update(what, (), kernel, compute)
 

@@ -5,7 +5,9 @@ Each expression below runs in torch and in minigrad, and the name of the node th
 result must agree: `type(grad_fn).__name__` in torch, `grad_fn.node_name` (and the repr) in
 minigrad. Where minigrad's graph differs from torch's (split and chunk are one slice per piece,
 x.T and x.t() are one transpose, sort and topk a gather, smooth_l1_loss and huber_loss a few of
-minigrad's ops), the node is another and its name too: those are not here.
+minigrad's ops), the node is another and its name too: those are not here. So are masked_fill_
+(minigrad's is a where), addcmul_ (a product and a sum) and the in-place shape changes
+(unsqueeze_, t_...), which minigrad does not have.
 """
 
 from __future__ import annotations
@@ -76,6 +78,10 @@ EXPRESSIONS: dict[str, Callable[..., Any]] = {
     "norm": lambda t, F, i: i["a"].norm(),
     "1 - a": lambda t, F, i: 1 - i["a"],
     "a - 1": lambda t, F, i: i["a"] - 1,
+    "a / 2": lambda t, F, i: i["a"] / 2,
+    "2 / a": lambda t, F, i: 2 / i["a"],
+    "a sigmoid by hand": lambda t, F, i: 1 / (1 + (-i["a"]).exp()),
+    "a / a": lambda t, F, i: i["a"] / i["a"],
     "a ** 2": lambda t, F, i: i["a"] ** 2,
     "a ** a": lambda t, F, i: i["a"] ** i["a"],
     "2 ** a": lambda t, F, i: 2 ** i["a"],
@@ -128,6 +134,45 @@ EXPRESSIONS: dict[str, Callable[..., Any]] = {
     "prod along a dim": lambda t, F, i: i["a"].prod(1),
     "lerp by a number": lambda t, F, i: t.lerp(i["a"], i["a"] * 2, 0.3),
     "lerp by a tensor": lambda t, F, i: t.lerp(i["a"], i["a"] * 2, i["a"].detach()),
+}
+
+
+def _written(change: Callable[[Any, Any], Any]) -> Callable[..., Any]:
+    """An expression that changes a copy of `a` in place and gives the copy back."""
+
+    def expression(t: Any, F: Any, i: dict[str, Any]) -> Any:
+        b = i["a"].clone()
+        change(t, b)
+        return b
+
+    return expression
+
+
+def _set(key: Callable[[Any, Any], Any], value: Any) -> Callable[[Any, Any], Any]:
+    def change(t: Any, b: Any) -> None:
+        b[key(t, b)] = value(t) if callable(value) else value
+
+    return change
+
+
+# In place: the node that made the tensor's new values
+EXPRESSIONS |= {
+    "b[0] = 1": _written(_set(lambda t, b: 0, 1.0)),
+    "b[:, 1:3] = 2": _written(_set(lambda t, b: (slice(None), slice(1, 3)), 2.0)),
+    "b[idx] = 1": _written(_set(lambda t, b: t.tensor([0, 2]), 1.0)),
+    "b[b > 0] = a number": _written(_set(lambda t, b: b > 0, 0.0)),
+    "b[b > 0] = a tensor": _written(_set(lambda t, b: b > 0, lambda t: t.tensor(5.0))),
+    "b[0:2] *= 2 (through a view)": _written(lambda t, b: b[0:2].mul_(2)),
+    "b.copy_": _written(lambda t, b: b.copy_(t.ones(4, 5))),
+    "b.fill_ with a number": _written(lambda t, b: b.fill_(2.0)),
+    "b.fill_ with a tensor": _written(lambda t, b: b.fill_(t.tensor(2.0))),
+    "b.zero_": _written(lambda t, b: b.zero_()),
+    "b.normal_": _written(lambda t, b: b.normal_()),
+    "b.uniform_": _written(lambda t, b: b.uniform_()),
+    "b.scatter_ of a number": _written(lambda t, b: b.scatter_(0, t.tensor([[0, 1, 2]]), 1.0)),
+    "b.scatter_ of a tensor": _written(
+        lambda t, b: b.scatter_(0, t.tensor([[0, 1, 2]]), t.ones(1, 3, dtype=t.float64))
+    ),
 }
 
 

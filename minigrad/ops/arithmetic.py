@@ -71,6 +71,11 @@ class Div(BroadcastingFunction):
     """out = a / b.   dout/da = 1/b, dout/db = -a/b^2, computed as -(a/b)/b (as torch does)."""
 
     @staticmethod
+    def node_name(ctx: Context) -> str:
+        # torch computes a number over a tensor (1 / x) as x.reciprocal() * 1: its node is a Mul
+        return "MulBackward0" if ctx.parents[0] is None else "DivBackward0"
+
+    @staticmethod
     def forward(ctx: Context, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)
         return a / b

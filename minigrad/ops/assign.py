@@ -31,6 +31,12 @@ class SetItem(Op):
     """
 
     @staticmethod
+    def node_name(ctx: Context) -> str:
+        """torch's: a key of tensors (x[idx] = v, x[mask] = v) is an index_put_, one of ints and
+        slices a copy into that view of x (torch's CopySlices)."""
+        return "IndexPutBackward0" if key_tensors(ctx.key) else "CopySlices"
+
+    @staticmethod
     def forward(ctx: Context, x: torch.Tensor, value: Any, key: Any) -> torch.Tensor:
         ctx.key = key
         ctx.save_for_backward(*key_tensors(key))  # an index tensor changed later is caught
@@ -54,11 +60,26 @@ class Copy(Op):
     x (and x.fill_(v), x.zero_()).
 
     dout/dsrc = 1 (summed where src was broadcast); dout/dx = 0: x's old values are gone. (x
-    still gets that zero gradient, not None: as in torch, x stays in the graph.)
+    still gets that zero gradient, not None: as in torch, x stays in the graph.) `method` is
+    the method that wrote the values, which torch's name for the node follows.
     """
 
     @staticmethod
-    def forward(ctx: Context, x: torch.Tensor, src: Any) -> torch.Tensor:
+    def node_name(ctx: Context) -> str:
+        """torch's, by the method that wrote the values (`method`: copy_, fill_, zero_, or a
+        random fill, normal_ or uniform_)."""
+        if ctx.method == "fill_":  # (torch's FillBackward2 for a number, 3 for a tensor)
+            return "FillBackward2" if ctx.parents[1] is None else "FillBackward3"
+        return {
+            "copy_": "CopyBackwards",
+            "zero_": "ZeroBackward0",
+            "normal_": "NormalBackward0",
+            "uniform_": "UniformBackward0",
+        }[ctx.method]
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor, src: Any, method: str = "copy_") -> torch.Tensor:
+        ctx.method = method
         if isinstance(src, torch.Tensor):
             return torch.empty_like(x).copy_(src)
         return torch.full_like(x, src)
@@ -76,6 +97,8 @@ class CopySlices(Op):
     dout/dvalue = the gradient of that region (the same view, taken of the gradient);
     dout/dbase = the gradient, with that region zeroed: those old values were overwritten.
     """
+
+    torch_name = "CopySlices"
 
     @staticmethod
     def forward(

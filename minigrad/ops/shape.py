@@ -383,6 +383,10 @@ class Scatter(Op):
     """
 
     @staticmethod
+    def node_name(ctx: Context) -> str:
+        return "ScatterBackward1" if ctx.parents[3] is None else "ScatterBackward0"  # (1: a number)
+
+    @staticmethod
     def forward(ctx: Context, x: torch.Tensor, dim: int, index: torch.Tensor, src: Any) -> Any:
         ctx.save_for_backward(index)
         ctx.dim = dim
