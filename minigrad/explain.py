@@ -85,7 +85,7 @@ def explain_graph(
     for node in nodes:
         if isinstance(node, Context) and node.released:
             raise GradientError(
-                f"explain() needs the graph, but the {node.name} node that made "
+                f"explain() needs the graph, but the {node.op_name} node that made "
                 f"{names[id(node)]} was released by backward(). Explain before calling "
                 "backward(), or call backward(retain_graph=True)."
             )

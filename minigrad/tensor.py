@@ -273,7 +273,7 @@ class Tensor:
         if requires_grad is True and self.grad_fn is not None:  # (False: requires_grad_ says)
             raise GradientError(
                 "requires_grad can be set only on leaves, as in torch; this tensor was made by "
-                f"{self._ctx.name} and already requires grad (gradients flow through it). For "
+                f"{self._ctx.op_name} and already requires grad (gradients flow through it). For "
                 "its own .grad after backward(), call retain_grad() on it."
             )
         self.requires_grad_(requires_grad)
@@ -305,7 +305,7 @@ class Tensor:
         if not requires_grad and self.grad_fn is not None:
             raise GradientError(
                 "requires_grad can be turned off only on leaves; this tensor was made by "
-                f"{self._ctx.name}. Use .detach() to get a copy outside the graph."
+                f"{self._ctx.op_name}. Use .detach() to get a copy outside the graph."
             )
         self._requires_grad = requires_grad
         return self
@@ -439,7 +439,7 @@ class Tensor:
         if self._ctx is not None:
             raise GradientError(
                 "post-accumulate-grad hooks are for leaves (tensors you made), whose .grad "
-                f"backward() fills; this tensor was made by {self._ctx.name}."
+                f"backward() fills; this tensor was made by {self._ctx.op_name}."
             )
         if self._post_accumulate_grad_hooks is None:
             self._post_accumulate_grad_hooks = OrderedDict()  # weakly referenced by handles
@@ -3086,7 +3086,7 @@ def _tensor_html(tensor: Tensor, max_side: int = 8) -> str:
     up to 2-D, the numbers as a table of at most max_side x max_side; torch's print beyond."""
     facts = [shape_str(tensor.shape), str(tensor.dtype).removeprefix("torch."), str(tensor.device)]
     if tensor._ctx is not None:
-        facts.append(f"made by {tensor._ctx.name}")
+        facts.append(f"made by {tensor._ctx.op_name}")
     elif tensor.requires_grad:
         facts.append("requires_grad (a leaf)")
     if tensor.grad is not None:

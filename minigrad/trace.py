@@ -63,7 +63,8 @@ class BackwardTrace(events.Listener):
             print(line, file=self.file or sys.stdout)
 
     def _name(self, node: Context | Tensor) -> str:
-        return self._names.get(id(node)) or getattr(node, "name", None) or "?"
+        fallback = node.op_name if is_op_node(node) else node.name
+        return self._names.get(id(node)) or fallback or "?"
 
     def _describe(self, values: Any) -> str:
         values = getattr(values, "_data", values)  # a gradient with a graph (create_graph)
@@ -86,7 +87,7 @@ class BackwardTrace(events.Listener):
         self._step += 1
         out = ctx.output()
         shape = shape_text(out) if out is not None else shape_text(grads[0])
-        self._emit(f"[{self._step}] {ctx.name} -> {self._name(ctx)} {shape}")
+        self._emit(f"[{self._step}] {ctx.op_name} -> {self._name(ctx)} {shape}")
         uses = self._contributions.get(id(ctx), 1)
         summed = f" (the sum of {uses} contributions)" if uses > 1 else ""
         for grad in grads:

@@ -532,7 +532,7 @@ def test_every_op_has_a_case_here():
 @pytest.mark.parametrize("name", sorted(EVERY_OP))
 def test_explain_of_every_op_gives_backwards_gradients(name):
     out = EVERY_OP[name]()
-    nodes = [n.name for n in graph_nodes(out) if isinstance(n, Context)]
+    nodes = [n.op_name for n in graph_nodes(out) if isinstance(n, Context)]
     assert name in nodes, f"the case for {name} does not use it: {nodes}"
     weights = torch.randn(out.shape, dtype=out.dtype, generator=torch.Generator().manual_seed(0))
     loss = (out * mg.Tensor(weights)).sum()

@@ -415,7 +415,7 @@ def test_grad_fn_structure_reads_as_torch_s():
     (xm, xt) = pair([1.0, 2.0])
     ym, yt = (xm * 2).sum(), (xt * 2).sum()
     (mul_m, index_m), (mul_t, index_t) = ym.grad_fn.next_functions[0], yt.grad_fn.next_functions[0]
-    assert index_m == index_t == 0 and mul_m.name == "Mul"
+    assert index_m == index_t == 0 and mul_m.name() == mul_t.name() == "MulBackward0"
     leaf_m, leaf_t = mul_m.next_functions[0][0], mul_t.next_functions[0][0]
     assert type(leaf_m).__name__ == type(leaf_t).__name__ == "AccumulateGrad"
     assert leaf_m.variable is xm and leaf_t.variable is xt and leaf_m.next_functions == ()

@@ -145,7 +145,7 @@ def test_a_plain_tensor_that_receives_a_gradient_joins_the_graph():
     w, _ = both([1.0, 2.0])
     acc = mg.zeros(2, dtype=mg.float64)
     acc += w * 3
-    assert acc.requires_grad and not acc.is_leaf and acc.grad_fn.name == "Add"
+    assert acc.requires_grad and not acc.is_leaf and acc.grad_fn.op_name == "Add"
 
 
 def test_item_assignment_sends_the_written_region_its_gradient():

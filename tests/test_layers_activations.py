@@ -179,7 +179,7 @@ def test_layer_norm_backward_is_one_op_of_minigrads_own(monkeypatch):
     x = mg.randn(4, 3, 5, requires_grad=True, dtype=mg.float64)
     weight, bias = mg.ones(5, requires_grad=True), mg.zeros(5, requires_grad=True)
     out = F.layer_norm(x, (5,), weight.double(), bias.double())
-    assert out.grad_fn.name == "LayerNorm"
+    assert out.grad_fn.op_name == "LayerNorm"
     kernel = torch.ops.aten.native_layer_norm_backward
     calls = []
     with monkeypatch.context() as patch:

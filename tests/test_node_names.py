@@ -186,6 +186,16 @@ def test_a_node_has_torch_s_name(name):
     assert _node_name(mg, EXPRESSIONS[name]) == _node_name(torch, EXPRESSIONS[name])
 
 
+@pytest.mark.parametrize("name", ["a @ w", "1 - a", "b[0] = 1", "b.copy_", "b.zero_", "linear"])
+def test_a_node_says_its_name_as_torch_s_does(name):
+    """grad_fn.name() is torch's method; minigrad's op name ("Mul") is grad_fn.op_name."""
+    ours, theirs = (EXPRESSIONS[name](lib, lib.nn.functional, _inputs(lib)) for lib in (mg, torch))
+    assert ours.grad_fn.name() == theirs.grad_fn.name()
+    (leaf, _), *_ = (mg.ones(2, requires_grad=True) * 2).grad_fn.next_functions
+    (their_leaf, _), *_ = (torch.ones(2, requires_grad=True) * 2).grad_fn.next_functions
+    assert leaf.name() == their_leaf.name() == "torch::autograd::AccumulateGrad"
+
+
 def test_the_name_is_what_a_tensor_and_its_node_print():
     x = mg.tensor([[1.0, 2.0]], requires_grad=True)
     assert repr(x @ x.T) == "tensor([[5.]], grad_fn=<MmBackward0>)"

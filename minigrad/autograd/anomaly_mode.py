@@ -63,7 +63,7 @@ class AnomalyListener(events.Listener):
             return
         running = self.in_backward_of[-1] if self.in_backward_of else None
         if running is not None and hasattr(running, "function"):
-            ctx.created_at = MadeInBackward(running.name, running.created_at)
+            ctx.created_at = MadeInBackward(running.op_name, running.created_at)
         else:
             ctx.created_at = creation_site()
 
@@ -94,10 +94,10 @@ def _anomaly(ctx: Any, index: int, grad: torch.Tensor, problem: str) -> Gradient
     input whose gradient it is, and the line of the user's code that made the op."""
     label = ctx.function.input_labels(len(ctx.needs_input_grad))[index]
     return GradientError(
-        f"anomaly: {ctx.name}.backward gave {problem} values in the gradient of its input "
+        f"anomaly: {ctx.op_name}.backward gave {problem} values in the gradient of its input "
         f"{label!r} (shape {shape_str(grad.shape)}).\n"
         f"  Its rule: {ctx.function.rule()}\n"
-        f"  The {ctx.name} op was made "
+        f"  The {ctx.op_name} op was made "
         + ("" if isinstance(ctx.created_at, MadeInBackward) else "here:\n    ")
         + where_created(ctx.created_at).replace("\n", "\n    ")
         + "\nLook at the values this op saw there (a log or division at 0, an exp that "

@@ -149,7 +149,7 @@ def pass_on(
         input_grads = (input_grads,)
     if len(input_grads) != len(needs):
         raise GradientError(
-            f"{ctx.name}.backward returned {len(input_grads)} gradients, but forward took "
+            f"{ctx.op_name}.backward returned {len(input_grads)} gradients, but forward took "
             f"{len(needs)} inputs: return one per input (None where there is none)."
         )
     fitted: list[Any] = [None] * len(needs)
@@ -161,7 +161,7 @@ def pass_on(
             grad = as_gradient(grad, create_graph)
         shape, dtype = ctx.input_shape_dtype(i)
         if grad.shape != shape or grad.dtype != dtype:
-            grad = fit_to_input(grad, shape, dtype, f"{ctx.name}.backward, input {i}: ")
+            grad = fit_to_input(grad, shape, dtype, f"{ctx.op_name}.backward, input {i}: ")
         fitted[i] = grad
         totals[i] = add_gradient(received, ctx.parents[i], ctx.parent_outputs[i], grad)
     return fitted, totals

@@ -161,10 +161,10 @@ class Context:
         if not value.is_floating_point():
             return Tensor(value)  # indices, masks: nothing could flow through them
         raise GradientError(
-            f"{self.name} saved a value for backward (tensor {index}, shape "
+            f"{self.op_name} saved a value for backward (tensor {index}, shape "
             f"{shape_str(value.shape)}) that is neither one of its inputs nor its output. Under "
             "create_graph=True it would enter the gradient's graph as a constant, and the "
-            f"second derivative would miss how it depends on the inputs. {self.name}.backward "
+            f"second derivative would miss how it depends on the inputs. {self.op_name}.backward "
             "must recompute it from the saved inputs when it gets minigrad Tensors (or save "
             "only inputs and outputs)."
         )
@@ -177,11 +177,11 @@ class Context:
             if j != index and isinstance(arg, Tensor) and arg._data is value:
                 if arg._requires_grad != self.inputs[index]._requires_grad:
                     raise GradientError(
-                        f"{self.name}'s inputs {index} and {j} are one torch tensor (shape "
+                        f"{self.op_name}'s inputs {index} and {j} are one torch tensor (shape "
                         f"{shape_str(value.shape)}), but only one of them requires grad (one "
                         "was taken out of the graph with .data, or wrapped again with "
                         "Tensor(...)). backward(create_graph=True) cannot tell which of them "
-                        f"{self.name} saved. Take it out of the graph with x.detach(), which "
+                        f"{self.op_name} saved. Take it out of the graph with x.detach(), which "
                         "gives a tensor of its own."
                     )
 
@@ -247,8 +247,15 @@ class Context:
         return data.shape, data.dtype
 
     @property
-    def name(self) -> str:
+    def op_name(self) -> str:
+        """The op's own name ("Mul"): what explain, the trace and the errors say."""
         return self.function.__name__
+
+    def name(self) -> str:
+        """torch's name for this node, as torch's method grad_fn.name() gives it: MulBackward0
+        (with torch's namespace for the nodes torch writes by hand, as its name() does)."""
+        name = self.node_name
+        return f"torch::autograd::{name}" if name in ("CopySlices", "CopyBackwards") else name
 
     @property
     def next_functions(self) -> tuple[tuple[Any, int], ...]:
@@ -304,6 +311,9 @@ class AccumulateGrad:
 
     def __hash__(self) -> int:
         return id(self.variable)
+
+    def name(self) -> str:
+        return "torch::autograd::AccumulateGrad"  # (torch's)
 
     def __repr__(self) -> str:
         return f"<AccumulateGrad object at {id(self):#x}>"
@@ -368,7 +378,7 @@ class Function:
         over dims is torch's SumBackward1), the op says which from what its ctx keeps."""
         if ctx.function.torch_name:
             return ctx.function.torch_name
-        return f"{ctx.name}Backward{0 if ctx.function.on_torch_tensors else ''}"
+        return f"{ctx.op_name}Backward{0 if ctx.function.on_torch_tensors else ''}"
 
     @staticmethod
     def explain_failure(*inputs: Any, **options: Any) -> str | Exception | None:
@@ -548,7 +558,7 @@ def once_differentiable(backward: Any) -> Any:
             return results
         many = isinstance(results, (tuple, list))
         refused = [
-            None if r is None else _Refuse.apply(r, _anchor(grads), function=ctx.name)
+            None if r is None else _Refuse.apply(r, _anchor(grads), function=ctx.op_name)
             for r in (results if many else (results,))
         ]
         return tuple(refused) if many else refused[0]

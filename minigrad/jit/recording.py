@@ -439,10 +439,10 @@ class Recorder(TorchFunctionMode, events.Listener):
     def _enter_backward(self, ctx: Any, grads: list[Any]) -> None:
         out = ctx.output()
         out_data = out._data if out is not None else self._made_by.get(id(ctx))
-        name = (self.name_of(out_data) if out_data is not None else None) or ctx.name.lower()
+        name = (self.name_of(out_data) if out_data is not None else None) or ctx.op_name.lower()
         refs: list[Ref] = []
         parts = [self._describe(out_data, refs)] + [self._describe(a, refs) for a in ctx.inputs]
-        title = f"{parts[0]} = {ctx.name}({', '.join(parts[1:])})"
+        title = f"{parts[0]} = {ctx.op_name}({', '.join(parts[1:])})"
         self.enter(Region("backward", title, ctx.function.rule(), tuple(refs)))
         for grad in grads:
             if grad is not None:

@@ -361,7 +361,7 @@ def _check_parameter(optimizer: str, group: int, i: int, p: Any) -> None:
     if not p.is_leaf:
         raise ValueError(
             f"{optimizer} can only update leaf Tensors (made by the user, not by an op); {where} "
-            f"was made by {p.grad_fn.name}. Optimize the tensor it was computed from, or make a "
+            f"was made by {p.grad_fn.op_name}. Optimize the tensor it was computed from, or make a "
             "new leaf: x.detach().requires_grad_()."
         )
 

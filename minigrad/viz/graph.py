@@ -204,7 +204,7 @@ def to_dot(tensor: Tensor, show_values: bool = False, show_grads: bool = False) 
             continue
         ctx = node
         op_id = f"op{i}"
-        lines.append(f"  {op_id} [{OP_STYLE}, label={_quote(ctx.name)}];")
+        lines.append(f"  {op_id} [{OP_STYLE}, label={_quote(ctx.op_name)}];")
         labels = ctx.function.input_labels(len(ctx.inputs))
         drawn = [inp for inp in ctx.inputs if isinstance(inp, (Tensor, int, float))]
         show_labels = len(drawn) > 1  # then operand order matters: 1 - p is not p - 1

@@ -79,7 +79,7 @@ def stepper(
     for node in nodes:
         if isinstance(node, Context) and node.released:
             raise GradientError(
-                f"stepper() needs the whole graph, but the {node.name} node that made "
+                f"stepper() needs the whole graph, but the {node.op_name} node that made "
                 f"{names[id(node)]} was released by an earlier backward(). Call stepper() "
                 "instead of backward(), or call backward(retain_graph=True) first."
             )
@@ -132,7 +132,7 @@ class Stepper:
             }
             if is_op_node(node):
                 labels = node.function.input_labels(len(node.needs_input_grad))
-                entry["op"] = node.name
+                entry["op"] = node.op_name
                 entry["rule"] = node.function.rule()
                 sent = zip(node.parents, labels, step.input_grads, step.totals)
                 entry["sends"] = [
@@ -256,7 +256,7 @@ class Stepper:
         name = self.names[id(node)]
         tensor = node_tensor(node)
         if isinstance(node, Context):
-            kind, what = "mg-op", node.name
+            kind, what = "mg-op", node.op_name
         elif node is self.root:
             kind, what = "mg-op", "the root"
         else:
