@@ -27,6 +27,7 @@ Where things live, in layers: a module imports only from its own layer and the o
                     ops/                 every op: forward and backward side by side
                     creation.py          tensor(), randn(), zeros(), linspace(), ...
                     functions.py         minigrad.sin(x), minigrad.sum(x, 1): methods as functions
+                    return_types.py      x.max(1)'s (values, indices), named and printed as torch's
     0  the base     errors.py, devices.py   errors that teach; CPU or CUDA
 
 The core never knows who watches it: it announces what happens (an op ran, a node's backward
@@ -114,6 +115,7 @@ from .errors import DeviceError, DtypeError, GradientError, ShapeError
 from . import autograd, cuda, data, func, nn, optim  # torch.nn...: there after `import minigrad`
 from . import trace, viz
 from . import linalg  # minigrad.linalg.det(A): torch.linalg's functions
+from . import return_types  # minigrad.return_types.max: what x.max(1) returns, as torch's
 from . import distributions  # minigrad.distributions.Normal(loc, scale): torch.distributions'
 from . import special  # minigrad.special.ndtr(x): torch.special's functions with gradients
 from .explain import explain  # minigrad.explain(loss): the backward pass as Python code

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import torch
 
-from . import ops
+from . import ops, return_types
 from .errors import ShapeError, shape_str
 from .ops.matmul import needs_square_matrices
-from .tensor import QrResult, SlogdetResult, Tensor
+from .tensor import Tensor
 
 __all__ = [
     "cholesky",
@@ -50,30 +50,6 @@ __all__ = [
 
 # The orders matrix_norm has: each maps to (the dim summed over, then the reduction across).
 MATRIX_ORDERS = ("fro", "nuc", math.inf, -math.inf, 1, -1, 2, -2)
-
-
-class EighResult(NamedTuple):
-    """eigh's (eigenvalues, eigenvectors), as torch's named tuple."""
-
-    eigenvalues: Tensor
-    eigenvectors: Tensor
-
-
-class SvdResult(NamedTuple):
-    """svd's (U, S, Vh), as torch's named tuple."""
-
-    U: Tensor
-    S: Tensor
-    Vh: Tensor
-
-
-class LstsqResult(NamedTuple):
-    """lstsq's (solution, residuals, rank, singular_values), as torch's named tuple."""
-
-    solution: Tensor
-    residuals: Tensor
-    rank: Tensor
-    singular_values: Tensor
 
 
 def vector_norm(
@@ -167,10 +143,10 @@ def det(A: Tensor) -> Tensor:
     return ops.Det.apply(A)
 
 
-def slogdet(A: Tensor) -> SlogdetResult:
+def slogdet(A: Tensor) -> Any:
     """(sign, logabsdet): det(A) = sign * exp(logabsdet), without det's overflow."""
     sign, logabsdet = ops.SlogDet.apply(A)
-    return SlogdetResult(sign, logabsdet)
+    return return_types.linalg_slogdet(sign, logabsdet)
 
 
 def matrix_exp(A: Tensor) -> Tensor:
@@ -209,13 +185,13 @@ def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
     return L.mT if upper else L
 
 
-def eigh(A: Tensor, UPLO: str = "L") -> EighResult:  # noqa: N803  (torch's name)
+def eigh(A: Tensor, UPLO: str = "L") -> Any:  # noqa: N803  (torch's name)
     """(eigenvalues, eigenvectors) of a symmetric A: w ascending, V's columns unit vectors,
     A = V diag(w) V^T. UPLO says which triangle of A is read ('L' lower, 'U' upper)."""
     if UPLO not in ("L", "U"):
         raise ValueError(f"linalg.eigh: UPLO={UPLO!r}; it is 'L' (the lower triangle) or 'U'.")
     w, V = ops.Eigh.apply(A, UPLO=UPLO)
-    return EighResult(w, V)
+    return return_types.linalg_eigh(w, V)
 
 
 def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:  # noqa: N803
@@ -236,7 +212,7 @@ def matrix_rank(
     return Tensor(data)
 
 
-def svd(A: Tensor, full_matrices: bool = True) -> SvdResult:
+def svd(A: Tensor, full_matrices: bool = True) -> Any:
     """(U, S, Vh) with A = U diag(S) Vh: U's columns and Vh's rows orthonormal, S >= 0 descending.
 
     minigrad computes the reduced SVD (full_matrices=False: U (m, k), Vh (k, n), k = min(m, n));
@@ -249,7 +225,7 @@ def svd(A: Tensor, full_matrices: bool = True) -> SvdResult:
             "full_matrices=False."
         )
     U, S, Vh = ops.Svd.apply(A)
-    return SvdResult(U, S, Vh)
+    return return_types.linalg_svd(U, S, Vh)
 
 
 def svdvals(A: Tensor) -> Tensor:
@@ -288,7 +264,7 @@ def pinv(
     return ops.Pinv.apply(A, atol=atol, rtol=rtol, hermitian=hermitian)
 
 
-def qr(A: Tensor, mode: str = "reduced") -> QrResult:
+def qr(A: Tensor, mode: str = "reduced") -> Any:
     """(Q, R) with A = Q R: Q's columns orthonormal, R upper triangular. minigrad has the
     gradient where torch has it simply, for A (..., m, n) with m >= n ('reduced'; 'complete'
     is the same there only when m == n)."""
@@ -308,12 +284,10 @@ def qr(A: Tensor, mode: str = "reduced") -> QrResult:
             "Q have no gradient (torch refuses it too); use mode='reduced'."
         )
     Q, R = ops.Qr.apply(A, mode=mode)
-    return QrResult(Q, R)
+    return return_types.linalg_qr(Q, R)
 
 
-def lstsq(
-    A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | None = None
-) -> LstsqResult:
+def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | None = None) -> Any:
     """The X that makes ||A X - B|| smallest: X = A^+ B (pinv), for A (..., m, n) and B
     (..., m, k), or vectors (..., m). Its gradient is pinv's and matmul's, as torch's.
 
@@ -337,7 +311,7 @@ def lstsq(
         # vector B keeps its one column here, as torch's
         residuals = ((A @ X - (B.unsqueeze(-1) if vector else B)) ** 2).sum(-2)
     solution = X.squeeze(-1) if vector else X
-    return LstsqResult(
+    return return_types.linalg_lstsq(
         solution, residuals, Tensor(reference.rank), Tensor(reference.singular_values)
     )
 

@@ -18,12 +18,13 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from itertools import accumulate
 from math import prod
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from torch.utils.hooks import RemovableHandle
 
+from . import return_types
 from .autograd.grad_mode import is_grad_enabled
 from .devices import as_device, default_device
 from .errors import GradientError, ShapeError, missing_attribute, shape_str, warn_at_user_line
@@ -35,58 +36,6 @@ if TYPE_CHECKING:
 Scalar = int | float | bool
 Operand = "Tensor | Scalar"
 Dims = int | Sequence[int] | None
-
-
-class MaxResult(NamedTuple):
-    """What `x.max(dim)` returns, as in torch: the values and the index of each maximum."""
-
-    values: Tensor
-    indices: Tensor
-
-
-class Histogram(NamedTuple):
-    """What `x.histogram()` returns, as in torch: the counts, and the edges of the bins."""
-
-    hist: Tensor
-    bin_edges: Tensor
-
-
-class MinMax(NamedTuple):
-    """What `x.aminmax()` returns, as in torch: the smallest value and the largest."""
-
-    min: Tensor
-    max: Tensor
-
-
-class ValuesIndices(NamedTuple):
-    """What `x.min(dim)`, `x.topk(k)` and `x.sort()` return, as in torch: the values, and the
-    index along dim that each one came from."""
-
-    values: Tensor
-    indices: Tensor
-
-
-class SvdUSV(NamedTuple):
-    """What `x.svd()` (torch's older svd) returns: A = U diag(S) V^T, with V itself (linalg.svd
-    gives Vh = V^T)."""
-
-    U: Tensor
-    S: Tensor
-    V: Tensor
-
-
-class QrResult(NamedTuple):
-    """qr's (Q, R), as torch's named tuple."""
-
-    Q: Tensor
-    R: Tensor
-
-
-class SlogdetResult(NamedTuple):
-    """slogdet's (sign, logabsdet), as torch's named tuple."""
-
-    sign: Tensor
-    logabsdet: Tensor
 
 
 def unwrap(x: Any) -> Any:
@@ -1081,12 +1030,12 @@ class Tensor:
         range: tuple[float, float] | None = None,  # noqa: A002 (torch's name)
         weight: Tensor | None = None,
         density: bool = False,
-    ) -> Histogram:
+    ) -> Any:
         """Counts of values in equal-width bins (a CPU float tensor), and the bins' edges."""
         hist, edges = torch.histogram(
             self._data, unwrap(bins), range=range, weight=unwrap(weight), density=density
         )
-        return Histogram(Tensor(hist), Tensor(edges))
+        return return_types.histogram(Tensor(hist), Tensor(edges))
 
     # ---- counting: integer answers, or values torch has no derivative for -----------------
 
@@ -1635,7 +1584,7 @@ class Tensor:
             return ops.Max.apply(self)
         indices = self._data.argmax(dim=dim, keepdim=keepdim)
         values = ops.MaxAlongDim.apply(self, indices, dim=dim, keepdim=keepdim)
-        return MaxResult(values, Tensor(indices))
+        return return_types.max(values, Tensor(indices))
 
     @numpy_names
     def min(self, dim: Any = None, keepdim: bool = False) -> Any:
@@ -1648,7 +1597,7 @@ class Tensor:
             return ops.Min.apply(self)
         indices = self._data.argmin(dim=dim, keepdim=keepdim)
         values = ops.MinAlongDim.apply(self, indices, dim=dim, keepdim=keepdim)
-        return ValuesIndices(values, Tensor(indices))
+        return return_types.min(values, Tensor(indices))
 
     @numpy_names
     def amax(self, dim: Dims = (), keepdim: bool = False) -> Tensor:
@@ -1661,10 +1610,10 @@ class Tensor:
         """The smallest value over dim (all dims by default); ties share the gradient."""
         return ops.AMin.apply(self, dim=dim, keepdim=keepdim)
 
-    def aminmax(self, *, dim: int | None = None, keepdim: bool = False) -> MinMax:
+    def aminmax(self, *, dim: int | None = None, keepdim: bool = False) -> Any:
         """(amin, amax) over dim (all dims by default), as torch's: each with its gradient."""
         over = () if dim is None else dim
-        return MinMax(self.amin(over, keepdim), self.amax(over, keepdim))
+        return return_types.aminmax(self.amin(over, keepdim), self.amax(over, keepdim))
 
     @numpy_names
     def topk(
@@ -1673,17 +1622,17 @@ class Tensor:
         dim: int = -1,
         largest: bool = True,
         sorted: bool = True,  # noqa: A002
-    ) -> ValuesIndices:
+    ) -> Any:
         """The k largest (or smallest) values along dim, and their indices. The values are
         gathered from x at those indices, so each one's gradient goes back to its place."""
         indices = self._data.topk(k, dim, largest, sorted).indices
-        return ValuesIndices(ops.Gather.apply(self, dim, indices), Tensor(indices))
+        return return_types.topk(ops.Gather.apply(self, dim, indices), Tensor(indices))
 
     @numpy_names
     def sort(self, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Any:
         """The values along dim in order, and the index each came from (gathered, like topk)."""
         indices = self._data.sort(dim=dim, descending=descending, stable=stable).indices
-        return ValuesIndices(ops.Gather.apply(self, dim, indices), Tensor(indices))
+        return return_types.sort(ops.Gather.apply(self, dim, indices), Tensor(indices))
 
     def msort(self) -> Tensor:
         """The values sorted along dim 0 (sort(0)'s values)."""
@@ -1691,13 +1640,13 @@ class Tensor:
 
     # ---- order statistics: a value picked by its rank ---------------------------------------
 
-    def _picked(self, indices: torch.Tensor, dim: int, keepdim: bool) -> ValuesIndices:
-        """(values, indices) of the elements at `indices` (kept dim) along dim: the values
-        gathered, so each one's gradient goes back to the one index torch chose."""
+    def _picked(self, result: Any, indices: torch.Tensor, dim: int, keepdim: bool) -> Any:
+        """`result`(values, indices) of the elements at `indices` (kept dim) along dim: the
+        values gathered, so each one's gradient goes back to the one index torch chose."""
         values = ops.Gather.apply(self, dim, indices)
         if not keepdim:
             values, indices = values.squeeze(dim), indices.squeeze(dim)
-        return ValuesIndices(values, Tensor(indices))
+        return result(values, Tensor(indices))
 
     @numpy_names
     def median(self, dim: int | None = None, keepdim: bool = False) -> Any:
@@ -1707,7 +1656,7 @@ class Tensor:
         if dim is None:
             return ops.Median.apply(self, ignore_nan=False)
         indices = self._data.median(dim, keepdim=True).indices
-        return self._picked(indices, dim, keepdim)
+        return self._picked(return_types.median, indices, dim, keepdim)
 
     @numpy_names
     def nanmedian(self, dim: int | None = None, keepdim: bool = False) -> Any:
@@ -1715,20 +1664,20 @@ class Tensor:
         if dim is None:
             return ops.Median.apply(self, ignore_nan=True)
         indices = self._data.nanmedian(dim, keepdim=True).indices
-        return self._picked(indices, dim, keepdim)
+        return self._picked(return_types.nanmedian, indices, dim, keepdim)
 
     @numpy_names
-    def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False) -> ValuesIndices:
+    def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False) -> Any:
         """The k-th smallest value along dim (k from 1), and its index."""
         indices = self._data.kthvalue(k, dim, keepdim=True).indices
-        return self._picked(indices, dim, keepdim)
+        return self._picked(return_types.kthvalue, indices, dim, keepdim)
 
     @numpy_names
-    def mode(self, dim: int = -1, keepdim: bool = False) -> ValuesIndices:
+    def mode(self, dim: int = -1, keepdim: bool = False) -> Any:
         """The most frequent value along dim (the smallest of those tied for it), and an index
         where it is."""
         indices = self._data.mode(dim, keepdim=True).indices
-        return self._picked(indices, dim, keepdim)
+        return self._picked(return_types.mode, indices, dim, keepdim)
 
     @numpy_names
     def quantile(
@@ -1876,16 +1825,16 @@ class Tensor:
         """Running totals along dim: out[i] = x[0] + ... + x[i]."""
         return ops.CumSum.apply(self, dim=dim, dtype=dtype)
 
-    def cummax(self, dim: int) -> ValuesIndices:
+    def cummax(self, dim: int) -> Any:
         """Running maxima along dim, and where each was found (the latest place, on a tie):
         x gathered at those places, so that each gradient goes back to its maximum's place."""
         indices = torch.cummax(self._data, dim).indices
-        return ValuesIndices(self.gather(dim, Tensor(indices)), Tensor(indices))
+        return return_types.cummax(self.gather(dim, Tensor(indices)), Tensor(indices))
 
-    def cummin(self, dim: int) -> ValuesIndices:
+    def cummin(self, dim: int) -> Any:
         """Running minima along dim, and where each was found (as cummax)."""
         indices = torch.cummin(self._data, dim).indices
-        return ValuesIndices(self.gather(dim, Tensor(indices)), Tensor(indices))
+        return return_types.cummin(self.gather(dim, Tensor(indices)), Tensor(indices))
 
     @numpy_names
     def logcumsumexp(self, dim: int) -> Tensor:
@@ -2636,7 +2585,7 @@ class Tensor:
 
     # torch's older linear-algebra names, on linalg's ops (their gradients derived in ops/matmul)
 
-    def svd(self, some: bool = True, compute_uv: bool = True) -> SvdUSV:
+    def svd(self, some: bool = True, compute_uv: bool = True) -> Any:
         """(U, S, V) with A = U diag(S) V^T: linalg.svd's, but V itself where linalg gives
         Vh = V^T. compute_uv=False: S alone is computed, U and V come back as zeros of shape
         (..., m, m) and (..., n, n), as torch's. some=False asks for the full U and V, which
@@ -2646,7 +2595,7 @@ class Tensor:
             *batch, m, n = self.shape
             options = {"dtype": self.dtype, "device": self.device}
             U, V = torch.zeros((*batch, m, m), **options), torch.zeros((*batch, n, n), **options)
-            return SvdUSV(Tensor(U), S, Tensor(V))
+            return return_types.svd(Tensor(U), S, Tensor(V))
         if not some and self.ndim >= 2 and self.shape[-1] != self.shape[-2]:
             raise NotImplementedError(
                 f"svd(some=False) of a tensor of shape {shape_str(self.shape)}: minigrad has the "
@@ -2654,9 +2603,9 @@ class Tensor:
                 "pass some=True."
             )
         U, S, Vh = ops.Svd.apply(self)
-        return SvdUSV(U, S, Vh.mT)
+        return return_types.svd(U, S, Vh.mT)
 
-    def qr(self, some: bool = True) -> QrResult:
+    def qr(self, some: bool = True) -> Any:
         """(Q, R) with A = Q R: linalg.qr with mode 'reduced' (some=True) or 'complete'.
         torch warns that this name is deprecated, and so does minigrad."""
         warn_at_user_line(
@@ -2672,7 +2621,7 @@ class Tensor:
                 "A.mT gives the QR of A^T."
             )
         Q, R = ops.Qr.apply(self, mode="reduced" if some else "complete")
-        return QrResult(Q, R)
+        return return_types.qr(Q, R)
 
     def cholesky(self, upper: bool = False) -> Tensor:
         """L, lower triangular, with A = L L^T (upper=True: U = L^T, A = U^T U): linalg.cholesky.
@@ -2705,10 +2654,10 @@ class Tensor:
         inverse = ops.Inv.apply(L)
         return inverse.mT @ inverse
 
-    def slogdet(self) -> SlogdetResult:
+    def slogdet(self) -> Any:
         """(sign, logabsdet) of each square matrix: linalg.slogdet."""
         sign, logabsdet = ops.SlogDet.apply(self)
-        return SlogdetResult(sign, logabsdet)
+        return return_types.slogdet(sign, logabsdet)
 
     def logdet(self) -> Tensor:
         """log det(A): linalg.slogdet's logabsdet, NaN where det(A) < 0 (no real logarithm;

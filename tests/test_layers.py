@@ -15,7 +15,7 @@ PACKAGE = Path(minigrad.__file__).parent
 # The map in minigrad/__init__.py's docstring: each top-level module or folder, by layer.
 LAYERS = {
     "errors": 0, "devices": 0,
-    "tensor": 1, "autograd": 1, "ops": 1, "creation": 1, "functions": 1,
+    "tensor": 1, "autograd": 1, "ops": 1, "creation": 1, "functions": 1, "return_types": 1,
     "nn": 2, "optim": 2, "data": 2, "utils": 2, "testing": 2, "serialization": 2,
     "distributed": 2, "cuda": 2, "accelerator": 2, "func": 2, "linalg": 2, "special": 2,
     "distributions": 2,

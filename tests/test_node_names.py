@@ -44,6 +44,12 @@ def _inputs(lib: Any) -> dict[str, Any]:
     }
 
 
+def _spd(t: Any, i: dict[str, Any]) -> Any:
+    """A symmetric positive-definite 4 x 4 matrix made of the inputs (a's first 4 columns)."""
+    a = i["a"][:, :4]
+    return a @ a.mT + 4 * t.eye(4, dtype=t.float64)
+
+
 # name -> expression of the library `t`, its functional module `F` and the inputs above
 EXPRESSIONS: dict[str, Callable[..., Any]] = {
     "a @ w": lambda t, F, i: i["a"] @ i["w"],
@@ -128,6 +134,15 @@ EXPRESSIONS: dict[str, Callable[..., Any]] = {
     "logaddexp2": lambda t, F, i: t.logaddexp2(i["a"], i["a"] * 2),
     "x.unfold": lambda t, F, i: i["a"].unfold(1, 2, 1),
     "det": lambda t, F, i: t.linalg.det(i["a"][:, :4]),
+    "slogdet": lambda t, F, i: t.linalg.slogdet(_spd(t, i)).logabsdet,
+    "qr": lambda t, F, i: t.linalg.qr(i["a"].mT).R,
+    "svd": lambda t, F, i: t.linalg.svd(_spd(t, i)).S,
+    "eigh": lambda t, F, i: t.linalg.eigh(_spd(t, i)).eigenvalues,
+    "solve": lambda t, F, i: t.linalg.solve(_spd(t, i), i["a"]),
+    "cholesky": lambda t, F, i: t.linalg.cholesky(_spd(t, i)),
+    "matrix_exp": lambda t, F, i: t.linalg.matrix_exp(i["a"][:, :4]),
+    "pinv": lambda t, F, i: t.linalg.pinv(i["a"]),
+    "outer": lambda t, F, i: t.outer(i["v"], i["b"]),
     "inv": lambda t, F, i: t.linalg.inv(i["a"][:, :4] + 5 * t.eye(4, dtype=t.float64)),
     "conv_transpose2d": lambda t, F, i: F.conv_transpose2d(i["img"], i["img"][0, :, None, :2, :2]),
     "prod": lambda t, F, i: i["a"].prod(),

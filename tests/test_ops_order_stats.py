@@ -10,6 +10,8 @@ extreme's place, torch's on a tie) and aminmax (ties share, as amin and amax).
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -48,7 +50,8 @@ def assert_pair_matches_torch(name, case, *args):
     want = getattr(torch.tensor(x), name)(*args, dim, keepdim)
     assert torch.equal(got.indices._data, want.indices), (got.indices, want.indices)
     assert got.values.shape == want.values.shape
-    assert type(got).__name__ == "ValuesIndices" and got._fields == ("values", "indices")
+    assert type(got).__name__ == type(want).__name__ == name  # (torch.return_types.<name>)
+    assert got._fields == ("values", "indices")
 
 
 @pytest.mark.parametrize("name", ["median", "nanmedian"])
@@ -496,3 +499,41 @@ def test_aminmax_matches_torch(part, case, everything):
         name=f"aminmax({options}).{part}",
     )
     assert mg.tensor(x).aminmax(**options)._fields == ("min", "max")
+
+
+def test_named_results_print_as_torch_s():
+    """x.max(1), x.sort(), linalg.qr(A)...: torch.return_types.<name>(...), a field per line, as
+    torch prints them (outside the graph here: where minigrad's node differs from torch's, as
+    a sort's gather, its grad_fn would too)."""
+    x = torch.tensor([[1.0, 3.0, 2.0], [4.0, 0.5, 0.5]], dtype=torch.float64)
+    A = x[:, :2] @ x[:, :2].T + torch.eye(2, dtype=torch.float64)
+    calls = {
+        "max": lambda t, lib, a: t.max(1),
+        "min": lambda t, lib, a: t.min(dim=0, keepdim=True),
+        "sort": lambda t, lib, a: t.sort(descending=True),
+        "topk": lambda t, lib, a: t.topk(2),
+        "kthvalue": lambda t, lib, a: t.kthvalue(2),
+        "median": lambda t, lib, a: t.median(1),
+        "nanmedian": lambda t, lib, a: t.nanmedian(0),
+        "mode": lambda t, lib, a: t.mode(1),
+        "cummax": lambda t, lib, a: t.cummax(1),
+        "cummin": lambda t, lib, a: t.cummin(0),
+        "aminmax": lambda t, lib, a: t.aminmax(),
+        "histogram": lambda t, lib, a: t.histogram(3),
+        "svd": lambda t, lib, a: a.svd(),
+        "slogdet": lambda t, lib, a: a.slogdet(),
+        "linalg_qr": lambda t, lib, a: lib.linalg.qr(a),
+        "linalg_slogdet": lambda t, lib, a: lib.linalg.slogdet(a),
+        "linalg_svd": lambda t, lib, a: lib.linalg.svd(a),
+        "linalg_eigh": lambda t, lib, a: lib.linalg.eigh(a),
+        "linalg_lstsq": lambda t, lib, a: lib.linalg.lstsq(a, a[:, :1]),
+    }
+    computed_otherwise = ("svd", "linalg_svd", "linalg_eigh", "linalg_lstsq")  # (last digits)
+    for name, call in calls.items():
+        theirs = call(x, torch, A)
+        ours = call(mg.tensor(x), mg, mg.tensor(A))
+        assert type(ours).__name__ == type(theirs).__name__ == name
+        fields = [re.findall(r"^(\w+)=", repr(r), re.MULTILINE) for r in (ours, theirs)]
+        assert fields[0] == fields[1] == list(ours._fields), name
+        if name not in computed_otherwise:
+            assert repr(ours) == repr(theirs), name

@@ -154,6 +154,8 @@ class SlogDet(Op):
     that over- or underflows (det of a 500 x 500 matrix) in range.
     """
 
+    torch_name = "LinalgSlogdetBackward0"
+
     @staticmethod
     def forward(ctx: Context, A: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         sign, logabsdet = torch.linalg.slogdet(A)
@@ -208,6 +210,8 @@ class MatrixExp(Op):
     matrix exponential, of twice the size, and it differentiates again the same way.
     """
 
+    torch_name = "LinalgMatrixExpBackward0"
+
     @staticmethod
     def forward(ctx: Context, A: torch.Tensor) -> torch.Tensor:
         ctx.save_for_backward(A)
@@ -249,6 +253,8 @@ class Solve(Op):
     outer-product shape of a matmul's gradient. Here B is a matrix (..., n, k); the batch
     dims of A and B broadcast, and the engine sums their gradients back.
     """
+
+    torch_name = "LinalgSolveExBackward0"
 
     @staticmethod
     def forward(ctx: Context, A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
@@ -351,6 +357,8 @@ class Cholesky(Op):
     halved (torch's form: only symmetric changes of A are considered).
     """
 
+    torch_name = "LinalgCholeskyExBackward0"
+
     @staticmethod
     def forward(ctx: Context, A: torch.Tensor) -> torch.Tensor:
         C = torch.linalg.cholesky(A)
@@ -389,6 +397,8 @@ class Eigh(Op):
     eigenvalues (E_ij = 0) have no gradient for V, as torch warns.
     """
 
+    torch_name = "LinalgEighBackward0"
+
     @staticmethod
     def forward(
         ctx: Context, A: torch.Tensor, UPLO: str = "L"
@@ -424,6 +434,8 @@ class Svd(Op):
     (m < n: U S^{-1} G_V^T (I - V V^T)). Repeated or zero singular values have no gradient for
     U and V (division by 0), as in torch.
     """
+
+    torch_name = "LinalgSvdBackward0"
 
     @staticmethod
     def forward(ctx: Context, A: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -471,6 +483,8 @@ class Pinv(Op):
     gives one term of dL/dA (trace(G^T X dA Y) gives X^T G Y^T; a dA^T gives it transposed).
     """
 
+    torch_name = "LinalgPinvBackward0"
+
     @staticmethod
     def forward(
         ctx: Context, A: torch.Tensor, atol: Any = None, rtol: Any = None, hermitian: bool = False
@@ -505,6 +519,8 @@ class Qr(Op):
     M = triu(G_R R^T - Q^T G_Q) and copyup(M) = M + triu(M, 1)^T (its strict upper triangle
     mirrored below): dL/dA = (G_Q + Q copyup(M)) R^{-T}, as torch's.
     """
+
+    torch_name = "LinalgQrBackward0"
 
     @staticmethod
     def forward(ctx: Context, A: torch.Tensor, mode: str = "reduced") -> tuple:

@@ -301,6 +301,8 @@ class Outer(Op):
     with b. Likewise dL/db[j] = sum over i of G[i, j] a[i]: the columns of G dotted with a.
     """
 
+    torch_name = "MulBackward0"  # (torch's outer is a product of a column and a row)
+
     @staticmethod
     def forward(ctx: Context, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         a_needs, b_needs = ctx.needs_input_grad
