@@ -1969,7 +1969,7 @@ class Tensor:
                 f".T is for matrices; this tensor has shape {shape_str(self.shape)}. Use "
                 ".mT to transpose the last two dims, or .transpose(dim0, dim1)."
             )
-        return self.transpose(0, 1)
+        return self.permute(1, 0)  # (torch's .T is a permute, PermuteBackward0)
 
     @property
     def mH(self) -> Tensor:
@@ -2306,30 +2306,26 @@ class Tensor:
 
     @numpy_names
     def unbind(self, dim: int = 0) -> tuple[Tensor, ...]:
-        """The slices along dim, each without that dim: x.unbind(0) is (x[0], x[1], ...)."""
-        return tuple(self.select(dim, i) for i in range(self.size(dim)))
+        """The slices along dim, each without that dim: x.unbind(0) is (x[0], x[1], ...), one
+        op (Unbind) whose gradient stacks theirs back."""
+        return ops.Unbind.apply(self, dim)
 
     @numpy_names
     def split(self, split_size_or_sections: int | Sequence[int], dim: int = 0) -> tuple:
         """Cut x along dim into pieces of that size (the last may be smaller), or of the sizes
-        listed. Each piece is an index of x (x[..., start:stop]), so its gradient goes back to
-        its place in x."""
-        pieces = self._data.split(split_size_or_sections, dim)  # views: torch's sizes and checks
-        return self._pieces([piece.shape[dim] for piece in pieces], dim)
+        listed: one op (Split), whose gradient joins the pieces' gradients back together."""
+        if not isinstance(split_size_or_sections, int):
+            split_size_or_sections = list(split_size_or_sections)
+        return ops.Split.apply(self, split_size_or_sections, dim)
 
     @numpy_names
     def chunk(self, chunks: int, dim: int = 0) -> tuple:
         """Cut x along dim into `chunks` pieces of equal size (the last may be smaller, and
-        there may be fewer pieces than asked for, as in torch)."""
-        pieces = self._data.chunk(chunks, dim)
-        return self._pieces([piece.shape[dim] for piece in pieces], dim)
-
-    def _pieces(self, sizes: list[int], dim: int) -> tuple[Tensor, ...]:
-        starts = accumulate(sizes, initial=0)
-        return tuple(
-            self[_along(dim, self.ndim, slice(start, start + size))]
-            for start, size in zip(starts, sizes)
-        )
+        there may be fewer pieces than asked for, as in torch): a split, as torch's."""
+        sizes = [piece.shape[dim] for piece in self._data.chunk(chunks, dim)]  # (torch's checks)
+        if 0 in sizes:  # (an empty dim: `chunks` empty pieces, which no single size gives)
+            return self.split(sizes, dim)
+        return self.split(sizes[0], dim)  # all but the last of that size: torch's split of it
 
     def tensor_split(self, indices_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
         """Cut x along dim into `sections` pieces as equal as can be (the first n % sections one

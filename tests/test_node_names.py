@@ -3,11 +3,10 @@ learner's tutorial prints is what minigrad prints.
 
 Each expression below runs in torch and in minigrad, and the name of the node that made its
 result must agree: `type(grad_fn).__name__` in torch, `grad_fn.node_name` (and the repr) in
-minigrad. Where minigrad's graph differs from torch's (split and chunk are one slice per piece,
-x.T and x.t() are one transpose, sort and topk a gather, smooth_l1_loss and huber_loss a few of
-minigrad's ops), the node is another and its name too: those are not here. So are masked_fill_
-(minigrad's is a where), addcmul_ (a product and a sum) and the in-place shape changes
-(unsqueeze_, t_...), which minigrad does not have.
+minigrad. Where minigrad's graph differs from torch's (x.t() is a transpose, sort and topk a
+gather, smooth_l1_loss and huber_loss a few of minigrad's ops, masked_fill_ a where, addcmul_ a
+product and a sum), the node is another and its name too: those are not here; nor are the
+in-place shape changes (unsqueeze_, t_...), which minigrad does not have.
 """
 
 from __future__ import annotations
@@ -143,6 +142,11 @@ EXPRESSIONS: dict[str, Callable[..., Any]] = {
     "matrix_exp": lambda t, F, i: t.linalg.matrix_exp(i["a"][:, :4]),
     "pinv": lambda t, F, i: t.linalg.pinv(i["a"]),
     "outer": lambda t, F, i: t.outer(i["v"], i["b"]),
+    "a.T": lambda t, F, i: i["a"].T,
+    "split": lambda t, F, i: i["a"].split(2, 1)[1],
+    "split with sizes": lambda t, F, i: i["a"].split([1, 4], 1)[0],
+    "chunk": lambda t, F, i: i["a"].chunk(2)[1],
+    "unbind": lambda t, F, i: i["a"].unbind(1)[0],
     "inv": lambda t, F, i: t.linalg.inv(i["a"][:, :4] + 5 * t.eye(4, dtype=t.float64)),
     "conv_transpose2d": lambda t, F, i: F.conv_transpose2d(i["img"], i["img"][0, :, None, :2, :2]),
     "prod": lambda t, F, i: i["a"].prod(),

@@ -529,7 +529,8 @@ def test_split_matches_torch(case):
 
 @given(case=split_cases())
 def test_split_unbind_narrow_and_select_differentiated_twice_match_torch(case):
-    """The pieces are indexes of x (narrow, select), so their backward is AddAt (each piece's
+    """split's and unbind's backward joins the pieces' gradients (Cat, Stack), whose backward
+    cuts them again; narrow and select are indexes of x, whose backward is AddAt (the piece's
     gradient put back in its place among zeros), whose backward reads the piece again."""
     x, sizes, dim = case
     side = x.shape[dim]
@@ -572,6 +573,52 @@ def test_unbind_narrow_and_select_match_torch(case):
     for index in (0, -1):
         select = same_on_both("select", dim, index)
         assert_matches_torch(select, select, x, name=f"select({dim}, {index})")
+
+
+CUTS = {
+    "split": lambda t: t.split(2, 1),
+    "split_with_sizes": lambda t: t.split([1, 3], 1),
+    "chunk": lambda t: t.chunk(2, 1),
+    "unbind": lambda t: t.unbind(1),
+}
+
+
+@pytest.mark.parametrize("cut", CUTS)
+def test_pieces_are_one_node_of_torch_s_name_and_an_unused_piece_gets_zeros(cut):
+    """One node with a gradient per piece, as torch's SplitBackward0 (UnbindBackward0...): a
+    piece nobody used sends zeros."""
+    x = np.arange(12.0).reshape(3, 4) / 7
+    xm, xt = mg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    for t in (xm, xt):
+        pieces = CUTS[cut](t)
+        assert len({id(p.grad_fn) for p in pieces}) == 1
+        (pieces[-1].exp().sum() * 2).backward()  # the other pieces unused
+    assert pieces[0].grad_fn.name() == CUTS[cut](xm)[0].grad_fn.name()
+    assert type(pieces[0].grad_fn).__name__ == CUTS[cut](xm)[0].grad_fn.node_name
+    torch.testing.assert_close(xm.grad._data, xt.grad, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("cut", CUTS)
+def test_a_piece_changed_in_place_is_refused_as_in_torch(cut):
+    """torch refuses to change one of several views an op returned at once while recording,
+    and to use one after its base was changed in place; so does minigrad, saying what to do.
+    Under no_grad, or with nothing requiring grad, the change is made."""
+    for lib in (torch, mg):
+        x = lib.ones(3, 4, requires_grad=True) * 1
+        with pytest.raises(RuntimeError, match="being modified inplace|in-place mul_ would"):
+            CUTS[cut](x)[0].mul_(2)
+        assert (x == 1).all()  # refused before anything was written
+        piece = CUTS[cut](x)[0]
+        x.mul_(2)
+        with pytest.raises(RuntimeError, match="multiple views|returned at once"):
+            piece.sum().backward()
+        pieces = CUTS[cut](x)
+        with lib.no_grad():
+            pieces[0].mul_(0)
+        assert (x[:, 0] == 0).all()
+        CUTS[cut](lib.ones(3, 4))[0].mul_(2)  # nothing requires grad: nothing to refuse
+    with pytest.raises(mg.GradientError, match=r"Clone the piece first \(q = q.clone\(\)\)"):
+        mg.ones(2, requires_grad=True).mul(1).split(1)[0].add_(1)
 
 
 @given(case=split_cases(shapes=mst.small_shapes))

@@ -25,8 +25,10 @@ sees the new values. For the graph, minigrad follows torch's rules:
    parameter: its `.grad` must be the gradient at the values the forward pass used; update
    parameters under `no_grad()` or through `p.data`), a view of one, a view made under
    `no_grad()` of a tensor that requires grad (and the use of such a view after its base was
-   changed in place with grad on). Values that backward needs and that were overwritten are
-   caught later, by their version numbers (`Context.saved_tensors`).
+   changed in place with grad on), and, as torch, a piece of `split`, `chunk` or `unbind` (one
+   of several views an op returns at once: changed in place, or used after its base was).
+   Values that backward needs and that were overwritten are caught later, by their version
+   numbers (`Context.saved_tensors`).
 
 5. A Function of your own whose forward returns a view of its input, or the input itself:
    minigrad cannot make such a view again from its base, nor write through it, without going
@@ -135,6 +137,9 @@ def refresh_view(view: Tensor) -> None:
         )
     if record.custom_function:
         raise _custom_view_error(record.custom_function, "the tensor it views was changed in place")
+    several = _one_of_several(record)
+    if several:
+        raise _one_of_several_error(several, "the tensor it views was changed in place since")
     again = base
     for op, args, options, output in record.steps:
         again = op.apply(again, *args, **options)
@@ -342,10 +347,30 @@ def _custom_view_error(function: type[Function], what_happened: str) -> Gradient
     )
 
 
+def _one_of_several(view: View) -> type[Function] | None:
+    """The op, if the view is one of several views that an op returned at once (split's)."""
+    for op, _, _, output in view.steps:
+        if output is not None:
+            return op
+    return None
+
+
+def _one_of_several_error(op: type[Function], what_happened: str) -> GradientError:
+    return GradientError(
+        f"this tensor is one of the views {op.__name__.lower()} returned at once (the pieces of "
+        f"split, chunk or unbind share x's memory), and {what_happened}: torch refuses that "
+        "while gradients are recorded, and so does minigrad. Clone the piece first "
+        "(q = q.clone()), or change x itself (x[0:2] *= 2), or make the change under no_grad()."
+    )
+
+
 def _check_may_change(target: Tensor, what: str) -> None:
     """Refuse the in-place changes that torch refuses while recording (rules 4 and 5 above)."""
     if target._view is not None and target._view.custom_function:
         raise _custom_view_error(target._view.custom_function, f"in-place {what} would change it")
+    several = _one_of_several(target._view) if target._view is not None else None
+    if several:
+        raise _one_of_several_error(several, f"in-place {what} would change it")
     if target._ctx is None and target._requires_grad:
         raise GradientError(
             f"in-place {what} on a leaf tensor that requires grad (a parameter): its .grad must "

@@ -15,8 +15,8 @@ matmul.py       @, linear; det slogdet inv solve cholesky eigh svd pinv matrix_e
                 qr (for minigrad.linalg)
 products.py     einsum (and the diagonal its backward writes) outer
 shape.py        reshape transpose permute flip unsqueeze squeeze expand indexing gather repeat
-                cat stack, and the adjoints of indexing and gather (an accumulating index-put,
-                scatter_add); scatter
+                cat stack split unbind, and the adjoints of indexing and gather (an
+                accumulating index-put, scatter_add); scatter
 conversion.py   .to(dtype or device), clone
 assign.py       what in-place changes record: x[key] = v, copy_/fill_/zero_, a write through a view
 conv.py         convolution (conv1d, conv2d) and its adjoint, the transposed convolution
@@ -123,9 +123,11 @@ from .shape import (
     Reshape,
     Scatter,
     ScatterAdd,
+    Split,
     Squeeze,
     Stack,
     Transpose,
+    Unbind,
     Unsqueeze,
     View,
 )
@@ -324,6 +326,7 @@ __all__ = [
     "LogSigmoid",
     "Softplus",
     "Sqrt",
+    "Split",
     "Squeeze",
     "Stack",
     "Std",
@@ -339,6 +342,7 @@ __all__ = [
     "Trunc",
     "Unfold",
     "UnfoldDim",
+    "Unbind",
     "Unsqueeze",
     "Var",
     "View",

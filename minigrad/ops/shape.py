@@ -541,6 +541,48 @@ class Cat(Op):
         return f"cat needs shapes that match except along the joining dim {dim}, got {shapes}."
 
 
+class Split(Op):
+    """pieces = x cut along dim (views of x).   dL/dx = the pieces' gradients joined along dim.
+
+    x is cut into pieces of split_size (the last may be shorter), or of the sizes listed. The
+    adjoint of cutting is joining; a piece nobody used gives zeros in its place.
+    """
+
+    @staticmethod
+    def node_name(ctx: Context) -> str:
+        """torch's: SplitBackward0 for one size (and chunk), SplitWithSizesBackward0 for a list."""
+        return "SplitBackward0" if type(ctx.split_size) is int else "SplitWithSizesBackward0"
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor, split_size: Any, dim: int = 0) -> tuple:
+        ctx.split_size, ctx.dim = split_size, dim
+        return x.split(split_size, dim)
+
+    @staticmethod
+    def backward(ctx: Context, *grads: Any) -> tuple:
+        if isinstance(grads[0], Tensor):  # (create_graph: the join recorded, to differentiate)
+            return Cat.apply(*grads, dim=ctx.dim), None, None
+        return torch.cat(grads, dim=ctx.dim), None, None
+
+
+class Unbind(Op):
+    """pieces = x's slices along dim (views of x).   dL/dx = their gradients stacked along dim.
+
+    x.unbind(0) is (x[0], x[1], ...), each without that dim; a slice nobody used gives zeros.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor, dim: int = 0) -> tuple:
+        ctx.dim = dim
+        return x.unbind(dim)
+
+    @staticmethod
+    def backward(ctx: Context, *grads: Any) -> tuple:
+        if isinstance(grads[0], Tensor):  # (create_graph: the stack recorded)
+            return Stack.apply(*grads, dim=ctx.dim), None
+        return torch.stack(grads, dim=ctx.dim), None
+
+
 class Stack(Op):
     """out = the tensors stacked along a new dim.   grad: unstacked back into its pieces."""
 
