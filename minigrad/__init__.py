@@ -62,6 +62,7 @@ from torch import (  # noqa: A004
     uint8,
 )
 from torch import Generator, Size, device, dtype, finfo, iinfo
+from torch import broadcast_shapes, can_cast, promote_types  # (shapes and dtypes: no tensors)
 from torch import get_default_dtype, get_rng_state, initial_seed, seed, set_default_dtype
 from torch import set_printoptions, set_rng_state
 

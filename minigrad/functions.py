@@ -678,6 +678,133 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str | None = Non
     return diff.norm(p, dim=-1)
 
 
+def broadcast_tensors(*tensors: Tensor) -> tuple[Tensor, ...]:
+    """The tensors expanded to the one shape they broadcast to together (views, as torch's):
+    each one's gradient is summed back over the dims it was stretched along."""
+    shape = torch.broadcast_shapes(*(t.shape for t in _tensor_list("broadcast_tensors", tensors)))
+    return tuple(t.expand(shape) for t in tensors)
+
+
+def result_type(tensor1: Any, tensor2: Any) -> torch.dtype:
+    """The dtype torch gives an op on these two (tensors or numbers)."""
+    return torch.result_type(unwrap(tensor1), unwrap(tensor2))
+
+
+def block_diag(*tensors: Tensor) -> Tensor:
+    """One matrix with the tensors along its diagonal, zeros elsewhere (a vector counts as a
+    row, a number as a 1 x 1 block); each block's gradient is its own region of the result's.
+    Built as rows of blocks padded with zeros, joined (cat)."""
+    tensors = _tensor_list("block_diag", tensors, allow_empty=True)
+    if not tensors:
+        return Tensor(torch.block_diag())  # (torch's empty matrix, 1 x 0)
+    blocks = [t.reshape(1, -1) if t.ndim < 2 else t for t in tensors]
+    for i, block in enumerate(blocks):
+        if block.ndim > 2:
+            raise ShapeError(
+                f"block_diag takes matrices, vectors and numbers; tensor {i} has shape "
+                f"{shape_str(block.shape)}."
+            )
+    widths = [block.shape[1] for block in blocks]
+    rows, left = [], 0
+    for block, width in zip(blocks, widths):  # (cat promotes the dtypes, as torch's block_diag)
+        right = builtins.sum(widths) - left - width
+        zeros_left, zeros_right = (block.new_zeros(block.shape[0], n) for n in (left, right))
+        rows.append(cat([zeros_left, block, zeros_right], dim=1))
+        left += width
+    return cat(rows, dim=0)
+
+
+def cov(
+    input: Tensor,  # noqa: A002
+    *,
+    correction: int = 1,
+    fweights: Tensor | None = None,
+    aweights: Tensor | None = None,
+) -> Tensor:
+    """The covariance matrix of the variables in input's rows (observations in its columns;
+    a vector is one variable): C[i, j] = sum over observations of (x_i - mean_i)(x_j - mean_j),
+    divided by N - correction. With integer frequency weights `fweights` and observation
+    weights `aweights`, torch's weighted means and divisor."""
+    if input.ndim > 2:
+        raise ShapeError(
+            f"cov takes a matrix (variables in rows, observations in columns) or a vector; "
+            f"got shape {shape_str(input.shape)}."
+        )
+    x = input if input.ndim == 2 else input.reshape(1, -1)
+    weights = (
+        fweights if aweights is None else aweights if fweights is None else fweights * aweights
+    )
+    if weights is None:
+        total = x.shape[1]
+        mean = x.mean(1, keepdim=True)
+        divisor = total - correction
+    else:
+        total = weights.sum()
+        mean = (x * weights).sum(1, keepdim=True) / total
+        if aweights is None or correction == 0:
+            divisor = total - correction
+        else:
+            divisor = total - correction * (weights * aweights).sum() / total
+    if not isinstance(divisor, Tensor) and divisor <= 0:  # (weighted, it is a tensor: no check,
+        # which would wait for the device)
+        warn_at_user_line(
+            f"cov: {x.shape[1]} observations and correction={correction} leave no degrees of "
+            "freedom (N - correction <= 0): the covariances are inf or NaN, as in torch."
+        )
+    divisor = divisor.clamp(min=0) if isinstance(divisor, Tensor) else builtins.max(divisor, 0)
+    centered = x - mean
+    weighted = centered if weights is None else centered * weights
+    return ((weighted @ centered.mT) / divisor).squeeze()
+
+
+def corrcoef(input: Tensor) -> Tensor:  # noqa: A002
+    """The correlation matrix of the variables in input's rows: cov divided by each pair's
+    standard deviations, clipped to [-1, 1] (as torch's: rounding can step past 1)."""
+    c = cov(input)
+    if c.ndim == 0:
+        return c / c  # one variable: 1 (NaN where it does not vary, as torch's)
+    std = c.diagonal().sqrt()
+    c = c / std.unsqueeze(1) / std.unsqueeze(0)
+    return c.clamp(-1, 1)
+
+
+def trapezoid(
+    y: Tensor, x: Tensor | None = None, *, dx: float | None = None, dim: int = -1
+) -> Tensor:
+    """The integral of y along dim by the trapezoidal rule: the sum of (y[i] + y[i + 1]) / 2
+    times each step, the spacing dx (1 by default) or the differences of the points x."""
+    return _trapezoids("trapezoid", y, x, dx, dim).sum(dim)
+
+
+def trapz(y: Tensor, x: Tensor | None = None, *, dx: float | None = None, dim: int = -1) -> Tensor:
+    """torch's older name for trapezoid."""
+    return trapezoid(y, x, dx=dx, dim=dim)
+
+
+def cumulative_trapezoid(
+    y: Tensor, x: Tensor | None = None, *, dx: float | None = None, dim: int = -1
+) -> Tensor:
+    """The running integral of y along dim by the trapezoidal rule (trapezoid's sum, running:
+    one number fewer than y has along dim)."""
+    return _trapezoids("cumulative_trapezoid", y, x, dx, dim).cumsum(dim)
+
+
+def _trapezoids(name: str, y: Tensor, x: Tensor | None, dx: float | None, dim: int) -> Tensor:
+    """Each trapezoid's area along dim: (y[i] + y[i + 1]) / 2 times the step from i to i + 1."""
+    if x is not None and dx is not None:
+        raise TypeError(f"{name} takes the points x or the spacing dx, not both.")
+    n = y.size(dim)
+    intervals = builtins.max(n - 1, 0)  # (builtins: this module's max is minigrad.max)
+    heights = (y.narrow(dim, builtins.min(n, 1), intervals) + y.narrow(dim, 0, intervals)) / 2
+    if x is None:
+        return heights * (1 if dx is None else dx)
+    if x.ndim == 1:  # the points along dim, the same for every row
+        along = [1] * y.ndim
+        along[dim] = intervals
+        return heights * x.diff().reshape(along)
+    return heights * x.diff(dim=dim)
+
+
 kron = _method_as_function("kron")
 take = _method_as_function("take")
 cross = _method_as_function("cross")

@@ -12,6 +12,7 @@ import pytest
 import torch
 from hypothesis import example, given
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import minigrad as mg
 from minigrad.testing import assert_matches_torch
@@ -235,3 +236,104 @@ def test_matrix_power_as_a_method_matches_torch(n):
     assert_matches_torch(
         lambda a: mg.matrix_power(a, n), lambda a: torch.matrix_power(a, n), well_conditioned
     )
+
+
+# ---- broadcasting, blocks, covariances, integrals ---------------------------------------------
+
+
+@given(shapes=mst.broadcastable_shapes(3, max_rank=3, max_side=3), data=st.data())
+def test_broadcast_tensors_matches_torch(shapes, data):
+    arrays = [data.draw(mst.float_arrays(shape), label=f"x{i}") for i, shape in enumerate(shapes)]
+    for i in range(3):  # each output, its gradient summed back over the stretched dims
+        assert_matches_torch(
+            lambda *t, i=i: mg.broadcast_tensors(*t)[i] * (i + 1),
+            lambda *t, i=i: torch.broadcast_tensors(*t)[i] * (i + 1),
+            *arrays, order=2, name=f"broadcast_tensors(...)[{i}]",
+        )  # fmt: skip
+    assert mg.broadcast_shapes(*shapes) == torch.broadcast_shapes(*shapes)
+
+
+def test_dtype_questions_are_torch_s():
+    assert mg.result_type(mg.tensor([1]), 1.0) == torch.result_type(torch.tensor([1]), 1.0)
+    assert mg.promote_types(torch.int64, torch.float16) == torch.float16
+    assert not mg.can_cast(torch.float64, torch.int32)
+
+
+@given(st.lists(mst.float_arrays(mst.shapes(max_rank=2, max_side=3)), min_size=1, max_size=3))
+def test_block_diag_matches_torch(blocks):
+    assert_matches_torch(mg.block_diag, torch.block_diag, *blocks, order=2)
+
+
+def test_block_diag_promotes_dtypes_and_refuses_more_dims_as_torch():
+    ours = mg.block_diag(mg.ones(1, dtype=torch.int64), mg.ones(2, 2, dtype=torch.float32))
+    theirs = torch.block_diag(torch.ones(1, dtype=torch.int64), torch.ones(2, 2))
+    assert ours.dtype == theirs.dtype and torch.equal(ours._data, theirs)
+    assert torch.equal(mg.block_diag()._data, torch.block_diag())
+    with pytest.raises(mg.ShapeError, match=r"tensor 1 has shape \(1, 1, 1\)"):
+        mg.block_diag(mg.ones(1), mg.ones(1, 1, 1))
+
+
+@st.composite
+def observations(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """A matrix of variables (rows) by observations (columns), spread out so that no variable
+    is constant (its correlation would divide by 0); integer and real weights; a correction."""
+    variables, n = draw(st.integers(1, 3)), draw(st.integers(3, 6))
+    x = draw(mst.distinct_arrays((variables, n)))
+    fweights = draw(hnp.arrays(np.int64, n, elements=st.integers(1, 3)))
+    aweights = draw(mst.float_arrays(n, 0.5, 2.0))
+    return x, fweights, aweights, draw(st.integers(0, 2))
+
+
+@given(observations(), st.booleans())
+@example(  # a correlation of -1 that rounds past it (corrcoef clips it, as torch's)
+    (np.array([[1.0, 2.0, 4.0], [-3.0, -6.0, -12.0]]), np.ones(3, np.int64), np.ones(3), 1),
+    False,
+)
+def test_cov_and_corrcoef_match_torch(case, one_variable):
+    x, fweights, aweights, correction = case
+    x = x[0] if one_variable else x
+    assert_matches_torch(
+        lambda t: mg.cov(t, correction=correction),
+        lambda t: torch.cov(t, correction=correction),
+        x, order=2,
+    )  # fmt: skip
+    assert_matches_torch(
+        lambda t, a: mg.cov(t, correction=correction, fweights=mg.tensor(fweights), aweights=a),
+        lambda t, a: torch.cov(
+            t, correction=correction, fweights=torch.tensor(fweights), aweights=a
+        ),
+        x, aweights, order=2, name="cov, weighted",
+    )  # fmt: skip
+    assert_matches_torch(mg.corrcoef, torch.corrcoef, x, order=2)
+
+
+@st.composite
+def integrals(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray | None, int]:
+    """y, points x (None, 1-D along dim, or y's shape, increasing), and the dim."""
+    y = draw(mst.float_arrays(mst.shapes(min_rank=1, max_rank=3, max_side=4)))
+    dim = draw(st.integers(-y.ndim, y.ndim - 1))
+    kind = draw(st.sampled_from(["none", "vector", "full"]))
+    if kind == "none":
+        return y, None, dim
+    shape = (y.shape[dim],) if kind == "vector" else y.shape
+    steps = draw(mst.float_arrays(shape, 0.1, 2.0))
+    return y, np.cumsum(steps, axis=0 if kind == "vector" else dim), dim
+
+
+@given(integrals())
+def test_trapezoid_and_cumulative_trapezoid_match_torch(case):
+    y, x, dim = case
+    for name in ("trapezoid", "trapz", "cumulative_trapezoid"):
+        ours, theirs = getattr(mg, name), getattr(torch, name)
+        if x is None:
+            assert_matches_torch(
+                lambda t, f=ours: f(t, dx=0.5, dim=dim),
+                lambda t, f=theirs: f(t, dx=0.5, dim=dim),
+                y, order=2, name=name,
+            )  # fmt: skip
+        else:
+            assert_matches_torch(
+                lambda t, p, f=ours: f(t, p, dim=dim),
+                lambda t, p, f=theirs: f(t, p, dim=dim),
+                y, x, order=2, name=f"{name} with points",
+            )  # fmt: skip
