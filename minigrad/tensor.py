@@ -316,6 +316,19 @@ class Tensor:
             )
         self._grad = value if isinstance(value, Tensor) else Tensor(raw)
 
+    def detach_(self) -> Tensor:
+        """Take this tensor out of the graph, in place: it becomes a leaf that requires no grad,
+        as torch's (a hidden state carried between batches: h.detach_()). The ops that used it
+        before keep their links. A view cannot be detached in place, as in torch: use detach()."""
+        if self._view is not None:
+            raise RuntimeError(
+                f"detach_() on a view (shape {shape_str(self.shape)}, sharing another tensor's "
+                "memory): a view cannot be detached in place, as in torch. Use x = x.detach()."
+            )
+        inplace.leave_node(self)
+        self._ctx, self._output_nr, self._requires_grad = None, 0, False
+        return self
+
     def detach(self) -> Tensor:
         """The same values (shared storage) outside the graph: no gradient flows through it.
 
@@ -1404,7 +1417,7 @@ class Tensor:
             value = value.to(self.dtype)
         if not self._data.is_floating_point():  # no gradient: torch's own masked_fill
             return Tensor(self._data.masked_fill(unwrap(mask), unwrap(value)))
-        return ops.Where.apply(mask, value, self)
+        return ops.MaskedFill.apply(mask, value, self)
 
     def __abs__(self) -> Tensor:
         return self.abs()

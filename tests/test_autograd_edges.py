@@ -1047,3 +1047,21 @@ def test_a_custom_function_s_view_of_its_second_input_refuses_in_place_changes_a
     view = SecondRow.apply(lib.ones(2, requires_grad=True), b)
     with pytest.raises(RuntimeError, match="view"):
         view.mul_(2)
+
+
+def test_detach_in_place_makes_a_leaf_as_torch_s():
+    """h.detach_(): h leaves the graph (a leaf, no grad); ops that used it before keep their
+    links; a view refuses, as torch's."""
+    for lib in (torch, mg):
+        x = lib.ones(3, requires_grad=True)
+        h = x * 2
+        later = h * 3
+        assert h.detach_() is h
+        assert (h.requires_grad, h.grad_fn, h.is_leaf) == (False, None, True)
+        later.sum().backward()
+        assert x.grad.tolist() == [6.0, 6.0, 6.0]
+        (h * x).sum().backward()  # h now a constant
+        assert x.grad.tolist() == [8.0, 8.0, 8.0]
+        for view in (lambda t: t[0:2], lambda t: t.split(2)[0]):
+            with pytest.raises(RuntimeError, match="detach views in-place|detached in place"):
+                view(x * 2).detach_()

@@ -461,6 +461,7 @@ EVERY_OP = {
     "MatrixExp": lambda: (x23()[:, :2] * 0.5).matrix_exp(),
     "Max": lambda: x23().max(),
     "MaxAlongDim": lambda: x23().max(1).values,
+    "MaskedFill": lambda: x23().masked_fill(x23() > 0.5, 2.0),
     "Maximum": lambda: x23().maximum(v3()),
     "Mean": lambda: x23().mean(0),
     "Median": lambda: x23().median(),

@@ -4,9 +4,9 @@ learner's tutorial prints is what minigrad prints.
 Each expression below runs in torch and in minigrad, and the name of the node that made its
 result must agree: `type(grad_fn).__name__` in torch, `grad_fn.node_name` (and the repr) in
 minigrad. Where minigrad's graph differs from torch's (x.t() is a transpose, sort and topk a
-gather, smooth_l1_loss and huber_loss a few of minigrad's ops, masked_fill_ a where, addcmul_ a
-product and a sum), the node is another and its name too: those are not here; nor are the
-in-place shape changes (unsqueeze_, t_...), which minigrad does not have.
+gather, smooth_l1_loss and huber_loss a few of minigrad's ops, addcmul_ a product and a sum),
+the node is another and its name too: those are not here; nor are the in-place shape changes
+(unsqueeze_, t_...), which minigrad does not have.
 """
 
 from __future__ import annotations
@@ -143,6 +143,7 @@ EXPRESSIONS: dict[str, Callable[..., Any]] = {
     "pinv": lambda t, F, i: t.linalg.pinv(i["a"]),
     "outer": lambda t, F, i: t.outer(i["v"], i["b"]),
     "a.T": lambda t, F, i: i["a"].T,
+    "masked_fill": lambda t, F, i: i["a"].masked_fill(i["a"] > 0, 0.0),
     "split": lambda t, F, i: i["a"].split(2, 1)[1],
     "split with sizes": lambda t, F, i: i["a"].split([1, 4], 1)[0],
     "chunk": lambda t, F, i: i["a"].chunk(2)[1],
@@ -186,6 +187,7 @@ EXPRESSIONS |= {
     "b.fill_ with a number": _written(lambda t, b: b.fill_(2.0)),
     "b.fill_ with a tensor": _written(lambda t, b: b.fill_(t.tensor(2.0))),
     "b.zero_": _written(lambda t, b: b.zero_()),
+    "b.masked_fill_": _written(lambda t, b: b.masked_fill_(b > 0, 0.0)),
     "b.normal_": _written(lambda t, b: b.normal_()),
     "b.uniform_": _written(lambda t, b: b.uniform_()),
     "b.scatter_ of a number": _written(lambda t, b: b.scatter_(0, t.tensor([[0, 1, 2]]), 1.0)),

@@ -164,7 +164,7 @@ _BASE_AND_NODE = operator.attrgetter("base", "base_node")
 def _take_history(tensor: Tensor, new: Tensor) -> None:
     """`tensor` becomes the output of the node that made `new` (which has the same values)."""
     if tensor._retains_grad:  # retain_grad() follows the tensor: .grad is for its new values
-        _leave_node(tensor)
+        leave_node(tensor)
         if new._ctx is not None:
             new._ctx.retains_grad = True
     tensor._ctx, tensor._output_nr = new._ctx, new._output_nr
@@ -173,9 +173,10 @@ def _take_history(tensor: Tensor, new: Tensor) -> None:
         new._ctx.set_output(new._output_nr, tensor)
 
 
-def _leave_node(tensor: Tensor) -> None:
+def leave_node(tensor: Tensor) -> None:
     """The node that made `tensor`'s old values no longer gives it their gradient (a base
-    changed through a view, or a view made again, still stands as its old node's output)."""
+    changed through a view, a view made again, a tensor detached in place: each still stands
+    as its old node's output)."""
     ctx = tensor._ctx
     if ctx is not None and ctx.output(tensor._output_nr) is tensor:
         ctx.set_output(tensor._output_nr, None)

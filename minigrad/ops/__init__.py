@@ -1,6 +1,7 @@
 """Every differentiable op: one small class each, forward and backward side by side.
 
-arithmetic.py   + - * / unary - ** maximum minimum fmax fmin where, // % fmod div(rounding_mode)
+arithmetic.py   + - * / unary - ** maximum minimum fmax fmin where masked_fill, // % fmod
+                div(rounding_mode)
                 lerp, atan2 hypot logaddexp logaddexp2 xlogy copysign heaviside
 unary.py        exp log sigmoid tanh relu leaky_relu silu elu hardtanh gelu erf clamp_min abs sign
                 lgamma digamma polygamma erfinv erfc ndtri log_ndtr
@@ -45,6 +46,7 @@ from .arithmetic import (
     Lerp,
     LogAddExp,
     LogAddExp2,
+    MaskedFill,
     Maximum,
     Minimum,
     Mul,
@@ -281,6 +283,7 @@ __all__ = [
     "MaxPool2d",
     "MaxPool3d",
     "MaxUnpool",
+    "MaskedFill",
     "Maximum",
     "Mean",
     "Median",

@@ -401,6 +401,15 @@ class Where(BroadcastingFunction):
         return None, grad_a, grad_b
 
 
+class MaskedFill(Where):
+    """out = value where mask is true, x elsewhere.   dout/dx = 1 where not mask, dout/dvalue =
+    1 where mask, summed over the mask (value is one number).
+
+    x.masked_fill(mask, value): a where, under torch's own name for it (its node
+    MaskedFillBackward0); its arguments come in where's order, (mask, value, x).
+    """
+
+
 class Lerp(BroadcastingFunction):
     """out = start + weight * (end - start): weight 0 gives start, 1 gives end.   dout/dstart =
     1 - weight, dout/dend = weight, dout/dweight = end - start.
