@@ -273,6 +273,44 @@ def full(
     return Tensor(data, requires_grad=requires_grad)
 
 
+def tril_indices(
+    row: int,
+    col: int,
+    offset: int = 0,
+    *,
+    dtype: torch.dtype = torch.int64,
+    device: DeviceLike = None,
+) -> Tensor:
+    """The (row, column) places of a row x col matrix's lower triangle (column - row <= offset),
+    as a 2 x N tensor, row by row: m[idx[0], idx[1]] picks the triangle out of m."""
+    return Tensor(torch.tril_indices(row, col, offset, dtype=dtype, device=_device(device)))
+
+
+def triu_indices(
+    row: int,
+    col: int,
+    offset: int = 0,
+    *,
+    dtype: torch.dtype = torch.int64,
+    device: DeviceLike = None,
+) -> Tensor:
+    """The (row, column) places of a row x col matrix's upper triangle (column - row >=
+    offset), as a 2 x N tensor, row by row."""
+    return Tensor(torch.triu_indices(row, col, offset, dtype=dtype, device=_device(device)))
+
+
+def scalar_tensor(
+    s: float,
+    *,
+    dtype: torch.dtype | None = None,
+    device: DeviceLike = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """A 0-d tensor holding the number s (float32 unless `dtype` says otherwise, as torch's)."""
+    data = torch.scalar_tensor(s, dtype=dtype, device=_device(device))
+    return Tensor(data, requires_grad=requires_grad)
+
+
 def eye(
     n: int,
     m: int | None = None,
@@ -338,6 +376,26 @@ def rand_like(
 ) -> Tensor:
     target = input.device if device is None else device
     return _random(torch.rand, input.shape, generator, dtype or input.dtype, target, requires_grad)
+
+
+def randint_like(
+    input: Tensor,  # noqa: A002
+    low_or_high: int,
+    high: int | None = None,
+    *,
+    generator: torch.Generator | None = None,
+    dtype: torch.dtype | None = None,
+    device: DeviceLike = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """Random integers in [low, high) of input's shape and dtype (randint_like(x, high) or
+    randint_like(x, low, high)), as torch's."""
+    low, high = (0, low_or_high) if high is None else (low_or_high, high)
+    target = input.device if device is None else device
+    return randint(
+        low, high, tuple(input.shape), generator=generator, dtype=dtype or input.dtype,
+        device=target, requires_grad=requires_grad,
+    )  # fmt: skip
 
 
 def randn_like(

@@ -242,6 +242,14 @@ logical_and = _method_as_function("logical_and")
 logical_not = _method_as_function("logical_not")
 logical_or = _method_as_function("logical_or")
 logical_xor = _method_as_function("logical_xor")
+bitwise_and = _method_as_function("bitwise_and")
+bitwise_or = _method_as_function("bitwise_or")
+bitwise_xor = _method_as_function("bitwise_xor")
+bitwise_not = _method_as_function("bitwise_not")
+bitwise_left_shift = _method_as_function("bitwise_left_shift")
+bitwise_right_shift = _method_as_function("bitwise_right_shift")
+gcd = _method_as_function("gcd")
+lcm = _method_as_function("lcm")
 lt = _method_as_function("lt")
 ne = _method_as_function("ne")
 not_equal = _method_as_function("not_equal")
@@ -676,6 +684,21 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str | None = Non
         )
     diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)  # (..., P, R, M)
     return diff.norm(p, dim=-1)
+
+
+def row_stack(tensors: Sequence[Tensor]) -> Tensor:
+    """torch's other name for vstack."""
+    return vstack(tensors)
+
+
+def combinations(input: Tensor, r: int = 2, with_replacement: bool = False) -> Tensor:  # noqa: A002
+    """Every r-element combination of the vector's elements, as the rows of a (count, r) tensor
+    in itertools.combinations' order: each row picked from input by index, so each value's
+    gradient goes back to the element it came from."""
+    if input.ndim != 1:
+        raise ShapeError(f"combinations takes a vector, got shape {shape_str(input.shape)}.")
+    picks = torch.combinations(torch.arange(len(input), device=input.device), r, with_replacement)
+    return input[picks]
 
 
 def broadcast_tensors(*tensors: Tensor) -> tuple[Tensor, ...]:

@@ -1143,6 +1143,27 @@ class Tensor:
     def __or__(self, other: Operand) -> Tensor:
         return Tensor(self._data | unwrap(_operand(other, self)))
 
+    def __xor__(self, other: Operand) -> Tensor:
+        return Tensor(self._data ^ unwrap(_operand(other, self)))
+
+    def __lshift__(self, other: Operand) -> Tensor:
+        return Tensor(self._data << unwrap(_operand(other, self)))
+
+    def __rshift__(self, other: Operand) -> Tensor:
+        return Tensor(self._data >> unwrap(_operand(other, self)))
+
+    # torch's method names for the bit operators above (integer and bool tensors: no gradient)
+    bitwise_and, bitwise_or, bitwise_xor, bitwise_not = __and__, __or__, __xor__, __invert__
+    bitwise_left_shift, bitwise_right_shift = __lshift__, __rshift__
+
+    def gcd(self, other: Operand) -> Tensor:
+        """The greatest common divisor of each pair of integers (no gradient)."""
+        return Tensor(self._data.gcd(unwrap(_operand(other, self))))
+
+    def lcm(self, other: Operand) -> Tensor:
+        """The least common multiple of each pair of integers (no gradient)."""
+        return Tensor(self._data.lcm(unwrap(_operand(other, self))))
+
     @numpy_names
     def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         return Tensor(self._data.argmax(dim=dim, keepdim=keepdim))

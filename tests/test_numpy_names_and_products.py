@@ -337,3 +337,69 @@ def test_trapezoid_and_cumulative_trapezoid_match_torch(case):
                 lambda t, p, f=theirs: f(t, p, dim=dim),
                 y, x, order=2, name=f"{name} with points",
             )  # fmt: skip
+
+
+# ---- triangles' indices, numbers, random integers, bits, combinations ------------------------
+
+
+@pytest.mark.parametrize("row, col, offset", [(3, 3, 0), (4, 2, 1), (2, 5, -1), (0, 3, 0)])
+def test_triangle_indices_are_torch_s(row, col, offset):
+    for name in ("tril_indices", "triu_indices"):
+        ours = getattr(mg, name)(row, col, offset)
+        assert torch.equal(ours._data, getattr(torch, name)(row, col, offset)), name
+    m = mg.arange(12.0).reshape(3, 4)
+    picked = m[tuple(mg.tril_indices(3, 4))]
+    assert picked.tolist() == [0.0, 4.0, 5.0, 8.0, 9.0, 10.0]
+
+
+def test_scalar_tensor_and_randint_like_are_torch_s():
+    for options in ({}, {"dtype": torch.float64}, {"dtype": torch.int32}):
+        ours, theirs = mg.scalar_tensor(2.5, **options), torch.scalar_tensor(2.5, **options)
+        assert ours.dtype == theirs.dtype and torch.equal(ours._data, theirs)
+    assert mg.scalar_tensor(1.0, requires_grad=True).requires_grad
+    x = torch.zeros(3, 4, dtype=torch.float64)
+    for args in ((5,), (2, 9)):
+        torch.manual_seed(0)
+        theirs = torch.randint_like(x, *args)
+        mg.manual_seed(0)
+        ours = mg.randint_like(mg.tensor(x), *args)
+        assert ours.dtype == theirs.dtype == torch.float64
+        assert torch.equal(ours._data, theirs)
+
+
+@given(
+    hnp.arrays(np.int64, (2, 3), elements=st.integers(-50, 50)),
+    hnp.arrays(np.int64, (3,), elements=st.integers(0, 5)),
+)
+def test_bit_operations_gcd_and_lcm_match_torch(a, b):
+    ours, theirs = mg.tensor(a), torch.tensor(a)
+    other = torch.tensor(b)
+    for name in ("bitwise_and", "bitwise_or", "bitwise_xor", "gcd", "lcm"):
+        got = getattr(mg, name)(ours, mg.tensor(b))
+        assert torch.equal(got._data, getattr(torch, name)(theirs, other)), name
+    for name in ("bitwise_left_shift", "bitwise_right_shift"):
+        got = getattr(ours, name)(mg.tensor(b))
+        assert torch.equal(got._data, getattr(theirs, name)(other)), name
+    assert torch.equal(mg.bitwise_not(ours)._data, torch.bitwise_not(theirs))
+    for op in (lambda x, y: x ^ y, lambda x, y: x << y, lambda x, y: x >> y):
+        assert torch.equal(op(ours, mg.tensor(b))._data, op(theirs, other))
+    flags = torch.tensor(a > 0)
+    assert torch.equal((mg.tensor(flags) ^ True)._data, flags ^ True)
+
+
+def test_row_stack_is_vstack():
+    a, b = mg.arange(3.0), mg.arange(3.0) * 2
+    assert torch.equal(mg.row_stack([a, b])._data, torch.row_stack([a._data, b._data]))
+
+
+@given(
+    mst.distinct_arrays(st.integers(0, 4).map(lambda n: (n,))),
+    st.integers(0, 3),
+    st.booleans(),
+)
+def test_combinations_match_torch(x, r, with_replacement):
+    assert_matches_torch(
+        lambda t: mg.combinations(t, r, with_replacement),
+        lambda t: torch.combinations(t, r, with_replacement),
+        x, order=2, name=f"combinations(r={r}, with_replacement={with_replacement})",
+    )  # fmt: skip
