@@ -143,7 +143,7 @@ def det(A: Tensor) -> Tensor:
     return ops.Det.apply(A)
 
 
-def slogdet(A: Tensor) -> Any:
+def slogdet(A: Tensor) -> return_types.linalg_slogdet:
     """(sign, logabsdet): det(A) = sign * exp(logabsdet), without det's overflow."""
     sign, logabsdet = ops.SlogDet.apply(A)
     return return_types.linalg_slogdet(sign, logabsdet)
@@ -185,7 +185,7 @@ def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
     return L.mT if upper else L
 
 
-def eigh(A: Tensor, UPLO: str = "L") -> Any:  # noqa: N803  (torch's name)
+def eigh(A: Tensor, UPLO: str = "L") -> return_types.linalg_eigh:  # noqa: N803  (torch's)
     """(eigenvalues, eigenvectors) of a symmetric A: w ascending, V's columns unit vectors,
     A = V diag(w) V^T. UPLO says which triangle of A is read ('L' lower, 'U' upper)."""
     if UPLO not in ("L", "U"):
@@ -212,7 +212,7 @@ def matrix_rank(
     return Tensor(data)
 
 
-def svd(A: Tensor, full_matrices: bool = True) -> Any:
+def svd(A: Tensor, full_matrices: bool = True) -> return_types.linalg_svd:
     """(U, S, Vh) with A = U diag(S) Vh: U's columns and Vh's rows orthonormal, S >= 0 descending.
 
     minigrad computes the reduced SVD (full_matrices=False: U (m, k), Vh (k, n), k = min(m, n));
@@ -264,7 +264,7 @@ def pinv(
     return ops.Pinv.apply(A, atol=atol, rtol=rtol, hermitian=hermitian)
 
 
-def qr(A: Tensor, mode: str = "reduced") -> Any:
+def qr(A: Tensor, mode: str = "reduced") -> return_types.linalg_qr:
     """(Q, R) with A = Q R: Q's columns orthonormal, R upper triangular. minigrad has the
     gradient where torch has it simply, for A (..., m, n) with m >= n ('reduced'; 'complete'
     is the same there only when m == n)."""
@@ -287,7 +287,9 @@ def qr(A: Tensor, mode: str = "reduced") -> Any:
     return return_types.linalg_qr(Q, R)
 
 
-def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | None = None) -> Any:
+def lstsq(
+    A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | None = None
+) -> return_types.linalg_lstsq:
     """The X that makes ||A X - B|| smallest: X = A^+ B (pinv), for A (..., m, n) and B
     (..., m, k), or vectors (..., m). Its gradient is pinv's and matmul's, as torch's.
 

@@ -1043,7 +1043,7 @@ class Tensor:
         range: tuple[float, float] | None = None,  # noqa: A002 (torch's name)
         weight: Tensor | None = None,
         density: bool = False,
-    ) -> Any:
+    ) -> return_types.histogram:
         """Counts of values in equal-width bins (a CPU float tensor), and the bins' edges."""
         hist, edges = torch.histogram(
             self._data, unwrap(bins), range=range, weight=unwrap(weight), density=density
@@ -1644,7 +1644,7 @@ class Tensor:
         """The smallest value over dim (all dims by default); ties share the gradient."""
         return ops.AMin.apply(self, dim=dim, keepdim=keepdim)
 
-    def aminmax(self, *, dim: int | None = None, keepdim: bool = False) -> Any:
+    def aminmax(self, *, dim: int | None = None, keepdim: bool = False) -> return_types.aminmax:
         """(amin, amax) over dim (all dims by default), as torch's: each with its gradient."""
         over = () if dim is None else dim
         return return_types.aminmax(self.amin(over, keepdim), self.amax(over, keepdim))
@@ -1656,7 +1656,7 @@ class Tensor:
         dim: int = -1,
         largest: bool = True,
         sorted: bool = True,  # noqa: A002
-    ) -> Any:
+    ) -> return_types.topk:
         """The k largest (or smallest) values along dim, and their indices. The values are
         gathered from x at those indices, so each one's gradient goes back to its place."""
         indices = self._data.topk(k, dim, largest, sorted).indices
@@ -1701,13 +1701,13 @@ class Tensor:
         return self._picked(return_types.nanmedian, indices, dim, keepdim)
 
     @numpy_names
-    def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False) -> Any:
+    def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False) -> return_types.kthvalue:
         """The k-th smallest value along dim (k from 1), and its index."""
         indices = self._data.kthvalue(k, dim, keepdim=True).indices
         return self._picked(return_types.kthvalue, indices, dim, keepdim)
 
     @numpy_names
-    def mode(self, dim: int = -1, keepdim: bool = False) -> Any:
+    def mode(self, dim: int = -1, keepdim: bool = False) -> return_types.mode:
         """The most frequent value along dim (the smallest of those tied for it), and an index
         where it is."""
         indices = self._data.mode(dim, keepdim=True).indices
@@ -1859,13 +1859,13 @@ class Tensor:
         """Running totals along dim: out[i] = x[0] + ... + x[i]."""
         return ops.CumSum.apply(self, dim=dim, dtype=dtype)
 
-    def cummax(self, dim: int) -> Any:
+    def cummax(self, dim: int) -> return_types.cummax:
         """Running maxima along dim, and where each was found (the latest place, on a tie):
         x gathered at those places, so that each gradient goes back to its maximum's place."""
         indices = torch.cummax(self._data, dim).indices
         return return_types.cummax(self.gather(dim, Tensor(indices)), Tensor(indices))
 
-    def cummin(self, dim: int) -> Any:
+    def cummin(self, dim: int) -> return_types.cummin:
         """Running minima along dim, and where each was found (as cummax)."""
         indices = torch.cummin(self._data, dim).indices
         return return_types.cummin(self.gather(dim, Tensor(indices)), Tensor(indices))
@@ -2615,7 +2615,7 @@ class Tensor:
 
     # torch's older linear-algebra names, on linalg's ops (their gradients derived in ops/matmul)
 
-    def svd(self, some: bool = True, compute_uv: bool = True) -> Any:
+    def svd(self, some: bool = True, compute_uv: bool = True) -> return_types.svd:
         """(U, S, V) with A = U diag(S) V^T: linalg.svd's, but V itself where linalg gives
         Vh = V^T. compute_uv=False: S alone is computed, U and V come back as zeros of shape
         (..., m, m) and (..., n, n), as torch's. some=False asks for the full U and V, which
@@ -2635,7 +2635,7 @@ class Tensor:
         U, S, Vh = ops.Svd.apply(self)
         return return_types.svd(U, S, Vh.mT)
 
-    def qr(self, some: bool = True) -> Any:
+    def qr(self, some: bool = True) -> return_types.qr:
         """(Q, R) with A = Q R: linalg.qr with mode 'reduced' (some=True) or 'complete'.
         torch warns that this name is deprecated, and so does minigrad."""
         warn_at_user_line(
@@ -2684,7 +2684,7 @@ class Tensor:
         inverse = ops.Inv.apply(L)
         return inverse.mT @ inverse
 
-    def slogdet(self) -> Any:
+    def slogdet(self) -> return_types.slogdet:
         """(sign, logabsdet) of each square matrix: linalg.slogdet."""
         sign, logabsdet = ops.SlogDet.apply(self)
         return return_types.slogdet(sign, logabsdet)
