@@ -2092,8 +2092,9 @@ class Tensor:
         return self.expand(target)
 
     def t(self) -> Tensor:
-        """The transpose of a matrix, as `.T` (torch's t() refuses more than 2 dims too)."""
-        return self.T
+        """The transpose of a matrix (a vector or a number as it is); torch's t() refuses more
+        than 2 dims, and says so."""
+        return ops.MatrixTranspose.apply(self)
 
     def swapaxes(self, axis0: int, axis1: int) -> Tensor:
         """NumPy's name for transpose(axis0, axis1)."""

@@ -3,10 +3,10 @@ learner's tutorial prints is what minigrad prints.
 
 Each expression below runs in torch and in minigrad, and the name of the node that made its
 result must agree: `type(grad_fn).__name__` in torch, `grad_fn.node_name` (and the repr) in
-minigrad. Where minigrad's graph differs from torch's (x.t() is a transpose, sort and topk a
-gather, smooth_l1_loss and huber_loss a few of minigrad's ops, addcmul_ a product and a sum),
-the node is another and its name too: those are not here; nor are the in-place shape changes
-(unsqueeze_, t_...), which minigrad does not have.
+minigrad. Where minigrad's graph differs from torch's (sort and topk are a gather,
+smooth_l1_loss and huber_loss a few of minigrad's ops, addcmul_ a product and a sum), the node is
+another and its name too: those are not here; nor are the in-place shape changes (unsqueeze_,
+t_...), which minigrad does not have.
 """
 
 from __future__ import annotations
@@ -143,6 +143,8 @@ EXPRESSIONS: dict[str, Callable[..., Any]] = {
     "pinv": lambda t, F, i: t.linalg.pinv(i["a"]),
     "outer": lambda t, F, i: t.outer(i["v"], i["b"]),
     "a.T": lambda t, F, i: i["a"].T,
+    "a.t()": lambda t, F, i: i["a"].t(),
+    "v.t()": lambda t, F, i: i["v"].t(),
     "masked_fill": lambda t, F, i: i["a"].masked_fill(i["a"] > 0, 0.0),
     "split": lambda t, F, i: i["a"].split(2, 1)[1],
     "split with sizes": lambda t, F, i: i["a"].split([1, 4], 1)[0],

@@ -137,6 +137,15 @@ def test_T_matches_torch(x):
     assert_matches_torch(lambda t: t.T, lambda t: t.T if t.ndim == 2 else t, x, name=".T")
 
 
+@given(x=mst.float_arrays(mst.shapes(max_rank=2)))
+def test_t_matches_torch(x):
+    """x.t(): a matrix transposed, a vector or a number as it is (a view, in both)."""
+    t = times_itself(lambda t: t.t())
+    assert_matches_torch(t, t, x, order=2, name="t()")
+    with pytest.raises(RuntimeError, match="expects a tensor with <= 2 dimensions"):
+        mg.ones(2, 2, 2).t()
+
+
 @given(case=arrays_and(lambda shape: st.permutations(range(len(shape)))))
 @example(case=(np.ones((2, 3, 4)), [2, 0, 1]))
 def test_permute_matches_torch(case):

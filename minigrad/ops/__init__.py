@@ -15,7 +15,7 @@ losses.py       mse_loss binary_cross_entropy binary_cross_entropy_with_logits
 matmul.py       @, linear; det slogdet inv solve cholesky eigh svd pinv matrix_exp
                 qr (for minigrad.linalg)
 products.py     einsum (and the diagonal its backward writes) outer
-shape.py        reshape transpose permute flip unsqueeze squeeze expand indexing gather repeat
+shape.py        reshape transpose t permute flip unsqueeze squeeze expand indexing gather repeat
                 cat stack split unbind, and the adjoints of indexing and gather (an
                 accumulating index-put, scatter_add); scatter
 conversion.py   .to(dtype or device), clone
@@ -120,6 +120,7 @@ from .shape import (
     Flip,
     Gather,
     Index,
+    MatrixTranspose,
     Permute,
     Repeat,
     Reshape,
@@ -284,6 +285,7 @@ __all__ = [
     "MaxPool3d",
     "MaxUnpool",
     "MaskedFill",
+    "MatrixTranspose",
     "Maximum",
     "Mean",
     "Median",

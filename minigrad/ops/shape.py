@@ -131,6 +131,22 @@ class Transpose(Op):
         return grad.transpose(*ctx.dims)
 
 
+class MatrixTranspose(Op):
+    """out = x.t(): a matrix transposed (a vector or a number left as it is).   grad: G.t().
+
+    Transpose of dims 0 and 1, under torch's own op for matrices (its node TBackward0)."""
+
+    torch_name = "TBackward0"
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor) -> torch.Tensor:
+        return x.t()
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        return grad.t()
+
+
 class Permute(Op):
     """out = x with its dims reordered.   grad: reordered back (the inverse permutation)."""
 
