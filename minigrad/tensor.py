@@ -1660,27 +1660,21 @@ class Tensor:
         """The k largest (or smallest) values along dim, and their indices. The values are
         gathered from x at those indices, so each one's gradient goes back to its place."""
         indices = self._data.topk(k, dim, largest, sorted).indices
-        return return_types.topk(ops.Gather.apply(self, dim, indices), Tensor(indices))
+        values = ops.TopK.apply(self, indices, dim=dim, keepdim=True)
+        return return_types.topk(values, Tensor(indices))
 
     @numpy_names
     def sort(self, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Any:
         """The values along dim in order, and the index each came from (gathered, like topk)."""
         indices = self._data.sort(dim=dim, descending=descending, stable=stable).indices
-        return return_types.sort(ops.Gather.apply(self, dim, indices), Tensor(indices))
+        values = ops.Sorted.apply(self, indices, dim=dim, keepdim=True)
+        return return_types.sort(values, Tensor(indices))
 
     def msort(self) -> Tensor:
         """The values sorted along dim 0 (sort(0)'s values)."""
         return self.sort(0).values
 
     # ---- order statistics: a value picked by its rank ---------------------------------------
-
-    def _picked(self, result: Any, indices: torch.Tensor, dim: int, keepdim: bool) -> Any:
-        """`result`(values, indices) of the elements at `indices` (kept dim) along dim: the
-        values gathered, so each one's gradient goes back to the one index torch chose."""
-        values = ops.Gather.apply(self, dim, indices)
-        if not keepdim:
-            values, indices = values.squeeze(dim), indices.squeeze(dim)
-        return result(values, Tensor(indices))
 
     @numpy_names
     def median(self, dim: int | None = None, keepdim: bool = False) -> Any:
@@ -1689,29 +1683,33 @@ class Tensor:
         along dim, the gradient going to each index (torch's choice among ties)."""
         if dim is None:
             return ops.Median.apply(self, ignore_nan=False)
-        indices = self._data.median(dim, keepdim=True).indices
-        return self._picked(return_types.median, indices, dim, keepdim)
+        indices = self._data.median(dim, keepdim).indices
+        values = ops.MedianAlongDim.apply(self, indices, dim=dim, keepdim=keepdim)
+        return return_types.median(values, Tensor(indices))
 
     @numpy_names
     def nanmedian(self, dim: int | None = None, keepdim: bool = False) -> Any:
         """median of the values that are not NaN (NaN where all of them are)."""
         if dim is None:
             return ops.Median.apply(self, ignore_nan=True)
-        indices = self._data.nanmedian(dim, keepdim=True).indices
-        return self._picked(return_types.nanmedian, indices, dim, keepdim)
+        indices = self._data.nanmedian(dim, keepdim).indices
+        values = ops.NanMedianAlongDim.apply(self, indices, dim=dim, keepdim=keepdim)
+        return return_types.nanmedian(values, Tensor(indices))
 
     @numpy_names
     def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False) -> return_types.kthvalue:
         """The k-th smallest value along dim (k from 1), and its index."""
-        indices = self._data.kthvalue(k, dim, keepdim=True).indices
-        return self._picked(return_types.kthvalue, indices, dim, keepdim)
+        indices = self._data.kthvalue(k, dim, keepdim).indices
+        values = ops.KthValue.apply(self, indices, dim=dim, keepdim=keepdim)
+        return return_types.kthvalue(values, Tensor(indices))
 
     @numpy_names
     def mode(self, dim: int = -1, keepdim: bool = False) -> return_types.mode:
         """The most frequent value along dim (the smallest of those tied for it), and an index
         where it is."""
-        indices = self._data.mode(dim, keepdim=True).indices
-        return self._picked(return_types.mode, indices, dim, keepdim)
+        indices = self._data.mode(dim, keepdim).indices
+        values = ops.Mode.apply(self, indices, dim=dim, keepdim=keepdim)
+        return return_types.mode(values, Tensor(indices))
 
     @numpy_names
     def quantile(
@@ -1863,12 +1861,14 @@ class Tensor:
         """Running maxima along dim, and where each was found (the latest place, on a tie):
         x gathered at those places, so that each gradient goes back to its maximum's place."""
         indices = torch.cummax(self._data, dim).indices
-        return return_types.cummax(self.gather(dim, Tensor(indices)), Tensor(indices))
+        values = ops.CumMax.apply(self, indices, dim=dim, keepdim=True)
+        return return_types.cummax(values, Tensor(indices))
 
     def cummin(self, dim: int) -> return_types.cummin:
         """Running minima along dim, and where each was found (as cummax)."""
         indices = torch.cummin(self._data, dim).indices
-        return return_types.cummin(self.gather(dim, Tensor(indices)), Tensor(indices))
+        values = ops.CumMin.apply(self, indices, dim=dim, keepdim=True)
+        return return_types.cummin(values, Tensor(indices))
 
     @numpy_names
     def logcumsumexp(self, dim: int) -> Tensor:

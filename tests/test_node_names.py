@@ -3,10 +3,9 @@ learner's tutorial prints is what minigrad prints.
 
 Each expression below runs in torch and in minigrad, and the name of the node that made its
 result must agree: `type(grad_fn).__name__` in torch, `grad_fn.node_name` (and the repr) in
-minigrad. Where minigrad's graph differs from torch's (sort and topk are a gather,
-smooth_l1_loss and huber_loss a few of minigrad's ops, addcmul_ a product and a sum), the node is
-another and its name too: those are not here; nor are the in-place shape changes (unsqueeze_,
-t_...), which minigrad does not have.
+minigrad. Where minigrad's graph differs from torch's (smooth_l1_loss and huber_loss are a few of
+minigrad's ops, addcmul_ a product and a sum), the node is another and its name too: those are
+not here; nor are the in-place shape changes (unsqueeze_, t_...), which minigrad does not have.
 """
 
 from __future__ import annotations
@@ -143,6 +142,14 @@ EXPRESSIONS: dict[str, Callable[..., Any]] = {
     "pinv": lambda t, F, i: t.linalg.pinv(i["a"]),
     "outer": lambda t, F, i: t.outer(i["v"], i["b"]),
     "a.T": lambda t, F, i: i["a"].T,
+    "sort": lambda t, F, i: i["a"].sort(1).values,
+    "topk": lambda t, F, i: i["a"].topk(2).values,
+    "kthvalue": lambda t, F, i: i["a"].kthvalue(2, 0).values,
+    "mode": lambda t, F, i: i["a"].mode(1).values,
+    "median along a dim": lambda t, F, i: i["a"].median(1).values,
+    "nanmedian along a dim": lambda t, F, i: i["a"].nanmedian(0).values,
+    "cummax": lambda t, F, i: i["a"].cummax(1).values,
+    "cummin": lambda t, F, i: i["a"].cummin(0).values,
     "a.t()": lambda t, F, i: i["a"].t(),
     "v.t()": lambda t, F, i: i["v"].t(),
     "masked_fill": lambda t, F, i: i["a"].masked_fill(i["a"] > 0, 0.0),

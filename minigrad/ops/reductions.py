@@ -541,14 +541,14 @@ def _shared_among_ties(
     return grad / is_tie.sum(dim=dim, keepdim=True) * is_tie
 
 
-class MaxAlongDim(Op):
-    """out[j] = x[indices[j], j] (for dim 0): the maximum along dim, at the index torch returned.
+class PickedAlongDim(Op):
+    """out = x[indices] along dim: the elements an order statistic picked (x.max(dim), sort,
+    topk...), at the indices torch returned.   dL/dx = G put back at those indices.
 
-    The gradient goes to that one index, ties or not, as in torch's `x.max(dim)`: zeros with G
-    put at the indices, a scatter (gather's adjoint, as for Gather).
+    The gradient goes to the one index picked, ties or not, as in torch: zeros with G put at the
+    indices, a scatter (gather's adjoint, as for Gather), repeats adding up (cummax picks one
+    element again and again). Each op below is this one under torch's name for its node.
     """
-
-    torch_name = "MaxBackward0"
 
     @staticmethod
     def forward(
@@ -569,14 +569,64 @@ class MaxAlongDim(Op):
         return scatter_added(grad, ctx.shape, ctx.dim, indices), None
 
 
-class MinAlongDim(MaxAlongDim):
-    """out[j] = x[indices[j], j] (for dim 0): the minimum along dim, at the index torch returned.
+class MaxAlongDim(PickedAlongDim):
+    """out = the maximum along dim (x.max(dim)'s values).   dL/dx = G at its index."""
 
-    The gradient goes to that one index, ties or not, as in torch's `x.min(dim)` (see
-    MaxAlongDim, whose forward and backward these are).
-    """
+    torch_name = "MaxBackward0"
+
+
+class MinAlongDim(PickedAlongDim):
+    """out = the minimum along dim (x.min(dim)'s values).   dL/dx = G at its index."""
 
     torch_name = "MinBackward0"
+
+
+class Sorted(PickedAlongDim):
+    """out = x sorted along dim (x.sort()'s values).   dL/dx = G put back where each came from."""
+
+    torch_name = "SortBackward0"
+
+
+class TopK(PickedAlongDim):
+    """out = the k largest (or smallest) along dim.   dL/dx = G at their indices, 0 elsewhere."""
+
+    torch_name = "TopkBackward0"
+
+
+class KthValue(PickedAlongDim):
+    """out = the k-th smallest along dim.   dL/dx = G at its index, 0 elsewhere."""
+
+    torch_name = "KthvalueBackward0"
+
+
+class Mode(PickedAlongDim):
+    """out = the most frequent value along dim.   dL/dx = G at the index torch gave, 0 elsewhere."""
+
+    torch_name = "ModeBackward0"
+
+
+class MedianAlongDim(PickedAlongDim):
+    """out = the median along dim (x.median(dim)'s values).   dL/dx = G at its index."""
+
+    torch_name = "MedianBackward1"
+
+
+class NanMedianAlongDim(PickedAlongDim):
+    """out = the median along dim of the values not NaN.   dL/dx = G at its index."""
+
+    torch_name = "NanmedianBackward1"
+
+
+class CumMax(PickedAlongDim):
+    """out = the running maximum along dim.   dL/dx = G added at each running maximum's index."""
+
+    torch_name = "CummaxBackward0"
+
+
+class CumMin(PickedAlongDim):
+    """out = the running minimum along dim.   dL/dx = G added at each running minimum's index."""
+
+    torch_name = "CumminBackward0"
 
 
 class LogSumExp(Op):
