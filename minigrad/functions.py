@@ -754,9 +754,10 @@ def cov(
             f"got shape {shape_str(input.shape)}."
         )
     x = input if input.ndim == 2 else input.reshape(1, -1)
-    weights = (
-        fweights if aweights is None else aweights if fweights is None else fweights * aweights
-    )
+    if fweights is not None and aweights is not None:
+        weights = fweights * aweights
+    else:
+        weights = fweights if fweights is not None else aweights
     if weights is None:
         total = x.shape[1]
         mean = x.mean(1, keepdim=True)
@@ -768,8 +769,8 @@ def cov(
             divisor = total - correction
         else:
             divisor = total - correction * (weights * aweights).sum() / total
-    if not isinstance(divisor, Tensor) and divisor <= 0:  # (weighted, it is a tensor: no check,
-        # which would wait for the device)
+    if not isinstance(divisor, Tensor) and divisor <= 0:  # (a weighted divisor is a tensor:
+        # checking it would wait for the device)
         warn_at_user_line(
             f"cov: {x.shape[1]} observations and correction={correction} leave no degrees of "
             "freedom (N - correction <= 0): the covariances are inf or NaN, as in torch."
