@@ -321,7 +321,7 @@ class Tensor:
         as torch's (a hidden state carried between batches: h.detach_()). The ops that used it
         before keep their links. A view cannot be detached in place, as in torch: use detach()."""
         if self._view is not None:
-            raise RuntimeError(
+            raise GradientError(
                 f"detach_() on a view (shape {shape_str(self.shape)}, sharing another tensor's "
                 "memory): a view cannot be detached in place, as in torch. Use x = x.detach()."
             )
@@ -2018,7 +2018,7 @@ class Tensor:
     def H(self) -> Tensor:
         """The conjugate transpose of a matrix: T, for a real tensor (a 0-d tensor is its own)."""
         if self._data.ndim not in (0, 2):
-            raise RuntimeError(
+            raise ShapeError(
                 f"tensor.H is only supported on matrices (2-D tensors), as torch's; this tensor "
                 f"has shape {shape_str(self.shape)}. For a batch of matrices use .mH."
             )

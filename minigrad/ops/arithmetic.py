@@ -72,7 +72,7 @@ class Div(BroadcastingFunction):
 
     @staticmethod
     def node_name(ctx: Context) -> str:
-        # torch computes a number over a tensor (1 / x) as x.reciprocal() * 1: its node is a Mul
+        # torch computes a number over a tensor (2 / x) as x.reciprocal() * 2: its node is a Mul
         return "MulBackward0" if ctx.parents[0] is None else "DivBackward0"
 
     @staticmethod
