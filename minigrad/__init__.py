@@ -65,6 +65,10 @@ from torch import Generator, Size, device, dtype, finfo, iinfo
 from torch import broadcast_shapes, can_cast, promote_types  # (shapes and dtypes: no tensors)
 from torch import get_default_dtype, get_rng_state, initial_seed, seed, set_default_dtype
 from torch import set_printoptions, set_rng_state
+from torch import get_num_threads, set_num_threads  # (torch's kernels are minigrad's maths)
+from torch import get_num_interop_threads, set_num_interop_threads, set_flush_denormal
+from torch import get_float32_matmul_precision, set_float32_matmul_precision
+from torch import are_deterministic_algorithms_enabled, use_deterministic_algorithms
 
 from .tensor import Tensor  # noqa: I001  (first: the ops it imports need it defined)
 from .autograd.function import Context, Function
@@ -79,6 +83,7 @@ from .creation import (
     arange,
     as_tensor,
     asarray,
+    bernoulli,
     cat,
     empty,
     empty_like,
@@ -95,6 +100,7 @@ from .creation import (
     normal,
     ones,
     ones_like,
+    poisson,
     pow,
     rand,
     rand_like,
@@ -142,9 +148,11 @@ __getattr__ = _missing_name_getattr(__name__, "torch")
 
 __all__ = [
     "arange",
+    "are_deterministic_algorithms_enabled",
     "as_tensor",
     "asarray",
     "autograd",
+    "bernoulli",
     "bfloat16",
     "bool",
     "broadcast_shapes",
@@ -185,6 +193,9 @@ __all__ = [
     "Generator",
     "get_default_device",
     "get_default_dtype",
+    "get_float32_matmul_precision",
+    "get_num_interop_threads",
+    "get_num_threads",
     "get_rng_state",
     "GradientError",
     "half",
@@ -212,6 +223,7 @@ __all__ = [
     "ones",
     "ones_like",
     "optim",
+    "poisson",
     "pow",
     "promote_types",
     "rand",
@@ -227,7 +239,11 @@ __all__ = [
     "seed",
     "set_default_device",
     "set_default_dtype",
+    "set_float32_matmul_precision",
+    "set_flush_denormal",
     "set_grad_enabled",
+    "set_num_interop_threads",
+    "set_num_threads",
     "set_printoptions",
     "set_rng_state",
     "ShapeError",
@@ -241,6 +257,7 @@ __all__ = [
     "tril_indices",
     "triu_indices",
     "uint8",
+    "use_deterministic_algorithms",
     "viz",
     "where",
     "zeros",

@@ -194,6 +194,27 @@ def multinomial(
     return input.multinomial(num_samples, replacement, generator=generator)
 
 
+def bernoulli(
+    input: Tensor,  # noqa: A002 (torch's name)
+    p: float | None = None,
+    *,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """0s and 1s, each 1 with probability input_i (or p): see Tensor.bernoulli."""
+    return input.bernoulli(p, generator=generator)
+
+
+def poisson(input: Tensor, generator: torch.Generator | None = None) -> Tensor:  # noqa: A002
+    """A count per element drawn from the Poisson distribution with rate input_i, with torch's
+    generator. Nothing flows back through the draw: the gradient is zeros, as torch's."""
+    at = random_device(generator, input.device)
+
+    def draw(rates: torch.Tensor) -> torch.Tensor:
+        return torch.poisson(rates.to(at), generator=generator).to(rates.device)
+
+    return ops.Draw.apply(input, function=draw, name="poisson")
+
+
 def normal(
     mean: float,
     std: float,

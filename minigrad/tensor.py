@@ -2962,6 +2962,35 @@ class Tensor:
             "uniform_", generator, lambda t: t.uniform_(low, high, generator=generator)
         )
 
+    def bernoulli_(
+        self, p: float | Tensor = 0.5, *, generator: torch.Generator | None = None
+    ) -> Tensor:
+        """Fill with 0s and 1s, each 1 with probability p: a number, or a tensor of probabilities
+        that broadcasts to this one's shape. No gradient flows back through a draw (zeros for a
+        tensor p that requires grad, as in torch)."""
+        if not isinstance(p, Tensor):
+            return self._fill_at_random(
+                "bernoulli_", generator, lambda t: t.bernoulli_(p, generator=generator)
+            )
+
+        def fill(t: torch.Tensor, probabilities: torch.Tensor) -> torch.Tensor:
+            return t.bernoulli_(probabilities.to(t.device), generator=generator)
+
+        def draw(probabilities: torch.Tensor) -> torch.Tensor:  # (on x's shape, from p's)
+            at = random_device(generator, self.device)
+            return fill(torch.empty_like(self._data, device=at), probabilities).to(self.device)
+
+        return self._update(
+            "bernoulli_",
+            (p,),
+            lambda d: d.copy_(draw(p._data)),
+            lambda x: ops.Copy.apply(
+                x,
+                ops.Draw.apply(p, function=draw, name="bernoulli"),
+                method="bernoulli_ with probabilities",
+            ),
+        )
+
     def _fill_at_random(
         self, what: str, generator: torch.Generator | None, fill: Callable[[torch.Tensor], Any]
     ) -> Tensor:
@@ -2981,6 +3010,25 @@ class Tensor:
             return ops.Copy.apply(x, Tensor(values), method=what)
 
         return self._update(what, (), kernel, compute)
+
+    def bernoulli(
+        self, p: float | None = None, *, generator: torch.Generator | None = None
+    ) -> Tensor:
+        """A 0 or 1 per element, 1 with probability x_i (or p for every element, when given),
+        drawn with torch's generator: torch's numbers from the same seed. Nothing flows back
+        through the draw: the gradient is zeros, as torch's (with p, backward refuses, as
+        torch's does)."""
+        at = random_device(generator, self.device)
+
+        def draw(probabilities: torch.Tensor) -> torch.Tensor:
+            drawn = probabilities.to(at)
+            if p is None:
+                return drawn.bernoulli(generator=generator).to(probabilities.device)
+            return drawn.bernoulli(p, generator=generator).to(probabilities.device)
+
+        if p is None:
+            return ops.Draw.apply(self, function=draw, name="bernoulli")
+        return ops.NoDerivative.apply(self, function=draw, name="bernoulli")
 
     def multinomial(
         self,

@@ -365,6 +365,7 @@ EVERY_OP = {
         image(), kernel().transpose(0, 1), v3(), stride=2, padding=1, output_padding=1
     ),
     "CopyPad": lambda: F.pad(image(), (1, 1, 2, 0), mode="reflect"),
+    "Draw": lambda: x23().sigmoid().bernoulli() + x23(),  # zeros flow back through the draw
     "Dropout": lambda: F.dropout(image(), 0.5),
     "Fold": lambda: F.fold(F.unfold(image(), 2), (4, 5), 2),
     "LayerNorm": lambda: F.layer_norm(image(), (4, 5), image()[0, 0], image()[1, 1], 0.1),

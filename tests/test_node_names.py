@@ -66,6 +66,9 @@ EXPRESSIONS: dict[str, Callable[..., Any]] = {
     "elu": lambda t, F, i: F.elu(i["a"]),
     "silu": lambda t, F, i: F.silu(i["a"]),
     "sigmoid": lambda t, F, i: i["a"].sigmoid(),
+    "bernoulli": lambda t, F, i: t.bernoulli(i["a"].sigmoid()),
+    "a.bernoulli()": lambda t, F, i: i["a"].sigmoid().bernoulli(),
+    "poisson": lambda t, F, i: t.poisson(i["a"].exp()),
     "sum": lambda t, F, i: i["a"].sum(),
     "sum over a dim": lambda t, F, i: i["a"].sum(1, keepdim=True),
     "mean": lambda t, F, i: i["a"].mean(),
@@ -199,6 +202,8 @@ EXPRESSIONS |= {
     "b.masked_fill_": _written(lambda t, b: b.masked_fill_(b > 0, 0.0)),
     "b.normal_": _written(lambda t, b: b.normal_()),
     "b.uniform_": _written(lambda t, b: b.uniform_()),
+    "b.bernoulli_ with a number": _written(lambda t, b: b.bernoulli_(0.3)),
+    "b.bernoulli_ with a tensor": _written(lambda t, b: b.bernoulli_(b.sigmoid())),
     "b.scatter_ of a number": _written(lambda t, b: b.scatter_(0, t.tensor([[0, 1, 2]]), 1.0)),
     "b.scatter_ of a tensor": _written(
         lambda t, b: b.scatter_(0, t.tensor([[0, 1, 2]]), t.ones(1, 3, dtype=t.float64))

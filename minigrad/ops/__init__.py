@@ -25,7 +25,7 @@ conv.py         convolution (conv1d, conv2d) and its adjoint, the transposed con
                 (conv_transpose1d, conv_transpose2d), unfold, fold, pad
 pool.py         max_pool2d avg_pool2d adaptive_avg_pool2d max_unpool
 interpolate.py  interpolate (F.interpolate's linear modes; the positions of its nearest modes)
-normalization.py  batch_norm layer_norm dropout
+normalization.py  batch_norm layer_norm dropout, and the draws bernoulli and poisson (no gradient)
 embedding.py    embedding (a row lookup; repeated rows add up their gradients), index_select and
                 its adjoint index_add (slices added in along a dim); index_copy index_fill;
                 x.unfold (windows along a dim)
@@ -77,7 +77,7 @@ from .matmul import (
     Solve,
     Svd,
 )
-from .normalization import BatchNorm, Dropout, LayerNorm
+from .normalization import BatchNorm, Draw, Dropout, LayerNorm
 from .pool import (
     AdaptiveAvgPool2d,
     AdaptiveAvgPool3d,
@@ -240,6 +240,7 @@ __all__ = [
     "Digamma",
     "Div",
     "DivRounded",
+    "Draw",
     "Dropout",
     "Eigh",
     "Einsum",

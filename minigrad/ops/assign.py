@@ -67,7 +67,7 @@ class Copy(Op):
     @staticmethod
     def node_name(ctx: Context) -> str:
         """torch's, by the method that wrote the values (`method`: copy_, fill_, zero_, or a
-        random fill, normal_ or uniform_)."""
+        random fill, normal_, uniform_ or bernoulli_, which torch names by its p's kind)."""
         if ctx.method == "fill_":  # (torch's FillBackward2 for a number, 3 for a tensor)
             return "FillBackward2" if ctx.parents[1] is None else "FillBackward3"
         return {
@@ -75,6 +75,8 @@ class Copy(Op):
             "zero_": "ZeroBackward0",
             "normal_": "NormalBackward0",
             "uniform_": "UniformBackward0",
+            "bernoulli_": "BernoulliBackward2",  # (x.bernoulli_(0.3): a number p)
+            "bernoulli_ with probabilities": "BernoulliBackward1",  # (a tensor p)
         }[ctx.method]
 
     @staticmethod

@@ -4,6 +4,7 @@ and layer normalisation, which behaves the same in both."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -279,3 +280,29 @@ class Dropout(Op):
         if p == 1:
             return torch.zeros_like(x)
         return torch.empty_like(x).bernoulli_(1 - p).div_(1 - p)
+
+
+class Draw(Op):
+    """out = a random draw with x as its parameters: bernoulli(x), 1 with probability x_i and 0
+    otherwise; poisson(x), a count with rate x_i.   dout/dx = 0, as in torch: a draw is not a
+    smooth function of its probabilities (a small change of x_i changes out_i not a little but,
+    rarely, by a whole 1), so nothing flows back through it.
+
+    `function` draws from the torch tensor (with the caller's generator, on its device); `name`
+    is torch's function, which torch's name for the node follows.
+    """
+
+    @staticmethod
+    def node_name(ctx: Context) -> str:
+        return {"bernoulli": "BernoulliBackward0", "poisson": "PoissonBackward0"}[ctx.function_name]
+
+    @staticmethod
+    def forward(
+        ctx: Context, x: torch.Tensor, *, function: Callable[[torch.Tensor], Any], name: str
+    ) -> torch.Tensor:
+        ctx.function_name = name  # (not ctx.name: that is torch's method grad_fn.name())
+        return function(x)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        return grad.new_zeros(grad.shape)
