@@ -6,7 +6,8 @@ nn layers, by an optimizer, as a Module of its own, with a changing depth), of "
 Basics" (tensors, then autograd), of the torch half of
 micrograd's engine test, of a small classifier with a learning-rate schedule, of "What is
 torch.nn really?", of a small character-level transformer (Karpathy's "Let's build GPT") and of
-a GPT in nanoGPT's style;
+a GPT in nanoGPT's style, of makemore's backpropagation by hand (every gradient of an MLP
+with batch norm written out and checked against autograd's);
 and programs that differentiate gradients (create_graph): a WGAN-GP gradient penalty, a
 physics-informed network, MAML's inner step, custom Functions checked with gradgradcheck,
 Newton's method with a Hessian; and torch.func as PyTorch's tutorials on it use it (per-sample
@@ -1243,6 +1244,169 @@ print(f"after relu: {torch.nn.ReLU()(hidden)}")
 for name, param in net.named_parameters():
     print(f"{name} | {tuple(param.size())} | {param[:1]}")
 print(net.stack[0].weight[:2, :3], net.stack[2].bias[1:])
+"""
+
+# Backpropagation by hand through a character-level MLP with batch norm, one small step at a
+# time, each hand-made gradient checked against autograd's (.retain_grad() on every step), in the
+# style of Karpathy's makemore ("becoming a backprop ninja"); then sampling under no_grad.
+PROGRAMS["backprop by hand, step by step"] = """
+import torch
+
+F = torch.nn.functional
+
+g = torch.Generator().manual_seed(2147483647)
+words = ["emma", "olivia", "ava", "isabella", "sophia", "mia", "amelia", "harper", "evelyn"]
+chars = sorted(set("".join(words)))
+stoi = {ch: i + 1 for i, ch in enumerate(chars)}
+stoi["."] = 0
+vocab = len(stoi)
+block = 3
+X, Y = [], []
+for w in words:
+    context = [0] * block
+    for ch in w + ".":
+        X.append(context)
+        Y.append(stoi[ch])
+        context = context[1:] + [stoi[ch]]
+X, Y = torch.tensor(X), torch.tensor(Y)
+print(X.shape, Y.shape, X.dtype)
+
+n_embd, n_hidden = 4, 16
+C = torch.randn((vocab, n_embd), generator=g)
+W1 = torch.randn((n_embd * block, n_hidden), generator=g) * (5 / 3) / ((n_embd * block) ** 0.5)
+b1 = torch.randn(n_hidden, generator=g) * 0.1
+W2 = torch.randn((n_hidden, vocab), generator=g) * 0.1
+b2 = torch.randn(vocab, generator=g) * 0.1
+bngain = torch.randn((1, n_hidden), generator=g) * 0.1 + 1.0
+bnbias = torch.randn((1, n_hidden), generator=g) * 0.1
+parameters = [C, W1, b1, W2, b2, bngain, bnbias]
+print(sum(p.nelement() for p in parameters))
+for p in parameters:
+    p.requires_grad = True
+
+n = 16
+ix = torch.randint(0, X.shape[0], (n,), generator=g)
+Xb, Yb = X[ix], Y[ix]
+
+# forward, cut into small steps so that each can be checked
+emb = C[Xb]
+embcat = emb.view(emb.shape[0], -1)
+hprebn = embcat @ W1 + b1
+bnmeani = 1 / n * hprebn.sum(0, keepdim=True)
+bndiff = hprebn - bnmeani
+bndiff2 = bndiff**2
+bnvar = 1 / (n - 1) * (bndiff2).sum(0, keepdim=True)
+bnvar_inv = (bnvar + 1e-5) ** -0.5
+bnraw = bndiff * bnvar_inv
+hpreact = bngain * bnraw + bnbias
+h = torch.tanh(hpreact)
+logits = h @ W2 + b2
+logit_maxes = logits.max(1, keepdim=True).values
+norm_logits = logits - logit_maxes
+counts = norm_logits.exp()
+counts_sum = counts.sum(1, keepdims=True)
+counts_sum_inv = counts_sum**-1
+probs = counts * counts_sum_inv
+logprobs = probs.log()
+loss = -logprobs[range(n), Yb].mean()
+
+for p in parameters:
+    p.grad = None
+steps = [logprobs, probs, counts, counts_sum, counts_sum_inv, norm_logits, logit_maxes, logits,
+         h, hpreact, bnraw, bnvar_inv, bnvar, bndiff2, bndiff, hprebn, bnmeani, embcat, emb]
+for t in steps:
+    t.retain_grad()
+loss.backward()
+print("loss", loss.item())
+
+
+def cmp(name, mine, t):
+    approximate = torch.allclose(mine, t.grad)
+    print(f"{name:15s} | approximate: {str(approximate):5s} | shape {tuple(mine.shape)}")
+
+
+dlogprobs = torch.zeros_like(logprobs)
+dlogprobs[range(n), Yb] = -1.0 / n
+dprobs = (1.0 / probs) * dlogprobs
+dcounts_sum_inv = (counts * dprobs).sum(1, keepdim=True)
+dcounts = counts_sum_inv * dprobs
+dcounts_sum = (-counts_sum**-2) * dcounts_sum_inv
+dcounts += torch.ones_like(counts) * dcounts_sum
+dnorm_logits = counts * dcounts
+dlogits = dnorm_logits.clone()
+dlogit_maxes = (-dnorm_logits).sum(1, keepdim=True)
+dlogits += F.one_hot(logits.max(1).indices, num_classes=logits.shape[1]) * dlogit_maxes
+dh = dlogits @ W2.T
+dW2 = h.T @ dlogits
+db2 = dlogits.sum(0)
+dhpreact = (1.0 - h**2) * dh
+dbngain = (bnraw * dhpreact).sum(0, keepdim=True)
+dbnraw = bngain * dhpreact
+dbnbias = dhpreact.sum(0, keepdim=True)
+dbndiff = bnvar_inv * dbnraw
+dbnvar_inv = (bndiff * dbnraw).sum(0, keepdim=True)
+dbnvar = (-0.5 * (bnvar + 1e-5) ** -1.5) * dbnvar_inv
+dbndiff2 = (1.0 / (n - 1)) * torch.ones_like(bndiff2) * dbnvar
+dbndiff += (2 * bndiff) * dbndiff2
+dhprebn = dbndiff.clone()
+dbnmeani = (-dbndiff).sum(0)
+dhprebn += 1.0 / n * (torch.ones_like(hprebn) * dbnmeani)
+dembcat = dhprebn @ W1.T
+dW1 = embcat.T @ dhprebn
+db1 = dhprebn.sum(0)
+demb = dembcat.view(emb.shape)
+dC = torch.zeros_like(C)
+for k in range(Xb.shape[0]):
+    for j in range(Xb.shape[1]):
+        dC[Xb[k, j]] += demb[k, j]
+
+cmp("logprobs", dlogprobs, logprobs)
+cmp("probs", dprobs, probs)
+cmp("counts_sum_inv", dcounts_sum_inv, counts_sum_inv)
+cmp("counts_sum", dcounts_sum, counts_sum)
+cmp("counts", dcounts, counts)
+cmp("norm_logits", dnorm_logits, norm_logits)
+cmp("logit_maxes", dlogit_maxes, logit_maxes)
+cmp("logits", dlogits, logits)
+cmp("h", dh, h)
+cmp("W2", dW2, W2)
+cmp("b2", db2, b2)
+cmp("hpreact", dhpreact, hpreact)
+cmp("bngain", dbngain, bngain)
+cmp("bnbias", dbnbias, bnbias)
+cmp("bnraw", dbnraw, bnraw)
+cmp("bnvar_inv", dbnvar_inv, bnvar_inv)
+cmp("bnvar", dbnvar, bnvar)
+cmp("bndiff2", dbndiff2, bndiff2)
+cmp("bndiff", dbndiff, bndiff)
+cmp("bnmeani", dbnmeani, bnmeani)
+cmp("hprebn", dhprebn, hprebn)
+cmp("embcat", dembcat, embcat)
+cmp("W1", dW1, W1)
+cmp("b1", db1, b1)
+cmp("emb", demb, emb)
+cmp("C", dC, C)
+
+# the loss in one call, and its gradient in closed form: softmax minus the one-hot, over n
+loss_fast = F.cross_entropy(logits, Yb)
+print("same loss", (loss_fast - loss).abs().item() < 1e-6)
+dlogits_fast = F.softmax(logits, 1)
+dlogits_fast[range(n), Yb] -= 1
+dlogits_fast /= n
+cmp("logits (fast)", dlogits_fast, logits)
+
+# sample from the model, with no graph
+with torch.no_grad():
+    out = []
+    context = [0] * block
+    for _ in range(8):
+        x = C[torch.tensor([context])].view(1, -1) @ W1 + b1
+        x = bngain * (x - bnmeani) * bnvar_inv + bnbias
+        p = F.softmax(torch.tanh(x) @ W2 + b2, dim=1)
+        nxt = torch.multinomial(p, num_samples=1, generator=g).item()
+        context = context[1:] + [nxt]
+        out.append(nxt)
+print(out)
 """
 
 NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|[-+]?(?:inf|nan)")
