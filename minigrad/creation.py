@@ -18,6 +18,7 @@ import torch
 
 from . import ops
 from .devices import as_device, default_device
+from .errors import warn_at_user_line
 from .tensor import Tensor, _size_args, numpy_names, random_device, unwrap
 
 DeviceLike = str | torch.device | None
@@ -36,7 +37,12 @@ def tensor(
     """A new tensor holding a copy of `data`: a number, a (nested) list, a NumPy array, a PIL
     image, a torch tensor or a minigrad Tensor. The dtype follows the data, as in torch.tensor:
     float32 for Python floats, int64 for ints, float64 kept from a float64 array."""
-    if isinstance(data, Tensor):
+    if isinstance(data, Tensor):  # (a torch tensor is foreign data here, as a NumPy array is)
+        warn_at_user_line(  # as torch warns: the call copies, and leaves the graph
+            "To copy construct from a tensor, it is recommended to use sourceTensor.detach()"
+            ".clone() or sourceTensor.detach().clone().requires_grad_(True), rather than "
+            "torch.tensor(sourceTensor)."
+        )
         data = data._data
     if isinstance(data, torch.Tensor):
         values = data.detach().clone() if dtype is None else data.detach().to(dtype, copy=True)

@@ -284,6 +284,8 @@ class Tensor:
         """dLoss/dThis after backward(): set on leaves that require grad (and retain_grad())."""
         if events.current is not None:  # (minigrad.compile notes which .grad a step reads)
             events.current.grad_used(self, write=False)
+        if self._grad is None and not self._retains_grad and not self.is_leaf:
+            warn_at_user_line(NOT_A_LEAF)  # (the classic surprise: h.grad is None after backward)
         return self._grad
 
     @grad.setter
@@ -590,6 +592,14 @@ class Tensor:
             )
 
     def __float__(self) -> float:
+        """The number, outside the graph: so torch warns (once) when the tensor is in one."""
+        global _warned_number_out_of_graph
+        if self._requires_grad and is_grad_enabled() and not _warned_number_out_of_graph:
+            _warned_number_out_of_graph = True
+            warn_at_user_line(
+                "Converting a tensor with requires_grad=True to a scalar may lead to unexpected "
+                "behavior.\nConsider using tensor.detach() first."
+            )
         return float(self._data)
 
     def __int__(self) -> int:
@@ -3044,6 +3054,18 @@ class Tensor:
         return Tensor(picks.to(self.device))
 
 
+# torch's words, so that a search for them finds the same answers
+NOT_A_LEAF = (
+    "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
+    "attribute won't be populated during autograd.backward(). If you indeed want the .grad field "
+    "to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If you "
+    "access the non-leaf Tensor by mistake, make sure you access the leaf Tensor instead."
+)
+
+# float(t) of a tensor in the graph warns the first time, as torch does (a number has no history).
+_warned_number_out_of_graph = False
+
+
 def _operand(value: Any, like: Tensor) -> Any:
     """The other operand of an op with `like`, with numpy's types made torch's, as torch does:
     a numpy scalar counts as a Python number; an array as a tensor (a 0-d array too: it
@@ -3117,7 +3139,7 @@ def _tensor_html(tensor: Tensor, max_side: int = 8) -> str:
         facts.append(f"made by {tensor._ctx.op_name}")
     elif tensor.requires_grad:
         facts.append("requires_grad (a leaf)")
-    if tensor.grad is not None:
+    if tensor._grad is not None:
         facts.append(".grad set")
     caption = html.escape(" ".join(filter(None, ["Tensor", tensor.name])) + ": " + ", ".join(facts))
     values = tensor._data.detach()

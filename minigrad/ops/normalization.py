@@ -283,10 +283,11 @@ class Dropout(Op):
 
 
 class Draw(Op):
-    """out = a random draw with x as its parameters: bernoulli(x), 1 with probability x_i and 0
-    otherwise; poisson(x), a count with rate x_i.   dout/dx = 0, as in torch: a draw is not a
-    smooth function of its probabilities (a small change of x_i changes out_i not a little but,
-    rarely, by a whole 1), so nothing flows back through it.
+    """out = a random draw with parameters x.   dout/dx = 0, as in torch.
+
+    bernoulli(x) draws 1 with probability x_i and 0 otherwise, poisson(x) a count with rate x_i.
+    A draw is not a smooth function of its parameters (a small change of x_i changes out_i not a
+    little but, rarely, by a whole 1), so nothing flows back through it.
 
     `function` draws from the torch tensor (with the caller's generator, on its device); `name`
     is torch's function, which torch's name for the node follows.
