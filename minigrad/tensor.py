@@ -593,10 +593,8 @@ class Tensor:
 
     def __float__(self) -> float:
         """The number, outside the graph: so torch warns (once) when the tensor is in one."""
-        global _warned_number_out_of_graph
-        if self._requires_grad and is_grad_enabled() and not _warned_number_out_of_graph:
-            _warned_number_out_of_graph = True
-            warn_at_user_line(
+        if self._requires_grad and is_grad_enabled():
+            _warn_once(
                 "Converting a tensor with requires_grad=True to a scalar may lead to unexpected "
                 "behavior.\nConsider using tensor.detach() first."
             )
@@ -2005,15 +2003,22 @@ class Tensor:
 
     @property
     def T(self) -> Tensor:
-        """The transpose of a matrix (a 0-d or 1-d tensor is its own transpose)."""
-        if self._data.ndim < 2:
-            return self
-        if self._data.ndim > 2:
-            raise ValueError(
-                f".T is for matrices; this tensor has shape {shape_str(self.shape)}. Use "
-                ".mT to transpose the last two dims, or .transpose(dim0, dim1)."
+        """The transpose of a matrix: its dims swapped, by a permute (as torch's, whose node is a
+        PermuteBackward0). On other tensors torch reverses all the dims and warns, once, that
+        this is deprecated (.mT transposes the last two dims of a batch of matrices): so does
+        minigrad."""
+        ndim = self._data.ndim
+        if ndim == 0:
+            _warn_once("Tensor.T is deprecated on 0-D tensors. This function is the identity in "
+                       "these cases.")  # fmt: skip
+        elif ndim != 2:
+            _warn_once(
+                "The use of `x.T` on tensors of dimension other than 2 to reverse their shape is "
+                "deprecated and it will throw an error in a future release. Consider `x.mT` to "
+                "transpose batches of matrices or `x.permute(*torch.arange(x.ndim - 1, -1, -1))` "
+                "to reverse the dimensions of a tensor."
             )
-        return self.permute(1, 0)  # (torch's .T is a permute, PermuteBackward0)
+        return self.permute(*range(ndim - 1, -1, -1))
 
     @property
     def mH(self) -> Tensor:
@@ -3062,8 +3067,14 @@ NOT_A_LEAF = (
     "access the non-leaf Tensor by mistake, make sure you access the leaf Tensor instead."
 )
 
-# float(t) of a tensor in the graph warns the first time, as torch does (a number has no history).
-_warned_number_out_of_graph = False
+_warned: set[str] = set()  # the warnings given, of those torch gives once a process
+
+
+def _warn_once(message: str) -> None:
+    """A warning at the user's line, the first time only (torch's TORCH_WARN_ONCE)."""
+    if message not in _warned:
+        _warned.add(message)
+        warn_at_user_line(message)
 
 
 def _operand(value: Any, like: Tensor) -> Any:

@@ -12,6 +12,7 @@ and its adjoint's (AddAt for indexing, ScatterAdd for gather) in the graph of th
 from __future__ import annotations
 
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -126,15 +127,20 @@ def test_transpose_and_T_differentiated_twice_match_torch(case):
     x, dims = case
     transpose = times_itself(same_on_both("transpose", *dims))
     assert_matches_torch(transpose, transpose, x, order=2, name=f"transpose{dims}")
-    if x.ndim <= 2:
-        T = times_itself(lambda t: t.T if t.ndim == 2 else t)  # torch's .T of a vector warns
-        assert_matches_torch(times_itself(lambda t: t.T), T, x, order=2, name=".T")
+    T = times_itself(lambda t: t.T)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "(The use of `x.T`|Tensor.T is deprecated)")
+        assert_matches_torch(T, T, x, order=2, name=".T")
 
 
-@given(x=mst.float_arrays(mst.shapes(max_rank=2)))
+@given(x=mst.float_arrays())
 @example(x=np.ones((2, 3)))
+@example(x=np.ones((2, 3, 4)))
+@pytest.mark.filterwarnings("ignore:(The use of `x.T`|Tensor.T is deprecated)")
 def test_T_matches_torch(x):
-    assert_matches_torch(lambda t: t.T, lambda t: t.T if t.ndim == 2 else t, x, name=".T")
+    """A matrix transposed; on other tensors (torch warns that this is deprecated) all the dims
+    reversed (tests/test_torch_warnings.py checks the warnings)."""
+    assert_matches_torch(lambda t: t.T, lambda t: t.T, x, name=".T")
 
 
 @given(x=mst.float_arrays(mst.shapes(max_rank=2)))

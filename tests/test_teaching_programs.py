@@ -7,7 +7,8 @@ Basics" (tensors, then autograd), of the torch half of
 micrograd's engine test, of a small classifier with a learning-rate schedule, of "What is
 torch.nn really?", of a small character-level transformer (Karpathy's "Let's build GPT") and of
 a GPT in nanoGPT's style, of makemore's backpropagation by hand (every gradient of an MLP
-with batch norm written out and checked against autograd's);
+with batch norm written out and checked against autograd's), of d2l.ai's chapters written from
+scratch (regressions, dropout, weight decay, batch norm, an RNN, attention's masked softmax);
 and programs that differentiate gradients (create_graph): a WGAN-GP gradient penalty, a
 physics-informed network, MAML's inner step, custom Functions checked with gradgradcheck,
 Newton's method with a Hessian; and torch.func as PyTorch's tutorials on it use it (per-sample
@@ -1407,6 +1408,225 @@ with torch.no_grad():
         context = context[1:] + [nxt]
         out.append(nxt)
 print(out)
+"""
+
+# d2l.ai's chapters written from scratch, in their style: linear regression with a minibatch
+# iterator and SGD by hand, softmax regression and its accuracy, dropout, weight decay (a penalty
+# by hand, and per-group weight_decay), batch norm as a module with moving statistics, an RNN
+# with gradient clipping by hand and a detached state, the masked softmax of attention.
+PROGRAMS["d2l.ai from scratch"] = """
+import random
+import torch
+
+F = torch.nn.functional
+torch.manual_seed(0)
+random.seed(0)
+
+# linear regression from scratch: synthetic data, a shuffled minibatch iterator, SGD by hand
+def synthetic_data(w, b, num_examples):
+    X = torch.normal(0, 1, (num_examples, len(w)))
+    y = torch.matmul(X, w) + b
+    y += torch.normal(0, 0.01, y.shape)
+    return X, y.reshape((-1, 1))
+
+true_w, true_b = torch.tensor([2, -3.4]), 4.2
+features, labels = synthetic_data(true_w, true_b, 200)
+
+def data_iter(batch_size, features, labels):
+    num_examples = len(features)
+    indices = list(range(num_examples))
+    random.shuffle(indices)
+    for i in range(0, num_examples, batch_size):
+        batch_indices = torch.tensor(indices[i: min(i + batch_size, num_examples)])
+        yield features[batch_indices], labels[batch_indices]
+
+w = torch.normal(0, 0.01, size=(2, 1), requires_grad=True)
+b = torch.zeros(1, requires_grad=True)
+
+def squared_loss(y_hat, y):
+    return (y_hat - y.reshape(y_hat.shape)) ** 2 / 2
+
+def sgd(params, lr, batch_size):
+    with torch.no_grad():
+        for param in params:
+            param -= lr * param.grad / batch_size
+            param.grad.zero_()
+
+for epoch in range(3):
+    for X, y in data_iter(10, features, labels):
+        l = squared_loss(torch.matmul(X, w) + b, y)
+        l.sum().backward()
+        sgd([w, b], 0.03, 10)
+    with torch.no_grad():
+        train_l = squared_loss(torch.matmul(features, w) + b, labels)
+        print(f"epoch {epoch + 1}, loss {float(train_l.mean()):f}")
+print("error in w", true_w - w.reshape(true_w.shape), "error in b", true_b - b)
+
+# softmax regression from scratch, and its accuracy
+def softmax(X):
+    X_exp = torch.exp(X)
+    partition = X_exp.sum(1, keepdims=True)
+    return X_exp / partition
+
+def cross_entropy(y_hat, y):
+    return -torch.log(y_hat[range(len(y_hat)), y])
+
+def accuracy(y_hat, y):
+    if len(y_hat.shape) > 1 and y_hat.shape[1] > 1:
+        y_hat = y_hat.argmax(axis=1)
+    cmp = y_hat.type(y.dtype) == y
+    return float(cmp.type(y.dtype).sum())
+
+Xs = torch.randn(64, 20)
+ys = torch.randint(0, 5, (64,))
+W = torch.normal(0, 0.01, size=(20, 5), requires_grad=True)
+b2 = torch.zeros(5, requires_grad=True)
+for step in range(5):
+    y_hat = softmax(torch.matmul(Xs.reshape((-1, W.shape[0])), W) + b2)
+    l = cross_entropy(y_hat, ys)
+    l.mean().backward()
+    sgd([W, b2], 0.5, 1)
+    print(step, float(l.mean()), accuracy(y_hat, ys) / len(ys))
+
+# dropout from scratch
+def dropout_layer(X, dropout):
+    assert 0 <= dropout <= 1
+    if dropout == 1:
+        return torch.zeros_like(X)
+    mask = (torch.rand(X.shape) > dropout).float()
+    return mask * X / (1.0 - dropout)
+
+X = torch.arange(16, dtype=torch.float32).reshape((2, 8))
+for p in (0.0, 0.5, 1.0):
+    print(dropout_layer(X, p))
+
+# weight decay: an L2 penalty by hand, and per-group weight_decay in the optimizer
+def l2_penalty(w):
+    return torch.sum(w.pow(2)) / 2
+
+net = torch.nn.Sequential(torch.nn.Linear(20, 1))
+for param in net.parameters():
+    param.data.normal_()
+trainer = torch.optim.SGD([{"params": net[0].weight, "weight_decay": 3.0},
+                           {"params": net[0].bias}], lr=0.01)
+loss = torch.nn.MSELoss(reduction="none")
+Xr, yr = torch.randn(32, 20), torch.randn(32, 1)
+for step in range(3):
+    trainer.zero_grad()
+    l = loss(net(Xr), yr)
+    l.mean().backward()
+    trainer.step()
+    print(step, l.mean().item(), l2_penalty(net[0].weight).item(), net[0].weight.norm().item())
+
+# batch normalization from scratch, as a module with moving statistics
+def batch_norm(X, gamma, beta, moving_mean, moving_var, eps, momentum):
+    if not torch.is_grad_enabled():
+        X_hat = (X - moving_mean) / torch.sqrt(moving_var + eps)
+    else:
+        assert len(X.shape) in (2, 4)
+        if len(X.shape) == 2:
+            mean = X.mean(dim=0)
+            var = ((X - mean) ** 2).mean(dim=0)
+        else:
+            mean = X.mean(dim=(0, 2, 3), keepdim=True)
+            var = ((X - mean) ** 2).mean(dim=(0, 2, 3), keepdim=True)
+        X_hat = (X - mean) / torch.sqrt(var + eps)
+        moving_mean = (1.0 - momentum) * moving_mean + momentum * mean
+        moving_var = (1.0 - momentum) * moving_var + momentum * var
+    Y = gamma * X_hat + beta
+    return Y, moving_mean.data, moving_var.data
+
+class BatchNorm(torch.nn.Module):
+    def __init__(self, num_features, num_dims):
+        super().__init__()
+        shape = (1, num_features) if num_dims == 2 else (1, num_features, 1, 1)
+        self.gamma = torch.nn.Parameter(torch.ones(shape))
+        self.beta = torch.nn.Parameter(torch.zeros(shape))
+        self.moving_mean = torch.zeros(shape)
+        self.moving_var = torch.ones(shape)
+
+    def forward(self, X):
+        if self.moving_mean.device != X.device:
+            self.moving_mean = self.moving_mean.to(X.device)
+            self.moving_var = self.moving_var.to(X.device)
+        Y, self.moving_mean, self.moving_var = batch_norm(
+            X, self.gamma, self.beta, self.moving_mean, self.moving_var, eps=1e-5, momentum=0.1)
+        return Y
+
+bn = BatchNorm(3, 4)
+images = torch.randn(4, 3, 5, 5) * 2 + 1
+out = bn(images)
+out.square().mean().backward()
+print(out.shape, bn.moving_mean.reshape(-1), bn.gamma.grad.reshape(-1), bn.beta.grad.reshape(-1))
+with torch.no_grad():
+    print(bn(images).mean().item())
+
+# an RNN step by hand: one-hot inputs, gradient clipping by hand, a detached state
+vocab, hidden = 6, 8
+params = [torch.randn(vocab, hidden) * 0.1, torch.randn(hidden, hidden) * 0.1,
+          torch.zeros(hidden), torch.randn(hidden, vocab) * 0.1, torch.zeros(vocab)]
+for p in params:
+    p.requires_grad_(True)
+
+def rnn(inputs, state, params):
+    W_xh, W_hh, b_h, W_hq, b_q = params
+    H, = state
+    outputs = []
+    for X in inputs:
+        H = torch.tanh(torch.mm(X, W_xh) + torch.mm(H, W_hh) + b_h)
+        Y = torch.mm(H, W_hq) + b_q
+        outputs.append(Y)
+    return torch.cat(outputs, dim=0), (H,)
+
+def grad_clipping(params, theta):
+    norm = torch.sqrt(sum(torch.sum((p.grad ** 2)) for p in params))
+    if norm > theta:
+        for param in params:
+            param.grad[:] *= theta / norm
+
+tokens = torch.randint(0, vocab, (2, 5))
+state = (torch.zeros((2, hidden)),)
+for step in range(3):
+    for s in state:
+        s.detach_()
+    X = F.one_hot(tokens.T, vocab).type(torch.float32)
+    y_hat, state = rnn(X, state, params)
+    y = tokens.T.reshape(-1)
+    l = torch.nn.functional.cross_entropy(y_hat, y.long()).mean()
+    l.backward()
+    grad_clipping(params, 0.01)
+    with torch.no_grad():
+        for p in params:
+            p -= 1.0 * p.grad
+            p.grad.zero_()
+    print(step, l.item(), params[0].sum().item())
+
+# masked softmax for attention: valid lengths, a sequence mask, bmm
+def sequence_mask(X, valid_len, value=0):
+    maxlen = X.size(1)
+    positions = torch.arange((maxlen), dtype=torch.float32, device=X.device)
+    mask = positions[None, :] < valid_len[:, None]
+    X[~mask] = value
+    return X
+
+def masked_softmax(X, valid_lens):
+    if valid_lens is None:
+        return torch.nn.functional.softmax(X, dim=-1)
+    shape = X.shape
+    if valid_lens.dim() == 1:
+        valid_lens = torch.repeat_interleave(valid_lens, shape[1])
+    else:
+        valid_lens = valid_lens.reshape(-1)
+    X = sequence_mask(X.reshape(-1, shape[-1]), valid_lens, value=-1e6)
+    return torch.nn.functional.softmax(X.reshape(shape), dim=-1)
+
+scores = torch.rand(2, 2, 4, requires_grad=True)
+weights = masked_softmax(scores * 1, torch.tensor([2, 3]))
+print(weights)
+values = torch.arange(40, dtype=torch.float32).reshape(1, 4, 10).repeat(2, 1, 1)
+context = torch.bmm(weights, values)
+context.sum().backward()
+print(context.shape, scores.grad)
 """
 
 NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|[-+]?(?:inf|nan)")

@@ -91,7 +91,7 @@ def test_reading_the_grad_of_a_non_leaf_warns_where_torch_warns(case):
 
 def test_float_of_a_tensor_in_the_graph_warns_once(monkeypatch):
     tensor_module = sys.modules["minigrad.tensor"]  # (minigrad.tensor is the function)
-    monkeypatch.setattr(tensor_module, "_warned_number_out_of_graph", False)
+    monkeypatch.setattr(tensor_module, "_warned", set())
     y = _leaf(mg).sum() * 2
     with mg.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -123,3 +123,65 @@ def test_tensor_of_a_torch_tensor_is_foreign_data_and_does_not_warn():
         warnings.simplefilter("error")
         copy = mg.tensor(torch.ones(2, requires_grad=True))
     assert isinstance(copy, mg.Tensor) and not copy.requires_grad
+
+
+def test_T_of_other_than_a_matrix_warns_once_each_as_torch(monkeypatch):
+    """torch's two warnings for `.T` (0-d, and any number of dims but 2), each once a process."""
+    monkeypatch.setattr(sys.modules["minigrad.tensor"], "_warned", set())
+
+    def warned(make: Callable[[], Any], shape: tuple[int, ...]) -> list[str]:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            assert make().T.shape == shape
+        assert {w.filename for w in caught} <= {__file__}
+        return [str(w.message)[:40] for w in caught]
+
+    assert warned(lambda: mg.ones(2, 3), (3, 2)) == []
+    assert warned(lambda: mg.ones(3), (3,)) == ["The use of `x.T` on tensors of dimension"]
+    assert warned(lambda: mg.ones(2, 3, 4), (4, 3, 2)) == []  # (once)
+    assert warned(lambda: mg.tensor(1.0), ()) == ["Tensor.T is deprecated on 0-D tensors. T"]
+    assert warned(lambda: mg.tensor(2.0), ()) == []
+
+
+# the old names without the underscore: (arguments after the tensor, the tensor's shape)
+DEPRECATED_INITS = {
+    "uniform": ((), (3, 4)),
+    "normal": ((), (3, 4)),
+    "constant": ((0.5,), (3, 4)),
+    "eye": ((), (3, 4)),
+    "dirac": ((), (4, 2, 3)),
+    "xavier_uniform": ((), (3, 4)),
+    "xavier_normal": ((), (3, 4)),
+    "kaiming_uniform": ((), (3, 4)),
+    "kaiming_normal": ((), (3, 4)),
+    "orthogonal": ((), (3, 4)),
+    "sparse": ((0.5,), (3, 4)),
+}
+
+
+@pytest.mark.parametrize("name", DEPRECATED_INITS)
+def test_init_s_old_names_draw_torch_s_numbers_and_warn_as_torch(name):
+    args, shape = DEPRECATED_INITS[name]
+    drawn = []
+    for lib in (torch, mg):
+        lib.manual_seed(0)
+        tensor = lib.empty(shape)
+        with pytest.warns(FutureWarning) as caught:
+            getattr(lib.nn.init, name)(tensor, *args)
+        message = f"`nn.init.{name}` is now deprecated in favor of `nn.init.{name}_`."
+        assert [str(w.message) for w in caught] == [message]
+        assert caught[0].filename == __file__
+        drawn.append(torch.as_tensor(tensor.detach().numpy()))
+    assert torch.equal(*drawn)
+
+
+def test_clip_grad_norm_the_old_name_clips_and_warns_as_torch():
+    norms = []
+    for lib in (torch, mg):
+        p = lib.nn.Parameter(lib.tensor([3.0, 4.0]))
+        (p * p).sum().backward()
+        with pytest.warns(FutureWarning, match=r"clip_grad_norm` is now deprecated") as caught:
+            norms.append(float(lib.nn.utils.clip_grad_norm([p], 1.0)))
+        assert caught[0].filename == __file__
+        assert float(p.grad.norm()) == pytest.approx(1.0, rel=1e-5)
+    assert norms == [10.0, 10.0]

@@ -2,7 +2,8 @@
 
 - `clip_grad.py`: clip_grad_norm_ and clip_grad_value_, which scale or cap the gradients after
   backward, before the optimizer's step (clip_grad_norm_ is get_total_norm then
-  clip_grads_with_norm_, both public too).
+  clip_grads_with_norm_, both public too; clip_grad_norm, older code's name for it, warns that
+  it is deprecated, as torch's does).
 - `convert_parameters.py`: parameters_to_vector and vector_to_parameters, a model's parameters
   seen as one long vector and back.
 - `weight_norm.py`, `spectral_norm.py`: the older hook forms of weight and spectral
@@ -21,7 +22,13 @@ from __future__ import annotations
 
 from ...errors import missing_name_getattr as _missing_name_getattr
 from . import parametrizations, parametrize, rnn
-from .clip_grad import clip_grad_norm_, clip_grad_value_, clip_grads_with_norm_, get_total_norm
+from .clip_grad import (
+    clip_grad_norm,
+    clip_grad_norm_,
+    clip_grad_value_,
+    clip_grads_with_norm_,
+    get_total_norm,
+)
 from .convert_parameters import parameters_to_vector, vector_to_parameters
 from .fusion import (
     fuse_conv_bn_eval,
@@ -34,6 +41,7 @@ from .spectral_norm import remove_spectral_norm, spectral_norm
 from .weight_norm import remove_weight_norm, weight_norm
 
 __all__ = [
+    "clip_grad_norm",
     "clip_grad_norm_",
     "clip_grad_value_",
     "clip_grads_with_norm_",
