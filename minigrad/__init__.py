@@ -124,6 +124,7 @@ from .devices import default_device, set_default_device
 from .devices import default_device as get_default_device
 from .errors import DeviceError, DtypeError, GradientError, ShapeError
 from . import autograd, cuda, data, func, nn, optim  # torch.nn...: there after `import minigrad`
+from .func import vmap  # torch.vmap is torch.func.vmap
 from . import trace, viz
 from . import linalg  # minigrad.linalg.det(A): torch.linalg's functions
 from . import return_types  # minigrad.return_types.max: what x.max(1) returns, as torch's
@@ -259,6 +260,7 @@ __all__ = [
     "uint8",
     "use_deterministic_algorithms",
     "viz",
+    "vmap",
     "where",
     "zeros",
     "zeros_like",

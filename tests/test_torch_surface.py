@@ -509,3 +509,16 @@ def test_comparisons_and_histogram_match_torch():
     ours, theirs = mg.histogram(ours_x, 2, density=True), torch.histogram(x, 2, density=True)
     assert ours.hist.tolist() == theirs.hist.tolist()
     assert ours.bin_edges.tolist() == theirs.bin_edges.tolist()
+
+
+def test_vmap_is_func_s_and_the_dtype_predicates_have_function_forms():
+    """torch.vmap is torch.func.vmap (tutorials write either); torch.is_complex(x) and
+    torch.is_signed(x) are the methods."""
+    assert mg.vmap is mg.func.vmap
+    rows = torch.randn(3, 4, dtype=torch.float64)
+    ours = mg.vmap(lambda row: (row * row).sum())(mg.Tensor(rows))
+    torch.testing.assert_close(ours._data, torch.vmap(lambda row: (row * row).sum())(rows))
+    for data in (torch.ones(2), torch.ones(2, dtype=torch.uint8), torch.ones(2, dtype=torch.int8)):
+        x = mg.Tensor(data)
+        assert mg.is_complex(x) is torch.is_complex(data) is False
+        assert mg.is_signed(x) is torch.is_signed(data) is x.is_signed()
