@@ -6,8 +6,9 @@ nn layers, by an optimizer, as a Module of its own, with a changing depth), of "
 Basics" (tensors, then autograd), of the torch half of
 micrograd's engine test, of a small classifier with a learning-rate schedule, of "What is
 torch.nn really?", of a small character-level transformer (Karpathy's "Let's build GPT") and of
-a GPT in nanoGPT's style, of makemore's backpropagation by hand (every gradient of an MLP
-with batch norm written out and checked against autograd's), of d2l.ai's chapters written from
+a GPT in nanoGPT's style, of makemore (a bigram model counted, then trained; a WaveNet-like
+stack of hand-written layers; backpropagation by hand, every gradient of an MLP with batch norm
+written out and checked against autograd's), of d2l.ai's chapters written from
 scratch (regressions, dropout, weight decay, batch norm, an RNN, attention's masked softmax);
 and programs that differentiate gradients (create_graph): a WGAN-GP gradient penalty, a
 physics-informed network, MAML's inner step, custom Functions checked with gradgradcheck,
@@ -1627,6 +1628,205 @@ values = torch.arange(40, dtype=torch.float32).reshape(1, 4, 10).repeat(2, 1, 1)
 context = torch.bmm(weights, values)
 context.sum().backward()
 print(context.shape, scores.grad)
+"""
+
+# makemore's first and last steps, in their style: a bigram model counted, smoothed and sampled,
+# then the same as a one-layer network trained by hand; and a WaveNet-like hierarchy of layers
+# written as classes of one's own (Linear, BatchNorm1d with running statistics, Embedding,
+# FlattenConsecutive), trained, then evaluated with the running statistics.
+PROGRAMS["makemore, bigram to WaveNet"] = """
+import torch
+
+F = torch.nn.functional
+words = ["emma", "olivia", "ava", "isabella", "sophia", "charlotte", "mia", "amelia", "harper",
+         "evelyn", "abigail", "emily", "elizabeth", "mila", "ella", "avery", "sofia", "camila"]
+chars = sorted(set("".join(words)))
+stoi = {s: i + 1 for i, s in enumerate(chars)}
+stoi["."] = 0
+itos = {i: s for s, i in stoi.items()}
+V = len(stoi)
+
+# bigram counts, smoothed, sampled
+N = torch.zeros((V, V), dtype=torch.int32)
+for w in words:
+    chs = ["."] + list(w) + ["."]
+    for ch1, ch2 in zip(chs, chs[1:]):
+        N[stoi[ch1], stoi[ch2]] += 1
+P = (N + 1).float()
+P /= P.sum(1, keepdims=True)
+g = torch.Generator().manual_seed(2147483647)
+for _ in range(3):
+    out, ix = [], 0
+    while True:
+        ix = torch.multinomial(P[ix], num_samples=1, replacement=True, generator=g).item()
+        out.append(itos[ix])
+        if ix == 0:
+            break
+    print("".join(out))
+log_likelihood, n = 0.0, 0
+for w in words:
+    chs = ["."] + list(w) + ["."]
+    for ch1, ch2 in zip(chs, chs[1:]):
+        log_likelihood += torch.log(P[stoi[ch1], stoi[ch2]])
+        n += 1
+print(f"nll={-log_likelihood / n:.4f}", N.sum().item(), N[0].max().item(), N.dtype)
+
+# the same bigram as a one-layer network, trained by gradient descent
+xs, ys = [], []
+for w in words:
+    chs = ["."] + list(w) + ["."]
+    for ch1, ch2 in zip(chs, chs[1:]):
+        xs.append(stoi[ch1])
+        ys.append(stoi[ch2])
+xs, ys = torch.tensor(xs), torch.tensor(ys)
+num = xs.nelement()
+W = torch.randn((V, V), generator=g, requires_grad=True)
+for k in range(20):
+    xenc = F.one_hot(xs, num_classes=V).float()
+    logits = xenc @ W
+    counts = logits.exp()
+    probs = counts / counts.sum(1, keepdims=True)
+    loss = -probs[torch.arange(num), ys].log().mean() + 0.01 * (W**2).mean()
+    W.grad = None
+    loss.backward()
+    W.data += -50 * W.grad
+print("loss", loss.item())
+
+# a WaveNet-style hierarchy of layers written by hand, as modules of one's own
+class Linear:
+    def __init__(self, fan_in, fan_out, bias=True):
+        self.weight = torch.randn((fan_in, fan_out), generator=g) / fan_in**0.5
+        self.bias = torch.zeros(fan_out) if bias else None
+
+    def __call__(self, x):
+        self.out = x @ self.weight
+        if self.bias is not None:
+            self.out += self.bias
+        return self.out
+
+    def parameters(self):
+        return [self.weight] + ([] if self.bias is None else [self.bias])
+
+
+class BatchNorm1d:
+    def __init__(self, dim, eps=1e-5, momentum=0.1):
+        self.eps, self.momentum, self.training = eps, momentum, True
+        self.gamma, self.beta = torch.ones(dim), torch.zeros(dim)
+        self.running_mean, self.running_var = torch.zeros(dim), torch.ones(dim)
+
+    def __call__(self, x):
+        if self.training:
+            dim = 0 if x.ndim == 2 else (0, 1)
+            xmean = x.mean(dim, keepdim=True)
+            xvar = x.var(dim, keepdim=True)
+        else:
+            xmean, xvar = self.running_mean, self.running_var
+        xhat = (x - xmean) / torch.sqrt(xvar + self.eps)
+        self.out = self.gamma * xhat + self.beta
+        if self.training:
+            with torch.no_grad():
+                self.running_mean = (1 - self.momentum) * self.running_mean + self.momentum * xmean
+                self.running_var = (1 - self.momentum) * self.running_var + self.momentum * xvar
+        return self.out
+
+    def parameters(self):
+        return [self.gamma, self.beta]
+
+
+class Tanh:
+    def __call__(self, x):
+        self.out = torch.tanh(x)
+        return self.out
+
+    def parameters(self):
+        return []
+
+
+class Embedding:
+    def __init__(self, num, dim):
+        self.weight = torch.randn((num, dim), generator=g)
+
+    def __call__(self, ix):
+        self.out = self.weight[ix]
+        return self.out
+
+    def parameters(self):
+        return [self.weight]
+
+
+class FlattenConsecutive:
+    def __init__(self, n):
+        self.n = n
+
+    def __call__(self, x):
+        B, T, C = x.shape
+        x = x.view(B, T // self.n, C * self.n)
+        if x.shape[1] == 1:
+            x = x.squeeze(1)
+        self.out = x
+        return self.out
+
+    def parameters(self):
+        return []
+
+
+class Sequential:
+    def __init__(self, layers):
+        self.layers = layers
+
+    def __call__(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        self.out = x
+        return self.out
+
+    def parameters(self):
+        return [p for layer in self.layers for p in layer.parameters()]
+
+
+block = 8
+X, Y = [], []
+for w in words:
+    context = [0] * block
+    for ch in w + ".":
+        X.append(context)
+        Y.append(stoi[ch])
+        context = context[1:] + [stoi[ch]]
+X, Y = torch.tensor(X), torch.tensor(Y)
+model = Sequential([
+    Embedding(V, 6),
+    FlattenConsecutive(2), Linear(12, 16, bias=False), BatchNorm1d(16), Tanh(),
+    FlattenConsecutive(2), Linear(32, 16, bias=False), BatchNorm1d(16), Tanh(),
+    FlattenConsecutive(2), Linear(32, 16, bias=False), BatchNorm1d(16), Tanh(),
+    Linear(16, V),
+])
+with torch.no_grad():
+    model.layers[-1].weight *= 0.1
+parameters = model.parameters()
+print(sum(p.nelement() for p in parameters))
+for p in parameters:
+    p.requires_grad = True
+lossi = []
+for i in range(30):
+    ix = torch.randint(0, X.shape[0], (16,), generator=g)
+    logits = model(X[ix])
+    loss = F.cross_entropy(logits, Y[ix])
+    for p in parameters:
+        p.grad = None
+    loss.backward()
+    lr = 0.1 if i < 20 else 0.01
+    for p in parameters:
+        p.data += -lr * p.grad
+    lossi.append(loss.log10().item())
+print(torch.tensor(lossi).view(-1, 10).mean(1))
+for layer in model.layers:
+    print(layer.__class__.__name__, ":", tuple(layer.out.shape))
+for layer in model.layers:
+    if isinstance(layer, BatchNorm1d):
+        layer.training = False
+with torch.no_grad():
+    logits = model(X)
+    print("eval loss", F.cross_entropy(logits, Y).item())
 """
 
 NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|[-+]?(?:inf|nan)")
