@@ -322,9 +322,6 @@ def sparse_(
     return tensor
 
 
-# ---- helpers ------------------------------------------------------------------------------------
-
-
 # ---- the names without the underscore: older code's, deprecated in torch, with its warning -----
 
 
@@ -356,6 +353,9 @@ kaiming_uniform = _deprecated(kaiming_uniform_)
 kaiming_normal = _deprecated(kaiming_normal_)
 orthogonal = _deprecated(orthogonal_)
 sparse = _deprecated(sparse_)
+
+
+# ---- helpers ------------------------------------------------------------------------------------
 
 
 def _values(tensor: Any) -> torch.Tensor:
