@@ -22,6 +22,8 @@ SEEDS = st.integers(0, 2**32 - 1)
 
 
 def seeded(seed: int) -> torch.Generator:
+    """A CPU generator: the comparisons with torch run on the CPU (device="cpu"), where torch
+    draws with it (minigrad draws there too, then moves the numbers: see random_device)."""
     return torch.Generator().manual_seed(seed)
 
 
@@ -32,12 +34,14 @@ def test_bernoulli_draws_torch_s_numbers_and_passes_back_zeros(probabilities, se
         lambda p: torch.bernoulli(p, generator=seeded(seed)),
         probabilities,
         name="bernoulli",
+        device="cpu",
     )
     assert_matches_torch(
         lambda p: p.bernoulli(generator=seeded(seed)),
         lambda p: p.bernoulli(generator=seeded(seed)),
         probabilities,
         name="x.bernoulli()",
+        device="cpu",
     )
 
 
@@ -48,6 +52,7 @@ def test_poisson_draws_torch_s_numbers_and_passes_back_zeros(rates, seed):
         lambda r: torch.poisson(r, generator=seeded(seed)),
         rates,
         name="poisson",
+        device="cpu",
     )
 
 
@@ -79,6 +84,7 @@ def test_bernoulli__with_a_number_fills_in_torch_s_numbers(x, p, seed):
         lambda a: (a * 1).bernoulli_(p, generator=seeded(seed)),
         x,
         name="bernoulli_(p)",
+        device="cpu",
     )
 
 
@@ -99,6 +105,7 @@ def test_bernoulli__with_a_tensor_of_probabilities_gives_both_zero_gradients(pai
         lambda a, p: (a * 1).bernoulli_(p, generator=seeded(seed)),
         *pair,
         name="bernoulli_(tensor)",
+        device="cpu",
     )
 
 

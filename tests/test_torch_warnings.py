@@ -7,6 +7,9 @@ them finds the same answers), at the line of the learner's code that caused them
 - `tensor(t)` of a tensor: a copy, out of the graph, better written `t.detach().clone()`. (A
   torch tensor given to minigrad.tensor is foreign data, as a NumPy array is to torch.tensor:
   no warning.)
+- `.T` of other than a matrix: deprecated in torch, which reverses all the dims (warned once);
+- older code's spellings that torch still runs with a FutureWarning: nn.init's names without
+  the underscore (`xavier_uniform`), `nn.utils.clip_grad_norm`.
 """
 
 from __future__ import annotations
@@ -28,11 +31,12 @@ def _leaf(lib: Any) -> Any:
     return lib.tensor([1.0, 2.0], requires_grad=True)
 
 
-def _backward_then(pick: Callable[[Any, Any], Any]) -> Callable[[Any], Any]:
+def _after_backward(prepare: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A non-leaf y, prepared (or not) before a backward through it."""
+
     def case(lib: Any) -> Any:
-        x = _leaf(lib)
-        y = x * 2
-        pick(x, y)
+        y = _leaf(lib) * 2
+        prepare(y)
         (y * y).sum().backward()
         return y
 
@@ -59,9 +63,9 @@ def _leaf_after_backward(lib: Any) -> Any:
 # name: the tensor whose .grad is read
 GRAD_READS: dict[str, Callable[[Any], Any]] = {
     "a non-leaf": lambda lib: _leaf(lib) * 2,
-    "a non-leaf, after backward": _backward_then(lambda x, y: None),
+    "a non-leaf, after backward": _after_backward(lambda y: None),
     "a non-leaf that retains grad, before backward": lambda lib: _retaining(_leaf(lib) * 2),
-    "a non-leaf that retains grad, after backward": _backward_then(lambda x, y: y.retain_grad()),
+    "a non-leaf that retains grad, after backward": _after_backward(lambda y: y.retain_grad()),
     "a non-leaf whose .grad was set": _with_grad_set,
     "a leaf that requires grad": _leaf,
     "a leaf that requires grad, after backward": _leaf_after_backward,
