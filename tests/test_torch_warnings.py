@@ -169,7 +169,7 @@ def test_init_s_old_names_draw_torch_s_numbers_and_warn_as_torch(name):
     drawn = []
     for lib in (torch, mg):
         lib.manual_seed(0)
-        tensor = lib.empty(shape)
+        tensor = lib.empty(shape, device="cpu")  # (the CPU's random numbers, on both sides)
         with pytest.warns(FutureWarning) as caught:
             getattr(lib.nn.init, name)(tensor, *args)
         message = f"`nn.init.{name}` is now deprecated in favor of `nn.init.{name}_`."
