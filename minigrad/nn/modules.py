@@ -437,8 +437,8 @@ class Module:
                 t._placeholder = move(t._placeholder)
                 continue
             t._data = move(t._data)
-            if t.grad is not None:
-                t.grad._data = move(t.grad._data)
+            if t._grad is not None:  # (the slot: a buffer may be a non-leaf, whose .grad warns)
+                t._grad._data = move(t._grad._data)
         return self
 
     def cpu(self) -> Module:
