@@ -10,7 +10,7 @@ torch. Random functions take a `generator=` (a `minigrad.Generator`, which is to
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -350,6 +350,39 @@ def eye(
     m = n if m is None else m
     data = torch.eye(n, m, dtype=dtype, device=_device(device))
     return Tensor(data, requires_grad=requires_grad)
+
+
+# ---- windows (signal processing: the taper a spectrogram multiplies each frame by) ----------
+
+
+def _window(make: Callable[..., torch.Tensor], formula: str) -> Callable[..., Tensor]:
+    """torch's window function `make`, its numbers on minigrad's default device. n runs over
+    0 .. window_length - 1; N is window_length (periodic=True, the default) or window_length - 1
+    (periodic=False: a symmetric window)."""
+
+    def window(
+        window_length: int,
+        *args: Any,
+        dtype: torch.dtype | None = None,
+        device: DeviceLike = None,
+        requires_grad: bool = False,
+        **kwargs: Any,
+    ) -> Tensor:
+        data = make(window_length, *args, dtype=dtype, device=_device(device), **kwargs)
+        return Tensor(data, requires_grad=requires_grad)
+
+    window.__name__ = window.__qualname__ = make.__name__
+    window.__doc__ = f"{formula}, as torch.{make.__name__} (window_length, periodic, ...)."
+    return window
+
+
+hann_window = _window(torch.hann_window, "sin^2(pi n / N)")
+hamming_window = _window(torch.hamming_window, "alpha - beta cos(2 pi n / N)")
+blackman_window = _window(
+    torch.blackman_window, "0.42 - 0.5 cos(2 pi n / N) + 0.08 cos(4 pi n / N)"
+)
+bartlett_window = _window(torch.bartlett_window, "1 - |2n / N - 1|, a triangle")
+kaiser_window = _window(torch.kaiser_window, "I0(beta sqrt(1 - (2n / N - 1)^2)) / I0(beta)")
 
 
 def zeros_like(

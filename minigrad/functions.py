@@ -831,6 +831,12 @@ def _trapezoids(name: str, y: Tensor, x: Tensor | None, dx: float | None, dim: i
     return heights * x.diff(dim=dim)
 
 
+def unravel_index(indices: Tensor, shape: Sequence[int]) -> tuple[Tensor, ...]:
+    """The coordinates, in a tensor of `shape`, of each flat index (row-major, as reshape(-1)
+    numbers the elements): one int64 tensor per dim, as torch.unravel_index."""
+    return tuple(Tensor(part) for part in torch.unravel_index(unwrap(indices), shape))
+
+
 kron = _method_as_function("kron")
 take = _method_as_function("take")
 cross = _method_as_function("cross")

@@ -228,6 +228,12 @@ class Tensor:
         self.requires_grad_(requires_grad)
 
     @property
+    def output_nr(self) -> int:
+        """Which output of the op that made it this tensor is (0 but for ops with several)."""
+        self._catch_up()
+        return self._output_nr
+
+    @property
     def is_leaf(self) -> bool:
         """Made by the user, not by an op. Only leaves (and `retain_grad()` ones) keep `.grad`."""
         self._catch_up()
@@ -2367,6 +2373,10 @@ class Tensor:
         if not isinstance(split_size_or_sections, int):
             split_size_or_sections = list(split_size_or_sections)
         return ops.Split.apply(self, split_size_or_sections, dim)
+
+    def split_with_sizes(self, split_sizes: Sequence[int], dim: int = 0) -> tuple:
+        """x.split(split_sizes, dim) with a list of sizes, under torch's other name for it."""
+        return self.split(list(split_sizes), dim)
 
     @numpy_names
     def chunk(self, chunks: int, dim: int = 0) -> tuple:

@@ -522,3 +522,53 @@ def test_vmap_is_func_s_and_the_dtype_predicates_have_function_forms():
         x = mg.Tensor(data)
         assert mg.is_complex(x) is torch.is_complex(data) is False
         assert mg.is_signed(x) is torch.is_signed(data) is x.is_signed()
+
+
+WINDOWS = {  # name: its parameters past (window_length, periodic)
+    "hann_window": st.tuples(),
+    "hamming_window": st.tuples(st.floats(0, 1), st.floats(0, 1)),
+    "blackman_window": st.tuples(),
+    "bartlett_window": st.tuples(),
+    "kaiser_window": st.tuples(st.floats(0, 20)),
+}
+
+
+@pytest.mark.parametrize("name", WINDOWS)
+@given(data=st.data())
+def test_window_functions_give_torch_s_numbers(name, data):
+    length = data.draw(st.integers(0, 40), label="window_length")
+    periodic = data.draw(st.booleans(), label="periodic")
+    extra = data.draw(WINDOWS[name], label="parameters")
+    dtype = data.draw(st.sampled_from([torch.float32, torch.float64]), label="dtype")
+    ours = getattr(mg, name)(length, periodic, *extra, dtype=dtype, requires_grad=True)
+    theirs = getattr(torch, name)(length, periodic, *extra, dtype=dtype)
+    assert torch.equal(ours._data.cpu(), theirs) and ours.requires_grad
+
+
+@given(data=st.data())
+def test_unravel_index_matches_torch(data):
+    shape = data.draw(mst.shapes(min_rank=1), label="shape")
+    size = int(np.prod(shape))
+    flat = data.draw(st.lists(st.integers(0, size - 1), min_size=1, max_size=6), label="indices")
+    ours = mg.unravel_index(mg.tensor(flat), shape)
+    theirs = torch.unravel_index(torch.tensor(flat), shape)
+    assert len(ours) == len(theirs) == len(shape)
+    assert all(torch.equal(a._data.cpu(), b) for a, b in zip(ours, theirs))
+
+
+@given(data=st.data())
+def test_split_with_sizes_and_output_nr_match_torch(data):
+    x = data.draw(mst.float_arrays(mst.shapes(min_rank=1)), label="x")
+    dim = data.draw(st.integers(-x.ndim, x.ndim - 1), label="dim")
+    cuts = sorted(data.draw(st.lists(st.integers(0, x.shape[dim]), max_size=3), label="cuts"))
+    sizes = [b - a for a, b in zip([0, *cuts], [*cuts, x.shape[dim]])]
+    piece = data.draw(st.integers(0, len(sizes) - 1), label="piece")
+
+    def pick(t):
+        pieces = t.split_with_sizes(sizes, dim)
+        assert [p.output_nr for p in pieces] == list(range(len(sizes)))
+        return pieces[piece] * 2
+
+    assert_matches_torch(pick, pick, x, name=f"split_with_sizes({sizes}, {dim})[{piece}]")
+    leaf = mg.ones(2, requires_grad=True)
+    assert leaf.output_nr == (leaf * 2).output_nr == 0
