@@ -1248,455 +1248,401 @@ for name, param in net.named_parameters():
 print(net.stack[0].weight[:2, :3], net.stack[2].bias[1:])
 """
 
-# Backpropagation by hand through a character-level MLP with batch norm, one small step at a
-# time, each hand-made gradient checked against autograd's (.retain_grad() on every step), in the
-# style of Karpathy's makemore ("becoming a backprop ninja"); then sampling under no_grad.
+# Backpropagation by hand through a character-level MLP with batch norm, in the style of
+# makemore's exercise: the forward pass cut into small named steps, every step's gradient
+# written out and checked against autograd's (.retain_grad() on each); then sampling.
 PROGRAMS["backprop by hand, step by step"] = """
 import torch
 
 F = torch.nn.functional
 
-g = torch.Generator().manual_seed(2147483647)
-words = ["emma", "olivia", "ava", "isabella", "sophia", "mia", "amelia", "harper", "evelyn"]
-chars = sorted(set("".join(words)))
-stoi = {ch: i + 1 for i, ch in enumerate(chars)}
-stoi["."] = 0
-vocab = len(stoi)
-block = 3
-X, Y = [], []
-for w in words:
-    context = [0] * block
-    for ch in w + ".":
-        X.append(context)
-        Y.append(stoi[ch])
-        context = context[1:] + [stoi[ch]]
-X, Y = torch.tensor(X), torch.tensor(Y)
-print(X.shape, Y.shape, X.dtype)
+# a handful of names, cut into (three letters of context -> next letter) examples
+names = ["ada", "lena", "otto", "marie", "hugo", "ines", "karl", "nora", "paul", "rosa", "emil"]
+letters = ["."] + sorted(set("".join(names)))
+index = {letter: i for i, letter in enumerate(letters)}
+contexts, nexts = [], []
+for name in names:
+    window = [0, 0, 0]
+    for letter in name + ".":
+        contexts.append(window)
+        nexts.append(index[letter])
+        window = window[1:] + [index[letter]]
+contexts, nexts = torch.tensor(contexts), torch.tensor(nexts)
+print(contexts.shape, nexts.shape, contexts.dtype, len(letters))
 
-n_embd, n_hidden = 4, 16
-C = torch.randn((vocab, n_embd), generator=g)
-W1 = torch.randn((n_embd * block, n_hidden), generator=g) * (5 / 3) / ((n_embd * block) ** 0.5)
-b1 = torch.randn(n_hidden, generator=g) * 0.1
-W2 = torch.randn((n_hidden, vocab), generator=g) * 0.1
-b2 = torch.randn(vocab, generator=g) * 0.1
-bngain = torch.randn((1, n_hidden), generator=g) * 0.1 + 1.0
-bnbias = torch.randn((1, n_hidden), generator=g) * 0.1
-parameters = [C, W1, b1, W2, b2, bngain, bnbias]
-print(sum(p.nelement() for p in parameters))
-for p in parameters:
-    p.requires_grad = True
+gen = torch.Generator().manual_seed(7)
+width, hidden_size = 5, 12
+table = torch.randn((len(letters), width), generator=gen)
+W1 = torch.randn((3 * width, hidden_size), generator=gen) * 0.4
+b1 = torch.randn(hidden_size, generator=gen) * 0.1
+W2 = torch.randn((hidden_size, len(letters)), generator=gen) * 0.1
+b2 = torch.randn(len(letters), generator=gen) * 0.1
+gamma = 1.0 + 0.1 * torch.randn((1, hidden_size), generator=gen)
+beta = 0.1 * torch.randn((1, hidden_size), generator=gen)
+weights = [table, W1, b1, W2, b2, gamma, beta]
+for w in weights:
+    w.requires_grad = True
+print(sum(w.nelement() for w in weights))
 
-n = 16
-ix = torch.randint(0, X.shape[0], (n,), generator=g)
-Xb, Yb = X[ix], Y[ix]
+batch = 20
+rows = torch.randint(0, contexts.shape[0], (batch,), generator=gen)
+xb, yb = contexts[rows], nexts[rows]
 
-# forward, cut into small steps so that each can be checked
-emb = C[Xb]
-embcat = emb.view(emb.shape[0], -1)
-hprebn = embcat @ W1 + b1
-bnmeani = 1 / n * hprebn.sum(0, keepdim=True)
-bndiff = hprebn - bnmeani
-bndiff2 = bndiff**2
-bnvar = 1 / (n - 1) * (bndiff2).sum(0, keepdim=True)
-bnvar_inv = (bnvar + 1e-5) ** -0.5
-bnraw = bndiff * bnvar_inv
-hpreact = bngain * bnraw + bnbias
-h = torch.tanh(hpreact)
-logits = h @ W2 + b2
-logit_maxes = logits.max(1, keepdim=True).values
-norm_logits = logits - logit_maxes
-counts = norm_logits.exp()
-counts_sum = counts.sum(1, keepdims=True)
-counts_sum_inv = counts_sum**-1
-probs = counts * counts_sum_inv
-logprobs = probs.log()
-loss = -logprobs[range(n), Yb].mean()
+# the forward pass, one small named step at a time
+looked_up = table[xb]
+flat = looked_up.view(batch, -1)
+pre = flat @ W1 + b1
+mean = pre.sum(0, keepdim=True) / batch
+centred = pre - mean
+squares = centred**2
+var = squares.sum(0, keepdim=True) / (batch - 1)
+inv_std = (var + 1e-5) ** -0.5
+normed = centred * inv_std
+scaled = gamma * normed + beta
+act = torch.tanh(scaled)
+scores = act @ W2 + b2
+row_max = scores.max(1, keepdim=True).values
+shifted = scores - row_max
+exps = shifted.exp()
+total = exps.sum(1, keepdims=True)
+inv_total = total**-1
+probs = exps * inv_total
+log_probs = probs.log()
+loss = -log_probs[range(batch), yb].mean()
 
-for p in parameters:
-    p.grad = None
-steps = [logprobs, probs, counts, counts_sum, counts_sum_inv, norm_logits, logit_maxes, logits,
-         h, hpreact, bnraw, bnvar_inv, bnvar, bndiff2, bndiff, hprebn, bnmeani, embcat, emb]
+steps = [log_probs, probs, exps, total, inv_total, shifted, row_max, scores, act, scaled,
+         normed, inv_std, var, squares, centred, pre, mean, flat, looked_up]
 for t in steps:
     t.retain_grad()
 loss.backward()
 print("loss", loss.item())
 
+# the backward pass by hand, in the reverse order, each step the chain rule once
+d_log_probs = torch.zeros_like(log_probs)
+d_log_probs[range(batch), yb] = -1.0 / batch
+d_probs = d_log_probs / probs
+d_inv_total = (d_probs * exps).sum(1, keepdim=True)
+d_exps = d_probs * inv_total
+d_total = -d_inv_total / total**2
+d_exps += d_total.expand_as(exps)
+d_shifted = d_exps * exps
+d_scores = d_shifted.clone()
+d_row_max = -d_shifted.sum(1, keepdim=True)
+d_scores += F.one_hot(scores.max(1).indices, num_classes=scores.shape[1]) * d_row_max
+d_act = d_scores @ W2.T
+d_W2 = act.T @ d_scores
+d_b2 = d_scores.sum(0)
+d_scaled = d_act * (1.0 - act**2)
+d_gamma = (d_scaled * normed).sum(0, keepdim=True)
+d_beta = d_scaled.sum(0, keepdim=True)
+d_normed = d_scaled * gamma
+d_centred = d_normed * inv_std
+d_inv_std = (d_normed * centred).sum(0, keepdim=True)
+d_var = d_inv_std * -0.5 * (var + 1e-5) ** -1.5
+d_squares = d_var.expand_as(squares) / (batch - 1)
+d_centred += d_squares * 2 * centred
+d_mean = -d_centred.sum(0, keepdim=True)
+d_pre = d_centred + d_mean.expand_as(pre) / batch
+d_flat = d_pre @ W1.T
+d_W1 = flat.T @ d_pre
+d_b1 = d_pre.sum(0)
+d_looked_up = d_flat.view(looked_up.shape)
+d_table = torch.zeros_like(table)
+for i in range(batch):
+    for j in range(3):
+        d_table[xb[i, j]] += d_looked_up[i, j]
 
-def cmp(name, mine, t):
-    approximate = torch.allclose(mine, t.grad)
-    print(f"{name:15s} | approximate: {str(approximate):5s} | shape {tuple(mine.shape)}")
+
+def check(label, by_hand, t):
+    print(f"{label:10s} close: {str(torch.allclose(by_hand, t.grad)):5s} {tuple(by_hand.shape)}")
 
 
-dlogprobs = torch.zeros_like(logprobs)
-dlogprobs[range(n), Yb] = -1.0 / n
-dprobs = (1.0 / probs) * dlogprobs
-dcounts_sum_inv = (counts * dprobs).sum(1, keepdim=True)
-dcounts = counts_sum_inv * dprobs
-dcounts_sum = (-counts_sum**-2) * dcounts_sum_inv
-dcounts += torch.ones_like(counts) * dcounts_sum
-dnorm_logits = counts * dcounts
-dlogits = dnorm_logits.clone()
-dlogit_maxes = (-dnorm_logits).sum(1, keepdim=True)
-dlogits += F.one_hot(logits.max(1).indices, num_classes=logits.shape[1]) * dlogit_maxes
-dh = dlogits @ W2.T
-dW2 = h.T @ dlogits
-db2 = dlogits.sum(0)
-dhpreact = (1.0 - h**2) * dh
-dbngain = (bnraw * dhpreact).sum(0, keepdim=True)
-dbnraw = bngain * dhpreact
-dbnbias = dhpreact.sum(0, keepdim=True)
-dbndiff = bnvar_inv * dbnraw
-dbnvar_inv = (bndiff * dbnraw).sum(0, keepdim=True)
-dbnvar = (-0.5 * (bnvar + 1e-5) ** -1.5) * dbnvar_inv
-dbndiff2 = (1.0 / (n - 1)) * torch.ones_like(bndiff2) * dbnvar
-dbndiff += (2 * bndiff) * dbndiff2
-dhprebn = dbndiff.clone()
-dbnmeani = (-dbndiff).sum(0)
-dhprebn += 1.0 / n * (torch.ones_like(hprebn) * dbnmeani)
-dembcat = dhprebn @ W1.T
-dW1 = embcat.T @ dhprebn
-db1 = dhprebn.sum(0)
-demb = dembcat.view(emb.shape)
-dC = torch.zeros_like(C)
-for k in range(Xb.shape[0]):
-    for j in range(Xb.shape[1]):
-        dC[Xb[k, j]] += demb[k, j]
+check("log_probs", d_log_probs, log_probs)
+check("probs", d_probs, probs)
+check("inv_total", d_inv_total, inv_total)
+check("total", d_total, total)
+check("exps", d_exps, exps)
+check("shifted", d_shifted, shifted)
+check("row_max", d_row_max, row_max)
+check("scores", d_scores, scores)
+check("act", d_act, act)
+check("W2", d_W2, W2)
+check("b2", d_b2, b2)
+check("scaled", d_scaled, scaled)
+check("gamma", d_gamma, gamma)
+check("beta", d_beta, beta)
+check("normed", d_normed, normed)
+check("inv_std", d_inv_std, inv_std)
+check("var", d_var, var)
+check("squares", d_squares, squares)
+check("centred", d_centred, centred)
+check("mean", d_mean, mean)
+check("pre", d_pre, pre)
+check("flat", d_flat, flat)
+check("W1", d_W1, W1)
+check("b1", d_b1, b1)
+check("looked_up", d_looked_up, looked_up)
+check("table", d_table, table)
 
-cmp("logprobs", dlogprobs, logprobs)
-cmp("probs", dprobs, probs)
-cmp("counts_sum_inv", dcounts_sum_inv, counts_sum_inv)
-cmp("counts_sum", dcounts_sum, counts_sum)
-cmp("counts", dcounts, counts)
-cmp("norm_logits", dnorm_logits, norm_logits)
-cmp("logit_maxes", dlogit_maxes, logit_maxes)
-cmp("logits", dlogits, logits)
-cmp("h", dh, h)
-cmp("W2", dW2, W2)
-cmp("b2", db2, b2)
-cmp("hpreact", dhpreact, hpreact)
-cmp("bngain", dbngain, bngain)
-cmp("bnbias", dbnbias, bnbias)
-cmp("bnraw", dbnraw, bnraw)
-cmp("bnvar_inv", dbnvar_inv, bnvar_inv)
-cmp("bnvar", dbnvar, bnvar)
-cmp("bndiff2", dbndiff2, bndiff2)
-cmp("bndiff", dbndiff, bndiff)
-cmp("bnmeani", dbnmeani, bnmeani)
-cmp("hprebn", dhprebn, hprebn)
-cmp("embcat", dembcat, embcat)
-cmp("W1", dW1, W1)
-cmp("b1", db1, b1)
-cmp("emb", demb, emb)
-cmp("C", dC, C)
+# the same loss in one call, and its gradient in closed form: softmax less the one-hot, / batch
+print("same loss", abs(F.cross_entropy(scores, yb).item() - loss.item()) < 1e-6)
+d_scores_closed = F.softmax(scores, 1)
+d_scores_closed[range(batch), yb] -= 1
+d_scores_closed /= batch
+check("closed", d_scores_closed, scores)
 
-# the loss in one call, and its gradient in closed form: softmax minus the one-hot, over n
-loss_fast = F.cross_entropy(logits, Yb)
-print("same loss", (loss_fast - loss).abs().item() < 1e-6)
-dlogits_fast = F.softmax(logits, 1)
-dlogits_fast[range(n), Yb] -= 1
-dlogits_fast /= n
-cmp("logits (fast)", dlogits_fast, logits)
-
-# sample from the model, with no graph
+# draw a few letters with no graph
 with torch.no_grad():
-    out = []
-    context = [0] * block
+    drawn, window = [], [0, 0, 0]
     for _ in range(8):
-        x = C[torch.tensor([context])].view(1, -1) @ W1 + b1
-        x = bngain * (x - bnmeani) * bnvar_inv + bnbias
-        p = F.softmax(torch.tanh(x) @ W2 + b2, dim=1)
-        nxt = torch.multinomial(p, num_samples=1, generator=g).item()
-        context = context[1:] + [nxt]
-        out.append(nxt)
-print(out)
+        h = table[torch.tensor([window])].view(1, -1) @ W1 + b1
+        h = gamma * (h - mean) * inv_std + beta
+        p = F.softmax(torch.tanh(h) @ W2 + b2, dim=1)
+        pick = torch.multinomial(p, num_samples=1, generator=gen).item()
+        window = window[1:] + [pick]
+        drawn.append(letters[pick])
+print("".join(drawn))
 """
 
-# d2l.ai's chapters written from scratch, in their style: linear regression with a minibatch
-# iterator and SGD by hand, softmax regression and its accuracy, dropout, weight decay (a penalty
-# by hand, and per-group weight_decay), batch norm as a module with moving statistics, an RNN
-# with gradient clipping by hand and a detached state, the masked softmax of attention.
+# In the style of d2l.ai's chapters written from scratch: a line fitted with minibatches and
+# SGD by hand, a softmax classifier written out, dropout, weight decay (a penalty, and a
+# parameter group's option), batch norm with running statistics, a recurrent net with a
+# clipped gradient and a detached state, attention's softmax over valid positions.
 PROGRAMS["d2l.ai from scratch"] = """
 import random
 import torch
 
 F = torch.nn.functional
-torch.manual_seed(0)
-random.seed(0)
+torch.manual_seed(3)
+random.seed(3)
 
-# linear regression from scratch: synthetic data, a shuffled minibatch iterator, SGD by hand
-def synthetic_data(w, b, num_examples):
-    X = torch.normal(0, 1, (num_examples, len(w)))
-    y = torch.matmul(X, w) + b
-    y += torch.normal(0, 0.01, y.shape)
-    return X, y.reshape((-1, 1))
+# a line fitted from scratch: made-up data, shuffled minibatches, a hand-written SGD step
+slope, intercept = torch.tensor([1.5, -2.0]), 0.7
+inputs = torch.normal(0, 1, (150, 2))
+outputs = (inputs @ slope + intercept + torch.normal(0, 0.01, (150,))).reshape(-1, 1)
 
-true_w, true_b = torch.tensor([2, -3.4]), 4.2
-features, labels = synthetic_data(true_w, true_b, 200)
 
-def data_iter(batch_size, features, labels):
-    num_examples = len(features)
-    indices = list(range(num_examples))
-    random.shuffle(indices)
-    for i in range(0, num_examples, batch_size):
-        batch_indices = torch.tensor(indices[i: min(i + batch_size, num_examples)])
-        yield features[batch_indices], labels[batch_indices]
+def minibatches(size):
+    order = list(range(len(inputs)))
+    random.shuffle(order)
+    for start in range(0, len(order), size):
+        picked = torch.tensor(order[start:start + size])
+        yield inputs[picked], outputs[picked]
+
+
+def step(params, lr, n):
+    with torch.no_grad():
+        for param in params:
+            param -= lr * param.grad / n
+            param.grad.zero_()
+
 
 w = torch.normal(0, 0.01, size=(2, 1), requires_grad=True)
 b = torch.zeros(1, requires_grad=True)
-
-def squared_loss(y_hat, y):
-    return (y_hat - y.reshape(y_hat.shape)) ** 2 / 2
-
-def sgd(params, lr, batch_size):
-    with torch.no_grad():
-        for param in params:
-            param -= lr * param.grad / batch_size
-            param.grad.zero_()
-
 for epoch in range(3):
-    for X, y in data_iter(10, features, labels):
-        l = squared_loss(torch.matmul(X, w) + b, y)
-        l.sum().backward()
-        sgd([w, b], 0.03, 10)
+    for xb, yb in minibatches(10):
+        half_squares = (torch.matmul(xb, w) + b - yb.reshape(-1, 1)) ** 2 / 2
+        half_squares.sum().backward()
+        step([w, b], 0.05, 10)
     with torch.no_grad():
-        train_l = squared_loss(torch.matmul(features, w) + b, labels)
-        print(f"epoch {epoch + 1}, loss {float(train_l.mean()):f}")
-print("error in w", true_w - w.reshape(true_w.shape), "error in b", true_b - b)
+        print(f"epoch {epoch}: {float(((inputs @ w + b - outputs) ** 2 / 2).mean()):f}")
+print("off by", slope - w.reshape(slope.shape), intercept - b)
 
-# softmax regression from scratch, and its accuracy
-def softmax(X):
-    X_exp = torch.exp(X)
-    partition = X_exp.sum(1, keepdims=True)
-    return X_exp / partition
+# classes from scratch: a softmax written out, its cross-entropy by picking, the accuracy
+features = torch.randn(48, 12)
+classes = torch.randint(0, 4, (48,))
+W = torch.normal(0, 0.01, size=(12, 4), requires_grad=True)
+c = torch.zeros(4, requires_grad=True)
+for i in range(5):
+    e = torch.exp(features.reshape((-1, W.shape[0])) @ W + c)
+    chances = e / e.sum(1, keepdims=True)
+    picked = -torch.log(chances[range(len(chances)), classes])
+    picked.mean().backward()
+    step([W, c], 0.5, 1)
+    hits = chances.argmax(axis=1).type(classes.dtype) == classes
+    print(i, float(picked.mean()), float(hits.type(classes.dtype).sum()) / len(classes))
 
-def cross_entropy(y_hat, y):
-    return -torch.log(y_hat[range(len(y_hat)), y])
 
-def accuracy(y_hat, y):
-    if len(y_hat.shape) > 1 and y_hat.shape[1] > 1:
-        y_hat = y_hat.argmax(axis=1)
-    cmp = y_hat.type(y.dtype) == y
-    return float(cmp.type(y.dtype).sum())
+# dropout written out: keep each value with probability 1 - p, and scale the kept up
+def drop(values, p):
+    if p == 1:
+        return torch.zeros_like(values)
+    keep = (torch.rand(values.shape) > p).float()
+    return keep * values / (1.0 - p)
 
-Xs = torch.randn(64, 20)
-ys = torch.randint(0, 5, (64,))
-W = torch.normal(0, 0.01, size=(20, 5), requires_grad=True)
-b2 = torch.zeros(5, requires_grad=True)
-for step in range(5):
-    y_hat = softmax(torch.matmul(Xs.reshape((-1, W.shape[0])), W) + b2)
-    l = cross_entropy(y_hat, ys)
-    l.mean().backward()
-    sgd([W, b2], 0.5, 1)
-    print(step, float(l.mean()), accuracy(y_hat, ys) / len(ys))
 
-# dropout from scratch
-def dropout_layer(X, dropout):
-    assert 0 <= dropout <= 1
-    if dropout == 1:
-        return torch.zeros_like(X)
-    mask = (torch.rand(X.shape) > dropout).float()
-    return mask * X / (1.0 - dropout)
-
-X = torch.arange(16, dtype=torch.float32).reshape((2, 8))
+grid = torch.arange(12, dtype=torch.float32).reshape((3, 4))
 for p in (0.0, 0.5, 1.0):
-    print(dropout_layer(X, p))
+    print(drop(grid, p))
 
-# weight decay: an L2 penalty by hand, and per-group weight_decay in the optimizer
-def l2_penalty(w):
-    return torch.sum(w.pow(2)) / 2
-
-net = torch.nn.Sequential(torch.nn.Linear(20, 1))
+# weight decay: as a penalty by hand, and as an option of one parameter group
+net = torch.nn.Sequential(torch.nn.Linear(12, 1))
 for param in net.parameters():
     param.data.normal_()
-trainer = torch.optim.SGD([{"params": net[0].weight, "weight_decay": 3.0},
-                           {"params": net[0].bias}], lr=0.01)
-loss = torch.nn.MSELoss(reduction="none")
-Xr, yr = torch.randn(32, 20), torch.randn(32, 1)
-for step in range(3):
-    trainer.zero_grad()
-    l = loss(net(Xr), yr)
-    l.mean().backward()
-    trainer.step()
-    print(step, l.mean().item(), l2_penalty(net[0].weight).item(), net[0].weight.norm().item())
+sgd = torch.optim.SGD([{"params": net[0].weight, "weight_decay": 2.0},
+                       {"params": net[0].bias}], lr=0.02)
+errors = torch.nn.MSELoss(reduction="none")
+xs, ys = torch.randn(24, 12), torch.randn(24, 1)
+for i in range(3):
+    sgd.zero_grad()
+    per_example = errors(net(xs), ys)
+    per_example.mean().backward()
+    sgd.step()
+    penalty = torch.sum(net[0].weight.pow(2)) / 2
+    print(i, per_example.mean().item(), penalty.item())
 
-# batch normalization from scratch, as a module with moving statistics
-def batch_norm(X, gamma, beta, moving_mean, moving_var, eps, momentum):
-    if not torch.is_grad_enabled():
-        X_hat = (X - moving_mean) / torch.sqrt(moving_var + eps)
-    else:
-        assert len(X.shape) in (2, 4)
-        if len(X.shape) == 2:
-            mean = X.mean(dim=0)
-            var = ((X - mean) ** 2).mean(dim=0)
-        else:
-            mean = X.mean(dim=(0, 2, 3), keepdim=True)
-            var = ((X - mean) ** 2).mean(dim=(0, 2, 3), keepdim=True)
-        X_hat = (X - mean) / torch.sqrt(var + eps)
-        moving_mean = (1.0 - momentum) * moving_mean + momentum * mean
-        moving_var = (1.0 - momentum) * moving_var + momentum * var
-    Y = gamma * X_hat + beta
-    return Y, moving_mean.data, moving_var.data
 
-class BatchNorm(torch.nn.Module):
-    def __init__(self, num_features, num_dims):
+# batch norm by hand, with running statistics kept outside the graph
+class HandNorm(torch.nn.Module):
+    def __init__(self, channels):
         super().__init__()
-        shape = (1, num_features) if num_dims == 2 else (1, num_features, 1, 1)
-        self.gamma = torch.nn.Parameter(torch.ones(shape))
-        self.beta = torch.nn.Parameter(torch.zeros(shape))
-        self.moving_mean = torch.zeros(shape)
-        self.moving_var = torch.ones(shape)
+        self.weight = torch.nn.Parameter(torch.ones((1, channels, 1, 1)))
+        self.bias = torch.nn.Parameter(torch.zeros((1, channels, 1, 1)))
+        self.running_mean = torch.zeros((1, channels, 1, 1))
+        self.running_var = torch.ones((1, channels, 1, 1))
 
-    def forward(self, X):
-        if self.moving_mean.device != X.device:
-            self.moving_mean = self.moving_mean.to(X.device)
-            self.moving_var = self.moving_var.to(X.device)
-        Y, self.moving_mean, self.moving_var = batch_norm(
-            X, self.gamma, self.beta, self.moving_mean, self.moving_var, eps=1e-5, momentum=0.1)
-        return Y
+    def forward(self, x):
+        if torch.is_grad_enabled():
+            mean = x.mean(dim=(0, 2, 3), keepdim=True)
+            var = ((x - mean) ** 2).mean(dim=(0, 2, 3), keepdim=True)
+            self.running_mean = (0.9 * self.running_mean + 0.1 * mean).data
+            self.running_var = (0.9 * self.running_var + 0.1 * var).data
+        else:
+            mean, var = self.running_mean, self.running_var
+        return self.weight * (x - mean) / torch.sqrt(var + 1e-5) + self.bias
 
-bn = BatchNorm(3, 4)
-images = torch.randn(4, 3, 5, 5) * 2 + 1
-out = bn(images)
-out.square().mean().backward()
-print(out.shape, bn.moving_mean.reshape(-1), bn.gamma.grad.reshape(-1), bn.beta.grad.reshape(-1))
+
+norm = HandNorm(3)
+pictures = torch.randn(4, 3, 5, 5) * 3 - 1
+norm(pictures).square().mean().backward()
+print(norm.running_mean.reshape(-1), norm.weight.grad.reshape(-1), norm.bias.grad.reshape(-1))
 with torch.no_grad():
-    print(bn(images).mean().item())
+    print(norm(pictures).mean().item())
 
-# an RNN step by hand: one-hot inputs, gradient clipping by hand, a detached state
-vocab, hidden = 6, 8
-params = [torch.randn(vocab, hidden) * 0.1, torch.randn(hidden, hidden) * 0.1,
-          torch.zeros(hidden), torch.randn(hidden, vocab) * 0.1, torch.zeros(vocab)]
-for p in params:
-    p.requires_grad_(True)
-
-def rnn(inputs, state, params):
-    W_xh, W_hh, b_h, W_hq, b_q = params
-    H, = state
-    outputs = []
-    for X in inputs:
-        H = torch.tanh(torch.mm(X, W_xh) + torch.mm(H, W_hh) + b_h)
-        Y = torch.mm(H, W_hq) + b_q
-        outputs.append(Y)
-    return torch.cat(outputs, dim=0), (H,)
-
-def grad_clipping(params, theta):
-    norm = torch.sqrt(sum(torch.sum((p.grad ** 2)) for p in params))
-    if norm > theta:
+# a recurrent net by hand: one-hot steps, a clipped gradient, a state cut from the past
+vocab, width = 5, 7
+Wx, Wh = torch.randn(vocab, width) * 0.2, torch.randn(width, width) * 0.2
+bh, Wo, bo = torch.zeros(width), torch.randn(width, vocab) * 0.2, torch.zeros(vocab)
+params = [Wx, Wh, bh, Wo, bo]
+for param in params:
+    param.requires_grad_(True)
+tokens = torch.randint(0, vocab, (3, 6))
+state = torch.zeros((3, width))
+for i in range(3):
+    state.detach_()
+    steps = F.one_hot(tokens.T, vocab).type(torch.float32)
+    outs = []
+    for x in steps:
+        state = torch.tanh(torch.mm(x, Wx) + torch.mm(state, Wh) + bh)
+        outs.append(torch.mm(state, Wo) + bo)
+    loss = F.cross_entropy(torch.cat(outs, dim=0), tokens.T.reshape(-1))
+    loss.backward()
+    length = torch.sqrt(sum(torch.sum(param.grad**2) for param in params))
+    if length > 0.05:
         for param in params:
-            param.grad[:] *= theta / norm
-
-tokens = torch.randint(0, vocab, (2, 5))
-state = (torch.zeros((2, hidden)),)
-for step in range(3):
-    for s in state:
-        s.detach_()
-    X = F.one_hot(tokens.T, vocab).type(torch.float32)
-    y_hat, state = rnn(X, state, params)
-    y = tokens.T.reshape(-1)
-    l = torch.nn.functional.cross_entropy(y_hat, y.long()).mean()
-    l.backward()
-    grad_clipping(params, 0.01)
+            param.grad[:] *= 0.05 / length
     with torch.no_grad():
-        for p in params:
-            p -= 1.0 * p.grad
-            p.grad.zero_()
-    print(step, l.item(), params[0].sum().item())
+        for param in params:
+            param -= 1.0 * param.grad
+            param.grad.zero_()
+    print(i, loss.item(), length.item(), Wx.sum().item())
 
-# masked softmax for attention: valid lengths, a sequence mask, bmm
-def sequence_mask(X, valid_len, value=0):
-    maxlen = X.size(1)
-    positions = torch.arange((maxlen), dtype=torch.float32, device=X.device)
-    mask = positions[None, :] < valid_len[:, None]
-    X[~mask] = value
-    return X
 
-def masked_softmax(X, valid_lens):
-    if valid_lens is None:
-        return torch.nn.functional.softmax(X, dim=-1)
-    shape = X.shape
-    if valid_lens.dim() == 1:
-        valid_lens = torch.repeat_interleave(valid_lens, shape[1])
-    else:
-        valid_lens = valid_lens.reshape(-1)
-    X = sequence_mask(X.reshape(-1, shape[-1]), valid_lens, value=-1e6)
-    return torch.nn.functional.softmax(X.reshape(shape), dim=-1)
+# attention's softmax over the valid positions only
+def valid_softmax(scores, lengths):
+    shape = scores.shape
+    if lengths.dim() == 1:
+        lengths = torch.repeat_interleave(lengths, shape[1])
+    flat = scores.reshape(-1, shape[-1])
+    positions = torch.arange(shape[-1], dtype=torch.float32)
+    flat[~(positions[None, :] < lengths[:, None])] = -1e6
+    return F.softmax(flat.reshape(shape), dim=-1)
 
-scores = torch.rand(2, 2, 4, requires_grad=True)
-weights = masked_softmax(scores * 1, torch.tensor([2, 3]))
-print(weights)
-values = torch.arange(40, dtype=torch.float32).reshape(1, 4, 10).repeat(2, 1, 1)
-context = torch.bmm(weights, values)
-context.sum().backward()
-print(context.shape, scores.grad)
+
+raw = torch.rand(2, 3, 4, requires_grad=True)
+attention = valid_softmax(raw * 1, torch.tensor([1, 3]))
+print(attention)
+values = torch.arange(32, dtype=torch.float32).reshape(1, 4, 8).repeat(2, 1, 1)
+mixed = torch.bmm(attention, values)
+mixed.sum().backward()
+print(mixed.shape, raw.grad)
 """
 
-# makemore's first and last steps, in their style: a bigram model counted, smoothed and sampled,
-# then the same as a one-layer network trained by hand; and a WaveNet-like hierarchy of layers
-# written as classes of one's own (Linear, BatchNorm1d with running statistics, Embedding,
-# FlattenConsecutive), trained, then evaluated with the running statistics.
+# In makemore's style, its first and last steps: letter pairs counted, smoothed and sampled,
+# then the same model as a one-layer net trained by hand; and a deeper model of parts of
+# one's own (a lookup, neighbours merged level by level, batch norm with running statistics),
+# trained, then evaluated on the running statistics.
 PROGRAMS["makemore, bigram to WaveNet"] = """
 import torch
 
 F = torch.nn.functional
-words = ["emma", "olivia", "ava", "isabella", "sophia", "charlotte", "mia", "amelia", "harper",
-         "evelyn", "abigail", "emily", "elizabeth", "mila", "ella", "avery", "sofia", "camila"]
-chars = sorted(set("".join(words)))
-stoi = {s: i + 1 for i, s in enumerate(chars)}
-stoi["."] = 0
-itos = {i: s for s, i in stoi.items()}
-V = len(stoi)
+names = ["ada", "lena", "otto", "marie", "hugo", "ines", "karl", "nora", "paul", "rosa", "emil",
+         "greta", "fritz", "lotte", "bruno", "clara", "jonas", "hanna"]
+letters = ["."] + sorted(set("".join(names)))
+index = {letter: i for i, letter in enumerate(letters)}
+size = len(letters)
+pairs = [(index[a], index[b]) for name in names for a, b in zip("." + name, name + ".")]
 
-# bigram counts, smoothed, sampled
-N = torch.zeros((V, V), dtype=torch.int32)
-for w in words:
-    chs = ["."] + list(w) + ["."]
-    for ch1, ch2 in zip(chs, chs[1:]):
-        N[stoi[ch1], stoi[ch2]] += 1
-P = (N + 1).float()
-P /= P.sum(1, keepdims=True)
-g = torch.Generator().manual_seed(2147483647)
+# letter pairs counted, smoothed into probabilities, sampled
+counts = torch.zeros((size, size), dtype=torch.int32)
+for a, b in pairs:
+    counts[a, b] += 1
+table = (counts + 1).float()
+table /= table.sum(1, keepdims=True)
+gen = torch.Generator().manual_seed(11)
 for _ in range(3):
-    out, ix = [], 0
+    letter, word = 0, ""
     while True:
-        ix = torch.multinomial(P[ix], num_samples=1, replacement=True, generator=g).item()
-        out.append(itos[ix])
-        if ix == 0:
+        letter = torch.multinomial(table[letter], num_samples=1, replacement=True,
+                                   generator=gen).item()
+        if letter == 0:
             break
-    print("".join(out))
-log_likelihood, n = 0.0, 0
-for w in words:
-    chs = ["."] + list(w) + ["."]
-    for ch1, ch2 in zip(chs, chs[1:]):
-        log_likelihood += torch.log(P[stoi[ch1], stoi[ch2]])
-        n += 1
-print(f"nll={-log_likelihood / n:.4f}", N.sum().item(), N[0].max().item(), N.dtype)
+        word += letters[letter]
+    print(word)
+nll = -sum(torch.log(table[a, b]) for a, b in pairs) / len(pairs)
+print(f"average nll {nll.item():.4f}", counts.sum().item(), counts[0].max().item(), counts.dtype)
 
-# the same bigram as a one-layer network, trained by gradient descent
-xs, ys = [], []
-for w in words:
-    chs = ["."] + list(w) + ["."]
-    for ch1, ch2 in zip(chs, chs[1:]):
-        xs.append(stoi[ch1])
-        ys.append(stoi[ch2])
-xs, ys = torch.tensor(xs), torch.tensor(ys)
-num = xs.nelement()
-W = torch.randn((V, V), generator=g, requires_grad=True)
-for k in range(20):
-    xenc = F.one_hot(xs, num_classes=V).float()
-    logits = xenc @ W
-    counts = logits.exp()
-    probs = counts / counts.sum(1, keepdims=True)
-    loss = -probs[torch.arange(num), ys].log().mean() + 0.01 * (W**2).mean()
+# the same model as one linear layer on one-hot letters, trained by plain gradient descent
+firsts = torch.tensor([a for a, _ in pairs])
+seconds = torch.tensor([b for _, b in pairs])
+W = torch.randn((size, size), generator=gen, requires_grad=True)
+for step in range(20):
+    probs = F.one_hot(firsts, num_classes=size).float().matmul(W).softmax(dim=1)
+    loss = -probs[torch.arange(len(pairs)), seconds].log().mean() + 0.01 * W.pow(2).mean()
     W.grad = None
     loss.backward()
-    W.data += -50 * W.grad
+    W.data -= 40 * W.grad
 print("loss", loss.item())
 
-# a WaveNet-style hierarchy of layers written by hand, as modules of one's own
-class Linear:
-    def __init__(self, fan_in, fan_out, bias=True):
-        self.weight = torch.randn((fan_in, fan_out), generator=g) / fan_in**0.5
-        self.bias = torch.zeros(fan_out) if bias else None
+
+# a deeper model from parts of one's own: pairs of neighbours merged level by level
+class Lookup:
+    def __init__(self, rows, width):
+        self.weight = torch.randn((rows, width), generator=gen)
+
+    def __call__(self, ids):
+        self.out = self.weight[ids]
+        return self.out
+
+    def parameters(self):
+        return [self.weight]
+
+
+class MergePairs:
+    def __call__(self, x):
+        n, t, c = x.shape
+        x = x.view(n, t // 2, c * 2)
+        self.out = x.squeeze(1) if x.shape[1] == 1 else x
+        return self.out
+
+    def parameters(self):
+        return []
+
+
+class Dense:
+    def __init__(self, inputs, outputs, bias=True):
+        self.weight = torch.randn((inputs, outputs), generator=gen) * inputs**-0.5
+        self.bias = torch.zeros(outputs) if bias else None
 
     def __call__(self, x):
         self.out = x @ self.weight
@@ -1705,128 +1651,92 @@ class Linear:
         return self.out
 
     def parameters(self):
-        return [self.weight] + ([] if self.bias is None else [self.bias])
+        return [self.weight] if self.bias is None else [self.weight, self.bias]
 
 
-class BatchNorm1d:
-    def __init__(self, dim, eps=1e-5, momentum=0.1):
-        self.eps, self.momentum, self.training = eps, momentum, True
-        self.gamma, self.beta = torch.ones(dim), torch.zeros(dim)
-        self.running_mean, self.running_var = torch.zeros(dim), torch.ones(dim)
+class Norm:
+    def __init__(self, features, momentum=0.1):
+        self.momentum, self.training = momentum, True
+        self.scale, self.shift = torch.ones(features), torch.zeros(features)
+        self.mean, self.var = torch.zeros(features), torch.ones(features)
 
     def __call__(self, x):
+        dims = (0,) if x.ndim == 2 else (0, 1)
         if self.training:
-            dim = 0 if x.ndim == 2 else (0, 1)
-            xmean = x.mean(dim, keepdim=True)
-            xvar = x.var(dim, keepdim=True)
-        else:
-            xmean, xvar = self.running_mean, self.running_var
-        xhat = (x - xmean) / torch.sqrt(xvar + self.eps)
-        self.out = self.gamma * xhat + self.beta
-        if self.training:
+            mean, var = x.mean(dims, keepdim=True), x.var(dims, keepdim=True)
             with torch.no_grad():
-                self.running_mean = (1 - self.momentum) * self.running_mean + self.momentum * xmean
-                self.running_var = (1 - self.momentum) * self.running_var + self.momentum * xvar
+                self.mean = (1 - self.momentum) * self.mean + self.momentum * mean
+                self.var = (1 - self.momentum) * self.var + self.momentum * var
+        else:
+            mean, var = self.mean, self.var
+        self.out = self.scale * (x - mean) / torch.sqrt(var + 1e-5) + self.shift
         return self.out
 
     def parameters(self):
-        return [self.gamma, self.beta]
+        return [self.scale, self.shift]
 
 
-class Tanh:
+class Squash:
     def __call__(self, x):
-        self.out = torch.tanh(x)
+        self.out = x.tanh()
         return self.out
 
     def parameters(self):
         return []
 
 
-class Embedding:
-    def __init__(self, num, dim):
-        self.weight = torch.randn((num, dim), generator=g)
-
-    def __call__(self, ix):
-        self.out = self.weight[ix]
-        return self.out
-
-    def parameters(self):
-        return [self.weight]
-
-
-class FlattenConsecutive:
-    def __init__(self, n):
-        self.n = n
+class Stack:
+    def __init__(self, *parts):
+        self.parts = list(parts)
 
     def __call__(self, x):
-        B, T, C = x.shape
-        x = x.view(B, T // self.n, C * self.n)
-        if x.shape[1] == 1:
-            x = x.squeeze(1)
-        self.out = x
-        return self.out
+        for part in self.parts:
+            x = part(x)
+        return x
 
     def parameters(self):
-        return []
+        return [p for part in self.parts for p in part.parameters()]
 
 
-class Sequential:
-    def __init__(self, layers):
-        self.layers = layers
-
-    def __call__(self, x):
-        for layer in self.layers:
-            x = layer(x)
-        self.out = x
-        return self.out
-
-    def parameters(self):
-        return [p for layer in self.layers for p in layer.parameters()]
-
-
-block = 8
-X, Y = [], []
-for w in words:
-    context = [0] * block
-    for ch in w + ".":
-        X.append(context)
-        Y.append(stoi[ch])
-        context = context[1:] + [stoi[ch]]
-X, Y = torch.tensor(X), torch.tensor(Y)
-model = Sequential([
-    Embedding(V, 6),
-    FlattenConsecutive(2), Linear(12, 16, bias=False), BatchNorm1d(16), Tanh(),
-    FlattenConsecutive(2), Linear(32, 16, bias=False), BatchNorm1d(16), Tanh(),
-    FlattenConsecutive(2), Linear(32, 16, bias=False), BatchNorm1d(16), Tanh(),
-    Linear(16, V),
-])
+contexts, targets = [], []
+for name in names:
+    window = [0] * 8
+    for letter in name + ".":
+        contexts.append(window)
+        targets.append(index[letter])
+        window = window[1:] + [index[letter]]
+contexts, targets = torch.tensor(contexts), torch.tensor(targets)
+model = Stack(
+    Lookup(size, 6),
+    MergePairs(), Dense(12, 16, bias=False), Norm(16), Squash(),
+    MergePairs(), Dense(32, 16, bias=False), Norm(16), Squash(),
+    MergePairs(), Dense(32, 16, bias=False), Norm(16), Squash(),
+    Dense(16, size),
+)
 with torch.no_grad():
-    model.layers[-1].weight *= 0.1
-parameters = model.parameters()
-print(sum(p.nelement() for p in parameters))
-for p in parameters:
+    model.parts[-1].weight *= 0.1
+params = model.parameters()
+for p in params:
     p.requires_grad = True
-lossi = []
-for i in range(30):
-    ix = torch.randint(0, X.shape[0], (16,), generator=g)
-    logits = model(X[ix])
-    loss = F.cross_entropy(logits, Y[ix])
-    for p in parameters:
+print(sum(p.nelement() for p in params))
+history = []
+for step in range(30):
+    rows = torch.randint(0, len(contexts), (16,), generator=gen)
+    loss = F.cross_entropy(model(contexts[rows]), targets[rows])
+    for p in params:
         p.grad = None
     loss.backward()
-    lr = 0.1 if i < 20 else 0.01
-    for p in parameters:
-        p.data += -lr * p.grad
-    lossi.append(loss.log10().item())
-print(torch.tensor(lossi).view(-1, 10).mean(1))
-for layer in model.layers:
-    print(layer.__class__.__name__, ":", tuple(layer.out.shape))
-for layer in model.layers:
-    if isinstance(layer, BatchNorm1d):
-        layer.training = False
+    rate = 0.1 if step < 20 else 0.01
+    for p in params:
+        p.data -= rate * p.grad
+    history.append(loss.log10().item())
+print(torch.tensor(history).view(3, 10).mean(1))
+print([(type(part).__name__, tuple(part.out.shape)) for part in model.parts])
+for part in model.parts:
+    if isinstance(part, Norm):
+        part.training = False
 with torch.no_grad():
-    logits = model(X)
-    print("eval loss", F.cross_entropy(logits, Y).item())
+    print("evaluated", F.cross_entropy(model(contexts), targets).item())
 """
 
 NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|[-+]?(?:inf|nan)")
