@@ -183,4 +183,15 @@ def warn_at_user_line(message: str, category: type[Warning] = UserWarning) -> No
     warnings.warn(message, category, stacklevel=level)
 
 
+_given_once: set[str] = set()  # the warnings torch gives once a process, given so far
+
+
+def warn_once_at_user_line(message: str, category: type[Warning] = UserWarning) -> None:
+    """warn_at_user_line, the first time only: torch gives some warnings once a process
+    (TORCH_WARN_ONCE), and so does minigrad."""
+    if message not in _given_once:
+        _given_once.add(message)
+        warn_at_user_line(message, category)
+
+
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep

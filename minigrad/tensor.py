@@ -27,7 +27,14 @@ from torch.utils.hooks import RemovableHandle
 from . import return_types
 from .autograd.grad_mode import is_grad_enabled
 from .devices import as_device, default_device
-from .errors import GradientError, ShapeError, missing_attribute, shape_str, warn_at_user_line
+from .errors import (
+    GradientError,
+    ShapeError,
+    missing_attribute,
+    shape_str,
+    warn_at_user_line,
+    warn_once_at_user_line,
+)
 
 if TYPE_CHECKING:
     from .autograd.function import Context
@@ -600,7 +607,7 @@ class Tensor:
     def __float__(self) -> float:
         """The number, outside the graph: so torch warns (once) when the tensor is in one."""
         if self._requires_grad and is_grad_enabled():
-            _warn_once(
+            warn_once_at_user_line(
                 "Converting a tensor with requires_grad=True to a scalar may lead to unexpected "
                 "behavior.\nConsider using tensor.detach() first."
             )
@@ -2015,10 +2022,12 @@ class Tensor:
         minigrad."""
         ndim = self._data.ndim
         if ndim == 0:
-            _warn_once("Tensor.T is deprecated on 0-D tensors. This function is the identity in "
-                       "these cases.")  # fmt: skip
+            warn_once_at_user_line(
+                "Tensor.T is deprecated on 0-D tensors. This function is the identity in these "
+                "cases."
+            )
         elif ndim != 2:
-            _warn_once(
+            warn_once_at_user_line(
                 "The use of `x.T` on tensors of dimension other than 2 to reverse their shape is "
                 "deprecated and it will throw an error in a future release. Consider `x.mT` to "
                 "transpose batches of matrices or `x.permute(*torch.arange(x.ndim - 1, -1, -1))` "
@@ -2998,12 +3007,10 @@ class Tensor:
                 "bernoulli_", generator, lambda t: t.bernoulli_(p, generator=generator)
             )
 
-        def fill(t: torch.Tensor, probabilities: torch.Tensor) -> torch.Tensor:
-            return t.bernoulli_(probabilities.to(t.device), generator=generator)
-
-        def draw(probabilities: torch.Tensor) -> torch.Tensor:  # (on x's shape, from p's)
+        def draw(probabilities: torch.Tensor) -> torch.Tensor:  # (x's shape, from p's)
             at = random_device(generator, self.device)
-            return fill(torch.empty_like(self._data, device=at), probabilities).to(self.device)
+            drawn = torch.empty_like(self._data, device=at)
+            return drawn.bernoulli_(probabilities.to(at), generator=generator).to(self.device)
 
         return self._update(
             "bernoulli_",
@@ -3044,12 +3051,11 @@ class Tensor:
         through the draw: the gradient is zeros, as torch's (with p, backward refuses, as
         torch's does)."""
         at = random_device(generator, self.device)
+        number = () if p is None else (p,)
 
         def draw(probabilities: torch.Tensor) -> torch.Tensor:
-            drawn = probabilities.to(at)
-            if p is None:
-                return drawn.bernoulli(generator=generator).to(probabilities.device)
-            return drawn.bernoulli(p, generator=generator).to(probabilities.device)
+            drawn = probabilities.to(at).bernoulli(*number, generator=generator)
+            return drawn.to(probabilities.device)
 
         if p is None:
             return ops.Draw.apply(self, function=draw, name="bernoulli")
@@ -3076,15 +3082,6 @@ NOT_A_LEAF = (
     "to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If you "
     "access the non-leaf Tensor by mistake, make sure you access the leaf Tensor instead."
 )
-
-_warned: set[str] = set()  # the warnings given, of those torch gives once a process
-
-
-def _warn_once(message: str) -> None:
-    """A warning at the user's line, the first time only (torch's TORCH_WARN_ONCE)."""
-    if message not in _warned:
-        _warned.add(message)
-        warn_at_user_line(message)
 
 
 def _operand(value: Any, like: Tensor) -> Any:

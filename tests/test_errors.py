@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 import pytest
 import torch
@@ -162,7 +160,7 @@ def test_custom_op_returning_a_gradient_of_the_wrong_shape():
 def test_dot_t_on_a_3d_tensor_points_to_mT(monkeypatch):
     """torch reverses all the dims there (deprecated) and warns, pointing to .mT: so does
     minigrad (once a process, as torch: the record of warnings given is emptied first)."""
-    monkeypatch.setattr(sys.modules["minigrad.tensor"], "_warned", set())
+    monkeypatch.setattr(mg.errors, "_given_once", set())
     with pytest.warns(UserWarning, match=r"Consider `x\.mT` to transpose batches of matrices"):
         assert mg.ones(2, 3, 4).T.shape == (4, 3, 2)
 

@@ -14,7 +14,6 @@ them finds the same answers), at the line of the learner's code that caused them
 
 from __future__ import annotations
 
-import sys
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -94,8 +93,7 @@ def test_reading_the_grad_of_a_non_leaf_warns_where_torch_warns(case):
 
 
 def test_float_of_a_tensor_in_the_graph_warns_once(monkeypatch):
-    tensor_module = sys.modules["minigrad.tensor"]  # (minigrad.tensor is the function)
-    monkeypatch.setattr(tensor_module, "_warned", set())
+    monkeypatch.setattr(mg.errors, "_given_once", set())
     y = _leaf(mg).sum() * 2
     with mg.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -131,7 +129,7 @@ def test_tensor_of_a_torch_tensor_is_foreign_data_and_does_not_warn():
 
 def test_T_of_other_than_a_matrix_warns_once_each_as_torch(monkeypatch):
     """torch's two warnings for `.T` (0-d, and any number of dims but 2), each once a process."""
-    monkeypatch.setattr(sys.modules["minigrad.tensor"], "_warned", set())
+    monkeypatch.setattr(mg.errors, "_given_once", set())
 
     def warned(make: Callable[[], Any], shape: tuple[int, ...]) -> list[str]:
         with warnings.catch_warnings(record=True) as caught:
