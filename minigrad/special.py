@@ -47,7 +47,7 @@ def expit(input: Tensor) -> Tensor:
 
 def logit(input: Tensor, eps: float | None = None) -> Tensor:
     """ln(p / (1 - p)), the inverse of expit; with eps, p clamped to [eps, 1 - eps] first."""
-    return (input if eps is None else input.clamp(eps, 1 - eps)).logit()
+    return input.logit(eps)
 
 
 def gammaln(input: Tensor) -> Tensor:

@@ -85,13 +85,19 @@ def _in_place_with(what: str, op: str) -> Callable[..., Tensor]:
     return method
 
 
-def _in_place(op: str) -> Callable[[Tensor], Tensor]:
-    """The in-place method x.<op>_(): x.<op>() written into x."""
+def _in_place(op: str) -> Callable[..., Tensor]:
+    """The in-place method x.<op>_(): x.<op>() written into x (with the same arguments, which
+    are numbers and dims, not tensors: x.cumsum_(1), x.polygamma_(2))."""
 
     kernel = op + "_"  # torch's in-place method
 
-    def method(self: Tensor) -> Tensor:
-        return self._update(kernel, (), lambda d: getattr(d, kernel)(), lambda x: getattr(x, op)())
+    def method(self: Tensor, *args: Any, **options: Any) -> Tensor:
+        return self._update(
+            kernel,
+            (),
+            lambda d: getattr(d, kernel)(*args, **options),
+            lambda x: getattr(x, op)(*args, **options),
+        )
 
     method.__name__ = method.__qualname__ = op + "_"
     method.__doc__ = f"x.{op}() written into x's own memory, as torch's {op}_ (in place)."
@@ -119,6 +125,57 @@ def _in_place_without_gradient(op: str) -> Callable[[Tensor], Tensor]:
 _DUNDERS = {"+=": "__iadd__", "-=": "__isub__", "*=": "__imul__", "/=": "__itruediv__"}
 _DUNDERS["**="] = "__ipow__"
 _DUNDERS["//="], _DUNDERS["%="] = "__ifloordiv__", "__imod__"
+
+
+def _plus_product_in_place(op: str) -> Callable[..., Tensor]:
+    """x.<op>_(a, b, beta=1, alpha=1): beta * x + alpha * (a's product with b) written into x
+    (addmm_, addmv_, addr_, baddbmm_, addbmm_)."""
+
+    kernel = op + "_"
+
+    def method(self: Tensor, a: Operand, b: Operand, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+        a, b = _operand(a, self), _operand(b, self)
+        return self._update(
+            kernel,
+            (a, b),
+            lambda d: getattr(d, kernel)(unwrap(a), unwrap(b), beta=beta, alpha=alpha),
+            lambda x: getattr(x, op)(a, b, beta=beta, alpha=alpha),
+        )
+
+    method.__name__ = method.__qualname__ = kernel
+    method.__doc__ = f"x.{op}(a, b, beta=, alpha=) written into x's memory, as torch's {kernel}."
+    return method
+
+
+def _compared_in_place(what: str, comparison: str) -> Callable[[Tensor, Operand], Tensor]:
+    """x.<what>(y), a comparison in place: 1 where x <comparison> y holds and 0 elsewhere, in
+    x's own dtype (as torch's x.eq_(y), x.lt_(0)); in the graph, its gradient is 0."""
+
+    def method(self: Tensor, other: Operand) -> Tensor:
+        other = _operand(other, self)
+        return self._update(
+            what,
+            (other,),
+            lambda d: getattr(d, what)(unwrap(other)),
+            lambda x: ops.Compare.apply(x, other, comparison=comparison),
+        )
+
+    method.__name__ = method.__qualname__ = what
+    method.__doc__ = f"1 where x.{comparison}(other), else 0, written into x (as torch's {what})."
+    return method
+
+
+def _in_place_outside_graph(what: str, kernel: str) -> Callable[..., Tensor]:
+    """x.<what>(y) for an op with no derivative (logical, bitwise, gcd): torch's in-place kernel
+    on x's memory, and nothing recorded, as in torch (see inplace.change_outside_graph)."""
+
+    def method(self: Tensor, *others: Operand) -> Tensor:
+        others = tuple(unwrap(_operand(other, self)) for other in others)
+        return inplace.change_outside_graph(self, lambda d: getattr(d, kernel)(*others))
+
+    method.__name__ = method.__qualname__ = what
+    method.__doc__ = f"x.{kernel[:-1]}(...) written into x's own memory, as torch's {kernel}."
+    return method
 
 
 class Tensor:
@@ -1201,9 +1258,10 @@ class Tensor:
     def log(self) -> Tensor:
         return ops.Log.apply(self)
 
-    def logit(self) -> Tensor:
-        """log(p / (1 - p)), the inverse of sigmoid (for probabilities p in (0, 1))."""
-        return (self / (1 - self)).log()
+    def logit(self, eps: float | None = None) -> Tensor:
+        """log(p / (1 - p)), the inverse of sigmoid (for probabilities p in (0, 1)); with eps,
+        p clamped to [eps, 1 - eps] first."""
+        return ops.Logit.apply(self, eps=eps)
 
     def sigmoid(self) -> Tensor:
         return ops.Sigmoid.apply(self)
@@ -1418,11 +1476,14 @@ class Tensor:
         """1 / x, elementwise (floats, for an integer tensor too, as in torch)."""
         return ops.Reciprocal.apply(self)
 
-    def clamp_min(self, minimum: float) -> Tensor:
+    def clamp_min(self, minimum: Operand) -> Tensor:
+        minimum = _operand(minimum, self)
+        if isinstance(minimum, (Tensor, torch.Tensor)):  # a bound that may get a gradient
+            return ops.Clamp.apply(self, minimum, None, method="clamp_min")
         return ops.ClampMin.apply(self, minimum)
 
     def clamp_max(self, maximum: Operand) -> Tensor:
-        return self.clamp(max=maximum)
+        return ops.Clamp.apply(self, None, _operand(maximum, self), method="clamp_max")
 
     def clamp(self, min: Operand | None = None, max: Operand | None = None) -> Tensor:  # noqa: A002
         """Keep values within [min, max]; either bound may be None, a number or a tensor."""
@@ -2809,6 +2870,59 @@ class Tensor:
     sgn_ = _in_place("sgn")
     absolute_ = _in_place("absolute")
     negative_ = _in_place("negative")
+    rsqrt_ = _in_place("rsqrt")
+    sign_ = _in_place("sign")
+    log10_ = _in_place("log10")
+    log1p_ = _in_place("log1p")
+    expm1_ = _in_place("expm1")
+    erf_ = _in_place("erf")
+    erfc_ = _in_place("erfc")
+    erfinv_ = _in_place("erfinv")
+    lgamma_ = _in_place("lgamma")
+    digamma_ = _in_place("digamma")
+    polygamma_ = _in_place("polygamma")  # x.polygamma_(n)
+    logit_ = _in_place("logit")  # x.logit_(eps=None)
+    cumsum_ = _in_place("cumsum")  # x.cumsum_(dim)
+    cumprod_ = _in_place("cumprod")
+    clamp_min_ = _in_place_with("clamp_min_", "clamp_min")
+    clamp_max_ = _in_place_with("clamp_max_", "clamp_max")
+    multiply_ = _in_place_with("multiply_", "mul")
+    divide_ = _in_place_with("divide_", "div")  # rounding_mode= too
+    subtract_ = _in_place_with("subtract_", "sub")  # alpha= too
+    # comparisons in place keep x's dtype: 1 where it holds, 0 elsewhere (gradient 0)
+    eq_ = _compared_in_place("eq_", "eq")
+    ne_ = _compared_in_place("ne_", "ne")
+    lt_ = _compared_in_place("lt_", "lt")
+    le_ = _compared_in_place("le_", "le")
+    gt_ = _compared_in_place("gt_", "gt")
+    ge_ = _compared_in_place("ge_", "ge")
+    not_equal_ = _compared_in_place("not_equal_", "ne")
+    less_ = _compared_in_place("less_", "lt")
+    less_equal_ = _compared_in_place("less_equal_", "le")
+    greater_ = _compared_in_place("greater_", "gt")
+    greater_equal_ = _compared_in_place("greater_equal_", "ge")
+    # ops with no derivative: torch's kernel, nothing recorded (integer and bool tensors, mostly)
+    logical_and_ = _in_place_outside_graph("logical_and_", "logical_and_")
+    logical_or_ = _in_place_outside_graph("logical_or_", "logical_or_")
+    logical_xor_ = _in_place_outside_graph("logical_xor_", "logical_xor_")
+    logical_not_ = _in_place_outside_graph("logical_not_", "logical_not_")
+    bitwise_and_ = __iand__ = _in_place_outside_graph("bitwise_and_", "bitwise_and_")
+    bitwise_or_ = __ior__ = _in_place_outside_graph("bitwise_or_", "bitwise_or_")
+    bitwise_xor_ = __ixor__ = _in_place_outside_graph("bitwise_xor_", "bitwise_xor_")
+    bitwise_not_ = _in_place_outside_graph("bitwise_not_", "bitwise_not_")
+    bitwise_left_shift_ = __ilshift__ = _in_place_outside_graph(
+        "bitwise_left_shift_", "bitwise_left_shift_"
+    )
+    bitwise_right_shift_ = __irshift__ = _in_place_outside_graph(
+        "bitwise_right_shift_", "bitwise_right_shift_"
+    )
+    addmm_ = _plus_product_in_place("addmm")
+    addmv_ = _plus_product_in_place("addmv")
+    addr_ = _plus_product_in_place("addr")
+    baddbmm_ = _plus_product_in_place("baddbmm")
+    addbmm_ = _plus_product_in_place("addbmm")
+    gcd_ = _in_place_outside_graph("gcd_", "gcd_")
+    lcm_ = _in_place_outside_graph("lcm_", "lcm_")
 
     def float_power_(self, exponent: Operand) -> Tensor:
         exponent = _operand(exponent, self)
@@ -2924,11 +3038,6 @@ class Tensor:
 
     def triu_(self, diagonal: int = 0) -> Tensor:
         return self._update("triu_", (), lambda d: d.triu_(diagonal), lambda x: x.triu(diagonal))
-
-    def clamp_min_(self, minimum: float) -> Tensor:
-        return self._update(
-            "clamp_min_", (), lambda d: d.clamp_min_(minimum), lambda x: x.clamp_min(minimum)
-        )
 
     def zero_(self) -> Tensor:
         return self._update(

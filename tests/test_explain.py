@@ -454,6 +454,7 @@ EVERY_OP = {
     "Lerp": lambda: x23().lerp(v3(), v3().sigmoid()),
     "Linear": lambda: mg.nn.functional.linear(x23(), x23(), v3()[:2]),
     "Log": lambda: x23().abs().log(),
+    "Logit": lambda: (x23().sigmoid() * 0.9).logit(eps=0.2) + x23().sigmoid().logit(),
     "Log2": lambda: x23().abs().log2(),
     "Log10": lambda: x23().abs().log10(),
     "Log1p": lambda: x23().abs().log1p(),
@@ -504,6 +505,7 @@ EVERY_OP = {
     "SetItem": lambda: (lambda h: (h.__setitem__((0, 1), v3().sum()), h)[1])(x23() * 1),
     "Sigmoid": lambda: x23().sigmoid(),
     "Sign": lambda: x23().sign() * x23(),
+    "Compare": lambda: (x23() * 1).gt_(v3()) * x23(),  # an in-place comparison: zeros flow back
     "SiLU": lambda: F.silu(x23()),
     "Sin": lambda: x23().sin(),
     "Sinc": lambda: x23().sinc(),

@@ -146,26 +146,26 @@ ARGUMENTS = {  # the other arguments each takes here (none for the rest)
     "clamp_": (-1.0, 1.0),
     "clip_": (-1.0, 1.0),
     "clamp_min_": (0.5,),
+    "clamp_max_": (0.5,),
     "fill_": (2.5,),
     "nan_to_num_": (0.0, 9.0, -9.0),
 }
-POSITIVE_ONLY = {"log_", "sqrt_"}  # drawn as |x|
+POSITIVE_ONLY = {"log_", "log10_", "log1p_", "rsqrt_", "sqrt_"}  # drawn as |x|
 IN_PLACE = [
-    "abs_", "ceil_", "clamp_", "clamp_min_", "clip_", "cos_", "deg2rad_", "exp_", "fill_",
-    "fix_", "floor_", "frac_", "log_", "nan_to_num_", "neg_", "rad2deg_", "reciprocal_",
-    "relu_", "round_", "sigmoid_", "sin_", "sinc_", "sqrt_", "tanh_", "trunc_", "xlogy_",
-    "zero_",
+    "abs_", "ceil_", "clamp_", "clamp_max_", "clamp_min_", "clip_", "cos_", "deg2rad_", "erf_",
+    "erfc_", "exp_", "expm1_", "fill_", "fix_", "floor_", "frac_", "log_", "log10_", "log1p_",
+    "nan_to_num_", "neg_", "rad2deg_", "reciprocal_", "relu_", "round_", "rsqrt_", "sigmoid_",
+    "sin_", "sinc_", "sqrt_", "square_", "tanh_", "trunc_", "xlogy_", "zero_",
 ]  # fmt: skip
 
 # |x| in [0.2, 0.9] or [1.1, 3], either sign: off 0 (abs, relu, sinc, reciprocal) and off the
-# clamps' bounds (+-1, 0.5 is inside the first piece only for clamp_min_: see below), by
-# construction
+# clamps' bounds (+-1, and 0.5 for clamp_min_ and clamp_max_), by construction
 magnitudes = st.one_of(st.floats(0.2, 0.45), st.floats(0.55, 0.9), st.floats(1.1, 3.0))
 signed = st.tuples(magnitudes, st.booleans()).map(lambda p: -p[0] if p[1] else p[0])
 
 
 @pytest.mark.parametrize("name", IN_PLACE)
-@settings(max_examples=5)  # each of the 27
+@settings(max_examples=5)  # each of the 35
 @given(
     values=st.lists(signed, min_size=2, max_size=6),
     through_view=st.booleans(),

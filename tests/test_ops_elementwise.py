@@ -264,6 +264,9 @@ def test_clamp_with_tensor_bounds_matches_torch(operands):
     x, low, high = operands
     assert_matches_torch(lambda t, b: t.clamp(min=b), lambda t, b: t.clamp(min=b), x, low)
     assert_matches_torch(lambda t, b: t.clamp(max=b), lambda t, b: t.clamp(max=b), x, high)
+    # clamp_min and clamp_max by a tensor: the bound gets its gradient as clamp's does
+    assert_matches_torch(lambda t, b: t.clamp_min(b), lambda t, b: t.clamp_min(b), x, low)
+    assert_matches_torch(lambda t, b: t.clamp_max(b), lambda t, b: t.clamp_max(b), x, high)
 
 
 @given(operands=clamp_operands(distinct=True))

@@ -215,6 +215,18 @@ def update(
     return target
 
 
+def change_outside_graph(target: Tensor, kernel: Callable[[torch.Tensor], Any]) -> Tensor:
+    """An in-place op that has no derivative (x.logical_and_(y), x.bitwise_or_(y), x.gcd_(y)):
+    torch's kernel on target's memory, and nothing recorded, even for a tensor of the graph.
+    torch leaves such a tensor's history as it was (it records only ops a gradient can flow
+    through); its version counter still counts the change, so a value saved for backward and
+    overwritten so is caught as any other."""
+    kernel(target._data)
+    if events.current is not None:
+        events.current.changed_in_place(target)
+    return target
+
+
 def _any_requires_grad(target: Tensor, operands: Sequence[Any]) -> bool:
     if target._requires_grad:
         return True

@@ -1,10 +1,10 @@
 """Every differentiable op: one small class each, forward and backward side by side.
 
 arithmetic.py   + - * / unary - ** maximum minimum fmax fmin where masked_fill, // % fmod
-                div(rounding_mode)
+                div(rounding_mode), the comparisons in place (x.eq_(y): 0 or 1, no slope)
                 lerp, atan2 hypot logaddexp logaddexp2 xlogy copysign heaviside
-unary.py        exp log sigmoid tanh relu leaky_relu silu elu hardtanh gelu erf clamp_min abs sign
-                lgamma digamma polygamma erfinv erfc ndtri log_ndtr
+unary.py        exp log logit sigmoid tanh relu leaky_relu silu elu hardtanh gelu erf clamp_min
+                abs sign lgamma digamma polygamma erfinv erfc ndtri log_ndtr
                 sin cos tan asin acos atan sinh cosh asinh acosh atanh, sqrt rsqrt log10 log2
                 exp2 log1p expm1 softplus clamp, floor ceil round trunc frac
                 reciprocal, sinc nan_to_num
@@ -35,6 +35,7 @@ triangular.py   tril triu
 from .arithmetic import (
     Add,
     Atan2,
+    Compare,
     Copysign,
     Div,
     DivRounded,
@@ -175,6 +176,7 @@ from .unary import (
     Log1p,
     Log2,
     Log10,
+    Logit,
     LogNdtr,
     LogSigmoid,
     NanToNum,
@@ -223,6 +225,7 @@ __all__ = [
     "Clamp",
     "ClampMin",
     "Clone",
+    "Compare",
     "ConstantPad",
     "Convolution",
     "ConvTranspose",
@@ -289,6 +292,7 @@ __all__ = [
     "LogNdtr",
     "LogSigmoid",
     "LogSoftmax",
+    "Logit",
     "LogSumExp",
     "MaskedFill",
     "MatMul",

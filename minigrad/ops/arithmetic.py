@@ -97,6 +97,8 @@ class DivRounded(BroadcastingFunction):
     Computed exactly, not as floor(a / b): 1 / 0.1 rounds to 10.0, but 0.1 is a little more than
     a tenth, so 1 divided by it, rounded down, is 9 (and 1 % 0.1 is almost 0.1)."""
 
+    torch_name = "DivBackward2"  # (torch's div with a rounding_mode)
+
     @staticmethod
     def forward(ctx: Context, a: Any, b: Any, rounding_mode: str) -> torch.Tensor:
         return torch.div(a, b, rounding_mode=rounding_mode)
@@ -408,6 +410,30 @@ class MaskedFill(Where):
     x.masked_fill(mask, value): a where, under torch's own name for it (its node
     MaskedFillBackward0); its arguments come in where's order, (mask, value, x).
     """
+
+
+class Compare(BroadcastingFunction):
+    """out = 1 where a <comparison> b holds (a == b, a < b, ...), else 0.   dout/da = dout/db = 0.
+
+    What an in-place comparison writes into a tensor (x.eq_(y), x.lt_(0)): torch keeps x's dtype
+    and records the change. A step is flat wherever it has a slope, so the gradient is 0 (at the
+    jump, too, as torch takes it). x == y itself gives a bool tensor, outside the graph.
+    """
+
+    @staticmethod
+    def node_name(ctx: Context) -> str:  # torch's: EqBackward0 against a number, 1 a tensor
+        return f"{ctx.comparison.capitalize()}Backward{0 if ctx.parents[1] is None else 1}"
+
+    @staticmethod
+    def forward(ctx: Context, a: torch.Tensor, b: Any, *, comparison: str) -> torch.Tensor:
+        ctx.comparison = comparison
+        return getattr(torch, comparison)(a, b).to(a.dtype)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> tuple:
+        a_needs, b_needs = ctx.needs_input_grad
+        zeros = grad.new_zeros(grad.shape)  # (b's summed to its shape by the engine)
+        return zeros if a_needs else None, zeros if b_needs else None
 
 
 class Lerp(BroadcastingFunction):

@@ -63,6 +63,28 @@ class Sigmoid(Op):
         return grad * s * (1 - s)
 
 
+class Logit(Op):
+    """out = log(x / (1 - x)), the inverse of sigmoid.   dout/dx = 1 / (x (1 - x)).
+
+    With `eps`, x is first clamped to [eps, 1 - eps] (torch's logit(x, eps), which keeps the
+    output finite at 0 and 1): outside that range the output is flat, and its gradient is 0.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor, *, eps: float | None = None) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        ctx.eps = eps
+        return torch.logit(x, eps)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> Any:
+        (x,) = ctx.saved_tensors
+        slope = grad / (x * (1 - x))
+        if ctx.eps is None or ctx.eps < 0:  # (a negative eps clamps nothing, as in torch)
+            return slope
+        return slope.masked_fill((x < ctx.eps) | (x > 1 - ctx.eps), 0.0)  # clamped: flat there
+
+
 class Tanh(Op):
     """t = tanh x.   dt/dx = 1 - t^2."""
 
@@ -109,7 +131,9 @@ class ReLU(Op):
 
 
 class ClampMin(Op):
-    """out = max(x, m) for a number m.   dout/dx = 1 where x >= m, else 0 (as in torch)."""
+    """out = max(x, m) for a number m.   dout/dx = 1 where x >= m, else 0 (as in torch).
+
+    (x.clamp_min(t) with a tensor t, which gets a gradient of its own, is a Clamp.)"""
 
     @staticmethod
     def forward(ctx: Context, x: torch.Tensor, minimum: float) -> torch.Tensor:
@@ -904,12 +928,17 @@ class Clamp(BroadcastingFunction):
     dout/dx = 1 where min <= x <= max, else 0: at a bound itself the gradient goes to x, as in
     torch. Tensor bounds get the rest: dout/dmin = 1 where x < min, dout/dmax = 1 where x > max.
     If min > max somewhere, out is max there, and only max gets the gradient (torch's rule).
+    x.clamp_max(m) is clamp with max only, and x.clamp_min(t) with a tensor t with min only:
+    `method` says which the user called, which torch's name for the node follows.
     """
 
     @staticmethod
     def node_name(ctx: Context) -> str:
         bounds_are_numbers = ctx.parents[1] is None and ctx.parents[2] is None
-        return "ClampBackward1" if bounds_are_numbers else "ClampBackward0"  # (torch's)
+        if ctx.method == "clamp":
+            return "ClampBackward1" if bounds_are_numbers else "ClampBackward0"  # (torch's)
+        name = "ClampMax" if ctx.method == "clamp_max" else "ClampMin"
+        return f"{name}Backward{0 if bounds_are_numbers else 1}"
 
     @staticmethod
     def forward(
@@ -917,8 +946,11 @@ class Clamp(BroadcastingFunction):
         x: torch.Tensor,
         min: Bound = None,
         max: Bound = None,  # noqa: A002
+        *,
+        method: str = "clamp",
     ) -> torch.Tensor:
         ctx.save_for_backward(x, min, max)
+        ctx.method = method
         return torch.clamp(x, min, max)
 
     @staticmethod
