@@ -3105,6 +3105,49 @@ class Tensor:
             "uniform_", generator, lambda t: t.uniform_(low, high, generator=generator)
         )
 
+    def random_(
+        self, *bounds: int, to: int | None = None, generator: torch.Generator | None = None
+    ) -> Tensor:
+        """Fill with whole numbers drawn uniformly from [from, to): x.random_(from, to),
+        x.random_(to) (from 0), or x.random_() (0 up to the largest whole number the dtype holds
+        exactly, as torch's)."""
+        bounds = bounds if to is None else (*bounds, to)
+        method = ("random_", "random_ to", "random_ from to")[len(bounds)]
+        return self._fill_at_random(
+            "random_", generator, lambda t: t.random_(*bounds, generator=generator), method
+        )
+
+    def exponential_(
+        self, lambd: float = 1.0, *, generator: torch.Generator | None = None
+    ) -> Tensor:
+        """Fill with samples from the exponential distribution of rate lambd (mean 1 / lambd)."""
+        return self._fill_at_random(
+            "exponential_", generator, lambda t: t.exponential_(lambd, generator=generator)
+        )
+
+    def geometric_(self, p: float, *, generator: torch.Generator | None = None) -> Tensor:
+        """Fill with the number of tries up to the first success, each a success with
+        probability p (1, 2, 3, ...)."""
+        return self._fill_at_random(
+            "geometric_", generator, lambda t: t.geometric_(p, generator=generator)
+        )
+
+    def log_normal_(
+        self, mean: float = 1.0, std: float = 2.0, *, generator: torch.Generator | None = None
+    ) -> Tensor:
+        """Fill with e^z for z drawn from N(mean, std^2) (torch's defaults: mean 1, std 2)."""
+        return self._fill_at_random(
+            "log_normal_", generator, lambda t: t.log_normal_(mean, std, generator=generator)
+        )
+
+    def cauchy_(
+        self, median: float = 0.0, sigma: float = 1.0, *, generator: torch.Generator | None = None
+    ) -> Tensor:
+        """Fill with samples from the Cauchy distribution at median with scale sigma."""
+        return self._fill_at_random(
+            "cauchy_", generator, lambda t: t.cauchy_(median, sigma, generator=generator)
+        )
+
     def bernoulli_(
         self, p: float | Tensor = 0.5, *, generator: torch.Generator | None = None
     ) -> Tensor:
@@ -3133,10 +3176,15 @@ class Tensor:
         )
 
     def _fill_at_random(
-        self, what: str, generator: torch.Generator | None, fill: Callable[[torch.Tensor], Any]
+        self,
+        what: str,
+        generator: torch.Generator | None,
+        fill: Callable[[torch.Tensor], Any],
+        method: str | None = None,
     ) -> Tensor:
         """fill(data) in place (on the generator's device, see `random_device`). In the graph
-        the values come in by a Copy, as zero_ and fill_ do: nothing flows back through them."""
+        the values come in by a Copy, as zero_ and fill_ do: nothing flows back through them.
+        `method` names the fill for the node's name (`what` by default)."""
 
         def kernel(data: torch.Tensor) -> None:
             at = random_device(generator, data.device)
@@ -3148,7 +3196,7 @@ class Tensor:
         def compute(x: Tensor) -> Tensor:
             values = torch.empty_like(x._data)
             kernel(values)
-            return ops.Copy.apply(x, Tensor(values), method=what)
+            return ops.Copy.apply(x, Tensor(values), method=method or what)
 
         return self._update(what, (), kernel, compute)
 

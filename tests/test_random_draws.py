@@ -1,5 +1,6 @@
-"""Random draws with torch's names: `bernoulli` (a function, a method, and in place) and
-`poisson`. Each draws torch's numbers from the same generator, and, as in torch, nothing flows
+"""Random draws with torch's names: `bernoulli` (a function, a method, and in place),
+`poisson`, and the other fills in place (random_, exponential_, geometric_, log_normal_,
+cauchy_). Each draws torch's numbers from the same generator, and, as in torch, nothing flows
 back through a draw: its input gets a zero gradient (with `x.bernoulli(p)` for a number p, torch
 has no gradient at all, and neither has minigrad). torch's process settings (threads, matmul
 precision, determinism) are torch's own functions under minigrad's name.
@@ -107,6 +108,39 @@ def test_bernoulli__with_a_tensor_of_probabilities_gives_both_zero_gradients(pai
         name="bernoulli_(tensor)",
         device="cpu",
     )
+
+
+FILLS = {  # torch's other random fills in place (what its distributions draw from)
+    "random_ from to": lambda x, g: x.random_(-3, 7, generator=g),
+    "random_ to": lambda x, g: x.random_(10, generator=g),
+    "random_ to=": lambda x, g: x.random_(to=10, generator=g),
+    "random_": lambda x, g: x.random_(generator=g),
+    "exponential_": lambda x, g: x.exponential_(2.5, generator=g),
+    "geometric_": lambda x, g: x.geometric_(0.3, generator=g),
+    "log_normal_": lambda x, g: x.log_normal_(0.5, 0.25, generator=g),
+    "cauchy_": lambda x, g: x.cauchy_(1.0, 0.5, generator=g),
+}
+
+
+@pytest.mark.parametrize("name", FILLS)
+@given(x=mst.float_arrays(), seed=SEEDS)
+def test_the_other_random_fills_give_torch_s_numbers_its_node_and_zero_gradients(name, x, seed):
+    fill = FILLS[name]
+    assert_matches_torch(
+        lambda a: fill(a * 1, seeded(seed)),
+        lambda a: fill(a * 1, seeded(seed)),
+        x,
+        name=name,
+        device="cpu",
+    )
+    ours, theirs = mg.tensor(x, requires_grad=True) * 1, torch.tensor(x, requires_grad=True) * 1
+    assert fill(ours, seeded(seed)) is ours
+    fill(theirs, seeded(seed))
+    assert ours.grad_fn.name() == theirs.grad_fn.name()
+    plain = mg.tensor(x)  # outside the graph: torch's kernel, the same memory
+    memory = plain._data.data_ptr()
+    assert fill(plain, seeded(seed)) is plain and plain._data.data_ptr() == memory
+    assert torch.equal(plain._data, fill(torch.tensor(x), seeded(seed)))
 
 
 def test_bernoulli__without_a_graph_uses_torch_s_kernel_and_numbers():

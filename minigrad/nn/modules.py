@@ -318,6 +318,50 @@ class Module:
         """This module and every module inside it, depth first (a shared one once)."""
         return (module for _, module in self.named_modules())
 
+    def get_submodule(self, target: str) -> Module:
+        """The module at a dotted path of names, as named_modules gives them: 'body.0.conv'
+        ('' is this module itself)."""
+        module = self
+        for name in target.split(".") if target else ():
+            children = dict(module.named_children())
+            if name not in children:
+                raise AttributeError(f"{type(module).__name__} has no attribute `{name}`")
+            module = children[name]
+        return module
+
+    def set_submodule(self, target: str, module: Module, strict: bool = False) -> None:
+        """Put `module` at a dotted path: 'body.0' (a model's layer swapped for another, as
+        torch's). A name not there yet is added, unless strict=True."""
+        if not target:
+            raise ValueError("set_submodule needs a target: the dotted path of the module to set.")
+        if not isinstance(module, Module):
+            raise ValueError(f"`module` is not an nn.Module, found {type(module)}")
+        parent_path, _, name = target.rpartition(".")
+        parent = self.get_submodule(parent_path)
+        if strict and not hasattr(parent, name):
+            raise AttributeError(f"{type(parent).__name__} has no attribute `{name}`")
+        if hasattr(parent, name) and not isinstance(getattr(parent, name), Module):
+            raise AttributeError(f"`{name}` is not an nn.Module")
+        setattr(parent, name, module)
+
+    def get_parameter(self, target: str) -> Parameter:
+        """The parameter at a dotted path: 'body.0.weight'."""
+        path, _, name = target.rpartition(".")
+        module = self.get_submodule(path)
+        found = dict(module.named_parameters(recurse=False))
+        if name not in found:
+            raise AttributeError(f"{type(module).__name__} has no parameter `{name}`")
+        return found[name]
+
+    def get_buffer(self, target: str) -> Tensor:
+        """The buffer at a dotted path: 'bn.running_mean'."""
+        path, _, name = target.rpartition(".")
+        module = self.get_submodule(path)
+        found = dict(module.named_buffers(recurse=False))
+        if name not in found:
+            raise AttributeError(f"{type(module).__name__} has no buffer `{name}`")
+        return found[name]
+
     def named_modules(
         self, memo: set[int] | None = None, prefix: str = "", remove_duplicate: bool = True
     ) -> Iterator[tuple[str, Module]]:
@@ -452,6 +496,19 @@ class Module:
 
     def double(self) -> Module:
         return self.to(torch.float64)
+
+    def half(self) -> Module:
+        return self.to(torch.float16)
+
+    def bfloat16(self) -> Module:
+        return self.to(torch.bfloat16)
+
+    def share_memory(self) -> Module:
+        """Move every parameter and buffer into shared memory, so that worker processes
+        (torch.multiprocessing, Hogwild! training) change the same numbers. Returns self."""
+        for t in [*self.parameters(), *self.buffers()]:
+            t._data.share_memory_()
+        return self
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         for p in self.parameters():

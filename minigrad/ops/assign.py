@@ -67,7 +67,8 @@ class Copy(Op):
     @staticmethod
     def node_name(ctx: Context) -> str:
         """torch's, by the method that wrote the values (`method`: copy_, fill_, zero_, or a
-        random fill, normal_, uniform_ or bernoulli_, which torch names by its p's kind)."""
+        random fill: normal_, uniform_, random_ (torch names it by the bounds given), bernoulli_
+        (by its p's kind), exponential_, geometric_, log_normal_, cauchy_)."""
         if ctx.method == "fill_":  # (torch's FillBackward2 for a number, 3 for a tensor)
             return "FillBackward2" if ctx.parents[1] is None else "FillBackward3"
         return {
@@ -77,6 +78,13 @@ class Copy(Op):
             "uniform_": "UniformBackward0",
             "bernoulli_": "BernoulliBackward2",  # (x.bernoulli_(0.3): a number p)
             "bernoulli_ with probabilities": "BernoulliBackward1",  # (a tensor p)
+            "random_ from to": "RandomBackward0",  # (torch's numbering: by the bounds given)
+            "random_ to": "RandomBackward1",
+            "random_": "RandomBackward2",
+            "exponential_": "ExponentialBackward0",
+            "geometric_": "GeometricBackward0",
+            "log_normal_": "LogNormalBackward0",
+            "cauchy_": "CauchyBackward0",
         }[ctx.method]
 
     @staticmethod
