@@ -2960,6 +2960,41 @@ class Tensor:
             "round_", (), lambda d: d.round_(**options), lambda x: x.round(**options)
         )
 
+    # x.unsqueeze_(0), x.t_(), ...: x takes the shape of its own view; the values stay
+    def unsqueeze_(self, dim: int) -> Tensor:
+        return inplace.change_shape(
+            self,
+            lambda x: x.unsqueeze(dim),
+            lambda d: d.unsqueeze_(dim),
+            "unsqueeze_",
+            "UnsqueezeBackward1",
+        )
+
+    def squeeze_(self, dim: Dims = None) -> Tensor:
+        dims = () if dim is None else (dim,)
+        form = 3 if dim is None else 4 if isinstance(dim, int) else 5  # (torch's node names)
+        return inplace.change_shape(
+            self,
+            lambda x: x.squeeze(*dims),
+            lambda d: d.squeeze_(*dims),
+            "squeeze_",
+            f"SqueezeBackward{form}",
+        )
+
+    def t_(self) -> Tensor:
+        return inplace.change_shape(self, lambda x: x.t(), lambda d: d.t_(), "t_", "TBackward1")
+
+    def transpose_(self, dim0: int, dim1: int) -> Tensor:
+        return inplace.change_shape(
+            self,
+            lambda x: x.transpose(dim0, dim1),
+            lambda d: d.transpose_(dim0, dim1),
+            "transpose_",
+            "TransposeBackward1",
+        )
+
+    swapaxes_ = swapdims_ = transpose_  # NumPy's names for it, which torch has too
+
     def clamp_(self, min: Operand | None = None, max: Operand | None = None) -> Tensor:  # noqa: A002
         low, high = _operand(min, self), _operand(max, self)
         return self._update(

@@ -237,3 +237,108 @@ def test_an_in_place_form_on_a_leaf_that_requires_grad_is_refused_as_in_torch(na
     with mg.no_grad():  # the parameter update's way: allowed
         x = mg.ones(3, requires_grad=True)
         assert change(x, mg.ones(3)) is x
+
+
+# ---- shape changes in place: x takes the shape of its own view ----------------------------------
+
+RESHAPES = {
+    "unsqueeze_": lambda t: t.unsqueeze_(0),
+    "unsqueeze_ last": lambda t: t.unsqueeze_(-1),
+    "squeeze_ dim": lambda t: t.unsqueeze_(1).squeeze_(1),
+    "squeeze_ all": lambda t: t.unsqueeze_(0).squeeze_(),
+    "squeeze_ dims": lambda t: t.unsqueeze_(0).unsqueeze_(-1).squeeze_((0, -1)),
+    "t_": lambda t: t.t_(),
+    "transpose_": lambda t: t.transpose_(0, -1),
+    "swapaxes_": lambda t: t.swapaxes_(-1, 0),
+    "swapdims_": lambda t: t.swapdims_(0, -1),
+}
+
+
+def run_reshape(lib, change, values, upstream_seed, through_view):
+    """h = a * 1 (or its first row, a view of it) changed shape in place, then used: returns
+    the tensor, its node's name, its version, and a's gradient."""
+    a = lib.tensor(values, dtype=F64, requires_grad=True)
+    h = a * 1
+    target = h[0] if through_view else h
+    assert change(target) is target
+    name, version = target.grad_fn.name(), target._version
+    generator = torch.Generator().manual_seed(upstream_seed)
+    w = torch.randn(target.shape, dtype=F64, generator=generator)
+    ((target * (w if lib is torch else mg.Tensor(w))).sum() + (h * h).sum()).backward()
+    return target.detach(), name, version, a.grad
+
+
+@pytest.mark.parametrize("name", RESHAPES)
+@given(
+    values=mst.float_arrays(mst.shapes(min_rank=2, max_rank=2, min_side=2, max_side=4), -3, 3),
+    through_view=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_a_shape_change_in_place_matches_torch(name, values, through_view, seed):
+    if through_view and name in ("t_", "transpose_", "swapaxes_", "swapdims_"):
+        through_view = False  # (a row is 1-d: t_ leaves it, transpose_(0, -1) too)
+    ours = run_reshape(mg, RESHAPES[name], values, seed, through_view)
+    theirs = run_reshape(torch, RESHAPES[name], values, seed, through_view)
+    assert ours[0].shape == theirs[0].shape and torch.equal(ours[0]._data, theirs[0])
+    assert ours[1:3] == theirs[1:3], f"{name}: node and version {ours[1:3]}, torch's {theirs[1:3]}"
+    assert_close(ours[3]._data, theirs[3], what=f"{name}: the gradient")
+
+
+@pytest.mark.parametrize("name", RESHAPES)
+def test_a_shape_change_outside_the_graph_is_torch_s_on_the_same_memory(name):
+    values = torch.arange(6.0).reshape(2, 3)
+    x = mg.tensor(values.clone())
+    memory, version = x._data.data_ptr(), x._version
+    assert RESHAPES[name](x) is x
+    expected = RESHAPES[name](values.clone())
+    assert x.shape == expected.shape and x._data.stride() == expected.stride()
+    assert x._data.data_ptr() == memory and x._version > version and torch.equal(x._data, expected)
+
+
+def test_a_view_changed_shape_then_written_through_writes_its_base_as_torch():
+    def run(lib):
+        a = lib.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], dtype=F64, requires_grad=True)
+        h = a * 1
+        row = h[1]
+        row.unsqueeze_(0)
+        row.mul_(lib.tensor([[2.0, -1.0, 0.5]], dtype=F64))  # a write through the view
+        (h * h).sum().backward()
+        return h.detach(), row.shape, a.grad
+
+    ours, theirs = run(mg), run(torch)
+    assert torch.equal(ours[0]._data, theirs[0]) and ours[1] == theirs[1]
+    assert_close(ours[2]._data, theirs[2], what="the gradient through the base")
+
+
+def test_a_view_made_before_its_base_changed_shape_is_refused_not_wrong():
+    """torch remakes such a view's history with as_strided; minigrad remakes it from the base's
+    steps, which the shape change made stale: it refuses, where it would be silently wrong (a row
+    of a square matrix made again from its transpose is a column)."""
+    a = mg.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    h = a * 1
+    row = h[0]
+    h.t_()
+    with pytest.raises(GradientError, match=r"changed shape in place.*Make the view again"):
+        (row * 2).sum()
+
+
+def test_a_value_saved_for_backward_then_reshaped_in_place_is_caught_as_in_torch():
+    for lib, error in ((torch, RuntimeError), (mg, GradientError)):
+        a = lib.tensor([1.0, 2.0], requires_grad=True)
+        h = a * 1
+        y = h * a  # saves h
+        h.unsqueeze_(0)
+        with pytest.raises(error, match="modified (by an inplace operation|in place)"):
+            y.sum().backward()
+
+
+def test_a_leaf_that_requires_grad_changes_shape_only_under_no_grad_as_in_torch():
+    for lib in (torch, mg):
+        a = lib.ones(3, requires_grad=True)
+        with pytest.raises(RuntimeError, match="leaf"):
+            a.unsqueeze_(0)
+        with lib.no_grad():
+            a.unsqueeze_(0)
+        assert a.shape == (1, 3) and a.requires_grad and a.grad_fn is None
+        (a * 2).sum().backward()
+        assert a.grad.shape == (1, 3)

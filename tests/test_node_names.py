@@ -5,7 +5,7 @@ Each expression below runs in torch and in minigrad, and the name of the node th
 result must agree: `type(grad_fn).__name__` in torch, `grad_fn.node_name` (and the repr) in
 minigrad. Where minigrad's graph differs from torch's (smooth_l1_loss and huber_loss are a few of
 minigrad's ops, addcmul_ a product and a sum), the node is another and its name too: those are
-not here; nor are the in-place shape changes (unsqueeze_, t_...), which minigrad does not have.
+not here.
 """
 
 from __future__ import annotations
@@ -104,6 +104,13 @@ EXPRESSIONS: dict[str, Callable[..., Any]] = {
     "lt_ in place by a tensor": lambda t, F, i: (i["a"] * 1).lt_(i["v"]),
     "logit": lambda t, F, i: i["a"].sigmoid().logit(),
     "logit with eps": lambda t, F, i: i["a"].sigmoid().logit(eps=0.1),
+    "unsqueeze_": lambda t, F, i: (i["a"] * 1).unsqueeze_(1),
+    "squeeze_ all": lambda t, F, i: (i["a"] * 1).unsqueeze_(0).squeeze_(),
+    "squeeze_ a dim": lambda t, F, i: (i["a"] * 1).unsqueeze_(0).squeeze_(0),
+    "squeeze_ dims": lambda t, F, i: (i["a"] * 1).unsqueeze_(0).squeeze_((0,)),
+    "t_": lambda t, F, i: (i["a"] * 1).t_(),
+    "transpose_": lambda t, F, i: (i["a"] * 1).transpose_(0, 1),
+    "swapdims_": lambda t, F, i: (i["a"] * 1).swapdims_(0, 1),
     "view": lambda t, F, i: i["a"].view(20),
     "reshape (a view)": lambda t, F, i: i["a"].reshape(20),
     "reshape (a copy)": lambda t, F, i: i["a"].T.reshape(20),

@@ -88,6 +88,7 @@ class Context:
     materialize_grads = True  # zeros, not None, for an output nobody used (set_materialize_grads)
     _non_differentiable: tuple[Any, ...] = ()  # outputs marked so by forward
     input_meta: tuple[Any, ...] = ()  # (shape, dtype) per input, once released
+    renamed = ""  # torch's name for the node where the call that made it decides it (x.t_())
 
     def __init__(
         self,
@@ -289,7 +290,7 @@ class Context:
     @property
     def node_name(self) -> str:
         """What torch calls this node (`type(grad_fn).__name__` there): SigmoidBackward0."""
-        return self.function.node_name(self)
+        return self.renamed or self.function.node_name(self)
 
     def __repr__(self) -> str:
         return f"<{self.node_name} object at {id(self):#x}>"  # (as torch prints a node)

@@ -39,6 +39,11 @@ sees the new values. For the graph, minigrad follows torch's rules:
    (A tensor that shares memory without being a view in minigrad's sense, `x.detach()`, `x.data`
    or a `Tensor` wrapped around a torch view, is a separate tensor for the graph, as torch's
    `detach()` is: changing it changes the numbers, not the other tensor's history.)
+
+6. Two kinds of in-place op need no rebasing. One with no derivative (x.logical_and_(y), the
+   bitwise ones, gcd_): torch records nothing, and neither does minigrad (`change_outside_graph`).
+   A shape change (x.unsqueeze_(0), x.t_()): x takes the shape of its own view, and in the graph
+   that view op's node (`change_shape`).
 """
 
 from __future__ import annotations
@@ -144,8 +149,20 @@ def refresh_view(view: Tensor) -> None:
     for op, args, options, output in record.steps:
         again = op.apply(again, *args, **options)
         again = again if output is None else again[output]
+    if _layout(again._data) != _layout(view._data):  # the base changed shape (x.t_()) since
+        raise GradientError(
+            f"a view (shape {shape_str(view.shape)}) of a tensor that has changed shape in place "
+            f"since (now {shape_str(base.shape)}: unsqueeze_, t_, transpose_, squeeze_) is used "
+            "after its base was changed: minigrad remakes a view's history from its base, and "
+            "that view was made from the old shape. Make the view again after the change."
+        )
     _take_history(view, again)
     record.base_node = node
+
+
+def _layout(data: torch.Tensor) -> tuple[Any, ...]:
+    """Where a tensor's elements lie: its shape, strides and offset into its memory."""
+    return data.shape, data.stride(), data.storage_offset()
 
 
 def any_base_changed(views: Iterable[View]) -> bool:
@@ -210,6 +227,44 @@ def update(
             raise error
     else:
         _record(target, operands, compute, what, region)
+    if events.current is not None:
+        events.current.changed_in_place(target)
+    return target
+
+
+def change_shape(
+    target: Tensor,
+    view: Callable[[Tensor], Tensor],
+    kernel: Callable[[torch.Tensor], Any],
+    what: str,
+    node_name: str,
+) -> Tensor:
+    """x.unsqueeze_(0), x.t_(), x.transpose_(0, 1), x.squeeze_(): x becomes `view(x)`, its own
+    memory seen with another shape; the values do not change. As in torch, x's torch tensor
+    itself takes the new shape (`kernel`), and its version counter counts it; in the graph x
+    takes the view op's node, which torch names for the in-place form (`node_name`:
+    UnsqueezeBackward1). A view of another tensor stays a view of it, one step further.
+
+    Views made of x before it changed shape were made from its old shape: used after it with
+    their history to remake, they are refused (see refresh_view)."""
+    grad_enabled = is_grad_enabled()
+    if grad_enabled and target._view is not None:
+        refresh_view(target)
+        _check_view_made_with_grad(target, what)
+    recording = grad_enabled and target._requires_grad
+    old = target
+    if recording:  # the view op recorded on x as it is now, through a tensor that keeps its shape
+        _check_may_change(target, what)
+        old = Tensor._from_op(target._data.detach(), target._ctx, target._output_nr)
+        old._view = target._view
+        old._ctx.set_output(old._output_nr, old)
+    new = view(old)
+    kernel(target._data)
+    if target._view is not None:  # the same base, with one more step to here
+        target._view.steps = new._view.steps
+    if recording:
+        new._ctx.renamed = node_name
+        _take_history(target, new)
     if events.current is not None:
         events.current.changed_in_place(target)
     return target
