@@ -319,3 +319,32 @@ def _leaves(fn: Any) -> list[Any]:
             found.append(node.variable)
         stack.extend(parent for parent, _ in node.next_functions)
     return found
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("weight_requires_grad", [True, False])
+def test_a_linear_layers_links_show_as_torch_s_addmm(bias, weight_requires_grad):
+    """torch's nn.Linear on a batch of rows is an addmm (an mm without a bias), whose node links
+    the bias first, then the input, then the weight through a transpose (TBackward0): walking
+    `loss.grad_fn.next_functions[0][0]...` as the PyTorch tutorials do prints the same nodes."""
+    walks = {}
+    for lib in (torch, mg):
+        torch.manual_seed(0)
+        first, last = lib.nn.Linear(4, 3), lib.nn.Linear(3, 2, bias=bias)
+        last.weight.requires_grad_(weight_requires_grad)
+        loss = lib.nn.functional.mse_loss(last(first(lib.ones(5, 4)).relu()), lib.zeros(5, 2))
+        node = loss.grad_fn.next_functions[0][0]
+        shown = []
+        for link, _ in node.next_functions:
+            inner = (
+                [] if link is None else [(n.name() if n else None) for n, _ in link.next_functions]
+            )
+            shown.append((None if link is None else link.name(), inner))
+        walks[lib] = (node.name(), shown)
+    assert walks[mg] == walks[torch]
+    if weight_requires_grad:  # the transpose leads to the weight's own AccumulateGrad
+        (transpose, _) = loss.grad_fn.next_functions[0][0].next_functions[-1]
+        ((accumulate, _),) = transpose.next_functions
+        assert accumulate.variable is last.weight and re.fullmatch(
+            r"<TBackward0 object at 0x\w+>", repr(transpose)
+        )

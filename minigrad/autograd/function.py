@@ -262,12 +262,13 @@ class Context:
     def next_functions(self) -> tuple[tuple[Any, int], ...]:
         """(node, output index) per input, torch's name for the links to the nodes before, shown
         as torch shows them: a leaf that requires grad as its AccumulateGrad, and None for an
-        input that needs no gradient (a number, a tensor outside the graph)."""
+        input that needs no gradient (a number, a tensor outside the graph); in torch's order,
+        where its graph has them in another (see Function.shown_links)."""
         links = zip(self.parents, self.parent_outputs, self.needs_input_grad)
-        return tuple(
+        return self.function.shown_links(self, tuple(
             [(parent if type(parent) is Context else AccumulateGrad(parent) if needs else None, k)
              for parent, k, needs in links]
-        )  # fmt: skip
+        ))  # fmt: skip
 
     def output(self, index: int = 0) -> Tensor | None:
         """The tensor this node made (None once nothing else holds it)."""
@@ -318,6 +319,33 @@ class AccumulateGrad:
 
     def __repr__(self) -> str:
         return f"<AccumulateGrad object at {id(self):#x}>"
+
+
+class ShownTranspose:
+    """The transpose that torch's addmm puts between nn.Linear's weight and its node
+    (TBackward0). minigrad's Linear links to the weight itself; this is only how it is shown in
+    next_functions, so that code that walks torch's graph prints what it prints there."""
+
+    __slots__ = ("weight",)
+
+    def __init__(self, weight: tuple[Any, int]):
+        self.weight = weight  # (the weight's AccumulateGrad or node, output index)
+
+    @property
+    def next_functions(self) -> tuple[tuple[Any, int], ...]:
+        return (self.weight,)
+
+    def __eq__(self, other: object) -> bool:  # (one per look: the same weight's are equal)
+        return type(other) is ShownTranspose and other.weight == self.weight
+
+    def __hash__(self) -> int:
+        return hash(self.weight)
+
+    def name(self) -> str:
+        return "TBackward0"
+
+    def __repr__(self) -> str:
+        return f"<TBackward0 object at {id(self):#x}>"
 
 
 def _no_output() -> None:
@@ -380,6 +408,12 @@ class Function:
         if ctx.function.torch_name:
             return ctx.function.torch_name
         return f"{ctx.op_name}Backward{0 if ctx.function.on_torch_tensors else ''}"
+
+    @staticmethod
+    def shown_links(ctx: Context, links: tuple[tuple[Any, int], ...]) -> tuple[Any, ...]:
+        """next_functions for this op's node as torch shows them, from minigrad's links (one
+        per input): the same, but for an op whose node torch links otherwise (Linear's)."""
+        return links
 
     @staticmethod
     def explain_failure(*inputs: Any, **options: Any) -> str | Exception | None:

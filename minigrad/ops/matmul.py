@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from ..autograd.function import Context, Op
+from ..autograd.function import Context, Op, ShownTranspose
 from ..errors import dtype_mismatch, matmul_mismatch, shape_str
 from ..tensor import Tensor
 from .shape import Cat
@@ -79,6 +79,17 @@ class Linear(Op):
         if ctx.x_ndim != 2:
             return "ViewBackward0"
         return "MmBackward0" if ctx.parents[2] is None else "AddmmBackward0"
+
+    @staticmethod
+    def shown_links(ctx: Context, links: tuple[tuple[Any, int], ...]) -> tuple[Any, ...]:
+        """As torch's addmm shows them: the bias first (none for mm), then x, then the weight
+        through its transpose (TBackward0), for a batch of rows; other inputs as they are."""
+        if ctx.x_ndim != 2:
+            return links
+        x, weight, bias = links
+        if weight[0] is not None:
+            weight = (ShownTranspose(weight), 0)
+        return (x, weight) if ctx.parents[2] is None else (bias, x, weight)
 
     @staticmethod
     def forward(
