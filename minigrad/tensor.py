@@ -2365,6 +2365,26 @@ class Tensor:
         dL/dsrc = G.gather(dim, index)."""
         return ops.ScatterAdd.apply(self, dim, unwrap(index), _operand(src, self))
 
+    def scatter_reduce(
+        self, dim: int, index: Tensor, src: Tensor, reduce: str, *, include_self: bool = True
+    ) -> Tensor:
+        """x with src's values reduced into the places `index` names along dim, as scatter_add
+        adds them: reduce is "sum", "prod", "mean", "amax" or "amin", and x's own value at a
+        place takes part unless include_self=False (a message-passing layer's aggregation)."""
+        if reduce not in ("sum", "prod", "mean", "amax", "amin"):
+            raise ValueError(
+                f"scatter_reduce: reduce must be 'sum', 'prod', 'mean', 'amax' or 'amin', got "
+                f"{reduce!r}."
+            )
+        return ops.ScatterReduce.apply(
+            self,
+            dim,
+            unwrap(index),
+            _operand(src, self),
+            reduce=reduce,
+            include_self=include_self,
+        )
+
     def index_add(self, dim: int, index: Tensor, source: Tensor, *, alpha: Scalar = 1) -> Tensor:
         """x with alpha times source's slice k added to x's slice index[k] along dim (slices
         named several times add up). dL/dx = G, dL/dsource = alpha * G.index_select(dim, index)."""
@@ -3030,6 +3050,19 @@ class Tensor:
             (source,),
             lambda d: d.scatter_(dim, index, unwrap(source)),
             lambda x: x.scatter(dim, index, source),
+        )
+
+    def scatter_reduce_(
+        self, dim: int, index: Tensor, src: Tensor, reduce: str, *, include_self: bool = True
+    ) -> Tensor:
+        src, positions = _operand(src, self), unwrap(index)
+        return self._update(
+            "scatter_reduce_",
+            (src,),
+            lambda d: d.scatter_reduce_(
+                dim, positions, unwrap(src), reduce, include_self=include_self
+            ),
+            lambda x: x.scatter_reduce(dim, index, src, reduce, include_self=include_self),
         )
 
     def scatter_add_(self, dim: int, index: Tensor, src: Tensor) -> Tensor:

@@ -502,6 +502,7 @@ EVERY_OP = {
     "Rsqrt": lambda: (x23().abs() + 1).rsqrt(),
     "Scatter": lambda: x23().scatter(1, mg.tensor([[2, 0], [1, 2]]), x23().flip(0)),
     "ScatterAdd": lambda: x23().scatter_add(1, mg.tensor([[0, 0], [2, 1]]), x23()),
+    "ScatterReduce": lambda: x23().scatter_reduce(1, mg.tensor([[0, 0], [2, 1]]), x23(), "amax"),
     "SetItem": lambda: (lambda h: (h.__setitem__((0, 1), v3().sum()), h)[1])(x23() * 1),
     "Sigmoid": lambda: x23().sigmoid(),
     "Sign": lambda: x23().sign() * x23(),

@@ -18,7 +18,7 @@ matmul.py       @, linear; det slogdet inv solve cholesky eigh svd pinv matrix_e
 products.py     einsum (and the diagonal its backward writes) outer
 shape.py        reshape transpose t permute flip unsqueeze squeeze expand indexing gather repeat
                 cat stack split unbind, and the adjoints of indexing and gather (an
-                accumulating index-put, scatter_add); scatter
+                accumulating index-put, scatter_add); scatter, scatter_reduce
 conversion.py   .to(dtype or device), clone
 assign.py       what in-place changes record: x[key] = v, copy_/fill_/zero_, a write through a view
 conv.py         convolution (conv1d, conv2d) and its adjoint, the transposed convolution
@@ -136,6 +136,7 @@ from .shape import (
     Reshape,
     Scatter,
     ScatterAdd,
+    ScatterReduce,
     Split,
     Squeeze,
     Stack,
@@ -339,6 +340,7 @@ __all__ = [
     "Rsqrt",
     "Scatter",
     "ScatterAdd",
+    "ScatterReduce",
     "SetItem",
     "Sigmoid",
     "Sign",

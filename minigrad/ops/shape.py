@@ -387,6 +387,82 @@ class ScatterAdd(Op):
         return scatter_failure("scatter_add", x, dim, index, src)
 
 
+class ScatterReduce(Op):
+    """out = x with src's values reduced into the places index names along dim (sum, prod, mean,
+    amax, amin).   dL/dsrc = G.gather(dim, index) for sum; for the others, each value's share.
+
+    x's own value at a place takes part too, unless include_self=False. mean divides each
+    place's G by its count; amax and amin send G to the values equal to the result, shared
+    evenly among ties (torch's rule); prod sends each value v taking part G * out / v, computed
+    without dividing by a zero (the product of the others, where v is 0, as torch's). dL/dx is
+    the same for x's own value, and 0 at the places written when include_self=False: x's value
+    there took no part.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Context,
+        x: torch.Tensor,
+        dim: int,
+        index: torch.Tensor,
+        src: torch.Tensor,
+        *,
+        reduce: str,
+        include_self: bool = True,
+    ) -> torch.Tensor:
+        out = x.scatter_reduce(dim, index, src, reduce, include_self=include_self)
+        ctx.save_for_backward(x, index, src, out)
+        ctx.dim, ctx.reduce, ctx.include_self = dim, reduce, include_self
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> tuple:
+        x, index, src, out = ctx.saved_tensors
+        dim, reduce, include_self = ctx.dim, ctx.reduce, ctx.include_self
+        reached = tuple(slice(0, n) for n in index.shape)
+        used = src[reached]  # (src may be larger than index: its other values take no part)
+        if reduce == "sum":
+            grad_x, grad_src = grad, grad.gather(dim, index)
+        elif reduce == "mean":  # each place's count: its values, and x's own if included
+            count = grad.new_ones(grad.shape) if include_self else grad.new_zeros(grad.shape)
+            count = count.scatter_add(dim, index, used.new_ones(used.shape))
+            count = count.masked_fill(count == 0, 1)
+            grad_x, grad_src = grad / count, grad.gather(dim, index) / count.gather(dim, index)
+        elif reduce in ("amax", "amin"):  # G shared among the values equal to the result
+            x_is_result = (x == out).to(grad.dtype)
+            src_is_result = (used == out.gather(dim, index)).to(grad.dtype)
+            share = grad / x_is_result.scatter_add(dim, index, src_is_result)
+            grad_x, grad_src = x_is_result * share, src_is_result * share.gather(dim, index)
+        else:  # prod: the product of the others, each 0 left out of the division
+            x_kept = x.masked_fill(x == 0, 1)
+            grad_x = (
+                grad
+                * x_kept.scatter_reduce(dim, index, used, "prod", include_self=include_self)
+                / x_kept
+            )
+            src_zero = used == 0
+            zeros_at = x.new_zeros(x.shape).scatter_add(dim, index, src_zero.to(x.dtype))
+            single_zero = src_zero & (zeros_at.gather(dim, index) == 1)
+            others = x.scatter_reduce(
+                dim, index, used.masked_fill(single_zero, 1), "prod", include_self=include_self
+            )
+            grad_src = (
+                (grad * others)
+                .gather(dim, index)
+                .where(single_zero, (grad * out).gather(dim, index) / used.masked_fill(src_zero, 1))
+            )
+        if not include_self:
+            grad_x = grad_x.scatter(dim, index, 0)
+        if grad_src.shape != src.shape:
+            grad_src = added_at(grad_src, src.shape, reached)
+        needs = ctx.needs_input_grad
+        return grad_x if needs[0] else None, None, None, grad_src if needs[3] else None
+
+    @staticmethod
+    def explain_failure(x: Any, dim: int, index: Any, src: Any, **options: Any) -> Any:
+        return scatter_failure("scatter_reduce", x, dim, index, src)
+
+
 class Scatter(Op):
     """out = x with src (or a number) written at index along dim.   dL/dx = G with those places
     zeroed, dL/dsrc = G.gather(dim, index).
