@@ -568,3 +568,66 @@ def test_split_with_sizes_and_output_nr_match_torch(data):
     assert_matches_torch(pick, pick, x, name=f"split_with_sizes({sizes}, {dim})[{piece}]")
     leaf = mg.ones(2, requires_grad=True)
     assert leaf.output_nr == (leaf * 2).output_nr == 0
+
+
+# torch's top-level forms of functions of torch.nn.functional, called as torch's take them
+# (positionally, in torch's order): each name, the input shapes, and the other arguments
+TOP_LEVEL_FUNCTIONS = {
+    "conv1d": ([(2, 3, 7), (4, 3, 3), (4,)], (1, 1)),  # stride, padding
+    "conv2d": ([(2, 3, 6, 6), (4, 3, 3, 3), (4,)], (2, 1)),
+    "conv3d": ([(1, 2, 4, 4, 4), (3, 2, 2, 2, 2), (3,)], (1, 0)),
+    "conv_transpose1d": ([(2, 3, 5), (3, 4, 3), (4,)], (2, 1)),
+    "conv_transpose2d": ([(2, 3, 4, 4), (3, 2, 3, 3), (2,)], (2, 1)),
+    "conv_transpose3d": ([(1, 2, 3, 3, 3), (2, 2, 2, 2, 2), (2,)], (1, 0)),
+    "max_pool1d": ([(2, 3, 8)], (2, 2, 1)),  # kernel, stride, padding
+    "max_pool2d": ([(2, 3, 6, 6)], (3, 2, 1)),
+    "max_pool3d": ([(1, 2, 4, 4, 4)], (2, 2)),
+    "avg_pool1d": ([(2, 3, 8)], (3, 2, 1)),
+    "adaptive_avg_pool1d": ([(2, 3, 8)], (3,)),
+    "pixel_shuffle": ([(2, 8, 3, 3)], (2,)),
+    "pixel_unshuffle": ([(2, 2, 4, 4)], (2,)),
+    "prelu": ([(2, 3, 4), (3,)], ()),
+    "selu": ([(3, 4)], ()),
+    "celu": ([(3, 4)], (0.7,)),
+    "hardshrink": ([(3, 4)], (0.3,)),
+    "threshold": ([(3, 4)], (0.1, -2.0)),
+    "pairwise_distance": ([(3, 4), (3, 4)], (2.0,)),
+    "pdist": ([(4, 3)], (2.0,)),
+    "bilinear": ([(3, 4), (3, 5), (2, 4, 5), (2,)], ()),
+    "channel_shuffle": ([(2, 6, 2, 2)], (3,)),
+    "group_norm": ([(2, 6, 3), (6,), (6,)], ()),  # (num_groups comes between: see below)
+    "layer_norm": ([(2, 3, 4)], ([4],)),
+    "rms_norm": ([(2, 3, 4)], ([4],)),
+    "dropout": ([(3, 4)], (0.5, False)),  # train=False: the identity
+    "alpha_dropout": ([(3, 4)], (0.5, False)),
+    "feature_alpha_dropout": ([(2, 3, 4)], (0.5, False)),
+}
+
+
+@pytest.mark.parametrize("name", TOP_LEVEL_FUNCTIONS)
+def test_torch_s_top_level_forms_of_functional_take_torch_s_arguments(name):
+    shapes, options = TOP_LEVEL_FUNCTIONS[name]
+    generator = torch.Generator().manual_seed(0)
+    arrays = [torch.rand(shape, generator=generator, dtype=torch.float64).numpy() + 0.25
+              for shape in shapes]  # fmt: skip
+
+    def call(lib):
+        def run(*tensors):
+            if name == "group_norm":  # torch.group_norm(input, num_groups, weight, bias)
+                return getattr(lib, name)(tensors[0], 3, *tensors[1:])
+            return getattr(lib, name)(*tensors, *options)
+
+        return run
+
+    assert getattr(mg, name) is getattr(mg.nn.functional, name)
+    assert_matches_torch(call(mg), call(torch), *arrays, name=f"torch.{name}")
+
+
+@pytest.mark.parametrize("name", ["dropout", "alpha_dropout", "feature_alpha_dropout"])
+def test_torch_s_top_level_dropouts_draw_torch_s_masks_when_training(name):
+    x = torch.rand(2, 3, 4, generator=torch.Generator().manual_seed(1))
+    torch.manual_seed(3)
+    theirs = getattr(torch, name)(x, 0.5, True)
+    mg.manual_seed(3)
+    ours = getattr(mg, name)(mg.tensor(x), 0.5, True)
+    assert torch.equal(ours._data, theirs)
