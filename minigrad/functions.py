@@ -278,6 +278,7 @@ hsplit = _method_as_function("hsplit")
 index_add = _method_as_function("index_add")
 index_copy = _method_as_function("index_copy")
 index_fill = _method_as_function("index_fill")
+index_put = _method_as_function("index_put")
 index_select = _method_as_function("index_select")
 moveaxis = _method_as_function("moveaxis")
 movedim = _method_as_function("movedim")
@@ -341,13 +342,13 @@ pinverse = _method_as_function("pinverse")
 # in place: minigrad.exp_(x) is x.exp_(), so the graph's in-place rules (autograd/inplace.py:
 # x's history rebased, its version counted, a leaf that requires grad refused) are the method's
 _IN_PLACE = (
-    "abs_", "acos_", "acosh_", "addmv_", "arccos_", "arccosh_", "arcsin_", "arcsinh_",
-    "arctan_", "arctanh_", "asin_", "asinh_", "atan_", "atanh_", "ceil_", "clamp_",
-    "clamp_max_", "clamp_min_", "clip_", "cos_", "cosh_", "deg2rad_", "detach_", "erf_",
-    "erfc_", "exp_", "exp2_", "expm1_", "fill_", "fix_", "floor_", "frac_", "gcd_", "lcm_",
-    "log_", "log10_", "log1p_", "log2_", "logit_", "nan_to_num_", "neg_", "negative_",
-    "rad2deg_", "reciprocal_", "relu_", "round_", "rsqrt_", "sigmoid_", "sin_", "sinc_",
-    "sinh_", "sqrt_", "square_", "tan_", "tanh_", "trunc_", "xlogy_", "zero_",
+    "abs_", "acos_", "acosh_", "addmv_", "arccos_", "arccosh_", "arcsin_", "arcsinh_", "arctan_",
+    "arctanh_", "asin_", "asinh_", "atan_", "atanh_", "ceil_", "clamp_", "clamp_max_",
+    "clamp_min_", "clip_", "cos_", "cosh_", "deg2rad_", "detach_", "erf_", "erfc_", "exp_",
+    "exp2_", "expm1_", "fill_", "fix_", "floor_", "frac_", "gcd_", "index_put_", "lcm_", "log_",
+    "log10_", "log1p_", "log2_", "logit_", "nan_to_num_", "neg_", "negative_", "rad2deg_",
+    "reciprocal_", "relu_", "round_", "rsqrt_", "sigmoid_", "sin_", "sinc_", "sinh_", "sqrt_",
+    "square_", "tan_", "tanh_", "trunc_", "xlogy_", "zero_",
 )  # fmt: skip
 globals().update({name: _method_as_function(name) for name in _IN_PLACE})
 

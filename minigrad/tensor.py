@@ -2365,6 +2365,16 @@ class Tensor:
         dL/dsrc = G.gather(dim, index)."""
         return ops.ScatterAdd.apply(self, dim, unwrap(index), _operand(src, self))
 
+    def index_put(
+        self, indices: Sequence[Tensor], values: Operand, accumulate: bool = False
+    ) -> Tensor:
+        """x with values at the places the index tensors name (x[indices] = values, out of
+        place); with accumulate=True added there instead, a place named twice getting both."""
+        key, values = tuple(unwrap(i) for i in indices), _operand(values, self)
+        if accumulate:
+            return ops.IndexPut.apply(self, values, key)
+        return ops.SetItem.apply(self, values, key)
+
     def scatter_reduce(
         self, dim: int, index: Tensor, src: Tensor, reduce: str, *, include_self: bool = True
     ) -> Tensor:
@@ -3050,6 +3060,18 @@ class Tensor:
             (source,),
             lambda d: d.scatter_(dim, index, unwrap(source)),
             lambda x: x.scatter(dim, index, source),
+        )
+
+    def index_put_(
+        self, indices: Sequence[Tensor], values: Operand, accumulate: bool = False
+    ) -> Tensor:
+        key, values = tuple(unwrap(i) for i in indices), _operand(values, self)
+        return self._update(
+            "index_put_",
+            (values,),
+            lambda d: d.index_put_(key, unwrap(values), accumulate=accumulate),
+            lambda x: x.index_put(key, values, accumulate=accumulate),
+            lambda data: data[key],
         )
 
     def scatter_reduce_(

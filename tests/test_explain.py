@@ -445,6 +445,7 @@ EVERY_OP = {
     "Heaviside": lambda: x23().heaviside(v3()),  # its backward refuses, as torch's
     "Hypot": lambda: x23().hypot(v3()),
     "Index": lambda: x23()[[1, 1, 0]],
+    "IndexPut": lambda: x23().index_put((mg.tensor([1, 1, 0]),), v3(), accumulate=True),
     "Inv": lambda: mg.linalg.inv(square()),
     "IndexAdd": lambda: x23().index_add(1, mg.tensor([2, 2, 0]), x23().flip(1), alpha=0.5),
     "IndexCopy": lambda: x23().index_copy(1, mg.tensor([2, 0]), x23()[:, :2] * 2),

@@ -1,5 +1,5 @@
 """Writes at indices, against torch autograd (float64, rtol 1e-7): scatter, scatter_add,
-index_add, index_copy, index_fill, take_along_dim and index_select, as methods and as
+index_add, index_copy, index_fill, index_put, take_along_dim and index_select, as methods and as
 functions; their in-place forms, written into a tensor of the graph; second derivatives
 (create_graph=True) through each op's backward and its adjoint's; and the indices torch
 refuses, refused with torch's exception types.
@@ -533,3 +533,83 @@ def test_a_scatter_index_that_does_not_fit_says_the_rule():
     x = mg.zeros(2, 3)
     with pytest.raises(mg.ShapeError, match="index must have as many dims as x"):
         x.scatter_add(0, mg.tensor([0, 1]), mg.ones(2))
+
+
+# ---- index_put: x[indices] = values, or added there with accumulate=True ----------------------
+
+
+@st.composite
+def index_put_cases(draw: st.DrawFn, unique: bool):
+    """x (rank 1 to 3), a tuple of 1 to x.ndim index tensors of one shape (repeating places
+    unless `unique`), and values of the indexed region's shape or a shape that broadcasts to
+    it."""
+    x = draw(mst.float_arrays(mst.shapes(min_rank=1, max_rank=3, min_side=1, max_side=4), -3, 3))
+    count = draw(st.integers(1, x.ndim))
+    places = [tuple(p) for p in np.ndindex(*x.shape[:count])]
+    if unique:
+        chosen = draw(st.lists(st.sampled_from(places), min_size=1, max_size=5, unique=True))
+    else:
+        chosen = draw(st.lists(st.sampled_from(places), min_size=1, max_size=6))
+    indices = tuple(np.array([p[d] for p in chosen]) for d in range(count))
+    region = (len(chosen), *x.shape[count:])
+    shape = region if draw(st.booleans()) else region[1:]  # broadcast along the places
+    values = draw(mst.float_arrays(shape, -3, 3))
+    return x, indices, values
+
+
+@pytest.mark.parametrize("accumulate", [True, False])
+@given(data=st.data())
+def test_index_put_matches_torch(accumulate, data):
+    x, indices, values = data.draw(index_put_cases(unique=not accumulate))
+    count = len(indices)
+
+    def out_of_place(lib):
+        return lambda t, v, *i: t.index_put(tuple(i), v, accumulate=accumulate)
+
+    def in_place(lib):
+        def run(t, v, *i):
+            h = t * 1
+            assert h.index_put_(tuple(i), v, accumulate=accumulate) is h
+            return h
+
+        return run
+
+    for form in (out_of_place, in_place):
+        assert_matches_torch(
+            form(mg), form(torch), x, values, *indices, name=f"{form.__name__}, {count} indices"
+        )
+    if accumulate:  # differentiated twice: the op's backward (an index) and that one's
+        assert_matches_torch(
+            times_itself(out_of_place(mg)),
+            times_itself(out_of_place(torch)),
+            x,
+            values,
+            *indices,
+            order=2,
+            name="index_put(accumulate=True), twice",
+        )
+
+
+def test_index_put_as_a_function_and_its_node_are_torch_s():
+    x, values = torch.zeros(3, dtype=torch.float64), torch.tensor([1.0, 2.0], dtype=torch.float64)
+    rows = torch.tensor([0, 0])
+    for accumulate in (True, False):
+        ours = mg.index_put(mg.tensor(x, requires_grad=True), (mg.tensor(rows),),
+                            mg.tensor(values), accumulate)  # fmt: skip
+        theirs = torch.index_put(x.clone().requires_grad_(), (rows,), values, accumulate)
+        assert ours.grad_fn.name() == theirs.grad_fn.name() == "IndexPutBackward0"
+        if accumulate:  # (a repeated write without accumulate: torch leaves which lands unsaid)
+            assert torch.equal(ours._data, theirs.detach())
+
+
+@given(case=index_put_cases(unique=False))
+def test_index_put__outside_the_graph_is_torch_s_kernel_on_the_same_memory(case):
+    x, indices, values = case
+    ours = mg.tensor(x)
+    memory = ours._data.data_ptr()
+    ours.index_put_(tuple(mg.tensor(i) for i in indices), mg.tensor(values), accumulate=True)
+    theirs = torch.tensor(x).index_put_(
+        tuple(torch.tensor(i) for i in indices), torch.tensor(values), accumulate=True
+    )
+    assert ours._data.data_ptr() == memory
+    torch.testing.assert_close(ours._data, theirs, rtol=0, atol=0)

@@ -20,7 +20,8 @@ shape.py        reshape transpose t permute flip unsqueeze squeeze expand indexi
                 cat stack split unbind, and the adjoints of indexing and gather (an
                 accumulating index-put, scatter_add); scatter, scatter_reduce
 conversion.py   .to(dtype or device), clone
-assign.py       what in-place changes record: x[key] = v, copy_/fill_/zero_, a write through a view
+assign.py       what in-place changes record: x[key] = v, copy_/fill_/zero_, a write through a view,
+                index_put with accumulate=True
 conv.py         convolution (conv1d, conv2d) and its adjoint, the transposed convolution
                 (conv_transpose1d, conv_transpose2d), unfold, fold, pad
 pool.py         max_pool2d avg_pool2d adaptive_avg_pool2d max_unpool
@@ -59,7 +60,7 @@ from .arithmetic import (
     Where,
     Xlogy,
 )
-from .assign import Copy, CopySlices, SetItem
+from .assign import Copy, CopySlices, IndexPut, SetItem
 from .conv import ConstantPad, Convolution, ConvTranspose, CopyPad, Fold, Unfold
 from .conversion import Clone, To
 from .embedding import Embedding, IndexAdd, IndexCopy, IndexFill, IndexSelect, UnfoldDim
@@ -271,6 +272,7 @@ __all__ = [
     "Heaviside",
     "Hypot",
     "Index",
+    "IndexPut",
     "IndexAdd",
     "IndexCopy",
     "IndexFill",

@@ -55,6 +55,30 @@ class SetItem(Op):
         return grad_x, grad[ctx.key] if value_needs else None, None
 
 
+class IndexPut(Op):
+    """out = x with value added at the places indices name (x.index_put(indices, value,
+    accumulate=True)).   dout/dx = 1, dout/dvalue = the gradient at each place it went to.
+
+    A place named twice gets both values, and each value gets the place's gradient; value is
+    summed where it was broadcast. (accumulate=False writes instead: x[indices] = value, a
+    SetItem.)
+    """
+
+    torch_name = "IndexPutBackward0"
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor, value: Any, key: Any) -> torch.Tensor:
+        ctx.key = key
+        ctx.save_for_backward(*key_tensors(key))  # an index tensor changed later is caught
+        return x.index_put(key, value, accumulate=True)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> tuple:
+        _ = ctx.saved_tensors  # raises if an index tensor in the key changed since forward
+        x_needs, value_needs, _ = ctx.needs_input_grad
+        return grad if x_needs else None, grad[ctx.key] if value_needs else None, None
+
+
 class Copy(Op):
     """out = src, broadcast to x's shape and converted to x's dtype: what x.copy_(src) leaves in
     x (and x.fill_(v), x.zero_()).
