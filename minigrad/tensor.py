@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import html
 import math
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from itertools import accumulate
@@ -830,6 +831,61 @@ class Tensor:
     def nbytes(self) -> int:
         """Bytes the elements take: numel() * element_size()."""
         return self._data.nbytes
+
+    def untyped_storage(self) -> torch.UntypedStorage:
+        """The memory this tensor's elements lie in (torch's storage object): a view and its
+        base have the same one (`a.untyped_storage().data_ptr() == b.untyped_storage()...`)."""
+        return self._data.untyped_storage()
+
+    def storage(self) -> Any:
+        """The memory this tensor's elements lie in, typed (torch's older TypedStorage: torch
+        warns once that it is deprecated, and so does this; untyped_storage() is the new name)."""
+        warn_once_at_user_line(TYPED_STORAGE_REMOVAL)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # (torch's own, said above instead)
+            return self._data.storage()
+
+    @property
+    def layout(self) -> torch.layout:
+        """torch.strided: elements at offsets given by the strides (minigrad has no sparse
+        layouts)."""
+        return self._data.layout
+
+    @property
+    def is_sparse(self) -> bool:
+        return self._data.is_sparse
+
+    @property
+    def is_meta(self) -> bool:
+        return self._data.is_meta
+
+    @property
+    def is_quantized(self) -> bool:
+        return self._data.is_quantized
+
+    def is_inference(self) -> bool:
+        """Whether it was made under inference mode (minigrad has none: False)."""
+        return self._data.is_inference()
+
+    def is_shared(self) -> bool:
+        """Whether its memory is shared between processes (share_memory_())."""
+        return self._data.is_shared()
+
+    def share_memory_(self) -> Tensor:
+        """Move its memory into shared memory, for worker processes to change the same numbers
+        (torch.multiprocessing, Hogwild! training). Returns the tensor itself."""
+        self._data.share_memory_()
+        return self
+
+    def is_pinned(self) -> bool:
+        """Whether its memory is page-locked (pin_memory()), for faster copies to a GPU."""
+        return self._data.is_pinned()
+
+    def pin_memory(self) -> Tensor:
+        """A copy outside the graph in page-locked memory (a GPU must be present: torch's
+        rule), from which copies to the GPU are faster and can overlap the computation
+        (.to('cuda', non_blocking=True)): what DataLoader(pin_memory=True) does to a batch."""
+        return Tensor(self._data.pin_memory())
 
     # ---- arithmetic (numbers and numpy arrays are welcome on either side) ----------------
 
@@ -3328,6 +3384,11 @@ NOT_A_LEAF = (
     "attribute won't be populated during autograd.backward(). If you indeed want the .grad field "
     "to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If you "
     "access the non-leaf Tensor by mistake, make sure you access the leaf Tensor instead."
+)
+TYPED_STORAGE_REMOVAL = (
+    "TypedStorage is deprecated. It will be removed in the future and UntypedStorage will be the "
+    "only storage class. This should only matter to you if you are using storages directly.  To "
+    "access UntypedStorage directly, use tensor.untyped_storage() instead of tensor.storage()"
 )
 
 
