@@ -1564,6 +1564,11 @@ class Tensor:
         shape = torch.broadcast_shapes(self.shape, mask.shape)
         return self.expand(shape)[mask.expand(shape)]
 
+    def masked_scatter(self, mask: Tensor, source: Tensor) -> Tensor:
+        """x with source's values, in order, where mask is True (mask broadcast to x's shape):
+        the places masked_select(mask) reads, written. source has at least that many values."""
+        return ops.MaskedScatter.apply(self, unwrap(mask), _operand(source, self))
+
     def masked_fill(self, mask: Tensor, value: Operand) -> Tensor:
         """`value` where mask is True, x elsewhere: where(mask, value, x). The gradient reaches x
         where the mask is False (and a 0-d tensor `value` where it is True)."""
@@ -3116,6 +3121,15 @@ class Tensor:
             (source,),
             lambda d: d.scatter_(dim, index, unwrap(source)),
             lambda x: x.scatter(dim, index, source),
+        )
+
+    def masked_scatter_(self, mask: Tensor, source: Tensor) -> Tensor:
+        mask, source = unwrap(mask), _operand(source, self)
+        return self._update(
+            "masked_scatter_",
+            (source,),
+            lambda d: d.masked_scatter_(mask, unwrap(source)),
+            lambda x: x.masked_scatter(mask, source),
         )
 
     def index_put_(

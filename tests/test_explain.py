@@ -471,6 +471,7 @@ EVERY_OP = {
     "Max": lambda: x23().max(),
     "MaxAlongDim": lambda: x23().max(1).values,
     "MaskedFill": lambda: x23().masked_fill(x23() > 0.5, 2.0),
+    "MaskedScatter": lambda: x23().masked_scatter(x23() > 0, mg.cat([v3(), v3()]) * 2),
     "MatrixTranspose": lambda: x23().t() @ x23(),
     "Maximum": lambda: x23().maximum(v3()),
     "Mean": lambda: x23().mean(0),

@@ -1,8 +1,8 @@
 """Writes at indices, against torch autograd (float64, rtol 1e-7): scatter, scatter_add,
-index_add, index_copy, index_fill, index_put, take_along_dim and index_select, as methods and as
-functions; their in-place forms, written into a tensor of the graph; second derivatives
-(create_graph=True) through each op's backward and its adjoint's; and the indices torch
-refuses, refused with torch's exception types.
+index_add, index_copy, index_fill, index_put, masked_scatter, take_along_dim and index_select,
+as methods and as functions; their in-place forms, written into a tensor of the graph; second
+derivatives (create_graph=True) through each op's backward and its adjoint's; and the indices
+torch refuses, refused with torch's exception types.
 
 Hypothesis draws x (rank 1 to 3), a dim (negative too), the indices and the upstream gradient.
 Indices repeat where torch defines the result (index_add, scatter_add, index_fill, the
@@ -613,3 +613,57 @@ def test_index_put__outside_the_graph_is_torch_s_kernel_on_the_same_memory(case)
     )
     assert ours._data.data_ptr() == memory
     torch.testing.assert_close(ours._data, theirs, rtol=0, atol=0)
+
+
+# ---- masked_scatter: source's values, in order, where a mask is true ---------------------------
+
+
+@st.composite
+def masked_scatter_cases(draw: st.DrawFn):
+    """x, a bool mask whose shape broadcasts to x's, and source with at least as many values as
+    the mask (broadcast) has true places, of any shape."""
+    x = draw(mst.float_arrays(mst.shapes(min_rank=1, max_rank=3, min_side=1, max_side=4), -3, 3))
+    mask_shape = x.shape[draw(st.integers(0, x.ndim)) :]  # (a trailing part: it broadcasts)
+    mask = draw(hnp.arrays(np.bool_, mask_shape))
+    needed = int(np.broadcast_to(mask, x.shape).sum())
+    count = needed + draw(st.integers(0, 3))
+    source_shape = draw(
+        st.sampled_from([(count,), (1, count)] + ([(count // 2, 2)] if count % 2 == 0 else []))
+    )
+    return x, mask, draw(mst.float_arrays(source_shape, -3, 3))
+
+
+@given(case=masked_scatter_cases())
+def test_masked_scatter_matches_torch(case):
+    x, mask, source = case
+
+    def out_of_place(t, m, s):
+        return t.masked_scatter(m, s)
+
+    def in_place(t, m, s):
+        h = t * 1
+        assert h.masked_scatter_(m, s) is h
+        return h
+
+    for form in (out_of_place, in_place):
+        assert_matches_torch(form, form, x, mask, source, name=form.__name__)
+    assert_matches_torch(
+        times_itself(out_of_place), times_itself(out_of_place), x, mask, source, order=2,
+        name="masked_scatter, twice",
+    )  # fmt: skip
+
+
+def test_masked_scatter_as_a_function_and_with_too_few_values_as_torch():
+    x, mask = torch.zeros(2, 3), torch.tensor([[True, False, True], [False, True, True]])
+    source = torch.arange(5.0)
+    ours = mg.masked_scatter(mg.tensor(x), mg.tensor(mask), mg.tensor(source))
+    assert torch.equal(ours._data, torch.masked_scatter(x, mask, source))
+    plain = mg.tensor(x)  # in place outside the graph: torch's kernel, in the same memory
+    memory = plain._data.data_ptr()
+    plain.masked_scatter_(mg.tensor(mask), mg.tensor(source))
+    assert plain._data.data_ptr() == memory
+    assert torch.equal(plain._data, x.clone().masked_scatter_(mask, source))
+    with pytest.raises(RuntimeError):
+        x.masked_scatter(mask, torch.arange(3.0))
+    with pytest.raises(RuntimeError):
+        mg.tensor(x).masked_scatter(mg.tensor(mask), mg.arange(3.0))

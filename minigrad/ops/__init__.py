@@ -18,7 +18,7 @@ matmul.py       @, linear; det slogdet inv solve cholesky eigh svd pinv matrix_e
 products.py     einsum (and the diagonal its backward writes) outer
 shape.py        reshape transpose t permute flip unsqueeze squeeze expand indexing gather repeat
                 cat stack split unbind, and the adjoints of indexing and gather (an
-                accumulating index-put, scatter_add); scatter, scatter_reduce
+                accumulating index-put, scatter_add); scatter, scatter_reduce, masked_scatter
 conversion.py   .to(dtype or device), clone
 assign.py       what in-place changes record: x[key] = v, copy_/fill_/zero_, a write through a view,
                 index_put with accumulate=True
@@ -131,6 +131,7 @@ from .shape import (
     Flip,
     Gather,
     Index,
+    MaskedScatter,
     MatrixTranspose,
     Permute,
     Repeat,
@@ -298,6 +299,7 @@ __all__ = [
     "Logit",
     "LogSumExp",
     "MaskedFill",
+    "MaskedScatter",
     "MatMul",
     "MatrixExp",
     "MatrixTranspose",

@@ -387,6 +387,36 @@ class ScatterAdd(Op):
         return scatter_failure("scatter_add", x, dim, index, src)
 
 
+class MaskedScatter(Op):
+    """out = x with source's values, in order, written where mask is true.   dout/dx = 1 where
+    mask is false, else 0; dout/dsource = 1 for each value written, 0 for the rest.
+
+    The k places where the mask is true (mask broadcast to x's shape, in row order) take
+    source's first k values (source flattened); source's other values are not used. So x's
+    gradient is G where the mask is false, and source's is G at the masked places, in order,
+    then zeros (torch's x.masked_scatter(mask, source)).
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: torch.Tensor, mask: torch.Tensor, source: torch.Tensor) -> Any:
+        ctx.save_for_backward(mask)
+        ctx.source_shape = source.shape
+        return x.masked_scatter(mask, source)
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> tuple:
+        (mask,) = ctx.saved_tensors
+        x_needs, _, source_needs = ctx.needs_input_grad
+        grad_x = grad.masked_fill(mask, 0.0) if x_needs else None
+        grad_source = None
+        if source_needs:
+            written = grad.masked_select(mask)  # the gradient of each value written, in order
+            count = prod(ctx.source_shape)
+            grad_source = added_at(written, torch.Size([count]), (slice(0, written.numel()),))
+            grad_source = grad_source.reshape(ctx.source_shape)
+        return grad_x, None, grad_source
+
+
 class ScatterReduce(Op):
     """out = x with src's values reduced into the places index names along dim (sum, prod, mean,
     amax, amin).   dL/dsrc = G.gather(dim, index) for sum; for the others, each value's share.
