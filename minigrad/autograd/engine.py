@@ -11,8 +11,10 @@ Each op node links each of its inputs to the node that made it (`ctx.parents`).
 
 Only nodes that require grad take part; everything else keeps `.grad` as None. A tensor's hooks
 (`register_hook`) get its gradient once it is complete, at its node, and may replace it before
-it flows on. Whoever watches the pass (a trace, a recording, anomaly mode) hears of each step
-through `events`; the loop below does not know who that is.
+it flows on; so may a node's pre-hooks (`grad_fn.register_prehook`), and its hooks
+(`grad_fn.register_hook`) what its op gave the inputs. Whoever watches the pass (a trace, a
+recording, anomaly mode) hears of each step through `events`; the loop below does not know who
+that is.
 """
 
 from __future__ import annotations
@@ -67,7 +69,7 @@ def run_backward(
                 continue
             if leading is not None and id(node) not in leading:
                 continue  # on no path to the tensors asked for: nothing to compute here
-            if node._grad_hooks:  # hooks of the user's (Tensor.register_hook)
+            if node._grad_hooks:  # hooks of the user's (Tensor.register_hook, register_prehook)
                 grads = run_hooks(node, grads, create_graph)
             if listener is not None:
                 listener.node_begin(node, grads)
@@ -77,6 +79,8 @@ def run_backward(
                 grads = complete(node, grads)  # zeros for an output nobody used
                 needs = node.needs_input_grad if leading is None else leading[id(node)]
                 input_grads = chain_rule(node, grads, create_graph, needs)
+                if node._post_hooks:  # hooks of the user's on what it gave (grad_fn.register_hook)
+                    input_grads = run_post_hooks(node, input_grads, grads, create_graph)
                 input_grads, totals = pass_on(received, node, input_grads, create_graph, needs)
             if listener is not None:
                 listener.node_end(node, grads, input_grads, totals)
@@ -88,25 +92,69 @@ def run_backward(
 
 def run_hooks(node: Node, grads: list[Any], create_graph: bool) -> list[Any]:
     """Each gradient through the hooks registered on its tensor, in order: a hook sees it as a
-    Tensor and may return another, which the next hook and the rest of the pass then get."""
+    Tensor and may return another, which the next hook and the rest of the pass then get. Then
+    all of them at once through the node's pre-hooks (grad_fn.register_prehook), as torch
+    orders them."""
     grads = list(grads)
-    for output, hook in tuple(node._grad_hooks.values()):
-        grad = grads[output]
-        if grad is None:
-            continue  # (an output nobody used: no gradient to show)
-        changed = hook(grad if create_graph else Tensor(grad))
-        if changed is None:
-            continue
-        changed = as_gradient(changed, create_graph)
-        if (changed.shape, changed.dtype, changed.device) != (grad.shape, grad.dtype, grad.device):
-            raise GradientError(
-                f"a hook (register_hook) got a gradient of shape {shape_str(grad.shape)}, "
-                f"{grad.dtype}, on {grad.device}, and returned one of shape "
-                f"{shape_str(changed.shape)}, {changed.dtype}, on {changed.device}: a hook may "
-                "change a gradient's values, not its shape, dtype or device."
-            )
-        grads[output] = changed
+    hooks = tuple(node._grad_hooks.values())
+    for output, hook in hooks:
+        if output is None or grads[output] is None:
+            continue  # (a pre-hook, below; an output nobody used: no gradient to show)
+        changed = hook(shown(grads[output], create_graph))
+        if changed is not None:
+            grads[output] = replacement(grads[output], changed, create_graph, "register_hook")
+    for output, hook in hooks:
+        if output is None:
+            changed = hook(tuple([shown(grad, create_graph) for grad in grads]))
+            if changed is not None:
+                grads = replacements(grads, changed, create_graph, "register_prehook")
     return grads
+
+
+def run_post_hooks(ctx: Context, input_grads: Any, grads: list[Any], create_graph: bool) -> list:
+    """The hooks on the node's backward (grad_fn.register_hook), in order: each sees the
+    gradients the op gave its inputs and those it was given, and may replace the former."""
+    if type(input_grads) is not tuple and type(input_grads) is not list:
+        input_grads = (input_grads,)
+    input_grads = list(ctx.function.shown_gradients(ctx, tuple(input_grads)))  # torch's order
+    given = tuple([shown(grad, create_graph) for grad in grads])
+    for hook in tuple(ctx._post_hooks.values()):
+        changed = hook(tuple([shown(grad, create_graph) for grad in input_grads]), given)
+        if changed is not None:
+            input_grads = replacements(input_grads, changed, create_graph, "grad_fn.register_hook")
+    return list(ctx.function.shown_gradients(ctx, tuple(input_grads), back=True))
+
+
+def shown(grad: Any, create_graph: bool) -> Any:
+    """A gradient as a hook sees it: a Tensor (None for none)."""
+    return grad if grad is None or create_graph else Tensor(grad)
+
+
+def replacements(old: list[Any], new: Any, create_graph: bool, what: str) -> list[Any]:
+    """What a hook returned for several gradients at once: one for each, None for none."""
+    if len(new) != len(old):
+        raise GradientError(
+            f"a hook ({what}) got {len(old)} gradients and returned {len(new)}: it returns one "
+            "for each (None where there is none), or None to leave them as they are."
+        )
+    return [
+        None if changed is None else as_gradient(changed, create_graph) if grad is None
+        else replacement(grad, changed, create_graph, what)
+        for grad, changed in zip(old, new)
+    ]  # fmt: skip
+
+
+def replacement(grad: Any, changed: Any, create_graph: bool, what: str) -> Any:
+    """A gradient a hook returned in place of `grad`: the same shape, dtype and device."""
+    changed = as_gradient(changed, create_graph)
+    if (changed.shape, changed.dtype, changed.device) != (grad.shape, grad.dtype, grad.device):
+        raise GradientError(
+            f"a hook ({what}) got a gradient of shape {shape_str(grad.shape)}, {grad.dtype}, on "
+            f"{grad.device}, and returned one of shape {shape_str(changed.shape)}, "
+            f"{changed.dtype}, on {changed.device}: a hook may change a gradient's values, not "
+            "its shape, dtype or device."
+        )
+    return changed
 
 
 def chain_rule(ctx: Context, grads: list[Any], create_graph: bool, needs: tuple[bool, ...]) -> Any:

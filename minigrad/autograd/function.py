@@ -29,10 +29,12 @@ import functools
 import inspect
 import re
 import weakref
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
+from torch.utils.hooks import RemovableHandle
 
 from ..errors import DeviceError, GradientError, ShapeError, broadcast_mismatch, shape_str
 from ..tensor import Tensor, unwrap
@@ -83,7 +85,8 @@ class Context:
     outputs: tuple[weakref.ref[Tensor] | None, ...] = ()  # (ops with several outputs)
     output_meta: tuple[tuple[Any, ...], ...] = ()  # their shapes, dtypes, devices (several)
     retains_grad = False  # set by retain_grad() on one of its outputs
-    _grad_hooks: Any = None  # hooks on its outputs' gradients (Tensor.register_hook)
+    _grad_hooks: Any = None  # hooks on its outputs' gradients (Tensor.register_hook, prehooks)
+    _post_hooks: Any = None  # hooks on what its backward gives (grad_fn.register_hook)
     created_at: Any = None  # the user's line that made it, in anomaly mode
     materialize_grads = True  # zeros, not None, for an output nobody used (set_materialize_grads)
     _non_differentiable: tuple[Any, ...] = ()  # outputs marked so by forward
@@ -258,6 +261,29 @@ class Context:
         name = self.node_name
         return f"torch::autograd::{name}" if name in ("CopySlices", "CopyBackwards") else name
 
+    def register_prehook(self, hook: Callable[..., Any]) -> RemovableHandle:
+        """Call `hook(grad_outputs)` each time backward reaches this node, before the op's
+        backward runs, as torch's Node.register_prehook: grad_outputs is a tuple, one gradient
+        per output of the op (None for one nobody used). It may return a new tuple, which the
+        op's backward gets instead. It runs after the outputs' own hooks (Tensor.register_hook),
+        as in torch. Returns a handle: `handle.remove()` unregisters it."""
+        if self._grad_hooks is None:
+            self._grad_hooks = OrderedDict()  # (shared with the tensor hooks: None, all outputs)
+        handle = RemovableHandle(self._grad_hooks)
+        self._grad_hooks[handle.id] = (None, hook)
+        return handle
+
+    def register_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
+        """Call `hook(grad_inputs, grad_outputs)` each time this node's backward has run, as
+        torch's Node.register_hook: grad_inputs has the gradient it gave each input (None where
+        it gave none), grad_outputs those it was given. It may return a new grad_inputs tuple,
+        which flows on to the inputs instead. Returns a handle, as register_prehook."""
+        if self._post_hooks is None:
+            self._post_hooks = OrderedDict()
+        handle = RemovableHandle(self._post_hooks)
+        self._post_hooks[handle.id] = hook
+        return handle
+
     @property
     def next_functions(self) -> tuple[tuple[Any, int], ...]:
         """(node, output index) per input, torch's name for the links to the nodes before, shown
@@ -414,6 +440,13 @@ class Function:
         """next_functions for this op's node as torch shows them, from minigrad's links (one
         per input): the same, but for an op whose node torch links otherwise (Linear's)."""
         return links
+
+    @staticmethod
+    def shown_gradients(ctx: Context, grads: tuple[Any, ...], back: bool = False) -> tuple:
+        """The gradients of the op's inputs as torch's node has them, for its hooks
+        (grad_fn.register_hook), in next_functions' order; back=True turns what a hook returned
+        into minigrad's order again. The same, but for Linear's."""
+        return grads
 
     @staticmethod
     def explain_failure(*inputs: Any, **options: Any) -> str | Exception | None:

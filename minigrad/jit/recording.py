@@ -407,7 +407,7 @@ class Recorder(TorchFunctionMode, events.Listener):
         """An op's backward starts: the gradients it receives are d_<its output>. (Under
         create_graph the gradients are minigrad Tensors: the recording knows their torch
         tensors.) A leaf's step is where its gradient is complete: d_<leaf>."""
-        if node._grad_hooks:
+        if node._grad_hooks or (not isinstance(node, Tensor) and node._post_hooks):
             raise CompileError(
                 "the step's backward runs a hook of yours (register_hook): it runs Python on "
                 "each backward, and a replay runs only the torch calls it recorded, so it would "

@@ -26,7 +26,7 @@ from ..creation import DeviceLike, _device
 from ..errors import shape_str
 from ..tensor import Tensor
 from . import functional as F
-from .backward_hooks import ModuleBackwardHooks
+from .backward_hooks import BOTH_KINDS_OF_BACKWARD_HOOKS, ModuleBackwardHooks, hook_output_node
 
 
 class Parameter(Tensor):
@@ -187,6 +187,7 @@ class Module:
     _forward_hooks: OrderedDict[int, Callable[..., Any]] | None = None
     _backward_pre_hooks: OrderedDict[int, Callable[..., Any]] | None = None
     _backward_hooks: OrderedDict[int, Callable[..., Any]] | None = None
+    _older_backward_hooks: OrderedDict[int, Callable[..., Any]] | None = None
 
     def __init__(self) -> None:
         self.training = True
@@ -217,6 +218,8 @@ class Module:
                     output = changed
         if backward_hooks is not None:
             output = backward_hooks.wrap_output(output)
+        if self._older_backward_hooks:  # (register_backward_hook: on the output's node)
+            hook_output_node(self, args, output, list(self._older_backward_hooks.values()))
         return output
 
     def register_forward_pre_hook(
@@ -263,9 +266,23 @@ class Module:
         first layer, on data) has its hooks called with grad_input all None, as soon as
         grad_output is known. Hooks run after the pre-hooks, in the order registered (first
         with prepend=True); returns a handle, as register_forward_pre_hook."""
+        if self._older_backward_hooks:
+            raise RuntimeError(BOTH_KINDS_OF_BACKWARD_HOOKS)
         if self._backward_hooks is None:
             self._backward_hooks = OrderedDict()
         return _register(self._backward_hooks, hook, prepend)
+
+    def register_backward_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
+        """torch's older backward hook, which register_full_backward_hook replaces: `hook(module,
+        grad_input, grad_output)` is called with the gradients of the inputs of the *last op*
+        of forward (the node that made the output: see hook_output_node), which are the
+        module's own only when its forward is that one op (a ReLU). torch warns where they are
+        not, and so does minigrad. Older gradient-visualisation code uses it."""
+        if self._backward_hooks or self._backward_pre_hooks:
+            raise RuntimeError(BOTH_KINDS_OF_BACKWARD_HOOKS)
+        if self._older_backward_hooks is None:
+            self._older_backward_hooks = OrderedDict()
+        return _register(self._older_backward_hooks, hook, False)
 
     def __setattr__(self, name: str, value: Any) -> None:
         if isinstance(value, Buffer) and name not in self._buffer_flags():

@@ -92,6 +92,19 @@ class Linear(Op):
         return (x, weight) if ctx.parents[2] is None else (bias, x, weight)
 
     @staticmethod
+    def shown_gradients(ctx: Context, grads: tuple[Any, ...], back: bool = False) -> tuple:
+        """In the order of shown_links: the bias's, x's, then the weight's transposed (the
+        gradient of torch's weight.T); back=True: from that order to (x, weight, bias)."""
+        if ctx.x_ndim != 2:
+            return grads
+        if back:
+            bias, x, weight = (None, *grads) if ctx.parents[2] is None else grads
+            return x, weight.mT if weight is not None else None, bias
+        x, weight, bias = grads
+        weight = weight.mT if weight is not None else None
+        return (x, weight) if ctx.parents[2] is None else (bias, x, weight)
+
+    @staticmethod
     def forward(
         ctx: Context, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None
     ) -> torch.Tensor:
