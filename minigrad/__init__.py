@@ -139,6 +139,8 @@ from .explain import explain  # minigrad.explain(loss): the backward pass as Pyt
 
 # torch.conv2d(x, w, padding=1) is F.conv2d(x, w, padding=1): torch's top-level names for the
 # functions of torch.nn.functional that take the same arguments in the same order there
+from .creation import range_inclusive as range  # noqa: A004  (torch.range, deprecated there)
+
 from .nn.functional import (
     adaptive_avg_pool1d, alpha_dropout, avg_pool1d, bilinear, celu, channel_shuffle, conv1d,
     conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d, cosine_similarity,
@@ -278,6 +280,7 @@ __all__ = [
     "randn",
     "randn_like",
     "randperm",
+    "range",
     "return_types",
     "rms_norm",
     "rrelu",
@@ -299,8 +302,8 @@ __all__ = [
     "Size",
     "special",
     "stack",
-    "Tensor",
     "tensor",
+    "Tensor",
     "threshold",
     "trace",
     "tril_indices",

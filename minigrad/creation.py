@@ -10,6 +10,7 @@ torch. Random functions take a `generator=` (a `minigrad.Generator`, which is to
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -481,6 +482,29 @@ def arange(
     arange(0, 1, 0.25). int64 when every argument is an integer, else float32 (torch's
     default dtype)."""
     data = torch.arange(*args, **start_end_step, dtype=dtype, device=_device(device))
+    return Tensor(data, requires_grad=requires_grad)
+
+
+def range_inclusive(
+    start: float,
+    end: float,
+    step: float = 1,
+    *,
+    dtype: torch.dtype | None = None,
+    device: DeviceLike = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """torch.range: values from start to end *included*, step apart, float32 by default.
+    torch deprecates it for arange, which leaves end out as Python's range does, and warns at
+    each call; so does minigrad.range. (Named so here: minigrad.range is this function.)"""
+    warn_at_user_line(
+        "torch.range is deprecated and will be removed in a future release because its "
+        "behavior is inconsistent with Python's range builtin. Instead, use torch.arange, "
+        "which produces values in [start, end)."
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # (torch's own, said above at your line)
+        data = torch.range(start, end, step, dtype=dtype, device=_device(device))
     return Tensor(data, requires_grad=requires_grad)
 
 

@@ -783,6 +783,12 @@ class Tensor:
     def new_ones(self, *size: Any, **options: Any) -> Tensor:
         return Tensor(self._data.new_ones(_size_args(size), **_factory(options)), **_grad(options))
 
+    def new(self, *args: Any, **options: Any) -> Tensor:
+        """torch's oldest constructor, called on a tensor of the dtype and device wanted:
+        x.new(2, 3) (uninitialised values, as new_empty(2, 3)), x.new([1, 2]) (from data, as
+        new_tensor). Newer code writes new_empty, new_tensor, new_zeros."""
+        return Tensor(self._data.new(*[unwrap(a) for a in args], **options))
+
     def new_empty(self, *size: Any, **options: Any) -> Tensor:
         return Tensor(self._data.new_empty(_size_args(size), **_factory(options)), **_grad(options))
 

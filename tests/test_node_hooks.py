@@ -170,3 +170,12 @@ def test_a_compiled_step_refuses_a_node_hook():
 
     with pytest.raises(CompileError, match="runs a hook of yours"):
         mg.compile(step)(mg.tensor([1.0, 1.0]))
+
+
+def test_a_node_s_metadata_is_a_dict_of_your_own_as_torch_s():
+    for lib in (torch, mg):
+        y = (lib.ones(2, requires_grad=True) * 2).sum()
+        assert y.grad_fn.metadata == {}
+        y.grad_fn.metadata["seen"] = 1
+        assert y.grad_fn.metadata == {"seen": 1}
+        assert y.grad_fn.next_functions[0][0].metadata == {}

@@ -631,3 +631,16 @@ def test_torch_s_top_level_dropouts_draw_torch_s_masks_when_training(name):
     mg.manual_seed(3)
     ours = getattr(mg, name)(mg.tensor(x), 0.5, True)
     assert torch.equal(ours._data, theirs)
+
+
+@pytest.mark.parametrize(
+    "args", [(2, 3), ((2, 3),), ([1, 2],), (torch.Size([2, 4]),), (), (2,)], ids=repr
+)
+def test_new_is_torch_s_oldest_constructor(args):
+    """x.new(2, 3) is an uninitialised (2, 3) tensor of x's dtype and device; x.new([1, 2]) and
+    x.new((2, 3)) are data, as torch reads them."""
+    theirs = torch.zeros(3, dtype=torch.float64).new(*args)
+    ours = mg.zeros(3, dtype=mg.float64).new(*args)
+    assert ours.shape == theirs.shape and ours.dtype == theirs.dtype and not ours.requires_grad
+    if args and type(args[0]) in (list, tuple):  # data (a torch.Size is a shape): the same values
+        assert torch.equal(ours._data, theirs)

@@ -187,3 +187,20 @@ def test_clip_grad_norm_the_old_name_clips_and_warns_as_torch():
         assert caught[0].filename == __file__
         assert float(p.grad.norm()) == pytest.approx(1.0, rel=1e-5)
     assert norms == [10.0, 10.0]
+
+
+@pytest.mark.parametrize("args", [(1, 4), (0, 1, 0.25), (-2, 2, 0.5), (5, 1, -2)])
+def test_range_includes_its_end_and_warns_as_torch_s(args):
+    """torch.range, deprecated for arange (which leaves the end out): older code still calls
+    it. The same numbers and dtype, and torch's warning, at the caller's line."""
+    with pytest.warns(UserWarning, match="torch.range is deprecated") as theirs:
+        expected = torch.range(*args)
+    with pytest.warns(UserWarning, match="torch.range is deprecated") as ours:
+        got = mg.range(*args)
+    assert [str(w.message) for w in ours] == [str(w.message) for w in theirs]
+    assert ours[0].filename == __file__
+    assert got.dtype == expected.dtype and torch.equal(got._data, expected)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # (said above)
+        doubles = mg.range(*args, dtype=mg.float64)._data, torch.range(*args, dtype=torch.float64)
+    assert torch.equal(*doubles)

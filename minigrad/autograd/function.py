@@ -261,6 +261,14 @@ class Context:
         name = self.node_name
         return f"torch::autograd::{name}" if name in ("CopySlices", "CopyBackwards") else name
 
+    @property
+    def metadata(self) -> dict[Any, Any]:
+        """A dict of your own for this node, as torch's Node.metadata: empty until you fill it
+        (a hook may keep what it saw there)."""
+        if "_metadata" not in self.__dict__:
+            self.__dict__["_metadata"] = {}
+        return self.__dict__["_metadata"]
+
     def register_prehook(self, hook: Callable[..., Any]) -> RemovableHandle:
         """Call `hook(grad_outputs)` each time backward reaches this node, before the op's
         backward runs, as torch's Node.register_prehook: grad_outputs is a tuple, one gradient
