@@ -363,20 +363,20 @@ class Module:
 
     def get_parameter(self, target: str) -> Parameter:
         """The parameter at a dotted path: 'body.0.weight'."""
-        path, _, name = target.rpartition(".")
-        module = self.get_submodule(path)
-        found = dict(module.named_parameters(recurse=False))
-        if name not in found:
-            raise AttributeError(f"{type(module).__name__} has no parameter `{name}`")
-        return found[name]
+        return self._held_at(target, "parameter", Module.named_parameters)
 
     def get_buffer(self, target: str) -> Tensor:
         """The buffer at a dotted path: 'bn.running_mean'."""
+        return self._held_at(target, "buffer", Module.named_buffers)
+
+    def _held_at(self, target: str, kind: str, named: Callable[..., Any]) -> Any:
+        """The tensor of `kind` at a dotted path, of the module the path before its last name
+        leads to (`named`: named_parameters or named_buffers)."""
         path, _, name = target.rpartition(".")
         module = self.get_submodule(path)
-        found = dict(module.named_buffers(recurse=False))
+        found = dict(named(module, recurse=False))
         if name not in found:
-            raise AttributeError(f"{type(module).__name__} has no buffer `{name}`")
+            raise AttributeError(f"{type(module).__name__} has no {kind} `{name}`")
         return found[name]
 
     def named_modules(
