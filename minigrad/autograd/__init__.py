@@ -2,6 +2,7 @@
 (`inplace.py`), grad mode and anomaly mode; and torch.autograd's names for them:
 
     minigrad.autograd.Function, grad, backward, set_detect_anomaly, detect_anomaly, no_grad, ...
+    minigrad.autograd.graph.saved_tensors_hooks, save_on_cpu (hooks on what ops save)
 """
 
 from typing import Any
@@ -20,6 +21,7 @@ _LATER = {
     "GradcheckError": "gradient_checks",
     "Variable": "variable",
     "functional": None,  # the module itself
+    "graph": None,
 }
 
 

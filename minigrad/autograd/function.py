@@ -38,7 +38,7 @@ from torch.utils.hooks import RemovableHandle
 
 from ..errors import DeviceError, GradientError, ShapeError, broadcast_mismatch, shape_str
 from ..tensor import Tensor, unwrap
-from . import events
+from . import events, graph
 from .grad_mode import is_grad_enabled, no_grad
 
 Links = tuple[tuple[Any, ...], tuple[int, ...]]  # a node's parents and parent_outputs
@@ -91,6 +91,8 @@ class Context:
     materialize_grads = True  # zeros, not None, for an output nobody used (set_materialize_grads)
     _non_differentiable: tuple[Any, ...] = ()  # outputs marked so by forward
     input_meta: tuple[Any, ...] = ()  # (shape, dtype) per input, once released
+    _unpack: Any = None  # saved_tensors_hooks' unpack, once what it saved was packed
+    _saved_sources: tuple[Any, ...] = ()  # where each packed value came from (see pack_saved)
     renamed = ""  # torch's name for the node where the call that made it decides it (x.t_())
 
     def __init__(
@@ -131,6 +133,8 @@ class Context:
         output through this node, so that the backward formula is recorded as it runs."""
         if self.released:
             raise self._freed()
+        if self._unpack is not None:  # kept by saved_tensors_hooks (no version check, as torch)
+            return self._unpacked()
         for t, version in zip(self._saved, self._saved_versions):
             if version is not None and t._version != version:
                 i = next(i for i, saved in enumerate(self._saved) if saved is t)
@@ -146,6 +150,65 @@ class Context:
         if not self.function.on_torch_tensors:
             return tuple([Tensor(v) if isinstance(v, torch.Tensor) else v for v in self._saved])
         return self._saved
+
+    def pack_saved(self, outputs: Any) -> None:
+        """saved_tensors_hooks: each tensor this node saved goes to the innermost block's `pack`
+        as the Tensor it is (an input, an output; a value of the op's own as a Tensor of its
+        own), and what pack returns is kept instead, for `unpack` in backward (see
+        autograd/graph.py). The ops pack runs save nothing through the hooks, as in torch."""
+        pack, unpack = graph.hooks.stack[-1]
+        held, graph.hooks.stack = graph.hooks.stack, []
+        try:
+            self._pack(outputs, pack, unpack)
+        finally:
+            graph.hooks.stack = held
+
+    def _pack(self, outputs: Any, pack: Callable[..., Any], unpack: Callable[..., Any]) -> None:
+        made = outputs if type(outputs) is tuple else (outputs,)
+        packed, sources = [], []
+        for index, value in enumerate(self._saved):
+            source = self._source_of(index, value) if isinstance(value, torch.Tensor) else None
+            if source is None:
+                packed.append(value)  # (None, a number: kept as it is)
+            elif source[0] == "output":
+                packed.append(pack(made[source[1]]))
+            elif source[0] == "input":
+                packed.append(pack(self.inputs[source[1]]))
+            else:
+                packed.append(pack(Tensor(value)))
+            sources.append(source)
+        self._saved, self._saved_sources, self._unpack = tuple(packed), tuple(sources), unpack
+
+    def _source_of(self, index: int, value: torch.Tensor) -> tuple[str, int]:
+        """Where saved value `index` comes from: ("output", k), ("input", i) for input i's
+        data, or ("own", 0) for another value (an argument that was a torch tensor, say)."""
+        if self._saved_outputs is not None and index in self._saved_outputs:
+            return "output", self._saved_outputs[index]
+        for i, arg in enumerate(self.inputs):
+            if isinstance(arg, Tensor) and arg._data is value:
+                return "input", i
+        return "own", 0
+
+    def _unpacked(self) -> tuple[Any, ...]:
+        """The saved values from what saved_tensors_hooks' pack kept: unpack's results (as the
+        graph's Tensors during create_graph, through where each came from)."""
+        values = []
+        for packed, source in zip(self._saved, self._saved_sources):
+            if source is None:
+                values.append(packed)
+                continue
+            value = unwrap(self._unpack(packed))
+            if not is_grad_enabled():
+                values.append(value if self.function.on_torch_tensors else Tensor(value))
+            elif source[0] == "output":
+                values.append(Tensor._from_op(value, self, source[1]))
+            elif source[0] == "input":
+                parent, which = self.parents[source[1]], self.parent_outputs[source[1]]
+                values.append(parent if type(parent) is not Context
+                              else Tensor._from_op(value, parent, which))  # fmt: skip
+            else:
+                values.append(Tensor(value))
+        return tuple(values)
 
     def _in_graph(self, index: int, value: Any) -> Any:
         """Saved value `index` as a Tensor of the graph (see saved_tensors)."""
@@ -484,6 +547,8 @@ class Function:
             outputs = _wrap_outputs(ctx, record, out, args, kwargs, grad_enabled)
         else:
             outputs = _wrap_output(ctx, record, out, args, raw, kwargs, grad_enabled)
+        if ctx._saved and graph.hooks.stack:  # (saved_tensors_hooks: packed from now on)
+            ctx.pack_saved(outputs)
         if listener is not None:
             listener.op_end(cls, ctx, outputs)
         return outputs

@@ -414,6 +414,12 @@ class Recorder(TorchFunctionMode, events.Listener):
                 "skip it. Remove it (handle.remove()) before compiling the step, or call the "
                 "step uncompiled while it watches."
             )
+        if not isinstance(node, Tensor) and node._unpack is not None:
+            raise CompileError(
+                "the step saves tensors for backward through saved_tensors_hooks (or "
+                "save_on_cpu): their pack and unpack run Python on each step, and a replay runs "
+                "only the torch calls it recorded. Compile the step outside the hooks' block."
+            )
         grads = [unwrap(grad) for grad in grads]
         if not isinstance(node, Tensor):
             self._enter_backward(node, grads)
