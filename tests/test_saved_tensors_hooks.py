@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 from hypothesis import given
+from test_higher_order import CubeKeepingSquare
 
 import minigrad as mg
 from minigrad.jit import CompileError
@@ -172,3 +173,15 @@ def test_a_compiled_step_refuses_saved_tensors_hooks():
 
     with pytest.raises(CompileError, match="saved_tensors_hooks"):
         mg.compile(step)(mg.tensor([1.0, 1.0]))
+
+
+def test_a_value_an_op_computed_is_refused_under_create_graph_through_the_hooks_too():
+    """A Function that keeps x^2 (neither an input nor its output) for backward: under
+    create_graph it would enter the gradient's graph as a constant, with hooks as without."""
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    with mg.autograd.graph.saved_tensors_hooks(lambda t: t, lambda t: t):
+        y = CubeKeepingSquare.apply(x).sum()
+    with pytest.raises(mg.GradientError, match="neither one of its inputs nor its output"):
+        mg.autograd.grad(y, x, create_graph=True)
+    (first,) = mg.autograd.grad(y, x)  # (first order: fine)
+    assert first.tolist() == [3.0, 12.0]

@@ -181,13 +181,16 @@ class Context:
 
     def _source_of(self, index: int, value: torch.Tensor) -> tuple[str, int]:
         """Where saved value `index` comes from: ("output", k), ("input", i) for input i's
-        data, or ("own", 0) for another value (an argument that was a torch tensor, say)."""
+        data, ("constant", i) for argument i given as a torch tensor (no gradient flows to
+        it), or ("own", index) for a value the op computed."""
         if self._saved_outputs is not None and index in self._saved_outputs:
             return "output", self._saved_outputs[index]
         for i, arg in enumerate(self.inputs):
+            if arg is value:
+                return "constant", i
             if isinstance(arg, Tensor) and arg._data is value:
                 return "input", i
-        return "own", 0
+        return "own", index
 
     def _unpacked(self) -> tuple[Any, ...]:
         """The saved values from what saved_tensors_hooks' pack kept: unpack's results (as the
@@ -206,8 +209,10 @@ class Context:
                 parent, which = self.parents[source[1]], self.parent_outputs[source[1]]
                 values.append(parent if type(parent) is not Context
                               else Tensor._from_op(value, parent, which))  # fmt: skip
-            else:
+            elif source[0] == "constant":
                 values.append(Tensor(value))
+            else:
+                values.append(self._own_value(source[1], value))
         return tuple(values)
 
     def _in_graph(self, index: int, value: Any) -> Any:
@@ -225,6 +230,12 @@ class Context:
                 if type(parent) is not Context:
                     return parent  # a leaf: the tensor itself
                 return Tensor._from_op(value, parent, which)
+        return self._own_value(index, value)
+
+    def _own_value(self, index: int, value: torch.Tensor) -> Tensor:
+        """A saved value that is neither an input nor the output, as a constant of the graph:
+        refused if floating-point, since the second derivative would miss how it depends on
+        the inputs."""
         if not value.is_floating_point():
             return Tensor(value)  # indices, masks: nothing could flow through them
         raise GradientError(

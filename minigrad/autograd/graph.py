@@ -7,7 +7,7 @@ returns is kept instead; backward gives that to `unpack`, and computes with what
 returns. So the saved values can live elsewhere in between (on the CPU, on disk, compressed):
 
     with minigrad.autograd.graph.saved_tensors_hooks(pack, unpack):
-        y = a * b             # pack(b), pack(a): what the gradients of a and b need
+        y = a * b             # pack(a), pack(b): what the gradients of b and a need
     y.sum().backward()        # unpack(...) for each
 
 `save_on_cpu()` is such a pair: the saved tensors of a model on a GPU wait in the CPU's memory.
