@@ -166,15 +166,15 @@ def _compared_in_place(what: str, comparison: str) -> Callable[[Tensor, Operand]
     return method
 
 
-def _in_place_outside_graph(what: str, kernel: str) -> Callable[..., Tensor]:
-    """x.<what>(y) for an op with no derivative (logical, bitwise, gcd): torch's in-place kernel
-    on x's memory, and nothing recorded, as in torch (see inplace.change_outside_graph)."""
+def _in_place_outside_graph(kernel: str) -> Callable[..., Tensor]:
+    """x.<kernel>(y) for an op with no derivative (logical, bitwise, gcd): torch's in-place
+    kernel on x's memory, and nothing recorded, as in torch (see inplace.change_outside_graph)."""
 
     def method(self: Tensor, *others: Operand) -> Tensor:
         others = tuple(unwrap(_operand(other, self)) for other in others)
         return inplace.change_outside_graph(self, lambda d: getattr(d, kernel)(*others))
 
-    method.__name__ = method.__qualname__ = what
+    method.__name__ = method.__qualname__ = kernel
     method.__doc__ = f"x.{kernel[:-1]}(...) written into x's own memory, as torch's {kernel}."
     return method
 
@@ -2999,27 +2999,23 @@ class Tensor:
     greater_ = _compared_in_place("greater_", "gt")
     greater_equal_ = _compared_in_place("greater_equal_", "ge")
     # ops with no derivative: torch's kernel, nothing recorded (integer and bool tensors, mostly)
-    logical_and_ = _in_place_outside_graph("logical_and_", "logical_and_")
-    logical_or_ = _in_place_outside_graph("logical_or_", "logical_or_")
-    logical_xor_ = _in_place_outside_graph("logical_xor_", "logical_xor_")
-    logical_not_ = _in_place_outside_graph("logical_not_", "logical_not_")
-    bitwise_and_ = __iand__ = _in_place_outside_graph("bitwise_and_", "bitwise_and_")
-    bitwise_or_ = __ior__ = _in_place_outside_graph("bitwise_or_", "bitwise_or_")
-    bitwise_xor_ = __ixor__ = _in_place_outside_graph("bitwise_xor_", "bitwise_xor_")
-    bitwise_not_ = _in_place_outside_graph("bitwise_not_", "bitwise_not_")
-    bitwise_left_shift_ = __ilshift__ = _in_place_outside_graph(
-        "bitwise_left_shift_", "bitwise_left_shift_"
-    )
-    bitwise_right_shift_ = __irshift__ = _in_place_outside_graph(
-        "bitwise_right_shift_", "bitwise_right_shift_"
-    )
+    logical_and_ = _in_place_outside_graph("logical_and_")
+    logical_or_ = _in_place_outside_graph("logical_or_")
+    logical_xor_ = _in_place_outside_graph("logical_xor_")
+    logical_not_ = _in_place_outside_graph("logical_not_")
+    bitwise_and_ = __iand__ = _in_place_outside_graph("bitwise_and_")
+    bitwise_or_ = __ior__ = _in_place_outside_graph("bitwise_or_")
+    bitwise_xor_ = __ixor__ = _in_place_outside_graph("bitwise_xor_")
+    bitwise_not_ = _in_place_outside_graph("bitwise_not_")
+    bitwise_left_shift_ = __ilshift__ = _in_place_outside_graph("bitwise_left_shift_")
+    bitwise_right_shift_ = __irshift__ = _in_place_outside_graph("bitwise_right_shift_")
     addmm_ = _plus_product_in_place("addmm")
     addmv_ = _plus_product_in_place("addmv")
     addr_ = _plus_product_in_place("addr")
     baddbmm_ = _plus_product_in_place("baddbmm")
     addbmm_ = _plus_product_in_place("addbmm")
-    gcd_ = _in_place_outside_graph("gcd_", "gcd_")
-    lcm_ = _in_place_outside_graph("lcm_", "lcm_")
+    gcd_ = _in_place_outside_graph("gcd_")
+    lcm_ = _in_place_outside_graph("lcm_")
 
     def float_power_(self, exponent: Operand) -> Tensor:
         exponent = _operand(exponent, self)
