@@ -2977,7 +2977,6 @@ class Tensor:
     erfinv_ = _in_place("erfinv")
     lgamma_ = _in_place("lgamma")
     digamma_ = _in_place("digamma")
-    polygamma_ = _in_place("polygamma")  # x.polygamma_(n)
     logit_ = _in_place("logit")  # x.logit_(eps=None)
     cumsum_ = _in_place("cumsum")  # x.cumsum_(dim)
     cumprod_ = _in_place("cumprod")
@@ -3033,6 +3032,15 @@ class Tensor:
             lambda d: d.float_power_(unwrap(exponent)),
             lambda x: x.float_power(exponent),
         )
+
+    def polygamma_(self, n: int) -> Tensor:
+        def compute(x: Tensor) -> Tensor:
+            out = x.polygamma(n)
+            if out._ctx is not None:  # torch names the in-place form's node apart
+                out._ctx.renamed = "PolygammaBackward1"
+            return out
+
+        return self._update("polygamma_", (), lambda d: d.polygamma_(n), compute)
 
     def mvlgamma_(self, p: int) -> Tensor:
         return self._update("mvlgamma_", (), lambda d: d.mvlgamma_(p), lambda x: x.mvlgamma(p))
