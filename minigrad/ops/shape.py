@@ -465,22 +465,17 @@ class ScatterReduce(Op):
             grad_x, grad_src = x_is_result * share, src_is_result * share.gather(dim, index)
         else:  # prod: the product of the others, each 0 left out of the division
             x_kept = x.masked_fill(x == 0, 1)
-            grad_x = (
-                grad
-                * x_kept.scatter_reduce(dim, index, used, "prod", include_self=include_self)
-                / x_kept
-            )
+            kept = x_kept.scatter_reduce(dim, index, used, "prod", include_self=include_self)
+            grad_x = grad * kept / x_kept
             src_zero = used == 0
             zeros_at = x.new_zeros(x.shape).scatter_add(dim, index, src_zero.to(x.dtype))
             single_zero = src_zero & (zeros_at.gather(dim, index) == 1)
             others = x.scatter_reduce(
                 dim, index, used.masked_fill(single_zero, 1), "prod", include_self=include_self
             )
-            grad_src = (
-                (grad * others)
-                .gather(dim, index)
-                .where(single_zero, (grad * out).gather(dim, index) / used.masked_fill(src_zero, 1))
-            )
+            at_a_lone_zero = (grad * others).gather(dim, index)  # the product of the others
+            elsewhere = (grad * out).gather(dim, index) / used.masked_fill(src_zero, 1)
+            grad_src = at_a_lone_zero.where(single_zero, elsewhere)
         if not include_self:
             grad_x = grad_x.scatter(dim, index, 0)
         if grad_src.shape != src.shape:
