@@ -62,6 +62,8 @@ from torch import (  # noqa: A004
     uint8,
 )
 from torch import Generator, Size, device, dtype, finfo, iinfo
+from torch import channels_last, channels_last_3d, contiguous_format, memory_format
+from torch import preserve_format  # (the layouts in memory that memory_format= names)
 from torch import broadcast_shapes, can_cast, promote_types  # (shapes and dtypes: no tensors)
 from torch import get_default_dtype, get_rng_state, initial_seed, seed, set_default_dtype
 from torch import set_printoptions, set_rng_state
@@ -185,11 +187,14 @@ __all__ = [
     "celu",
     "cfloat",
     "chalf",
+    "channels_last",
+    "channels_last_3d",
     "channel_shuffle",
     "compile",
     "complex128",
     "complex32",
     "complex64",
+    "contiguous_format",
     "Context",
     "conv1d",
     "conv2d",
@@ -257,6 +262,7 @@ __all__ = [
     "max_pool2d",
     "max_pool3d",
     "maximum",
+    "memory_format",
     "minimum",
     "multinomial",
     "nn",
@@ -271,6 +277,7 @@ __all__ = [
     "pixel_unshuffle",
     "poisson",
     "pow",
+    "preserve_format",
     "prelu",
     "promote_types",
     "rand",

@@ -20,7 +20,7 @@ import torch
 from . import ops
 from .devices import as_device, default_device
 from .errors import warn_at_user_line
-from .tensor import Tensor, _size_args, numpy_names, random_device, unwrap
+from .tensor import Tensor, _size_args, check_memory_format, numpy_names, random_device, unwrap
 
 DeviceLike = str | torch.device | None
 
@@ -240,21 +240,50 @@ def normal(
 
 
 def _like(
-    make: Any,
+    make_like: Any,
     input: Tensor,  # noqa: A002
     dtype: torch.dtype | None,
     device: DeviceLike,
     requires_grad: bool,
+    memory_format: torch.memory_format,
     **options: Any,
 ) -> Tensor:
-    """make(input's shape) with input's dtype and device unless told otherwise, as torch."""
-    data = make(
-        input.shape,
-        dtype=dtype or input.dtype,
-        device=input.device if device is None else as_device(device),
+    """make_like(input) (torch's zeros_like...) with input's dtype, device and layout in memory
+    unless told otherwise, as torch: a channels-last batch gives a channels-last one."""
+    check_memory_format(input.shape, memory_format, make_like.__name__)
+    data = make_like(
+        unwrap(input),
+        dtype=dtype,
+        device=None if device is None else as_device(device),
+        memory_format=memory_format,
         **options,
     )
     return Tensor(data, requires_grad=requires_grad)
+
+
+def _random_like(
+    fill: Callable[[torch.Tensor, torch.Generator | None], Any],
+    input: Tensor,  # noqa: A002
+    generator: torch.Generator | None,
+    dtype: torch.dtype | None,
+    device: DeviceLike,
+    requires_grad: bool,
+    memory_format: torch.memory_format,
+    name: str,
+) -> Tensor:
+    """A tensor laid out as input (see _like), filled by `fill(data, generator)` in the order
+    its elements lie in memory, as torch's rand_like (empty_like, then uniform_), drawn where
+    `random_device` says and then moved."""
+    check_memory_format(input.shape, memory_format, name)
+    target = input.device if device is None else as_device(device)
+    data = torch.empty_like(
+        unwrap(input),
+        dtype=dtype,
+        device=random_device(generator, target),
+        memory_format=memory_format,
+    )
+    fill(data, generator)
+    return Tensor(data.to(target), requires_grad=requires_grad)
 
 
 def zeros(
@@ -283,9 +312,14 @@ def empty(
     dtype: torch.dtype | None = None,
     device: DeviceLike = None,
     requires_grad: bool = False,
+    memory_format: torch.memory_format = torch.contiguous_format,
 ) -> Tensor:
-    """A tensor of that size whose values are whatever the memory held: fill it before use."""
-    return _filled(torch.empty, _size(sizes, size), dtype, device, requires_grad)
+    """A tensor of that size whose values are whatever the memory held: fill it before use.
+    memory_format=torch.channels_last lays a batch of images out channels last."""
+    shape = _size_args(tuple(_size(sizes, size)))
+    check_memory_format(shape, memory_format, "empty")
+    data = torch.empty(shape, dtype=dtype, device=_device(device), memory_format=memory_format)
+    return Tensor(data, requires_grad=requires_grad)
 
 
 def full(
@@ -392,8 +426,9 @@ def zeros_like(
     dtype: torch.dtype | None = None,
     device: DeviceLike = None,
     requires_grad: bool = False,
+    memory_format: torch.memory_format = torch.preserve_format,
 ) -> Tensor:
-    return _like(torch.zeros, input, dtype, device, requires_grad)
+    return _like(torch.zeros_like, input, dtype, device, requires_grad, memory_format)
 
 
 def ones_like(
@@ -402,8 +437,9 @@ def ones_like(
     dtype: torch.dtype | None = None,
     device: DeviceLike = None,
     requires_grad: bool = False,
+    memory_format: torch.memory_format = torch.preserve_format,
 ) -> Tensor:
-    return _like(torch.ones, input, dtype, device, requires_grad)
+    return _like(torch.ones_like, input, dtype, device, requires_grad, memory_format)
 
 
 def empty_like(
@@ -412,8 +448,9 @@ def empty_like(
     dtype: torch.dtype | None = None,
     device: DeviceLike = None,
     requires_grad: bool = False,
+    memory_format: torch.memory_format = torch.preserve_format,
 ) -> Tensor:
-    return _like(torch.empty, input, dtype, device, requires_grad)
+    return _like(torch.empty_like, input, dtype, device, requires_grad, memory_format)
 
 
 def full_like(
@@ -423,8 +460,12 @@ def full_like(
     dtype: torch.dtype | None = None,
     device: DeviceLike = None,
     requires_grad: bool = False,
+    memory_format: torch.memory_format = torch.preserve_format,
 ) -> Tensor:
-    return _like(torch.full, input, dtype, device, requires_grad, fill_value=_number(fill_value))
+    fill_value = _number(fill_value)
+    return _like(
+        torch.full_like, input, dtype, device, requires_grad, memory_format, fill_value=fill_value
+    )
 
 
 def rand_like(
@@ -434,9 +475,14 @@ def rand_like(
     dtype: torch.dtype | None = None,
     device: DeviceLike = None,
     requires_grad: bool = False,
+    memory_format: torch.memory_format = torch.preserve_format,
 ) -> Tensor:
-    target = input.device if device is None else device
-    return _random(torch.rand, input.shape, generator, dtype or input.dtype, target, requires_grad)
+    def fill(data: torch.Tensor, generator: torch.Generator | None) -> None:
+        data.uniform_(generator=generator)
+
+    return _random_like(
+        fill, input, generator, dtype, device, requires_grad, memory_format, "rand_like"
+    )
 
 
 def randint_like(
@@ -448,15 +494,18 @@ def randint_like(
     dtype: torch.dtype | None = None,
     device: DeviceLike = None,
     requires_grad: bool = False,
+    memory_format: torch.memory_format = torch.preserve_format,
 ) -> Tensor:
     """Random integers in [low, high) of input's shape and dtype (randint_like(x, high) or
     randint_like(x, low, high)), as torch's."""
     low, high = (0, low_or_high) if high is None else (low_or_high, high)
-    target = input.device if device is None else device
-    return randint(
-        low, high, tuple(input.shape), generator=generator, dtype=dtype or input.dtype,
-        device=target, requires_grad=requires_grad,
-    )  # fmt: skip
+
+    def fill(data: torch.Tensor, generator: torch.Generator | None) -> None:
+        data.random_(low, high, generator=generator)
+
+    return _random_like(
+        fill, input, generator, dtype, device, requires_grad, memory_format, "randint_like"
+    )
 
 
 def randn_like(
@@ -466,9 +515,14 @@ def randn_like(
     dtype: torch.dtype | None = None,
     device: DeviceLike = None,
     requires_grad: bool = False,
+    memory_format: torch.memory_format = torch.preserve_format,
 ) -> Tensor:
-    target = input.device if device is None else device
-    return _random(torch.randn, input.shape, generator, dtype or input.dtype, target, requires_grad)
+    def fill(data: torch.Tensor, generator: torch.Generator | None) -> None:
+        data.normal_(generator=generator)
+
+    return _random_like(
+        fill, input, generator, dtype, device, requires_grad, memory_format, "randn_like"
+    )
 
 
 def arange(

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
+from torch._prims_common import suggest_memory_format
 from torch.utils.hooks import RemovableHandle
 
 from . import return_types
@@ -708,15 +709,22 @@ class Tensor:
     # ---- devices and dtypes --------------------------------------------------------------
 
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
-        """Another dtype or device, as torch's `.to(...)`. Differentiable for floating dtypes."""
+        """Another dtype, device or layout in memory (memory_format=torch.channels_last), as
+        torch's `.to(...)`. Differentiable for floating dtypes."""
         for arg in (*args, kwargs.get("device")):
             if isinstance(arg, (str, torch.device)):
                 as_device(arg)  # a clear error for a device that is not here (cuda without a GPU)
+        layout = kwargs.get("memory_format", torch.preserve_format)
+        check_memory_format(self.shape, layout, "to")
         out_dtype = _target_dtype(self._data, args, kwargs)
         if not out_dtype.is_floating_point:
             return Tensor(self._data.to(*args, **kwargs))  # integers carry no gradient
         device = _target_device(self._data, args, kwargs)
-        if out_dtype == self.dtype and device == self.device and not kwargs.get("copy"):
+        # (torch keeps the tensor when the format it suggests is the one asked for: its rule,
+        # from torch's own Python copy of it, which differs from is_contiguous for 1-sized dims)
+        same_layout = layout == torch.preserve_format or suggest_memory_format(self._data) == layout
+        same = out_dtype == self.dtype and device == self.device and same_layout
+        if same and not kwargs.get("copy"):
             return self  # nothing to change: torch returns the tensor itself too
         return ops.To.apply(self, *args, **kwargs)
 
@@ -799,16 +807,19 @@ class Tensor:
     def clone(self, memory_format: torch.memory_format | None = None) -> Tensor:
         return ops.Clone.apply(self, memory_format=memory_format)
 
-    def contiguous(self) -> Tensor:
-        """This tensor if its elements lie in memory row after row, else such a copy of it."""
-        if self._data.is_contiguous():
+    def contiguous(self, memory_format: torch.memory_format = torch.contiguous_format) -> Tensor:
+        """This tensor if its elements lie in memory row after row, else such a copy of it.
+        With memory_format=torch.channels_last, a batch of images (N, C, H, W) laid out with
+        the channels last (each pixel's C values side by side), as torch's."""
+        check_memory_format(self.shape, memory_format, "contiguous")
+        if self._data.is_contiguous(memory_format=memory_format):
             return self
-        return ops.Clone.apply(self, memory_format=torch.contiguous_format)
+        return ops.Clone.apply(self, memory_format=memory_format)
 
-    def is_contiguous(self) -> bool:
+    def is_contiguous(self, memory_format: torch.memory_format = torch.contiguous_format) -> bool:
         """Whether the elements lie in memory in row order, as a new tensor's do (a transpose's
-        do not): what view() needs."""
-        return self._data.is_contiguous()
+        do not): what view() needs. With memory_format=, in that order instead."""
+        return self._data.is_contiguous(memory_format=memory_format)
 
     def stride(self, dim: int | None = None) -> Any:
         """How far apart in memory, in elements, neighbours along each dim lie (one dim's when
@@ -3640,6 +3651,28 @@ def _check_ndims(name: str, *operands: tuple[Tensor, int]) -> None:
                 f"{name} takes {wanted} operands, got shapes {shapes}. "
                 "For other shapes use matmul (@), which broadcasts batch dims."
             )
+
+
+# The memory formats that lay out tensors of one rank only, and the dims they name.
+_CHANNELS_LAST = {
+    torch.channels_last: (4, "N, C, H, W", "a batch of images"),
+    torch.channels_last_3d: (5, "N, C, D, H, W", "a batch of volumes"),
+}
+
+
+def check_memory_format(shape: torch.Size, memory_format: Any, call: str) -> None:
+    """torch's rule for memory_format=, in words: channels_last lays out 4-d tensors only, and
+    channels_last_3d 5-d ones (torch says "required rank 4 tensor")."""
+    if memory_format not in _CHANNELS_LAST:  # (contiguous_format, preserve_format: any rank)
+        return
+    rank, dims, what = _CHANNELS_LAST[memory_format]
+    if len(shape) != rank:
+        raise ShapeError(
+            f"{call}(memory_format={memory_format}) lays out {rank}-d tensors ({dims}: {what}, "
+            f"each position's channels side by side in memory), but this tensor has shape "
+            f"{shape_str(shape)}. Leave memory_format out for it, or reshape it to {rank} dims "
+            "first."
+        )
 
 
 def random_device(generator: torch.Generator | None, device: torch.device) -> torch.device:

@@ -24,7 +24,7 @@ from .. import ops
 from ..autograd import events
 from ..creation import DeviceLike, _device
 from ..errors import shape_str
-from ..tensor import Tensor
+from ..tensor import Tensor, check_memory_format
 from . import functional as F
 from .backward_hooks import BOTH_KINDS_OF_BACKWARD_HOOKS, ModuleBackwardHooks, hook_output_node
 
@@ -487,11 +487,18 @@ class Module:
     def to(self, *args: Any, **kwargs: Any) -> Module:
         """Move every parameter (and its gradient) and buffer to a device and/or floating dtype,
         in place, as torch's Module.to: `model.to('cuda')`, `model.to(torch.float64)`.
-        Integer buffers (BatchNorm's num_batches_tracked) change device only. Returns self."""
+        Integer buffers (BatchNorm's num_batches_tracked) change device only.
+        `memory_format=torch.channels_last` lays out the 4-d ones (convolution weights) channels
+        last, as torch's (channels_last_3d the 5-d ones). Returns self."""
         device, dtype = _device_and_dtype(args, kwargs)
+        layout = kwargs.get("memory_format")
 
         def move(t: torch.Tensor) -> torch.Tensor:
-            return t.to(device=device, dtype=dtype if t.is_floating_point() else None)
+            dtype_of_t = dtype if t.is_floating_point() else None
+            if layout is not None and t.dim() in (4, 5):  # (torch's rule: the others stay)
+                check_memory_format(t.shape, layout, "Module.to")
+                return t.to(device=device, dtype=dtype_of_t, memory_format=layout)
+            return t.to(device=device, dtype=dtype_of_t)
 
         for t in [*self.parameters(), *self.buffers()]:
             if is_lazy(t):  # no values yet: the dtype and device they will be made with
