@@ -12,7 +12,8 @@ reported as a multiple of an eager step.
 * the same MLP as users write it, batch 64: weight tensors of their own, `x @ W + b`,
   F.cross_entropy, the update by hand (`p -= lr * p.grad` under no_grad);
 * fastbook chapter 13's CNN (benchmarks/training.py's `_fastbook_cnn`: stride-2 convolutions,
-  ReLU, batch norm) with cross-entropy and SGD with momentum, batch 128;
+  ReLU, batch norm) with cross-entropy and SGD with momentum, batch 128; and the same with the
+  model and batches laid out channels last on both sides (`model.to(memory_format=...)`);
 * a WGAN-GP critic step, batch 64: an MLP critic 784-256-256-1 (LeakyReLU 0.2) on digits
   against fixed fakes, the gradient penalty from autograd.grad(..., create_graph=True) at
   interpolates, Adam (issue 19's targets: eager <= 1.5x torch, compiled <= 1.0x).
@@ -53,6 +54,7 @@ def run(digits: Digits, device: str, mode: str, log: Callable = print) -> dict[s
         mlp_steps(digits, device, 256, budget, torch_compile, log),
         mlp_by_hand_steps(digits, device, 64, budget, torch_compile, log),
         cnn_steps(digits, device, 128, budget, torch_compile, log),
+        cnn_steps(digits, device, 128, budget, torch_compile, log, torch.channels_last),
         wgan_gp_steps(digits, device, 64, budget, torch_compile, log),
     ]
     return {"rows": rows, "torch_compile_timed": torch_compile, "uptime": uptime()}
@@ -397,30 +399,44 @@ def mlp_by_hand_steps(
 
 
 def cnn_steps(
-    digits: Digits, device: str, batch: int, budget: float, torch_compile: bool, log: Callable
+    digits: Digits,
+    device: str,
+    batch: int,
+    budget: float,
+    torch_compile: bool,
+    log: Callable,
+    memory_format: torch.memory_format = torch.contiguous_format,
 ) -> dict[str, Any]:
+    """The CNN's step; with memory_format=torch.channels_last, the model and the batches laid
+    out channels last on both sides (`model.to(memory_format=...)`, PyTorch's recipe for
+    faster convolutions)."""
     torch.manual_seed(0)
     template = _fastbook_cnn(torch.nn).to(device)
     state = copy.deepcopy(template.state_dict())
     images = digits.train_x.reshape(-1, 1, 28, 28)
-    batches = _batches(images, digits.train_y, batch, 8)
+    batches = [
+        (x.contiguous(memory_format=memory_format), y)
+        for x, y in _batches(images, digits.train_y, batch, 8)
+    ]
     mg_batches = [(Tensor(a), Tensor(b)) for a, b in batches]
 
     def torch_step_fn() -> Callable[..., Any]:
         model = copy.deepcopy(template)
         model.load_state_dict(state)
+        model.to(memory_format=memory_format)
         opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
         return _classifier_step(torch, model, opt)
 
     def minigrad_step_fn() -> Callable[..., Any]:
         model = _fastbook_cnn(minigrad.nn)
         model.load_state_dict({k: Tensor(v.clone()) for k, v in state.items()})
-        model.to(device)
+        model.to(device, memory_format=memory_format)
         opt = minigrad.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
         return _classifier_step(minigrad, model, opt)
 
+    layout = "" if memory_format == torch.contiguous_format else ", channels last"
     return _steps_side_by_side(
-        "fastbook CNN 32-64-128-256, batch norm, SGD momentum",
+        f"fastbook CNN 32-64-128-256, batch norm, SGD momentum{layout}",
         batch,
         torch_step_fn,
         minigrad_step_fn,

@@ -99,7 +99,8 @@ def test_training_runs_the_same_model_on_both_sides(report: tuple[dict, str]) ->
 def test_compile_rows_time_four_ways_and_the_first_call(report: tuple[dict, str]) -> None:
     results, _ = report
     rows = results["compile"]["rows"]
-    assert [r["batch_size"] for r in rows] == [256, 256, 64, 256, 64, 128, 64]  # CNN, WGAN-GP
+    assert [r["batch_size"] for r in rows] == [256, 256, 64, 256, 64, 128, 128, 64]
+    assert "CNN" in rows[5]["case"] and rows[6]["case"] == rows[5]["case"] + ", channels last"
     assert "by hand" in rows[4]["case"] and rows[4]["guards / replay"] > 0
     assert rows[-1]["case"].startswith("WGAN-GP") and rows[-1]["guards / replay"] > 0
     for row in rows:
