@@ -805,6 +805,7 @@ class Tensor:
         return Tensor(data, **_grad(options))
 
     def clone(self, memory_format: torch.memory_format | None = None) -> Tensor:
+        check_memory_format(self.shape, memory_format, "clone")
         return ops.Clone.apply(self, memory_format=memory_format)
 
     def contiguous(self, memory_format: torch.memory_format = torch.contiguous_format) -> Tensor:

@@ -104,6 +104,7 @@ def test_empty_takes_a_layout():
     [
         lambda x: x.contiguous(memory_format=CL),
         lambda x: x.to(memory_format=CL),
+        lambda x: x.clone(memory_format=CL),
         lambda x: mg.zeros_like(x, memory_format=CL),
         lambda x: mg.rand_like(x, memory_format=CL),
         lambda x: x.reshape(1, 2, 3, 1, 1).contiguous(memory_format=CL),
