@@ -415,7 +415,7 @@ def cnn_steps(
     statistics (3.7e-5 of the largest value after the first layer, against 1.5e-7 laid out row
     after row; the convolutions alone are as accurate either way), so the network's output is
     off by 2e-4 of its largest value and the weight gradients by up to 2.5% of their largest
-    (3e-6 row after row).
+    (2.5e-6 row after row).
     minigrad calls the same kernels, so its channels-last step has the same numbers; this is
     why minigrad.compile does not lay out convolutions channels last on its own, as inductor
     does on the CPU."""
