@@ -409,16 +409,15 @@ def cnn_steps(
 ) -> dict[str, Any]:
     """The CNN's step; with memory_format=torch.channels_last, the model and the batches laid
     out channels last on both sides (`model.to(memory_format=...)`, PyTorch's recipe for
-    faster convolutions: 10 to 18% off torch's own step on the 2-core CPU, mostly in batch
+    faster convolutions: 10 to 20% off torch's own step on the 2-core CPU, mostly in batch
     norm). Measured against the same network in float64 on the CPU (torch 2.13), that speed
     costs accuracy: torch's channels-last batch norm kernel is further off the float64 batch
     statistics (3.7e-5 of the largest value after the first layer, against 1.5e-7 laid out row
     after row; the convolutions alone are as accurate either way), so the network's output is
     off by 2e-4 of its largest value and the weight gradients by up to 2.5% of their largest
-    (2.5e-6 row after row).
-    minigrad calls the same kernels, so its channels-last step has the same numbers; this is
-    why minigrad.compile does not lay out convolutions channels last on its own, as inductor
-    does on the CPU."""
+    (2.5e-6 row after row). minigrad calls the same kernels, so its channels-last step has the
+    same numbers; this is why minigrad.compile does not lay out convolutions channels last on
+    its own, as inductor does on the CPU (benchmarks/RESULTS.md)."""
     torch.manual_seed(0)
     template = _fastbook_cnn(torch.nn).to(device)
     state = copy.deepcopy(template.state_dict())

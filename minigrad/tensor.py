@@ -720,8 +720,8 @@ class Tensor:
         if not out_dtype.is_floating_point:
             return Tensor(self._data.to(*args, **kwargs))  # integers carry no gradient
         device = _target_device(self._data, args, kwargs)
-        # (torch keeps the tensor when the format it suggests is the one asked for: its rule,
-        # from torch's own Python copy of it, which differs from is_contiguous for 1-sized dims)
+        # torch keeps the tensor when the format it suggests for its strides is the one asked
+        # for (torch's own Python copy of that rule: is_contiguous differs on dims of size 1)
         same_layout = layout == torch.preserve_format or suggest_memory_format(self._data) == layout
         same = out_dtype == self.dtype and device == self.device and same_layout
         if same and not kwargs.get("copy"):
