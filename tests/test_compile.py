@@ -295,11 +295,13 @@ def calls_per_replay(step, *args) -> list[str]:
 
 def test_a_replay_makes_fewer_torch_calls_than_the_recording():
     """The leaner replay (optimize.py), counted: a change that adds a call fails here. Each
-    figure is the whole call: guards, the replay, what it leaves behind."""
+    figure is the whole call: the key and guards, the replay, what it leaves behind (the key
+    reads each input's shape, dtype, device and strides: two of these calls are the strides of
+    the two inputs)."""
     weights, bias = fastbook_model()
     fastbook = mg.compile(fastbook_step(weights, bias), check=False)
     names = calls_per_replay(fastbook, *next(batches(1, 8)))
-    assert len(names) <= 26, names  # 37 before folding, merging and fusing
+    assert len(names) <= 28, names  # 39 before folding, merging and fusing
     assert "ones_like" not in names and "neg" not in names and "reshape" not in names
     assert names.count("_foreach_add_") == 1 and names.count("zero_") == 0
 
@@ -308,7 +310,7 @@ def test_a_replay_makes_fewer_torch_calls_than_the_recording():
     user = mg.compile(train_step, check=False)
     x, y = mg.randn(4, 6), mg.Tensor(torch.tensor([0, 1, 2, 1]))
     names = calls_per_replay(user, x, y)
-    assert len(names) <= 42, names  # 54 before
+    assert len(names) <= 44, names  # 56 before
     assert "clone" not in names and names.count("_foreach_sub_") == 1
 
     mg.manual_seed(0)
@@ -324,7 +326,7 @@ def test_a_replay_makes_fewer_torch_calls_than_the_recording():
 
     sequential = mg.compile(sgd_step, check=False)
     names = calls_per_replay(sequential, x, y)
-    assert len(names) <= 48, names  # 59 before
+    assert len(names) <= 50, names  # 61 before
     assert names.count("_foreach_addcmul_") == 1 and "addcmul_" not in names
 
 

@@ -798,6 +798,44 @@ def test_a_step_recorded_again_every_call_runs_eagerly_and_names_the_guard_that_
     assert train_step.traces == 8 and train_step.eager_calls == 4
 
 
+def test_a_batch_laid_out_otherwise_in_memory_is_recorded_again():
+    """The key holds the inputs' strides: what a step reads of its batch's layout (a view, a
+    branch on is_contiguous) was recorded for the layout it had, so a channels-last or
+    transposed batch of the same shape gets a recording of its own, and eager's numbers and
+    errors. (Before, the replay ran on it: torch's bare error for the view.)"""
+    weight = mg.ones(3 * 4 * 5, requires_grad=True)
+    opt = mg.optim.SGD([weight], lr=0.1)
+
+    def step(x):
+        scale = 2.0 if x.is_contiguous() else 3.0
+        loss = (x.reshape(x.shape[0], -1) * weight).sum() * scale
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
+
+    def viewed(x):
+        return (x.view(-1) * 2).sum()
+
+    compiled, compiled_view = mg.compile(step), mg.compile(viewed)
+    rows = mg.randn(2, 3, 4, 5)
+    for _ in range(3):
+        compiled(rows), compiled_view(rows)
+    assert compiled.traces == 1
+    transposed = rows.transpose(2, 3).contiguous().transpose(2, 3)  # the same shape, other strides
+    start = weight._data.clone()
+    eager = step(transposed)
+    weight._data.copy_(start)
+    assert compiled(transposed).item() == eager.item() and compiled.traces == 2
+    comments = " ".join(line.strip().lstrip("# ") for line in compiled.guards.splitlines())
+    assert "x float32 (2, 3, 4, 5) with strides (60, 20, 1, 4)." in comments
+    channels_last = rows.contiguous(memory_format=mg.channels_last)
+    with pytest.raises(mg.ShapeError, match="cannot view a tensor of shape"):
+        viewed(channels_last)
+    with pytest.raises(mg.ShapeError, match="cannot view a tensor of shape"):
+        compiled_view(channels_last)  # eager's error, from the new recording's eager run
+
+
 def test_a_dict_argument_is_part_of_the_key_by_what_it_holds():
     model = classifier(mg)
     opt = mg.optim.SGD(model.parameters(), lr=0.5)

@@ -19,8 +19,10 @@ topological sort. So it gives the same numbers, bit for bit on the CPU, faster.
 
 A recording holds only while what it assumed still holds (its *guards*, see guards.py);
 otherwise the step is recorded again, and both recordings are kept, one per situation:
-- the key: the inputs' shapes, dtypes, devices and requires_grad (a smaller last batch gets its
-  own), the other arguments' values, grad mode;
+- the key: the inputs' shapes, strides, dtypes, devices and requires_grad (a smaller last
+  batch gets its own, and so does a batch laid out otherwise in memory, channels last or
+  transposed: a recorded view or as_strided reads memory as the recorded batch lay), the
+  other arguments' values, grad mode;
 - what the step's names reach: the objects its globals and closure name, plain Python values
   (numbers, strings, lists and dicts of them) by value, each Module's layers, parameters,
   settings and train/eval mode;
@@ -505,8 +507,8 @@ class _RandomState:
 
 
 def _signature(args: tuple, kwargs: dict, tensors: list[Tensor]) -> Any:
-    """What picks a recording: the arguments' shapes, dtypes, devices (tensors) or values.
-    The Tensors among them are added to `tensors`, in the order _tensors_of gives them."""
+    """What picks a recording: the arguments' shapes, strides, dtypes, devices (tensors) or
+    values. The Tensors among them are added to `tensors`, in the order _tensors_of gives them."""
     return (
         is_grad_enabled(),
         tuple(_describe(a, tensors) for a in args),
@@ -518,7 +520,7 @@ def _describe(value: Any, tensors: list[Tensor]) -> Any:
     if isinstance(value, Tensor):
         tensors.append(value)
         data = value._data
-        return (data.shape, data.dtype, data.device, value._requires_grad)
+        return (data.shape, data.stride(), data.dtype, data.device, value._requires_grad)
     if isinstance(value, (list, tuple)):
         return (type(value).__name__, tuple(_describe(v, tensors) for v in value))
     if type(value) is dict:  # by what it holds: a new dict of the same settings is the same key
@@ -550,8 +552,9 @@ def _key_text(step: CompiledStep, args: tuple, kwargs: dict) -> str:
         if isinstance(value, Tensor):
             data = value._data
             grad = ", requires grad" if value._requires_grad else ""
+            layout = "" if data.is_contiguous() else f" with strides {data.stride()}"
             parts.append(
-                f"{name} {str(data.dtype).removeprefix('torch.')} {tuple(data.shape)}{grad}"
+                f"{name} {str(data.dtype).removeprefix('torch.')} {tuple(data.shape)}{layout}{grad}"
             )
         elif is_plain(value):
             parts.append(f"{name} == {value!r}")
