@@ -802,7 +802,8 @@ def test_a_batch_laid_out_otherwise_in_memory_is_recorded_again():
     """The key holds the inputs' strides: what a step reads of its batch's layout (a view, a
     branch on is_contiguous) was recorded for the layout it had, so a channels-last or
     transposed batch of the same shape gets a recording of its own, and eager's numbers and
-    errors. (Before, the replay ran on it: torch's bare error for the view.)"""
+    errors. (Before, the replay ran on it: the recorded branch's numbers, silently once the
+    replay check had stopped checking, and torch's bare error for the view.)"""
     weight = mg.ones(3 * 4 * 5, requires_grad=True)
     opt = mg.optim.SGD([weight], lr=0.1)
 
