@@ -143,3 +143,8 @@ def test_a_channels_last_cnn_trains_as_torchs_with_its_layouts():
     for (name, p), q in zip(mine.named_parameters(), theirs.parameters()):
         assert p.grad.stride() == q.grad.stride(), name
         torch.testing.assert_close(p.grad._data, q.grad, rtol=1e-7, atol=1e-9, msg=name)
+    # back to rows: the parameters and their gradients, as torch's Module.to moves both
+    mine.to(memory_format=torch.contiguous_format)
+    theirs.to(memory_format=torch.contiguous_format)
+    for (name, p), q in zip(mine.named_parameters(), theirs.parameters()):
+        assert (p.stride(), p.grad.stride()) == (q.stride(), q.grad.stride()), name
