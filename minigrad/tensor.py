@@ -2274,6 +2274,17 @@ class Tensor:
         """Another name for transpose(dim0, dim1)."""
         return self.transpose(dim0, dim1)
 
+    def as_strided(
+        self, size: Sequence[int], stride: Sequence[int], storage_offset: int | None = None
+    ) -> Tensor:
+        """x's memory seen with another shape and strides, a view (as torch's): out[i] is the
+        element at place storage_offset + sum(i_k * stride_k) of the memory x lies in (x's own
+        storage_offset when not given). Windows that overlap share elements: the sliding
+        windows of a convolution written by hand. Its gradient adds up at each place read."""
+        return ops.AsStrided.apply(
+            self, size=tuple(size), stride=tuple(stride), storage_offset=storage_offset
+        )
+
     def unfold(self, dimension: int, size: int, step: int) -> Tensor:
         """The windows of `size` places along `dimension`, one every `step` places, each as a
         new last dim: x.unfold(0, 2, 1) of [1, 2, 3] is [[1, 2], [2, 3]] (a view of x)."""

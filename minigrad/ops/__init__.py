@@ -29,7 +29,7 @@ interpolate.py  interpolate (F.interpolate's linear modes; the positions of its 
 normalization.py  batch_norm layer_norm dropout, and the draws bernoulli and poisson (no gradient)
 embedding.py    embedding (a row lookup; repeated rows add up their gradients), index_select and
                 its adjoint index_add (slices added in along a dim); index_copy index_fill;
-                x.unfold (windows along a dim)
+                x.unfold (windows along a dim), as_strided (memory seen with other strides)
 triangular.py   tril triu
 """
 
@@ -63,7 +63,15 @@ from .arithmetic import (
 from .assign import Copy, CopySlices, IndexPut, SetItem
 from .conv import ConstantPad, Convolution, ConvTranspose, CopyPad, Fold, Unfold
 from .conversion import Clone, To
-from .embedding import Embedding, IndexAdd, IndexCopy, IndexFill, IndexSelect, UnfoldDim
+from .embedding import (
+    AsStrided,
+    Embedding,
+    IndexAdd,
+    IndexCopy,
+    IndexFill,
+    IndexSelect,
+    UnfoldDim,
+)
 from .losses import BinaryCrossEntropy, BinaryCrossEntropyWithLogits, MSELoss
 from .matmul import (
     Cholesky,
@@ -214,6 +222,7 @@ __all__ = [
     "AMin",
     "Asin",
     "Asinh",
+    "AsStrided",
     "Atan",
     "Atan2",
     "Atanh",

@@ -159,6 +159,102 @@ class UnfoldDim(Op):
         return index_added(laid_out, ctx.shape, ctx.dim, places)
 
 
+class AsStrided(Op):
+    """out[i] = the element at place storage_offset + sum_k i_k * stride_k of x's memory: that
+    memory seen with another shape and strides (a view, as torch's as_strided; places count in
+    elements from the start of the memory, and storage_offset is x's own when not given).
+    dL/dx = at each place, the sum of the gradients of the outputs read from it, for the
+    element of x at that place.
+
+    `places(t)` numbers each element of t by its place. The gradient is G added at the places
+    the output read (an index_add into zeros: windows that overlap read a place more than once,
+    and get the gradient of each), then read at x's own places. Where x holds one place several
+    times (an expanded tensor), its elements there share that place's gradient equally, as in
+    torch.
+    """
+
+    torch_name = "AsStridedBackward0"
+
+    @staticmethod
+    def forward(
+        ctx: Context,
+        x: torch.Tensor,
+        size: tuple[int, ...],
+        stride: tuple[int, ...],
+        storage_offset: int | None = None,
+    ) -> torch.Tensor:
+        out = x.as_strided(size, stride, storage_offset)  # (a view: torch's bounds checks)
+        ctx.read, ctx.held = _geometry(out), _geometry(x)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: torch.Tensor) -> torch.Tensor:
+        device, dtype = unwrap(grad).device, unwrap(grad).dtype
+        read, held = places(*ctx.read, device), places(*ctx.held, device)
+        length = 1 + max(_last_place(*ctx.read), _last_place(*ctx.held))
+        summed = index_added(grad.reshape(-1), (length,), 0, read.reshape(-1))
+        if _may_overlap(*ctx.held):  # x may hold a place more than once: an equal share each
+            shares = torch.zeros(length, dtype=dtype, device=device)
+            ones = torch.ones(held.numel(), dtype=dtype, device=device)
+            shares = shares.index_add_(0, held.reshape(-1), ones)
+            shares = shares.clamp_min(1)
+            summed = summed / (Tensor(shares) if isinstance(summed, Tensor) else shares)
+        return summed[held]
+
+    @staticmethod
+    def explain_failure(
+        x: Any, size: Any, stride: Any, storage_offset: int | None = None
+    ) -> str | None:
+        data = unwrap(x)
+        offset = data.storage_offset() if storage_offset is None else storage_offset
+        if len(tuple(size)) != len(tuple(stride)):
+            return (
+                f"as_strided takes one stride per dim of size: size {tuple(size)} has "
+                f"{len(tuple(size))} dims, stride {tuple(stride)} has {len(tuple(stride))}."
+            )
+        last = _last_place(tuple(size), tuple(stride), offset)
+        memory = data.untyped_storage().nbytes() // data.element_size()
+        if last >= memory:
+            return (
+                f"as_strided(size={tuple(size)}, stride={tuple(stride)}, storage_offset="
+                f"{offset}) reads up to place {last} of a memory of {memory} elements (places "
+                f"0 to {memory - 1}): the last place read is storage_offset + the sum of "
+                "(size_k - 1) * stride_k. Ask for fewer elements, or closer ones."
+            )
+        return None
+
+
+Geometry = tuple[tuple[int, ...], tuple[int, ...], int]  # shape, strides, offset in memory
+
+
+def _geometry(t: torch.Tensor) -> Geometry:
+    return tuple(t.shape), tuple(t.stride()), t.storage_offset()
+
+
+def _last_place(shape: tuple[int, ...], stride: tuple[int, ...], offset: int) -> int:
+    return offset + sum((n - 1) * s for n, s in zip(shape, stride)) if all(shape) else offset
+
+
+def places(
+    shape: tuple[int, ...], stride: tuple[int, ...], offset: int, device: torch.device
+) -> torch.Tensor:
+    """The place in memory (in elements) of each element of a tensor of that geometry."""
+    last = _last_place(shape, stride, offset)
+    return torch.arange(last + 1, device=device).as_strided(shape, stride, offset)
+
+
+def _may_overlap(shape: tuple[int, ...], stride: tuple[int, ...], offset: int) -> bool:
+    """Whether two elements of a tensor of that geometry may share a place: not when each dim's
+    stride, smallest first, passes every place the dims before it reach (a dense or sliced
+    tensor, in any order of its dims); perhaps otherwise (an expanded one: stride 0)."""
+    reach = 0
+    for s, n in sorted((s, n) for n, s in zip(shape, stride) if n > 1):
+        if s <= reach:
+            return True
+        reach += (n - 1) * s
+    return False
+
+
 class IndexAdd(Op):
     """out = x with source's slices added at index along dim, times alpha.   dL/dx = G,
     dL/dsource = alpha * G.index_select(dim, index).
