@@ -21,8 +21,8 @@ A recording holds only while what it assumed still holds (its *guards*, see guar
 otherwise the step is recorded again, and both recordings are kept, one per situation:
 - the key: the inputs' shapes, strides, dtypes, devices and requires_grad (a smaller last
   batch gets its own, and so does a batch laid out otherwise in memory, channels last or
-  transposed: what the step read of its layout, a view, a branch on is_contiguous(), was
-  read for the recorded batch's), the other arguments' values, grad mode;
+  transposed: what the step read of its layout, a view, as_strided, a branch on
+  is_contiguous(), was read for the recorded batch's), the other arguments' values, grad mode;
 - what the step's names reach: the objects its globals and closure name, plain Python values
   (numbers, strings, lists and dicts of them) by value, each Module's layers, parameters,
   settings and train/eval mode;
