@@ -86,3 +86,30 @@ def test_windows_past_the_memory_or_strides_that_do_not_match_say_so():
         x.as_strided((2, 2), (1,))
     with pytest.raises(RuntimeError):  # torch's own refusal, for comparison
         torch.arange(6.0).as_strided((10,), (1,))
+
+
+def test_a_convolution_written_with_as_strided_matches_torchs_conv2d():
+    """The sliding-window convolution of NumPy tutorials: each output position's window taken
+    with as_strided (no copy), then one einsum with the kernel; values and gradients equal
+    torch's conv2d, whose kernels it does not use."""
+    torch.manual_seed(0)
+    x0 = torch.randn(2, 3, 6, 5, dtype=torch.float64)
+    w0 = torch.randn(4, 3, 3, 2, dtype=torch.float64)
+    n, c, h, w = x0.shape
+    o, _, kh, kw = w0.shape
+    size = (n, c, h - kh + 1, w - kw + 1, kh, kw)
+    stride = (c * h * w, h * w, w, 1, w, 1)
+
+    x = mg.Tensor(x0.clone(), requires_grad=True)
+    weight = mg.Tensor(w0.clone(), requires_grad=True)
+    windows = x.as_strided(size, stride)  # windows[n, c, i, j] = x[n, c, i:i+kh, j:j+kw]
+    out = mg.einsum("ncijkl,ockl->noij", windows, weight)
+
+    x_t, w_t = x0.clone().requires_grad_(), w0.clone().requires_grad_()
+    expected = torch.nn.functional.conv2d(x_t, w_t)
+    upstream = torch.randn_like(expected)
+    out.backward(mg.Tensor(upstream))
+    expected.backward(upstream)
+    torch.testing.assert_close(out._data, expected.detach(), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(x.grad._data, x_t.grad, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(weight.grad._data, w_t.grad, rtol=1e-12, atol=1e-12)
