@@ -31,7 +31,10 @@ def laid_out(draw, ranks=(4,)):
     shape = tuple(draw(st.lists(st.integers(1, 4), min_size=rank, max_size=rank)))
     order = draw(st.permutations(range(rank)))
     steps = draw(st.lists(st.sampled_from([1, 2]), min_size=rank, max_size=rank))
-    values = torch.randn([shape[d] * steps[d] for d in order], dtype=torch.float64)
+    numbers = torch.Generator().manual_seed(draw(st.integers(0, 2**16)))
+    values = torch.randn(
+        [shape[d] * steps[d] for d in order], dtype=torch.float64, generator=numbers
+    )
     inverse = [order.index(d) for d in range(rank)]
     # shape `shape`, dims in memory in the order drawn, every other element where a step is 2
     return values.permute(inverse)[tuple(slice(None, None, step) for step in steps)]
