@@ -54,6 +54,20 @@ def away_from_zero(values: np.ndarray) -> np.ndarray:
     return np.where(np.abs(values) < 0.5, 0.5, values)
 
 
+def matches_torch(reduce: str, include_self: bool, case: tuple, name: str, order: int = 1):
+    """x.scatter_reduce(dim, index, src, reduce) in minigrad against torch, on a drawn case."""
+    x, src, index, dim = case
+    assert_matches_torch(
+        scatter_reduce(mg, reduce, include_self, dim),
+        scatter_reduce(torch, reduce, include_self, dim),
+        x,
+        src,
+        index,
+        name=f"scatter_reduce(dim={dim}, {reduce!r}, include_self={include_self}){name}",
+        order=order,
+    )
+
+
 def scatter_reduce(lib, reduce: str, include_self: bool, dim: int):
     return lambda x, src, index: x.scatter_reduce(
         dim, index, src, reduce, include_self=include_self
@@ -67,43 +81,20 @@ def test_scatter_reduce_matches_torch(reduce, include_self, case):
     x, src, index, dim = case
     if reduce == "prod":  # (|values| >= 0.5: no product of up to 6 of them comes near 0)
         x, src = away_from_zero(x), away_from_zero(src)
-    assert_matches_torch(
-        scatter_reduce(mg, reduce, include_self, dim),
-        scatter_reduce(torch, reduce, include_self, dim),
-        x,
-        src,
-        index,
-        name=f"scatter_reduce(dim={dim}, {reduce!r}, include_self={include_self})",
-    )
+    matches_torch(reduce, include_self, (x, src, index, dim), "")
 
 
 @pytest.mark.parametrize("reduce", ["amax", "amin", "mean", "sum"])
 @pytest.mark.parametrize("include_self", [True, False])
 @given(case=scatter_cases(ties=True))
 def test_ties_share_the_gradient_as_torch_s(reduce, include_self, case):
-    x, src, index, dim = case
-    assert_matches_torch(
-        scatter_reduce(mg, reduce, include_self, dim),
-        scatter_reduce(torch, reduce, include_self, dim),
-        x,
-        src,
-        index,
-        name=f"scatter_reduce(dim={dim}, {reduce!r}) with ties",
-    )
+    matches_torch(reduce, include_self, case, " with ties")
 
 
 @pytest.mark.parametrize("include_self", [True, False])
 @given(case=scatter_cases(zeros=True))
 def test_a_product_with_zeros_has_torch_s_gradient(include_self, case):
-    x, src, index, dim = case
-    assert_matches_torch(
-        scatter_reduce(mg, "prod", include_self, dim),
-        scatter_reduce(torch, "prod", include_self, dim),
-        x,
-        src,
-        index,
-        name=f"scatter_reduce(dim={dim}, 'prod') with zeros",
-    )
+    matches_torch("prod", include_self, case, " with zeros")
 
 
 @pytest.mark.parametrize("reduce", ["sum", "mean", "amax", "prod"])
@@ -112,15 +103,7 @@ def test_scatter_reduce_differentiated_twice_matches_torch(reduce, case):
     x, src, index, dim = case
     if reduce == "prod":  # (torch's second derivative needs no zero at a place)
         x, src = away_from_zero(x), away_from_zero(src)
-    assert_matches_torch(
-        scatter_reduce(mg, reduce, True, dim),
-        scatter_reduce(torch, reduce, True, dim),
-        x,
-        src,
-        index,
-        name=f"scatter_reduce(dim={dim}, {reduce!r}), twice",
-        order=2,
-    )
+    matches_torch(reduce, True, (x, src, index, dim), ", twice", order=2)
 
 
 @pytest.mark.parametrize("reduce", REDUCTIONS)

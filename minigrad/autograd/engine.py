@@ -137,11 +137,15 @@ def replacements(old: list[Any], new: Any, create_graph: bool, what: str) -> lis
             f"a hook ({what}) got {len(old)} gradients and returned {len(new)}: it returns one "
             "for each (None where there is none), or None to leave them as they are."
         )
-    return [
-        None if changed is None else as_gradient(changed, create_graph) if grad is None
-        else replacement(grad, changed, create_graph, what)
-        for grad, changed in zip(old, new)
-    ]  # fmt: skip
+    fitted = []
+    for grad, changed in zip(old, new):
+        if changed is None:  # none there
+            fitted.append(None)
+        elif grad is None:  # (an output nobody used: nothing to compare it with)
+            fitted.append(as_gradient(changed, create_graph))
+        else:
+            fitted.append(replacement(grad, changed, create_graph, what))
+    return fitted
 
 
 def replacement(grad: Any, changed: Any, create_graph: bool, what: str) -> Any:
