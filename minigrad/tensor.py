@@ -244,10 +244,10 @@ class Tensor:
         if requires_grad:
             self.requires_grad_()
 
-    @classmethod
-    def _from_op(cls, data: torch.Tensor, ctx: Context | None, output_nr: int = 0) -> Tensor:
+    @staticmethod  # (not a classmethod: every op's output is made here, and binding one costs)
+    def _from_op(data: torch.Tensor, ctx: Context | None, output_nr: int = 0) -> Tensor:
         """The output of an op: a node of the graph if `ctx` is given, else a plain value."""
-        out = cls.__new__(cls)
+        out = Tensor.__new__(Tensor)
         out._data = data
         out._grad = None
         out._ctx = ctx

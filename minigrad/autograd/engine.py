@@ -76,7 +76,8 @@ def run_backward(
             input_grads = totals = []  # (the previous node's let go: `arrive` may take one)
             arrive(node, grads)  # (None for an output nobody used: it was not used)
             if type(node) is Context:  # an op that ran (else a leaf)
-                grads = complete(node, grads)  # zeros for an output nobody used
+                if len(grads) > 1:  # zeros for an output nobody used
+                    grads = complete(node, grads)
                 needs = node.needs_input_grad if leading is None else leading[id(node)]
                 input_grads = chain_rule(node, grads, create_graph, needs)
                 if node._post_hooks:  # hooks of the user's on what it gave (grad_fn.register_hook)
@@ -340,7 +341,7 @@ def retain(ctx: Context, grads: list[Any]) -> None:
 def complete(ctx: Context, grads: list[Any]) -> list[Any]:
     """An op with several outputs gets a gradient for each: zeros for an output nobody used
     (None if its forward asked for that with ctx.set_materialize_grads(False))."""
-    if len(grads) == 1 or not ctx.materialize_grads:
+    if not ctx.materialize_grads:
         return grads
     if not any(grad is None for grad in grads):  # (not `None in grads`: that compares with ==)
         return grads

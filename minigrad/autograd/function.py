@@ -40,6 +40,7 @@ from ..errors import DeviceError, GradientError, ShapeError, broadcast_mismatch,
 from ..tensor import Tensor, unwrap
 from . import events, graph
 from .grad_mode import is_grad_enabled, no_grad
+from .grad_mode import state as grad_state
 
 Links = tuple[tuple[Any, ...], tuple[int, ...]]  # a node's parents and parent_outputs
 
@@ -145,7 +146,7 @@ class Context:
                     "Don't change it in place before backward(): use an out-of-place op "
                     "(x = x + 1, not x += 1), or .clone() it first."
                 )
-        if is_grad_enabled():  # backward(create_graph=True): the formula will be recorded
+        if grad_state.enabled:  # backward(create_graph=True): the formula will be recorded
             return tuple([self._in_graph(i, value) for i, value in enumerate(self._saved)])
         if not self.function.on_torch_tensors:
             return tuple([Tensor(v) if isinstance(v, torch.Tensor) else v for v in self._saved])
@@ -544,19 +545,33 @@ class Function:
         Tensor arguments may be mixed with Python numbers and other values (a dim, a shape).
         Returns a Tensor, or a tuple of Tensors when forward returns several.
         """
-        grad_enabled = is_grad_enabled()
+        grad_enabled = grad_state.enabled  # (is_grad_enabled(), without a call: every op is here)
         raw, needs, links = _read_inputs(args, grad_enabled)
         record = grad_enabled and True in needs
         ctx = Context(cls, args, needs, links) if record else Context(cls, (), needs)
         listener = events.current
         if listener is not None:
             listener.op_begin(cls, args)
-        out = _run_forward(cls, ctx, raw, args, kwargs)
-        if ctx._saved:
-            ctx.note_saved_outputs(out)
+        try:  # the maths: on the torch tensors (a Function of yours: on its Tensors, unrecorded)
+            if cls.on_torch_tensors:
+                out = cls.forward(ctx, *raw, **kwargs)
+            else:
+                with no_grad():
+                    out = cls.forward(ctx, *args, **kwargs)
+        except (RuntimeError, IndexError) as error:
+            problem = _why_forward_failed(cls, args, kwargs)
+            if problem is None:
+                raise  # torch's own error says it best
+            raise problem from error
         if type(out) is tuple or type(out) is list:
+            if ctx._saved:
+                ctx.note_saved_outputs(out)
             outputs = _wrap_outputs(ctx, record, out, args, kwargs, grad_enabled)
         else:
+            if isinstance(out, Tensor):  # (a Function of yours may return a Tensor)
+                out = out._data
+            if ctx._saved and id(out) in map(id, ctx._saved):  # (by identity: `in` compares values)
+                ctx.note_saved_outputs(out)  # it saved its own output
             outputs = _wrap_output(ctx, record, out, args, raw, kwargs, grad_enabled)
         if ctx._saved and graph.hooks.stack:  # (saved_tensors_hooks: packed from now on)
             ctx.pack_saved(outputs)
@@ -606,27 +621,21 @@ def _read_inputs(
 _ZEROS = tuple((0,) * n for n in range(8))  # the usual parent_outputs, shared
 
 
-def _run_forward(
-    cls: type[Function], ctx: Context, raw: list[Any], args: tuple[Any, ...], kwargs: dict
-) -> Any:
-    """cls.forward on the torch tensors; when torch refuses, an error that names the shapes,
-    devices and the rule (torch's message names none of them)."""
-    try:
-        if cls.on_torch_tensors:
-            return cls.forward(ctx, *raw, **kwargs)
-        with no_grad():  # a Function of yours computes with minigrad Tensors, unrecorded
-            return cls.forward(ctx, *args, **kwargs)
-    except (RuntimeError, IndexError) as error:
-        device_problem = _devices_mismatch(cls, args)
-        if device_problem:
-            raise DeviceError(device_problem) from error
-        problem = cls.explain_failure(*args, **kwargs)
-        if isinstance(problem, Exception):
-            problem.args = (f"{cls.__name__}: {problem}",)
-            raise problem from error
-        if problem:
-            raise ShapeError(f"{cls.__name__}: {problem}") from error
-        raise
+def _why_forward_failed(
+    cls: type[Function], args: tuple[Any, ...], kwargs: dict
+) -> Exception | None:
+    """Where torch refused an op's forward: an error that names the shapes, devices and the
+    rule (torch's message names none of them), or None to let torch's stand."""
+    device_problem = _devices_mismatch(cls, args)
+    if device_problem:
+        return DeviceError(device_problem)
+    problem = cls.explain_failure(*args, **kwargs)
+    if isinstance(problem, Exception):
+        problem.args = (f"{cls.__name__}: {problem}",)
+        return problem
+    if problem:
+        return ShapeError(f"{cls.__name__}: {problem}")
+    return None
 
 
 def _wrap_output(
@@ -643,8 +652,6 @@ def _wrap_output(
     A view op (reshape, transpose, x[1:3], ...) returns a tensor that shares memory with its
     input: minigrad remembers how it was made, so that an in-place change through it updates the
     history of the tensor it views (see `autograd.inplace`)."""
-    if isinstance(out, Tensor):  # a forward may return a minigrad Tensor
-        out = out._data
     record = record and not (ctx._non_differentiable and ctx.marked(out))
     result = Tensor._from_op(out, ctx if record else None)
     if record:

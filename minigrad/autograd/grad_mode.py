@@ -31,15 +31,15 @@ class _GradMode(threading.local):
     enabled = True
 
 
-_mode = _GradMode()
+state = _GradMode()  # (state.enabled is is_grad_enabled() without a call, for the hot path)
 
 
 def is_grad_enabled() -> bool:
-    return _mode.enabled
+    return state.enabled
 
 
 def _set_enabled(mode: bool) -> None:
-    _mode.enabled = bool(mode)
+    state.enabled = bool(mode)
 
 
 class _GradModeSwitch:
