@@ -166,6 +166,7 @@ def covered_names(torch_name: str, minigrad_name: str) -> list[str]:
     has too: the torch surface it covers. Submodules are listed as namespaces instead."""
     ours, theirs = resolve(minigrad_name), resolve(torch_name)
     names = vars(ours) if isinstance(ours, type(sys)) else {n: None for n in dir(ours)}
+    names = {n: None for n in names if hasattr(ours, n)}  # (not Tensor's TorchOnly names)
     names = getattr(ours, "__all__", names)  # a module's own list leaves out what it imports
     tensor_class = resolve("minigrad.Tensor")
     return sorted(
@@ -216,7 +217,6 @@ def surface_table() -> str:
         and n not in vars(object)
         and hasattr(torch.Tensor, n)
         and n not in {"__annotations__", "__dict__", "__module__", "__slots__", "__weakref__"}
-        and n != "__getattr__"
         and n != "__slotnames__"  # (copyreg's cache, there once a Tensor has been pickled)
     )
 
