@@ -3543,6 +3543,7 @@ class TorchOnly:
 
     def __init__(self, name: str):
         self.name = name
+        self.__doc__ = f"torch.Tensor.{name} exists; minigrad's Tensor does not have it yet."
 
     def __get__(self, tensor: Tensor | None, owner: type | None = None) -> Any:
         raise missing_attribute("minigrad.Tensor", "torch.Tensor", self.name, obj=tensor)
