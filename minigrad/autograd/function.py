@@ -266,16 +266,10 @@ class Context:
 
     def note_saved_outputs(self, outputs: Any) -> None:
         """Which saved values are this op's own outputs (create_graph hands them back through
-        this node). Called once forward has run, for a node that saved something."""
-        if type(outputs) is tuple or type(outputs) is list:
-            made = [unwrap(out) for out in outputs]
-        else:
-            made = [unwrap(outputs)]
-            for value in self._saved:
-                if value is made[0]:
-                    break
-            else:  # (the usual case: it saved no output)
-                return
+        this node). Called once forward has run: by apply, for an op with several outputs that
+        saved something, or one whose one output is among what it saved."""
+        several = type(outputs) is tuple or type(outputs) is list
+        made = [unwrap(out) for out in outputs] if several else [unwrap(outputs)]
         found = {}
         for i, value in enumerate(self._saved):
             for k, out in enumerate(made):
